@@ -1,0 +1,1 @@
+"""Compatibility engine: image facts, sourced data tables, and the rule catalog."""

@@ -1,0 +1,48 @@
+"""Findings: what a rule says about a job. Shared by compat, resolver, builder and report."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class Severity(str, enum.Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        return {"error": 0, "warning": 1, "info": 2}[self.value]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One fact a rule used, and where it came from ("image config", "flag", "inferred", ...)."""
+
+    fact: str
+    value: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Location:
+    """A place in the user's files, for annotations (GitHub, SARIF)."""
+
+    path: str
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str  # stable ID, e.g. "LB201"; never renumbered
+    severity: Severity
+    title: str
+    message: str  # one line
+    fix: str
+    evidence: tuple[Evidence, ...] = ()
+    location: Location | None = None
+
+    @property
+    def inferred(self) -> bool:
+        return any(e.source == "inferred" for e in self.evidence)

@@ -1,0 +1,1 @@
+"""Sourced compatibility tables (JSON). Each table carries `source` and `retrieved`."""

@@ -1,0 +1,92 @@
+"""The job as understood: frozen values passed from stage to stage."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Generic, TypeVar, Union
+
+T = TypeVar("T")
+
+
+class Origin(str, enum.Enum):
+    """Where a setting came from, lowest precedence first."""
+
+    DEFAULT = "default"
+    INFERRED = "inferred"
+    RUN_METADATA = "run metadata"
+    SOURCE_FILE = "source file"  # .python-version, runtime.txt, requires-python, ...
+    QUEUE_CONFIG = "queue config"
+    JOB_SPEC = "job spec"
+    CONFIG_FILE = "config file"  # [tool.launchbuild] / launchbuild.toml
+    ENV = "environment"
+    FLAG = "flag"
+
+
+@dataclass(frozen=True)
+class Sourced(Generic[T]):
+    """A value and the place it came from (`detail` names the file or flag)."""
+
+    value: T
+    origin: Origin
+    detail: str = ""
+
+    def describe(self) -> str:
+        return f"{self.origin.value} ({self.detail})" if self.detail else self.origin.value
+
+
+class SourceKind(str, enum.Enum):
+    GIT = "git"
+    CODE = "code"
+    IMAGE = "image"
+
+
+@dataclass(frozen=True)
+class GitSource:
+    remote: str  # may hold credentials: print it only through redact_url()
+    ref: str | None = None  # commit sha, branch or tag; None = remote HEAD
+    subdir: str | None = None
+    kind: SourceKind = field(default=SourceKind.GIT, init=False)
+
+
+@dataclass(frozen=True)
+class CodeSource:
+    path: Path  # a directory, or a .tar/.tar.gz/.tgz/.zip archive
+    kind: SourceKind = field(default=SourceKind.CODE, init=False)
+
+
+@dataclass(frozen=True)
+class ImageSource:
+    image: str
+    kind: SourceKind = field(default=SourceKind.IMAGE, init=False)
+
+
+Source = Union[GitSource, CodeSource, ImageSource]
+
+
+@dataclass(frozen=True)
+class Job:
+    """A source plus what is needed to build and run it.
+
+    Every optional setting is `Sourced` so `show --verbose` and the report can say where
+    it came from. Files (`frozen_requirements`, `run_metadata`) are paths on this machine.
+    """
+
+    source: Source
+    entrypoint: Sourced[tuple[str, ...]] | None = None
+    python: Sourced[str] | None = None  # "3.11"; validated X.Y
+    accelerator_base_image: Sourced[str] | None = None
+    python_base_image: Sourced[str] | None = None  # used when no accelerator image
+    frozen_requirements: Path | None = None  # the source run's package list
+    run_metadata: Path | None = None  # wandb-metadata.json-style
+    spec_path: Path | None = None  # the job spec file, when JOB was one
+    name: str | None = None
+
+    @property
+    def kind(self) -> SourceKind:
+        return self.source.kind
+
+    @property
+    def builds_image(self) -> bool:
+        return self.source.kind is not SourceKind.IMAGE

@@ -1,0 +1,93 @@
+"""What the resolver hands to compat, builder and report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from launchbuild.compat.findings import Finding, Location
+
+
+@dataclass(frozen=True)
+class LockedPackage:
+    name: str  # canonical (PEP 503) name
+    version: str  # exact pin, local version included ("2.4.0+cu121")
+    hashes: tuple[str, ...] = ()  # "sha256:..."
+    via: tuple[str, ...] = ()  # what required it ("-r requirements.txt", "torch")
+    location: Location | None = None  # the user's line that asked for it, when direct
+
+
+@dataclass(frozen=True)
+class CleaningAction:
+    """One change made to a run's package list, and why (shown in the report)."""
+
+    line: str
+    action: str  # "dropped" | "repinned" | "rerouted" | "merged" | "flagged"
+    reason: str
+    location: Location | None = None
+
+
+@dataclass(frozen=True)
+class Target:
+    python: str  # "3.11"
+    platform: str = "linux/amd64"
+    glibc: str | None = None  # "2.36"; None = the backend's manylinux default
+
+
+@dataclass(frozen=True)
+class Lock:
+    packages: tuple[LockedPackage, ...]
+    text: str  # the lock file as written (pinned, hashed, `# via` annotated)
+    target: Target
+    backend: str  # "uv" | "pip-tools"
+    input_hash: str  # content hash of every input, the cache key
+    index_urls: tuple[str, ...] = ()
+    find_links: tuple[str, ...] = ()
+    cuda_variants: tuple[tuple[str, str], ...] = ()  # (package, "cu121") from +cuXYZ pins
+
+    @property
+    def sha256(self) -> str:
+        import hashlib
+
+        return hashlib.sha256(self.text.encode()).hexdigest()
+
+    def version_of(self, name: str) -> str | None:
+        from packaging.utils import canonicalize_name
+
+        wanted = canonicalize_name(name)
+        for p in self.packages:
+            if p.name == wanted:
+                return p.version
+        return None
+
+
+@dataclass(frozen=True)
+class ResolveResult:
+    """The outcome of resolving. `lock` is None when nothing could be locked; then the
+    findings (LB301, ...) say why. Never an empty lock presented as success."""
+
+    input_kind: str  # "requirements" | "pyproject" | "environment" | "frozen" | "none"
+    input_path: str | None
+    skipped_inputs: tuple[tuple[str, str], ...] = ()  # (path, why it was not used)
+    cleaning: tuple[CleaningAction, ...] = ()
+    lock: Lock | None = None
+    findings: tuple[Finding, ...] = ()
+    cache_hit: bool = False
+    requirements_text: str = ""  # the cleaned input handed to the backend
+    conda_only: tuple[str, ...] = ()
+    extras: tuple[str, ...] = field(default=())
+    packages: tuple["PackageFacts", ...] = ()  # index facts per locked package
+
+
+@dataclass(frozen=True)
+class PackageFacts:
+    """What the index says about one locked distribution, for the target (LB302, LB306).
+
+    Gathered by the resolver (network at the edge); consumed by pure compat rules.
+    `None` means unknown (offline, or the index did not say)."""
+
+    name: str
+    version: str
+    has_target_wheel: bool | None = None  # a wheel installable on the target Python/platform/glibc
+    has_sdist: bool | None = None
+    requires_python: str | None = None  # the release's Requires-Python specifier
+    wheel_tags: tuple[str, ...] = ()  # e.g. "cp311-cp311-manylinux_2_17_x86_64"
