@@ -42,18 +42,25 @@ class SourceKind(str, enum.Enum):
     IMAGE = "image"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class GitSource:
     remote: str  # may hold credentials: print it only through redact_url()
     ref: str | None = None  # commit sha, branch or tag; None = remote HEAD
     subdir: str | None = None
     kind: SourceKind = field(default=SourceKind.GIT, init=False)
 
+    def __repr__(self) -> str:
+        # reprs end up in logs and tracebacks: never with the remote's credentials
+        from launchbuild.jobs.urls import redact_url
+
+        return f"GitSource(remote={redact_url(self.remote)!r}, ref={self.ref!r}, subdir={self.subdir!r})"
+
 
 @dataclass(frozen=True)
 class CodeSource:
     path: Path  # a directory, or a .tar/.tar.gz/.tgz/.zip archive
     kind: SourceKind = field(default=SourceKind.CODE, init=False)
+    subdir: str | None = None  # relative to the directory / archive root
 
 
 @dataclass(frozen=True)
@@ -82,6 +89,10 @@ class Job:
     run_metadata: Path | None = None  # wandb-metadata.json-style
     spec_path: Path | None = None  # the job spec file, when JOB was one
     name: str | None = None
+    # Where the source's ref and subdir came from; the values themselves live on the source
+    # (GitSource.ref/subdir, CodeSource.subdir), which is what fetching uses.
+    ref: Sourced[str] | None = None
+    subdir: Sourced[str] | None = None
 
     @property
     def kind(self) -> SourceKind:
