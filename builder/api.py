@@ -1,0 +1,148 @@
+"""build_image: context → tag → skip? → build → verify → tag → push.
+
+The tag is applied only after the image passed verification, so a tag that exists
+(locally or in the registry) always names a verified image, and a build that fails or is
+interrupted leaves none behind.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+
+from launchbuild.builder import engine as eng
+from launchbuild.builder.context import build_context, content_hash, scan
+from launchbuild.builder.dockerfile import render
+from launchbuild.builder.plan import BuildPlan, CaMode, Frontend, find_ca_bundle
+from launchbuild.builder.tags import content_tag, image_ref
+from launchbuild.builder.verify import verify_image
+from launchbuild.errors import BadInput
+from launchbuild.report.model import BuildSummary
+
+
+def prepare_plan(plan: BuildPlan, *, frontend: Frontend, ca_bundle: Path | None, uv_binary: Path | None) -> BuildPlan:
+    """Fit the plan to the engine: BuildKit gets the host's uv (when its arch matches the
+    target) and a CA secret; the classic builder gets the venv's pip and a throwaway stage."""
+    if frontend is Frontend.BUILDKIT:
+        uv_ok = uv_binary is not None and eng.host_arch() == plan.arch
+        return dataclasses.replace(
+            plan,
+            frontend=frontend,
+            installer="uv" if uv_ok else "pip",
+            ca_mode=CaMode.SECRET if ca_bundle else CaMode.NONE,
+        )
+    return dataclasses.replace(
+        plan,
+        frontend=frontend,
+        installer="pip",
+        ca_mode=CaMode.THROWAWAY_STAGE if ca_bundle else CaMode.NONE,
+    )
+
+
+def _base_digest(client, ref: str) -> str:
+    digest = eng.local_image_id(client, ref) or eng.registry_manifest_digest(client, ref)
+    if not digest:
+        raise BadInput(
+            f"base image {ref} is neither in the local engine nor in its registry",
+            hint="pull or build it first, or fix the image name",
+        )
+    return digest
+
+
+def build_image(
+    plan: BuildPlan,
+    context_source_dir: Path | None,
+    *,
+    engine: str = "auto",
+    push: str | None = None,
+    force: bool = False,
+    no_cache: bool = False,
+    ca_bundle: str | None = None,
+    on_progress: eng.ProgressCallback | None = None,
+    client=None,
+) -> BuildSummary:
+    """Build, verify, tag and optionally push the image for `plan`.
+
+    `push` is a repository (`host:port/team/job`); the content tag is appended. A failed
+    verification returns a summary whose `verification` holds the failures (the report
+    turns that into exit 1) and leaves no tag. Build failures raise `BuildFailed`.
+    """
+    started = time.monotonic()
+    plan.validate()
+    if not plan.builds_image:
+        return BuildSummary(
+            tag=plan.base_image, skipped=True, engine="none",
+            reason="image job: the job's own image runs as is; nothing to build",
+        )
+    if context_source_dir is None:
+        raise BadInput("a git or code job needs its source directory to build", hint="check the job source")
+    client = client or eng.docker_client()
+    local = eng.select_engine(engine, client)
+    ca = find_ca_bundle(ca_bundle)
+    uv_binary = eng.find_uv_binary()
+    plan = prepare_plan(plan, frontend=local.frontend, ca_bundle=ca, uv_binary=uv_binary)
+    dockerfile = render(plan)
+    assert dockerfile is not None
+    entries = scan(Path(context_source_dir))
+    tag = content_tag(
+        dockerfile=dockerfile,
+        lock_text=plan.lock_text,
+        code_hash=content_hash(entries),
+        base_digest=_base_digest(client, plan.base_image),
+        options={"platform": plan.platform},
+    )
+    ref = image_ref(push or plan.repository, tag)
+
+    if not (force or no_cache):
+        local_id = eng.local_image_id(client, ref)
+        in_registry = eng.registry_manifest_digest(client, ref) if push else None
+        if in_registry:
+            return BuildSummary(tag=ref, skipped=True, reason="content tag already in the registry",
+                                digest=in_registry, pushed=ref, engine=local.name,
+                                duration_s=time.monotonic() - started)
+        if local_id:
+            pushed = digest = None
+            if push:
+                digest, pushed = eng.push_image(client, ref), ref
+            return BuildSummary(tag=ref, skipped=True, reason="content tag already in the local engine",
+                                digest=digest, pushed=pushed, engine=local.name,
+                                size_bytes=client.images.get(local_id).attrs.get("Size"),
+                                duration_s=time.monotonic() - started)
+
+    secrets = {"ca": ca} if ca and plan.ca_mode is CaMode.SECRET else {}
+    platform = plan.platform if plan.arch != eng.host_arch() else None
+    with build_context(
+        Path(context_source_dir),
+        dockerfile=dockerfile,
+        lock_text=plan.lock_text,
+        uv_binary=uv_binary if plan.installer == "uv" else None,
+        ca_bundle=ca if plan.ca_mode is CaMode.THROWAWAY_STAGE else None,
+        entries=entries,
+    ) as ctx:
+        result = local.build(ctx, platform=platform, no_cache=no_cache, secrets=secrets, on_progress=on_progress)
+
+    verification = verify_image(client, result.image_id, plan,
+                                uv_binary=uv_binary if eng.host_arch() == plan.arch else None)
+    if not all(v.passed for v in verification):
+        eng.remove_image(client, result.image_id)
+        return BuildSummary(tag=ref, skipped=False, engine=local.name, verification=verification,
+                            reason="verification failed: the image was removed and nothing was tagged",
+                            duration_s=time.monotonic() - started)
+    eng.tag_image(client, result.image_id, ref)
+    digest = pushed = None
+    if push:
+        digest, pushed = eng.push_image(client, ref), ref
+    cached = sum(1 for s in result.steps if s.cached)
+    return BuildSummary(
+        tag=ref,
+        skipped=False,
+        reason=("forced rebuild" if (force or no_cache) else "content tag not found")
+        + f"; {cached}/{len(result.steps)} steps from cache",
+        duration_s=time.monotonic() - started,
+        size_bytes=client.images.get(result.image_id).attrs.get("Size"),
+        digest=digest,
+        pushed=pushed,
+        engine=local.name,
+        verification=verification,
+    )

@@ -1,0 +1,208 @@
+"""Render the Dockerfile for a build plan. Pure and deterministic: golden-tested per table row.
+
+Layer order puts what changes least first, so a code-only change reuses every layer up to
+the final COPY:  base → apt → user → venv → lock → install → code → labels/entrypoint.
+
+Build and run share one base image: there is no separate "build" stage on another distro
+whose venv would be copied into a runtime image with a different glibc or interpreter path.
+The classic builder's CA stage is the one multi-stage case, and both of its stages are
+FROM the same base with the same apt layer.
+"""
+
+from __future__ import annotations
+
+import json
+
+from launchbuild.builder.plan import LOCK_IN_IMAGE, VENV, BuildPlan, CaMode, Frontend
+
+# Paths inside the build context (see context.py).
+CONTEXT_LOCK = "requirements.lock"
+CONTEXT_CODE = "code/"
+CONTEXT_UV = ".launchbuild/uv"
+CONTEXT_CA = ".launchbuild/ca.pem"  # classic throwaway stage only
+SECRET_CA = "/run/secrets/ca"  # where BuildKit mounts `--secret id=ca`
+UV_CACHE = "/root/.cache/uv"  # install steps run as root; uv's cache dir, set explicitly too
+PIP_CACHE = "/root/.cache/pip"
+
+
+def render(plan: BuildPlan) -> str | None:
+    """The Dockerfile text, or None for an image job: there is nothing to build, and
+    `api.build_image` reports it as skipped with the job's own image as the tag."""
+    plan.validate()
+    if not plan.builds_image:
+        return None
+    lines: list[str] = [
+        f"# launchbuild: {plan.source_kind.value} job, Python {plan.python}, "
+        f"{'accelerator base' if plan.accelerator else 'Python base'}, {plan.frontend.value} builder.",
+        "# Rendered by `launchbuild dockerfile`; edits are overwritten on the next build.",
+    ]
+    if plan.frontend is Frontend.CLASSIC and plan.ca_mode is CaMode.THROWAWAY_STAGE:
+        lines += _classic_install_stage(plan)
+        lines += ["", f"FROM {plan.base_image}"]
+        lines += _env()
+        lines += _apt(plan)
+        lines += _user(plan)
+        lines += [
+            "# The venv was filled in the install stage (same base, same apt layer): the CA",
+            "# bundle used there stays in that stage and never reaches this image.",
+            f"COPY --from=install {VENV} {VENV}",
+        ]
+        if _has_requirements(plan):
+            lines += [f"COPY {CONTEXT_LOCK} {LOCK_IN_IMAGE}"]
+    else:
+        lines += [f"FROM {plan.base_image}"]
+        lines += _env()
+        lines += _apt(plan)
+        lines += _user(plan)
+        lines += _venv(plan)
+        lines += _install(plan)
+    lines += _code_and_metadata(plan)
+    return "\n".join(lines) + "\n"
+
+
+def _has_requirements(plan: BuildPlan) -> bool:
+    return any(
+        line.strip() and not line.lstrip().startswith(("#", "-"))
+        for line in plan.lock_text.splitlines()
+    )
+
+
+def _env() -> list[str]:
+    return [
+        f"ENV VIRTUAL_ENV={VENV} \\",
+        f"    PATH={VENV}/bin:$PATH \\",
+        "    PYTHONUNBUFFERED=1 \\",
+        "    PYTHONDONTWRITEBYTECODE=1",
+    ]
+
+
+def _ca_mount(plan: BuildPlan) -> str:
+    return "--mount=type=secret,id=ca " if plan.ca_mode is CaMode.SECRET else ""
+
+
+def _apt(plan: BuildPlan) -> list[str]:
+    packages = list(plan.apt_packages)
+    if plan.accelerator:
+        packages = [f"python{plan.python}", f"python{plan.python}-venv", *packages]
+    if not packages:
+        return []
+    # apt ignores SSL_CERT_FILE; its own option covers bases whose sources are https.
+    apt = "apt-get -o Acquire::https::CAInfo=" + SECRET_CA if plan.ca_mode is CaMode.SECRET else "apt-get"
+    return [
+        f"RUN {_ca_mount(plan)}set -eu; \\",
+        "    export DEBIAN_FRONTEND=noninteractive; \\",
+        f"    {apt} update; \\",
+        f"    {apt} install -y --no-install-recommends {' '.join(packages)}; \\",
+        "    rm -rf /var/lib/apt/lists/*",
+    ]
+
+
+def _user(plan: BuildPlan) -> list[str]:
+    # An image may already have an account with this uid (Ubuntu 24.04 ships `ubuntu`=1000):
+    # reuse it instead of failing, and let any real useradd/groupadd failure stop the build.
+    uid, gid, name = plan.uid, plan.gid, plan.user
+    return [
+        "RUN set -eu; \\",
+        f"    if ! getent group {gid} >/dev/null; then groupadd --gid {gid} {name}; fi; \\",
+        f"    if getent passwd {uid} >/dev/null; then \\",
+        f"        echo \"launchbuild: reusing account $(getent passwd {uid} | cut -d: -f1) for uid {uid}\" >&2; \\",
+        "    else \\",
+        f"        useradd --uid {uid} --gid {gid} --create-home --shell /bin/sh {name}; \\",
+        "    fi; \\",
+        f"    test \"$(id -u \"$(getent passwd {uid} | cut -d: -f1)\")\" = {uid}; \\",
+        f"    install -d -o {uid} -g {gid} {plan.workdir}",
+    ]
+
+
+def _uv_mount() -> str:
+    return f"--mount=type=bind,source={CONTEXT_UV},target=/usr/local/bin/uv"
+
+
+def _venv(plan: BuildPlan) -> list[str]:
+    if plan.installer == "uv":
+        # uv needs no ensurepip; UV_NO_CACHE keeps its scratch cache out of the layer.
+        return [
+            f"RUN {_uv_mount()} \\",
+            f"    UV_NO_CACHE=1 UV_PYTHON_DOWNLOADS=never uv venv --python python{plan.python} {VENV}",
+        ]
+    return [f"RUN python{plan.python} -m venv {VENV}"]
+
+
+def _index_args(plan: BuildPlan) -> str:
+    args: list[str] = []
+    for i, url in enumerate(plan.index_urls):
+        args += ["--index-url" if i == 0 else "--extra-index-url", url]
+    for url in plan.find_links:
+        args += ["--find-links", url]
+    return "".join(f" {a}" for a in args)
+
+
+def _install(plan: BuildPlan) -> list[str]:
+    if not _has_requirements(plan):
+        return ["# The lock has no packages: nothing to install."]
+    lines = [f"COPY {CONTEXT_LOCK} {LOCK_IN_IMAGE}"]
+    ca = plan.ca_mode is CaMode.SECRET
+    if plan.installer == "uv":
+        env = f"UV_CACHE_DIR={UV_CACHE} UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never"
+        if ca:
+            env = f"SSL_CERT_FILE={SECRET_CA} " + env
+        lines += [
+            f"RUN {_uv_mount()} \\",
+            f"    --mount=type=cache,target={UV_CACHE},id=launchbuild-uv \\",
+        ]
+        if ca:
+            lines += ["    --mount=type=secret,id=ca \\"]
+        lines += [
+            f"    {env} \\",
+            f"    uv pip install --python {VENV}/bin/python --require-hashes --strict{_index_args(plan)} -r {LOCK_IN_IMAGE}",
+        ]
+        return lines
+    pip = f"{VENV}/bin/python -m pip install --require-hashes --no-input --disable-pip-version-check"
+    if plan.frontend is Frontend.BUILDKIT:
+        env = f"PIP_CACHE_DIR={PIP_CACHE}" + (f" PIP_CERT={SECRET_CA}" if ca else "")
+        lines += [f"RUN --mount=type=cache,target={PIP_CACHE},id=launchbuild-pip \\"]
+        if ca:
+            lines += ["    --mount=type=secret,id=ca \\"]
+        lines += [f"    {env} \\", f"    {pip}{_index_args(plan)} -r {LOCK_IN_IMAGE}"]
+        return lines
+    lines += [f"RUN {pip} --no-cache-dir{_index_args(plan)} -r {LOCK_IN_IMAGE}"]
+    return lines
+
+
+def _classic_install_stage(plan: BuildPlan) -> list[str]:
+    lines = [
+        "# The classic builder has no secret mounts: the CA bundle is used in this throwaway",
+        "# stage only. It stays in the local engine's build cache, never in the final image.",
+        f"FROM {plan.base_image} AS install",
+    ]
+    lines += _apt(plan)
+    lines += _venv(plan)
+    if _has_requirements(plan):
+        pip = f"{VENV}/bin/python -m pip install --require-hashes --no-input --disable-pip-version-check --no-cache-dir"
+        lines += [
+            f"COPY {CONTEXT_LOCK} {LOCK_IN_IMAGE}",
+            f"COPY {CONTEXT_CA} /tmp/launchbuild-ca.pem",
+            f"RUN PIP_CERT=/tmp/launchbuild-ca.pem {pip}{_index_args(plan)} -r {LOCK_IN_IMAGE}",
+        ]
+    return lines
+
+
+def _code_and_metadata(plan: BuildPlan) -> list[str]:
+    owner = f"{plan.uid}:{plan.gid}"
+    lines = [
+        f"USER {owner}",
+        f"WORKDIR {plan.workdir}",
+        # --chown on COPY: a later `chown -R` layer would store every file twice.
+        f"COPY --chown={owner} {CONTEXT_CODE} {plan.workdir}/",
+    ]
+    labels = plan.labels()
+    lines.append("LABEL " + " \\\n      ".join(f"{k}={_label_value(v)}" for k, v in labels))
+    # Exec form: no shell between the runtime and the job, so signals reach it.
+    lines.append("ENTRYPOINT " + json.dumps(list(plan.entrypoint), ensure_ascii=False))
+    return lines
+
+
+def _label_value(value: str) -> str:
+    # LABEL expands $VARS and ends at a newline; quote so the value arrives verbatim.
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$")
+    return '"' + " ".join(escaped.splitlines()) + '"'

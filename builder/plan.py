@@ -1,0 +1,164 @@
+"""The build plan: every decision the Dockerfile and the tag depend on, as one frozen value.
+
+`render(plan)` and `content_tag(...)` read only this value (plus the code tree), so two
+machines that agree on the plan agree on the Dockerfile and the tag.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from launchbuild.errors import BadInput
+from launchbuild.jobs.model import SourceKind
+
+VENV = "/opt/venv"
+LOCK_IN_IMAGE = "/opt/launchbuild/requirements.lock"
+DEFAULT_USER = "launchbuild"
+DEFAULT_WORKDIR = "/app"
+DEFAULT_PYTHON_BASE = "python:{python}-slim"
+
+_PYTHON_XY = re.compile(r"3\.\d{1,2}")
+# Characters that could end a Dockerfile instruction or start a comment/heredoc.
+_UNSAFE_REF = re.compile(r"[\s#\"'\\$`]")
+_APT_NAME = re.compile(r"[a-z0-9][a-z0-9+.\-]+(:[a-z0-9]+)?(=[A-Za-z0-9.+~:\-]+)?")
+_USER_NAME = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
+_PLATFORM = re.compile(r"linux/(amd64|arm64)")
+# An interpreter name as a source run records it ("python3.10", "python3", "python").
+PYTHON_EXECUTABLE = re.compile(r"(?:.*/)?python(?:3(?:\.\d+)?)?")
+
+
+class Frontend(str, enum.Enum):
+    """Which Dockerfile dialect the engine understands."""
+
+    BUILDKIT = "buildkit"  # cache/secret/bind mounts
+    CLASSIC = "classic"  # the legacy builder: plain RUN, multi-stage only
+
+
+class CaMode(str, enum.Enum):
+    NONE = "none"
+    # BuildKit secret mounted at /run/secrets/ca during install steps only.
+    SECRET = "secret"
+    # Classic builder: COPY'd into a throwaway install stage; only the venv leaves that stage.
+    THROWAWAY_STAGE = "throwaway-stage"
+
+
+@dataclass(frozen=True)
+class BuildPlan:
+    source_kind: SourceKind
+    base_image: str
+    python: str  # "3.11"
+    accelerator: bool = False  # True: base has no Python; install pythonX.Y with apt
+    lock_text: str = ""
+    entrypoint: tuple[str, ...] = ()
+    apt_packages: tuple[str, ...] = ()  # extra packages from compat fixes (LB304)
+    uid: int = 1000
+    gid: int = 1000
+    user: str = DEFAULT_USER  # used only when the image has no account with `uid`
+    workdir: str = DEFAULT_WORKDIR
+    source_label: str = ""  # redacted remote, or "code" / archive name
+    commit: str | None = None
+    version: str = ""  # launchbuild version, for the label
+    frontend: Frontend = Frontend.BUILDKIT
+    ca_mode: CaMode = CaMode.NONE
+    index_urls: tuple[str, ...] = ()
+    find_links: tuple[str, ...] = ()
+    platform: str = "linux/amd64"
+    installer: str = "uv"  # "uv" (host binary bind-mounted) or "pip" (the venv's own)
+    repository: str = "launchbuild/job"  # local repository the content tag goes under
+    extra_labels: tuple[tuple[str, str], ...] = field(default=())
+
+    @property
+    def lock_sha256(self) -> str:
+        return hashlib.sha256(self.lock_text.encode()).hexdigest()
+
+    @property
+    def builds_image(self) -> bool:
+        return self.source_kind is not SourceKind.IMAGE
+
+    @property
+    def arch(self) -> str:
+        return self.platform.split("/", 1)[1]
+
+    def labels(self) -> tuple[tuple[str, str], ...]:
+        """OCI labels where one fits, io.launchbuild.* for the rest; sorted for a stable text."""
+        out = {
+            "io.launchbuild.source-kind": self.source_kind.value,
+            "io.launchbuild.lock-sha256": self.lock_sha256,
+            "io.launchbuild.python": self.python,
+            "io.launchbuild.version": self.version,
+            "org.opencontainers.image.base.name": self.base_image,
+        }
+        if self.source_label:
+            out["org.opencontainers.image.source"] = self.source_label
+        if self.commit:
+            out["org.opencontainers.image.revision"] = self.commit
+        out.update(dict(self.extra_labels))
+        return tuple(sorted(out.items()))
+
+    def validate(self) -> None:
+        """Refuse values that would break or inject into the Dockerfile. One line each."""
+        if not _PYTHON_XY.fullmatch(self.python):
+            raise BadInput(f"python version {self.python!r} is not X.Y", hint="pass e.g. --python 3.11")
+        if not self.builds_image:
+            return
+        if not self.base_image or _UNSAFE_REF.search(self.base_image):
+            raise BadInput(
+                f"base image reference {self.base_image!r} is empty or has whitespace/quotes/'#'/'$'",
+                hint="pass a plain reference such as python:3.11-slim",
+            )
+        if not self.entrypoint:
+            raise BadInput("the job has no entrypoint", hint="pass --entrypoint 'python train.py'")
+        if self.uid <= 0 or self.gid <= 0:
+            raise BadInput(f"uid/gid {self.uid}:{self.gid} would run the job as root", hint="pass --uid 1000")
+        if not _USER_NAME.fullmatch(self.user):
+            raise BadInput(f"user name {self.user!r} is not a valid account name", hint="use lowercase letters and digits")
+        if not self.workdir.startswith("/") or _UNSAFE_REF.search(self.workdir):
+            raise BadInput(f"workdir {self.workdir!r} must be an absolute path without spaces", hint="e.g. /app")
+        for pkg in self.apt_packages:
+            if not _APT_NAME.fullmatch(pkg):
+                raise BadInput(f"apt package name {pkg!r} is not valid", hint="check the compat fix that proposed it")
+        if not _PLATFORM.fullmatch(self.platform):
+            raise BadInput(f"platform {self.platform!r} is not supported", hint="use linux/amd64 or linux/arm64")
+        if self.installer not in ("uv", "pip"):
+            raise BadInput(f"installer {self.installer!r} is unknown", hint="use uv or pip")
+        if self.frontend is Frontend.CLASSIC and self.installer == "uv":
+            raise BadInput("the classic builder cannot bind-mount uv", hint="use installer pip with the classic engine")
+        if self.frontend is Frontend.BUILDKIT and self.ca_mode is CaMode.THROWAWAY_STAGE:
+            raise BadInput("BuildKit builds pass the CA bundle as a secret", hint="use ca_mode secret")
+        if self.frontend is Frontend.CLASSIC and self.ca_mode is CaMode.SECRET:
+            raise BadInput("the classic builder has no secret mounts", hint="use ca_mode throwaway-stage")
+        for url in (*self.index_urls, *self.find_links):
+            if _UNSAFE_REF.search(url):
+                raise BadInput(f"index URL {url!r} has whitespace or quotes", hint="fix the index URL")
+
+
+def normalize_entrypoint(argv: tuple[str, ...]) -> tuple[str, ...]:
+    """A run records its own interpreter ("python3.10"); inside the image that name may not
+    exist or be another version, so point it at the venv's `python`."""
+    if argv and PYTHON_EXECUTABLE.fullmatch(argv[0]):
+        return ("python", *argv[1:])
+    return tuple(argv)
+
+
+def find_ca_bundle(explicit: str | None = None, env: dict[str, str] | None = None) -> Path | None:
+    """The user's CA bundle: an explicit option wins, then SSL_CERT_FILE, REQUESTS_CA_BUNDLE,
+    PIP_CERT. A named file that does not exist is bad input, not a silent skip."""
+    env = dict(os.environ) if env is None else env
+    for where, value in (
+        ("--ca-bundle", explicit),
+        ("SSL_CERT_FILE", env.get("SSL_CERT_FILE")),
+        ("REQUESTS_CA_BUNDLE", env.get("REQUESTS_CA_BUNDLE")),
+        ("PIP_CERT", env.get("PIP_CERT")),
+    ):
+        if not value:
+            continue
+        path = Path(value).expanduser()
+        if not path.is_file():
+            raise BadInput(f"CA bundle {value!r} from {where} is not a file", hint=f"fix or unset {where}")
+        return path
+    return None

@@ -1,0 +1,99 @@
+"""Content-addressed tags and image references.
+
+The tag hashes what determines the image: the Dockerfile text, the lock, the code tree,
+the base image's digest and the build options. Nothing about the machine that builds it
+(user name, paths, time) goes in, so every builder of one job agrees on one tag.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+
+from launchbuild.errors import BadInput
+
+TAG_PREFIX = "lb-"
+_REPO_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
+_HOST = re.compile(r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::\d+)?|\[[0-9a-fA-F:]+\](?::\d+)?")
+_TAG = re.compile(r"[\w][\w.-]{0,127}")
+
+
+def content_tag(
+    *,
+    dockerfile: str,
+    lock_text: str,
+    code_hash: str,
+    base_digest: str,
+    options: dict[str, str] | None = None,
+) -> str:
+    """`lb-` + 20 hex digits of sha256 over the inputs, each length-prefixed so no two
+    different input sets can concatenate to the same bytes."""
+    h = hashlib.sha256()
+    parts = (
+        ("dockerfile", dockerfile),
+        ("lock", lock_text),
+        ("code", code_hash),
+        ("base", base_digest),
+        ("options", json.dumps(options or {}, sort_keys=True)),
+    )
+    for name, value in parts:
+        data = value.encode()
+        h.update(f"{name}:{len(data)}:".encode())
+        h.update(data)
+    return TAG_PREFIX + h.hexdigest()[:20]
+
+
+def split_ref(ref: str) -> tuple[str, str | None]:
+    """("host:port/repo", "tag") from "host:port/repo:tag". The tag is what follows the last
+    ':' after the last '/', so a registry port is never taken for a tag. A digest
+    ("@sha256:...") is returned as the second value with its '@'."""
+    if "@" in ref:
+        repo, digest = ref.split("@", 1)
+        return repo, "@" + digest
+    slash = ref.rfind("/")
+    colon = ref.rfind(":")
+    if colon > slash:
+        return ref[:colon], ref[colon + 1 :]
+    return ref, None
+
+
+def validate_repository(repo: str) -> str:
+    """A repository without tag: `[host[:port]/]path`. One-line BadInput otherwise."""
+    if not repo or repo != repo.strip():
+        raise BadInput(f"image repository {repo!r} is empty or has spaces", hint="pass e.g. 127.0.0.1:5055/team/job")
+    name, tag = split_ref(repo)
+    if tag is not None:
+        raise BadInput(
+            f"image repository {repo!r} already has a tag or digest",
+            hint="pass the repository only; launchbuild chooses the content tag",
+        )
+    parts = name.split("/")
+    if len(parts) > 1 and ("." in parts[0] or ":" in parts[0] or parts[0] == "localhost" or parts[0].startswith("[")):
+        host, path = parts[0], parts[1:]
+        if not _HOST.fullmatch(host):
+            raise BadInput(f"registry host {host!r} in {repo!r} is not valid", hint="use host or host:port")
+    else:
+        path = parts
+    for comp in path:
+        if not _REPO_COMPONENT.fullmatch(comp):
+            raise BadInput(
+                f"image repository {repo!r}: path component {comp!r} is not valid",
+                hint="use lowercase letters, digits and . _ - separators",
+            )
+    return name
+
+
+def image_ref(repo: str, tag: str) -> str:
+    name = validate_repository(repo)
+    if not _TAG.fullmatch(tag):
+        raise BadInput(f"image tag {tag!r} is not valid", hint="use letters, digits, '.', '_' and '-'")
+    return f"{name}:{tag}"
+
+
+def registry_of(repo: str) -> str | None:
+    """The registry host[:port] of a repository, or None for Docker Hub style names."""
+    first, _, rest = repo.partition("/")
+    if rest and ("." in first or ":" in first or first == "localhost" or first.startswith("[")):
+        return first
+    return None

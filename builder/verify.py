@@ -1,0 +1,151 @@
+"""Post-build verification: run the image once, offline, and judge what it reports.
+
+One container (`network_mode="none"`, removed afterwards) runs `verify_probe.py` with the
+image's own Python, as the image's own user, in its workdir. The judging is pure
+(`judge(...)`), so it is table-tested without Docker.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import tarfile
+from pathlib import Path
+
+from packaging.markers import InvalidMarker, Marker
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from launchbuild.builder.plan import VENV, BuildPlan
+from launchbuild.errors import InfraUnavailable
+from launchbuild.report.model import VerificationResult
+
+PROBE_DIR = "/tmp/launchbuild-verify"
+_PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?\s*===?\s*([^\s;\\]+)\s*(?:;\s*([^\\#]+))?")
+
+
+def locked_pins(lock_text: str) -> tuple[tuple[str, str, str | None], ...]:
+    """(canonical name, version, marker or None) for every `name==version` line of a lock."""
+    pins = []
+    for line in lock_text.splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith(("#", "-")):
+            continue
+        m = _PIN.match(stripped)
+        if m:
+            marker = m.group(3).strip() if m.group(3) else None
+            pins.append((canonicalize_name(m.group(1)), m.group(2), marker))
+    return tuple(pins)
+
+
+def _same_version(a: str, b: str) -> bool:
+    try:
+        return Version(a) == Version(b)
+    except InvalidVersion:
+        return a == b
+
+
+def judge(plan: BuildPlan, probe: dict) -> tuple[VerificationResult, ...]:
+    """The five checks, from the probe's JSON. Pure."""
+    results = []
+    got = str(probe.get("python", ""))
+    results.append(VerificationResult(
+        "python version",
+        ".".join(got.split(".")[:2]) == plan.python,
+        f"{got} at {probe.get('executable')} (target {plan.python})",
+    ))
+    pc = probe.get("pip_check") or {}
+    if not pc.get("ran"):
+        results.append(VerificationResult("pip check", False, str(pc.get("output", "not run"))))
+    else:
+        out = " ".join(str(pc.get("output", "")).split())[:300]
+        results.append(VerificationResult("pip check", pc.get("rc") == 0, out or "no broken requirements"))
+    installed = {canonicalize_name(n): v for n, v in probe.get("dists", [])}
+    env = probe.get("marker_env") or None
+    problems = []
+    checked = 0
+    for name, version, marker in locked_pins(plan.lock_text):
+        if marker and env:
+            try:
+                if not Marker(marker).evaluate(env):
+                    continue
+            except InvalidMarker:
+                pass
+        checked += 1
+        have = installed.get(name)
+        if have is None:
+            problems.append(f"{name}=={version} missing")
+        elif not _same_version(have, version):
+            problems.append(f"{name} is {have}, lock says {version}")
+    detail = "; ".join(problems[:10]) if problems else f"{checked} locked distributions at their pins"
+    results.append(VerificationResult("locked versions", not problems, detail))
+    ep = probe.get("entrypoint") or {}
+    results.append(VerificationResult("entrypoint", bool(ep.get("ok")), str(ep.get("detail", ""))))
+    uid = probe.get("uid")
+    results.append(VerificationResult("non-root user", isinstance(uid, int) and uid != 0, f"uid {uid}"))
+    return tuple(results)
+
+
+def _probe_tar(uv_binary: Path | None) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        d = tarfile.TarInfo("launchbuild-verify")
+        d.type, d.mode = tarfile.DIRTYPE, 0o755
+        tar.addfile(d)
+        probe = (Path(__file__).with_name("verify_probe.py")).read_bytes()
+        info = tarfile.TarInfo("launchbuild-verify/probe.py")
+        info.size, info.mode = len(probe), 0o644
+        tar.addfile(info, io.BytesIO(probe))
+        if uv_binary is not None:
+            info = tarfile.TarInfo("launchbuild-verify/uv")
+            info.size, info.mode = uv_binary.stat().st_size, 0o755
+            with open(uv_binary, "rb") as f:
+                tar.addfile(info, f)
+    return buf.getvalue()
+
+
+def verify_image(client, image: str, plan: BuildPlan, *, uv_binary: Path | None = None,
+                 timeout_s: int = 180) -> tuple[VerificationResult, ...]:
+    """Run the probe in one offline container and judge it. The container is always removed."""
+    from docker.errors import APIError, DockerException
+
+    container = None
+    try:
+        container = client.containers.create(
+            image,
+            entrypoint=[f"{VENV}/bin/python", f"{PROBE_DIR}/probe.py"],
+            command=[json.dumps(list(plan.entrypoint))],
+            network_mode="none",
+            labels={"io.launchbuild.role": "verify"},
+        )
+        # put_archive works on a created container: the probe (and uv, for `uv pip check`)
+        # exist only in this container's writable layer, never in the image.
+        container.put_archive("/tmp", _probe_tar(uv_binary))
+        container.start()
+        status = container.wait(timeout=timeout_s)
+        out = container.logs(stdout=True, stderr=False).decode("utf-8", "replace")
+        err = container.logs(stdout=False, stderr=True).decode("utf-8", "replace")
+    except APIError as exc:
+        return (VerificationResult("run image", False, f"could not run the image: {str(exc.explanation or exc)[:200]}"),)
+    except DockerException as exc:
+        raise InfraUnavailable(f"Docker engine failed during verification: {str(exc)[:160]}",
+                               hint="check the Docker daemon") from None
+    except Exception as exc:  # requests' ReadTimeout from wait(): the probe hung
+        if type(exc).__name__ in ("ReadTimeout", "ConnectionError", "Timeout"):
+            return (VerificationResult("run image", False, f"probe did not finish within {timeout_s}s"),)
+        raise
+    finally:
+        if container is not None:
+            try:
+                container.remove(force=True)
+            except DockerException:
+                pass
+    if status.get("StatusCode") != 0:
+        last = (err.strip().splitlines() or ["no output"])[-1]
+        return (VerificationResult("run image", False, f"probe exited {status.get('StatusCode')}: {last[:200]}"),)
+    try:
+        probe = json.loads(out.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return (VerificationResult("run image", False, f"probe printed no JSON: {out[-200:]!r}"),)
+    return judge(plan, probe)

@@ -1,0 +1,120 @@
+"""Runs INSIDE the built image (stdlib only, any Python 3.8+): prints one JSON object with
+the facts `verify.py` judges. Copied into a throwaway container; never part of an image.
+
+argv[1]: the entrypoint as JSON. A uv binary may sit beside this file for `uv pip check`.
+"""
+
+import importlib.util
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+
+try:
+    from importlib import metadata
+except ImportError:  # pragma: no cover - Python < 3.8 is refused before a build
+    metadata = None
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PY_OPTS_WITH_ARG = {"-W", "-X", "-Q"}
+
+
+def _is_python(word):
+    base = os.path.basename(word)
+    return base == "python" or base == "python3" or (base.startswith("python3.") and base[8:].isdigit())
+
+
+def check_entrypoint(argv):
+    if not argv:
+        return False, "no entrypoint"
+    exe = argv[0]
+    if _is_python(exe):
+        rest = list(argv[1:])
+        while rest:
+            arg = rest.pop(0)
+            if arg == "-m":
+                if not rest:
+                    return False, "`-m` without a module"
+                mod = rest[0]
+                try:
+                    found = importlib.util.find_spec(mod) is not None
+                except (ImportError, ValueError):
+                    found = False
+                return found, ("module %s importable" % mod) if found else ("module %s not found" % mod)
+            if arg == "-c":
+                return True, "inline code (-c)"
+            if arg in PY_OPTS_WITH_ARG:
+                rest = rest[1:]
+                continue
+            if arg.startswith("-"):
+                continue
+            path = os.path.join(os.getcwd(), arg)
+            ok = os.path.isfile(path)
+            return ok, ("%s exists" % path) if ok else ("%s not found (workdir %s)" % (arg, os.getcwd()))
+        return False, "python without a script or module"
+    if "/" in exe:
+        path = os.path.join(os.getcwd(), exe)
+        ok = os.path.isfile(path) and os.access(path, os.X_OK)
+        return ok, ("%s is executable" % exe) if ok else ("%s missing or not executable" % exe)
+    found = shutil.which(exe)
+    if not found:
+        return False, "%s not on PATH" % exe
+    # Launchers (torchrun, accelerate launch, bash): the script they run must exist too.
+    for arg in argv[1:]:
+        if not arg.startswith("-") and arg.endswith((".py", ".sh")):
+            path = os.path.join(os.getcwd(), arg)
+            if not os.path.isfile(path):
+                return False, "%s not found (workdir %s)" % (arg, os.getcwd())
+            return True, "%s and %s exist" % (found, arg)
+    return True, "%s on PATH" % found
+
+
+def pip_check():
+    uv = os.path.join(HERE, "uv")
+    env = dict(os.environ, UV_NO_CACHE="1", UV_PYTHON_DOWNLOADS="never")
+    if os.access(uv, os.X_OK):
+        cmd = [uv, "pip", "check", "--python", sys.executable]
+    elif importlib.util.find_spec("pip") is not None:
+        cmd = [sys.executable, "-m", "pip", "check", "--disable-pip-version-check"]
+    else:
+        return {"ran": False, "rc": None, "output": "neither uv nor pip available to check"}
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+    return {"ran": True, "rc": proc.returncode, "output": proc.stdout.decode("utf-8", "replace")[-2000:], "tool": cmd[0]}
+
+
+def main():
+    argv = json.loads(sys.argv[1]) if len(sys.argv) > 1 else []
+    ok, detail = check_entrypoint(argv)
+    dists = []
+    if metadata is not None:
+        for d in metadata.distributions():
+            name = d.metadata["Name"]
+            if name:
+                dists.append([name, d.version])
+    env = {
+        "implementation_name": sys.implementation.name,
+        "os_name": os.name,
+        "platform_machine": platform.machine(),
+        "platform_system": platform.system(),
+        "platform_release": platform.release(),
+        "python_version": "%d.%d" % sys.version_info[:2],
+        "python_full_version": platform.python_version(),
+        "platform_python_implementation": platform.python_implementation(),
+        "sys_platform": sys.platform,
+    }
+    print(json.dumps({
+        "python": platform.python_version(),
+        "executable": sys.executable,
+        "uid": os.getuid(),
+        "cwd": os.getcwd(),
+        "entrypoint": {"ok": ok, "detail": detail},
+        "dists": sorted(dists),
+        "pip_check": pip_check(),
+        "marker_env": env,
+    }))
+
+
+if __name__ == "__main__":
+    main()
