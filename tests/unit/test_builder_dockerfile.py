@@ -1,0 +1,163 @@
+"""Golden Dockerfiles for each seed-table row, and the rules every rendering must keep."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+
+import pytest
+
+from launchbuild.builder.dockerfile import render
+from launchbuild.builder.plan import CaMode, Frontend
+from launchbuild.jobs.model import SourceKind
+from tests.helpers_builder import GOLDEN_CASES, GOLDEN_DIR, IMAGE_PLAN, seed_plan
+
+UPDATE = os.environ.get("LAUNCHBUILD_UPDATE_GOLDEN") == "1"
+
+
+@pytest.mark.parametrize("name", sorted(GOLDEN_CASES))
+def test_golden(name):
+    text = render(GOLDEN_CASES[name])
+    path = GOLDEN_DIR / f"{name}.Dockerfile"
+    if UPDATE:
+        path.write_text(text)
+    assert text == path.read_text(), f"{path} differs; rerun with LAUNCHBUILD_UPDATE_GOLDEN=1 and review the diff"
+
+
+def test_image_row_renders_nothing():
+    assert render(IMAGE_PLAN) is None
+
+
+@pytest.mark.parametrize("name", sorted(GOLDEN_CASES))
+def test_deterministic(name):
+    assert render(GOLDEN_CASES[name]) == render(GOLDEN_CASES[name])
+
+
+def _instructions(text):
+    """Top-level instructions in order (continuations joined)."""
+    joined = re.sub(r"\\\n", " ", text)
+    return [l.split(None, 1)[0] for l in joined.splitlines() if l and not l.startswith("#")]
+
+
+@pytest.mark.parametrize("name", sorted(GOLDEN_CASES))
+def test_layer_order_lock_before_code(name):
+    text = render(GOLDEN_CASES[name])
+    final = text[text.rfind("\nFROM "):]  # the image's own stage
+    lock_copy = final.find("requirements.lock /opt/launchbuild")
+    code_copy = final.find("COPY --chown=1000:1000 code/")
+    assert 0 < lock_copy < code_copy
+    # nothing but metadata after the code COPY
+    assert _instructions(final[code_copy:]) == ["COPY", "LABEL", "ENTRYPOINT"]
+
+
+@pytest.mark.parametrize("accelerator,expect_apt", [(False, False), (True, True)])
+def test_apt_installs_python_only_for_accelerator_images(accelerator, expect_apt):
+    text = render(seed_plan(SourceKind.CODE, accelerator))
+    assert ("apt-get" in text) is expect_apt
+    if expect_apt:
+        assert "install -y --no-install-recommends python3.11 python3.11-venv" in text
+        assert "rm -rf /var/lib/apt/lists/*" in text
+
+
+def test_apt_packages_from_fixes_on_python_base():
+    text = render(seed_plan(SourceKind.CODE, False, apt_packages=("libgl1", "libglib2.0-0")))
+    assert "--no-install-recommends libgl1 libglib2.0-0;" in text
+    assert "python3.11-venv" not in text
+
+
+@pytest.mark.parametrize("name", sorted(GOLDEN_CASES))
+def test_single_base_image_everywhere(name):
+    plan = GOLDEN_CASES[name]
+    froms = [l.split()[1] for l in render(plan).splitlines() if l.startswith("FROM ")]
+    assert set(froms) == {plan.base_image}
+
+
+def test_uv_cache_mount_points_at_uvs_cache_dir():
+    text = render(GOLDEN_CASES["git"])
+    assert "--mount=type=cache,target=/root/.cache/uv" in text
+    assert "UV_CACHE_DIR=/root/.cache/uv" in text
+    assert "/root/.cache/pip" not in text
+
+
+def test_pip_cache_mount_points_at_pips_cache_dir():
+    text = render(GOLDEN_CASES["code-buildkit-pip"])
+    assert "--mount=type=cache,target=/root/.cache/pip" in text and "PIP_CACHE_DIR=/root/.cache/pip" in text
+
+
+def test_install_is_hash_checked_everywhere():
+    for name, plan in GOLDEN_CASES.items():
+        installs = [l for l in render(plan).splitlines() if " install " in l and "requirements.lock" in l]
+        assert installs, name
+        assert all("--require-hashes" in l for l in installs), name
+
+
+def test_ca_only_as_secret_and_never_copied_with_buildkit():
+    text = render(GOLDEN_CASES["code-accelerator-ca-secret"])
+    assert "--mount=type=secret,id=ca" in text
+    assert "ARG" not in _instructions(text)
+    assert "ca.pem" not in text
+    # exported per RUN, never as ENV
+    env_block = text.split("RUN", 1)[0]
+    assert "SSL_CERT_FILE" not in env_block
+
+
+def test_classic_ca_stays_in_throwaway_stage():
+    text = render(GOLDEN_CASES["code-classic-ca-stage"])
+    install_stage, final_stage = text.split("\nFROM launchbuild-test/cuda:12.1.1-runtime-ubuntu22.04\n", 1)
+    assert "ca.pem" in install_stage
+    assert "ca.pem" not in final_stage and "PIP_CERT" not in final_stage
+    assert "COPY --from=install /opt/venv /opt/venv" in final_stage
+
+
+def test_entrypoint_is_exec_form_json():
+    line = [l for l in render(GOLDEN_CASES["git"]).splitlines() if l.startswith("ENTRYPOINT ")][0]
+    assert json.loads(line[len("ENTRYPOINT "):]) == ["python", "train.py", "--epochs", "1"]
+
+
+def test_user_setup_never_swallows_failures():
+    text = render(GOLDEN_CASES["git"])
+    assert "|| echo" not in text and "|| true" not in text
+    assert "set -eu" in text
+    assert "chown -R" not in text
+    assert "USER 1000:1000" in text
+
+
+def test_configurable_uid():
+    text = render(seed_plan(SourceKind.CODE, False, uid=4242, gid=4343))
+    assert "useradd --uid 4242 --gid 4343" in text and "COPY --chown=4242:4343 code/" in text
+
+
+def test_labels_cover_source_commit_lock_version():
+    plan = GOLDEN_CASES["git"]
+    text = render(plan)
+    for needle in (
+        f'io.launchbuild.lock-sha256="{plan.lock_sha256}"',
+        'org.opencontainers.image.revision="0123456789abcdef0123456789abcdef01234567"',
+        'org.opencontainers.image.source="https://git.example/team/proj.git"',
+        'io.launchbuild.version="0.0.0-golden"',
+    ):
+        assert needle in text
+
+
+def test_label_values_are_quoted_against_expansion():
+    text = render(seed_plan(SourceKind.CODE, False, source_label='a "b" $HOME\nnext'))
+    assert 'org.opencontainers.image.source="a \\"b\\" \\$HOME next"' in text
+
+
+def test_empty_lock_installs_nothing_and_says_so():
+    text = render(seed_plan(SourceKind.CODE, False, lock_text="# nothing\n"))
+    assert "nothing to install" in text and "uv pip install" not in text
+
+
+def test_index_urls_and_find_links_reach_the_installer():
+    text = render(seed_plan(SourceKind.CODE, False, index_urls=("http://127.0.0.1:8000/simple", "http://127.0.0.1:8001/simple"),
+                            find_links=("http://127.0.0.1:8002/wheels/",)))
+    assert ("--index-url http://127.0.0.1:8000/simple --extra-index-url http://127.0.0.1:8001/simple "
+            "--find-links http://127.0.0.1:8002/wheels/ -r") in text
+
+
+def test_uv_is_only_mounted_never_copied():
+    text = render(GOLDEN_CASES["git"])
+    assert "--mount=type=bind,source=.launchbuild/uv,target=/usr/local/bin/uv" in text
+    assert not any(l.startswith("COPY") and "uv" in l.split()[1] for l in text.splitlines() if l.startswith("COPY"))
