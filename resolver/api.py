@@ -1,0 +1,226 @@
+"""`resolve()`: pick the input, pick the target, clean, lock (cached), gather index facts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.utils import canonicalize_name
+
+from launchbuild.compat.findings import Finding, Severity
+from launchbuild.errors import BadInput, InfraUnavailable, LaunchbuildError
+from launchbuild.jobs.model import Job, Origin, Sourced
+from launchbuild.resolver import cache
+from launchbuild.resolver.backends import CompileRequest, make_backend
+from launchbuild.resolver.cleaning import DEFAULT_TORCH_INDEX_URL, OwnSource, clean_run_list
+from launchbuild.resolver.explain import unresolvable_finding
+from launchbuild.resolver.lockfile import parse_lock
+from launchbuild.resolver.metadata import read_run_metadata
+from launchbuild.resolver.model import CleaningAction, Lock, LockedPackage, ResolveResult, Target
+from launchbuild.resolver.platforms import (
+    ARCHITECTURES, CANONICAL_PLATFORM, architecture, uv_python_platform, validate_glibc,
+)
+from launchbuild.resolver.python_version import select_python
+from launchbuild.resolver.requirements import IndexOptions, RequirementLine
+from launchbuild.resolver.sources import LoadedInput, PyprojectFile, discover, read_pyproject
+
+PYPI_SIMPLE = "https://pypi.org/simple"
+
+
+@dataclass(frozen=True)
+class ResolveOptions:
+    requirements: Path | None = None
+    pyproject: Path | None = None
+    environment: Path | None = None
+    frozen: Path | None = None
+    extras: tuple[str, ...] = ()
+    python: Sourced[str] | None = None
+    platform: str = "linux/amd64"
+    glibc: str | None = None  # None: manylinux_2_28 (platforms.DEFAULT_GLIBC)
+    backend: str = "uv"  # "uv" | "pip-tools"
+    offline: bool = False
+    torch_index_url: str = DEFAULT_TORCH_INDEX_URL  # + "/cu121" etc.
+    cache_dir: Path | None = None  # None: $LAUNCHBUILD_CACHE_DIR or ~/.cache/launchbuild
+    fetch_package_facts: bool = True
+    image_pythons: tuple[str, ...] = ()  # the base image's own Pythons, a late fallback
+
+
+def _pick_input(candidates) -> tuple[LoadedInput | None, list[tuple[str, str]]]:
+    skipped: list[tuple[str, str]] = []
+    chosen: LoadedInput | None = None
+    for source, how in candidates:
+        shown = str(source.path)
+        if chosen is not None:
+            skipped.append((shown, f"lower precedence than {chosen.path} ({chosen.kind})"))
+            continue
+        if isinstance(source, PyprojectFile) and how != "option":
+            reason = source.unusable_reason()
+            if reason:
+                skipped.append((shown, reason))
+                continue
+        loaded = source.load()
+        if loaded.empty_reason and how != "option":
+            skipped.append((loaded.path, loaded.empty_reason))
+            continue
+        chosen = loaded
+    return chosen, skipped
+
+
+def _own_source(source_dir: Path | None) -> tuple[OwnSource, Sourced[str] | None]:
+    if source_dir is None:
+        return OwnSource(), None
+    pyproject = source_dir / "pyproject.toml"
+    name = requires = None
+    if pyproject.is_file():
+        project = read_pyproject(pyproject).get("project")
+        if isinstance(project, dict):
+            if isinstance(project.get("name"), str):
+                name = canonicalize_name(project["name"])
+            if "requires-python" in project:
+                if not isinstance(project["requires-python"], str):
+                    raise BadInput(f"requires-python in {pyproject} is not a string", hint="write e.g. '>=3.10'")
+                requires = Sourced(project["requires-python"], Origin.SOURCE_FILE,
+                                   "pyproject.toml requires-python")
+    return OwnSource(directory=source_dir, project_name=name), requires
+
+
+def _requirement_text(line: RequirementLine) -> str:
+    return f"-e {line.text}" if line.editable else line.text
+
+
+def select_target(source_dir: Path | None, job: Job, options: ResolveOptions,
+                  loaded: LoadedInput | None = None) -> tuple[Target, Sourced[str]]:
+    own, requires = _own_source(source_dir)
+    if options.pyproject is not None and requires is None:
+        project = read_pyproject(options.pyproject).get("project")
+        if isinstance(project, dict) and isinstance(project.get("requires-python"), str):
+            requires = Sourced(project["requires-python"], Origin.SOURCE_FILE, f"{options.pyproject} requires-python")
+    run_python = None
+    if job.run_metadata is not None:
+        meta = read_run_metadata(job.run_metadata)
+        if meta.python:
+            run_python = Sourced(meta.python, Origin.RUN_METADATA, str(job.run_metadata))
+    python = select_python(
+        options.python, job.python, source_dir, requires, options.image_pythons,
+        environment_python=loaded.python_pin if loaded else None, run_metadata_python=run_python,
+    )
+    if options.platform.strip().lower() not in ARCHITECTURES:
+        architecture(options.platform)  # raises BadInput with the accepted values
+    platform = CANONICAL_PLATFORM[architecture(options.platform)]
+    return Target(python=python.value, platform=platform, glibc=validate_glibc(options.glibc)), python
+
+
+def resolve(source_dir: Path | None, job: Job, options: ResolveOptions = ResolveOptions()) -> ResolveResult:
+    if source_dir is not None and not source_dir.is_dir():
+        raise BadInput(f"source directory {source_dir} does not exist", hint="check the job's source")
+    if options.backend not in ("uv", "pip-tools"):
+        raise BadInput(f"unknown resolver backend {options.backend!r}", hint="use uv or pip-tools")
+    candidates = discover(
+        source_dir, requirements=options.requirements, pyproject=options.pyproject,
+        environment=options.environment, frozen=options.frozen, job_frozen=job.frozen_requirements,
+        spec_dir=job.spec_path.parent if job.spec_path else None, extras=tuple(options.extras),
+    )
+    loaded, skipped = _pick_input(candidates)
+    target, _python = select_target(source_dir, job, options, loaded)
+    if loaded is None:
+        return ResolveResult(input_kind="none", input_path=None, skipped_inputs=tuple(skipped))
+
+    requirements = loaded.parsed.requirements
+    index = loaded.parsed.options
+    cleaning: list[CleaningAction] = []
+    findings: list[Finding] = []
+    variants: tuple[tuple[str, str], ...] = ()
+    if loaded.kind == "frozen":
+        own, _ = _own_source(source_dir)
+        cleaned = clean_run_list(requirements, target, own, options.torch_index_url)
+        requirements = cleaned.requirements
+        cleaning += cleaned.actions
+        findings += cleaned.findings
+        variants = cleaned.cuda_variants
+        index = index.merged(IndexOptions(extra_index_urls=cleaned.extra_index_urls))
+    for spec in loaded.conda_only:
+        cleaning.append(CleaningAction(spec, "flagged", f"conda-only dependency in {loaded.path}: "
+                                       "pip cannot install it; add a PyPI equivalent to the pip section"))
+
+    input_text = "".join(f"{line}\n" for line in index.as_lines())
+    input_text += "".join(f"{_requirement_text(r)}\n" for r in requirements)
+    constraints_text = "".join(f"{_requirement_text(c)}\n" for c in loaded.parsed.constraints)
+    base = ResolveResult(
+        input_kind=loaded.kind, input_path=loaded.path, skipped_inputs=tuple(skipped),
+        cleaning=tuple(cleaning), requirements_text=input_text, conda_only=loaded.conda_only,
+        extras=loaded.extras,
+    )
+    if not requirements:
+        # A file that was asked for explicitly but lists nothing (or only what cleaning dropped).
+        return _replace(base, findings=tuple(findings))
+
+    input_name = Path(loaded.path).name if loaded.kind in ("requirements", "frozen") else "requirements.in"
+    root = cache.cache_root(options.cache_dir)
+    backend = make_backend(options.backend, target)
+    key = cache.input_hash({
+        "input": input_text, "constraints": constraints_text, "input_name": input_name,
+        "python": target.python, "platform": uv_python_platform(target), "glibc": target.glibc,
+        "backend": backend.name, "backend_version": backend.version(),
+        "torch_index_url": options.torch_index_url,
+    })
+    index_urls = (index.index_url or PYPI_SIMPLE, *index.extra_index_urls)
+    header = _header(target, backend.name, loaded, index)
+    entry = cache.read_json(cache.lock_path(root, key))
+    cache_hit = entry is not None
+    if entry is None:
+        if options.offline:
+            raise InfraUnavailable(f"--offline: no cached lock for {loaded.path} "
+                                   f"(Python {target.python}, {target.platform}, {backend.name})",
+                                   hint="run once without --offline to fill the cache")
+        outcome = backend.compile(CompileRequest(input_text, input_name, constraints_text, target))
+        if not outcome.ok:
+            findings.append(unresolvable_finding(outcome.explanation, requirements, target, backend.name))
+            return _replace(base, findings=tuple(findings))
+        if not outcome.body.strip():
+            findings.append(Finding(
+                rule="LB301", severity=Severity.ERROR, title="Nothing to install for the target",
+                message=f"no requirement in {loaded.path} applies to Python {target.python} on {target.platform}",
+                fix="check the markers of your requirement lines", location=requirements[0].location,
+            ))
+            return _replace(base, findings=tuple(findings))
+        entry = {"text": header + outcome.body}
+        cache.write_json(cache.lock_path(root, key), entry)
+    text = entry["text"]
+    packages = parse_lock(text, requirements)
+    lock = Lock(packages=packages, text=text, target=target, backend=backend.name, input_hash=key,
+                index_urls=index_urls, find_links=index.find_links, cuda_variants=variants)
+    facts = ()
+    if options.fetch_package_facts:
+        from launchbuild.resolver.index import package_facts
+
+        facts = package_facts(lock, root, offline=options.offline)
+    return _replace(base, lock=lock, findings=tuple(findings), cache_hit=cache_hit, packages=facts)
+
+
+def _replace(result: ResolveResult, **changes) -> ResolveResult:
+    from dataclasses import replace
+
+    return replace(result, **changes)
+
+
+def _header(target: Target, backend: str, loaded: LoadedInput, index: IndexOptions) -> str:
+    lines = [
+        f"# Locked by launchbuild ({backend}) for Python {target.python} on {target.platform}, "
+        f"{uv_python_platform(target).split('-', 1)[1]}",
+        f"# from {loaded.path} ({loaded.kind}{', cleaned' if loaded.kind == 'frozen' else ''})",
+    ]
+    lines += index.as_lines()
+    return "\n".join(lines) + "\n"
+
+
+def render_lock(result: ResolveResult) -> str:
+    """The lock file text for `launchbuild resolve -o`; an error when nothing was locked."""
+    if result.lock is None:
+        reasons = "; ".join(f"{f.rule}: {f.message}" for f in result.findings if f.severity is Severity.ERROR)
+        raise LaunchbuildError(f"no lock was produced for {result.input_path or 'this job'}"
+                               + (f": {reasons}" if reasons else ": no requirements input found"),
+                               hint="fix the findings above")
+    return result.lock.text
+
+
+__all__ = ["ResolveOptions", "resolve", "render_lock", "select_target", "LockedPackage"]

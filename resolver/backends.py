@@ -1,0 +1,201 @@
+"""The two lockers: `uv pip compile` (default) and pip-tools' `pip-compile`.
+
+Both get the same flattened input in a temp dir and write the same format (pins, hashes,
+`# via`); we strip their headers and write our own, so the lock text does not depend on the
+backend's temp paths. Index configuration comes only from the user's files and our options:
+the machine's pip.conf / uv.toml / PIP_* / UV_* index settings are not part of the cache key,
+so they are kept away from the backend.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import metadata
+from pathlib import Path
+from typing import Protocol
+
+from launchbuild.errors import BadInput, InfraUnavailable
+from launchbuild.resolver.model import Target
+from launchbuild.resolver.platforms import architecture, uv_python_platform
+from launchbuild.resolver.lockfile import strip_header
+
+_INDEX_ENV = ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "PIP_CONSTRAINT", "PIP_NO_INDEX",
+              "PIP_REQUIREMENT", "PIP_PRE", "UV_INDEX_URL", "UV_EXTRA_INDEX_URL", "UV_INDEX",
+              "UV_DEFAULT_INDEX", "UV_FIND_LINKS", "UV_CONSTRAINT", "UV_OVERRIDE", "UV_PRERELEASE",
+              "UV_INDEX_STRATEGY", "UV_NO_INDEX", "UV_OFFLINE", "UV_PYTHON", "UV_EXCLUDE_NEWER")
+_NETWORK_ERRORS = re.compile(
+    r"error sending request|dns error|failed to lookup address|Connection refused|tcp connect error|"
+    r"operation timed out|Network is unreachable|Max retries exceeded|NewConnectionError|"
+    r"Could not fetch URL|ConnectTimeout|ReadTimeout|Temporary failure in name resolution|"
+    r"certificate verify failed|CERTIFICATE_VERIFY_FAILED|invalid peer certificate",
+    re.IGNORECASE,
+)
+_UNSOLVABLE = re.compile(
+    r"No solution found|Could not find a version that satisfies|No matching distribution found|"
+    r"ResolutionImpossible|conflicting dependencies|was not found in the package registry",
+    re.IGNORECASE,
+)
+TIMEOUT_S = 600
+
+
+@dataclass(frozen=True)
+class CompileRequest:
+    input_text: str  # requirement and option lines, as written to `input_name`
+    input_name: str  # the user's file name, so `# via -r requirements.txt` reads naturally
+    constraints_text: str  # "" when none; written as constraints.txt and referenced with -c
+    target: Target
+
+
+@dataclass(frozen=True)
+class CompileOutcome:
+    ok: bool
+    body: str = ""  # the lock entries, backend header removed
+    explanation: str = ""  # the backend's own words when it found no solution
+
+
+class Backend(Protocol):
+    name: str
+
+    def version(self) -> str: ...
+
+    def compile(self, request: CompileRequest) -> CompileOutcome: ...
+
+
+def backend_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in _INDEX_ENV}
+    env["PIP_CONFIG_FILE"] = os.devnull  # no pip.conf indexes/constraints of this machine
+    env.setdefault("PYTHONUTF8", "1")
+    return env
+
+
+def _write_inputs(request: CompileRequest, directory: Path) -> Path:
+    text = request.input_text
+    if request.constraints_text:
+        (directory / "constraints.txt").write_text(request.constraints_text, encoding="utf-8")
+        text = "-c constraints.txt\n" + text
+    path = directory / request.input_name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _run(cmd: list[str], cwd: Path, what: str) -> subprocess.CompletedProcess[str]:
+    try:
+        return subprocess.run(cmd, cwd=cwd, env=backend_env(), capture_output=True, text=True,
+                              timeout=TIMEOUT_S)
+    except FileNotFoundError:
+        raise InfraUnavailable(f"{what} is not installed ({cmd[0]})", hint="reinstall launchbuild") from None
+    except subprocess.TimeoutExpired:
+        raise InfraUnavailable(f"{what} did not finish in {TIMEOUT_S} s",
+                               hint="check that the package index is reachable") from None
+
+
+def _classify(proc: subprocess.CompletedProcess[str], what: str, output: Path) -> CompileOutcome:
+    stderr = proc.stderr.strip()
+    if proc.returncode == 0:
+        body = strip_header(output.read_text(encoding="utf-8")) if output.is_file() else ""
+        return CompileOutcome(ok=True, body=body)
+    if _UNSOLVABLE.search(stderr):
+        return CompileOutcome(ok=False, explanation=stderr)
+    if _NETWORK_ERRORS.search(stderr):
+        last = [ln for ln in stderr.splitlines() if ln.strip()][-1].strip()
+        raise InfraUnavailable(f"{what} could not reach the package index: {last[:300]}",
+                               hint="check the network and the index URL, or use --offline with a cached lock")
+    # Anything else is the backend rejecting the input (a bad path, an unbuildable sdist).
+    return CompileOutcome(ok=False, explanation=stderr or f"{what} exited {proc.returncode}")
+
+
+class UvBackend:
+    name = "uv"
+
+    def __init__(self) -> None:
+        import uv
+
+        self.binary = uv.find_uv_bin()
+
+    def version(self) -> str:
+        return metadata.version("uv")
+
+    def compile(self, request: CompileRequest) -> CompileOutcome:
+        with tempfile.TemporaryDirectory(prefix="launchbuild-uv-") as tmp:
+            directory = Path(tmp)
+            source = _write_inputs(request, directory)
+            output = directory / "lock.txt"
+            cmd = [
+                self.binary, "pip", "compile", source.name, "--output-file", output.name,
+                "--no-config", "--no-header", "--quiet", "--generate-hashes",
+                "--python-version", request.target.python,
+                "--python-platform", uv_python_platform(request.target),
+                "--no-python-downloads", "--annotation-style", "split",
+            ]
+            return _classify(_run(cmd, directory, "uv"), "uv", output)
+
+
+@lru_cache(maxsize=None)
+def find_interpreter(python: str) -> str | None:
+    """A local `pythonX.Y` that can run pip-tools, or None."""
+    candidates = []
+    if f"{sys.version_info[0]}.{sys.version_info[1]}" == python:
+        candidates.append(sys.executable)
+    found = shutil.which(f"python{python}")
+    if found:
+        candidates.append(found)
+    for exe in candidates:
+        try:
+            proc = subprocess.run([exe, "-c", "import sys, piptools; print('%d.%d' % sys.version_info[:2])"],
+                                  capture_output=True, text=True, timeout=60)
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        if proc.returncode == 0 and proc.stdout.strip() == python:
+            return exe
+    return None
+
+
+class PipToolsBackend:
+    """pip-compile resolves for the interpreter that runs it, so it needs the target Python."""
+
+    name = "pip-tools"
+
+    def __init__(self, target: Target) -> None:
+        host_arch = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64"}
+        if architecture(target.platform) != host_arch.get(os.uname().machine, os.uname().machine):
+            raise BadInput(f"the pip-tools backend cannot lock for {target.platform} on a {os.uname().machine} host",
+                           hint="use --backend uv for another CPU architecture")
+        exe = find_interpreter(target.python)
+        if exe is None:
+            raise BadInput(f"the pip-tools backend needs a local Python {target.python} with pip-tools installed",
+                           hint=f"install python{target.python} and pip-tools, or use --backend uv")
+        self.python = exe
+
+    def version(self) -> str:
+        proc = subprocess.run([self.python, "-c", "from importlib.metadata import version as v;"
+                               "import sys; print(v('pip-tools'), v('pip'), '%d.%d' % sys.version_info[:2])"],
+                              capture_output=True, text=True, timeout=60)
+        return proc.stdout.strip()
+
+    def compile(self, request: CompileRequest) -> CompileOutcome:
+        with tempfile.TemporaryDirectory(prefix="launchbuild-piptools-") as tmp:
+            directory = Path(tmp)
+            source = _write_inputs(request, directory)
+            output = directory / "lock.txt"
+            cmd = [
+                self.python, "-m", "piptools", "compile", source.name, "--output-file", output.name,
+                "--no-header", "--quiet", "--generate-hashes", "--allow-unsafe", "--strip-extras",
+                "--no-emit-index-url", "--no-emit-trusted-host", "--no-emit-find-links",
+                "--annotation-style", "split",
+            ]
+            return _classify(_run(cmd, directory, "pip-compile"), "pip-compile", output)
+
+
+def make_backend(name: str, target: Target) -> Backend:
+    if name == "uv":
+        return UvBackend()
+    if name == "pip-tools":
+        return PipToolsBackend(target)
+    raise BadInput(f"unknown resolver backend {name!r}", hint="use uv or pip-tools")

@@ -1,0 +1,118 @@
+"""Index facts per locked package (LB302, LB306): does the release ship a wheel for the target?
+
+I/O at the edge (`fetch_release_files`, concurrent, cached on disk by name and version);
+the tag matching (`facts_for_target`) is pure.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import requests
+from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
+from launchbuild.resolver.cache import facts_path, read_json, write_json
+from launchbuild.resolver.model import Lock, PackageFacts, Target
+from launchbuild.resolver.platforms import supported_tags
+
+PYPI_SIMPLE = ("https://pypi.org/simple", "https://pypi.org/simple/", "https://pypi.python.org/simple")
+PYPI_JSON = "https://pypi.org/pypi"
+TIMEOUT_S = 10
+WORKERS = 8
+
+
+def json_api_base(lock: Lock) -> str | None:
+    """The JSON API of the lock's primary index, or None when it is not PyPI (facts unknown)."""
+    primary = lock.index_urls[0] if lock.index_urls else None
+    if primary is None or primary.rstrip("/") in {u.rstrip("/") for u in PYPI_SIMPLE}:
+        return PYPI_JSON
+    return None
+
+
+def facts_for_target(name: str, version: str, release: dict, target: Target) -> PackageFacts:
+    """Pure: the release's file list (`{"files": [[filename, packagetype]], "requires_python"}`)."""
+    supported = supported_tags(target)
+    wheel_tags: list[str] = []
+    has_wheel = False
+    has_sdist = False
+    for filename, packagetype in release.get("files", []):
+        if packagetype == "sdist":
+            has_sdist = True
+            continue
+        if not filename.endswith(".whl"):
+            continue
+        try:
+            _, _, _, tags = parse_wheel_filename(filename)
+        except InvalidWheelFilename:
+            continue
+        wheel_tags += sorted(str(t) for t in tags)
+        if any(t in supported for t in tags):
+            has_wheel = True
+    return PackageFacts(
+        name=name, version=version, has_target_wheel=has_wheel, has_sdist=has_sdist,
+        requires_python=release.get("requires_python") or None,
+        wheel_tags=tuple(dict.fromkeys(wheel_tags)),
+    )
+
+
+def _get_json(session: requests.Session, url: str) -> dict | None:
+    resp = session.get(url, timeout=TIMEOUT_S)
+    if resp.status_code != 200:
+        return None
+    try:
+        return resp.json()
+    except ValueError:
+        return None
+
+
+def fetch_release_files(base: str, name: str, version: str, cache_root: Path,
+                        session: requests.Session) -> dict | None:
+    """The release's files and requires-python; cached, including "the index has no such release"."""
+    path = facts_path(cache_root, base, name, version)
+    cached = read_json(path)
+    if cached is not None:
+        return None if cached.get("missing") else cached
+    try:
+        data = _get_json(session, f"{base}/{name}/{version}/json")
+        if data is not None:
+            files = data.get("urls", [])
+            requires = (data.get("info") or {}).get("requires_python")
+        else:
+            # Some mirrors serve only the project document; its `releases` has the same files.
+            project = _get_json(session, f"{base}/{name}/json")
+            files = ((project or {}).get("releases") or {}).get(version)
+            if files is None:
+                write_json(path, {"missing": True})
+                return None
+            requires = next((f.get("requires_python") for f in files if f.get("requires_python")), None)
+    except requests.RequestException:
+        return None  # unknown this time; not cached, so the next online run asks again
+    release = {
+        "files": [[f.get("filename", ""), f.get("packagetype", "")] for f in files],
+        "requires_python": requires,
+    }
+    write_json(path, release)  # a published release's files never change except by yanking
+    return release
+
+
+def package_facts(lock: Lock, cache_root: Path, *, offline: bool = False) -> tuple[PackageFacts, ...]:
+    """Facts for every locked package; unknown (None) where the index cannot say."""
+    base = json_api_base(lock)
+    variant_names = {name for name, _ in lock.cuda_variants}
+
+    def one(pkg) -> PackageFacts:
+        unknown = PackageFacts(name=pkg.name, version=pkg.version)
+        # Local versions (+cu121) and URL pins live on other indexes: PyPI cannot speak for them.
+        if base is None or "+" in pkg.version or "://" in pkg.version or pkg.name in variant_names:
+            return unknown
+        if offline:
+            release = read_json(facts_path(cache_root, base, pkg.name, pkg.version))
+        else:
+            release = fetch_release_files(base, pkg.name, pkg.version, cache_root, session)
+        if release is None:
+            return unknown
+        return facts_for_target(pkg.name, pkg.version, release, lock.target)
+
+    with requests.Session() as session, ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        return tuple(pool.map(one, lock.packages))

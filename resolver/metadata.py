@@ -1,0 +1,64 @@
+"""The source run's metadata file (wandb-metadata.json style): python, cuda, gpu, gpu_count."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from launchbuild.errors import BadInput
+from launchbuild.resolver.python_version import normalize
+
+
+@dataclass(frozen=True)
+class RunMetadata:
+    path: str
+    python: str | None = None  # "3.10", normalized from e.g. "3.10.12" / "CPython 3.10.12"
+    python_full: str | None = None  # as recorded
+    cuda: str | None = None  # "12.1"
+    gpu: str | None = None  # "NVIDIA A100-SXM4-80GB"
+    gpu_count: int | None = None
+
+
+def read_run_metadata(path: Path) -> RunMetadata:
+    """Read and validate a run metadata file; BadInput names the file and the bad field."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise BadInput(f"cannot read run metadata {path}: {exc.strerror}", hint="check the path") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadInput(f"run metadata {path} is not valid JSON: {exc}",
+                       hint="pass the run's wandb-metadata.json as written") from None
+    if not isinstance(data, dict):
+        raise BadInput(f"run metadata {path} is not a JSON object", hint="pass the run's wandb-metadata.json")
+
+    python_full = data.get("python")
+    python = None
+    if python_full is not None:
+        if not isinstance(python_full, str):
+            raise BadInput(f"field 'python' in {path} is not a string", hint="expected e.g. \"3.10.12\"")
+        # wandb writes "3.10.12" or "CPython 3.10.12"
+        m = re.search(r"(\d+\.\d+(?:\.\d+)?)", python_full)
+        if not m:
+            raise BadInput(f"field 'python' in {path} holds no version: {python_full!r}",
+                           hint="expected e.g. \"3.10.12\"")
+        python = normalize(m.group(1), f"{path} field 'python'")
+
+    cuda = data.get("cuda")
+    if cuda is not None:
+        if not isinstance(cuda, str) or not re.fullmatch(r"\d{1,2}\.\d{1,2}(?:\.\d+)?", cuda.strip()):
+            raise BadInput(f"field 'cuda' in {path} is not a CUDA version: {cuda!r}", hint="expected e.g. \"12.1\"")
+        cuda = cuda.strip()
+
+    gpu = data.get("gpu")
+    if gpu is not None and not isinstance(gpu, str):
+        raise BadInput(f"field 'gpu' in {path} is not a string: {gpu!r}", hint="expected e.g. \"NVIDIA H100\"")
+
+    gpu_count = data.get("gpu_count")
+    if gpu_count is not None:
+        if isinstance(gpu_count, bool) or not isinstance(gpu_count, int) or gpu_count < 0:
+            raise BadInput(f"field 'gpu_count' in {path} is not a count: {gpu_count!r}",
+                           hint="expected a non-negative integer")
+    return RunMetadata(path=str(path), python=python, python_full=python_full, cuda=cuda,
+                       gpu=gpu.strip() if gpu else None, gpu_count=gpu_count)

@@ -1,0 +1,135 @@
+"""Which Python the image gets, and where that choice came from.
+
+Order (first present wins): explicit --python > the job's runtime > .python-version >
+runtime.txt > environment.yml's python pin > requires-python > the run's metadata > the base
+image's own Python > DEFAULT_PYTHON. Every source is validated; a malformed value is
+BadInput naming the file, never a bogus image tag (peers turn `python-3.10.4` into
+`FROM python:python-3.10`).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+from launchbuild.errors import BadInput
+from launchbuild.jobs.model import Origin, Sourced
+
+# The CPython versions we build images for, oldest first; requires-python picks the highest
+# one it allows. 3.9 is the oldest with upstream security support; 3.13 the newest with
+# wheels for most of the scientific stack.
+SUPPORTED_PYTHONS = ("3.9", "3.10", "3.11", "3.12", "3.13")
+DEFAULT_PYTHON = "3.11"
+
+_XYZ = re.compile(r"^(3)\.(\d{1,2})(?:\.\d+)?(?:(?:a|b|rc)\d+)?$")
+
+
+def normalize(value: str, where: str) -> str:
+    """'3.10', '3.10.4', 'python-3.10.4', 'python3.10', 'cpython-3.12' -> 'X.Y'; else BadInput."""
+    raw = value.strip()
+    text = re.sub(r"^(c?python)[-]?", "", raw, flags=re.IGNORECASE)
+    m = _XYZ.match(text)
+    if not m:
+        raise BadInput(f"malformed Python version {raw!r} in {where}",
+                       hint="write X.Y, e.g. 3.11")
+    xy = f"{m.group(1)}.{int(m.group(2))}"
+    if xy not in SUPPORTED_PYTHONS:
+        raise BadInput(f"unsupported Python {xy} in {where}",
+                       hint=f"use one of {', '.join(SUPPORTED_PYTHONS)}")
+    return xy
+
+
+def _read_first_line(path: Path) -> str | None:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInput(f"cannot read {path}: {exc}", hint="fix or remove the file") from None
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            return line
+    return None
+
+
+def from_python_version_file(path: Path) -> str | None:
+    """pyenv's `.python-version`: first non-comment line; `3.10`, `3.10.4` (not `system`)."""
+    line = _read_first_line(path)
+    if line is None:
+        return None
+    return normalize(line, str(path))
+
+
+def from_runtime_txt(path: Path) -> str | None:
+    """Heroku/Binder `runtime.txt`: `python-3.10.4` or `3.10`."""
+    line = _read_first_line(path)
+    if line is None:
+        return None
+    return normalize(line, str(path))
+
+
+def from_requires_python(spec: str, where: str) -> str:
+    """The highest supported X.Y the specifier allows."""
+    try:
+        specifier = SpecifierSet(spec)
+    except InvalidSpecifier:
+        raise BadInput(f"malformed requires-python {spec!r} in {where}",
+                       hint="write a PEP 440 specifier, e.g. '>=3.10'") from None
+    for xy in reversed(SUPPORTED_PYTHONS):
+        # A release line is allowed if its first patch release is (">=3.10.2" allows 3.10.x later).
+        if any(specifier.contains(f"{xy}.{patch}", prereleases=False) for patch in (0, 99)):
+            return xy
+    raise BadInput(f"requires-python {spec!r} in {where} allows none of {', '.join(SUPPORTED_PYTHONS)}",
+                   hint="widen requires-python or pass --python")
+
+
+def select_python(
+    explicit: Sourced[str] | str | None,
+    job_runtime: Sourced[str] | str | None,
+    source_dir: Path | None,
+    requires_python: Sourced[str] | str | None,
+    image_pythons: tuple[str, ...] = (),
+    default: str = DEFAULT_PYTHON,
+    *,
+    environment_python: Sourced[str] | None = None,
+    run_metadata_python: Sourced[str] | str | None = None,
+) -> Sourced[str]:
+    """Pick the target Python. See the module docstring for the order."""
+
+    def sourced(value: Sourced[str] | str, origin: Origin, detail: str) -> Sourced[str]:
+        if isinstance(value, Sourced):
+            return Sourced(normalize(value.value, value.describe()), value.origin, value.detail)
+        return Sourced(normalize(value, detail), origin, detail)
+
+    if explicit is not None:
+        return sourced(explicit, Origin.FLAG, "--python")
+    if job_runtime is not None:
+        return sourced(job_runtime, Origin.JOB_SPEC, "job runtime")
+    if source_dir is not None:
+        pv = source_dir / ".python-version"
+        if pv.is_file():
+            value = from_python_version_file(pv)
+            if value:
+                return Sourced(value, Origin.SOURCE_FILE, ".python-version")
+        rt = source_dir / "runtime.txt"
+        if rt.is_file():
+            value = from_runtime_txt(rt)
+            if value:
+                return Sourced(value, Origin.SOURCE_FILE, "runtime.txt")
+    if environment_python is not None:
+        return sourced(environment_python, Origin.SOURCE_FILE, environment_python.detail)
+    if requires_python is not None:
+        if isinstance(requires_python, Sourced):
+            spec, detail = requires_python.value, requires_python.detail or "requires-python"
+        else:
+            spec, detail = requires_python, "pyproject.toml requires-python"
+        return Sourced(from_requires_python(spec, detail), Origin.SOURCE_FILE, detail)
+    if run_metadata_python is not None:
+        return sourced(run_metadata_python, Origin.RUN_METADATA, "run metadata")
+    for xy in image_pythons:
+        try:
+            return Sourced(normalize(xy, "the base image"), Origin.INFERRED, "base image's Python")
+        except BadInput:
+            continue  # an image may carry a Python we do not target (2.7); try its next one
+    return Sourced(normalize(default, "the default"), Origin.DEFAULT, f"default {default}")

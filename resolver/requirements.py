@@ -1,0 +1,428 @@
+"""A parser for pip's requirements-file syntax that keeps every line's file and number.
+
+Pure except for reading the files it is pointed at. pip itself has no public parser, and
+uv's is in Rust; we need our own to clean a run's package list, to point annotations at the
+user's lines, and to flatten `-r`/`-c` includes (relative to the including file) into one
+input for either backend.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+from launchbuild.compat.findings import Location
+from launchbuild.errors import BadInput
+
+VCS_SCHEMES = ("git+", "hg+", "svn+", "bzr+")
+_ARCHIVE_SUFFIXES = (".whl", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".zip", ".tar")
+# pip strips a comment only when `#` starts the line or follows whitespace (URLs keep fragments).
+_COMMENT = re.compile(r"(^|\s+)#.*$")
+_EGG = re.compile(r"[#&]egg=([A-Za-z0-9][A-Za-z0-9._-]*)")
+_MAX_INCLUDE_DEPTH = 20
+
+# Options that take a value, mapped to their canonical long form.
+_VALUE_OPTIONS = {
+    "-r": "--requirement",
+    "--requirement": "--requirement",
+    "-c": "--constraint",
+    "--constraint": "--constraint",
+    "-e": "--editable",
+    "--editable": "--editable",
+    "-i": "--index-url",
+    "--index-url": "--index-url",
+    "--extra-index-url": "--extra-index-url",
+    "-f": "--find-links",
+    "--find-links": "--find-links",
+    "--trusted-host": "--trusted-host",
+    "--only-binary": "--only-binary",
+    "--no-binary": "--no-binary",
+    "--hash": "--hash",
+    "--config-settings": "--config-settings",
+    "--global-option": "--global-option",
+    "--use-feature": "--use-feature",
+}
+_FLAG_OPTIONS = {"--no-index", "--pre", "--prefer-binary", "--require-hashes"}
+
+
+@dataclass(frozen=True)
+class RequirementLine:
+    """One requirement as the user wrote it, minus options we regenerate (hashes)."""
+
+    text: str  # what is handed to the backend, e.g. "requests[socks]>=2; python_version>'3'"
+    location: Location
+    kind: str  # "named" (PEP 508 name/specifier) | "url" (name @ url) | "vcs" | "path"
+    name: str | None = None  # canonical name when known
+    specifier: str = ""  # "==1.2.3", "" when absent
+    marker: str | None = None
+    extras: tuple[str, ...] = ()
+    url: str | None = None
+    editable: bool = False
+    hashes: tuple[str, ...] = ()
+
+    @property
+    def pinned_version(self) -> str | None:
+        """The version of an exact `==X` pin (no wildcard), else None."""
+        m = re.fullmatch(r"===?\s*([^,*\s]+)", self.specifier)
+        return m.group(1) if m else None
+
+
+@dataclass(frozen=True)
+class IndexOptions:
+    index_url: str | None = None
+    extra_index_urls: tuple[str, ...] = ()
+    find_links: tuple[str, ...] = ()
+    no_index: bool = False
+    pre: bool = False
+    trusted_hosts: tuple[str, ...] = ()
+    only_binary: tuple[str, ...] = ()
+    no_binary: tuple[str, ...] = ()
+
+    def merged(self, other: IndexOptions) -> IndexOptions:
+        def union(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[str, ...]:
+            return tuple(dict.fromkeys(a + b))
+
+        return IndexOptions(
+            index_url=other.index_url or self.index_url,
+            extra_index_urls=union(self.extra_index_urls, other.extra_index_urls),
+            find_links=union(self.find_links, other.find_links),
+            no_index=self.no_index or other.no_index,
+            pre=self.pre or other.pre,
+            trusted_hosts=union(self.trusted_hosts, other.trusted_hosts),
+            only_binary=union(self.only_binary, other.only_binary),
+            no_binary=union(self.no_binary, other.no_binary),
+        )
+
+    def as_lines(self) -> list[str]:
+        lines = []
+        if self.index_url:
+            lines.append(f"--index-url {self.index_url}")
+        lines += [f"--extra-index-url {u}" for u in self.extra_index_urls]
+        lines += [f"--find-links {u}" for u in self.find_links]
+        if self.no_index:
+            lines.append("--no-index")
+        if self.pre:
+            lines.append("--pre")
+        lines += [f"--trusted-host {h}" for h in self.trusted_hosts]
+        lines += [f"--only-binary {v}" for v in self.only_binary]
+        lines += [f"--no-binary {v}" for v in self.no_binary]
+        return lines
+
+
+@dataclass(frozen=True)
+class ParsedRequirements:
+    requirements: tuple[RequirementLine, ...] = ()
+    constraints: tuple[RequirementLine, ...] = ()
+    options: IndexOptions = field(default_factory=IndexOptions)
+    files: tuple[str, ...] = ()  # every file read, the top one first
+    comments: tuple[tuple[Location, str], ...] = ()  # kept for the frozen-list cleaner
+
+
+def logical_lines(text: str) -> list[tuple[int, str]]:
+    """Join `\\` continuations and strip comments; yields (first physical line no., text)."""
+    out: list[tuple[int, str]] = []
+    buf: list[str] = []
+    start = 0
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if not buf:
+            start = number
+        if raw.endswith("\\") and not _COMMENT.search(raw[:-1]):
+            buf.append(raw[:-1])
+            continue
+        buf.append(raw)
+        joined = "".join(buf)
+        buf = []
+        out.append((start, joined))
+    if buf:
+        out.append((start, "".join(buf)))
+    return out
+
+
+def _strip_comment(line: str) -> tuple[str, str]:
+    m = _COMMENT.search(line)
+    if not m:
+        return line.strip(), ""
+    return line[: m.start()].strip(), line[m.start() :].strip()
+
+
+def _is_url(text: str) -> bool:
+    return bool(re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", text))
+
+
+def _looks_like_path(text: str) -> bool:
+    if text.startswith((".", "/", "~")) or text.startswith("file:"):
+        return True
+    if "/" in text or "\\" in text:
+        return True
+    return text.endswith(_ARCHIVE_SUFFIXES)
+
+
+def _name_from_filename(url: str) -> str | None:
+    """`.../numpy-1.26.4-cp311-...whl` -> numpy; `pkg-1.0.tar.gz` -> pkg."""
+    base = unquote(urlsplit(url).path).rstrip("/").rsplit("/", 1)[-1]
+    if base.endswith(".whl"):
+        return canonicalize_name(base.split("-", 1)[0])
+    for suffix in _ARCHIVE_SUFFIXES:
+        if base.endswith(suffix):
+            stem = base[: -len(suffix)]
+            m = re.match(r"^(.+?)-\d", stem)
+            return canonicalize_name(m.group(1)) if m else None
+    return None
+
+
+def _split_marker(text: str) -> tuple[str, str | None]:
+    """For URL/path lines pip accepts `url ; marker` (space before `;`)."""
+    m = re.search(r"\s+;\s*", text)
+    if m:
+        return text[: m.start()].strip(), text[m.end() :].strip()
+    return text, None
+
+
+def parse_requirement(
+    text: str, location: Location, *, base_dir: Path | None = None, editable: bool = False,
+    hashes: tuple[str, ...] = (),
+) -> RequirementLine:
+    """One requirement specification (no options) -> RequirementLine, or BadInput."""
+    where = f"{location.path}:{location.line}" if location.line else location.path
+    spec = text.strip()
+    if not spec:
+        raise BadInput(f"empty requirement at {where}: remove the line or name a package")
+    if spec.startswith(VCS_SCHEMES):
+        url, marker = _split_marker(spec)
+        m = _EGG.search(url)
+        name = canonicalize_name(m.group(1)) if m else None
+        return RequirementLine(
+            text=(f"{name} @ {url}" if name and not editable else url)
+            + (f" ; {marker}" if marker else ""),
+            location=location, kind="vcs", name=name, url=url, marker=marker,
+            editable=editable, hashes=hashes,
+        )
+    if _is_url(spec) or (_looks_like_path(spec) and not _looks_like_pep508(spec)):
+        url, marker = _split_marker(spec)
+        kind = "url" if _is_url(url) and not url.startswith("file:") else "path"
+        if kind == "path":
+            url = _absolutize(url, base_dir)
+        m = _EGG.search(url)
+        name = canonicalize_name(m.group(1)) if m else _name_from_filename(url)
+        return RequirementLine(
+            text=url + (f" ; {marker}" if marker else ""), location=location, kind=kind,
+            name=name, url=url, marker=marker, editable=editable, hashes=hashes,
+        )
+    try:
+        req = Requirement(spec)
+    except InvalidRequirement as exc:
+        detail = str(exc).splitlines()[0]
+        raise BadInput(
+            f"invalid requirement {spec!r} at {where}: {detail}",
+            hint="use pip's syntax, e.g. 'name>=1.0' or 'name @ https://...'",
+        ) from None
+    name = canonicalize_name(req.name)
+    marker = str(req.marker) if req.marker else None
+    if req.url:
+        url = req.url
+        kind = "vcs" if url.startswith(VCS_SCHEMES) else ("path" if url.startswith("file:") else "url")
+        return RequirementLine(
+            text=spec, location=location, kind=kind, name=name, url=url, marker=marker,
+            extras=tuple(sorted(req.extras)), editable=editable, hashes=hashes,
+        )
+    return RequirementLine(
+        text=spec, location=location, kind="named", name=name, specifier=str(req.specifier),
+        marker=marker, extras=tuple(sorted(req.extras)), editable=editable, hashes=hashes,
+    )
+
+
+def _looks_like_pep508(spec: str) -> bool:
+    try:
+        Requirement(spec)
+    except InvalidRequirement:
+        return False
+    return True
+
+
+def _absolutize(url: str, base_dir: Path | None) -> str:
+    if url.startswith("file:") or base_dir is None:
+        return url
+    path = Path(url).expanduser()
+    if not path.is_absolute():
+        path = (base_dir / path).resolve()
+    return str(path)
+
+
+def _tokenize(line: str, where: str) -> list[str]:
+    try:
+        return shlex.split(line, posix=True)
+    except ValueError as exc:
+        raise BadInput(f"cannot split line at {where}: {exc}", hint="check the quoting") from None
+
+
+def parse_text(
+    text: str, path: str, *, base_dir: Path | None = None, line_offset: int = 0,
+    _depth: int = 0, _seen: tuple[str, ...] = (), _constraint: bool = False,
+) -> ParsedRequirements:
+    """Parse requirements-file text. `-r`/`-c` are read relative to `base_dir`.
+
+    `line_offset` maps line numbers into a host file (an environment.yml pip section)."""
+    if _depth > _MAX_INCLUDE_DEPTH:
+        raise BadInput(f"requirements includes nest deeper than {_MAX_INCLUDE_DEPTH} at {path}",
+                       hint="remove the include cycle")
+    reqs: list[RequirementLine] = []
+    cons: list[RequirementLine] = []
+    opts = IndexOptions()
+    files: list[str] = []
+    comments: list[tuple[Location, str]] = []
+    for number, raw in logical_lines(text):
+        loc = Location(path, number + line_offset)
+        where = f"{path}:{number + line_offset}"
+        body, comment = _strip_comment(raw)
+        if comment:
+            comments.append((loc, comment))
+        if not body:
+            continue
+        if not body.startswith("-"):
+            # A requirement, possibly followed by per-requirement options (--hash=...).
+            spec, _, tail = _split_options(body)
+            hashes = _parse_hashes(tail, where)
+            req = parse_requirement(spec, loc, base_dir=base_dir, hashes=hashes)
+            (cons if _constraint else reqs).append(req)
+            continue
+        tokens = _tokenize(body, where)
+        option, value = _option_and_value(tokens, where)
+        if option in ("--requirement", "--constraint"):
+            target = _resolve_include(value, base_dir, where)
+            if str(target) in _seen:
+                raise BadInput(f"requirements include cycle: {target} is included again at {where}",
+                               hint="remove the circular -r/-c line")
+            try:
+                included_text = target.read_text(encoding="utf-8")
+            except OSError as exc:
+                raise BadInput(f"cannot read {target} included at {where}: {exc.strerror}",
+                               hint="fix the -r/-c path (relative to the including file)") from None
+            except UnicodeDecodeError:
+                raise BadInput(f"{target} included at {where} is not UTF-8 text",
+                               hint="save it as UTF-8") from None
+            sub = parse_text(
+                included_text, str(target), base_dir=target.parent, _depth=_depth + 1,
+                _seen=_seen + (str(target),), _constraint=_constraint or option == "--constraint",
+            )
+            reqs += sub.requirements
+            cons += sub.constraints
+            opts = opts.merged(sub.options)
+            files += sub.files
+            comments += sub.comments
+        elif option == "--editable":
+            req = parse_requirement(value, loc, base_dir=base_dir, editable=True)
+            (cons if _constraint else reqs).append(req)
+        elif option == "--index-url":
+            opts = replace(opts, index_url=value)
+        elif option == "--extra-index-url":
+            opts = opts.merged(IndexOptions(extra_index_urls=(value,)))
+        elif option == "--find-links":
+            link = value if _is_url(value) else _absolutize(value, base_dir)
+            opts = opts.merged(IndexOptions(find_links=(link,)))
+        elif option == "--no-index":
+            opts = replace(opts, no_index=True)
+        elif option == "--pre":
+            opts = replace(opts, pre=True)
+        elif option == "--trusted-host":
+            opts = opts.merged(IndexOptions(trusted_hosts=(value,)))
+        elif option == "--only-binary":
+            opts = opts.merged(IndexOptions(only_binary=(value,)))
+        elif option == "--no-binary":
+            opts = opts.merged(IndexOptions(no_binary=(value,)))
+        # --prefer-binary, --require-hashes, --use-feature, --config-settings: accepted;
+        # the lock is always hashed and the build decides how it installs.
+    return ParsedRequirements(
+        requirements=tuple(reqs), constraints=tuple(cons), options=opts,
+        files=(path, *files),
+        comments=tuple(comments),
+    )
+
+
+def _split_options(body: str) -> tuple[str, str, str]:
+    """Split `spec --hash=... --hash ...` at the first ` --` (specs never contain it)."""
+    m = re.search(r"\s--?[A-Za-z]", body)
+    if not m:
+        return body, "", ""
+    return body[: m.start()].strip(), " ", body[m.start() :].strip()
+
+
+def _parse_hashes(tail: str, where: str) -> tuple[str, ...]:
+    if not tail:
+        return ()
+    tokens = _tokenize(tail, where)
+    hashes: list[str] = []
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i]
+        if tok.startswith("--hash="):
+            hashes.append(tok.split("=", 1)[1])
+        elif tok == "--hash" and i + 1 < len(tokens):
+            i += 1
+            hashes.append(tokens[i])
+        elif tok.startswith(("--config-settings", "--global-option", "-C")):
+            if "=" not in tok:
+                i += 1
+        else:
+            raise BadInput(f"unsupported option {tok!r} after a requirement at {where}",
+                           hint="only --hash, --config-settings and --global-option may follow a requirement")
+        i += 1
+    for h in hashes:
+        if not re.fullmatch(r"(sha256|sha384|sha512|md5|sha1|sha224):[0-9a-fA-F]+", h):
+            raise BadInput(f"malformed hash {h!r} at {where}", hint="write --hash=sha256:<hex>")
+    return tuple(hashes)
+
+
+def _option_and_value(tokens: list[str], where: str) -> tuple[str, str]:
+    first = tokens[0]
+    if "=" in first and first.startswith("--"):
+        name, value = first.split("=", 1)
+        rest = tokens[1:]
+    elif first.startswith("-") and not first.startswith("--") and len(first) > 2:
+        name, value, rest = first[:2], first[2:], tokens[1:]  # -rfile.txt
+    else:
+        name, rest = first, tokens[1:]
+        value = ""
+    if name in _FLAG_OPTIONS:
+        return name, ""
+    if name not in _VALUE_OPTIONS:
+        raise BadInput(f"unknown option {name!r} at {where}",
+                       hint="remove it, or use one pip accepts in a requirements file")
+    canonical = _VALUE_OPTIONS[name]
+    if not value:
+        if not rest:
+            raise BadInput(f"option {name} needs a value at {where}")
+        value, rest = rest[0], rest[1:]
+    if rest and canonical != "--editable":
+        raise BadInput(f"unexpected text after {name} {value} at {where}",
+                       hint="put one option per line")
+    if canonical == "--editable" and rest:
+        value = " ".join([value, *rest])
+    return canonical, value
+
+
+def _resolve_include(value: str, base_dir: Path | None, where: str) -> Path:
+    if _is_url(value):
+        raise BadInput(f"remote include {value} at {where} is not supported",
+                       hint="download the file into the source tree and include it by path")
+    path = Path(value).expanduser()
+    if not path.is_absolute() and base_dir is not None:
+        path = base_dir / path
+    return path.resolve()
+
+
+def parse_file(path: Path, *, display: str | None = None) -> ParsedRequirements:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise BadInput(f"cannot read requirements file {path}: {exc.strerror}",
+                       hint="check the path") from None
+    except UnicodeDecodeError:
+        raise BadInput(f"requirements file {path} is not UTF-8 text", hint="save it as UTF-8") from None
+    return parse_text(text, display or str(path), base_dir=path.parent.resolve(),
+                      _seen=(str(path.resolve()),))

@@ -1,0 +1,290 @@
+"""Input sources: one small class per kind of file, all behind `InputSource`.
+
+Each source reads its file into requirement lines that keep the user's file:line. Reading a
+malformed file raises BadInput naming it; a file that is present but unusable (no
+[project] table, no packages) is skipped with a reason, which the report shows.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Protocol
+
+import yaml
+
+from launchbuild.compat.findings import Location
+from launchbuild.errors import BadInput
+from launchbuild.jobs.model import Origin, Sourced
+from launchbuild.resolver.requirements import (
+    IndexOptions, ParsedRequirements, RequirementLine, parse_file, parse_requirement, parse_text,
+)
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+FROZEN_NAMES = ("requirements.frozen.txt",)
+ENVIRONMENT_NAMES = ("environment.yml", "environment.yaml")
+# Conda dependencies that are the interpreter and installer themselves, not packages to lock.
+_CONDA_SELF = {"python", "pip"}
+
+
+@dataclass(frozen=True)
+class LoadedInput:
+    kind: str  # "requirements" | "pyproject" | "environment" | "frozen"
+    path: str
+    parsed: ParsedRequirements
+    conda_only: tuple[str, ...] = ()
+    python_pin: Sourced[str] | None = None  # environment.yml's python
+    extras: tuple[str, ...] = ()
+    empty_reason: str | None = None  # set when the file is usable but lists no packages
+
+
+class InputSource(Protocol):
+    kind: str
+    path: Path
+
+    def load(self) -> LoadedInput: ...
+
+
+def display_path(path: Path, source_dir: Path | None) -> str:
+    if source_dir is not None:
+        try:
+            return str(path.resolve().relative_to(source_dir.resolve()))
+        except ValueError:
+            pass
+    return str(path)
+
+
+def _relocate(parsed: ParsedRequirements, source_dir: Path | None) -> ParsedRequirements:
+    """Included files are read by absolute path; show them relative to the source."""
+
+    def fix(line: RequirementLine) -> RequirementLine:
+        p = Path(line.location.path)
+        if p.is_absolute():
+            return replace(line, location=Location(display_path(p, source_dir), line.location.line))
+        return line
+
+    return replace(parsed, requirements=tuple(fix(r) for r in parsed.requirements),
+                   constraints=tuple(fix(r) for r in parsed.constraints))
+
+
+@dataclass(frozen=True)
+class RequirementsFile:
+    path: Path
+    source_dir: Path | None = None
+    kind: str = "requirements"
+
+    def load(self) -> LoadedInput:
+        shown = display_path(self.path, self.source_dir)
+        parsed = _relocate(parse_file(self.path, display=shown), self.source_dir)
+        empty = None if parsed.requirements else "lists no packages"
+        return LoadedInput(self.kind, shown, parsed, empty_reason=empty)
+
+
+@dataclass(frozen=True)
+class RunPackageList(RequirementsFile):
+    """`pip freeze`, `pip list --format=freeze` or wandb's requirements.frozen.txt."""
+
+    kind: str = "frozen"
+
+
+def read_pyproject(path: Path) -> dict:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise BadInput(f"cannot read {path}: {exc.strerror}", hint="check the path") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise BadInput(f"{path} is not valid TOML: {exc}", hint="fix the syntax") from None
+
+
+def _line_of(text: str, needle: str) -> int | None:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if needle in line:
+            return number
+    return None
+
+
+@dataclass(frozen=True)
+class PyprojectFile:
+    path: Path
+    source_dir: Path | None = None
+    extras: tuple[str, ...] = ()
+    kind: str = "pyproject"
+
+    def unusable_reason(self) -> str | None:
+        project = read_pyproject(self.path).get("project")
+        if not isinstance(project, dict):
+            return "no [project] table (Poetry/PDM-only metadata is not read)"
+        if "dependencies" in project.get("dynamic", []):
+            return "[project].dependencies is dynamic; list them in requirements.txt"
+        return None
+
+    def load(self) -> LoadedInput:
+        shown = display_path(self.path, self.source_dir)
+        text = self.path.read_text(encoding="utf-8")
+        project = read_pyproject(self.path).get("project")
+        if not isinstance(project, dict):
+            raise BadInput(f"{shown} has no [project] table", hint="add [project].dependencies or use requirements.txt")
+        deps = project.get("dependencies", [])
+        optional = project.get("optional-dependencies", {}) or {}
+        if not isinstance(deps, list) or not all(isinstance(d, str) for d in deps):
+            raise BadInput(f"[project].dependencies in {shown} is not a list of strings",
+                           hint='write dependencies = ["name>=1.0", ...]')
+        lines: list[RequirementLine] = []
+        for dep in deps:
+            lines.append(parse_requirement(dep, Location(shown, _line_of(text, dep))))
+        for extra in self.extras:
+            if extra not in optional:
+                known = ", ".join(sorted(optional)) or "none"
+                raise BadInput(f"extra {extra!r} is not in [project.optional-dependencies] of {shown}",
+                               hint=f"known extras: {known}")
+            for dep in optional[extra]:
+                if not isinstance(dep, str):
+                    raise BadInput(f"optional dependency {dep!r} of extra {extra!r} in {shown} is not a string")
+                lines.append(parse_requirement(dep, Location(shown, _line_of(text, dep))))
+        parsed = ParsedRequirements(requirements=tuple(lines), files=(shown,))
+        empty = None if lines else "[project].dependencies is empty"
+        return LoadedInput(self.kind, shown, parsed, extras=self.extras, empty_reason=empty)
+
+
+_CONDA_PY = re.compile(r"^python\s*(?:=|==|\s)\s*(3\.\d{1,2})(?:\.\*|\.\d+)?(?:\s*=.*)?$")
+
+
+def conda_python_pin(spec: str, where: str) -> Sourced[str] | None:
+    spec = spec.strip()
+    if spec == "python":
+        return None
+    m = _CONDA_PY.match(spec)
+    if not m:
+        raise BadInput(f"python pin {spec!r} in {where} is not an exact X.Y",
+                       hint="write python=3.11 in environment.yml, or pass --python")
+    return Sourced(m.group(1), Origin.SOURCE_FILE, where)
+
+
+@dataclass(frozen=True)
+class EnvironmentFile:
+    path: Path
+    source_dir: Path | None = None
+    kind: str = "environment"
+
+    def load(self) -> LoadedInput:
+        shown = display_path(self.path, self.source_dir)
+        try:
+            text = self.path.read_text(encoding="utf-8")
+            data = yaml.safe_load(text)
+        except OSError as exc:
+            raise BadInput(f"cannot read {shown}: {exc.strerror}", hint="check the path") from None
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            first = str(exc).splitlines()[0]
+            raise BadInput(f"{shown} is not valid YAML: {first}", hint="fix the syntax") from None
+        if not isinstance(data, dict) or not isinstance(data.get("dependencies", []), list):
+            raise BadInput(f"{shown} has no 'dependencies' list", hint="see conda's environment.yml format")
+        conda_only: list[str] = []
+        pip_lines: list[str] = []
+        python_pin: Sourced[str] | None = None
+        for item in data.get("dependencies") or []:
+            if isinstance(item, str):
+                name = re.split(r"[\s=<>!~]", item.strip(), maxsplit=1)[0].split("::")[-1]
+                if name == "python":
+                    python_pin = conda_python_pin(item, shown)
+                elif name not in _CONDA_SELF:
+                    conda_only.append(item.strip())
+            elif isinstance(item, dict) and "pip" in item:
+                if not isinstance(item["pip"], list) or not all(isinstance(x, str) for x in item["pip"]):
+                    raise BadInput(f"the pip section of {shown} is not a list of strings")
+                pip_lines += item["pip"]
+            else:
+                raise BadInput(f"unexpected dependency entry {item!r} in {shown}",
+                               hint="use strings, or a {pip: [...]} mapping")
+        parsed = ParsedRequirements(files=(shown,))
+        if pip_lines:
+            # Each pip entry is one requirements-file line; map it back to its line in the YAML.
+            parts = []
+            for entry in pip_lines:
+                parts.append(parse_text(entry, shown, base_dir=self.path.parent.resolve(),
+                                        line_offset=(_line_of(text, entry) or 1) - 1))
+            parsed = ParsedRequirements(
+                requirements=tuple(r for p in parts for r in p.requirements),
+                constraints=tuple(c for p in parts for c in p.constraints),
+                options=_merge_options(p.options for p in parts),
+                files=(shown, *[f for p in parts for f in p.files if f != shown]),
+            )
+            parsed = _relocate(parsed, self.source_dir)
+        empty = None if parsed.requirements else "its pip section lists no packages"
+        return LoadedInput(self.kind, shown, parsed, conda_only=tuple(conda_only),
+                           python_pin=python_pin, empty_reason=empty)
+
+
+def _merge_options(options) -> IndexOptions:
+    merged = IndexOptions()
+    for o in options:
+        merged = merged.merged(o)
+    return merged
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """The inputs found or given, highest precedence first, and why others were skipped."""
+
+    sources: tuple[InputSource, ...] = ()
+    skipped: tuple[tuple[str, str], ...] = field(default=())
+
+
+def discover(
+    source_dir: Path | None,
+    *,
+    requirements: Path | None = None,
+    pyproject: Path | None = None,
+    environment: Path | None = None,
+    frozen: Path | None = None,
+    job_frozen: Path | None = None,
+    spec_dir: Path | None = None,
+    extras: tuple[str, ...] = (),
+) -> list[tuple[InputSource, str]]:
+    """Every candidate input, highest precedence first, each with how it was found."""
+    found: list[tuple[InputSource, str]] = []
+
+    def check_explicit(path: Path, what: str) -> Path:
+        if not path.is_file():
+            raise BadInput(f"{what} {path} does not exist", hint="check the path you passed")
+        return path
+
+    if requirements is not None:
+        found.append((RequirementsFile(check_explicit(requirements, "requirements file"), source_dir), "option"))
+    if pyproject is not None:
+        found.append((PyprojectFile(check_explicit(pyproject, "pyproject file"), source_dir, extras), "option"))
+    if environment is not None:
+        found.append((EnvironmentFile(check_explicit(environment, "environment file"), source_dir), "option"))
+    if frozen is not None:
+        found.append((RunPackageList(check_explicit(frozen, "package list"), source_dir), "option"))
+    if source_dir is not None:
+        if (source_dir / "requirements.txt").is_file():
+            found.append((RequirementsFile(source_dir / "requirements.txt", source_dir), "source"))
+        if (source_dir / "pyproject.toml").is_file():
+            found.append((PyprojectFile(source_dir / "pyproject.toml", source_dir, extras), "source"))
+        for name in ENVIRONMENT_NAMES:
+            if (source_dir / name).is_file():
+                found.append((EnvironmentFile(source_dir / name, source_dir), "source"))
+    if job_frozen is not None:
+        if not job_frozen.is_file():
+            raise BadInput(f"the job's package list {job_frozen} does not exist", hint="check the job spec")
+        found.append((RunPackageList(job_frozen, source_dir), "job"))
+    for directory in (source_dir, spec_dir):
+        if directory is not None:
+            for name in FROZEN_NAMES:
+                if (directory / name).is_file():
+                    found.append((RunPackageList(directory / name, source_dir), "source"))
+    # The same file found twice (explicit and detected) counts once, at its higher rank.
+    seen: set[Path] = set()
+    unique = []
+    for src, how in found:
+        key = src.path.resolve()
+        if key not in seen:
+            seen.add(key)
+            unique.append((src, how))
+    return unique
