@@ -1,0 +1,241 @@
+"""Typed, cached access to the sourced tables in `launchbuild/data/*.json`.
+
+Rules read facts only through here, so a table can be refreshed without touching code.
+Tables are parsed once per process (`functools.cache`): a warm `check` must stay fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+Version = tuple[int, ...]
+
+
+def parse_version(text: str) -> Version:
+    """'12.1.1' -> (12, 1, 1). Raises ValueError on anything that is not dotted integers."""
+    parts = str(text).strip().split(".")
+    if not parts or any(not p.isdigit() for p in parts):
+        raise ValueError(f"not a dotted numeric version: {text!r}")
+    return tuple(int(p) for p in parts)
+
+
+def cc_tuple(text: str) -> tuple[int, int]:
+    major, minor = parse_version(text)[:2] if "." in str(text) else (int(text), 0)
+    return (major, minor)
+
+
+def _padded(v: Version, n: int = 3) -> Version:
+    return tuple(v) + (0,) * (n - len(v))
+
+
+def version_cmp_key(v: Version) -> Version:
+    """Compare '570.26' and '570.26.0' as equal, as semver does for short versions."""
+    return _padded(v, 4)
+
+
+@functools.cache
+def load(table: str) -> dict[str, Any]:
+    """The raw JSON of one table (name without .json)."""
+    text = resources.files("launchbuild.data").joinpath(f"{table}.json").read_text("utf-8")
+    return json.loads(text)
+
+
+TABLES = (
+    "cuda_drivers",
+    "cuda_archs",
+    "gpus",
+    "torch",
+    "tensorflow",
+    "jax_cupy",
+    "distro_pythons",
+    "packages",
+)
+
+
+# ---- CUDA toolkit -> driver -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ToolkitDriver:
+    cuda: Version  # (12, 1, 1)
+    driver: Version  # (530, 30, 2)
+    driver_text: str
+
+
+@functools.cache
+def toolkit_drivers() -> tuple[ToolkitDriver, ...]:
+    rows = load("cuda_drivers")["toolkits"]
+    return tuple(
+        ToolkitDriver(parse_version(r["cuda"]), parse_version(r["driver"]), r["driver"]) for r in rows
+    )
+
+
+@functools.cache
+def minor_compat_minimums() -> dict[int, tuple[Version, str]]:
+    """CUDA major -> (minimum driver for minor-version compatibility, as text)."""
+    return {
+        int(r["major"]): (parse_version(r["driver"]), r["driver"])
+        for r in load("cuda_drivers")["minor_compat"]
+    }
+
+
+# ---- CUDA toolkit -> offline SM targets -------------------------------------------------
+
+
+@functools.cache
+def cuda_arch_rows() -> tuple[tuple[Version, frozenset[int]], ...]:
+    return tuple(
+        (parse_version(r["from"]), frozenset(r["sm"])) for r in load("cuda_archs")["rows"]
+    )
+
+
+# ---- GPUs ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GpuRow:
+    name: str
+    cc: tuple[int, int]
+    datacenter: bool | None
+    aliases: tuple[str, ...]
+
+
+@functools.cache
+def gpu_rows() -> tuple[GpuRow, ...]:
+    return tuple(
+        GpuRow(r["name"], cc_tuple(r["cc"]), r["datacenter"], tuple(r["aliases"]))
+        for r in load("gpus")["gpus"]
+    )
+
+
+# ---- frameworks ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TorchRelease:
+    torch: str  # "2.4"
+    python: tuple[str, str]  # inclusive X.Y range
+    variants: tuple[str, ...]
+    pypi_default: str | None  # "cu121"
+
+
+@dataclass(frozen=True)
+class ArchBuild:
+    """What a framework build ships: cubins per CC, and the PTX CC if any (JIT by the driver)."""
+
+    archs: tuple[tuple[int, int], ...]
+    ptx: tuple[int, int] | None
+
+    def describe(self) -> str:
+        parts = [f"sm_{a}{b}" for a, b in self.archs]
+        if self.ptx:
+            parts.append(f"compute_{self.ptx[0]}{self.ptx[1]}")
+        return " ".join(parts)
+
+
+@functools.cache
+def torch_releases() -> dict[str, TorchRelease]:
+    return {
+        r["torch"]: TorchRelease(r["torch"], tuple(r["python"]), tuple(r["variants"]), r.get("pypi_default"))
+        for r in load("torch")["releases"]
+    }
+
+
+@functools.cache
+def torch_builds() -> dict[tuple[str, str], ArchBuild]:
+    """(torch major.minor, variant) -> ArchBuild."""
+    return {
+        (r["torch"], r["variant"]): ArchBuild(
+            tuple(cc_tuple(a) for a in r["archs"]), cc_tuple(r["ptx"]) if r.get("ptx") else None
+        )
+        for r in load("torch")["builds"]
+    }
+
+
+@dataclass(frozen=True)
+class TfRelease:
+    tensorflow: str
+    cuda: str  # "12.5"
+    cudnn: str  # "9.3"
+    python: tuple[str, str]
+
+
+@functools.cache
+def tf_releases() -> dict[str, TfRelease]:
+    return {
+        r["tensorflow"]: TfRelease(r["tensorflow"], r["cuda"], r["cudnn"], tuple(r["python"]))
+        for r in load("tensorflow")["releases"]
+    }
+
+
+def tf_arch_build(tf_minor: str) -> ArchBuild | None:
+    """The arch list official TF wheels of that release compile (rows apply from 'from' on)."""
+    v = parse_version(tf_minor)
+    chosen = None
+    for row in load("tensorflow")["arch_lists"]:
+        if parse_version(row["from"]) <= v:
+            chosen = row
+    if chosen is None:
+        return None
+    return ArchBuild(tuple(cc_tuple(a) for a in chosen["archs"]), cc_tuple(chosen["ptx"]) if chosen.get("ptx") else None)
+
+
+def jax_facts() -> dict[str, Any]:
+    return load("jax_cupy")["jax"]
+
+
+@functools.cache
+def cupy_cuda_majors() -> dict[str, int]:
+    return {r["name"]: int(r["cuda_major"]) for r in load("jax_cupy")["cupy"]["packages"]}
+
+
+def cupy_min_cc() -> tuple[int, int]:
+    return cc_tuple(load("jax_cupy")["cupy"]["min_cc"])
+
+
+# ---- distributions and packages -----------------------------------------------------------
+
+
+@functools.cache
+def distro_pythons() -> dict[tuple[str, str], tuple[str, ...]]:
+    """(os id, VERSION_ID) -> X.Y installable with apt (default first)."""
+    out: dict[tuple[str, str], tuple[str, ...]] = {}
+    for r in load("distro_pythons")["distros"]:
+        out[(r["id"], r["version"])] = (r["default"], *(e["python"] for e in r["extra"]))
+    return out
+
+
+def apt_pythons(os_id: str | None, os_version: str | None) -> tuple[str, ...] | None:
+    if not os_id or not os_version:
+        return None
+    key = (os_id, os_version)
+    if key in distro_pythons():
+        return distro_pythons()[key]
+    # Debian's VERSION_ID is the major ("12"), but /etc/debian_version says "12.5".
+    return distro_pythons().get((os_id, os_version.split(".")[0]))
+
+
+@dataclass(frozen=True)
+class SystemNeeds:
+    name: str
+    apt: tuple[str, ...]
+    why: str
+
+
+@functools.cache
+def system_library_needs() -> dict[str, SystemNeeds]:
+    return {r["name"]: SystemNeeds(r["name"], tuple(r["apt"]), r["why"]) for r in load("packages")["packages"]}
+
+
+@functools.cache
+def nvcc_needs() -> dict[str, str]:
+    return {r["name"]: r["why"] for r in load("packages")["needs_nvcc"]}
+
+
+@functools.cache
+def compiler_needs() -> dict[str, str]:
+    return {r["name"]: r["why"] for r in load("packages")["needs_compiler"]}
