@@ -175,6 +175,9 @@ def _classic_install_stage(plan: BuildPlan) -> list[str]:
         "# stage only. It stays in the local engine's build cache, never in the final image.",
         f"FROM {plan.base_image} AS install",
     ]
+    # Same ENV and apt steps as the final stage, so the classic cache gives the final stage
+    # this very apt layer: the venv's interpreter is bit-for-bit the one it was built with.
+    lines += _env()
     lines += _apt(plan)
     lines += _venv(plan)
     if _has_requirements(plan):
