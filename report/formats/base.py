@@ -1,0 +1,318 @@
+"""What every output format shares: the render options, the one-method interface, rule
+metadata from the catalog, and small pure helpers (counts, ordering, locations)."""
+
+from __future__ import annotations
+
+import abc
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from launchbuild.compat.findings import Finding, Location, Severity
+from launchbuild.report.model import Report, Verdict
+
+TOOL_NAME = "launchbuild"
+
+
+@dataclass(frozen=True)
+class RuleMeta:
+    """The catalog's description of one rule, as the renderers need it."""
+
+    id: str
+    title: str
+    severity: Severity = Severity.WARNING  # the default severity
+    description: str = ""
+    help: str = ""  # how to fix, in general; a finding's `fix` is the concrete one
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    verbose: bool = False
+    quiet: bool = False
+    color: bool = False
+    plain: bool = False  # ASCII boxes and symbols: not a TTY, or a terminal that can't do better
+    width: int = 100
+    # None: read the real catalog (launchbuild.compat.catalog.RULES) when it can be imported.
+    rules: Mapping[str, RuleMeta] | None = None
+    tool_version: str = ""
+    information_uri: str | None = None  # the project's home page, for SARIF viewers
+
+
+    @property
+    def catalog(self) -> Mapping[str, RuleMeta]:
+        return self.rules if self.rules is not None else load_catalog()
+
+
+class ReportFormat(abc.ABC):
+    """One output format. Pure: the report in, text out; writing is the caller's job."""
+
+    #: file extension used when several formats are written next to one --output FILE
+    extension: str = "txt"
+
+    @abc.abstractmethod
+    def render(self, report: Report, options: RenderOptions) -> str:
+        raise NotImplementedError
+
+
+def installed_information_uri() -> str | None:
+    """The project's home page from the installed distribution's metadata, if it names one;
+    never a made-up address."""
+    from importlib import metadata
+
+    try:
+        meta = metadata.metadata(TOOL_NAME)
+    except metadata.PackageNotFoundError:
+        return None
+    for entry in meta.get_all("Project-URL") or []:
+        _, _, url = entry.partition(",")
+        if url.strip().startswith("https://"):
+            return url.strip()
+    home = meta.get("Home-page")
+    return home if home and home.startswith("https://") else None
+
+
+# --- rule metadata ----------------------------------------------------------------------------
+
+_GROUPS = {
+    "1": "base_image",
+    "2": "gpu_cuda",
+    "3": "python_packages",
+    "4": "source",
+    "5": "build",
+}
+
+
+def rule_group(rule_id: str) -> str:
+    """The rule's family from its hundreds digit (LB2xx: GPU and CUDA), for JUnit classnames."""
+    digits = rule_id[2:] if rule_id[:2].upper() == "LB" else ""
+    return _GROUPS.get(digits[:1], "other") if len(digits) == 3 and digits.isdigit() else "other"
+
+
+def _field(obj: Any, *names: str, default: Any = None) -> Any:
+    for name in names:
+        value = obj.get(name) if isinstance(obj, Mapping) else getattr(obj, name, None)
+        if value is not None:
+            return value
+    return default
+
+
+def rule_meta_from(obj: Any) -> RuleMeta:
+    """Adapt one catalog entry (whatever attribute names the catalog settles on) to RuleMeta."""
+    if isinstance(obj, RuleMeta):
+        return obj
+    severity = _field(obj, "severity", "default_severity", default=Severity.WARNING)
+    if not isinstance(severity, Severity):
+        severity = Severity(str(getattr(severity, "value", severity)))
+    help_text = _field(obj, "help", "fix", "help_text", default="")
+    return RuleMeta(
+        id=str(_field(obj, "id", "rule_id", "rule")),
+        title=str(_field(obj, "title", "name", default="")),
+        severity=severity,
+        description=str(_field(obj, "description", "summary", default="")),
+        help=str(help_text),
+        tags=tuple(_field(obj, "tags", default=())),
+    )
+
+
+def catalog_from(entries: Mapping[str, Any] | Iterable[Any]) -> dict[str, RuleMeta]:
+    values = entries.values() if isinstance(entries, Mapping) else entries
+    metas = (rule_meta_from(e) for e in values)
+    return {m.id: m for m in sorted(metas, key=lambda m: m.id)}
+
+
+def load_catalog() -> dict[str, RuleMeta]:
+    """The real rule catalog, or an empty one when the compat package doesn't provide it:
+    every format still renders from the findings' own titles."""
+    try:
+        from launchbuild.compat.catalog import RULES  # type: ignore[attr-defined]
+    except ImportError:
+        return {}
+    return catalog_from(RULES)
+
+
+# --- findings ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Counts:
+    errors: int = 0
+    warnings: int = 0
+    infos: int = 0
+
+    def phrase(self) -> str:
+        def plural(n: int, word: str) -> str:
+            return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+        return ", ".join(
+            [plural(self.errors, "error"), plural(self.warnings, "warning"), plural(self.infos, "info")]
+        )
+
+
+def counts(report: Report) -> Counts:
+    by = {s: 0 for s in Severity}
+    for f in report.findings:
+        by[f.severity] += 1
+    return Counts(by[Severity.ERROR], by[Severity.WARNING], by[Severity.INFO])
+
+
+def ordered(findings: Iterable[Finding]) -> list[Finding]:
+    """Most severe first, then by rule ID, then by place: the same order in every format."""
+
+    def key(f: Finding) -> tuple[Any, ...]:
+        loc = f.location
+        return (f.severity.rank, f.rule, loc.path if loc else "", (loc.line or 0) if loc else 0, f.message)
+
+    return sorted(findings, key=key)
+
+
+def by_severity(findings: Iterable[Finding]) -> dict[Severity, list[Finding]]:
+    groups: dict[Severity, list[Finding]] = {s: [] for s in sorted(Severity, key=lambda s: s.rank)}
+    for f in ordered(findings):
+        groups[f.severity].append(f)
+    return groups
+
+
+def fails_build(report: Report, finding: Finding) -> bool:
+    """Whether this finding, on its own, makes the verdict FAIL (warnings do under --strict)."""
+    return finding.severity is Severity.ERROR or (report.strict and finding.severity is Severity.WARNING)
+
+
+def verdict_reason(report: Report) -> str:
+    c = counts(report)
+    parts = [c.phrase()]
+    if report.build is not None and not report.build.verified:
+        failed = sum(1 for v in report.build.verification if not v.passed)
+        parts.append(f"{failed} verification check{'s' if failed != 1 else ''} failed")
+    if report.strict and report.verdict is Verdict.FAIL and c.errors == 0 and c.warnings:
+        parts.append("warnings fail under --strict")
+    return "; ".join(parts)
+
+
+def fallback_location(report: Report) -> Location | None:
+    """Where to pin a finding that names no file: the requirements/spec file the environment
+    came from. Annotation consumers (GitHub code scanning) need some file to show it on."""
+    env = report.environment
+    if env is not None and env.input_path:
+        return Location(env.input_path, None)
+    return None
+
+
+def fingerprint(finding: Finding, location: Location | None) -> str:
+    """Stable across runs while the rule, file and message are: lets code scanning track an
+    alert from one commit to the next rather than reopening it."""
+    where = location.path if location else ""
+    raw = "\x1f".join([finding.rule, where, finding.message])
+    return hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+def human_size(n: int | None) -> str:
+    if n is None:
+        return "unknown size"
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GiB"  # pragma: no cover - loop always returns
+
+
+def human_duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    return f"{minutes}m{secs:02d}s"
+
+
+def short_digest(digest: str | None) -> str:
+    if not digest:
+        return "unknown"
+    algo, _, hexpart = digest.partition(":")
+    return f"{algo}:{hexpart[:12]}" if hexpart else digest[:12]
+
+
+def entrypoint_text(value: tuple[str, ...] | None) -> str:
+    import shlex
+
+    return shlex.join(value) if value else ""
+
+
+@dataclass(frozen=True)
+class ImageLine:
+    label: str
+    value: str
+    inferred: bool = False
+
+
+def image_lines(report: Report) -> list[ImageLine]:
+    """The image facts people want at a glance, each flagged when the value was inferred
+    from the tag rather than read from the image. A fact nobody could read says "unknown";
+    "none" is kept for what a real provider looked for and did not find."""
+    img = report.image
+    if img is None:
+        return []
+    guessed = img.provider == "inferred"
+    missing = "unknown" if guessed else "none"
+
+    def inferred(fact: str, value: object) -> bool:
+        return value not in (None, ()) and img.source_of(fact) == "inferred"
+
+    os_text = " ".join(p for p in (img.os_id, img.os_version) if p) or "unknown"
+    if img.os_codename:
+        os_text += f" ({img.os_codename})"
+    arch = img.architecture or "unknown"
+    if img.variant:
+        arch += f"/{img.variant}"
+    cuda = img.cuda_version or missing
+    if img.has_nvcc is not None:
+        cuda += " (devel, with nvcc)" if img.has_nvcc else " (runtime, no nvcc)"
+    provider = {
+        "docker": "docker (read from the local engine)",
+        "registry": "registry (read from the registry, no pull)",
+        "inferred": "inferred from the tag: nothing could read the image",
+    }.get(img.provider, img.provider)
+    lines = [
+        ImageLine("reference", img.reference),
+        ImageLine("provider", provider, guessed),
+        ImageLine("os", os_text, inferred("os_id", img.os_id)),
+        ImageLine("arch", arch, inferred("architecture", img.architecture)),
+        ImageLine("cuda", cuda, inferred("cuda_version", img.cuda_version)),
+        ImageLine("cudnn", img.cudnn_version or missing, inferred("cudnn_version", img.cudnn_version)),
+        ImageLine("pythons", ", ".join(img.pythons) or missing, inferred("pythons", img.pythons)),
+        ImageLine("digest", short_digest(img.digest)),
+    ]
+    if img.end_of_life:
+        lines.append(ImageLine("end of life", "yes: this CUDA tag no longer gets fixes"))
+    return lines
+
+
+def evidence_text(finding: Finding) -> list[str]:
+    return [f"{e.fact} = {e.value} ({e.source})" for e in finding.evidence]
+
+
+__all__ = [
+    "Counts",
+    "ImageLine",
+    "RenderOptions",
+    "ReportFormat",
+    "RuleMeta",
+    "TOOL_NAME",
+    "by_severity",
+    "catalog_from",
+    "counts",
+    "entrypoint_text",
+    "evidence_text",
+    "fails_build",
+    "fallback_location",
+    "fingerprint",
+    "human_duration",
+    "human_size",
+    "image_lines",
+    "load_catalog",
+    "ordered",
+    "rule_group",
+    "rule_meta_from",
+    "short_digest",
+    "verdict_reason",
+]

@@ -1,0 +1,65 @@
+"""`--format github`: GitHub Actions workflow commands, one annotation per finding.
+
+`::error file=requirements.txt,line=3,title=LB203 ...::message` puts the finding on the line
+that caused it in the pull request's diff. Escaping follows the runner's rules: in the
+message %, CR and LF are percent-encoded; in properties also ':' and ','."""
+
+from __future__ import annotations
+
+from launchbuild.compat.findings import Finding, Severity
+from launchbuild.report.formats.base import (
+    RenderOptions,
+    ReportFormat,
+    evidence_text,
+    fails_build,
+    ordered,
+    verdict_reason,
+)
+from launchbuild.report.model import Report
+
+
+def escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def _command(level: str, message: str, **properties: str | int | None) -> str:
+    props = ",".join(f"{k}={escape_property(str(v))}" for k, v in properties.items() if v not in (None, ""))
+    return f"::{level} {props}::{escape_data(message)}" if props else f"::{level}::{escape_data(message)}"
+
+
+def _level(report: Report, f: Finding) -> str:
+    if fails_build(report, f):
+        return "error"
+    return "warning" if f.severity is Severity.WARNING else "notice"
+
+
+def annotation(report: Report, f: Finding, verbose: bool = False) -> str:
+    message = f"{f.message}\nFix: {f.fix}" if f.fix else f.message
+    if verbose and f.evidence:
+        message += "\nEvidence: " + "; ".join(evidence_text(f))
+    loc = f.location
+    return _command(
+        _level(report, f),
+        message,
+        file=loc.path if loc else None,
+        line=loc.line if loc else None,
+        title=f"{f.rule} {f.title}",
+    )
+
+
+class GithubFormat(ReportFormat):
+    extension = "txt"
+
+    def render(self, report: Report, options: RenderOptions) -> str:
+        lines = [annotation(report, f, options.verbose) for f in ordered(report.findings)]
+        if report.build is not None:
+            for v in report.build.verification:
+                if not v.passed:
+                    lines.append(_command("error", v.detail or f"{v.check} failed", title=f"verify {v.check}"))
+        # A plain line too, so the job log says the verdict without expanding annotations.
+        lines.append(f"launchbuild: {report.verdict.value.upper()} ({verdict_reason(report)})")
+        return "\n".join(lines) + "\n"

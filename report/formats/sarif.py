@@ -1,0 +1,129 @@
+"""`--format sarif`: SARIF 2.1.0 for GitHub code scanning and other SARIF viewers.
+
+GitHub needs, per result, a location with an artifact URI relative to the repository and a
+region.startLine; a finding without its own place is pinned to line 1 of the file the
+environment came from (requirements.txt, pyproject.toml, the job spec), and left without a
+location only when there is no such file."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from launchbuild.compat.findings import Finding, Location, Severity
+from launchbuild.report.formats.base import (
+    TOOL_NAME,
+    RenderOptions,
+    ReportFormat,
+    RuleMeta,
+    fallback_location,
+    fingerprint,
+    ordered,
+    rule_group,
+)
+from launchbuild.report.model import Report
+
+SARIF_SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+SRCROOT = "%SRCROOT%"
+FINGERPRINT_KEY = "launchbuildFinding/v1"
+
+_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
+
+
+def _relative_uri(path: str) -> str:
+    # SARIF URIs use forward slashes; "./x" and "x" must fingerprint alike.
+    uri = path.replace("\\", "/")
+    while uri.startswith("./"):
+        uri = uri[2:]
+    return uri
+
+
+def _pascal(title: str) -> str:
+    # reportingDescriptor.name is an identifier-like label ("CudaToolkitCannotTargetTheGpu").
+    words = ("".join(ch for ch in w if ch.isalnum()) for w in title.replace("-", " ").replace("/", " ").split())
+    return "".join(w[:1].upper() + w[1:].lower() for w in words if w)
+
+
+def _descriptor(meta: RuleMeta) -> dict[str, Any]:
+    help_text = meta.help or meta.description or meta.title
+    descriptor: dict[str, Any] = {
+        "id": meta.id,
+        "name": _pascal(meta.title) or meta.id,
+        "shortDescription": {"text": meta.title or meta.id},
+        "fullDescription": {"text": meta.description or meta.title or meta.id},
+        "help": {"text": help_text, "markdown": f"**{meta.id}: {meta.title}**\n\n{help_text}"},
+        "defaultConfiguration": {"level": _LEVEL[meta.severity]},
+        "properties": {"tags": sorted({rule_group(meta.id), *meta.tags})},
+    }
+    return descriptor
+
+
+def _location(loc: Location) -> dict[str, Any]:
+    return {
+        "physicalLocation": {
+            "artifactLocation": {"uri": _relative_uri(loc.path), "uriBaseId": SRCROOT},
+            "region": {"startLine": loc.line if loc.line and loc.line > 0 else 1},
+        }
+    }
+
+
+def _result(report: Report, f: Finding, rule_index: int) -> dict[str, Any]:
+    own = f.location
+    where = own or fallback_location(report)
+    text = f"{f.message} Fix: {f.fix}" if f.fix else f.message
+    result: dict[str, Any] = {
+        "ruleId": f.rule,
+        "ruleIndex": rule_index,
+        "level": _LEVEL[f.severity],
+        "message": {"text": text},
+        "partialFingerprints": {FINGERPRINT_KEY: fingerprint(f, where)},
+        "properties": {
+            "title": f.title,
+            "fix": f.fix,
+            "evidence": [{"fact": e.fact, "value": e.value, "source": e.source} for e in f.evidence],
+            "inferred": f.inferred,
+            "pinnedToFallbackLocation": own is None and where is not None,
+        },
+    }
+    if where is not None:
+        result["locations"] = [_location(where)]
+    return result
+
+
+class SarifFormat(ReportFormat):
+    extension = "sarif"
+
+    def render(self, report: Report, options: RenderOptions) -> str:
+        catalog = dict(options.catalog)
+        # Findings from rules the catalog doesn't know (passed through from another stage)
+        # still need a descriptor: ruleIndex must point somewhere.
+        for f in report.findings:
+            if f.rule not in catalog:
+                catalog[f.rule] = RuleMeta(id=f.rule, title=f.title, severity=f.severity)
+        rules = sorted(catalog.values(), key=lambda m: m.id)
+        index = {m.id: i for i, m in enumerate(rules)}
+
+        driver: dict[str, Any] = {"name": TOOL_NAME, "rules": [_descriptor(m) for m in rules]}
+        if options.tool_version:
+            driver["version"] = options.tool_version
+            driver["semanticVersion"] = options.tool_version
+        if options.information_uri:
+            driver["informationUri"] = options.information_uri
+
+        run: dict[str, Any] = {
+            "tool": {"driver": driver},
+            "originalUriBaseIds": {
+                SRCROOT: {"description": {"text": "The root of the job's source (the checked-out repository)."}}
+            },
+            "automationDetails": {"id": f"{TOOL_NAME}/{report.job}/"},
+            "invocations": [
+                {
+                    "executionSuccessful": True,
+                    "exitCode": report.exit_code,
+                    "properties": {"verdict": report.verdict.value, "rulesChecked": sorted(report.rules_checked)},
+                }
+            ],
+            "results": [_result(report, f, index[f.rule]) for f in ordered(report.findings)],
+        }
+        doc = {"$schema": SARIF_SCHEMA_URI, "version": "2.1.0", "runs": [run]}
+        return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,314 @@
+"""The report for people (rich): the verdict first, then what was checked and what to do.
+
+Rendered into a string through a recording Console, so the CLI, the golden tests and the
+README all see the same text. Colour only when asked (NO_COLOR and non-TTYs get none);
+plain mode swaps box drawing and symbols for ASCII so logs and dumb terminals stay tidy."""
+
+from __future__ import annotations
+
+import io
+
+from rich import box
+from rich.console import Console, Group, RenderableType
+from rich.padding import Padding
+from rich.table import Table
+from rich.text import Text
+
+from launchbuild.compat.findings import Finding, Severity
+from launchbuild.jobs.model import Sourced
+from launchbuild.report.formats.base import (
+    RenderOptions,
+    ReportFormat,
+    by_severity,
+    counts,
+    entrypoint_text,
+    evidence_text,
+    human_duration,
+    human_size,
+    image_lines,
+    ordered,
+    short_digest,
+    verdict_reason,
+)
+from launchbuild.report.model import Report, Verdict
+
+_VERDICT_STYLE = {Verdict.PASS: "bold green", Verdict.WARN: "bold yellow", Verdict.FAIL: "bold red"}
+_SEVERITY_STYLE = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "blue"}
+_SEVERITY_HEADING = {Severity.ERROR: "Errors", Severity.WARNING: "Warnings", Severity.INFO: "Info"}
+
+
+class _Symbols:
+    def __init__(self, plain: bool) -> None:
+        self.ok = "ok" if plain else "✓"
+        self.bad = "FAILED" if plain else "✗"
+        self.arrow = "->" if plain else "→"
+        self.dot = "-" if plain else "·"
+        self.box = box.ASCII2 if plain else box.SIMPLE_HEAD
+        self.bullet = "-" if plain else "•"
+
+
+def _heading(title: str, sym: _Symbols) -> Text:
+    return Text(title, style="bold underline")
+
+
+def _verdict_line(report: Report, sym: _Symbols) -> Text:
+    verdict = report.verdict
+    line = Text()
+    line.append(f" {verdict.value.upper()} ", style=_VERDICT_STYLE[verdict] + " reverse")
+    line.append(f"  {verdict_reason(report)}", style="bold")
+    line.append(f"  {sym.dot}  job ", style="dim")
+    line.append(report.job)
+    return line
+
+
+def _target(report: Report, sym: _Symbols, width: int) -> RenderableType | None:
+    t = report.target
+    rows: list[tuple[str, Sourced[object]]] = []
+    if t.image:
+        rows.append(("image", t.image))
+    if t.python:
+        rows.append(("python", t.python))
+    if t.platform:
+        rows.append(("platform", t.platform))
+    rows += [("gpu", g) for g in t.gpus]
+    if t.driver:
+        rows.append(("driver", t.driver))
+    if t.entrypoint:
+        rows.append(("entrypoint", t.entrypoint))
+    if not rows:
+        return None
+    table = Table(box=None, show_header=False, pad_edge=False, padding=(0, 2, 0, 0))
+    shown = [
+        (label, entrypoint_text(s.value) if label == "entrypoint" else str(s.value), s)  # type: ignore[arg-type]
+        for label, s in rows
+    ]
+    table.add_column("setting", style="bold", no_wrap=True)
+    # Values (image references) must stay whole where they fit; the provenance wraps instead.
+    widest = max(len(v) for _, v, _ in shown)
+    table.add_column("value", overflow="fold", no_wrap=widest <= width - 40)
+    table.add_column("from", style="dim", overflow="fold")
+    for label, value, s in shown:
+        table.add_row(label, value, f"from {s.describe()}")
+    return table
+
+
+def _finding_cell(f: Finding, verbose: bool, sym: _Symbols) -> RenderableType:
+    # Title on its own line, then the message and the fix: narrow title/message columns
+    # wrapped every cell into three-line fragments that were hard to read.
+    head = Text(f.title, style="bold")
+    if f.location is not None:
+        where = f.location.path + (f":{f.location.line}" if f.location.line else "")
+        head.append(f"  {where}", style="cyan")
+    lines: list[RenderableType] = [head, Text(f.message)]
+    if f.fix:
+        fix = Table(box=None, show_header=False, pad_edge=False, padding=(0, 1, 0, 0))
+        fix.add_column("arrow", style="green", no_wrap=True)
+        fix.add_column("fix", style="green", overflow="fold")
+        fix.add_row(sym.arrow, f.fix)
+        lines.append(fix)
+    if verbose and f.evidence:
+        evidence = Table(box=None, show_header=False, pad_edge=False, padding=(0, 1, 0, 0))
+        evidence.add_column("fact", style="dim", no_wrap=True)
+        evidence.add_column("value", overflow="fold")
+        evidence.add_column("source", style="dim", overflow="fold")
+        for e in f.evidence:
+            evidence.add_row(e.fact, e.value, f"({e.source})")
+        lines.append(Padding(evidence, (0, 0, 0, 2)))
+    elif f.inferred:
+        lines.append(Text("uses facts inferred from the image tag; --verbose shows the evidence", style="yellow"))
+    return Group(*lines)
+
+
+def _findings(report: Report, options: RenderOptions, sym: _Symbols) -> list[RenderableType]:
+    parts: list[RenderableType] = []
+    if not report.findings:
+        parts.append(Text("No findings.", style="green"))
+    for severity, found in by_severity(report.findings).items():
+        if not found:
+            continue
+        style = _SEVERITY_STYLE[severity]
+        parts.append(Text(f"{_SEVERITY_HEADING[severity]} ({len(found)})", style=f"bold {style}"))
+        table = Table(box=None, show_header=False, pad_edge=False, padding=(0, 2, 1, 0), expand=False)
+        table.add_column("rule", style=f"bold {style}", no_wrap=True)
+        table.add_column("finding", overflow="fold")
+        for f in found:
+            table.add_row(f"  {f.rule}", _finding_cell(f, options.verbose, sym))
+        parts += [table, Text()]
+    if report.ignored:
+        parts.append(Text(f"ignored with --ignore: {', '.join(sorted(report.ignored))}", style="dim"))
+    return parts
+
+
+def _environment(report: Report, options: RenderOptions, sym: _Symbols) -> list[RenderableType]:
+    env = report.environment
+    if env is None:
+        return []
+    lines: list[RenderableType] = []
+    src = Text("source     ", style="bold")
+    if env.input_path:
+        src.append(env.input_path)
+        src.append(f" ({env.input_kind})", style="dim")
+    else:
+        src.append("no requirements, pyproject or environment file found", style="dim")
+    lines.append(src)
+    for path, why in env.skipped_inputs:
+        lines.append(Text.assemble(("skipped    ", "bold"), (path, ""), (f" {sym.dot} {why}", "dim")))
+    locked = Text("locked     ", style="bold")
+    if env.lock is not None:
+        lock = env.lock
+        locked.append(f"{len(lock.packages)} packages")
+        locked.append(
+            f" for Python {lock.target.python} on {lock.target.platform} with {lock.backend}", style="dim"
+        )
+        locked.append(" (cache hit)" if env.cache_hit else " (resolved now)", style="dim")
+    else:
+        locked.append("nothing locked (see findings)", style="red")
+    lines.append(locked)
+    cleaning = Text("cleaning   ", style="bold")
+    n = len(env.cleaning)
+    cleaning.append(f"{n} action{'s' if n != 1 else ''}")
+    if n and not options.verbose:
+        actions: dict[str, int] = {}
+        for a in env.cleaning:
+            actions[a.action] = actions.get(a.action, 0) + 1
+        cleaning.append(" (" + ", ".join(f"{k} {v}" for k, v in sorted(actions.items())) + "; --verbose lists them)", style="dim")
+    lines.append(cleaning)
+    if options.verbose and env.cleaning:
+        table = Table(box=None, show_header=False, pad_edge=False, padding=(0, 2, 0, 0))
+        table.add_column("action", style="bold", no_wrap=True)
+        table.add_column("line", overflow="fold")
+        table.add_column("why", style="dim", overflow="fold", ratio=1)
+        for a in env.cleaning:
+            table.add_row(a.action, a.line, a.reason)
+        lines.append(Padding(table, (0, 0, 0, 11)))
+    if options.verbose and env.lock is not None and env.lock.packages:
+        pkgs = sorted(env.lock.packages, key=lambda p: p.name)
+        lines.append(Text("packages   (all locked, by name)", style="bold"))
+        table = Table(box=None, show_header=False, pad_edge=False, padding=(0, 2, 0, 0))
+        table.add_column("name", no_wrap=True)
+        table.add_column("version", style="dim")
+        for p in pkgs:
+            table.add_row(p.name, p.version)
+        lines.append(Padding(table, (0, 0, 0, 11)))
+    return lines
+
+
+def _image(report: Report, sym: _Symbols) -> RenderableType | None:
+    facts = image_lines(report)
+    if not facts:
+        return None
+    table = Table(box=None, show_header=False, pad_edge=False, padding=(0, 2, 0, 0))
+    table.add_column("fact", style="bold", no_wrap=True)
+    table.add_column("value", overflow="fold")
+    for fl in facts:
+        value = Text(fl.value, style="yellow" if fl.label == "provider" and fl.inferred else "")
+        if fl.inferred and fl.label != "provider":
+            value.append("  (inferred)", style="yellow")
+        table.add_row(fl.label, value)
+    return table
+
+
+def _build(report: Report, sym: _Symbols) -> RenderableType | None:
+    b = report.build
+    if b is None:
+        return None
+    table = Table(box=None, show_header=False, pad_edge=False, padding=(0, 2, 0, 0))
+    table.add_column("what", style="bold", no_wrap=True)
+    table.add_column("value", overflow="fold")
+    table.add_row("tag", b.tag)
+    state = Text("skipped" if b.skipped else "built", style="cyan" if b.skipped else "green")
+    if b.reason:
+        state.append(f" {sym.dot} {b.reason}", style="dim")
+    table.add_row("status", state)
+    detail = f"{human_duration(b.duration_s)}, {human_size(b.size_bytes)}"
+    if b.engine:
+        detail += f", {b.engine}"
+    table.add_row("took", detail)
+    if b.digest:
+        table.add_row("digest", short_digest(b.digest))
+    if b.pushed:
+        table.add_row("pushed", b.pushed)
+    for v in b.verification:
+        mark = Text(sym.ok if v.passed else sym.bad, style="green" if v.passed else "bold red")
+        mark.append(f" {v.check}", style="" if v.passed else "red")
+        if v.detail:
+            mark.append(f"  {v.detail}", style="dim")
+        table.add_row("verify" if v is b.verification[0] else "", mark)
+    return table
+
+
+def _quiet(report: Report, sym: _Symbols) -> list[RenderableType]:
+    parts: list[RenderableType] = [_verdict_line(report, sym)]
+    for f in ordered(report.findings):
+        if f.severity is Severity.ERROR or (report.strict and f.severity is Severity.WARNING):
+            parts.append(Text.assemble((f"{f.rule} ", f"bold {_SEVERITY_STYLE[f.severity]}"), f.message))
+    if report.build is not None:
+        for v in report.build.verification:
+            if not v.passed:
+                parts.append(Text.assemble((f"{sym.bad} verify {v.check}", "bold red"), f"  {v.detail}"))
+    return parts
+
+
+def console_for(options: RenderOptions, file: io.StringIO) -> Console:
+    # Every setting explicit: rich would otherwise read COLUMNS, NO_COLOR, FORCE_COLOR and
+    # TERM itself, and the same report would render differently from one shell to the next.
+    return Console(
+        file=file,
+        width=options.width,
+        force_terminal=options.color,
+        color_system="standard" if options.color else None,
+        no_color=not options.color,
+        highlight=False,
+        emoji=False,
+        markup=False,
+        legacy_windows=False,
+        soft_wrap=False,
+        force_jupyter=False,
+        force_interactive=False,
+        _environ={},
+    )
+
+
+class RichFormat(ReportFormat):
+    extension = "txt"
+
+    def renderables(self, report: Report, options: RenderOptions) -> list[RenderableType]:
+        sym = _Symbols(options.plain)
+        if options.quiet:
+            return _quiet(report, sym)
+        parts: list[RenderableType] = [_verdict_line(report, sym), Text()]
+        target = _target(report, sym, options.width)
+        if target is not None:
+            parts += [_heading("Target", sym), target, Text()]
+        findings = _findings(report, options, sym)
+        if isinstance(findings[-1], Text) and not findings[-1].plain:
+            findings.pop()  # the section adds its own blank line
+        parts += [_heading("Findings", sym), *findings, Text()]
+        env = _environment(report, options, sym)
+        if env:
+            parts += [_heading("Environment", sym), Group(*env), Text()]
+        image = _image(report, sym)
+        if image is not None:
+            parts += [_heading("Base image", sym), image, Text()]
+        build = _build(report, sym)
+        if build is not None:
+            parts += [_heading("Build", sym), build, Text()]
+        c = counts(report)
+        n_rules = len(report.rules_checked)
+        footer = f"{n_rules} rule{'s' if n_rules != 1 else ''} checked"
+        if report.duration_s:
+            footer += f" in {human_duration(report.duration_s)}"
+        if c.errors or c.warnings:
+            footer += f" {sym.dot} exit code {report.exit_code}"
+        parts.append(Text(footer, style="dim"))
+        for note in report.notes:
+            parts.append(Text(f"note: {note}", style="dim"))
+        return parts
+
+    def render(self, report: Report, options: RenderOptions) -> str:
+        buf = io.StringIO()
+        console = console_for(options, buf)
+        for part in self.renderables(report, options):
+            console.print(part)
+        # Tables pad every line to the table's width; the padding is noise in logs and diffs.
+        return "\n".join(line.rstrip() for line in buf.getvalue().split("\n"))
