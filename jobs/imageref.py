@@ -50,6 +50,13 @@ def validate_image_ref(ref: object, where: str, *, allow_python_placeholder: boo
     if match is None:
         raise BadInput(f"{where}: {shown!r} is not a valid image reference",
                        hint="expected [registry[:port]/]path[:tag][@sha256:<64 hex>], lowercase path")
+    first, slash, _rest = match.group("name").partition("/")
+    # Like docker: the first component is a registry only if it looks like a host
+    # (has '.' or ':', or is localhost); otherwise it is a path component, lowercase only.
+    if slash and not ("." in first or ":" in first or first == "localhost" or first.startswith("[")) \
+            and not re.fullmatch(_PATH_COMPONENT, first):
+        raise BadInput(f"{where}: {shown!r} is not a valid image reference",
+                       hint="repository paths are lowercase; a registry needs a '.' or ':port'")
     digest = match.group("digest")
     if digest is not None and digest.startswith("sha256:") and not _SHA256.fullmatch(digest):
         raise BadInput(f"{where}: image reference {shown!r} has a malformed digest",

@@ -240,6 +240,13 @@ def _archive_suffix(path: Path) -> str | None:
     return next((s for s in ARCHIVE_SUFFIXES if name.endswith(s)), None)
 
 
+def _expand(path: Path) -> Path:
+    try:
+        return path.expanduser()
+    except RuntimeError:  # '~user' with no such user: not a home directory, a plain name
+        return path
+
+
 def _exists(path: Path) -> bool:
     try:
         return path.exists()
@@ -250,7 +257,7 @@ def _exists(path: Path) -> bool:
 def _path_or_bad_input(arg: str, what: str = "JOB") -> Path:
     if "\x00" in arg:
         raise BadInput(f"{what}: path contains a NUL character", hint="pass a real path")
-    path = Path(arg).expanduser()
+    path = _expand(Path(arg))
     if not _exists(path):
         shown = arg if len(arg) <= 200 else arg[:197] + "..."
         raise BadInput(f"{what}: {redact_url(shown)!r} not found",
@@ -544,7 +551,7 @@ def _parse_job_arg(job_arg: str | None) -> _ParsedArg:
         image = job_arg[len(IMAGE_PREFIX):]
         validate_image_ref(image, "JOB image:REF")
         return _ParsedArg(ImageSource(image), name=_image_name(image))
-    looks_local = _exists(Path(job_arg).expanduser())
+    looks_local = _exists(_expand(Path(job_arg)))
     git = None if (looks_local and not _URL_SCHEME.match(job_arg)) else parse_git_url(job_arg)
     if git is not None:
         ref = Sourced(validate_ref(git.ref, "JOB @REF"), Origin.FLAG, "JOB @REF") if git.ref else None
@@ -587,7 +594,7 @@ def _file_override(value: Sourced[Any] | None) -> Path | None:
         return None
     if not isinstance(value.value, (str, os.PathLike)):
         raise BadInput(f"{_where(value)}: must be a file path, got {type(value.value).__name__}")
-    path = Path(value.value).expanduser()
+    path = _expand(Path(value.value))
     if not path.is_file():
         raise BadInput(f"{_where(value)}: {path} not found or not a file", hint="check the path")
     return path.resolve()
