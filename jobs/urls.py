@@ -45,7 +45,21 @@ def redact_url(url: str) -> str:
     """`url` with credentials replaced by `***`: userinfo of http(s) URLs, passwords of
     other schemes, and secret-looking query parameters. Anything else is returned as is."""
     try:
-        return redact_text(str(url))
+        url = str(url)
+        scheme_end = url.find("://")
+        if scheme_end > 0 and re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*", url[:scheme_end]):
+            # One URL: everything up to the last '@' of the authority is userinfo, whatever
+            # characters it holds (the text regex stops at whitespace; this must not).
+            start = scheme_end + 3
+            slash = url.find("/", start)
+            authority_end = len(url) if slash < 0 else slash
+            at = url.rfind("@", start, authority_end)
+            if at >= 0:
+                scheme = url[:start]
+                url = f"{scheme}{_mask_userinfo(scheme, url[start:at])}@{url[at + 1:]}"
+        if "?" in url or "&" in url:
+            url = _QUERY_IN_TEXT.sub(_mask_query, url)
+        return url
     except Exception:  # pragma: no cover - a redactor must not be the thing that fails
         return MASK
 
