@@ -142,7 +142,10 @@ def inspect_image(
             raise
         except RegistryIntegrityError:
             raise
-        except (ProviderUnavailable, RegistryAuthError) as exc:
+        except RegistryAuthError as exc:
+            attempts.append((name, exc.message))
+            failure = exc  # the most useful thing to tell: it says what to run
+        except ProviderUnavailable as exc:
             attempts.append((name, exc.message))
             failure = failure or exc
         except InfraUnavailable as exc:
