@@ -23,7 +23,7 @@ from launchbuild.jobs.model import Origin, Sourced
 SUPPORTED_PYTHONS = ("3.9", "3.10", "3.11", "3.12", "3.13")
 DEFAULT_PYTHON = "3.11"
 
-_XYZ = re.compile(r"^(3)\.(\d{1,2})(?:\.\d+)?(?:(?:a|b|rc)\d+)?$")
+_XYZ = re.compile(r"^(\d)\.(\d{1,2})(?:\.\d+)?(?:(?:a|b|rc)\d+)?$")
 
 
 def normalize(value: str, where: str) -> str:

@@ -1,0 +1,151 @@
+"""Target Python selection: every source, its precedence, and its bad values. Plus run metadata."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from launchbuild.errors import BadInput
+from launchbuild.jobs.model import Origin, Sourced
+from launchbuild.resolver.metadata import read_run_metadata
+from launchbuild.resolver.python_version import (
+    DEFAULT_PYTHON, from_requires_python, normalize, select_python,
+)
+
+
+@pytest.mark.parametrize(
+    "raw, xy",
+    [("3.10", "3.10"), ("3.10.4", "3.10"), ("python-3.10.4", "3.10"), ("python3.12", "3.12"),
+     (" 3.9 ", "3.9"), ("cpython-3.13.0", "3.13"), ("3.11.0rc1", "3.11")],
+)
+def test_normalize_accepts(raw, xy):
+    assert normalize(raw, "x") == xy
+
+
+@pytest.mark.parametrize("raw", ["python:3.10", "3", "three", "3.x", "system", "2.7", "3.7", "4.0", "3.10-slim", ""])
+def test_normalize_rejects_with_bad_input(raw):
+    with pytest.raises(BadInput) as err:
+        normalize(raw, "runtime.txt")
+    assert "runtime.txt" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "spec, xy",
+    [(">=3.10", "3.13"), (">=3.8,<3.12", "3.11"), ("~=3.9.0", "3.9"), ("==3.10.*", "3.10"),
+     (">=3.10.2,<3.11", "3.10"), ("<3.10", "3.9")],
+)
+def test_requires_python_picks_the_highest_supported(spec, xy):
+    assert from_requires_python(spec, "pyproject.toml") == xy
+
+
+@pytest.mark.parametrize("spec, fragment", [(">=banana", "malformed"), (">=3.14", "allows none"), ("<3.8", "allows none")])
+def test_requires_python_bad_values(spec, fragment):
+    with pytest.raises(BadInput, match=fragment):
+        from_requires_python(spec, "pyproject.toml")
+
+
+def write(d, name, text):
+    (d / name).write_text(text)
+    return d
+
+
+def test_order_explicit_beats_everything(tmp_path):
+    write(tmp_path, ".python-version", "3.9\n")
+    got = select_python("3.12", Sourced("3.10", Origin.JOB_SPEC, "job"), tmp_path, ">=3.9", ("3.11",))
+    assert got == Sourced("3.12", Origin.FLAG, "--python")
+
+
+def test_order_job_runtime_then_files(tmp_path):
+    write(tmp_path, ".python-version", "3.9.18\n")
+    write(tmp_path, "runtime.txt", "python-3.10.4\n")
+    assert select_python(None, "3.12.1", tmp_path, ">=3.9").origin is Origin.JOB_SPEC
+    got = select_python(None, None, tmp_path, ">=3.9")
+    assert got.value == "3.9" and got.detail == ".python-version"
+    (tmp_path / ".python-version").unlink()
+    got = select_python(None, None, tmp_path, ">=3.9")
+    assert got.value == "3.10" and got.detail == "runtime.txt"
+
+
+def test_order_requires_python_then_run_metadata_then_image_then_default(tmp_path):
+    assert select_python(None, None, tmp_path, ">=3.9,<3.12", ("3.13",), run_metadata_python="3.10").value == "3.11"
+    got = select_python(None, None, tmp_path, None, ("3.13",), run_metadata_python="3.10.12")
+    assert (got.value, got.origin) == ("3.10", Origin.RUN_METADATA)
+    got = select_python(None, None, tmp_path, None, ("2.7", "3.12"))
+    assert (got.value, got.origin) == ("3.12", Origin.INFERRED)
+    got = select_python(None, None, None, None)
+    assert (got.value, got.origin) == (DEFAULT_PYTHON, Origin.DEFAULT)
+
+
+def test_environment_pin_sits_between_runtime_txt_and_requires_python(tmp_path):
+    env = Sourced("3.10", Origin.SOURCE_FILE, "environment.yml")
+    assert select_python(None, None, tmp_path, ">=3.12", environment_python=env).value == "3.10"
+    write(tmp_path, "runtime.txt", "3.12")
+    assert select_python(None, None, tmp_path, None, environment_python=env).value == "3.12"
+
+
+@pytest.mark.parametrize(
+    "filename, content",
+    [(".python-version", "python:3.10\n"), (".python-version", "system\n"), ("runtime.txt", "python-3\n"),
+     ("runtime.txt", "ruby-3.2\n"), (".python-version", "3.6.15\n")],
+)
+def test_bad_file_values_name_the_file(tmp_path, filename, content):
+    write(tmp_path, filename, content)
+    with pytest.raises(BadInput) as err:
+        select_python(None, None, tmp_path, None)
+    assert filename in str(err.value)
+
+
+@pytest.mark.parametrize("explicit", ["3.x", "py3.11", "3.11-slim"])
+def test_bad_explicit_and_job_runtime(explicit):
+    with pytest.raises(BadInput, match="--python"):
+        select_python(explicit, None, None, None)
+    with pytest.raises(BadInput, match="job"):
+        select_python(None, Sourced(explicit, Origin.JOB_SPEC, "job spec"), None, None)
+
+
+def test_comment_and_blank_lines_in_python_version(tmp_path):
+    write(tmp_path, ".python-version", "# pyenv\n\n3.12.1\n")
+    assert select_python(None, None, tmp_path, None).value == "3.12"
+
+
+def test_empty_python_version_file_falls_through(tmp_path):
+    write(tmp_path, ".python-version", "\n")
+    assert select_python(None, None, tmp_path, None).origin is Origin.DEFAULT
+
+
+# --- run metadata -------------------------------------------------------------------------
+
+def meta(tmp_path, data):
+    p = tmp_path / "wandb-metadata.json"
+    p.write_text(json.dumps(data) if not isinstance(data, str) else data)
+    return p
+
+
+def test_run_metadata_reads_wandb_fields(tmp_path):
+    m = read_run_metadata(meta(tmp_path, {"python": "CPython 3.10.12", "cuda": "12.1", "gpu": "NVIDIA A100-SXM4-80GB",
+                                          "gpu_count": 8, "os": "Linux"}))
+    assert (m.python, m.python_full, m.cuda, m.gpu, m.gpu_count) == (
+        "3.10", "CPython 3.10.12", "12.1", "NVIDIA A100-SXM4-80GB", 8)
+
+
+def test_run_metadata_missing_fields_are_none(tmp_path):
+    m = read_run_metadata(meta(tmp_path, {}))
+    assert (m.python, m.cuda, m.gpu, m.gpu_count) == (None, None, None, None)
+
+
+@pytest.mark.parametrize(
+    "data, fragment",
+    [("{not json", "not valid JSON"), ("[1, 2]", "not a JSON object"), ({"python": 3.1}, "'python'"),
+     ({"python": "unknown"}, "'python'"), ({"python": "2.7.18"}, "unsupported"), ({"cuda": "twelve"}, "'cuda'"),
+     ({"gpu_count": -1}, "'gpu_count'"), ({"gpu_count": True}, "'gpu_count'"), ({"gpu": 5}, "'gpu'")],
+)
+def test_run_metadata_bad_values(tmp_path, data, fragment):
+    with pytest.raises(BadInput) as err:
+        read_run_metadata(meta(tmp_path, data))
+    assert fragment in str(err.value) and "wandb-metadata.json" in str(err.value)
+
+
+def test_run_metadata_missing_file(tmp_path):
+    with pytest.raises(BadInput, match="cannot read"):
+        read_run_metadata(tmp_path / "nope.json")

@@ -1,0 +1,142 @@
+"""Requirements-file parser: pip syntax, includes, locations, and only BadInput on bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from launchbuild.errors import BadInput
+from launchbuild.resolver.requirements import parse_file, parse_text
+
+
+@pytest.mark.parametrize(
+    "line, kind, name, specifier, marker",
+    [
+        ("requests>=2.31", "named", "requests", ">=2.31", None),
+        ("Requests[socks]==2.31.0 ; python_version < '3.12'", "named", "requests", "==2.31.0",
+         'python_version < "3.12"'),
+        ("Foo_Bar.baz~=1.0", "named", "foo-bar-baz", "~=1.0", None),
+        ("pkg @ https://example.invalid/pkg-1.0-py3-none-any.whl", "url", "pkg", "", None),
+        ("https://example.invalid/dist/attrs-23.1.0-py3-none-any.whl", "url", "attrs", "", None),
+        ("git+https://example.invalid/org/repo.git@v1.2#egg=mylib", "vcs", "mylib", "", None),
+        ("mylib @ git+https://example.invalid/org/repo.git@abc123", "vcs", "mylib", "", None),
+        ("certifi @ file:///croot/certifi_1700501669400/work/certifi", "path", "certifi", "", None),
+    ],
+)
+def test_requirement_forms(line, kind, name, specifier, marker):
+    parsed = parse_text(line + "\n", "requirements.txt")
+    (req,) = parsed.requirements
+    assert (req.kind, req.name, req.specifier, req.marker) == (kind, name, specifier, marker)
+    assert req.location.path == "requirements.txt" and req.location.line == 1
+
+
+def test_comments_continuations_hashes_and_line_numbers():
+    text = (
+        "# top comment\n"
+        "\n"
+        "six==1.16.0 \\\n"
+        "    --hash=sha256:1e61c37477a1626458e36f7b1d82aa5c9b094fa4802892072e49de9c60c4c926 \\\n"
+        "    --hash=sha256:8abb2f1d86890a2dfb989f9a77cfcfd3e47c2a354b01111771326f8aa26e0254\n"
+        "idna  # trailing comment\n"
+        "attrs @ https://example.invalid/a.whl#sha256=abc\n"
+    )
+    parsed = parse_text(text, "req.txt")
+    six, idna, attrs = parsed.requirements
+    assert six.location.line == 3 and len(six.hashes) == 2 and six.pinned_version == "1.16.0"
+    assert idna.location.line == 6 and idna.text == "idna"
+    assert attrs.url.endswith("#sha256=abc")  # a URL fragment is not a comment
+
+
+def test_index_options_are_collected():
+    text = (
+        "--index-url https://mirror.invalid/simple\n"
+        "--extra-index-url=https://extra.invalid/simple\n"
+        "-f ./wheels\n"
+        "--pre\n"
+        "--trusted-host mirror.invalid\n"
+        "--only-binary :all:\n"
+        "numpy\n"
+    )
+    parsed = parse_text(text, "r.txt", base_dir=Path("/src"))
+    o = parsed.options
+    assert o.index_url == "https://mirror.invalid/simple"
+    assert o.extra_index_urls == ("https://extra.invalid/simple",)
+    assert o.find_links == ("/src/wheels",)
+    assert o.pre and o.trusted_hosts == ("mirror.invalid",) and o.only_binary == (":all:",)
+    assert [r.name for r in parsed.requirements] == ["numpy"]
+
+
+def test_includes_are_relative_to_the_including_file(tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "requirements.txt").write_text("-r sub/base.txt\n-c constraints.txt\nrich\n")
+    (tmp_path / "sub" / "base.txt").write_text("-r ../extra.txt\nclick\n")
+    (tmp_path / "extra.txt").write_text("six\n")
+    (tmp_path / "constraints.txt").write_text("click<9\n")
+    parsed = parse_file(tmp_path / "requirements.txt")
+    assert [r.name for r in parsed.requirements] == ["six", "click", "rich"]
+    assert [c.name for c in parsed.constraints] == ["click"]
+    assert parsed.requirements[1].location == type(parsed.requirements[1].location)(
+        str((tmp_path / "sub" / "base.txt").resolve()), 2)
+    assert len(parsed.files) == 4
+
+
+def test_local_paths_and_editables_are_made_absolute(tmp_path):
+    parsed = parse_text("-e ./mypkg\n./libs/other\n", "r.txt", base_dir=tmp_path)
+    editable, other = parsed.requirements
+    assert editable.editable and editable.kind == "path" and editable.url == str(tmp_path / "mypkg")
+    assert other.kind == "path" and other.url == str(tmp_path / "libs" / "other")
+
+
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ("requests>=>2\n", "invalid requirement"),
+        ("--bogus-option x\n", "unknown option"),
+        ("-r\n", "needs a value"),
+        ("six --hash=md6:zz\n", "malformed hash"),
+        ("six --frobnicate\n", "unsupported option"),
+        ("-r https://example.invalid/r.txt\n", "remote include"),
+        ("-r missing.txt\n", "cannot read"),
+        ("pkg 'unterminated\n", "invalid requirement"),
+    ],
+)
+def test_bad_lines_are_bad_input_with_location(tmp_path, text, fragment):
+    with pytest.raises(BadInput) as err:
+        parse_text(text, "requirements.txt", base_dir=tmp_path)
+    assert fragment in str(err.value)
+    assert "requirements.txt:1" in str(err.value) or "missing.txt" in str(err.value)
+
+
+def test_include_cycle_is_bad_input(tmp_path):
+    (tmp_path / "a.txt").write_text("-r b.txt\n")
+    (tmp_path / "b.txt").write_text("-r a.txt\n")
+    with pytest.raises(BadInput, match="cycle"):
+        parse_file(tmp_path / "a.txt")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=200))
+def test_parser_raises_only_bad_input(text):
+    try:
+        parsed = parse_text(text, "fuzz.txt")
+    except BadInput:
+        return
+    for req in parsed.requirements:
+        assert req.location.path == "fuzz.txt" and req.location.line >= 1
+
+
+_names = st.from_regex(r"[A-Za-z][A-Za-z0-9]{0,8}([-_.][A-Za-z0-9]{1,5})?", fullmatch=True)
+_versions = st.from_regex(r"[0-9]{1,3}(\.[0-9]{1,3}){0,3}", fullmatch=True)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(_names, _versions), min_size=1, max_size=20))
+def test_freeze_lines_round_trip(pins):
+    text = "".join(f"{n}=={v}\n" for n, v in pins)
+    parsed = parse_text(text, "frozen.txt")
+    assert [(r.location.line, r.pinned_version) for r in parsed.requirements] == [
+        (i, v) for i, (_, v) in enumerate(pins, start=1)
+    ]
