@@ -129,14 +129,15 @@ class RegistryClient:
     def _login_hint(self) -> str:
         return f"run docker login {self.ref.registry}" if self.ref.registry != DEFAULT_REGISTRY else "run docker login"
 
-    def _get(self, path: str, *, accept: str | None = None, stream: bool = False) -> requests.Response:
+    def _get(self, path: str, *, accept: str | None = None) -> requests.Response:
         url = f"{self.ref.base_url}/v2/{self.ref.repository}/{path}"
         headers = {"Accept": accept} if accept else {}
         for attempt in range(2):
             if self._auth_header:
                 headers["Authorization"] = self._auth_header
             try:
-                response = self.session.get(url, headers=headers, timeout=self.timeout, stream=stream, allow_redirects=True)
+                # Bodies are always streamed so a cut-short body surfaces in _read_capped as such.
+                response = self.session.get(url, headers=headers, timeout=self.timeout, stream=True, allow_redirects=True)
             except requests.RequestException as exc:
                 raise self._unreachable(exc) from None
             if response.status_code != 401:
@@ -253,7 +254,7 @@ class RegistryClient:
 
     def blob_stream(self, descriptor: dict[str, Any], what: str) -> "_VerifyingReader":
         digest = str(descriptor.get("digest", ""))
-        response = self._get(f"blobs/{digest}", stream=True)
+        response = self._get(f"blobs/{digest}")
         self._check_status(response, what)
         return _VerifyingReader(response, descriptor, what, self)
 
