@@ -21,6 +21,7 @@ import shutil
 import signal
 import stat
 import subprocess
+import sys
 import tarfile
 import tempfile
 import zipfile
@@ -105,7 +106,10 @@ def _remove_tree(path: Path) -> None:
             os.chmod(target, 0o700)
             func(target)
 
-    shutil.rmtree(path, onerror=make_writable_and_retry)
+    if sys.version_info >= (3, 12):
+        shutil.rmtree(path, onexc=make_writable_and_retry)
+    else:  # pragma: no cover - 3.10/3.11
+        shutil.rmtree(path, onerror=make_writable_and_retry)
 
 
 def _apply_subdir(root: Path, subdir: str | None, where: str) -> Path:

@@ -29,7 +29,7 @@ import re
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, Sequence, TypeVar, Union
+from typing import Any, Sequence, TypeVar, Union
 
 from launchbuild.errors import BadInput
 from launchbuild.jobs.imageref import validate_image_ref

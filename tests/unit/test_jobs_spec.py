@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import string
-import tarfile
 from pathlib import Path
 
 import pytest
