@@ -191,11 +191,16 @@ def verdict_reason(report: Report) -> str:
 
 
 def fallback_location(report: Report) -> Location | None:
-    """Where to pin a finding that names no file: the requirements/spec file the environment
-    came from. Annotation consumers (GitHub code scanning) need some file to show it on."""
+    """Where to pin a finding that names no file. Code scanning needs a file for every
+    result: the requirements/pyproject/environment file the environment came from, else the
+    job argument when it is a relative path (a job spec or the source directory). A git URL
+    or an absolute path outside the checkout gets no location."""
     env = report.environment
-    if env is not None and env.input_path:
+    if env is not None and env.input_path and not env.input_path.startswith("/"):
         return Location(env.input_path, None)
+    job = report.job.strip()
+    if job and "://" not in job and not job.startswith(("/", "git@", "~")):
+        return Location(job, None)
     return None
 
 

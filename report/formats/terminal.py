@@ -7,6 +7,7 @@ plain mode swaps box drawing and symbols for ASCII so logs and dumb terminals st
 from __future__ import annotations
 
 import io
+import re
 
 from rich import box
 from rich.console import Console, Group, RenderableType
@@ -249,6 +250,18 @@ def _quiet(report: Report, sym: _Symbols) -> list[RenderableType]:
     return parts
 
 
+_TRAILING_PAD = re.compile(r" +((?:\x1b\[[0-9;]*m)*)$")
+
+
+def _strip_trailing(line: str) -> str:
+    # The padding may sit inside a style's escape codes; keep the codes, drop the spaces.
+    while True:
+        stripped = _TRAILING_PAD.sub(r"\1", line)
+        if stripped == line:
+            return line
+        line = stripped
+
+
 def console_for(options: RenderOptions, file: io.StringIO) -> Console:
     # Every setting explicit: rich would otherwise read COLUMNS, NO_COLOR, FORCE_COLOR and
     # TERM itself, and the same report would render differently from one shell to the next.
@@ -311,4 +324,4 @@ class RichFormat(ReportFormat):
         for part in self.renderables(report, options):
             console.print(part)
         # Tables pad every line to the table's width; the padding is noise in logs and diffs.
-        return "\n".join(line.rstrip() for line in buf.getvalue().split("\n"))
+        return "\n".join(_strip_trailing(line) for line in buf.getvalue().split("\n"))

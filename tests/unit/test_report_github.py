@@ -1,0 +1,110 @@
+"""`--format github`: workflow-command annotations on the right file and line, escaped the way
+the Actions runner decodes them; and the step summary."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from launchbuild.compat.findings import Finding, Location, Severity
+from launchbuild.report.formats import render, write_github_step_summary
+from launchbuild.report.formats.github import escape_data, escape_property
+from tests.helpers_report import RULES, fixed_report, warning_report
+
+COMMAND = re.compile(r"^::(?P<level>error|warning|notice)(?: (?P<props>[^:]*))?::(?P<message>.*)$")
+
+
+def parse_props(props: str) -> dict[str, str]:
+    out = {}
+    for item in props.split(","):
+        key, _, value = item.partition("=")
+        out[key] = value.replace("%2C", ",").replace("%3A", ":").replace("%0A", "\n").replace("%0D", "\r").replace("%25", "%")
+    return out
+
+
+def annotations(report):
+    lines = render(report, "github", rules=RULES).splitlines()
+    return [COMMAND.match(line).groupdict() for line in lines if line.startswith("::")]
+
+
+def test_annotation_points_at_the_requirement_line(tmp_path: Path):
+    # A real requirements.txt; the finding's location says which line asked for torch.
+    req = tmp_path / "requirements.txt"
+    req.write_text("# training deps\nnumpy==1.26.4\ntorch==1.12.1+cu113\nomegaconf==2.3.0\nopencv-python==4.10.0.84\n")
+    found = {a["props"] and parse_props(a["props"]).get("title", "").split(" ")[0]: a for a in annotations(fixed_report())}
+    props = parse_props(found["LB203"]["props"])
+    assert props["file"] == "requirements.txt" and props["line"] == "3"
+    assert req.read_text().splitlines()[int(props["line"]) - 1].startswith("torch==")
+    props = parse_props(found["LB304"]["props"])
+    assert req.read_text().splitlines()[int(props["line"]) - 1].startswith("opencv-python==")
+    assert found["LB203"]["level"] == "error" and found["LB304"]["level"] == "warning"
+    assert found["LB302"]["level"] == "notice"
+
+
+def test_finding_without_location_has_no_file_property():
+    found = [a for a in annotations(fixed_report()) if "LB201" in a["props"]][0]
+    assert "file=" not in found["props"]
+
+
+def test_strict_turns_warnings_into_errors():
+    levels = [a["level"] for a in annotations(warning_report(strict=True))]
+    assert levels == ["error"]
+    assert [a["level"] for a in annotations(warning_report())] == ["warning"]
+
+
+def test_failed_verification_is_an_error_annotation():
+    verify = [a for a in annotations(fixed_report()) if "verify" in (a["props"] or "")]
+    assert len(verify) == 1 and verify[0]["message"] == "train.py: not found in /app"
+
+
+@pytest.mark.parametrize(
+    ("raw", "data", "prop"),
+    [
+        ("100%", "100%25", "100%25"),
+        ("a\nb", "a%0Ab", "a%0Ab"),
+        ("a\r\nb", "a%0D%0Ab", "a%0D%0Ab"),
+        ("k: v, w", "k: v, w", "k%3A v%2C w"),
+        ("%0A", "%250A", "%250A"),
+    ],
+)
+def test_escaping(raw, data, prop):
+    assert escape_data(raw) == data
+    assert escape_property(raw) == prop
+
+
+def test_hostile_message_stays_one_command():
+    report = replace(warning_report(), findings=(Finding(
+        "LB402", Severity.WARNING, "title, with: colon", "line one\n::error::injected", "fix 100%",
+        location=Location("dir,with:odd/requirements.txt", 2)),))
+    lines = render(report, "github").splitlines()
+    assert len([line for line in lines if line.startswith("::")]) == 1
+    parsed = COMMAND.match(lines[0]).groupdict()
+    props = parse_props(parsed["props"])
+    assert props == {"file": "dir,with:odd/requirements.txt", "line": "2", "title": "LB402 title, with: colon"}
+    assert "%0A::error::injected" in parsed["message"]
+
+
+def test_step_summary_appends_markdown(tmp_path, monkeypatch):
+    summary = tmp_path / "summary.md"
+    summary.write_text("previous step\n")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    assert write_github_step_summary(fixed_report()) == summary
+    text = summary.read_text()
+    assert text.startswith("previous step\n## ❌ launchbuild: FAIL")
+    assert "| `LB203` |" in text
+
+
+def test_step_summary_is_skipped_without_the_variable(monkeypatch):
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    assert write_github_step_summary(fixed_report()) is None
+
+
+def test_step_summary_unwritable_is_bad_input(tmp_path, monkeypatch):
+    from launchbuild.errors import BadInput
+
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "missing-dir" / "summary.md"))
+    with pytest.raises(BadInput, match="GITHUB_STEP_SUMMARY"):
+        write_github_step_summary(fixed_report())

@@ -1,0 +1,100 @@
+"""`--format json` against the shipped JSON Schema (draft 2020-12), on several real reports."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from importlib import resources
+
+import jsonschema
+import pytest
+
+from launchbuild.compat.facts import ImageFacts
+from launchbuild.compat.findings import Finding, Severity
+from launchbuild.report.formats import OutputFormat, render
+from launchbuild.report.formats.json import report_dict
+from tests.helpers_report import REPORT_SCHEMA, RULES, fixed_report, passing_report, warning_report
+
+
+@pytest.fixture(scope="module")
+def validator():
+    schema = json.loads(REPORT_SCHEMA.read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
+
+
+REPORTS = {
+    "fixed": fixed_report(),
+    "fixed-strict": fixed_report(strict=True),
+    "fixed-verified": fixed_report(verification_passes=True),
+    "pass": passing_report(),
+    "warn": warning_report(),
+    "warn-strict": warning_report(strict=True),
+    "no-environment-no-image": replace(fixed_report(), environment=None, image=None, build=None),
+    "registry-image": replace(
+        fixed_report(),
+        image=ImageFacts(reference="127.0.0.1:5055/launchbuild-test/python:3.11-slim", provider="registry",
+                         digest="sha256:" + "ab" * 32, os_id="debian", os_version="12", has_apt=True,
+                         architecture="amd64", pythons=("3.11",), fact_sources=(("pythons", "layer scan"),)),
+    ),
+    "unlocked": replace(fixed_report(), environment=replace(fixed_report().environment, lock=None)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REPORTS))
+def test_output_validates_against_shipped_schema(validator, name):
+    doc = json.loads(render(REPORTS[name], OutputFormat.JSON, rules=RULES))
+    errors = sorted(validator.iter_errors(doc), key=lambda e: list(e.path))
+    assert not errors, "\n".join(f"{list(e.path)}: {e.message}" for e in errors)
+
+
+def test_schema_ships_inside_the_package():
+    text = resources.files("launchbuild.report").joinpath("schemas/report-v1.schema.json").read_text()
+    assert json.loads(text)["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+
+
+def test_schema_rejects_what_the_contract_forbids(validator):
+    doc = report_dict(fixed_report())
+    for broken in (
+        {**doc, "verdict": "maybe"},
+        {**doc, "schema_version": 2},
+        {**doc, "findings": [{**doc["findings"][0], "severity": "fatal"}]},
+        {**doc, "findings": [{k: v for k, v in doc["findings"][0].items() if k != "fix"}]},
+        {**doc, "surprise": True},
+    ):
+        assert not validator.is_valid(broken)
+
+
+def test_contract_keys_and_values():
+    doc = json.loads(render(fixed_report(), "json", rules=RULES))
+    assert doc["schema_version"] == 1
+    assert doc["verdict"] == "fail" and doc["exit_code"] == 1
+    assert doc["summary"] == {"errors": 2, "warnings": 2, "infos": 1}
+    assert [f["rule"] for f in doc["findings"]] == ["LB201", "LB203", "LB304", "LB402", "LB302"]
+    lb203 = doc["findings"][1]
+    assert lb203["location"] == {"path": "requirements.txt", "line": 3}
+    assert lb203["evidence"][0] == {"fact": "torch", "value": "1.12.1+cu113", "source": "lock"}
+    assert "location" not in doc["findings"][0]
+    assert doc["findings"][0]["inferred"] is True
+    assert doc["target"]["entrypoint"] == {
+        "value": ["python", "train.py", "--lr", "3e-4"], "origin": "job spec", "detail": "wandb-job.json"}
+    assert doc["environment"]["lock"]["package_count"] == 5
+    assert doc["environment"]["lock"]["cuda_variants"] == {"torch": "cu113"}
+    assert doc["build"]["verified"] is False
+    assert doc["image"]["provider"] == "inferred"
+
+
+def test_warn_verdict_and_strict():
+    assert json.loads(render(warning_report(), "json"))["verdict"] == "warn"
+    assert json.loads(render(warning_report(strict=True), "json"))["verdict"] == "fail"
+
+
+def test_image_env_is_never_written():
+    report = replace(fixed_report(), image=replace(fixed_report().image, env=(("WANDB_API_KEY", "secret-token"),)))
+    assert "secret-token" not in render(report, "json")
+
+
+def test_non_ascii_survives_as_utf8():
+    report = replace(warning_report(), findings=(
+        Finding("LB402", Severity.WARNING, "t", "would copy données/ into the image", "ignore it"),))
+    assert "données/" in render(report, "json")

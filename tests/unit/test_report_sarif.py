@@ -1,0 +1,120 @@
+"""`--format sarif` against the official OASIS SARIF 2.1.0 schema, and GitHub's extra needs
+(a location with a relative URI and startLine on every result, fingerprints, rule metadata)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import jsonschema
+import pytest
+
+from launchbuild.compat.findings import Finding, Location, Severity
+from launchbuild.report.formats import OutputFormat, render
+from launchbuild.report.formats.sarif import FINGERPRINT_KEY
+from tests.helpers_report import RULES, SARIF_SCHEMA, fixed_report, passing_report, warning_report
+
+
+@pytest.fixture(scope="module")
+def validator():
+    schema = json.loads(SARIF_SCHEMA.read_text())
+    assert schema["id"].endswith("sarif-schema-2.1.0.json")
+    return jsonschema.Draft4Validator(schema)
+
+
+def sarif(report, **kw):
+    return json.loads(render(report, OutputFormat.SARIF, rules=RULES, tool_version="0.1.0", **kw))
+
+
+REPORTS = {
+    "fixed": fixed_report(),
+    "pass": passing_report(),
+    "warn-no-locations": warning_report(),
+    "strict": fixed_report(strict=True),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REPORTS))
+def test_validates_against_official_schema(validator, name):
+    doc = sarif(REPORTS[name])
+    errors = list(validator.iter_errors(doc))
+    assert not errors, "\n".join(f"{list(e.path)}: {e.message}" for e in errors)
+
+
+def test_validates_with_the_real_catalog_when_present(validator):
+    doc = json.loads(render(fixed_report(), OutputFormat.SARIF, tool_version="0.1.0"))
+    assert validator.is_valid(doc)
+    rule_ids = [r["id"] for r in doc["runs"][0]["tool"]["driver"]["rules"]]
+    assert {"LB201", "LB203", "LB302", "LB304", "LB402"} <= set(rule_ids)
+
+
+def test_results_levels_locations_and_rule_indexes():
+    doc = sarif(fixed_report())
+    run = doc["runs"][0]
+    rules = run["tool"]["driver"]["rules"]
+    results = run["results"]
+    assert [r["level"] for r in results] == ["error", "error", "warning", "warning", "note"]
+    for r in results:
+        assert rules[r["ruleIndex"]]["id"] == r["ruleId"]
+        loc = r["locations"][0]["physicalLocation"]
+        assert not loc["artifactLocation"]["uri"].startswith("/")
+        assert loc["region"]["startLine"] >= 1
+        assert len(r["partialFingerprints"][FINGERPRINT_KEY]) == 32
+    lb203 = next(r for r in results if r["ruleId"] == "LB203")
+    assert lb203["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "requirements.txt"
+    assert lb203["locations"][0]["physicalLocation"]["region"]["startLine"] == 3
+    lb201 = next(r for r in results if r["ruleId"] == "LB201")  # no own location: pinned to the input file
+    assert lb201["locations"][0]["physicalLocation"]["region"]["startLine"] == 1
+    assert lb201["properties"]["pinnedToFallbackLocation"] is True
+    assert "Fix: use nvidia/cuda:12.4.1-runtime-ubuntu22.04" in lb201["message"]["text"]
+
+
+def test_driver_metadata_from_catalog():
+    driver = sarif(fixed_report(), information_uri="https://example.invalid/launchbuild")["runs"][0]["tool"]["driver"]
+    assert driver["name"] == "launchbuild" and driver["version"] == "0.1.0"
+    assert driver["informationUri"] == "https://example.invalid/launchbuild"
+    lb202 = next(r for r in driver["rules"] if r["id"] == "LB202")
+    assert lb202["name"] == "DriverTooOldForTheImagesCuda"
+    assert lb202["shortDescription"]["text"] == "Driver too old for the image's CUDA"
+    assert lb202["defaultConfiguration"]["level"] == "error"
+    assert lb202["help"]["text"]
+
+
+def test_unknown_rule_gets_a_descriptor():
+    report = replace(warning_report(), findings=(
+        Finding("LB999", Severity.INFO, "Something new", "m", "f", location=Location("./pyproject.toml", 4)),))
+    doc = sarif(report)
+    run = doc["runs"][0]
+    result = run["results"][0]
+    assert run["tool"]["driver"]["rules"][result["ruleIndex"]]["id"] == "LB999"
+    assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "pyproject.toml"
+
+
+def test_fingerprints_are_stable_and_distinct():
+    a = sarif(fixed_report())["runs"][0]["results"]
+    b = sarif(fixed_report())["runs"][0]["results"]
+    prints = [r["partialFingerprints"][FINGERPRINT_KEY] for r in a]
+    assert prints == [r["partialFingerprints"][FINGERPRINT_KEY] for r in b]
+    assert len(set(prints)) == len(prints)
+
+
+@pytest.mark.parametrize(
+    ("job", "input_path", "expected"),
+    [
+        ("job.json", None, "job.json"),
+        ("examples/demo", "requirements.txt", "requirements.txt"),
+        ("examples/demo", "/abs/requirements.txt", "examples/demo"),
+        ("https://host.invalid/org/repo.git@abc123", None, None),
+        ("git@host.invalid:org/repo.git", None, None),
+        ("/srv/jobs/train", None, None),
+    ],
+)
+def test_fallback_location(job, input_path, expected):
+    from launchbuild.resolver.model import ResolveResult
+
+    env = ResolveResult(input_kind="requirements", input_path=input_path) if input_path else None
+    result = sarif(replace(warning_report(), job=job, environment=env))["runs"][0]["results"][0]
+    if expected is None:
+        assert "locations" not in result
+    else:
+        assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == expected
