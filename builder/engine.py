@@ -232,19 +232,33 @@ def _stream(cmd: list[str], env: dict[str, str], on_progress: ProgressCallback |
     return tuple(tail), steps, rc, time.monotonic() - started
 
 
+_BK_OUTPUT = re.compile(r"^#(\d+) \d+\.\d+ (.*)$")
+_TOOL_ERROR = re.compile(r"^\s*(error|ERROR|cause|E:|×|hint)[:\s]", re.IGNORECASE)
+
+
 def _failure(tail: tuple[str, ...], steps: dict) -> BuildStepFailed:
-    failed_step = None
+    """One line: which step failed and what the tool in it said (uv/pip/apt's own error),
+    rather than BuildKit's generic "executor failed running [...]"."""
+    failed_id = None
     reason = ""
     for line in tail:
         m = _BK_ERROR.match(line)
         if m:
-            failed_step = steps.get(m.group(1), [None])[0] or failed_step
-            reason = m.group(2) or reason
+            failed_id, reason = m.group(1), m.group(2)
+    said = [m.group(2).strip() for m in map(_BK_OUTPUT.match, tail)
+            if m and m.group(1) == failed_id and _TOOL_ERROR.match(m.group(2))]
+    if said:
+        reason = " / ".join(said[:3])
     if not reason:
         reason = next((l for l in reversed(tail) if "error" in l.lower()), tail[-1] if tail else "no output")
-    where = f" at {failed_step[:120]}" if failed_step else ""
+    step = steps.get(failed_id, [None])[0] if failed_id else None
+    where = ""
+    if step:
+        label, _, command = step.partition("] ")
+        shown = " ".join(w for w in command.split() if not w.startswith("--mount="))
+        where = f" at step {label}] ({shown[:90]}...)"
     return BuildStepFailed(
-        f"image build failed{where}: {reason.strip()[:300]}",
+        f"image build failed{where}: {' '.join(reason.split())[:400]}",
         hint="the log tail is in the report; nothing was tagged",
         log_tail=tail,
     )
