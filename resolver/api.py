@@ -22,7 +22,7 @@ from launchbuild.resolver.platforms import (
 )
 from launchbuild.resolver.python_version import select_python
 from launchbuild.resolver.requirements import IndexOptions, RequirementLine
-from launchbuild.resolver.sources import LoadedInput, PyprojectFile, discover, read_pyproject
+from launchbuild.resolver.sources import LoadedInput, PyprojectFile, discover, display_path, read_pyproject
 
 PYPI_SIMPLE = "https://pypi.org/simple"
 
@@ -49,7 +49,7 @@ def _pick_input(candidates) -> tuple[LoadedInput | None, list[tuple[str, str]]]:
     skipped: list[tuple[str, str]] = []
     chosen: LoadedInput | None = None
     for source, how in candidates:
-        shown = str(source.path)
+        shown = display_path(source.path, source.source_dir)
         if chosen is not None:
             skipped.append((shown, f"lower precedence than {chosen.path} ({chosen.kind})"))
             continue
