@@ -318,6 +318,14 @@ class RichFormat(ReportFormat):
             parts.append(Text(f"note: {note}", style="dim"))
         return parts
 
+    def export_svg(self, report: Report, options: RenderOptions, title: str = "launchbuild") -> str:
+        """The report as an SVG terminal screenshot (for the README and docs)."""
+        console = console_for(options, io.StringIO())
+        console.record = True
+        for part in self.renderables(report, options):
+            console.print(part)
+        return console.export_svg(title=title)
+
     def render(self, report: Report, options: RenderOptions) -> str:
         buf = io.StringIO()
         console = console_for(options, buf)

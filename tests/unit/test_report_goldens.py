@@ -10,7 +10,7 @@ import pytest
 from tests.helpers_report import RULES, fixed_report, golden, passing_report
 from launchbuild.report.formats import OutputFormat, render
 
-FIXED = dict(rules=RULES, tool_version="0.1.0", information_uri="", width=100, color=False)
+FIXED = dict(rules=RULES, tool_version="0.1.0", information_uri="", width=100, color=False, plain=True)
 
 CASES = [
     ("rich.txt", OutputFormat.RICH, dict(plain=False)),
@@ -38,7 +38,7 @@ def test_passing_report_matches_golden(fmt):
 
 
 def test_colour_golden_has_ansi_and_plain_text_does_not():
-    coloured = render(fixed_report(), OutputFormat.RICH, **{**FIXED, "color": True})
+    coloured = render(fixed_report(), OutputFormat.RICH, **{**FIXED, "color": True, "plain": False})
     golden("rich-color.ansi", coloured)
     assert "\x1b[" in coloured
     assert "\x1b[" not in render(fixed_report(), OutputFormat.RICH, **FIXED)

@@ -118,3 +118,19 @@ def test_fallback_location(job, input_path, expected):
         assert "locations" not in result
     else:
         assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == expected
+
+
+def test_real_catalog_entries_adapt_to_rule_metadata():
+    catalog = pytest.importorskip("launchbuild.compat.catalog", reason="compat catalog not importable yet", exc_type=ImportError)
+    from launchbuild.report.formats.base import load_catalog
+
+    metas = load_catalog()
+    assert set(metas) == set(catalog.RULES)
+    for rule_id, entry in catalog.RULES.items():
+        meta = metas[rule_id]
+        assert (meta.title, meta.severity, meta.description, meta.help) == (
+            entry.title, entry.severity, entry.description, entry.help)
+    doc = json.loads(render(fixed_report(), OutputFormat.SARIF, tool_version="0.1.0"))
+    described = {r["id"]: r for r in doc["runs"][0]["tool"]["driver"]["rules"]}
+    assert set(catalog.RULES) <= set(described)
+    assert described["LB203"]["help"]["text"] == catalog.RULES["LB203"].help

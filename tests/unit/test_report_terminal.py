@@ -9,7 +9,7 @@ import pytest
 
 from launchbuild.compat.facts import ImageFacts
 from launchbuild.report.formats import OutputFormat, color_default, render
-from tests.helpers_report import RULES, fixed_report, passing_report, warning_report
+from tests.helpers_report import RULES, fixed_report, golden, passing_report, warning_report
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -122,15 +122,9 @@ def test_environment_variables_do_not_change_the_text(monkeypatch):
 
 
 def test_export_svg_for_the_readme():
-    import io
-
     from launchbuild.report.formats.base import RenderOptions
-    from launchbuild.report.formats.terminal import RichFormat, console_for
+    from launchbuild.report.formats.terminal import RichFormat
 
-    options = RenderOptions(color=True, width=100, rules=RULES)
-    console = console_for(options, io.StringIO())
-    console.record = True
-    for part in RichFormat().renderables(fixed_report(), options):
-        console.print(part)
-    svg = console.export_svg(title="launchbuild check")
+    svg = RichFormat().export_svg(fixed_report(), RenderOptions(color=True, width=100, rules=RULES), "launchbuild check")
     assert svg.startswith("<svg") and "LB203" in svg
+    golden("rich.svg", svg)
