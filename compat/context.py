@@ -1,0 +1,44 @@
+"""Everything a rule may look at, gathered before any rule runs. Rules never do I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from launchbuild.compat.facts import ImageFacts
+from launchbuild.compat.findings import Finding
+from launchbuild.compat.source_scan import SourceFacts
+from launchbuild.compat.target import DriverVersion, Gpu
+from launchbuild.jobs.model import Sourced
+from launchbuild.resolver.model import Lock, PackageFacts
+
+
+@dataclass(frozen=True)
+class CheckContext:
+    image: ImageFacts | None = None  # the base image's facts; None when unknown or not read
+    image_error: str | None = None  # why the image could not be read (LB104)
+    accelerator_image: bool = False  # the image is the accelerator base: Python goes in with apt
+    python: Sourced[str] | None = None  # target Python X.Y
+    platform: str = "linux/amd64"
+    platform_origin: str = "default"  # "flag", "run metadata", ... for evidence
+    gpus: tuple[Gpu, ...] = ()
+    gpus_origin: str = "flag"
+    driver: DriverVersion | None = None
+    driver_origin: str = "flag"
+    lock: Lock | None = None
+    packages: tuple[PackageFacts, ...] = ()  # index facts per locked package (LB302, LB306)
+    resolver_findings: tuple[Finding, ...] = ()  # LB301/LB305..., passed through unchanged
+    source: SourceFacts | None = None
+    entrypoint: tuple[str, ...] | None = None
+    is_build: bool = False
+
+    @property
+    def targets_gpu(self) -> bool:
+        return bool(self.gpus) or self.accelerator_image
+
+    def locked(self, name: str) -> str | None:
+        """The pinned version of `name` in the lock (local version included), or None."""
+        return self.lock.version_of(name) if self.lock is not None else None
+
+    @property
+    def locked_names(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.lock.packages) if self.lock is not None else ()

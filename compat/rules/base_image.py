@@ -1,0 +1,141 @@
+"""Base-image rules: can Python go in, does the image fit the platform, can it be read."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from launchbuild.compat import data
+from launchbuild.compat.catalog import get, rule
+from launchbuild.compat.context import CheckContext
+from launchbuild.compat.findings import Evidence, Finding, Severity
+from launchbuild.compat.rules._common import ev_image
+from launchbuild.compat.target import platform_arch
+
+
+@rule(
+    "LB101",
+    Severity.ERROR,
+    "Accelerator image is not Debian-compatible",
+    "The build installs Python into the accelerator image with apt-get; an image without apt "
+    "(Alpine, UBI, busybox, distroless) cannot take it.",
+    "Use a Debian/Ubuntu-based accelerator image, e.g. nvidia/cuda:12.4.1-runtime-ubuntu22.04.",
+    ("image", "build"),
+)
+def accelerator_not_debian(ctx: CheckContext) -> Iterator[Finding]:
+    img = ctx.image
+    if img is None or not ctx.accelerator_image or img.debian_compatible is not False:
+        return
+    os_name = " ".join(x for x in (img.os_id, img.os_version) if x) or "unknown OS"
+    yield get("LB101").finding(
+        f"{img.reference} is {os_name} without apt-get, so Python cannot be installed into it",
+        "use a Debian/Ubuntu-based accelerator image such as nvidia/cuda:12.4.1-runtime-ubuntu22.04",
+        [ev_image(ctx, "os_id", img.os_id or "unknown"), ev_image(ctx, "has_apt", str(img.has_apt))],
+    )
+
+
+@rule(
+    "LB102",
+    Severity.ERROR,
+    "Target Python not available on the image",
+    "With an accelerator image the build installs the target Python with apt; the distribution "
+    "must ship that version. With a Python base image, the image must already have it.",
+    "Pick a target Python the distribution ships, or an image whose distribution ships yours.",
+    ("image", "python"),
+)
+def python_not_installable(ctx: CheckContext) -> Iterator[Finding]:
+    img = ctx.image
+    if img is None or ctx.python is None:
+        return
+    py = ctx.python.value
+    ev_py = Evidence("target python", py, ctx.python.describe())
+    if py in img.pythons:
+        return
+    if not ctx.accelerator_image:
+        if img.pythons:
+            yield get("LB102").finding(
+                f"{img.reference} has Python {', '.join(img.pythons)}, not the target Python {py}",
+                f"use python:{py}-slim as the Python base image, or target Python {img.pythons[0]}",
+                [ev_py, ev_image(ctx, "pythons", ", ".join(img.pythons))],
+            )
+        return
+    apt = img.apt_pythons
+    source = ev_image(ctx, "apt_pythons", ", ".join(apt)) if apt is not None else None
+    if apt is None:
+        apt = data.apt_pythons(img.os_id, img.os_version)
+        if apt is not None:
+            source = Evidence("apt pythons", ", ".join(apt), f"data/distro_pythons.json ({img.os_id} {img.os_version})")
+    if apt is None or py in apt:
+        return
+    release = " ".join(x for x in (img.os_id, img.os_version) if x)
+    distro_for = [
+        f"{k[0]} {k[1]}" for k, v in sorted(data.distro_pythons().items()) if py in v
+    ]
+    fix = f"target Python {apt[0]} (what {release} ships)"
+    if distro_for:
+        fix += f", or use an image based on {' / '.join(distro_for)}, which ships Python {py}"
+    yield get("LB102").finding(
+        f"apt on {img.reference} ({release}) offers Python {', '.join(apt)}, not the target Python {py}",
+        fix,
+        [ev_py, ev_image(ctx, "os_version", release), source],
+    )
+
+
+@rule(
+    "LB103",
+    Severity.ERROR,
+    "Image CPU architecture differs from the target platform",
+    "An amd64 image does not start on arm64 nodes (exec format error), and the reverse.",
+    "Use the image's variant for the target platform, or change --platform.",
+    ("image", "platform"),
+)
+def wrong_architecture(ctx: CheckContext) -> Iterator[Finding]:
+    img = ctx.image
+    if img is None or not img.architecture:
+        return
+    want = platform_arch(ctx.platform)
+    if img.architecture == want:
+        return
+    yield get("LB103").finding(
+        f"{img.reference} is built for {img.architecture}, but the target platform is {ctx.platform}",
+        f"use the linux/{want} variant of the image (pull or inspect it with --platform {ctx.platform}) "
+        f"or target --platform linux/{img.architecture}",
+        [ev_image(ctx, "architecture", img.architecture), Evidence("platform", ctx.platform, ctx.platform_origin)],
+    )
+
+
+@rule(
+    "LB104",
+    Severity.ERROR,
+    "Base image cannot be found or read",
+    "Nothing else about the image can be checked when it cannot be read.",
+    "Check the reference and tag, log in to the registry, or build the image locally first.",
+    ("image",),
+)
+def image_unreadable(ctx: CheckContext) -> Iterator[Finding]:
+    if ctx.image_error is None:
+        return
+    yield get("LB104").finding(
+        ctx.image_error,
+        "check the image reference and tag, `docker login` to its registry, or pull/build it locally",
+        [Evidence("image", ctx.image.reference if ctx.image else "unknown", "flag")],
+    )
+
+
+@rule(
+    "LB208",
+    Severity.WARNING,
+    "End-of-life CUDA image",
+    "NVIDIA marks deprecated images with NVIDIA_CUDA_END_OF_LIFE=1; end-of-life tags are deleted "
+    "from Docker Hub/NGC six months later, so builds from them stop working.",
+    "Move to the latest point release of a supported CUDA minor.",
+    ("image", "cuda"),
+)
+def end_of_life_image(ctx: CheckContext) -> Iterator[Finding]:
+    img = ctx.image
+    if img is None or not img.end_of_life:
+        return
+    yield get("LB208").finding(
+        f"{img.reference} is an end-of-life CUDA image (NVIDIA_CUDA_END_OF_LIFE=1); its tag may be deleted",
+        "use a supported image such as nvidia/cuda:12.4.1-runtime-ubuntu22.04 (latest point release of its CUDA minor)",
+        [ev_image(ctx, "end_of_life", "NVIDIA_CUDA_END_OF_LIFE=1")],
+    )

@@ -1,0 +1,547 @@
+"""GPU, driver and CUDA rules (compat-sources.md sections 2-4)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from launchbuild.compat import cuda, data, requirecuda
+from launchbuild.compat.catalog import get, rule
+from launchbuild.compat.context import CheckContext
+from launchbuild.compat.findings import Evidence, Finding, Severity
+from launchbuild.compat.rules._common import (
+    TORCH_INDEX,
+    ev_driver,
+    ev_gpu,
+    ev_image,
+    ev_lock,
+    image_cuda,
+    image_cudnn,
+    jaxlib_cudnn,
+    suggest_image,
+    tf_build,
+    torch_build,
+    cuda_uses,
+)
+from launchbuild.errors import BadInput
+
+
+def _mm(v) -> str:
+    return f"{v[0]}.{v[1]}"
+
+
+# ---- LB201 -------------------------------------------------------------------------------
+
+
+@rule(
+    "LB201",
+    Severity.ERROR,
+    "Image CUDA toolkit cannot target the GPU",
+    "Each CUDA toolkit compiles for a fixed range of compute capabilities (CUDA 11.7 has no "
+    "sm_90; CUDA 12 dropped Kepler; CUDA 13 dropped Maxwell/Pascal/Volta). Libraries and "
+    "kernels built with the image's toolkit then have no code for the GPU.",
+    "Use an image whose CUDA version supports the GPU's compute capability.",
+    ("gpu", "cuda", "image"),
+)
+def toolkit_cannot_target(ctx: CheckContext) -> Iterator[Finding]:
+    version = image_cuda(ctx)
+    if version is None or not ctx.gpus:
+        return
+    for gpu in ctx.gpus:
+        cover = cuda.toolkit_covers(version, gpu.cc)
+        if cover == "native":
+            continue
+        evidence = [
+            ev_image(ctx, "cuda_version", ctx.image.cuda_version),
+            ev_gpu(ctx, gpu),
+            Evidence(f"CUDA {_mm(version)} offline targets", " ".join(f"sm_{s}" for s in sorted(cuda.offline_targets(version) or ())), "data/cuda_archs.json"),
+        ]
+        first = cuda.first_toolkit_for(gpu.cc)
+        last = cuda.last_toolkit_for(gpu.cc)
+        if last is not None and version[:2] > last[:2]:
+            image = suggest_image(max_cuda=last[:2])
+            fix = f"use an image with CUDA {_mm(last)} or older" + (f", e.g. {image}" if image else "")
+        else:
+            image = suggest_image(min_cuda=first[:2] if first else None)
+            fix = f"use an image with CUDA {_mm(first) if first else 'newer'} or later" + (f", e.g. {image}" if image else "")
+        if cover == "same-major":
+            yield get("LB201").finding(
+                f"CUDA {ctx.image.cuda_version} cannot compile native code for {gpu.describe()}; only "
+                f"cubins of a lower sm_{gpu.cc[0]}x run there, and code built in the image at run time "
+                "(JIT extensions, Triton) may fail",
+                fix,
+                evidence,
+                severity=Severity.WARNING,
+            )
+        else:
+            yield get("LB201").finding(
+                f"CUDA {ctx.image.cuda_version} cannot target {gpu.describe()}: no {gpu.sm} in its architectures",
+                fix,
+                evidence,
+            )
+
+
+# ---- LB202 -------------------------------------------------------------------------------
+
+
+def _disabled(ctx: CheckContext) -> bool:
+    env = dict(ctx.image.env) if ctx.image else {}
+    return env.get("NVIDIA_DISABLE_REQUIRE", "").lower() in ("1", "true", "yes")
+
+
+@rule(
+    "LB202",
+    Severity.ERROR,
+    "Node driver too old for the image",
+    "The NVIDIA container runtime refuses to start a container whose NVIDIA_REQUIRE_CUDA the "
+    "host does not satisfy ('unsatisfied condition: cuda>=12.1'). Space-separated terms are "
+    "alternatives; brand/driver terms hold only through forward compatibility, which works "
+    "on data-center GPUs only.",
+    "Upgrade the node driver, or use an image built for an older CUDA.",
+    ("gpu", "driver", "image"),
+)
+def driver_too_old_for_image(ctx: CheckContext) -> Iterator[Finding]:
+    img = ctx.image
+    if img is None or ctx.driver is None or _disabled(ctx):
+        return
+    try:
+        if img.require_cuda:
+            req = requirecuda.parse(img.require_cuda, f"NVIDIA_REQUIRE_CUDA of {img.reference}")
+            req_ev = ev_image(ctx, "require_cuda", img.require_cuda)
+        elif img.cuda_version:
+            req = requirecuda.implied_by_cuda_version(img.cuda_version, f"CUDA_VERSION of {img.reference}")
+            req_ev = ev_image(ctx, "cuda_version", f"{img.cuda_version} (implies {req.text})")
+        else:
+            return
+    except BadInput as exc:
+        yield get("LB202").finding(
+            f"cannot evaluate the image's CUDA requirement: {exc.message}",
+            "use an official nvidia/cuda image, or fix NVIDIA_REQUIRE_CUDA in the image",
+            [ev_image(ctx, "require_cuda", img.require_cuda or "")],
+            severity=Severity.WARNING,
+        )
+        return
+    dcuda = ctx.driver.cuda
+    targets = ctx.gpus or (None,)
+    for gpu in targets:
+        result = requirecuda.evaluate(
+            req,
+            driver=ctx.driver.text,
+            driver_cuda=_mm(dcuda) if dcuda else "0.0",
+            arch=_mm(gpu.cc) if gpu else None,
+        )
+        evidence = [req_ev, ev_driver(ctx)] + ([ev_gpu(ctx, gpu)] if gpu else [])
+        if not result.satisfied:
+            need = next((c for c in req.clauses if not c.forward_compat), None)
+            minimum = None
+            if need is not None:
+                cond = next(c for c in need.conditions if c.prop == "cuda")
+                row = cuda.toolkit_driver(data.parse_version(cond.value))
+                minimum = row.driver_text if row else None
+            older = suggest_image(max_cuda=dcuda) if dcuda else None
+            fix = f"upgrade the node driver to >= {minimum}" if minimum else "upgrade the node driver"
+            fix += f", or use an image built for CUDA {_mm(dcuda)} or older" if dcuda else ""
+            fix += f" (e.g. {older})" if older else ""
+            yield get("LB202").finding(
+                f"driver {ctx.driver.text} does not satisfy {img.reference}'s requirement "
+                f"({'; '.join(result.unmet) or req.text}): the container will not start"
+                + (f" on {gpu.describe()}" if gpu else ""),
+                fix,
+                evidence,
+            )
+        elif result.via_forward_compat and not (gpu is not None and gpu.datacenter is True):
+            who = gpu.describe() if gpu else "the target GPU (none given)"
+            yield get("LB202").finding(
+                f"driver {ctx.driver.text} meets {img.reference}'s requirement only through the "
+                f"forward-compatibility term '{result.matched}', which works on data-center GPUs only; "
+                f"{who} may not run it",
+                f"upgrade the node driver to a branch that supports CUDA {img.cuda_version or 'of the image'} natively, "
+                "or run on data-center GPUs",
+                evidence,
+                severity=Severity.WARNING,
+            )
+
+
+# ---- LB203 -------------------------------------------------------------------------------
+
+
+def _torch_suggestion(cc, current_minor: str | None) -> str | None:
+    """The first torch release/variant whose official build runs natively on `cc`,
+    preferring another variant of the same release."""
+    releases = sorted(data.torch_releases().values(), key=lambda r: data.parse_version(r.torch))
+    builds = data.torch_builds()
+    ordered = [r for r in releases if r.torch == current_minor] + [
+        r for r in releases if current_minor is None or data.parse_version(r.torch) > data.parse_version(current_minor)
+    ]
+    if current_minor is not None and not any(r.torch == current_minor for r in ordered[:1]):
+        ordered = releases
+    for r in ordered:
+        for variant in r.variants:
+            b = builds.get((r.torch, variant))
+            if b is not None and cuda.runs_on(b, cc) == "cubin":
+                index = TORCH_INDEX.format(variant=variant)
+                return f"use torch>={r.torch} built for {variant} (pip install 'torch=={r.torch}.*' from {index})"
+    for r in releases:  # an old GPU: newest releases may have dropped it; any release that runs it
+        for variant in r.variants:
+            b = builds.get((r.torch, variant))
+            if b is not None and cuda.runs_on(b, cc) == "cubin":
+                return f"use torch {r.torch} built for {variant} (from {TORCH_INDEX.format(variant=variant)})"
+    return None
+
+
+@rule(
+    "LB203",
+    Severity.ERROR,
+    "Framework build has no kernels for the GPU",
+    "Official framework wheels ship cubins for a fixed list of compute capabilities, plus PTX "
+    "for some. A cubin runs on the same major with an equal or higher minor; crossing a major "
+    "needs PTX. Otherwise every CUDA call fails with 'no kernel image is available'.",
+    "Install a framework release/variant whose arch list covers the GPU.",
+    ("gpu", "framework"),
+)
+def framework_lacks_arch(ctx: CheckContext) -> Iterator[Finding]:
+    if not ctx.gpus or ctx.lock is None:
+        return
+    tb = torch_build(ctx)
+    if tb is not None and not tb.cpu_only:
+        build = tb.arch_build()
+        if build is not None:
+            for gpu in ctx.gpus:
+                if cuda.runs_on(build, gpu.cc) is None:
+                    yield get("LB203").finding(
+                        f"torch {tb.version} ({tb.variant}) ships no kernels for {gpu.describe()}: "
+                        f"it supports {build.describe()}",
+                        _torch_suggestion(gpu.cc, tb.minor) or f"no official torch build supports {gpu.sm}",
+                        [
+                            ev_lock("torch", tb.version),
+                            Evidence("torch CUDA variant", tb.variant or "", tb.how),
+                            Evidence(f"torch {tb.minor} {tb.variant} arch list", build.describe(), "data/torch.json"),
+                            ev_gpu(ctx, gpu),
+                        ],
+                    )
+    tf = tf_build(ctx)
+    if tf is not None and not tf.cpu_only:
+        build = data.tf_arch_build(tf.minor)
+        if build is not None:
+            for gpu in ctx.gpus:
+                if cuda.runs_on(build, gpu.cc) is None:
+                    yield get("LB203").finding(
+                        f"tensorflow {tf.version} ships no kernels or PTX for {gpu.describe()}: it supports {build.describe()}",
+                        "use a GPU that TensorFlow supports, or a newer tensorflow release",
+                        [ev_lock(tf.name, tf.version), Evidence("tensorflow arch list", build.describe(), "data/tensorflow.json"), ev_gpu(ctx, gpu)],
+                    )
+    if ctx.locked("jax") is not None or ctx.locked("jaxlib") is not None:
+        min_cc = data.cc_tuple(data.jax_facts()["min_cc"])
+        for gpu in ctx.gpus:
+            if gpu.cc < min_cc:
+                yield get("LB203").finding(
+                    f"JAX needs compute capability >= {_mm(min_cc)}; {gpu.describe()} is older",
+                    "run JAX on a Maxwell (sm_52) or newer GPU",
+                    [ev_lock("jax", ctx.locked("jax") or ctx.locked("jaxlib") or ""), Evidence("jax minimum CC", _mm(min_cc), "data/jax_cupy.json"), ev_gpu(ctx, gpu)],
+                )
+    cupy = [n for n in ctx.locked_names if n in data.cupy_cuda_majors()]
+    if cupy:
+        min_cc = data.cupy_min_cc()
+        for gpu in ctx.gpus:
+            if gpu.cc < min_cc:
+                yield get("LB203").finding(
+                    f"CuPy needs compute capability >= {_mm(min_cc)}; {gpu.describe()} is older",
+                    "run CuPy on a newer GPU",
+                    [ev_lock(cupy[0], ctx.locked(cupy[0]) or ""), ev_gpu(ctx, gpu)],
+                )
+
+
+# ---- LB204 -------------------------------------------------------------------------------
+
+
+def _ptx_users(ctx: CheckContext) -> Iterator[tuple[str, str, tuple[int, int], object]]:
+    """(package, version, CUDA major.minor it was built with, gpu) for builds that reach a
+    GPU only through PTX JIT."""
+    tb = torch_build(ctx)
+    if tb is not None and tb.cuda is not None:
+        build = tb.arch_build()
+        for gpu in ctx.gpus:
+            if build is not None and cuda.runs_on(build, gpu.cc) == "ptx":
+                yield "torch", tb.version, tb.cuda, gpu
+    tf = tf_build(ctx)
+    if tf is not None and not tf.cpu_only and tf.release() is not None:
+        build = data.tf_arch_build(tf.minor)
+        tf_cuda = data.parse_version(tf.release().cuda)[:2]
+        for gpu in ctx.gpus:
+            if build is not None and cuda.runs_on(build, gpu.cc) == "ptx":
+                yield tf.name, tf.version, tf_cuda, gpu
+
+
+@rule(
+    "LB204",
+    Severity.ERROR,
+    "Node driver too old for the CUDA the Python packages bundle",
+    "pip wheels bring their own CUDA runtime (torch's default wheel, nvidia-*-cuNN pins, "
+    "jax[cudaNN]); the node driver must support that CUDA major (minor-version "
+    "compatibility: 11.x >= 450.80.02, 12.x >= 525.60.13, 13.x >= 580). PTX JIT is not "
+    "covered by minor-version compatibility: it needs the toolkit's own driver.",
+    "Upgrade the node driver, or install builds for an older CUDA.",
+    ("gpu", "driver", "packages"),
+)
+def driver_too_old_for_packages(ctx: CheckContext) -> Iterator[Finding]:
+    if ctx.driver is None or ctx.lock is None:
+        return
+    dcuda = ctx.driver.cuda
+    by_major: dict[int, list] = {}
+    for use in cuda_uses(ctx):
+        by_major.setdefault(use.major, []).append(use)
+    for major, uses in sorted(by_major.items()):
+        minimum = cuda.minor_compat_minimum(major)
+        if minimum is None:
+            continue
+        if ctx.driver.at_least(minimum[0]) and (dcuda is None or dcuda[0] >= major):
+            continue
+        names = ", ".join(f"{u.package} {u.version}" for u in uses[:4]) + (" ..." if len(uses) > 4 else "")
+        first = uses[0]
+        fix = f"upgrade the node driver to >= {minimum[1]} (CUDA {major}.x)"
+        tb = torch_build(ctx)
+        if first.package == "torch" and tb is not None and dcuda is not None:
+            release = data.torch_releases().get(tb.minor)
+            options = [
+                v for v in (release.variants if release else ())
+                if (cuda.variant_cuda(v) or (99, 0))[:2] <= dcuda
+            ]
+            if options:
+                fix += f", or install torch from {TORCH_INDEX.format(variant=options[-1])}"
+        elif dcuda is not None:
+            fix += f", or use packages built for CUDA {dcuda[0]}"
+        how = {u.how for u in uses}
+        yield get("LB204").finding(
+            f"driver {ctx.driver.text} "
+            + (f"supports CUDA {_mm(dcuda)}" if dcuda else "predates CUDA 10")
+            + f", but {names} bundle{'s' if len(uses) == 1 else ''} CUDA {major}"
+            + (f".{first.minor}" if first.minor is not None else "")
+            + f", which needs driver >= {minimum[1]}",
+            fix,
+            [ev_driver(ctx)]
+            + [Evidence(u.package, u.version + ("" if u.how == "lock" else f" (CUDA {u.major}.{u.minor})"), u.how) for u in uses[:4]]
+            + [Evidence(f"CUDA {major}.x minimum driver", minimum[1], "data/cuda_drivers.json (minor-version compatibility)")],
+        )
+    for package, version, built_cuda, gpu in _ptx_users(ctx):
+        row = cuda.toolkit_driver(built_cuda)
+        if row is None or ctx.driver.at_least(row.driver):
+            continue
+        yield get("LB204").finding(
+            f"{package} {version} reaches {gpu.describe()} only through PTX built with CUDA {_mm(built_cuda)}; "
+            f"driver {ctx.driver.text} is older than {row.driver_text}, so the JIT may fail with "
+            "'the provided PTX was compiled with an unsupported toolchain'",
+            f"upgrade the node driver to >= {row.driver_text}",
+            [ev_driver(ctx), ev_lock(package, version), ev_gpu(ctx, gpu),
+             Evidence(f"CUDA {_mm(built_cuda)} toolkit driver", row.driver_text, "data/cuda_drivers.json (Table 3)")],
+            severity=Severity.WARNING,
+        )
+
+
+# ---- LB205 -------------------------------------------------------------------------------
+
+
+@rule(
+    "LB205",
+    Severity.ERROR,
+    "Framework CUDA variant does not match the image's CUDA",
+    "Packages that use the system CUDA (TensorFlow without [and-cuda], cupy-cudaNNx, "
+    "jax[cudaNN_local]) need the image's CUDA libraries of the same major, at least as new.",
+    "Install the framework's bundled-CUDA variant (tensorflow[and-cuda], jax[cuda12]) or use a "
+    "matching image.",
+    ("cuda", "framework", "image"),
+)
+def framework_cuda_mismatch(ctx: CheckContext) -> Iterator[Finding]:
+    if ctx.lock is None or ctx.image is None:
+        return
+    img_cuda = image_cuda(ctx)
+    tf = tf_build(ctx)
+    if tf is not None and not tf.cpu_only and not tf.and_cuda and tf.release() is not None and ctx.targets_gpu:
+        want = data.parse_version(tf.release().cuda)[:2]
+        ev = [ev_lock(tf.name, tf.version), Evidence(f"tensorflow {tf.minor} CUDA", tf.release().cuda, "data/tensorflow.json"),
+              Evidence("nvidia-*-cu12 wheels", "none in the lock", "lock")]
+        image = suggest_image(min_cuda=want)
+        if img_cuda is None:
+            yield get("LB205").finding(
+                f"tensorflow {tf.version} without [and-cuda] uses the system CUDA {tf.release().cuda}, "
+                f"but {ctx.image.reference} has no CUDA: it will run on the CPU",
+                f"install tensorflow[and-cuda]=={tf.version}, or use a CUDA {tf.release().cuda} image" + (f" such as {image}" if image else ""),
+                ev + [ev_image(ctx, "cuda_version", "none")],
+            )
+        elif img_cuda[0] != want[0] or img_cuda[:2] < want:
+            yield get("LB205").finding(
+                f"tensorflow {tf.version} without [and-cuda] needs the system CUDA {tf.release().cuda}; "
+                f"{ctx.image.reference} has CUDA {ctx.image.cuda_version}",
+                f"install tensorflow[and-cuda]=={tf.version}, or use a CUDA {tf.release().cuda} image" + (f" such as {image}" if image else ""),
+                ev + [ev_image(ctx, "cuda_version", ctx.image.cuda_version)],
+                severity=Severity.ERROR if img_cuda[0] != want[0] else Severity.WARNING,
+            )
+    bundled_majors = {u.major for u in cuda_uses(ctx) if u.bundles_runtime}
+    for use in cuda_uses(ctx):
+        if use.bundles_runtime or use.package.startswith(("jax", "jaxlib")) and use.major in bundled_majors:
+            continue
+        if use.major in bundled_majors:
+            continue
+        if img_cuda is None:
+            if ctx.targets_gpu:
+                yield get("LB205").finding(
+                    f"{use.package} {use.version} uses the system CUDA {use.major}.x, but {ctx.image.reference} has no CUDA",
+                    f"use a CUDA {use.major} image" + (f" such as {suggest_image(min_cuda=(use.major, 0), max_cuda=(use.major, 9))}" if suggest_image(min_cuda=(use.major, 0), max_cuda=(use.major, 9)) else "")
+                    + f", or add nvidia-cuda-runtime-cu{use.major} to the requirements",
+                    [ev_lock(use.package, use.version), ev_image(ctx, "cuda_version", "none")],
+                )
+        elif img_cuda[0] != use.major:
+            alt = _cupy_for(img_cuda[0]) if use.package.startswith("cupy-") else None
+            yield get("LB205").finding(
+                f"{use.package} {use.version} is built for CUDA {use.major}.x, but {ctx.image.reference} has CUDA {ctx.image.cuda_version}",
+                (f"install {alt} instead" if alt else f"install the CUDA {img_cuda[0]} variant of {use.package}")
+                + f", or use a CUDA {use.major} image",
+                [ev_lock(use.package, use.version), ev_image(ctx, "cuda_version", ctx.image.cuda_version)],
+            )
+
+
+def _cupy_for(major: int) -> str | None:
+    return next((n for n, m in data.cupy_cuda_majors().items() if m == major and n.endswith("x")), None)
+
+
+# ---- LB206 -------------------------------------------------------------------------------
+
+
+@rule(
+    "LB206",
+    Severity.ERROR,
+    "Mixed CUDA majors among packages",
+    "Two CUDA majors in one environment (nvidia-*-cu11 with -cu12, torch cu118 with "
+    "jax[cuda12]) load conflicting libraries; one of them fails at import or first use.",
+    "Pick one CUDA major for every GPU package.",
+    ("cuda", "packages"),
+)
+def mixed_cuda_majors(ctx: CheckContext) -> Iterator[Finding]:
+    uses = cuda_uses(ctx)
+    majors = sorted({u.major for u in uses})
+    if len(majors) < 2:
+        return
+    groups = {m: [u for u in uses if u.major == m] for m in majors}
+    parts = "; ".join(f"CUDA {m}: " + ", ".join(u.package for u in g[:3]) + (" ..." if len(g) > 3 else "") for m, g in groups.items())
+    newest = majors[-1]
+    yield get("LB206").finding(
+        f"packages target different CUDA majors ({parts})",
+        f"use the CUDA {newest} builds of every GPU package (the -cu{newest} / cuda{newest} variants)",
+        [Evidence(u.package, u.version, u.how) for u in uses[:6]],
+    )
+
+
+# ---- LB207 -------------------------------------------------------------------------------
+
+
+@rule(
+    "LB207",
+    Severity.WARNING,
+    "GPU target with a CPU-only framework build",
+    "torch '+cpu', tensorflow-cpu, or jax without a CUDA plugin run on the CPU even on a GPU "
+    "node; the job is slow rather than broken, which is easy to miss.",
+    "Install the CUDA build of the framework.",
+    ("gpu", "framework"),
+)
+def cpu_only_framework(ctx: CheckContext) -> Iterator[Finding]:
+    if ctx.lock is None or not ctx.targets_gpu:
+        return
+    why_gpu = Evidence("gpu", ", ".join(g.describe() for g in ctx.gpus), ctx.gpus_origin) if ctx.gpus else ev_image(ctx, "cuda_version", ctx.image.cuda_version if ctx.image and ctx.image.cuda_version else "accelerator image")
+    tb = torch_build(ctx)
+    if tb is not None and tb.cpu_only:
+        yield get("LB207").finding(
+            f"torch {tb.version} is a CPU-only build, but the job targets a GPU",
+            f"install torch=={tb.version.split('+')[0]} without +cpu (the default index bundles CUDA)",
+            [ev_lock("torch", tb.version), why_gpu],
+        )
+    tf = tf_build(ctx)
+    if tf is not None and tf.cpu_only:
+        yield get("LB207").finding(
+            f"tensorflow-cpu {tf.version} never uses the GPU the job targets",
+            f"install tensorflow[and-cuda]=={tf.version} instead of tensorflow-cpu",
+            [ev_lock("tensorflow-cpu", tf.version), why_gpu],
+        )
+    jax = ctx.locked("jax")
+    if jax is not None:
+        has_plugin = any(u.package.startswith(("jax-cuda", "jaxlib")) for u in cuda_uses(ctx))
+        if not has_plugin:
+            yield get("LB207").finding(
+                f"jax {jax} has no CUDA plugin in the lock (jax-cuda12-plugin), so it runs on the CPU",
+                f"install jax[cuda12]=={jax}",
+                [ev_lock("jax", jax), why_gpu],
+            )
+
+
+# ---- LB209 -------------------------------------------------------------------------------
+
+
+@rule(
+    "LB209",
+    Severity.ERROR,
+    "Image cuDNN older than the framework's build cuDNN",
+    "Frameworks that load the system cuDNN need the same major and an equal or higher minor "
+    "than they were built with ('Loaded runtime CuDNN library: 9.0.0 but source was compiled "
+    "with: 9.3.0').",
+    "Use an image with a new enough cuDNN, or the framework's bundled-CUDA variant.",
+    ("cuda", "framework", "image"),
+)
+def cudnn_too_old(ctx: CheckContext) -> Iterator[Finding]:
+    have = image_cudnn(ctx)
+    if ctx.lock is None or ctx.image is None:
+        return
+    needs: list[tuple[str, str, tuple[int, int], Evidence]] = []
+    tf = tf_build(ctx)
+    if tf is not None and not tf.cpu_only and not tf.and_cuda and tf.release() is not None:
+        want = data.cc_tuple(tf.release().cudnn)
+        needs.append((tf.name, tf.version, want, Evidence(f"tensorflow {tf.minor} cuDNN", tf.release().cudnn, "data/tensorflow.json")))
+    jl = jaxlib_cudnn(ctx)
+    if jl is not None and "nvidia-cudnn-cu12" not in ctx.locked_names and "nvidia-cudnn-cu11" not in ctx.locked_names:
+        needs.append(("jaxlib", jl[0], jl[1], Evidence("jaxlib build cuDNN", _mm(jl[1]), "lock (local version)")))
+    if any(n.startswith("jax-cuda12-") for n in ctx.locked_names) and "nvidia-cudnn-cu12" not in ctx.locked_names:
+        local = data.jax_facts()["cuda_local"]
+        needs.append(("jax-cuda12-plugin", ctx.locked("jax-cuda12-plugin") or "", data.cc_tuple(local["cudnn_min"]),
+                      Evidence("jax[cuda12_local] cuDNN minimum", local["cudnn_min"], "data/jax_cupy.json")))
+    for package, version, want, want_ev in needs:
+        if have is None:
+            if image_cuda(ctx) is not None:
+                yield get("LB209").finding(
+                    f"{package} {version} loads the system cuDNN {want[0]}.{want[1]}+, but {ctx.image.reference} has no cuDNN",
+                    "use a -cudnn- variant of the image, or the framework's bundled-CUDA extra ([and-cuda], [cuda12])",
+                    [ev_lock(package, version), want_ev, ev_image(ctx, "cudnn_version", "none")],
+                )
+            continue
+        if have[0] != want[0] or have < want:
+            yield get("LB209").finding(
+                f"{ctx.image.reference} has cuDNN {ctx.image.cudnn_version}, but {package} {version} was built with cuDNN "
+                f"{want[0]}.{want[1]} and needs the same major and an equal or higher minor",
+                "use an image with cuDNN " + f"{want[0]}.{want[1]} or newer within {want[0]}.x"
+                + ", or the framework's bundled-CUDA extra ([and-cuda], [cuda12])",
+                [ev_lock(package, version), want_ev, ev_image(ctx, "cudnn_version", ctx.image.cudnn_version)],
+            )
+
+
+# ---- LB210 -------------------------------------------------------------------------------
+
+
+@rule(
+    "LB210",
+    Severity.WARNING,
+    "LD_LIBRARY_PATH shadows the CUDA libraries of pip wheels",
+    "torch and other wheels find nvidia-* wheel libraries through RPATH; an LD_LIBRARY_PATH "
+    "entry with the image's CUDA libraries wins and mixes versions ('undefined symbol: "
+    "__nvJitLinkAddData_12_1').",
+    "Drop the CUDA entries from LD_LIBRARY_PATH in the image, or use a runtime image.",
+    ("cuda", "image", "packages"),
+)
+def ld_library_path_shadowing(ctx: CheckContext) -> Iterator[Finding]:
+    if ctx.image is None or ctx.lock is None:
+        return
+    path = dict(ctx.image.env).get("LD_LIBRARY_PATH", "")
+    shadowing = [p for p in path.split(":") if "/usr/local/cuda" in p]
+    wheels = [n for n in ctx.locked_names if n.startswith("nvidia-") and n[-4:-2] == "cu"]
+    if not shadowing or not wheels:
+        return
+    yield get("LB210").finding(
+        f"LD_LIBRARY_PATH in {ctx.image.reference} puts {', '.join(shadowing)} ahead of the pip CUDA wheels "
+        f"({', '.join(wheels[:3])}{' ...' if len(wheels) > 3 else ''})",
+        "unset LD_LIBRARY_PATH's CUDA entries in the build (ENV LD_LIBRARY_PATH=/usr/local/nvidia/lib64), or use a -runtime- image",
+        [ev_image(ctx, "env", f"LD_LIBRARY_PATH={path}")] + [ev_lock(n, ctx.locked(n) or "") for n in wheels[:3]],
+    )

@@ -1,0 +1,90 @@
+"""Source rules: the entrypoint exists, nothing secret or bulky is copied into the image."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from launchbuild.compat.catalog import get, rule
+from launchbuild.compat.context import CheckContext
+from launchbuild.compat.findings import Evidence, Finding, Location, Severity
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n} B"
+
+
+@rule(
+    "LB401",
+    Severity.ERROR,
+    "Entrypoint script not found in the source",
+    "The entrypoint runs a script or module that is not in the source, so the container "
+    "exits at once with 'No such file or directory'.",
+    "Fix the entrypoint path (it is relative to the source root), or add the file.",
+    ("source", "entrypoint"),
+)
+def entrypoint_missing(ctx: CheckContext) -> Iterator[Finding]:
+    src = ctx.source
+    if src is None or src.entrypoint is None or src.entrypoint.found is not False:
+        return
+    target = src.entrypoint
+    what = "module" if target.kind == "module" else "script"
+    yield get("LB401").finding(
+        f"the entrypoint runs {what} {target.name!r} ({target.command}), which is not in the source",
+        f"make the entrypoint point at an existing {what} relative to the source root, or add {target.name}",
+        [Evidence("entrypoint", " ".join(ctx.entrypoint or ()), "job"), Evidence("source", src.root, "source scan")],
+    )
+
+
+@rule(
+    "LB402",
+    Severity.ERROR,
+    "Secrets or bulky folders would be copied into the image",
+    "Everything in the source not excluded by .dockerignore lands in an image layer: "
+    "credentials there can be read by anyone who can pull the image; .git, virtual "
+    "environments and run folders make it large and slow.",
+    "Add the paths to .dockerignore (secrets belong in the job's secret store).",
+    ("source", "security"),
+)
+def secrets_or_bulk(ctx: CheckContext) -> Iterator[Finding]:
+    src = ctx.source
+    if src is None:
+        return
+    for item in src.secrets:
+        yield get("LB402").finding(
+            f"{item.path} ({item.why}) would be copied into the image",
+            f"add {item.path} to .dockerignore and pass the secret at run time",
+            [Evidence("file", item.path, "source scan")],
+            location=Location(item.path),
+        )
+    for item in src.bulky:
+        yield get("LB402").finding(
+            f"{item.path}/ ({item.why}, {_size(item.size_bytes)}) would be copied into the image",
+            f"add {item.path} to .dockerignore",
+            [Evidence("folder", f"{item.path} ({_size(item.size_bytes)})", "source scan")],
+            severity=Severity.WARNING,
+            location=Location(item.path),
+        )
+
+
+@rule(
+    "LB403",
+    Severity.INFO,
+    "No entrypoint",
+    "No entrypoint was given on the command line, in the job spec or in the run metadata. "
+    "`check` carries on; `build` needs one to set the image's command.",
+    "Pass --entrypoint \"python train.py\" or set it in the job spec.",
+    ("source", "entrypoint"),
+)
+def no_entrypoint(ctx: CheckContext) -> Iterator[Finding]:
+    if ctx.entrypoint or ctx.source is None:
+        return
+    yield get("LB403").finding(
+        "no entrypoint was given; the image would have no command to run",
+        'pass --entrypoint "python train.py" or set entrypoint in the job spec',
+        [Evidence("entrypoint", "none", "job")],
+        severity=Severity.ERROR if ctx.is_build else Severity.INFO,
+    )

@@ -1,0 +1,339 @@
+"""What the source folder holds that matters before it is copied into an image.
+
+`scan_source` walks the folder once, honouring `DEFAULT_IGNORES` and the source's
+`.dockerignore`, and reports: whether the entrypoint's script or module exists, secrets
+that would be baked into a layer, and bulky folders/files with their sizes. Pure
+filesystem reads; no network, no Docker. The builder reuses `DEFAULT_IGNORES` and
+`IgnoreMatcher` so "what we check" and "what we copy" are the same set.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+
+# Never useful inside an image and always regenerated: ignored unless .dockerignore
+# re-includes them. VCS folders, venvs and run folders are *not* here on purpose: LB402
+# tells the user about them so the choice (and the .dockerignore line) is theirs.
+DEFAULT_IGNORES: tuple[str, ...] = (
+    "**/__pycache__",
+    "**/*.pyc",
+    "**/*.pyo",
+    "**/.pytest_cache",
+    "**/.mypy_cache",
+    "**/.ruff_cache",
+    "**/.ipynb_checkpoints",
+    "**/.DS_Store",
+    ".dockerignore",
+)
+
+BULKY_DIRS = {
+    ".git": "version-control history",
+    ".hg": "version-control history",
+    ".svn": "version-control history",
+    ".venv": "a virtual environment (the image installs its own packages)",
+    "node_modules": "JavaScript dependencies",
+    "wandb": "W&B run folders (logs, media, checkpoints)",
+    "mlruns": "MLflow run folders",
+    "lightning_logs": "PyTorch Lightning logs and checkpoints",
+    ".tox": "tox environments",
+    ".nox": "nox environments",
+}
+BULKY_FILE_BYTES = 100 * 1024 * 1024
+
+_SECRET_PATTERNS: tuple[tuple[str, str], ...] = (
+    (".env", "environment file with credentials"),
+    (".env.*", "environment file with credentials"),
+    ("*.pem", "private key or certificate"),
+    ("*.key", "private key"),
+    ("*.p12", "key store"),
+    ("*.pfx", "key store"),
+    ("id_rsa*", "SSH private key"),
+    ("id_dsa*", "SSH private key"),
+    ("id_ecdsa*", "SSH private key"),
+    ("id_ed25519*", "SSH private key"),
+    (".netrc", "login credentials"),
+    ("_netrc", "login credentials"),
+    (".pypirc", "package index credentials"),
+    (".git-credentials", "git credentials"),
+    ("credentials.json", "cloud credentials"),
+    ("*credentials*.json", "cloud credentials"),
+    ("service-account*.json", "cloud service-account key"),
+    ("*-sa-key.json", "cloud service-account key"),
+    ("kubeconfig", "Kubernetes credentials"),
+)
+_NOT_SECRET_SUFFIXES = (".pub", ".example", ".sample", ".template", ".dist")
+
+
+@dataclass(frozen=True)
+class SourceItem:
+    path: str  # relative to the source root, "/"-separated
+    why: str
+    size_bytes: int
+
+
+@dataclass(frozen=True)
+class EntrypointTarget:
+    kind: str  # "script" | "module"
+    name: str  # "train.py", "pkg.main"
+    found: bool | None  # None: cannot be told from the source (absolute path, installed module)
+    command: str  # the launcher as written ("python3.11", "torchrun", "bash")
+
+
+@dataclass(frozen=True)
+class SourceFacts:
+    root: str
+    entrypoint: EntrypointTarget | None = None  # None: no entrypoint, or a command we can't read
+    secrets: tuple[SourceItem, ...] = ()
+    bulky: tuple[SourceItem, ...] = ()
+    dockerignore: str | None = None  # ".dockerignore" when the source has one
+    files: int = 0  # files that would be copied
+    total_bytes: int = 0
+
+
+class IgnoreMatcher:
+    """.dockerignore semantics: patterns relative to the root, `**` spans folders, `!`
+    re-includes, the last matching pattern wins, and a pattern matching a folder covers
+    everything under it."""
+
+    def __init__(self, patterns: tuple[str, ...] | list[str]) -> None:
+        self._rules: list[tuple[bool, re.Pattern[str]]] = []
+        for raw in patterns:
+            line = raw.strip()
+            if not line or line.startswith("#"):
+                continue
+            negate = line.startswith("!")
+            if negate:
+                line = line[1:].strip()
+            line = os.path.normpath(line).replace(os.sep, "/").lstrip("/")
+            if line in ("", "."):
+                continue
+            self._rules.append((negate, re.compile(_glob_to_regex(line))))
+
+    @property
+    def has_exceptions(self) -> bool:
+        return any(neg for neg, _ in self._rules)
+
+    def ignored(self, relpath: str) -> bool:
+        parts = relpath.split("/")
+        prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+        result = False
+        for negate, rx in self._rules:
+            if any(rx.fullmatch(p) for p in prefixes):
+                result = not negate
+        return result
+
+
+def _glob_to_regex(pattern: str) -> str:
+    out = []
+    i = 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        elif pattern[i] == "[":
+            j = pattern.find("]", i)
+            if j == -1:
+                out.append(re.escape(pattern[i]))
+                i += 1
+            else:
+                out.append(pattern[i : j + 1].replace("\\", "\\\\"))
+                i = j + 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return "".join(out)
+
+
+def read_dockerignore(root: Path) -> tuple[str, ...]:
+    path = root / ".dockerignore"
+    if not path.is_file():
+        return ()
+    return tuple(path.read_text("utf-8", errors="replace").splitlines())
+
+
+def _secret_reason(name: str) -> str | None:
+    lower = name.lower()
+    if lower.endswith(_NOT_SECRET_SUFFIXES):
+        return None
+    for pattern, why in _SECRET_PATTERNS:
+        if fnmatch.fnmatchcase(lower, pattern):
+            return why
+    return None
+
+
+def _tree_size(path: Path) -> int:
+    total = 0
+    for dirpath, _dirs, files in os.walk(path, followlinks=False):
+        for f in files:
+            try:
+                total += os.lstat(os.path.join(dirpath, f)).st_size
+            except OSError:
+                pass
+    return total
+
+
+def scan_source(
+    path: Path | str,
+    entrypoint: tuple[str, ...] | None = None,
+    ignore_patterns: tuple[str, ...] | None = None,
+) -> SourceFacts:
+    """Scan a source folder. `ignore_patterns` default to DEFAULT_IGNORES + .dockerignore."""
+    root = Path(path)
+    dockerignore = read_dockerignore(root)
+    patterns = tuple(ignore_patterns) if ignore_patterns is not None else DEFAULT_IGNORES + dockerignore
+    matcher = IgnoreMatcher(patterns)
+    secrets: list[SourceItem] = []
+    bulky: list[SourceItem] = []
+    files = 0
+    total = 0
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        rel_dir = os.path.relpath(dirpath, root).replace(os.sep, "/")
+        rel_dir = "" if rel_dir == "." else rel_dir
+        keep = []
+        for d in sorted(dirnames):
+            rel = f"{rel_dir}/{d}" if rel_dir else d
+            if matcher.ignored(rel) and not matcher.has_exceptions:
+                continue
+            full = Path(dirpath) / d
+            why = BULKY_DIRS.get(d)
+            if why is None and (full / "pyvenv.cfg").is_file():
+                why = "a virtual environment (the image installs its own packages)"
+            if why is not None and not matcher.ignored(rel):
+                size = _tree_size(full)
+                bulky.append(SourceItem(rel, why, size))
+                files += sum(len(f) for _, _, f in os.walk(full))
+                total += size
+                continue  # reported as one item; its insides are not scanned one by one
+            keep.append(d)
+        dirnames[:] = keep
+        for name in sorted(filenames):
+            rel = f"{rel_dir}/{name}" if rel_dir else name
+            if matcher.ignored(rel):
+                continue
+            full = Path(dirpath) / name
+            try:
+                size = full.lstat().st_size
+            except OSError:
+                continue
+            files += 1
+            total += size
+            why = _secret_reason(name)
+            if why is not None:
+                secrets.append(SourceItem(rel, why, size))
+            elif size >= BULKY_FILE_BYTES:
+                bulky.append(SourceItem(rel, "a large file (checkpoint or data set?)", size))
+    target = entrypoint_target(root, entrypoint) if entrypoint else None
+    return SourceFacts(
+        root=str(root),
+        entrypoint=target,
+        secrets=tuple(secrets),
+        bulky=tuple(bulky),
+        dockerignore=".dockerignore" if dockerignore else None,
+        files=files,
+        total_bytes=total,
+    )
+
+
+_PYTHON_RE = re.compile(r"^python(\d+(\.\d+)?)?$")
+_SHELLS = {"bash", "sh", "dash", "zsh"}
+_LAUNCHERS = {"torchrun", "deepspeed", "horovodrun", "mpirun", "srun", "uv", "poetry", "pipenv"}
+_PY_OPTS_WITH_ARG = {"-W", "-X", "-Q"}
+
+
+def _exists(root: Path, rel: str) -> bool | None:
+    if rel.startswith("/") or "$" in rel or "~" in rel:
+        return None
+    return (root / rel).is_file()
+
+
+def _module_exists(root: Path, module: str) -> bool | None:
+    parts = module.split(".")
+    base = root.joinpath(*parts)
+    if base.with_suffix(".py").is_file() or (base / "__main__.py").is_file() or (base / "__init__.py").is_file():
+        return True
+    # The top-level name may be an installed package (torch.distributed.run): unknown here.
+    top = root / parts[0]
+    if top.with_suffix(".py").exists() or top.is_dir():
+        return False
+    return None
+
+
+def _python_target(root: Path, args: list[str], command: str) -> EntrypointTarget | None:
+    i = 0
+    while i < len(args):
+        tok = args[i]
+        if tok == "-c":
+            return None
+        if tok == "-m" or (tok.startswith("-m") and len(tok) > 2):
+            module = args[i + 1] if tok == "-m" and i + 1 < len(args) else tok[2:]
+            if not module:
+                return None
+            return EntrypointTarget("module", module, _module_exists(root, module), command)
+        if tok in _PY_OPTS_WITH_ARG:
+            i += 2
+            continue
+        if tok.startswith("-"):
+            i += 1
+            continue
+        return EntrypointTarget("script", tok, _exists(root, tok), command)
+    return None
+
+
+def entrypoint_target(root: Path | str, entrypoint: tuple[str, ...]) -> EntrypointTarget | None:
+    """The script or module the entrypoint runs: `python x.py`, `python -m pkg`,
+    `python3.11 train.py`, `bash run.sh`, `torchrun ... train.py`, `accelerate launch
+    train.py`, `./run.sh`. None for commands whose target we cannot tell."""
+    root = Path(root)
+    tokens = list(entrypoint)
+    if len(tokens) == 1 and " " in tokens[0].strip():
+        try:
+            tokens = shlex.split(tokens[0])
+        except ValueError:
+            return None
+    while tokens and (tokens[0] == "env" or re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", tokens[0])):
+        tokens = tokens[1:]
+    if not tokens:
+        return None
+    command = os.path.basename(tokens[0])
+    rest = tokens[1:]
+    if _PYTHON_RE.match(command):
+        return _python_target(root, rest, command)
+    if command in _SHELLS:
+        for tok in rest:
+            if tok == "-c":
+                return None
+            if not tok.startswith("-"):
+                return EntrypointTarget("script", tok, _exists(root, tok), command)
+        return None
+    if command == "accelerate" and rest[:1] == ["launch"]:
+        rest = rest[1:]
+        command = "accelerate launch"
+    if command in _LAUNCHERS or command == "accelerate launch":
+        if command in ("uv", "poetry", "pipenv"):
+            # `uv run python train.py` / `poetry run python -m pkg`
+            if rest[:1] == ["run"] and len(rest) > 1:
+                return entrypoint_target(root, tuple(rest[1:]))
+            return None
+        for j, tok in enumerate(rest):
+            if tok in ("-m", "--module") and j + 1 < len(rest):
+                return EntrypointTarget("module", rest[j + 1], _module_exists(root, rest[j + 1]), command)
+            if tok.endswith((".py", ".sh")) and not tok.startswith("-"):
+                return EntrypointTarget("script", tok, _exists(root, tok), command)
+        return None
+    if tokens[0].endswith((".py", ".sh")) or tokens[0].startswith("./"):
+        return EntrypointTarget("script", tokens[0], _exists(root, tokens[0]), command)
+    return None
