@@ -36,6 +36,7 @@ class OptionSpec:
 
 OPTION_SPECS: tuple[OptionSpec, ...] = (
     OptionSpec("python", str, None, "target Python X.Y"),
+    OptionSpec("entrypoint", str, None, 'entrypoint command, e.g. "python train.py"'),
     OptionSpec("platform", str, "linux/amd64", "target platform (linux/amd64, linux/arm64)"),
     OptionSpec("base-image", str, None, "accelerator base image; Python is installed into it with apt"),
     OptionSpec("python-base-image", str, "python:{python}-slim", "base image when no accelerator image is given"),
@@ -49,6 +50,9 @@ OPTION_SPECS: tuple[OptionSpec, ...] = (
     OptionSpec("engine", str, "auto", "build engine: auto, buildkit, classic, kubernetes"),
     OptionSpec("uid", int, 1000, "uid of the non-root user in the image"),
     OptionSpec("push", str, None, "REGISTRY/REPO to push the built image to"),
+    OptionSpec("kubernetes-namespace", str, "default", "namespace of the cluster build Job"),
+    OptionSpec("kubernetes-context-store", str, "configmap", "where the build context goes: configmap, pvc:NAME, s3://B/P, gs://B/P"),
+    OptionSpec("kubernetes-builder", str, "buildkit", "cluster builder: buildkit (rootless) or kaniko"),
     OptionSpec("ca-bundle", str, None, "CA bundle mounted into install steps (default: SSL_CERT_FILE, REQUESTS_CA_BUNDLE, PIP_CERT)"),
 )
 SPECS_BY_NAME = {s.name: s for s in OPTION_SPECS}

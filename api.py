@@ -1,0 +1,719 @@
+"""The public API: `check` and `build` return the `Report` the CLI renders.
+
+A queue agent can embed launchbuild with `launchbuild.check(job, flags={...})`. The pipeline:
+job → source → resolver → compat → builder → report. All I/O happens in the stage modules;
+this module only wires them together and keeps the order of precedence straight.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping, Sequence
+
+from launchbuild.compat.facts import ImageFacts
+from launchbuild.compat.findings import Evidence, Finding, Severity
+from launchbuild.errors import BadInput, InfraUnavailable
+from launchbuild.jobs.model import Job, Origin, Sourced
+from launchbuild.options import Options, resolve_options
+from launchbuild.report.model import Report, TargetSummary
+from launchbuild.resolver.model import ResolveResult
+
+# --- progress ----------------------------------------------------------------------------------
+
+
+class Progress:
+    """Quiet by default: phases are no-ops. `console_progress` shows spinners on a TTY."""
+
+    @contextlib.contextmanager
+    def phase(self, title: str) -> Iterator[None]:
+        yield
+
+    def log(self, line: str) -> None:
+        pass
+
+    def options(self, options: Options) -> None:
+        pass
+
+
+class _ConsoleProgress(Progress):
+    def __init__(self, verbose: bool) -> None:
+        from rich.console import Console
+
+        self.console = Console(stderr=True, highlight=False)
+        self.verbose = verbose
+        self._status: Any = None
+
+    @contextlib.contextmanager
+    def phase(self, title: str) -> Iterator[None]:
+        start = time.perf_counter()
+        if self.console.is_terminal:
+            with self.console.status(f"{title}…") as status:
+                self._status = status
+                try:
+                    yield
+                finally:
+                    self._status = None
+        else:
+            yield
+        if self.verbose or self.console.is_terminal:
+            self.console.print(f"[dim]✓ {title} ({time.perf_counter() - start:.1f}s)[/]")
+
+    def log(self, line: str) -> None:
+        if self._status is not None:
+            self._status.update(line[:120])
+        elif self.verbose:
+            self.console.print(f"[dim]{line}[/]", markup=True, highlight=False)
+
+    def options(self, options: Options) -> None:
+        if not self.verbose:
+            return
+        from rich.table import Table
+
+        table = Table(title="resolved options", show_edge=False, title_justify="left")
+        for col in ("option", "value", "from"):
+            table.add_column(col)
+        for name, value, origin in options.describe():
+            table.add_row(name, value, origin)
+        self.console.print(table)
+
+
+def console_progress(*, quiet: bool = False, verbose: bool = False) -> Progress:
+    return Progress() if quiet else _ConsoleProgress(verbose)
+
+
+# --- job and options ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    job: Job
+    options: Options
+    source_dir: Path | None
+    commit: str | None
+
+
+def _job_overrides(options: Options, *, ref, subdir, entrypoint, frozen, run_metadata, queue_config):
+    from launchbuild.jobs.spec import JobOverrides
+
+    def opt(name: str) -> Sourced[Any] | None:
+        s = options.values[name]
+        return None if s.origin is Origin.DEFAULT or s.value is None else s
+
+    return JobOverrides(
+        ref=ref,
+        subdir=subdir,
+        entrypoint=entrypoint if entrypoint is not None else opt("entrypoint"),
+        python=opt("python"),
+        accelerator_base_image=opt("base-image"),
+        python_base_image=opt("python-base-image"),
+        queue_config=queue_config,
+        frozen=frozen,
+        run_metadata=run_metadata,
+    )
+
+
+@contextlib.contextmanager
+def _prepare(
+    job_arg: str | None,
+    *,
+    flags: Mapping[str, Any],
+    ref: str | None = None,
+    subdir: str | None = None,
+    entrypoint: str | None = None,
+    frozen: Path | None = None,
+    run_metadata: Path | None = None,
+    queue_config: Path | None = None,
+    progress: Progress,
+) -> Iterator[_Prepared]:
+    """Load the job, fetch its source into a temp dir (always removed), then layer options
+    again with the job's own config file, which sits inside the source."""
+    from launchbuild.jobs.fetch import materialize
+    from launchbuild.jobs.spec import load_job
+
+    kw = dict(ref=ref, subdir=subdir, entrypoint=entrypoint, frozen=frozen, run_metadata=run_metadata,
+              queue_config=queue_config)
+    options = resolve_options(flags)
+    job = load_job(job_arg, _job_overrides(options, **kw))
+    with contextlib.ExitStack() as stack:
+        with progress.phase("fetching source" if job.builds_image else "reading job"):
+            workspace = stack.enter_context(materialize(job))
+        source_dir = getattr(workspace, "path", workspace)
+        commit = getattr(workspace, "commit", None)
+        if source_dir is not None:
+            options = resolve_options(flags, source_dir=source_dir)
+            job = load_job(job_arg, _job_overrides(options, **kw))
+        progress.options(options)
+        yield _Prepared(job, options, source_dir, commit)
+
+
+# --- check ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Checked:
+    report: Report
+    prepared: _Prepared
+    base_image: str
+    facts: ImageFacts | None
+    environment: ResolveResult | None
+
+
+def _sourced_opt(options: Options, name: str) -> Sourced[Any] | None:
+    return options.sourced(name)
+
+
+def _python_inputs(job: Job) -> tuple[Sourced[str] | None, Sourced[str] | None]:
+    """(explicit, job runtime) for the resolver's selection order."""
+    if job.python is None:
+        return None, None
+    if job.python.origin in (Origin.FLAG, Origin.ENV, Origin.CONFIG_FILE):
+        return job.python, None
+    return None, job.python
+
+
+def _inspect(ref: str, *, platform: str, offline: bool) -> tuple[ImageFacts | None, str | None]:
+    """Facts, or why the image could not be read (LB104). Unreachable infra propagates."""
+    from launchbuild.compat.inspect import ImageNotFound, inspect_image
+
+    try:
+        return inspect_image(ref, platform=platform, offline=offline), None
+    except ImageNotFound as exc:
+        return None, str(exc)
+
+
+def _gpus(options: Options, run_metadata: Any) -> tuple[tuple[Any, ...], tuple[Sourced[str], ...], Any, Sourced[str] | None]:
+    from launchbuild.compat.target import parse_driver, parse_gpu
+
+    names: list[Sourced[str]] = []
+    gpu_opt = options.values["gpu"]
+    driver_opt = options.sourced("driver")
+    if gpu_opt.value:
+        if [g.lower() for g in gpu_opt.value] == ["auto"]:
+            from launchbuild.compat.nvml import local_gpus
+
+            found, driver = local_gpus()
+            names = [Sourced(n, Origin.INFERRED, "NVML") for n in found]
+            if driver_opt is None and driver:
+                driver_opt = Sourced(driver, Origin.INFERRED, "NVML")
+        else:
+            names = [Sourced(g, gpu_opt.origin, gpu_opt.detail) for g in gpu_opt.value]
+    elif run_metadata is not None and run_metadata.gpu:
+        names = [Sourced(run_metadata.gpu, Origin.RUN_METADATA, run_metadata.path)]
+    gpus = tuple(parse_gpu(s.value) for s in names)
+    driver = parse_driver(driver_opt.value) if driver_opt is not None else None
+    return gpus, tuple(names), driver, driver_opt
+
+
+def _check(
+    prepared: _Prepared,
+    *,
+    requirements: Path | None,
+    extras: Sequence[str],
+    is_build: bool,
+    progress: Progress,
+) -> _Checked:
+    from launchbuild.compat.catalog import evaluate
+    from launchbuild.compat.context import CheckContext
+    from launchbuild.compat.source_scan import scan_source
+    from launchbuild.compat.target import parse_platform
+    from launchbuild.resolver.api import ResolveOptions, resolve
+    from launchbuild.resolver.metadata import read_run_metadata
+
+    started = time.perf_counter()
+    job, options, source_dir = prepared.job, prepared.options, prepared.source_dir
+    platform_s = options.values["platform"]
+    platform = parse_platform(platform_s.value)
+    offline = bool(options["offline"])
+    run_metadata = read_run_metadata(job.run_metadata) if job.run_metadata else None
+    gpus, gpu_names, driver, driver_s = _gpus(options, run_metadata)
+
+    accelerator = job.accelerator_base_image
+    facts: ImageFacts | None = None
+    image_error: str | None = None
+    image_pythons: tuple[str, ...] = ()
+    if accelerator is not None:
+        with progress.phase(f"inspecting {accelerator.value}"):
+            facts, image_error = _inspect(accelerator.value, platform=platform, offline=offline)
+        image_pythons = facts.pythons if facts else ()
+
+    explicit, runtime = _python_inputs(job)
+    resolve_options = ResolveOptions(
+        requirements=requirements,
+        extras=tuple(extras),
+        python=explicit,
+        platform=platform,
+        glibc=facts.glibc if facts else None,
+        backend=options["resolver"],
+        offline=offline,
+        torch_index_url=options["torch-index-url"],
+        image_pythons=image_pythons,
+    )
+    environment: ResolveResult | None = None
+    if job.builds_image:
+        from launchbuild.resolver.api import select_target
+
+        target, python = select_target(source_dir, job, resolve_options)
+        if accelerator is None:
+            template = job.python_base_image or Sourced(options["python-base-image"], Origin.DEFAULT)
+            base = Sourced(template.value.replace("{python}", python.value), template.origin, template.detail)
+            with progress.phase(f"inspecting {base.value}"):
+                facts, image_error = _inspect(base.value, platform=platform, offline=offline)
+            if facts is not None and facts.glibc:
+                resolve_options = replace(resolve_options, glibc=facts.glibc)
+        else:
+            base = accelerator
+        with progress.phase("resolving the environment"):
+            environment = resolve(source_dir, job, replace(resolve_options, python=python))
+        source = scan_source(source_dir, job.entrypoint.value if job.entrypoint else None) if source_dir else None
+    else:
+        base = Sourced(job.source.image, Origin.JOB_SPEC if job.spec_path else Origin.FLAG)  # type: ignore[union-attr]
+        python = explicit or runtime
+        with progress.phase(f"inspecting {base.value}"):
+            facts, image_error = _inspect(base.value, platform=platform, offline=offline)
+        source = None
+
+    ctx = CheckContext(
+        image=facts,
+        image_error=image_error,
+        accelerator_image=accelerator is not None,
+        python=python,
+        platform=platform,
+        platform_origin=platform_s.describe(),
+        gpus=gpus,
+        gpus_origin=gpu_names[0].describe() if gpu_names else "flag",
+        driver=driver,
+        driver_origin=driver_s.describe() if driver_s else "flag",
+        lock=environment.lock if environment else None,
+        packages=environment.packages if environment else (),
+        resolver_findings=environment.findings if environment else (),
+        source=source,
+        entrypoint=job.entrypoint.value if job.entrypoint else None,
+        is_build=is_build,
+    )
+    findings, checked = evaluate(ctx, options["ignore"])
+    report = Report(
+        job=_job_label(job),
+        target=TargetSummary(
+            image=base,
+            python=python,
+            platform=Sourced(platform, platform_s.origin, platform_s.detail),
+            gpus=gpu_names,
+            driver=driver_s,
+            entrypoint=job.entrypoint,
+        ),
+        findings=findings,
+        rules_checked=checked,
+        environment=environment,
+        image=facts,
+        ignored=tuple(options["ignore"]),
+        strict=bool(options["strict"]),
+        duration_s=time.perf_counter() - started,
+    )
+    return _Checked(report, prepared, base.value, facts, environment)
+
+
+def _job_label(job: Job) -> str:
+    from launchbuild.jobs.urls import redact_url
+
+    src = job.source
+    if hasattr(src, "remote"):
+        return redact_url(src.remote) + (f"@{src.ref}" if src.ref else "")
+    if hasattr(src, "image"):
+        return f"image:{src.image}"
+    return str(job.spec_path or src.path)
+
+
+def check(
+    job: str | None = None,
+    *,
+    ref: str | None = None,
+    subdir: str | None = None,
+    entrypoint: str | None = None,
+    requirements: Path | None = None,
+    frozen: Path | None = None,
+    run_metadata: Path | None = None,
+    queue_config: Path | None = None,
+    extras: Sequence[str] = (),
+    flags: Mapping[str, Any] | None = None,
+    progress: Progress | None = None,
+) -> Report:
+    """Pre-flight check a job. `flags` are option overrides by name (`{"gpu": ["H100"]}`)."""
+    progress = progress or Progress()
+    with _prepare(job, flags=dict(flags or {}), ref=ref, subdir=subdir, entrypoint=entrypoint, frozen=frozen,
+                  run_metadata=run_metadata, queue_config=queue_config, progress=progress) as prepared:
+        return _check(prepared, requirements=requirements, extras=extras, is_build=False, progress=progress).report
+
+
+# --- build ---------------------------------------------------------------------------------------
+
+
+def _plan(checked: _Checked) -> Any:
+    """The build plan from a checked job: everything the Dockerfile and tag depend on."""
+    from launchbuild import __version__
+    from launchbuild.builder.plan import BuildPlan, normalize_entrypoint
+    from launchbuild.builder.tags import validate_repository
+    from launchbuild.jobs.spec import require_entrypoint
+    from launchbuild.jobs.urls import redact_url
+
+    prepared = checked.prepared
+    job, options = prepared.job, prepared.options
+    lock = checked.environment.lock if checked.environment else None
+    src = job.source
+    label = redact_url(src.remote) if hasattr(src, "remote") else (job.name or "code")
+    return BuildPlan(
+        source_kind=job.kind,
+        base_image=checked.base_image,
+        python=checked.report.target.python.value if checked.report.target.python else "",
+        accelerator=job.accelerator_base_image is not None,
+        lock_text=lock.text if lock else "",
+        entrypoint=normalize_entrypoint(require_entrypoint(job)) if job.builds_image else (),
+        apt_packages=_apt_fixes(checked.report),
+        uid=int(options["uid"]),
+        gid=int(options["uid"]),
+        source_label=label,
+        commit=prepared.commit,
+        version=__version__,
+        index_urls=lock.index_urls if lock else (),
+        find_links=lock.find_links if lock else (),
+        platform=options["platform"],
+        repository=validate_repository(f"launchbuild/{_slug(job.name or 'job')}"),
+    )
+
+
+def _slug(name: str) -> str:
+    import re
+
+    slug = re.sub(r"[^a-z0-9._-]+", "-", name.lower()).strip("-._")
+    return slug or "job"
+
+
+def _apt_fixes(report: Report) -> tuple[str, ...]:
+    """System libraries LB304 asked for: its evidence names the apt packages to add."""
+    packages: list[str] = []
+    for f in report.findings:
+        if f.rule == "LB304":
+            for e in f.evidence:
+                if e.fact == "apt packages":
+                    packages += [p for p in e.value.split() if p not in packages]
+    return tuple(packages)
+
+
+def build(
+    job: str | None = None,
+    *,
+    ref: str | None = None,
+    subdir: str | None = None,
+    entrypoint: str | None = None,
+    requirements: Path | None = None,
+    frozen: Path | None = None,
+    run_metadata: Path | None = None,
+    queue_config: Path | None = None,
+    extras: Sequence[str] = (),
+    flags: Mapping[str, Any] | None = None,
+    force: bool = False,
+    no_cache: bool = False,
+    dry_run: bool = False,
+    output: Path | None = None,
+    progress: Progress | None = None,
+) -> Report | None:
+    """Check, then build, then verify. Refuses to build when check has errors unless `force`.
+
+    With `--engine kubernetes --dry-run` the manifests are written (to `output` or stdout)
+    and None is returned."""
+    from launchbuild.jobs.spec import require_entrypoint
+
+    progress = progress or Progress()
+    with _prepare(job, flags=dict(flags or {}), ref=ref, subdir=subdir, entrypoint=entrypoint, frozen=frozen,
+                  run_metadata=run_metadata, queue_config=queue_config, progress=progress) as prepared:
+        if prepared.job.builds_image:
+            require_entrypoint(prepared.job)  # bad input (exit 2) before any work
+        checked = _check(prepared, requirements=requirements, extras=extras, is_build=True, progress=progress)
+        report = checked.report
+        if any(f.severity is Severity.ERROR for f in report.findings) and not force:
+            return replace(report, notes=report.notes + ("build refused: check found errors (use --force to build anyway)",))
+        if checked.environment is not None and checked.environment.lock is None \
+                and checked.environment.input_kind != "none":
+            return replace(report, notes=report.notes + ("build refused: the environment did not lock",))
+        plan = _plan(checked)
+        engine = prepared.options["engine"]
+        if engine == "kubernetes":
+            return _build_kubernetes(checked, plan, dry_run=dry_run, output=output, progress=progress)
+        if dry_run:
+            raise BadInput("--dry-run applies to --engine kubernetes", hint="add --engine kubernetes, or drop --dry-run")
+        from launchbuild.builder.api import build_image
+
+        def on_progress(event: Any) -> None:
+            progress.log(getattr(event, "line", None) or str(event))
+
+        with progress.phase("building the image"):
+            summary = build_image(
+                plan, prepared.source_dir, engine=engine, push=prepared.options["push"], force=force,
+                no_cache=no_cache, ca_bundle=prepared.options["ca-bundle"], on_progress=on_progress,
+            )
+        return replace(report, build=summary)
+
+
+def _build_kubernetes(checked: _Checked, plan: Any, *, dry_run: bool, output: Path | None, progress: Progress) -> Report | None:
+    from launchbuild.builder import kubernetes as k8s
+    from launchbuild.builder.api import prepare_plan
+    from launchbuild.builder.context import build_context, content_hash, scan
+    from launchbuild.builder.dockerfile import render
+    from launchbuild.builder.engine import find_uv_binary
+    from launchbuild.builder.plan import CaMode, Frontend, find_ca_bundle
+    from launchbuild.builder.tags import content_tag, image_ref
+
+    options = checked.prepared.options
+    push = options["push"]
+    if not push:
+        raise BadInput("--engine kubernetes needs --push REGISTRY/REPO: the cluster builder pushes there",
+                       hint="add --push registry.example:5000/team/job")
+    if checked.facts is None or not checked.facts.digest:
+        raise BadInput(f"base image {plan.base_image}: its digest is unknown, so the content tag cannot be computed",
+                       hint="make the image readable from its registry or the local engine")
+    ca = find_ca_bundle(options["ca-bundle"])
+    uv = find_uv_binary()
+    plan = prepare_plan(plan, frontend=Frontend.BUILDKIT, ca_bundle=ca, uv_binary=uv)
+    dockerfile = render(plan)
+    entries = scan(checked.prepared.source_dir)
+    tag = content_tag(dockerfile=dockerfile, lock_text=plan.lock_text, code_hash=content_hash(entries),
+                      base_digest=checked.facts.digest, options={"platform": plan.platform})
+    kube = k8s.KubernetesBuildOptions(
+        destination=image_ref(push, tag),
+        context_store=k8s.ContextStore.parse(options["kubernetes-context-store"]),
+        builder=options["kubernetes-builder"],
+        namespace=options["kubernetes-namespace"],
+        ca_configmap="launchbuild-ca" if ca else None,
+        platform=plan.platform,
+    )
+    with build_context(checked.prepared.source_dir, dockerfile=dockerfile, lock_text=plan.lock_text,
+                       uv_binary=uv if plan.installer == "uv" else None, entries=entries) as ctx:
+        if dry_run:
+            archive = k8s.build_context_archive(ctx) if kube.context_store.kind == "configmap" else None
+            k8s.write_manifests(k8s.render_manifests(kube, context_archive=archive), output)
+            return None
+        with progress.phase("building on the cluster"):
+            result = k8s.submit(ctx, kube)
+    from launchbuild.report.model import BuildSummary
+
+    return replace(checked.report, build=BuildSummary(
+        tag=result.destination, skipped=result.reused, reason="built by a Kubernetes Job " + result.job_name,
+        duration_s=result.duration_s, digest=result.digest, pushed=result.destination, engine="kubernetes"))
+
+
+# --- resolve, dockerfile, inspect, show, rules -----------------------------------------------------
+
+
+def resolve(
+    job: str | None = None,
+    *,
+    ref: str | None = None,
+    subdir: str | None = None,
+    requirements: Path | None = None,
+    frozen: Path | None = None,
+    run_metadata: Path | None = None,
+    queue_config: Path | None = None,
+    extras: Sequence[str] = (),
+    flags: Mapping[str, Any] | None = None,
+    progress: Progress | None = None,
+) -> ResolveResult:
+    """Lock the job's environment for its target Python and platform."""
+    from launchbuild.resolver.api import ResolveOptions
+    from launchbuild.resolver.api import resolve as resolve_env
+
+    progress = progress or Progress()
+    with _prepare(job, flags=dict(flags or {}), ref=ref, subdir=subdir, frozen=frozen, run_metadata=run_metadata,
+                  queue_config=queue_config, progress=progress) as prepared:
+        if not prepared.job.builds_image:
+            raise BadInput("an image job has no environment to resolve", hint="pass a git or code job")
+        explicit, _ = _python_inputs(prepared.job)
+        options = prepared.options
+        return resolve_env(prepared.source_dir, prepared.job, ResolveOptions(
+            requirements=requirements, extras=tuple(extras), python=explicit, platform=options["platform"],
+            backend=options["resolver"], offline=bool(options["offline"]),
+            torch_index_url=options["torch-index-url"], fetch_package_facts=False,
+        ))
+
+
+def emit_resolve(result: ResolveResult, *, output: Path | None, as_json: bool, verbose: bool) -> None:
+    from launchbuild.resolver.api import render_lock
+
+    if as_json:
+        from launchbuild.report.formats.json import environment_dict
+
+        text = json.dumps(environment_dict(result), indent=2, sort_keys=True) + "\n"
+    else:
+        text = render_lock(result) if result.lock else ""
+    if output and not as_json and result.lock:
+        output.write_text(text, encoding="utf-8")
+    elif output and as_json:
+        output.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    from rich.console import Console
+
+    err = Console(stderr=True, highlight=False)
+    for f in result.findings:
+        err.print(f"[bold red]{f.rule}[/] {f.message}", markup=True)
+        if f.fix:
+            err.print(f"  fix: {f.fix}", markup=False)
+    if result.lock is None and result.input_kind == "none":
+        err.print("no requirements found: requirements.txt, pyproject.toml, environment.yml or a frozen list", markup=False)
+    elif result.lock is not None and (verbose or output):
+        err.print(f"locked {len(result.lock.packages)} packages from {result.input_path} for Python "
+                  f"{result.lock.target.python} on {result.lock.target.platform}"
+                  + (" (cache hit)" if result.cache_hit else ""), markup=False)
+        for action in result.cleaning:
+            err.print(f"  {action.action}: {action.line} ({action.reason})", markup=False)
+
+
+def dockerfile(
+    job: str | None = None,
+    *,
+    ref: str | None = None,
+    subdir: str | None = None,
+    entrypoint: str | None = None,
+    requirements: Path | None = None,
+    frozen: Path | None = None,
+    queue_config: Path | None = None,
+    flags: Mapping[str, Any] | None = None,
+) -> str:
+    """The Dockerfile a BuildKit build of the job would use (deterministic)."""
+    from launchbuild.builder.api import prepare_plan
+    from launchbuild.builder.dockerfile import render
+    from launchbuild.builder.engine import find_uv_binary
+    from launchbuild.builder.plan import Frontend, find_ca_bundle
+
+    progress = Progress()
+    with _prepare(job, flags=dict(flags or {}), ref=ref, subdir=subdir, entrypoint=entrypoint, frozen=frozen,
+                  queue_config=queue_config, progress=progress) as prepared:
+        if not prepared.job.builds_image:
+            raise BadInput("an image job builds nothing, so it has no Dockerfile", hint="pass a git or code job")
+        checked = _check(prepared, requirements=requirements, extras=(), is_build=True, progress=progress)
+        plan = prepare_plan(_plan(checked), frontend=Frontend.BUILDKIT,
+                            ca_bundle=find_ca_bundle(prepared.options["ca-bundle"]), uv_binary=find_uv_binary())
+        return render(plan) or ""
+
+
+def inspect(image: str, *, platform: str = "linux/amd64", offline: bool = False) -> ImageFacts:
+    from launchbuild.compat.inspect import inspect_image
+
+    return inspect_image(image, platform=platform, offline=offline)
+
+
+def emit_facts(facts: ImageFacts, *, as_json: bool) -> None:
+    from launchbuild.compat.factcache import to_json
+
+    if as_json:
+        sys.stdout.write(json.dumps(to_json(facts), indent=2, sort_keys=True) + "\n")
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(highlight=False)
+    table = Table(title=f"{facts.reference}", title_justify="left", show_header=True)
+    for col in ("fact", "value", "from"):
+        table.add_column(col)
+    rows = [
+        ("provider", facts.provider, ""),
+        ("digest", facts.digest or "?", "digest"),
+        ("os", " ".join(x for x in (facts.os_id, facts.os_version, facts.os_codename) if x) or "?", "os_id"),
+        ("debian compatible", _yes_no(facts.debian_compatible), "has_apt"),
+        ("apt-get", _yes_no(facts.has_apt), "has_apt"),
+        ("glibc", facts.glibc or "?", "glibc"),
+        ("architecture", "/".join(x for x in (facts.architecture, facts.variant) if x) or "?", "architecture"),
+        ("pythons", ", ".join(facts.pythons) or "none", "pythons"),
+        ("apt pythons", ", ".join(facts.apt_pythons) if facts.apt_pythons is not None else "?", "apt_pythons"),
+        ("cuda", facts.cuda_version or "-", "cuda_version"),
+        ("cudnn", facts.cudnn_version or "-", "cudnn_version"),
+        ("NVIDIA_REQUIRE_CUDA", facts.require_cuda or "-", "require_cuda"),
+        ("nvcc", _yes_no(facts.has_nvcc), "has_nvcc"),
+        ("end of life", "yes" if facts.end_of_life else "no", "end_of_life"),
+    ]
+    for name, value, fact in rows:
+        table.add_row(name, value, facts.source_of(fact) if fact else "")
+    console.print(table)
+
+
+def _yes_no(value: bool | None) -> str:
+    return "?" if value is None else ("yes" if value else "no")
+
+
+def show(
+    job: str | None = None,
+    *,
+    ref: str | None = None,
+    subdir: str | None = None,
+    entrypoint: str | None = None,
+    frozen: Path | None = None,
+    run_metadata: Path | None = None,
+    queue_config: Path | None = None,
+    flags: Mapping[str, Any] | None = None,
+    as_json: bool = False,
+    verbose: bool = False,
+) -> dict[str, Any]:
+    """The job as understood, without fetching it: source, entrypoint, Python, base image."""
+    from launchbuild.jobs.describe import job_to_dict
+    from launchbuild.jobs.spec import load_job
+
+    flags = dict(flags or {})
+    options = resolve_options(flags)
+    loaded = load_job(job, _job_overrides(options, ref=ref, subdir=subdir, entrypoint=entrypoint, frozen=frozen,
+                                          run_metadata=run_metadata, queue_config=queue_config))
+    data = job_to_dict(loaded)
+    if as_json:
+        sys.stdout.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
+        return data
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(highlight=False)
+    table = Table(title=f"job: {_job_label(loaded)}", title_justify="left")
+    for col in ("setting", "value", "from"):
+        table.add_column(col)
+    for key, value in _flatten(data):
+        if isinstance(value, dict) and "origin" in value:
+            shown = value.get("value")
+            shown = " ".join(shown) if isinstance(shown, list) else str(shown)
+            origin = value["origin"] + (f" ({value['detail']})" if value.get("detail") else "")
+            table.add_row(key, shown, origin)
+        elif value is not None:
+            table.add_row(key, " ".join(value) if isinstance(value, list) else str(value), "")
+    console.print(table)
+    if verbose:
+        progress = _ConsoleProgress(verbose=True)
+        progress.options(options)
+    return data
+
+
+def _flatten(data: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and "origin" not in value:
+            yield from _flatten(value, name + ".")
+        else:
+            yield name, value
+
+
+def emit_rules(*, as_json: bool) -> None:
+    from launchbuild.compat.catalog import RULES
+
+    rows = [RULES[k] for k in sorted(RULES)]
+    if as_json:
+        out = [{"id": r.id, "severity": r.severity.value, "title": r.title, "description": r.description,
+                "help": r.help, "tags": list(r.tags), "produced_by": r.produced_by} for r in rows]
+        sys.stdout.write(json.dumps(out, indent=2) + "\n")
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="launchbuild rules", title_justify="left")
+    for col in ("rule", "severity", "title", "fix"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        table.add_row(r.id, r.severity.value, r.title, r.help)
+    Console(highlight=False).print(table)

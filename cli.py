@@ -1,0 +1,400 @@
+"""The `launchbuild` command: a thin typer layer over `launchbuild.api`.
+
+Exit codes: 0 pass or warn; 1 error findings, or a build/verification failure;
+2 bad input; 3 infrastructure unreachable (Docker engine, registry, package index, git).
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import os
+import sys
+from pathlib import Path
+from typing import Any, Callable, List, Optional
+
+import typer
+
+from launchbuild import __version__
+from launchbuild.errors import EXIT_BAD_INPUT, LaunchbuildError
+
+EXIT_CODES_HELP = (
+    "Exit codes: 0 pass or warn; 1 error findings or build/verify failure; "
+    "2 bad input; 3 infrastructure unreachable."
+)
+
+app = typer.Typer(
+    name="launchbuild",
+    help="Pre-flight checks and reproducible image builds for GPU training jobs.\n\n" + EXIT_CODES_HELP,
+    no_args_is_help=True,
+    add_completion=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+)
+
+
+class Format(str, enum.Enum):
+    rich = "rich"
+    json = "json"
+    junit = "junit"
+    sarif = "sarif"
+    github = "github"
+    markdown = "markdown"
+
+
+class ShowFormat(str, enum.Enum):
+    rich = "rich"
+    json = "json"
+
+
+class Platform(str, enum.Enum):
+    amd64 = "linux/amd64"
+    arm64 = "linux/arm64"
+
+
+class Resolver(str, enum.Enum):
+    uv = "uv"
+    pip_tools = "pip-tools"
+
+
+class Engine(str, enum.Enum):
+    auto = "auto"
+    buildkit = "buildkit"
+    classic = "classic"
+    kubernetes = "kubernetes"
+
+
+def _stderr(message: str) -> None:
+    from rich.console import Console
+
+    Console(stderr=True, highlight=False, no_color=bool(os.environ.get("NO_COLOR"))).print(
+        f"[bold red]error:[/] {message}", markup=True, soft_wrap=True
+    )
+
+
+def handled(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn our errors into one line on stderr and their exit code; never a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except LaunchbuildError as exc:
+            from rich.markup import escape
+
+            _stderr(escape(str(exc)))
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            _stderr("interrupted; nothing was left behind")
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"launchbuild {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version_callback, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Pre-flight checks and reproducible image builds for GPU training jobs."""
+
+
+# --- shared options ---------------------------------------------------------------------------
+
+JobArg = typer.Argument(
+    None,
+    metavar="JOB",
+    help="A directory, a code archive (.tar/.tar.gz/.zip), a git URL[@REF], image:REF, "
+    "or a job spec JSON (wandb-job.json). Defaults to the current directory.",
+    show_default=False,
+)
+
+
+def _opt(*names: str, help: str, **kw: Any) -> Any:
+    return typer.Option(None, *names, help=help, show_default=False, **kw)
+
+
+REF = _opt("--ref", help="Git commit, branch or tag (instead of URL@REF).")
+SUBDIR = _opt("--subdir", help="Subdirectory of the source that holds the job.")
+ENTRYPOINT = _opt("--entrypoint", help='Entrypoint command, e.g. "python train.py".')
+REQUIREMENTS = _opt("--requirements", help="Requirements file (overrides detection).")
+FROZEN = _opt("--frozen", help="The source run's package list (pip freeze output).")
+RUN_METADATA = _opt("--run-metadata", help="The source run's metadata (wandb-metadata.json).")
+QUEUE_CONFIG = _opt("--queue-config", help='Queue config JSON: {"builder": {"accelerator": {"base_image": ...}}}.')
+PYTHON = _opt("--python", help="Target Python X.Y.")
+BASE_IMAGE = _opt("--base-image", help="Accelerator base image; Python is installed into it with apt.")
+PYTHON_BASE_IMAGE = _opt("--python-base-image", help="Base image when no accelerator image is given.")
+GPU = typer.Option(
+    None, "--gpu", help="Target GPU: a name (H100, T4, 'NVIDIA A100-SXM4-40GB'), sm_90 or 9.0; repeatable; 'auto' reads NVML."
+)
+DRIVER = _opt("--driver", help="Node NVIDIA driver version, e.g. 535.104.05.")
+PLATFORM = typer.Option(None, "--platform", help="Target platform.", show_default=False)
+FORMAT = typer.Option(None, "--format", "-f", help="Output format; repeat for several (each to its own file with --output).")
+OUTPUT = _opt("--output", "-o", help="Write the report to FILE (with several formats: FILE.<ext> per format).")
+IGNORE = typer.Option(None, "--ignore", help="Rule ID to ignore; repeatable.")
+OFFLINE = typer.Option(None, "--offline/--online", help="Use caches only; never reach the network.", show_default=False)
+STRICT = typer.Option(None, "--strict", help="Treat warnings as failures.", show_default=False)
+QUIET = typer.Option(False, "--quiet", "-q", help="Print only the verdict and errors.")
+VERBOSE = typer.Option(False, "--verbose", "-v", help="Print resolved options, evidence and the full environment.")
+
+
+def _flags(**kw: Any) -> dict[str, Any]:
+    """Only what the user passed on the command line, as option-layer names."""
+    return {k.replace("_", "-"): v for k, v in kw.items() if v not in (None, [], ())}
+
+
+def _emit(report: Any, formats: Optional[List[Format]], output: Optional[Path], quiet: bool, verbose: bool) -> None:
+    from launchbuild.report.formats import write_outputs
+
+    write_outputs(
+        report,
+        [f.value for f in formats] if formats else [],
+        output=output,
+        quiet=quiet,
+        verbose=verbose,
+    )
+
+
+# --- commands -----------------------------------------------------------------------------------
+
+
+@app.command(epilog="Examples:\n\n  launchbuild check . --gpu H100 --driver 535.104.05\n\n"
+             "  launchbuild check job/wandb-job.json --queue-config queue.json --format sarif -o lb.sarif\n\n"
+             + EXIT_CODES_HELP)
+@handled
+def check(
+    job: Optional[str] = JobArg,
+    ref: Optional[str] = REF,
+    subdir: Optional[str] = SUBDIR,
+    entrypoint: Optional[str] = ENTRYPOINT,
+    requirements: Optional[Path] = REQUIREMENTS,
+    frozen: Optional[Path] = FROZEN,
+    run_metadata: Optional[Path] = RUN_METADATA,
+    queue_config: Optional[Path] = QUEUE_CONFIG,
+    python: Optional[str] = PYTHON,
+    base_image: Optional[str] = BASE_IMAGE,
+    python_base_image: Optional[str] = PYTHON_BASE_IMAGE,
+    gpu: Optional[List[str]] = GPU,
+    driver: Optional[str] = DRIVER,
+    platform: Optional[Platform] = PLATFORM,
+    format: Optional[List[Format]] = FORMAT,
+    output: Optional[Path] = OUTPUT,
+    ignore: Optional[List[str]] = IGNORE,
+    offline: Optional[bool] = OFFLINE,
+    strict: Optional[bool] = STRICT,
+    quiet: bool = QUIET,
+    verbose: bool = VERBOSE,
+) -> None:
+    """Pre-flight check a job before submission: base image, GPU, driver, CUDA and packages."""
+    from launchbuild import api
+
+    report = api.check(
+        job,
+        ref=ref, subdir=subdir, entrypoint=entrypoint, requirements=requirements, frozen=frozen,
+        run_metadata=run_metadata, queue_config=queue_config,
+        flags=_flags(python=python, base_image=base_image, python_base_image=python_base_image, gpu=gpu,
+                     driver=driver, platform=platform.value if platform else None, ignore=ignore,
+                     offline=offline, strict=strict),
+        progress=api.console_progress(quiet=quiet or bool(format and Format.rich not in format), verbose=verbose),
+    )
+    _emit(report, format, output, quiet, verbose)
+    raise typer.Exit(report.exit_code)
+
+
+@app.command(epilog="Examples:\n\n  launchbuild build examples/demo --push 127.0.0.1:5000/team/demo\n\n"
+             "  launchbuild build . --engine kubernetes --dry-run > build-job.yaml\n\n" + EXIT_CODES_HELP)
+@handled
+def build(
+    job: Optional[str] = JobArg,
+    ref: Optional[str] = REF,
+    subdir: Optional[str] = SUBDIR,
+    entrypoint: Optional[str] = ENTRYPOINT,
+    requirements: Optional[Path] = REQUIREMENTS,
+    frozen: Optional[Path] = FROZEN,
+    run_metadata: Optional[Path] = RUN_METADATA,
+    queue_config: Optional[Path] = QUEUE_CONFIG,
+    python: Optional[str] = PYTHON,
+    base_image: Optional[str] = BASE_IMAGE,
+    python_base_image: Optional[str] = PYTHON_BASE_IMAGE,
+    gpu: Optional[List[str]] = GPU,
+    driver: Optional[str] = DRIVER,
+    platform: Optional[Platform] = PLATFORM,
+    format: Optional[List[Format]] = FORMAT,
+    output: Optional[Path] = OUTPUT,
+    ignore: Optional[List[str]] = IGNORE,
+    offline: Optional[bool] = OFFLINE,
+    strict: Optional[bool] = STRICT,
+    push: Optional[str] = _opt("--push", help="Push the built image to REGISTRY/REPO (host:port works)."),
+    engine: Optional[Engine] = typer.Option(None, "--engine", help="Build engine.", show_default=False),
+    uid: Optional[int] = _opt("--uid", help="uid of the non-root user (default 1000)."),
+    force: bool = typer.Option(False, "--force", help="Build even when check has errors, or the tag exists."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Rebuild even when the content tag exists."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="With --engine kubernetes: write the manifests, submit nothing."),
+    quiet: bool = QUIET,
+    verbose: bool = VERBOSE,
+) -> None:
+    """Check, then build, then verify the job's image (tagged by content; skipped when it exists)."""
+    from launchbuild import api
+
+    report = api.build(
+        job,
+        ref=ref, subdir=subdir, entrypoint=entrypoint, requirements=requirements, frozen=frozen,
+        run_metadata=run_metadata, queue_config=queue_config,
+        flags=_flags(python=python, base_image=base_image, python_base_image=python_base_image, gpu=gpu,
+                     driver=driver, platform=platform.value if platform else None, ignore=ignore,
+                     offline=offline, strict=strict, push=push, engine=engine.value if engine else None, uid=uid),
+        force=force, no_cache=no_cache, dry_run=dry_run,
+        output=output if dry_run else None,
+        progress=api.console_progress(quiet=quiet or bool(format and Format.rich not in format), verbose=verbose),
+    )
+    if report is None:  # --dry-run wrote manifests
+        return
+    _emit(report, format, output, quiet, verbose)
+    raise typer.Exit(report.exit_code)
+
+
+@app.command(epilog="Examples:\n\n  launchbuild resolve . --python 3.9 -o lock.txt\n\n"
+             "  launchbuild resolve job/wandb-job.json --platform linux/arm64 --format json\n\n" + EXIT_CODES_HELP)
+@handled
+def resolve(
+    job: Optional[str] = JobArg,
+    ref: Optional[str] = REF,
+    subdir: Optional[str] = SUBDIR,
+    requirements: Optional[Path] = REQUIREMENTS,
+    frozen: Optional[Path] = FROZEN,
+    run_metadata: Optional[Path] = RUN_METADATA,
+    queue_config: Optional[Path] = QUEUE_CONFIG,
+    python: Optional[str] = PYTHON,
+    platform: Optional[Platform] = PLATFORM,
+    resolver: Optional[Resolver] = typer.Option(None, "--resolver", help="Lock backend.", show_default=False),
+    extra: Optional[List[str]] = typer.Option(None, "--extra", help="pyproject optional-dependency group; repeatable."),
+    output: Optional[Path] = OUTPUT,
+    format: Optional[ShowFormat] = typer.Option(None, "--format", "-f", help="json for the structured result."),
+    offline: Optional[bool] = OFFLINE,
+    verbose: bool = VERBOSE,
+) -> None:
+    """Lock the job's Python environment for the TARGET Python and platform."""
+    from launchbuild import api
+
+    result = api.resolve(
+        job, ref=ref, subdir=subdir, requirements=requirements, frozen=frozen, run_metadata=run_metadata,
+        queue_config=queue_config, extras=tuple(extra or ()),
+        flags=_flags(python=python, platform=platform.value if platform else None,
+                     resolver=resolver.value if resolver else None, offline=offline),
+    )
+    api.emit_resolve(result, output=output, as_json=format is ShowFormat.json, verbose=verbose)
+    raise typer.Exit(1 if result.lock is None else 0)
+
+
+@app.command(epilog="Examples:\n\n  launchbuild dockerfile . --base-image nvidia/cuda:12.1.1-runtime-ubuntu22.04\n\n" + EXIT_CODES_HELP)
+@handled
+def dockerfile(
+    job: Optional[str] = JobArg,
+    ref: Optional[str] = REF,
+    subdir: Optional[str] = SUBDIR,
+    entrypoint: Optional[str] = ENTRYPOINT,
+    requirements: Optional[Path] = REQUIREMENTS,
+    frozen: Optional[Path] = FROZEN,
+    queue_config: Optional[Path] = QUEUE_CONFIG,
+    python: Optional[str] = PYTHON,
+    base_image: Optional[str] = BASE_IMAGE,
+    python_base_image: Optional[str] = PYTHON_BASE_IMAGE,
+    platform: Optional[Platform] = PLATFORM,
+    uid: Optional[int] = _opt("--uid", help="uid of the non-root user (default 1000)."),
+    offline: Optional[bool] = OFFLINE,
+    output: Optional[Path] = OUTPUT,
+) -> None:
+    """Print the Dockerfile launchbuild would build for the job (deterministic)."""
+    from launchbuild import api
+
+    text = api.dockerfile(
+        job, ref=ref, subdir=subdir, entrypoint=entrypoint, requirements=requirements, frozen=frozen,
+        queue_config=queue_config,
+        flags=_flags(python=python, base_image=base_image, python_base_image=python_base_image,
+                     platform=platform.value if platform else None, uid=uid, offline=offline),
+    )
+    if output:
+        output.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+
+
+@app.command(epilog="Examples:\n\n  launchbuild inspect nvidia/cuda:12.1.1-runtime-ubuntu22.04\n\n"
+             "  launchbuild inspect 127.0.0.1:5000/team/base:1 --format json\n\n" + EXIT_CODES_HELP)
+@handled
+def inspect(
+    image: str = typer.Argument(..., metavar="IMAGE", help="Image reference."),
+    platform: Optional[Platform] = PLATFORM,
+    offline: bool = typer.Option(False, "--offline", help="Use the fact cache and tag inference only."),
+    format: Optional[ShowFormat] = typer.Option(None, "--format", "-f", help="json for machines."),
+) -> None:
+    """Print the fact sheet of a base image: OS, apt, arch, Pythons, CUDA, cuDNN, driver requirement."""
+    from launchbuild import api
+
+    facts = api.inspect(image, platform=platform.value if platform else "linux/amd64", offline=offline)
+    api.emit_facts(facts, as_json=format is ShowFormat.json)
+
+
+@app.command(epilog="Examples:\n\n  launchbuild rules\n\n  launchbuild rules --format json")
+@handled
+def rules(
+    format: Optional[ShowFormat] = typer.Option(None, "--format", "-f", help="json for machines."),
+) -> None:
+    """List the rule catalog: stable IDs, severities, titles and fixes."""
+    from launchbuild import api
+
+    api.emit_rules(as_json=format is ShowFormat.json)
+
+
+@app.command(epilog="Examples:\n\n  launchbuild show job/wandb-job.json --queue-config queue.json -v\n\n" + EXIT_CODES_HELP)
+@handled
+def show(
+    job: Optional[str] = JobArg,
+    ref: Optional[str] = REF,
+    subdir: Optional[str] = SUBDIR,
+    entrypoint: Optional[str] = ENTRYPOINT,
+    frozen: Optional[Path] = FROZEN,
+    run_metadata: Optional[Path] = RUN_METADATA,
+    queue_config: Optional[Path] = QUEUE_CONFIG,
+    python: Optional[str] = PYTHON,
+    base_image: Optional[str] = BASE_IMAGE,
+    python_base_image: Optional[str] = PYTHON_BASE_IMAGE,
+    format: Optional[ShowFormat] = typer.Option(None, "--format", "-f", help="json for machines."),
+    verbose: bool = VERBOSE,
+) -> None:
+    """Show the job as understood: source, entrypoint, Python, base image, and where each came from."""
+    from launchbuild import api
+
+    api.show(
+        job, ref=ref, subdir=subdir, entrypoint=entrypoint, frozen=frozen, run_metadata=run_metadata,
+        queue_config=queue_config,
+        flags=_flags(python=python, base_image=base_image, python_base_image=python_base_image),
+        as_json=format is ShowFormat.json, verbose=verbose,
+    )
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    typer.echo(f"launchbuild {__version__}")
+
+
+def main() -> None:
+    try:
+        app(prog_name="launchbuild")
+    except LaunchbuildError as exc:  # raised outside a command (e.g. while parsing)
+        _stderr(str(exc))
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
