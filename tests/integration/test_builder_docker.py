@@ -263,3 +263,39 @@ def test_existing_uid_account_is_reused(client, lock, repo_name, tmp_path):
         client.images.remove(summary.tag)
     finally:
         client.images.remove(base_tag, force=True)
+
+
+INTERRUPTED_BUILD = """
+import sys
+from pathlib import Path
+from launchbuild.builder.api import build_image
+from launchbuild.builder.plan import BuildPlan
+from launchbuild.jobs.model import SourceKind
+plan = BuildPlan(SourceKind.CODE, sys.argv[1], "3.11", accelerator=True, lock_text=Path(sys.argv[2]).read_text(),
+                 entrypoint=("python", "train.py"), repository=sys.argv[3])
+build_image(plan, Path(sys.argv[4]), no_cache=True, on_progress=lambda e: print(e.line, flush=True))
+"""
+
+
+def test_ctrl_c_during_a_build_leaves_nothing(client, lock, repo_name, tmp_path):
+    import signal
+    import sys
+    import time
+
+    src = make_code(tmp_path / "code")
+    lock_file = tmp_path / "lock.txt"
+    lock_file.write_text(lock)
+    repo = repo_name + "-interrupted"
+    contexts_before = set(Path(tempfile.gettempdir()).glob("launchbuild-ctx-*"))
+    proc = subprocess.Popen([sys.executable, "-c", INTERRUPTED_BUILD, CUDA_STANDIN, str(lock_file), repo, str(src)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 120
+    for line in proc.stdout:
+        if " Get:" in line or time.monotonic() > deadline:
+            break  # the apt step is running: interrupt it mid-build
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode != 0 and "KeyboardInterrupt" in out
+    assert tags_of(client, repo) == set()
+    assert set(Path(tempfile.gettempdir()).glob("launchbuild-ctx-*")) <= contexts_before
+    assert client.containers.list(all=True, filters={"label": "io.launchbuild.role=verify"}) == []
