@@ -4,9 +4,11 @@ metadata from the catalog, and small pure helpers (counts, ordering, locations).
 from __future__ import annotations
 
 import abc
+import enum
 import hashlib
+import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, is_dataclass, replace
 from typing import Any
 
 from launchbuild.compat.findings import Finding, Location, Severity
@@ -130,6 +132,42 @@ def load_catalog() -> dict[str, RuleMeta]:
     except ImportError:
         return {}
     return catalog_from(RULES)
+
+
+# --- untrusted text --------------------------------------------------------------------------
+
+# C0/C1 controls other than TAB and LF, and the XML non-characters. Finding text quotes the
+# user's files, image labels and index metadata: an ESC there would drive the reader's
+# terminal (or the Actions log, which renders ANSI), and most of these are illegal in XML.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ufffe\uffff]")
+
+
+def visible(text: str) -> str:
+    """Control characters as visible escapes: "\x1b" rather than a live escape sequence."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256 else f"\\u{ord(m.group()):04x}", text)
+
+
+def scrub(value: Any) -> Any:
+    """The same value with every string in it passed through `visible` (frozen dataclasses
+    are rebuilt; an untouched value comes back as itself)."""
+    if isinstance(value, str):
+        return visible(value) if _CONTROL.search(value) else value
+    if isinstance(value, (enum.Enum, bytes)) or value is None:
+        return value
+    if is_dataclass(value) and not isinstance(value, type):
+        changes = {}
+        for f in fields(value):
+            if not f.init:
+                continue
+            old = getattr(value, f.name)
+            new = scrub(old)
+            if new is not old:
+                changes[f.name] = new
+        return replace(value, **changes) if changes else value
+    if isinstance(value, tuple):
+        items = tuple(scrub(v) for v in value)
+        return value if all(a is b for a, b in zip(items, value)) else items
+    return value
 
 
 # --- findings ---------------------------------------------------------------------------------
@@ -318,6 +356,8 @@ __all__ = [
     "ordered",
     "rule_group",
     "rule_meta_from",
+    "scrub",
     "short_digest",
+    "visible",
     "verdict_reason",
 ]

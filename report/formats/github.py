@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from launchbuild.compat.findings import Finding, Severity
 from launchbuild.report.formats.base import (
+    scrub,
     RenderOptions,
     ReportFormat,
     evidence_text,
@@ -55,6 +56,7 @@ class GithubFormat(ReportFormat):
     extension = "txt"
 
     def render(self, report: Report, options: RenderOptions) -> str:
+        report = scrub(report)
         lines = [annotation(report, f, options.verbose) for f in ordered(report.findings)]
         if report.build is not None:
             for v in report.build.verification:

@@ -10,6 +10,7 @@ import xml.etree.ElementTree as ET
 
 from launchbuild.compat.findings import Finding
 from launchbuild.report.formats.base import (
+    scrub,
     TOOL_NAME,
     RenderOptions,
     ReportFormat,
@@ -34,6 +35,7 @@ class JunitFormat(ReportFormat):
     extension = "xml"
 
     def render(self, report: Report, options: RenderOptions) -> str:
+        report = scrub(report)
         catalog = options.catalog
         by_rule: dict[str, list[Finding]] = {}
         for f in ordered(report.findings):

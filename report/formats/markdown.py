@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from launchbuild.compat.findings import Severity
 from launchbuild.report.formats.base import (
+    scrub,
     RenderOptions,
     ReportFormat,
     by_severity,
@@ -58,6 +59,7 @@ class MarkdownFormat(ReportFormat):
     extension = "md"
 
     def render(self, report: Report, options: RenderOptions) -> str:
+        report = scrub(report)
         verdict = report.verdict
         c = counts(report)
         lines = [

@@ -18,12 +18,12 @@ from rich.text import Text
 from launchbuild.compat.findings import Finding, Severity
 from launchbuild.jobs.model import Sourced
 from launchbuild.report.formats.base import (
+    scrub,
     RenderOptions,
     ReportFormat,
     by_severity,
     counts,
     entrypoint_text,
-    evidence_text,
     human_duration,
     human_size,
     image_lines,
@@ -320,6 +320,7 @@ class RichFormat(ReportFormat):
 
     def export_svg(self, report: Report, options: RenderOptions, title: str = "launchbuild") -> str:
         """The report as an SVG terminal screenshot (for the README and docs)."""
+        report = scrub(report)
         console = console_for(options, io.StringIO())
         console.record = True
         for part in self.renderables(report, options):
@@ -327,6 +328,7 @@ class RichFormat(ReportFormat):
         return console.export_svg(title=title)
 
     def render(self, report: Report, options: RenderOptions) -> str:
+        report = scrub(report)
         buf = io.StringIO()
         console = console_for(options, buf)
         for part in self.renderables(report, options):

@@ -1,0 +1,63 @@
+"""Any text a finding can carry (from a user's file, an image label, an index) renders in
+every format without breaking the format's structure."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from dataclasses import replace
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from launchbuild.compat.findings import Evidence, Finding, Location, Severity
+from launchbuild.report.formats import OutputFormat, render
+from tests.helpers_report import fixed_report
+
+# Control characters included: XML 1.0 cannot carry most of them, and ESC must never reach
+# a terminal or the Actions log alive.
+text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=60)
+
+
+@st.composite
+def findings(draw):
+    return Finding(
+        rule=draw(st.sampled_from(["LB201", "LB304", "LB402", "LB999"])),
+        severity=draw(st.sampled_from(list(Severity))),
+        title=draw(text),
+        message=draw(text),
+        fix=draw(text),
+        evidence=tuple(Evidence(draw(text), draw(text), draw(text)) for _ in range(draw(st.integers(0, 2)))),
+        location=draw(st.none() | st.builds(Location, text.filter(str.strip),
+                                            st.none() | st.integers(1, 10_000))),
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(findings(), max_size=4), st.booleans())
+def test_every_format_keeps_its_structure(found, strict):
+    report = replace(fixed_report(), findings=tuple(found), strict=strict)
+    doc = json.loads(render(report, OutputFormat.JSON))
+    assert [f["message"] for f in doc["findings"]] == [f["message"] for f in doc["findings"]]
+    assert sorted(f["message"] for f in doc["findings"]) == sorted(f.message for f in found)
+    ET.fromstring(render(report, OutputFormat.JUNIT, rules={}).encode())
+    sarif = json.loads(render(report, OutputFormat.SARIF, rules={}))
+    assert len(sarif["runs"][0]["results"]) == len(found)
+    commands = [line for line in render(report, OutputFormat.GITHUB).splitlines() if line.startswith("::")]
+    assert len(commands) == len(found) + 1  # + the failed verification check
+    for fmt in (OutputFormat.RICH, OutputFormat.MARKDOWN, OutputFormat.GITHUB, OutputFormat.JUNIT):
+        out = render(report, fmt, color=False, plain=True, width=80, rules={})
+        assert "\x1b" not in out and "\x00" not in out
+
+
+def test_escape_sequences_in_findings_are_shown_not_executed():
+    evil = Finding("LB402", Severity.ERROR, "t\x1b[2J", "copies \x1b]0;pwned\x07 into the image", "fix\rOK",
+                   location=Location("req\x1b[31m.txt", 2))
+    report = replace(fixed_report(), findings=(evil,))
+    for fmt in (OutputFormat.RICH, OutputFormat.MARKDOWN, OutputFormat.GITHUB, OutputFormat.JUNIT):
+        out = render(report, fmt, color=True, plain=False, width=100, rules={})
+        # Markdown doubles the backslash (it renders as one); the others show it as is.
+        assert "\\x1b]0;pwned\\x07" in out.replace("\\\\", "\\")
+        assert "\x1b]0" not in out and "\x07" not in out and "\x1b[2J" not in out
+    rich = render(report, OutputFormat.RICH, color=False, width=100, rules={})
+    assert "fix\\x0dOK" in rich
