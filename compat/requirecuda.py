@@ -138,7 +138,7 @@ def _holds(cond: Condition, host: dict[str, str | None]) -> bool | None:
         hv = tuple(int(p) for p in re.findall(r"\d+", have)) + (0, 0, 0)
         rv = _semver_key(cond.value)
         c = _compare(hv[:3], rv[:3])
-        if c == 0 and rv[3][0] == 0:
+        if c == 0 and rv[3] == 0:
             c = 1  # a released host version is newer than a pre-release bound
     else:
         c = _compare((have,), (cond.value,))

@@ -253,6 +253,13 @@ def framework_lacks_arch(ctx: CheckContext) -> Iterator[Finding]:
 # ---- LB204 -------------------------------------------------------------------------------
 
 
+def _driver_runs_major(ctx: CheckContext, major: int) -> bool:
+    """Minor-version compatibility: any X.y runtime runs on a driver >= the X.x minimum."""
+    minimum = cuda.minor_compat_minimum(major)
+    dcuda = ctx.driver.cuda if ctx.driver else None
+    return minimum is not None and ctx.driver is not None and ctx.driver.at_least(minimum[0]) and dcuda is not None and dcuda[0] >= major
+
+
 def _ptx_users(ctx: CheckContext) -> Iterator[tuple[str, str, tuple[int, int], object]]:
     """(package, version, CUDA major.minor it was built with, gpu) for builds that reach a
     GPU only through PTX JIT."""
@@ -293,7 +300,7 @@ def driver_too_old_for_packages(ctx: CheckContext) -> Iterator[Finding]:
         minimum = cuda.minor_compat_minimum(major)
         if minimum is None:
             continue
-        if ctx.driver.at_least(minimum[0]) and (dcuda is None or dcuda[0] >= major):
+        if _driver_runs_major(ctx, major):
             continue
         names = ", ".join(f"{u.package} {u.version}" for u in uses[:4]) + (" ..." if len(uses) > 4 else "")
         first = uses[0]
@@ -303,7 +310,7 @@ def driver_too_old_for_packages(ctx: CheckContext) -> Iterator[Finding]:
             release = data.torch_releases().get(tb.minor)
             options = [
                 v for v in (release.variants if release else ())
-                if (cuda.variant_cuda(v) or (99, 0))[:2] <= dcuda
+                if _driver_runs_major(ctx, (cuda.variant_cuda(v) or (99, 0))[0])
             ]
             if options:
                 fix += f", or install torch from {TORCH_INDEX.format(variant=options[-1])}"
