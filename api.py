@@ -224,8 +224,11 @@ def _check(
     from launchbuild.resolver.api import ResolveOptions, resolve
     from launchbuild.resolver.metadata import read_run_metadata
 
+    from launchbuild.compat.catalog import normalize_ignore
+
     started = time.perf_counter()
     job, options, source_dir = prepared.job, prepared.options, prepared.source_dir
+    normalize_ignore(options["ignore"])  # an unknown rule ID is bad input before any slow work
     platform_s = options.values["platform"]
     platform = parse_platform(platform_s.value)
     offline = bool(options["offline"])

@@ -1,0 +1,140 @@
+"""The CLI through typer's runner: every command's happy path that needs no Docker or
+network, and its bad-input paths (exit 2, one line, no traceback)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from launchbuild import __version__
+from launchbuild.cli import app
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+runner = CliRunner()
+
+
+def invoke(*args: str, env: dict[str, str] | None = None):
+    return runner.invoke(app, list(args), env={"NO_COLOR": "1", **(env or {})})
+
+
+def assert_bad_input(result, *needles: str) -> None:
+    output = result.output
+    assert result.exit_code == 2, output
+    assert "Traceback" not in output
+    lines = [line for line in output.splitlines() if line.strip()]
+    assert len(lines) == 1, output
+    assert lines[0].startswith("error:")
+    for needle in needles:
+        assert needle in output, output
+
+
+def test_version_flag_and_command():
+    assert invoke("--version").output.strip() == f"launchbuild {__version__}"
+    assert invoke("version").output.strip() == f"launchbuild {__version__}"
+
+
+def test_help_lists_every_command_and_exit_codes():
+    result = invoke("--help")
+    assert result.exit_code == 0
+    for command in ("check", "build", "resolve", "dockerfile", "inspect", "rules", "show", "version"):
+        assert command in result.output
+    assert "Exit codes" in result.output
+
+
+def test_rules_json_is_the_catalog():
+    result = invoke("rules", "--format", "json")
+    assert result.exit_code == 0
+    rules = json.loads(result.output)
+    ids = [r["id"] for r in rules]
+    assert ids == sorted(ids)
+    assert {"LB101", "LB104", "LB201", "LB202", "LB203", "LB301", "LB305", "LB401", "LB402"} <= set(ids)
+    assert all(r["severity"] in ("error", "warning", "info") and r["title"] and r["help"] for r in rules)
+
+
+def test_rules_rich_table():
+    result = invoke("rules")
+    assert result.exit_code == 0
+    assert "LB203" in result.output
+
+
+def test_show_job_spec_json_says_where_each_setting_came_from():
+    result = invoke("show", str(EXAMPLES / "from-run" / "wandb-job.json"), "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["entrypoint"]["value"] == ["python3.11", "train.py"]
+    assert data["entrypoint"]["origin"] == "job spec"
+    assert data["python"]["value"] == "3.11"
+    assert data["frozen_requirements"].endswith("requirements.frozen.txt")
+
+
+def test_show_flag_overrides_queue_config(tmp_path: Path):
+    queue = tmp_path / "queue.json"
+    queue.write_text(json.dumps({"builder": {"cuda": {"base_image": "nvidia/cuda:11.8.0-runtime-ubuntu22.04"}}}))
+    result = invoke("show", str(EXAMPLES / "demo"), "--queue-config", str(queue), "--format", "json")
+    assert json.loads(result.output)["accelerator_base_image"]["origin"] == "queue config"
+    result = invoke("show", str(EXAMPLES / "demo"), "--queue-config", str(queue), "--format", "json",
+                    "--base-image", "nvidia/cuda:12.4.1-runtime-ubuntu22.04")
+    image = json.loads(result.output)["accelerator_base_image"]
+    assert (image["value"], image["origin"]) == ("nvidia/cuda:12.4.1-runtime-ubuntu22.04", "flag")
+
+
+def test_show_rich():
+    result = invoke("show", str(EXAMPLES / "from-run" / "wandb-job.json"))
+    assert result.exit_code == 0, result.output
+    assert "train.py" in result.output and "job spec" in result.output
+
+
+def test_inspect_offline_infers_well_known_tags():
+    result = invoke("inspect", "nvidia/cuda:12.1.1-devel-ubuntu22.04", "--offline", "--format", "json")
+    assert result.exit_code == 0, result.output
+    facts = json.loads(result.output)
+    assert facts["provider"] == "inferred"
+    assert facts["cuda_version"].startswith("12.1")
+    assert facts["has_nvcc"] is True
+
+
+@pytest.mark.parametrize(
+    ("args", "needles"),
+    [
+        (("show", "/nonexistent/job"), ("/nonexistent/job",)),
+        (("show", "image:bad ref"), ("image",)),
+        (("inspect", "not a valid ref"), ("not a valid ref",)),
+        (("check", str(EXAMPLES / "demo"), "--gpu", "Z9000"), ("Z9000",)),
+        (("check", str(EXAMPLES / "demo"), "--driver", "five.hundred"), ("five.hundred",)),
+        (("check", str(EXAMPLES / "demo"), "--ignore", "LB999"), ("LB999",)),
+        (("check", str(EXAMPLES / "demo"), "--python", "3.x"), ("3.x",)),
+        (("check", str(EXAMPLES / "demo"), "--format", "json", "--format", "junit"), ("--output",)),
+        (("build", str(EXAMPLES / "h100-old-torch")), ("entrypoint",)),
+        (("dockerfile", "image:python:3.11-slim"), ("image job",)),
+        (("resolve", "image:python:3.11-slim"), ("image job",)),
+        (("build", str(EXAMPLES / "demo"), "--dry-run"), ("--dry-run",)),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(args, needles):
+    assert_bad_input(invoke(*args), *needles)
+
+
+def test_malformed_job_spec(tmp_path: Path):
+    spec = tmp_path / "wandb-job.json"
+    spec.write_text('{"source_type": "repo", "source": {')
+    assert_bad_input(invoke("show", str(spec)), str(spec))
+
+
+def test_unknown_source_type(tmp_path: Path):
+    spec = tmp_path / "wandb-job.json"
+    spec.write_text(json.dumps({"source_type": "notebook", "source": {}}))
+    assert_bad_input(invoke("show", str(spec)), "notebook")
+
+
+def test_bad_config_file_option(tmp_path: Path):
+    (tmp_path / "launchbuild.toml").write_text('gpus = ["H100"]\n')
+    (tmp_path / "train.py").write_text("print('hi')\n")
+    assert_bad_input(invoke("check", str(tmp_path)), "gpus")
+
+
+def test_env_option_of_wrong_type(tmp_path: Path):
+    (tmp_path / "train.py").write_text("print('hi')\n")
+    assert_bad_input(invoke("check", str(tmp_path), env={"LAUNCHBUILD_UID": "root"}), "LAUNCHBUILD_UID")
