@@ -57,9 +57,11 @@ def repo_name() -> str:
 @pytest.fixture(scope="module", autouse=True)
 def _cleanup(client, repo_name):
     yield
-    for image in client.images.list(name=repo_name):
+    # Every repository this run made starts with repo_name (…-broken, …-secrets-…, …).
+    for image in client.images.list():
         for tag in image.tags:
-            client.images.remove(tag, force=True)
+            if tag.startswith(repo_name) or tag.startswith(f"{REGISTRY}/{repo_name}"):
+                client.images.remove(tag, force=True)
 
 
 def make_code(root: Path, train: str = TRAIN) -> Path:
