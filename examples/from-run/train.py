@@ -3,7 +3,8 @@
 import platform
 import sys
 
-import rich
+from importlib.metadata import version
+
 from rich.console import Console
 
 
@@ -15,7 +16,7 @@ def main() -> None:
     for step in range(1, steps + 1):
         loss *= 0.5
         console.print(f"step {step}/{steps} loss={loss:.4f}")
-    console.print(f"rich {rich.__version__ if hasattr(rich, '__version__') else 'ok'}: training finished")
+    console.print(f"rich {version('rich')}: training finished")
 
 
 if __name__ == "__main__":
