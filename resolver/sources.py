@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import sys
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -225,14 +225,6 @@ def _merge_options(options) -> IndexOptions:
     for o in options:
         merged = merged.merged(o)
     return merged
-
-
-@dataclass(frozen=True)
-class Candidates:
-    """The inputs found or given, highest precedence first, and why others were skipped."""
-
-    sources: tuple[InputSource, ...] = ()
-    skipped: tuple[tuple[str, str], ...] = field(default=())
 
 
 def discover(
