@@ -1,0 +1,120 @@
+"""Source scan: entrypoint targets, secrets and bulky folders, .dockerignore semantics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from launchbuild.compat.source_scan import DEFAULT_IGNORES, IgnoreMatcher, entrypoint_target, scan_source
+
+
+@pytest.fixture()
+def src(tmp_path: Path) -> Path:
+    (tmp_path / "train.py").write_text("print('hi')\n")
+    (tmp_path / "run.sh").write_text("python train.py\n")
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "main.py").write_text("")
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "__main__.py").write_text("")
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    "entrypoint,kind,name,found",
+    [
+        (("python", "train.py"), "script", "train.py", True),
+        (("python train.py --epochs 3",), "script", "train.py", True),
+        (("python3.11", "-u", "train.py"), "script", "train.py", True),
+        (("/usr/bin/python3", "-X", "dev", "train.py"), "script", "train.py", True),
+        (("python", "missing.py"), "script", "missing.py", False),
+        (("python", "-m", "pkg.main"), "module", "pkg.main", True),
+        (("python", "-m", "app"), "module", "app", True),
+        (("python", "-m", "pkg.nothere"), "module", "pkg.nothere", False),
+        (("python", "-m", "torch.distributed.run", "train.py"), "module", "torch.distributed.run", None),
+        (("bash", "run.sh"), "script", "run.sh", True),
+        (("sh", "-e", "missing.sh"), "script", "missing.sh", False),
+        (("torchrun", "--nproc_per_node=8", "train.py", "--lr", "1e-3"), "script", "train.py", True),
+        (("torchrun", "--nnodes", "2", "--standalone", "nothere.py"), "script", "nothere.py", False),
+        (("accelerate", "launch", "--num_processes", "2", "train.py"), "script", "train.py", True),
+        (("deepspeed", "train.py"), "script", "train.py", True),
+        (("uv", "run", "python", "train.py"), "script", "train.py", True),
+        (("./run.sh",), "script", "./run.sh", True),
+        (("train.py",), "script", "train.py", True),
+        (("CUDA_VISIBLE_DEVICES=0", "python", "train.py"), "script", "train.py", True),
+        (("python", "/opt/app/train.py"), "script", "/opt/app/train.py", None),
+    ],
+)
+def test_entrypoint_target(src, entrypoint, kind, name, found):
+    t = entrypoint_target(src, entrypoint)
+    assert (t.kind, t.name, t.found) == (kind, name, found)
+
+
+@pytest.mark.parametrize("entrypoint", [("python", "-c", "print(1)"), ("my-cli", "serve"), ("bash", "-c", "echo"), ("python",)])
+def test_entrypoint_we_cannot_read(src, entrypoint):
+    assert entrypoint_target(src, entrypoint) is None
+
+
+def test_secrets_and_bulky_folders_are_found_with_sizes(src):
+    for name in (".env", "server.pem", "id_rsa", "deploy.key", ".netrc", "gcp-credentials.json"):
+        (src / name).write_text("secret")
+    for name in (".env.example", "id_rsa.pub"):
+        (src / name).write_text("not secret")
+    (src / ".git").mkdir()
+    (src / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    (src / "wandb" / "run-20240101_000000-abc").mkdir(parents=True)
+    (src / "wandb" / "run-20240101_000000-abc" / "output.log").write_bytes(b"x" * 5000)
+    (src / "env").mkdir()
+    (src / "env" / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    (src / "__pycache__").mkdir()
+    (src / "__pycache__" / "train.cpython-311.pyc").write_bytes(b"\0")
+    facts = scan_source(src, ("python", "train.py"))
+    assert sorted(s.path for s in facts.secrets) == [".env", ".netrc", "deploy.key", "gcp-credentials.json", "id_rsa", "server.pem"]
+    bulky = {b.path: b.size_bytes for b in facts.bulky}
+    assert bulky == {".git": 21, "env": 16, "wandb": 5000}
+    assert facts.entrypoint.found is True and facts.dockerignore is None
+
+
+def test_dockerignore_is_honoured(src):
+    (src / ".env").write_text("K=1")
+    (src / ".git").mkdir()
+    (src / "data").mkdir()
+    (src / "data" / "big.key").write_text("k")
+    (src / ".dockerignore").write_text("# comment\n.git\n**/*.key\n.env\n")
+    facts = scan_source(src)
+    assert facts.secrets == () and facts.bulky == () and facts.dockerignore == ".dockerignore"
+
+
+def test_explicit_ignore_patterns_replace_the_defaults(src):
+    (src / ".env").write_text("K=1")
+    facts = scan_source(src, ignore_patterns=(".env",))
+    assert facts.secrets == ()
+
+
+@pytest.mark.parametrize(
+    "patterns,path,ignored",
+    [
+        ((".git",), ".git", True),
+        ((".git",), ".git/objects/ab", True),
+        ((".git",), "sub/.git", False),
+        (("**/.git",), "sub/.git", True),
+        (("*.pem",), "a.pem", True),
+        (("*.pem",), "dir/a.pem", False),
+        (("**/*.pem",), "dir/a.pem", True),
+        (("data/*",), "data/x.csv", True),
+        (("data/*", "!data/keep.csv"), "data/keep.csv", False),
+        (("/wandb",), "wandb/run-1/files", True),
+        (("wandb", "!wandb"), "wandb", False),
+        (("te?t.py",), "test.py", True),
+        ((), "anything", False),
+    ],
+)
+def test_ignore_matcher(patterns, path, ignored):
+    assert IgnoreMatcher(patterns).ignored(path) is ignored
+
+
+def test_default_ignores_drop_caches_but_not_git():
+    m = IgnoreMatcher(DEFAULT_IGNORES)
+    assert m.ignored("pkg/__pycache__/x.pyc") and m.ignored("a.pyc")
+    assert not m.ignored(".git") and not m.ignored(".env")
