@@ -234,12 +234,30 @@ def fallback_location(report: Report) -> Location | None:
     job argument when it is a relative path (a job spec or the source directory). A git URL
     or an absolute path outside the checkout gets no location."""
     env = report.environment
-    if env is not None and env.input_path and not env.input_path.startswith("/"):
-        return Location(env.input_path, None)
+    if env is not None and env.input_path:
+        path = workspace_path(env.input_path)
+        if not path.startswith("/"):
+            return Location(path, None)
     job = report.job.strip()
     if job and "://" not in job and not job.startswith(("/", "git@", "~")):
         return Location(job, None)
     return None
+
+
+def workspace_path(path: str) -> str:
+    """A location as CI annotations want it: relative to the checkout. Absolute paths under
+    $GITHUB_WORKSPACE (else the working directory, where CI runs us) become relative; others
+    are left absolute, since guessing a root would point at the wrong file."""
+    import os
+    from pathlib import PurePosixPath
+
+    if not path.startswith("/"):
+        return path
+    root = os.environ.get("GITHUB_WORKSPACE") or os.getcwd()
+    try:
+        return PurePosixPath(path).relative_to(PurePosixPath(root)).as_posix()
+    except ValueError:
+        return path
 
 
 def fingerprint(finding: Finding, location: Location | None) -> str:

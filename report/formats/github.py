@@ -15,6 +15,7 @@ from launchbuild.report.formats.base import (
     fails_build,
     ordered,
     verdict_reason,
+    workspace_path,
 )
 from launchbuild.report.model import Report
 
@@ -46,7 +47,7 @@ def annotation(report: Report, f: Finding, verbose: bool = False) -> str:
     return _command(
         _level(report, f),
         message,
-        file=loc.path if loc else None,
+        file=workspace_path(loc.path) if loc else None,
         line=loc.line if loc else None,
         title=f"{f.rule} {f.title}",
     )

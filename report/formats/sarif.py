@@ -20,6 +20,7 @@ from launchbuild.report.formats.base import (
     fingerprint,
     ordered,
     rule_group,
+    workspace_path,
 )
 from launchbuild.report.model import Report
 
@@ -59,9 +60,17 @@ def _descriptor(meta: RuleMeta) -> dict[str, Any]:
 
 
 def _location(loc: Location) -> dict[str, Any]:
+    path = workspace_path(loc.path)
+    if path.startswith("/"):
+        # Outside the checkout: an absolute file URI is valid SARIF (viewers show it unlinked).
+        from pathlib import PurePosixPath
+
+        artifact: dict[str, Any] = {"uri": PurePosixPath(path).as_uri()}
+    else:
+        artifact = {"uri": _relative_uri(path), "uriBaseId": SRCROOT}
     return {
         "physicalLocation": {
-            "artifactLocation": {"uri": _relative_uri(loc.path), "uriBaseId": SRCROOT},
+            "artifactLocation": artifact,
             "region": {"startLine": loc.line if loc.line and loc.line > 0 else 1},
         }
     }

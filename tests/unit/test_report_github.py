@@ -108,3 +108,28 @@ def test_step_summary_unwritable_is_bad_input(tmp_path, monkeypatch):
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "missing-dir" / "summary.md"))
     with pytest.raises(BadInput, match="GITHUB_STEP_SUMMARY"):
         write_github_step_summary(fixed_report())
+
+
+@pytest.mark.parametrize(
+    ("workspace", "path", "expected_file"),
+    [
+        ("/ci/checkout", "/ci/checkout/jobs/a/requirements.txt", "jobs/a/requirements.txt"),
+        ("/ci/checkout", "/elsewhere/frozen.txt", "/elsewhere/frozen.txt"),
+        ("/ci/checkout", "requirements.txt", "requirements.txt"),
+        ("/ci/checkout", "/ci/checkout-other/r.txt", "/ci/checkout-other/r.txt"),
+    ],
+)
+def test_absolute_locations_become_workspace_relative(monkeypatch, workspace, path, expected_file):
+    monkeypatch.setenv("GITHUB_WORKSPACE", workspace)
+    report = replace(warning_report(), findings=(Finding(
+        "LB305", Severity.WARNING, "Local package", "m", "f", location=Location(path, 3)),))
+    props = parse_props(COMMAND.match(render(report, "github").splitlines()[0]).group("props"))
+    assert props["file"] == expected_file and props["line"] == "3"
+    import json
+
+    where = json.loads(render(report, "sarif", rules={}))["runs"][0]["results"][0]["locations"][0]
+    artifact = where["physicalLocation"]["artifactLocation"]
+    if expected_file.startswith("/"):
+        assert artifact == {"uri": "file://" + expected_file}
+    else:
+        assert artifact == {"uri": expected_file, "uriBaseId": "%SRCROOT%"}
