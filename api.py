@@ -328,7 +328,9 @@ def _job_label(job: Job) -> str:
         return redact_url(src.remote) + (f"@{src.ref}" if src.ref else "")
     if hasattr(src, "image"):
         return f"image:{src.image}"
-    return str(job.spec_path or src.path)
+    from launchbuild.options import display_path
+
+    return display_path(Path(job.spec_path or src.path))
 
 
 def check(

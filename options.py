@@ -115,8 +115,16 @@ def read_config_file(source_dir: Path | None) -> tuple[dict[str, Any], str | Non
                 f"{path}: unknown launchbuild option(s) {', '.join(unknown)}",
                 hint=f"known options: {', '.join(SPECS_BY_NAME)}",
             )
-        return table, str(path)
+        return table, display_path(path)
     return {}, None
+
+
+def display_path(path: Path) -> str:
+    """A path as a person would type it: relative to the working directory when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 @dataclass(frozen=True)
