@@ -466,10 +466,9 @@ def build(
 def _build_kubernetes(checked: _Checked, plan: Any, *, dry_run: bool, output: Path | None, progress: Progress) -> Report | None:
     from launchbuild.builder import kubernetes as k8s
     from launchbuild.builder.api import prepare_plan
-    from launchbuild.builder.context import build_context, content_hash, scan
+    from launchbuild.builder.context import DOCKERFILE_PATH, build_context, content_hash, scan
     from launchbuild.builder.dockerfile import render
-    from launchbuild.builder.engine import find_uv_binary
-    from launchbuild.builder.plan import CaMode, Frontend, find_ca_bundle
+    from launchbuild.builder.plan import Frontend, find_ca_bundle
     from launchbuild.builder.tags import content_tag, image_ref
 
     options = checked.prepared.options
@@ -481,24 +480,26 @@ def _build_kubernetes(checked: _Checked, plan: Any, *, dry_run: bool, output: Pa
         raise BadInput(f"base image {plan.base_image}: its digest is unknown, so the content tag cannot be computed",
                        hint="make the image readable from its registry or the local engine")
     ca = find_ca_bundle(options["ca-bundle"])
-    uv = find_uv_binary()
-    plan = prepare_plan(plan, frontend=Frontend.BUILDKIT, ca_bundle=ca, uv_binary=uv)
+    # The cluster gets a small context: the venv's pip installs, so no 40 MB uv travels along.
+    plan = prepare_plan(plan, frontend=Frontend.BUILDKIT, ca_bundle=ca, uv_binary=None)
     dockerfile = render(plan)
     entries = scan(checked.prepared.source_dir)
     tag = content_tag(dockerfile=dockerfile, lock_text=plan.lock_text, code_hash=content_hash(entries),
                       base_digest=checked.facts.digest, options={"platform": plan.platform})
     kube = k8s.KubernetesBuildOptions(
         destination=image_ref(push, tag),
-        context_store=k8s.ContextStore.parse(options["kubernetes-context-store"]),
+        context_store=options["kubernetes-context-store"],
         builder=options["kubernetes-builder"],
         namespace=options["kubernetes-namespace"],
         ca_configmap="launchbuild-ca" if ca else None,
         platform=plan.platform,
+        dockerfile=DOCKERFILE_PATH,
     )
     with build_context(checked.prepared.source_dir, dockerfile=dockerfile, lock_text=plan.lock_text,
-                       uv_binary=uv if plan.installer == "uv" else None, entries=entries) as ctx:
+                       entries=entries) as ctx:
         if dry_run:
-            archive = k8s.build_context_archive(ctx) if kube.context_store.kind == "configmap" else None
+            archive = (k8s.build_context_archive(ctx, dockerfile=DOCKERFILE_PATH)
+                       if k8s.ContextStore.parse(kube.context_store).kind == "configmap" else None)
             k8s.write_manifests(k8s.render_manifests(kube, context_archive=archive), output)
             return None
         with progress.phase("building on the cluster"):

@@ -281,7 +281,9 @@ def job_name(destination: str) -> str:
     a second submit finds the first one's Job (see `submit`), and two destinations never clash."""
     ref = parse_destination(destination)
     digest = hashlib.sha256(str(ref).encode()).hexdigest()[:8]
-    stem = f"lb-{_slug(ref.tag)}"[:54].rstrip("-")
+    slug = _slug(ref.tag)
+    # Content tags already start with "lb-"; don't stutter.
+    stem = (slug if slug.startswith("lb-") else f"lb-{slug}")[:54].rstrip("-")
     return f"{stem}-{digest}"
 
 
