@@ -50,3 +50,36 @@ def find_docker_cli() -> str | None:
         if candidate and os.access(candidate, os.X_OK):
             return candidate
     return shutil.which("docker")
+
+
+def dockerfile_env(path: Path) -> dict[str, str]:
+    """ENV and LABEL values a stand-in Dockerfile sets literally (no ${VAR} expansion).
+
+    Only the two forms the stand-in files use: `ENV KEY value` and `ENV KEY="value"`.
+    LABEL keys are returned prefixed with "label:".
+    """
+    values: dict[str, str] = {}
+    for line in path.read_text().splitlines():
+        instruction, _, rest = line.partition(" ")
+        if instruction not in ("ENV", "LABEL") or not rest:
+            continue
+        if "=" in rest.split(" ", 1)[0]:
+            key, _, value = rest.partition("=")
+        else:
+            key, _, value = rest.partition(" ")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] == '"':
+            value = value[1:-1]
+        values[("label:" if instruction == "LABEL" else "") + key.strip()] = value
+    return values
+
+
+def require_cuda_branches(require: str) -> set[int]:
+    """Driver branches the brand clauses of an NVIDIA_REQUIRE_CUDA string allow (space = OR)."""
+    branches = set()
+    for clause in require.split():
+        terms = clause.split(",")
+        lows = [t.removeprefix("driver>=") for t in terms if t.startswith("driver>=")]
+        if any(t.startswith("brand=") for t in terms) and lows:
+            branches.add(int(lows[0]))
+    return branches
