@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from launchbuild.bench.stats import Results, Row, Summary, write_results
+from launchbuild.bench.stats import Results, Row, Summary, from_json, write_results
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -382,6 +382,15 @@ def versions() -> dict[str, str]:
     }
 
 
+def with_gaps(results: Results) -> Results:
+    """Attach, for each missed target, the explanation kept in bench/gaps.json (profile-based)."""
+    gaps_path = BENCH / "gaps.json"
+    gaps = json.loads(gaps_path.read_text()) if gaps_path.exists() else {}
+    missed = sorted({r.measure for r in results.missed()})
+    return Results(info=results.info, rows=results.rows,
+                   gaps={m: gaps.get(m, "not yet explained: profile it (pyinstrument)") for m in missed})
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="launchbuild vs W&B Launch's builder")
     parser.add_argument("--runs", type=int, default=int(os.environ.get("BENCH_RUNS", 3)))
@@ -391,7 +400,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", default="small,medium,frozen,medium-accel")
     parser.add_argument("--skip-builds", action="store_true", help="verdicts, check and resolve only")
     parser.add_argument("--out-stem", default="peer")
+    parser.add_argument("--rerender", action="store_true",
+                        help="re-render results/<stem>.md from its JSON with the current bench/gaps.json")
     args = parser.parse_args(argv)
+    if args.rerender:
+        data = json.loads((BENCH / "results" / f"{args.out_stem}.json").read_text())
+        md, _ = write_results(with_gaps(from_json(data)), BENCH / "results", stem=args.out_stem)
+        print(md.read_text())
+        return 0
     if not PEER_PY.exists():
         raise SystemExit("bench: the peer's venv is missing; run `make bench` (bench/setup.sh) first")
     started = time.perf_counter()
@@ -423,12 +439,7 @@ def main(argv: list[str] | None = None) -> int:
         ),
         "wall_seconds": round(time.perf_counter() - started, 1),
     }
-    gaps_path = BENCH / "gaps.json"
-    gaps = json.loads(gaps_path.read_text()) if gaps_path.exists() else {}
-    results = Results(info=info, rows=tuple(rows), gaps={})
-    missed = {r.measure for r in results.missed()}
-    results = Results(info=info, rows=tuple(rows), gaps={m: gaps.get(m, "not yet explained") for m in sorted(missed)})
-    md, js = write_results(results, BENCH / "results", stem=args.out_stem)
+    md, js = write_results(with_gaps(Results(info=info, rows=tuple(rows))), BENCH / "results", stem=args.out_stem)
     log(f"wrote {md} and {js} in {info['wall_seconds']} s")
     print(md.read_text())
     return 0

@@ -194,3 +194,19 @@ def write_results(results: Results, directory: Path, stem: str = "peer") -> tupl
     md.write_text(render_markdown(results))
     js.write_text(json.dumps(to_json(results), indent=2) + "\n")
     return md, js
+
+
+def _summary_from(data: Mapping | None) -> Summary | None:
+    if data is None:
+        return None
+    return Summary(data["median"], data["low"], data["high"], tuple(data["runs"]), data.get("capped", False))
+
+
+def from_json(data: Mapping) -> Results:
+    """The inverse of `to_json`, so committed results can be re-rendered (new gap notes) without re-measuring."""
+    rows = tuple(
+        Row(r["job"], r["measure"], _summary_from(r["ours"]), _summary_from(r["peer"]), r.get("unit", "s"),
+            r.get("note", ""))
+        for r in data["rows"]
+    )
+    return Results(info=dict(data["info"]), rows=rows, gaps=dict(data.get("gaps", {})))

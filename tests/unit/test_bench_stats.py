@@ -127,3 +127,10 @@ def test_write_results_writes_markdown_and_json_that_agree(tmp_path):
     assert cold["met"] is True and cold["target"] == "<= 0.8"
     assert data["rows"][1]["met"] is False
     assert data["gaps"] == {"dependency change": "the lock step is repeated"}
+
+
+def test_json_round_trip_re_renders_the_same_markdown(tmp_path):
+    from launchbuild.bench.stats import from_json
+
+    _, js = write_results(_results(), tmp_path)
+    assert render_markdown(from_json(json.loads(js.read_text()))) == render_markdown(_results())
