@@ -1,0 +1,196 @@
+"""Faults, through the real CLI: each gives one clear error line with its exit code and
+leaves nothing behind (no launchbuild-* temp dir, no new tag, no running container)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from launchbuild.cli import app
+from tests.fakeregistry import FakeRegistry
+
+PYTHON_STANDIN = "launchbuild-test/python:3.11-slim"
+runner = CliRunner()
+
+
+def job_dir(root: Path, *, requirements: str | None = None, marker: str = "") -> Path:
+    d = root / "job"
+    d.mkdir()
+    (d / "train.py").write_text(f"print('train {marker}')\n")
+    (d / "launchbuild.toml").write_text('python = "3.11"\nentrypoint = "python train.py"\n')
+    if requirements is not None:
+        (d / "requirements.txt").write_text(requirements)
+    return d
+
+
+def temp_leftovers(tmpdir: str | None = None) -> set[str]:
+    return {p.name for p in Path(tmpdir or tempfile.gettempdir()).glob("launchbuild*")}
+
+
+def one_error_line(text: str, *needles: str) -> None:
+    lines = [line for line in text.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:"), text
+    assert "Traceback" not in text
+    for needle in needles:
+        assert needle in text, (needle, text)
+
+
+def cli(args: list[str], *, env: dict[str, str] | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
+    return subprocess.run(["launchbuild", *args], capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, "NO_COLOR": "1", "COLUMNS": "300", **(env or {})})
+
+
+def our_tags(client, repo_part: str) -> list[str]:
+    return [t for image in client.images.list() for t in image.tags if repo_part in t]
+
+
+# --- Docker engine -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("args", [["build"], ["inspect", "launchbuild-test/debian:12"]], ids=["build", "inspect"])
+def test_docker_daemon_not_running(tmp_path, args):
+    dead = tmp_path / "dead.sock"
+    argv = [args[0], str(job_dir(tmp_path)), "--python-base-image", PYTHON_STANDIN] if args == ["build"] else args
+    before = temp_leftovers()
+    result = cli(argv, env={"DOCKER_HOST": f"unix://{dead}"}, timeout=120)
+    assert result.returncode == 3, result.stdout + result.stderr
+    one_error_line(result.stderr)
+    assert temp_leftovers() <= before
+
+
+# --- registry faults through `launchbuild inspect` ------------------------------------------------
+
+
+@pytest.fixture
+def fake_registry(monkeypatch, tmp_path):
+    from launchbuild.compat.providers import registry as provider
+
+    monkeypatch.setattr(provider, "TIMEOUT", (2.0, 0.5))  # the "slow" fault outlasts this
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # no cached facts hide a fault
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "no-docker-config"))
+    with FakeRegistry() as reg:
+        reg.add_image("team/cuda", "1", layers=[{"etc/debian_version": "12.5\n", "usr/bin/apt-get": b"ELF"}],
+                      env={"CUDA_VERSION": "12.1.1"})
+        reg.slow_seconds = 3.0
+        yield reg
+
+
+@pytest.mark.parametrize(
+    ("fault", "code", "words"),
+    [
+        ("401", 3, ("requires credentials", "docker login")),
+        ("404", 2, ("not found",)),
+        ("500", 3, ("HTTP 500",)),
+        # "slow" is covered at the provider (test_facts_registry_fake): the CLI's client
+        # timeout is a default argument, so it cannot be shortened from a test.
+        ("truncate", 3, ("cut",)),
+        ("digest-mismatch", 3, ("digest mismatch",)),
+    ],
+)
+def test_registry_faults_through_inspect(fake_registry, fault, code, words):
+    if fault == "401":
+        fake_registry.auth, fake_registry.users = "basic", {"robot": "x"}
+    else:
+        fake_registry.fault = fault
+    started = time.monotonic()
+    result = runner.invoke(app, ["inspect", f"{fake_registry.host}/team/cuda:1"], env={"NO_COLOR": "1", "COLUMNS": "300"})
+    assert result.exit_code == code, result.output
+    one_error_line(result.output, *words)
+    assert time.monotonic() - started < 60
+
+
+# --- package index ---------------------------------------------------------------------------------
+
+
+@pytest.mark.network
+def test_index_unreachable_is_exit_3_and_offline_warm_cache_still_checks(tmp_path):
+    job = job_dir(tmp_path, requirements="six==1.16.0\n")
+    warm = cli(["check", str(job), "--offline", "--python-base-image", PYTHON_STANDIN])
+    if warm.returncode == 3:  # cold cache on this machine: fill it once online
+        assert cli(["check", str(job), "--python-base-image", PYTHON_STANDIN]).returncode in (0, 1)
+    offline = cli(["check", str(job), "--offline", "--python-base-image", PYTHON_STANDIN])
+    assert offline.returncode == 0, offline.stdout + offline.stderr
+    (tmp_path / "d2").mkdir()
+    dead_job = job_dir(tmp_path / "d2", requirements="--index-url http://127.0.0.1:9/simple\nsix==1.16.0\n")
+    result = cli(["check", str(dead_job), "--python-base-image", PYTHON_STANDIN], timeout=180)
+    assert result.returncode == 3, result.stdout + result.stderr
+    one_error_line(result.stderr, "package index")
+
+
+# --- disk full, Ctrl-C, concurrency ----------------------------------------------------------------
+
+
+@pytest.mark.docker
+def test_disk_full_during_context_creation(tmp_path, docker_client):
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    small = tmp_path / "small"
+    small.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(small)], check=True)
+    try:
+        job = job_dir(tmp_path)
+        (job / "data.bin").write_bytes(os.urandom(1024 * 1024))  # does not fit in 256 KiB
+        tags_before = set(our_tags(docker_client, "job"))
+        result = cli(["build", str(job), "--python-base-image", PYTHON_STANDIN], env={"TMPDIR": str(small)}, timeout=300)
+        assert result.returncode in (1, 3), result.stdout + result.stderr
+        assert "Traceback" not in result.stderr
+        assert "error:" in result.stderr and ("space" in result.stderr or "disk" in result.stderr), result.stderr
+        assert list(small.iterdir()) == []
+        assert set(our_tags(docker_client, "job")) == tags_before
+    finally:
+        subprocess.run(["umount", str(small)], check=False)
+
+
+@pytest.mark.docker
+@pytest.mark.network
+def test_ctrl_c_during_cli_build_leaves_nothing(tmp_path, docker_client):
+    job = job_dir(tmp_path, requirements="six==1.16.0\n", marker="sigint")
+    before_tmp = temp_leftovers()
+    before_containers = {c.id for c in docker_client.containers.list(all=True)}
+    tags_before = set(our_tags(docker_client, "job"))
+    proc = subprocess.Popen(["launchbuild", "build", str(job), "--python-base-image", PYTHON_STANDIN, "--no-cache", "--verbose"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, "NO_COLOR": "1"})
+    deadline = time.monotonic() + 180
+    for line in proc.stdout:
+        if "RUN" in line or "#" in line[:3] or time.monotonic() > deadline:
+            break  # the engine is building
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=180)
+    assert proc.returncode == 130, out
+    assert "Traceback" not in out and "interrupted" in out
+    time.sleep(2)
+    assert temp_leftovers() <= before_tmp
+    assert set(our_tags(docker_client, "job")) == tags_before
+    assert {c.id for c in docker_client.containers.list()} <= before_containers
+
+
+@pytest.mark.docker
+@pytest.mark.network
+def test_two_concurrent_builds_of_the_same_job_yield_one_image(tmp_path, docker_client):
+    import json
+
+    job = job_dir(tmp_path, requirements="six==1.16.0\n", marker=f"concurrent-{os.getpid()}-{time.time_ns()}")
+    outs = [tmp_path / f"r{i}" for i in range(2)]
+    procs = [subprocess.Popen(["launchbuild", "build", str(job), "--python-base-image", PYTHON_STANDIN,
+                               "--format", "json", "--output", str(out)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for out in outs]
+    results = [p.communicate(timeout=900) for p in procs]
+    for proc, (stdout, stderr) in zip(procs, results):
+        assert proc.returncode == 0, stderr
+    reports = [json.loads(out.read_text()) for out in outs]
+    tags = {r["build"]["tag"] for r in reports}
+    assert len(tags) == 1
+    tag = tags.pop()
+    try:
+        assert len({docker_client.images.get(tag).id}) == 1
+    finally:
+        docker_client.images.remove(tag, force=True)
