@@ -1,3 +1,36 @@
+# Set-up and tests. On a fresh Debian 12 machine, as root, `make test` does everything: a venv
+# with launchbuild installed, the real Docker engine, local registry and stand-in images
+# (scripts/testenv.sh), then the whole suite, Docker and PyPI tests included.
+PYTHON ?= python3
+VENV := .venv
+PYTEST_ARGS ?=
+# .venv/bin first so tests that run `launchbuild`, `uv` or `pip-compile` get the venv's.
+IN_VENV := PATH="$(CURDIR)/$(VENV)/bin:$$PATH"
+
+.PHONY: venv testenv-up testenv-down test quick
+
+venv: $(VENV)/.installed
+
+# A stamp, so `make test` reinstalls only when the dependencies change.
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || { \
+		echo "installing python3-venv (ensurepip is missing)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null; }
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet -e '.[test]'
+	touch $@
+
+testenv-up:
+	bash scripts/testenv.sh up
+
+testenv-down:
+	bash scripts/testenv.sh down
+
+test: venv testenv-up
+	$(IN_VENV) $(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+quick: venv
+	$(IN_VENV) $(VENV)/bin/python -m pytest -m "not docker and not network" $(PYTEST_ARGS)
 
 # Benchmarks against W&B Launch's builder (issue 8): test environment, the peer's venv and the
 # shared base images, the resolver bench, then the A/B build bench. Writes bench/results/.
