@@ -19,146 +19,18 @@ import contextlib
 import errno
 import hashlib
 import os
-import re
 import shutil
 import stat
 import tempfile
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Iterator
 
+from launchbuild.dockerignore import IgnoreRules
 from launchbuild.errors import BadInput, InfraUnavailable
-
-try:  # the compat helper's set, shared with LB402 (secrets in the source); ours otherwise
-    from launchbuild.compat.source_scan import DEFAULT_IGNORES as _COMPAT_IGNORES
-except ImportError:  # pragma: no cover - depends on the compat package's progress
-    _COMPAT_IGNORES = ()
-
-# dockerignore syntax. Secrets and bulky local state that must never enter an image.
-BUILDER_IGNORES: tuple[str, ...] = (
-    "**/.git",
-    "**/.hg",
-    "**/.svn",
-    "**/.venv",
-    "**/__pycache__",
-    "**/*.py[co]",
-    "**/.env",
-    "**/.env.*",
-    "**/*.pem",
-    "**/*.key",
-    "**/*.p12",
-    "**/*.pfx",
-    "**/id_rsa*",
-    "**/id_dsa*",
-    "**/id_ecdsa*",
-    "**/id_ed25519*",
-    "**/.netrc",
-    "**/.pypirc",
-    "**/.docker/config.json",
-    "**/.aws",
-    "**/wandb/run-*",
-    "**/wandb/offline-run-*",
-    "**/wandb/latest-run",
-    "**/wandb/debug*.log",
-    "**/node_modules",
-    "**/.mypy_cache",
-    "**/.pytest_cache",
-    "**/.ruff_cache",
-    "**/.ipynb_checkpoints",
-    "**/.tox",
-    "**/.nox",
-    "**/.DS_Store",
-)
-DEFAULT_IGNORES: tuple[str, ...] = tuple(dict.fromkeys((*BUILDER_IGNORES, *_COMPAT_IGNORES)))
 
 RESERVED_DIR = ".launchbuild"
 DOCKERFILE_PATH = f"{RESERVED_DIR}/Dockerfile"
-
-
-@dataclass(frozen=True)
-class _Rule:
-    regex: re.Pattern[str]
-    negated: bool
-
-
-def _translate(pattern: str) -> re.Pattern[str]:
-    """A dockerignore pattern (Go filepath.Match plus `**`) as a regex over posix paths."""
-    out, i = [], 0
-    while i < len(pattern):
-        c = pattern[i]
-        if pattern.startswith("**", i):
-            i += 2
-            if pattern.startswith("/", i):  # "**/" matches zero or more directories
-                i += 1
-                out.append("(?:.*/)?")
-            else:
-                out.append(".*")
-            continue
-        if c == "*":
-            out.append("[^/]*")
-        elif c == "?":
-            out.append("[^/]")
-        elif c == "[":
-            end = pattern.find("]", i + 1)
-            if end == -1:
-                out.append(re.escape(c))
-            else:
-                body = pattern[i + 1 : end]
-                if body.startswith("!") or body.startswith("^"):
-                    body = "^" + body[1:]
-                out.append(f"[{body}]")
-                i = end
-        elif c == "\\" and i + 1 < len(pattern):
-            i += 1
-            out.append(re.escape(pattern[i]))
-        else:
-            out.append(re.escape(c))
-        i += 1
-    return re.compile("".join(out) + r"\Z")
-
-
-def parse_ignore(lines: Iterator[str] | list[str] | tuple[str, ...]) -> tuple[_Rule, ...]:
-    rules = []
-    for raw in lines:
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        negated = line.startswith("!")
-        if negated:
-            line = line[1:].strip()
-        cleaned = str(PurePosixPath("/" + line)).lstrip("/") if line not in ("/", ".") else ""
-        if not cleaned:
-            continue
-        rules.append(_Rule(_translate(cleaned), negated))
-    return tuple(rules)
-
-
-class IgnoreRules:
-    """Docker's semantics: the last rule that matches the path or one of its parents wins."""
-
-    def __init__(self, rules: tuple[_Rule, ...]):
-        self.rules = rules
-        self.has_negations = any(r.negated for r in rules)
-
-    @classmethod
-    def for_source(cls, source_dir: Path, extra: tuple[str, ...] = ()) -> "IgnoreRules":
-        lines = [*DEFAULT_IGNORES, *extra]
-        own = source_dir / ".dockerignore"
-        if own.is_file():
-            try:
-                lines += own.read_text(encoding="utf-8").splitlines()
-            except UnicodeDecodeError:
-                raise BadInput(f"{own}: not UTF-8 text", hint="save .dockerignore as UTF-8") from None
-        return cls(parse_ignore(lines))
-
-    def excluded(self, rel: str) -> bool:
-        parts = rel.split("/")
-        candidates = ["/".join(parts[: i + 1]) for i in range(len(parts))]
-        result = False
-        for rule in self.rules:
-            if any(rule.regex.match(c) for c in candidates):
-                result = not rule.negated
-        return result
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,10 @@
 """What the source folder holds that matters before it is copied into an image.
 
-`scan_source` walks the folder once, honouring `DEFAULT_IGNORES` and the source's
-`.dockerignore`, and reports: whether the entrypoint's script or module exists, secrets
-that would be baked into a layer, and bulky folders/files with their sizes. Pure
-filesystem reads; no network, no Docker. The builder reuses `DEFAULT_IGNORES` and
-`IgnoreMatcher` so "what we check" and "what we copy" are the same set.
+`scan_source` walks the folder once with the build's own ignore rules
+(`launchbuild.dockerignore`: the default set plus the source's `.dockerignore`) and reports:
+whether the entrypoint's script or module exists, secrets (and whether the rules keep them
+out of the image), and bulky folders/files that would be copied, with their sizes. Pure
+filesystem reads; no network, no Docker. "What we check" and "what we copy" are one set.
 """
 
 from __future__ import annotations
@@ -16,20 +16,7 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
-# Never useful inside an image and always regenerated: ignored unless .dockerignore
-# re-includes them. VCS folders, venvs and run folders are *not* here on purpose: LB402
-# tells the user about them so the choice (and the .dockerignore line) is theirs.
-DEFAULT_IGNORES: tuple[str, ...] = (
-    "**/__pycache__",
-    "**/*.pyc",
-    "**/*.pyo",
-    "**/.pytest_cache",
-    "**/.mypy_cache",
-    "**/.ruff_cache",
-    "**/.ipynb_checkpoints",
-    "**/.DS_Store",
-    ".dockerignore",
-)
+from launchbuild.dockerignore import IgnoreRules, parse_ignore
 
 BULKY_DIRS = {
     ".git": "version-control history",
@@ -74,6 +61,7 @@ class SourceItem:
     path: str  # relative to the source root, "/"-separated
     why: str
     size_bytes: int
+    copied: bool = True  # False: the ignore rules (defaults + .dockerignore) keep it out
 
 
 @dataclass(frozen=True)
@@ -95,76 +83,6 @@ class SourceFacts:
     total_bytes: int = 0
 
 
-class IgnoreMatcher:
-    """.dockerignore semantics: patterns relative to the root, `**` spans folders, `!`
-    re-includes, the last matching pattern wins, and a pattern matching a folder covers
-    everything under it."""
-
-    def __init__(self, patterns: tuple[str, ...] | list[str]) -> None:
-        self._rules: list[tuple[bool, re.Pattern[str]]] = []
-        for raw in patterns:
-            line = raw.strip()
-            if not line or line.startswith("#"):
-                continue
-            negate = line.startswith("!")
-            if negate:
-                line = line[1:].strip()
-            line = os.path.normpath(line).replace(os.sep, "/").lstrip("/")
-            if line in ("", "."):
-                continue
-            self._rules.append((negate, re.compile(_glob_to_regex(line))))
-
-    @property
-    def has_exceptions(self) -> bool:
-        return any(neg for neg, _ in self._rules)
-
-    def ignored(self, relpath: str) -> bool:
-        parts = relpath.split("/")
-        prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
-        result = False
-        for negate, rx in self._rules:
-            if any(rx.fullmatch(p) for p in prefixes):
-                result = not negate
-        return result
-
-
-def _glob_to_regex(pattern: str) -> str:
-    out = []
-    i = 0
-    while i < len(pattern):
-        if pattern.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif pattern[i] == "*":
-            out.append("[^/]*")
-            i += 1
-        elif pattern[i] == "?":
-            out.append("[^/]")
-            i += 1
-        elif pattern[i] == "[":
-            j = pattern.find("]", i)
-            if j == -1:
-                out.append(re.escape(pattern[i]))
-                i += 1
-            else:
-                out.append(pattern[i : j + 1].replace("\\", "\\\\"))
-                i = j + 1
-        else:
-            out.append(re.escape(pattern[i]))
-            i += 1
-    return "".join(out)
-
-
-def read_dockerignore(root: Path) -> tuple[str, ...]:
-    path = root / ".dockerignore"
-    if not path.is_file():
-        return ()
-    return tuple(path.read_text("utf-8", errors="replace").splitlines())
-
-
 def _secret_reason(name: str) -> str | None:
     lower = name.lower()
     if lower.endswith(_NOT_SECRET_SUFFIXES):
@@ -175,15 +93,22 @@ def _secret_reason(name: str) -> str | None:
     return None
 
 
-def _tree_size(path: Path) -> int:
-    total = 0
-    for dirpath, _dirs, files in os.walk(path, followlinks=False):
-        for f in files:
+def _copied_tree(path: Path, rel: str, rules: IgnoreRules) -> tuple[int, int]:
+    """(files, bytes) under `path` that the ignore rules let into the image."""
+    count = size = 0
+    for dirpath, dirnames, filenames in os.walk(path, followlinks=False):
+        sub = os.path.relpath(dirpath, path).replace(os.sep, "/")
+        base = rel if sub == "." else f"{rel}/{sub}"
+        dirnames[:] = [d for d in dirnames if rules.has_negations or not rules.excluded(f"{base}/{d}")]
+        for name in filenames:
+            if rules.excluded(f"{base}/{name}"):
+                continue
             try:
-                total += os.lstat(os.path.join(dirpath, f)).st_size
+                size += (Path(dirpath) / name).lstat().st_size
+                count += 1
             except OSError:
                 pass
-    return total
+    return count, size
 
 
 def scan_source(
@@ -191,11 +116,13 @@ def scan_source(
     entrypoint: tuple[str, ...] | None = None,
     ignore_patterns: tuple[str, ...] | None = None,
 ) -> SourceFacts:
-    """Scan a source folder. `ignore_patterns` default to DEFAULT_IGNORES + .dockerignore."""
+    """Scan a source folder with the build's own ignore rules (`launchbuild.dockerignore`):
+    secrets are reported whether or not they are copied (`SourceItem.copied` says which);
+    bulky folders and files only when they would be copied. `ignore_patterns` replace the
+    defaults + .dockerignore (tests, callers with their own rules)."""
     root = Path(path)
-    dockerignore = read_dockerignore(root)
-    patterns = tuple(ignore_patterns) if ignore_patterns is not None else DEFAULT_IGNORES + dockerignore
-    matcher = IgnoreMatcher(patterns)
+    has_dockerignore = (root / ".dockerignore").is_file()
+    rules = IgnoreRules(parse_ignore(ignore_patterns)) if ignore_patterns is not None else IgnoreRules.for_source(root)
     secrets: list[SourceItem] = []
     bulky: list[SourceItem] = []
     files = 0
@@ -206,35 +133,38 @@ def scan_source(
         keep = []
         for d in sorted(dirnames):
             rel = f"{rel_dir}/{d}" if rel_dir else d
-            if matcher.ignored(rel) and not matcher.has_exceptions:
-                continue
+            excluded = rules.excluded(rel)
+            if excluded and not rules.has_negations:
+                continue  # none of it is copied, and no `!rule` can bring part of it back
             full = Path(dirpath) / d
             why = BULKY_DIRS.get(d)
             if why is None and (full / "pyvenv.cfg").is_file():
                 why = "a virtual environment (the image installs its own packages)"
-            if why is not None and not matcher.ignored(rel):
-                size = _tree_size(full)
-                bulky.append(SourceItem(rel, why, size))
-                files += sum(len(f) for _, _, f in os.walk(full))
+            if why is not None and not excluded:
+                count, size = _copied_tree(full, rel, rules)
+                if count:
+                    bulky.append(SourceItem(rel, why, size))
+                files += count
                 total += size
                 continue  # reported as one item; its insides are not scanned one by one
             keep.append(d)
         dirnames[:] = keep
         for name in sorted(filenames):
             rel = f"{rel_dir}/{name}" if rel_dir else name
-            if matcher.ignored(rel):
-                continue
             full = Path(dirpath) / name
             try:
                 size = full.lstat().st_size
             except OSError:
                 continue
-            files += 1
-            total += size
+            copied = not rules.excluded(rel)
             why = _secret_reason(name)
             if why is not None:
-                secrets.append(SourceItem(rel, why, size))
-            elif size >= BULKY_FILE_BYTES:
+                secrets.append(SourceItem(rel, why, size, copied=copied))
+            if not copied:
+                continue
+            files += 1
+            total += size
+            if why is None and size >= BULKY_FILE_BYTES:
                 bulky.append(SourceItem(rel, "a large file (checkpoint or data set?)", size))
     target = entrypoint_target(root, entrypoint) if entrypoint else None
     return SourceFacts(
@@ -242,7 +172,7 @@ def scan_source(
         entrypoint=target,
         secrets=tuple(secrets),
         bulky=tuple(bulky),
-        dockerignore=".dockerignore" if dockerignore else None,
+        dockerignore=".dockerignore" if has_dockerignore else None,
         files=files,
         total_bytes=total,
     )

@@ -41,12 +41,15 @@ def entrypoint_missing(ctx: CheckContext) -> Iterator[Finding]:
 
 @rule(
     "LB402",
-    Severity.ERROR,
-    "Secrets or bulky folders would be copied into the image",
-    "Everything in the source not excluded by .dockerignore lands in an image layer: "
-    "credentials there can be read by anyone who can pull the image; .git, virtual "
-    "environments and run folders make it large and slow.",
-    "Add the paths to .dockerignore (secrets belong in the job's secret store).",
+    Severity.WARNING,
+    "Secrets or bulky folders in the job's source",
+    "Credentials in a job's source travel with its code archive and git history, and would land "
+    "in an image layer, readable by anyone who can pull it, if an ignore rule let them through. "
+    "The default ignore set keeps the usual ones out (.env, keys, .netrc, cloud credentials), "
+    "so this is a warning; a secret that the job's own .dockerignore re-includes is an error. "
+    "Bulky folders (.git, virtual environments, run folders) that would be copied make the "
+    "image large and slow.",
+    "Move secrets out of the source and pass them at run time; add bulky paths to .dockerignore.",
     ("source", "security"),
 )
 def secrets_or_bulk(ctx: CheckContext) -> Iterator[Finding]:
@@ -54,18 +57,26 @@ def secrets_or_bulk(ctx: CheckContext) -> Iterator[Finding]:
     if src is None:
         return
     for item in src.secrets:
-        yield get("LB402").finding(
-            f"{item.path} ({item.why}) would be copied into the image",
-            f"add {item.path} to .dockerignore and pass the secret at run time",
-            [Evidence("file", item.path, "source scan")],
-            location=Location(item.path),
-        )
+        if item.copied:
+            yield get("LB402").finding(
+                f"{item.path} ({item.why}) would be copied into the image: an ignore rule re-includes it",
+                f"remove the rule that re-includes {item.path} from .dockerignore, and pass the secret at run time",
+                [Evidence("file", item.path, "source scan"), Evidence("copied", "yes", "ignore rules")],
+                severity=Severity.ERROR,
+                location=Location(item.path),
+            )
+        else:
+            yield get("LB402").finding(
+                f"{item.path} ({item.why}) is in the job's source; the default ignore set keeps it out of the image",
+                f"move {item.path} out of the job's source (it still travels with the code) and pass it at run time",
+                [Evidence("file", item.path, "source scan"), Evidence("copied", "no", "ignore rules")],
+                location=Location(item.path),
+            )
     for item in src.bulky:
         yield get("LB402").finding(
             f"{item.path}/ ({item.why}, {_size(item.size_bytes)}) would be copied into the image",
             f"add {item.path} to .dockerignore",
             [Evidence("folder", f"{item.path} ({_size(item.size_bytes)})", "source scan")],
-            severity=Severity.WARNING,
             location=Location(item.path),
         )
 

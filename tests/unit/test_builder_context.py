@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from launchbuild.dockerignore import DEFAULT_IGNORES, IgnoreRules, parse_ignore
 from launchbuild.builder.context import (
-    DEFAULT_IGNORES, IgnoreRules, build_context, code_hash, content_hash, parse_ignore, scan,
+    build_context, code_hash, content_hash, scan,
 )
 from launchbuild.errors import BadInput
 

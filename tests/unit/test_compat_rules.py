@@ -113,6 +113,7 @@ CASES = [
     ("LB401", ctx(source=SourceFacts("/src", EntrypointTarget("script", "train.py", True, "python")), entrypoint=("python", "train.py")), []),
     ("LB401", ctx(source=SourceFacts("/src", EntrypointTarget("module", "torch.distributed.run", None, "python"))), []),
     ("LB402", ctx(source=SourceFacts("/src", secrets=(SourceItem(".env", "environment file", 10),), bulky=(SourceItem(".git", "history", 3 << 20),))), ["error", "warning"]),
+    ("LB402", ctx(source=SourceFacts("/src", secrets=(SourceItem(".env", "environment file", 10, copied=False),))), ["warning"]),
     ("LB402", ctx(source=SourceFacts("/src")), []),
     ("LB403", ctx(source=SourceFacts("/src")), ["info"]),
     ("LB403", ctx(source=SourceFacts("/src"), is_build=True), ["error"]),

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from launchbuild.compat.source_scan import DEFAULT_IGNORES, IgnoreMatcher, entrypoint_target, scan_source
+from launchbuild.compat.source_scan import entrypoint_target, scan_source
+from launchbuild.dockerignore import DEFAULT_IGNORES, IgnoreRules, parse_ignore
 
 
 @pytest.fixture()
@@ -70,26 +71,52 @@ def test_secrets_and_bulky_folders_are_found_with_sizes(src):
     (src / "__pycache__").mkdir()
     (src / "__pycache__" / "train.cpython-311.pyc").write_bytes(b"\0")
     facts = scan_source(src, ("python", "train.py"))
-    assert sorted(s.path for s in facts.secrets) == [".env", ".netrc", "deploy.key", "gcp-credentials.json", "id_rsa", "server.pem"]
+    secrets = {s.path: s.copied for s in facts.secrets}
+    # Every secret is reported; the default ignore set (the build's own) keeps them all out.
+    assert secrets == {".env": False, ".netrc": False, "deploy.key": False, "gcp-credentials.json": False,
+                       "id_rsa": False, "server.pem": False}
     bulky = {b.path: b.size_bytes for b in facts.bulky}
-    assert bulky == {".git": 21, "env": 16, "wandb": 5000}
+    # .git and wandb/run-* are never copied; a venv under another name is, and is reported.
+    assert bulky == {"env": 16}
     assert facts.entrypoint.found is True and facts.dockerignore is None
 
 
-def test_dockerignore_is_honoured(src):
+def test_a_secret_re_included_by_dockerignore_would_be_copied(src):
     (src / ".env").write_text("K=1")
-    (src / ".git").mkdir()
+    (src / "id_rsa").write_text("k")
+    (src / ".dockerignore").write_text("!.env\n")
+    facts = scan_source(src)
+    assert {s.path: s.copied for s in facts.secrets} == {".env": True, "id_rsa": False}
+
+
+def test_the_scan_and_the_build_context_agree(src):
+    from launchbuild.builder.context import scan as context_entries
+
+    for name in (".env", "server.pem", "notes.txt"):
+        (src / name).write_text("x")
+    (src / "sub").mkdir()
+    (src / "sub" / "credentials.json").write_text("{}")
+    (src / ".dockerignore").write_text("!server.pem\n")
+    copied_paths = {e.path for e in context_entries(src) if e.kind == "f"}
+    for item in scan_source(src).secrets:
+        assert item.copied is (item.path in copied_paths), item
+
+
+def test_dockerignore_is_honoured(src):
+    (src / "node_modules").mkdir()
     (src / "data").mkdir()
     (src / "data" / "big.key").write_text("k")
-    (src / ".dockerignore").write_text("# comment\n.git\n**/*.key\n.env\n")
+    (src / ".dockerignore").write_text("# comment\nnode_modules\n")
     facts = scan_source(src)
-    assert facts.secrets == () and facts.bulky == () and facts.dockerignore == ".dockerignore"
+    assert facts.bulky == () and facts.dockerignore == ".dockerignore"
+    assert [(s.path, s.copied) for s in facts.secrets] == [("data/big.key", False)]
 
 
 def test_explicit_ignore_patterns_replace_the_defaults(src):
     (src / ".env").write_text("K=1")
+    (src / "id_rsa").write_text("k")
     facts = scan_source(src, ignore_patterns=(".env",))
-    assert facts.secrets == ()
+    assert {s.path: s.copied for s in facts.secrets} == {".env": False, "id_rsa": True}
 
 
 @pytest.mark.parametrize(
@@ -110,11 +137,14 @@ def test_explicit_ignore_patterns_replace_the_defaults(src):
         ((), "anything", False),
     ],
 )
-def test_ignore_matcher(patterns, path, ignored):
-    assert IgnoreMatcher(patterns).ignored(path) is ignored
+def test_ignore_rules(patterns, path, ignored):
+    assert IgnoreRules(parse_ignore(patterns)).excluded(path) is ignored
 
 
-def test_default_ignores_drop_caches_but_not_git():
-    m = IgnoreMatcher(DEFAULT_IGNORES)
-    assert m.ignored("pkg/__pycache__/x.pyc") and m.ignored("a.pyc")
-    assert not m.ignored(".git") and not m.ignored(".env")
+def test_default_ignores_drop_caches_secrets_and_vcs():
+    rules = IgnoreRules(parse_ignore(DEFAULT_IGNORES))
+    for path in ("pkg/__pycache__/x.pyc", "a.pyc", ".git", ".env", "sub/id_rsa", "gcp-credentials.json",
+                 "wandb/run-20240101_000000-abc/files"):
+        assert rules.excluded(path), path
+    for path in ("train.py", "pkg/model.py", "wandb/settings", "config.json"):
+        assert not rules.excluded(path), path
