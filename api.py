@@ -362,6 +362,7 @@ def _plan(checked: _Checked) -> Any:
     from launchbuild import __version__
     from launchbuild.builder.plan import BuildPlan, normalize_entrypoint
     from launchbuild.builder.tags import validate_repository
+    from launchbuild.compat.target import parse_platform
     from launchbuild.jobs.spec import require_entrypoint
     from launchbuild.jobs.urls import redact_url
 
@@ -385,7 +386,7 @@ def _plan(checked: _Checked) -> Any:
         version=__version__,
         index_urls=lock.index_urls if lock else (),
         find_links=lock.find_links if lock else (),
-        platform=options["platform"],
+        platform=parse_platform(options["platform"]),
         repository=validate_repository(f"launchbuild/{_slug(job.name or 'job')}"),
     )
 
@@ -607,8 +608,9 @@ def dockerfile(
 
 def inspect(image: str, *, platform: str = "linux/amd64", offline: bool = False) -> ImageFacts:
     from launchbuild.compat.inspect import inspect_image
+    from launchbuild.compat.target import parse_platform
 
-    return inspect_image(image, platform=platform, offline=offline)
+    return inspect_image(image, platform=parse_platform(platform), offline=offline)
 
 
 def emit_facts(facts: ImageFacts, *, as_json: bool) -> None:

@@ -47,11 +47,6 @@ class ShowFormat(str, enum.Enum):
     json = "json"
 
 
-class Platform(str, enum.Enum):
-    amd64 = "linux/amd64"
-    arm64 = "linux/arm64"
-
-
 class Resolver(str, enum.Enum):
     uv = "uv"
     pip_tools = "pip-tools"
@@ -135,7 +130,7 @@ GPU = typer.Option(
     None, "--gpu", help="Target GPU: a name (H100, T4, 'NVIDIA A100-SXM4-40GB'), sm_90 or 9.0; repeatable; 'auto' reads NVML."
 )
 DRIVER = _opt("--driver", help="Node NVIDIA driver version, e.g. 535.104.05.")
-PLATFORM = typer.Option(None, "--platform", help="Target platform.", show_default=False)
+PLATFORM = typer.Option(None, "--platform", help="Target platform: linux/amd64 or linux/arm64 (default linux/amd64).", show_default=False)
 FORMAT = typer.Option(None, "--format", "-f", help="Output format; repeat for several (each to its own file with --output).")
 OUTPUT = _opt("--output", "-o", help="Write the report to FILE (with several formats: FILE.<ext> per format).")
 IGNORE = typer.Option(None, "--ignore", help="Rule ID to ignore; repeatable.")
@@ -183,7 +178,7 @@ def check(
     python_base_image: Optional[str] = PYTHON_BASE_IMAGE,
     gpu: Optional[List[str]] = GPU,
     driver: Optional[str] = DRIVER,
-    platform: Optional[Platform] = PLATFORM,
+    platform: Optional[str] = PLATFORM,
     format: Optional[List[Format]] = FORMAT,
     output: Optional[Path] = OUTPUT,
     ignore: Optional[List[str]] = IGNORE,
@@ -200,7 +195,7 @@ def check(
         ref=ref, subdir=subdir, entrypoint=entrypoint, requirements=requirements, frozen=frozen,
         run_metadata=run_metadata, queue_config=queue_config,
         flags=_flags(python=python, base_image=base_image, python_base_image=python_base_image, gpu=gpu,
-                     driver=driver, platform=platform.value if platform else None, ignore=ignore,
+                     driver=driver, platform=platform, ignore=ignore,
                      offline=offline, strict=strict),
         progress=api.console_progress(quiet=quiet or bool(format and Format.rich not in format), verbose=verbose),
     )
@@ -225,7 +220,7 @@ def build(
     python_base_image: Optional[str] = PYTHON_BASE_IMAGE,
     gpu: Optional[List[str]] = GPU,
     driver: Optional[str] = DRIVER,
-    platform: Optional[Platform] = PLATFORM,
+    platform: Optional[str] = PLATFORM,
     format: Optional[List[Format]] = FORMAT,
     output: Optional[Path] = OUTPUT,
     ignore: Optional[List[str]] = IGNORE,
@@ -248,7 +243,7 @@ def build(
         ref=ref, subdir=subdir, entrypoint=entrypoint, requirements=requirements, frozen=frozen,
         run_metadata=run_metadata, queue_config=queue_config,
         flags=_flags(python=python, base_image=base_image, python_base_image=python_base_image, gpu=gpu,
-                     driver=driver, platform=platform.value if platform else None, ignore=ignore,
+                     driver=driver, platform=platform, ignore=ignore,
                      offline=offline, strict=strict, push=push, engine=engine.value if engine else None, uid=uid),
         force=force, no_cache=no_cache, dry_run=dry_run,
         output=output if dry_run else None,
@@ -272,7 +267,7 @@ def resolve(
     run_metadata: Optional[Path] = RUN_METADATA,
     queue_config: Optional[Path] = QUEUE_CONFIG,
     python: Optional[str] = PYTHON,
-    platform: Optional[Platform] = PLATFORM,
+    platform: Optional[str] = PLATFORM,
     resolver: Optional[Resolver] = typer.Option(None, "--resolver", help="Lock backend.", show_default=False),
     extra: Optional[List[str]] = typer.Option(None, "--extra", help="pyproject optional-dependency group; repeatable."),
     output: Optional[Path] = OUTPUT,
@@ -286,7 +281,7 @@ def resolve(
     result = api.resolve(
         job, ref=ref, subdir=subdir, requirements=requirements, frozen=frozen, run_metadata=run_metadata,
         queue_config=queue_config, extras=tuple(extra or ()),
-        flags=_flags(python=python, platform=platform.value if platform else None,
+        flags=_flags(python=python, platform=platform,
                      resolver=resolver.value if resolver else None, offline=offline),
     )
     api.emit_resolve(result, output=output, as_json=format is ShowFormat.json, verbose=verbose)
@@ -306,7 +301,7 @@ def dockerfile(
     python: Optional[str] = PYTHON,
     base_image: Optional[str] = BASE_IMAGE,
     python_base_image: Optional[str] = PYTHON_BASE_IMAGE,
-    platform: Optional[Platform] = PLATFORM,
+    platform: Optional[str] = PLATFORM,
     uid: Optional[int] = _opt("--uid", help="uid of the non-root user (default 1000)."),
     offline: Optional[bool] = OFFLINE,
     output: Optional[Path] = OUTPUT,
@@ -318,7 +313,7 @@ def dockerfile(
         job, ref=ref, subdir=subdir, entrypoint=entrypoint, requirements=requirements, frozen=frozen,
         queue_config=queue_config,
         flags=_flags(python=python, base_image=base_image, python_base_image=python_base_image,
-                     platform=platform.value if platform else None, uid=uid, offline=offline),
+                     platform=platform, uid=uid, offline=offline),
     )
     if output:
         output.write_text(text, encoding="utf-8")
@@ -331,14 +326,14 @@ def dockerfile(
 @handled
 def inspect(
     image: str = typer.Argument(..., metavar="IMAGE", help="Image reference."),
-    platform: Optional[Platform] = PLATFORM,
+    platform: Optional[str] = PLATFORM,
     offline: bool = typer.Option(False, "--offline", help="Use the fact cache and tag inference only."),
     format: Optional[ShowFormat] = typer.Option(None, "--format", "-f", help="json for machines."),
 ) -> None:
     """Print the fact sheet of a base image: OS, apt, arch, Pythons, CUDA, cuDNN, driver requirement."""
     from launchbuild import api
 
-    facts = api.inspect(image, platform=platform.value if platform else "linux/amd64", offline=offline)
+    facts = api.inspect(image, platform=platform or "linux/amd64", offline=offline)
     api.emit_facts(facts, as_json=format is ShowFormat.json)
 
 

@@ -113,8 +113,10 @@ class BuildPlan:
             )
         if not self.entrypoint:
             raise BadInput("the job has no entrypoint", hint="pass --entrypoint 'python train.py'")
-        if self.uid <= 0 or self.gid <= 0:
+        if self.uid == 0 or self.gid == 0:
             raise BadInput(f"uid/gid {self.uid}:{self.gid} would run the job as root", hint="pass --uid 1000")
+        if self.uid < 0 or self.gid < 0:
+            raise BadInput(f"uid/gid {self.uid}:{self.gid} is negative", hint="pass a positive uid, e.g. --uid 1000")
         if not _USER_NAME.fullmatch(self.user):
             raise BadInput(f"user name {self.user!r} is not a valid account name", hint="use lowercase letters and digits")
         if not self.workdir.startswith("/") or _UNSAFE_REF.search(self.workdir):

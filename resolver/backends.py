@@ -104,8 +104,12 @@ def _classify(proc: subprocess.CompletedProcess[str], what: str, output: Path) -
     if _UNSOLVABLE.search(stderr):
         return CompileOutcome(ok=False, explanation=stderr)
     if _NETWORK_ERRORS.search(stderr):
+        from launchbuild.jobs.urls import redact_url
+
         last = [ln for ln in stderr.splitlines() if ln.strip()][-1].strip()
-        raise InfraUnavailable(f"{what} could not reach the package index: {last[:300]}",
+        url = re.search(r"https?://[^\s)'\"`]+", stderr)
+        index = f" at {redact_url(url.group(0))}" if url else ""
+        raise InfraUnavailable(f"{what} could not reach the package index{index}: {last[:300]}",
                                hint="check the network and the index URL, or use --offline with a cached lock")
     # Anything else is the backend rejecting the input (a bad path, an unbuildable sdist).
     return CompileOutcome(ok=False, explanation=stderr or f"{what} exited {proc.returncode}")

@@ -111,6 +111,9 @@ def test_inspect_offline_infers_well_known_tags():
         (("dockerfile", "image:python:3.11-slim"), ("image job",)),
         (("resolve", "image:python:3.11-slim"), ("image job",)),
         (("build", str(EXAMPLES / "demo"), "--dry-run"), ("--dry-run",)),
+        (("check", str(EXAMPLES / "demo"), "--platform", "linux/sparc"), ("linux/sparc",)),
+        (("inspect", "debian:12", "--platform", "windows/amd64"), ("windows/amd64",)),
+        (("resolve", str(EXAMPLES / "demo"), "--platform", "arm"), ("arm",)),
     ],
 )
 def test_bad_input_is_one_line_exit_2(args, needles):
