@@ -14,7 +14,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 STATE_DIR="$ROOT/.testenv"
 STANDINS_DIR="$ROOT/scripts/standins"
 CACHE_DIR="${LAUNCHBUILD_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/launchbuild}/rootfs"
-REGISTRY_ADDR="127.0.0.1:5055"
+# The tests expect 127.0.0.1:5055; the override is for a second, throw-away set-up beside it.
+REGISTRY_ADDR="${LAUNCHBUILD_TESTENV_REGISTRY:-127.0.0.1:5055}"
 REGISTRY_NAMESPACE="launchbuild-test"
 DEBIAN_MIRROR="${LAUNCHBUILD_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 DAEMON_READY_TIMEOUT=60
