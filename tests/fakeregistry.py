@@ -82,7 +82,6 @@ def build_layer(files: Mapping[str, LayerEntry]) -> bytes:
     return gzip.compress(raw.getvalue(), mtime=0)
 
 
-@dataclass
 class _QuietServer(ThreadingHTTPServer):
     """Clients that hang up mid-response (timeouts, truncation tests) are expected here;
     the stock server would print their tracebacks into the output under test."""
@@ -95,6 +94,7 @@ class _QuietServer(ThreadingHTTPServer):
         super().handle_error(request, client_address)
 
 
+@dataclass
 class FakeRegistry:
     auth: str | None = None  # None | "bearer" | "basic"
     users: dict[str, str] = field(default_factory=dict)  # accepted Basic credentials
