@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 # .venv/bin first so tests that run `launchbuild`, `uv` or `pip-compile` get the venv's.
 IN_VENV := PATH="$(CURDIR)/$(VENV)/bin:$$PATH"
 
-.PHONY: venv testenv-up testenv-down test quick
+.PHONY: venv testenv-up testenv-down test quick demo
 
 venv: $(VENV)/.installed
 
@@ -29,6 +29,10 @@ testenv-down:
 test: venv testenv-up
 	$(IN_VENV) $(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
+# The main job on the bundled example: check, build (verified, content-tagged), run the image.
+demo: venv testenv-up
+	LAUNCHBUILD="$(CURDIR)/$(VENV)/bin/launchbuild" bash scripts/demo.sh
+
 quick: venv
 	$(IN_VENV) $(VENV)/bin/python -m pytest -m "not docker and not network" $(PYTEST_ARGS)
 
@@ -36,8 +40,7 @@ quick: venv
 # shared base images, the resolver bench, then the A/B build bench. Writes bench/results/.
 # About 20 minutes on 2 cores; BENCH_RUNS / BENCH_HEAVY_RUNS / BENCH_VERDICT_RUNS / BENCH_GPU_CAP_S tune it.
 .PHONY: bench
-bench:
-	bash scripts/testenv.sh up
+bench: venv testenv-up
 	bash bench/setup.sh
-	python3 bench/bench_resolve.py
-	python3 bench/run_bench.py
+	$(IN_VENV) $(VENV)/bin/python bench/bench_resolve.py
+	$(IN_VENV) $(VENV)/bin/python bench/run_bench.py
