@@ -13,11 +13,11 @@ import sys
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 from launchbuild.compat.facts import ImageFacts
-from launchbuild.compat.findings import Evidence, Finding, Severity
-from launchbuild.errors import BadInput, InfraUnavailable
+from launchbuild.compat.findings import Severity
+from launchbuild.errors import BadInput
 from launchbuild.jobs.model import Job, Origin, Sourced
 from launchbuild.options import Options, resolve_options
 from launchbuild.report.model import Report, TargetSummary
@@ -454,7 +454,10 @@ def build(
         from launchbuild.builder.api import build_image
 
         def on_progress(event: Any) -> None:
-            progress.log(getattr(event, "line", None) or str(event))
+            step = getattr(event, "step", None)
+            line = getattr(event, "line", "") or ""
+            elapsed = getattr(event, "elapsed_s", 0.0)
+            progress.log(f"{step} ({elapsed:.0f}s)" if step else line)
 
         with progress.phase("building the image"):
             summary = build_image(

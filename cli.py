@@ -16,7 +16,7 @@ from typing import Any, Callable, List, Optional
 import typer
 
 from launchbuild import __version__
-from launchbuild.errors import EXIT_BAD_INPUT, LaunchbuildError
+from launchbuild.errors import LaunchbuildError
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 pass or warn; 1 error findings or build/verify failure; "
@@ -67,6 +67,20 @@ def _stderr(message: str) -> None:
     )
 
 
+def _log_tail(lines: Any, keep: int = 15) -> None:
+    """A failed build's last lines, so the cause is on screen without re-running."""
+    lines = [line for line in lines or () if line.strip()][-keep:]
+    if not lines:
+        return
+    from rich.console import Console
+    from rich.markup import escape
+
+    console = Console(stderr=True, highlight=False, no_color=bool(os.environ.get("NO_COLOR")))
+    console.print("[dim]--- last lines of the build log ---[/]")
+    for line in lines:
+        console.print(f"[dim]{escape(line)}[/]")
+
+
 def handled(func: Callable[..., Any]) -> Callable[..., Any]:
     """Turn our errors into one line on stderr and their exit code; never a traceback."""
 
@@ -77,6 +91,7 @@ def handled(func: Callable[..., Any]) -> Callable[..., Any]:
         except LaunchbuildError as exc:
             from rich.markup import escape
 
+            _log_tail(getattr(exc, "log_tail", ()))
             _stderr(escape(str(exc)))
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
