@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import requests
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from launchbuild.resolver.cache import facts_path, read_json, write_json
 from launchbuild.resolver.model import Lock, PackageFacts, Target
 from launchbuild.resolver.platforms import supported_tags
+
+if TYPE_CHECKING:
+    import requests
 
 PYPI_SIMPLE = ("https://pypi.org/simple", "https://pypi.org/simple/", "https://pypi.python.org/simple")
 PYPI_JSON = "https://pypi.org/pypi"
@@ -69,6 +72,8 @@ def _get_json(session: requests.Session, url: str) -> dict | None:
 def fetch_release_files(base: str, name: str, version: str, cache_root: Path,
                         session: requests.Session) -> dict | None:
     """The release's files and requires-python; cached, including "the index has no such release"."""
+    import requests
+
     path = facts_path(cache_root, base, name, version)
     cached = read_json(path)
     if cached is not None:
@@ -100,19 +105,32 @@ def package_facts(lock: Lock, cache_root: Path, *, offline: bool = False) -> tup
     """Facts for every locked package; unknown (None) where the index cannot say."""
     base = json_api_base(lock)
     variant_names = {name for name, _ in lock.cuda_variants}
-
-    def one(pkg) -> PackageFacts:
-        unknown = PackageFacts(name=pkg.name, version=pkg.version)
+    packages = lock.packages
+    releases: list[dict | None] = [None] * len(packages)
+    to_fetch: list[int] = []
+    for i, pkg in enumerate(packages):
         # Local versions (+cu121) and URL pins live on other indexes: PyPI cannot speak for them.
         if base is None or "+" in pkg.version or "://" in pkg.version or pkg.name in variant_names:
-            return unknown
+            continue
+        cached = read_json(facts_path(cache_root, base, pkg.name, pkg.version))
         if offline:
-            release = read_json(facts_path(cache_root, base, pkg.name, pkg.version))
+            releases[i] = cached
+        elif cached is None:
+            to_fetch.append(i)
         else:
-            release = fetch_release_files(base, pkg.name, pkg.version, cache_root, session)
-        if release is None:
-            return unknown
-        return facts_for_target(pkg.name, pkg.version, release, lock.target)
+            releases[i] = None if cached.get("missing") else cached
+    # Warm runs find every release on disk: no HTTP session, no thread pool, no requests import.
+    if to_fetch:
+        import requests
 
-    with requests.Session() as session, ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        return tuple(pool.map(one, lock.packages))
+        def fetch(i: int) -> dict | None:
+            return fetch_release_files(base, packages[i].name, packages[i].version, cache_root, session)
+
+        with requests.Session() as session, ThreadPoolExecutor(max_workers=WORKERS) as pool:
+            for i, release in zip(to_fetch, pool.map(fetch, to_fetch)):
+                releases[i] = release
+    return tuple(
+        PackageFacts(name=pkg.name, version=pkg.version) if release is None
+        else facts_for_target(pkg.name, pkg.version, release, lock.target)
+        for pkg, release in zip(packages, releases)
+    )

@@ -274,13 +274,27 @@ def read_facts(
     probe_timeout: int = PROBE_TIMEOUT_S,
 ) -> ImageFacts:
     """Facts for a locally present image. `cached(image_id)` short-cuts the probe."""
-    client = client or connect()
-    attrs = local_image(client, ref)
+    attrs: dict[str, Any] | None = None
+    if client is None:
+        # A cached fact sheet needs one inspect and no SDK (its imports cost more than the
+        # whole warm check); anything the socket cannot answer goes the SDK way below.
+        from launchbuild.docker_socket import shared
+
+        fast = shared()
+        doc = fast.image(ref.familiar) if fast is not None else None
+        if doc is False:
+            raise ProviderUnavailable(f"{ref.familiar} is not present in the local Docker engine")
+        if doc:
+            attrs = doc
+        client = None if attrs is not None else connect()
+    if attrs is None:
+        attrs = local_image(client, ref)
     image_id = attrs.get("Id") or ""
     if cached is not None and image_id:
         hit = cached(image_id)
         if hit is not None:
             return hit
+    client = client or connect()  # a probe runs a container: that is the SDK's job
     facts, sources = facts_from_inspect(attrs, ref)
     notes: list[tuple[str, str]] = []
     try:

@@ -18,7 +18,19 @@ import zlib
 from pathlib import Path
 from typing import Any, Callable
 
-import requests
+
+class _RequestsOnFirstUse:
+    """`requests` imported when the registry is first asked, not when facts are read from
+    the local engine or the cache: importing it costs ~0.15 s, a third of a warm check."""
+
+    def __getattr__(self, name: str) -> Any:
+        import requests as module
+
+        globals()["requests"] = module
+        return getattr(module, name)
+
+
+requests: Any = _RequestsOnFirstUse()
 
 from launchbuild.compat.facts import ImageFacts
 from launchbuild.compat.imageref import DEFAULT_REGISTRY, ImageRef
