@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from launchbuild.errors import BadInput
+from launchbuild.paths import expand_user
 from launchbuild.jobs.model import SourceKind
 
 VENV = "/opt/venv"
@@ -159,7 +160,7 @@ def find_ca_bundle(explicit: str | None = None, env: dict[str, str] | None = Non
     ):
         if not value:
             continue
-        path = Path(value).expanduser()
+        path = expand_user(value)
         if not path.is_file():
             raise BadInput(f"CA bundle {value!r} from {where} is not a file", hint=f"fix or unset {where}")
         return path

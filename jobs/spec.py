@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, Sequence, TypeVar, Union
 
 from launchbuild.errors import BadInput
+from launchbuild.paths import expand_user
 from launchbuild.jobs.imageref import validate_image_ref
 from launchbuild.jobs.model import (
     CodeSource,
@@ -240,13 +241,6 @@ def _archive_suffix(path: Path) -> str | None:
     return next((s for s in ARCHIVE_SUFFIXES if name.endswith(s)), None)
 
 
-def _expand(path: Path) -> Path:
-    try:
-        return path.expanduser()
-    except RuntimeError:  # '~user' with no such user: not a home directory, a plain name
-        return path
-
-
 def _exists(path: Path) -> bool:
     try:
         return path.exists()
@@ -257,7 +251,7 @@ def _exists(path: Path) -> bool:
 def _path_or_bad_input(arg: str, what: str = "JOB") -> Path:
     if "\x00" in arg:
         raise BadInput(f"{what}: path contains a NUL character", hint="pass a real path")
-    path = _expand(Path(arg))
+    path = expand_user(Path(arg))
     if not _exists(path):
         shown = arg if len(arg) <= 200 else arg[:197] + "..."
         raise BadInput(f"{what}: {redact_url(shown)!r} not found",
@@ -551,7 +545,7 @@ def _parse_job_arg(job_arg: str | None) -> _ParsedArg:
         image = job_arg[len(IMAGE_PREFIX):]
         validate_image_ref(image, "JOB image:REF")
         return _ParsedArg(ImageSource(image), name=_image_name(image))
-    looks_local = _exists(_expand(Path(job_arg)))
+    looks_local = _exists(expand_user(Path(job_arg)))
     git = None if (looks_local and not _URL_SCHEME.match(job_arg)) else parse_git_url(job_arg)
     if git is not None:
         ref = Sourced(validate_ref(git.ref, "JOB @REF"), Origin.FLAG, "JOB @REF") if git.ref else None
@@ -594,7 +588,7 @@ def _file_override(value: Sourced[Any] | None) -> Path | None:
         return None
     if not isinstance(value.value, (str, os.PathLike)):
         raise BadInput(f"{_where(value)}: must be a file path, got {type(value.value).__name__}")
-    path = _expand(Path(value.value))
+    path = expand_user(Path(value.value))
     if not path.is_file():
         raise BadInput(f"{_where(value)}: {path} not found or not a file", hint="check the path")
     return path.resolve()

@@ -19,6 +19,7 @@ from packaging.utils import canonicalize_name
 
 from launchbuild.compat.findings import Location
 from launchbuild.errors import BadInput
+from launchbuild.paths import expand_user
 
 VCS_SCHEMES = ("git+", "hg+", "svn+", "bzr+")
 _ARCHIVE_SUFFIXES = (".whl", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".zip", ".tar")
@@ -248,7 +249,7 @@ def _looks_like_pep508(spec: str) -> bool:
 def _absolutize(url: str, base_dir: Path | None) -> str:
     if url.startswith("file:") or base_dir is None:
         return url
-    path = Path(url).expanduser()
+    path = expand_user(url)
     if not path.is_absolute():
         path = (base_dir / path).resolve()
     return str(path)
@@ -410,7 +411,7 @@ def _resolve_include(value: str, base_dir: Path | None, where: str) -> Path:
     if _is_url(value):
         raise BadInput(f"remote include {value} at {where} is not supported",
                        hint="download the file into the source tree and include it by path")
-    path = Path(value).expanduser()
+    path = expand_user(value)
     if not path.is_absolute() and base_dir is not None:
         path = base_dir / path
     return path.resolve()

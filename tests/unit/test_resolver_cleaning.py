@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from launchbuild.errors import BadInput
@@ -155,6 +155,7 @@ _line = st.one_of(
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(_line, max_size=15))
+@example(lines=["~0"])  # found by hypothesis in CI: Path.expanduser raised RuntimeError
 def test_frozen_list_parse_and_clean_raise_only_our_errors(lines):
     text = "\n".join(lines) + "\n"
     try:

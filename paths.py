@@ -1,0 +1,15 @@
+"""Path helpers shared by every stage that reads a path the user typed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def expand_user(path: str | Path) -> Path:
+    """`~/x` → home; `~name/x` for a user that does not exist stays a plain relative name
+    (Path.expanduser would raise RuntimeError, which is not a bad-input error)."""
+    path = Path(path)
+    try:
+        return path.expanduser()
+    except RuntimeError:
+        return path
