@@ -229,7 +229,22 @@ def _stream(cmd: list[str], env: dict[str, str], on_progress: ProgressCallback |
         raise
     if rc != 0 and any("Cannot connect to the Docker daemon" in l for l in tail):
         raise InfraUnavailable("Docker engine not reachable during the build", hint="start the Docker daemon")
+    if rc != 0 and not engine_answers(cmd[0], env):
+        # A daemon that dies mid-build makes the client say odd things ("server did not
+        # provide an image ID", "EOF"); that is the engine's failure, not the build's.
+        raise InfraUnavailable("Docker engine stopped answering during the build",
+                               hint="start the Docker daemon and rerun; nothing was tagged")
     return tuple(tail), steps, rc, time.monotonic() - started
+
+
+def engine_answers(cli: str, env: dict[str, str], timeout: float = 15.0) -> bool:
+    """Whether the engine `cli` talks to (same DOCKER_HOST/context as the build) answers now."""
+    try:
+        proc = subprocess.run([cli, "version", "--format", "{{.Server.Version}}"], env=env, capture_output=True,
+                              text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return proc.returncode == 0 and bool(proc.stdout.strip())
 
 
 _BK_OUTPUT = re.compile(r"^#(\d+) \d+\.\d+ (.*)$")
