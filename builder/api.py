@@ -12,10 +12,10 @@ import time
 from pathlib import Path
 
 from launchbuild.builder import engine as eng
-from launchbuild.builder.context import build_context, content_hash, scan
+from launchbuild.builder.context import build_context, content_hash, scan, stable_context_dir, synced_context
 from launchbuild.builder.dockerfile import render
 from launchbuild.builder.plan import BuildPlan, CaMode, Frontend, find_ca_bundle
-from launchbuild.builder.tags import content_tag, image_ref
+from launchbuild.builder.tags import content_tag, image_ref, split_ref
 from launchbuild.builder.verify import verify_image
 from launchbuild.errors import BadInput
 from launchbuild.report.model import BuildSummary
@@ -50,6 +50,30 @@ def _base_digest(client, ref: str) -> str:
     return digest
 
 
+_ENGINE_OF_FRONTEND = {Frontend.BUILDKIT: "buildkit", Frontend.CLASSIC: "classic"}
+
+
+def _skip_over_socket(base_image: str, engine: str, tagged, started: float) -> BuildSummary | None:
+    """The skip summary when the content tag is already in the local engine, else None
+    (also when the socket cannot answer: the caller then asks through the SDK as always)."""
+    from launchbuild.docker_socket import shared
+
+    fast = shared()
+    if fast is None or engine not in ("auto", "buildkit", "classic"):
+        return None
+    base = fast.image(base_image)
+    if not base:
+        return None  # a base only in its registry: its digest needs the SDK
+    frontend = Frontend.CLASSIC if engine == "classic" else Frontend.BUILDKIT
+    _, _, ref = tagged(frontend, base["Id"])
+    found = fast.image(ref)
+    if not found:
+        return None
+    return BuildSummary(tag=ref, skipped=True, reason="content tag already in the local engine",
+                        engine=_ENGINE_OF_FRONTEND[frontend], size_bytes=found.get("Size"),
+                        duration_s=time.monotonic() - started)
+
+
 def build_image(
     plan: BuildPlan,
     context_source_dir: Path | None,
@@ -77,22 +101,28 @@ def build_image(
         )
     if context_source_dir is None:
         raise BadInput("a git or code job needs its source directory to build", hint="check the job source")
-    client = client or eng.docker_client()
-    local = eng.select_engine(engine, client)
     ca = find_ca_bundle(ca_bundle)
     uv_binary = eng.find_uv_binary()
-    plan = prepare_plan(plan, frontend=local.frontend, ca_bundle=ca, uv_binary=uv_binary)
-    dockerfile = render(plan)
-    assert dockerfile is not None
     entries = scan(Path(context_source_dir))
-    tag = content_tag(
-        dockerfile=dockerfile,
-        lock_text=plan.lock_text,
-        code_hash=content_hash(entries),
-        base_digest=_base_digest(client, plan.base_image),
-        options={"platform": plan.platform},
-    )
-    ref = image_ref(push or plan.repository, tag)
+    code = content_hash(entries)
+
+    def tagged(frontend: Frontend, base_digest: str) -> tuple[BuildPlan, str, str]:
+        fitted = prepare_plan(plan, frontend=frontend, ca_bundle=ca, uv_binary=uv_binary)
+        dockerfile = render(fitted)
+        assert dockerfile is not None
+        tag = content_tag(dockerfile=dockerfile, lock_text=fitted.lock_text, code_hash=code,
+                          base_digest=base_digest, options={"platform": fitted.platform})
+        return fitted, dockerfile, image_ref(push or fitted.repository, tag)
+
+    # An unchanged job is answered before any engine is detected or SDK imported: the tag of
+    # the frontend this engine setting prefers, looked up over the engine socket.
+    if client is None and not (force or no_cache or push):
+        skip = _skip_over_socket(plan.base_image, engine, tagged, started)
+        if skip is not None:
+            return skip
+    client = client or eng.docker_client()
+    local = eng.select_engine(engine, client)
+    plan, dockerfile, ref = tagged(local.frontend, _base_digest(client, plan.base_image))
 
     if not (force or no_cache):
         local_id = eng.local_image_id(client, ref)
@@ -112,14 +142,24 @@ def build_image(
 
     secrets = {"ca": ca} if ca and plan.ca_mode is CaMode.SECRET else {}
     platform = plan.platform if plan.arch != eng.host_arch() else None
-    with build_context(
-        Path(context_source_dir),
-        dockerfile=dockerfile,
-        lock_text=plan.lock_text,
-        uv_binary=uv_binary if plan.installer == "uv" else None,
-        ca_bundle=ca if plan.ca_mode is CaMode.THROWAWAY_STAGE else None,
-        entries=entries,
-    ) as ctx:
+    if plan.frontend is Frontend.BUILDKIT and plan.ca_mode is not CaMode.THROWAWAY_STAGE:
+        from launchbuild.resolver.cache import cache_root
+
+        context = synced_context(
+            stable_context_dir(cache_root(), split_ref(ref)[0]), Path(context_source_dir),
+            dockerfile=dockerfile, lock_text=plan.lock_text,
+            uv_binary=uv_binary if plan.installer == "uv" else None, entries=entries,
+        )
+    else:
+        context = build_context(
+            Path(context_source_dir),
+            dockerfile=dockerfile,
+            lock_text=plan.lock_text,
+            uv_binary=uv_binary if plan.installer == "uv" else None,
+            ca_bundle=ca if plan.ca_mode is CaMode.THROWAWAY_STAGE else None,
+            entries=entries,
+        )
+    with context as ctx:
         result = local.build(ctx, platform=platform, no_cache=no_cache, secrets=secrets, on_progress=on_progress)
 
     verification = verify_image(client, result.image_id, plan,

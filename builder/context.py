@@ -1,6 +1,8 @@
 """The build context: the code tree after ignore rules, the lock, and reserved files.
 
-Layout of the (temporary, always removed) context directory:
+Layout of the context directory (a temporary one, always removed, from `build_context`;
+for BuildKit builds a per-job one under the launchbuild cache dir, `synced_context`,
+kept between builds so BuildKit can send it incrementally):
 
     .launchbuild/Dockerfile   the rendered Dockerfile
     .launchbuild/uv           the host's uv binary, bind-mounted into install steps only
@@ -22,6 +24,7 @@ import os
 import shutil
 import stat
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -194,3 +197,218 @@ def _fill(
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source_dir / e.path, dest)
             os.chmod(dest, e.mode)
+
+
+# --- a per-job context kept between BuildKit builds ---------------------------------------------
+
+CONTEXTS_DIR = "contexts"
+
+
+def stable_context_dir(cache_root: Path, key: str) -> Path:
+    """Where the context of the job named `key` (its image repository) lives between builds."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in key)[:80]
+    return Path(cache_root) / CONTEXTS_DIR / f"{safe}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
+
+
+@contextlib.contextmanager
+def synced_context(
+    context_dir: Path,
+    source_dir: Path | None,
+    *,
+    dockerfile: str,
+    lock_text: str,
+    uv_binary: Path | None = None,
+    entries: tuple[Entry, ...] | None = None,
+) -> Iterator[Path]:
+    """The build context in a directory that survives the build (a cache, not a temp dir).
+
+    BuildKit sends a context incrementally when its path is the same as last time: files
+    whose size and mtime did not change are not sent again, so a code-only rebuild no
+    longer re-sends the 38 MB uv binary. Unchanged files are therefore left untouched
+    (mtime kept), changed ones rewritten, stale ones removed. Its content equals what
+    `build_context` writes. An exclusive lock guards it for the whole build (two builds of
+    one job take turns); if anything fails or is interrupted, the directory is removed, so a
+    half-synced context never serves a later build. Only the BuildKit path uses it: the
+    classic builder re-sends every context anyway, and its CA copy must not outlive a build.
+    """
+    import fcntl
+
+    context_dir = Path(context_dir)
+    manifest_path = context_dir.with_name(context_dir.name + ".json")
+    try:
+        context_dir.parent.mkdir(parents=True, exist_ok=True)
+        lock = open(context_dir.with_name(context_dir.name + ".lock"), "a")
+    except OSError as exc:
+        raise _context_write_error(exc, context_dir.parent) from None
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _prune_unused(context_dir.parent, keep=context_dir.name)
+        try:
+            try:
+                _sync(context_dir, manifest_path, source_dir, dockerfile, lock_text, uv_binary, entries)
+            except OSError as exc:
+                raise _context_write_error(exc, context_dir.parent) from None
+            yield context_dir
+        except BaseException:
+            shutil.rmtree(context_dir, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                manifest_path.unlink()
+            raise
+    finally:
+        lock.close()  # releases the flock
+
+
+UNUSED_DAYS = 14
+
+
+def _prune_unused(contexts: Path, *, keep: str) -> None:
+    """Contexts of jobs not built for UNUSED_DAYS go, so the cache does not grow without end
+    (each holds a copy of the job's code; uv is a hard link where the filesystem allows)."""
+    import fcntl
+
+    cutoff = time.time() - UNUSED_DAYS * 86400
+    for manifest in contexts.glob("*.json"):
+        name = manifest.name[: -len(".json")]
+        try:
+            if name == keep or manifest.stat().st_mtime > cutoff:
+                continue
+            with open(contexts / f"{name}.lock", "a") as other:
+                fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)  # in use: leave it
+                shutil.rmtree(contexts / name, ignore_errors=True)
+                manifest.unlink()
+        except OSError:
+            continue
+
+
+def _context_write_error(exc: OSError, where: Path) -> Exception:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return InfraUnavailable(
+            f"no space left while writing the build context in {where}",
+            hint="free disk space or set LAUNCHBUILD_CACHE_DIR to a larger filesystem",
+        )
+    return InfraUnavailable(f"cannot write the build context in {where}: {exc.strerror}",
+                            hint="check the permissions of the launchbuild cache directory or set LAUNCHBUILD_CACHE_DIR")
+
+
+def _stamp(path: Path) -> list[int]:
+    st = path.lstat()
+    return [st.st_size, st.st_mtime_ns, st.st_mode]
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    data = text.encode("utf-8")
+    try:
+        if path.read_bytes() == data:
+            return
+    except OSError:
+        pass
+    path.write_bytes(data)
+
+
+def _sync(
+    ctx: Path,
+    manifest_path: Path,
+    source_dir: Path | None,
+    dockerfile: str,
+    lock_text: str,
+    uv_binary: Path | None,
+    entries: tuple[Entry, ...] | None,
+) -> None:
+    import json
+
+    try:
+        previous = json.loads(manifest_path.read_text(encoding="utf-8"))
+        if not isinstance(previous, dict):
+            previous = {}
+    except (OSError, ValueError):
+        previous = {}
+    with contextlib.suppress(OSError):
+        manifest_path.unlink()  # until the sync finishes, the directory matches no manifest
+    reserved = ctx / RESERVED_DIR
+    reserved.mkdir(parents=True, exist_ok=True)
+    for extra in reserved.iterdir():
+        if extra.name not in ("Dockerfile", "uv"):
+            _remove(extra)
+    _write_if_changed(ctx / DOCKERFILE_PATH, dockerfile)
+    _write_if_changed(ctx / "requirements.lock", lock_text)
+    uv_dest = reserved / "uv"
+    if uv_binary is None:
+        _remove(uv_dest)
+    else:
+        src = Path(uv_binary).stat()
+        try:
+            dst = uv_dest.lstat()
+            same = (dst.st_size == src.st_size and dst.st_mtime_ns == src.st_mtime_ns
+                    and stat.S_ISREG(dst.st_mode) and dst.st_mode & 0o777 == 0o755)
+        except OSError:
+            same = False
+        if not same:
+            _remove(uv_dest)
+            try:
+                os.link(uv_binary, uv_dest)  # same filesystem: no 40 MB copy
+            except OSError:
+                shutil.copy2(uv_binary, uv_dest)
+            os.chmod(uv_dest, 0o755)
+    for extra in ctx.iterdir():
+        if extra.name not in (RESERVED_DIR, "requirements.lock", "code"):
+            _remove(extra)
+
+    code = ctx / "code"
+    wanted = {e.path: e for e in (() if source_dir is None else
+                                   entries if entries is not None else scan(Path(source_dir)))}
+    # A re-included file under an excluded directory ("!" rules) keeps that directory.
+    parents = {p for path in wanted for p in _parents(path)}
+    if code.is_symlink() or (code.exists() and not code.is_dir()):
+        _remove(code)
+    code.mkdir(mode=0o755, exist_ok=True)
+    os.chmod(code, 0o755)
+    # Stale paths first (deepest first), so a file that became a directory has room.
+    for dirpath, dirnames, filenames in os.walk(code, topdown=False):
+        here = Path(dirpath)
+        for name in filenames + dirnames:
+            full = here / name
+            rel = full.relative_to(code).as_posix()
+            is_link, is_dir = full.is_symlink(), full.is_dir()
+            kind = "l" if is_link else "d" if is_dir else "f"
+            e = wanted.get(rel)
+            if kind == "d" and rel in parents:
+                continue
+            if e is None or e.kind != kind:
+                _remove(full)
+    stamps: dict[str, list] = {}
+    for e in sorted(wanted.values(), key=lambda e: e.path):
+        dest = code / e.path
+        if e.kind == "d":
+            dest.mkdir(mode=0o755, parents=True, exist_ok=True)
+            os.chmod(dest, 0o755)
+            continue
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        before = previous.get(e.path)
+        if before is not None and before[:3] == [e.kind, e.mode, e.digest]:
+            with contextlib.suppress(OSError):
+                if before[3] == _stamp(dest):
+                    stamps[e.path] = before
+                    continue  # untouched since we wrote it: BuildKit will not send it again
+        _remove(dest)
+        if e.kind == "l":
+            os.symlink(e.target, dest)
+        else:
+            shutil.copyfile(Path(source_dir) / e.path, dest)  # type: ignore[arg-type]
+            os.chmod(dest, e.mode)
+        stamps[e.path] = [e.kind, e.mode, e.digest, _stamp(dest)]
+    tmp = manifest_path.with_name(manifest_path.name + ".tmp")
+    tmp.write_text(json.dumps(stamps, sort_keys=True), encoding="utf-8")
+    os.replace(tmp, manifest_path)
+
+
+def _remove(path: Path) -> None:
+    if path.is_symlink() or (path.exists() and not path.is_dir()):
+        path.unlink()
+    elif path.is_dir():
+        shutil.rmtree(path)
+
+
+def _parents(rel: str) -> Iterator[str]:
+    parts = rel.split("/")[:-1]
+    for i in range(1, len(parts) + 1):
+        yield "/".join(parts[:i])

@@ -139,11 +139,17 @@ def test_disk_full_during_context_creation(tmp_path, docker_client):
         job = job_dir(tmp_path)
         (job / "data.bin").write_bytes(os.urandom(1024 * 1024))  # does not fit in 256 KiB
         tags_before = set(our_tags(docker_client, "job"))
-        result = cli(["build", str(job), "--python-base-image", PYTHON_STANDIN], env={"TMPDIR": str(small)}, timeout=300)
+        # BuildKit builds write their context under the cache dir (kept between builds), the
+        # classic builder under TMPDIR: both on the small filesystem.
+        cache = small / "cache"
+        result = cli(["build", str(job), "--python-base-image", PYTHON_STANDIN],
+                     env={"TMPDIR": str(small), "LAUNCHBUILD_CACHE_DIR": str(cache)}, timeout=300)
         assert result.returncode in (1, 3), result.stdout + result.stderr
         assert "Traceback" not in result.stderr
         assert "error:" in result.stderr and ("space" in result.stderr or "disk" in result.stderr), result.stderr
-        assert list(small.iterdir()) == []
+        assert [p.name for p in small.iterdir()] in ([], ["cache"])  # no temp dir left
+        contexts = cache / "contexts"
+        assert not contexts.exists() or [p for p in contexts.iterdir() if p.is_dir()] == []  # no half-written context
         assert set(our_tags(docker_client, "job")) == tags_before
     finally:
         subprocess.run(["umount", str(small)], check=False)
