@@ -171,6 +171,12 @@ _NEEDS_CREDENTIALS = re.compile(
     re.IGNORECASE,
 )
 _ABBREVIATED_SHA = re.compile(r"[0-9a-fA-F]{4,39}")
+# What git says when a remote that answered goes away during the transfer: reachable, then lost.
+_CONNECTION_LOST = re.compile(
+    r"early EOF|index-pack failed|invalid index-pack output|connection reset by peer|"
+    r"unexpected disconnect while reading sideband packet|RPC failed",
+    re.IGNORECASE,
+)
 
 
 def _git_env() -> dict[str, str]:
@@ -276,6 +282,9 @@ def _raise_fetch_error(shown: str, ref: str | None, stderr: str) -> None:
     if ref is not None and _UNKNOWN_REF.search(stderr):
         raise BadInput(f"git remote {shown}: unknown commit, branch or tag {ref!r}",
                        hint="check the ref (URL@REF / --ref / source.git.commit) against the repository")
+    if _CONNECTION_LOST.search(stderr):
+        raise InfraUnavailable(f"git remote {shown}: the connection broke during the fetch ({line})",
+                               hint="the remote went away mid-transfer; check it and the network, then rerun")
     raise InfraUnavailable(f"git remote {shown}: cannot be reached ({line})",
                            hint="check the URL and the network")
 
