@@ -381,7 +381,7 @@ def test_git_remote_gone_mid_clone(git_remote, tmp_path: Path, reset: bool) -> N
                             capture_output=True, text=True, timeout=180, env=cli_env(sub_tmp))
     assert proxy.cuts == 1, "the proxy never cut: the pack was smaller than the cut point"
     assert result.returncode == 3, result.stdout + result.stderr
-    one_error_line(result.stderr, "git remote", f"127.0.0.1:{proxy.port}/repo.git")
+    one_error_line(result.stderr, "git remote", f"127.0.0.1:{proxy.port}/repo.git", "broke during the fetch")
     assert "Traceback" not in result.stdout
     assert list(sub_tmp.iterdir()) == []
     assert time.monotonic() - started < 60
