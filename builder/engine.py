@@ -130,10 +130,56 @@ def _client_major(cli: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
+_PLUGIN_DIRS = ("/usr/local/lib/docker/cli-plugins", "/usr/local/libexec/docker/cli-plugins",
+                "/usr/lib/docker/cli-plugins", "/usr/libexec/docker/cli-plugins")
+
+
+def _probe_key(candidates: list[str]) -> str:
+    """What the probe's answer depends on: the client binaries and the buildx plugins."""
+    config = os.environ.get("DOCKER_CONFIG") or os.path.join(os.path.expanduser("~"), ".docker")
+    parts = []
+    for path in candidates + [os.path.join(d, "docker-buildx") for d in (*_PLUGIN_DIRS, os.path.join(config, "cli-plugins"))]:
+        try:
+            st = os.stat(path)
+            parts.append(f"{path}:{os.path.realpath(path)}:{st.st_size}:{st.st_mtime_ns}")
+        except OSError:
+            parts.append(f"{path}:-")
+    return "\n".join(parts)
+
+
 def find_buildkit_cli() -> tuple[str, bool] | None:
     """(docker CLI path, has buildx) of the first client that can drive BuildKit.
-    Clients from 23.0 on need the buildx plugin for BuildKit; older ones have it built in."""
-    for cli in _cli_candidates():
+    Clients from 23.0 on need the buildx plugin for BuildKit; older ones have it built in.
+
+    The answer is remembered per client binary and plugin set (the two probes run the CLI
+    twice, ~0.15 s, on every build); a changed binary or plugin probes again."""
+    import json
+
+    from launchbuild.resolver.cache import cache_root
+
+    candidates = _cli_candidates()
+    memo = cache_root() / "engine-probe.json"
+    key = _probe_key(candidates)
+    try:
+        saved = json.loads(memo.read_text(encoding="utf-8"))
+        if saved.get("key") == key and saved.get("cli") in candidates:
+            return saved["cli"], bool(saved["buildx"])
+    except (OSError, ValueError, AttributeError, KeyError):
+        pass
+    found = _probe_buildkit_cli(candidates)
+    if found is not None:
+        try:
+            memo.parent.mkdir(parents=True, exist_ok=True)
+            tmp = memo.with_name(f"{memo.name}.{os.getpid()}.tmp")
+            tmp.write_text(json.dumps({"key": key, "cli": found[0], "buildx": found[1]}), encoding="utf-8")
+            os.replace(tmp, memo)
+        except OSError:
+            pass  # a read-only cache only costs the probe next time
+    return found
+
+
+def _probe_buildkit_cli(candidates: list[str]) -> tuple[str, bool] | None:
+    for cli in candidates:
         try:
             if subprocess.run([cli, "buildx", "version"], capture_output=True, timeout=20).returncode == 0:
                 return cli, True
