@@ -189,11 +189,12 @@ def test_docker_daemon_dying_mid_build(private_daemon: PrivateDaemon, tmp_path: 
     (job / "data.bin").write_bytes(os.urandom(64 * 1024 * 1024))
     sub_tmp = tmp_path / "tmp"
     sub_tmp.mkdir()
+    cache = tmp_path / "cache"  # BuildKit contexts are kept here between builds
     tags_before, ids_before = image_tags(private_daemon), image_ids(private_daemon)
 
     proc = subprocess.Popen(["launchbuild", "build", str(job), "--python-base-image", PYTHON_STANDIN],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=cli_env(sub_tmp, DOCKER_HOST=private_daemon.host))
+                            env=cli_env(sub_tmp, DOCKER_HOST=private_daemon.host, LAUNCHBUILD_CACHE_DIR=str(cache)))
     try:
         # The engine's iid dir appears right before `docker build` starts: the build is under way.
         deadline = time.monotonic() + 240
@@ -213,6 +214,8 @@ def test_docker_daemon_dying_mid_build(private_daemon: PrivateDaemon, tmp_path: 
     one_error_line(stderr, "Docker engine", "during the build")  # either client wording
     assert "Traceback" not in stdout
     assert list(sub_tmp.iterdir()) == []
+    contexts = cache / "contexts"
+    assert not contexts.exists() or [p for p in contexts.iterdir() if p.is_dir()] == []  # no half-sent context kept
 
     private_daemon.start()  # same data-root: whatever the crash left is visible again
     assert image_tags(private_daemon) == tags_before
