@@ -17,7 +17,6 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import metadata
 from pathlib import Path
 from typing import Protocol
 
@@ -124,6 +123,8 @@ class UvBackend:
         self.binary = uv.find_uv_bin()
 
     def version(self) -> str:
+        from importlib import metadata  # lazily: the warm path needs it only for the cache key
+
         return metadata.version("uv")
 
     def compile(self, request: CompileRequest) -> CompileOutcome:

@@ -13,8 +13,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
-import yaml
-
 from launchbuild.compat.findings import Location
 from launchbuild.errors import BadInput
 from launchbuild.jobs.model import Origin, Sourced
@@ -173,6 +171,8 @@ class EnvironmentFile:
     kind: str = "environment"
 
     def load(self) -> LoadedInput:
+        import yaml  # only environment.yml jobs pay for it
+
         shown = display_path(self.path, self.source_dir)
         try:
             text = self.path.read_text(encoding="utf-8")
