@@ -16,7 +16,13 @@ from launchbuild.builder.context import build_context, content_hash, scan, stabl
 from launchbuild.builder.dockerfile import render
 from launchbuild.builder.plan import BuildPlan, CaMode, Frontend, find_ca_bundle
 from launchbuild.builder.tags import content_tag, image_ref, split_ref
-from launchbuild.builder.verify import verify_image
+from launchbuild.builder.verify import (
+    VerificationCache,
+    environment_key,
+    reused_verification,
+    script_in_code,
+    verify_image,
+)
 from launchbuild.errors import BadInput
 from launchbuild.report.model import BuildSummary
 
@@ -72,6 +78,23 @@ def _skip_over_socket(base_image: str, engine: str, tagged, started: float) -> B
     return BuildSummary(tag=ref, skipped=True, reason="content tag already in the local engine",
                         engine=_ENGINE_OF_FRONTEND[frontend], size_bytes=found.get("Size"),
                         duration_s=time.monotonic() - started)
+
+
+def _verify(client, image_id: str, plan: BuildPlan, entries, uv_binary: Path | None):
+    """Run the probe, unless this image's environment layers are identical to an image that
+    already passed and the entrypoint's script is among the copied files (a code-only change)."""
+    from launchbuild.resolver.cache import cache_root
+
+    cache = VerificationCache(cache_root())
+    key = environment_key(client.images.get(image_id).attrs, plan)
+    checks = cache.get(key) if key else None
+    script = script_in_code(plan.entrypoint, frozenset(e.path for e in entries if e.kind == "f"))
+    if checks is not None and script is not None:
+        return reused_verification(checks, script)
+    results = verify_image(client, image_id, plan, uv_binary=uv_binary if eng.host_arch() == plan.arch else None)
+    if key and all(r.passed for r in results):
+        cache.put(key, results)
+    return results
 
 
 def build_image(
@@ -162,8 +185,7 @@ def build_image(
     with context as ctx:
         result = local.build(ctx, platform=platform, no_cache=no_cache, secrets=secrets, on_progress=on_progress)
 
-    verification = verify_image(client, result.image_id, plan,
-                                uv_binary=uv_binary if eng.host_arch() == plan.arch else None)
+    verification = _verify(client, result.image_id, plan, entries, uv_binary)
     if not all(v.passed for v in verification):
         eng.remove_image(client, result.image_id)
         return BuildSummary(tag=ref, skipped=False, engine=local.name, verification=verification,

@@ -149,3 +149,86 @@ def verify_image(client, image: str, plan: BuildPlan, *, uv_binary: Path | None 
     except (ValueError, IndexError):
         return (VerificationResult("run image", False, f"probe printed no JSON: {out[-200:]!r}"),)
     return judge(plan, probe)
+
+
+# --- reusing a verification ------------------------------------------------------------------
+# A code-only change rebuilds only the last layer (COPY code/). Every check but the
+# entrypoint's reads the layers below it, so when those layers are byte-identical to an image
+# that already passed, re-running the probe container (about a second) proves nothing new.
+# The key is the chain of layer diff IDs without the top one: if the top layer is not the
+# code layer after all, the key simply changes with the code and nothing is reused.
+
+ENVIRONMENT_CHECKS = ("python version", "pip check", "locked versions", "non-root user")
+_PY_OPTS_WITH_ARG = {"-W", "-X"}
+
+
+def environment_key(image_attrs: dict, plan: BuildPlan) -> str | None:
+    """What the environment checks depend on, or None when the image cannot be keyed."""
+    import hashlib
+
+    layers = (image_attrs.get("RootFS") or {}).get("Layers") or []
+    if len(layers) < 2:
+        return None
+    config = image_attrs.get("Config") or {}
+    data = {"layers": layers[:-1], "user": config.get("User"), "python": plan.python,
+            "lock": plan.lock_sha256, "uid": plan.uid}
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+def script_in_code(entrypoint: tuple[str, ...], copied_files: frozenset[str]) -> str | None:
+    """For `python [options] script.py`: the script, when it is among the files copied into
+    the workdir. None for anything else (modules, shells, absolute paths): run the probe."""
+    if not entrypoint or not re.fullmatch(r"(?:.*/)?python(?:3(?:\.\d+)?)?", entrypoint[0]):
+        return None
+    rest = list(entrypoint[1:])
+    while rest:
+        arg = rest.pop(0)
+        if arg in ("-m", "-c"):
+            return None
+        if arg in _PY_OPTS_WITH_ARG:
+            rest = rest[1:]
+            continue
+        if arg.startswith("-"):
+            continue
+        path = arg[2:] if arg.startswith("./") else arg
+        if path.startswith("/") or ".." in path.split("/"):
+            return None
+        return path if path in copied_files else None
+    return None
+
+
+class VerificationCache:
+    """Environment checks that passed, by environment key, under the launchbuild cache dir."""
+
+    def __init__(self, root: Path) -> None:
+        self.dir = Path(root) / "verified"
+
+    def get(self, key: str) -> dict[str, str] | None:
+        try:
+            data = json.loads((self.dir / f"{key}.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if not isinstance(data, dict) or set(data.get("checks", {})) != set(ENVIRONMENT_CHECKS):
+            return None
+        return data["checks"]
+
+    def put(self, key: str, results: tuple[VerificationResult, ...]) -> None:
+        checks = {r.check: r.detail for r in results if r.check in ENVIRONMENT_CHECKS and r.passed}
+        if set(checks) != set(ENVIRONMENT_CHECKS):
+            return
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            tmp = self.dir / f".{key}.tmp"
+            tmp.write_text(json.dumps({"checks": checks}), encoding="utf-8")
+            tmp.replace(self.dir / f"{key}.json")
+        except OSError:
+            pass  # a cache that cannot be written only costs the next build a probe run
+
+
+def reused_verification(checks: dict[str, str], script: str) -> tuple[VerificationResult, ...]:
+    """The report still lists every check, and says which ones were carried over and why."""
+    out = [VerificationResult(name, True, f"{checks[name]} (reused: environment layers identical "
+                                          "to an image that passed)") for name in ENVIRONMENT_CHECKS[:3]]
+    out.append(VerificationResult("entrypoint", True, f"{script} is in the code copied to the workdir"))
+    out.append(VerificationResult(ENVIRONMENT_CHECKS[3], True, f"{checks[ENVIRONMENT_CHECKS[3]]} (reused)"))
+    return tuple(out)
