@@ -163,10 +163,6 @@ class _Checked:
     environment: ResolveResult | None
 
 
-def _sourced_opt(options: Options, name: str) -> Sourced[Any] | None:
-    return options.sourced(name)
-
-
 def _python_inputs(job: Job) -> tuple[Sourced[str] | None, Sourced[str] | None]:
     """(explicit, job runtime) for the resolver's selection order."""
     if job.python is None:
@@ -176,14 +172,15 @@ def _python_inputs(job: Job) -> tuple[Sourced[str] | None, Sourced[str] | None]:
     return None, job.python
 
 
-def _inspect(ref: str, *, platform: str, offline: bool) -> tuple[ImageFacts | None, str | None]:
+def _inspect(ref: str, *, platform: str, offline: bool, progress: Progress) -> tuple[ImageFacts | None, str | None]:
     """Facts, or why the image could not be read (LB104). Unreachable infra propagates."""
     from launchbuild.compat.inspect import ImageNotFound, inspect_image
 
-    try:
-        return inspect_image(ref, platform=platform, offline=offline), None
-    except ImageNotFound as exc:
-        return None, str(exc)
+    with progress.phase(f"inspecting {ref}"):
+        try:
+            return inspect_image(ref, platform=platform, offline=offline), None
+        except ImageNotFound as exc:
+            return None, str(exc)
 
 
 def _gpus(options: Options, run_metadata: Any) -> tuple[tuple[Any, ...], tuple[Sourced[str], ...], Any, Sourced[str] | None]:
@@ -217,14 +214,12 @@ def _check(
     is_build: bool,
     progress: Progress,
 ) -> _Checked:
-    from launchbuild.compat.catalog import evaluate
+    from launchbuild.compat.catalog import evaluate, normalize_ignore
     from launchbuild.compat.context import CheckContext
     from launchbuild.compat.source_scan import scan_source
     from launchbuild.compat.target import parse_platform
-    from launchbuild.resolver.api import ResolveOptions, resolve
+    from launchbuild.resolver.api import ResolveOptions, resolve, select_target
     from launchbuild.resolver.metadata import read_run_metadata
-
-    from launchbuild.compat.catalog import normalize_ignore
 
     started = time.perf_counter()
     job, options, source_dir = prepared.job, prepared.options, prepared.source_dir
@@ -240,8 +235,7 @@ def _check(
     image_error: str | None = None
     image_pythons: tuple[str, ...] = ()
     if accelerator is not None:
-        with progress.phase(f"inspecting {accelerator.value}"):
-            facts, image_error = _inspect(accelerator.value, platform=platform, offline=offline)
+        facts, image_error = _inspect(accelerator.value, platform=platform, offline=offline, progress=progress)
         image_pythons = facts.pythons if facts else ()
 
     explicit, runtime = _python_inputs(job)
@@ -258,14 +252,13 @@ def _check(
     )
     environment: ResolveResult | None = None
     if job.builds_image:
-        from launchbuild.resolver.api import select_target
-
-        target, python = select_target(source_dir, job, resolve_options)
+        _, python = select_target(source_dir, job, resolve_options)
         if accelerator is None:
+            # Without an accelerator image, Python comes with a Python base image of the
+            # target's version; its glibc decides which wheels the lock may use.
             template = job.python_base_image or Sourced(options["python-base-image"], Origin.DEFAULT)
             base = Sourced(template.value.replace("{python}", python.value), template.origin, template.detail)
-            with progress.phase(f"inspecting {base.value}"):
-                facts, image_error = _inspect(base.value, platform=platform, offline=offline)
+            facts, image_error = _inspect(base.value, platform=platform, offline=offline, progress=progress)
             if facts is not None and facts.glibc:
                 resolve_options = replace(resolve_options, glibc=facts.glibc)
         else:
@@ -276,8 +269,7 @@ def _check(
     else:
         base = Sourced(job.source.image, Origin.JOB_SPEC if job.spec_path else Origin.FLAG)  # type: ignore[union-attr]
         python = explicit or runtime
-        with progress.phase(f"inspecting {base.value}"):
-            facts, image_error = _inspect(base.value, platform=platform, offline=offline)
+        facts, image_error = _inspect(base.value, platform=platform, offline=offline, progress=progress)
         source = None
 
     ctx = CheckContext(
