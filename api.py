@@ -33,8 +33,8 @@ class Progress:
     def phase(self, title: str) -> Iterator[None]:
         yield
 
-    def log(self, line: str) -> None:
-        pass
+    def log(self, line: str, status: str | None = None) -> None:
+        """`line`: a raw log line (shown with --verbose); `status`: a short live summary."""
 
     def options(self, options: Options) -> None:
         pass
@@ -63,11 +63,13 @@ class _ConsoleProgress(Progress):
         if self.verbose or self.console.is_terminal:
             self.console.print(f"[dim]✓ {title} ({time.perf_counter() - start:.1f}s)[/]")
 
-    def log(self, line: str) -> None:
+    def log(self, line: str, status: str | None = None) -> None:
         if self._status is not None:
-            self._status.update(line[:120])
-        elif self.verbose:
-            self.console.print(f"[dim]{line}[/]", markup=True, highlight=False)
+            self._status.update((status or line)[:120])
+        if self.verbose:
+            from rich.markup import escape
+
+            self.console.print(f"[dim]{escape(line)}[/]", markup=True, highlight=False)
 
     def options(self, options: Options) -> None:
         if not self.verbose:
@@ -449,7 +451,7 @@ def build(
             step = getattr(event, "step", None)
             line = getattr(event, "line", "") or ""
             elapsed = getattr(event, "elapsed_s", 0.0)
-            progress.log(f"{step} ({elapsed:.0f}s)" if step else line)
+            progress.log(line, status=f"{step} ({elapsed:.0f}s)" if step else None)
 
         with progress.phase("building the image"):
             summary = build_image(
