@@ -131,7 +131,7 @@ def inspect_image(
             if name == "registry":
                 facts = registry_provider.read_facts(image, target, client=registry_client, cached=cache.get)
                 return finish(facts)
-            facts_or_none = inference.infer_facts(image)
+            facts_or_none = inference.infer_facts(image, target.architecture)
             if facts_or_none is None:
                 attempts.append((name, f"no tag inference rule for {image.familiar}"))
                 continue

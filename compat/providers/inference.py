@@ -46,6 +46,32 @@ _CUDA_IMAGE_CUDNN = {
     "12.6.3": "9.5.1.17",
 }
 
+# nvidia/cuda ubuntu22.04 x86_64 images -> the driver branches their NVIDIA_REQUIRE_CUDA
+# admits through brand clauses (forward compatibility), after NVIDIA's Nov-2023 rewrite of the
+# tags (reference/compat-sources.md §3.1 table, from gitlab nvidia/container-images/cuda
+# dist/<ver>/ubuntu2204/base/Dockerfile). The arm64 (sbsa) stage has no brand clauses.
+_CUDA_IMAGE_BRANCHES = {
+    "11.8.0": (470,),
+    "12.0.1": (470,),
+    "12.1.1": (470, 525),
+    "12.2.2": (470, 525),
+    "12.3.2": (470, 525, 535),
+    "12.4.1": (470, 525, 535),
+    "12.5.1": (470, 535, 550),
+    "12.6.3": (470, 535, 550),
+}
+# The brand order of the real strings (dist/12.1.1/ubuntu2204/base/Dockerfile).
+_BRANDS = ("tesla", "unknown", "nvidia", "nvidiartx", "geforce", "geforcertx", "quadro", "quadrortx",
+           "titan", "titanrtx")
+
+
+def _require_cuda(cuda: str, branches: tuple[int, ...]) -> str:
+    """NVIDIA_REQUIRE_CUDA as the image sets it: `cuda>=X.Y` OR one of the branch clauses."""
+    major_minor = ".".join(cuda.split(".")[:2])
+    clauses = [f"brand={b},driver>={br},driver<{br + 1}" for br in branches for b in _BRANDS]
+    return " ".join([f"cuda>={major_minor}", *clauses])
+
+
 _CUDA_TAG = re.compile(
     r"(?P<cuda>\d+\.\d+(?:\.\d+)?)-(?:(?P<cudnn>cudnn\d*)-)?(?P<flavour>base|runtime|devel)"
     r"-(?P<os>ubuntu|ubi|rockylinux|centos|oraclelinux)(?P<osver>\d+(?:\.\d+)?)\Z"
@@ -80,7 +106,7 @@ def _os_facts(os_id: str, version: str | None, tag: str) -> dict[str, Any]:
     return facts
 
 
-def _nvidia_cuda(tag: str) -> dict[str, Any] | None:
+def _nvidia_cuda(tag: str, architecture: str = "amd64") -> dict[str, Any] | None:
     match = _CUDA_TAG.match(tag)
     if not match:
         return None
@@ -88,6 +114,9 @@ def _nvidia_cuda(tag: str) -> dict[str, Any] | None:
     osver = match["osver"]
     facts = _os_facts(os_map[match["os"]], osver, tag)
     facts["cuda_version"] = match["cuda"]
+    branches = _CUDA_IMAGE_BRANCHES.get(match["cuda"]) if match["os"] == "ubuntu" and osver == "22.04" else None
+    if branches and architecture == "amd64":
+        facts["require_cuda"] = _require_cuda(match["cuda"], branches)
     facts["has_nvcc"] = match["flavour"] == "devel"
     if match["cudnn"]:
         known = _CUDA_IMAGE_CUDNN.get(match["cuda"]) if match["os"] == "ubuntu" and osver == "22.04" else None
@@ -162,12 +191,12 @@ _RULES = {
 }
 
 
-def infer_facts(ref: ImageRef) -> ImageFacts | None:
+def infer_facts(ref: ImageRef, architecture: str = "amd64") -> ImageFacts | None:
     """Facts from a well-known name and tag, or None when we know nothing about it."""
     rule = _RULES.get((ref.registry, ref.repository))
     if rule is None or not ref.tag:
         return None
-    facts = rule(ref.tag)
+    facts = _nvidia_cuda(ref.tag, architecture) if rule is _nvidia_cuda else rule(ref.tag)
     if not facts:
         return None
     return ImageFacts(

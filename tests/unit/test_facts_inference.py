@@ -54,3 +54,45 @@ def test_inference(ref, expected):
     assert sources and all(v.startswith("inferred from tag") for v in sources.values())
     assert all(facts.source_of(name) == "inferred" for name in sources)
     assert facts.architecture is None  # a tag says nothing about the platform
+
+
+# --- NVIDIA_REQUIRE_CUDA of well-known nvidia/cuda tags ------------------------------------------
+
+import pytest as _pytest  # noqa: E402
+
+from launchbuild.compat.imageref import parse_image_ref as _ref  # noqa: E402
+from launchbuild.compat.providers.inference import infer_facts as _infer  # noqa: E402
+
+
+@_pytest.mark.parametrize("version", ["12.1.1", "11.8.0"])
+def test_inferred_require_cuda_is_the_real_string(version):
+    """The stand-ins carry NVIDIA's strings byte for byte (scripts/standins); inference must
+    produce the same, brand clauses and their order included."""
+    from pathlib import Path
+
+    from tests.helpers_testenv import dockerfile_env
+
+    standin = Path(__file__).resolve().parents[2] / "scripts" / "standins" / f"cuda-{version}-runtime-ubuntu22.04.Dockerfile"
+    real = dockerfile_env(standin)["NVIDIA_REQUIRE_CUDA"]
+    assert _infer(_ref(f"nvidia/cuda:{version}-runtime-ubuntu22.04")).require_cuda == real
+
+
+@_pytest.mark.parametrize(
+    ("tag", "architecture", "branches"),
+    [
+        ("12.4.1-runtime-ubuntu22.04", "amd64", {470, 525, 535}),
+        ("12.6.3-cudnn-devel-ubuntu22.04", "amd64", {470, 535, 550}),
+        ("12.4.1-runtime-ubuntu22.04", "arm64", None),  # the sbsa stage has only cuda>=X.Y
+        ("12.8.0-runtime-ubuntu24.04", "amd64", None),  # not in the cited table: leave it unknown
+        ("12.4.1-runtime-ubuntu20.04", "amd64", None),
+    ],
+)
+def test_inferred_forward_compat_branches(tag, architecture, branches):
+    from tests.helpers_testenv import require_cuda_branches
+
+    facts = _infer(_ref(f"nvidia/cuda:{tag}"), architecture)
+    if branches is None:
+        assert facts.require_cuda is None
+    else:
+        assert require_cuda_branches(facts.require_cuda) == branches
+        assert facts.source_of("require_cuda") == "inferred"
