@@ -78,6 +78,20 @@ class Evaluation:
         return self.matched is not None and self.matched.forward_compat
 
 
+def summary(req: Requirement) -> str:
+    """The requirement in a person's words: the native terms, then the forward-compatibility
+    driver branches, instead of one clause per brand (a real string has thirty)."""
+    def branch(clause: Clause) -> str | None:
+        return next((c.value for c in clause.conditions if c.prop == "driver" and c.op == ">="), None) \
+            if clause.forward_compat else None
+
+    native = [str(c) for c in req.clauses if branch(c) is None]
+    branches = sorted({b for c in req.clauses if (b := branch(c)) is not None},
+                      key=lambda v: tuple(int(p) if p.isdigit() else 0 for p in v.split(".")))
+    parts = native + ([f"driver branch {', '.join(branches)} with forward compatibility"] if branches else [])
+    return " or ".join(parts) or req.text
+
+
 def _semver_key(value: str) -> tuple:
     m = _SEMVER.match(value)
     assert m is not None

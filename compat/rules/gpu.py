@@ -143,7 +143,7 @@ def driver_too_old_for_image(ctx: CheckContext) -> Iterator[Finding]:
             fix += f" (e.g. {older})" if older else ""
             yield get("LB202").finding(
                 f"driver {ctx.driver.text} does not satisfy {img.reference}'s requirement "
-                f"({'; '.join(result.unmet) or req.text}): the container will not start"
+                f"({requirecuda.summary(req)}): the container will not start"
                 + (f" on {gpu.describe()}" if gpu else ""),
                 fix,
                 evidence,

@@ -133,3 +133,18 @@ def test_only_bad_input_escapes_parse_on_any_text(text):
         rc.parse(text)
     except BadInput:
         pass
+
+
+@pytest.mark.parametrize(
+    ("text", "summary"),
+    [
+        ("cuda>=11.0", "cuda>=11.0"),
+        ("cuda>=12.1 brand=tesla,driver>=470,driver<471 brand=geforce,driver>=525,driver<526",
+         "cuda>=12.1 or driver branch 470, 525 with forward compatibility"),
+        ("cuda>=11.0,driver>=450 arch=8.0", "cuda>=11.0,driver>=450 or arch=8.0"),
+    ],
+)
+def test_summary_in_a_persons_words(text, summary):
+    from launchbuild.compat.requirecuda import parse, summary as summarize
+
+    assert summarize(parse(text, "test")) == summary
