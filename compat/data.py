@@ -52,6 +52,8 @@ TABLES = (
     "tensorflow",
     "jax_cupy",
     "distro_pythons",
+    "distro_glibc",
+    "nvidia_cuda_images",
     "packages",
 )
 
@@ -209,7 +211,16 @@ def distro_pythons() -> dict[tuple[str, str], tuple[str, ...]]:
     return out
 
 
-def apt_pythons(os_id: str | None, os_version: str | None) -> tuple[str, ...] | None:
+@functools.cache
+def distro_codenames() -> dict[tuple[str, str], str]:
+    """(os id, codename) -> VERSION_ID, for images whose os-release names only the codename."""
+    return {(r["id"], r["codename"]): r["version"] for r in load("distro_pythons")["distros"] if r.get("codename")}
+
+
+def apt_pythons(os_id: str | None, os_version: str | None, codename: str | None = None) -> tuple[str, ...] | None:
+    """X.Y installable with apt on a release (default first), or None when the table has no row."""
+    if os_id and not os_version and codename:
+        os_version = distro_codenames().get((os_id, codename))
     if not os_id or not os_version:
         return None
     key = (os_id, os_version)
@@ -239,3 +250,30 @@ def nvcc_needs() -> dict[str, str]:
 @functools.cache
 def compiler_needs() -> dict[str, str]:
     return {r["name"]: r["why"] for r in load("packages")["needs_compiler"]}
+
+
+# ---- images, for tag inference ---------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=None)
+def distro_glibc() -> dict[tuple[str, str], str]:
+    return {(r["id"], r["version"]): r["glibc"] for r in load("distro_glibc")["releases"]}
+
+
+@dataclass(frozen=True)
+class CudaImage:
+    cuda: str
+    cudnn: str
+    forward_compat_branches: tuple[int, ...]
+
+
+@functools.lru_cache(maxsize=None)
+def nvidia_cuda_images() -> dict[str, CudaImage]:
+    """nvidia/cuda ubuntu22.04 x86_64 images by CUDA version."""
+    return {r["cuda"]: CudaImage(r["cuda"], r["cudnn"], tuple(r["forward_compat_branches"]))
+            for r in load("nvidia_cuda_images")["images"]}
+
+
+@functools.lru_cache(maxsize=None)
+def nvidia_brand_order() -> tuple[str, ...]:
+    return tuple(load("nvidia_cuda_images")["brand_order"])

@@ -9,14 +9,12 @@ show it. A registry that says the image does not exist ends the search with
 from __future__ import annotations
 
 import dataclasses
-import json
-from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable
 
 from launchbuild.compat.facts import ImageFacts
 from launchbuild.compat.factcache import FactCache
-from launchbuild.compat.imageref import ImageRef, parse_image_ref
+from launchbuild.compat.imageref import parse_image_ref
 from launchbuild.compat.providers import docker as docker_provider
 from launchbuild.compat.providers import inference
 from launchbuild.compat.providers import registry as registry_provider
@@ -35,24 +33,12 @@ PROVIDERS = ("docker", "registry", "inferred")
 
 
 def distro_apt_pythons(os_id: str | None, os_version: str | None, codename: str | None) -> tuple[str, ...] | None:
-    """Python X.Y installable with apt on a distro release, from data/distro_pythons.json.
+    """Python X.Y installable with apt on a distro release (data/distro_pythons.json), used when
+    the image could not be asked (`apt-cache policy`): slim images without package lists, or
+    facts from the registry or from inference."""
+    from launchbuild.compat import data
 
-    Used when the image could not be asked (`apt-cache policy`), e.g. slim images whose
-    package lists were deleted, or facts from the registry or from inference.
-    """
-    if not os_id:
-        return None
-    try:
-        table = json.loads(resources.files("launchbuild.data").joinpath("distro_pythons.json").read_text("utf-8"))
-    except (OSError, ValueError, ModuleNotFoundError):
-        return None
-    for row in table.get("distros") or ():
-        if not isinstance(row, dict) or row.get("id") != os_id:
-            continue
-        if (os_version and row.get("version") == os_version) or (codename and row.get("codename") == codename):
-            found = [row.get("default")] + [e.get("python") for e in row.get("extra") or () if isinstance(e, dict)]
-            return tuple(sorted({str(v) for v in found if v}, key=lambda v: tuple(int(p) for p in v.split("."))))
-    return None
+    return data.apt_pythons(os_id, os_version, codename)
 
 
 def _with_table_pythons(facts: ImageFacts) -> ImageFacts:
@@ -136,7 +122,7 @@ def inspect_image(
                 attempts.append((name, f"no tag inference rule for {image.familiar}"))
                 continue
             return finish(facts_or_none)
-        except ImageNotFound as exc:
+        except ImageNotFound:
             if mismatched is not None:
                 return finish(mismatched)
             raise

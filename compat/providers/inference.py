@@ -10,67 +10,21 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from launchbuild.compat import data
 from launchbuild.compat.facts import ImageFacts
 from launchbuild.compat.imageref import ImageRef
 
 PROVIDER = "inferred"
 
-# Release -> glibc of the distro's libc6 package (packages.debian.org, packages.ubuntu.com,
-# Red Hat's UBI/Rocky release notes).
-_GLIBC = {
-    ("debian", "10"): "2.28",
-    ("debian", "11"): "2.31",
-    ("debian", "12"): "2.36",
-    ("debian", "13"): "2.41",
-    ("ubuntu", "18.04"): "2.27",
-    ("ubuntu", "20.04"): "2.31",
-    ("ubuntu", "22.04"): "2.35",
-    ("ubuntu", "24.04"): "2.39",
-    ("rhel", "8"): "2.28",
-    ("rhel", "9"): "2.34",
-    ("rocky", "8"): "2.28",
-    ("rocky", "9"): "2.34",
-}
-_DEBIAN_CODENAMES = {"buster": "10", "bullseye": "11", "bookworm": "12", "trixie": "13"}
-_UBUNTU_CODENAMES = {"bionic": "18.04", "focal": "20.04", "jammy": "22.04", "noble": "24.04"}
-# nvidia/cuda ubuntu22.04 cudnn images -> NV_CUDNN_VERSION (reference/compat-sources.md §3.2,
-# from gitlab nvidia/container-images/cuda dist/<ver>/ubuntu2204/runtime/cudnn*/Dockerfile).
-_CUDA_IMAGE_CUDNN = {
-    "11.8.0": "8.9.6.50",
-    "12.0.1": "8.8.0.121",
-    "12.1.1": "8.9.0.131",
-    "12.2.2": "8.9.6.50",
-    "12.3.2": "9.0.0.312",
-    "12.4.1": "9.1.0.70",
-    "12.5.1": "9.2.1.18",
-    "12.6.3": "9.5.1.17",
-}
-
-# nvidia/cuda ubuntu22.04 x86_64 images -> the driver branches their NVIDIA_REQUIRE_CUDA
-# admits through brand clauses (forward compatibility), after NVIDIA's Nov-2023 rewrite of the
-# tags (reference/compat-sources.md §3.1 table, from gitlab nvidia/container-images/cuda
-# dist/<ver>/ubuntu2204/base/Dockerfile). The arm64 (sbsa) stage has no brand clauses.
-_CUDA_IMAGE_BRANCHES = {
-    "11.8.0": (470,),
-    "12.0.1": (470,),
-    "12.1.1": (470, 525),
-    "12.2.2": (470, 525),
-    "12.3.2": (470, 525, 535),
-    "12.4.1": (470, 525, 535),
-    "12.5.1": (470, 535, 550),
-    "12.6.3": (470, 535, 550),
-}
-# The brand order of the real strings (dist/12.1.1/ubuntu2204/base/Dockerfile).
-_BRANDS = ("tesla", "unknown", "nvidia", "nvidiartx", "geforce", "geforcertx", "quadro", "quadrortx",
-           "titan", "titanrtx")
-
-
 def _require_cuda(cuda: str, branches: tuple[int, ...]) -> str:
     """NVIDIA_REQUIRE_CUDA as the image sets it: `cuda>=X.Y` OR one of the branch clauses."""
     major_minor = ".".join(cuda.split(".")[:2])
-    clauses = [f"brand={b},driver>={br},driver<{br + 1}" for br in branches for b in _BRANDS]
+    clauses = [f"brand={b},driver>={br},driver<{br + 1}" for br in branches for b in data.nvidia_brand_order()]
     return " ".join([f"cuda>={major_minor}", *clauses])
 
+
+_DEBIAN_CODENAMES = {"buster": "10", "bullseye": "11", "bookworm": "12", "trixie": "13"}
+_UBUNTU_CODENAMES = {"bionic": "18.04", "focal": "20.04", "jammy": "22.04", "noble": "24.04"}
 
 _CUDA_TAG = re.compile(
     r"(?P<cuda>\d+\.\d+(?:\.\d+)?)-(?:(?P<cudnn>cudnn\d*)-)?(?P<flavour>base|runtime|devel)"
@@ -96,7 +50,7 @@ def _os_facts(os_id: str, version: str | None, tag: str) -> dict[str, Any]:
         facts["has_apt"] = False
     if version:
         facts["os_version"] = version
-        glibc = _GLIBC.get((os_id, version))
+        glibc = data.distro_glibc().get((os_id, version))
         if glibc:
             facts["glibc"] = glibc
         codenames = _DEBIAN_CODENAMES if os_id == "debian" else _UBUNTU_CODENAMES if os_id == "ubuntu" else {}
@@ -114,15 +68,16 @@ def _nvidia_cuda(tag: str, architecture: str = "amd64") -> dict[str, Any] | None
     osver = match["osver"]
     facts = _os_facts(os_map[match["os"]], osver, tag)
     facts["cuda_version"] = match["cuda"]
-    branches = _CUDA_IMAGE_BRANCHES.get(match["cuda"]) if match["os"] == "ubuntu" and osver == "22.04" else None
-    if branches and architecture == "amd64":
-        facts["require_cuda"] = _require_cuda(match["cuda"], branches)
+    # The cited table covers the ubuntu22.04 images; their arm64 (sbsa) stage has no brand clauses.
+    known = data.nvidia_cuda_images().get(match["cuda"]) if match["os"] == "ubuntu" and osver == "22.04" else None
+    if known and architecture == "amd64":
+        facts["require_cuda"] = _require_cuda(match["cuda"], known.forward_compat_branches)
     facts["has_nvcc"] = match["flavour"] == "devel"
     if match["cudnn"]:
-        known = _CUDA_IMAGE_CUDNN.get(match["cuda"]) if match["os"] == "ubuntu" and osver == "22.04" else None
+        cudnn = known.cudnn if known else None
         major = match["cudnn"][len("cudnn"):]
-        if known and (not major or known.split(".")[0] == major):
-            facts["cudnn_version"] = known
+        if cudnn and (not major or cudnn.split(".")[0] == major):
+            facts["cudnn_version"] = cudnn
         elif major:
             facts["cudnn_version"] = major
     return facts
