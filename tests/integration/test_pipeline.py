@@ -122,3 +122,32 @@ def test_make_demo_script_runs_the_image():
     proc = subprocess.run(["bash", str(script)], capture_output=True, text=True, timeout=600, env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "training finished" in proc.stdout
+
+
+def test_kubernetes_dry_run_writes_valid_manifests(demo: Path, tmp_path: Path, local_registry):
+    import yaml
+
+    out = tmp_path / "build-job.yaml"
+    result = invoke("build", str(demo), "--queue-config", str(demo / "queue.json"), "--engine", "kubernetes",
+                    "--dry-run", "--push", f"{local_registry}/team/demo", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    docs = list(yaml.safe_load_all(out.read_text()))
+    kinds = [d["kind"] for d in docs]
+    assert kinds == ["ConfigMap", "Job"]
+    job = docs[1]
+    destination = job["metadata"]["annotations"]["launchbuild.io/destination"]
+    assert destination.startswith(f"{local_registry}/team/demo:lb-")
+    args = job["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert any(a.startswith(f"type=image,name={destination},push=true") for a in args)
+    # The same job gives the same manifests: the name and tag are content-derived.
+    again = tmp_path / "again.yaml"
+    invoke("build", str(demo), "--queue-config", str(demo / "queue.json"), "--engine", "kubernetes",
+           "--dry-run", "--push", f"{local_registry}/team/demo", "-o", str(again))
+    assert again.read_text() == out.read_text()
+
+
+def test_kubernetes_engine_needs_a_push_destination(demo: Path):
+    result = invoke("build", str(demo), "--queue-config", str(demo / "queue.json"), "--engine", "kubernetes",
+                    "--dry-run")
+    assert result.exit_code == 2, result.output
+    assert "--push" in result.output and "Traceback" not in result.output
