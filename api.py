@@ -322,7 +322,7 @@ def _job_label(job: Job) -> str:
         return redact_url(src.remote) + (f"@{src.ref}" if src.ref else "")
     if hasattr(src, "image"):
         return f"image:{src.image}"
-    from launchbuild.options import display_path
+    from launchbuild.paths import display_path
 
     return display_path(Path(job.spec_path or src.path))
 

@@ -15,6 +15,7 @@ from typing import Any, Mapping
 
 from launchbuild.errors import BadInput
 from launchbuild.jobs.model import Origin, Sourced
+from launchbuild.paths import display_path
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -118,13 +119,6 @@ def read_config_file(source_dir: Path | None) -> tuple[dict[str, Any], str | Non
         return table, display_path(path)
     return {}, None
 
-
-def display_path(path: Path) -> str:
-    """A path as a person would type it: relative to the working directory when inside it."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
 
 
 @dataclass(frozen=True)

@@ -13,3 +13,11 @@ def expand_user(path: str | Path) -> Path:
         return path.expanduser()
     except RuntimeError:
         return path
+
+
+def display_path(path: str | Path) -> str:
+    """A path as a person would type it: relative to the working directory when inside it."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):
+        return str(path)

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Sequence, TypeVar, Union
 
 from launchbuild.errors import BadInput
-from launchbuild.paths import expand_user
+from launchbuild.paths import display_path, expand_user
 from launchbuild.jobs.imageref import validate_image_ref
 from launchbuild.jobs.model import (
     CodeSource,
@@ -344,7 +344,7 @@ def load_queue_config(path: Path, *, where_prefix: str = "queue config") -> Buil
     builder = _get(data, "builder", dict, f"{where_prefix} {path}")
     if builder is None:
         return BuilderSettings()
-    return parse_builder_table(builder, str(path), Origin.QUEUE_CONFIG)
+    return parse_builder_table(builder, display_path(path), Origin.QUEUE_CONFIG)
 
 
 # ---------------------------------------------------------------------------------------
@@ -376,7 +376,7 @@ def _artifact_code(spec_dir: Path) -> Path:
 def parse_job_spec(data: bytes, path: Path) -> ParsedSpec:
     """A `wandb-job.json`-style spec. `path` names the file in messages and locates the
     code of `artifact` jobs."""
-    where = str(path)
+    where = display_path(path)
     spec = parse_json_object(data, f"job spec {where}")
 
     def sourced(value: T, field: str) -> Sourced[T]:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from launchbuild.errors import BadInput
+from launchbuild.paths import display_path
 from launchbuild.resolver.python_version import normalize
 
 
@@ -60,5 +61,5 @@ def read_run_metadata(path: Path) -> RunMetadata:
         if isinstance(gpu_count, bool) or not isinstance(gpu_count, int) or gpu_count < 0:
             raise BadInput(f"field 'gpu_count' in {path} is not a count: {gpu_count!r}",
                            hint="expected a non-negative integer")
-    return RunMetadata(path=str(path), python=python, python_full=python_full, cuda=cuda,
+    return RunMetadata(path=display_path(path), python=python, python_full=python_full, cuda=cuda,
                        gpu=gpu.strip() if gpu else None, gpu_count=gpu_count)
