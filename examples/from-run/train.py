@@ -1,22 +1,16 @@
-"""A tiny stand-in for a training script: it proves its environment is the locked one."""
+"""The script a W&B run recorded as its codePath; the job re-runs it in the built image."""
 
-import platform
 import sys
-
 from importlib.metadata import version
 
-from rich.console import Console
+import idna
+import six
 
 
 def main() -> None:
-    console = Console()
-    console.print(f"[bold]demo training job[/] on Python {platform.python_version()}")
-    steps = int(sys.argv[1]) if len(sys.argv) > 1 else 3
-    loss = 1.0
-    for step in range(1, steps + 1):
-        loss *= 0.5
-        console.print(f"step {step}/{steps} loss={loss:.4f}")
-    console.print(f"rich {version('rich')}: training finished")
+    host = idna.encode("bücher.example").decode()
+    print(f"python {sys.version_info.major}.{sys.version_info.minor}, six {six.__version__}, idna {version('idna')}")
+    print(f"encoded host: {host}")
 
 
 if __name__ == "__main__":
