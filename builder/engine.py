@@ -492,10 +492,20 @@ def host_arch() -> str:
 
 
 def find_uv_binary() -> Path | None:
+    """The host's uv, when it can run inside a Linux image: an ELF binary (on macOS the host's
+    uv is Mach-O, so builds there fall back to the venv's pip)."""
     try:
         import uv
 
-        return Path(uv.find_uv_bin())
+        found: str | None = uv.find_uv_bin()
     except (ImportError, FileNotFoundError):
         found = shutil.which("uv")
-        return Path(found) if found else None
+    if not found:
+        return None
+    try:
+        with open(found, "rb") as f:
+            if f.read(4) != b"\x7fELF":
+                return None
+    except OSError:
+        return None
+    return Path(found)

@@ -105,23 +105,44 @@ def _probe_tar(uv_binary: Path | None) -> bytes:
     return buf.getvalue()
 
 
+def _local_engine() -> bool:
+    """True when the engine shares this host's filesystem (a unix socket on Linux), so the host's
+    uv can be bind-mounted into the probe container instead of copied into it (38 MB)."""
+    import sys
+
+    from launchbuild.docker_socket import socket_path
+
+    return sys.platform.startswith("linux") and socket_path() is not None
+
+
 def verify_image(client, image: str, plan: BuildPlan, *, uv_binary: Path | None = None,
                  timeout_s: int = 180) -> tuple[VerificationResult, ...]:
     """Run the probe in one offline container and judge it. The container is always removed."""
     from docker.errors import APIError, DockerException
 
-    container = None
-    try:
-        container = client.containers.create(
+    def create(mount_uv: bool):
+        return client.containers.create(
             image,
             entrypoint=[f"{VENV}/bin/python", f"{PROBE_DIR}/probe.py"],
             command=[json.dumps(list(plan.entrypoint))],
             network_mode="none",
             labels={"io.launchbuild.role": "verify"},
+            volumes={str(uv_binary): {"bind": f"{PROBE_DIR}/uv", "mode": "ro"}} if mount_uv else None,
         )
+
+    container = None
+    try:
+        mounted = False
+        if uv_binary is not None and _local_engine():
+            try:
+                container, mounted = create(True), True
+            except APIError:
+                container = None  # a host path the engine cannot see: copy uv in instead
+        if container is None:
+            container = create(False)
         # put_archive works on a created container: the probe (and uv, for `uv pip check`)
-        # exist only in this container's writable layer, never in the image.
-        container.put_archive("/tmp", _probe_tar(uv_binary))
+        # exist only in this container's writable layer or mounts, never in the image.
+        container.put_archive("/tmp", _probe_tar(None if mounted else uv_binary))
         container.start()
         status = container.wait(timeout=timeout_s)
         out = container.logs(stdout=True, stderr=False).decode("utf-8", "replace")

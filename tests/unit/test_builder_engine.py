@@ -82,3 +82,18 @@ def test_prepare_plan(monkeypatch, frontend, ca, uv, arch, installer, mode):
                         ca_bundle=Path("/ca.pem") if ca else None, uv_binary=Path("/uv") if uv else None)
     assert (plan.frontend, plan.installer, plan.ca_mode) == (frontend, installer, mode)
     plan.validate()
+
+
+def test_find_uv_binary_refuses_a_binary_that_cannot_run_in_a_linux_image(tmp_path, monkeypatch):
+    import uv
+
+    from launchbuild.builder import engine
+
+    macho = tmp_path / "uv"
+    macho.write_bytes(b"\xcf\xfa\xed\xfe" + b"\0" * 64)  # a Mach-O header, as on macOS hosts
+    monkeypatch.setattr(uv, "find_uv_bin", lambda: str(macho))
+    assert engine.find_uv_binary() is None
+    elf = tmp_path / "uv-elf"
+    elf.write_bytes(b"\x7fELF" + b"\0" * 64)
+    monkeypatch.setattr(uv, "find_uv_bin", lambda: str(elf))
+    assert engine.find_uv_binary() == elf

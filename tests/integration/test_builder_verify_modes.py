@@ -1,0 +1,49 @@
+"""The verification probe gets the host's uv either bind-mounted (a local engine) or copied
+into the container (an engine that cannot see this host's files): both judge the same."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from launchbuild.builder import verify
+from launchbuild.builder.engine import find_uv_binary
+from launchbuild.builder.plan import BuildPlan
+from launchbuild.cli import app
+from launchbuild.jobs.model import SourceKind
+
+pytestmark = [pytest.mark.docker, pytest.mark.network]
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+@pytest.fixture(scope="module")
+def demo_image(tmp_path_factory, standin_images):
+    import docker
+
+    job = tmp_path_factory.mktemp("verify-modes") / "job"
+    shutil.copytree(EXAMPLES / "demo", job)
+    out = job.parent / "report.json"
+    result = CliRunner().invoke(app, ["build", str(job), "--python-base-image", standin_images["python"],
+                                      "--format", "json", "-o", str(out)], env={"NO_COLOR": "1"})
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    yield report["build"]["tag"]
+    docker.from_env().images.remove(report["build"]["tag"], force=True)
+
+
+@pytest.mark.parametrize("local_engine", [True, False])
+def test_probe_with_uv_mounted_or_copied(demo_image, docker_client, monkeypatch, local_engine):
+    tag = demo_image
+    monkeypatch.setattr(verify, "_local_engine", lambda: local_engine)
+    plan = BuildPlan(source_kind=SourceKind.CODE, base_image="x", python="3.11", entrypoint=("python", "train.py"))
+    before = {c.id for c in docker_client.containers.list(all=True)}
+    results = verify.verify_image(docker_client, tag, plan, uv_binary=find_uv_binary())
+    assert [(r.check, r.passed) for r in results] == [
+        ("python version", True), ("pip check", True), ("locked versions", True),
+        ("entrypoint", True), ("non-root user", True)]
+    assert "compatible" in results[1].detail  # uv's own `pip check` ran, from either place
+    assert {c.id for c in docker_client.containers.list(all=True)} == before
