@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import re
 import subprocess
 import tarfile
 import tempfile
@@ -292,12 +293,17 @@ def test_ctrl_c_during_a_build_leaves_nothing(client, lock, repo_name, tmp_path)
     proc = subprocess.Popen([sys.executable, "-c", INTERRUPTED_BUILD, CUDA_STANDIN, str(lock_file), repo, str(src)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 120
+    seen: list[str] = []
     for line in proc.stdout:
-        if " Get:" in line or time.monotonic() > deadline:
-            break  # the apt step is running: interrupt it mid-build
+        seen.append(line)
+        # The apt step has started (its command echoed, or apt's own Get/Hit/Ign/Err lines,
+        # whichever the mirror answers with): interrupt it mid-build.
+        if "apt-get update" in line or re.search(r"\b(Get|Hit|Ign|Err):\d", line) or time.monotonic() > deadline:
+            break
+    assert proc.poll() is None, "the build ended before it could be interrupted:\n" + "".join(seen[-40:])
     proc.send_signal(signal.SIGINT)
     out, _ = proc.communicate(timeout=120)
-    assert proc.returncode != 0 and "KeyboardInterrupt" in out
+    assert proc.returncode != 0 and "KeyboardInterrupt" in out, "".join(seen[-40:]) + out[-2000:]
     assert tags_of(client, repo) == set()
     assert set(Path(tempfile.gettempdir()).glob("launchbuild-ctx-*")) <= contexts_before
     assert client.containers.list(all=True, filters={"label": "io.launchbuild.role=verify"}) == []
