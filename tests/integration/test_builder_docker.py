@@ -290,20 +290,29 @@ def test_ctrl_c_during_a_build_leaves_nothing(client, lock, repo_name, tmp_path)
     lock_file.write_text(lock)
     repo = repo_name + "-interrupted"
     contexts_before = set(Path(tempfile.gettempdir()).glob("launchbuild-ctx-*"))
-    proc = subprocess.Popen([sys.executable, "-c", INTERRUPTED_BUILD, CUDA_STANDIN, str(lock_file), repo, str(src)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.monotonic() + 120
-    seen: list[str] = []
-    for line in proc.stdout:
-        seen.append(line)
-        # The apt step has started (its command echoed, or apt's own Get/Hit/Ign/Err lines,
-        # whichever the mirror answers with): interrupt it mid-build.
-        if "apt-get update" in line or re.search(r"\b(Get|Hit|Ign|Err):\d", line) or time.monotonic() > deadline:
-            break
-    assert proc.poll() is None, "the build ended before it could be interrupted:\n" + "".join(seen[-40:])
+    for attempt in (1, 2):
+        proc = subprocess.Popen([sys.executable, "-c", INTERRUPTED_BUILD, CUDA_STANDIN, str(lock_file), repo, str(src)],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        deadline = time.monotonic() + 120
+        seen: list[str] = []
+        for line in proc.stdout:
+            seen.append(line)
+            # The apt step has started (apt's own Get/Hit/Ign/Err lines, whichever the mirror
+            # answers with): interrupt it mid-build.
+            if re.search(r"\b(Get|Hit|Ign|Err):\d", line) or time.monotonic() > deadline:
+                break
+        log = "".join(seen[-40:])
+        ended_early = proc.poll() is not None or not re.search(r"\b(Get|Hit|Ign|Err):\d", log)
+        if ended_early and attempt == 1 and "rpc error: code = Internal desc = unexpected EOF" in log:
+            # dockerd 20.10's BuildKit sometimes drops a secret-mount session on a freshly started
+            # engine ("unexpected EOF"); that is not what this test is about: build once more.
+            proc.wait(timeout=120)
+            continue
+        assert not ended_early, "the build ended before it could be interrupted:\n" + log
+        break
     proc.send_signal(signal.SIGINT)
     out, _ = proc.communicate(timeout=120)
-    assert proc.returncode != 0 and "KeyboardInterrupt" in out, "".join(seen[-40:]) + out[-2000:]
+    assert proc.returncode != 0 and "KeyboardInterrupt" in out, log + out[-2000:]
     assert tags_of(client, repo) == set()
     assert set(Path(tempfile.gettempdir()).glob("launchbuild-ctx-*")) <= contexts_before
     assert client.containers.list(all=True, filters={"label": "io.launchbuild.role=verify"}) == []
