@@ -562,7 +562,9 @@ def emit_resolve(result: ResolveResult, *, output: Path | None, as_json: bool, v
 
     err = Console(stderr=True, highlight=False)
     for f in result.findings:
-        err.print(f"[bold red]{f.rule}[/] {f.message}", markup=True)
+        from rich.markup import escape
+
+        err.print(f"[bold red]{f.rule}[/] {escape(f.message)}", markup=True)
         if f.fix:
             err.print(f"  fix: {f.fix}", markup=False)
     if result.lock is None and result.input_kind == "none":
