@@ -333,7 +333,15 @@ class _Writer:
         self.real_dest = os.path.realpath(dest)
         self.max_bytes = max_bytes
         self.written = 0
+        self.declared = 0  # sizes the archive's headers claim, checked before anything is written
         self.links: list[tuple[str, str]] = []  # (member name, path on disk)
+
+    def declare(self, member: str, size: int) -> None:
+        """Count a member's declared size; refuse the archive once the total passes the limit."""
+        self.declared += size
+        if self.declared > self.max_bytes:
+            raise self.refuse(member, f"takes the declared size past the limit of {self.max_bytes} bytes",
+                              "ship a smaller archive, or keep data out of the code archive")
 
     def refuse(self, member: str, why: str, hint: str) -> BadInput:
         return BadInput(f"archive {self.archive}: member {member[:200]!r} {why}", hint=hint)
@@ -442,7 +450,6 @@ def _extract_tar(archive: Path, writer: _Writer, max_members: int) -> None:
     try:
         with tar:
             members: list[tarfile.TarInfo] = []
-            declared = 0
             for member in tar:  # lazily, so a million-member archive stops at the limit
                 members.append(member)
                 if len(members) > max_members:
@@ -450,10 +457,7 @@ def _extract_tar(archive: Path, writer: _Writer, max_members: int) -> None:
                                    hint="ship fewer files, or raise the member limit")
                 _check_tar_member_type(writer, member)
                 if member.isfile():
-                    declared += member.size
-                    if declared > writer.max_bytes:
-                        raise writer.refuse(member.name, f"takes the declared size past the limit of {writer.max_bytes} bytes",
-                                            "ship a smaller archive, or keep data out of the code archive")
+                    writer.declare(member.name, member.size)
             for member in members:
                 located = writer.member_path(member.name)
                 if located is None:
@@ -497,7 +501,6 @@ def _extract_zip(archive: Path, writer: _Writer, max_members: int) -> None:
             if len(infos) > max_members:
                 raise BadInput(f"archive {archive}: {len(infos)} members, more than the limit of {max_members}",
                                hint="ship fewer files, or raise the member limit")
-            declared = 0
             for info in infos:
                 writer.member_path(info.filename)
                 file_type = stat.S_IFMT(info.external_attr >> 16)
@@ -506,10 +509,7 @@ def _extract_zip(archive: Path, writer: _Writer, max_members: int) -> None:
                                         "rebuild the archive without special files")
                 if info.flag_bits & 0x1:
                     raise writer.refuse(info.filename, "is encrypted", "ship an unencrypted archive")
-                declared += info.file_size
-                if declared > writer.max_bytes:
-                    raise writer.refuse(info.filename, f"takes the declared size past the limit of {writer.max_bytes} bytes",
-                                        "ship a smaller archive, or keep data out of the code archive")
+                writer.declare(info.filename, info.file_size)
             for info in infos:
                 located = writer.member_path(info.filename)
                 if located is None:
