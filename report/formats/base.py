@@ -217,6 +217,9 @@ def fails_build(report: Report, finding: Finding) -> bool:
     return finding.severity is Severity.ERROR or (report.strict and finding.severity is Severity.WARNING)
 
 
+SEVERITY_HEADING = {Severity.ERROR: "Errors", Severity.WARNING: "Warnings", Severity.INFO: "Info"}
+
+
 def verdict_reason(report: Report) -> str:
     c = counts(report)
     parts = [c.phrase()]

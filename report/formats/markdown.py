@@ -5,7 +5,6 @@ table, and HTML in a value is shown, not interpreted."""
 
 from __future__ import annotations
 
-from launchbuild.compat.findings import Severity
 from launchbuild.report.formats.base import (
     scrub,
     RenderOptions,
@@ -17,13 +16,13 @@ from launchbuild.report.formats.base import (
     human_duration,
     human_size,
     image_lines,
+    SEVERITY_HEADING,
     short_digest,
     verdict_reason,
 )
 from launchbuild.report.model import Report, Verdict
 
 _VERDICT_MARK = {Verdict.PASS: "✅", Verdict.WARN: "⚠️", Verdict.FAIL: "❌"}
-_SEVERITY_HEADING = {Severity.ERROR: "Errors", Severity.WARNING: "Warnings", Severity.INFO: "Info"}
 
 
 def cell(text: object) -> str:
@@ -92,7 +91,7 @@ class MarkdownFormat(ReportFormat):
         for severity, found in by_severity(report.findings).items():
             if not found:
                 continue
-            lines += [f"#### {_SEVERITY_HEADING[severity]} ({len(found)})", ""]
+            lines += [f"#### {SEVERITY_HEADING[severity]} ({len(found)})", ""]
             header = ["Rule", "Title", "Message", "Fix"]
             if options.verbose:
                 header.append("Evidence")

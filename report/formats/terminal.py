@@ -28,6 +28,7 @@ from launchbuild.report.formats.base import (
     human_size,
     image_lines,
     ordered,
+    SEVERITY_HEADING,
     short_digest,
     verdict_reason,
 )
@@ -35,7 +36,6 @@ from launchbuild.report.model import Report, Verdict
 
 _VERDICT_STYLE = {Verdict.PASS: "bold green", Verdict.WARN: "bold yellow", Verdict.FAIL: "bold red"}
 _SEVERITY_STYLE = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "blue"}
-_SEVERITY_HEADING = {Severity.ERROR: "Errors", Severity.WARNING: "Warnings", Severity.INFO: "Info"}
 
 
 class _Symbols:
@@ -128,7 +128,7 @@ def _findings(report: Report, options: RenderOptions, sym: _Symbols) -> list[Ren
         if not found:
             continue
         style = _SEVERITY_STYLE[severity]
-        parts.append(Text(f"{_SEVERITY_HEADING[severity]} ({len(found)})", style=f"bold {style}"))
+        parts.append(Text(f"{SEVERITY_HEADING[severity]} ({len(found)})", style=f"bold {style}"))
         table = Table(box=None, show_header=False, pad_edge=False, padding=(0, 2, 1, 0), expand=False)
         table.add_column("rule", style=f"bold {style}", no_wrap=True)
         table.add_column("finding", overflow="fold")
