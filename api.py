@@ -131,6 +131,7 @@ def _prepare(
     run_metadata: Path | None = None,
     queue_config: Path | None = None,
     progress: Progress,
+    config: Path | None = None,
 ) -> Iterator[_Prepared]:
     """Load the job, fetch its source into a temp dir (always removed), then layer options
     again with the job's own config file, which sits inside the source."""
@@ -139,7 +140,7 @@ def _prepare(
 
     kw = dict(ref=ref, subdir=subdir, entrypoint=entrypoint, frozen=frozen, run_metadata=run_metadata,
               queue_config=queue_config)
-    options = resolve_options(flags)
+    options = resolve_options(flags, operator_config=config)
     job = load_job(job_arg, _job_overrides(options, **kw))
     with contextlib.ExitStack() as stack:
         with progress.phase("fetching source" if job.builds_image else "reading job"):
@@ -147,7 +148,7 @@ def _prepare(
         source_dir = getattr(workspace, "path", workspace)
         commit = getattr(workspace, "commit", None)
         if source_dir is not None:
-            options = resolve_options(flags, source_dir=source_dir)
+            options = resolve_options(flags, source_dir=source_dir, operator_config=config)
             job = load_job(job_arg, _job_overrides(options, **kw))
         progress.options(options)
         yield _Prepared(job, options, source_dir, commit)
@@ -339,12 +340,13 @@ def check(
     queue_config: Path | None = None,
     extras: Sequence[str] = (),
     flags: Mapping[str, Any] | None = None,
+    config: Path | None = None,
     progress: Progress | None = None,
 ) -> Report:
     """Pre-flight check a job. `flags` are option overrides by name (`{"gpu": ["H100"]}`)."""
     progress = progress or Progress()
     with _prepare(job, flags=dict(flags or {}), ref=ref, subdir=subdir, entrypoint=entrypoint, frozen=frozen,
-                  run_metadata=run_metadata, queue_config=queue_config, progress=progress) as prepared:
+                  run_metadata=run_metadata, queue_config=queue_config, progress=progress, config=config) as prepared:
         return _check(prepared, requirements=requirements, extras=extras, is_build=False, progress=progress).report
 
 
@@ -415,6 +417,7 @@ def build(
     queue_config: Path | None = None,
     extras: Sequence[str] = (),
     flags: Mapping[str, Any] | None = None,
+    config: Path | None = None,
     force: bool = False,
     no_cache: bool = False,
     dry_run: bool = False,
@@ -429,7 +432,7 @@ def build(
 
     progress = progress or Progress()
     with _prepare(job, flags=dict(flags or {}), ref=ref, subdir=subdir, entrypoint=entrypoint, frozen=frozen,
-                  run_metadata=run_metadata, queue_config=queue_config, progress=progress) as prepared:
+                  run_metadata=run_metadata, queue_config=queue_config, progress=progress, config=config) as prepared:
         if prepared.job.builds_image:
             require_entrypoint(prepared.job)  # bad input (exit 2) before any work
         checked = _check(prepared, requirements=requirements, extras=extras, is_build=True, progress=progress)
@@ -523,6 +526,7 @@ def resolve(
     queue_config: Path | None = None,
     extras: Sequence[str] = (),
     flags: Mapping[str, Any] | None = None,
+    config: Path | None = None,
     progress: Progress | None = None,
 ) -> ResolveResult:
     """Lock the job's environment for its target Python and platform."""
@@ -531,7 +535,7 @@ def resolve(
 
     progress = progress or Progress()
     with _prepare(job, flags=dict(flags or {}), ref=ref, subdir=subdir, frozen=frozen, run_metadata=run_metadata,
-                  queue_config=queue_config, progress=progress) as prepared:
+                  queue_config=queue_config, progress=progress, config=config) as prepared:
         if not prepared.job.builds_image:
             raise BadInput("an image job has no environment to resolve", hint="pass a git or code job")
         explicit, _ = _python_inputs(prepared.job)
@@ -587,6 +591,7 @@ def dockerfile(
     frozen: Path | None = None,
     queue_config: Path | None = None,
     flags: Mapping[str, Any] | None = None,
+    config: Path | None = None,
 ) -> str:
     """The Dockerfile a BuildKit build of the job would use (deterministic)."""
     from launchbuild.builder.api import prepare_plan
@@ -596,7 +601,7 @@ def dockerfile(
 
     progress = Progress()
     with _prepare(job, flags=dict(flags or {}), ref=ref, subdir=subdir, entrypoint=entrypoint, frozen=frozen,
-                  queue_config=queue_config, progress=progress) as prepared:
+                  queue_config=queue_config, progress=progress, config=config) as prepared:
         if not prepared.job.builds_image:
             raise BadInput("an image job builds nothing, so it has no Dockerfile", hint="pass a git or code job")
         checked = _check(prepared, requirements=requirements, extras=(), is_build=True, progress=progress)
@@ -660,6 +665,7 @@ def show(
     run_metadata: Path | None = None,
     queue_config: Path | None = None,
     flags: Mapping[str, Any] | None = None,
+    config: Path | None = None,
     as_json: bool = False,
     verbose: bool = False,
 ) -> dict[str, Any]:
@@ -668,7 +674,7 @@ def show(
     from launchbuild.jobs.spec import load_job
 
     flags = dict(flags or {})
-    options = resolve_options(flags)
+    options = resolve_options(flags, operator_config=config)
     loaded = load_job(job, _job_overrides(options, ref=ref, subdir=subdir, entrypoint=entrypoint, frozen=frozen,
                                           run_metadata=run_metadata, queue_config=queue_config))
     data = job_to_dict(loaded)

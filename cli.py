@@ -153,6 +153,10 @@ OFFLINE = typer.Option(None, "--offline/--online", help="Use caches only; never 
 STRICT = typer.Option(None, "--strict", help="Treat warnings as failures.", show_default=False)
 QUIET = typer.Option(False, "--quiet", "-q", help="Print only the verdict and errors.")
 VERBOSE = typer.Option(False, "--verbose", "-v", help="Print resolved options, evidence and the full environment.")
+CONFIG = _opt("--config", help="Operator config TOML (default: $XDG_CONFIG_HOME/launchbuild/config.toml); "
+              "may set every option, unlike a job's launchbuild.toml.")
+CA_BUNDLE = _opt("--ca-bundle", help="CA bundle mounted into install steps only, as a build secret "
+                 "(default: SSL_CERT_FILE, REQUESTS_CA_BUNDLE, PIP_CERT).")
 
 
 def _flags(**kw: Any) -> dict[str, Any]:
@@ -201,6 +205,7 @@ def check(
     strict: Optional[bool] = STRICT,
     quiet: bool = QUIET,
     verbose: bool = VERBOSE,
+    config: Optional[Path] = CONFIG,
 ) -> None:
     """Pre-flight check a job before submission: base image, GPU, driver, CUDA and packages."""
     from launchbuild import api
@@ -212,6 +217,7 @@ def check(
         flags=_flags(python=python, base_image=base_image, python_base_image=python_base_image, gpu=gpu,
                      driver=driver, platform=platform, ignore=ignore,
                      offline=offline, strict=strict),
+        config=config,
         progress=api.console_progress(quiet=quiet or bool(format and Format.rich not in format), verbose=verbose),
     )
     _emit(report, format, output, quiet, verbose)
@@ -249,6 +255,8 @@ def build(
     dry_run: bool = typer.Option(False, "--dry-run", help="With --engine kubernetes: write the manifests, submit nothing."),
     quiet: bool = QUIET,
     verbose: bool = VERBOSE,
+    ca_bundle: Optional[str] = CA_BUNDLE,
+    config: Optional[Path] = CONFIG,
 ) -> None:
     """Check, then build, then verify the job's image (tagged by content; skipped when it exists)."""
     from launchbuild import api
@@ -259,8 +267,9 @@ def build(
         run_metadata=run_metadata, queue_config=queue_config,
         flags=_flags(python=python, base_image=base_image, python_base_image=python_base_image, gpu=gpu,
                      driver=driver, platform=platform, ignore=ignore,
-                     offline=offline, strict=strict, push=push, engine=engine.value if engine else None, uid=uid),
-        force=force, no_cache=no_cache, dry_run=dry_run,
+                     offline=offline, strict=strict, push=push, engine=engine.value if engine else None, uid=uid,
+                     ca_bundle=ca_bundle),
+        config=config, force=force, no_cache=no_cache, dry_run=dry_run,
         output=output if dry_run else None,
         progress=api.console_progress(quiet=quiet or bool(format and Format.rich not in format), verbose=verbose),
     )
@@ -289,6 +298,7 @@ def resolve(
     format: Optional[ShowFormat] = typer.Option(None, "--format", "-f", help="json for the structured result."),
     offline: Optional[bool] = OFFLINE,
     verbose: bool = VERBOSE,
+    config: Optional[Path] = CONFIG,
 ) -> None:
     """Lock the job's Python environment for the TARGET Python and platform."""
     from launchbuild import api
@@ -298,6 +308,7 @@ def resolve(
         queue_config=queue_config, extras=tuple(extra or ()),
         flags=_flags(python=python, platform=platform,
                      resolver=resolver.value if resolver else None, offline=offline),
+        config=config,
     )
     api.emit_resolve(result, output=output, as_json=format is ShowFormat.json, verbose=verbose)
     raise typer.Exit(1 if result.lock is None else 0)
@@ -320,6 +331,8 @@ def dockerfile(
     uid: Optional[int] = _opt("--uid", help="uid of the non-root user (default 1000)."),
     offline: Optional[bool] = OFFLINE,
     output: Optional[Path] = OUTPUT,
+    ca_bundle: Optional[str] = CA_BUNDLE,
+    config: Optional[Path] = CONFIG,
 ) -> None:
     """Print the Dockerfile launchbuild would build for the job (deterministic)."""
     from launchbuild import api
@@ -328,7 +341,8 @@ def dockerfile(
         job, ref=ref, subdir=subdir, entrypoint=entrypoint, requirements=requirements, frozen=frozen,
         queue_config=queue_config,
         flags=_flags(python=python, base_image=base_image, python_base_image=python_base_image,
-                     platform=platform, uid=uid, offline=offline),
+                     platform=platform, uid=uid, offline=offline, ca_bundle=ca_bundle),
+        config=config,
     )
     if output:
         output.write_text(text, encoding="utf-8")
@@ -378,6 +392,7 @@ def show(
     python_base_image: Optional[str] = PYTHON_BASE_IMAGE,
     format: Optional[ShowFormat] = typer.Option(None, "--format", "-f", help="json for machines."),
     verbose: bool = VERBOSE,
+    config: Optional[Path] = CONFIG,
 ) -> None:
     """Show the job as understood: source, entrypoint, Python, base image, and where each came from."""
     from launchbuild import api
@@ -386,7 +401,7 @@ def show(
         job, ref=ref, subdir=subdir, entrypoint=entrypoint, frozen=frozen, run_metadata=run_metadata,
         queue_config=queue_config,
         flags=_flags(python=python, base_image=base_image, python_base_image=python_base_image),
-        as_json=format is ShowFormat.json, verbose=verbose,
+        config=config, as_json=format is ShowFormat.json, verbose=verbose,
     )
 
 

@@ -1,8 +1,14 @@
-"""Layered options, cibuildwheel-style: defaults < config file < LAUNCHBUILD_* env < flags.
+"""Layered options, cibuildwheel-style, split by who may set them (docs/SECURITY.md).
 
-The config file is `[tool.launchbuild]` in the job's pyproject.toml, or a `launchbuild.toml`
-beside it (its top-level table, or its own `[tool.launchbuild]`). Every resolved value keeps
-where it came from, so `--verbose` can print the options before any work starts.
+    defaults < operator config file < the job's config file (job options only) < LAUNCHBUILD_* env < flags
+
+The operator (whoever runs launchbuild: a person, a CI runner, a queue agent) controls flags,
+the environment and an operator config file (`--config FILE`, else
+`$XDG_CONFIG_HOME/launchbuild/config.toml`). The job controls only what describes the job
+(`JOB_OPTION_NAMES`), through `[tool.launchbuild]` in its pyproject.toml or a `launchbuild.toml`.
+A job config naming an operator option (`OPERATOR_OPTION_NAMES`: host paths, push targets,
+engines, uid, network policy) is refused with one line naming the key and the file; its value
+is never applied. Every resolved value keeps where it came from, for `--verbose`.
 """
 
 from __future__ import annotations
@@ -59,6 +65,25 @@ OPTION_SPECS: tuple[OptionSpec, ...] = (
 SPECS_BY_NAME = {s.name: s for s in OPTION_SPECS}
 CONFIG_FILE_NAME = "launchbuild.toml"
 
+# What a job may set about itself: what its code needs and which node it targets. None of these
+# names a host path, a credential, a registry or an engine; each reaches the Dockerfile only
+# through validated, data-only rendering (exec-form ENTRYPOINT, X.Y Python, checked image refs).
+JOB_OPTION_NAMES: frozenset[str] = frozenset({
+    "python", "entrypoint", "platform", "base-image", "python-base-image",
+    "gpu", "driver", "ignore", "strict",
+})
+# Everything else is the operator's: host files (ca-bundle), push targets, engines and clusters,
+# the image's uid, and network policy of the host (offline, resolver tool, torch index).
+OPERATOR_OPTION_NAMES: frozenset[str] = frozenset(SPECS_BY_NAME) - JOB_OPTION_NAMES
+OPERATOR_CONFIG_ENV = "LAUNCHBUILD_CONFIG"
+# Options holding a host path: relative values in the operator config are relative to that file.
+_PATH_OPTIONS = frozenset({"ca-bundle"})
+
+
+def job_may_set(name: str) -> bool:
+    """True for a setting a job's own files may carry (the allow-list, by name)."""
+    return name in JOB_OPTION_NAMES
+
 
 def _coerce(spec: OptionSpec, value: Any, where: str) -> Any:
     if value is None:
@@ -110,14 +135,83 @@ def read_config_file(source_dir: Path | None) -> tuple[dict[str, Any], str | Non
                 continue
         if not isinstance(table, dict):
             raise BadInput(f"{path}: [tool.launchbuild] must be a table")
-        unknown = sorted(set(table) - set(SPECS_BY_NAME))
-        if unknown:
-            raise BadInput(
-                f"{path}: unknown launchbuild option(s) {', '.join(unknown)}",
-                hint=f"known options: {', '.join(SPECS_BY_NAME)}",
-            )
+        _refuse_keys(table, display_path(path))
         return table, display_path(path)
     return {}, None
+
+
+def _refuse_keys(table: dict[str, Any], shown: str) -> None:
+    """A job's config may hold job options only: one line per refused file, never applied."""
+    operator = sorted(k for k in table if k in OPERATOR_OPTION_NAMES)
+    if operator:
+        raise BadInput(
+            f"{shown}: '{_key(operator[0])}' is an operator option; a job's own config cannot set it "
+            "(nothing from this file was applied)",
+            hint=f"remove it from {shown}; the operator passes it as --{_key(operator[0])}, "
+                 "LAUNCHBUILD_* or in the operator config",
+        )
+    unknown = sorted(set(table) - set(SPECS_BY_NAME), key=str)
+    if unknown:
+        raise BadInput(
+            f"{shown}: unknown launchbuild option '{_key(unknown[0])}'",
+            hint=f"a job may set: {', '.join(sorted(JOB_OPTION_NAMES))}",
+        )
+
+
+def _key(key: object) -> str:
+    """A key from a file, safe to print on one line (repr escapes control characters)."""
+    text = key if isinstance(key, str) else repr(key)
+    return repr(text)[1:-1][:80]
+
+
+def default_operator_config(env: Mapping[str, str] | None = None) -> Path | None:
+    """`$LAUNCHBUILD_CONFIG`, else `$XDG_CONFIG_HOME/launchbuild/config.toml` (default
+    `~/.config`); None when no such file exists (an unset default is not an error)."""
+    env = os.environ if env is None else env
+    if env.get(OPERATOR_CONFIG_ENV):
+        return Path(env[OPERATOR_CONFIG_ENV])
+    base = env.get("XDG_CONFIG_HOME") or str(Path(env.get("HOME") or Path.home()) / ".config")
+    path = Path(base) / "launchbuild" / "config.toml"
+    return path if path.is_file() else None
+
+
+def read_operator_config(path: Path) -> tuple[dict[str, Any], str]:
+    """The operator's config file: any option, the top-level table or `[tool.launchbuild]`."""
+    from launchbuild.paths import expand_user
+
+    shown = display_path(path)
+    path = expand_user(path)
+    try:
+        if not path.is_file():
+            raise BadInput(f"operator config {shown}: not a file", hint="fix --config / LAUNCHBUILD_CONFIG")
+        with open(path, "rb") as fh:
+            raw = fh.read(1024 * 1024 + 1)
+    except OSError as exc:
+        raise BadInput(f"operator config {shown}: cannot read it ({exc.strerror})",
+                       hint="fix --config / LAUNCHBUILD_CONFIG") from None
+    if len(raw) > 1024 * 1024:
+        raise BadInput(f"operator config {shown}: larger than 1 MiB", hint="point --config at the TOML file")
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise BadInput(f"operator config {shown}: not UTF-8 text", hint="save it as UTF-8") from None
+    except (tomllib.TOMLDecodeError, RecursionError) as exc:
+        detail = str(exc).splitlines()[0][:200] if str(exc) else "invalid"
+        raise BadInput(f"operator config {shown}: invalid TOML: {detail}", hint="fix the TOML syntax") from None
+    tool = data.get("tool")
+    table = tool.get("launchbuild", data) if isinstance(tool, dict) else data
+    if not isinstance(table, dict):
+        raise BadInput(f"operator config {shown}: [tool.launchbuild] must be a table")
+    unknown = sorted((k for k in table if k not in SPECS_BY_NAME and k != "tool"), key=str)
+    if unknown:
+        raise BadInput(f"operator config {shown}: unknown launchbuild option '{_key(unknown[0])}'",
+                       hint=f"known options: {', '.join(SPECS_BY_NAME)}")
+    table = {k: v for k, v in table.items() if k in SPECS_BY_NAME}
+    for name in _PATH_OPTIONS & set(table):
+        value = table[name]
+        if isinstance(value, str) and value and not expand_user(value).is_absolute():
+            table[name] = str(path.parent / value)
+    return table, shown
 
 
 
@@ -148,9 +242,14 @@ def resolve_options(
     *,
     source_dir: Path | None = None,
     env: Mapping[str, str] | None = None,
+    operator_config: Path | None = None,
 ) -> Options:
-    """Layer defaults < config file < env < flags. `flags` holds only what the user passed."""
+    """Layer defaults < operator config < the job's config (job options only) < env < flags.
+    `flags` holds only what the user passed; `operator_config` is `--config FILE` (else the
+    default location, when that file exists)."""
     env = os.environ if env is None else env
+    operator_path = operator_config if operator_config is not None else default_operator_config(env)
+    operator_table, operator_shown = read_operator_config(operator_path) if operator_path else ({}, "")
     table, config_path = read_config_file(source_dir)
     unknown = sorted(set(flags) - set(SPECS_BY_NAME))
     if unknown:
@@ -158,7 +257,10 @@ def resolve_options(
     values: dict[str, Sourced[Any]] = {}
     for spec in OPTION_SPECS:
         chosen = Sourced(spec.default, Origin.DEFAULT)
-        if spec.name in table:
+        if spec.name in operator_table:
+            chosen = Sourced(_coerce(spec, operator_table[spec.name], operator_shown), Origin.OPERATOR_CONFIG,
+                             operator_shown)
+        if spec.name in table and spec.name in JOB_OPTION_NAMES:
             chosen = Sourced(_coerce(spec, table[spec.name], config_path or ""), Origin.CONFIG_FILE, config_path or "")
         if env.get(spec.env_var) not in (None, ""):
             chosen = Sourced(_coerce(spec, env[spec.env_var], spec.env_var), Origin.ENV, spec.env_var)

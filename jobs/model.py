@@ -15,6 +15,7 @@ class Origin(str, enum.Enum):
 
     DEFAULT = "default"
     INFERRED = "inferred"
+    OPERATOR_CONFIG = "operator config"  # --config FILE / $XDG_CONFIG_HOME/launchbuild/config.toml
     RUN_METADATA = "run metadata"
     SOURCE_FILE = "source file"  # .python-version, runtime.txt, requires-python, ...
     QUEUE_CONFIG = "queue config"
