@@ -382,6 +382,7 @@ def _plan(checked: _Checked) -> Any:
         version=__version__,
         index_urls=lock.index_urls if lock else (),
         find_links=lock.find_links if lock else (),
+        index_credentials=bool(lock and lock.credentials),
         platform=parse_platform(options["platform"]),
         repository=validate_repository(f"launchbuild/{_slug(job.name or 'job')}"),
     )
@@ -445,6 +446,9 @@ def build(
         plan = _plan(checked)
         engine = prepared.options["engine"]
         if engine == "kubernetes":
+            if plan.index_credentials:
+                raise BadInput("the job's index credentials reach installs only as a local BuildKit secret; "
+                               "--engine kubernetes has no way to pass them yet", hint="build with --engine buildkit")
             return _build_kubernetes(checked, plan, dry_run=dry_run, output=output, progress=progress)
         if dry_run:
             raise BadInput("--dry-run applies to --engine kubernetes", hint="add --engine kubernetes, or drop --dry-run")
@@ -460,6 +464,7 @@ def build(
             summary = build_image(
                 plan, prepared.source_dir, engine=engine, push=prepared.options["push"], force=force,
                 no_cache=no_cache, ca_bundle=prepared.options["ca-bundle"], on_progress=on_progress,
+                credentials=checked.environment.lock.credentials if checked.environment and checked.environment.lock else None,
             )
         return replace(report, build=summary)
 

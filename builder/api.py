@@ -7,7 +7,10 @@ interrupted leaves none behind.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import os
+import tempfile
 import time
 from pathlib import Path
 
@@ -97,6 +100,21 @@ def _verify(client, image_id: str, plan: BuildPlan, entries, uv_binary: Path | N
     return results
 
 
+@contextlib.contextmanager
+def _netrc_secret(credentials):
+    """The job's index credentials as a 0600 netrc file in a private temp dir, for the life of
+    one build (BuildKit reads it as the `netrc` secret), then removed."""
+    if not credentials:
+        yield None
+        return
+    with tempfile.TemporaryDirectory(prefix="launchbuild-secret-") as tmp:
+        path = Path(tmp) / "netrc"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(credentials.netrc_text())
+        yield path
+
+
 def build_image(
     plan: BuildPlan,
     context_source_dir: Path | None,
@@ -108,6 +126,7 @@ def build_image(
     ca_bundle: str | None = None,
     on_progress: eng.ProgressCallback | None = None,
     client=None,
+    credentials=None,
 ) -> BuildSummary:
     """Build, verify, tag and optionally push the image for `plan`.
 
@@ -182,7 +201,9 @@ def build_image(
             ca_bundle=ca if plan.ca_mode is CaMode.THROWAWAY_STAGE else None,
             entries=entries,
         )
-    with context as ctx:
+    with context as ctx, _netrc_secret(credentials if plan.index_credentials else None) as netrc:
+        if netrc is not None:
+            secrets = {**secrets, "netrc": netrc}
         result = local.build(ctx, platform=platform, no_cache=no_cache, secrets=secrets, on_progress=on_progress)
 
     verification = _verify(client, result.image_id, plan, entries, uv_binary)

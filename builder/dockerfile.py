@@ -21,6 +21,7 @@ CONTEXT_CODE = "code/"
 CONTEXT_UV = ".launchbuild/uv"
 CONTEXT_CA = ".launchbuild/ca.pem"  # classic throwaway stage only
 SECRET_CA = "/run/secrets/ca"  # where BuildKit mounts `--secret id=ca`
+SECRET_NETRC = "/run/secrets/netrc"  # index credentials taken out of the job's URLs
 UV_CACHE = "/root/.cache/uv"  # install steps run as root; uv's cache dir, set explicitly too
 PIP_CACHE = "/root/.cache/pip"
 
@@ -130,12 +131,10 @@ def _venv(plan: BuildPlan) -> list[str]:
 
 
 def _index_args(plan: BuildPlan) -> str:
-    args: list[str] = []
-    for i, url in enumerate(plan.index_urls):
-        args += ["--index-url" if i == 0 else "--extra-index-url", url]
-    for url in plan.find_links:
-        args += ["--find-links", url]
-    return "".join(f" {a}" for a in args)
+    # Index URLs come from the job: they are never rendered into a shell line. The installer
+    # reads them as data from the lock file itself (its --index-url / --extra-index-url /
+    # --find-links lines, written by the resolver), and the default index is PyPI.
+    return ""
 
 
 def _install(plan: BuildPlan) -> list[str]:
@@ -147,12 +146,16 @@ def _install(plan: BuildPlan) -> list[str]:
         env = f"UV_CACHE_DIR={UV_CACHE} UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never"
         if ca:
             env = f"SSL_CERT_FILE={SECRET_CA} " + env
+        if plan.index_credentials:
+            env = f"NETRC={SECRET_NETRC} " + env
         lines += [
             f"RUN {_uv_mount()} \\",
             f"    --mount=type=cache,target={UV_CACHE},id=launchbuild-uv \\",
         ]
         if ca:
             lines += ["    --mount=type=secret,id=ca \\"]
+        if plan.index_credentials:
+            lines += ["    --mount=type=secret,id=netrc \\"]
         lines += [
             f"    {env} \\",
             f"    uv pip install --python {VENV}/bin/python --require-hashes --strict{_index_args(plan)} -r {LOCK_IN_IMAGE}",
@@ -161,9 +164,12 @@ def _install(plan: BuildPlan) -> list[str]:
     pip = f"{VENV}/bin/python -m pip install --require-hashes --no-input --disable-pip-version-check"
     if plan.frontend is Frontend.BUILDKIT:
         env = f"PIP_CACHE_DIR={PIP_CACHE}" + (f" PIP_CERT={SECRET_CA}" if ca else "")
+        env += f" NETRC={SECRET_NETRC}" if plan.index_credentials else ""
         lines += [f"RUN --mount=type=cache,target={PIP_CACHE},id=launchbuild-pip \\"]
         if ca:
             lines += ["    --mount=type=secret,id=ca \\"]
+        if plan.index_credentials:
+            lines += ["    --mount=type=secret,id=netrc \\"]
         lines += [f"    {env} \\", f"    {pip}{_index_args(plan)} -r {LOCK_IN_IMAGE}"]
         return lines
     lines += [f"RUN {pip} --no-cache-dir{_index_args(plan)} -r {LOCK_IN_IMAGE}"]

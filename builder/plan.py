@@ -16,6 +16,7 @@ from pathlib import Path
 from launchbuild.errors import BadInput
 from launchbuild.paths import expand_user
 from launchbuild.jobs.model import SourceKind
+from launchbuild.jobs.urls import redact_url
 
 VENV = "/opt/venv"
 LOCK_IN_IMAGE = "/opt/launchbuild/requirements.lock"
@@ -23,7 +24,7 @@ DEFAULT_USER = "launchbuild"
 DEFAULT_WORKDIR = "/app"
 DEFAULT_PYTHON_BASE = "python:{python}-slim"
 
-_PYTHON_XY = re.compile(r"3\.\d{1,2}")
+_PYTHON_XY = re.compile(r"3\.[0-9]{1,2}")
 # Characters that could end a Dockerfile instruction or start a comment/heredoc.
 _UNSAFE_REF = re.compile(r"[\s#\"'\\$`]")
 _APT_NAME = re.compile(r"[a-z0-9][a-z0-9+.\-]+(:[a-z0-9]+)?(=[A-Za-z0-9.+~:\-]+)?")
@@ -72,6 +73,9 @@ class BuildPlan:
     installer: str = "uv"  # "uv" (host binary bind-mounted) or "pip" (the venv's own)
     repository: str = "launchbuild/job"  # local repository the content tag goes under
     extra_labels: tuple[tuple[str, str], ...] = field(default=())
+    # The lock's indexes need credentials: the install step mounts them as the `netrc` BuildKit
+    # secret (NETRC=/run/secrets/netrc). Only this flag is in the plan, never a credential.
+    index_credentials: bool = False
 
     @property
     def lock_sha256(self) -> str:
@@ -137,7 +141,10 @@ class BuildPlan:
             raise BadInput("the classic builder has no secret mounts", hint="use ca_mode throwaway-stage")
         for url in (*self.index_urls, *self.find_links):
             if _UNSAFE_REF.search(url):
-                raise BadInput(f"index URL {url!r} has whitespace or quotes", hint="fix the index URL")
+                raise BadInput(f"index URL {redact_url(url)!r} has whitespace or quotes", hint="fix the index URL")
+        if self.index_credentials and self.frontend is not Frontend.BUILDKIT:
+            raise BadInput("the job's index credentials reach the install step only as a BuildKit secret; "
+                           "the classic builder has no secrets", hint="build with --engine buildkit")
 
 
 def normalize_entrypoint(argv: tuple[str, ...]) -> tuple[str, ...]:

@@ -75,3 +75,64 @@ def redact_text(text: str) -> str:
     if "?" in text or "&" in text:
         text = _QUERY_IN_TEXT.sub(_mask_query, text)
     return text
+
+
+# ---------------------------------------------------------------------------------------
+# URLs a job writes (index URLs, find-links, requirement URLs): strict, and credential-free
+
+
+_URL_SCHEMES = ("http", "https")
+# RFC 3986's characters: unreserved, reserved and '%'. Anything else (whitespace, control
+# characters, quotes, '<>\\^`{|}') is refused; what is allowed travels as data, never as shell.
+_RFC3986 = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+")
+_HOST = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?)+|\[[0-9A-Fa-f:.]+\]")
+
+
+def url_problem(url: str, *, schemes: tuple[str, ...] = _URL_SCHEMES) -> str | None:
+    """Why `url` is not a plain http(s) URL we would hand to an installer, or None."""
+    if not url:
+        return "is empty"
+    if not _RFC3986.fullmatch(url):
+        return "has characters a URL cannot hold unencoded (whitespace, control characters, quotes, <>\\^`{|})"
+    if "${" in url:
+        return "references a variable; a job cannot expand the operator's environment"
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme.lower() not in schemes:
+        return f"must start with {' or '.join(s + '://' for s in schemes)}"
+    authority = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+    hostport = authority.rpartition("@")[2]
+    host, port = hostport, ""
+    if not hostport.endswith("]") and ":" in hostport:
+        host, _, port = hostport.rpartition(":")
+    if not host or not _HOST.fullmatch(host):
+        return "has no valid host"
+    if port and not (port.isdigit() and 0 < int(port) < 65536):
+        return "has an invalid port"
+    return None
+
+
+def split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
+    """`https://user:token@host/x` -> (`https://host/x`, (user, token)); percent-decoded.
+    A URL without userinfo comes back unchanged with None."""
+    from urllib.parse import unquote
+
+    scheme_end = url.find("://")
+    if scheme_end <= 0:
+        return url, None
+    start = scheme_end + 3
+    ends = [i for i in (url.find(c, start) for c in "/?#") if i >= 0]
+    authority_end = min(ends) if ends else len(url)
+    at = url.rfind("@", start, authority_end)
+    if at < 0:
+        return url, None
+    user, _, password = url[start:at].partition(":")
+    return url[:start] + url[at + 1:], (unquote(user), unquote(password))
+
+
+def host_of(url: str) -> str:
+    """The host of an http(s) URL, lowercased, without port or userinfo (netrc's `machine`)."""
+    rest = url.partition("://")[2]
+    authority = re.split(r"[/?#]", rest, maxsplit=1)[0].rpartition("@")[2]
+    if authority.startswith("["):
+        return authority.split("]", 1)[0] + "]"
+    return authority.rsplit(":", 1)[0].lower() if ":" in authority else authority.lower()

@@ -12,6 +12,7 @@ from launchbuild.errors import BadInput, InfraUnavailable, LaunchbuildError
 from launchbuild.jobs.model import Job, Origin, Sourced
 from launchbuild.resolver import cache
 from launchbuild.resolver.backends import CompileRequest, make_backend
+from launchbuild.resolver.boundary import confine_local_paths, take_credentials
 from launchbuild.resolver.cleaning import DEFAULT_TORCH_INDEX_URL, OwnSource, clean_run_list
 from launchbuild.resolver.explain import unresolvable_finding
 from launchbuild.resolver.lockfile import parse_lock
@@ -125,8 +126,9 @@ def resolve(source_dir: Path | None, job: Job, options: ResolveOptions = Resolve
     if loaded is None:
         return ResolveResult(input_kind="none", input_path=None, skipped_inputs=tuple(skipped))
 
-    requirements = loaded.parsed.requirements
-    index = loaded.parsed.options
+    # Credentials leave every URL here, before cleaning, hashing, messages or the lock see them.
+    index, requirements, constraints, credentials = take_credentials(
+        loaded.parsed.options, loaded.parsed.requirements, loaded.parsed.constraints)
     cleaning: list[CleaningAction] = []
     findings: list[Finding] = []
     variants: tuple[tuple[str, str], ...] = ()
@@ -142,9 +144,10 @@ def resolve(source_dir: Path | None, job: Job, options: ResolveOptions = Resolve
         cleaning.append(CleaningAction(spec, "flagged", f"conda-only dependency in {loaded.path}: "
                                        "pip cannot install it; add a PyPI equivalent to the pip section"))
 
+    confine_local_paths((*requirements, *constraints), _allowed_roots(source_dir, job, options))
     input_text = "".join(f"{line}\n" for line in index.as_lines())
     input_text += "".join(f"{_requirement_text(r)}\n" for r in requirements)
-    constraints_text = "".join(f"{_requirement_text(c)}\n" for c in loaded.parsed.constraints)
+    constraints_text = "".join(f"{_requirement_text(c)}\n" for c in constraints)
     base = ResolveResult(
         input_kind=loaded.kind, input_path=loaded.path, skipped_inputs=tuple(skipped),
         cleaning=tuple(cleaning), requirements_text=input_text, conda_only=loaded.conda_only,
@@ -172,7 +175,8 @@ def resolve(source_dir: Path | None, job: Job, options: ResolveOptions = Resolve
             raise InfraUnavailable(f"--offline: no cached lock for {loaded.path} "
                                    f"(Python {target.python}, {target.platform}, {backend.name})",
                                    hint="run once without --offline to fill the cache")
-        outcome = backend.compile(CompileRequest(input_text, input_name, constraints_text, target))
+        outcome = backend.compile(CompileRequest(input_text, input_name, constraints_text, target,
+                                                 netrc=credentials.netrc_text()))
         if not outcome.ok:
             findings.append(unresolvable_finding(outcome.explanation, requirements, target, backend.name))
             return _replace(base, findings=tuple(findings))
@@ -188,13 +192,26 @@ def resolve(source_dir: Path | None, job: Job, options: ResolveOptions = Resolve
     text = entry["text"]
     packages = parse_lock(text, requirements)
     lock = Lock(packages=packages, text=text, target=target, backend=backend.name, input_hash=key,
-                index_urls=index_urls, find_links=index.find_links, cuda_variants=variants)
+                index_urls=index_urls, find_links=index.find_links, cuda_variants=variants,
+                credentials=credentials or None)
     facts = ()
     if options.fetch_package_facts:
         from launchbuild.resolver.index import package_facts
 
         facts = package_facts(lock, root, offline=options.offline)
     return _replace(base, lock=lock, findings=tuple(findings), cache_hit=cache_hit, packages=facts)
+
+
+def _allowed_roots(source_dir: Path | None, job: Job, options: ResolveOptions) -> list[Path]:
+    """Where local requirements may live: the job's tree, and the folders of the files the
+    operator named by option (their own paths are the operator's to choose)."""
+    roots = [source_dir] if source_dir is not None else []
+    for given in (options.requirements, options.pyproject, options.environment, options.frozen):
+        if given is not None:
+            roots.append(Path(given).resolve().parent)
+    if job.spec_path is not None:
+        roots.append(job.spec_path.resolve().parent)
+    return roots
 
 
 def _replace(result: ResolveResult, **changes) -> ResolveResult:

@@ -15,7 +15,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
@@ -50,6 +50,9 @@ class CompileRequest:
     input_name: str  # the user's file name, so `# via -r requirements.txt` reads naturally
     constraints_text: str  # "" when none; written as constraints.txt and referenced with -c
     target: Target
+    # Index credentials taken out of the job's URLs (resolver/boundary.py): a netrc file in the
+    # backend's private temp dir, named by NETRC in its environment; never argv, never printed.
+    netrc: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True)
@@ -81,12 +84,22 @@ def _write_inputs(request: CompileRequest, directory: Path) -> Path:
         text = "-c constraints.txt\n" + text
     path = directory / request.input_name
     path.write_text(text, encoding="utf-8")
+    if request.netrc:
+        fd = os.open(directory / NETRC_NAME, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(request.netrc)
     return path
 
 
+NETRC_NAME = ".launchbuild-netrc"
+
+
 def _run(cmd: list[str], cwd: Path, what: str) -> subprocess.CompletedProcess[str]:
+    env = backend_env()
+    if (cwd / NETRC_NAME).is_file():
+        env["NETRC"] = str(cwd / NETRC_NAME)
     try:
-        return subprocess.run(cmd, cwd=cwd, env=backend_env(), capture_output=True, text=True,
+        return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True,
                               timeout=TIMEOUT_S)
     except FileNotFoundError:
         raise InfraUnavailable(f"{what} is not installed ({cmd[0]})", hint="reinstall launchbuild") from None

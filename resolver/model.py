@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from launchbuild.compat.findings import Finding, Location
 
@@ -43,6 +44,9 @@ class Lock:
     index_urls: tuple[str, ...] = ()
     find_links: tuple[str, ...] = ()
     cuda_variants: tuple[tuple[str, str], ...] = ()  # (package, "cu121") from +cuXYZ pins
+    # Index credentials taken out of the job's URLs (resolver/boundary.Credentials): they reach
+    # the install step only as a build secret; never part of the text, the hash or a repr.
+    credentials: Any = field(default=None, repr=False, compare=False)
 
     @property
     def sha256(self) -> str:

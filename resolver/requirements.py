@@ -8,6 +8,7 @@ input for either backend.
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 from dataclasses import dataclass, field, replace
@@ -19,6 +20,8 @@ from packaging.utils import canonicalize_name
 
 from launchbuild.compat.findings import Location
 from launchbuild.errors import BadInput
+from launchbuild.jobs import confine
+from launchbuild.jobs.urls import redact_url, url_problem
 from launchbuild.paths import expand_user
 
 VCS_SCHEMES = ("git+", "hg+", "svn+", "bzr+")
@@ -265,10 +268,14 @@ def _tokenize(line: str, where: str) -> list[str]:
 def parse_text(
     text: str, path: str, *, base_dir: Path | None = None, line_offset: int = 0,
     _depth: int = 0, _seen: tuple[str, ...] = (), _constraint: bool = False,
+    root: Path | None = None,
 ) -> ParsedRequirements:
     """Parse requirements-file text. `-r`/`-c` are read relative to `base_dir`.
 
+    Every file or folder the text names (includes, `--find-links` folders) must be inside
+    `root`, the job's source tree (default `base_dir`), symlinks resolved (jobs/confine.py).
     `line_offset` maps line numbers into a host file (an environment.yml pip section)."""
+    root = root if root is not None else (base_dir if base_dir is not None else Path.cwd())
     if _depth > _MAX_INCLUDE_DEPTH:
         raise BadInput(f"requirements includes nest deeper than {_MAX_INCLUDE_DEPTH} at {path}",
                        hint="remove the include cycle")
@@ -285,31 +292,29 @@ def parse_text(
             comments.append((loc, comment))
         if not body:
             continue
+        if "${" in body:
+            raise BadInput(f"{where}: a variable reference '${{...}}' in a requirements line",
+                           hint="write the value itself: a job cannot expand the operator's environment")
         if not body.startswith("-"):
             # A requirement, possibly followed by per-requirement options (--hash=...).
             spec, _, tail = _split_options(body)
             hashes = _parse_hashes(tail, where)
             req = parse_requirement(spec, loc, base_dir=base_dir, hashes=hashes)
+            _check_requirement_url(req, where)
             (cons if _constraint else reqs).append(req)
             continue
         tokens = _tokenize(body, where)
         option, value = _option_and_value(tokens, where)
         if option in ("--requirement", "--constraint"):
-            target = _resolve_include(value, base_dir, where)
+            target = _resolve_include(value, base_dir, where, root, option)
             if str(target) in _seen:
                 raise BadInput(f"requirements include cycle: {target} is included again at {where}",
                                hint="remove the circular -r/-c line")
-            try:
-                included_text = target.read_text(encoding="utf-8")
-            except OSError as exc:
-                raise BadInput(f"cannot read {target} included at {where}: {exc.strerror}",
-                               hint="fix the -r/-c path (relative to the including file)") from None
-            except UnicodeDecodeError:
-                raise BadInput(f"{target} included at {where} is not UTF-8 text",
-                               hint="save it as UTF-8") from None
+            included_text = confine.read_text(target, where=where, what=f"{option} include", written=value)
             sub = parse_text(
                 included_text, str(target), base_dir=target.parent, _depth=_depth + 1,
                 _seen=_seen + (str(target),), _constraint=_constraint or option == "--constraint",
+                root=root,
             )
             reqs += sub.requirements
             cons += sub.constraints
@@ -318,13 +323,19 @@ def parse_text(
             comments += sub.comments
         elif option == "--editable":
             req = parse_requirement(value, loc, base_dir=base_dir, editable=True)
+            _check_requirement_url(req, where)
             (cons if _constraint else reqs).append(req)
         elif option == "--index-url":
-            opts = replace(opts, index_url=value)
+            opts = replace(opts, index_url=_checked_url(value, where, option))
         elif option == "--extra-index-url":
-            opts = opts.merged(IndexOptions(extra_index_urls=(value,)))
+            opts = opts.merged(IndexOptions(extra_index_urls=(_checked_url(value, where, option),)))
         elif option == "--find-links":
-            link = value if _is_url(value) else _absolutize(value, base_dir)
+            if _is_url(value) and not value.startswith("file:"):
+                link = _checked_url(value, where, option)
+            else:
+                local = unquote(urlsplit(value).path) if value.startswith("file:") else value
+                link = str(confine.confine(root, local, base=base_dir, where=where, what="--find-links folder",
+                                           kind="dir", max_bytes=None, missing_ok=True))
             opts = opts.merged(IndexOptions(find_links=(link,)))
         elif option == "--no-index":
             opts = replace(opts, no_index=True)
@@ -407,23 +418,37 @@ def _option_and_value(tokens: list[str], where: str) -> tuple[str, str]:
     return canonical, value
 
 
-def _resolve_include(value: str, base_dir: Path | None, where: str) -> Path:
+def _resolve_include(value: str, base_dir: Path | None, where: str, root: Path, option: str) -> Path:
     if _is_url(value):
-        raise BadInput(f"remote include {value} at {where} is not supported",
+        raise BadInput(f"remote include {redact_url(value)[:200]!r} at {where} is not supported",
                        hint="download the file into the source tree and include it by path")
-    path = expand_user(value)
-    if not path.is_absolute() and base_dir is not None:
-        path = base_dir / path
-    return path.resolve()
+    return confine.confine(root, value, base=base_dir, where=where, what=f"{option} include")
 
 
-def parse_file(path: Path, *, display: str | None = None) -> ParsedRequirements:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise BadInput(f"cannot read requirements file {path}: {exc.strerror}",
-                       hint="check the path") from None
-    except UnicodeDecodeError:
-        raise BadInput(f"requirements file {path} is not UTF-8 text", hint="save it as UTF-8") from None
-    return parse_text(text, display or str(path), base_dir=path.parent.resolve(),
-                      _seen=(str(path.resolve()),))
+def _checked_url(value: str, where: str, option: str) -> str:
+    """An index or find-links URL from a job: strict (jobs/urls.url_problem), or one line."""
+    problem = url_problem(value)
+    if problem:
+        raise BadInput(f"{where}: {option} URL {redact_url(value)[:200]!r} {problem}",
+                       hint="write a plain http(s) URL; put credentials in the URL's user:password")
+    return value
+
+
+def _check_requirement_url(req: RequirementLine, where: str) -> None:
+    if req.kind == "url" and req.url:
+        problem = url_problem(req.url)
+        if problem:
+            raise BadInput(f"{where}: requirement URL {redact_url(req.url)[:200]!r} {problem}",
+                           hint="write a plain http(s) URL")
+
+
+def parse_file(path: Path, *, display: str | None = None, root: Path | None = None) -> ParsedRequirements:
+    """A requirements file. With `root` (the job's tree) and the file inside it, everything
+    it names is confined to `root`; a file outside it (one the operator named) to its folder."""
+    real = Path(os.path.realpath(path))
+    if root is None or not confine.inside(str(real), os.path.realpath(root)):
+        root = real.parent
+    text = confine.read_text(real, where=display or str(path), what="requirements file",
+                             written=display or str(path))
+    return parse_text(text, display or str(path), base_dir=real.parent,
+                      _seen=(str(real),), root=root)

@@ -79,7 +79,7 @@ class RequirementsFile:
 
     def load(self) -> LoadedInput:
         shown = display_path(self.path, self.source_dir)
-        parsed = _relocate(parse_file(self.path, display=shown), self.source_dir)
+        parsed = _relocate(parse_file(self.path, display=shown, root=self.source_dir), self.source_dir)
         empty = None if parsed.requirements else "lists no packages"
         return LoadedInput(self.kind, shown, parsed, empty_reason=empty)
 
@@ -206,7 +206,7 @@ class EnvironmentFile:
             # Each pip entry is one requirements-file line; map it back to its line in the YAML.
             parts = []
             for entry in pip_lines:
-                parts.append(parse_text(entry, shown, base_dir=self.path.parent.resolve(),
+                parts.append(parse_text(entry, shown, base_dir=self.path.parent.resolve(), root=self.source_dir,
                                         line_offset=(_line_of(text, entry) or 1) - 1))
             parsed = ParsedRequirements(
                 requirements=tuple(r for p in parts for r in p.requirements),

@@ -150,11 +150,18 @@ def test_empty_lock_installs_nothing_and_says_so():
     assert "nothing to install" in text and "uv pip install" not in text
 
 
-def test_index_urls_and_find_links_reach_the_installer():
-    text = render(seed_plan(SourceKind.CODE, False, index_urls=("http://127.0.0.1:8000/simple", "http://127.0.0.1:8001/simple"),
-                            find_links=("http://127.0.0.1:8002/wheels/",)))
-    assert ("--index-url http://127.0.0.1:8000/simple --extra-index-url http://127.0.0.1:8001/simple "
-            "--find-links http://127.0.0.1:8002/wheels/ -r") in text
+def test_index_urls_and_find_links_never_reach_a_shell_line():
+    # The job's index options are data: the installer reads them from the lock file's own
+    # --index-url / --find-links lines (tests/integration/test_hostile_build.py builds it).
+    urls = ("http://127.0.0.1:8000/simple;id", "http://127.0.0.1:8001/simple?a=1&b=$(id)")
+    text = render(seed_plan(SourceKind.CODE, False, index_urls=urls, find_links=("http://127.0.0.1:8002/wheels/",)))
+    assert "127.0.0.1:80" not in text
+    assert "-r /opt/launchbuild/requirements.lock" in text
+
+
+def test_index_credentials_are_a_secret_mount_only():
+    text = render(seed_plan(SourceKind.CODE, False, index_credentials=True))
+    assert "--mount=type=secret,id=netrc" in text and "NETRC=/run/secrets/netrc" in text
 
 
 def test_uv_is_only_mounted_never_copied():

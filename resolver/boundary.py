@@ -1,0 +1,126 @@
+"""The job/operator boundary inside the resolver: credentials out of URLs, local paths confined.
+
+A job's requirements may name private indexes with credentials in the URL
+(`--extra-index-url https://user:token@host/simple`, `pkg @ https://TOKEN@host/pkg.whl`).
+`take_credentials()` takes them out of every URL before anything is hashed, written, printed
+or handed to a backend: the lock, `resolve` output, reports, messages and the Dockerfile only
+ever hold the credential-free URL. The credentials travel as a `Credentials` value whose repr
+hides them, and reach uv as a netrc file in its private temp dir (NETRC, never argv) and the
+install step as a BuildKit secret (`/run/secrets/netrc`).
+
+`confine_local_paths()` refuses local requirements (`./wheels/x.whl`, `-e .`, `file:` URLs)
+that resolve outside the job's source tree.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Iterable, Sequence
+from urllib.parse import unquote, urlsplit
+
+from launchbuild.errors import BadInput
+from launchbuild.jobs.confine import inside
+from launchbuild.jobs.urls import host_of, split_credentials
+from launchbuild.resolver.requirements import IndexOptions, RequirementLine
+
+_NETRC_UNSAFE = frozenset(' \t\r\n"\'\\#')
+
+
+@dataclass(frozen=True, repr=False)
+class Credentials:
+    """(host, login, password) triples, one per host. Never printed: see __repr__."""
+
+    entries: tuple[tuple[str, str, str], ...] = ()
+
+    def __repr__(self) -> str:
+        return f"Credentials(hosts={[h for h, _, _ in self.entries]!r})"
+
+    __str__ = __repr__
+
+    def __bool__(self) -> bool:
+        return bool(self.entries)
+
+    @property
+    def hosts(self) -> tuple[str, ...]:
+        return tuple(h for h, _, _ in self.entries)
+
+    def netrc_text(self) -> str:
+        """A netrc file (uv, pip and requests read it through NETRC)."""
+        return "".join(f"machine {h}\nlogin {u}\npassword {p}\n" for h, u, p in self.entries)
+
+    def secret_values(self) -> tuple[str, ...]:
+        """What must never appear in any output: for tests and scrubbing."""
+        return tuple(v for _, u, p in self.entries for v in (u, p) if v)
+
+
+def _take(url: str, found: dict[str, tuple[str, str]]) -> str:
+    clean, cred = split_credentials(url)
+    if cred is None or not any(cred):
+        return clean
+    host = host_of(clean)
+    user, password = cred
+    if any(c in _NETRC_UNSAFE or ord(c) < 32 for c in user + password):
+        raise BadInput(f"the credentials in a URL for {host} hold whitespace, quotes, '#' or '\\'",
+                       hint="percent-encode only what a token needs, or use a token without them")
+    if host in found and found[host] != cred:
+        raise BadInput(f"two different credentials are given for {host}",
+                       hint="use one account per index host")
+    found[host] = cred
+    return clean
+
+
+def _line_without(line: RequirementLine, found: dict[str, tuple[str, str]]) -> RequirementLine:
+    if not line.url or line.kind == "vcs" or "@" not in line.url:
+        return line
+    clean = _take(line.url, found)
+    if clean == line.url:
+        return line
+    return replace(line, url=clean, text=line.text.replace(line.url, clean))
+
+
+def take_credentials(
+    index: IndexOptions, requirements: Sequence[RequirementLine], constraints: Sequence[RequirementLine],
+) -> tuple[IndexOptions, tuple[RequirementLine, ...], tuple[RequirementLine, ...], Credentials]:
+    """Every URL without its userinfo, and the credentials that were in them."""
+    found: dict[str, tuple[str, str]] = {}
+    clean_index = IndexOptions(
+        index_url=_take(index.index_url, found) if index.index_url else None,
+        extra_index_urls=tuple(_take(u, found) for u in index.extra_index_urls),
+        find_links=tuple(_take(u, found) if "://" in u else u for u in index.find_links),
+        no_index=index.no_index, pre=index.pre, trusted_hosts=index.trusted_hosts,
+        only_binary=index.only_binary, no_binary=index.no_binary,
+    )
+    reqs = tuple(_line_without(r, found) for r in requirements)
+    cons = tuple(_line_without(c, found) for c in constraints)
+    creds = Credentials(tuple((h, u, p) for h, (u, p) in sorted(found.items())))
+    return clean_index, reqs, cons, creds
+
+
+def _local_path(url: str) -> str | None:
+    if url.startswith("file:"):
+        return unquote(urlsplit(url).path)
+    if "://" in url:
+        return None
+    return url
+
+
+def confine_local_paths(lines: Iterable[RequirementLine], roots: Sequence[Path]) -> None:
+    """Refuse a local requirement whose real path is outside every root (the job's tree, or
+    the folder of a file the operator named). One line quoting the requirement as parsed."""
+    real_roots = [os.path.realpath(r) for r in roots if r is not None]
+    if not real_roots:
+        return
+    for line in lines:
+        if line.kind != "path" or not line.url:
+            continue
+        path = _local_path(line.url)
+        if path is None:
+            continue
+        real = os.path.realpath(path)
+        if not any(inside(real, root) for root in real_roots):
+            where = f"{line.location.path}:{line.location.line}" if line.location.line else line.location.path
+            shown = repr(line.text)[:160]
+            raise BadInput(f"{where}: local requirement {shown} is outside the job's source tree",
+                           hint="vendor the wheel or project into the job's source and name it by a relative path")
