@@ -91,8 +91,11 @@ def handled(func: Callable[..., Any]) -> Callable[..., Any]:
         except LaunchbuildError as exc:
             from rich.markup import escape
 
+            from launchbuild.jobs.urls import redact_text
+
             _log_tail(getattr(exc, "log_tail", ()))
-            _stderr(escape(str(exc)))
+            # Last line of defence: no URL credentials in any message, whoever raised it.
+            _stderr(escape(redact_text(str(exc))))
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             _stderr("interrupted; nothing was left behind")

@@ -16,7 +16,7 @@ from pathlib import Path
 from launchbuild.errors import BadInput
 from launchbuild.paths import expand_user
 from launchbuild.jobs.model import SourceKind
-from launchbuild.jobs.urls import redact_url
+from launchbuild.jobs.urls import redact_url, url_problem
 
 VENV = "/opt/venv"
 LOCK_IN_IMAGE = "/opt/launchbuild/requirements.lock"
@@ -139,9 +139,11 @@ class BuildPlan:
             raise BadInput("BuildKit builds pass the CA bundle as a secret", hint="use ca_mode secret")
         if self.frontend is Frontend.CLASSIC and self.ca_mode is CaMode.SECRET:
             raise BadInput("the classic builder has no secret mounts", hint="use ca_mode throwaway-stage")
-        for url in (*self.index_urls, *self.find_links):
-            if _UNSAFE_REF.search(url):
-                raise BadInput(f"index URL {redact_url(url)!r} has whitespace or quotes", hint="fix the index URL")
+        for url in (*self.index_urls, *(u for u in self.find_links if "://" in u)):
+            problem = url_problem(url)
+            if problem or "@" in url.partition("://")[2].split("/", 1)[0]:
+                raise BadInput(f"index URL {redact_url(url)!r} {problem or 'still holds credentials'}",
+                               hint="fix the index URL")
         if self.index_credentials and self.frontend is not Frontend.BUILDKIT:
             raise BadInput("the job's index credentials reach the install step only as a BuildKit secret; "
                            "the classic builder has no secrets", hint="build with --engine buildkit")

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from launchbuild.dockerignore import IgnoreRules, parse_ignore
+from launchbuild.errors import BadInput
 
 BULKY_DIRS = {
     ".git": "version-control history",
@@ -187,6 +188,16 @@ _PY_OPTS_WITH_ARG = {"-W", "-X", "-Q"}
 def _exists(root: Path, rel: str) -> bool | None:
     if rel.startswith("/") or "$" in rel or "~" in rel:
         return None
+    from launchbuild.jobs.confine import confine
+
+    # A script the job names must be inside its tree: `../x.py` or a link out is refused, and
+    # nothing outside the tree is even looked at (no existence oracle on the host).
+    try:
+        confine(root, rel, where="entrypoint", what="script", max_bytes=None, missing_ok=True)
+    except BadInput as exc:
+        if "does not exist" in str(exc) or "is a directory" in str(exc):
+            return False
+        raise
     return (root / rel).is_file()
 
 

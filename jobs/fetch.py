@@ -83,6 +83,8 @@ def materialize(
             checkout = temp / "checkout"
             commit = clone_git(source.remote, source.ref, checkout, timeout=git_timeout)
             description = f"{redact_url(source.remote)}@{commit}"
+            # A commit may hold symlinks: the same outside-link check as a local directory.
+            check_local_directory(checkout, label=f"git checkout {description}")
             yield Workspace(_apply_subdir(checkout, source.subdir, description), commit, description)
         else:
             extracted = temp / "code"
@@ -135,8 +137,9 @@ def _inside(path: str, root: str) -> bool:
 # Local directory
 
 
-def check_local_directory(path: Path) -> Path:
-    """`path` resolved, after checking that no symlink inside it points outside it."""
+def check_local_directory(path: Path, label: str | None = None) -> Path:
+    """`path` resolved, after checking that no symlink inside it points outside it. Used for
+    local directories and git checkouts alike (archives check their links while extracting)."""
     if not path.exists():
         raise BadInput(f"code directory {path}: not found", hint="check the path")
     if not path.is_dir():
@@ -151,7 +154,8 @@ def check_local_directory(path: Path) -> Path:
             target = os.path.realpath(entry)
             if not _inside(target, str(root)):
                 relative = os.path.relpath(entry, root)
-                raise BadInput(f"code directory {root}: symlink {relative} points outside it ({os.readlink(entry)})",
+                raise BadInput(f"{label or f'code directory {root}'}: symlink {relative!r} points outside it "
+                               f"({os.readlink(entry)[:100]!r})",
                                hint="replace the link with the file, or remove it")
     return root
 

@@ -42,10 +42,11 @@ def normalize(value: str, where: str) -> str:
 
 
 def _read_first_line(path: Path) -> str | None:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadInput(f"cannot read {path}: {exc}", hint="fix or remove the file") from None
+    from launchbuild.jobs import confine
+
+    # The job's own file, inside its tree: read without following a link or blocking, capped.
+    real = confine.confine(path.parent, path.name, where=path.name, what="file", max_bytes=64 * 1024)
+    text = confine.read_text(real, where=path.name, what="file", written=path.name, max_bytes=64 * 1024)
     for line in text.splitlines():
         line = line.split("#", 1)[0].strip()
         if line:
