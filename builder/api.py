@@ -100,6 +100,29 @@ def _verify(client, image_id: str, plan: BuildPlan, entries, uv_binary: Path | N
     return results
 
 
+def _withhold_credentials(entries, root: Path, credentials):
+    """The job's own files that hold its index credentials (its requirements.txt, as a rule)
+    stay out of the image's code copy: the installed environment comes from the credential-free
+    lock, and a token must not reach a layer by the COPY of the code either."""
+    if not credentials:
+        return entries
+    from urllib.parse import quote
+
+    needles = [v.encode() for s in credentials.secret_values() for v in {s, quote(s, safe="")}]
+    kept = []
+    for e in entries:
+        if e.kind == "f":
+            try:
+                with open(root / e.path, "rb") as fh:
+                    data = fh.read(16 * 1024 * 1024)
+            except OSError:
+                data = b""
+            if any(n in data for n in needles):
+                continue
+        kept.append(e)
+    return tuple(kept)
+
+
 @contextlib.contextmanager
 def _netrc_secret(credentials):
     """The job's index credentials as a 0600 netrc file in a private temp dir, for the life of
@@ -145,7 +168,8 @@ def build_image(
         raise BadInput("a git or code job needs its source directory to build", hint="check the job source")
     ca = find_ca_bundle(ca_bundle)
     uv_binary = eng.find_uv_binary()
-    entries = scan(Path(context_source_dir))
+    entries = _withhold_credentials(scan(Path(context_source_dir)), Path(context_source_dir),
+                                    credentials if plan.index_credentials else None)
     code = content_hash(entries)
 
     def tagged(frontend: Frontend, base_digest: str) -> tuple[BuildPlan, str, str]:
