@@ -244,7 +244,7 @@ def _check(
     explicit, runtime = _python_inputs(job)
     resolve_options = ResolveOptions(
         requirements=requirements,
-        extras=tuple(extras),
+        extras=tuple(extras) or tuple(options["extras"] or ()),
         python=explicit,
         platform=platform,
         glibc=facts.glibc if facts else None,
@@ -546,7 +546,8 @@ def resolve(
         explicit, _ = _python_inputs(prepared.job)
         options = prepared.options
         return resolve_env(prepared.source_dir, prepared.job, ResolveOptions(
-            requirements=requirements, extras=tuple(extras), python=explicit, platform=options["platform"],
+            requirements=requirements, extras=tuple(extras) or tuple(options["extras"] or ()), python=explicit,
+            platform=options["platform"],
             backend=options["resolver"], offline=bool(options["offline"]),
             torch_index_url=options["torch-index-url"], fetch_package_facts=False,
         ))

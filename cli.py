@@ -418,7 +418,9 @@ def main() -> None:
     try:
         app(prog_name="launchbuild")
     except LaunchbuildError as exc:  # raised outside a command (e.g. while parsing)
-        _stderr(str(exc))
+        from launchbuild.jobs.urls import redact_text
+
+        _stderr(redact_text(str(exc)))
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)

@@ -50,6 +50,7 @@ OPTION_SPECS: tuple[OptionSpec, ...] = (
     OptionSpec("gpu", list, [], "target GPU(s): name, sm_XY or X.Y"),
     OptionSpec("driver", str, None, "node NVIDIA driver version"),
     OptionSpec("ignore", list, [], "rule IDs to ignore"),
+    OptionSpec("extras", list, [], "pyproject optional-dependency groups to install"),
     OptionSpec("strict", bool, False, "treat warnings as failures"),
     OptionSpec("offline", bool, False, "use caches only; never reach the network"),
     OptionSpec("resolver", str, "uv", "lock backend: uv or pip-tools"),
@@ -70,7 +71,7 @@ CONFIG_FILE_NAME = "launchbuild.toml"
 # through validated, data-only rendering (exec-form ENTRYPOINT, X.Y Python, checked image refs).
 JOB_OPTION_NAMES: frozenset[str] = frozenset({
     "python", "entrypoint", "platform", "base-image", "python-base-image",
-    "gpu", "driver", "ignore", "strict",
+    "gpu", "driver", "ignore", "strict", "extras",
 })
 # Everything else is the operator's: host files (ca-bundle), push targets, engines and clusters,
 # the image's uid, and network policy of the host (offline, resolver tool, torch index).

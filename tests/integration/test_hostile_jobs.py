@@ -274,3 +274,50 @@ def test_hostile_job(row_id: str, host: Host, tmp_path: Path) -> None:
 def test_hostile_row_count() -> None:
     assert len(ROWS) >= 45
     print(f"\n{len(ROWS)} hostile jobs through the CLI")
+
+
+# --- the operator's side of the boundary, through the same CLI -------------------------------
+
+
+def _run(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
+    full = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "xdg"), "NO_COLOR": "1", "COLUMNS": "400",
+            "LAUNCHBUILD_CACHE_DIR": str(tmp_path / "cache"), **env}
+    full.pop("LAUNCHBUILD_CONFIG", None)
+    return subprocess.run([str(BIN), *args], capture_output=True, text=True, env=full, cwd=tmp_path, timeout=60)
+
+
+def test_operator_config_sets_operator_options_and_verbose_names_it(tmp_path: Path) -> None:
+    job = _job(tmp_path, None, toml='python = "3.11"\nentrypoint = "python train.py"\nextras = ["gpu"]\n')
+    config = tmp_path / "ops.toml"
+    config.write_text('push = "127.0.0.1:5055/team/x"\nuid = 1234\n')
+    result = _run(["check", str(job), "--offline", "--config", str(config), "-v"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout + result.stderr
+    assert "127.0.0.1:5055/team/x" in out and "operator config" in out and "ops.toml" in out
+    assert "gpu" in out and "config file (job/launchbuild.toml)" in out, out  # a job option from the job file
+
+
+def test_default_operator_config_under_xdg(tmp_path: Path) -> None:
+    job = _job(tmp_path, None)
+    (tmp_path / "xdg" / "launchbuild").mkdir(parents=True)
+    (tmp_path / "xdg" / "launchbuild" / "config.toml").write_text('engine = "classic"\n')
+    result = _run(["show", str(job), "-v"], tmp_path)
+    assert result.returncode == 0 and "classic" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--config", "missing.toml"], "operator config missing.toml: not a file"),
+    (["--config", "bad.toml"], "unknown launchbuild option 'registry'"),
+])
+def test_bad_operator_config_through_the_cli(tmp_path: Path, args: list[str], needle: str) -> None:
+    (tmp_path / "bad.toml").write_text('registry = "x"\n')
+    result = _run(["check", str(_job(tmp_path, None)), "--offline", *args], tmp_path)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 2 and len(lines) == 1 and needle in lines[0], result.stderr
+
+
+def test_ca_bundle_flag_is_the_operators(tmp_path: Path) -> None:
+    result = _run(["dockerfile", str(_job(tmp_path, None)), "--offline", "--ca-bundle", str(tmp_path / "nope.pem")],
+                  tmp_path)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 2 and len(lines) == 1 and "--ca-bundle" in lines[0], result.stderr
