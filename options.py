@@ -122,10 +122,13 @@ def read_config_file(source_dir: Path | None) -> tuple[dict[str, Any], str | Non
     ):
         if not path.is_file():
             continue
+        from launchbuild.jobs import confine
+
+        # The job's own file: inside its tree (links resolved), capped, never a FIFO or device.
+        real = confine.confine(source_dir, path.name, where=display_path(path), what="config file")
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except UnicodeDecodeError:
-            raise BadInput(f"{path}: not UTF-8 text", hint="save it as UTF-8") from None
+            data = tomllib.loads(confine.read_text(real, where=display_path(path), what="config file",
+                                                   written=path.name))
         except tomllib.TOMLDecodeError as exc:
             raise BadInput(f"{path}: invalid TOML: {exc}", hint="fix the TOML syntax") from None
         if table_path is None:

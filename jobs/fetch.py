@@ -89,6 +89,7 @@ def materialize(
         else:
             extracted = temp / "code"
             extract_archive(source.path, extracted, max_bytes=max_archive_bytes, max_members=max_members)
+            check_local_directory(extracted, label=f"archive {source.path}")
             yield Workspace(_apply_subdir(extracted, source.subdir, str(source.path)), None, str(source.path))
     finally:
         _remove_tree(temp)

@@ -21,7 +21,7 @@ from packaging.utils import canonicalize_name
 from launchbuild.compat.findings import Location
 from launchbuild.errors import BadInput
 from launchbuild.jobs import confine
-from launchbuild.jobs.urls import redact_url, url_problem
+from launchbuild.jobs.urls import redact_text, redact_url, url_problem
 from launchbuild.paths import expand_user
 
 VCS_SCHEMES = ("git+", "hg+", "svn+", "bzr+")
@@ -188,6 +188,25 @@ def _split_marker(text: str) -> tuple[str, str | None]:
     return text, None
 
 
+def _redacted_errors(func):
+    """A message quoting a job's line must not carry the credentials in its URLs (API callers
+    get the message as is, not only the CLI, which redacts again)."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except BadInput as exc:
+            clean = redact_text(exc.message)
+            if clean == exc.message:
+                raise
+            raise BadInput(clean, hint=exc.hint) from None
+
+    return wrapper
+
+
+@_redacted_errors
 def parse_requirement(
     text: str, location: Location, *, base_dir: Path | None = None, editable: bool = False,
     hashes: tuple[str, ...] = (),
@@ -265,6 +284,7 @@ def _tokenize(line: str, where: str) -> list[str]:
         raise BadInput(f"cannot split line at {where}: {exc}", hint="check the quoting") from None
 
 
+@_redacted_errors
 def parse_text(
     text: str, path: str, *, base_dir: Path | None = None, line_offset: int = 0,
     _depth: int = 0, _seen: tuple[str, ...] = (), _constraint: bool = False,

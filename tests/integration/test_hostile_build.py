@@ -186,3 +186,29 @@ def test_no_planted_command_ran(built, layers, docker_client):
     out = docker_client.containers.run(built["tag"], network_mode="none", remove=True)
     assert json.loads(out.decode().strip().splitlines()[-1]) == ENTRY_ARGS
     assert docker_client.images.get(built["tag"]).attrs["Config"]["Entrypoint"] == ["python", "train.py", *ENTRY_ARGS]
+
+
+def _plain_job(root: Path, index: str, pin: str) -> Path:
+    job = root / f"job-{pin.replace('=', '')}"
+    job.mkdir()
+    (job / "train.py").write_text("print('ok')\n")
+    (job / "launchbuild.toml").write_text('python = "3.11"\nentrypoint = "python train.py"\n')
+    (job / "requirements.txt").write_text(f"--extra-index-url http://{USER}:{TOKEN}@{index}/{INDEX_SEGMENT}/\n{pin}\n")
+    return job
+
+
+def test_lb301_and_resolve_json_never_carry_the_credentials(hostile, index):
+    env = hostile["env"]
+    job = _plain_job(hostile["root"], index, f"{PACKAGE}==9.9")
+    checked = subprocess.run([str(BIN), "check", str(job), "--python-base-image", "python:3.11-slim", "--format", "json",
+                              "-v"], capture_output=True, text=True, env=env, timeout=300)
+    assert checked.returncode == 1, checked.stderr
+    findings = json.loads(checked.stdout)["findings"]
+    assert any(f["rule"] == "LB301" and PACKAGE in f["message"] for f in findings)
+    good = _plain_job(hostile["root"], index, f"{PACKAGE}==1.0")
+    resolved = subprocess.run([str(BIN), "resolve", str(good), "--format", "json", "-v"], capture_output=True,
+                              text=True, env=env, timeout=300)
+    assert resolved.returncode == 0, resolved.stderr
+    assert f"/{INDEX_SEGMENT}/" in json.loads(resolved.stdout)["lock"]["index_urls"][-1]
+    for text in (checked.stdout + checked.stderr, resolved.stdout + resolved.stderr):
+        assert TOKEN not in text and USER not in text

@@ -274,3 +274,15 @@ def _toml(value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return json.dumps(value)
+
+
+@pytest.mark.parametrize("text", [
+    "--index-url https://ops:TOKSECRET@x.invalid/simple extra\n",
+    "--extra-index-url https://TOKSECRET@x.invalid/a|b\n",
+    "-r https://ops:TOKSECRET@x.invalid/r.txt\n",
+    "six @ https://ops:TOKSECRET@x.invalid/six.whl --bogus\n",
+])
+def test_parser_errors_never_carry_url_credentials_for_api_callers(text):
+    with pytest.raises(BadInput) as err:
+        parse_text(text, "requirements.txt")
+    assert "TOKSECRET" not in str(err.value) and "requirements.txt" in str(err.value)
