@@ -30,6 +30,12 @@ class Measurement:
     ptx: tuple[int, ...]
     tried: tuple[str, ...]
     bytes_read: int
+    cuda_named: int = 0  # shared objects named like CUDA code (libtorch_cuda*, *_cuda.so): 0 on CPU-only wheels
+
+
+def cuda_named(members: list[wheelzip.Member]) -> int:
+    return sum(1 for m in members if _SHARED_OBJECT.search(m.name) and not _VENDORED.search(m.name)
+               and re.search(r"cuda", m.name, re.I))
 
 
 def candidates(members: list[wheelzip.Member]) -> list[wheelzip.Member]:
@@ -51,5 +57,5 @@ def measure(src: wheelzip.RangeSource, budget: wheelzip.Budget, max_tries: int =
         except fatbin.NotAnElf:
             continue
         if code is not None and not code.empty:
-            return Measurement(member.name, code.cubins, code.ptx, tuple(tried), budget.used)
-    return Measurement(None, (), (), tuple(tried), budget.used)
+            return Measurement(member.name, code.cubins, code.ptx, tuple(tried), budget.used, cuda_named(members))
+    return Measurement(None, (), (), tuple(tried), budget.used, cuda_named(members))

@@ -16,6 +16,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
+from launchbuild.errors import InfraUnavailable
 from launchbuild.refresh.http import Fetcher
 
 SIMPLE = "https://pypi.org/simple/{name}/"
@@ -63,6 +64,8 @@ def _pythons(interpreters: set[str]) -> tuple[str, ...]:
         m = re.fullmatch(r"(?:cp|py)(\d)(\d+)", tag)
         if m:
             out.add(f"{m.group(1)}.{m.group(2)}")
+        elif re.fullmatch(r"py\d", tag):
+            out.add(tag[2:])  # "py3": any Python 3
     return tuple(sorted(out, key=lambda v: tuple(int(p) for p in v.split("."))))
 
 
@@ -97,12 +100,13 @@ def parse_simple_page(body: bytes) -> list[WheelFile]:
 
 def newest_per_minor(wheels: list[WheelFile], max_minors: int) -> list[Version]:
     """The newest final patch of each major.minor, newest minors first, at most `max_minors`."""
-    best: dict[tuple[int, int], Version] = {}
+    best: dict[tuple[int, ...], Version] = {}
     for w in wheels:
         v = w.version
         if v.is_prerelease or v.is_devrelease or v.local:
             continue
-        key = (v.major, v.minor)
+        # 0.0.N packages (xformers) release on the micro number: each one is its own "minor".
+        key = (v.major, v.minor) if (v.major, v.minor) != (0, 0) else (0, 0, v.micro)
         if key not in best or v > best[key]:
             best[key] = v
     return [best[k] for k in sorted(best, reverse=True)[:max_minors]]
@@ -170,9 +174,13 @@ def cuda_pins(metadata: str, machine: str, python: str) -> dict:
 
 def metadata_text(fetcher: Fetcher, wheel: WheelFile) -> tuple[str, str]:
     """(metadata, the URL it came from): PEP 658 file when served, else the wheel's METADATA by ranges."""
-    if wheel.has_metadata:
-        url = wheel.url + ".metadata"
+    url = wheel.url + ".metadata"
+    # PyPI serves PEP 658 files for (nearly) every wheel, even where a mirror's page omits the key.
+    try:
         return fetcher.get(url).decode("utf-8", "replace"), url
+    except InfraUnavailable:
+        if wheel.has_metadata:
+            raise
     from launchbuild.refresh import wheelzip
     from launchbuild.refresh.http import UrlRange
 

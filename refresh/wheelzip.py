@@ -93,7 +93,11 @@ def central_directory(src: RangeSource, budget: Budget) -> list[Member]:
         cd_size, cd_offset = struct.unpack_from("<QQ", rec, 40)
     if cd_offset + cd_size > total:
         raise BadZip("central directory outside the file")
-    cd = _read(src, budget, cd_offset, cd_size, "zip central directory")
+    tail_start = total - tail_len
+    if cd_offset >= tail_start:  # small zips: the directory is already in the tail just read
+        cd = tail[cd_offset - tail_start:cd_offset - tail_start + cd_size]
+    else:
+        cd = _read(src, budget, cd_offset, cd_size, "zip central directory")
     members: list[Member] = []
     pos = 0
     while pos + 46 <= len(cd) and len(members) < count:
