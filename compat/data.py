@@ -298,3 +298,13 @@ def nvidia_cuda_images() -> dict[tuple[str, str, str], CudaImage]:
 def table_checked(table: str) -> str:
     """When the table was last refreshed (its 'retrieved' date)."""
     return str(load(table).get("retrieved", "unknown"))
+
+
+@functools.lru_cache(maxsize=None)
+def cpython_releases() -> dict[str, tuple[str | None, str | None]]:
+    """CPython X.Y -> (first release date, end-of-life date or month), from the devguide."""
+    try:
+        rows = load("cpython")["releases"]
+    except FileNotFoundError:
+        return {}
+    return {r["python"]: (r.get("first_release"), r.get("end_of_life")) for r in rows}

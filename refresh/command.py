@@ -22,7 +22,8 @@ def _data_dir(arg: Optional[Path]) -> Path:
 
 def run_refresh(*, check: bool, only: List[str], fixtures: Optional[Path], record: Optional[Path],
                 nvidia_dockerfiles: Optional[Path], nvidia_origin: Optional[str], data_dir: Optional[Path],
-                budget_mb: int, today: Optional[str], packages: List[str], echo=typer.echo) -> int:
+                cpython_release_cycle: Optional[Path] = None, cpython_origin: Optional[str] = None,
+                budget_mb: int = 4096, today: Optional[str] = None, packages: List[str] = (), echo=typer.echo) -> int:
     """The command body, callable from tests; returns the exit code."""
     from launchbuild.errors import BadInput
     from launchbuild.refresh import pipeline
@@ -48,6 +49,7 @@ def run_refresh(*, check: bool, only: List[str], fixtures: Optional[Path], recor
     opts = pipeline.Options(
         data_dir=directory, fetcher=fetcher, today=today or datetime.date.today().isoformat(),
         only=tuple(only), nvidia_dockerfiles=nvidia_dockerfiles, nvidia_origin=nvidia_origin,
+        cpython_release_cycle=cpython_release_cycle, cpython_origin=cpython_origin,
         budget_bytes=budget_mb * 1024 * 1024, packages=tuple(packages), log=echo,
     )
     for line in pipeline.refresh(opts):
@@ -61,11 +63,13 @@ def run_refresh(*, check: bool, only: List[str], fixtures: Optional[Path], recor
 @data_app.command("refresh")
 def refresh(
     check: bool = typer.Option(False, "--check", help="Validate schema, provenance and order offline; change nothing."),
-    only: Optional[List[str]] = typer.Option(None, "--only", help="Run one source: pypi, archs, nvidia-images, distros, manual; repeatable."),
+    only: Optional[List[str]] = typer.Option(None, "--only", help="Run one source: pypi, archs, nvidia-images, distros, cpython, manual; repeatable."),
     fixtures: Optional[Path] = typer.Option(None, "--fixtures", "--offline", help="Read recorded responses from DIR instead of the network."),
     record: Optional[Path] = typer.Option(None, "--record", help="Save every response to DIR (to grow fixtures)."),
     nvidia_dockerfiles: Optional[Path] = typer.Option(None, "--nvidia-dockerfiles", help="Checkout (or bare git dir) of NVIDIA's container-images repository."),
     nvidia_origin: Optional[str] = typer.Option(None, "--nvidia-origin", help="Where that checkout came from, for the rows' source."),
+    cpython_release_cycle: Optional[Path] = typer.Option(None, "--cpython-release-cycle", help="The Python devguide's include/release-cycle.json."),
+    cpython_origin: Optional[str] = typer.Option(None, "--cpython-origin", help="Where that file came from (repo @ commit), for the rows' source."),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Tables to write (default: the installed launchbuild/data)."),
     budget_mb: int = typer.Option(4096, "--budget-mb", help="Most MiB the wheel measurement may read."),
     today: Optional[str] = typer.Option(None, "--today", help="Date written as 'checked' (YYYY-MM-DD; default today)."),
@@ -76,5 +80,5 @@ def refresh(
 
     code = handled(run_refresh)(check=check, only=only or [], fixtures=fixtures, record=record,
                                 nvidia_dockerfiles=nvidia_dockerfiles, nvidia_origin=nvidia_origin, data_dir=data_dir,
-                                budget_mb=budget_mb, today=today, packages=package or [])
+                                cpython_release_cycle=cpython_release_cycle, cpython_origin=cpython_origin, budget_mb=budget_mb, today=today, packages=package or [])
     raise typer.Exit(code)

@@ -36,6 +36,8 @@ class Options:
     only: tuple[str, ...] = ()
     nvidia_dockerfiles: Path | None = None
     nvidia_origin: str | None = None
+    cpython_release_cycle: Path | None = None
+    cpython_origin: str | None = None
     budget_bytes: int = 4 * 1024 ** 3
     wheel_budget_bytes: int = 200 * 1024 ** 2
     packages: tuple[str, ...] = ()
@@ -204,6 +206,21 @@ def refresh_distros(opts: Options) -> None:
     opts.summary.append(f"distro_pythons: {len(py_rows)} rows; distro_glibc: {len(g_rows)} rows")
 
 
+def refresh_cpython(opts: Options) -> None:
+    from launchbuild.refresh.cpython import release_rows
+
+    if opts.cpython_release_cycle is None:
+        opts.summary.append("cpython: skipped (no --cpython-release-cycle FILE); rows kept")
+        return
+    rows = release_rows(opts.cpython_release_cycle, opts.cpython_origin or "python/devguide", opts.today)
+    doc = load(opts.data_dir, "cpython")
+    doc = _header(doc, "cpython", "CPython releases: first release and end of life (X.Y).",
+                  "python/devguide include/release-cycle.json", "launchbuild data refresh --only cpython --cpython-release-cycle FILE", opts.today)
+    doc["releases"] = rows
+    save(opts.data_dir, "cpython", doc)
+    opts.summary.append(f"cpython: {len(rows)} rows")
+
+
 def _backfill(doc: dict, keys: tuple[str, ...]) -> int:
     """Rows without a source/date get the table's own citation and date, marked manual."""
     n = 0
@@ -240,10 +257,11 @@ SOURCES: dict[str, Callable[[Options], None]] = {
     "archs": refresh_archs,
     "nvidia-images": refresh_nvidia_images,
     "distros": refresh_distros,
+    "cpython": refresh_cpython,
     "manual": refresh_manual,
 }
 TABLES = ("cuda_drivers", "cuda_archs", "gpus", "torch", "tensorflow", "jax_cupy", "distro_pythons",
-          "distro_glibc", "nvidia_cuda_images", "packages", "pypi_wheels", "wheel_archs")
+          "distro_glibc", "nvidia_cuda_images", "packages", "pypi_wheels", "wheel_archs", "cpython")
 
 
 def refresh(opts: Options) -> list[str]:

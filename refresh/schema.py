@@ -61,6 +61,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "pythons": {"type": "array", "items": VERSION}, "cuda": _NULLABLE_TEXT,
         "requires_python": _NULLABLE_TEXT, "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
         "wheel": TEXT})}),
+    "cpython": _table({"releases": _row({"python": VERSION, "end_of_life": {"type": ["string", "null"]}})}),
     "wheel_archs": _table({"wheels": _row({
         "package": TEXT, "version": TEXT, "machine": {"enum": ["x86_64", "aarch64"]},
         "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"}, "member": _NULLABLE_TEXT,
@@ -81,6 +82,7 @@ ORDER = {
     "nvidia_cuda_images": [("images", lambda r: (_vkey(r["cuda"]), r["os"], r["arch"]))],
     "distro_pythons": [("distros", lambda r: (r["id"], _vkey(r["version"])))],
     "distro_glibc": [("releases", lambda r: (r["id"], _vkey(r["version"])))],
+    "cpython": [("releases", lambda r: _vkey(r["python"]))],
     "pypi_wheels": [("wheels", lambda r: (r["package"], _vkey(r["version"]), r["machine"]))],
     "wheel_archs": [("wheels", lambda r: (r["package"], _vkey(r["version"]), r["machine"], r["sha256"]))],
 }

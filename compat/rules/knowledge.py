@@ -144,3 +144,33 @@ def driver_older_than_gpu(ctx: CheckContext) -> Iterator[Finding]:
              Evidence(f"first CUDA for {gpu.sm}", cuda.cuda_text(first[:2]), "data/cuda_archs.json"),
              Evidence("last driver before it", text, "data/cuda_drivers.json")],
         )
+
+
+@rule(
+    "LB213",
+    Severity.WARNING,
+    "End-of-life target Python",
+    "CPython releases get security fixes for five years (python/devguide release-cycle.json); "
+    "after that, new wheels stop appearing and fixes never come. W&B runs made on such a Python "
+    "still produce jobs, so it is accepted, with this warning.",
+    "Move the job to a supported Python.",
+    ("python",),
+)
+def end_of_life_python(ctx: CheckContext) -> Iterator[Finding]:
+    if ctx.python is None:
+        return
+    import datetime
+
+    py = ctx.python.value
+    first, eol = data.cpython_releases().get(py, (None, None))
+    if not eol:
+        return
+    today = datetime.date.today().isoformat()
+    if eol > today[:len(eol)]:
+        return
+    supported = [v for v, (_f, e) in data.cpython_releases().items() if e and e > today[:len(e)]]
+    yield get("LB213").finding(
+        f"Python {py} reached its end of life in {eol}",
+        f"target a supported Python ({', '.join(supported)})" if supported else "target a supported Python",
+        [Evidence("target python", py, ctx.python.describe()), Evidence(f"Python {py} end of life", eol, f"data/cpython.json (checked {data.table_checked('cpython')})")],
+    )
