@@ -414,6 +414,12 @@ def version() -> None:
     typer.echo(f"launchbuild {__version__}")
 
 
+# `launchbuild data refresh|...`: the data pipeline (issue #12). Its module imports typer only.
+from launchbuild.refresh.command import data_app  # noqa: E402
+
+app.add_typer(data_app, name="data")
+
+
 def main() -> None:
     try:
         app(prog_name="launchbuild")

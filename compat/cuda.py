@@ -49,17 +49,45 @@ def minor_compat_minimum(major: int) -> tuple[Version, str] | None:
 
 
 def driver_cuda(driver: Version) -> tuple[int, int] | None:
-    """The CUDA version a driver reports (what `nvidia-smi` prints as 'CUDA Version'):
-    the newest toolkit whose GA driver is <= this driver."""
+    """The CUDA version a driver reports (what `nvidia-smi` prints as 'CUDA Version').
+
+    nvidia-smi's CUDA version is per driver branch: every R580 driver reports 13.0, including
+    early ones below 13.0's GA driver 580.65.06. So: the newest toolkit whose GA driver's
+    branch is at or below this driver's branch. A driver of a branch newer than every row is
+    capped at the newest known CUDA; `driver_newer_than_data` says so, and rules treat the
+    newer CUDA versions it may support as unknown rather than unsupported."""
     best: tuple[int, int] | None = None
     ga_rows: dict[tuple[int, int], ToolkitDriver] = {}
     for r in data.toolkit_drivers():
         ga_rows.setdefault((r.cuda[0], r.cuda[1]), r)
     for mm, r in ga_rows.items():
-        if data.version_cmp_key(r.driver) <= data.version_cmp_key(driver):
+        if r.driver[0] < driver[0] or data.version_cmp_key(r.driver) <= data.version_cmp_key(driver):
             if best is None or mm > best:
                 best = mm
     return best
+
+
+def newest_known_driver() -> ToolkitDriver:
+    return data.toolkit_drivers()[-1]
+
+
+def driver_newer_than_data(driver: Version) -> bool:
+    """A driver branch newer than the newest toolkit row: the CUDA it supports is not known."""
+    return driver[0] > newest_known_driver().driver[0]
+
+
+def arch_minimum_driver(cc: CC) -> tuple[Version, str, Version] | None:
+    """A driver older than this cannot know the GPU: the driver of the last toolkit release before
+    the first toolkit that compiles for `cc` (that toolkit's own driver is the first that may).
+    Returns (driver version, its text, the first toolkit), or None when the data has no such row."""
+    first = first_toolkit_for(cc)
+    if first is None:
+        return None
+    before = [r for r in data.toolkit_drivers() if r.cuda[:2] < tuple(first[:2])]
+    if not before:
+        return None
+    last = before[-1]
+    return last.driver, last.driver_text, first
 
 
 def offline_targets(cuda: Version) -> frozenset[int] | None:

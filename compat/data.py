@@ -55,6 +55,8 @@ TABLES = (
     "distro_glibc",
     "nvidia_cuda_images",
     "packages",
+    "pypi_wheels",
+    "wheel_archs",
 )
 
 
@@ -109,7 +111,9 @@ class GpuRow:
 @functools.cache
 def gpu_rows() -> tuple[GpuRow, ...]:
     return tuple(
-        GpuRow(r["name"], cc_tuple(r["cc"]), r["datacenter"], tuple(r["aliases"]))
+        # `datacenter` is the forward-compatibility class: Data Center GPUs, Server Editions and
+        # Jetson boards (rows with "forward_compat": true) run forward-compatible images.
+        GpuRow(r["name"], cc_tuple(r["cc"]), r.get("forward_compat", r["datacenter"]), tuple(r["aliases"]))
         for r in load("gpus")["gpus"]
     )
 
@@ -262,18 +266,45 @@ def distro_glibc() -> dict[tuple[str, str], str]:
 
 @dataclass(frozen=True)
 class CudaImage:
-    cuda: str
-    cudnn: str
+    cuda: str  # "12.8.1"
+    os: str  # "ubuntu22.04"
+    arch: str  # "amd64" | "arm64"
+    cudnn: str | None
+    require_cuda: str  # NVIDIA_REQUIRE_CUDA as the Dockerfile sets it
     forward_compat_branches: tuple[int, ...]
+    ld_library_path: str | None
+    source: str
+    checked: str
+
+
+def _render_require(row: dict[str, Any]) -> str:
+    if "require_cuda" in row:
+        return row["require_cuda"]
+    clauses = [f"brand={b},driver>={br},driver<{br + 1}" for br in row["forward_compat_branches"] for b in row["brands"]]
+    return " ".join([f"cuda>={row['require_cuda_min']}", *clauses])
 
 
 @functools.lru_cache(maxsize=None)
-def nvidia_cuda_images() -> dict[str, CudaImage]:
-    """nvidia/cuda ubuntu22.04 x86_64 images by CUDA version."""
-    return {r["cuda"]: CudaImage(r["cuda"], r["cudnn"], tuple(r["forward_compat_branches"]))
-            for r in load("nvidia_cuda_images")["images"]}
+def nvidia_cuda_images() -> dict[tuple[str, str, str], CudaImage]:
+    """nvidia/cuda images by (CUDA version, OS flavour 'ubuntu22.04', arch 'amd64'), from NVIDIA's Dockerfiles."""
+    return {
+        (r["cuda"], r["os"], r["arch"]): CudaImage(
+            r["cuda"], r["os"], r["arch"], r.get("cudnn"), _render_require(r),
+            tuple(r.get("forward_compat_branches", ())), r.get("ld_library_path"), r["source"], r["checked"])
+        for r in load("nvidia_cuda_images")["images"]
+    }
+
+
+def table_checked(table: str) -> str:
+    """When the table was last refreshed (its 'retrieved' date)."""
+    return str(load(table).get("retrieved", "unknown"))
 
 
 @functools.lru_cache(maxsize=None)
-def nvidia_brand_order() -> tuple[str, ...]:
-    return tuple(load("nvidia_cuda_images")["brand_order"])
+def cpython_releases() -> dict[str, tuple[str | None, str | None]]:
+    """CPython X.Y -> (first release date, end-of-life date or month), from the devguide."""
+    try:
+        rows = load("cpython")["releases"]
+    except FileNotFoundError:
+        return {}
+    return {r["python"]: (r.get("first_release"), r.get("end_of_life")) for r in rows}

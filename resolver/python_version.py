@@ -35,10 +35,20 @@ def normalize(value: str, where: str) -> str:
         raise BadInput(f"malformed Python version {raw!r} in {where}",
                        hint="write X.Y, e.g. 3.11")
     xy = f"{m.group(1)}.{int(m.group(2))}"
-    if xy not in SUPPORTED_PYTHONS:
+    accepted = accepted_pythons()
+    if xy not in accepted:
         raise BadInput(f"unsupported Python {xy} in {where}",
-                       hint=f"use one of {', '.join(SUPPORTED_PYTHONS)}")
+                       hint=f"use one of {', '.join(accepted)}")
     return xy
+
+
+def accepted_pythons() -> tuple[str, ...]:
+    """Every CPython 3 release the data knows (data/cpython.json, from the devguide), plus the
+    ones we build images for: an end-of-life Python is a warning (LB213), not bad input."""
+    from launchbuild.compat.data import cpython_releases
+
+    known = {xy for xy in cpython_releases() if xy.startswith("3.")} | set(SUPPORTED_PYTHONS)
+    return tuple(sorted(known, key=lambda v: tuple(int(p) for p in v.split("."))))
 
 
 def _read_first_line(path: Path) -> str | None:

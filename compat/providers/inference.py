@@ -16,15 +16,8 @@ from launchbuild.compat.imageref import ImageRef
 
 PROVIDER = "inferred"
 
-def _require_cuda(cuda: str, branches: tuple[int, ...]) -> str:
-    """NVIDIA_REQUIRE_CUDA as the image sets it: `cuda>=X.Y` OR one of the branch clauses."""
-    major_minor = ".".join(cuda.split(".")[:2])
-    clauses = [f"brand={b},driver>={br},driver<{br + 1}" for br in branches for b in data.nvidia_brand_order()]
-    return " ".join([f"cuda>={major_minor}", *clauses])
-
-
 _DEBIAN_CODENAMES = {"buster": "10", "bullseye": "11", "bookworm": "12", "trixie": "13"}
-_UBUNTU_CODENAMES = {"bionic": "18.04", "focal": "20.04", "jammy": "22.04", "noble": "24.04"}
+_UBUNTU_CODENAMES = {"bionic": "18.04", "focal": "20.04", "jammy": "22.04", "noble": "24.04", "resolute": "26.04"}
 
 _CUDA_TAG = re.compile(
     r"(?P<cuda>\d+\.\d+(?:\.\d+)?)-(?:(?P<cudnn>cudnn\d*)-)?(?P<flavour>base|runtime|devel)"
@@ -68,10 +61,13 @@ def _nvidia_cuda(tag: str, architecture: str = "amd64") -> dict[str, Any] | None
     osver = match["osver"]
     facts = _os_facts(os_map[match["os"]], osver, tag)
     facts["cuda_version"] = match["cuda"]
-    # The cited table covers the ubuntu22.04 images; their arm64 (sbsa) stage has no brand clauses.
-    known = data.nvidia_cuda_images().get(match["cuda"]) if match["os"] == "ubuntu" and osver == "22.04" else None
-    if known and architecture == "amd64":
-        facts["require_cuda"] = _require_cuda(match["cuda"], known.forward_compat_branches)
+    # Rows measured from NVIDIA's Dockerfiles, per OS flavour and architecture stage.
+    label = f"{match['os']}{osver}"
+    known = data.nvidia_cuda_images().get((match["cuda"], label, architecture))
+    if known is not None:
+        facts["require_cuda"] = known.require_cuda
+        if known.ld_library_path:
+            facts["env"] = (("LD_LIBRARY_PATH", known.ld_library_path),)
     facts["has_nvcc"] = match["flavour"] == "devel"
     if match["cudnn"]:
         cudnn = known.cudnn if known else None
@@ -79,7 +75,9 @@ def _nvidia_cuda(tag: str, architecture: str = "amd64") -> dict[str, Any] | None
         if cudnn and (not major or cudnn.split(".")[0] == major):
             facts["cudnn_version"] = cudnn
         elif major:
-            facts["cudnn_version"] = major
+            facts["cudnn_version"] = major  # `-cudnn8-`: the major is known even without a row
+        else:
+            facts["cudnn_version"] = "present"  # `-cudnn-`: some cuDNN, version not in the data
     return facts
 
 

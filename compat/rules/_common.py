@@ -11,12 +11,11 @@ from dataclasses import dataclass
 
 from packaging.version import InvalidVersion, Version
 
-from launchbuild.compat import cuda, data
+from launchbuild.compat import cuda, data, measured
 from launchbuild.compat.context import CheckContext
 from launchbuild.compat.findings import Evidence
 
 TORCH_INDEX = "the PyTorch wheel index for {variant} (…/whl/{variant})"
-KNOWN_IMAGE_CUDAS = ("11.8.0", "12.1.1", "12.4.1", "12.6.3", "12.8.1", "12.9.1", "13.0.2")
 
 
 def minor_of(version: str) -> str | None:
@@ -63,20 +62,40 @@ def image_cuda(ctx: CheckContext) -> data.Version | None:
         return None
 
 
-def image_cudnn(ctx: CheckContext) -> tuple[int, int] | None:
+def image_cudnn(ctx: CheckContext) -> tuple[int, int | None] | None:
+    """(major, minor) of the image's cuDNN; minor None when only the major is known (a `-cudnn8-`
+    tag); (0, None) for a cuDNN of unknown version (a `-cudnn-` tag); None: no cuDNN."""
     if ctx.image is None or not ctx.image.cudnn_version:
         return None
-    m = re.match(r"^(\d+)\.(\d+)", ctx.image.cudnn_version)
-    return (int(m.group(1)), int(m.group(2))) if m else None
+    m = re.match(r"^(\d+)(?:\.(\d+))?", ctx.image.cudnn_version)
+    if not m:
+        return (0, None)
+    return (int(m.group(1)), int(m.group(2)) if m.group(2) is not None else None)
+
+
+def _image_cudas() -> tuple[str, ...]:
+    """CUDA versions with an ubuntu22.04/24.04 runtime image in data/nvidia_cuda_images.json, oldest first."""
+    seen = {k[0] for k in data.nvidia_cuda_images() if k[1] in ("ubuntu22.04", "ubuntu24.04") and k[2] == "amd64"}
+    return tuple(sorted(seen, key=data.parse_version))
 
 
 def suggest_image(min_cuda: tuple[int, int] | None = None, max_cuda: tuple[int, int] | None = None) -> str | None:
     """A real nvidia/cuda runtime tag within [min, max] (newest first)."""
-    for text in reversed(KNOWN_IMAGE_CUDAS):
+    images = data.nvidia_cuda_images()
+    for text in reversed(_image_cudas()):
         v = data.parse_version(text)[:2]
         if (min_cuda is None or v >= min_cuda) and (max_cuda is None or v <= max_cuda):
-            return f"nvidia/cuda:{text}-runtime-ubuntu22.04"
+            os_label = "ubuntu22.04" if (text, "ubuntu22.04", "amd64") in images else "ubuntu24.04"
+            return f"nvidia/cuda:{text}-runtime-{os_label}"
     return None
+
+
+def cuda_variant_of(cuda_text: str | None) -> str | None:
+    """'12.4' -> 'cu124'; a bare major or None -> None."""
+    if not cuda_text or "." not in cuda_text:
+        return None
+    major, minor = cuda_text.split(".")[:2]
+    return f"cu{major}{minor}"
 
 
 @dataclass(frozen=True)
@@ -85,6 +104,8 @@ class TorchBuild:
     minor: str  # "2.4"
     variant: str | None  # "cu121", "cpu", or None when unknown
     how: str  # where the variant came from
+    measured: measured.ArchMeasurement | None = None  # kernels measured in this very wheel
+    wheel: measured.WheelFacts | None = None  # its PyPI metadata, when the lock uses the PyPI wheel
 
     @property
     def cpu_only(self) -> bool:
@@ -97,10 +118,28 @@ class TorchBuild:
     def label(self) -> str:
         return f"torch {self.version} ({self.variant or 'unknown variant'}, {self.how})"
 
+    def _table_build(self) -> data.ArchBuild | None:
+        return data.torch_builds().get((self.minor, self.variant)) if self.variant else None
+
     def arch_build(self) -> data.ArchBuild | None:
-        if not self.variant:
-            return None
-        return data.torch_builds().get((self.minor, self.variant))
+        """The measurement of this very wheel first. One member is measured, and a library may
+        be built for fewer SMs than the release (libtorch_cuda_linalg has no sm_75), so a table
+        row for the release adds its cubins; PTX comes from the measurement alone, since release
+        wheels strip the PTX that build scripts list."""
+        table = self._table_build()
+        if self.measured is not None and self.measured.has_cuda_code:
+            m = self.measured.build
+            if table is None:
+                return m
+            return data.ArchBuild(tuple(sorted(set(m.archs) | set(table.archs))), m.ptx)
+        return table
+
+    @property
+    def arch_source(self) -> str:
+        if self.measured is not None and self.measured.has_cuda_code:
+            where = f"measured in the wheel ({self.measured.member}; data/wheel_archs.json, checked {self.measured.checked})"
+            return where + (" + data/torch.json cubins" if self._table_build() is not None else "")
+        return "data/torch.json"
 
 
 def torch_build(ctx: CheckContext) -> TorchBuild | None:
@@ -114,10 +153,22 @@ def torch_build(ctx: CheckContext) -> TorchBuild | None:
     for pkg, variant in ctx.lock.cuda_variants if ctx.lock else ():
         if pkg == "torch":
             return TorchBuild(version, minor, variant, "lock")
+    # The PyPI wheel: its own metadata says the CUDA it pins, its binaries the kernels it has.
+    wheel = measured.wheel("torch", version, ctx.platform)
+    arch = measured.archs("torch", version, ctx.platform)
+    machine = measured.MACHINE.get(ctx.platform, "x86_64")
+    if wheel is not None:
+        variant = cuda_variant_of(wheel.cuda)
+        if variant is not None:
+            return TorchBuild(version, minor, variant, f"Requires-Dist of the PyPI {machine} wheel, data/pypi_wheels.json", arch, wheel)
+        if arch is not None and arch.cpu_only:
+            return TorchBuild(version, minor, "cpu", f"the PyPI {machine} wheel pins no CUDA and has no GPU code (data/wheel_archs.json)", arch, wheel)
+    if machine == "aarch64":
+        return TorchBuild(version, minor, None, "unknown", arch, wheel)  # x86_64 rows say nothing about aarch64
     release = data.torch_releases().get(minor)
     if release is not None and release.pypi_default:
-        return TorchBuild(version, minor, release.pypi_default, f"PyPI default for torch {minor}, data/torch.json")
-    return TorchBuild(version, minor, None, "unknown")
+        return TorchBuild(version, minor, release.pypi_default, f"PyPI default for torch {minor}, data/torch.json", arch, wheel)
+    return TorchBuild(version, minor, None, "unknown", arch, wheel)
 
 
 @dataclass(frozen=True)
@@ -126,6 +177,7 @@ class TfBuild:
     version: str
     minor: str
     and_cuda: bool  # nvidia-*-cu12 wheels in the lock: TF uses them, not the image's CUDA
+    measured: measured.ArchMeasurement | None = None
 
     @property
     def cpu_only(self) -> bool:
@@ -133,6 +185,17 @@ class TfBuild:
 
     def release(self) -> data.TfRelease | None:
         return data.tf_releases().get(self.minor)
+
+    def arch_build(self) -> data.ArchBuild | None:
+        if self.measured is not None and self.measured.has_cuda_code:
+            return self.measured.build
+        return data.tf_arch_build(self.minor)
+
+    @property
+    def arch_source(self) -> str:
+        if self.measured is not None and self.measured.has_cuda_code:
+            return f"measured in the wheel ({self.measured.member}; data/wheel_archs.json, checked {self.measured.checked})"
+        return "data/tensorflow.json"
 
 
 def tf_build(ctx: CheckContext) -> TfBuild | None:
@@ -142,7 +205,7 @@ def tf_build(ctx: CheckContext) -> TfBuild | None:
             and_cuda = any(n.startswith("nvidia-") and n.endswith("-cu12") for n in ctx.locked_names)
             if name == "tensorflow-cpu" and ctx.locked("tensorflow") is not None:
                 continue
-            return TfBuild(name, version, minor_of(version) or version, and_cuda)
+            return TfBuild(name, version, minor_of(version) or version, and_cuda, measured.archs(name, version, ctx.platform))
     return None
 
 
@@ -209,3 +272,57 @@ def jaxlib_cudnn(ctx: CheckContext) -> tuple[str, tuple[int, int]] | None:
     if not lm or lm.group(2) is None:
         return None
     return version, (int(lm.group(2)), int(lm.group(3)))
+
+
+@dataclass(frozen=True)
+class ToolkitUser:
+    """Something in the job that uses the image's own CUDA toolkit rather than pip's."""
+
+    what: str
+    how: str
+    hard: bool  # certainly uses it (vs. may, e.g. JIT builds in a devel image)
+
+
+def _pip_cuda(ctx: CheckContext) -> bool:
+    return any(n.startswith("nvidia-") or n == "cuda-toolkit" for n in ctx.locked_names)
+
+
+def image_toolkit_users(ctx: CheckContext) -> tuple[ToolkitUser, ...]:
+    if ctx.lock is None:
+        users: list[ToolkitUser] = []
+    else:
+        users = []
+        for name in data.nvcc_needs():
+            version = ctx.locked(name)
+            if version is not None and has_wheel_for_target(ctx, name, version) is not True:
+                users.append(ToolkitUser(f"{name} {version} (compiled with nvcc at install)", "data/packages.json", True))
+        tf = tf_build(ctx)
+        if tf is not None and not tf.cpu_only and not tf.and_cuda:
+            users.append(ToolkitUser(f"{tf.name} {tf.version} without [and-cuda]", "lock", True))
+        for p in ctx.lock.packages:
+            if p.name in data.cupy_cuda_majors() and not _pip_cuda(ctx):
+                users.append(ToolkitUser(f"{p.name} {p.version} without [ctk]", "lock", True))
+            if _JAX_PLUGIN.match(p.name) and p.name.endswith("plugin") and not _pip_cuda(ctx):
+                users.append(ToolkitUser(f"{p.name} {p.version} (jax *-local: the system CUDA)", "lock", True))
+    if ctx.image is not None and ctx.image.has_nvcc and ctx.lock is not None and ctx.locked("torch") is not None:
+        users.append(ToolkitUser("torch JIT extensions / Triton with the image's nvcc", ev_image(ctx, "has_nvcc", "True").source, False))
+    return tuple(users)
+
+
+def has_wheel_for_target(ctx: CheckContext, name: str, version: str) -> bool | None:
+    """A wheel of name==version installs on the target: the resolver's index facts first, then
+    the measured PyPI table (Python tag or abi3 floor, and the machine)."""
+    for pf in ctx.packages:
+        if pf.name == name and pf.version == version and pf.has_target_wheel is not None:
+            return pf.has_target_wheel
+    wheel = measured.wheel(name, version, ctx.platform)
+    if wheel is None:
+        # Not in the table: no wheel at all for this release on PyPI is known only if the table
+        # has the package's other releases and this one is absent; otherwise unknown.
+        return None
+    py = ctx.python.value if ctx.python is not None else None
+    if py is None:
+        return bool(wheel.pythons)
+    if py in wheel.pythons or py.split(".")[0] in wheel.pythons:  # "3": a py3 wheel
+        return True
+    return wheel.abi3 and any(data.parse_version(p) <= data.parse_version(py) for p in wheel.pythons)

@@ -21,6 +21,7 @@ from launchbuild.compat.rules._common import (
     tf_build,
     torch_build,
     cuda_uses,
+    image_toolkit_users,
 )
 from launchbuild.errors import BadInput
 
@@ -37,8 +38,10 @@ def _mm(v) -> str:
     Severity.ERROR,
     "Image CUDA toolkit cannot target the GPU",
     "Each CUDA toolkit compiles for a fixed range of compute capabilities (CUDA 11.7 has no "
-    "sm_90; CUDA 12 dropped Kepler; CUDA 13 dropped Maxwell/Pascal/Volta). Libraries and "
-    "kernels built with the image's toolkit then have no code for the GPU.",
+    "sm_90; CUDA 12 dropped Kepler; CUDA 13 dropped Maxwell/Pascal/Volta). It matters only "
+    "when something uses the image's own toolkit: nvcc or JIT extensions in a devel image, "
+    "packages that compile CUDA code at install, TensorFlow without [and-cuda], CuPy without "
+    "[ctk], jax *-local. pip wheels that bring their CUDA (torch, nvidia-*) do not use it.",
     "Use an image whose CUDA version supports the GPU's compute capability.",
     ("gpu", "cuda", "image"),
 )
@@ -46,6 +49,10 @@ def toolkit_cannot_target(ctx: CheckContext) -> Iterator[Finding]:
     version = image_cuda(ctx)
     if version is None or not ctx.gpus:
         return
+    users = image_toolkit_users(ctx)
+    if not users:
+        return  # pip wheels bring their own CUDA (loaded through RPATH): the image's toolkit is unused
+    hard = [u for u in users if u.hard]
     for gpu in ctx.gpus:
         cover = cuda.toolkit_covers(version, gpu.cc)
         if cover == "native":
@@ -54,7 +61,7 @@ def toolkit_cannot_target(ctx: CheckContext) -> Iterator[Finding]:
             ev_image(ctx, "cuda_version", ctx.image.cuda_version),
             ev_gpu(ctx, gpu),
             Evidence(f"CUDA {_mm(version)} offline targets", " ".join(f"sm_{s}" for s in sorted(cuda.offline_targets(version) or ())), "data/cuda_archs.json"),
-        ]
+        ] + [Evidence("uses the image's CUDA", u.what, u.how) for u in users[:3]]
         first = cuda.first_toolkit_for(gpu.cc)
         last = cuda.last_toolkit_for(gpu.cc)
         if last is not None and version[:2] > last[:2]:
@@ -63,18 +70,20 @@ def toolkit_cannot_target(ctx: CheckContext) -> Iterator[Finding]:
         else:
             image = suggest_image(min_cuda=first[:2] if first else None)
             fix = f"use an image with CUDA {_mm(first) if first else 'newer'} or later" + (f", e.g. {image}" if image else "")
-        if cover == "same-major":
+        who = ", ".join(u.what for u in users[:2])
+        if cover == "same-major" or not hard:
             yield get("LB201").finding(
-                f"CUDA {ctx.image.cuda_version} cannot compile native code for {gpu.describe()}; only "
-                f"cubins of a lower sm_{gpu.cc[0]}x run there, and code built in the image at run time "
-                "(JIT extensions, Triton) may fail",
+                f"CUDA {ctx.image.cuda_version} cannot compile native code for {gpu.describe()}"
+                + ("; only cubins of a lower " + f"sm_{gpu.cc[0]}x run there" if cover == "same-major" else "")
+                + f", and {who} use{'s' if len(users) == 1 else ''} the image's toolkit: code built in the image at run time may fail",
                 fix,
                 evidence,
                 severity=Severity.WARNING,
             )
         else:
             yield get("LB201").finding(
-                f"CUDA {ctx.image.cuda_version} cannot target {gpu.describe()}: no {gpu.sm} in its architectures",
+                f"CUDA {ctx.image.cuda_version} cannot target {gpu.describe()} (no {gpu.sm} in its architectures), "
+                f"and {who} use{'s' if len(users) == 1 else ''} the image's CUDA",
                 fix,
                 evidence,
             )
@@ -130,6 +139,8 @@ def driver_too_old_for_image(ctx: CheckContext) -> Iterator[Finding]:
             arch=_mm(gpu.cc) if gpu else None,
         )
         evidence = [req_ev, ev_driver(ctx)] + ([ev_gpu(ctx, gpu)] if gpu else [])
+        if not result.satisfied and cuda.driver_newer_than_data(ctx.driver.parts):
+            continue  # the driver's CUDA is not known: LB211 says so instead of a guess
         if not result.satisfied:
             need = next((c for c in req.clauses if not c.forward_compat), None)
             minimum = None
@@ -214,30 +225,34 @@ def framework_lacks_arch(ctx: CheckContext) -> Iterator[Finding]:
                         [
                             ev_lock("torch", tb.version),
                             Evidence("torch CUDA variant", tb.variant or "", tb.how),
-                            Evidence(f"torch {tb.minor} {tb.variant} arch list", build.describe(), "data/torch.json"),
+                            Evidence(f"torch {tb.version} {tb.variant} kernels", build.describe(), tb.arch_source),
                             ev_gpu(ctx, gpu),
                         ],
                     )
     tf = tf_build(ctx)
     if tf is not None and not tf.cpu_only:
-        build = data.tf_arch_build(tf.minor)
+        build = tf.arch_build()
         if build is not None:
             for gpu in ctx.gpus:
                 if cuda.runs_on(build, gpu.cc) is None:
                     yield get("LB203").finding(
                         f"tensorflow {tf.version} ships no kernels or PTX for {gpu.describe()}: it supports {build.describe()}",
-                        "use a GPU that TensorFlow supports, or a newer tensorflow release",
-                        [ev_lock(tf.name, tf.version), Evidence("tensorflow arch list", build.describe(), "data/tensorflow.json"), ev_gpu(ctx, gpu)],
+                        "use a GPU that TensorFlow supports, or a tensorflow release built for it",
+                        [ev_lock(tf.name, tf.version), Evidence("tensorflow kernels", build.describe(), tf.arch_source), ev_gpu(ctx, gpu)],
                     )
     if ctx.locked("jax") is not None or ctx.locked("jaxlib") is not None:
-        min_cc = data.cc_tuple(data.jax_facts()["min_cc"])
-        for gpu in ctx.gpus:
-            if gpu.cc < min_cc:
-                yield get("LB203").finding(
-                    f"JAX needs compute capability >= {_mm(min_cc)}; {gpu.describe()} is older",
-                    "run JAX on a Maxwell (sm_52) or newer GPU",
-                    [ev_lock("jax", ctx.locked("jax") or ctx.locked("jaxlib") or ""), Evidence("jax minimum CC", _mm(min_cc), "data/jax_cupy.json"), ev_gpu(ctx, gpu)],
-                )
+        majors = sorted({u.major for u in cuda_uses(ctx) if u.package.startswith(("jax", "jaxlib"))}) or [12]
+        by_major = data.jax_facts().get("min_cc_by_cuda", {})
+        for major in majors:
+            min_cc = data.cc_tuple(by_major.get(str(major), data.jax_facts()["min_cc"]))
+            for gpu in ctx.gpus:
+                if gpu.cc < min_cc:
+                    yield get("LB203").finding(
+                        f"JAX on CUDA {major} needs compute capability >= {_mm(min_cc)}; {gpu.describe()} is older",
+                        "run JAX on a newer GPU" + (", or install the CUDA 12 build (jax[cuda12])" if major >= 13 and gpu.cc >= data.cc_tuple(by_major.get("12", "5.2")) else ""),
+                        [ev_lock("jax", ctx.locked("jax") or ctx.locked("jaxlib") or ""),
+                         Evidence(f"jax CUDA {major} minimum CC", _mm(min_cc), "data/jax_cupy.json (JAX installation docs)"), ev_gpu(ctx, gpu)],
+                    )
     cupy = [n for n in ctx.locked_names if n in data.cupy_cuda_majors()]
     if cupy:
         min_cc = data.cupy_min_cc()
@@ -271,7 +286,7 @@ def _ptx_users(ctx: CheckContext) -> Iterator[tuple[str, str, tuple[int, int], o
                 yield "torch", tb.version, tb.cuda, gpu
     tf = tf_build(ctx)
     if tf is not None and not tf.cpu_only and tf.release() is not None:
-        build = data.tf_arch_build(tf.minor)
+        build = tf.arch_build()
         tf_cuda = data.parse_version(tf.release().cuda)[:2]
         for gpu in ctx.gpus:
             if build is not None and cuda.runs_on(build, gpu.cc) == "ptx":
@@ -454,10 +469,14 @@ def cpu_only_framework(ctx: CheckContext) -> Iterator[Finding]:
     why_gpu = Evidence("gpu", ", ".join(g.describe() for g in ctx.gpus), ctx.gpus_origin) if ctx.gpus else ev_image(ctx, "cuda_version", ctx.image.cuda_version if ctx.image and ctx.image.cuda_version else "accelerator image")
     tb = torch_build(ctx)
     if tb is not None and tb.cpu_only:
+        if tb.how == "lock":
+            fix = f"install torch=={tb.version.split('+')[0]} without +cpu (the default index bundles CUDA)"
+        else:
+            fix = f"install a torch release whose PyPI {ctx.platform} wheel bundles CUDA, or torch from the PyTorch CUDA wheel index for {ctx.platform}"
         yield get("LB207").finding(
-            f"torch {tb.version} is a CPU-only build, but the job targets a GPU",
-            f"install torch=={tb.version.split('+')[0]} without +cpu (the default index bundles CUDA)",
-            [ev_lock("torch", tb.version), why_gpu],
+            f"torch {tb.version} is a CPU-only build on {ctx.platform}, but the job targets a GPU",
+            fix,
+            [ev_lock("torch", tb.version), Evidence("torch build", "CPU-only", tb.how), why_gpu],
         )
     tf = tf_build(ctx)
     if tf is not None and tf.cpu_only:
@@ -471,8 +490,8 @@ def cpu_only_framework(ctx: CheckContext) -> Iterator[Finding]:
         has_plugin = any(u.package.startswith(("jax-cuda", "jaxlib")) for u in cuda_uses(ctx))
         if not has_plugin:
             yield get("LB207").finding(
-                f"jax {jax} has no CUDA plugin in the lock (jax-cuda12-plugin), so it runs on the CPU",
-                f"install jax[cuda12]=={jax}",
+                f"jax {jax} has no CUDA plugin in the lock (jax-cuda13-plugin or jax-cuda12-plugin), so it runs on the CPU",
+                f"install jax[cuda13]=={jax} (or jax[cuda12] for GPUs older than sm_75)",
                 [ev_lock("jax", jax), why_gpu],
             )
 
@@ -515,6 +534,14 @@ def cudnn_too_old(ctx: CheckContext) -> Iterator[Finding]:
                     [ev_lock(package, version), want_ev, ev_image(ctx, "cudnn_version", "none")],
                 )
             continue
+        if have[1] is None:
+            if have[0] and have[0] != want[0]:
+                yield get("LB209").finding(
+                    f"{ctx.image.reference} has cuDNN {have[0]}, but {package} {version} needs cuDNN {want[0]}.{want[1]} or newer within {want[0]}.x",
+                    f"use an image with cuDNN {want[0]}.{want[1]} or newer within {want[0]}.x, or the framework's bundled-CUDA extra ([and-cuda], [cuda12])",
+                    [ev_lock(package, version), want_ev, ev_image(ctx, "cudnn_version", ctx.image.cudnn_version)],
+                )
+            continue  # the minor is not known: LB211 names it
         if have[0] != want[0] or have < want:
             yield get("LB209").finding(
                 f"{ctx.image.reference} has cuDNN {ctx.image.cudnn_version}, but {package} {version} was built with cuDNN "

@@ -10,7 +10,7 @@ from launchbuild.compat import data
 from launchbuild.compat.catalog import get, register_external, rule
 from launchbuild.compat.context import CheckContext
 from launchbuild.compat.findings import Evidence, Finding, Severity
-from launchbuild.compat.rules._common import ev_image, ev_lock, tf_build, torch_build
+from launchbuild.compat.rules._common import ev_image, ev_lock, has_wheel_for_target, tf_build, torch_build
 
 register_external(
     "LB301",
@@ -76,8 +76,9 @@ def no_wheel(ctx: CheckContext) -> Iterator[Finding]:
     "LB303",
     Severity.ERROR,
     "Package needs nvcc at install time",
-    "flash-attn, apex, mamba-ssm and friends compile CUDA code when installed; runtime and "
-    "Python images have no nvcc, so the install fails.",
+    "flash-attn, apex, mamba-ssm and friends compile CUDA code when installed from source; "
+    "runtime and Python images have no nvcc, so the install fails. Only when no wheel of the "
+    "pinned version exists for the target Python and platform.",
     "Use a -devel- CUDA image (nvcc included), or pin a version with a prebuilt wheel for your "
     "torch/CUDA/Python.",
     ("packages", "cuda", "build"),
@@ -89,6 +90,8 @@ def needs_nvcc(ctx: CheckContext) -> Iterator[Finding]:
         version = ctx.locked(name)
         if version is None:
             continue
+        if has_wheel_for_target(ctx, name, version) is True:
+            continue  # a prebuilt wheel installs on the target: nothing is compiled
         img = ctx.image
         has_nvcc = img.has_nvcc if img is not None else None
         if not ctx.accelerator_image and img is not None and img.cuda_version is None:
@@ -182,7 +185,15 @@ def python_unsupported(ctx: CheckContext) -> Iterator[Finding]:
             )
     tb = torch_build(ctx)
     release = data.torch_releases().get(tb.minor) if tb else None
-    if tb is not None and release is not None and not _in_range(py, *release.python):
+    if tb is not None and tb.wheel is not None:
+        # The wheels themselves (data/pypi_wheels.json) say which Pythons the PyPI release serves.
+        if tb.wheel.pythons and py not in tb.wheel.pythons and not any(pf.name == "torch" for pf in ctx.packages):
+            yield get("LB306").finding(
+                f"torch {tb.version} publishes {measured_machine(ctx)} wheels for Python {', '.join(tb.wheel.pythons)}; the target is Python {py}",
+                f"target Python {tb.wheel.pythons[-1]}, or pin a torch release that supports Python {py}",
+                [ev_py, ev_lock("torch", tb.version), Evidence(f"torch {tb.version} wheel Pythons", " ".join(tb.wheel.pythons), f"data/pypi_wheels.json (checked {tb.wheel.checked})")],
+            )
+    elif tb is not None and release is not None and not _in_range(py, *release.python):
         yield get("LB306").finding(
             f"torch {tb.minor} publishes wheels for Python {release.python[0]}-{release.python[1]}; the target is Python {py}",
             f"target Python {release.python[1]}, or pin a torch release that supports Python {py}",
@@ -196,3 +207,9 @@ def python_unsupported(ctx: CheckContext) -> Iterator[Finding]:
             f"target Python {tfr.python[1]}, or pin a tensorflow release that supports Python {py}",
             [ev_py, ev_lock(tf.name, tf.version), Evidence(f"tensorflow {tf.minor} Python range", "-".join(tfr.python), "data/tensorflow.json")],
         )
+
+
+def measured_machine(ctx: CheckContext) -> str:
+    from launchbuild.compat.measured import MACHINE
+
+    return MACHINE.get(ctx.platform, "x86_64")

@@ -13,7 +13,7 @@ from launchbuild.compat.findings import Finding, Severity
 from launchbuild.errors import BadInput
 from tests.helpers_compat import ctx, cuda_image
 
-REQUIRED = [f"LB10{i}" for i in range(1, 5)] + [f"LB20{i}" for i in range(1, 10)] + ["LB210"] + [f"LB30{i}" for i in range(1, 7)] + ["LB401", "LB402", "LB403"]
+REQUIRED = [f"LB10{i}" for i in range(1, 5)] + [f"LB20{i}" for i in range(1, 10)] + ["LB210", "LB211", "LB212", "LB213"] + [f"LB30{i}" for i in range(1, 7)] + ["LB401", "LB402", "LB403"]
 
 
 def test_catalog_has_every_rule_with_complete_metadata():
@@ -36,14 +36,15 @@ def test_ignore_is_case_insensitive_and_deduplicated():
 
 def _failing_ctx():
     image = cuda_image("11.7.1", end_of_life=True)
-    return ctx(image=image, gpus=("H100",), driver="470.86", pins=("torch==1.13.1",))
+    # tensorflow without [and-cuda] uses the image's CUDA 11.7, which cannot target the H100 (LB201).
+    return ctx(image=image, gpus=("H100",), driver="470.86", pins=("torch==1.13.1", "tensorflow==2.11.0"))
 
 
 def test_findings_are_sorted_by_severity_then_rule():
     findings, checked = evaluate(_failing_ctx())
     keys = [(f.severity.rank, f.rule) for f in findings]
     assert keys == sorted(keys)
-    assert {"LB201", "LB202", "LB203", "LB208"} <= {f.rule for f in findings}
+    assert {"LB201", "LB202", "LB203", "LB208", "LB212"} <= {f.rule for f in findings}
     assert checked == tuple(sorted(RULES))
 
 

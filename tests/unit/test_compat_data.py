@@ -120,7 +120,8 @@ def test_tensorflow_rows():
     for minor, r in data.tf_releases().items():
         assert cuda.toolkit_driver(data.parse_version(r.cuda)) is not None, minor
         assert data.parse_version(r.python[0]) <= data.parse_version(r.python[1])
-    assert data.tf_arch_build("2.18").describe() == "sm_50 sm_60 sm_70 sm_80 compute_90"
+    assert data.tf_arch_build("2.17").describe() == "sm_50 sm_60 sm_70 sm_80 compute_90"
+    assert data.tf_arch_build("2.18").describe() == "sm_60 sm_70 sm_80 sm_89 compute_90"  # TF .bazelrc, hermetic CUDA 12.5.1
 
 
 @pytest.mark.parametrize(

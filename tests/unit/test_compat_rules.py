@@ -38,11 +38,24 @@ CASES = [
     ("LB103", ctx(image=cuda_image("12.4.1"), platform="linux/amd64"), []),
     ("LB104", ctx(image_error="nvidia/cuda:12.99-runtime: manifest unknown"), ["error"]),
     ("LB104", ctx(), []),
-    ("LB201", ctx(image=cuda_image("11.7.1"), gpus=("H100",)), ["error"]),
-    ("LB201", ctx(image=cuda_image("12.4.1"), gpus=("K80",)), ["error"]),
-    ("LB201", ctx(image=cuda_image("12.4.1"), gpus=("RTX 5090",)), ["error"]),
-    ("LB201", ctx(image=cuda_image("12.8.1"), gpus=("B300",)), ["warning"]),
-    ("LB201", ctx(image=cuda_image("13.0.2"), gpus=("V100",)), ["error"]),
+    # LB201 only where something uses the image's own toolkit (TF without [and-cuda], cupy, jax-local, nvcc builds).
+    ("LB201", ctx(image=cuda_image("11.7.1"), gpus=("H100",), pins=("tensorflow==2.18.0",)), ["error"]),
+    ("LB201", ctx(image=cuda_image("12.4.1"), gpus=("K80",), pins=("cupy-cuda12x==13.3.0",)), ["error"]),
+    ("LB201", ctx(image=cuda_image("12.4.1"), gpus=("RTX 5090",), pins=("jax==0.4.35", "jax-cuda12-plugin==0.4.35")), ["error"]),
+    ("LB201", ctx(image=cuda_image("12.8.1"), gpus=("B300",), pins=("cupy-cuda12x==13.3.0",)), ["warning"]),
+    ("LB201", ctx(image=cuda_image("13.0.2"), gpus=("V100",), pins=("tensorflow==2.18.0",)), ["error"]),
+    ("LB201", ctx(image=cuda_image("11.7.1"), gpus=("H100",)), []),  # nothing uses the toolkit
+    ("LB211", ctx(gpus=("H100",), driver="610.43.02"), ["warning"]),  # driver newer than the data
+    ("LB211", ctx(image=cuda_image("13.3.1"), gpus=("H100",)), ["warning"]),  # CUDA 13.3 minimum driver unknown
+    ("LB211", ctx(gpus=("H100",), driver="550.54.15", pins=("torch==2.4.0",)), []),
+    ("LB212", ctx(gpus=("H100",), driver="470.82.01"), ["error"]),  # Hopper needs a driver newer than R470
+    ("LB212", ctx(gpus=("RTX 5090",), driver="550.54.15"), ["error"]),
+    ("LB212", ctx(gpus=("H100",), driver="535.104.05"), []),
+    ("LB212", ctx(gpus=("V100",), driver="470.82.01"), []),
+    ("LB213", ctx(python="3.8"), ["warning"]),  # CPython 3.8: end of life 2024-10-07 (devguide)
+    ("LB213", ctx(python="3.13"), []),
+    ("LB201", ctx(image=cuda_image("12.4.1"), gpus=("RTX 5090",), pins=("torch==2.8.0",)), []),  # torch brings its CUDA
+    ("LB201", ctx(image=cuda_image("12.4.1"), gpus=("RTX 5090",), pins=("tensorflow==2.18.0", "nvidia-cudnn-cu12==9.3.0.75")), []),  # [and-cuda]
     ("LB201", ctx(image=cuda_image("12.4.1"), gpus=("H100", "L4", "T4")), []),
     ("LB201", ctx(image=python_image(), gpus=("H100",)), []),
     ("LB202", ctx(image=cuda_image("12.4.1"), gpus=("H100",), driver="535.104.05"), ["error"]),

@@ -13,7 +13,8 @@ CASES = [
     ("nvidia/cuda:12.1.1-cudnn8-devel-ubuntu22.04",
      dict(cuda_version="12.1.1", has_nvcc=True, cudnn_version="8.9.0.131", os_codename="jammy")),
     ("nvidia/cuda:12.4.1-cudnn-runtime-ubuntu22.04", dict(cudnn_version="9.1.0.70", has_nvcc=False)),
-    ("nvidia/cuda:11.8.0-cudnn8-devel-ubuntu20.04", dict(cudnn_version="8", os_version="20.04", glibc="2.31")),
+    ("nvidia/cuda:11.8.0-cudnn8-devel-ubuntu20.04", dict(cudnn_version="8.9.6.50", os_version="20.04", glibc="2.31")),
+    ("nvidia/cuda:11.3.1-cudnn8-runtime-ubuntu20.04", dict(cudnn_version="8")),  # no row: the tag's major still counts
     ("nvidia/cuda:11.8.0-base-ubi8", dict(os_id="rhel", has_apt=False, glibc="2.28", has_nvcc=False)),
     ("nvidia/cuda:12.6.3-devel-rockylinux9", dict(os_id="rocky", has_apt=False, has_nvcc=True)),
     ("nvcr.io/nvidia/cuda:12.2.2-runtime-ubuntu22.04", dict(cuda_version="12.2.2")),
@@ -82,9 +83,13 @@ def test_inferred_require_cuda_is_the_real_string(version):
     [
         ("12.4.1-runtime-ubuntu22.04", "amd64", {470, 525, 535}),
         ("12.6.3-cudnn-devel-ubuntu22.04", "amd64", {470, 535, 550}),
-        ("12.4.1-runtime-ubuntu22.04", "arm64", None),  # the sbsa stage has only cuda>=X.Y
-        ("12.8.0-runtime-ubuntu24.04", "amd64", None),  # not in the cited table: leave it unknown
-        ("12.4.1-runtime-ubuntu20.04", "amd64", None),
+        ("11.8.0-runtime-ubuntu22.04", "arm64", set()),  # this sbsa stage has only cuda>=X.Y
+        ("12.4.1-runtime-ubuntu22.04", "arm64", {470, 525, 535}),  # NVIDIA's Dockerfile: the sbsa stage has branches
+        ("12.8.0-runtime-ubuntu24.04", "amd64", {470, 535, 550, 560, 565}),  # NVIDIA's Dockerfiles, per OS flavour
+        ("12.8.1-runtime-ubuntu22.04", "arm64", {470, 535, 550, 560, 565}),  # 12.8.1 sbsa stages have branches too
+        ("13.0.0-runtime-ubuntu24.04", "amd64", {535, 550, 565, 570, 575}),
+        ("12.4.1-runtime-ubuntu20.04", "amd64", {470, 525, 535}),
+        ("13.3.1-runtime-ubuntu24.04", "amd64", None),  # not in the data: unknown (LB211), never guessed
     ],
 )
 def test_inferred_forward_compat_branches(tag, architecture, branches):

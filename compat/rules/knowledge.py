@@ -1,0 +1,176 @@
+"""What the tables do not know is a finding (LB211), and the per-GPU driver floor (LB212).
+
+A rule that lacks a fact skips its check; LB211 then says which fact is missing, where it
+would come from and how to get it, so a gap in the data never reads as a pass. `--strict`
+makes these warnings failures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from launchbuild.compat import cuda, data
+from launchbuild.compat.catalog import get, rule
+from launchbuild.compat.context import CheckContext
+from launchbuild.compat.findings import Evidence, Finding, Severity
+from launchbuild.compat.measured import MACHINE
+from launchbuild.compat.rules._common import ev_driver, ev_gpu, ev_image, ev_lock, image_cuda, image_cudnn, tf_build, torch_build
+
+REFRESH = "launchbuild data refresh"
+
+
+def _age(table: str) -> Evidence:
+    return Evidence(f"data/{table}.json", f"checked {data.table_checked(table)}", "launchbuild data")
+
+
+def _unknown(what: str, fix: str, evidence: list[Evidence]) -> Finding:
+    return get("LB211").finding(what, fix, evidence)
+
+
+@rule(
+    "LB211",
+    Severity.WARNING,
+    "A compatibility fact the check needs is not known",
+    "When the data has no row for a release, variant, driver, image or distribution, the rule that "
+    "needs it cannot decide. Instead of passing silently, this names the missing fact, the table it "
+    "belongs in and its date. --strict makes it a failure.",
+    "Refresh the data (`launchbuild data refresh`), pass the fact explicitly, or pin something the data covers.",
+    ("data", "gpu", "image"),
+)
+def unknown_facts(ctx: CheckContext) -> Iterator[Finding]:
+    machine = MACHINE.get(ctx.platform, "x86_64")
+    if ctx.gpus and ctx.lock is not None:
+        tb = torch_build(ctx)
+        if tb is not None and not tb.cpu_only and tb.arch_build() is None:
+            yield _unknown(
+                f"which GPUs torch {tb.version} ({tb.variant or 'unknown variant'}, {machine}) has kernels for is not known, "
+                "so LB203 could not check it",
+                f"run `{REFRESH} --only pypi --only archs --package torch` to measure the wheel, or pin a torch release with a "
+                "+cuXYZ variant that data/torch.json lists",
+                [ev_lock("torch", tb.version), Evidence("torch variant", tb.variant or "unknown", tb.how), _age("wheel_archs"), _age("torch")],
+            )
+        tf = tf_build(ctx)
+        if tf is not None and not tf.cpu_only and tf.arch_build() is None:
+            yield _unknown(
+                f"which GPUs tensorflow {tf.version} has kernels for is not known, so LB203 could not check it",
+                f"run `{REFRESH} --only pypi --only archs --package tensorflow`",
+                [ev_lock(tf.name, tf.version), _age("tensorflow"), _age("wheel_archs")],
+            )
+    for gpu in ctx.gpus:
+        if cuda.first_toolkit_for(gpu.cc) is None:
+            yield _unknown(
+                f"no CUDA release in the data compiles for {gpu.describe()}; its toolkit, kernel and driver checks are guesses",
+                f"add its compute capability to data/cuda_archs.json from NVIDIA's release notes, then `{REFRESH} --check`",
+                [ev_gpu(ctx, gpu), _age("cuda_archs")],
+            )
+    if ctx.driver is not None and cuda.driver_newer_than_data(ctx.driver.parts):
+        newest = cuda.newest_known_driver()
+        yield _unknown(
+            f"driver {ctx.driver.text} is newer than the data (newest row: CUDA {cuda.cuda_text(newest.cuda)} with driver "
+            f"{newest.driver_text}): which CUDA it supports beyond {cuda.cuda_text(newest.cuda[:2])} is not known, so "
+            "requirements above that were not judged",
+            "add the CUDA release that ships this driver to data/cuda_drivers.json (NVIDIA's CUDA release notes, Table 3), "
+            f"then `{REFRESH} --check`",
+            [ev_driver(ctx), _age("cuda_drivers")],
+        )
+    version = image_cuda(ctx)
+    img = ctx.image
+    if img is not None and version is not None:
+        if cuda.toolkit_driver(version) is None:
+            yield _unknown(
+                f"the minimum driver of CUDA {img.cuda_version} ({img.reference}) is not in the data, so the driver checks "
+                "cannot say which driver it needs",
+                "add that CUDA release to data/cuda_drivers.json from NVIDIA's release notes (Table 3), or use an image "
+                "whose CUDA the data knows",
+                [ev_image(ctx, "cuda_version", img.cuda_version), _age("cuda_drivers")],
+            )
+        if img.provider == "inferred" and not img.require_cuda and img.reference.startswith(("nvidia/cuda:", "nvcr.io/nvidia/cuda:")):
+            yield _unknown(
+                f"NVIDIA_REQUIRE_CUDA of {img.reference} is not in the data (version, OS flavour or architecture missing); "
+                f"assumed cuda>={cuda.cuda_text(version[:2])} without forward-compatibility branches",
+                f"let the check read the image (a Docker engine or registry), or run `{REFRESH} --only nvidia-images "
+                "--nvidia-dockerfiles DIR` with a newer checkout of NVIDIA's container-images repository",
+                [ev_image(ctx, "cuda_version", img.cuda_version), _age("nvidia_cuda_images")],
+            )
+        cudnn = image_cudnn(ctx)
+        if cudnn is not None and cudnn[1] is None and ctx.lock is not None:
+            tf = tf_build(ctx)
+            if tf is not None and not tf.and_cuda and not tf.cpu_only:
+                yield _unknown(
+                    f"{img.reference} has cuDNN {'of unknown version' if not cudnn[0] else cudnn[0]}; whether it is new "
+                    f"enough for {tf.name} {tf.version} is not known",
+                    "let the check read the image (its NV_CUDNN_VERSION), or use a tag the data knows",
+                    [ev_image(ctx, "cudnn_version", img.cudnn_version or ""), _age("nvidia_cuda_images")],
+                )
+    if img is not None and ctx.accelerator_image and ctx.python is not None and img.apt_pythons is None \
+            and img.os_id in ("debian", "ubuntu") and data.apt_pythons(img.os_id, img.os_version, img.os_codename) is None:
+        release = " ".join(x for x in (img.os_id, img.os_version or img.os_codename) if x)
+        yield _unknown(
+            f"which Pythons apt offers on {release} ({img.reference}) is not known, so LB102 could not check Python "
+            f"{ctx.python.value}",
+            f"let the check read the image (a Docker engine or registry), or add the release to "
+            f"launchbuild/refresh/distros.py and run `{REFRESH} --only distros`",
+            [ev_image(ctx, "os_version", release), _age("distro_pythons")],
+        )
+
+
+@rule(
+    "LB212",
+    Severity.ERROR,
+    "Node driver older than the GPU",
+    "A driver released before a GPU architecture cannot drive it (an H100 on driver 470): no "
+    "container starts on it. The floor is the driver of the last CUDA release before the first "
+    "one that compiles for the GPU (data/cuda_archs.json and data/cuda_drivers.json).",
+    "Upgrade the node driver to one that supports the GPU.",
+    ("gpu", "driver"),
+)
+def driver_older_than_gpu(ctx: CheckContext) -> Iterator[Finding]:
+    if ctx.driver is None:
+        return
+    for gpu in ctx.gpus:
+        floor = cuda.arch_minimum_driver(gpu.cc)
+        if floor is None:
+            continue
+        minimum, text, first = floor
+        if ctx.driver.at_least(minimum):
+            continue
+        first_row = cuda.toolkit_driver(first)
+        need = first_row.driver_text if first_row else f"a CUDA {cuda.cuda_text(first[:2])} driver"
+        yield get("LB212").finding(
+            f"driver {ctx.driver.text} predates {gpu.describe()}: its architecture arrived with CUDA "
+            f"{cuda.cuda_text(first[:2])}, and drivers older than {text} (the last release before it) do not support it",
+            f"upgrade the node driver to >= {need}",
+            [ev_driver(ctx), ev_gpu(ctx, gpu),
+             Evidence(f"first CUDA for {gpu.sm}", cuda.cuda_text(first[:2]), "data/cuda_archs.json"),
+             Evidence("last driver before it", text, "data/cuda_drivers.json")],
+        )
+
+
+@rule(
+    "LB213",
+    Severity.WARNING,
+    "End-of-life target Python",
+    "CPython releases get security fixes for five years (python/devguide release-cycle.json); "
+    "after that, new wheels stop appearing and fixes never come. W&B runs made on such a Python "
+    "still produce jobs, so it is accepted, with this warning.",
+    "Move the job to a supported Python.",
+    ("python",),
+)
+def end_of_life_python(ctx: CheckContext) -> Iterator[Finding]:
+    if ctx.python is None:
+        return
+    import datetime
+
+    py = ctx.python.value
+    first, eol = data.cpython_releases().get(py, (None, None))
+    if not eol:
+        return
+    today = datetime.date.today().isoformat()
+    if eol > today[:len(eol)]:
+        return
+    supported = [v for v, (_f, e) in data.cpython_releases().items() if e and e > today[:len(e)]]
+    yield get("LB213").finding(
+        f"Python {py} reached its end of life in {eol}",
+        f"target a supported Python ({', '.join(supported)})" if supported else "target a supported Python",
+        [Evidence("target python", py, ctx.python.describe()), Evidence(f"Python {py} end of life", eol, f"data/cpython.json (checked {data.table_checked('cpython')})")],
+    )

@@ -1,0 +1,61 @@
+"""GPU architectures measured from a wheel's own binaries.
+
+Read the wheel's zip directory by ranges, then try its CUDA shared objects from the smallest
+up (vendored NVIDIA libraries excluded: their arch lists are NVIDIA's, not the framework's)
+until one carries a `.nv_fatbin`; its cubin SMs and PTX archs are the measurement. Bounded by
+a byte budget; results are keyed by the wheel's sha256, so a wheel is measured once.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from launchbuild.refresh import fatbin, wheelzip
+
+# Libraries NVIDIA builds (bundled into old torch wheels, or pulled from nvidia-* wheels).
+_VENDORED = re.compile(
+    r"(?:^|/)lib(?:cudart|cublas|cublasLt|cudnn\w*|nvrtc\w*|cufft\w*|curand|cusparse\w*|cusolver\w*|"
+    r"nccl|nvToolsExt|nvJitLink|cupti|nvshmem\w*|cufile\w*|gomp|nvperf\w*|caffe2_nvrtc)\b"
+)
+_SHARED_OBJECT = re.compile(r"\.so(?:\.[0-9]+)*$")
+MAX_MEMBER = 512 * 1024 * 1024  # uncompressed; torch's smaller CUDA libraries are well under
+MAX_TRIES = 6
+
+
+@dataclass(frozen=True)
+class Measurement:
+    member: str | None  # the member whose fatbin was read; None: no CUDA code found
+    cubins: tuple[int, ...]
+    ptx: tuple[int, ...]
+    tried: tuple[str, ...]
+    bytes_read: int
+    cuda_named: int = 0  # shared objects named like CUDA code (libtorch_cuda*, *_cuda.so): 0 on CPU-only wheels
+
+
+def cuda_named(members: list[wheelzip.Member]) -> int:
+    return sum(1 for m in members if _SHARED_OBJECT.search(m.name) and not _VENDORED.search(m.name)
+               and re.search(r"cuda", m.name, re.I))
+
+
+def candidates(members: list[wheelzip.Member]) -> list[wheelzip.Member]:
+    """Shared objects that may hold the package's own kernels, smallest (compressed) first;
+    names that say CUDA come before the others of similar size."""
+    own = [m for m in members if _SHARED_OBJECT.search(m.name) and not _VENDORED.search(m.name)
+           and m.size <= MAX_MEMBER]
+    return sorted(own, key=lambda m: (0 if re.search(r"cuda|gpu|_cu\b|flash|kernel", m.name, re.I) else 1, m.compressed_size))
+
+
+def measure(src: wheelzip.RangeSource, budget: wheelzip.Budget, max_tries: int = MAX_TRIES) -> Measurement:
+    members = wheelzip.central_directory(src, budget)
+    tried: list[str] = []
+    for member in candidates(members)[:max_tries]:
+        tried.append(member.name)
+        blob = wheelzip.read_member(src, budget, member, MAX_MEMBER)
+        try:
+            code = fatbin.shared_object_gpu_code(blob)
+        except fatbin.NotAnElf:
+            continue
+        if code is not None and not code.empty:
+            return Measurement(member.name, code.cubins, code.ptx, tuple(tried), budget.used, cuda_named(members))
+    return Measurement(None, (), (), tuple(tried), budget.used, cuda_named(members))

@@ -1,0 +1,283 @@
+"""Run the refresh sources and write data/*.json; `check` validates the tables offline.
+
+Each source owns some tables (or some rows of one). Rows it cannot reach keep their existing
+citation and are marked `"manual": true`, so docs/data.md and `--check` can tell measured rows
+from copied ones.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from launchbuild.errors import BadInput
+from launchbuild.refresh import schema
+
+MANUAL_TABLES = {
+    "cuda_drivers": ("toolkits", "minor_compat", "driver_branches", "gpu_minimum_driver"),
+    "cuda_archs": ("rows",),
+    "gpus": ("gpus",),
+    "torch": ("releases", "builds"),
+    "tensorflow": ("releases", "arch_lists", "and_cuda"),
+    "packages": ("packages", "needs_nvcc", "needs_compiler"),
+}
+# Wheels whose binaries carry the package's own kernels: measured by the `archs` source.
+MEASURED = ("torch", "torchvision", "torchaudio", "xformers", "vllm", "bitsandbytes", "onnxruntime-gpu",
+            "tensorflow", "jax-cuda12-plugin", "jax-cuda13-plugin", "flash-attn")
+
+
+@dataclass
+class Options:
+    data_dir: Path
+    fetcher: object  # http.Fetcher
+    today: str
+    only: tuple[str, ...] = ()
+    nvidia_dockerfiles: Path | None = None
+    nvidia_origin: str | None = None
+    cpython_release_cycle: Path | None = None
+    cpython_origin: str | None = None
+    budget_bytes: int = 4 * 1024 ** 3
+    wheel_budget_bytes: int = 200 * 1024 ** 2
+    packages: tuple[str, ...] = ()
+    max_minors: int = 24
+    measure_minors: int = 20
+    log: Callable[[str], None] = print
+    summary: list[str] = field(default_factory=list)
+
+
+def load(data_dir: Path, table: str) -> dict:
+    path = data_dir / f"{table}.json"
+    try:
+        return json.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        return {}
+    except ValueError as exc:
+        raise BadInput(f"{path}: not valid JSON ({exc}); restore it from git") from None
+
+
+def save(data_dir: Path, table: str, doc: dict) -> None:
+    path = data_dir / f"{table}.json"
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", "utf-8")
+    tmp.replace(path)
+
+
+def _header(doc: dict, table: str, description: str, source, refresh: str, today: str) -> dict:
+    out = {"table": table, "description": doc.get("description") or description, "source": source,
+           "retrieved": today, "refresh": refresh}
+    out.update({k: v for k, v in doc.items() if k not in out})
+    return out
+
+
+# ---- sources ------------------------------------------------------------------------------
+
+
+def refresh_pypi(opts: Options) -> None:
+    from launchbuild.refresh import pypi
+
+    doc = load(opts.data_dir, "pypi_wheels")
+    names = opts.packages or pypi.PACKAGES
+    rows = [r for r in doc.get("wheels", []) if r["package"] not in names]
+    for name in names:
+        got = pypi.package_rows(opts.fetcher, name, opts.today, opts.max_minors)
+        opts.log(f"pypi: {name}: {len(got)} rows")
+        rows.extend(got)
+    rows.sort(key=schema.ORDER["pypi_wheels"][0][1])
+    doc = _header(doc, "pypi_wheels",
+                  "Per package, the newest patch of each minor release and per machine: the CPython tags of its "
+                  "Linux wheels, Requires-Python, and the CUDA its Requires-Dist pins for that machine (markers "
+                  "evaluated), unconditionally ('cuda') and per extra ('extras_cuda').",
+                  "https://pypi.org/simple/<name>/ (PEP 691 JSON) and each wheel's PEP 658 metadata (or its "
+                  "METADATA read by HTTP range requests)", "launchbuild data refresh --only pypi", opts.today)
+    doc["wheels"] = rows
+    save(opts.data_dir, "pypi_wheels", doc)
+    opts.summary.append(f"pypi_wheels: {len(rows)} rows")
+
+
+def refresh_archs(opts: Options) -> None:
+    from launchbuild.refresh import archs, wheelzip
+    from launchbuild.refresh.http import UrlRange
+
+    wheels = load(opts.data_dir, "pypi_wheels").get("wheels", [])
+    doc = load(opts.data_dir, "wheel_archs")
+    known = {r["sha256"]: r for r in doc.get("wheels", [])}
+    total = wheelzip.Budget(opts.budget_bytes)
+    names = opts.packages or MEASURED
+    minors: dict[str, list[str]] = {}
+    for r in wheels:
+        if r["package"] in names:
+            lst = minors.setdefault(r["package"], [])
+            if r["version"] not in lst:
+                lst.append(r["version"])
+    keep = {p: set(sorted(v, key=schema._vkey, reverse=True)[:opts.measure_minors]) for p, v in minors.items()}
+    measured = 0
+    for r in wheels:
+        if r["package"] not in keep or r["version"] not in keep[r["package"]] or r["sha256"] in known:
+            continue
+        per_wheel = wheelzip.Budget(min(opts.wheel_budget_bytes, total.limit - total.used))
+        try:
+            m = archs.measure(UrlRange(opts.fetcher, r["url"]), per_wheel)
+        except (wheelzip.BudgetExceeded, wheelzip.BadZip) as exc:
+            opts.log(f"archs: {r['wheel']}: not measured ({exc})")
+            total.used += per_wheel.used
+            continue
+        total.used += per_wheel.used
+        measured += 1
+        known[r["sha256"]] = {
+            "package": r["package"], "version": r["version"], "machine": r["machine"], "sha256": r["sha256"],
+            "wheel": r["wheel"], "member": m.member, "cubins": list(m.cubins), "ptx": list(m.ptx), "cuda_named": m.cuda_named,
+            "source": f"{r['url']}#{m.member or 'no-cuda-code'} (sha256 {r['sha256']}; tried {', '.join(m.tried) or 'nothing'})",
+            "checked": opts.today,
+        }
+        opts.log(f"archs: {r['package']} {r['version']} {r['machine']}: {m.member} sm {list(m.cubins)} ptx {list(m.ptx)}")
+        if total.used >= total.limit:
+            opts.log("archs: byte budget spent; the rest stays unmeasured (run again to continue)")
+            break
+    by_sha = {r["sha256"]: r for r in wheels}
+    for row in known.values():
+        # Older rows: count the CUDA-named members from the zip directory alone (cheap), so a
+        # "no CUDA code" result can be told apart from "the kernels are in a member not tried".
+        if "cuda_named" not in row and row["sha256"] in by_sha:
+            src = UrlRange(opts.fetcher, by_sha[row["sha256"]]["url"])
+            row["cuda_named"] = archs.cuda_named(wheelzip.central_directory(src, wheelzip.Budget(64 * 2**20)))
+    rows = sorted(known.values(), key=schema.ORDER["wheel_archs"][0][1])
+    doc = _header(doc, "wheel_archs",
+                  "GPU code measured in wheel binaries: the cubin SMs and PTX archs in the ELF .nv_fatbin of the "
+                  "smallest CUDA shared object of the wheel that carries one (member null: no CUDA code found). "
+                  "Keyed by the wheel's sha256.",
+                  "the wheels themselves (files.pythonhosted.org), read by HTTP range requests",
+                  "launchbuild data refresh --only archs (after --only pypi)", opts.today)
+    doc["wheels"] = rows
+    save(opts.data_dir, "wheel_archs", doc)
+    opts.summary.append(f"wheel_archs: {len(rows)} rows ({measured} measured now, {total.used // 2**20} MiB read)")
+
+
+def refresh_nvidia_images(opts: Options) -> None:
+    from launchbuild.refresh.nvidia_images import Checkout, image_rows
+
+    if opts.nvidia_dockerfiles is None:
+        opts.summary.append("nvidia_cuda_images: skipped (no --nvidia-dockerfiles DIR); rows kept")
+        return
+    path = opts.nvidia_dockerfiles
+    if not path.is_dir():
+        raise BadInput(f"--nvidia-dockerfiles {path}: not a directory; pass a checkout of NVIDIA's container-images repository")
+    origin = opts.nvidia_origin or path.name
+    rows = image_rows(Checkout(path, origin), opts.today)
+    if not rows:
+        raise BadInput(f"--nvidia-dockerfiles {path}: no dist/<version>/<os>/base/Dockerfile found")
+    doc = load(opts.data_dir, "nvidia_cuda_images")
+    doc.pop("brand_order", None)
+    doc = _header(doc, "nvidia_cuda_images",
+                  "nvidia/cuda images per CUDA version, OS flavour and architecture: NVIDIA_REQUIRE_CUDA (its "
+                  "cuda>= floor plus one brand clause per forward-compatibility driver branch, in 'brands' order), "
+                  "LD_LIBRARY_PATH, and the cuDNN of the -cudnn- variant.",
+                  f"gitlab.com/nvidia/container-images/cuda dist/ Dockerfiles, read from {origin}",
+                  "launchbuild data refresh --only nvidia-images --nvidia-dockerfiles DIR", opts.today)
+    doc["images"] = rows
+    save(opts.data_dir, "nvidia_cuda_images", doc)
+    opts.summary.append(f"nvidia_cuda_images: {len(rows)} rows")
+
+
+def refresh_distros(opts: Options) -> None:
+    from launchbuild.refresh import distros
+
+    pydoc = load(opts.data_dir, "distro_pythons")
+    gdoc = load(opts.data_dir, "distro_glibc")
+    py_rows = {(r["id"], r["version"]): r for r in pydoc.get("distros", [])}
+    g_rows = {(r["id"], r["version"]): r for r in gdoc.get("releases", [])}
+    for rel in distros.RELEASES:
+        p, g = distros.release_rows(opts.fetcher, rel, opts.today)
+        py_rows[(rel.id, rel.version)] = p
+        g_rows[(rel.id, rel.version)] = g
+        opts.log(f"distros: {rel.id} {rel.version}: python {p['default']} (+{len(p['extra'])}), glibc {g['glibc']}")
+    key = schema.ORDER["distro_pythons"][0][1]
+    pydoc = _header(pydoc, "distro_pythons", "", "the releases' Packages indexes (see each row)",
+                    "launchbuild data refresh --only distros", opts.today)
+    pydoc["distros"] = sorted(py_rows.values(), key=key)
+    gdoc = _header(gdoc, "distro_glibc", "", "the releases' Packages indexes (libc6), see each row",
+                   "launchbuild data refresh --only distros", opts.today)
+    gdoc["releases"] = sorted(g_rows.values(), key=key)
+    _backfill(pydoc, ("distros",))
+    _backfill(gdoc, ("releases",))
+    save(opts.data_dir, "distro_pythons", pydoc)
+    save(opts.data_dir, "distro_glibc", gdoc)
+    opts.summary.append(f"distro_pythons: {len(py_rows)} rows; distro_glibc: {len(g_rows)} rows")
+
+
+def refresh_cpython(opts: Options) -> None:
+    from launchbuild.refresh.cpython import release_rows
+
+    if opts.cpython_release_cycle is None:
+        opts.summary.append("cpython: skipped (no --cpython-release-cycle FILE); rows kept")
+        return
+    rows = release_rows(opts.cpython_release_cycle, opts.cpython_origin or "python/devguide", opts.today)
+    doc = load(opts.data_dir, "cpython")
+    doc = _header(doc, "cpython", "CPython releases: first release and end of life (X.Y).",
+                  "python/devguide include/release-cycle.json", "launchbuild data refresh --only cpython --cpython-release-cycle FILE", opts.today)
+    doc["releases"] = rows
+    save(opts.data_dir, "cpython", doc)
+    opts.summary.append(f"cpython: {len(rows)} rows")
+
+
+def _backfill(doc: dict, keys: tuple[str, ...]) -> int:
+    """Rows without a source/date get the table's own citation and date, marked manual."""
+    n = 0
+    for key in keys:
+        for row in doc.get(key, []):
+            if not row.get("source"):
+                row["source"] = doc["source"]
+            if not row.get("checked"):
+                row["checked"] = doc["retrieved"]
+                row["manual"] = True
+                n += 1
+    return n
+
+
+def refresh_manual(opts: Options) -> None:
+    """Tables with no primary source reachable from here: values untouched; every row gets the
+    table's citation and date, marked manual, so provenance is explicit per row."""
+    for table, keys in MANUAL_TABLES.items():
+        doc = load(opts.data_dir, table)
+        n = _backfill(doc, keys)
+        if n:
+            save(opts.data_dir, table, doc)
+        opts.summary.append(f"{table}: manual table, {n} rows given the table's citation")
+    doc = load(opts.data_dir, "jax_cupy")
+    for key in ("jax", "cupy"):
+        section = doc.get(key, {})
+        section.setdefault("source", doc.get("source"))
+        section.setdefault("checked", doc.get("retrieved"))
+    save(opts.data_dir, "jax_cupy", doc)
+
+
+SOURCES: dict[str, Callable[[Options], None]] = {
+    "pypi": refresh_pypi,
+    "archs": refresh_archs,
+    "nvidia-images": refresh_nvidia_images,
+    "distros": refresh_distros,
+    "cpython": refresh_cpython,
+    "manual": refresh_manual,
+}
+TABLES = ("cuda_drivers", "cuda_archs", "gpus", "torch", "tensorflow", "jax_cupy", "distro_pythons",
+          "distro_glibc", "nvidia_cuda_images", "packages", "pypi_wheels", "wheel_archs", "cpython")
+
+
+def refresh(opts: Options) -> list[str]:
+    unknown = [s for s in opts.only if s not in SOURCES]
+    if unknown:
+        raise BadInput(f"--only {unknown[0]}: no such source; known sources: {', '.join(SOURCES)}")
+    for name in opts.only or tuple(SOURCES):
+        SOURCES[name](opts)
+    return opts.summary
+
+
+def check(data_dir: Path) -> list[str]:
+    problems = []
+    for table in TABLES:
+        if not (data_dir / f"{table}.json").is_file():
+            problems.append(f"{table}.json: missing from {data_dir}; run `launchbuild data refresh`")
+            continue
+        problems.extend(schema.check_table(table, load(data_dir, table)))
+    return problems

@@ -1,0 +1,110 @@
+"""The pure-Python ELF + fatbin parser and the range-read zip reader, on synthetic files."""
+
+from __future__ import annotations
+
+import zipfile
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from launchbuild.refresh import archs, fatbin, wheelzip
+from tests.helpers_refresh import cuda_so, elf_with_sections, fatbin_container, wheel_bytes
+
+SMS = st.lists(st.sampled_from([35, 37, 50, 52, 60, 61, 70, 75, 80, 86, 89, 90, 100, 103, 110, 120, 121]), max_size=8)
+
+
+def test_lists_cubins_and_ptx_of_every_container():
+    blob = cuda_so(cubins=(80, 50, 90), ptx=(90,), containers=3)
+    got = fatbin.shared_object_gpu_code(blob)
+    assert got.cubins == (50, 80, 90) and got.ptx == (90,)
+
+
+def test_shared_object_without_fatbin_is_none_and_garbage_is_not_an_elf():
+    assert fatbin.shared_object_gpu_code(elf_with_sections({".text": b"\0" * 8})) is None
+    with pytest.raises(fatbin.NotAnElf):
+        fatbin.elf_sections(b"MZ" + b"\0" * 100)
+    with pytest.raises(fatbin.NotAnElf):
+        fatbin.elf_sections(b"\x7fELF" + bytes([1, 1]) + b"\0" * 80)  # 32-bit
+
+
+def test_padding_between_containers_is_skipped():
+    section = fatbin_container((70,)) + b"\0" * 24 + fatbin_container((80,), (80,))
+    assert fatbin.parse_fatbin(section) == fatbin.FatbinContents((70, 80), (80,))
+
+
+@settings(max_examples=150, deadline=None)
+@given(cubins=SMS, ptx=SMS)
+def test_parser_round_trips_any_arch_list(cubins, ptx):
+    got = fatbin.shared_object_gpu_code(cuda_so(cubins, ptx))
+    assert got.cubins == tuple(sorted(set(cubins))) and got.ptx == tuple(sorted(set(ptx)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=400))
+def test_parser_never_crashes_on_arbitrary_bytes(blob):
+    try:
+        fatbin.shared_object_gpu_code(b"\x7fELF\x02\x01" + blob)
+    except fatbin.NotAnElf:
+        pass
+    fatbin.parse_fatbin(blob)  # any bytes: a result, never an exception or a hang
+
+
+def test_wheel_member_is_read_by_ranges_within_the_budget():
+    so = cuda_so((80, 90), (90,))
+    blob = wheel_bytes({"pkg/lib/libpkg_cuda.so": so, "pkg/lib/libcudart.so.12": cuda_so((50,)), "pkg/__init__.py": b""})
+    src = wheelzip.BytesSource(blob)
+    budget = wheelzip.Budget(len(blob) + len(so))
+    members = wheelzip.central_directory(src, budget)
+    member = next(m for m in members if m.name.endswith("libpkg_cuda.so"))
+    assert wheelzip.read_member(src, budget, member, 10 * 2**20) == so
+    assert budget.used <= len(blob) + len(so)
+
+
+def test_measurement_skips_vendored_nvidia_libraries_and_finds_the_package_kernels():
+    blob = wheel_bytes({
+        "pkg/lib/libcudart-1234.so.12": cuda_so((50,)),  # NVIDIA's arch list, not the package's
+        "pkg/lib/libpkg.so": elf_with_sections({".text": b"\0" * 64}),
+        "pkg/lib/libpkg_cuda.so": cuda_so((75, 80, 90, 100, 120)),
+    })
+    m = archs.measure(wheelzip.BytesSource(blob), wheelzip.Budget(10 * 2**20))
+    assert m.member == "pkg/lib/libpkg_cuda.so" and m.cubins == (75, 80, 90, 100, 120) and m.ptx == ()
+    assert m.cuda_named == 1
+
+
+def test_cpu_only_wheel_has_no_member_and_no_cuda_named_libraries():
+    blob = wheel_bytes({"pkg/lib/libpkg_cpu.so": elf_with_sections({".text": b"\0" * 64})})
+    m = archs.measure(wheelzip.BytesSource(blob), wheelzip.Budget(10 * 2**20))
+    assert m.member is None and m.cuda_named == 0 and m.tried == ("pkg/lib/libpkg_cpu.so",)
+
+
+def test_byte_budget_is_enforced():
+    blob = wheel_bytes({"pkg/lib/libpkg_cuda.so": cuda_so((80,))})
+    with pytest.raises(wheelzip.BudgetExceeded):
+        archs.measure(wheelzip.BytesSource(blob), wheelzip.Budget(100))
+
+
+def test_member_inflating_past_its_declared_size_is_refused():
+    blob = wheel_bytes({"pkg/big.so": b"\0" * 100_000})
+    src = wheelzip.BytesSource(blob)
+    members = wheelzip.central_directory(src, wheelzip.Budget(10**7))
+    with pytest.raises(wheelzip.BudgetExceeded):
+        wheelzip.read_member(src, wheelzip.Budget(10**7), members[0], 1000)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=600))
+def test_zip_reader_rejects_garbage_with_bad_zip(blob):
+    try:
+        wheelzip.central_directory(wheelzip.BytesSource(blob), wheelzip.Budget(10**6))
+    except wheelzip.BadZip:
+        pass
+
+
+def test_zip_reader_agrees_with_zipfile(tmp_path):
+    blob = wheel_bytes({f"pkg/m{i}.so": bytes([i]) * (i * 37) for i in range(1, 9)})
+    ours = {m.name: m.size for m in wheelzip.central_directory(wheelzip.BytesSource(blob), wheelzip.Budget(10**6))}
+    path = tmp_path / "w.whl"
+    path.write_bytes(blob)
+    with zipfile.ZipFile(path) as z:
+        assert ours == {i.filename: i.file_size for i in z.infolist()}
