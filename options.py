@@ -8,19 +8,15 @@ where it came from, so `--verbose` can print the options before any work starts.
 from __future__ import annotations
 
 import os
-import sys
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
 from launchbuild.errors import BadInput
+from launchbuild.limits import clip, load_toml, read_bounded
 from launchbuild.jobs.model import Origin, Sourced
 from launchbuild.paths import display_path
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
 
 
 @dataclass(frozen=True)
@@ -57,6 +53,7 @@ OPTION_SPECS: tuple[OptionSpec, ...] = (
     OptionSpec("ca-bundle", str, None, "CA bundle mounted into install steps (default: SSL_CERT_FILE, REQUESTS_CA_BUNDLE, PIP_CERT)"),
 )
 SPECS_BY_NAME = {s.name: s for s in OPTION_SPECS}
+INT_RANGES = {"uid": (0, 2**31 - 1)}  # 0 passes here so the plan can say "would run as root"
 CONFIG_FILE_NAME = "launchbuild.toml"
 
 
@@ -74,16 +71,31 @@ def _coerce(spec: OptionSpec, value: Any, where: str) -> Any:
         if isinstance(value, str) and value.lower() in {"1", "true", "yes", "on", "0", "false", "no", "off"}:
             return value.lower() in {"1", "true", "yes", "on"}
     elif spec.kind is int:
+        # ASCII digits only ('²'.isdigit() is True) and a range, so a uid fits every tool's uid_t.
+        if isinstance(value, str) and re.fullmatch(r"[0-9]{1,10}", value.strip()):
+            value = int(value.strip())
         if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.strip().isdigit():
-            return int(value)
+            low, high = INT_RANGES.get(spec.name, (0, 2**31 - 1))
+            if low <= value <= high:
+                return value
+            raise BadInput(f"{where}: option '{spec.name}' must be between {low} and {high}, got {clip(str(value), 40)}",
+                           hint=f"fix the value of '{spec.name}'")
     elif isinstance(value, str):
         return value
     raise BadInput(
-        f"{where}: option '{spec.name}' must be a {spec.kind.__name__}, got {value!r}",
+        f"{where}: option '{spec.name}' must be a {spec.kind.__name__}, got {clip(repr(value))}",
         hint=f"fix the value of '{spec.name}'",
     )
+
+
+def _launchbuild_table(data: dict[str, Any], path: Path, *, whole_file: bool) -> Any:
+    """`[tool.launchbuild]` of `data`; a `tool` that is not a table is one BadInput line."""
+    tool = data.get("tool", {})
+    if not isinstance(tool, dict):
+        raise BadInput(f"{display_path(path)}: 'tool' must be a table, got {type(tool).__name__}", hint="write [tool.launchbuild]")
+    if whole_file:
+        return tool.get("launchbuild", data)
+    return tool.get("launchbuild")
 
 
 def read_config_file(source_dir: Path | None) -> tuple[dict[str, Any], str | None]:
@@ -96,18 +108,10 @@ def read_config_file(source_dir: Path | None) -> tuple[dict[str, Any], str | Non
     ):
         if not path.is_file():
             continue
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except UnicodeDecodeError:
-            raise BadInput(f"{path}: not UTF-8 text", hint="save it as UTF-8") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise BadInput(f"{path}: invalid TOML: {exc}", hint="fix the TOML syntax") from None
-        if table_path is None:
-            table = data.get("tool", {}).get("launchbuild", data)
-        else:
-            table = data.get("tool", {}).get("launchbuild")
-            if table is None:
-                continue
+        data = load_toml(read_bounded(path, "config file"), display_path(path))  # caps: limits.py
+        table = _launchbuild_table(data, path, whole_file=table_path is None)
+        if table is None:
+            continue
         if not isinstance(table, dict):
             raise BadInput(f"{path}: [tool.launchbuild] must be a table")
         unknown = sorted(set(table) - set(SPECS_BY_NAME))
