@@ -287,3 +287,40 @@ def guarded(call: Callable[[], Any], where: str) -> Any:
         return call()
     except RecursionError:
         raise BadInput(f"{where}: nested too deeply", hint="flatten the input") from None
+
+
+# --- directory trees --------------------------------------------------------------------------
+
+
+def walk_tree(top: Path | str, where: str, *, max_depth: int = MAX_TREE_DEPTH):
+    """`os.walk(top, followlinks=False)`, top-down, without recursion and with a depth cap.
+
+    Yields (dirpath, dirnames, filenames) like os.walk; pruning `dirnames` in place works.
+    A directory that cannot be listed, or a tree deeper than `max_depth`, is one BadInput
+    line (os.walk would skip the first silently and overflow the stack on the second).
+    """
+    top = os.fspath(top)
+    pending: list[tuple[str, int]] = [(top, 0)]
+    while pending:
+        dirpath, depth = pending.pop()
+        if depth > max_depth:
+            raise BadInput(f"{where}: more than {max_depth} directory levels deep (at {clip(os.path.relpath(dirpath, top))})",
+                           hint="flatten the tree, or leave deep data out of the job")
+        dirnames: list[str] = []
+        filenames: list[str] = []
+        try:
+            with os.scandir(dirpath) as it:
+                for entry in it:
+                    try:
+                        is_dir = entry.is_dir(follow_symlinks=False)
+                    except OSError:
+                        is_dir = False
+                    (dirnames if is_dir else filenames).append(entry.name)
+        except OSError as exc:
+            raise BadInput(f"{where}: directory {clip(os.path.relpath(dirpath, top))} cannot be read ({_reason(exc)})",
+                           hint="check its permissions, or leave it out of the job") from None
+        dirnames.sort()
+        filenames.sort()
+        yield dirpath, dirnames, filenames
+        # Reversed so the stack pops them in sorted order, as os.walk would visit them.
+        pending.extend((os.path.join(dirpath, d), depth + 1) for d in reversed(dirnames))

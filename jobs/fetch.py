@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import lzma
 import os
 import posixpath
 import re
@@ -31,6 +32,7 @@ from pathlib import Path
 from typing import IO, Iterator
 
 from launchbuild.errors import BadInput, InfraUnavailable
+from launchbuild.limits import MAX_TREE_DEPTH, walk_tree
 from launchbuild.jobs.model import CodeSource, GitSource, ImageSource, Job
 from launchbuild.jobs.spec import validate_ref, validate_subdir
 from launchbuild.jobs.urls import redact_text, redact_url
@@ -142,7 +144,7 @@ def check_local_directory(path: Path) -> Path:
     if not path.is_dir():
         raise BadInput(f"code directory {path}: not a directory", hint="pass a directory or an archive")
     root = Path(os.path.realpath(path))
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+    for dirpath, dirnames, filenames in walk_tree(root, f"code directory {root}"):  # iterative, depth-capped
         dirnames[:] = [d for d in dirnames if d not in _SKIP_DIRS]
         for name in (*dirnames, *filenames):
             entry = os.path.join(dirpath, name)
@@ -358,6 +360,8 @@ class _Writer:
             raise self.refuse(raw_name, "climbs out of the archive with '..'", "rebuild the archive without '..' paths")
         if not parts:
             return None
+        if len(parts) > MAX_TREE_DEPTH:  # os.makedirs and every later walk recurse per level
+            raise self.refuse(raw_name, f"is more than {MAX_TREE_DEPTH} directories deep", "flatten the archive")
         relative = "/".join(parts)
         return relative, os.path.join(self.dest, *parts)
 
@@ -474,7 +478,7 @@ def _extract_tar(archive: Path, writer: _Writer, max_members: int) -> None:
                     assert data is not None  # regular files always have data
                     with data:
                         writer.file(member.name, path, data, member.size, member.mode)
-    except (tarfile.TarError, EOFError, zlib.error) as exc:
+    except (tarfile.TarError, EOFError, zlib.error, lzma.LZMAError) as exc:
         raise BadInput(f"archive {archive}: corrupt or truncated tar archive ({exc})",
                        hint="re-create the archive") from None
 
@@ -526,6 +530,6 @@ def _extract_zip(archive: Path, writer: _Writer, max_members: int) -> None:
                 else:
                     with zf.open(info) as data:
                         writer.file(info.filename, path, data, info.file_size, info.external_attr >> 16)
-    except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError) as exc:
+    except (zipfile.BadZipFile, EOFError, zlib.error, lzma.LZMAError, NotImplementedError) as exc:
         raise BadInput(f"archive {archive}: corrupt or unsupported zip archive ({exc})",
                        hint="re-create the archive with deflate or store compression") from None
