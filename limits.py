@@ -199,7 +199,7 @@ def load_toml(text: str | bytes, where: str, *, max_depth: int = MAX_DEPTH) -> d
     try:
         value = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise BadInput(f"{where}: invalid TOML: {clip(str(exc), 120)}", hint="fix the TOML syntax") from None
+        raise BadInput(f"{where} is not valid TOML: {clip(str(exc), 120)}", hint="fix the TOML syntax") from None
     except RecursionError:
         raise BadInput(f"{where}: nested more than {max_depth} levels deep", hint="flatten the file") from None
     except ValueError as exc:  # an integer over 4300 digits
@@ -324,3 +324,19 @@ def walk_tree(top: Path | str, where: str, *, max_depth: int = MAX_TREE_DEPTH):
         yield dirpath, dirnames, filenames
         # Reversed so the stack pops them in sorted order, as os.walk would visit them.
         pending.extend((os.path.join(dirpath, d), depth + 1) for d in reversed(dirnames))
+
+
+# --- caches -----------------------------------------------------------------------------------
+
+MAX_CACHE_ENTRY_BYTES = 64 * MIB
+
+
+def read_cache_json(path: Path | str, cap: int = MAX_CACHE_ENTRY_BYTES) -> Any:
+    """A cache entry's JSON, or None for anything unusable: absent, unreadable, not a regular
+    file, over the cap, not JSON, too deep, a huge integer. A damaged cache is a miss, never
+    an error and never the user's fault; callers still check the entry's shape."""
+    try:
+        text = read_bounded(path, "cache entry", cap).decode("utf-8")
+        return check_tree(json.loads(text), "cache entry")
+    except (BadInput, ValueError, RecursionError):
+        return None

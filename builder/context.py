@@ -314,6 +314,12 @@ def _write_if_changed(path: Path, text: str) -> None:
     path.write_bytes(data)
 
 
+def _valid_stamp(value: object) -> bool:
+    """[kind, mode, digest, [size, mtime_ns]] as `_sync` writes it."""
+    return (isinstance(value, list) and len(value) == 4 and isinstance(value[0], str)
+            and isinstance(value[1], int) and isinstance(value[2], str) and isinstance(value[3], list))
+
+
 def _sync(
     ctx: Path,
     manifest_path: Path,
@@ -325,12 +331,11 @@ def _sync(
 ) -> None:
     import json
 
-    try:
-        previous = json.loads(manifest_path.read_text(encoding="utf-8"))
-        if not isinstance(previous, dict):
-            previous = {}
-    except (OSError, ValueError):
-        previous = {}
+    from launchbuild.limits import read_cache_json
+
+    # The kept context's manifest: entries of any other shape count as changed (rewritten).
+    saved = read_cache_json(manifest_path)
+    previous = {k: v for k, v in saved.items() if _valid_stamp(v)} if isinstance(saved, dict) else {}
     with contextlib.suppress(OSError):
         manifest_path.unlink()  # until the sync finishes, the directory matches no manifest
     reserved = ctx / RESERVED_DIR

@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import time
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -242,8 +243,16 @@ def clone_git(remote: str, ref: str | None, dest: Path, *, timeout: float = DEFA
     protocol = ["-c", "protocol.file.allow=always"] if remote.lower().startswith("file://") else []
     dest.mkdir(parents=True)
 
+    # One deadline for the whole clone, not one per git call: init, fetch, a second fetch
+    # for an abbreviated sha and the checkout together never take longer than `timeout`.
+    deadline = time.monotonic() + timeout
+
     def git(*args: str) -> subprocess.CompletedProcess[str]:
-        return _run_git([*protocol, *args], dest, timeout=timeout, remote=remote)
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise InfraUnavailable(f"git remote {shown}: no answer within {timeout:g}s",
+                                   hint="check the network, or raise the git timeout")
+        return _run_git([*protocol, *args], dest, timeout=left, remote=remote)
 
     for step in (("init", "-q"), ("remote", "add", "origin", remote)):
         result = git(*step)

@@ -24,7 +24,8 @@ class RunMetadata:
 
 def read_run_metadata(path: Path) -> RunMetadata:
     """Read and validate a run metadata file; BadInput names the file and the bad field."""
-    data = load_json(read_bounded(path, "run metadata"), f"run metadata {clip(str(path))}")  # caps: limits.py
+    shown = clip(str(path))
+    data = load_json(read_bounded(path, "cannot read run metadata"), f"run metadata {shown} is not valid JSON")  # caps: limits.py
     if not isinstance(data, dict):
         raise BadInput(f"run metadata {path} is not a JSON object", hint="pass the run's wandb-metadata.json")
 
