@@ -397,10 +397,21 @@ def version() -> None:
 
 
 def main() -> None:
+    # A lone surrogate (from argv, a file name, foreign JSON) must never crash an output
+    # path: whatever cannot be encoded is written as a backslash escape instead.
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):
+                pass
     try:
         app(prog_name="launchbuild")
     except LaunchbuildError as exc:  # raised outside a command (e.g. while parsing)
-        _stderr(str(exc))
+        from rich.markup import escape
+
+        _stderr(escape(str(exc)))
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)

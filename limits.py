@@ -340,3 +340,8 @@ def read_cache_json(path: Path | str, cap: int = MAX_CACHE_ENTRY_BYTES) -> Any:
         return check_tree(json.loads(text), "cache entry")
     except (BadInput, ValueError, RecursionError):
         return None
+
+
+def printable(text: str) -> str:
+    """`text` with control characters, bidi overrides and lone surrogates escaped; not capped."""
+    return _UNSAFE.sub(_escape, str(text))

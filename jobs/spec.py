@@ -204,6 +204,11 @@ def parse_git_url(arg: str) -> GitUrl | None:
     The ref is an '@' in the path part only: the '@' of `git@host:` or of
     `https://user:token@host/` belongs to the authority and is never a ref."""
     scheme_match = _URL_SCHEME.match(arg)
+    if (scheme_match or _SCP_LIKE.match(arg)) and re.search(r"[\x00-\x20\x7f]", arg):
+        # A newline or other control character in a URL is never a real remote, and must
+        # never reach git or a message as-is (a forged second line).
+        raise BadInput(f"JOB: git URL '{clip(redact_url(arg))}' contains whitespace or control characters",
+                       hint="pass the URL exactly as git shows it")
     if scheme_match:
         scheme = scheme_match.group("scheme").lower()
         if scheme not in GIT_SCHEMES:
