@@ -17,6 +17,7 @@ from typing import Any, Iterator, Mapping, Sequence
 
 from launchbuild.compat.facts import ImageFacts
 from launchbuild.compat.findings import Severity
+from launchbuild.limits import write_output
 from launchbuild.report.plain import add_plain_row, plain
 from launchbuild.errors import BadInput
 from launchbuild.jobs.model import Job, Origin, Sourced
@@ -554,9 +555,9 @@ def emit_resolve(result: ResolveResult, *, output: Path | None, as_json: bool, v
     else:
         text = render_lock(result) if result.lock else ""
     if output and not as_json and result.lock:
-        output.write_text(text, encoding="utf-8")
+        write_output(output, text, "lock")
     elif output and as_json:
-        output.write_text(text, encoding="utf-8")
+        write_output(output, text, "resolve result")
     else:
         sys.stdout.write(text)
     from rich.console import Console

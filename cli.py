@@ -331,7 +331,9 @@ def dockerfile(
                      platform=platform, uid=uid, offline=offline),
     )
     if output:
-        output.write_text(text, encoding="utf-8")
+        from launchbuild.limits import write_output
+
+        write_output(output, text, "Dockerfile")
     else:
         sys.stdout.write(text)
 

@@ -345,3 +345,17 @@ def read_cache_json(path: Path | str, cap: int = MAX_CACHE_ENTRY_BYTES) -> Any:
 def printable(text: str) -> str:
     """`text` with control characters, bidi overrides and lone surrogates escaped; not capped."""
     return _UNSAFE.sub(_escape, str(text))
+
+
+def write_output(path: Path | str, text: str, what: str) -> None:
+    """Write an operator's --output file like the report writer does (parents created);
+    a path that cannot be written (a directory, a read-only place, a file as a parent)
+    is one BadInput line."""
+    target = Path(path)
+    try:
+        if not target.parent.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise BadInput(f"cannot write the {what} to {clip(str(target))}: {_reason(exc)}",
+                       hint="choose a writable --output") from None
