@@ -264,8 +264,9 @@ def load_yaml(text: str | bytes, where: str) -> Any:
         text = decode_text(text, where)
     if not _LOADER:
         _LOADER.append(_safe_loader())
-    loader = _LOADER[0](text)
+    loader = None
     try:
+        loader = _LOADER[0](text)  # the reader already refuses some characters here
         value = loader.get_single_data()
     except _Refused as exc:
         raise BadInput(f"{where}: {exc}", hint="write the values out in full") from None
@@ -277,7 +278,8 @@ def load_yaml(text: str | bytes, where: str) -> Any:
     except (ValueError, TypeError, OverflowError) as exc:  # e.g. a 5000-digit integer, a bad date
         raise BadInput(f"{where}: invalid YAML value ({_value_error(exc)})", hint="fix the value") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return check_tree(value, where)
 
 

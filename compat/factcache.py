@@ -95,7 +95,7 @@ def from_json(data: dict[str, Any]) -> ImageFacts | None:
             return None
         if key in _TUPLE_OF_PAIRS:
             value = tuple(tuple(pair) for pair in value)
-        elif key in _TUPLES or (key == "apt_pythons" and value is not None):
+        elif key in _TUPLES and value is not None:
             value = tuple(value)
         values[key] = value
     try:
