@@ -23,9 +23,12 @@ DEFAULT_DEADLINE_S = 30.0
 MIN_RATE_BYTES_S = 512 * 1024  # a blob's budget grows with its declared size at this rate
 
 
-def default_seconds(fallback: float = DEFAULT_DEADLINE_S) -> float:
+RESOLVE_DEADLINE_ENV = "LAUNCHBUILD_RESOLVE_DEADLINE"  # operator-only: seconds for one lock (uv / pip-compile)
+
+
+def default_seconds(fallback: float = DEFAULT_DEADLINE_S, env: str = DEADLINE_ENV) -> float:
     """The operator's deadline from the environment; a bad value falls back (never fails a run)."""
-    raw = os.environ.get(DEADLINE_ENV, "").strip()
+    raw = os.environ.get(env, "").strip()
     try:
         value = float(raw) if raw else fallback
     except ValueError:

@@ -60,7 +60,8 @@ class HostileIndex:
     def answer(self, h: BaseHTTPRequestHandler) -> None:
         if self.mode in ("drip", "oversize"):
             size = index.MAX_INDEX_DOC + 10 if self.mode == "oversize" else 10_000_000
-            h.wfile.write(f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {size}\r\n\r\n".encode())
+            kind = "text/html" if "/simple/" in h.path else "application/json"  # what a pip/uv client accepts
+            h.wfile.write(f"HTTP/1.1 200 OK\r\nContent-Type: {kind}\r\nContent-Length: {size}\r\n\r\n".encode())
             if self.mode == "oversize":
                 chunk = b" " * (1 << 20)
                 for _ in range(size // len(chunk) + 1):
@@ -124,3 +125,20 @@ def test_damaged_cache_entry_is_a_miss_and_rewritten(hostile, tmp_path, garbage)
     assert release == {"files": [["demo-1.0-py3-none-any.whl", "bdist_wheel"]], "requires_python": ">=3.8"}
     assert read_json(path) == release  # rewritten with the good answer
     assert not [p for p in path.parent.iterdir() if p.name.startswith(".tmp-")]
+
+
+def test_lock_against_an_index_that_answers_one_byte_a_second_ends_at_the_deadline(hostile, monkeypatch):
+    """uv's HTTP timeout is per read, so a dripping index never trips it: the lock has one
+    overall deadline (LAUNCHBUILD_RESOLVE_DEADLINE, default 600 s) and ends with exit 3."""
+    from launchbuild.errors import InfraUnavailable
+    from launchbuild.resolver.backends import CompileRequest, make_backend
+    from launchbuild.resolver.model import Target
+
+    hostile.mode = "drip"
+    monkeypatch.setenv("LAUNCHBUILD_RESOLVE_DEADLINE", "3")
+    simple = hostile.base.replace("/pypi", "/simple")
+    backend = make_backend("uv", Target(python="3.11"))
+    request = CompileRequest(f"--index-url {simple}\ndemo\n", "requirements.txt", "", Target(python="3.11"))
+    with pytest.raises(InfraUnavailable, match="did not finish in 3 s") as err:
+        backend.compile(request)
+    assert err.value.exit_code == 3
