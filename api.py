@@ -17,6 +17,8 @@ from typing import Any, Iterator, Mapping, Sequence
 
 from launchbuild.compat.facts import ImageFacts
 from launchbuild.compat.findings import Severity
+from launchbuild.limits import write_output
+from launchbuild.report.plain import add_plain_row, plain
 from launchbuild.errors import BadInput
 from launchbuild.jobs.model import Job, Origin, Sourced
 from launchbuild.options import Options, resolve_options
@@ -52,7 +54,7 @@ class _ConsoleProgress(Progress):
     def phase(self, title: str) -> Iterator[None]:
         start = time.perf_counter()
         if self.console.is_terminal:
-            with self.console.status(f"{title}…") as status:
+            with self.console.status(plain(f"{title}…")) as status:
                 self._status = status
                 try:
                     yield
@@ -61,11 +63,11 @@ class _ConsoleProgress(Progress):
         else:
             yield
         if self.verbose or self.console.is_terminal:
-            self.console.print(f"[dim]✓ {title} ({time.perf_counter() - start:.1f}s)[/]")
+            self.console.print(plain(f"✓ {title} ({time.perf_counter() - start:.1f}s)"), style="dim")
 
     def log(self, line: str, status: str | None = None) -> None:
         if self._status is not None:
-            self._status.update((status or line)[:120])
+            self._status.update(plain((status or line)[:120]))
         if self.verbose:
             from rich.markup import escape
 
@@ -80,7 +82,7 @@ class _ConsoleProgress(Progress):
         for col in ("option", "value", "from"):
             table.add_column(col)
         for name, value, origin in options.describe():
-            table.add_row(name, value, origin)
+            add_plain_row(table, name, value, origin)
         self.console.print(table)
 
 
@@ -563,9 +565,9 @@ def emit_resolve(result: ResolveResult, *, output: Path | None, as_json: bool, v
     else:
         text = render_lock(result) if result.lock else ""
     if output and not as_json and result.lock:
-        output.write_text(text, encoding="utf-8")
+        write_output(output, text, "lock")
     elif output and as_json:
-        output.write_text(text, encoding="utf-8")
+        write_output(output, text, "resolve result")
     else:
         sys.stdout.write(text)
     from rich.console import Console
@@ -633,7 +635,7 @@ def emit_facts(facts: ImageFacts, *, as_json: bool) -> None:
     from rich.table import Table
 
     console = Console(highlight=False)
-    table = Table(title=f"{facts.reference}", title_justify="left", show_header=True)
+    table = Table(title=plain(facts.reference), title_justify="left", show_header=True)
     for col in ("fact", "value", "from"):
         table.add_column(col)
     rows = [
@@ -653,7 +655,7 @@ def emit_facts(facts: ImageFacts, *, as_json: bool) -> None:
         ("end of life", "yes" if facts.end_of_life else "no", "end_of_life"),
     ]
     for name, value, fact in rows:
-        table.add_row(name, value, facts.source_of(fact) if fact else "")
+        add_plain_row(table, name, value, facts.source_of(fact) if fact else "")
     console.print(table)
 
 
@@ -691,7 +693,7 @@ def show(
     from rich.table import Table
 
     console = Console(highlight=False)
-    table = Table(title=f"job: {_job_label(loaded)}", title_justify="left")
+    table = Table(title=plain(f"job: {_job_label(loaded)}"), title_justify="left")
     for col in ("setting", "value", "from"):
         table.add_column(col)
     for key, value in _flatten(data):
@@ -699,9 +701,9 @@ def show(
             shown = value.get("value")
             shown = " ".join(shown) if isinstance(shown, list) else str(shown)
             origin = value["origin"] + (f" ({value['detail']})" if value.get("detail") else "")
-            table.add_row(key, shown, origin)
+            add_plain_row(table, key, shown, origin)
         elif value is not None:
-            table.add_row(key, " ".join(value) if isinstance(value, list) else str(value), "")
+            add_plain_row(table, key, " ".join(value) if isinstance(value, list) else str(value), "")
     console.print(table)
     if verbose:
         progress = _ConsoleProgress(verbose=True)
@@ -734,5 +736,5 @@ def emit_rules(*, as_json: bool) -> None:
     for col in ("rule", "severity", "title", "fix"):
         table.add_column(col, overflow="fold")
     for r in rows:
-        table.add_row(r.id, r.severity.value, r.title, r.help)
+        add_plain_row(table, r.id, r.severity.value, r.title, r.help)
     Console(highlight=False).print(table)

@@ -348,7 +348,9 @@ def dockerfile(
         config=config,
     )
     if output:
-        output.write_text(text, encoding="utf-8")
+        from launchbuild.limits import write_output
+
+        write_output(output, text, "Dockerfile")
     else:
         sys.stdout.write(text)
 
@@ -421,12 +423,23 @@ app.add_typer(data_app, name="data")
 
 
 def main() -> None:
+    # A lone surrogate (from argv, a file name, foreign JSON) must never crash an output
+    # path: whatever cannot be encoded is written as a backslash escape instead.
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):
+                pass
     try:
         app(prog_name="launchbuild")
     except LaunchbuildError as exc:  # raised outside a command (e.g. while parsing)
+        from rich.markup import escape
+
         from launchbuild.jobs.urls import redact_text
 
-        _stderr(redact_text(str(exc)))
+        _stderr(escape(redact_text(str(exc))))
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)

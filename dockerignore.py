@@ -130,10 +130,10 @@ class IgnoreRules:
         lines = [*DEFAULT_IGNORES, *extra]
         own = source_dir / ".dockerignore"
         if own.is_file():
-            try:
-                lines += own.read_text(encoding="utf-8").splitlines()
-            except UnicodeDecodeError:
-                raise BadInput(f"{own}: not UTF-8 text", hint="save .dockerignore as UTF-8") from None
+            from launchbuild.limits import MIB, read_text_bounded
+
+            # A regular file under 1 MiB (never a FIFO or /dev/zero behind a link), UTF-8.
+            lines += read_text_bounded(own, ".dockerignore", cap=1 * MIB).splitlines()
         return cls(parse_ignore(lines))
 
     def excluded(self, rel: str) -> bool:

@@ -27,7 +27,11 @@ class LaunchbuildError(Exception):
         self.hint = hint
 
     def __str__(self) -> str:
-        return self.message if not self.hint else f"{self.message} ({self.hint})"
+        # Always one bounded line: a job value with a newline or a 25 MB string must not
+        # forge a second line or flood the terminal (limits.one_line escapes and caps).
+        from launchbuild.limits import one_line
+
+        return one_line(self.message if not self.hint else f"{self.message} ({self.hint})")
 
 
 class BadInput(LaunchbuildError):

@@ -14,19 +14,15 @@ is never applied. Every resolved value keeps where it came from, for `--verbose`
 from __future__ import annotations
 
 import os
-import sys
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
 from launchbuild.errors import BadInput
+from launchbuild.limits import clip, load_toml, read_bounded
 from launchbuild.jobs.model import Origin, Sourced
 from launchbuild.paths import display_path
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
 
 
 @dataclass(frozen=True)
@@ -64,6 +60,7 @@ OPTION_SPECS: tuple[OptionSpec, ...] = (
     OptionSpec("ca-bundle", str, None, "CA bundle mounted into install steps (default: SSL_CERT_FILE, REQUESTS_CA_BUNDLE, PIP_CERT)"),
 )
 SPECS_BY_NAME = {s.name: s for s in OPTION_SPECS}
+INT_RANGES = {"uid": (0, 2**31 - 1)}  # 0 passes here so the plan can say "would run as root"
 CONFIG_FILE_NAME = "launchbuild.toml"
 
 # What a job may set about itself: what its code needs and which node it targets. None of these
@@ -100,16 +97,31 @@ def _coerce(spec: OptionSpec, value: Any, where: str) -> Any:
         if isinstance(value, str) and value.lower() in {"1", "true", "yes", "on", "0", "false", "no", "off"}:
             return value.lower() in {"1", "true", "yes", "on"}
     elif spec.kind is int:
+        # ASCII digits only ('²'.isdigit() is True) and a range, so a uid fits every tool's uid_t.
+        if isinstance(value, str) and re.fullmatch(r"[0-9]{1,10}", value.strip()):
+            value = int(value.strip())
         if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.strip().isdigit():
-            return int(value)
+            low, high = INT_RANGES.get(spec.name, (0, 2**31 - 1))
+            if low <= value <= high:
+                return value
+            raise BadInput(f"{where}: option '{spec.name}' must be between {low} and {high}, got {clip(str(value), 40)}",
+                           hint=f"fix the value of '{spec.name}'")
     elif isinstance(value, str):
         return value
     raise BadInput(
-        f"{where}: option '{spec.name}' must be a {spec.kind.__name__}, got {value!r}",
+        f"{where}: option '{spec.name}' must be a {spec.kind.__name__}, got {clip(repr(value))}",
         hint=f"fix the value of '{spec.name}'",
     )
+
+
+def _launchbuild_table(data: dict[str, Any], path: Path, *, whole_file: bool) -> Any:
+    """`[tool.launchbuild]` of `data`; a `tool` that is not a table is one BadInput line."""
+    tool = data.get("tool", {})
+    if not isinstance(tool, dict):
+        raise BadInput(f"{display_path(path)}: 'tool' must be a table, got {type(tool).__name__}", hint="write [tool.launchbuild]")
+    if whole_file:
+        return tool.get("launchbuild", data)
+    return tool.get("launchbuild")
 
 
 def read_config_file(source_dir: Path | None) -> tuple[dict[str, Any], str | None]:
@@ -124,19 +136,13 @@ def read_config_file(source_dir: Path | None) -> tuple[dict[str, Any], str | Non
             continue
         from launchbuild.jobs import confine
 
-        # The job's own file: inside its tree (links resolved), capped, never a FIFO or device.
+        # The job's own file: inside its tree (links resolved), capped, never a FIFO or device;
+        # then parsed with the depth and size bounds of limits.py.
         real = confine.confine(source_dir, path.name, where=display_path(path), what="config file")
-        try:
-            data = tomllib.loads(confine.read_text(real, where=display_path(path), what="config file",
-                                                   written=path.name))
-        except tomllib.TOMLDecodeError as exc:
-            raise BadInput(f"{path}: invalid TOML: {exc}", hint="fix the TOML syntax") from None
-        if table_path is None:
-            table = data.get("tool", {}).get("launchbuild", data)
-        else:
-            table = data.get("tool", {}).get("launchbuild")
-            if table is None:
-                continue
+        data = load_toml(read_bounded(real, "config file"), display_path(path))
+        table = _launchbuild_table(data, path, whole_file=table_path is None)
+        if table is None:
+            continue
         if not isinstance(table, dict):
             raise BadInput(f"{path}: [tool.launchbuild] must be a table")
         _refuse_keys(table, display_path(path))
@@ -185,23 +191,9 @@ def read_operator_config(path: Path) -> tuple[dict[str, Any], str]:
 
     shown = display_path(path)
     path = expand_user(path)
-    try:
-        if not path.is_file():
-            raise BadInput(f"operator config {shown}: not a file", hint="fix --config / LAUNCHBUILD_CONFIG")
-        with open(path, "rb") as fh:
-            raw = fh.read(1024 * 1024 + 1)
-    except OSError as exc:
-        raise BadInput(f"operator config {shown}: cannot read it ({exc.strerror})",
-                       hint="fix --config / LAUNCHBUILD_CONFIG") from None
-    if len(raw) > 1024 * 1024:
-        raise BadInput(f"operator config {shown}: larger than 1 MiB", hint="point --config at the TOML file")
-    try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise BadInput(f"operator config {shown}: not UTF-8 text", hint="save it as UTF-8") from None
-    except (tomllib.TOMLDecodeError, RecursionError) as exc:
-        detail = str(exc).splitlines()[0][:200] if str(exc) else "invalid"
-        raise BadInput(f"operator config {shown}: invalid TOML: {detail}", hint="fix the TOML syntax") from None
+    if not path.is_file():
+        raise BadInput(f"operator config {shown}: not a file", hint="fix --config / LAUNCHBUILD_CONFIG")
+    data = load_toml(read_bounded(path, "operator config", cap=1024 * 1024), f"operator config {shown}")
     tool = data.get("tool")
     table = tool.get("launchbuild", data) if isinstance(tool, dict) else data
     if not isinstance(table, dict):

@@ -31,6 +31,7 @@ from typing import Iterator
 
 from launchbuild.dockerignore import IgnoreRules
 from launchbuild.errors import BadInput, InfraUnavailable
+from launchbuild.limits import walk_tree
 
 RESERVED_DIR = ".launchbuild"
 DOCKERFILE_PATH = f"{RESERVED_DIR}/Dockerfile"
@@ -58,7 +59,7 @@ def scan(source_dir: Path, rules: IgnoreRules | None = None) -> tuple[Entry, ...
     root = source_dir.resolve()
     rules = rules or IgnoreRules.for_source(source_dir)
     entries: list[Entry] = []
-    for dirpath, dirnames, filenames in os.walk(source_dir, followlinks=False):
+    for dirpath, dirnames, filenames in walk_tree(source_dir, f"code directory {source_dir}"):  # iterative, depth-capped
         here = Path(dirpath)
         rel_dir = here.relative_to(source_dir).as_posix()
         rel_dir = "" if rel_dir == "." else rel_dir
@@ -100,7 +101,11 @@ def scan(source_dir: Path, rules: IgnoreRules | None = None) -> tuple[Entry, ...
 
 def _link_entry(root: Path, full: Path, rel: str) -> Entry:
     target = os.readlink(full)
-    resolved = (full.parent / target).resolve()
+    try:
+        resolved = (full.parent / target).resolve(strict=False)
+    except (RuntimeError, OSError):  # a loop (a -> b -> a): Path.resolve raises RuntimeError on 3.11
+        raise BadInput(f"{full}: symlink loop (to {target})",
+                       hint="remove the link or list it in .dockerignore") from None
     if resolved != root and root not in resolved.parents:
         raise BadInput(
             f"{full}: symlink points outside the code directory (to {target})",
@@ -113,9 +118,13 @@ def _link_entry(root: Path, full: Path, rel: str) -> Entry:
 
 def _file_digest(path: Path) -> str:
     h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
+    try:
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+    except OSError as exc:  # unreadable (mode 000 for a non-root user, EIO): the operator's to fix
+        raise BadInput(f"{path}: cannot be read ({exc.strerror or type(exc).__name__})",
+                       hint="fix its permissions or list it in .dockerignore") from None
     return h.hexdigest()
 
 
@@ -305,6 +314,12 @@ def _write_if_changed(path: Path, text: str) -> None:
     path.write_bytes(data)
 
 
+def _valid_stamp(value: object) -> bool:
+    """[kind, mode, digest, [size, mtime_ns]] as `_sync` writes it."""
+    return (isinstance(value, list) and len(value) == 4 and isinstance(value[0], str)
+            and isinstance(value[1], int) and isinstance(value[2], str) and isinstance(value[3], list))
+
+
 def _sync(
     ctx: Path,
     manifest_path: Path,
@@ -316,12 +331,11 @@ def _sync(
 ) -> None:
     import json
 
-    try:
-        previous = json.loads(manifest_path.read_text(encoding="utf-8"))
-        if not isinstance(previous, dict):
-            previous = {}
-    except (OSError, ValueError):
-        previous = {}
+    from launchbuild.limits import read_cache_json
+
+    # The kept context's manifest: entries of any other shape count as changed (rewritten).
+    saved = read_cache_json(manifest_path)
+    previous = {k: v for k, v in saved.items() if _valid_stamp(v)} if isinstance(saved, dict) else {}
     with contextlib.suppress(OSError):
         manifest_path.unlink()  # until the sync finishes, the directory matches no manifest
     reserved = ctx / RESERVED_DIR

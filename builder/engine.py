@@ -160,12 +160,12 @@ def find_buildkit_cli() -> tuple[str, bool] | None:
     candidates = _cli_candidates()
     memo = cache_root() / "engine-probe.json"
     key = _probe_key(candidates)
-    try:
-        saved = json.loads(memo.read_text(encoding="utf-8"))
-        if saved.get("key") == key and saved.get("cli") in candidates:
-            return saved["cli"], bool(saved["buildx"])
-    except (OSError, ValueError, AttributeError, KeyError):
-        pass
+    from launchbuild.limits import read_cache_json
+
+    saved = read_cache_json(memo)  # damaged, deep or huge: probe again and rewrite it
+    if (isinstance(saved, dict) and saved.get("key") == key and isinstance(saved.get("cli"), str)
+            and saved["cli"] in candidates and isinstance(saved.get("buildx"), bool)):
+        return saved["cli"], saved["buildx"]
     found = _probe_buildkit_cli(candidates)
     if found is not None:
         try:

@@ -225,13 +225,14 @@ class VerificationCache:
         self.dir = Path(root) / "verified"
 
     def get(self, key: str) -> dict[str, str] | None:
-        try:
-            data = json.loads((self.dir / f"{key}.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        from launchbuild.limits import read_cache_json
+
+        data = read_cache_json(self.dir / f"{key}.json")  # damaged, deep or huge: a miss
+        checks = data.get("checks") if isinstance(data, dict) else None
+        if (not isinstance(checks, dict) or set(checks) != set(ENVIRONMENT_CHECKS)
+                or not all(isinstance(v, str) for v in checks.values())):
             return None
-        if not isinstance(data, dict) or set(data.get("checks", {})) != set(ENVIRONMENT_CHECKS):
-            return None
-        return data["checks"]
+        return checks
 
     def put(self, key: str, results: tuple[VerificationResult, ...]) -> None:
         checks = {r.check: r.detail for r in results if r.check in ENVIRONMENT_CHECKS and r.passed}

@@ -36,18 +36,67 @@ def to_json(facts: ImageFacts) -> dict[str, Any]:
     return data
 
 
+_SHORT = 4096
+_VERSION = re.compile(r"\d{1,4}(?:\.\d{1,6}){0,3}\Z")
+_MINOR = re.compile(r"\d\.\d{1,2}\Z")
+_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}\Z")
+
+
+def _opt(check: Any) -> Any:
+    return lambda v: v is None or check(v)
+
+
+def _text(v: Any) -> bool:
+    return isinstance(v, str) and len(v) <= _SHORT
+
+
+def _matching(pattern: re.Pattern[str]) -> Any:
+    return lambda v: isinstance(v, str) and bool(pattern.match(v))
+
+
+def _strings(check: Any) -> Any:
+    return lambda v: isinstance(v, list) and len(v) <= 4096 and all(check(x) for x in v)
+
+
+def _pairs(v: Any) -> bool:
+    return (isinstance(v, list) and len(v) <= 4096
+            and all(isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) for x in p) for p in v))
+
+
+# Every field's type (and, for versions, its form): an entry with any other value is a miss,
+# so a damaged sheet is read again from the image, never passed on as "the image's glibc".
+_FIELD_OK: dict[str, Any] = {
+    "reference": _text, "provider": _matching(re.compile(r"(docker|registry|inferred)\Z")),
+    "digest": _opt(_matching(_DIGEST)), "image_id": _opt(_matching(_DIGEST)),
+    "os_id": _opt(_matching(_TOKEN)), "os_id_like": _strings(_matching(_TOKEN)),
+    "os_version": _opt(_matching(_TOKEN)), "os_codename": _opt(_matching(_TOKEN)),
+    "debian_version": _opt(_text), "has_apt": _opt(lambda v: isinstance(v, bool)),
+    "glibc": _opt(_matching(re.compile(r"\d{1,2}\.\d{1,3}\Z"))),
+    "architecture": _opt(_matching(_TOKEN)), "variant": _opt(_matching(_TOKEN)),
+    "pythons": _strings(_matching(_MINOR)), "apt_pythons": _opt(_strings(_matching(_MINOR))),
+    "cuda_version": _opt(_matching(_VERSION)), "cudnn_version": _opt(_matching(_VERSION)),
+    "require_cuda": _opt(_text), "has_nvcc": _opt(lambda v: isinstance(v, bool)),
+    "end_of_life": lambda v: isinstance(v, bool), "user": _opt(_text),
+    "env": _pairs, "labels": _pairs, "fact_sources": _pairs, "attempts": _pairs,
+    "from_cache": lambda v: isinstance(v, bool),
+}
+
+
 def from_json(data: dict[str, Any]) -> ImageFacts | None:
+    """The sheet, or None when any field has the wrong type or form (a miss, rewritten)."""
     if not isinstance(data, dict) or data.get("schema") != SCHEMA:
         return None
-    known = {f.name for f in dataclasses.fields(ImageFacts)}
     values: dict[str, Any] = {}
     for key, value in data.items():
-        if key not in known:
+        check = _FIELD_OK.get(key)
+        if check is None:
             continue
-        if key in _TUPLE_OF_PAIRS and isinstance(value, list):
-            value = tuple(tuple(str(x) for x in pair) for pair in value if isinstance(pair, list) and len(pair) == 2)
-        elif key in _TUPLES and isinstance(value, list):
-            value = tuple(str(x) for x in value)
+        if not check(value):
+            return None
+        if key in _TUPLE_OF_PAIRS:
+            value = tuple(tuple(pair) for pair in value)
+        elif key in _TUPLES and value is not None:
+            value = tuple(value)
         values[key] = value
     try:
         return ImageFacts(**values)
@@ -98,10 +147,10 @@ class FactCache:
 
 
 def _read(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
+    from launchbuild.limits import read_cache_json
+
+    data = read_cache_json(path)  # absent, torn, deep or huge: a miss
+    return {} if data is None else data
 
 
 def _write(path: Path, data: dict[str, Any]) -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from launchbuild.dockerignore import IgnoreRules, parse_ignore
 from launchbuild.errors import BadInput
+from launchbuild.limits import walk_tree
 
 BULKY_DIRS = {
     ".git": "version-control history",
@@ -97,7 +98,7 @@ def _secret_reason(name: str) -> str | None:
 def _copied_tree(path: Path, rel: str, rules: IgnoreRules) -> tuple[int, int]:
     """(files, bytes) under `path` that the ignore rules let into the image."""
     count = size = 0
-    for dirpath, dirnames, filenames in os.walk(path, followlinks=False):
+    for dirpath, dirnames, filenames in walk_tree(path, f"code directory {path}"):  # iterative, depth-capped
         sub = os.path.relpath(dirpath, path).replace(os.sep, "/")
         base = rel if sub == "." else f"{rel}/{sub}"
         dirnames[:] = [d for d in dirnames if rules.has_negations or not rules.excluded(f"{base}/{d}")]
@@ -128,7 +129,7 @@ def scan_source(
     bulky: list[SourceItem] = []
     files = 0
     total = 0
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+    for dirpath, dirnames, filenames in walk_tree(root, f"code directory {root}"):  # iterative, depth-capped
         rel_dir = os.path.relpath(dirpath, root).replace(os.sep, "/")
         rel_dir = "" if rel_dir == "." else rel_dir
         keep = []

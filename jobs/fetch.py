@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import lzma
 import os
 import posixpath
 import re
@@ -24,6 +25,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import time
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -31,6 +33,7 @@ from pathlib import Path
 from typing import IO, Iterator
 
 from launchbuild.errors import BadInput, InfraUnavailable
+from launchbuild.limits import MAX_TREE_DEPTH, walk_tree
 from launchbuild.jobs.model import CodeSource, GitSource, ImageSource, Job
 from launchbuild.jobs.spec import validate_ref, validate_subdir
 from launchbuild.jobs.urls import redact_text, redact_url
@@ -146,7 +149,7 @@ def check_local_directory(path: Path, label: str | None = None) -> Path:
     if not path.is_dir():
         raise BadInput(f"code directory {path}: not a directory", hint="pass a directory or an archive")
     root = Path(os.path.realpath(path))
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+    for dirpath, dirnames, filenames in walk_tree(root, f"code directory {root}"):  # iterative, depth-capped
         dirnames[:] = [d for d in dirnames if d not in _SKIP_DIRS]
         for name in (*dirnames, *filenames):
             entry = os.path.join(dirpath, name)
@@ -245,8 +248,16 @@ def clone_git(remote: str, ref: str | None, dest: Path, *, timeout: float = DEFA
     protocol = ["-c", "protocol.file.allow=always"] if remote.lower().startswith("file://") else []
     dest.mkdir(parents=True)
 
+    # One deadline for the whole clone, not one per git call: init, fetch, a second fetch
+    # for an abbreviated sha and the checkout together never take longer than `timeout`.
+    deadline = time.monotonic() + timeout
+
     def git(*args: str) -> subprocess.CompletedProcess[str]:
-        return _run_git([*protocol, *args], dest, timeout=timeout, remote=remote)
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise InfraUnavailable(f"git remote {shown}: no answer within {timeout:g}s",
+                                   hint="check the network, or raise the git timeout")
+        return _run_git([*protocol, *args], dest, timeout=left, remote=remote)
 
     for step in (("init", "-q"), ("remote", "add", "origin", remote)):
         result = git(*step)
@@ -363,6 +374,8 @@ class _Writer:
             raise self.refuse(raw_name, "climbs out of the archive with '..'", "rebuild the archive without '..' paths")
         if not parts:
             return None
+        if len(parts) > MAX_TREE_DEPTH:  # os.makedirs and every later walk recurse per level
+            raise self.refuse(raw_name, f"is more than {MAX_TREE_DEPTH} directories deep", "flatten the archive")
         relative = "/".join(parts)
         return relative, os.path.join(self.dest, *parts)
 
@@ -479,7 +492,7 @@ def _extract_tar(archive: Path, writer: _Writer, max_members: int) -> None:
                     assert data is not None  # regular files always have data
                     with data:
                         writer.file(member.name, path, data, member.size, member.mode)
-    except (tarfile.TarError, EOFError, zlib.error) as exc:
+    except (tarfile.TarError, EOFError, zlib.error, lzma.LZMAError) as exc:
         raise BadInput(f"archive {archive}: corrupt or truncated tar archive ({exc})",
                        hint="re-create the archive") from None
 
@@ -531,6 +544,6 @@ def _extract_zip(archive: Path, writer: _Writer, max_members: int) -> None:
                 else:
                     with zf.open(info) as data:
                         writer.file(info.filename, path, data, info.file_size, info.external_attr >> 16)
-    except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError) as exc:
+    except (zipfile.BadZipFile, EOFError, zlib.error, lzma.LZMAError, NotImplementedError) as exc:
         raise BadInput(f"archive {archive}: corrupt or unsupported zip archive ({exc})",
                        hint="re-create the archive with deflate or store compression") from None

@@ -23,7 +23,6 @@ Precedence of every setting follows `Origin`'s order: queue config < job spec < 
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shlex
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import Any, Sequence, TypeVar, Union
 
 from launchbuild.errors import BadInput
+from launchbuild.limits import clip, load_json, read_bounded
 from launchbuild.paths import display_path, expand_user
 from launchbuild.jobs.imageref import validate_image_ref
 from launchbuild.jobs.model import (
@@ -204,6 +204,11 @@ def parse_git_url(arg: str) -> GitUrl | None:
     The ref is an '@' in the path part only: the '@' of `git@host:` or of
     `https://user:token@host/` belongs to the authority and is never a ref."""
     scheme_match = _URL_SCHEME.match(arg)
+    if (scheme_match or _SCP_LIKE.match(arg)) and re.search(r"[\x00-\x20\x7f]", arg):
+        # A newline or other control character in a URL is never a real remote, and must
+        # never reach git or a message as-is (a forged second line).
+        raise BadInput(f"JOB: git URL '{clip(redact_url(arg))}' contains whitespace or control characters",
+                       hint="pass the URL exactly as git shows it")
     if scheme_match:
         scheme = scheme_match.group("scheme").lower()
         if scheme not in GIT_SCHEMES:
@@ -266,30 +271,12 @@ def _path_or_bad_input(arg: str, what: str = "JOB") -> Path:
 
 def read_json_object(path: Path, what: str) -> dict[str, Any]:
     """A JSON object from `path`; every failure is one BadInput line naming the file."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise BadInput(f"{what} {path}: not found", hint="check the path") from None
-    except IsADirectoryError:
-        raise BadInput(f"{what} {path}: is a directory, not a JSON file", hint="pass the JSON file") from None
-    except OSError as exc:
-        raise BadInput(f"{what} {path}: cannot be read ({exc.strerror})", hint="check the path and permissions") from None
-    return parse_json_object(data, f"{what} {path}")
+    data = read_bounded(path, what)  # a regular file under the size cap; a FIFO never blocks
+    return parse_json_object(data, f"{what} {clip(str(path))}")
 
 
 def parse_json_object(data: bytes, where: str) -> dict[str, Any]:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise BadInput(f"{where}: not UTF-8 text (invalid byte at offset {exc.start})",
-                       hint="save the file as UTF-8") from None
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise BadInput(f"{where}: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
-                       hint="fix the JSON syntax") from None
-    except RecursionError:
-        raise BadInput(f"{where}: JSON nested too deeply", hint="flatten the file") from None
+    value = load_json(data, where)  # size, depth, huge integers, lone surrogates: limits.py
     if not isinstance(value, dict):
         raise BadInput(f"{where}: expected a JSON object at the top, got {_json_type(value)}",
                        hint='the file must look like {"source_type": ..., "source": {...}}')
@@ -558,10 +545,7 @@ def _parse_job_arg(job_arg: str | None) -> _ParsedArg:
         return _ParsedArg(CodeSource(path.resolve()), name=path.name[: -len(_archive_suffix(path) or "")] or None)
     if path.name.lower().endswith(SPEC_SUFFIX):
         path = path.resolve()
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise BadInput(f"job spec {path}: cannot be read ({exc.strerror})", hint="check the permissions") from None
+        data = read_bounded(path, "job spec")
         spec = parse_job_spec(data, path)
         return _ParsedArg(**{f: getattr(spec, f) for f in ParsedSpec.__dataclass_fields__}, spec_path=path)
     raise BadInput(f"JOB: {path} is neither a directory, a code archive nor a job spec",

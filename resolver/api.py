@@ -169,6 +169,8 @@ def resolve(source_dir: Path | None, job: Job, options: ResolveOptions = Resolve
     index_urls = (index.index_url or PYPI_SIMPLE, *index.extra_index_urls)
     header = _header(target, backend.name, loaded, index)
     entry = cache.read_json(cache.lock_path(root, key))
+    if not _usable_lock_entry(entry, header, requirements):
+        entry = None  # a damaged entry is a miss: resolved again and rewritten atomically
     cache_hit = entry is not None
     if entry is None:
         if options.offline:
@@ -212,6 +214,17 @@ def _allowed_roots(source_dir: Path | None, job: Job, options: ResolveOptions) -
     if job.spec_path is not None:
         roots.append(job.spec_path.resolve().parent)
     return roots
+
+
+def _usable_lock_entry(entry: object, header: str, requirements) -> bool:
+    """A cached lock as `resolve` writes it: {"text": header + pins} that parses as a lock."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("text"), str) or not entry["text"].startswith(header):
+        return False
+    try:
+        parse_lock(entry["text"], requirements)
+    except (LaunchbuildError, ValueError, TypeError, IndexError):
+        return False
+    return True
 
 
 def _replace(result: ResolveResult, **changes) -> ResolveResult:

@@ -95,16 +95,21 @@ NETRC_NAME = ".launchbuild-netrc"
 
 
 def _run(cmd: list[str], cwd: Path, what: str) -> subprocess.CompletedProcess[str]:
+    from launchbuild.netbounds import RESOLVE_DEADLINE_ENV, default_seconds
+
     env = backend_env()
     if (cwd / NETRC_NAME).is_file():
         env["NETRC"] = str(cwd / NETRC_NAME)
+    # One overall deadline for the lock: uv's own HTTP timeout is per read, and an index
+    # that answers one byte a second never trips it.
+    timeout = default_seconds(TIMEOUT_S, env=RESOLVE_DEADLINE_ENV)
     try:
         return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True,
-                              timeout=TIMEOUT_S)
+                              timeout=timeout)
     except FileNotFoundError:
         raise InfraUnavailable(f"{what} is not installed ({cmd[0]})", hint="reinstall launchbuild") from None
     except subprocess.TimeoutExpired:
-        raise InfraUnavailable(f"{what} did not finish in {TIMEOUT_S} s",
+        raise InfraUnavailable(f"{what} did not finish in {timeout:g} s",
                                hint="check that the package index is reachable") from None
 
 

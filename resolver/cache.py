@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -29,10 +30,11 @@ def input_hash(parts: dict) -> str:
 
 
 def read_json(path: Path) -> dict | None:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None  # absent or torn: a miss, never an error
+    """A cache entry that is a JSON object; anything else (absent, torn, deep, a list) is a miss."""
+    from launchbuild.limits import read_cache_json
+
+    data = read_cache_json(path)
+    return data if isinstance(data, dict) else None
 
 
 def write_json(path: Path, data: dict) -> None:
@@ -40,9 +42,14 @@ def write_json(path: Path, data: dict) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, sort_keys=True)
-        os.replace(tmp, path)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(data, fh, sort_keys=True)
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)  # never leave a torn temp file in the cache
+            raise
     except OSError:
         pass  # a read-only or full cache slows the next run down; it must not fail this one
 

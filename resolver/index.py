@@ -6,6 +6,7 @@ the tag matching (`facts_for_target`) is pure.
 
 from __future__ import annotations
 
+import json
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -59,14 +60,50 @@ def facts_for_target(name: str, version: str, release: dict, target: Target) -> 
     )
 
 
+MAX_INDEX_DOC = 32 * 1024 * 1024  # a release's JSON document; a project's full history is larger on PyPI
+
+
 def _get_json(session: requests.Session, url: str) -> dict | None:
-    resp = session.get(url, timeout=TIMEOUT_S)
-    if resp.status_code != 200:
-        return None
+    """The JSON object at `url`, read to at most MAX_INDEX_DOC bytes; None for anything else.
+    The session's deadline (netbounds) bounds the whole request, body included."""
+    resp = session.get(url, timeout=TIMEOUT_S, stream=True)
     try:
-        return resp.json()
-    except ValueError:
+        if resp.status_code != 200:
+            return None
+        body = bytearray()
+        for chunk in resp.iter_content(64 * 1024):
+            body += chunk
+            if len(body) > MAX_INDEX_DOC:
+                return None
+        data = json.loads(bytes(body))
+    except (ValueError, RecursionError):
         return None
+    finally:
+        resp.close()
+    return data if isinstance(data, dict) else None
+
+
+def valid_release(entry: object) -> bool:
+    """A cached or fetched release of the shape `facts_for_target` reads; anything else is a miss."""
+    if not isinstance(entry, dict):
+        return False
+    if entry.get("missing") is True:
+        return True
+    files = entry.get("files")
+    requires = entry.get("requires_python")
+    return (isinstance(files, list)
+            and all(isinstance(f, list) and len(f) == 2 and all(isinstance(x, str) for x in f) for f in files)
+            and (requires is None or isinstance(requires, str)))
+
+
+def _release_files(files: object) -> list | None:
+    if not isinstance(files, list):
+        return None
+    return [f for f in files if isinstance(f, dict)]
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
 
 
 def fetch_release_files(base: str, name: str, version: str, cache_root: Path,
@@ -76,26 +113,31 @@ def fetch_release_files(base: str, name: str, version: str, cache_root: Path,
 
     path = facts_path(cache_root, base, name, version)
     cached = read_json(path)
-    if cached is not None:
+    if valid_release(cached):  # a damaged entry is a miss, rewritten below
         return None if cached.get("missing") else cached
     try:
         data = _get_json(session, f"{base}/{name}/{version}/json")
         if data is not None:
-            files = data.get("urls", [])
-            requires = (data.get("info") or {}).get("requires_python")
+            files = _release_files(data.get("urls", []))
+            info = data.get("info")
+            requires = info.get("requires_python") if isinstance(info, dict) else None
         else:
             # Some mirrors serve only the project document; its `releases` has the same files.
             project = _get_json(session, f"{base}/{name}/json")
-            files = ((project or {}).get("releases") or {}).get(version)
+            releases = (project or {}).get("releases")
+            files = _release_files(releases.get(version)) if isinstance(releases, dict) else None
             if files is None:
-                write_json(path, {"missing": True})
+                if project is not None:
+                    write_json(path, {"missing": True})
                 return None
             requires = next((f.get("requires_python") for f in files if f.get("requires_python")), None)
-    except requests.RequestException:
+    except (requests.RequestException, OSError):
         return None  # unknown this time; not cached, so the next online run asks again
+    if files is None:
+        return None
     release = {
-        "files": [[f.get("filename", ""), f.get("packagetype", "")] for f in files],
-        "requires_python": requires,
+        "files": [[_text(f.get("filename")), _text(f.get("packagetype"))] for f in files],
+        "requires_python": requires if isinstance(requires, str) else None,
     }
     write_json(path, release)  # a published release's files never change except by yanking
     return release
@@ -113,6 +155,7 @@ def package_facts(lock: Lock, cache_root: Path, *, offline: bool = False) -> tup
         if base is None or "+" in pkg.version or "://" in pkg.version or pkg.name in variant_names:
             continue
         cached = read_json(facts_path(cache_root, base, pkg.name, pkg.version))
+        cached = cached if valid_release(cached) else None  # a damaged entry is a miss
         if offline:
             releases[i] = cached
         elif cached is None:
@@ -126,7 +169,11 @@ def package_facts(lock: Lock, cache_root: Path, *, offline: bool = False) -> tup
         def fetch(i: int) -> dict | None:
             return fetch_release_files(base, packages[i].name, packages[i].version, cache_root, session)
 
-        with requests.Session() as session, ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        from launchbuild.netbounds import Deadline, deadline_session, default_seconds
+
+        # One deadline over every index request of this lock: a slow index costs at most that.
+        with Deadline(default_seconds(120.0)) as deadline, deadline_session(deadline) as session, \
+                ThreadPoolExecutor(max_workers=WORKERS) as pool:
             for i, release in zip(to_fetch, pool.map(fetch, to_fetch)):
                 releases[i] = release
     return tuple(

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from launchbuild.errors import BadInput
+from launchbuild.limits import clip, load_json, read_bounded
 from launchbuild.paths import display_path
 from launchbuild.resolver.python_version import normalize
 
@@ -24,13 +24,8 @@ class RunMetadata:
 
 def read_run_metadata(path: Path) -> RunMetadata:
     """Read and validate a run metadata file; BadInput names the file and the bad field."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise BadInput(f"cannot read run metadata {path}: {exc.strerror}", hint="check the path") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadInput(f"run metadata {path} is not valid JSON: {exc}",
-                       hint="pass the run's wandb-metadata.json as written") from None
+    shown = clip(str(path))
+    data = load_json(read_bounded(path, "cannot read run metadata"), f"run metadata {shown} is not valid JSON")  # caps: limits.py
     if not isinstance(data, dict):
         raise BadInput(f"run metadata {path} is not a JSON object", hint="pass the run's wandb-metadata.json")
 
@@ -42,7 +37,7 @@ def read_run_metadata(path: Path) -> RunMetadata:
         # wandb writes "3.10.12" or "CPython 3.10.12"
         m = re.search(r"(\d+\.\d+(?:\.\d+)?)", python_full)
         if not m:
-            raise BadInput(f"field 'python' in {path} holds no version: {python_full!r}",
+            raise BadInput(f"field 'python' in {path} holds no version: {clip(repr(python_full))}",
                            hint="expected e.g. \"3.10.12\"")
         python = normalize(m.group(1), f"{path} field 'python'")
 

@@ -8,7 +8,6 @@ malformed file raises BadInput naming it; a file that is present but unusable (n
 from __future__ import annotations
 
 import re
-import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
@@ -16,14 +15,11 @@ from typing import Protocol
 from launchbuild.compat.findings import Location
 from launchbuild.errors import BadInput
 from launchbuild.jobs.model import Origin, Sourced
+from launchbuild.limits import clip, decode_text, load_toml, load_yaml, read_bounded
 from launchbuild.resolver.requirements import (
     IndexOptions, ParsedRequirements, RequirementLine, parse_file, parse_requirement, parse_text,
 )
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
 
 FROZEN_NAMES = ("requirements.frozen.txt",)
 ENVIRONMENT_NAMES = ("environment.yml", "environment.yaml")
@@ -92,12 +88,12 @@ class RunPackageList(RequirementsFile):
 
 
 def read_pyproject(path: Path) -> dict:
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise BadInput(f"cannot read {path}: {exc.strerror}", hint="check the path") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise BadInput(f"{path} is not valid TOML: {exc}", hint="fix the syntax") from None
+    data = load_toml(read_bounded(path, "pyproject file"), display_path(path, None))  # caps: limits.py
+    project = data.get("project")
+    if project is not None and not isinstance(project, dict):
+        raise BadInput(f"{display_path(path, None)}: [project] must be a table, got {type(project).__name__}",
+                       hint="write a [project] table")
+    return data
 
 
 def _line_of(text: str, needle: str) -> int | None:
@@ -118,18 +114,25 @@ class PyprojectFile:
         project = read_pyproject(self.path).get("project")
         if not isinstance(project, dict):
             return "no [project] table (Poetry/PDM-only metadata is not read)"
-        if "dependencies" in project.get("dynamic", []):
+        dynamic = project.get("dynamic", [])
+        if not isinstance(dynamic, list):
+            raise BadInput(f"{display_path(self.path, self.source_dir)}: [project].dynamic must be a list, got {type(dynamic).__name__}",
+                           hint='write dynamic = ["version"]')
+        if "dependencies" in dynamic:
             return "[project].dependencies is dynamic; list them in requirements.txt"
         return None
 
     def load(self) -> LoadedInput:
         shown = display_path(self.path, self.source_dir)
-        text = self.path.read_text(encoding="utf-8")
         project = read_pyproject(self.path).get("project")
+        text = self.path.read_text(encoding="utf-8")  # read_pyproject checked type and size
         if not isinstance(project, dict):
             raise BadInput(f"{shown} has no [project] table", hint="add [project].dependencies or use requirements.txt")
         deps = project.get("dependencies", [])
         optional = project.get("optional-dependencies", {}) or {}
+        if not isinstance(optional, dict) or not all(isinstance(v, list) for v in optional.values()):
+            raise BadInput(f"[project.optional-dependencies] in {shown} is not a table of lists",
+                           hint='write extra = ["name>=1.0", ...]')
         if not isinstance(deps, list) or not all(isinstance(d, str) for d in deps):
             raise BadInput(f"[project].dependencies in {shown} is not a list of strings",
                            hint='write dependencies = ["name>=1.0", ...]')
@@ -171,17 +174,10 @@ class EnvironmentFile:
     kind: str = "environment"
 
     def load(self) -> LoadedInput:
-        import yaml  # only environment.yml jobs pay for it
-
         shown = display_path(self.path, self.source_dir)
-        try:
-            text = self.path.read_text(encoding="utf-8")
-            data = yaml.safe_load(text)
-        except OSError as exc:
-            raise BadInput(f"cannot read {shown}: {exc.strerror}", hint="check the path") from None
-        except (yaml.YAMLError, UnicodeDecodeError) as exc:
-            first = str(exc).splitlines()[0]
-            raise BadInput(f"{shown} is not valid YAML: {first}", hint="fix the syntax") from None
+        # No aliases (the "billion laughs" bomb), a size and a depth cap: limits.load_yaml.
+        text = decode_text(read_bounded(self.path, "environment file"), shown)
+        data = load_yaml(text, shown)
         if not isinstance(data, dict) or not isinstance(data.get("dependencies", []), list):
             raise BadInput(f"{shown} has no 'dependencies' list", hint="see conda's environment.yml format")
         conda_only: list[str] = []
@@ -199,7 +195,7 @@ class EnvironmentFile:
                     raise BadInput(f"the pip section of {shown} is not a list of strings")
                 pip_lines += item["pip"]
             else:
-                raise BadInput(f"unexpected dependency entry {item!r} in {shown}",
+                raise BadInput(f"unexpected dependency entry {clip(repr(item))} in {shown}",
                                hint="use strings, or a {pip: [...]} mapping")
         parsed = ParsedRequirements(files=(shown,))
         if pip_lines:

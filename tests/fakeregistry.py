@@ -32,7 +32,7 @@ OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
 OCI_LAYER_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
 
-FAULTS = (None, "404", "500", "slow", "truncate", "digest-mismatch", "blob-corrupt")
+FAULTS = (None, "404", "500", "slow", "truncate", "digest-mismatch", "blob-corrupt", "drip-headers", "drip-body")
 
 
 @dataclass(frozen=True)
@@ -100,6 +100,7 @@ class FakeRegistry:
     users: dict[str, str] = field(default_factory=dict)  # accepted Basic credentials
     fault: str | None = None
     slow_seconds: float = 2.0
+    drip_interval: float = 0.2  # "drip-*" faults: one byte per interval, until the client hangs up
     token: str = "fake-token-0123456789"
     blobs: dict[str, bytes] = field(default_factory=dict)
     manifests: dict[tuple[str, str], tuple[str, bytes]] = field(default_factory=dict)
@@ -123,6 +124,20 @@ class FakeRegistry:
         if tag:
             self.manifests[(repo, tag)] = (media_type, data)
         return {"mediaType": media_type, "digest": digest, "size": len(data)}
+
+    def add_raw_manifest(self, repo: str, tag: str, media_type: str, data: bytes) -> dict[str, Any]:
+        """Any bytes as a manifest (hostile shapes: a number, a list, broken JSON)."""
+        digest = sha256(data)
+        self.manifests[(repo, digest)] = (media_type, data)
+        self.manifests[(repo, tag)] = (media_type, data)
+        return {"mediaType": media_type, "digest": digest, "size": len(data)}
+
+    def add_image_with_config(self, repo: str, tag: str, config: bytes, *, layers: list[Any] | None = None) -> dict[str, Any]:
+        """An image whose config blob is `config` as given (any JSON, any shape)."""
+        config_desc = {"mediaType": OCI_CONFIG, **self.add_blob(config)}
+        manifest = {"schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": config_desc,
+                    "layers": [] if layers is None else layers}
+        return self.add_manifest(repo, tag, OCI_MANIFEST, manifest)
 
     def add_image(
         self,
@@ -261,9 +276,30 @@ class FakeRegistry:
             return self._error(h, 500, "INTERNAL")
         if self.fault == "slow":
             time.sleep(self.slow_seconds)
+        if self.fault in ("drip-headers", "drip-body"):
+            return self._drip(h)
         if kind == "manifests":
             return self._manifest(h, repo, reference)
         return self._blob(h, reference)
+
+    def _drip(self, h: BaseHTTPRequestHandler) -> None:
+        """A server that never stops answering and never finishes: one byte per interval."""
+        head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000000\r\n"
+        if self.fault == "drip-body":
+            h.wfile.write(head + b"\r\n")
+            head = b"{" + b" " * 10_000_000
+        else:
+            head = head + b"X-Drip: " + b"a" * 10_000_000
+        try:
+            for byte in head:
+                if self._server is None:
+                    break
+                h.wfile.write(bytes([byte]))
+                h.wfile.flush()
+                time.sleep(self.drip_interval)
+        except OSError:
+            pass  # the client gave up: what the test wants
+        h.close_connection = True
 
     def _manifest(self, h: BaseHTTPRequestHandler, repo: str, reference: str) -> None:
         found = self.manifests.get((repo, reference))

@@ -91,7 +91,7 @@ def parse_cuda_version_json(text: str | None) -> str | None:
         return None
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # the image's own file: garbage or a deep bomb is "unknown"
         return None
     if isinstance(data, dict):
         cuda = data.get("cuda")

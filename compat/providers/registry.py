@@ -43,11 +43,16 @@ from launchbuild.compat.providers.base import (
 from launchbuild.compat.providers.filefacts import facts_from_config, facts_from_files, merge_facts
 from launchbuild.compat.providers.layers import OverlayView
 from launchbuild.compat.providers.platforms import Platform
+from launchbuild.compat.providers.registry_shapes import (
+    check_descriptor, check_layers, image_config_parts, index_entries, text_or_none,
+)
+from launchbuild.limits import MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES, clip
+from launchbuild.netbounds import Deadline, blob_seconds, deadline_session
 
 PROVIDER = "registry"
 TIMEOUT = (5.0, 30.0)  # connect, read
-MAX_MANIFEST = 4 * 1024 * 1024
-MAX_CONFIG = 16 * 1024 * 1024
+MAX_MANIFEST = MAX_MANIFEST_BYTES
+MAX_CONFIG = MAX_CONFIG_BYTES
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
@@ -125,13 +130,21 @@ class RegistryClient:
     ) -> None:
         self.ref = ref
         self.timeout = timeout
-        self.session = session or requests.Session()
+        # One overall deadline per request and its body (a per-read timeout never fires
+        # against a registry that sends one byte a second): netbounds.Deadline.
+        self.deadline = Deadline()
+        self.session = session or deadline_session(self.deadline)
         self._creds = load_credentials(ref.registry, config_path)
         self._auth_header: str | None = None
         self._where = ref.registry if ref.registry != DEFAULT_REGISTRY else "Docker Hub"
 
     # Errors name the image and the registry, never a URL with query (tokens) or creds.
     def _unreachable(self, exc: Exception) -> ProviderUnavailable:
+        if self.deadline.expired:
+            return ProviderUnavailable(
+                f"registry {self.ref.registry} did not answer for {self.ref.familiar} within the deadline of "
+                f"{self.deadline.seconds:g}s; check the registry or the network, or use --offline"
+            )
         kind = "timed out" if isinstance(exc, requests.Timeout) else "is unreachable"
         return ProviderUnavailable(
             f"registry {self.ref.registry} {kind} while reading {self.ref.familiar} ({type(exc).__name__}); "
@@ -141,16 +154,17 @@ class RegistryClient:
     def _login_hint(self) -> str:
         return f"run docker login {self.ref.registry}" if self.ref.registry != DEFAULT_REGISTRY else "run docker login"
 
-    def _get(self, path: str, *, accept: str | None = None) -> requests.Response:
+    def _get(self, path: str, *, accept: str | None = None, budget: float | None = None) -> requests.Response:
         url = f"{self.ref.base_url}/v2/{self.ref.repository}/{path}"
         headers = {"Accept": accept} if accept else {}
+        self.deadline.arm(budget)  # this request and its body, token round trip included
         for attempt in range(2):
             if self._auth_header:
                 headers["Authorization"] = self._auth_header
             try:
                 # Bodies are always streamed so a cut-short body surfaces in _read_capped as such.
                 response = self.session.get(url, headers=headers, timeout=self.timeout, stream=True, allow_redirects=True)
-            except requests.RequestException as exc:
+            except (requests.RequestException, OSError) as exc:
                 raise self._unreachable(exc) from None
             if response.status_code != 401:
                 return response
@@ -178,20 +192,19 @@ class RegistryClient:
         if params.get("service"):
             query["service"] = params["service"]
         try:
-            response = self.session.get(realm, params=query, auth=self._creds, timeout=self.timeout)
-        except requests.RequestException as exc:
+            response = self.session.get(realm, params=query, auth=self._creds, timeout=self.timeout, stream=True)
+            body = json.loads(self._read_capped(response, 1024 * 1024, "token answer") or b"null")
+        except (requests.RequestException, OSError) as exc:
             raise self._unreachable(exc) from None
+        except ValueError:
+            body = None
         if response.status_code in (401, 403):
             return False
         if response.status_code != 200:
             raise ProviderUnavailable(
                 f"registry {self.ref.registry}: the token service answered {response.status_code} for {self.ref.familiar}"
             )
-        try:
-            body = response.json()
-            token = body.get("token") or body.get("access_token")
-        except (ValueError, AttributeError):
-            token = None
+        token = (body.get("token") or body.get("access_token")) if isinstance(body, dict) else None
         if not isinstance(token, str) or not token:
             raise ProviderUnavailable(f"registry {self.ref.registry}: the token service sent no token for {self.ref.familiar}")
         self._auth_header = f"Bearer {token}"
@@ -224,12 +237,16 @@ class RegistryClient:
                 chunks.append(chunk)
         except requests.Timeout as exc:
             raise self._unreachable(exc) from None
-        except requests.RequestException:
+        except (requests.RequestException, OSError, ValueError) as exc:
+            if self.deadline.expired:
+                raise self._unreachable(exc) from None
             raise RegistryIntegrityError(
                 f"registry {self.ref.registry} cut the {what} of {self.ref.familiar} short; try again"
             ) from None
         finally:
             response.close()
+        if self.deadline.expired:  # the watchdog's shutdown can look like a clean end of body
+            raise self._unreachable(TimeoutError())
         return b"".join(chunks)
 
     def manifest(self, reference: str) -> tuple[dict[str, Any], str, str]:
@@ -250,13 +267,15 @@ class RegistryClient:
             manifest = json.loads(body)
         except ValueError:
             raise RegistryIntegrityError(f"registry {self.ref.registry} sent a manifest for {self.ref.familiar} that is not JSON") from None
+        except RecursionError:
+            raise RegistryIntegrityError(f"registry {self.ref.registry} sent a manifest for {self.ref.familiar} nested too deeply") from None
         if not isinstance(manifest, dict):
             raise RegistryIntegrityError(f"registry {self.ref.registry} sent a malformed manifest for {self.ref.familiar}")
-        media_type = manifest.get("mediaType") or content_type
+        media_type = text_or_none(manifest.get("mediaType")) or content_type
         return manifest, str(media_type), digest
 
     def blob_bytes(self, descriptor: dict[str, Any], what: str, limit: int = MAX_CONFIG) -> bytes:
-        digest = str(descriptor.get("digest", ""))
+        digest = check_descriptor(descriptor, what, self.ref)
         response = self._get(f"blobs/{digest}")
         self._check_status(response, what)
         body = self._read_capped(response, limit, what)
@@ -265,8 +284,8 @@ class RegistryClient:
         return body
 
     def blob_stream(self, descriptor: dict[str, Any], what: str) -> "_VerifyingReader":
-        digest = str(descriptor.get("digest", ""))
-        response = self._get(f"blobs/{digest}")
+        digest = check_descriptor(descriptor, what, self.ref)
+        response = self._get(f"blobs/{digest}", budget=blob_seconds(descriptor.get("size"), self.deadline.seconds))
         self._check_status(response, what)
         return _VerifyingReader(response, descriptor, what, self)
 
@@ -309,11 +328,13 @@ class _VerifyingReader:
         except requests.Timeout as exc:
             raise self.client._unreachable(exc) from None
         except Exception as exc:
-            if "timed out" in str(exc).lower():
+            if self.client.deadline.expired or "timed out" in str(exc).lower():
                 raise self.client._unreachable(requests.Timeout()) from None
             raise RegistryIntegrityError(
                 f"registry {self.client.ref.registry} cut the {self.what} of {self.client.ref.familiar} short; try again"
             ) from None
+        if self.client.deadline.expired:
+            raise self.client._unreachable(TimeoutError())
         self.hash.update(data)
         self.size += len(data)
         return data
@@ -339,15 +360,10 @@ class _VerifyingReader:
 
 def select_platform(index: dict[str, Any], platform: Platform) -> tuple[dict[str, Any], bool]:
     """The index entry for `platform`; else the first real image, flagged as a mismatch."""
-    images = [
-        m
-        for m in index.get("manifests") or ()
-        if isinstance(m, dict)
-        and (m.get("platform") or {}).get("os") not in (None, "unknown")
-        and "vnd.docker.reference.type" not in (m.get("annotations") or {})
-    ]
+    # index_entries: only well-formed entries (dict platform of strings, string digest).
+    images = [m for m in index_entries(index) if m["platform"].get("os") not in (None, "unknown")]
     for entry in images:
-        p = entry.get("platform") or {}
+        p = entry["platform"]
         if platform.matches(p.get("os"), p.get("architecture"), p.get("variant")):
             return entry, True
     if images:
@@ -374,7 +390,7 @@ def walk_layers(
     for position, layer in enumerate(reversed(layers)):
         mode = _layer_mode(str(layer.get("mediaType", "")))
         if mode is None:
-            notes.append(f"layer {total - position} of {total} has media type {layer.get('mediaType')!r}, not read")
+            notes.append(f"layer {total - position} of {total} has media type {clip(repr(layer.get('mediaType')), 80)}, not read")
             complete = False
             view.layers_read += 1
             continue
@@ -407,38 +423,51 @@ def read_facts(
     read_files: bool = True,
 ) -> ImageFacts:
     client = client or RegistryClient(ref)
+    try:
+        return _read_facts(ref, platform, client, cached, read_files)
+    finally:
+        client.deadline.cancel()
+
+
+def _read_facts(
+    ref: ImageRef,
+    platform: Platform,
+    client: RegistryClient,
+    cached: Callable[[str], ImageFacts | None] | None,
+    read_files: bool,
+) -> ImageFacts:
     manifest, media_type, top_digest = client.manifest(ref.reference)
     sources: dict[str, str] = {}
     if media_type in _LISTS or "manifests" in manifest:
         entry, matched = select_platform(manifest, platform)
-        manifest, media_type, _ = client.manifest(str(entry.get("digest", "")))
+        manifest, media_type, _ = client.manifest(check_descriptor(entry, "index entry", ref))
         if not matched:
-            p = entry.get("platform") or {}
-            sources["architecture"] = f"registry index: no {platform} entry, read {p.get('os')}/{p.get('architecture')}"
+            p = entry["platform"]
+            sources["architecture"] = f"registry index: no {platform} entry, read {clip(p.get('os'), 40)}/{clip(p.get('architecture'), 40)}"
     config_desc = manifest.get("config")
     if not isinstance(config_desc, dict) or not isinstance(manifest.get("layers"), list):
-        raise ProviderUnavailable(f"registry {ref.registry}: {ref.familiar} is a {media_type or 'manifest'} this tool cannot read")
-    image_id = str(config_desc.get("digest", ""))
+        raise ProviderUnavailable(f"registry {ref.registry}: {ref.familiar} is a {clip(media_type or 'manifest', 80)} this tool cannot read")
+    check_layers(manifest["layers"], ref)
+    image_id = check_descriptor(config_desc, "config", ref)
     if cached is not None:
         hit = cached(image_id)
         if hit is not None:
             return hit
     try:
         config = json.loads(client.blob_bytes(config_desc, "config blob"))
-    except ValueError:
+    except (ValueError, RecursionError):
         raise RegistryIntegrityError(f"the config blob of {ref.familiar} is not JSON") from None
-    inner = config.get("config") or {}
-    env = {k: v for k, _, v in (str(e).partition("=") for e in inner.get("Env") or ())}
-    labels = {str(k): str(v) for k, v in (inner.get("Labels") or {}).items()}
+    # Every field checked for its type and size (a number for Env, an object as architecture).
+    config, inner, env, labels = image_config_parts(config, ref)
     facts, cfg_sources = facts_from_config(env, labels, where="image config")
     sources.update({k: v for k, v in cfg_sources.items()})
     facts.update(env=tuple(env.items()), labels=tuple(sorted(labels.items())), image_id=image_id, digest=top_digest)
-    if config.get("architecture"):
+    if text_or_none(config.get("architecture")):
         facts["architecture"] = config["architecture"]
         sources.setdefault("architecture", "registry config blob architecture")
-    if config.get("variant"):
+    if text_or_none(config.get("variant")):
         facts["variant"] = config["variant"]
-    if inner.get("User"):
+    if text_or_none(inner.get("User")):
         facts["user"] = inner["User"]
     notes: list[tuple[str, str]] = []
     if read_files:

@@ -16,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from launchbuild.compat.findings import Finding, Severity
+from launchbuild.report.plain import add_plain_row
 from launchbuild.jobs.model import Sourced
 from launchbuild.report.formats.base import (
     scrub,
@@ -89,7 +90,7 @@ def _target(report: Report, sym: _Symbols, width: int) -> RenderableType | None:
     table.add_column("value", overflow="fold", no_wrap=widest <= width - 40)
     table.add_column("from", style="dim", overflow="fold")
     for label, value, s in shown:
-        table.add_row(label, value, f"from {s.describe()}")
+        add_plain_row(table, label, value, f"from {s.describe()}")
     return table
 
 
@@ -105,7 +106,7 @@ def _finding_cell(f: Finding, verbose: bool, sym: _Symbols) -> RenderableType:
         fix = Table(box=None, show_header=False, pad_edge=False, padding=(0, 1, 0, 0))
         fix.add_column("arrow", style="green", no_wrap=True)
         fix.add_column("fix", style="green", overflow="fold")
-        fix.add_row(sym.arrow, f.fix)
+        add_plain_row(fix, sym.arrow, f.fix)
         lines.append(fix)
     if verbose and f.evidence:
         evidence = Table(box=None, show_header=False, pad_edge=False, padding=(0, 1, 0, 0))
@@ -113,7 +114,7 @@ def _finding_cell(f: Finding, verbose: bool, sym: _Symbols) -> RenderableType:
         evidence.add_column("value", overflow="fold")
         evidence.add_column("source", style="dim", overflow="fold")
         for e in f.evidence:
-            evidence.add_row(e.fact, e.value, f"({e.source})")
+            add_plain_row(evidence, e.fact, e.value, f"({e.source})")
         lines.append(Padding(evidence, (0, 0, 0, 2)))
     elif f.inferred:
         lines.append(Text("uses facts inferred from the image tag; --verbose shows the evidence", style="yellow"))
@@ -133,7 +134,7 @@ def _findings(report: Report, options: RenderOptions, sym: _Symbols) -> list[Ren
         table.add_column("rule", style=f"bold {style}", no_wrap=True)
         table.add_column("finding", overflow="fold")
         for f in found:
-            table.add_row(f"  {f.rule}", _finding_cell(f, options.verbose, sym))
+            add_plain_row(table, f"  {f.rule}", _finding_cell(f, options.verbose, sym))
         parts += [table, Text()]
     if report.ignored:
         parts.append(Text(f"ignored with --ignore: {', '.join(sorted(report.ignored))}", style="dim"))
@@ -180,7 +181,7 @@ def _environment(report: Report, options: RenderOptions, sym: _Symbols) -> list[
         table.add_column("line", overflow="fold")
         table.add_column("why", style="dim", overflow="fold", ratio=1)
         for a in env.cleaning:
-            table.add_row(a.action, a.line, a.reason)
+            add_plain_row(table, a.action, a.line, a.reason)
         lines.append(Padding(table, (0, 0, 0, 11)))
     if options.verbose and env.lock is not None and env.lock.packages:
         pkgs = sorted(env.lock.packages, key=lambda p: p.name)
@@ -189,7 +190,7 @@ def _environment(report: Report, options: RenderOptions, sym: _Symbols) -> list[
         table.add_column("name", no_wrap=True)
         table.add_column("version", style="dim")
         for p in pkgs:
-            table.add_row(p.name, p.version)
+            add_plain_row(table, p.name, p.version)
         lines.append(Padding(table, (0, 0, 0, 11)))
     return lines
 
@@ -205,7 +206,7 @@ def _image(report: Report, sym: _Symbols) -> RenderableType | None:
         value = Text(fl.value, style="yellow" if fl.label == "provider" and fl.inferred else "")
         if fl.inferred and fl.label != "provider":
             value.append("  (inferred)", style="yellow")
-        table.add_row(fl.label, value)
+        add_plain_row(table, fl.label, value)
     return table
 
 
@@ -216,25 +217,25 @@ def _build(report: Report, sym: _Symbols) -> RenderableType | None:
     table = Table(box=None, show_header=False, pad_edge=False, padding=(0, 2, 0, 0))
     table.add_column("what", style="bold", no_wrap=True)
     table.add_column("value", overflow="fold")
-    table.add_row("tag", b.tag)
+    add_plain_row(table, "tag", b.tag)
     state = Text("skipped" if b.skipped else "built", style="cyan" if b.skipped else "green")
     if b.reason:
         state.append(f" {sym.dot} {b.reason}", style="dim")
-    table.add_row("status", state)
+    add_plain_row(table, "status", state)
     detail = f"{human_duration(b.duration_s)}, {human_size(b.size_bytes)}"
     if b.engine:
         detail += f", {b.engine}"
-    table.add_row("took", detail)
+    add_plain_row(table, "took", detail)
     if b.digest:
-        table.add_row("digest", short_digest(b.digest))
+        add_plain_row(table, "digest", short_digest(b.digest))
     if b.pushed:
-        table.add_row("pushed", b.pushed)
+        add_plain_row(table, "pushed", b.pushed)
     for v in b.verification:
         mark = Text(sym.ok if v.passed else sym.bad, style="green" if v.passed else "bold red")
         mark.append(f" {v.check}", style="" if v.passed else "red")
         if v.detail:
             mark.append(f"  {v.detail}", style="dim")
-        table.add_row("verify" if v is b.verification[0] else "", mark)
+        add_plain_row(table, "verify" if v is b.verification[0] else "", mark)
     return table
 
 
