@@ -567,6 +567,15 @@ def emit_resolve(result: ResolveResult, *, output: Path | None, as_json: bool, v
         err.print(f"[bold red]{f.rule}[/] {escape(f.message)}", markup=True)
         if f.fix:
             err.print(f"  fix: {f.fix}", markup=False)
+    if verbose:
+        from launchbuild.resolver.describe_inputs import input_lines
+
+        if result.input_path:
+            err.print(f"input: {result.input_path} ({result.input_kind})", markup=False)
+        for label, line in input_lines(result, verbose=True):
+            err.print(f"  {label}: {line}", markup=False)
+        for path, why in result.skipped_inputs:
+            err.print(f"  skipped {path}: {why}", markup=False)
     if result.lock is None and result.input_kind == "none":
         err.print("no requirements found: requirements.txt, pyproject.toml, environment.yml or a frozen list", markup=False)
     elif result.lock is not None and (verbose or output):

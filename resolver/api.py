@@ -22,7 +22,7 @@ from launchbuild.resolver.platforms import (
 )
 from launchbuild.resolver.python_version import select_python
 from launchbuild.resolver.requirements import IndexOptions, RequirementLine
-from launchbuild.resolver.sources import LoadedInput, PyprojectFile, discover, display_path, read_pyproject
+from launchbuild.resolver.sources import LoadedInput, discover, display_path, read_pyproject
 
 PYPI_SIMPLE = "https://pypi.org/simple"
 
@@ -34,6 +34,7 @@ class ResolveOptions:
     environment: Path | None = None
     frozen: Path | None = None
     extras: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()  # dependency groups (PEP 735, Poetry, PDM, Pipfile's dev)
     python: Sourced[str] | None = None
     platform: str = "linux/amd64"
     glibc: str | None = None  # None: manylinux_2_28 (platforms.DEFAULT_GLIBC)
@@ -53,7 +54,7 @@ def _pick_input(candidates) -> tuple[LoadedInput | None, list[tuple[str, str]]]:
         if chosen is not None:
             skipped.append((shown, f"lower precedence than {chosen.path} ({chosen.kind})"))
             continue
-        if isinstance(source, PyprojectFile) and how != "option":
+        if hasattr(source, "unusable_reason") and how != "option":
             reason = source.unusable_reason()
             if reason:
                 skipped.append((shown, reason))
@@ -100,6 +101,8 @@ def select_target(source_dir: Path | None, job: Job, options: ResolveOptions,
         meta = read_run_metadata(job.run_metadata)
         if meta.python:
             run_python = Sourced(meta.python, Origin.RUN_METADATA, str(job.run_metadata))
+    if loaded is None:
+        loaded = _winner_with_python_pin(source_dir, job, options)
     python = select_python(
         options.python, job.python, source_dir, requires, options.image_pythons,
         environment_python=loaded.python_pin if loaded else None, run_metadata_python=run_python,
@@ -108,6 +111,24 @@ def select_target(source_dir: Path | None, job: Job, options: ResolveOptions,
         architecture(options.platform)  # raises BadInput with the accepted values
     platform = CANONICAL_PLATFORM[architecture(options.platform)]
     return Target(python=python.value, platform=platform, glibc=validate_glibc(options.glibc)), python
+
+
+def _winner_with_python_pin(source_dir: Path | None, job: Job, options: ResolveOptions) -> LoadedInput | None:
+    """The winning input, when it is one that can name the Python (environment.yml's python=,
+    Pipfile's python_version): the target must follow it before anything is locked."""
+    candidates = discover(
+        source_dir, requirements=options.requirements, pyproject=options.pyproject,
+        environment=options.environment, frozen=options.frozen, job_frozen=job.frozen_requirements,
+        spec_dir=job.spec_path.parent if job.spec_path else None, extras=tuple(options.extras),
+        groups=tuple(options.groups),
+    )
+    for source, how in candidates:
+        if hasattr(source, "unusable_reason") and how != "option" and source.unusable_reason():
+            continue
+        if source.kind in ("environment", "pipfile") or type(source).__name__ == "PipfileLockInput":
+            return source.load()
+        return None
+    return None
 
 
 def resolve(source_dir: Path | None, job: Job, options: ResolveOptions = ResolveOptions()) -> ResolveResult:
@@ -119,11 +140,19 @@ def resolve(source_dir: Path | None, job: Job, options: ResolveOptions = Resolve
         source_dir, requirements=options.requirements, pyproject=options.pyproject,
         environment=options.environment, frozen=options.frozen, job_frozen=job.frozen_requirements,
         spec_dir=job.spec_path.parent if job.spec_path else None, extras=tuple(options.extras),
+        groups=tuple(options.groups),
     )
     loaded, skipped = _pick_input(candidates)
     target, _python = select_target(source_dir, job, options, loaded)
     if loaded is None:
-        return ResolveResult(input_kind="none", input_path=None, skipped_inputs=tuple(skipped))
+        return ResolveResult(input_kind="none", input_path=None, skipped_inputs=tuple(skipped),
+                             findings=no_input_findings(source_dir, skipped))
+    how = next((h for src, h in candidates if display_path(src.path, src.source_dir) == loaded.path), "source")
+    described = dict(input_reason=("named explicitly (" + how + ")" if how in ("option", "flag")
+                                   else reason_for(loaded.path) if how == "source" else "the job's run package list"),
+                     input_read=loaded.read, input_not_used=loaded.not_used)
+    if loaded.lock_body is not None or loaded.project_file is not None:
+        return _replace(resolve_special(loaded, target, options, skipped, job=job), **described)
 
     requirements = loaded.parsed.requirements
     index = loaded.parsed.options
@@ -148,8 +177,9 @@ def resolve(source_dir: Path | None, job: Job, options: ResolveOptions = Resolve
     base = ResolveResult(
         input_kind=loaded.kind, input_path=loaded.path, skipped_inputs=tuple(skipped),
         cleaning=tuple(cleaning), requirements_text=input_text, conda_only=loaded.conda_only,
-        extras=loaded.extras,
+        extras=loaded.extras, findings=tuple(loaded.findings), **described,
     )
+    findings += loaded.findings
     if not requirements:
         # A file that was asked for explicitly but lists nothing (or only what cleaning dropped).
         return _replace(base, findings=tuple(findings))
@@ -188,13 +218,17 @@ def resolve(source_dir: Path | None, job: Job, options: ResolveOptions = Resolve
     text = entry["text"]
     packages = parse_lock(text, requirements)
     lock = Lock(packages=packages, text=text, target=target, backend=backend.name, input_hash=key,
-                index_urls=index_urls, find_links=index.find_links, cuda_variants=variants)
+                index_urls=index_urls + tuple(u for u in loaded.extra_index_urls if u not in index_urls),
+                find_links=index.find_links, cuda_variants=variants)
     facts = ()
     if options.fetch_package_facts:
         from launchbuild.resolver.index import package_facts
 
         facts = package_facts(lock, root, offline=options.offline)
     return _replace(base, lock=lock, findings=tuple(findings), cache_hit=cache_hit, packages=facts)
+
+
+from launchbuild.resolver.special import no_input_findings, reason_for, resolve_special  # noqa: E402
 
 
 def _replace(result: ResolveResult, **changes) -> ResolveResult:

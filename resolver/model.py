@@ -76,6 +76,10 @@ class ResolveResult:
     conda_only: tuple[str, ...] = ()
     extras: tuple[str, ...] = field(default=())
     packages: tuple["PackageFacts", ...] = ()  # index facts per locked package
+    input_reason: str = ""  # why this input won (precedence), for the report and -v
+    input_read: tuple[str, ...] = ()  # what the detector read from it
+    input_not_used: tuple[str, ...] = ()  # parts of it that did not reach the lock, and why
+    groups: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
