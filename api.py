@@ -97,6 +97,7 @@ class _Prepared:
     options: Options
     source_dir: Path | None
     commit: str | None
+    explicit_frozen: Path | None = None  # --frozen: it outranks a detected requirements file
 
 
 def _job_overrides(options: Options, *, ref, subdir, entrypoint, frozen, run_metadata, queue_config):
@@ -150,7 +151,7 @@ def _prepare(
             options = resolve_options(flags, source_dir=source_dir)
             job = load_job(job_arg, _job_overrides(options, **kw))
         progress.options(options)
-        yield _Prepared(job, options, source_dir, commit)
+        yield _Prepared(job, options, source_dir, commit, explicit_frozen=frozen)
 
 
 # --- check ---------------------------------------------------------------------------------------
@@ -243,7 +244,9 @@ def _check(
     explicit, runtime = _python_inputs(job)
     resolve_options = ResolveOptions(
         requirements=requirements,
-        extras=tuple(extras),
+        frozen=prepared.explicit_frozen,
+        extras=tuple(extras) or tuple(options["extra"] or ()),
+        groups=tuple(options["group"] or ()),
         python=explicit,
         platform=platform,
         glibc=facts.glibc if facts else None,
@@ -537,7 +540,9 @@ def resolve(
         explicit, _ = _python_inputs(prepared.job)
         options = prepared.options
         return resolve_env(prepared.source_dir, prepared.job, ResolveOptions(
-            requirements=requirements, extras=tuple(extras), python=explicit, platform=options["platform"],
+            requirements=requirements, frozen=prepared.explicit_frozen,
+            extras=tuple(extras) or tuple(options["extra"] or ()), groups=tuple(options["group"] or ()),
+            python=explicit, platform=options["platform"],
             backend=options["resolver"], offline=bool(options["offline"]),
             torch_index_url=options["torch-index-url"], fetch_package_facts=False,
         ))

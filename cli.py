@@ -153,6 +153,8 @@ OFFLINE = typer.Option(None, "--offline/--online", help="Use caches only; never 
 STRICT = typer.Option(None, "--strict", help="Treat warnings as failures.", show_default=False)
 QUIET = typer.Option(False, "--quiet", "-q", help="Print only the verdict and errors.")
 VERBOSE = typer.Option(False, "--verbose", "-v", help="Print resolved options, evidence and the full environment.")
+EXTRA = typer.Option(None, "--extra", help="Optional-dependency extra of the job's project; repeatable.")
+GROUP = typer.Option(None, "--group", help="Dependency group (PEP 735, Poetry, PDM, Pipfile dev); repeatable.")
 
 
 def _flags(**kw: Any) -> dict[str, Any]:
@@ -199,6 +201,8 @@ def check(
     ignore: Optional[List[str]] = IGNORE,
     offline: Optional[bool] = OFFLINE,
     strict: Optional[bool] = STRICT,
+    extra: Optional[List[str]] = EXTRA,
+    group: Optional[List[str]] = GROUP,
     quiet: bool = QUIET,
     verbose: bool = VERBOSE,
 ) -> None:
@@ -211,7 +215,7 @@ def check(
         run_metadata=run_metadata, queue_config=queue_config,
         flags=_flags(python=python, base_image=base_image, python_base_image=python_base_image, gpu=gpu,
                      driver=driver, platform=platform, ignore=ignore,
-                     offline=offline, strict=strict),
+                     offline=offline, strict=strict, extra=extra, group=group),
         progress=api.console_progress(quiet=quiet or bool(format and Format.rich not in format), verbose=verbose),
     )
     _emit(report, format, output, quiet, verbose)
@@ -247,6 +251,8 @@ def build(
     force: bool = typer.Option(False, "--force", help="Build even when check has errors, or the tag exists."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Rebuild even when the content tag exists."),
     dry_run: bool = typer.Option(False, "--dry-run", help="With --engine kubernetes: write the manifests, submit nothing."),
+    extra: Optional[List[str]] = EXTRA,
+    group: Optional[List[str]] = GROUP,
     quiet: bool = QUIET,
     verbose: bool = VERBOSE,
 ) -> None:
@@ -259,7 +265,8 @@ def build(
         run_metadata=run_metadata, queue_config=queue_config,
         flags=_flags(python=python, base_image=base_image, python_base_image=python_base_image, gpu=gpu,
                      driver=driver, platform=platform, ignore=ignore,
-                     offline=offline, strict=strict, push=push, engine=engine.value if engine else None, uid=uid),
+                     offline=offline, strict=strict, push=push, engine=engine.value if engine else None, uid=uid,
+                     extra=extra, group=group),
         force=force, no_cache=no_cache, dry_run=dry_run,
         output=output if dry_run else None,
         progress=api.console_progress(quiet=quiet or bool(format and Format.rich not in format), verbose=verbose),
@@ -284,7 +291,8 @@ def resolve(
     python: Optional[str] = PYTHON,
     platform: Optional[str] = PLATFORM,
     resolver: Optional[Resolver] = typer.Option(None, "--resolver", help="Lock backend.", show_default=False),
-    extra: Optional[List[str]] = typer.Option(None, "--extra", help="pyproject optional-dependency group; repeatable."),
+    extra: Optional[List[str]] = EXTRA,
+    group: Optional[List[str]] = GROUP,
     output: Optional[Path] = OUTPUT,
     format: Optional[ShowFormat] = typer.Option(None, "--format", "-f", help="json for the structured result."),
     offline: Optional[bool] = OFFLINE,
@@ -297,7 +305,7 @@ def resolve(
         job, ref=ref, subdir=subdir, requirements=requirements, frozen=frozen, run_metadata=run_metadata,
         queue_config=queue_config, extras=tuple(extra or ()),
         flags=_flags(python=python, platform=platform,
-                     resolver=resolver.value if resolver else None, offline=offline),
+                     resolver=resolver.value if resolver else None, offline=offline, group=group),
     )
     api.emit_resolve(result, output=output, as_json=format is ShowFormat.json, verbose=verbose)
     raise typer.Exit(1 if result.lock is None else 0)
@@ -320,6 +328,8 @@ def dockerfile(
     uid: Optional[int] = _opt("--uid", help="uid of the non-root user (default 1000)."),
     offline: Optional[bool] = OFFLINE,
     output: Optional[Path] = OUTPUT,
+    extra: Optional[List[str]] = EXTRA,
+    group: Optional[List[str]] = GROUP,
 ) -> None:
     """Print the Dockerfile launchbuild would build for the job (deterministic)."""
     from launchbuild import api
@@ -328,7 +338,7 @@ def dockerfile(
         job, ref=ref, subdir=subdir, entrypoint=entrypoint, requirements=requirements, frozen=frozen,
         queue_config=queue_config,
         flags=_flags(python=python, base_image=base_image, python_base_image=python_base_image,
-                     platform=platform, uid=uid, offline=offline),
+                     platform=platform, uid=uid, offline=offline, extra=extra, group=group),
     )
     if output:
         output.write_text(text, encoding="utf-8")

@@ -54,6 +54,8 @@ OPTION_SPECS: tuple[OptionSpec, ...] = (
     OptionSpec("kubernetes-namespace", str, "default", "namespace of the cluster build Job"),
     OptionSpec("kubernetes-context-store", str, "configmap", "where the build context goes: configmap, pvc:NAME, s3://B/P, gs://B/P"),
     OptionSpec("kubernetes-builder", str, "buildkit", "cluster builder: buildkit (rootless) or kaniko"),
+    OptionSpec("extra", list, [], "optional-dependency extras of the job's project to lock; repeatable"),
+    OptionSpec("group", list, [], "dependency groups (PEP 735, Poetry, PDM, Pipfile dev) to lock; repeatable"),
     OptionSpec("ca-bundle", str, None, "CA bundle mounted into install steps (default: SSL_CERT_FILE, REQUESTS_CA_BUNDLE, PIP_CERT)"),
 )
 SPECS_BY_NAME = {s.name: s for s in OPTION_SPECS}
