@@ -142,7 +142,7 @@ class UvLockInput:
             raise BadInput(f"{shown} has no pyproject.toml beside it", hint="commit the pyproject.toml it locks")
         data, _ = read_toml(self.path, shown)
         cmd = [uv.find_uv_bin(), "export", "--frozen", "--offline", "--no-config", "--format", "requirements-txt",
-               "--no-header", "--no-emit-project", "--no-emit-workspace", "--no-dev", "--project", str(project)]
+               "--no-header", "--no-emit-project", "--no-emit-workspace", "--no-default-groups", "--project", str(project)]
         for extra in self.extras:
             cmd += ["--extra", extra]
         for group in self.groups:
