@@ -383,6 +383,7 @@ def _plan(checked: _Checked) -> Any:
         version=__version__,
         index_urls=lock.index_urls if lock else (),
         find_links=lock.find_links if lock else (),
+        install_projects=lock.own_projects if lock else (),
         platform=parse_platform(options["platform"]),
         repository=validate_repository(f"launchbuild/{_slug(job.name or 'job')}"),
     )

@@ -199,6 +199,9 @@ def _code_and_metadata(plan: BuildPlan) -> list[str]:
         # --chown on COPY: a later `chown -R` layer would store every file twice.
         f"COPY --chown={owner} {CONTEXT_CODE} {plan.workdir}/",
     ]
+    from launchbuild.builder import project_install
+
+    lines += project_install.lines(plan, _uv_mount(), _index_args(plan))
     labels = plan.labels()
     lines.append("LABEL " + " \\\n      ".join(f"{k}={_label_value(v)}" for k, v in labels))
     # Exec form: no shell between the runtime and the job, so signals reach it.

@@ -72,6 +72,7 @@ class BuildPlan:
     installer: str = "uv"  # "uv" (host binary bind-mounted) or "pip" (the venv's own)
     repository: str = "launchbuild/job"  # local repository the content tag goes under
     extra_labels: tuple[tuple[str, str], ...] = field(default=())
+    install_projects: tuple[str, ...] = ()  # the job's own projects (paths in the code), see project_install.py
 
     @property
     def lock_sha256(self) -> str:

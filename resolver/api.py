@@ -171,8 +171,14 @@ def resolve(source_dir: Path | None, job: Job, options: ResolveOptions = Resolve
         cleaning.append(CleaningAction(spec, "flagged", f"conda-only dependency in {loaded.path}: "
                                        "pip cannot install it; add a PyPI equivalent to the pip section"))
 
+    from launchbuild.resolver import own_project
+
+    requirements, projects = own_project.split_local_projects(tuple(requirements), source_dir)
     input_text = "".join(f"{line}\n" for line in index.as_lines())
     input_text += "".join(f"{_requirement_text(r)}\n" for r in requirements)
+    input_text += "".join(f"{own_project.project_input_line(name, line)}\n" for name, _, _, line in projects)
+    own_rel = tuple(dict.fromkeys(([loaded.own_project] if loaded.own_project else [])
+                                  + [rel for _, _, rel, _ in projects]))
     constraints_text = "".join(f"{_requirement_text(c)}\n" for c in loaded.parsed.constraints)
     base = ResolveResult(
         input_kind=loaded.kind, input_path=loaded.path, skipped_inputs=tuple(skipped),
@@ -180,7 +186,7 @@ def resolve(source_dir: Path | None, job: Job, options: ResolveOptions = Resolve
         extras=loaded.extras, findings=tuple(loaded.findings), **described,
     )
     findings += loaded.findings
-    if not requirements:
+    if not requirements and not projects and not own_rel:
         # A file that was asked for explicitly but lists nothing (or only what cleaning dropped).
         return _replace(base, findings=tuple(findings))
 
@@ -192,9 +198,10 @@ def resolve(source_dir: Path | None, job: Job, options: ResolveOptions = Resolve
         "python": target.python, "platform": uv_python_platform(target), "glibc": target.glibc,
         "backend": backend.name, "backend_version": backend.version(),
         "torch_index_url": options.torch_index_url,
+        "projects": [(rel, own_project.tree_digest(path)) for _, path, rel, _ in projects],
     })
     index_urls = (index.index_url or PYPI_SIMPLE, *index.extra_index_urls)
-    header = _header(target, backend.name, loaded, index)
+    header = _header(target, backend.name, loaded, index) + own_project.header_lines(own_rel)
     entry = cache.read_json(cache.lock_path(root, key))
     cache_hit = entry is not None
     if entry is None:
@@ -202,24 +209,25 @@ def resolve(source_dir: Path | None, job: Job, options: ResolveOptions = Resolve
             raise InfraUnavailable(f"--offline: no cached lock for {loaded.path} "
                                    f"(Python {target.python}, {target.platform}, {backend.name})",
                                    hint="run once without --offline to fill the cache")
-        outcome = backend.compile(CompileRequest(input_text, input_name, constraints_text, target))
+        outcome = backend.compile(CompileRequest(input_text, input_name, constraints_text, target,
+                                                 local_projects=tuple((n, p) for n, p, _, _ in projects)))
         if not outcome.ok:
             findings.append(unresolvable_finding(outcome.explanation, requirements, target, backend.name))
             return _replace(base, findings=tuple(findings))
-        if not outcome.body.strip():
+        if not outcome.body.strip() and not projects:
             findings.append(Finding(
                 rule="LB301", severity=Severity.ERROR, title="Nothing to install for the target",
                 message=f"no requirement in {loaded.path} applies to Python {target.python} on {target.platform}",
                 fix="check the markers of your requirement lines", location=requirements[0].location,
             ))
             return _replace(base, findings=tuple(findings))
-        entry = {"text": header + outcome.body}
+        entry = {"text": header + own_project.strip_project_entries(outcome.body)}
         cache.write_json(cache.lock_path(root, key), entry)
     text = entry["text"]
     packages = parse_lock(text, requirements)
     lock = Lock(packages=packages, text=text, target=target, backend=backend.name, input_hash=key,
                 index_urls=index_urls + tuple(u for u in loaded.extra_index_urls if u not in index_urls),
-                find_links=index.find_links, cuda_variants=variants)
+                find_links=index.find_links, cuda_variants=variants, own_projects=own_rel)
     facts = ()
     if options.fetch_package_facts:
         from launchbuild.resolver.index import package_facts

@@ -57,6 +57,9 @@ class CompileRequest:
     project_copy: str = "file"  # "file": only the file is copied; "tree": the whole project
     extras: tuple[str, ...] = ()
     groups: tuple[str, ...] = ()
+    # The job's own projects named by requirement lines: (name, directory), copied to
+    # projects/<name> beside the input, which refers to them as ./projects/<name>.
+    local_projects: tuple[tuple[str, Path], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,8 @@ def _write_inputs(request: CompileRequest, directory: Path) -> Path:
             project.mkdir()
             shutil.copy2(request.project_dir / request.project_file, project / request.project_file)
         return project / request.project_file
+    for name, source in request.local_projects:
+        shutil.copytree(source, directory / "projects" / name, symlinks=True, ignore=_COPY_IGNORE)
     text = request.input_text
     if request.constraints_text:
         (directory / "constraints.txt").write_text(request.constraints_text, encoding="utf-8")

@@ -43,6 +43,7 @@ class Lock:
     index_urls: tuple[str, ...] = ()
     find_links: tuple[str, ...] = ()
     cuda_variants: tuple[tuple[str, str], ...] = ()  # (package, "cu121") from +cuXYZ pins
+    own_projects: tuple[str, ...] = ()  # the job's own projects (paths in its code), installed after the lock
 
     @property
     def sha256(self) -> str:

@@ -50,6 +50,7 @@ class LoadedInput:
     project_copy: str = "file"  # "file": only project_file is needed; "tree": the build reads more
     extra_index_urls: tuple[str, ...] = ()  # indexes a lock or [[tool.uv.index]] names
     findings: tuple = ()  # Finding values the reading produced (unmapped conda names, ...)
+    own_project: str | None = None  # "." when the input is the job's own buildable project
 
 
 class InputSource(Protocol):

@@ -90,7 +90,7 @@ def resolve_special(loaded: LoadedInput, target: Target, options, skipped, *, jo
     if loaded.lock_body is not None:
         body = for_target(loaded.lock_body, target) if loaded.lock_body.strip() else ""
         backend_name = Path(loaded.path).name  # the lock itself, not a resolver
-        if not body.strip():
+        if not body.strip() and not loaded.own_project:
             if not findings:
                 findings.append(_empty(loaded, target, "locks nothing"))
             return replace(base, findings=tuple(findings))
@@ -126,12 +126,15 @@ def resolve_special(loaded: LoadedInput, target: Target, options, skipped, *, jo
             entry = {"body": outcome.body}
             cache.write_json(cache.lock_path(root, key), entry)
         body = entry.get("body", "")
-        if not body.strip():
+        if not body.strip() and not loaded.own_project:
             findings.append(_empty(loaded, target, "declares no dependencies"))
-    text = _header(target, backend_name, loaded, index) + body
+    from launchbuild.resolver.own_project import header_lines
+
+    own = (loaded.own_project,) if loaded.own_project else ()
+    text = _header(target, backend_name, loaded, index) + header_lines(own) + body
     packages = parse_lock(text, ())
     lock = Lock(packages=packages, text=text, target=target, backend=backend_name,
-                input_hash=hashlib.sha256(text.encode()).hexdigest(), index_urls=index_urls)
+                input_hash=hashlib.sha256(text.encode()).hexdigest(), index_urls=index_urls, own_projects=own)
     facts = ()
     if options.fetch_package_facts and packages:
         from launchbuild.resolver.index import package_facts

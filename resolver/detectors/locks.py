@@ -175,8 +175,11 @@ class UvLockInput:
             url = (pkg.get("source") or {}).get("registry") if isinstance(pkg, dict) else None
             if isinstance(url, str) and url not in indexes and "pypi.org" not in url:
                 indexes.append(url)
+        pyproject, _ = read_toml(project / "pyproject.toml", "pyproject.toml")
+        buildable = isinstance(pyproject.get("build-system"), dict) and \
+            ((pyproject.get("tool") or {}).get("uv") or {}).get("package", True) is not False
         return LoadedInput(self.kind, shown, ParsedRequirements(files=(shown,)), lock_body=body,
-                           extras=self.extras, groups=self.groups,
+                           extras=self.extras, groups=self.groups, own_project="." if buildable else None,
                            read=(f"uv.lock: {len(data.get('package', []))} packages, exported for the target "
                                  "(not re-resolved)",), findings=tuple(findings), extra_index_urls=tuple(indexes),
                            empty_reason=None if body or findings else "locks no third-party packages")

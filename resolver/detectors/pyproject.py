@@ -141,6 +141,10 @@ def _pep621(source: ProjectInput, data: dict, text: str, shown: str) -> LoadedIn
     dynamic = "dependencies" in project.get("dynamic", []) or (
         source.extras and "optional-dependencies" in project.get("dynamic", []))
     uv_routing = bool(uv.get("sources") or uv.get("index"))
+    # A project with a build system is installed into the image: its metadata comes from its
+    # build backend (what the install will run), so a project that cannot build fails here.
+    buildable = isinstance(data.get("build-system"), dict) and isinstance(project.get("name"), str)
+    own = "." if buildable and source.path.parent == (source.source_dir or source.path.parent) else None
     indexes = tuple(i["url"] for i in uv.get("index", []) if isinstance(i, dict) and isinstance(i.get("url"), str))
     if source.extras:
         optional = project.get("optional-dependencies") or {}
@@ -158,12 +162,13 @@ def _pep621(source: ProjectInput, data: dict, text: str, shown: str) -> LoadedIn
     unasked_groups = sorted(set(groups) - {canonicalize_name(g) for g in source.groups})
     if unasked_groups:
         not_used.append(f"dependency groups not asked for: {', '.join(unasked_groups)} (add --group NAME)")
-    if dynamic or uv_routing:
+    if dynamic or uv_routing or buildable:
         if not isinstance(project.get("name"), str):
             raise BadInput(f"{shown} has dynamic dependencies or uv sources but no [project].name",
                            hint="add name = ... to [project]")
-        why = ("[project].dependencies is dynamic: the build backend computes them, in isolation"
-               if dynamic else "[tool.uv.sources]/[[tool.uv.index]]: uv resolves the project with them")
+        why = ("[project].dependencies is dynamic: the build backend computes them, in isolation" if dynamic
+               else "[build-system]: the project's metadata from its build backend, in isolation" if buildable
+               else "[tool.uv.sources]/[[tool.uv.index]]: uv resolves the project with them")
         read.append(why)
         if uv_routing:
             read.append(f"uv indexes: {', '.join(indexes) or 'none'}; sources for "
@@ -171,8 +176,8 @@ def _pep621(source: ProjectInput, data: dict, text: str, shown: str) -> LoadedIn
         return LoadedInput(
             source.kind, shown, ParsedRequirements(files=(shown,)), extras=source.extras, groups=source.groups,
             read=tuple(read), not_used=tuple(not_used), project_file=source.path.name,
-            project_root=source.path.parent, project_copy="tree" if dynamic else "file",
-            extra_index_urls=indexes,
+            project_root=source.path.parent, project_copy="tree" if dynamic or buildable else "file",
+            extra_index_urls=indexes, own_project=own,
         )
     lines: list[RequirementLine] = []
     deps = string_list(project.get("dependencies"), "[project].dependencies", shown)
@@ -295,6 +300,8 @@ def _poetry(source: ProjectInput, data: dict, text: str, shown: str) -> LoadedIn
         not_used.append(f"python = {deps['python']!r} is a range: the target Python comes from --python "
                         "or .python-version")
     parsed = ParsedRequirements(requirements=tuple(lines), files=(shown,))
-    empty = None if lines else "[tool.poetry.dependencies] lists only python"
+    own = "." if isinstance(data.get("build-system"), dict) and poetry.get("package-mode", True) is not False \
+        and source.path.parent == (source.source_dir or source.path.parent) else None
+    empty = None if lines or own else "[tool.poetry.dependencies] lists only python"
     return LoadedInput(source.kind, shown, parsed, extras=source.extras, groups=source.groups,
-                       read=tuple(read), not_used=tuple(not_used), empty_reason=empty)
+                       read=tuple(read), not_used=tuple(not_used), empty_reason=empty, own_project=own)

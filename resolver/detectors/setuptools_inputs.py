@@ -96,4 +96,5 @@ class SetupPyInput:
             self.kind, shown, ParsedRequirements(files=(shown,)), extras=self.extras,
             read=("setup.py: metadata from the build backend, prepared in an isolated build environment",),
             project_file=self.path.name, project_root=self.path.parent, project_copy="tree",
+            own_project="." if self.path.parent == (self.source_dir or self.path.parent) else None,
         )
