@@ -126,7 +126,7 @@ def resolve_script_imports(script):
     directory first on sys.path (its local modules), as `python script.py` would."""
     path = os.path.join(os.getcwd(), script)
     if not os.path.isfile(path):
-        return {"script": script, "error": "not found", "imports": []}
+        return None  # the entrypoint check says so; nothing to resolve
     try:
         names = script_imports(path)
     except (SyntaxError, ValueError) as exc:

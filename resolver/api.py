@@ -212,7 +212,13 @@ def resolve(source_dir: Path | None, job: Job, options: ResolveOptions = Resolve
         outcome = backend.compile(CompileRequest(input_text, input_name, constraints_text, target,
                                                  local_projects=tuple((n, p) for n, p, _, _ in projects)))
         if not outcome.ok:
-            findings.append(unresolvable_finding(outcome.explanation, requirements, target, backend.name))
+            from launchbuild.resolver.build_errors import build_failure_finding, is_build_failure
+
+            if is_build_failure(outcome.explanation):
+                findings.append(build_failure_finding(outcome.explanation, loaded.path, target, backend.name,
+                                                      requirements[0].location if requirements else None))
+            else:
+                findings.append(unresolvable_finding(outcome.explanation, requirements, target, backend.name))
             return _replace(base, findings=tuple(findings))
         if not outcome.body.strip() and not projects:
             findings.append(Finding(
