@@ -384,6 +384,7 @@ def _plan(checked: _Checked) -> Any:
         index_urls=lock.index_urls if lock else (),
         find_links=lock.find_links if lock else (),
         install_projects=lock.own_projects if lock else (),
+        wheel_files=lock.wheels if lock else (),
         platform=parse_platform(options["platform"]),
         repository=validate_repository(f"launchbuild/{_slug(job.name or 'job')}"),
     )

@@ -189,6 +189,9 @@ def build_image(
             entries=entries,
         )
     with context as ctx:
+        from launchbuild.builder.wheels_in_context import place
+
+        place(ctx, plan)
         result = local.build(ctx, platform=platform, no_cache=no_cache, secrets=secrets, on_progress=on_progress)
 
     verification = _verify(client, result.image_id, plan, entries, uv_binary, context_source_dir)

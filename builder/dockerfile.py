@@ -130,10 +130,12 @@ def _venv(plan: BuildPlan) -> list[str]:
 
 
 def _index_args(plan: BuildPlan) -> str:
+    from launchbuild.builder.wheels_in_context import IMAGE_WHEELS
+
     args: list[str] = []
     for i, url in enumerate(plan.index_urls):
         args += ["--index-url" if i == 0 else "--extra-index-url", url]
-    for url in plan.find_links:
+    for url in plan.find_links + ((IMAGE_WHEELS,) if plan.wheel_files else ()):
         args += ["--find-links", url]
     return "".join(f" {a}" for a in args)
 
@@ -141,7 +143,9 @@ def _index_args(plan: BuildPlan) -> str:
 def _install(plan: BuildPlan) -> list[str]:
     if not _has_requirements(plan):
         return ["# The lock has no packages: nothing to install."]
-    lines = [f"COPY {CONTEXT_LOCK} {LOCK_IN_IMAGE}"]
+    from launchbuild.builder import wheels_in_context
+
+    lines = wheels_in_context.copy_lines(plan) + [f"COPY {CONTEXT_LOCK} {LOCK_IN_IMAGE}"]
     ca = plan.ca_mode is CaMode.SECRET
     if plan.installer == "uv":
         env = f"UV_CACHE_DIR={UV_CACHE} UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never"
@@ -150,7 +154,7 @@ def _install(plan: BuildPlan) -> list[str]:
         lines += [
             f"RUN {_uv_mount()} \\",
             f"    --mount=type=cache,target={UV_CACHE},id=launchbuild-uv \\",
-        ]
+        ] + wheels_in_context.mount_lines(plan)
         if ca:
             lines += ["    --mount=type=secret,id=ca \\"]
         lines += [
@@ -161,7 +165,7 @@ def _install(plan: BuildPlan) -> list[str]:
     pip = f"{VENV}/bin/python -m pip install --require-hashes --no-input --disable-pip-version-check"
     if plan.frontend is Frontend.BUILDKIT:
         env = f"PIP_CACHE_DIR={PIP_CACHE}" + (f" PIP_CERT={SECRET_CA}" if ca else "")
-        lines += [f"RUN --mount=type=cache,target={PIP_CACHE},id=launchbuild-pip \\"]
+        lines += [f"RUN --mount=type=cache,target={PIP_CACHE},id=launchbuild-pip \\"] + wheels_in_context.mount_lines(plan)
         if ca:
             lines += ["    --mount=type=secret,id=ca \\"]
         lines += [f"    {env} \\", f"    {pip}{_index_args(plan)} -r {LOCK_IN_IMAGE}"]
@@ -183,7 +187,9 @@ def _classic_install_stage(plan: BuildPlan) -> list[str]:
     lines += _venv(plan)
     if _has_requirements(plan):
         pip = f"{VENV}/bin/python -m pip install --require-hashes --no-input --disable-pip-version-check --no-cache-dir"
-        lines += [
+        from launchbuild.builder import wheels_in_context
+
+        lines += wheels_in_context.copy_lines(plan) + [
             f"COPY {CONTEXT_LOCK} {LOCK_IN_IMAGE}",
             f"COPY {CONTEXT_CA} /tmp/launchbuild-ca.pem",
             f"RUN PIP_CERT=/tmp/launchbuild-ca.pem {pip}{_index_args(plan)} -r {LOCK_IN_IMAGE}",

@@ -73,6 +73,9 @@ class BuildPlan:
     repository: str = "launchbuild/job"  # local repository the content tag goes under
     extra_labels: tuple[tuple[str, str], ...] = field(default=())
     install_projects: tuple[str, ...] = ()  # the job's own projects (paths in the code), see project_install.py
+    # Host paths of wheels (built from VCS lines, or the job's own wheel files) that the build
+    # copies into its context; only their names and the lock's hashes reach the Dockerfile.
+    wheel_files: tuple[str, ...] = ()
 
     @property
     def lock_sha256(self) -> str:

@@ -174,6 +174,12 @@ def resolve(source_dir: Path | None, job: Job, options: ResolveOptions = Resolve
     from launchbuild.resolver import own_project
 
     requirements, projects = own_project.split_local_projects(tuple(requirements), source_dir)
+    from launchbuild.resolver import artifacts
+
+    user_lines = tuple(requirements)
+    built = artifacts.prepare(tuple(requirements), index, source_dir, cache.cache_root(options.cache_dir),
+                              offline=options.offline)
+    requirements, index = built.requirements, built.index
     input_text = "".join(f"{line}\n" for line in index.as_lines())
     input_text += "".join(f"{_requirement_text(r)}\n" for r in requirements)
     input_text += "".join(f"{own_project.project_input_line(name, line)}\n" for name, _, _, line in projects)
@@ -183,7 +189,8 @@ def resolve(source_dir: Path | None, job: Job, options: ResolveOptions = Resolve
     base = ResolveResult(
         input_kind=loaded.kind, input_path=loaded.path, skipped_inputs=tuple(skipped),
         cleaning=tuple(cleaning), requirements_text=input_text, conda_only=loaded.conda_only,
-        extras=loaded.extras, findings=tuple(loaded.findings), **described,
+        extras=loaded.extras, findings=tuple(loaded.findings),
+        **dict(described, input_read=tuple(described["input_read"]) + built.notes),
     )
     findings += loaded.findings
     if not requirements and not projects and not own_rel:
@@ -199,6 +206,7 @@ def resolve(source_dir: Path | None, job: Job, options: ResolveOptions = Resolve
         "backend": backend.name, "backend_version": backend.version(),
         "torch_index_url": options.torch_index_url,
         "projects": [(rel, own_project.tree_digest(path)) for _, path, rel, _ in projects],
+        "wheels": [w.name + ":" + w.parent.name for w in built.wheels],
     })
     index_urls = (index.index_url or PYPI_SIMPLE, *index.extra_index_urls)
     header = _header(target, backend.name, loaded, index) + own_project.header_lines(own_rel)
@@ -210,7 +218,8 @@ def resolve(source_dir: Path | None, job: Job, options: ResolveOptions = Resolve
                                    f"(Python {target.python}, {target.platform}, {backend.name})",
                                    hint="run once without --offline to fill the cache")
         outcome = backend.compile(CompileRequest(input_text, input_name, constraints_text, target,
-                                                 local_projects=tuple((n, p) for n, p, _, _ in projects)))
+                                                 local_projects=tuple((n, p) for n, p, _, _ in projects),
+                                                 find_links_dirs=built.find_links_dirs))
         if not outcome.ok:
             from launchbuild.resolver.build_errors import build_failure_finding, is_build_failure
 
@@ -229,11 +238,13 @@ def resolve(source_dir: Path | None, job: Job, options: ResolveOptions = Resolve
             return _replace(base, findings=tuple(findings))
         entry = {"text": header + own_project.strip_project_entries(outcome.body)}
         cache.write_json(cache.lock_path(root, key), entry)
-    text = entry["text"]
+    text, hash_findings = artifacts.enforce_user_hashes(entry["text"], user_lines)
+    findings += hash_findings
     packages = parse_lock(text, requirements)
     lock = Lock(packages=packages, text=text, target=target, backend=backend.name, input_hash=key,
                 index_urls=index_urls + tuple(u for u in loaded.extra_index_urls if u not in index_urls),
-                find_links=index.find_links, cuda_variants=variants, own_projects=own_rel)
+                find_links=index.find_links, cuda_variants=variants, own_projects=own_rel,
+                wheels=tuple(str(w) for w in built.wheels))
     facts = ()
     if options.fetch_package_facts:
         from launchbuild.resolver.index import package_facts

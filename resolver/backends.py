@@ -60,6 +60,7 @@ class CompileRequest:
     # The job's own projects named by requirement lines: (name, directory), copied to
     # projects/<name> beside the input, which refers to them as ./projects/<name>.
     local_projects: tuple[tuple[str, Path], ...] = ()
+    find_links_dirs: tuple[Path, ...] = ()  # wheels built or copied on this host (artifacts.py); never in the lock
 
 
 @dataclass(frozen=True)
@@ -165,6 +166,8 @@ class UvBackend:
                 "--python-platform", uv_python_platform(request.target),
                 "--no-python-downloads", "--annotation-style", "split",
             ]
+            for folder in request.find_links_dirs:
+                cmd += ["--find-links", str(folder)]
             for extra in request.extras if request.project_dir is not None else ():
                 cmd += ["--extra", extra]
             for group in request.groups if request.project_dir is not None else ():
@@ -227,6 +230,8 @@ class PipToolsBackend:
                 "--no-emit-index-url", "--no-emit-trusted-host", "--no-emit-find-links",
                 "--annotation-style", "split",
             ]
+            for folder in request.find_links_dirs:
+                cmd += ["--find-links", str(folder)]
             for extra in request.extras if request.project_dir is not None else ():
                 cmd += ["--extra", extra]
             return _classify(_run(cmd, source.parent, "pip-compile"), "pip-compile", output)

@@ -44,6 +44,7 @@ class Lock:
     find_links: tuple[str, ...] = ()
     cuda_variants: tuple[tuple[str, str], ...] = ()  # (package, "cu121") from +cuXYZ pins
     own_projects: tuple[str, ...] = ()  # the job's own projects (paths in its code), installed after the lock
+    wheels: tuple[str, ...] = ()  # host paths of wheels the build copies into its context (artifacts.py)
 
     @property
     def sha256(self) -> str:

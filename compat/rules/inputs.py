@@ -36,3 +36,13 @@ register_external(
     ("packages", "resolver"),
     "resolver",
 )
+register_external(
+    "LB310",
+    Severity.ERROR,
+    "Requirement hash does not match",
+    "A requirement line carries --hash values, and none of them is a hash of the release the lock "
+    "pins: the user's hashes are enforced, so the install would refuse it.",
+    "Update the --hash values, or pin the version they were computed for.",
+    ("packages", "resolver"),
+    "resolver",
+)
