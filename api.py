@@ -99,6 +99,7 @@ class _Prepared:
     options: Options
     source_dir: Path | None
     commit: str | None
+    explicit_frozen: Path | None = None  # --frozen: it outranks a detected requirements file
 
 
 def _job_overrides(options: Options, *, ref, subdir, entrypoint, frozen, run_metadata, queue_config):
@@ -153,7 +154,7 @@ def _prepare(
             options = resolve_options(flags, source_dir=source_dir, operator_config=config)
             job = load_job(job_arg, _job_overrides(options, **kw))
         progress.options(options)
-        yield _Prepared(job, options, source_dir, commit)
+        yield _Prepared(job, options, source_dir, commit, explicit_frozen=frozen)
 
 
 # --- check ---------------------------------------------------------------------------------------
@@ -246,7 +247,9 @@ def _check(
     explicit, runtime = _python_inputs(job)
     resolve_options = ResolveOptions(
         requirements=requirements,
-        extras=tuple(extras) or tuple(options["extras"] or ()),
+        frozen=prepared.explicit_frozen,
+        extras=tuple(extras) or tuple(options["extra"] or ()),
+        groups=tuple(options["group"] or ()),
         python=explicit,
         platform=platform,
         glibc=facts.glibc if facts else None,
@@ -385,6 +388,8 @@ def _plan(checked: _Checked) -> Any:
         index_urls=lock.index_urls if lock else (),
         find_links=lock.find_links if lock else (),
         index_credentials=bool(lock and lock.credentials),
+        install_projects=lock.own_projects if lock else (),
+        wheel_files=lock.wheels if lock else (),
         platform=parse_platform(options["platform"]),
         repository=validate_repository(f"launchbuild/{_slug(job.name or 'job')}"),
     )
@@ -548,8 +553,9 @@ def resolve(
         explicit, _ = _python_inputs(prepared.job)
         options = prepared.options
         return resolve_env(prepared.source_dir, prepared.job, ResolveOptions(
-            requirements=requirements, extras=tuple(extras) or tuple(options["extras"] or ()), python=explicit,
-            platform=options["platform"],
+            requirements=requirements, frozen=prepared.explicit_frozen,
+            extras=tuple(extras) or tuple(options["extra"] or ()), groups=tuple(options["group"] or ()),
+            python=explicit, platform=options["platform"],
             backend=options["resolver"], offline=bool(options["offline"]),
             torch_index_url=options["torch-index-url"], fetch_package_facts=False,
         ))
@@ -579,6 +585,15 @@ def emit_resolve(result: ResolveResult, *, output: Path | None, as_json: bool, v
         err.print(f"[bold red]{f.rule}[/] {escape(f.message)}", markup=True)
         if f.fix:
             err.print(f"  fix: {f.fix}", markup=False)
+    if verbose:
+        from launchbuild.resolver.describe_inputs import input_lines
+
+        if result.input_path:
+            err.print(f"input: {result.input_path} ({result.input_kind})", markup=False)
+        for label, line in input_lines(result, verbose=True):
+            err.print(f"  {label}: {line}", markup=False)
+        for path, why in result.skipped_inputs:
+            err.print(f"  skipped {path}: {why}", markup=False)
     if result.lock is None and result.input_kind == "none":
         err.print("no requirements found: requirements.txt, pyproject.toml, environment.yml or a frozen list", markup=False)
     elif result.lock is not None and (verbose or output):

@@ -160,6 +160,8 @@ CONFIG = _opt("--config", help="Operator config TOML (default: $XDG_CONFIG_HOME/
               "may set every option, unlike a job's launchbuild.toml.")
 CA_BUNDLE = _opt("--ca-bundle", help="CA bundle mounted into install steps only, as a build secret "
                  "(default: SSL_CERT_FILE, REQUESTS_CA_BUNDLE, PIP_CERT).")
+EXTRA = typer.Option(None, "--extra", help="Optional-dependency extra of the job's project; repeatable.")
+GROUP = typer.Option(None, "--group", help="Dependency group (PEP 735, Poetry, PDM, Pipfile dev); repeatable.")
 
 
 def _flags(**kw: Any) -> dict[str, Any]:
@@ -206,6 +208,8 @@ def check(
     ignore: Optional[List[str]] = IGNORE,
     offline: Optional[bool] = OFFLINE,
     strict: Optional[bool] = STRICT,
+    extra: Optional[List[str]] = EXTRA,
+    group: Optional[List[str]] = GROUP,
     quiet: bool = QUIET,
     verbose: bool = VERBOSE,
     config: Optional[Path] = CONFIG,
@@ -219,7 +223,7 @@ def check(
         run_metadata=run_metadata, queue_config=queue_config,
         flags=_flags(python=python, base_image=base_image, python_base_image=python_base_image, gpu=gpu,
                      driver=driver, platform=platform, ignore=ignore,
-                     offline=offline, strict=strict),
+                     offline=offline, strict=strict, extra=extra, group=group),
         config=config,
         progress=api.console_progress(quiet=quiet or bool(format and Format.rich not in format), verbose=verbose),
     )
@@ -256,6 +260,8 @@ def build(
     force: bool = typer.Option(False, "--force", help="Build even when check has errors, or the tag exists."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Rebuild even when the content tag exists."),
     dry_run: bool = typer.Option(False, "--dry-run", help="With --engine kubernetes: write the manifests, submit nothing."),
+    extra: Optional[List[str]] = EXTRA,
+    group: Optional[List[str]] = GROUP,
     quiet: bool = QUIET,
     verbose: bool = VERBOSE,
     ca_bundle: Optional[str] = CA_BUNDLE,
@@ -271,7 +277,7 @@ def build(
         flags=_flags(python=python, base_image=base_image, python_base_image=python_base_image, gpu=gpu,
                      driver=driver, platform=platform, ignore=ignore,
                      offline=offline, strict=strict, push=push, engine=engine.value if engine else None, uid=uid,
-                     ca_bundle=ca_bundle),
+                     ca_bundle=ca_bundle, extra=extra, group=group),
         config=config, force=force, no_cache=no_cache, dry_run=dry_run,
         output=output if dry_run else None,
         progress=api.console_progress(quiet=quiet or bool(format and Format.rich not in format), verbose=verbose),
@@ -296,7 +302,8 @@ def resolve(
     python: Optional[str] = PYTHON,
     platform: Optional[str] = PLATFORM,
     resolver: Optional[Resolver] = typer.Option(None, "--resolver", help="Lock backend.", show_default=False),
-    extra: Optional[List[str]] = typer.Option(None, "--extra", help="pyproject optional-dependency group; repeatable."),
+    extra: Optional[List[str]] = EXTRA,
+    group: Optional[List[str]] = GROUP,
     output: Optional[Path] = OUTPUT,
     format: Optional[ShowFormat] = typer.Option(None, "--format", "-f", help="json for the structured result."),
     offline: Optional[bool] = OFFLINE,
@@ -310,7 +317,7 @@ def resolve(
         job, ref=ref, subdir=subdir, requirements=requirements, frozen=frozen, run_metadata=run_metadata,
         queue_config=queue_config, extras=tuple(extra or ()),
         flags=_flags(python=python, platform=platform,
-                     resolver=resolver.value if resolver else None, offline=offline),
+                     resolver=resolver.value if resolver else None, offline=offline, group=group),
         config=config,
     )
     api.emit_resolve(result, output=output, as_json=format is ShowFormat.json, verbose=verbose)
@@ -336,6 +343,8 @@ def dockerfile(
     output: Optional[Path] = OUTPUT,
     ca_bundle: Optional[str] = CA_BUNDLE,
     config: Optional[Path] = CONFIG,
+    extra: Optional[List[str]] = EXTRA,
+    group: Optional[List[str]] = GROUP,
 ) -> None:
     """Print the Dockerfile launchbuild would build for the job (deterministic)."""
     from launchbuild import api
@@ -344,7 +353,7 @@ def dockerfile(
         job, ref=ref, subdir=subdir, entrypoint=entrypoint, requirements=requirements, frozen=frozen,
         queue_config=queue_config,
         flags=_flags(python=python, base_image=base_image, python_base_image=python_base_image,
-                     platform=platform, uid=uid, offline=offline, ca_bundle=ca_bundle),
+                     platform=platform, uid=uid, offline=offline, ca_bundle=ca_bundle, extra=extra, group=group),
         config=config,
     )
     if output:

@@ -46,7 +46,6 @@ OPTION_SPECS: tuple[OptionSpec, ...] = (
     OptionSpec("gpu", list, [], "target GPU(s): name, sm_XY or X.Y"),
     OptionSpec("driver", str, None, "node NVIDIA driver version"),
     OptionSpec("ignore", list, [], "rule IDs to ignore"),
-    OptionSpec("extras", list, [], "pyproject optional-dependency groups to install"),
     OptionSpec("strict", bool, False, "treat warnings as failures"),
     OptionSpec("offline", bool, False, "use caches only; never reach the network"),
     OptionSpec("resolver", str, "uv", "lock backend: uv or pip-tools"),
@@ -57,6 +56,8 @@ OPTION_SPECS: tuple[OptionSpec, ...] = (
     OptionSpec("kubernetes-namespace", str, "default", "namespace of the cluster build Job"),
     OptionSpec("kubernetes-context-store", str, "configmap", "where the build context goes: configmap, pvc:NAME, s3://B/P, gs://B/P"),
     OptionSpec("kubernetes-builder", str, "buildkit", "cluster builder: buildkit (rootless) or kaniko"),
+    OptionSpec("extra", list, [], "optional-dependency extras of the job's project to lock; repeatable"),
+    OptionSpec("group", list, [], "dependency groups (PEP 735, Poetry, PDM, Pipfile dev) to lock; repeatable"),
     OptionSpec("ca-bundle", str, None, "CA bundle mounted into install steps (default: SSL_CERT_FILE, REQUESTS_CA_BUNDLE, PIP_CERT)"),
 )
 SPECS_BY_NAME = {s.name: s for s in OPTION_SPECS}
@@ -68,7 +69,7 @@ CONFIG_FILE_NAME = "launchbuild.toml"
 # through validated, data-only rendering (exec-form ENTRYPOINT, X.Y Python, checked image refs).
 JOB_OPTION_NAMES: frozenset[str] = frozenset({
     "python", "entrypoint", "platform", "base-image", "python-base-image",
-    "gpu", "driver", "ignore", "strict", "extras",
+    "gpu", "driver", "ignore", "strict", "extra", "group",
 })
 # Everything else is the operator's: host files (ca-bundle), push targets, engines and clusters,
 # the image's uid, and network policy of the host (offline, resolver tool, torch index).

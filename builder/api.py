@@ -83,7 +83,7 @@ def _skip_over_socket(base_image: str, engine: str, tagged, started: float) -> B
                         duration_s=time.monotonic() - started)
 
 
-def _verify(client, image_id: str, plan: BuildPlan, entries, uv_binary: Path | None):
+def _verify(client, image_id: str, plan: BuildPlan, entries, uv_binary: Path | None, source_dir=None):
     """Run the probe, unless this image's environment layers are identical to an image that
     already passed and the entrypoint's script is among the copied files (a code-only change)."""
     from launchbuild.resolver.cache import cache_root
@@ -92,11 +92,17 @@ def _verify(client, image_id: str, plan: BuildPlan, entries, uv_binary: Path | N
     key = environment_key(client.images.get(image_id).attrs, plan)
     checks = cache.get(key) if key else None
     script = script_in_code(plan.entrypoint, frozenset(e.path for e in entries if e.kind == "f"))
-    if checks is not None and script is not None:
-        return reused_verification(checks, script)
+    extra = cache.extra(key) if checks is not None and key else {}
+    if checks is not None and script is not None and extra.get("importable") and source_dir is not None:
+        from launchbuild.builder.verify_imports import reused_import_checks
+
+        return reused_verification(checks, script) + reused_import_checks(
+            extra, Path(source_dir) / script, script, frozenset(e.path for e in entries))
     results = verify_image(client, image_id, plan, uv_binary=uv_binary if eng.host_arch() == plan.arch else None)
     if key and all(r.passed for r in results):
-        cache.put(key, results)
+        from launchbuild.builder.verify import LAST_IMPORTABLE
+
+        cache.put(key, results, LAST_IMPORTABLE.pop(image_id, ()))
     return results
 
 
@@ -228,9 +234,12 @@ def build_image(
     with context as ctx, _netrc_secret(credentials if plan.index_credentials else None) as netrc:
         if netrc is not None:
             secrets = {**secrets, "netrc": netrc}
+        from launchbuild.builder.wheels_in_context import place
+
+        place(ctx, plan)
         result = local.build(ctx, platform=platform, no_cache=no_cache, secrets=secrets, on_progress=on_progress)
 
-    verification = _verify(client, result.image_id, plan, entries, uv_binary)
+    verification = _verify(client, result.image_id, plan, entries, uv_binary, context_source_dir)
     if not all(v.passed for v in verification):
         eng.remove_image(client, result.image_id)
         return BuildSummary(tag=ref, skipped=False, engine=local.name, verification=verification,

@@ -133,14 +133,19 @@ def _venv(plan: BuildPlan) -> list[str]:
 def _index_args(plan: BuildPlan) -> str:
     # Index URLs come from the job: they are never rendered into a shell line. The installer
     # reads them as data from the lock file itself (its --index-url / --extra-index-url /
-    # --find-links lines, written by the resolver), and the default index is PyPI.
-    return ""
+    # --find-links lines, written by the resolver), and the default index is PyPI. Only the
+    # fixed in-image folder of wheels built or copied on the host is named here.
+    from launchbuild.builder.wheels_in_context import IMAGE_WHEELS
+
+    return f" --find-links {IMAGE_WHEELS}" if plan.wheel_files else ""
 
 
 def _install(plan: BuildPlan) -> list[str]:
     if not _has_requirements(plan):
         return ["# The lock has no packages: nothing to install."]
-    lines = [f"COPY {CONTEXT_LOCK} {LOCK_IN_IMAGE}"]
+    from launchbuild.builder import wheels_in_context
+
+    lines = wheels_in_context.copy_lines(plan) + [f"COPY {CONTEXT_LOCK} {LOCK_IN_IMAGE}"]
     ca = plan.ca_mode is CaMode.SECRET
     if plan.installer == "uv":
         env = f"UV_CACHE_DIR={UV_CACHE} UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never"
@@ -151,7 +156,7 @@ def _install(plan: BuildPlan) -> list[str]:
         lines += [
             f"RUN {_uv_mount()} \\",
             f"    --mount=type=cache,target={UV_CACHE},id=launchbuild-uv \\",
-        ]
+        ] + wheels_in_context.mount_lines(plan)
         if ca:
             lines += ["    --mount=type=secret,id=ca \\"]
         if plan.index_credentials:
@@ -165,7 +170,7 @@ def _install(plan: BuildPlan) -> list[str]:
     if plan.frontend is Frontend.BUILDKIT:
         env = f"PIP_CACHE_DIR={PIP_CACHE}" + (f" PIP_CERT={SECRET_CA}" if ca else "")
         env += f" NETRC={SECRET_NETRC}" if plan.index_credentials else ""
-        lines += [f"RUN --mount=type=cache,target={PIP_CACHE},id=launchbuild-pip \\"]
+        lines += [f"RUN --mount=type=cache,target={PIP_CACHE},id=launchbuild-pip \\"] + wheels_in_context.mount_lines(plan)
         if ca:
             lines += ["    --mount=type=secret,id=ca \\"]
         if plan.index_credentials:
@@ -189,7 +194,9 @@ def _classic_install_stage(plan: BuildPlan) -> list[str]:
     lines += _venv(plan)
     if _has_requirements(plan):
         pip = f"{VENV}/bin/python -m pip install --require-hashes --no-input --disable-pip-version-check --no-cache-dir"
-        lines += [
+        from launchbuild.builder import wheels_in_context
+
+        lines += wheels_in_context.copy_lines(plan) + [
             f"COPY {CONTEXT_LOCK} {LOCK_IN_IMAGE}",
             f"COPY {CONTEXT_CA} /tmp/launchbuild-ca.pem",
             f"RUN PIP_CERT=/tmp/launchbuild-ca.pem {pip}{_index_args(plan)} -r {LOCK_IN_IMAGE}",
@@ -205,6 +212,9 @@ def _code_and_metadata(plan: BuildPlan) -> list[str]:
         # --chown on COPY: a later `chown -R` layer would store every file twice.
         f"COPY --chown={owner} {CONTEXT_CODE} {plan.workdir}/",
     ]
+    from launchbuild.builder import project_install
+
+    lines += project_install.lines(plan, _uv_mount(), _index_args(plan))
     labels = plan.labels()
     lines.append("LABEL " + " \\\n      ".join(f"{k}={_label_value(v)}" for k, v in labels))
     # Exec form: no shell between the runtime and the job, so signals reach it.

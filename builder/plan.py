@@ -76,6 +76,10 @@ class BuildPlan:
     # The lock's indexes need credentials: the install step mounts them as the `netrc` BuildKit
     # secret (NETRC=/run/secrets/netrc). Only this flag is in the plan, never a credential.
     index_credentials: bool = False
+    install_projects: tuple[str, ...] = ()  # the job's own projects (paths in the code), see project_install.py
+    # Host paths of wheels (built from VCS lines, or the job's own wheel files) that the build
+    # copies into its context; only their names and the lock's hashes reach the Dockerfile.
+    wheel_files: tuple[str, ...] = ()
 
     @property
     def lock_sha256(self) -> str:

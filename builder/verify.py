@@ -84,7 +84,9 @@ def judge(plan: BuildPlan, probe: dict) -> tuple[VerificationResult, ...]:
     results.append(VerificationResult("entrypoint", bool(ep.get("ok")), str(ep.get("detail", ""))))
     uid = probe.get("uid")
     results.append(VerificationResult("non-root user", isinstance(uid, int) and uid != 0, f"uid {uid}"))
-    return tuple(results)
+    from launchbuild.builder.verify_imports import judge_imports
+
+    return tuple(results) + judge_imports(probe)
 
 
 def _probe_tar(uv_binary: Path | None) -> bytes:
@@ -93,10 +95,11 @@ def _probe_tar(uv_binary: Path | None) -> bytes:
         d = tarfile.TarInfo("launchbuild-verify")
         d.type, d.mode = tarfile.DIRTYPE, 0o755
         tar.addfile(d)
-        probe = (Path(__file__).with_name("verify_probe.py")).read_bytes()
-        info = tarfile.TarInfo("launchbuild-verify/probe.py")
-        info.size, info.mode = len(probe), 0o644
-        tar.addfile(info, io.BytesIO(probe))
+        for source, name in (("verify_probe.py", "probe.py"), ("imports_probe.py", "imports_probe.py")):
+            probe = (Path(__file__).with_name(source)).read_bytes()
+            info = tarfile.TarInfo(f"launchbuild-verify/{name}")
+            info.size, info.mode = len(probe), 0o644
+            tar.addfile(info, io.BytesIO(probe))
         if uv_binary is not None:
             info = tarfile.TarInfo("launchbuild-verify/uv")
             info.size, info.mode = uv_binary.stat().st_size, 0o755
@@ -124,7 +127,8 @@ def verify_image(client, image: str, plan: BuildPlan, *, uv_binary: Path | None 
         return client.containers.create(
             image,
             entrypoint=[f"{VENV}/bin/python", f"{PROBE_DIR}/probe.py"],
-            command=[json.dumps(list(plan.entrypoint))],
+            command=[json.dumps(list(plan.entrypoint)),
+                     json.dumps(sorted({name for name, _, _ in locked_pins(plan.lock_text)}))],
             network_mode="none",
             labels={"io.launchbuild.role": "verify"},
             volumes={str(uv_binary): {"bind": f"{PROBE_DIR}/uv", "mode": "ro"}} if mount_uv else None,
@@ -169,7 +173,13 @@ def verify_image(client, image: str, plan: BuildPlan, *, uv_binary: Path | None 
         probe = json.loads(out.strip().splitlines()[-1])
     except (ValueError, IndexError):
         return (VerificationResult("run image", False, f"probe printed no JSON: {out[-200:]!r}"),)
-    return judge(plan, probe)
+    results = judge(plan, probe)
+    LAST_IMPORTABLE[image] = tuple(probe.get("importable") or ())
+    return results
+
+
+# What the last probe of an image said it can import (for reusing its verification later).
+LAST_IMPORTABLE: dict[str, tuple[str, ...]] = {}
 
 
 # --- reusing a verification ------------------------------------------------------------------
@@ -234,14 +244,25 @@ class VerificationCache:
             return None
         return checks
 
-    def put(self, key: str, results: tuple[VerificationResult, ...]) -> None:
+    def extra(self, key: str) -> dict:
+        """The import facts stored with a passed environment: {"imports": detail, "importable": [...]}."""
+        try:
+            data = json.loads((self.dir / f"{key}.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return data.get("extra", {}) if isinstance(data, dict) and isinstance(data.get("extra"), dict) else {}
+
+    def put(self, key: str, results: tuple[VerificationResult, ...], importable: tuple[str, ...] = ()) -> None:
         checks = {r.check: r.detail for r in results if r.check in ENVIRONMENT_CHECKS and r.passed}
         if set(checks) != set(ENVIRONMENT_CHECKS):
             return
+        extra = {"imports": r.detail for r in results if r.check == "imports" and r.passed}
+        if importable:
+            extra["importable"] = list(importable)
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
             tmp = self.dir / f".{key}.tmp"
-            tmp.write_text(json.dumps({"checks": checks}), encoding="utf-8")
+            tmp.write_text(json.dumps({"checks": checks, "extra": extra}), encoding="utf-8")
             tmp.replace(self.dir / f"{key}.json")
         except OSError:
             pass  # a cache that cannot be written only costs the next build a probe run

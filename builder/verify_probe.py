@@ -104,7 +104,15 @@ def main():
         "platform_python_implementation": platform.python_implementation(),
         "sys_platform": sys.platform,
     }
-    print(json.dumps({
+    extra = {}
+    if os.path.isfile(os.path.join(HERE, "imports_probe.py")):
+        sys.path.insert(0, HERE)
+        import imports_probe  # the import checks (builder/imports_probe.py)
+
+        locked = json.loads(sys.argv[2]) if len(sys.argv) > 2 else []
+        extra = imports_probe.probe(argv, locked)
+        sys.path.remove(HERE)
+    print(json.dumps(dict(extra, **{
         "python": platform.python_version(),
         "executable": sys.executable,
         "uid": os.getuid(),
@@ -113,7 +121,7 @@ def main():
         "dists": sorted(dists),
         "pip_check": pip_check(),
         "marker_env": env,
-    }))
+    })))
 
 
 if __name__ == "__main__":

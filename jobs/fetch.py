@@ -93,9 +93,24 @@ def materialize(
             extracted = temp / "code"
             extract_archive(source.path, extracted, max_bytes=max_archive_bytes, max_members=max_members)
             check_local_directory(extracted, label=f"archive {source.path}")
+            extracted = unwrap_single_folder(extracted)
             yield Workspace(_apply_subdir(extracted, source.subdir, str(source.path)), None, str(source.path))
     finally:
         _remove_tree(temp)
+
+
+# Archivers' own entries, never the job's files (macOS zip resource forks).
+_ARCHIVER_NOISE = frozenset({"__MACOSX"})
+
+
+def unwrap_single_folder(root: Path) -> Path:
+    """`git archive --prefix=proj/`, GitHub's zip download and `tar czf proj.tgz proj` put every
+    file in one top-level folder: that folder is the job's root, or its requirements file and
+    entrypoint would not be found."""
+    entries = [e for e in root.iterdir() if e.name not in _ARCHIVER_NOISE]
+    if len(entries) == 1 and entries[0].is_dir() and not entries[0].is_symlink():
+        return entries[0]
+    return root
 
 
 def _is_directory(path: Path) -> bool:

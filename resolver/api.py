@@ -23,7 +23,7 @@ from launchbuild.resolver.platforms import (
 )
 from launchbuild.resolver.python_version import select_python
 from launchbuild.resolver.requirements import IndexOptions, RequirementLine
-from launchbuild.resolver.sources import LoadedInput, PyprojectFile, discover, display_path, read_pyproject
+from launchbuild.resolver.sources import LoadedInput, discover, display_path, read_pyproject
 
 PYPI_SIMPLE = "https://pypi.org/simple"
 
@@ -35,6 +35,7 @@ class ResolveOptions:
     environment: Path | None = None
     frozen: Path | None = None
     extras: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()  # dependency groups (PEP 735, Poetry, PDM, Pipfile's dev)
     python: Sourced[str] | None = None
     platform: str = "linux/amd64"
     glibc: str | None = None  # None: manylinux_2_28 (platforms.DEFAULT_GLIBC)
@@ -54,7 +55,7 @@ def _pick_input(candidates) -> tuple[LoadedInput | None, list[tuple[str, str]]]:
         if chosen is not None:
             skipped.append((shown, f"lower precedence than {chosen.path} ({chosen.kind})"))
             continue
-        if isinstance(source, PyprojectFile) and how != "option":
+        if hasattr(source, "unusable_reason") and how != "option":
             reason = source.unusable_reason()
             if reason:
                 skipped.append((shown, reason))
@@ -101,6 +102,8 @@ def select_target(source_dir: Path | None, job: Job, options: ResolveOptions,
         meta = read_run_metadata(job.run_metadata)
         if meta.python:
             run_python = Sourced(meta.python, Origin.RUN_METADATA, str(job.run_metadata))
+    if loaded is None:
+        loaded = _winner_with_python_pin(source_dir, job, options)
     python = select_python(
         options.python, job.python, source_dir, requires, options.image_pythons,
         environment_python=loaded.python_pin if loaded else None, run_metadata_python=run_python,
@@ -109,6 +112,24 @@ def select_target(source_dir: Path | None, job: Job, options: ResolveOptions,
         architecture(options.platform)  # raises BadInput with the accepted values
     platform = CANONICAL_PLATFORM[architecture(options.platform)]
     return Target(python=python.value, platform=platform, glibc=validate_glibc(options.glibc)), python
+
+
+def _winner_with_python_pin(source_dir: Path | None, job: Job, options: ResolveOptions) -> LoadedInput | None:
+    """The winning input, when it is one that can name the Python (environment.yml's python=,
+    Pipfile's python_version): the target must follow it before anything is locked."""
+    candidates = discover(
+        source_dir, requirements=options.requirements, pyproject=options.pyproject,
+        environment=options.environment, frozen=options.frozen, job_frozen=job.frozen_requirements,
+        spec_dir=job.spec_path.parent if job.spec_path else None, extras=tuple(options.extras),
+        groups=tuple(options.groups),
+    )
+    for source, how in candidates:
+        if hasattr(source, "unusable_reason") and how != "option" and source.unusable_reason():
+            continue
+        if source.kind in ("environment", "pipfile") or type(source).__name__ == "PipfileLockInput":
+            return source.load()
+        return None
+    return None
 
 
 def resolve(source_dir: Path | None, job: Job, options: ResolveOptions = ResolveOptions()) -> ResolveResult:
@@ -120,11 +141,19 @@ def resolve(source_dir: Path | None, job: Job, options: ResolveOptions = Resolve
         source_dir, requirements=options.requirements, pyproject=options.pyproject,
         environment=options.environment, frozen=options.frozen, job_frozen=job.frozen_requirements,
         spec_dir=job.spec_path.parent if job.spec_path else None, extras=tuple(options.extras),
+        groups=tuple(options.groups),
     )
     loaded, skipped = _pick_input(candidates)
     target, _python = select_target(source_dir, job, options, loaded)
     if loaded is None:
-        return ResolveResult(input_kind="none", input_path=None, skipped_inputs=tuple(skipped))
+        return ResolveResult(input_kind="none", input_path=None, skipped_inputs=tuple(skipped),
+                             findings=no_input_findings(source_dir, skipped))
+    how = next((h for src, h in candidates if display_path(src.path, src.source_dir) == loaded.path), "source")
+    described = dict(input_reason=("named explicitly (" + how + ")" if how in ("option", "flag")
+                                   else reason_for(loaded.path) if how == "source" else "the job's run package list"),
+                     input_read=loaded.read, input_not_used=loaded.not_used)
+    if loaded.lock_body is not None or loaded.project_file is not None:
+        return _replace(resolve_special(loaded, target, options, skipped, job=job), **described)
 
     # Credentials leave every URL here, before cleaning, hashing, messages or the lock see them.
     index, requirements, constraints, credentials = take_credentials(
@@ -145,15 +174,29 @@ def resolve(source_dir: Path | None, job: Job, options: ResolveOptions = Resolve
                                        "pip cannot install it; add a PyPI equivalent to the pip section"))
 
     confine_local_paths((*requirements, *constraints), _allowed_roots(source_dir, job, options))
+    from launchbuild.resolver import own_project
+
+    requirements, projects = own_project.split_local_projects(tuple(requirements), source_dir)
+    from launchbuild.resolver import artifacts
+
+    user_lines = tuple(requirements)
+    built = artifacts.prepare(tuple(requirements), index, source_dir, cache.cache_root(options.cache_dir),
+                              offline=options.offline)
+    requirements, index = built.requirements, built.index
     input_text = "".join(f"{line}\n" for line in index.as_lines())
     input_text += "".join(f"{_requirement_text(r)}\n" for r in requirements)
+    input_text += "".join(f"{own_project.project_input_line(name, line)}\n" for name, _, _, line in projects)
+    own_rel = tuple(dict.fromkeys(([loaded.own_project] if loaded.own_project else [])
+                                  + [rel for _, _, rel, _ in projects]))
     constraints_text = "".join(f"{_requirement_text(c)}\n" for c in constraints)
     base = ResolveResult(
         input_kind=loaded.kind, input_path=loaded.path, skipped_inputs=tuple(skipped),
         cleaning=tuple(cleaning), requirements_text=input_text, conda_only=loaded.conda_only,
-        extras=loaded.extras,
+        extras=loaded.extras, findings=tuple(loaded.findings),
+        **dict(described, input_read=tuple(described["input_read"]) + built.notes),
     )
-    if not requirements:
+    findings += loaded.findings
+    if not requirements and not projects and not own_rel:
         # A file that was asked for explicitly but lists nothing (or only what cleaning dropped).
         return _replace(base, findings=tuple(findings))
 
@@ -165,9 +208,11 @@ def resolve(source_dir: Path | None, job: Job, options: ResolveOptions = Resolve
         "python": target.python, "platform": uv_python_platform(target), "glibc": target.glibc,
         "backend": backend.name, "backend_version": backend.version(),
         "torch_index_url": options.torch_index_url,
+        "projects": [(rel, own_project.tree_digest(path)) for _, path, rel, _ in projects],
+        "wheels": [w.name + ":" + w.parent.name for w in built.wheels],
     })
     index_urls = (index.index_url or PYPI_SIMPLE, *index.extra_index_urls)
-    header = _header(target, backend.name, loaded, index)
+    header = _header(target, backend.name, loaded, index) + own_project.header_lines(own_rel)
     entry = cache.read_json(cache.lock_path(root, key))
     if not _usable_lock_entry(entry, header, requirements):
         entry = None  # a damaged entry is a miss: resolved again and rewritten atomically
@@ -178,24 +223,34 @@ def resolve(source_dir: Path | None, job: Job, options: ResolveOptions = Resolve
                                    f"(Python {target.python}, {target.platform}, {backend.name})",
                                    hint="run once without --offline to fill the cache")
         outcome = backend.compile(CompileRequest(input_text, input_name, constraints_text, target,
-                                                 netrc=credentials.netrc_text()))
+                                                 netrc=credentials.netrc_text(),
+                                                 local_projects=tuple((n, p) for n, p, _, _ in projects),
+                                                 find_links_dirs=built.find_links_dirs))
         if not outcome.ok:
-            findings.append(unresolvable_finding(outcome.explanation, requirements, target, backend.name))
+            from launchbuild.resolver.build_errors import build_failure_finding, is_build_failure
+
+            if is_build_failure(outcome.explanation):
+                findings.append(build_failure_finding(outcome.explanation, loaded.path, target, backend.name,
+                                                      requirements[0].location if requirements else None))
+            else:
+                findings.append(unresolvable_finding(outcome.explanation, requirements, target, backend.name))
             return _replace(base, findings=tuple(findings))
-        if not outcome.body.strip():
+        if not outcome.body.strip() and not projects:
             findings.append(Finding(
                 rule="LB301", severity=Severity.ERROR, title="Nothing to install for the target",
                 message=f"no requirement in {loaded.path} applies to Python {target.python} on {target.platform}",
                 fix="check the markers of your requirement lines", location=requirements[0].location,
             ))
             return _replace(base, findings=tuple(findings))
-        entry = {"text": header + outcome.body}
+        entry = {"text": header + own_project.strip_project_entries(outcome.body)}
         cache.write_json(cache.lock_path(root, key), entry)
-    text = entry["text"]
+    text, hash_findings = artifacts.enforce_user_hashes(entry["text"], user_lines)
+    findings += hash_findings
     packages = parse_lock(text, requirements)
     lock = Lock(packages=packages, text=text, target=target, backend=backend.name, input_hash=key,
-                index_urls=index_urls, find_links=index.find_links, cuda_variants=variants,
-                credentials=credentials or None)
+                index_urls=index_urls + tuple(u for u in loaded.extra_index_urls if u not in index_urls),
+                find_links=index.find_links, cuda_variants=variants, own_projects=own_rel,
+                wheels=tuple(str(w) for w in built.wheels), credentials=credentials or None)
     facts = ()
     if options.fetch_package_facts:
         from launchbuild.resolver.index import package_facts
@@ -225,6 +280,9 @@ def _usable_lock_entry(entry: object, header: str, requirements) -> bool:
     except (LaunchbuildError, ValueError, TypeError, IndexError):
         return False
     return True
+
+
+from launchbuild.resolver.special import no_input_findings, reason_for, resolve_special  # noqa: E402
 
 
 def _replace(result: ResolveResult, **changes) -> ResolveResult:

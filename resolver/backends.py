@@ -53,6 +53,17 @@ class CompileRequest:
     # Index credentials taken out of the job's URLs (resolver/boundary.py): a netrc file in the
     # backend's private temp dir, named by NETRC in its environment; never argv, never printed.
     netrc: str = field(default="", repr=False)
+    # Project mode: compile this project file (pyproject.toml, setup.py, setup.cfg) of a copy
+    # of `project_dir` instead of `input_text`; its build backend runs in isolation.
+    project_dir: Path | None = None
+    project_file: str = ""
+    project_copy: str = "file"  # "file": only the file is copied; "tree": the whole project
+    extras: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+    # The job's own projects named by requirement lines: (name, directory), copied to
+    # projects/<name> beside the input, which refers to them as ./projects/<name>.
+    local_projects: tuple[tuple[str, Path], ...] = ()
+    find_links_dirs: tuple[Path, ...] = ()  # wheels built or copied on this host (artifacts.py); never in the lock
 
 
 @dataclass(frozen=True)
@@ -77,7 +88,23 @@ def backend_env() -> dict[str, str]:
     return env
 
 
+_COPY_IGNORE = shutil.ignore_patterns(".git", ".venv", "venv", "node_modules", "__pycache__", ".tox",
+                                      "*.egg-info", "build", "dist", "wandb")
+
+
 def _write_inputs(request: CompileRequest, directory: Path) -> Path:
+    if request.project_dir is not None:
+        # A copy, so a backend that writes (setuptools' egg-info) never touches the job's tree,
+        # and the lock's `# via name (setup.py)` names the file, not a host path.
+        project = directory / "project"
+        if request.project_copy == "tree":
+            shutil.copytree(request.project_dir, project, symlinks=True, ignore=_COPY_IGNORE)
+        else:
+            project.mkdir()
+            shutil.copy2(request.project_dir / request.project_file, project / request.project_file)
+        return project / request.project_file
+    for name, source in request.local_projects:
+        shutil.copytree(source, directory / "projects" / name, symlinks=True, ignore=_COPY_IGNORE)
     text = request.input_text
     if request.constraints_text:
         (directory / "constraints.txt").write_text(request.constraints_text, encoding="utf-8")
@@ -151,13 +178,19 @@ class UvBackend:
             source = _write_inputs(request, directory)
             output = directory / "lock.txt"
             cmd = [
-                self.binary, "pip", "compile", source.name, "--output-file", output.name,
+                self.binary, "pip", "compile", source.name, "--output-file", str(output),
                 "--no-config", "--no-header", "--quiet", "--generate-hashes",
                 "--python-version", request.target.python,
                 "--python-platform", uv_python_platform(request.target),
                 "--no-python-downloads", "--annotation-style", "split",
             ]
-            return _classify(_run(cmd, directory, "uv"), "uv", output)
+            for folder in request.find_links_dirs:
+                cmd += ["--find-links", str(folder)]
+            for extra in request.extras if request.project_dir is not None else ():
+                cmd += ["--extra", extra]
+            for group in request.groups if request.project_dir is not None else ():
+                cmd += ["--group", f"{source.name}:{group}"]
+            return _classify(_run(cmd, source.parent, "uv"), "uv", output)
 
 
 @lru_cache(maxsize=None)
@@ -207,13 +240,19 @@ class PipToolsBackend:
             directory = Path(tmp)
             source = _write_inputs(request, directory)
             output = directory / "lock.txt"
+            if request.groups and request.project_dir is not None:
+                raise BadInput("the pip-tools backend cannot lock dependency groups", hint="use --backend uv")
             cmd = [
-                self.python, "-m", "piptools", "compile", source.name, "--output-file", output.name,
+                self.python, "-m", "piptools", "compile", source.name, "--output-file", str(output),
                 "--no-header", "--quiet", "--generate-hashes", "--allow-unsafe", "--strip-extras",
                 "--no-emit-index-url", "--no-emit-trusted-host", "--no-emit-find-links",
                 "--annotation-style", "split",
             ]
-            return _classify(_run(cmd, directory, "pip-compile"), "pip-compile", output)
+            for folder in request.find_links_dirs:
+                cmd += ["--find-links", str(folder)]
+            for extra in request.extras if request.project_dir is not None else ():
+                cmd += ["--extra", extra]
+            return _classify(_run(cmd, source.parent, "pip-compile"), "pip-compile", output)
 
 
 def make_backend(name: str, target: Target) -> Backend:

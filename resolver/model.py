@@ -47,6 +47,8 @@ class Lock:
     # Index credentials taken out of the job's URLs (resolver/boundary.Credentials): they reach
     # the install step only as a build secret; never part of the text, the hash or a repr.
     credentials: Any = field(default=None, repr=False, compare=False)
+    own_projects: tuple[str, ...] = ()  # the job's own projects (paths in its code), installed after the lock
+    wheels: tuple[str, ...] = ()  # host paths of wheels the build copies into its context (artifacts.py)
 
     @property
     def sha256(self) -> str:
@@ -80,6 +82,10 @@ class ResolveResult:
     conda_only: tuple[str, ...] = ()
     extras: tuple[str, ...] = field(default=())
     packages: tuple["PackageFacts", ...] = ()  # index facts per locked package
+    input_reason: str = ""  # why this input won (precedence), for the report and -v
+    input_read: tuple[str, ...] = ()  # what the detector read from it
+    input_not_used: tuple[str, ...] = ()  # parts of it that did not reach the lock, and why
+    groups: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

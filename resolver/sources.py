@@ -36,6 +36,17 @@ class LoadedInput:
     python_pin: Sourced[str] | None = None  # environment.yml's python
     extras: tuple[str, ...] = ()
     empty_reason: str | None = None  # set when the file is usable but lists no packages
+    # Set by the detectors (resolver/detectors/): what the file was read as, what was not used.
+    groups: tuple[str, ...] = ()
+    read: tuple[str, ...] = ()  # "[project].dependencies (3)", "[tool.poetry.group.dev] (2)"
+    not_used: tuple[str, ...] = ()  # parts of the file that do not reach the lock, and why
+    lock_body: str | None = None  # an existing lock, converted: entries used as they are
+    project_file: str | None = None  # compile this project file (relative to project_root) itself
+    project_root: Path | None = None
+    project_copy: str = "file"  # "file": only project_file is needed; "tree": the build reads more
+    extra_index_urls: tuple[str, ...] = ()  # indexes a lock or [[tool.uv.index]] names
+    findings: tuple = ()  # Finding values the reading produced (unmapped conda names, ...)
+    own_project: str | None = None  # "." when the input is the job's own buildable project
 
 
 class InputSource(Protocol):
@@ -233,8 +244,16 @@ def discover(
     job_frozen: Path | None = None,
     spec_dir: Path | None = None,
     extras: tuple[str, ...] = (),
+    groups: tuple[str, ...] = (),
 ) -> list[tuple[InputSource, str]]:
-    """Every candidate input, highest precedence first, each with how it was found."""
+    """Every candidate input, highest precedence first, each with how it was found.
+
+    Explicit files (options, an explicit --frozen) first, then what the ordered detectors
+    (resolver/detectors/) find in the source, then the job's run package list."""
+    from launchbuild.resolver import detectors
+    from launchbuild.resolver.detectors.conda import CondaInput
+    from launchbuild.resolver.detectors.pyproject import ProjectInput
+
     found: list[tuple[InputSource, str]] = []
 
     def check_explicit(path: Path, what: str) -> Path:
@@ -245,19 +264,13 @@ def discover(
     if requirements is not None:
         found.append((RequirementsFile(check_explicit(requirements, "requirements file"), source_dir), "option"))
     if pyproject is not None:
-        found.append((PyprojectFile(check_explicit(pyproject, "pyproject file"), source_dir, extras), "option"))
+        found.append((ProjectInput(check_explicit(pyproject, "pyproject file"), source_dir, extras, groups), "option"))
     if environment is not None:
-        found.append((EnvironmentFile(check_explicit(environment, "environment file"), source_dir), "option"))
+        found.append((CondaInput(check_explicit(environment, "environment file"), source_dir), "option"))
     if frozen is not None:
         found.append((RunPackageList(check_explicit(frozen, "package list"), source_dir), "option"))
     if source_dir is not None:
-        if (source_dir / "requirements.txt").is_file():
-            found.append((RequirementsFile(source_dir / "requirements.txt", source_dir), "source"))
-        if (source_dir / "pyproject.toml").is_file():
-            found.append((PyprojectFile(source_dir / "pyproject.toml", source_dir, extras), "source"))
-        for name in ENVIRONMENT_NAMES:
-            if (source_dir / name).is_file():
-                found.append((EnvironmentFile(source_dir / name, source_dir), "source"))
+        found += [(src, "source") for src in detectors.detected(source_dir, extras, groups)]
     if job_frozen is not None:
         if not job_frozen.is_file():
             raise BadInput(f"the job's package list {job_frozen} does not exist", hint="check the job spec")

@@ -153,6 +153,10 @@ def _environment(report: Report, options: RenderOptions, sym: _Symbols) -> list[
     else:
         src.append("no requirements, pyproject or environment file found", style="dim")
     lines.append(src)
+    from launchbuild.resolver.describe_inputs import input_lines
+
+    for label, text in input_lines(env, verbose=options.verbose):
+        lines.append(Text.assemble((f"{label:<11}", "bold"), (text, "dim")))
     for path, why in env.skipped_inputs:
         lines.append(Text.assemble(("skipped    ", "bold"), (path, ""), (f" {sym.dot} {why}", "dim")))
     locked = Text("locked     ", style="bold")

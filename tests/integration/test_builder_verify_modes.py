@@ -44,6 +44,6 @@ def test_probe_with_uv_mounted_or_copied(demo_image, docker_client, monkeypatch,
     results = verify.verify_image(docker_client, tag, plan, uv_binary=find_uv_binary())
     assert [(r.check, r.passed) for r in results] == [
         ("python version", True), ("pip check", True), ("locked versions", True),
-        ("entrypoint", True), ("non-root user", True)]
+        ("entrypoint", True), ("non-root user", True), ("imports", True), ("entrypoint imports", True)]
     assert "compatible" in results[1].detail  # uv's own `pip check` ran, from either place
     assert {c.id for c in docker_client.containers.list(all=True)} == before

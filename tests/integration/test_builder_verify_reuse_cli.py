@@ -42,11 +42,22 @@ def test_code_only_rebuild_reuses_the_environment_checks(tmp_path: Path, docker_
         assert second["exit"] == 0, second
         tags.append(second["build"]["tag"])
         checks = {v["check"]: v for v in second["build"]["verification"]}
-        assert set(checks) == {"python version", "pip check", "locked versions", "entrypoint", "non-root user"}
+        assert set(checks) == {"python version", "pip check", "locked versions", "entrypoint", "non-root user",
+                               "imports", "entrypoint imports"}
         assert all(v["passed"] for v in checks.values())
         assert "reused" in checks["pip check"]["detail"] and "reused" in checks["locked versions"]["detail"]
         logs = docker_client.containers.run(tags[-1], ["1"], network_mode="none", remove=True).decode()
         assert "second version" in logs
+
+        # A code-only change that imports what the image lacks: the reused environment facts
+        # still catch it (the script's imports are resolved against the image's importable names).
+        second_text = (job / "train.py").read_text()
+        (job / "train.py").write_text(second_text + "\nimport launchbuild_absent_module\n")
+        undeclared = build(job, tmp_path / "2b.json", env)
+        assert undeclared["exit"] == 1
+        failed = {v["check"]: v["detail"] for v in undeclared["build"]["verification"] if not v["passed"]}
+        assert list(failed) == ["entrypoint imports"] and "launchbuild_absent_module" in failed["entrypoint imports"]
+        (job / "train.py").write_text(second_text)
 
         (job / "requirements.txt").write_text("rich>=13\nsix\n")
         third = build(job, tmp_path / "3.json", env)

@@ -287,7 +287,7 @@ def _run(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedPro
 
 
 def test_operator_config_sets_operator_options_and_verbose_names_it(tmp_path: Path) -> None:
-    job = _job(tmp_path, None, toml='python = "3.11"\nentrypoint = "python train.py"\nextras = ["gpu"]\n')
+    job = _job(tmp_path, None, toml='python = "3.11"\nentrypoint = "python train.py"\nextra = ["gpu"]\n')
     config = tmp_path / "ops.toml"
     config.write_text('push = "127.0.0.1:5055/team/x"\nuid = 1234\n')
     result = _run(["check", str(job), "--offline", "--config", str(config), "-v"], tmp_path)

@@ -147,7 +147,7 @@ def test_precedence_of_discovered_inputs(tmp_path):
     for name in ("requirements.txt", "pyproject.toml", "environment.yml", "requirements.frozen.txt"):
         (tmp_path / name).write_text("")
     found = [type(s).__name__ for s, _ in discover(tmp_path)]
-    assert found == ["RequirementsFile", "PyprojectFile", "EnvironmentFile", "RunPackageList"]
+    assert found == ["RequirementsFile", "ProjectInput", "CondaInput", "RunPackageList"]
     explicit = tmp_path / "other.txt"
     explicit.write_text("six\n")
     assert discover(tmp_path, frozen=explicit)[0][1] == "option"

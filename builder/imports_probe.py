@@ -1,0 +1,186 @@
+"""Runs INSIDE the built image beside probe.py (stdlib only, Python 3.8+): imports the top-level
+modules of the installed distributions, each in its own interpreter under a time limit, and
+resolves the entrypoint script's imports (read with `ast`) against the image's environment.
+
+Never part of an image: copied into the verification container only.
+"""
+
+import ast
+import importlib.util
+import json
+import os
+import re
+import subprocess
+import sys
+
+try:
+    from importlib import metadata
+except ImportError:  # pragma: no cover
+    metadata = None
+
+IMPORT_TIMEOUT_S = 60
+# An import that fails only because the container has no GPU or driver (torch with a CUDA
+# build on a CPU-only verification run, cupy, nvidia-ml-py): not the image's fault.
+GPU_ERRORS = re.compile(
+    r"libcuda\.so|libnvidia-ml|CUDA driver|no CUDA-capable device|cudaGetDeviceCount|CUDA_ERROR_|"
+    r"NVIDIA driver|NVML|nvidia-smi|libcudart\.so|CUDA initialization|Found no NVIDIA driver",
+    re.IGNORECASE,
+)
+_SKIP_TOP = {"__pycache__", "bin", "include", "share", "etc", "lib", "..", ""}
+
+
+def top_level_modules(dist):
+    """The importable top-level names of one installed distribution: top_level.txt, else RECORD."""
+    text = dist.read_text("top_level.txt")
+    names = []
+    if text:
+        names = [n.strip() for n in text.splitlines() if n.strip()]
+    else:
+        for path in dist.files or ():
+            parts = str(path).split("/")
+            first = parts[0]
+            if first.endswith((".dist-info", ".egg-info", ".data")) or first in _SKIP_TOP:
+                continue
+            if len(parts) == 1:
+                if first.endswith(".py"):
+                    names.append(first[:-3])
+                elif first.endswith(".so") or first.endswith(".pyd"):
+                    names.append(first.split(".")[0])
+            else:
+                names.append(first)
+    out = []
+    for n in names:
+        n = n.replace("/", ".")
+        if n and n.isidentifier() and not n.startswith("_") and n not in out:
+            out.append(n)
+    return out
+
+
+def import_distributions(only):
+    """[{dist, module, ok, gpu, error}] for the distributions named in `only` (canonical names)."""
+    results = []
+    if metadata is None:
+        return results
+    for dist in metadata.distributions():
+        name = dist.metadata["Name"] or ""
+        canonical = re.sub(r"[-_.]+", "-", name).lower()
+        if canonical not in only:
+            continue
+        for module in top_level_modules(dist):
+            try:
+                proc = subprocess.run([sys.executable, "-c", "import " + module], stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, timeout=IMPORT_TIMEOUT_S, cwd="/")
+                err = proc.stderr.decode("utf-8", "replace").strip()
+                ok = proc.returncode == 0
+            except subprocess.TimeoutExpired:
+                ok, err = False, "did not finish within %ds" % IMPORT_TIMEOUT_S
+            last = err.splitlines()[-1] if err else ""
+            results.append({"dist": canonical, "module": module, "ok": ok,
+                            "gpu": (not ok) and bool(GPU_ERRORS.search(err)), "error": last[-300:]})
+    return results
+
+
+def _guarded(node, parents):
+    """True when an ImportError (or broader) handler guards the import: an optional dependency."""
+    for parent in parents:
+        if isinstance(parent, ast.Try):
+            for handler in parent.handlers:
+                names = []
+                t = handler.type
+                if t is None:
+                    return True
+                for e in (t.elts if isinstance(t, ast.Tuple) else [t]):
+                    names.append(getattr(e, "id", getattr(e, "attr", "")))
+                if set(names) & {"ImportError", "ModuleNotFoundError", "Exception", "BaseException"}:
+                    return True
+    return False
+
+
+def script_imports(path):
+    """[(module, line)] the script imports at module level (not in functions, not guarded)."""
+    with open(path, "rb") as fh:
+        tree = ast.parse(fh.read(), filename=path)
+    found = []
+
+    def visit(node, parents):
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                continue
+            if isinstance(child, ast.Import) and not _guarded(child, parents):
+                found.extend((a.name.split(".")[0], child.lineno) for a in child.names)
+            elif isinstance(child, ast.ImportFrom) and child.level == 0 and child.module and not _guarded(child, parents):
+                found.append((child.module.split(".")[0], child.lineno))
+            visit(child, parents + [child])
+
+    visit(tree, [])
+    seen, out = set(), []
+    for name, line in found:
+        if name not in seen and name != "__future__":
+            seen.add(name)
+            out.append((name, line))
+    return out
+
+
+def resolve_script_imports(script):
+    """[{module, line, found}] for each import of the script, resolved with the script's own
+    directory first on sys.path (its local modules), as `python script.py` would."""
+    path = os.path.join(os.getcwd(), script)
+    if not os.path.isfile(path):
+        return None  # the entrypoint check says so; nothing to resolve
+    try:
+        names = script_imports(path)
+    except (SyntaxError, ValueError) as exc:
+        return {"script": script, "error": "cannot be parsed: %s" % exc, "imports": []}
+    sys.path.insert(0, os.path.dirname(path))
+    out = []
+    for name, line in names:
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):
+            found = False
+        out.append({"module": name, "line": line, "found": found})
+    return {"script": script, "error": None, "imports": out}
+
+
+def importable_names():
+    """Every top-level name the environment can import (for checking a later script on the host)."""
+    import pkgutil
+
+    names = set(sys.builtin_module_names)
+    names |= set(getattr(sys, "stdlib_module_names", ()))
+    for info in pkgutil.iter_modules([p for p in sys.path if p and os.path.isdir(p) and p != os.getcwd()]):
+        names.add(info.name)
+    return sorted(names)
+
+
+def probe(argv_entrypoint, locked_names):
+    from_script = None
+    script = _script_of(argv_entrypoint)
+    if script:
+        from_script = resolve_script_imports(script)
+    return {"imports": import_distributions(set(locked_names)), "script_imports": from_script,
+            "importable": importable_names()}
+
+
+def _script_of(argv):
+    if not argv:
+        return None
+    base = os.path.basename(argv[0])
+    if not (base in ("python", "python3") or (base.startswith("python3.") and base[8:].isdigit())):
+        return None
+    rest = list(argv[1:])
+    while rest:
+        arg = rest.pop(0)
+        if arg in ("-m", "-c"):
+            return None
+        if arg in ("-W", "-X"):
+            rest = rest[1:]
+            continue
+        if arg.startswith("-"):
+            continue
+        return arg if arg.endswith(".py") else None
+    return None
+
+
+if __name__ == "__main__":
+    print(json.dumps(probe(json.loads(sys.argv[1]), json.loads(sys.argv[2]))))

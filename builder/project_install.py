@@ -1,0 +1,52 @@
+"""Install the job's own project (`-e .`, a pyproject with a build system, setup.py) into the
+venv from the code copied into the image: a normal, non-editable install without
+dependencies (they are the hash-checked lock, installed before), as root, from a throwaway
+copy so the build leaves no egg-info or build/ folder in the workdir.
+
+Its build backend (setuptools, poetry-core, hatchling...) is fetched from the index for this
+step only; the project itself is the job's own code, part of the content tag.
+"""
+
+from __future__ import annotations
+
+import re
+
+from launchbuild.builder.plan import VENV, BuildPlan, CaMode
+from launchbuild.errors import BadInput
+
+_SAFE = re.compile(r"[A-Za-z0-9._/+-]+")
+SCRATCH = "/tmp/launchbuild-project"
+
+
+def validate(paths: tuple[str, ...]) -> None:
+    for path in paths:
+        if not _SAFE.fullmatch(path) or path.startswith("/") or ".." in path.split("/"):
+            raise BadInput(f"project path {path!r} is not a plain relative path inside the job",
+                           hint="name the project with a relative path such as . or libs/mylib")
+
+
+def lines(plan: BuildPlan, uv_mount: str, index_args: str) -> list[str]:
+    projects = plan.install_projects
+    if not projects:
+        return []
+    validate(projects)
+    ca = plan.ca_mode is CaMode.SECRET
+    out = ["# The job's own project, from the copied code: no dependencies (the lock has them), not editable.",
+           "USER root"]
+    for path in projects:
+        src = plan.workdir if path == "." else f"{plan.workdir}/{path}"
+        copy = f"cp -a {src}/. {SCRATCH}"
+        if plan.installer == "uv":
+            env = "UV_NO_CACHE=1 UV_PYTHON_DOWNLOADS=never" + (" SSL_CERT_FILE=/run/secrets/ca" if ca else "")
+            install = f"{env} uv pip install --python {VENV}/bin/python --no-deps{index_args} {SCRATCH}"
+            mounts = f"{uv_mount} " + ("--mount=type=secret,id=ca " if ca else "")
+        else:
+            env = "PIP_CERT=/run/secrets/ca " if ca else ""
+            install = (f"{env}{VENV}/bin/python -m pip install --no-deps --no-cache-dir --no-input "
+                       f"--disable-pip-version-check{index_args} {SCRATCH}")
+            mounts = "--mount=type=secret,id=ca " if ca else ""
+        out += [f"RUN {mounts}set -eu; mkdir -p {SCRATCH}; {copy}; \\",
+                f"    {install}; \\",
+                f"    rm -rf {SCRATCH}"]
+    out.append(f"USER {plan.uid}:{plan.gid}")
+    return out

@@ -1,0 +1,65 @@
+"""Judging the import checks (builder/imports_probe.py ran them in the image). Pure.
+
+"imports": every locked distribution's top-level modules import (one that needs a GPU or a
+driver to import is classified as such, and passes). "entrypoint imports": every module the
+entrypoint script imports resolves in the image (an undeclared `import yaml` fails the build).
+"""
+
+from __future__ import annotations
+
+from launchbuild.report.model import VerificationResult
+
+
+def judge_imports(probe: dict) -> tuple[VerificationResult, ...]:
+    out: list[VerificationResult] = []
+    imports = probe.get("imports")
+    if isinstance(imports, list):
+        failed = [i for i in imports if not i.get("ok") and not i.get("gpu")]
+        gpu = [i for i in imports if not i.get("ok") and i.get("gpu")]
+        if failed:
+            detail = "; ".join(f"import {i['module']} ({i['dist']}) failed: {i.get('error') or 'no output'}"
+                               for i in failed[:5])
+        else:
+            ok = sum(1 for i in imports if i.get("ok"))
+            detail = f"{ok} top-level modules of the locked distributions import"
+        if gpu:
+            detail += "; needs a GPU to import (not a failure here): " + ", ".join(
+                f"{i['module']} ({i.get('error', '')[:80]})" for i in gpu[:5])
+        out.append(VerificationResult("imports", not failed, detail))
+    script = probe.get("script_imports")
+    if isinstance(script, dict):
+        out.append(entrypoint_imports_result(script))
+    return tuple(out)
+
+
+def entrypoint_imports_result(script: dict) -> VerificationResult:
+    if script.get("error"):
+        return VerificationResult("entrypoint imports", False, f"{script['script']} {script['error']}")
+    missing = [i for i in script.get("imports", []) if not i.get("found")]
+    if missing:
+        return VerificationResult("entrypoint imports", False, "; ".join(
+            f"import {i['module']} ({script['script']}:{i['line']}) is not installed in the image" for i in missing))
+    return VerificationResult("entrypoint imports", True,
+                              f"{len(script.get('imports', []))} imports of {script['script']} resolve in the image")
+
+
+def reused_import_checks(extra: dict, script_path, script: str, copied: frozenset[str]) -> tuple[VerificationResult, ...]:
+    """A code-only change reuses the environment's import facts: the new script's imports are
+    resolved on this host against what the image said it can import, plus the copied code."""
+    from launchbuild.builder import imports_probe
+
+    out = []
+    if extra.get("imports"):
+        out.append(VerificationResult("imports", True, f"{extra['imports']} (reused)"))
+    importable = set(extra.get("importable") or ())
+    folder = script.rsplit("/", 1)[0] + "/" if "/" in script else ""
+    try:
+        names = imports_probe.script_imports(str(script_path))
+    except (OSError, SyntaxError, ValueError) as exc:
+        return (*out, VerificationResult("entrypoint imports", False, f"{script} cannot be parsed: {exc}"))
+    rows = []
+    for name, line in names:
+        local = f"{folder}{name}.py" in copied or any(p.startswith(f"{folder}{name}/") for p in copied)
+        rows.append({"module": name, "line": line, "found": name in importable or local})
+    out.append(entrypoint_imports_result({"script": script, "error": None, "imports": rows}))
+    return tuple(out)

@@ -1,0 +1,48 @@
+"""Rules about the job's environment inputs, reported by the resolver's detectors."""
+
+from __future__ import annotations
+
+from launchbuild.compat.catalog import register_external
+from launchbuild.compat.findings import Severity
+
+register_external(
+    "LB307",
+    Severity.ERROR,
+    "Dependency file not understood",
+    "The job has a file that looks like a dependency file (requirements-gpu.txt, conda-lock.yml, "
+    "poetry.lock without its pyproject, ...) but no input form reads it and no other input won, so the "
+    "image would silently have an empty environment.",
+    "Pass the file explicitly (--requirements FILE), or declare the dependencies in a form launchbuild reads.",
+    ("packages", "resolver"),
+    "resolver",
+)
+register_external(
+    "LB308",
+    Severity.INFO,
+    "No dependency file: the image has no third-party packages",
+    "No input form found any dependency (no requirements, pyproject, setup, Pipfile, conda or lock file, or "
+    "one that declares none): the image gets the interpreter and the standard library only.",
+    "Add requirements.txt, pyproject.toml or environment.yml if the job imports third-party packages.",
+    ("packages", "resolver"),
+    "resolver",
+)
+register_external(
+    "LB309",
+    Severity.WARNING,
+    "Conda package without a known PyPI name",
+    "An environment.yml / conda.yaml dependency is not in the sourced conda-to-PyPI table "
+    "(data/conda_pypi.json), so it is not installed: the image is built with pip/uv from PyPI.",
+    "Add the package's PyPI name to the file's pip section, or remove the conda line.",
+    ("packages", "resolver"),
+    "resolver",
+)
+register_external(
+    "LB310",
+    Severity.ERROR,
+    "Requirement hash does not match",
+    "A requirement line carries --hash values, and none of them is a hash of the release the lock "
+    "pins: the user's hashes are enforced, so the install would refuse it.",
+    "Update the --hash values, or pin the version they were computed for.",
+    ("packages", "resolver"),
+    "resolver",
+)

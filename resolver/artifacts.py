@@ -1,0 +1,230 @@
+"""Requirements the image cannot install hash-checked from an index, made into wheels on this
+host: VCS lines (`pkg @ git+https://…@tag`: resolved to the exact commit, built once per
+commit), local wheel files, and the wheels of a `--find-links ./wheels` folder inside the job.
+
+Each becomes a `name==version` line resolved against a find-links folder of wheels under the
+cache (the host path never enters the lock or the Dockerfile: the lock carries each wheel's
+sha256, the build copies the wheels into its context at .launchbuild/wheels and installs
+with `--find-links /opt/launchbuild/wheels --require-hashes`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, replace
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from launchbuild.errors import BadInput, InfraUnavailable
+from launchbuild.resolver.requirements import IndexOptions, RequirementLine, parse_requirement
+
+IMAGE_WHEELS = "/opt/launchbuild/wheels"
+_WHEEL = re.compile(r"^(?P<name>[^-]+)-(?P<version>[^-]+)(-\d[^-]*)?-[^-]+-[^-]+-[^-]+\.whl$")
+
+
+@dataclass(frozen=True)
+class Prepared:
+    requirements: tuple[RequirementLine, ...]
+    index: IndexOptions
+    wheels: tuple[Path, ...] = ()  # host paths of every wheel the image installs from the context
+    notes: tuple[str, ...] = ()  # "mylib @ git+…@v1.0 -> commit 3f2a… (wheel mylib-1.0-py3-none-any.whl)"
+
+    @property
+    def find_links_dirs(self) -> tuple[Path, ...]:
+        return tuple(dict.fromkeys(w.parent for w in self.wheels))
+
+
+def wheel_name_version(path: Path) -> tuple[str, str]:
+    m = _WHEEL.match(path.name)
+    if not m:
+        raise BadInput(f"{path.name} is not a wheel file name (name-version-tags.whl)", hint="rename or rebuild the wheel")
+    return m.group("name").replace("_", "-").lower(), m.group("version")
+
+
+def _store(wheel: Path, root: Path) -> Path:
+    """A content-addressed copy under the cache: one folder per wheel, so find-links sees only it."""
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    dest = root / "artifacts" / digest[:16] / wheel.name
+    if not dest.is_file():
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_suffix(".tmp")
+        shutil.copy2(wheel, tmp)
+        tmp.replace(dest)
+    return dest
+
+
+def _pinned(line: RequirementLine, wheel: Path) -> RequirementLine:
+    name, version = wheel_name_version(wheel)
+    extras = f"[{','.join(line.extras)}]" if line.extras else ""
+    marker = f" ; {line.marker}" if line.marker else ""
+    return replace(parse_requirement(f"{line.name or name}{extras}=={version}{marker}", line.location),
+                   hashes=line.hashes)
+
+
+def _vcs_parts(url: str) -> tuple[str, str | None, str | None]:
+    """git+https://host/repo.git@ref#subdirectory=x -> (https://host/repo.git, ref, x)."""
+    if not url.startswith("git+"):
+        raise BadInput(f"only git VCS requirements can be built ({url.split('+', 1)[0]} is not supported)",
+                       hint="publish the package, or vendor a wheel into the job")
+    body = url[4:]
+    fragment = ""
+    if "#" in body:
+        body, fragment = body.split("#", 1)
+    sub = re.search(r"(?:^|&)subdirectory=([^&]+)", fragment)
+    split = urlsplit(body)
+    path = split.path
+    ref = None
+    if "@" in path:
+        path, ref = path.rsplit("@", 1)
+    remote = split._replace(path=path).geturl()
+    return remote, ref, sub.group(1) if sub else None
+
+
+def build_vcs_wheel(line: RequirementLine, root: Path, *, offline: bool) -> tuple[Path, str]:
+    """(the wheel in the cache, the exact commit). A network failure is exit 3, as for git jobs."""
+    from launchbuild.jobs.fetch import clone_git
+    from launchbuild.jobs.urls import redact_url
+
+    remote, ref, sub = _vcs_parts(line.url or "")
+    key = hashlib.sha256(f"{remote}\0{ref}\0{sub}".encode()).hexdigest()[:16]
+    ref_cache = root / "artifacts" / "vcs" / key
+    if offline:
+        done = sorted(ref_cache.glob("*.whl")) if ref_cache.is_dir() else []
+        if not done:
+            raise InfraUnavailable(f"--offline: {redact_url(remote)} has not been built yet", hint="run once online")
+        return done[0], (ref_cache / "commit").read_text().strip()
+    with tempfile.TemporaryDirectory(prefix="launchbuild-vcs-") as tmp:
+        checkout = Path(tmp) / "src"
+        commit = clone_git(remote, ref, checkout)
+        by_commit = root / "artifacts" / "vcs-commit" / hashlib.sha256(f"{remote}\0{commit}\0{sub}".encode()).hexdigest()[:16]
+        built = sorted(by_commit.glob("*.whl")) if by_commit.is_dir() else []
+        if not built:
+            import uv
+
+            out = Path(tmp) / "dist"
+            project = checkout / sub if sub else checkout
+            proc = subprocess.run([uv.find_uv_bin(), "build", "--wheel", "--no-config", "--out-dir", str(out),
+                                   str(project)], capture_output=True, text=True, timeout=900)
+            wheels = sorted(out.glob("*.whl"))
+            if proc.returncode != 0 or not wheels:
+                from launchbuild.resolver.build_errors import last_exception, scrub
+
+                cause = last_exception(proc.stderr) or scrub((proc.stderr.strip().splitlines() or ["no output"])[-1])
+                raise BadInput(f"{cause}: building {line.text} at {commit[:12]} failed "
+                               f"({line.location.path}:{line.location.line})",
+                               hint="fix the package's build, or pin a published release")
+            by_commit.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(wheels[0], by_commit / wheels[0].name)
+            built = [by_commit / wheels[0].name]
+        ref_cache.mkdir(parents=True, exist_ok=True)
+        for old in ref_cache.glob("*.whl"):
+            old.unlink()
+        shutil.copy2(built[0], ref_cache / built[0].name)
+        (ref_cache / "commit").write_text(commit)
+        return _store(built[0], root), commit
+
+
+def _local_path(line: RequirementLine) -> Path | None:
+    url = line.url or ""
+    if url.startswith("file:"):
+        return Path(unquote(urlsplit(url).path))
+    return Path(url) if url else None
+
+
+def prepare(requirements: tuple[RequirementLine, ...], index: IndexOptions, source_dir: Path | None,
+            root: Path, *, offline: bool = False) -> Prepared:
+    lines: list[RequirementLine] = []
+    wheels: list[Path] = []
+    notes: list[str] = []
+    for line in requirements:
+        if line.kind == "vcs" and not line.editable:
+            wheel, commit = build_vcs_wheel(line, root, offline=offline)
+            wheels.append(wheel)
+            lines.append(_pinned(line, wheel))
+            notes.append(f"{line.text} -> commit {commit} (wheel {wheel.name}, built on this host)")
+            continue
+        path = _local_path(line) if line.kind == "path" else None
+        if path is not None and path.suffix == ".whl":
+            if not path.is_file():
+                raise BadInput(f"wheel {path.name} at {line.location.path}:{line.location.line} does not exist",
+                               hint="fix the path (relative to the requirements file)")
+            stored = _store(path, root)
+            wheels.append(stored)
+            lines.append(_pinned(line, stored))
+            notes.append(f"{path.name}: copied into the build context, hash-checked")
+            continue
+        lines.append(line)
+    keep_links: list[str] = []
+    for link in index.find_links:
+        folder = Path(unquote(urlsplit(link).path)) if link.startswith("file:") else Path(link)
+        local = not re.match(r"^[a-z][a-z0-9+.-]*://", link) or link.startswith("file:")
+        if local and source_dir is not None and folder.is_dir():
+            try:
+                folder.resolve().relative_to(source_dir.resolve())
+            except ValueError:
+                keep_links.append(link)  # outside the job: the build cannot see it (LB305)
+                continue
+            found = sorted(folder.glob("*.whl"))
+            wheels += [_store(w, root) for w in found]
+            notes.append(f"--find-links {folder.name}: {len(found)} wheels copied into the build context")
+        else:
+            keep_links.append(link)
+    return Prepared(tuple(lines), replace(index, find_links=tuple(keep_links)), tuple(dict.fromkeys(wheels)),
+                    tuple(notes))
+
+
+def enforce_user_hashes(lock_text: str, requirements: tuple[RequirementLine, ...]):
+    """The user's `--hash` pins win: each such entry keeps only the hashes the user gave that the
+    locked release has; none in common is an error naming the line. Returns (text, findings)."""
+    from launchbuild.compat.findings import Finding, Severity
+    from packaging.utils import canonicalize_name
+
+    wanted = {r.name: r for r in requirements if r.hashes and r.name}
+    if not wanted:
+        return lock_text, ()
+    out: list[str] = []
+    findings = []
+    entry_name = None
+    block: list[str] = []
+
+    def flush():
+        if entry_name in wanted and block:
+            user = wanted[entry_name]
+            have = [ln.strip().rstrip("\\").strip().split("=", 1)[1] for ln in block if ln.strip().startswith("--hash=")]
+            keep = [h for h in have if h in user.hashes]
+            if not keep:
+                where = f"{user.location.path}:{user.location.line}" if user.location.line else user.location.path
+                findings.append(Finding(
+                    rule="LB310", severity=Severity.ERROR, title="Requirement hash does not match",
+                    message=f"none of the --hash values of {user.text} ({where}) matches the locked release "
+                            f"{block[0].split()[0].rstrip(chr(92))}",
+                    fix="update the --hash values, or pin the version they were computed for",
+                    location=user.location))
+                out.extend(block)
+                return
+            head = block[0].rstrip(" \\")
+            rest = [ln for ln in block[1:] if not ln.strip().startswith("--hash=")]
+            hash_lines = [f"    --hash={h}" for h in keep]
+            out.append(head + " \\")
+            out.extend(h + " \\" for h in hash_lines[:-1])
+            out.append(hash_lines[-1])
+            out.extend(rest)
+        else:
+            out.extend(block)
+
+    for raw in lock_text.splitlines():
+        if raw and not raw[0].isspace() and not raw.startswith("#") and not raw.startswith("-"):
+            flush()
+            block = [raw]
+            m = re.match(r"^([A-Za-z0-9][A-Za-z0-9._-]*)", raw)
+            entry_name = canonicalize_name(m.group(1)) if m else None
+        elif block:
+            block.append(raw)
+        else:
+            out.append(raw)
+    flush()
+    return "\n".join(out) + "\n", tuple(findings)

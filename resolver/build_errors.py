@@ -1,0 +1,55 @@
+"""LB301 for a build backend that failed: the cause first (its last exception), no host paths,
+no credentials. Pure."""
+
+from __future__ import annotations
+
+import re
+
+from launchbuild.compat.findings import Evidence, Finding, Location, Severity
+from launchbuild.resolver.model import Target
+
+_EXCEPTION = re.compile(r"^\s*(?:\[stderr\]\s*)?((?:[A-Za-z_][\w.]*\.)?[A-Z]\w*(?:Error|Exception|Exit|Interrupt|Warning)"
+                        r"(?::.*)?)$")
+_BUILD_FAILED = re.compile(r"Failed to (?:build|download|prepare|fetch)|build backend returned an error|"
+                           r"prepare_metadata_for_build|get_requires_for_build|metadata-generation-failed|"
+                           r"Getting requirements to build|subprocess-exited-with-error", re.IGNORECASE)
+_TEMP_PATH = re.compile(r"(?:file://)?/(?:tmp|var/folders|private/var)/[^\s'\"`)]*")
+_USERINFO = re.compile(r"(\b[a-z][a-z0-9+.-]*://)[^/@\s]+@", re.IGNORECASE)
+
+
+def is_build_failure(stderr: str) -> bool:
+    return bool(_BUILD_FAILED.search(stderr))
+
+
+def scrub(text: str) -> str:
+    """Drop credentials in URLs and the resolver's temporary paths."""
+    text = _USERINFO.sub(r"\1***@", text)
+    return _TEMP_PATH.sub("<build dir>", text)
+
+
+def last_exception(stderr: str) -> str | None:
+    found = None
+    for line in stderr.splitlines():
+        m = _EXCEPTION.match(line.strip())
+        if m:
+            found = m.group(1).strip()
+    return scrub(found) if found else None
+
+
+def build_failure_finding(stderr: str, what: str, target: Target, backend: str,
+                          location: Location | None) -> Finding:
+    cause = last_exception(stderr)
+    failed = next((ln.strip(" ×╰─▶├") for ln in stderr.splitlines() if _BUILD_FAILED.search(ln)), "")
+    failed = scrub(re.sub(r"\s+", " ", failed))[:200]
+    message = (f"{cause}: building {what} failed for Python {target.python} on {target.platform}"
+               if cause else f"building {what} failed for Python {target.python} on {target.platform}")
+    if failed:
+        message += f" ({failed})"
+    return Finding(
+        rule="LB301", severity=Severity.ERROR, title="A build backend failed while reading metadata",
+        message=message,
+        fix=("fix the build (a missing build dependency goes in [build-system] requires), or pin a release "
+             "with a wheel for the target"),
+        evidence=(Evidence("backend", backend, "resolver"), Evidence("target python", target.python, "resolver")),
+        location=location,
+    )

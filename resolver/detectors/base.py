@@ -1,0 +1,56 @@
+"""What every detector shares: a Detector answers `detect(source_dir)` with the inputs it
+found there, and each input's `load()` says what it read and what it did not use.
+
+The order of `detectors.ORDER` is the precedence; the next detector in that order is each
+one's declared fallback (shown when an input is skipped).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from launchbuild.compat.findings import Location
+from launchbuild.errors import BadInput
+from launchbuild.resolver.requirements import RequirementLine, parse_requirement
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+
+def read_toml(path: Path, shown: str) -> tuple[dict, str]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise BadInput(f"cannot read {shown}: {exc.strerror}", hint="check the path") from None
+    except UnicodeDecodeError:
+        raise BadInput(f"{shown} is not UTF-8 text", hint="save it as UTF-8") from None
+    try:
+        return tomllib.loads(text), text
+    except tomllib.TOMLDecodeError as exc:
+        raise BadInput(f"{shown} is not valid TOML: {exc}", hint="fix the syntax") from None
+
+
+def line_of(text: str, needle: str) -> int | None:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if needle in line:
+            return number
+    return None
+
+
+def requirement(spec: str, shown: str, text: str, base_dir: Path | None = None,
+                needle: str | None = None) -> RequirementLine:
+    """A PEP 508 string from a TOML/YAML file, located at its line."""
+    if not isinstance(spec, str):
+        raise BadInput(f"dependency {spec!r} in {shown} is not a string", hint='write "name>=1.0"')
+    return parse_requirement(spec, Location(shown, line_of(text, needle or spec)), base_dir=base_dir)
+
+
+def string_list(value: object, what: str, shown: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise BadInput(f"{what} in {shown} is not a list of strings", hint='write ["name>=1.0", ...]')
+    return list(value)

@@ -1,0 +1,107 @@
+"""environment.yml / conda.yaml: the pip section as requirement lines, `python=` as the target
+Python, and the conda dependencies mapped to PyPI through the sourced table in
+data/conda_pypi.json (pytorch -> torch, py-opencv -> opencv-python, ...), with their pins.
+
+A conda name the table marks as not a Python distribution (cudatoolkit, mkl, ffmpeg) is listed
+as not used, with why. A name the table does not know is an LB309 finding naming it: it is
+not guessed, and not silently left out.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from pathlib import Path
+
+from launchbuild.compat.findings import Finding, Location, Severity
+from launchbuild.errors import BadInput
+from launchbuild.resolver.detectors.base import line_of
+from launchbuild.resolver.requirements import RequirementLine, parse_requirement
+from launchbuild.resolver.sources import EnvironmentFile, LoadedInput, display_path
+
+CONDA_NAMES = ("environment.yml", "environment.yaml", "conda.yaml", "conda.yml")
+_SPEC = re.compile(r"^([A-Za-z0-9_][A-Za-z0-9_.\-]*)\s*(.*)$")
+
+
+@lru_cache(maxsize=1)
+def mapping_table() -> dict:
+    from launchbuild.compat import data
+
+    return data.load("conda_pypi")
+
+
+def conda_to_pep508(spec: str, where: str) -> tuple[str, str, str | None]:
+    """(conda name, PEP 440 specifier, note) for one conda match spec. Pure."""
+    text = spec.strip().split("::")[-1].strip()
+    m = _SPEC.match(text)
+    if not m:
+        raise BadInput(f"conda dependency {spec!r} in {where} is not a conda match spec",
+                       hint="write name, name=1.2 or name>=1.2")
+    name, rest = m.group(1).lower(), m.group(2).strip()
+    note = None
+    if "|" in rest:
+        note = f"{spec!r}: PEP 440 has no 'or'; kept {rest.split('|')[-1].strip()!r}"
+        rest = rest.split("|")[-1].strip()
+    if not rest or rest == "*":
+        return name, "", note
+    if rest.startswith("=") and not rest.startswith("=="):
+        version = rest[1:].split("=")[0].strip()
+    elif rest[0].isdigit():
+        version = rest.split()[0]  # `name 1.2.* build`
+    else:
+        return name, rest.split()[0], note  # already a comparison: `>=1.2,<2`, `==1.2.3`
+    version = version.rstrip("*").rstrip(".") if version.endswith("*") else version
+    if version.count(".") >= 2 or not version:
+        return name, f"=={version}" if version else "", note
+    return name, f"=={version}.*", note
+
+
+def _unmapped(name: str, spec: str, loc: Location) -> Finding:
+    return Finding(
+        rule="LB309", severity=Severity.WARNING, title="Conda package without a known PyPI name",
+        message=f"conda dependency {spec!r} in {loc.path} has no known PyPI name: it is not in the image",
+        fix=f"add its PyPI name to the pip section (e.g. - pip: [{name}]), or remove it",
+        location=loc,
+    )
+
+
+@dataclass(frozen=True)
+class CondaInput:
+    path: Path
+    source_dir: Path | None = None
+    kind: str = "environment"
+
+    def load(self) -> LoadedInput:
+        base = EnvironmentFile(self.path, self.source_dir).load()
+        shown = display_path(self.path, self.source_dir)
+        text = self.path.read_text(encoding="utf-8")
+        table = mapping_table()
+        mapped: list[RequirementLine] = []
+        not_used: list[str] = []
+        findings: list[Finding] = []
+        pip_names = {r.name for r in base.parsed.requirements if r.name}
+        for spec in base.conda_only:
+            loc = Location(shown, line_of(text, spec))
+            name, specifier, note = conda_to_pep508(spec, shown)
+            if note:
+                not_used.append(note)
+            if name in table["not_pypi"]:
+                not_used.append(f"conda {spec!r}: {table['not_pypi'][name]}")
+                continue
+            pypi = table["map"].get(name)
+            if pypi is None:
+                findings.append(_unmapped(name, spec, loc))
+                continue
+            if pypi.lower() in pip_names:
+                not_used.append(f"conda {spec!r}: the pip section names {pypi} too; the pip line is used")
+                continue
+            mapped.append(parse_requirement(f"{pypi}{specifier}", loc))
+        read = [f"pip section: {len(base.parsed.requirements)}",
+                f"conda dependencies mapped to PyPI: {len(mapped)} of {len(base.conda_only)}"]
+        if base.python_pin:
+            read.append(f"python={base.python_pin.value}")
+        parsed = replace(base.parsed, requirements=tuple(mapped) + base.parsed.requirements)
+        empty = None if parsed.requirements else "neither its conda dependencies nor its pip section map to PyPI packages"
+        return replace(base, path=shown, parsed=parsed, conda_only=(), read=tuple(read), not_used=tuple(not_used),
+                       findings=tuple(findings), empty_reason=empty)

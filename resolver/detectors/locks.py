@@ -1,0 +1,185 @@
+"""Existing locks used AS locks, not re-resolved: uv.lock (through `uv export`, offline and
+`--frozen`) and pylock.toml (PEP 751, read here). Both become the internal format: one
+`name==version ; marker` entry per distribution with every hash the lock records; entries
+whose marker is false for the target are dropped in `for_target`.
+
+A lock entry that is not a hashed index distribution (a VCS checkout, a local directory) cannot
+be installed hash-checked; it is reported naming the package instead of being passed on.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.markers import InvalidMarker, Marker
+
+from launchbuild.compat.findings import Finding, Location, Severity
+from launchbuild.errors import BadInput, InfraUnavailable
+from launchbuild.resolver.detectors.base import read_toml
+from launchbuild.resolver.model import Target
+from launchbuild.resolver.requirements import ParsedRequirements
+from launchbuild.resolver.sources import LoadedInput, display_path
+
+_MACHINE = {"linux/amd64": "x86_64", "linux/arm64": "aarch64"}
+
+
+def marker_environment(target: Target) -> dict[str, str]:
+    """PEP 508 marker values of the target (a CPython on Linux)."""
+    return {
+        "implementation_name": "cpython", "platform_python_implementation": "CPython",
+        "os_name": "posix", "sys_platform": "linux", "platform_system": "Linux",
+        "platform_machine": _MACHINE.get(target.platform, "x86_64"),
+        "python_version": target.python, "python_full_version": f"{target.python}.0",
+        "platform_release": "", "platform_version": "", "implementation_version": f"{target.python}.0",
+    }
+
+
+def for_target(body: str, target: Target) -> str:
+    """Drop the entries (an entry line and its indented lines) whose marker is false for the target."""
+    env = marker_environment(target)
+    out: list[str] = []
+    keep = True
+    for raw in body.splitlines():
+        if raw and not raw[0].isspace() and not raw.startswith("#"):
+            keep = True
+            head = raw.rstrip("\\").strip()
+            if ";" in head:
+                try:
+                    keep = Marker(head.split(";", 1)[1].strip()).evaluate(env)
+                except InvalidMarker:
+                    keep = True
+        if keep:
+            out.append(raw)
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _lock_problem(shown: str, name: str, why: str) -> Finding:
+    return Finding(
+        rule="LB305", severity=Severity.ERROR, title="Requirement pinned to a local or unavailable source",
+        message=f"{name} in {shown} is {why}: it cannot be installed hash-checked from the lock",
+        fix="lock it from an index (a published release), or vendor a wheel into the job",
+        location=Location(shown),
+    )
+
+
+# --- pylock.toml (PEP 751) --------------------------------------------------------------------
+
+
+def pylock_body(data: dict, shown: str) -> tuple[str, tuple[Finding, ...], tuple[str, ...]]:
+    """(entries, findings, index URLs) from a parsed pylock.toml. Pure."""
+    packages = data.get("packages")
+    if not isinstance(packages, list):
+        raise BadInput(f"{shown} has no [[packages]] array", hint="see PEP 751 (pylock.toml)")
+    version = str(data.get("lock-version", ""))
+    if not version.startswith("1."):
+        raise BadInput(f"{shown} has lock-version {version or 'missing'}; only 1.x is understood",
+                       hint="regenerate it with a PEP 751 tool")
+    lines: list[str] = []
+    findings: list[Finding] = []
+    indexes: list[str] = []
+    for pkg in packages:
+        if not isinstance(pkg, dict) or not isinstance(pkg.get("name"), str):
+            raise BadInput(f"a [[packages]] entry of {shown} has no name", hint="see PEP 751 (pylock.toml)")
+        name = pkg["name"]
+        if "vcs" in pkg or "directory" in pkg:
+            findings.append(_lock_problem(shown, name, "a VCS checkout" if "vcs" in pkg else "a local directory"))
+            continue
+        hashes: list[str] = []
+        for dist in [*(pkg.get("wheels") or []), *([pkg["sdist"]] if isinstance(pkg.get("sdist"), dict) else []),
+                     *([pkg["archive"]] if isinstance(pkg.get("archive"), dict) else [])]:
+            for algo, digest in (dist.get("hashes") or {}).items():
+                if algo == "sha256":
+                    hashes.append(f"sha256:{digest}")
+        if not isinstance(pkg.get("version"), str) or not hashes:
+            findings.append(_lock_problem(shown, name, "locked without a version or a sha256 hash"))
+            continue
+        if isinstance(pkg.get("index"), str) and pkg["index"] not in indexes:
+            indexes.append(pkg["index"])
+        marker = f" ; {pkg['marker']}" if isinstance(pkg.get("marker"), str) else ""
+        lines.append(f"{name}=={pkg['version']}{marker} \\")
+        lines += [f"    --hash={h} \\" for h in sorted(dict.fromkeys(hashes))]
+        lines[-1] = lines[-1].rstrip(" \\")
+        lines.append(f"    # via {shown}")
+    return "\n".join(lines) + ("\n" if lines else ""), tuple(findings), tuple(indexes)
+
+
+@dataclass(frozen=True)
+class PylockInput:
+    path: Path
+    source_dir: Path | None = None
+    kind: str = "lock"
+
+    def load(self) -> LoadedInput:
+        shown = display_path(self.path, self.source_dir)
+        data, _ = read_toml(self.path, shown)
+        body, findings, indexes = pylock_body(data, shown)
+        n = body.count("# via")
+        return LoadedInput(self.kind, shown, ParsedRequirements(files=(shown,)), lock_body=body,
+                           read=(f"PEP 751 lock: {n} distributions, used as locked (not re-resolved)",),
+                           findings=findings, extra_index_urls=tuple(i for i in indexes if "pypi.org" not in i),
+                           empty_reason=None if body or findings else "its [[packages]] is empty")
+
+
+# --- uv.lock ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UvLockInput:
+    path: Path
+    source_dir: Path | None = None
+    extras: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+    kind: str = "lock"
+
+    def load(self) -> LoadedInput:
+        import uv
+
+        shown = display_path(self.path, self.source_dir)
+        project = self.path.parent
+        if not (project / "pyproject.toml").is_file():
+            raise BadInput(f"{shown} has no pyproject.toml beside it", hint="commit the pyproject.toml it locks")
+        data, _ = read_toml(self.path, shown)
+        cmd = [uv.find_uv_bin(), "export", "--frozen", "--offline", "--no-config", "--format", "requirements-txt",
+               "--no-header", "--no-emit-project", "--no-emit-workspace", "--no-default-groups", "--project", str(project)]
+        for extra in self.extras:
+            cmd += ["--extra", extra]
+        for group in self.groups:
+            cmd += ["--group", group]
+        from launchbuild.resolver.backends import backend_env
+
+        try:
+            proc = subprocess.run(cmd, cwd=project, capture_output=True, text=True, timeout=120, env=backend_env())
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise InfraUnavailable(f"uv export could not run for {shown}: {exc}", hint="reinstall launchbuild") from None
+        if proc.returncode != 0:
+            last = [ln for ln in proc.stderr.splitlines() if ln.strip()][-1:] or ["no output"]
+            raise BadInput(f"{shown} cannot be exported: {last[0].strip()[:300]}",
+                           hint="run `uv lock` in the project and commit the result, or check --extra/--group")
+        findings: list[Finding] = []
+        kept: list[str] = []
+        skip = False
+        for raw in proc.stdout.splitlines():
+            if raw and not raw[0].isspace() and not raw.startswith("#"):
+                head = raw.rstrip("\\").strip()
+                skip = head.startswith("-e ") or " @ " in head.split(";")[0] or head.startswith(("./", "/", "file:"))
+                if skip:
+                    findings.append(_lock_problem(shown, head.split(" @ ")[0].removeprefix("-e ").strip(),
+                                                  "a VCS, URL or path dependency in the lock"))
+            if not skip:
+                kept.append(raw)
+        body = "\n".join(kept).strip() + "\n" if any(k.strip() for k in kept) else ""
+        indexes = []
+        for pkg in data.get("package", []):
+            url = (pkg.get("source") or {}).get("registry") if isinstance(pkg, dict) else None
+            if isinstance(url, str) and url not in indexes and "pypi.org" not in url:
+                indexes.append(url)
+        pyproject, _ = read_toml(project / "pyproject.toml", "pyproject.toml")
+        buildable = isinstance(pyproject.get("build-system"), dict) and \
+            ((pyproject.get("tool") or {}).get("uv") or {}).get("package", True) is not False
+        return LoadedInput(self.kind, shown, ParsedRequirements(files=(shown,)), lock_body=body,
+                           extras=self.extras, groups=self.groups, own_project="." if buildable else None,
+                           read=(f"uv.lock: {len(data.get('package', []))} packages, exported for the target "
+                                 "(not re-resolved)",), findings=tuple(findings), extra_index_urls=tuple(indexes),
+                           empty_reason=None if body or findings else "locks no third-party packages")

@@ -1,0 +1,147 @@
+"""Pipfile (pipenv's input) and Pipfile.lock (its lock, used as a lock).
+
+Pipfile: `[packages]` (and `[dev-packages]` with `--group dev`), `[[source]]` indexes,
+`[requires] python_version`. Pipfile.lock: `default` (and `develop` with `--group dev`),
+each entry's `version`, `markers` and `hashes`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from launchbuild.compat.findings import Finding, Location
+from launchbuild.errors import BadInput
+from launchbuild.jobs.model import Origin, Sourced
+from launchbuild.resolver.detectors.base import line_of, read_toml
+from launchbuild.resolver.detectors.locks import _lock_problem
+from launchbuild.resolver.requirements import IndexOptions, ParsedRequirements, RequirementLine, parse_requirement
+from launchbuild.resolver.sources import LoadedInput, display_path
+
+_PY = re.compile(r"3\.\d{1,2}")
+
+
+def _python_pin(value: object, shown: str) -> Sourced[str] | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    m = re.fullmatch(r"(3\.\d{1,2})(?:\.\d+)?", text)
+    if not m:
+        raise BadInput(f"[requires] python_version {text!r} in {shown} is not X.Y", hint='write python_version = "3.11"')
+    return Sourced(m.group(1), Origin.SOURCE_FILE, f"{shown} [requires]")
+
+
+def _entry(name: str, spec: object, shown: str, text: str, base_dir: Path) -> RequirementLine:
+    loc = Location(shown, line_of(text, name))
+    if isinstance(spec, str):
+        spec = {"version": spec}
+    if not isinstance(spec, dict):
+        raise BadInput(f"package {name!r} in {shown} is neither a version string nor a table",
+                       hint='write name = "*" or name = {version = ">=1.0"}')
+    extras = spec.get("extras") or []
+    extra_text = f"[{','.join(extras)}]" if extras else ""
+    marker = f" ; {spec['markers']}" if isinstance(spec.get("markers"), str) else ""
+    if "git" in spec:
+        ref = spec.get("ref")
+        return parse_requirement(f"{name}{extra_text} @ git+{spec['git']}" + (f"@{ref}" if ref else "") + marker, loc)
+    if "path" in spec or "file" in spec:
+        target = spec.get("path") or spec.get("file")
+        path = (base_dir / str(target)).resolve()
+        return parse_requirement(f"{name}{extra_text} @ {path.as_uri()}{marker}", loc,
+                                 editable=bool(spec.get("editable")))
+    version = spec.get("version", "*")
+    if not isinstance(version, str):
+        raise BadInput(f"version of {name!r} in {shown} is not a string", hint='write version = ">=1.0"')
+    version = "" if version.strip() == "*" else version.strip()
+    return parse_requirement(f"{name}{extra_text}{version}{marker}", loc)
+
+
+@dataclass(frozen=True)
+class PipfileInput:
+    path: Path
+    source_dir: Path | None = None
+    groups: tuple[str, ...] = ()
+    kind: str = "pipfile"
+
+    def load(self) -> LoadedInput:
+        shown = display_path(self.path, self.source_dir)
+        data, text = read_toml(self.path, shown)
+        packages = data.get("packages") or {}
+        dev = data.get("dev-packages") or {}
+        if not isinstance(packages, dict) or not isinstance(dev, dict):
+            raise BadInput(f"[packages] in {shown} is not a table", hint="see pipenv's Pipfile format")
+        for group in self.groups:
+            if group != "dev":
+                raise BadInput(f"dependency group {group!r} is not in {shown}", hint="Pipfile knows one group: dev")
+        lines = [_entry(n, s, shown, text, self.path.parent) for n, s in packages.items()]
+        read = [f"[packages]: {len(lines)}"]
+        if "dev" in self.groups:
+            lines += [_entry(n, s, shown, text, self.path.parent) for n, s in dev.items()]
+            read.append(f"[dev-packages]: {len(dev)}")
+        not_used = (f"[dev-packages] ({len(dev)}) not asked for (add --group dev)",) if dev and "dev" not in self.groups else ()
+        sources = [s.get("url") for s in data.get("source", []) if isinstance(s, dict) and isinstance(s.get("url"), str)]
+        options = IndexOptions(index_url=sources[0] if sources else None, extra_index_urls=tuple(sources[1:]))
+        python = _python_pin((data.get("requires") or {}).get("python_version"), shown)
+        parsed = ParsedRequirements(requirements=tuple(lines), options=options, files=(shown,))
+        return LoadedInput(self.kind, shown, parsed, python_pin=python, groups=self.groups, read=tuple(read),
+                           not_used=not_used, empty_reason=None if lines else "[packages] is empty")
+
+
+def pipfile_lock_body(data: dict, shown: str, groups: tuple[str, ...]) -> tuple[str, tuple[Finding, ...]]:
+    """Entries in the internal lock format from a parsed Pipfile.lock. Pure."""
+    if not isinstance(data, dict) or not isinstance(data.get("default", {}), dict):
+        raise BadInput(f"{shown} has no 'default' section", hint="regenerate it with `pipenv lock`")
+    sections = [data.get("default") or {}]
+    if "dev" in groups:
+        sections.append(data.get("develop") or {})
+    lines: list[str] = []
+    findings: list[Finding] = []
+    seen: set[str] = set()
+    for section in sections:
+        for name, entry in section.items():
+            if name in seen or not isinstance(entry, dict):
+                continue
+            seen.add(name)
+            version = entry.get("version")
+            hashes = [h for h in entry.get("hashes") or [] if isinstance(h, str) and h.startswith("sha256:")]
+            if "git" in entry or "path" in entry or "file" in entry:
+                findings.append(_lock_problem(shown, name, "a VCS or path dependency in the lock"))
+                continue
+            if not isinstance(version, str) or not version.startswith("==") or not hashes:
+                findings.append(_lock_problem(shown, name, "locked without an exact version or sha256 hashes"))
+                continue
+            extras = entry.get("extras") or []
+            marker = f" ; {entry['markers']}" if isinstance(entry.get("markers"), str) else ""
+            lines.append(f"{name}{'[' + ','.join(extras) + ']' if extras else ''}{version}{marker} \\")
+            lines += [f"    --hash={h} \\" for h in sorted(set(hashes))]
+            lines[-1] = lines[-1].rstrip(" \\")
+            lines.append(f"    # via {shown}")
+    return ("\n".join(lines) + "\n") if lines else "", tuple(findings)
+
+
+@dataclass(frozen=True)
+class PipfileLockInput:
+    path: Path
+    source_dir: Path | None = None
+    groups: tuple[str, ...] = ()
+    kind: str = "lock"
+
+    def load(self) -> LoadedInput:
+        shown = display_path(self.path, self.source_dir)
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise BadInput(f"cannot read {shown}: {exc.strerror}", hint="check the path") from None
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise BadInput(f"{shown} is not valid JSON: {str(exc)[:120]}", hint="regenerate it with `pipenv lock`") from None
+        body, findings = pipfile_lock_body(data, shown, self.groups)
+        meta = data.get("_meta") or {}
+        sources = [s.get("url") for s in meta.get("sources", []) if isinstance(s, dict) and isinstance(s.get("url"), str)]
+        python = _python_pin((meta.get("requires") or {}).get("python_version"), shown)
+        return LoadedInput(self.kind, shown, ParsedRequirements(files=(shown,)), lock_body=body, python_pin=python,
+                           groups=self.groups, findings=findings,
+                           read=(f"Pipfile.lock: {body.count('# via')} distributions, used as locked",),
+                           extra_index_urls=tuple(s for s in sources if "pypi.org" not in s),
+                           empty_reason=None if body or findings else "locks no packages")

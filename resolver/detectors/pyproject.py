@@ -1,0 +1,307 @@
+"""pyproject.toml in every common dialect: PEP 621 `[project]`, PEP 735 `[dependency-groups]`,
+Poetry's `[tool.poetry]`, PDM's `[tool.pdm.dev-dependencies]`, uv's `[tool.uv.sources]` and
+`[[tool.uv.index]]`.
+
+Static metadata is read here into requirement lines (each at its line in the file). Two cases
+hand the file itself to the backend instead, which reads it the way the build would:
+dynamic dependencies (the build backend computes them, in isolation), and uv sources/indexes
+(which only a project-mode `uv pip compile pyproject.toml` honours).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.utils import canonicalize_name
+
+from launchbuild.errors import BadInput
+from launchbuild.resolver.detectors.base import line_of, read_toml, requirement, string_list
+from launchbuild.resolver.detectors.constraints import poetry_to_pep440, python_marker
+from launchbuild.resolver.requirements import ParsedRequirements, RequirementLine, parse_requirement
+from launchbuild.compat.findings import Location
+from launchbuild.resolver.sources import LoadedInput, display_path
+
+
+def _table(value: object, what: str, shown: str) -> dict:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise BadInput(f"{what} in {shown} is not a table", hint="see the pyproject.toml specification")
+    return value
+
+
+def dialect(data: dict) -> str | None:
+    """Which metadata the file carries: "pep621", "poetry", or None (tool config only)."""
+    project = data.get("project")
+    if isinstance(project, dict) and ("dependencies" in project or "dependencies" in project.get("dynamic", [])
+                                      or project.get("optional-dependencies")):
+        return "pep621"
+    poetry = (data.get("tool") or {}).get("poetry")
+    if isinstance(poetry, dict) and (poetry.get("dependencies") or poetry.get("group")
+                                     or poetry.get("dev-dependencies")):
+        return "poetry"
+    if isinstance(project, dict) or data.get("dependency-groups"):
+        return "pep621"
+    return None
+
+
+@dataclass(frozen=True)
+class ProjectInput:
+    path: Path
+    source_dir: Path | None = None
+    extras: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+    kind: str = "pyproject"
+
+    def unusable_reason(self) -> str | None:
+        data, _ = read_toml(self.path, display_path(self.path, self.source_dir))
+        if dialect(data) is None:
+            return "no [project], [dependency-groups] or [tool.poetry] dependencies (tool settings only)"
+        return None
+
+    def load(self) -> LoadedInput:
+        shown = display_path(self.path, self.source_dir)
+        data, text = read_toml(self.path, shown)
+        kind = dialect(data)
+        if kind == "poetry":
+            return _poetry(self, data, text, shown)
+        return _pep621(self, data, text, shown)
+
+
+def _groups_table(data: dict, shown: str) -> dict[str, list]:
+    """PEP 735 groups, plus PDM's and uv's older dev-dependency tables, by normalized name."""
+    tool = data.get("tool") or {}
+    out: dict[str, list] = {}
+    for what, table in (("[dependency-groups]", data.get("dependency-groups")),
+                        ("[tool.pdm.dev-dependencies]", (tool.get("pdm") or {}).get("dev-dependencies"))):
+        for name, items in _table(table, what, shown).items():
+            if not isinstance(items, list):
+                raise BadInput(f"group {name!r} in {what} of {shown} is not a list", hint='write dev = ["pytest"]')
+            out.setdefault(canonicalize_name(name), []).extend(items)
+    uv_dev = (tool.get("uv") or {}).get("dev-dependencies")
+    if uv_dev:
+        out.setdefault("dev", []).extend(string_list(uv_dev, "[tool.uv].dev-dependencies", shown))
+    return out
+
+
+def _expand_group(name: str, groups: dict[str, list], shown: str, seen: tuple[str, ...] = ()) -> list[str]:
+    key = canonicalize_name(name)
+    if key in seen:
+        raise BadInput(f"dependency group {name!r} in {shown} includes itself", hint="remove the include-group cycle")
+    if key not in groups:
+        known = ", ".join(sorted(groups)) or "none"
+        raise BadInput(f"dependency group {name!r} is not in {shown}", hint=f"known groups: {known}")
+    out: list[str] = []
+    for item in groups[key]:
+        if isinstance(item, str):
+            out.append(item)
+        elif isinstance(item, dict) and isinstance(item.get("include-group"), str):
+            out += _expand_group(item["include-group"], groups, shown, seen + (key,))
+        else:
+            raise BadInput(f"entry {item!r} of group {name!r} in {shown} is not a requirement",
+                           hint='use strings or {include-group = "name"}')
+    return out
+
+
+def _expand_extras(project: dict, wanted: tuple[str, ...], shown: str) -> list[str]:
+    """The requirements of the extras asked for, following self-references (`pkg[a,b]`)."""
+    optional = _table(project.get("optional-dependencies"), "[project.optional-dependencies]", shown)
+    by_name = {canonicalize_name(k): (k, v) for k, v in optional.items()}
+    own = canonicalize_name(project["name"]) if isinstance(project.get("name"), str) else None
+    out: list[str] = []
+    todo, done = [canonicalize_name(e) for e in wanted], set()
+    for extra, raw in zip(todo, wanted):
+        if extra not in by_name:
+            known = ", ".join(sorted(optional)) or "none"
+            raise BadInput(f"extra {raw!r} is not in [project.optional-dependencies] of {shown}",
+                           hint=f"known extras: {known}")
+    while todo:
+        extra = todo.pop(0)
+        if extra in done:
+            continue
+        done.add(extra)
+        for dep in string_list(by_name[extra][1], f"extra {by_name[extra][0]!r}", shown):
+            m = re.match(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*\[([^\]]*)\]\s*(;.*)?$", dep)
+            if own and m and canonicalize_name(m.group(1)) == own and not m.group(3):
+                todo += [canonicalize_name(e) for e in m.group(2).split(",") if e.strip()]
+            else:
+                out.append(dep)
+    return out
+
+
+def _pep621(source: ProjectInput, data: dict, text: str, shown: str) -> LoadedInput:
+    project = _table(data.get("project"), "[project]", shown)
+    tool = data.get("tool") or {}
+    uv = tool.get("uv") or {}
+    groups = _groups_table(data, shown)
+    read: list[str] = []
+    not_used: list[str] = []
+    dynamic = "dependencies" in project.get("dynamic", []) or (
+        source.extras and "optional-dependencies" in project.get("dynamic", []))
+    uv_routing = bool(uv.get("sources") or uv.get("index"))
+    # A project with a build system is installed into the image: its metadata comes from its
+    # build backend (what the install will run), so a project that cannot build fails here.
+    buildable = isinstance(data.get("build-system"), dict) and isinstance(project.get("name"), str)
+    own = "." if buildable and source.path.parent == (source.source_dir or source.path.parent) else None
+    indexes = tuple(i["url"] for i in uv.get("index", []) if isinstance(i, dict) and isinstance(i.get("url"), str))
+    if source.extras:
+        optional = project.get("optional-dependencies") or {}
+        for extra in source.extras:
+            if "optional-dependencies" not in project.get("dynamic", []) and \
+                    canonicalize_name(extra) not in {canonicalize_name(k) for k in optional}:
+                known = ", ".join(sorted(optional)) or "none"
+                raise BadInput(f"extra {extra!r} is not in [project.optional-dependencies] of {shown}",
+                               hint=f"known extras: {known}")
+    for group in source.groups:
+        _expand_group(group, groups, shown)  # unknown group: bad input before any work
+    unasked = sorted(set(project.get("optional-dependencies") or {}) - set(source.extras))
+    if unasked:
+        not_used.append(f"extras not asked for: {', '.join(unasked)} (add --extra NAME)")
+    unasked_groups = sorted(set(groups) - {canonicalize_name(g) for g in source.groups})
+    if unasked_groups:
+        not_used.append(f"dependency groups not asked for: {', '.join(unasked_groups)} (add --group NAME)")
+    if dynamic or uv_routing or buildable:
+        if not isinstance(project.get("name"), str):
+            raise BadInput(f"{shown} has dynamic dependencies or uv sources but no [project].name",
+                           hint="add name = ... to [project]")
+        why = ("[project].dependencies is dynamic: the build backend computes them, in isolation" if dynamic
+               else "[build-system]: the project's metadata from its build backend, in isolation" if buildable
+               else "[tool.uv.sources]/[[tool.uv.index]]: uv resolves the project with them")
+        read.append(why)
+        if uv_routing:
+            read.append(f"uv indexes: {', '.join(indexes) or 'none'}; sources for "
+                        f"{', '.join(sorted(uv.get('sources') or {})) or 'none'}")
+        return LoadedInput(
+            source.kind, shown, ParsedRequirements(files=(shown,)), extras=source.extras, groups=source.groups,
+            read=tuple(read), not_used=tuple(not_used), project_file=source.path.name,
+            project_root=source.path.parent, project_copy="tree" if dynamic or buildable else "file",
+            extra_index_urls=indexes, own_project=own,
+        )
+    lines: list[RequirementLine] = []
+    deps = string_list(project.get("dependencies"), "[project].dependencies", shown)
+    lines += [requirement(d, shown, text) for d in deps]
+    read.append(f"[project].dependencies: {len(deps)}")
+    if source.extras:
+        extra_deps = _expand_extras(project, source.extras, shown)
+        lines += [requirement(d, shown, text) for d in extra_deps]
+        read.append(f"extras {', '.join(source.extras)}: {len(extra_deps)}")
+    for group in source.groups:
+        group_deps = _expand_group(group, groups, shown)
+        lines += [requirement(d, shown, text) for d in group_deps]
+        read.append(f"group {group}: {len(group_deps)}")
+    parsed = ParsedRequirements(requirements=tuple(lines), files=(shown,))
+    empty = None if lines else "[project].dependencies is empty"
+    return LoadedInput(source.kind, shown, parsed, extras=source.extras, groups=source.groups,
+                       read=tuple(read), not_used=tuple(not_used), empty_reason=empty)
+
+
+# --- Poetry -----------------------------------------------------------------------------------
+
+
+def _poetry_line(name: str, spec: object, shown: str, text: str, base_dir: Path) -> tuple[list[RequirementLine], list[str]]:
+    """One `[tool.poetry.dependencies]` entry -> PEP 508 lines (a list form gives several)."""
+    where = f"{name} in {shown}"
+    loc = Location(shown, line_of(text, name))
+    notes: list[str] = []
+    if isinstance(spec, list):
+        out: list[RequirementLine] = []
+        for item in spec:
+            got, n = _poetry_line(name, item, shown, text, base_dir)
+            out += got
+            notes += n
+        return out, notes
+    if isinstance(spec, str):
+        spec = {"version": spec}
+    if not isinstance(spec, dict):
+        raise BadInput(f"dependency {where} is neither a version string nor a table",
+                       hint='write name = "^1.2" or name = {version = "^1.2"}')
+    extras = spec.get("extras") or []
+    extra_text = f"[{','.join(extras)}]" if extras else ""
+    markers = []
+    if isinstance(spec.get("python"), str):
+        m = python_marker(spec["python"], where)
+        if m:
+            markers.append(m)
+    if isinstance(spec.get("markers"), str):
+        markers.append(f"({spec['markers']})" if markers else spec["markers"])
+    marker = f" ; {' and '.join(markers)}" if markers else ""
+    if "git" in spec:
+        ref = spec.get("rev") or spec.get("tag") or spec.get("branch")
+        url = f"git+{spec['git']}" + (f"@{ref}" if ref else "")
+        if spec.get("subdirectory"):
+            url += f"#subdirectory={spec['subdirectory']}"
+        body = f"{name}{extra_text} @ {url}"
+    elif "url" in spec:
+        body = f"{name}{extra_text} @ {spec['url']}"
+    elif "path" in spec:
+        path = (base_dir / str(spec["path"])).resolve()
+        return [parse_requirement(f"{name}{extra_text} @ {path.as_uri()}{marker}", loc,
+                                  editable=bool(spec.get("develop")))], notes
+    else:
+        version, note = poetry_to_pep440(spec.get("version", "*"), where)
+        if note:
+            notes.append(f"{name}: {note}")
+        body = f"{name}{extra_text}{version}"
+    if spec.get("source"):
+        notes.append(f"{name}: Poetry source {spec['source']!r} is not routed (the lock uses the job's indexes)")
+    return [parse_requirement(body + marker, loc)], notes
+
+
+def _poetry(source: ProjectInput, data: dict, text: str, shown: str) -> LoadedInput:
+    poetry = data["tool"]["poetry"]
+    base_dir = source.path.parent
+    deps = _table(poetry.get("dependencies"), "[tool.poetry.dependencies]", shown)
+    poetry_extras = _table(poetry.get("extras"), "[tool.poetry.extras]", shown)
+    group_tables = {canonicalize_name(k): _table((v or {}).get("dependencies"), f"[tool.poetry.group.{k}.dependencies]", shown)
+                    for k, v in _table(poetry.get("group"), "[tool.poetry.group]", shown).items()}
+    if poetry.get("dev-dependencies"):
+        group_tables.setdefault("dev", {}).update(_table(poetry["dev-dependencies"], "[tool.poetry.dev-dependencies]", shown))
+    wanted_optional: set[str] = set()
+    for extra in source.extras:
+        if extra not in poetry_extras:
+            known = ", ".join(sorted(poetry_extras)) or "none"
+            raise BadInput(f"extra {extra!r} is not in [tool.poetry.extras] of {shown}", hint=f"known extras: {known}")
+        wanted_optional |= {canonicalize_name(n) for n in string_list(poetry_extras[extra], f"extra {extra!r}", shown)}
+    for group in source.groups:
+        if canonicalize_name(group) not in group_tables:
+            known = ", ".join(sorted(group_tables)) or "none"
+            raise BadInput(f"dependency group {group!r} is not in {shown}", hint=f"known groups: {known}")
+    lines: list[RequirementLine] = []
+    notes: list[str] = []
+    optional_skipped: list[str] = []
+    count = 0
+    for name, spec in deps.items():
+        if canonicalize_name(name) == "python":
+            continue
+        if isinstance(spec, dict) and spec.get("optional") and canonicalize_name(name) not in wanted_optional:
+            optional_skipped.append(name)
+            continue
+        got, n = _poetry_line(name, spec, shown, text, base_dir)
+        lines += got
+        notes += n
+        count += 1
+    read = [f"[tool.poetry.dependencies]: {count} (constraints translated to PEP 440)"]
+    for group in source.groups:
+        table = group_tables[canonicalize_name(group)]
+        for name, spec in table.items():
+            got, n = _poetry_line(name, spec, shown, text, base_dir)
+            lines += got
+            notes += n
+        read.append(f"[tool.poetry.group.{group}]: {len(table)}")
+    not_used = list(notes)
+    if optional_skipped:
+        not_used.append(f"optional dependencies not in an asked-for extra: {', '.join(optional_skipped)} (add --extra NAME)")
+    unasked = sorted(set(group_tables) - {canonicalize_name(g) for g in source.groups})
+    if unasked:
+        not_used.append(f"Poetry groups not asked for: {', '.join(unasked)} (add --group NAME)")
+    if isinstance(deps.get("python"), str):
+        not_used.append(f"python = {deps['python']!r} is a range: the target Python comes from --python "
+                        "or .python-version")
+    parsed = ParsedRequirements(requirements=tuple(lines), files=(shown,))
+    own = "." if isinstance(data.get("build-system"), dict) and poetry.get("package-mode", True) is not False \
+        and source.path.parent == (source.source_dir or source.path.parent) else None
+    empty = None if lines or own else "[tool.poetry.dependencies] lists only python"
+    return LoadedInput(source.kind, shown, parsed, extras=source.extras, groups=source.groups,
+                       read=tuple(read), not_used=tuple(not_used), empty_reason=empty, own_project=own)

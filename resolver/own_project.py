@@ -1,0 +1,92 @@
+"""The job's own project: `-e .`, `.`, `-e ./libs/x` in a requirements file (a directory inside
+the job's code with a setup.py / pyproject.toml / setup.cfg), or the project whose pyproject
+or setup file is the input.
+
+Its dependencies go into the lock; the project itself does not (a host path there would change
+with every checkout directory, so no tag would be reproducible). The image installs it from
+the copied code, without dependencies, after the locked ones (builder/project_install.py).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from pathlib import Path
+
+from launchbuild.resolver.requirements import RequirementLine
+
+PROJECT_FILES = ("pyproject.toml", "setup.py", "setup.cfg")
+TEMP_PREFIX = "projects"  # where the backend's copy of each project sits in its temp dir
+_EXTRAS = re.compile(r"^(.*?)(\[[^\]]*\])?$")
+
+
+def is_project_dir(path: Path) -> bool:
+    return path.is_dir() and any((path / f).is_file() for f in PROJECT_FILES)
+
+
+def split_local_projects(lines: tuple[RequirementLine, ...], source_dir: Path | None
+                         ) -> tuple[tuple[RequirementLine, ...], tuple[tuple[str, Path, str, RequirementLine], ...]]:
+    """(the other lines, (name in the temp dir, project dir, relative path in the job, line) per project)."""
+    if source_dir is None:
+        return lines, ()
+    root = source_dir.resolve()
+    keep: list[RequirementLine] = []
+    projects: list[tuple[str, Path, str, RequirementLine]] = []
+    for line in lines:
+        if line.kind != "path" or not line.url or line.url.startswith("file:"):
+            keep.append(line)
+            continue
+        m = _EXTRAS.match(line.url)
+        path = Path(m.group(1)).resolve()
+        try:
+            rel = path.relative_to(root).as_posix()
+        except ValueError:
+            keep.append(line)  # outside the job: LB305 says why it cannot be built
+            continue
+        if not is_project_dir(path):
+            keep.append(line)
+            continue
+        name = f"p{len(projects)}"
+        projects.append((name, path, rel or ".", replace(line, extras=tuple(
+            e.strip() for e in (m.group(2) or "[]")[1:-1].split(",") if e.strip()))))
+    return tuple(keep), tuple(projects)
+
+
+def project_input_line(name: str, line: RequirementLine) -> str:
+    extras = f"[{','.join(line.extras)}]" if line.extras else ""
+    marker = f" ; {line.marker}" if line.marker else ""
+    return f"./{TEMP_PREFIX}/{name}{extras}{marker}"
+
+
+def strip_project_entries(body: str) -> str:
+    """Drop the backend's entries for the projects themselves (`-e ./projects/p0`, `./projects/p0`)."""
+    out: list[str] = []
+    skipping = False
+    for raw in body.splitlines():
+        if raw and not raw[0].isspace() and not raw.startswith("#"):
+            head = raw.removeprefix("-e ").strip()
+            skipping = head.startswith(f"./{TEMP_PREFIX}/") or f"@ file://" in head and f"/{TEMP_PREFIX}/p" in head
+        if not skipping:
+            out.append(raw)
+    text = "\n".join(out).rstrip()
+    return text + "\n" if text else ""
+
+
+def header_lines(projects: tuple[str, ...]) -> str:
+    if not projects:
+        return ""
+    return f"# the job's own project, installed from the copied code after this lock: {', '.join(projects)}\n"
+
+
+def tree_digest(path: Path) -> str:
+    """What the backend reads of a project: its top-level files (setup.py, pyproject, version files)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for p in sorted(x for x in path.iterdir() if x.is_file()):
+        try:
+            if p.stat().st_size <= 1 << 20:
+                h.update(p.name.encode() + b"\0" + p.read_bytes() + b"\0")
+        except OSError:
+            continue
+    return h.hexdigest()

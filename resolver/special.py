@@ -1,0 +1,143 @@
+"""The two input modes that do not go through requirement lines: an existing lock (used as
+locked) and a project file the backend compiles itself (its build backend in isolation).
+Plus what is said when no input won: never an empty environment without a finding."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import replace
+from pathlib import Path
+
+from launchbuild.compat.findings import Finding, Location, Severity
+from launchbuild.errors import InfraUnavailable
+from launchbuild.resolver import cache
+from launchbuild.resolver.model import Lock, ResolveResult, Target
+from launchbuild.resolver.sources import LoadedInput
+
+PYPI_SIMPLE = "https://pypi.org/simple"
+_MAX_HASHED = 1 << 20
+
+
+def reason_for(path: str) -> str:
+    from launchbuild.resolver import detectors
+
+    return detectors.reason_for(path)
+
+
+def no_input_findings(source_dir: Path | None, skipped: list[tuple[str, str]]) -> tuple[Finding, ...]:
+    """LB307 for each dependency-like file nothing read; else LB308: the image has no packages."""
+    from launchbuild.resolver import detectors
+
+    if source_dir is None:
+        return ()
+    known = {p for p, _ in skipped}
+    unread = [p for p in detectors.dependency_like_files(source_dir) if p not in known]
+    if unread:
+        return tuple(Finding(
+            rule="LB307", severity=Severity.ERROR, title="Dependency file not understood",
+            message=(f"{p} looks like a dependency file, but no input form reads it, so the image would have "
+                     "no third-party packages"),
+            fix=("pass it explicitly (--requirements FILE for a requirements file), or write requirements.txt, "
+                 f"pyproject.toml or environment.yml (read in this order: {detectors.PRECEDENCE})"),
+            location=Location(p),
+        ) for p in unread)
+    why = "; ".join(f"{p}: {w}" for p, w in skipped)
+    return (Finding(
+        rule="LB308", severity=Severity.INFO, title="No dependency file: the image has no third-party packages",
+        message="the image will have no third-party packages: " + (why if why else "the job has no dependency file"),
+        fix="add requirements.txt, pyproject.toml or environment.yml if the job imports anything beyond the stdlib",
+    ),)
+
+
+def _tree_digest(root: Path, copy: str, name: str) -> str:
+    """What a project compile reads: the file, or (tree mode) the project's top-level files."""
+    h = hashlib.sha256()
+    paths = [root / name] if copy == "file" else sorted(p for p in root.iterdir() if p.is_file())
+    for p in paths:
+        try:
+            if p.stat().st_size <= _MAX_HASHED:
+                h.update(p.name.encode() + b"\0" + p.read_bytes() + b"\0")
+        except OSError:
+            continue
+    return h.hexdigest()
+
+
+def _empty(loaded: LoadedInput, target: Target, what: str) -> Finding:
+    return Finding(
+        rule="LB308", severity=Severity.INFO, title="No dependency file: the image has no third-party packages",
+        message=f"{loaded.path} {what} for Python {target.python} on {target.platform}: "
+                "the image will have no third-party packages",
+        fix="add the job's dependencies to it if the job imports anything beyond the stdlib",
+        location=Location(loaded.path),
+    )
+
+
+def resolve_special(loaded: LoadedInput, target: Target, options, skipped, *, job) -> ResolveResult:
+    from launchbuild.resolver.api import _header
+    from launchbuild.resolver.backends import CompileRequest, make_backend
+    from launchbuild.resolver.build_errors import build_failure_finding, is_build_failure
+    from launchbuild.resolver.detectors.locks import for_target
+    from launchbuild.resolver.explain import unresolvable_finding
+    from launchbuild.resolver.lockfile import parse_lock
+
+    base = ResolveResult(input_kind=loaded.kind, input_path=loaded.path, skipped_inputs=tuple(skipped),
+                         extras=loaded.extras, groups=loaded.groups, findings=tuple(loaded.findings))
+    root = cache.cache_root(options.cache_dir)
+    index = loaded.parsed.options
+    index_urls = (PYPI_SIMPLE, *loaded.extra_index_urls)
+    findings = list(loaded.findings)
+    cache_hit = False
+    if loaded.lock_body is not None:
+        body = for_target(loaded.lock_body, target) if loaded.lock_body.strip() else ""
+        backend_name = Path(loaded.path).name  # the lock itself, not a resolver
+        if not body.strip() and not loaded.own_project:
+            if not findings:
+                findings.append(_empty(loaded, target, "locks nothing"))
+            return replace(base, findings=tuple(findings))
+    else:
+        backend = make_backend(options.backend, target)
+        backend_name = backend.name
+        assert loaded.project_root is not None and loaded.project_file is not None
+        key = cache.input_hash({
+            "project": _tree_digest(loaded.project_root, loaded.project_copy, loaded.project_file),
+            "file": loaded.project_file, "copy": loaded.project_copy, "extras": list(loaded.extras),
+            "groups": list(loaded.groups), "python": target.python, "platform": target.platform,
+            "glibc": target.glibc, "backend": backend.name, "backend_version": backend.version(),
+        })
+        entry = cache.read_json(cache.lock_path(root, key))
+        cache_hit = entry is not None
+        if entry is None:
+            if options.offline:
+                raise InfraUnavailable(f"--offline: no cached lock for {loaded.path} "
+                                       f"(Python {target.python}, {target.platform}, {backend.name})",
+                                       hint="run once without --offline to fill the cache")
+            outcome = backend.compile(CompileRequest(
+                "", loaded.project_file, "", target, project_dir=loaded.project_root,
+                project_file=loaded.project_file, project_copy=loaded.project_copy,
+                extras=loaded.extras, groups=loaded.groups))
+            if not outcome.ok:
+                where = Location(loaded.path)
+                if is_build_failure(outcome.explanation):
+                    findings.append(build_failure_finding(outcome.explanation, loaded.path, target, backend.name, where))
+                else:
+                    f = unresolvable_finding(outcome.explanation, (), target, backend.name)
+                    findings.append(replace(f, location=where))
+                return replace(base, findings=tuple(findings))
+            entry = {"body": outcome.body}
+            cache.write_json(cache.lock_path(root, key), entry)
+        body = entry.get("body", "")
+        if not body.strip() and not loaded.own_project:
+            findings.append(_empty(loaded, target, "declares no dependencies"))
+    from launchbuild.resolver.own_project import header_lines
+
+    own = (loaded.own_project,) if loaded.own_project else ()
+    text = _header(target, backend_name, loaded, index) + header_lines(own) + body
+    packages = parse_lock(text, ())
+    lock = Lock(packages=packages, text=text, target=target, backend=backend_name,
+                input_hash=hashlib.sha256(text.encode()).hexdigest(), index_urls=index_urls, own_projects=own)
+    facts = ()
+    if options.fetch_package_facts and packages:
+        from launchbuild.resolver.index import package_facts
+
+        facts = package_facts(lock, root, offline=options.offline)
+    return replace(base, lock=lock, findings=tuple(findings), cache_hit=cache_hit, packages=facts)

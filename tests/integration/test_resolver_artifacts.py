@@ -1,0 +1,100 @@
+"""VCS requirements (served by a real `git http-backend` on 127.0.0.1), local wheels and a
+job's own --find-links folder become hashed wheels in the build context, never host paths;
+user --hash pins are enforced; an unreachable VCS host is exit 3. One real build installs them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from launchbuild.cli import app
+from launchbuild.jobs.model import CodeSource, Job
+from launchbuild.resolver.api import ResolveOptions, resolve
+from tests.helpers_git_http import make_package_repo, serve_git
+from tests.helpers_resolver import build_wheel
+
+pytestmark = pytest.mark.network
+SIX_WHEEL_SHA = "1e61c37477a1626458e36f7b1d82aa5c9b094fa4802892072e49de9c60c4c926"  # six-1.16.0-py2.py3-none-any.whl
+
+
+@pytest.fixture(scope="module")
+def git_server(tmp_path_factory):
+    root = tmp_path_factory.mktemp("git-srv")
+    make_package_repo(root, "gitpkg", "1.0", "v1.0")
+    with serve_git(root) as url:
+        yield url
+
+
+def job_with(tmp_path: Path, url: str, extra: str = "") -> Path:
+    job = tmp_path / "job"
+    build_wheel(job / "wheels", "localpkg", "2.0")
+    build_wheel(job / "links", "linkedpkg", "3.0")
+    (job / "requirements.txt").write_text(
+        f"gitpkg @ git+{url}/gitpkg.git@v1.0\n./wheels/localpkg-2.0-py3-none-any.whl\n"
+        f"--find-links ./links\nlinkedpkg==3.0\n{extra}")
+    (job / "train.py").write_text("import gitpkg, localpkg, linkedpkg\nprint(gitpkg.VERSION)\n")
+    return job
+
+
+def run(job: Path, cache: Path):
+    return resolve(job, Job(source=CodeSource(job)), ResolveOptions(cache_dir=cache, fetch_package_facts=False))
+
+
+def test_vcs_local_wheel_and_find_links_are_hashed_wheels_without_host_paths(tmp_path, git_server):
+    job = job_with(tmp_path, git_server, f"six==1.16.0 --hash=sha256:{SIX_WHEEL_SHA}\n")
+    result = run(job, tmp_path / "cache")
+    assert not result.findings
+    by_name = {p.name: p for p in result.lock.packages}
+    assert {n: p.version for n, p in by_name.items()} == {"gitpkg": "1.0", "localpkg": "2.0", "linkedpkg": "3.0",
+                                                          "six": "1.16.0"}
+    assert all(p.hashes for p in by_name.values())
+    assert by_name["six"].hashes == (f"sha256:{SIX_WHEEL_SHA}",)  # only the user's hash is kept
+    assert str(tmp_path) not in result.lock.text and "127.0.0.1" not in result.lock.text
+    assert result.lock.find_links == ()  # ./links became wheels in the context
+    assert sorted(Path(w).name for w in result.lock.wheels) == [
+        "gitpkg-1.0-py3-none-any.whl", "linkedpkg-3.0-py3-none-any.whl", "localpkg-2.0-py3-none-any.whl"]
+    assert any("-> commit " in note and len(note.split("-> commit ")[1].split()[0]) == 40 for note in result.input_read)
+
+
+def test_a_user_hash_that_does_not_match_is_lb310_naming_the_line(tmp_path, git_server):
+    job = tmp_path / "job"
+    job.mkdir()
+    (job / "requirements.txt").write_text("six==1.16.0 --hash=sha256:" + "0" * 64 + "\n")
+    [finding] = run(job, tmp_path / "cache").findings
+    assert finding.rule == "LB310" and "requirements.txt:1" in finding.message
+
+
+def test_an_unreachable_vcs_host_is_exit_3(tmp_path):
+    job = tmp_path / "job"
+    job.mkdir()
+    (job / "requirements.txt").write_text("gitpkg @ git+http://127.0.0.1:9/gitpkg.git@v1.0\n")
+    result = CliRunner().invoke(app, ["resolve", str(job)], env={"NO_COLOR": "1"})
+    assert result.exit_code == 3, result.output
+    assert "127.0.0.1:9" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.docker
+def test_the_image_installs_them_hash_checked(tmp_path, git_server, standin_images, docker_client):
+    job = job_with(tmp_path, git_server)
+    dockerfile = CliRunner().invoke(app, ["dockerfile", str(job), "--entrypoint", "python train.py",
+                                          "--python-base-image", standin_images["python"]])
+    assert dockerfile.exit_code == 0, dockerfile.output
+    assert "/opt/launchbuild/wheels" in dockerfile.output and str(tmp_path) not in dockerfile.output
+    out = tmp_path / "report.json"
+    result = CliRunner().invoke(app, ["build", str(job), "--python-base-image", standin_images["python"],
+                                      "--entrypoint", "python train.py", "--format", "json", "-o", str(out)],
+                                env={"NO_COLOR": "1"})
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    tag = report["build"]["tag"]
+    try:
+        got = docker_client.containers.run(tag, remove=True, network_mode="none").decode()
+        assert got.strip() == "1.0"
+        wheels = docker_client.containers.run(tag, entrypoint=["sh", "-c", "find /opt /tmp -name '*.whl'"],
+                                              remove=True, network_mode="none").decode()
+        assert wheels.strip() == ""  # bind-mounted for the install step only (the job's own copies stay in /app)
+    finally:
+        docker_client.images.remove(tag, force=True)

@@ -1,0 +1,128 @@
+"""Every input form resolved end to end: real PyPI (tiny packages), uv's real `export` of a
+real uv.lock, a build backend run in isolation, and a local index on 127.0.0.1 for
+`[tool.uv.sources]`."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from launchbuild.jobs.model import CodeSource, Job
+from launchbuild.resolver.api import ResolveOptions, resolve
+from tests.helpers_resolver import build_wheel, serve_directory
+
+pytestmark = pytest.mark.network
+
+
+def run(src: Path, cache: Path, **kw):
+    return resolve(src, Job(source=CodeSource(src)), ResolveOptions(cache_dir=cache, fetch_package_facts=False, **kw))
+
+
+def pins(result) -> dict[str, str]:
+    return {p.name: p.version for p in result.lock.packages}
+
+
+def write(directory: Path, name: str, text: str) -> Path:
+    path = directory / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+SETUP_PY = ("from setuptools import setup\n"
+            "setup(name='demo', version='0.1', install_requires=['six>=1.16'], extras_require={'net': ['idna']})\n")
+
+
+def test_setup_py_metadata_from_the_backend_same_lock_from_any_directory(tmp_path):
+    locks = []
+    for where in ("a/checkout", "b/elsewhere"):
+        src = tmp_path / where
+        write(src, "setup.py", SETUP_PY)
+        result = run(src, tmp_path / f"cache-{len(locks)}", extras=("net",))
+        assert result.input_kind == "setup" and set(pins(result)) == {"six", "idna"}
+        assert all(p.hashes for p in result.lock.packages)
+        assert not any(p.name.endswith(".egg-info") for p in src.iterdir()), "the job's tree was written to"
+        locks.append(result.lock.text)
+    assert locks[0] == locks[1]  # no host path, no temp dir in the lock
+    assert str(tmp_path) not in locks[0] and "/tmp/" not in locks[0]
+
+
+def test_a_failing_build_backend_is_lb301_with_its_cause_first(tmp_path):
+    src = tmp_path / "src"
+    write(src, "setup.py", "import launchbuild_no_such_module_xyz\n")
+    result = run(src, tmp_path / "cache")
+    [finding] = [f for f in result.findings if f.rule == "LB301"]
+    assert finding.message.startswith("ModuleNotFoundError: No module named 'launchbuild_no_such_module_xyz'")
+    assert str(tmp_path) not in finding.message and result.lock is None
+
+
+def test_poetry_project_with_group(tmp_path):
+    src = tmp_path / "src"
+    write(src, "pyproject.toml",
+          '[tool.poetry]\nname = "p"\nversion = "0.1.0"\n[tool.poetry.dependencies]\npython = "^3.9"\n'
+          'six = "~1.16"\n[tool.poetry.group.dev.dependencies]\niniconfig = "^2.0"\n')
+    got = pins(run(src, tmp_path / "cache", groups=("dev",)))
+    assert got["six"].startswith("1.16.") and got["iniconfig"].startswith("2.")
+
+
+def test_uv_lock_is_used_as_locked_for_the_target(tmp_path):
+    import uv
+
+    src = tmp_path / "src"
+    write(src, "pyproject.toml",
+          '[project]\nname = "ul"\nversion = "0.1"\nrequires-python = ">=3.10"\n'
+          'dependencies = ["six==1.16.0", "idna==3.7; python_version < \'3.12\'"]\n'
+          '[dependency-groups]\ndev = ["iniconfig==2.0.0"]\n')
+    subprocess.run([uv.find_uv_bin(), "lock", "--no-config", "-q"], cwd=src, check=True)
+    write(src, "requirements.txt", "six==1.17.0\n")  # a lock outranks it
+    result = run(src, tmp_path / "cache", python=None, platform="linux/amd64")
+    assert result.input_kind == "lock" and result.input_path == "uv.lock"
+    assert ("requirements.txt", "lower precedence than uv.lock (lock)") in result.skipped_inputs
+    by_python = {}
+    from launchbuild.jobs.model import Origin, Sourced
+
+    for py in ("3.11", "3.12"):
+        r = run(src, tmp_path / "cache", python=Sourced(py, Origin.FLAG))
+        by_python[py] = pins(r)
+    assert by_python["3.11"] == {"six": "1.16.0", "idna": "3.7"}
+    assert by_python["3.12"] == {"six": "1.16.0"}  # the marker is false there
+    with_dev = run(src, tmp_path / "cache", python=Sourced("3.11", Origin.FLAG), groups=("dev",))
+    assert pins(with_dev)["iniconfig"] == "2.0.0"
+
+
+def test_environment_yml_conda_pins_and_python(tmp_path):
+    src = tmp_path / "src"
+    write(src, "environment.yml", "name: e\ndependencies:\n  - python=3.10\n  - six=1.16.0\n  - cudatoolkit=11.3\n"
+                                  "  - pip\n  - pip:\n    - idna==3.7\n")
+    result = run(src, tmp_path / "cache")
+    assert result.lock.target.python == "3.10"
+    assert pins(result) == {"six": "1.16.0", "idna": "3.7"}
+
+
+def test_uv_sources_route_a_package_to_its_index(tmp_path):
+    index = tmp_path / "index"
+    build_wheel(index / "tinypkg", "tinypkg", "1.0")
+    with serve_directory(index) as url:
+        src = tmp_path / "src"
+        write(src, "pyproject.toml",
+              '[project]\nname = "nc"\nversion = "0.1"\ndependencies = ["six==1.16.0"]\n'
+              '[project.optional-dependencies]\ngpu = ["tinypkg"]\n'
+              f'[[tool.uv.index]]\nname = "local"\nurl = "{url}/"\nexplicit = true\n'
+              '[tool.uv.sources]\ntinypkg = [{ index = "local", extra = "gpu" }]\n')
+        result = run(src, tmp_path / "cache", extras=("gpu",))
+    assert pins(result) == {"six": "1.16.0", "tinypkg": "1.0"}
+    assert f"{url}/" in result.lock.index_urls  # the image installs from the same index
+
+
+def test_pipfile_and_requirements_in(tmp_path):
+    src = tmp_path / "pipenv"
+    write(src, "Pipfile", '[packages]\nsix = "==1.16.0"\n[requires]\npython_version = "3.10"\n')
+    result = run(src, tmp_path / "cache")
+    assert result.lock.target.python == "3.10" and pins(result) == {"six": "1.16.0"}
+    src = tmp_path / "pip-tools"
+    write(src, "requirements.in", "six==1.16.0\n")
+    assert pins(run(src, tmp_path / "cache")) == {"six": "1.16.0"}
+    shutil.rmtree(tmp_path / "cache")

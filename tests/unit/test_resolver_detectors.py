@@ -1,0 +1,353 @@
+"""The input detectors: each form read into requirement lines (or a lock), what was read and
+what was not used, the precedence, and the findings when nothing could be read. Pure parts
+are property-tested."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
+
+from launchbuild.errors import BadInput
+from launchbuild.jobs.fetch import unwrap_single_folder
+from launchbuild.resolver import detectors
+from launchbuild.resolver.build_errors import build_failure_finding, is_build_failure, last_exception, scrub
+from launchbuild.resolver.detectors.conda import CondaInput, conda_to_pep508, mapping_table
+from launchbuild.resolver.detectors.constraints import poetry_to_pep440, python_marker
+from launchbuild.resolver.detectors.locks import for_target, pylock_body
+from launchbuild.resolver.detectors.pipfile import PipfileInput, pipfile_lock_body
+from launchbuild.resolver.detectors.pyproject import ProjectInput
+from launchbuild.resolver.detectors.setuptools_inputs import SetupCfgInput, SetupPyInput
+from launchbuild.resolver.model import Target
+from launchbuild.resolver.sources import discover
+from launchbuild.resolver.special import no_input_findings
+
+
+def texts(loaded):
+    return [r.text for r in loaded.parsed.requirements]
+
+
+# --- Poetry constraints ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("poetry,pep440", [
+    ("^1.2.3", ">=1.2.3,<2"), ("^0.2.3", ">=0.2.3,<0.3"), ("^0.0.3", ">=0.0.3,<0.0.4"), ("^0", ">=0,<1"),
+    ("^1.2", ">=1.2,<2"), ("~1.2.3", ">=1.2.3,<1.3"), ("~1.2", ">=1.2,<1.3"), ("~1", ">=1,<2"),
+    ("*", ""), ("1.2.*", "==1.2.*"), ("1.2.3", "==1.2.3"), (">=1.2 <2", ">=1.2,<2"), (">=1,<2", ">=1,<2"),
+    ("~=1.4", "~=1.4"), ("!=1.5", "!=1.5"), ("^2.0.0rc1", ">=2.0.0rc1,<3"),
+])
+def test_poetry_constraints_in_pep440(poetry, pep440):
+    assert poetry_to_pep440(poetry, "pyproject.toml") == (pep440, None)
+
+
+def test_an_or_keeps_the_last_alternative_and_says_so():
+    spec, note = poetry_to_pep440("^1.0 || ^2.0", "x")
+    assert spec == ">=2.0,<3" and "no 'or'" in note and "^2.0" in note
+
+
+def test_python_constraint_becomes_a_marker():
+    assert python_marker("^3.8", "x") == "python_version >= '3.8' and python_version < '4'"
+    assert python_marker("*", "x") is None
+
+
+@pytest.mark.parametrize("bad", ["^", "^abc", ">>1", "1.2 foo"])
+def test_unreadable_constraints_are_bad_input(bad):
+    with pytest.raises(BadInput):
+        poetry_to_pep440(bad, "pyproject.toml")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 30), min_size=1, max_size=3), st.sampled_from(["^", "~"]))
+def test_caret_and_tilde_admit_the_base_and_refuse_the_bump(parts, op):
+    base = ".".join(map(str, parts))
+    spec, _ = poetry_to_pep440(op + base, "x")
+    s = SpecifierSet(spec)
+    assert Version(base) in s
+    if op == "^":
+        i = next((k for k, p in enumerate(parts) if p != 0), len(parts) - 1)
+    else:
+        i = 0 if len(parts) == 1 else 1
+    bumped = parts[: i + 1]
+    bumped[-1] += 1
+    assert Version(".".join(map(str, bumped))) not in s
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=30))
+def test_constraint_parser_raises_only_bad_input(text):
+    try:
+        spec, _ = poetry_to_pep440(text, "x")
+        SpecifierSet(spec)
+    except BadInput:
+        pass
+
+
+# --- conda ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("spec,expected", [
+    ("numpy=1.23.1", ("numpy", "==1.23.1")), ("pytorch=1.12.1=py3.10_cuda11.3_cudnn8", ("pytorch", "==1.12.1")),
+    ("numpy=1.23", ("numpy", "==1.23.*")), ("conda-forge::numpy>=1.2,<2", ("numpy", ">=1.2,<2")),
+    ("numpy 1.2.*", ("numpy", "==1.2.*")), ("numpy", ("numpy", "")), ("NumPy==1.2.3", ("numpy", "==1.2.3")),
+])
+def test_conda_match_specs(spec, expected):
+    assert conda_to_pep508(spec, "environment.yml")[:2] == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=30))
+def test_conda_spec_parser_raises_only_bad_input(text):
+    try:
+        conda_to_pep508(text, "environment.yml")
+    except BadInput:
+        pass
+
+
+def test_conda_table_is_sourced_and_maps_pytorch_to_torch():
+    table = mapping_table()
+    assert table["source"] and table["retrieved"]
+    assert table["map"]["pytorch"] == "torch" and table["map"]["py-opencv"] == "opencv-python"
+    assert "cudatoolkit" in table["not_pypi"]
+
+
+def test_environment_yml_keeps_conda_pins_of_pypi_packages(tmp_path):
+    (tmp_path / "environment.yml").write_text(
+        "name: ldm\nchannels: [pytorch, defaults]\ndependencies:\n  - python=3.8.5\n  - pip=20.3\n"
+        "  - cudatoolkit=11.3\n  - pytorch=1.11.0\n  - torchvision=0.12.0\n  - numpy=1.19.2\n  - weirdthing=1.0\n"
+        "  - pip:\n    - albumentations==0.4.3\n    - numpy==1.19.5\n")
+    loaded = CondaInput(tmp_path / "environment.yml", tmp_path).load()
+    assert texts(loaded) == ["torch==1.11.0", "torchvision==0.12.0", "albumentations==0.4.3", "numpy==1.19.5"]
+    assert loaded.python_pin.value == "3.8"
+    assert [r.location.line for r in loaded.parsed.requirements][:2] == [7, 8]
+    assert any("cudatoolkit" in n for n in loaded.not_used)
+    assert any("the pip section names numpy" in n for n in loaded.not_used)
+    [finding] = loaded.findings
+    assert finding.rule == "LB309" and "weirdthing" in finding.message and finding.location.line == 10
+
+
+# --- pyproject ------------------------------------------------------------------------------
+
+
+def test_pep621_extras_groups_and_self_references(tmp_path):
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "Proj"\nversion = "1"\ndependencies = ["requests>=2"]\n'
+        '[project.optional-dependencies]\ngpu = ["torch"]\nviz = ["rich"]\nall = ["proj[gpu,viz]"]\n'
+        '[dependency-groups]\nlint = ["ruff"]\ndev = ["pytest", {include-group = "lint"}]\n')
+    loaded = ProjectInput(tmp_path / "pyproject.toml", tmp_path, ("all",), ("dev",)).load()
+    assert texts(loaded) == ["requests>=2", "torch", "rich", "pytest", "ruff"]
+    assert loaded.read[0] == "[project].dependencies: 1"
+    with pytest.raises(BadInput, match="known groups: dev, lint"):
+        ProjectInput(tmp_path / "pyproject.toml", tmp_path, (), ("docs",)).load()
+    with pytest.raises(BadInput, match="known extras"):
+        ProjectInput(tmp_path / "pyproject.toml", tmp_path, ("nope",)).load()
+    not_used = ProjectInput(tmp_path / "pyproject.toml", tmp_path).load().not_used
+    assert any("extras not asked for: all, gpu, viz" in n for n in not_used)
+
+
+def test_pdm_dev_dependencies_are_groups(tmp_path):
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "p"\nversion = "1"\ndependencies = ["attrs"]\n'
+        '[tool.pdm.dev-dependencies]\ntest = ["pytest>=7"]\n')
+    assert texts(ProjectInput(tmp_path / "pyproject.toml", tmp_path, (), ("test",)).load()) == ["attrs", "pytest>=7"]
+
+
+def test_poetry_dependencies_translated(tmp_path):
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.poetry]\nname = "p"\nversion = "0.1.0"\n'
+        '[tool.poetry.dependencies]\npython = "^3.9"\nrequests = "^2.28"\n'
+        'uvicorn = {version = "~0.20", extras = ["standard"]}\n'
+        'tomli = {version = "^2.0", python = "<3.11"}\n'
+        'boto3 = {version = "*", optional = true}\n'
+        'mylib = {git = "https://example.org/mylib.git", tag = "v1.0"}\n'
+        '[tool.poetry.extras]\naws = ["boto3"]\n'
+        '[tool.poetry.group.dev.dependencies]\npytest = "^7.0"\n')
+    loaded = ProjectInput(tmp_path / "pyproject.toml", tmp_path).load()
+    assert texts(loaded) == ["requests>=2.28,<3", "uvicorn[standard]>=0.20,<0.21",
+                             "tomli>=2.0,<3 ; python_version < '3.11'", "mylib @ git+https://example.org/mylib.git@v1.0"]
+    assert any("boto3" in n and "--extra" in n for n in loaded.not_used)
+    assert any("dev" in n and "--group" in n for n in loaded.not_used)
+    full = ProjectInput(tmp_path / "pyproject.toml", tmp_path, ("aws",), ("dev",)).load()
+    assert "boto3" in texts(full) and "pytest>=7.0,<8" in texts(full)
+    assert loaded.parsed.requirements[0].location.line == 6
+
+
+def test_uv_sources_and_dynamic_dependencies_go_to_the_backend(tmp_path):
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "nc"\nversion = "0.1"\ndependencies = ["six"]\n'
+        '[project.optional-dependencies]\ngpu = ["torch>=2.8"]\n'
+        '[[tool.uv.index]]\nname = "pytorch-cu128"\nurl = "https://download.pytorch.org/whl/cu128"\nexplicit = true\n'
+        '[tool.uv.sources]\ntorch = [{ index = "pytorch-cu128", extra = "gpu" }]\n')
+    loaded = ProjectInput(tmp_path / "pyproject.toml", tmp_path, ("gpu",)).load()
+    assert loaded.project_file == "pyproject.toml" and loaded.project_copy == "file"
+    assert loaded.extra_index_urls == ("https://download.pytorch.org/whl/cu128",)
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "d"\nversion = "1"\ndynamic = ["dependencies"]\n')
+    assert ProjectInput(tmp_path / "pyproject.toml", tmp_path).load().project_copy == "tree"
+
+
+def test_tool_only_pyproject_is_skipped_for_the_next_detector(tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[build-system]\nrequires = ["setuptools"]\n[tool.black]\nline-length = 100\n')
+    (tmp_path / "setup.py").write_text("from setuptools import setup\nsetup(name='x', install_requires=['six'])\n")
+    assert "tool settings only" in ProjectInput(tmp_path / "pyproject.toml", tmp_path).unusable_reason()
+    kinds = [type(s).__name__ for s, _ in discover(tmp_path)]
+    assert kinds == ["ProjectInput", "SetupPyInput"]
+    loaded = SetupPyInput(tmp_path / "setup.py", tmp_path).load()
+    assert loaded.project_file == "setup.py" and loaded.project_copy == "tree"
+
+
+# --- setup.cfg, Pipfile ------------------------------------------------------------------------
+
+
+def test_setup_cfg_install_requires_is_read_statically(tmp_path):
+    (tmp_path / "setup.cfg").write_text(
+        "[metadata]\nname = x\n[options]\ninstall_requires =\n    numpy>=1.20\n    # a comment\n    tqdm\n"
+        "[options.extras_require]\ntest = pytest\n")
+    loaded = SetupCfgInput(tmp_path / "setup.cfg", tmp_path, ("test",)).load()
+    assert texts(loaded) == ["numpy>=1.20", "tqdm", "pytest"]
+    assert loaded.parsed.requirements[0].location.line == 5
+    (tmp_path / "setup.cfg").write_text("[flake8]\nmax-line-length = 100\n")
+    assert SetupCfgInput(tmp_path / "setup.cfg", tmp_path).unusable_reason() == "no [options] install_requires"
+
+
+def test_pipfile_packages_sources_and_python(tmp_path):
+    (tmp_path / "Pipfile").write_text(
+        '[[source]]\nurl = "https://pypi.org/simple"\nname = "pypi"\n'
+        '[packages]\nrequests = "*"\nflask = ">=2"\nuvicorn = {version = "==0.20", extras = ["standard"]}\n'
+        '[dev-packages]\npytest = "*"\n[requires]\npython_version = "3.10"\n')
+    loaded = PipfileInput(tmp_path / "Pipfile", tmp_path).load()
+    assert texts(loaded) == ["requests", "flask>=2", "uvicorn[standard]==0.20"]
+    assert loaded.python_pin.value == "3.10" and loaded.parsed.options.index_url == "https://pypi.org/simple"
+    assert "pytest" in texts(PipfileInput(tmp_path / "Pipfile", tmp_path, ("dev",)).load())
+
+
+# --- locks ---------------------------------------------------------------------------------
+
+
+PYLOCK = {
+    "lock-version": "1.0", "created-by": "test",
+    "packages": [
+        {"name": "idna", "version": "3.10", "marker": "python_version < '3.12'", "index": "https://pypi.org/simple",
+         "wheels": [{"url": "https://x/idna-3.10-py3-none-any.whl", "hashes": {"sha256": "aa"}}],
+         "sdist": {"url": "https://x/idna-3.10.tar.gz", "hashes": {"sha256": "bb"}}},
+        {"name": "six", "version": "1.17.0", "wheels": [{"hashes": {"sha256": "cc"}}]},
+        {"name": "mine", "vcs": {"type": "git", "url": "https://example.org/mine.git", "commit-id": "abc"}},
+    ],
+}
+
+
+def test_pylock_becomes_the_internal_lock_and_names_what_it_cannot_hash():
+    body, findings, indexes = pylock_body(PYLOCK, "pylock.toml")
+    assert body.splitlines()[:4] == ["idna==3.10 ; python_version < '3.12' \\", "    --hash=sha256:aa \\",
+                                     "    --hash=sha256:bb", "    # via pylock.toml"]
+    assert "six==1.17.0 \\" in body
+    [finding] = findings
+    assert finding.rule == "LB305" and "mine" in finding.message
+    assert for_target(body, Target("3.12")).count("==") == 1
+    assert for_target(body, Target("3.11")).count("==") == 2
+    with pytest.raises(BadInput, match="lock-version"):
+        pylock_body({"lock-version": "2.0", "packages": []}, "pylock.toml")
+
+
+def test_pipfile_lock_entries_keep_hashes_and_markers():
+    data = {"_meta": {"sources": [{"url": "https://pypi.org/simple"}]},
+            "default": {"six": {"version": "==1.17.0", "hashes": ["sha256:aa", "sha256:bb"]},
+                        "tomli": {"version": "==2.0.1", "hashes": ["sha256:cc"], "markers": "python_version < '3.11'"},
+                        "mine": {"git": "https://example.org/mine.git", "ref": "abc"}},
+            "develop": {"pytest": {"version": "==8.0.0", "hashes": ["sha256:dd"]}}}
+    body, findings = pipfile_lock_body(data, "Pipfile.lock", ())
+    assert "six==1.17.0 \\" in body and "pytest" not in body and "tomli==2.0.1 ; python_version < '3.11'" in body
+    assert [f.rule for f in findings] == ["LB305"]
+    assert "pytest==8.0.0" in pipfile_lock_body(data, "Pipfile.lock", ("dev",))[0]
+
+
+def test_pipfile_lock_as_a_detected_input(tmp_path):
+    (tmp_path / "Pipfile.lock").write_text(json.dumps({"_meta": {"requires": {"python_version": "3.10"}},
+                                                        "default": {"six": {"version": "==1.17.0", "hashes": ["sha256:aa"]}}}))
+    (tmp_path / "Pipfile").write_text('[packages]\nsix = "*"\n')
+    (tmp_path / "requirements.txt").write_text("six\n")
+    found = [type(s).__name__ for s, _ in discover(tmp_path)]
+    assert found == ["PipfileLockInput", "RequirementsFile", "PipfileInput"]
+    loaded = found and discover(tmp_path)[0][0].load()
+    assert loaded.lock_body.startswith("six==1.17.0") and loaded.python_pin.value == "3.10"
+
+
+# --- precedence and silence ------------------------------------------------------------------------
+
+
+def test_detector_order_is_the_documented_precedence(tmp_path):
+    for name in ("uv.lock", "pylock.toml", "Pipfile.lock", "requirements.txt", "requirements.in", "pyproject.toml",
+                 "Pipfile", "setup.cfg", "setup.py", "environment.yml", "conda.yaml", "requirements.frozen.txt"):
+        (tmp_path / name).write_text("")
+    found = [type(s).__name__ for s, _ in discover(tmp_path)]
+    assert found == ["UvLockInput", "PylockInput", "PipfileLockInput", "RequirementsFile", "RequirementsFile",
+                     "ProjectInput", "PipfileInput", "SetupCfgInput", "SetupPyInput", "CondaInput", "CondaInput",
+                     "RunPackageList"]
+    assert detectors.PRECEDENCE.startswith("uv.lock > pylock.toml")
+
+
+def test_a_dependency_file_nothing_reads_is_an_error_naming_it(tmp_path):
+    (tmp_path / "requirements-gpu.txt").write_text("torch\n")
+    (tmp_path / "deps").mkdir()
+    (tmp_path / "deps" / "conda-lock.yml").write_text("x: 1\n")
+    (tmp_path / "train.py").write_text("print(1)\n")
+    findings = no_input_findings(tmp_path, [])
+    assert [(f.rule, f.severity.value, f.location.path) for f in findings] == [
+        ("LB307", "error", "deps/conda-lock.yml"), ("LB307", "error", "requirements-gpu.txt")]
+
+
+def test_no_dependency_file_at_all_is_an_info(tmp_path):
+    (tmp_path / "train.py").write_text("print(1)\n")
+    [finding] = no_input_findings(tmp_path, [])
+    assert finding.rule == "LB308" and finding.severity.value == "info"
+    assert "no third-party packages" in finding.message
+    (tmp_path / "requirements.txt").write_text("# nothing\n")
+    [finding] = no_input_findings(tmp_path, [("requirements.txt", "lists no packages")])
+    assert finding.rule == "LB308" and "requirements.txt: lists no packages" in finding.message
+
+
+def test_an_archive_folder_is_unwrapped(tmp_path):
+    (tmp_path / "proj").mkdir()
+    (tmp_path / "__MACOSX").mkdir()
+    assert unwrap_single_folder(tmp_path) == tmp_path / "proj"
+    (tmp_path / "train.py").write_text("")
+    assert unwrap_single_folder(tmp_path) == tmp_path
+
+
+# --- build-backend failures ---------------------------------------------------------------------------
+
+UV_STDERR = """\
+  × Failed to build `demo @ file:///tmp/launchbuild-uv-abc123/project`
+  ├─▶ The build backend returned an error
+  ╰─▶ Call to `setuptools.build_meta:__legacy__.prepare_metadata_for_build_wheel` failed (exit status: 1)
+
+      [stderr]
+      Traceback (most recent call last):
+        File "<string>", line 14, in <module>
+        File "/tmp/launchbuild-uv-abc123/project/setup.py", line 1, in <module>
+      ModuleNotFoundError: No module named 'pkg_resources'
+
+      hint: This usually indicates a problem with the package or the build environment.
+"""
+
+
+def test_lb301_for_a_build_states_the_cause_first_without_temp_paths():
+    assert is_build_failure(UV_STDERR)
+    assert last_exception(UV_STDERR) == "ModuleNotFoundError: No module named 'pkg_resources'"
+    f = build_failure_finding(UV_STDERR, "setup.py", Target("3.11"), "uv", None)
+    assert f.rule == "LB301" and f.message.startswith("ModuleNotFoundError: No module named 'pkg_resources'")
+    assert "/tmp/" not in f.message
+
+
+def test_scrub_drops_credentials():
+    assert scrub("fetch https://user:tok3n@host.example/x failed") == "fetch https://***@host.example/x failed"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~%!$&'()*+,;=", min_size=1,
+               max_size=16))
+def test_scrub_never_keeps_a_password(secret):
+    out = scrub(f"x https://me:{secret}@h.example/p y")
+    assert f":{secret}@" not in out and "https://***@h.example/p" in out
