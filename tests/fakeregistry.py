@@ -21,7 +21,6 @@ import json
 import re
 import tarfile
 import threading
-import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Mapping, Union
@@ -99,13 +98,17 @@ class FakeRegistry:
     auth: str | None = None  # None | "bearer" | "basic"
     users: dict[str, str] = field(default_factory=dict)  # accepted Basic credentials
     fault: str | None = None
-    slow_seconds: float = 2.0
+    # "slow": the answer is held until `answered_slowly` is set (by `stop()` at the latest), so
+    # a client's read timeout fires whatever the load; `slow_held` says a request is waiting.
+    slow_seconds: float = 2.0  # kept for callers that set it; the hold ends on the event
     token: str = "fake-token-0123456789"
     blobs: dict[str, bytes] = field(default_factory=dict)
     manifests: dict[tuple[str, str], tuple[str, bytes]] = field(default_factory=dict)
     log: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        self.slow_held = threading.Event()
+        self.answered_slowly = threading.Event()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -191,6 +194,7 @@ class FakeRegistry:
         return self
 
     def stop(self) -> None:
+        self.answered_slowly.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -260,7 +264,8 @@ class FakeRegistry:
         if self.fault == "500":
             return self._error(h, 500, "INTERNAL")
         if self.fault == "slow":
-            time.sleep(self.slow_seconds)
+            self.slow_held.set()
+            self.answered_slowly.wait()
         if kind == "manifests":
             return self._manifest(h, repo, reference)
         return self._blob(h, reference)
