@@ -141,7 +141,7 @@ def _prepare(
               queue_config=queue_config)
     options = resolve_options(flags)
     job = load_job(job_arg, _job_overrides(options, **kw))
-    with contextlib.ExitStack() as stack:
+    with _report_on_error(job), contextlib.ExitStack() as stack:
         with progress.phase("fetching source" if job.builds_image else "reading job"):
             workspace = stack.enter_context(materialize(job))
         source_dir = getattr(workspace, "path", workspace)
@@ -151,6 +151,31 @@ def _prepare(
             job = load_job(job_arg, _job_overrides(options, **kw))
         progress.options(options)
         yield _Prepared(job, options, source_dir, commit)
+
+
+@contextlib.contextmanager
+def _report_on_error(job: Job, report: Report | None = None, stage: str = "check") -> Iterator[None]:
+    """An error after the job was read carries the report so far (`exc.report`), so the CLI
+    still writes every requested format: the findings, the failure and its fix."""
+    from launchbuild.errors import LaunchbuildError
+    from launchbuild.report.failure import with_error
+
+    try:
+        yield
+    except LaunchbuildError as exc:
+        if getattr(exc, "report", None) is None:
+            exc.report = with_error(report or Report(job=_job_label(job), target=TargetSummary()),  # type: ignore[attr-defined]
+                                    exc, stage=stage)
+        raise
+
+
+def _source_root(job: Job) -> str | None:
+    """The job's local source directory (finding paths are relative to it), else None."""
+    path = getattr(job.source, "path", None)
+    if path is None or not Path(path).is_dir():
+        return None
+    root = Path(path) / (job.source.subdir or "")  # type: ignore[union-attr]
+    return str(root.resolve())
 
 
 # --- check ---------------------------------------------------------------------------------------
@@ -310,6 +335,7 @@ def _check(
         ignored=tuple(options["ignore"]),
         strict=bool(options["strict"]),
         duration_s=time.perf_counter() - started,
+        source_root=_source_root(job),
     )
     return _Checked(report, prepared, base.value, facts, environment)
 
@@ -453,12 +479,20 @@ def build(
             elapsed = getattr(event, "elapsed_s", 0.0)
             progress.log(line, status=f"{step} ({elapsed:.0f}s)" if step else None)
 
-        with progress.phase("building the image"):
-            summary = build_image(
-                plan, prepared.source_dir, engine=engine, push=prepared.options["push"], force=force,
-                no_cache=no_cache, ca_bundle=prepared.options["ca-bundle"], on_progress=on_progress,
-            )
-        return replace(report, build=summary)
+        from launchbuild.errors import BuildFailed
+        from launchbuild.report.failure import with_build_failure, with_verification_failure
+
+        build_started = time.perf_counter()
+        with _report_on_error(prepared.job, report, stage="build"):
+            try:
+                with progress.phase("building the image"):
+                    summary = build_image(
+                        plan, prepared.source_dir, engine=engine, push=prepared.options["push"], force=force,
+                        no_cache=no_cache, ca_bundle=prepared.options["ca-bundle"], on_progress=on_progress,
+                    )
+            except BuildFailed as exc:  # the engine's failure: a report, not just an error line
+                return with_build_failure(report, exc, engine=engine, duration_s=time.perf_counter() - build_started)
+        return with_verification_failure(replace(report, build=summary))
 
 
 def _build_kubernetes(checked: _Checked, plan: Any, *, dry_run: bool, output: Path | None, progress: Progress) -> Report | None:

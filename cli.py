@@ -81,6 +81,25 @@ def _log_tail(lines: Any, keep: int = 15) -> None:
         console.print(f"[dim]{escape(line)}[/]")
 
 
+def _report_of_failure(exc: LaunchbuildError, kwargs: dict[str, Any]) -> None:
+    """A command that failed after its job was read still writes the formats it was asked
+    for (`-f json -f junit -o DIR/r`): the findings so far and the failure. Only when some
+    were asked for: a plain run keeps its one error line."""
+    report = getattr(exc, "report", None)
+    formats, output = kwargs.get("format"), kwargs.get("output")
+    if report is None or kwargs.get("dry_run") or not (formats or output):
+        return
+    import io
+
+    from launchbuild.report.formats import write_outputs
+
+    try:
+        write_outputs(report, [f.value if hasattr(f, "value") else f for f in formats or []], output=output,
+                      quiet=True, verbose=bool(kwargs.get("verbose")), stderr=io.StringIO())
+    except LaunchbuildError:
+        pass  # the original error is the one to report
+
+
 def handled(func: Callable[..., Any]) -> Callable[..., Any]:
     """Turn our errors into one line on stderr and their exit code; never a traceback."""
 
@@ -91,6 +110,8 @@ def handled(func: Callable[..., Any]) -> Callable[..., Any]:
         except LaunchbuildError as exc:
             from rich.markup import escape
 
+            if func.__name__ in ("check", "build"):  # the commands whose output is a report
+                _report_of_failure(exc, kwargs)
             _log_tail(getattr(exc, "log_tail", ()))
             _stderr(escape(str(exc)))
             raise typer.Exit(exc.exit_code) from None
