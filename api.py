@@ -25,67 +25,15 @@ from launchbuild.resolver.model import ResolveResult
 
 # --- progress ----------------------------------------------------------------------------------
 
-
-class Progress:
-    """Quiet by default: phases are no-ops. `console_progress` shows spinners on a TTY."""
-
-    @contextlib.contextmanager
-    def phase(self, title: str) -> Iterator[None]:
-        yield
-
-    def log(self, line: str, status: str | None = None) -> None:
-        """`line`: a raw log line (shown with --verbose); `status`: a short live summary."""
-
-    def options(self, options: Options) -> None:
-        pass
+# The interface library users pass (a no-op by default); the CLI's implementations live in
+# launchbuild/progress.py.
+from launchbuild.progress import Progress  # noqa: E402
 
 
-class _ConsoleProgress(Progress):
-    def __init__(self, verbose: bool) -> None:
-        from rich.console import Console
+def console_progress(*, quiet: bool = False, verbose: bool = False, mode: str = "auto") -> Progress:
+    from launchbuild.progress import for_cli
 
-        self.console = Console(stderr=True, highlight=False)
-        self.verbose = verbose
-        self._status: Any = None
-
-    @contextlib.contextmanager
-    def phase(self, title: str) -> Iterator[None]:
-        start = time.perf_counter()
-        if self.console.is_terminal:
-            with self.console.status(f"{title}…") as status:
-                self._status = status
-                try:
-                    yield
-                finally:
-                    self._status = None
-        else:
-            yield
-        if self.verbose or self.console.is_terminal:
-            self.console.print(f"[dim]✓ {title} ({time.perf_counter() - start:.1f}s)[/]")
-
-    def log(self, line: str, status: str | None = None) -> None:
-        if self._status is not None:
-            self._status.update((status or line)[:120])
-        if self.verbose:
-            from rich.markup import escape
-
-            self.console.print(f"[dim]{escape(line)}[/]", markup=True, highlight=False)
-
-    def options(self, options: Options) -> None:
-        if not self.verbose:
-            return
-        from rich.table import Table
-
-        table = Table(title="resolved options", show_edge=False, title_justify="left")
-        for col in ("option", "value", "from"):
-            table.add_column(col)
-        for name, value, origin in options.describe():
-            table.add_row(name, value, origin)
-        self.console.print(table)
-
-
-def console_progress(*, quiet: bool = False, verbose: bool = False) -> Progress:
-    return Progress() if quiet else _ConsoleProgress(verbose)
+    return for_cli("quiet" if quiet else mode, verbose=verbose)
 
 
 # --- job and options ---------------------------------------------------------------------------
@@ -473,11 +421,7 @@ def build(
             raise BadInput("--dry-run applies to --engine kubernetes", hint="add --engine kubernetes, or drop --dry-run")
         from launchbuild.builder.api import build_image
 
-        def on_progress(event: Any) -> None:
-            step = getattr(event, "step", None)
-            line = getattr(event, "line", "") or ""
-            elapsed = getattr(event, "elapsed_s", 0.0)
-            progress.log(line, status=f"{step} ({elapsed:.0f}s)" if step else None)
+        on_progress = progress.build_event  # steps, their N/M and own elapsed time: progress.py
 
         from launchbuild.errors import BuildFailed
         from launchbuild.report.failure import with_build_failure, with_verification_failure
@@ -726,8 +670,9 @@ def show(
             table.add_row(key, " ".join(value) if isinstance(value, list) else str(value), "")
     console.print(table)
     if verbose:
-        progress = _ConsoleProgress(verbose=True)
-        progress.options(options)
+        from launchbuild.progress import RichProgress
+
+        RichProgress(verbose=True).options(options)
     return data
 
 

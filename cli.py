@@ -176,6 +176,30 @@ QUIET = typer.Option(False, "--quiet", "-q", help="Print only the verdict and er
 VERBOSE = typer.Option(False, "--verbose", "-v", help="Print resolved options, evidence and the full environment.")
 
 
+class ProgressMode(str, enum.Enum):
+    auto = "auto"
+    tty = "tty"
+    plain = "plain"
+    quiet = "quiet"
+
+
+PROGRESS = typer.Option(
+    None, "--progress", envvar="LAUNCHBUILD_PROGRESS", show_default=False,
+    help="auto (tty on a terminal, else plain), tty (live status), plain (a line per step with N/M and its "
+    "own time, for CI logs), quiet.",
+)
+
+
+def _progress(mode: Optional[ProgressMode], *, quiet: bool, formats: Optional[List[Format]], output: Optional[Path],
+              verbose: bool) -> Any:
+    """An explicit --progress wins; else --quiet, or a machine format on stdout, is quiet."""
+    from launchbuild import api
+
+    if mode is None and (quiet or (formats and Format.rich not in formats and output is None)):
+        return api.console_progress(quiet=True)
+    return api.console_progress(mode=(mode or ProgressMode.auto).value, verbose=verbose)
+
+
 def _flags(**kw: Any) -> dict[str, Any]:
     """Only what the user passed on the command line, as option-layer names."""
     return {k.replace("_", "-"): v for k, v in kw.items() if v not in (None, [], ())}
@@ -222,6 +246,7 @@ def check(
     strict: Optional[bool] = STRICT,
     quiet: bool = QUIET,
     verbose: bool = VERBOSE,
+    progress: Optional[ProgressMode] = PROGRESS,
 ) -> None:
     """Pre-flight check a job before submission: base image, GPU, driver, CUDA and packages."""
     from launchbuild import api
@@ -233,7 +258,7 @@ def check(
         flags=_flags(python=python, base_image=base_image, python_base_image=python_base_image, gpu=gpu,
                      driver=driver, platform=platform, ignore=ignore,
                      offline=offline, strict=strict),
-        progress=api.console_progress(quiet=quiet or bool(format and Format.rich not in format), verbose=verbose),
+        progress=_progress(progress, quiet=quiet, formats=format, output=output, verbose=verbose),
     )
     _emit(report, format, output, quiet, verbose)
     raise typer.Exit(report.exit_code)
@@ -270,6 +295,7 @@ def build(
     dry_run: bool = typer.Option(False, "--dry-run", help="With --engine kubernetes: write the manifests, submit nothing."),
     quiet: bool = QUIET,
     verbose: bool = VERBOSE,
+    progress: Optional[ProgressMode] = PROGRESS,
 ) -> None:
     """Check, then build, then verify the job's image (tagged by content; skipped when it exists)."""
     from launchbuild import api
@@ -283,7 +309,7 @@ def build(
                      offline=offline, strict=strict, push=push, engine=engine.value if engine else None, uid=uid),
         force=force, no_cache=no_cache, dry_run=dry_run,
         output=output if dry_run else None,
-        progress=api.console_progress(quiet=quiet or bool(format and Format.rich not in format), verbose=verbose),
+        progress=_progress(progress, quiet=quiet, formats=format, output=output, verbose=verbose),
     )
     if report is None:  # --dry-run wrote manifests
         return

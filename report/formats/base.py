@@ -260,7 +260,7 @@ def workspace_path(path: str) -> str:
 
     if not path.startswith("/"):
         return path
-    root = os.environ.get("GITHUB_WORKSPACE") or os.getcwd()
+    root = os.environ.get("GITHUB_WORKSPACE") or os.environ.get("CI_PROJECT_DIR") or os.getcwd()
     try:
         return PurePosixPath(path).relative_to(PurePosixPath(root)).as_posix()
     except ValueError:
