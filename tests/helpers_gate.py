@@ -27,10 +27,12 @@ class GatedIndex:
     """`with GatedIndex(tmp) as gate:` -> `gate.url` (a PEP 503 index), `gate.requirement`,
     `gate.lock_text` (a hashed lock of the one package), `gate.held` (threading.Event)."""
 
-    def __init__(self, directory: Path, *, corrupt: bool = False) -> None:
-        # corrupt=True: the wheel download is answered at once with other bytes, so the
-        # install step fails on its hash check: a real, immediate build failure.
-        self.corrupt = corrupt
+    def __init__(self, directory: Path, *, mode: str = "hold") -> None:
+        # mode "hold": the wheel download waits for release(); "corrupt": it is answered at
+        # once with other bytes, so the install step fails (a real, immediate build failure);
+        # "serve": it is answered with the wheel (a plain-http index: no CA needed).
+        assert mode in ("hold", "corrupt", "serve"), mode
+        self.mode = mode
         # A name and version of its own per gate: no uv cache (host or BuildKit cache mount)
         # can already hold this wheel, so the install step must fetch it from here.
         self.name = "lbgate-" + uuid.uuid4().hex[:10]
@@ -116,8 +118,10 @@ class GatedIndex:
                     self._send(page, "text/html")
                 elif path == f"/files/{wheel_name}.metadata":
                     self._send(gate.metadata, "text/plain")
-                elif path == f"/files/{wheel_name}" and gate.corrupt:
+                elif path == f"/files/{wheel_name}" and gate.mode == "corrupt":
                     self._send(gate.data[::-1], "application/octet-stream")
+                elif path == f"/files/{wheel_name}" and gate.mode == "serve":
+                    self._send(gate.data, "application/octet-stream")
                 elif path == f"/files/{wheel_name}":
                     gate.held.set()
                     gate._release.wait()

@@ -198,6 +198,21 @@ def test_push_and_pull_back_through_a_registry_with_a_port(client, local_registr
     client.images.remove(summary.tag)
     again = build_image(plan, src, push=target)
     assert again.skipped and "registry" in again.reason
+    assert again.pushed is None  # nothing was pushed on a skip, so nothing says "pushed"
+
+
+def test_push_retags_the_verified_local_image_instead_of_rebuilding(client, local_registry, repo_name, tmp_path):
+    src = make_code(tmp_path / "code", train=f"print('retag {uuid.uuid4().hex}')\n")
+    repo = repo_name + "-retag"
+    plan = plan_for(SourceKind.CODE, False, "", repo)
+    local = build_image(plan, src)
+    assert local.verified and not local.skipped and local.pushed is None
+    target = f"{REGISTRY}/{repo}"
+    pushed = build_image(plan, src, push=target)
+    assert pushed.skipped and "re-tagged" in pushed.reason  # no second build
+    assert pushed.tag == f"{target}:{local.tag.rsplit(':', 1)[1]}" and pushed.pushed == pushed.tag
+    assert client.images.get(pushed.tag).id == client.images.get(local.tag).id
+    assert eng.registry_manifest_digest(client, pushed.tag) == pushed.digest
 
 
 def _scan_saved(client, ref: str, needles: list[bytes]) -> dict[bytes, list[str]]:
@@ -313,3 +328,19 @@ def test_ctrl_c_during_a_build_leaves_nothing(client, repo_name, tmp_path):
     assert tags_of(client, repo) == set()
     assert set(Path(tempfile.gettempdir()).glob("launchbuild-ctx-*")) <= contexts_before
     assert client.containers.list(all=True, filters={"label": "io.launchbuild.role=verify"}) == []
+
+
+@pytest.mark.parametrize("engine_name", ["buildkit", "classic"])
+def test_same_tag_with_or_without_a_ca_and_both_build(client, repo_name, tmp_path, monkeypatch, engine_name):
+    """A runner with no CA settings builds (the optional secret is absent; the classic CA slot
+    is empty), and a runner behind a TLS proxy computes the very same tag: it skips."""
+    for name in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "PIP_CERT"):
+        monkeypatch.delenv(name, raising=False)
+    src = make_code(tmp_path / "code", train="print('no ca needed')\n")
+    repo = f"{repo_name}-noca-{engine_name}"
+    with GatedIndex(tmp_path / "wheels", mode="serve") as gate:  # plain http: no CA involved
+        plan = plan_for(SourceKind.CODE, False, gate.lock_text, repo, index_urls=(gate.url,))
+        plain = build_image(plan, src, engine=engine_name)
+        assert plain.verified and not plain.skipped, plain
+        behind_proxy = build_image(plan, src, engine=engine_name, ca_bundle=str(SYSTEM_CA))
+    assert behind_proxy.skipped and behind_proxy.tag == plain.tag

@@ -26,7 +26,7 @@ def test_failed_install_step_writes_every_format(tmp_path, docker_client, standi
     (job / "train.py").write_text("print('never runs')\n")
     (job / "launchbuild.toml").write_text('python = "3.11"\nentrypoint = "python train.py"\n')
     out = tmp_path / "out" / "r"
-    with GatedIndex(tmp_path / "wheels", corrupt=True) as gate:
+    with GatedIndex(tmp_path / "wheels", mode="corrupt") as gate:
         (job / "requirements.txt").write_text(f"--index-url {gate.url}\n{gate.requirement}\n")
         result = subprocess.run(
             ["launchbuild", "build", str(job), "--python-base-image", STANDIN_IMAGES["python"], "--no-cache",
