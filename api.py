@@ -27,67 +27,15 @@ from launchbuild.resolver.model import ResolveResult
 
 # --- progress ----------------------------------------------------------------------------------
 
-
-class Progress:
-    """Quiet by default: phases are no-ops. `console_progress` shows spinners on a TTY."""
-
-    @contextlib.contextmanager
-    def phase(self, title: str) -> Iterator[None]:
-        yield
-
-    def log(self, line: str, status: str | None = None) -> None:
-        """`line`: a raw log line (shown with --verbose); `status`: a short live summary."""
-
-    def options(self, options: Options) -> None:
-        pass
+# The interface library users pass (a no-op by default); the CLI's implementations live in
+# launchbuild/progress.py.
+from launchbuild.progress import Progress  # noqa: E402
 
 
-class _ConsoleProgress(Progress):
-    def __init__(self, verbose: bool) -> None:
-        from rich.console import Console
+def console_progress(*, quiet: bool = False, verbose: bool = False, mode: str = "auto") -> Progress:
+    from launchbuild.progress import for_cli
 
-        self.console = Console(stderr=True, highlight=False)
-        self.verbose = verbose
-        self._status: Any = None
-
-    @contextlib.contextmanager
-    def phase(self, title: str) -> Iterator[None]:
-        start = time.perf_counter()
-        if self.console.is_terminal:
-            with self.console.status(plain(f"{title}…")) as status:
-                self._status = status
-                try:
-                    yield
-                finally:
-                    self._status = None
-        else:
-            yield
-        if self.verbose or self.console.is_terminal:
-            self.console.print(plain(f"✓ {title} ({time.perf_counter() - start:.1f}s)"), style="dim")
-
-    def log(self, line: str, status: str | None = None) -> None:
-        if self._status is not None:
-            self._status.update(plain((status or line)[:120]))
-        if self.verbose:
-            from rich.markup import escape
-
-            self.console.print(f"[dim]{escape(line)}[/]", markup=True, highlight=False)
-
-    def options(self, options: Options) -> None:
-        if not self.verbose:
-            return
-        from rich.table import Table
-
-        table = Table(title="resolved options", show_edge=False, title_justify="left")
-        for col in ("option", "value", "from"):
-            table.add_column(col)
-        for name, value, origin in options.describe():
-            add_plain_row(table, name, value, origin)
-        self.console.print(table)
-
-
-def console_progress(*, quiet: bool = False, verbose: bool = False) -> Progress:
-    return Progress() if quiet else _ConsoleProgress(verbose)
+    return for_cli("quiet" if quiet else mode, verbose=verbose)
 
 
 # --- job and options ---------------------------------------------------------------------------
@@ -145,7 +93,7 @@ def _prepare(
               queue_config=queue_config)
     options = resolve_options(flags, operator_config=config)
     job = load_job(job_arg, _job_overrides(options, **kw))
-    with contextlib.ExitStack() as stack:
+    with _report_on_error(job), contextlib.ExitStack() as stack:
         with progress.phase("fetching source" if job.builds_image else "reading job"):
             workspace = stack.enter_context(materialize(job))
         source_dir = getattr(workspace, "path", workspace)
@@ -155,6 +103,31 @@ def _prepare(
             job = load_job(job_arg, _job_overrides(options, **kw))
         progress.options(options)
         yield _Prepared(job, options, source_dir, commit, explicit_frozen=frozen)
+
+
+@contextlib.contextmanager
+def _report_on_error(job: Job, report: Report | None = None, stage: str = "check") -> Iterator[None]:
+    """An error after the job was read carries the report so far (`exc.report`), so the CLI
+    still writes every requested format: the findings, the failure and its fix."""
+    from launchbuild.errors import LaunchbuildError
+    from launchbuild.report.failure import with_error
+
+    try:
+        yield
+    except LaunchbuildError as exc:
+        if getattr(exc, "report", None) is None:
+            exc.report = with_error(report or Report(job=_job_label(job), target=TargetSummary()),  # type: ignore[attr-defined]
+                                    exc, stage=stage)
+        raise
+
+
+def _source_root(job: Job) -> str | None:
+    """The job's local source directory (finding paths are relative to it), else None."""
+    path = getattr(job.source, "path", None)
+    if path is None or not Path(path).is_dir():
+        return None
+    root = Path(path) / (job.source.subdir or "")  # type: ignore[union-attr]
+    return str(root.resolve())
 
 
 # --- check ---------------------------------------------------------------------------------------
@@ -316,6 +289,7 @@ def _check(
         ignored=tuple(options["ignore"]),
         strict=bool(options["strict"]),
         duration_s=time.perf_counter() - started,
+        source_root=_source_root(job),
     )
     return _Checked(report, prepared, base.value, facts, environment)
 
@@ -461,19 +435,23 @@ def build(
             raise BadInput("--dry-run applies to --engine kubernetes", hint="add --engine kubernetes, or drop --dry-run")
         from launchbuild.builder.api import build_image
 
-        def on_progress(event: Any) -> None:
-            step = getattr(event, "step", None)
-            line = getattr(event, "line", "") or ""
-            elapsed = getattr(event, "elapsed_s", 0.0)
-            progress.log(line, status=f"{step} ({elapsed:.0f}s)" if step else None)
+        on_progress = progress.build_event  # steps, their N/M and own elapsed time: progress.py
 
-        with progress.phase("building the image"):
-            summary = build_image(
-                plan, prepared.source_dir, engine=engine, push=prepared.options["push"], force=force,
-                no_cache=no_cache, ca_bundle=prepared.options["ca-bundle"], on_progress=on_progress,
-                credentials=checked.environment.lock.credentials if checked.environment and checked.environment.lock else None,
-            )
-        return replace(report, build=summary)
+        from launchbuild.errors import BuildFailed
+        from launchbuild.report.failure import with_build_failure, with_verification_failure
+
+        build_started = time.perf_counter()
+        with _report_on_error(prepared.job, report, stage="build"):
+            try:
+                with progress.phase("building the image"):
+                    summary = build_image(
+                        plan, prepared.source_dir, engine=engine, push=prepared.options["push"], force=force,
+                        no_cache=no_cache, ca_bundle=prepared.options["ca-bundle"], on_progress=on_progress,
+                        credentials=checked.environment.lock.credentials if checked.environment and checked.environment.lock else None,
+                    )
+            except BuildFailed as exc:  # the engine's failure: a report, not just an error line
+                return with_build_failure(report, exc, engine=engine, duration_s=time.perf_counter() - build_started)
+        return with_verification_failure(replace(report, build=summary))
 
 
 def _build_kubernetes(checked: _Checked, plan: Any, *, dry_run: bool, output: Path | None, progress: Progress) -> Report | None:
@@ -721,8 +699,9 @@ def show(
             add_plain_row(table, key, " ".join(value) if isinstance(value, list) else str(value), "")
     console.print(table)
     if verbose:
-        progress = _ConsoleProgress(verbose=True)
-        progress.options(options)
+        from launchbuild.progress import RichProgress
+
+        RichProgress(verbose=True).options(options)
     return data
 
 

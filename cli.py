@@ -81,6 +81,25 @@ def _log_tail(lines: Any, keep: int = 15) -> None:
         console.print(f"[dim]{escape(line)}[/]")
 
 
+def _report_of_failure(exc: LaunchbuildError, kwargs: dict[str, Any]) -> None:
+    """A command that failed after its job was read still writes the formats it was asked
+    for (`-f json -f junit -o DIR/r`): the findings so far and the failure. Only when some
+    were asked for: a plain run keeps its one error line."""
+    report = getattr(exc, "report", None)
+    formats, output = kwargs.get("format"), kwargs.get("output")
+    if report is None or kwargs.get("dry_run") or not (formats or output):
+        return
+    import io
+
+    from launchbuild.report.formats import write_outputs
+
+    try:
+        write_outputs(report, [f.value if hasattr(f, "value") else f for f in formats or []], output=output,
+                      quiet=True, verbose=bool(kwargs.get("verbose")), stderr=io.StringIO())
+    except LaunchbuildError:
+        pass  # the original error is the one to report
+
+
 def handled(func: Callable[..., Any]) -> Callable[..., Any]:
     """Turn our errors into one line on stderr and their exit code; never a traceback."""
 
@@ -93,6 +112,8 @@ def handled(func: Callable[..., Any]) -> Callable[..., Any]:
 
             from launchbuild.jobs.urls import redact_text
 
+            if func.__name__ in ("check", "build"):  # the commands whose output is a report
+                _report_of_failure(exc, kwargs)
             _log_tail(getattr(exc, "log_tail", ()))
             # Last line of defence: no URL credentials in any message, whoever raised it.
             _stderr(escape(redact_text(str(exc))))
@@ -164,6 +185,30 @@ EXTRA = typer.Option(None, "--extra", help="Optional-dependency extra of the job
 GROUP = typer.Option(None, "--group", help="Dependency group (PEP 735, Poetry, PDM, Pipfile dev); repeatable.")
 
 
+class ProgressMode(str, enum.Enum):
+    auto = "auto"
+    tty = "tty"
+    plain = "plain"
+    quiet = "quiet"
+
+
+PROGRESS = typer.Option(
+    None, "--progress", envvar="LAUNCHBUILD_PROGRESS", show_default=False,
+    help="auto (tty on a terminal, else plain), tty (live status), plain (a line per step with N/M and its "
+    "own time, for CI logs), quiet.",
+)
+
+
+def _progress(mode: Optional[ProgressMode], *, quiet: bool, formats: Optional[List[Format]], output: Optional[Path],
+              verbose: bool) -> Any:
+    """An explicit --progress wins; else --quiet, or a machine format on stdout, is quiet."""
+    from launchbuild import api
+
+    if mode is None and (quiet or (formats and Format.rich not in formats and output is None)):
+        return api.console_progress(quiet=True)
+    return api.console_progress(mode=(mode or ProgressMode.auto).value, verbose=verbose)
+
+
 def _flags(**kw: Any) -> dict[str, Any]:
     """Only what the user passed on the command line, as option-layer names."""
     return {k.replace("_", "-"): v for k, v in kw.items() if v not in (None, [], ())}
@@ -213,6 +258,7 @@ def check(
     quiet: bool = QUIET,
     verbose: bool = VERBOSE,
     config: Optional[Path] = CONFIG,
+    progress: Optional[ProgressMode] = PROGRESS,
 ) -> None:
     """Pre-flight check a job before submission: base image, GPU, driver, CUDA and packages."""
     from launchbuild import api
@@ -225,7 +271,7 @@ def check(
                      driver=driver, platform=platform, ignore=ignore,
                      offline=offline, strict=strict, extra=extra, group=group),
         config=config,
-        progress=api.console_progress(quiet=quiet or bool(format and Format.rich not in format), verbose=verbose),
+        progress=_progress(progress, quiet=quiet, formats=format, output=output, verbose=verbose),
     )
     _emit(report, format, output, quiet, verbose)
     raise typer.Exit(report.exit_code)
@@ -266,6 +312,7 @@ def build(
     verbose: bool = VERBOSE,
     ca_bundle: Optional[str] = CA_BUNDLE,
     config: Optional[Path] = CONFIG,
+    progress: Optional[ProgressMode] = PROGRESS,
 ) -> None:
     """Check, then build, then verify the job's image (tagged by content; skipped when it exists)."""
     from launchbuild import api
@@ -280,7 +327,7 @@ def build(
                      ca_bundle=ca_bundle, extra=extra, group=group),
         config=config, force=force, no_cache=no_cache, dry_run=dry_run,
         output=output if dry_run else None,
-        progress=api.console_progress(quiet=quiet or bool(format and Format.rich not in format), verbose=verbose),
+        progress=_progress(progress, quiet=quiet, formats=format, output=output, verbose=verbose),
     )
     if report is None:  # --dry-run wrote manifests
         return

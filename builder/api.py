@@ -197,17 +197,28 @@ def build_image(
     plan, dockerfile, ref = tagged(local.frontend, _base_digest(client, plan.base_image))
 
     if not (force or no_cache):
-        local_id = eng.local_image_id(client, ref)
         in_registry = eng.registry_manifest_digest(client, ref) if push else None
         if in_registry:
+            # Nothing is pushed on a skip, so `pushed` stays empty: the tag was already there.
             return BuildSummary(tag=ref, skipped=True, reason="content tag already in the registry",
-                                digest=in_registry, pushed=ref, engine=local.name,
+                                digest=in_registry, engine=local.name,
                                 duration_s=time.monotonic() - started)
+        local_id = eng.local_image_id(client, ref)
+        reason = "content tag already in the local engine"
+        if local_id is None and push:
+            # Verified earlier without --push (under the local repository): re-tag and push
+            # that very image rather than building it again.
+            local_ref = image_ref(plan.repository, split_ref(ref)[1])
+            local_id = eng.local_image_id(client, local_ref)
+            if local_id is not None:
+                eng.tag_image(client, local_id, ref)
+                reason = f"verified image {local_ref} re-tagged for the registry"
         if local_id:
             pushed = digest = None
             if push:
                 digest, pushed = eng.push_image(client, ref), ref
-            return BuildSummary(tag=ref, skipped=True, reason="content tag already in the local engine",
+                reason += "; pushed"
+            return BuildSummary(tag=ref, skipped=True, reason=reason,
                                 digest=digest, pushed=pushed, engine=local.name,
                                 size_bytes=client.images.get(local_id).attrs.get("Size"),
                                 duration_s=time.monotonic() - started)
@@ -248,6 +259,8 @@ def build_image(
     eng.tag_image(client, result.image_id, ref)
     digest = pushed = None
     if push:
+        # The local repository gets the tag too, so a later build without --push skips.
+        eng.tag_image(client, result.image_id, image_ref(plan.repository, split_ref(ref)[1]))
         digest, pushed = eng.push_image(client, ref), ref
     cached = sum(1 for s in result.steps if s.cached)
     return BuildSummary(

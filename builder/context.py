@@ -191,6 +191,10 @@ def _fill(
         os.chmod(dest, 0o755)
     if ca_bundle is not None:
         shutil.copyfile(ca_bundle, reserved / "ca.pem")
+    elif f"{RESERVED_DIR}/ca.pem" in dockerfile:
+        # The classic Dockerfile copies the CA slot on every host (so it, and the tag, do not
+        # depend on the host's CA settings); without a bundle the slot is empty and unused.
+        (reserved / "ca.pem").write_bytes(b"")
     if source_dir is None:
         return
     source_dir = Path(source_dir)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 
-from launchbuild.builder.plan import LOCK_IN_IMAGE, VENV, BuildPlan, CaMode, Frontend
+from launchbuild.builder.plan import LOCK_IN_IMAGE, VENV, BuildPlan, Frontend
 
 # Paths inside the build context (see context.py).
 CONTEXT_LOCK = "requirements.lock"
@@ -37,7 +37,9 @@ def render(plan: BuildPlan) -> str | None:
         f"{'accelerator base' if plan.accelerator else 'Python base'}, {plan.frontend.value} builder.",
         "# Rendered by `launchbuild dockerfile`; edits are overwritten on the next build.",
     ]
-    if plan.frontend is Frontend.CLASSIC and plan.ca_mode is CaMode.THROWAWAY_STAGE:
+    if plan.frontend is Frontend.CLASSIC:
+        # Always the throwaway stage, CA bundle or not: the Dockerfile (and the content tag)
+        # must not depend on the host's CA settings. Without a bundle its slot is empty.
         lines += _classic_install_stage(plan)
         lines += ["", f"FROM {plan.base_image}"]
         lines += _env()
@@ -77,8 +79,22 @@ def _env() -> list[str]:
     ]
 
 
+# The CA bundle is an optional secret in every BuildKit rendering: the Dockerfile, and so the
+# content tag, are the same on a runner behind a TLS proxy and on one without; the engine is
+# handed the secret only where the host has a bundle. `[ -s ]`: an absent secret is no file.
+CA_MOUNT = "--mount=type=secret,id=ca,required=false"
+_CA_PRESENT = f"[ -s {SECRET_CA} ]"
+
+
 def _ca_mount(plan: BuildPlan) -> str:
-    return "--mount=type=secret,id=ca " if plan.ca_mode is CaMode.SECRET else ""
+    return f"{CA_MOUNT} " if plan.frontend is Frontend.BUILDKIT else ""
+
+
+def _ca_export(plan: BuildPlan, *names: str) -> str:
+    """Shell that points `names` at the CA secret only when it was given."""
+    if plan.frontend is not Frontend.BUILDKIT:
+        return ""
+    return f"if {_CA_PRESENT}; then export {' '.join(f'{n}={SECRET_CA}' for n in names)}; fi; "
 
 
 def _apt(plan: BuildPlan) -> list[str]:
@@ -88,10 +104,13 @@ def _apt(plan: BuildPlan) -> list[str]:
     if not packages:
         return []
     # apt ignores SSL_CERT_FILE; its own option covers bases whose sources are https.
-    apt = "apt-get -o Acquire::https::CAInfo=" + SECRET_CA if plan.ca_mode is CaMode.SECRET else "apt-get"
+    buildkit = plan.frontend is Frontend.BUILDKIT
+    apt = "apt-get $ca" if buildkit else "apt-get"
+    ca_option = [f'    ca=""; if {_CA_PRESENT}; then ca="-o Acquire::https::CAInfo={SECRET_CA}"; fi; \\'] if buildkit else []
     return [
         f"RUN {_ca_mount(plan)}set -eu; \\",
         "    export DEBIAN_FRONTEND=noninteractive; \\",
+        *ca_option,
         f"    {apt} update; \\",
         f"    {apt} install -y --no-install-recommends {' '.join(packages)}; \\",
         # Downloaded .debs and package lists are ~90 MB the image never needs.
@@ -146,36 +165,28 @@ def _install(plan: BuildPlan) -> list[str]:
     from launchbuild.builder import wheels_in_context
 
     lines = wheels_in_context.copy_lines(plan) + [f"COPY {CONTEXT_LOCK} {LOCK_IN_IMAGE}"]
-    ca = plan.ca_mode is CaMode.SECRET
+    netrc_mount = ["    --mount=type=secret,id=netrc \\"] if plan.index_credentials else []
+    netrc_env = f"NETRC={SECRET_NETRC} " if plan.index_credentials else ""
     if plan.installer == "uv":
-        env = f"UV_CACHE_DIR={UV_CACHE} UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never"
-        if ca:
-            env = f"SSL_CERT_FILE={SECRET_CA} " + env
-        if plan.index_credentials:
-            env = f"NETRC={SECRET_NETRC} " + env
+        env = netrc_env + f"UV_CACHE_DIR={UV_CACHE} UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never"
         lines += [
             f"RUN {_uv_mount()} \\",
             f"    --mount=type=cache,target={UV_CACHE},id=launchbuild-uv \\",
-        ] + wheels_in_context.mount_lines(plan)
-        if ca:
-            lines += ["    --mount=type=secret,id=ca \\"]
-        if plan.index_credentials:
-            lines += ["    --mount=type=secret,id=netrc \\"]
-        lines += [
+        ] + wheels_in_context.mount_lines(plan) + netrc_mount + [
+            f"    {CA_MOUNT} \\",
+            f"    {_ca_export(plan, 'SSL_CERT_FILE')}\\",
             f"    {env} \\",
             f"    uv pip install --python {VENV}/bin/python --require-hashes --strict{_index_args(plan)} -r {LOCK_IN_IMAGE}",
         ]
         return lines
     pip = f"{VENV}/bin/python -m pip install --require-hashes --no-input --disable-pip-version-check"
     if plan.frontend is Frontend.BUILDKIT:
-        env = f"PIP_CACHE_DIR={PIP_CACHE}" + (f" PIP_CERT={SECRET_CA}" if ca else "")
-        env += f" NETRC={SECRET_NETRC}" if plan.index_credentials else ""
-        lines += [f"RUN --mount=type=cache,target={PIP_CACHE},id=launchbuild-pip \\"] + wheels_in_context.mount_lines(plan)
-        if ca:
-            lines += ["    --mount=type=secret,id=ca \\"]
-        if plan.index_credentials:
-            lines += ["    --mount=type=secret,id=netrc \\"]
-        lines += [f"    {env} \\", f"    {pip}{_index_args(plan)} -r {LOCK_IN_IMAGE}"]
+        lines += [f"RUN --mount=type=cache,target={PIP_CACHE},id=launchbuild-pip \\"] + wheels_in_context.mount_lines(plan) + netrc_mount + [
+            f"    {CA_MOUNT} \\",
+            f"    {_ca_export(plan, 'PIP_CERT')}\\",
+            f"    {netrc_env}PIP_CACHE_DIR={PIP_CACHE} \\",
+            f"    {pip}{_index_args(plan)} -r {LOCK_IN_IMAGE}",
+        ]
         return lines
     lines += [f"RUN {pip} --no-cache-dir{_index_args(plan)} -r {LOCK_IN_IMAGE}"]
     return lines
@@ -199,7 +210,9 @@ def _classic_install_stage(plan: BuildPlan) -> list[str]:
         lines += wheels_in_context.copy_lines(plan) + [
             f"COPY {CONTEXT_LOCK} {LOCK_IN_IMAGE}",
             f"COPY {CONTEXT_CA} /tmp/launchbuild-ca.pem",
-            f"RUN PIP_CERT=/tmp/launchbuild-ca.pem {pip}{_index_args(plan)} -r {LOCK_IN_IMAGE}",
+            # An empty slot (no bundle on this host) is not a CA: pip keeps its own then.
+            "RUN if [ -s /tmp/launchbuild-ca.pem ]; then export PIP_CERT=/tmp/launchbuild-ca.pem; fi; \\",
+            f"    {pip}{_index_args(plan)} -r {LOCK_IN_IMAGE}",
         ]
     return lines
 

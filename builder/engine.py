@@ -60,9 +60,11 @@ ProgressCallback = Callable[[ProgressEvent], None]
 class BuildStepFailed(BuildFailed):
     """A build that failed in the engine; `log_tail` holds the last lines for the report."""
 
-    def __init__(self, message: str, *, hint: str | None = None, log_tail: tuple[str, ...] = ()):
+    def __init__(self, message: str, *, hint: str | None = None, log_tail: tuple[str, ...] = (),
+                 step: str | None = None):
         super().__init__(message, hint=hint)
         self.log_tail = log_tail
+        self.step = step  # "[5/7] RUN uv pip install ..." (mount flags dropped), when known
 
 
 def docker_client(timeout: int = 600):
@@ -314,14 +316,17 @@ def _failure(tail: tuple[str, ...], steps: dict) -> BuildStepFailed:
         reason = next((l for l in reversed(tail) if "error" in l.lower()), tail[-1] if tail else "no output")
     step = steps.get(failed_id, [None])[0] if failed_id else None
     where = ""
+    shown_step = None
     if step:
         label, _, command = step.partition("] ")
         shown = " ".join(w for w in command.split() if not w.startswith("--mount="))
         where = f" at step {label}] ({shown[:90]}...)"
+        shown_step = f"{label}] {shown}"
     return BuildStepFailed(
         f"image build failed{where}: {' '.join(reason.split())[:400]}",
         hint="the log tail is in the report; nothing was tagged",
         log_tail=tail,
+        step=shown_step,
     )
 
 
@@ -391,6 +396,7 @@ class ClassicSDK(LocalEngine):
                 f"image build failed{where}: {(error or 'no image ID returned')[:300]}",
                 hint="the log tail is in the report; nothing was tagged",
                 log_tail=tuple(tail),
+                step=steps[-1][0] if steps else None,
             )
         return BuildResult(image_id, tuple(StepRecord(n, c) for n, c in steps), time.monotonic() - started, tuple(tail))
 

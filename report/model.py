@@ -54,6 +54,22 @@ class BuildSummary:
 
 
 @dataclass(frozen=True)
+class Failure:
+    """Why a command stopped after the job was read (report/failure.py builds these).
+
+    Every format renders it, so a CI job that fails still leaves its record: the stage,
+    the engine's failing step and the last lines of its log, and what to do."""
+
+    stage: str  # "build", "verify", "push", "check"
+    message: str  # one line: what failed, where
+    fix: str = ""
+    step: str | None = None  # the engine's step, "[5/7] RUN uv pip install ..."
+    log_tail: tuple[str, ...] = ()
+    exit_code: int = 1  # 1 build/verify failure; 2 bad input; 3 infrastructure unreachable
+    predicted_by: tuple[str, ...] = ()  # rule IDs of check findings that foresaw it (LB302)
+
+
+@dataclass(frozen=True)
 class Report:
     job: str  # how the job was named on the command line (credentials redacted)
     target: TargetSummary
@@ -66,10 +82,16 @@ class Report:
     strict: bool = False
     duration_s: float = 0.0
     notes: tuple[str, ...] = field(default=())
+    failure: Failure | None = None
+    # The job's source directory on this machine, when it is a local directory: finding
+    # locations are relative to it, and report/paths.py makes them relative to the CI root.
+    source_root: str | None = None
 
     @property
     def verdict(self) -> Verdict:
         severities = {f.severity for f in self.findings}
+        if self.failure is not None:
+            return Verdict.FAIL
         if Severity.ERROR in severities or (self.build is not None and not self.build.verified):
             return Verdict.FAIL
         if Severity.WARNING in severities:
@@ -78,4 +100,6 @@ class Report:
 
     @property
     def exit_code(self) -> int:
+        if self.failure is not None:
+            return self.failure.exit_code
         return 1 if self.verdict is Verdict.FAIL else 0

@@ -99,7 +99,9 @@ class FakeRegistry:
     auth: str | None = None  # None | "bearer" | "basic"
     users: dict[str, str] = field(default_factory=dict)  # accepted Basic credentials
     fault: str | None = None
-    slow_seconds: float = 2.0
+    # "slow": the answer is held until `answered_slowly` is set (by `stop()` at the latest), so
+    # a client's read timeout fires whatever the load; `slow_held` says a request is waiting.
+    slow_seconds: float = 2.0  # kept for callers that set it; the hold ends on the event
     drip_interval: float = 0.2  # "drip-*" faults: one byte per interval, until the client hangs up
     token: str = "fake-token-0123456789"
     blobs: dict[str, bytes] = field(default_factory=dict)
@@ -107,6 +109,8 @@ class FakeRegistry:
     log: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        self.slow_held = threading.Event()
+        self.answered_slowly = threading.Event()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -206,6 +210,7 @@ class FakeRegistry:
         return self
 
     def stop(self) -> None:
+        self.answered_slowly.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -275,7 +280,8 @@ class FakeRegistry:
         if self.fault == "500":
             return self._error(h, 500, "INTERNAL")
         if self.fault == "slow":
-            time.sleep(self.slow_seconds)
+            self.slow_held.set()
+            self.answered_slowly.wait()
         if self.fault in ("drip-headers", "drip-body"):
             return self._drip(h)
         if kind == "manifests":

@@ -8,10 +8,11 @@ from pathlib import Path
 
 from launchbuild.builder.plan import BuildPlan, CaMode, Frontend
 from launchbuild.jobs.model import SourceKind
+from tests.helpers_testenv import STANDIN_IMAGES
 
 GOLDEN_DIR = Path(__file__).parent / "fixtures" / "builder"
-CUDA_STANDIN = "launchbuild-test/cuda:12.1.1-runtime-ubuntu22.04"
-PYTHON_STANDIN = "launchbuild-test/python:3.11-slim"
+CUDA_STANDIN = STANDIN_IMAGES["cuda121"]
+PYTHON_STANDIN = STANDIN_IMAGES["python"]
 FAKE_LOCK = (
     "# locked for the golden tests\n"
     "six==1.16.0 \\\n"

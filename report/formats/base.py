@@ -228,6 +228,10 @@ def verdict_reason(report: Report) -> str:
         parts.append(f"{failed} verification check{'s' if failed != 1 else ''} failed")
     if report.strict and report.verdict is Verdict.FAIL and c.errors == 0 and c.warnings:
         parts.append("warnings fail under --strict")
+    if report.failure is not None and report.failure.stage != "verify":  # verify: counted above
+        from launchbuild.report.failure import failure_phrase
+
+        parts.append(failure_phrase(report.failure))
     return "; ".join(parts)
 
 
@@ -256,7 +260,7 @@ def workspace_path(path: str) -> str:
 
     if not path.startswith("/"):
         return path
-    root = os.environ.get("GITHUB_WORKSPACE") or os.getcwd()
+    root = os.environ.get("GITHUB_WORKSPACE") or os.environ.get("CI_PROJECT_DIR") or os.getcwd()
     try:
         return PurePosixPath(path).relative_to(PurePosixPath(root)).as_posix()
     except ValueError:

@@ -13,11 +13,13 @@ from launchbuild.report.formats.base import (
     ReportFormat,
     evidence_text,
     fails_build,
+    fallback_location,
     ordered,
     verdict_reason,
     workspace_path,
 )
 from launchbuild.report.model import Report
+from launchbuild.report.paths import for_ci
 
 
 def escape_data(text: str) -> str:
@@ -57,12 +59,20 @@ class GithubFormat(ReportFormat):
     extension = "txt"
 
     def render(self, report: Report, options: RenderOptions) -> str:
-        report = scrub(report)
+        report = for_ci(scrub(report))
         lines = [annotation(report, f, options.verbose) for f in ordered(report.findings)]
+        where = fallback_location(report)
         if report.build is not None:
             for v in report.build.verification:
                 if not v.passed:
-                    lines.append(_command("error", v.detail or f"{v.check} failed", title=f"verify {v.check}"))
+                    lines.append(_command("error", v.detail or f"{v.check} failed", title=f"verify {v.check}",
+                                          file=workspace_path(where.path) if where else None))
+        if report.failure is not None and report.failure.stage != "verify":
+            from launchbuild.report.failure import failure_text, failure_title
+
+            f = report.failure
+            lines.append(_command("error", failure_text(f, tail_lines=15), title=f"launchbuild {failure_title(f)}",
+                                  file=workspace_path(where.path) if where else None))
         # A plain line too, so the job log says the verdict without expanding annotations.
         lines.append(f"launchbuild: {report.verdict.value.upper()} ({verdict_reason(report)})")
         return "\n".join(lines) + "\n"

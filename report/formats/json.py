@@ -18,7 +18,7 @@ from launchbuild.report.formats.base import (
     counts,
     ordered,
 )
-from launchbuild.report.model import BuildSummary, Report, TargetSummary
+from launchbuild.report.model import BuildSummary, Failure, Report, TargetSummary
 from launchbuild.resolver.model import ResolveResult
 
 SCHEMA_VERSION = 1
@@ -149,6 +149,20 @@ def build_dict(b: BuildSummary | None) -> dict[str, Any] | None:
     }
 
 
+def failure_dict(f: Failure | None) -> dict[str, Any] | None:
+    if f is None:
+        return None
+    return {
+        "stage": f.stage,
+        "message": f.message,
+        "fix": f.fix,
+        "step": f.step,
+        "log_tail": list(f.log_tail),
+        "exit_code": f.exit_code,
+        "predicted_by": list(f.predicted_by),
+    }
+
+
 def report_dict(report: Report, tool_version: str = "") -> dict[str, Any]:
     c = counts(report)
     return {
@@ -168,6 +182,7 @@ def report_dict(report: Report, tool_version: str = "") -> dict[str, Any]:
         "ignored": sorted(report.ignored),
         "duration_s": round(report.duration_s, 3),
         "notes": list(report.notes),
+        "failure": failure_dict(report.failure),
     }
 
 

@@ -16,10 +16,13 @@ from launchbuild.report.formats.base import (
     ReportFormat,
     evidence_text,
     fails_build,
+    fallback_location,
     ordered,
     rule_group,
+    workspace_path,
 )
 from launchbuild.report.model import Report
+from launchbuild.report.paths import for_ci
 
 
 def _finding_text(f: Finding) -> str:
@@ -35,7 +38,7 @@ class JunitFormat(ReportFormat):
     extension = "xml"
 
     def render(self, report: Report, options: RenderOptions) -> str:
-        report = scrub(report)
+        report = for_ci(scrub(report))
         catalog = options.catalog
         by_rule: dict[str, list[Finding]] = {}
         for f in ordered(report.findings):
@@ -61,6 +64,11 @@ class JunitFormat(ReportFormat):
                 ET.SubElement(case, "skipped", message="ignored with --ignore")
                 skipped += 1
                 continue
+            located = next((f.location for f in found if f.location is not None), None)
+            if located is not None:  # CI shows the testcase on the file that caused it
+                case.set("file", workspace_path(located.path))
+                if located.line:
+                    case.set("line", str(located.line))
             failing = [f for f in found if fails_build(report, f)]
             passing = [f for f in found if not fails_build(report, f)]
             if failing:
@@ -88,6 +96,20 @@ class JunitFormat(ReportFormat):
                     failures += 1
                 elif v.detail:
                     ET.SubElement(case, "system-out").text = v.detail
+
+        if report.failure is not None and report.failure.stage != "verify":  # verify: its checks above
+            from launchbuild.report.failure import failure_rule_id, failure_text, failure_title
+
+            f = report.failure
+            case = ET.SubElement(suite, "testcase", classname=f"{TOOL_NAME}.{f.stage}", name=failure_title(f),
+                                 time="0")
+            where = fallback_location(report)
+            if where is not None:
+                case.set("file", workspace_path(where.path))
+            tests += 1
+            failure = ET.SubElement(case, "failure", message=f.message, type=failure_rule_id(f))
+            failure.text = failure_text(f, tail_lines=40)
+            failures += 1
 
         suite.set("tests", str(tests))
         suite.set("failures", str(failures))

@@ -21,6 +21,7 @@ from launchbuild.report.formats.base import (
     verdict_reason,
 )
 from launchbuild.report.model import Report, Verdict
+from launchbuild.report.paths import for_ci
 
 _VERDICT_MARK = {Verdict.PASS: "✅", Verdict.WARN: "⚠️", Verdict.FAIL: "❌"}
 
@@ -54,11 +55,37 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     return out
 
 
+def _failure_lines(report: Report) -> list[str]:
+    from launchbuild.report.failure import failure_title
+
+    f = report.failure
+    assert f is not None
+    title = failure_title(f)
+    lines = [f"### ❌ {cell(title[0].upper() + title[1:])}", ""]
+    if f.step:
+        lines.append(f"- Step: {code(f.step)}")
+    lines.append(f"- {cell(f.message)}")
+    if f.predicted_by:
+        lines.append("- Predicted by the check: " + ", ".join(code(r) for r in f.predicted_by))
+    if f.fix:
+        lines.append(f"- Fix: {cell(f.fix)}")
+    tail = [line for line in f.log_tail if line.strip()][-15:]
+    if tail:
+        # A fenced block shows the log as written; a fence longer than any run of backticks in it.
+        fence = "```"
+        while any(fence in line for line in tail):
+            fence += "`"
+        lines += ["", "<details><summary>Last lines of the build log</summary>", "", fence + "text"]
+        lines += [line.replace("\r", "") for line in tail]
+        lines += [fence, "", "</details>"]
+    return lines + [""]
+
+
 class MarkdownFormat(ReportFormat):
     extension = "md"
 
     def render(self, report: Report, options: RenderOptions) -> str:
-        report = scrub(report)
+        report = for_ci(scrub(report))
         verdict = report.verdict
         c = counts(report)
         lines = [
@@ -67,6 +94,9 @@ class MarkdownFormat(ReportFormat):
             f"{cell(verdict_reason(report))} for job {code(report.job)}.",
             "",
         ]
+
+        if report.failure is not None:
+            lines += _failure_lines(report)
 
         t = report.target
         rows: list[list[str]] = []
@@ -150,8 +180,10 @@ class MarkdownFormat(ReportFormat):
         if b is not None:
             lines += ["### Build", ""]
             state = f"skipped: {b.reason}" if b.skipped else (f"built: {b.reason}" if b.reason else "built")
+            if report.failure is not None and report.failure.stage in ("build", "verify"):
+                state = f"failed: {b.reason}" if b.reason else "failed"
             items = [
-                f"- Tag: {code(b.tag)}",
+                f"- Tag: {code(b.tag)}" if b.tag else "- Tag: none (nothing was tagged)",
                 f"- {cell(state[0].upper() + state[1:])}",
                 f"- Duration {cell(human_duration(b.duration_s))}, size {cell(human_size(b.size_bytes))}"
                 + (f", engine {cell(b.engine)}" if b.engine else ""),

@@ -7,6 +7,7 @@ location only when there is no such file."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -23,6 +24,7 @@ from launchbuild.report.formats.base import (
     workspace_path,
 )
 from launchbuild.report.model import Report
+from launchbuild.report.paths import for_ci
 
 SARIF_SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 SRCROOT = "%SRCROOT%"
@@ -99,16 +101,56 @@ def _result(report: Report, f: Finding, rule_index: int) -> dict[str, Any]:
     return result
 
 
+def _failure_results(report: Report) -> list[tuple[RuleMeta, dict[str, Any]]]:
+    """Build and verification failures as results of their own (launchbuild/build-failed,
+    launchbuild/verification-failed), pinned where findings without a place are pinned."""
+    from launchbuild.report.failure import failure_rule_id, failure_text, failure_title
+
+    out: list[tuple[RuleMeta, dict[str, Any]]] = []
+    where = fallback_location(report)
+
+    def result(rule_id: str, title: str, text: str, properties: dict[str, Any]) -> None:
+        meta = RuleMeta(id=rule_id, title=title, severity=Severity.ERROR,
+                        description=f"launchbuild {title}: reported by the engine or the verifier, not a check rule")
+        res: dict[str, Any] = {
+            "ruleId": rule_id,
+            "level": "error",
+            "message": {"text": text},
+            "partialFingerprints": {FINGERPRINT_KEY: hashlib.sha256(
+                f"{rule_id}\x1f{text.splitlines()[0] if text else title}".encode()).hexdigest()[:32]},
+            "properties": properties,
+        }
+        if where is not None:
+            res["locations"] = [_location(where)]
+        out.append((meta, res))
+
+    f = report.failure
+    if f is not None and f.stage != "verify":
+        result(failure_rule_id(f), failure_title(f), failure_text(f, tail_lines=20),
+               {"stage": f.stage, "step": f.step, "fix": f.fix, "predictedBy": list(f.predicted_by)})
+    if report.build is not None:
+        for v in report.build.verification:
+            if not v.passed:
+                result("launchbuild/verification-failed", "verification failed",
+                       f"verification check {v.check!r} failed" + (f": {v.detail}" if v.detail else ""),
+                       {"check": v.check, "fix": f.fix if f is not None else ""})
+    return out
+
+
 class SarifFormat(ReportFormat):
     extension = "sarif"
 
     def render(self, report: Report, options: RenderOptions) -> str:
+        report = for_ci(report)
         catalog = dict(options.catalog)
         # Findings from rules the catalog doesn't know (passed through from another stage)
         # still need a descriptor: ruleIndex must point somewhere.
         for f in report.findings:
             if f.rule not in catalog:
                 catalog[f.rule] = RuleMeta(id=f.rule, title=f.title, severity=f.severity)
+        failures = _failure_results(report)
+        for meta, _ in failures:
+            catalog.setdefault(meta.id, meta)
         rules = sorted(catalog.values(), key=lambda m: m.id)
         index = {m.id: i for i, m in enumerate(rules)}
 
@@ -127,12 +169,14 @@ class SarifFormat(ReportFormat):
             "automationDetails": {"id": f"{TOOL_NAME}/{report.job}/"},
             "invocations": [
                 {
-                    "executionSuccessful": True,
+                    # False only when infrastructure or input stopped the run (exit 2/3).
+                    "executionSuccessful": report.failure is None or report.failure.exit_code == 1,
                     "exitCode": report.exit_code,
                     "properties": {"verdict": report.verdict.value, "rulesChecked": sorted(report.rules_checked)},
                 }
             ],
-            "results": [_result(report, f, index[f.rule]) for f in ordered(report.findings)],
+            "results": [_result(report, f, index[f.rule]) for f in ordered(report.findings)]
+            + [{**result, "ruleIndex": index[meta.id]} for meta, result in failures],
         }
         doc = {"$schema": SARIF_SCHEMA_URI, "version": "2.1.0", "runs": [run]}
         return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"

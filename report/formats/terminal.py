@@ -221,8 +221,12 @@ def _build(report: Report, sym: _Symbols) -> RenderableType | None:
     table = Table(box=None, show_header=False, pad_edge=False, padding=(0, 2, 0, 0))
     table.add_column("what", style="bold", no_wrap=True)
     table.add_column("value", overflow="fold")
-    add_plain_row(table, "tag", b.tag)
-    state = Text("skipped" if b.skipped else "built", style="cyan" if b.skipped else "green")
+    failure = report.failure
+    add_plain_row(table, "tag", b.tag or Text("none: nothing was tagged", style="red"))
+    if failure is not None and failure.stage in ("build", "verify"):
+        state = Text("failed", style="bold red")
+    else:
+        state = Text("skipped" if b.skipped else "built", style="cyan" if b.skipped else "green")
     if b.reason:
         state.append(f" {sym.dot} {b.reason}", style="dim")
     add_plain_row(table, "status", state)
@@ -243,8 +247,33 @@ def _build(report: Report, sym: _Symbols) -> RenderableType | None:
     return table
 
 
+def _failure(report: Report, sym: _Symbols, *, tail_lines: int = 15) -> list[RenderableType]:
+    """What stopped the command: the step, the message, what predicted it, the fix, the log tail.
+    Every value is a Text (never markup): BuildKit's `[stage-0 3/7]` stays as written."""
+    from launchbuild.report.failure import failure_title
+
+    f = report.failure
+    if f is None:
+        return []
+    parts: list[RenderableType] = [Text(failure_title(f)[0].upper() + failure_title(f)[1:], style="bold red underline")]
+    if f.step:
+        parts.append(Text.assemble(("step       ", "bold"), (f.step, "")))
+    parts.append(Text(f.message, style="red"))
+    if f.predicted_by:
+        parts.append(Text.assemble(("predicted  ", "bold"), ("by the check's " + ", ".join(f.predicted_by), "yellow")))
+    if f.fix:
+        parts.append(Text.assemble((f"{sym.arrow} ", "green"), (f.fix, "green")))
+    tail = [line for line in f.log_tail if line.strip()][-tail_lines:]
+    if tail:
+        parts.append(Text("last lines of the build log", style="bold"))
+        parts += [Text("  " + line, style="dim") for line in tail]
+    return parts + [Text()]
+
+
 def _quiet(report: Report, sym: _Symbols) -> list[RenderableType]:
     parts: list[RenderableType] = [_verdict_line(report, sym)]
+    if report.failure is not None:
+        parts.append(Text(report.failure.message, style="bold red"))
     for f in ordered(report.findings):
         if f.severity is Severity.ERROR or (report.strict and f.severity is Severity.WARNING):
             parts.append(Text.assemble((f"{f.rule} ", f"bold {_SEVERITY_STYLE[f.severity]}"), f.message))
@@ -295,6 +324,7 @@ class RichFormat(ReportFormat):
         if options.quiet:
             return _quiet(report, sym)
         parts: list[RenderableType] = [_verdict_line(report, sym), Text()]
+        parts += _failure(report, sym)
         target = _target(report, sym, options.width)
         if target is not None:
             parts += [_heading("Target", sym), target, Text()]

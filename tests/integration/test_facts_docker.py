@@ -17,27 +17,13 @@ from launchbuild.compat.providers.platforms import Platform
 
 pytestmark = pytest.mark.docker
 
-REGISTRY = "127.0.0.1:5055"
-STANDINS = {
-    "debian": "launchbuild-test/debian:12",
-    "python": "launchbuild-test/python:3.11-slim",
-    "cuda121": "launchbuild-test/cuda:12.1.1-runtime-ubuntu22.04",
-    "cuda118": "launchbuild-test/cuda:11.8.0-runtime-ubuntu22.04",
-    "busybox": "launchbuild-test/busybox:latest",
-}
+from tests.helpers_testenv import REGISTRY, STANDIN_IMAGES as STANDINS
 
 
 @pytest.fixture(scope="module")
-def engine():
-    try:
-        client = docker_provider.connect()
-    except ProviderUnavailable as exc:
-        pytest.skip(f"{exc.message}: run bash scripts/testenv.sh up")
-    for ref in STANDINS.values():
-        try:
-            client.images.get(ref)
-        except Exception:
-            pytest.skip(f"stand-in {ref} missing: run bash scripts/testenv.sh up")
+def engine(docker_client, standin_images):
+    # conftest's fixtures FAIL (never skip) without the engine or the stand-ins: CI must run these.
+    client = docker_provider.connect()
     yield client
     leftovers = client.containers.list(all=True, filters={"label": docker_provider.PROBE_LABEL})
     assert leftovers == [], "probe containers were left behind"
@@ -107,7 +93,7 @@ def test_busybox_is_not_debian_compatible(engine, tmp_path):
 
 
 @pytest.mark.parametrize("key", list(STANDINS))
-def test_registry_provider_matches_the_daemon_without_asking_it(engine, tmp_path, monkeypatch, key):
+def test_registry_provider_matches_the_daemon_without_asking_it(engine, local_registry, tmp_path, monkeypatch, key):
     ref = f"{REGISTRY}/{STANDINS[key]}"
     from_daemon = inspect_image(ref, providers=("docker",), cache_dir=tmp_path / "d")
     import docker
@@ -124,7 +110,7 @@ def test_registry_provider_matches_the_daemon_without_asking_it(engine, tmp_path
     assert {k: v for k, v in a.items() if k not in ignore} == {k: v for k, v in b.items() if k not in ignore}
 
 
-def test_registry_says_not_found_for_a_missing_tag(tmp_path):
+def test_registry_says_not_found_for_a_missing_tag(local_registry, tmp_path):
     from launchbuild.compat.inspect import ImageNotFound
 
     with pytest.raises(ImageNotFound, match="image or tag not found"):
@@ -164,7 +150,8 @@ def test_image_without_a_shell_gives_inspect_only_facts(engine, tmp_path):
 
 
 def test_probe_timeout_removes_the_container(engine, monkeypatch):
-    monkeypatch.setattr(docker_provider, "PROBE_SCRIPT", "sleep 30")
+    # A probe that never ends on its own: only the timeout can stop it.
+    monkeypatch.setattr(docker_provider, "PROBE_SCRIPT", "while :; do sleep 1; done")
     image = engine.images.get(STANDINS["busybox"])
     with pytest.raises(ProviderUnavailable, match="ran past 2s"):
         docker_provider.run_probe(engine, image.id, timeout=2)

@@ -281,7 +281,8 @@ def test_bad_input(case: Case, tmp_path: Path) -> None:
     assert "Traceback" not in output
     assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit), repr(result.exception)
     if case.exit_code in (2, 3):
-        lines = [line for line in output.splitlines() if line.strip()]
+        # Plain progress lines ("==> ...", no TTY here) are progress, not errors.
+        lines = [line for line in output.splitlines() if line.strip() and not line.startswith("==> ")]
         assert len(lines) == 1, output
         assert lines[0].startswith("error:"), output
     for needle in case.needles:
@@ -297,17 +298,18 @@ def test_bad_input_count() -> None:
 
 def test_frozen_100k_lines_parse_and_clean_fast() -> None:
     """Parse + clean of a 100k-line frozen list. Printed for the record; the bound is only
-    a sanity guard against quadratic behaviour, not a benchmark."""
+    a sanity guard against quadratic behaviour, not a benchmark. It counts this process's
+    own CPU time (process_time), which CPU hogs beside the suite do not stretch."""
     from launchbuild.resolver.cleaning import OwnSource, clean_run_list
     from launchbuild.resolver.model import Target
     from launchbuild.resolver.requirements import parse_text
 
     text = "".join(f"pkg{i}==1.{i % 100}.{i}\n" for i in range(100_000))
-    start = time.perf_counter()
+    start = time.process_time()
     parsed = parse_text(text, "requirements.frozen.txt", base_dir=Path("/work"))
     cleaned = clean_run_list(parsed.requirements, Target(python="3.11", platform="linux/amd64"), OwnSource(),
                              "https://download.pytorch.org/whl")
-    elapsed = time.perf_counter() - start
+    elapsed = time.process_time() - start
     print(f"\nparse+clean of 100k frozen lines: {elapsed:.2f}s")
     assert len(cleaned.requirements) == 100_000
     assert elapsed < 30

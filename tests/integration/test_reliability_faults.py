@@ -36,7 +36,8 @@ def temp_leftovers(tmpdir: str | None = None) -> set[str]:
 
 
 def one_error_line(text: str, *needles: str) -> None:
-    lines = [line for line in text.splitlines() if line.strip()]
+    # Plain progress lines ("==> ...", stderr without a TTY) are progress, not errors.
+    lines = [line for line in text.splitlines() if line.strip() and not line.startswith("==> ")]
     assert len(lines) == 1 and lines[0].startswith("error:"), text
     assert "Traceback" not in text
     for needle in needles:
@@ -100,11 +101,11 @@ def test_registry_faults_through_inspect(fake_registry, fault, code, words):
         fake_registry.auth, fake_registry.users = "basic", {"robot": "x"}
     else:
         fake_registry.fault = fault
-    started = time.monotonic()
+    # No wall-clock bound: every fault here answers at once, and the provider's own
+    # (connect, read) timeout is what would end a hang.
     result = runner.invoke(app, ["inspect", f"{fake_registry.host}/team/cuda:1"], env={"NO_COLOR": "1", "COLUMNS": "300"})
     assert result.exit_code == code, result.output
     one_error_line(result.output, *words)
-    assert time.monotonic() - started < 60
 
 
 # --- package index ---------------------------------------------------------------------------------
@@ -156,24 +157,36 @@ def test_disk_full_during_context_creation(tmp_path, docker_client):
 
 
 @pytest.mark.docker
-@pytest.mark.network
-def test_ctrl_c_during_cli_build_leaves_nothing(tmp_path, docker_client):
-    job = job_dir(tmp_path, requirements="six==1.16.0\n", marker="sigint")
-    before_tmp = temp_leftovers()
-    before_containers = {c.id for c in docker_client.containers.list(all=True)}
-    tags_before = set(our_tags(docker_client, "job"))
-    proc = subprocess.Popen(["launchbuild", "build", str(job), "--python-base-image", PYTHON_STANDIN, "--no-cache", "--verbose"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env={**os.environ, "NO_COLOR": "1"})
-    deadline = time.monotonic() + 180
-    for line in proc.stdout:
-        if "RUN" in line or "#" in line[:3] or time.monotonic() > deadline:
-            break  # the engine is building
-    proc.send_signal(signal.SIGINT)
-    out, _ = proc.communicate(timeout=180)
+def test_ctrl_c_during_cli_build_leaves_nothing(tmp_path, docker_client, standin_images):
+    """Ctrl-C lands mid-build by construction: the job's one package comes from a gate index
+    on 127.0.0.1 whose wheel download (made only by the install step inside the engine) is
+    held until the test is done. The resolver on the host reads just the metadata."""
+    import threading
+
+    from tests.helpers_gate import GatedIndex
+
+    with GatedIndex(tmp_path / "wheels") as gate:
+        job = job_dir(tmp_path, requirements=f"--index-url {gate.url}\n{gate.requirement}\n", marker="sigint")
+        before_tmp = temp_leftovers()
+        before_containers = {c.id for c in docker_client.containers.list(all=True)}
+        tags_before = set(our_tags(docker_client, "job"))
+        proc = subprocess.Popen(["launchbuild", "build", str(job), "--python-base-image", PYTHON_STANDIN, "--no-cache"],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                env={**os.environ, "NO_COLOR": "1"})
+        seen: list[str] = []
+        drain = threading.Thread(target=lambda: seen.extend(proc.stdout), daemon=True)  # type: ignore[arg-type]
+        drain.start()
+        while not gate.held.wait(1.0) and proc.poll() is None:
+            pass  # the outcome depends on the event, not on how long this takes
+        assert gate.held.is_set(), "the build ended before its install step:\n" + "".join(seen)[-3000:]
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=300)
+        drain.join(timeout=60)
+    out = "".join(seen)
     assert proc.returncode == 130, out
     assert "Traceback" not in out and "interrupted" in out
-    time.sleep(2)
+    # The CLI returns only after the docker client it stopped has exited; what the engine
+    # still tears down is not ours to wait for, but no tag, temp dir or container of ours.
     assert temp_leftovers() <= before_tmp
     assert set(our_tags(docker_client, "job")) == tags_before
     assert {c.id for c in docker_client.containers.list()} <= before_containers

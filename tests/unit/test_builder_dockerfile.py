@@ -168,3 +168,32 @@ def test_uv_is_only_mounted_never_copied():
     text = render(GOLDEN_CASES["git"])
     assert "--mount=type=bind,source=.launchbuild/uv,target=/usr/local/bin/uv" in text
     assert not any(l.startswith("COPY") and "uv" in l.split()[1] for l in text.splitlines() if l.startswith("COPY"))
+
+
+# --- host-independent tags (issue 16): the CA bundle is never part of the Dockerfile ----------
+
+
+@pytest.mark.parametrize("frontend", [Frontend.BUILDKIT, Frontend.CLASSIC])
+@pytest.mark.parametrize("accelerator", [False, True])
+def test_dockerfile_and_tag_do_not_depend_on_the_hosts_ca(tmp_path, frontend, accelerator):
+    from launchbuild.builder.api import prepare_plan
+    from launchbuild.builder.tags import content_tag
+    from launchbuild.jobs.model import SourceKind
+    from tests.helpers_builder import seed_plan
+
+    bundle = tmp_path / "corp-ca.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+    plan = seed_plan(SourceKind.CODE, accelerator)
+    uv = tmp_path / "uv"
+    behind_proxy = prepare_plan(plan, frontend=frontend, ca_bundle=bundle, uv_binary=uv)
+    without = prepare_plan(plan, frontend=frontend, ca_bundle=None, uv_binary=uv)
+    assert behind_proxy.ca_mode != without.ca_mode  # the engine is handed the secret only with a bundle
+    text = render(behind_proxy)
+    assert text == render(without)
+    tags = {content_tag(dockerfile=render(p), lock_text=p.lock_text, code_hash="c" * 64, base_digest="sha256:" + "1" * 64,
+                        options={"platform": p.platform}) for p in (behind_proxy, without)}
+    assert len(tags) == 1
+    assert "corp-ca" not in text and "BEGIN CERTIFICATE" not in text
+    if frontend is Frontend.BUILDKIT:
+        # Every install step that may reach an https index or mirror mounts the optional secret.
+        assert text.count("--mount=type=secret,id=ca,required=false") == (2 if accelerator else 1)

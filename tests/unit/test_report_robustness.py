@@ -42,7 +42,11 @@ def test_every_format_keeps_its_structure(found, strict):
     assert sorted(f["message"] for f in doc["findings"]) == sorted(f.message for f in found)
     ET.fromstring(render(report, OutputFormat.JUNIT, rules={}).encode())
     sarif = json.loads(render(report, OutputFormat.SARIF, rules={}))
-    assert len(sarif["runs"][0]["results"]) == len(found)
+    results = sarif["runs"][0]["results"]
+    # Findings, plus one result per failed verification check (they are results too).
+    assert len([r for r in results if not r["ruleId"].startswith("launchbuild/")]) == len(found)
+    failed_checks = [v for v in report.build.verification if not v.passed] if report.build else []
+    assert len([r for r in results if r["ruleId"] == "launchbuild/verification-failed"]) == len(failed_checks)
     commands = [line for line in render(report, OutputFormat.GITHUB).splitlines() if line.startswith("::")]
     assert len(commands) == len(found) + 1  # + the failed verification check
     for fmt in (OutputFormat.RICH, OutputFormat.MARKDOWN, OutputFormat.GITHUB, OutputFormat.JUNIT):

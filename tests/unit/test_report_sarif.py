@@ -53,7 +53,9 @@ def test_results_levels_locations_and_rule_indexes():
     run = doc["runs"][0]
     rules = run["tool"]["driver"]["rules"]
     results = run["results"]
-    assert [r["level"] for r in results] == ["error", "error", "warning", "warning", "note"]
+    # The findings, then the failed verification check (a result of its own).
+    assert [r["level"] for r in results] == ["error", "error", "warning", "warning", "note", "error"]
+    assert results[-1]["ruleId"] == "launchbuild/verification-failed" and "entrypoint" in results[-1]["message"]["text"]
     for r in results:
         assert rules[r["ruleIndex"]]["id"] == r["ruleId"]
         loc = r["locations"][0]["physicalLocation"]
