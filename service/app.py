@@ -27,7 +27,7 @@ from launchbuild.service.auth import authenticate
 from launchbuild.service.config import ServeConfig
 from launchbuild.service.events import EventBroker
 from launchbuild.service.metrics import Metrics
-from launchbuild.service.request import JobRequest, parse_body, parse_request, prepare, request_dir
+from launchbuild.service.request import JobRequest, parse_body, parse_request, prepare, redact_error, request_dir
 from launchbuild.service.store import Store
 from launchbuild.service.upload import TooLarge, content_length_over, named_archive, read_body
 from launchbuild.service.workers import BuildManager, QueueFull, ShuttingDown
@@ -43,7 +43,9 @@ class ApiError(Exception):
 
 
 def error_body(exit_code: int, message: str) -> dict[str, Any]:
-    return {"error": {"exit_code": exit_code, "message": message}}
+    """One line, as the CLI's errors: a library's multi-line reason is folded into it."""
+    one_line = "; ".join(part.strip() for part in message.splitlines() if part.strip())
+    return {"error": {"exit_code": exit_code, "message": one_line}}
 
 
 def _from_launchbuild(exc: LaunchbuildError) -> ApiError:
@@ -127,6 +129,13 @@ def create_app(config: ServeConfig, tokens: dict[str, bytes] | None, *, on_ready
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse(error_body(2, "request: invalid parameters"), status_code=400)
 
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        request_id = request.scope.get("state", {}).get("request_id", "?")
+        log.error("unexpected error", exc_info=exc, extra={"request_id": request_id})
+        return JSONResponse(error_body(1, f"internal error; the server log has request id {request_id}"),
+                            status_code=500)
+
     def caller(request: Request) -> str:
         if tokens is None:
             return "anonymous"
@@ -153,6 +162,8 @@ def create_app(config: ServeConfig, tokens: dict[str, bytes] | None, *, on_ready
             body = await read_body(request, limit=config.max_upload_bytes, workdir=workdir)
         except TooLarge as exc:
             raise ApiError(413, 2, str(exc), {"Connection": "close"}) from None
+        except BadInput as exc:
+            raise ApiError(400, exc.exit_code, str(exc)) from None
         try:
             data = parse_body(body.request)
             archive = named_archive(body)
@@ -231,6 +242,7 @@ def create_app(config: ServeConfig, tokens: dict[str, bytes] | None, *, on_ready
             try:
                 job = await anyio.to_thread.run_sync(lay_out)
             except LaunchbuildError as exc:
+                redact_error(exc, workdir)
                 err = _from_launchbuild(exc)
                 builds.reject(record.id, {"exit_code": err.exit_code, "message": err.message})
                 raise err from None

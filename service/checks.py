@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from launchbuild.service.request import JobRequest, Prepared, prepare
+from launchbuild.service.request import JobRequest, Prepared, prepare, redact_error
 
 _FULL_SHA = re.compile(r"^[0-9a-f]{40}$")
 
@@ -61,14 +61,13 @@ def run_check(req: JobRequest, workdir: Path, *, archive: Path | None, max_extra
     from launchbuild import api
     from launchbuild.errors import LaunchbuildError
 
-    prepared = prepare(req, workdir, archive=archive, max_extract_bytes=max_extract_bytes)
-    kwargs = dict(prepared.kwargs)
-    kwargs["flags"] = {**operator_flags, **kwargs["flags"]}
     try:
+        prepared = prepare(req, workdir, archive=archive, max_extract_bytes=max_extract_bytes)
+        kwargs = dict(prepared.kwargs)
+        kwargs["flags"] = {**operator_flags, **kwargs["flags"]}
         report = api.check(prepared.job, **kwargs)
     except LaunchbuildError as exc:
-        exc.message = prepared.redact(exc.message)
-        exc.hint = prepared.redact(exc.hint) if exc.hint else exc.hint
+        redact_error(exc, workdir)
         raise
     return render_document(report, prepared)
 

@@ -219,9 +219,21 @@ class Prepared:
     kwargs: Mapping[str, Any]
 
     def redact(self, text: str) -> str:
-        """Paths as the CLI run inside the request's directory would show them."""
-        return text.replace(str(self.workdir / "job") + os.sep, "").replace(str(self.workdir / "job"), ".") \
-            .replace(str(self.workdir) + os.sep, "").replace(str(self.workdir), ".")
+        return redact_paths(text, self.workdir)
+
+
+def redact_paths(text: str, workdir: Path) -> str:
+    """Paths as the CLI run inside the request's directory would show them: no server path
+    leaks into an answer."""
+    return text.replace(str(workdir / "job") + os.sep, "").replace(str(workdir / "job"), ".") \
+        .replace(str(workdir) + os.sep, "").replace(str(workdir), ".")
+
+
+def redact_error(exc: Any, workdir: Path) -> None:
+    """Redact a LaunchbuildError's message and hint in place."""
+    exc.message = redact_paths(exc.message, workdir)
+    if exc.hint:
+        exc.hint = redact_paths(exc.hint, workdir)
 
 
 @contextlib.contextmanager
