@@ -280,7 +280,7 @@ def prepare(req: JobRequest, workdir: Path, *, archive: Path | None, max_extract
     if req.subdir is not None:
         kwargs["subdir"] = req.subdir
     if req.queue_config is not None:
-        queue = workdir / "queue-config.json"
+        queue = jobdir / "queue-config.json"  # beside the job, as `--queue-config queue-config.json`
         queue.write_text(json.dumps(req.queue_config), encoding="utf-8")
         kwargs["queue_config"] = queue
     return Prepared(workdir, job, kwargs)
