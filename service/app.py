@@ -8,7 +8,6 @@ import contextlib
 import io
 import json
 import logging
-import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -25,11 +24,12 @@ from launchbuild.service import checks as checks_mod
 from launchbuild.service.access import AccessLog
 from launchbuild.service.auth import authenticate
 from launchbuild.service.config import ServeConfig
+from launchbuild.service.engine_watch import ImageIds
 from launchbuild.service.events import EventBroker
 from launchbuild.service.metrics import Metrics
 from launchbuild.service.request import JobRequest, parse_body, parse_request, prepare, redact_error, request_dir
 from launchbuild.service.store import Store
-from launchbuild.service.upload import TooLarge, content_length_over, named_archive, read_body
+from launchbuild.service.upload import Body, TooLarge, content_length_over, read_body, save_archive
 from launchbuild.service.workers import BuildManager, QueueFull, ShuttingDown
 
 log = logging.getLogger("launchbuild.serve")
@@ -90,7 +90,8 @@ def create_app(config: ServeConfig, tokens: dict[str, bytes] | None, *, on_ready
     builds = BuildManager(store, broker, workers=config.max_concurrent_builds, queue_size=config.build_queue_size,
                           work_root=work_root, on_final=metrics.build_done)
     gate = CheckGate(config.max_concurrent_checks, config.check_queue_size)
-    cache = checks_mod.CheckCache(config.check_cache_ttl_s)
+    image_ids = ImageIds()
+    cache = checks_mod.CheckCache(config.check_cache_ttl_s, image_ids)
     operator_flags = dict(config.operator_options)
     rules = _rules_document()
     metrics.gauges.update({
@@ -98,16 +99,21 @@ def create_app(config: ServeConfig, tokens: dict[str, bytes] | None, *, on_ready
         "launchbuild_checks_in_flight": lambda: int(gate.limiter.borrowed_tokens),
         "launchbuild_build_queue_depth": lambda: builds.depth()[0],
         "launchbuild_builds_running": lambda: builds.depth()[1],
+        "launchbuild_engine_image_events_seen": lambda: image_ids.events_seen,
+        "launchbuild_engine_image_events_connected": lambda: int(image_ids.watching),
     })
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
         broker.loop = asyncio.get_running_loop()
+        if config.check_cache_ttl_s > 0:
+            image_ids.start()
         for build_id in interrupted:
             log.info("build marked interrupted at start-up", extra={"build_id": build_id})
         if on_ready is not None:
             on_ready()
         yield
+        image_ids.stop()
         await anyio.to_thread.run_sync(builds.shutdown, config.shutdown_grace_s)
         store.close()
 
@@ -157,25 +163,34 @@ def create_app(config: ServeConfig, tokens: dict[str, bytes] | None, *, on_ready
     async def rules_route(_: str = Depends(caller)) -> Response:
         return Response(rules, media_type="application/json")
 
-    async def read_request(request: Request, workdir: Path, kind: str) -> tuple[JobRequest, Path | None, str | None]:
+    async def read_request(request: Request, kind: str) -> tuple[JobRequest, Body]:
+        """The validated request and its body (whose spooled archive the caller closes)."""
         try:
-            body = await read_body(request, limit=config.max_upload_bytes, workdir=workdir)
+            body = await read_body(request, limit=config.max_upload_bytes)
         except TooLarge as exc:
             raise ApiError(413, 2, str(exc), {"Connection": "close"}) from None
         except BadInput as exc:
             raise ApiError(400, exc.exit_code, str(exc)) from None
         try:
             data = parse_body(body.request)
-            archive = named_archive(body)
-            req = parse_request(data, kind=kind, has_archive=archive is not None, push_prefix=config.push_prefix)
+            req = parse_request(data, kind=kind, has_archive=body.archive is not None, push_prefix=config.push_prefix)
         except BadInput as exc:
+            body.close()
             raise ApiError(400, exc.exit_code, str(exc)) from None
-        return req, archive, body.archive_sha256
+        return req, body
 
     def refuse_too_large(request: Request) -> None:
         if content_length_over(request.headers, config.max_upload_bytes):
             raise ApiError(413, 2, f"the request is larger than this server's upload limit of "
                                    f"{config.max_upload_bytes} bytes", {"Connection": "close"})
+
+    def checked(req: JobRequest, body: Body) -> tuple[bytes, str]:
+        """The real path, in a worker thread: the request's own directory, removed afterwards."""
+        with request_dir() as workdir:
+            archive = save_archive(body, workdir)
+            document = checks_mod.run_check(req, workdir, archive=archive, max_extract_bytes=config.max_extract_bytes,
+                                            operator_flags=operator_flags)
+        return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode(), document["verdict"]
 
     @app.post("/v1/checks", summary="Pre-flight check a job; answers the schema-v1 report")
     async def create_check(request: Request, _: str = Depends(caller)) -> Response:
@@ -184,36 +199,39 @@ def create_app(config: ServeConfig, tokens: dict[str, bytes] | None, *, on_ready
             raise ApiError(429, 3, "the check queue is full; retry later", {"Retry-After": str(RETRY_AFTER_S)})
         gate.pending += 1
         try:
-            with request_dir() as workdir:
-                req, archive, archive_sha = await read_request(request, workdir, "check")
-                key = cache.key(req, archive_sha, operator_flags)
+            req, body = await read_request(request, "check")
+            try:
+                key = cache.key(req, body.archive_sha256, operator_flags)
+                hit = cache.get_fresh(key)  # answered on the loop: no I/O while the engine watch holds
+                if hit is None:
+                    def work() -> tuple[bytes, str, bool]:
+                        found = cache.get(key)
+                        if found is not None:
+                            return found[0], found[1], True
+                        text, verdict = checked(req, body)
+                        cache.put(key, text, verdict)
+                        return text, verdict, False
 
-                def work() -> tuple[bytes, str, bool]:
-                    hit = cache.get(key)
-                    if hit is not None:
-                        return hit, json.loads(hit)["verdict"], True
-                    document = checks_mod.run_check(req, workdir, archive=archive,
-                                                    max_extract_bytes=config.max_extract_bytes,
-                                                    operator_flags=operator_flags)
-                    body = (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode()
-                    cache.put(key, document, body)
-                    return body, document["verdict"], False
-
-                try:
-                    body, verdict, hit = await anyio.to_thread.run_sync(work, limiter=gate.limiter)
-                except LaunchbuildError as exc:
-                    raise _from_launchbuild(exc) from None
+                    try:
+                        text, verdict, was_hit = await anyio.to_thread.run_sync(work, limiter=gate.limiter)
+                    except LaunchbuildError as exc:
+                        raise _from_launchbuild(exc) from None
+                else:
+                    (text, verdict), was_hit = hit, True
+            finally:
+                body.close()
         finally:
             gate.pending -= 1
         metrics.check_done(verdict)
-        return Response(body, media_type="application/json", headers={"X-Launchbuild-Cache": "hit" if hit else "miss"})
+        return Response(text, media_type="application/json",
+                        headers={"X-Launchbuild-Cache": "hit" if was_hit else "miss"})
 
     @app.post("/v1/builds", status_code=202, summary="Queue a build; identical active requests share one id")
     async def create_build(request: Request, who: str = Depends(caller)) -> JSONResponse:
         refuse_too_large(request)
-        with request_dir(work_root) as upload_dir:
-            req, archive, archive_sha = await read_request(request, upload_dir, "build")
-            key = req.content_key(archive_sha) + ":" + json.dumps(operator_flags, sort_keys=True, default=str)
+        req, body = await read_request(request, "build")
+        try:
+            key = req.content_key(body.archive_sha256) + ":" + json.dumps(operator_flags, sort_keys=True, default=str)
             try:
                 record, created = builds.admit(key, who)
             except QueueFull:
@@ -227,11 +245,8 @@ def create_app(config: ServeConfig, tokens: dict[str, bytes] | None, *, on_ready
 
             def lay_out() -> dict[str, Any]:
                 workdir.mkdir()
-                moved = None
-                if archive is not None:
-                    moved = workdir / archive.name
-                    shutil.move(str(archive), moved)
-                prepared = prepare(req, workdir, archive=moved, max_extract_bytes=config.max_extract_bytes)
+                archive = save_archive(body, workdir)
+                prepared = prepare(req, workdir, archive=archive, max_extract_bytes=config.max_extract_bytes)
                 kwargs = {k: (str(v) if isinstance(v, Path) else v) for k, v in prepared.kwargs.items()
                           if k != "on_source"}
                 kwargs["flags"] = {**operator_flags, **kwargs["flags"],
@@ -246,7 +261,9 @@ def create_app(config: ServeConfig, tokens: dict[str, bytes] | None, *, on_ready
                 err = _from_launchbuild(exc)
                 builds.reject(record.id, {"exit_code": err.exit_code, "message": err.message})
                 raise err from None
-            builds.enqueue(record.id, job)
+        finally:
+            body.close()
+        builds.enqueue(record.id, job)
         return JSONResponse({"id": record.id, "status": "queued"}, status_code=202)
 
     def record_or_404(build_id: str) -> Any:

@@ -72,27 +72,21 @@ def run_check(req: JobRequest, workdir: Path, *, archive: Path | None, max_extra
     return render_document(report, prepared)
 
 
-def _engine_image_id(ref: str) -> str | None:
-    from launchbuild.docker_socket import shared
-
-    sock = shared()
-    found = sock.image(ref) if sock is not None else None
-    return found.get("Id") if isinstance(found, dict) else None
-
-
 @dataclass(frozen=True)
 class _Entry:
-    body: bytes
+    text: bytes
+    verdict: str
     image_ref: str
     image_id: str
     stored_at: float
 
 
 class CheckCache:
-    """Bounded LRU of rendered documents (bytes), validated against the engine on each hit."""
+    """Bounded LRU of rendered documents, each valid while its base image keeps its ID."""
 
-    def __init__(self, ttl_s: float, max_entries: int = 2048) -> None:
+    def __init__(self, ttl_s: float, image_ids: Any, max_entries: int = 2048) -> None:
         self.ttl_s = ttl_s
+        self.image_ids = image_ids
         self.max_entries = max_entries
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
         self._lock = threading.Lock()
@@ -108,7 +102,7 @@ class CheckCache:
         ops = json.dumps(operator_flags, sort_keys=True, default=str)
         return hashlib.sha256(f"{self._version}\0{ops}\0{req.content_key(archive_sha256)}".encode()).hexdigest()
 
-    def get(self, key: str | None) -> bytes | None:
+    def _entry(self, key: str | None) -> _Entry | None:
         if key is None:
             return None
         with self._lock:
@@ -119,21 +113,44 @@ class CheckCache:
                 del self._entries[key]
                 return None
             self._entries.move_to_end(key)
-        if _engine_image_id(entry.image_ref) != entry.image_id:
-            with self._lock:
-                self._entries.pop(key, None)
-            return None
-        return entry.body
+            return entry
 
-    def put(self, key: str | None, document: dict[str, Any], body: bytes) -> None:
+    def _drop(self, key: str) -> None:
+        with self._lock:
+            self._entries.pop(key, None)
+
+    def get_fresh(self, key: str | None) -> tuple[bytes, str] | None:
+        """A hit that needs no I/O to validate (the engine watch knows the image's ID), or None."""
+        entry = self._entry(key)
+        if entry is None:
+            return None
+        known, image_id = self.image_ids.remembered(entry.image_ref)
+        if not known:
+            return None
+        if image_id != entry.image_id:
+            self._drop(key)  # type: ignore[arg-type]
+            return None
+        return entry.text, entry.verdict
+
+    def get(self, key: str | None) -> tuple[bytes, str] | None:
+        entry = self._entry(key)
+        if entry is None:
+            return None
+        if self.image_ids.lookup(entry.image_ref) != entry.image_id:
+            self._drop(key)  # type: ignore[arg-type]
+            return None
+        return entry.text, entry.verdict
+
+    def put(self, key: str | None, text: bytes, verdict: str) -> None:
         if key is None:
             return
+        document = json.loads(text)
         image = ((document.get("target") or {}).get("image") or {}).get("value")
-        image_id = _engine_image_id(image) if isinstance(image, str) else None
+        image_id = self.image_ids.lookup(image) if isinstance(image, str) else None
         if not image_id:
             return  # not in the local engine: nothing cheap to validate a hit against
         with self._lock:
-            self._entries[key] = _Entry(body, image, image_id, time.monotonic())
+            self._entries[key] = _Entry(text, verdict, image, image_id, time.monotonic())
             self._entries.move_to_end(key)
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)

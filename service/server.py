@@ -29,6 +29,9 @@ def _bind(host: str, port: int) -> socket.socket:
         sock.close()
         raise BadInput(f"serve: cannot listen on {host}:{port} ({exc.strerror})",
                        hint="pick another --port, or --port 0 for a free one") from None
+    # Accepted connections inherit it: a response's headers and body go out at once instead of
+    # waiting 40 ms on the client's delayed ACK (Nagle).
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.listen(512)
     sock.set_inheritable(True)
     return sock

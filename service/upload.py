@@ -3,8 +3,9 @@
 The limit is checked against Content-Length before anything is read, and again on every
 chunk while streaming (a chunked upload has no length): past it the request is 413 and the
 partial file is removed with its request's directory. A multipart body's `source` part is
-written straight into the request's own directory; its `request` part stays in memory
-(capped at MAX_REQUEST_PART)."""
+spooled (in memory up to SPOOL_BYTES, then an unlinked temp file no other request can open)
+and written into the request's own directory only when a check or build needs it: a cached
+check never touches the disk. Its `request` part stays in memory (capped at MAX_REQUEST_PART)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from typing import Any
 from launchbuild.errors import BadInput
 
 MAX_REQUEST_PART = 1024 * 1024
+SPOOL_BYTES = 1024 * 1024
 
 
 class TooLarge(Exception):
@@ -27,9 +29,13 @@ class TooLarge(Exception):
 @dataclass(frozen=True)
 class Body:
     request: bytes
-    archive: Path | None
+    archive: Any  # a SpooledTemporaryFile, or None
     archive_sha256: str | None
     archive_filename: str | None
+
+    def close(self) -> None:
+        if self.archive is not None:
+            self.archive.close()
 
 
 def content_length_over(headers: Any, limit: int) -> bool:
@@ -47,7 +53,7 @@ async def _chunks(request: Any, limit: int):
             yield chunk
 
 
-async def read_body(request: Any, *, limit: int, workdir: Path) -> Body:
+async def read_body(request: Any, *, limit: int) -> Body:
     content_type = request.headers.get("content-type", "")
     media = content_type.split(";", 1)[0].strip().lower()
     if media == "application/json":
@@ -56,12 +62,14 @@ async def read_body(request: Any, *, limit: int, workdir: Path) -> Body:
             data += chunk
         return Body(bytes(data), None, None, None)
     if media == "multipart/form-data":
-        return await _multipart(request, content_type, limit, workdir)
+        return await _multipart(request, content_type, limit)
     raise BadInput(f"request: unsupported Content-Type {media[:60] or 'none'!r}",
                    hint="send application/json, or multipart/form-data with parts 'request' and 'source'")
 
 
-async def _multipart(request: Any, content_type: str, limit: int, workdir: Path) -> Body:
+async def _multipart(request: Any, content_type: str, limit: int) -> Body:
+    import tempfile
+
     from python_multipart.multipart import MultipartParser, parse_options_header
 
     _, params = parse_options_header(content_type)
@@ -70,7 +78,7 @@ async def _multipart(request: Any, content_type: str, limit: int, workdir: Path)
         raise BadInput("request: multipart body without a boundary", hint="let your HTTP client build the multipart body")
     state: dict[str, Any] = {"parts": {}, "name": None, "filename": None, "header": b"", "headers": {}, "file": None}
     digest = hashlib.sha256()
-    archive = workdir / "upload.bin"
+    archive = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
 
     def on_header_field(data: bytes, start: int, end: int) -> None:
         state["header"] += data[start:end]
@@ -93,7 +101,7 @@ async def _multipart(request: Any, content_type: str, limit: int, workdir: Path)
         if name == "source":
             filename = disp.get(b"filename")
             state["filename"] = filename.decode("utf-8", "replace") if filename else None
-            state["file"] = archive.open("wb")
+            state["file"] = archive
 
     def on_part_data(data: bytes, start: int, end: int) -> None:
         piece = data[start:end]
@@ -107,9 +115,7 @@ async def _multipart(request: Any, content_type: str, limit: int, workdir: Path)
             digest.update(piece)
 
     def on_part_end() -> None:
-        if state["file"] is not None:
-            state["file"].close()
-            state["file"] = None
+        state["file"] = None
         state["name"], state["headers"] = None, {}
 
     parser = MultipartParser(boundary, {
@@ -120,31 +126,37 @@ async def _multipart(request: Any, content_type: str, limit: int, workdir: Path)
         async for chunk in _chunks(request, limit):
             parser.write(chunk)
         parser.finalize()
-    except (BadInput, TooLarge):
-        raise
-    except Exception as exc:  # the parser's own errors: a malformed body
+    except BaseException as exc:
+        archive.close()
+        if isinstance(exc, (BadInput, TooLarge)) or not isinstance(exc, Exception):
+            raise
+        # the parser's own errors: a malformed body
         raise BadInput(f"request: malformed multipart body ({exc.__class__.__name__})",
                        hint="let your HTTP client build the multipart body") from None
-    finally:
-        if state["file"] is not None:
-            state["file"].close()
     if "request" not in state["parts"]:
+        archive.close()
         raise BadInput("request: the multipart body has no 'request' part", hint="add a part 'request' with the JSON")
-    has_archive = "source" in state["parts"]
-    return Body(bytes(state["parts"]["request"]), archive if has_archive else None,
-                digest.hexdigest() if has_archive else None, state["filename"])
+    if "source" not in state["parts"]:
+        archive.close()
+        return Body(bytes(state["parts"]["request"]), None, None, None)
+    if archive.tell() == 0:
+        archive.close()
+        raise BadInput("request: the 'source' part is empty", hint="upload a .tar.gz, .tar or .zip of the code")
+    return Body(bytes(state["parts"]["request"]), archive, digest.hexdigest(), state["filename"])
 
 
-def named_archive(body: Body) -> Path | None:
-    """The upload renamed with the suffix extract_archive dispatches on."""
+def save_archive(body: Body, directory: Path) -> Path | None:
+    """The upload as a file in `directory`, named with the suffix extract_archive dispatches on."""
+    import shutil
+
     from launchbuild.service.request import archive_suffix
 
     if body.archive is None:
         return None
-    with body.archive.open("rb") as f:
-        head = f.read(8)
-    if not head:
-        raise BadInput("request: the 'source' part is empty", hint="upload a .tar.gz, .tar or .zip of the code")
-    target = body.archive.with_name("source" + archive_suffix(body.archive_filename, head))
-    body.archive.rename(target)
+    body.archive.seek(0)
+    head = body.archive.read(8)
+    body.archive.seek(0)
+    target = directory / ("source" + archive_suffix(body.archive_filename, head))
+    with target.open("wb") as out:
+        shutil.copyfileobj(body.archive, out, 1024 * 1024)
     return target

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -165,3 +166,36 @@ def test_two_hundred_mixed_requests_each_get_their_own_answer(server):
 
     for status in ("200", "400", "413", "401"):
         assert count(after, status) - count(before, status) == 50, status
+
+
+def test_a_cached_check_is_dropped_when_its_image_changes(server, docker_client):
+    """The exact cache: the same request after the base image was re-tagged is checked again
+    against the new image (the engine's image events invalidate what the server remembers)."""
+    ref = f"launchbuild-test/serve-cache-{os.getpid()}:1"
+    python, debian = (docker_client.images.get(r) for r in (PYTHON_STANDIN, "launchbuild-test/debian:12"))
+    python.tag(ref)
+    try:
+        body = {"source": {"image": ref}}
+        first = httpx.post(server.url + "/v1/checks", headers=server.headers, json=body, timeout=120)
+        warm = httpx.post(server.url + "/v1/checks", headers=server.headers, json=body, timeout=120)
+        assert warm.headers["x-launchbuild-cache"] == "hit" and warm.json() == first.json()
+        seen = _events_seen(server)
+        debian.tag(ref)  # same name, another image
+        deadline = time.monotonic() + 60  # a bound only: we wait on the server saying it saw the event
+        while _events_seen(server) == seen:
+            assert time.monotonic() < deadline, "the server never saw the engine's tag event"
+        changed = httpx.post(server.url + "/v1/checks", headers=server.headers, json=body, timeout=120)
+        assert changed.headers["x-launchbuild-cache"] == "miss"
+        assert changed.json()["image"]["pythons"] != first.json()["image"]["pythons"]
+        assert changed.json()["image"]["digest"] != first.json()["image"]["digest"]
+    finally:
+        docker_client.images.remove(ref)
+
+
+def _events_seen(server) -> int:
+    deadline = time.monotonic() + 60
+    text = httpx.get(server.url + "/metrics").text
+    while "\nlaunchbuild_engine_image_events_connected 1" not in text:  # the watch connects at start-up
+        assert time.monotonic() < deadline, "the server never followed the engine's events"
+        text = httpx.get(server.url + "/metrics").text
+    return int(text.split("\nlaunchbuild_engine_image_events_seen ")[1].split()[0])
