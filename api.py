@@ -13,7 +13,7 @@ import sys
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from launchbuild.compat.facts import ImageFacts
 from launchbuild.compat.findings import Severity
@@ -83,9 +83,13 @@ def _prepare(
     queue_config: Path | None = None,
     progress: Progress,
     config: Path | None = None,
+    on_source: Callable[[Path], None] | None = None,
 ) -> Iterator[_Prepared]:
     """Load the job, fetch its source into a temp dir (always removed), then layer options
-    again with the job's own config file, which sits inside the source."""
+    again with the job's own config file, which sits inside the source.
+
+    `on_source` sees the fetched code root before its config file is read: the service uses
+    it to refuse operator options in an untrusted job's launchbuild.toml."""
     from launchbuild.jobs.fetch import materialize
     from launchbuild.jobs.spec import load_job
 
@@ -99,6 +103,8 @@ def _prepare(
         source_dir = getattr(workspace, "path", workspace)
         commit = getattr(workspace, "commit", None)
         if source_dir is not None:
+            if on_source is not None:
+                on_source(Path(source_dir))
             options = resolve_options(flags, source_dir=source_dir, operator_config=config)
             job = load_job(job_arg, _job_overrides(options, **kw))
         progress.options(options)
@@ -321,11 +327,13 @@ def check(
     flags: Mapping[str, Any] | None = None,
     config: Path | None = None,
     progress: Progress | None = None,
+    on_source: Callable[[Path], None] | None = None,
 ) -> Report:
     """Pre-flight check a job. `flags` are option overrides by name (`{"gpu": ["H100"]}`)."""
     progress = progress or Progress()
     with _prepare(job, flags=dict(flags or {}), ref=ref, subdir=subdir, entrypoint=entrypoint, frozen=frozen,
-                  run_metadata=run_metadata, queue_config=queue_config, progress=progress, config=config) as prepared:
+                  run_metadata=run_metadata, queue_config=queue_config, progress=progress, config=config,
+                  on_source=on_source) as prepared:
         return _check(prepared, requirements=requirements, extras=extras, is_build=False, progress=progress).report
 
 
@@ -405,6 +413,7 @@ def build(
     dry_run: bool = False,
     output: Path | None = None,
     progress: Progress | None = None,
+    on_source: Callable[[Path], None] | None = None,
 ) -> Report | None:
     """Check, then build, then verify. Refuses to build when check has errors unless `force`.
 
@@ -414,7 +423,8 @@ def build(
 
     progress = progress or Progress()
     with _prepare(job, flags=dict(flags or {}), ref=ref, subdir=subdir, entrypoint=entrypoint, frozen=frozen,
-                  run_metadata=run_metadata, queue_config=queue_config, progress=progress, config=config) as prepared:
+                  run_metadata=run_metadata, queue_config=queue_config, progress=progress, config=config,
+                  on_source=on_source) as prepared:
         if prepared.job.builds_image:
             require_entrypoint(prepared.job)  # bad input (exit 2) before any work
         checked = _check(prepared, requirements=requirements, extras=extras, is_build=True, progress=progress)

@@ -466,6 +466,37 @@ def show(
     )
 
 
+@app.command(epilog="Examples:\n\n  launchbuild serve --token-file tokens.txt --state-dir /var/lib/launchbuild\n\n"
+             "  launchbuild serve --insecure-no-auth --port 0 --address-file addr.json\n\n" + EXIT_CODES_HELP)
+@handled
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    port: int = typer.Option(8642, "--port", help="Port to listen on; 0 picks a free one (see --address-file)."),
+    token_file: Optional[Path] = _opt("--token-file", help="Bearer tokens, one name:token per line."),
+    insecure_no_auth: bool = typer.Option(False, "--insecure-no-auth", help="Serve without tokens (loopback only)."),
+    state_dir: Path = typer.Option(Path(".launchbuild-serve"), "--state-dir", help="Where build records (SQLite) live."),
+    max_concurrent_checks: int = typer.Option(2, "--max-concurrent-checks", help="Checks run at once."),
+    max_concurrent_builds: int = typer.Option(1, "--max-concurrent-builds", help="Builds run at once."),
+    check_queue_size: int = typer.Option(64, "--check-queue-size", help="Checks that may wait; past that, 429."),
+    build_queue_size: int = typer.Option(16, "--build-queue-size", help="Builds that may wait; past that, 429."),
+    max_upload_bytes: int = typer.Option(64 * 1024 * 1024, "--max-upload-bytes", help="Largest request body; past it, 413."),
+    push_prefix: Optional[str] = _opt("--push-prefix", help="Builds may push only under REGISTRY/PREFIX/ (none: no push)."),
+    check_cache_ttl: float = typer.Option(300.0, "--check-cache-ttl", help="Seconds an exact check result is reused; 0 disables."),
+    shutdown_grace: float = typer.Option(20.0, "--shutdown-grace", help="Seconds SIGTERM waits for in-flight work."),
+    address_file: Optional[Path] = _opt("--address-file", help="Write {host, port, url, pid} as JSON here once listening."),
+) -> None:
+    """Serve check and build over HTTP for queue agents (see docs/service.md)."""
+    from launchbuild.service import ServeConfig, serve as run_server  # the web stack loads only here
+
+    raise typer.Exit(run_server(ServeConfig(
+        host=host, port=port, token_file=token_file, insecure_no_auth=insecure_no_auth, state_dir=state_dir,
+        max_concurrent_checks=max_concurrent_checks, max_concurrent_builds=max_concurrent_builds,
+        check_queue_size=check_queue_size, build_queue_size=build_queue_size, max_upload_bytes=max_upload_bytes,
+        push_prefix=push_prefix, check_cache_ttl_s=check_cache_ttl, shutdown_grace_s=shutdown_grace,
+        address_file=address_file,
+    )))
+
+
 @app.command()
 def version() -> None:
     """Print the version."""

@@ -17,6 +17,7 @@ import http.client
 import json
 import os
 import socket
+import threading
 from typing import Any
 from urllib.parse import quote
 
@@ -101,12 +102,14 @@ class EngineSocket:
             self._conn = None
 
 
-_shared: EngineSocket | None = None
+_local = threading.local()
 
 
 def shared() -> EngineSocket | None:
-    """One socket client per process (the check and the build's skip share its connection)."""
-    global _shared
-    if _shared is None or _shared.path != socket_path():
-        _shared = EngineSocket.from_env()
-    return _shared
+    """One socket client per thread (the check and the build's skip share its connection).
+    Per thread, because one keep-alive connection cannot carry two requests at once: checks
+    run concurrently in `launchbuild serve`'s worker threads."""
+    current = getattr(_local, "socket", None)
+    if current is None or current.path != socket_path():
+        current = _local.socket = EngineSocket.from_env()
+    return current

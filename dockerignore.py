@@ -6,6 +6,8 @@ rules, so what the check reports is exactly what the build leaves out or copies 
 
 from __future__ import annotations
 
+import functools
+
 import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -66,6 +68,7 @@ class _Rule:
     negated: bool
 
 
+@functools.lru_cache(maxsize=1024)  # pure: serve scans many sources with the same patterns
 def _translate(pattern: str) -> re.Pattern[str]:
     """A dockerignore pattern (Go filepath.Match plus `**`) as a regex over posix paths."""
     out, i = [], 0

@@ -9,6 +9,8 @@ so they are kept away from the backend.
 
 from __future__ import annotations
 
+import functools
+
 import os
 import re
 import shutil
@@ -159,6 +161,13 @@ def _classify(proc: subprocess.CompletedProcess[str], what: str, output: Path) -
     return CompileOutcome(ok=False, explanation=stderr or f"{what} exited {proc.returncode}")
 
 
+@functools.lru_cache(maxsize=1)  # the installed uv does not change under a running process
+def _uv_version() -> str:
+    from importlib import metadata  # lazily: the warm path needs it only for the cache key
+
+    return metadata.version("uv")
+
+
 class UvBackend:
     name = "uv"
 
@@ -168,9 +177,7 @@ class UvBackend:
         self.binary = uv.find_uv_bin()
 
     def version(self) -> str:
-        from importlib import metadata  # lazily: the warm path needs it only for the cache key
-
-        return metadata.version("uv")
+        return _uv_version()
 
     def compile(self, request: CompileRequest) -> CompileOutcome:
         with tempfile.TemporaryDirectory(prefix="launchbuild-uv-") as tmp:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import re
 
 from packaging.tags import Tag, compatible_tags, cpython_tags
@@ -103,6 +105,7 @@ def marker_environment(target: Target) -> dict[str, str]:
     }
 
 
+@functools.lru_cache(maxsize=64)  # pure and ~2 ms: a long-lived process (serve) computes it once per target
 def supported_tags(target: Target) -> frozenset[Tag]:
     """Every wheel tag pip would install on the target (CPython, manylinux, its glibc)."""
     arch = architecture(target.platform)

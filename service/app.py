@@ -1,0 +1,296 @@
+"""The HTTP routes (FastAPI). Wiring only: parsing is request.py/upload.py, checks are
+checks.py, builds workers.py, records store.py."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import anyio
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from launchbuild import __version__
+from launchbuild.errors import BadInput, InfraUnavailable, LaunchbuildError
+from launchbuild.service import checks as checks_mod
+from launchbuild.service.access import AccessLog
+from launchbuild.service.auth import authenticate
+from launchbuild.service.config import ServeConfig
+from launchbuild.service.engine_watch import ImageIds
+from launchbuild.service.events import EventBroker
+from launchbuild.service.metrics import Metrics
+from launchbuild.service.request import JobRequest, parse_body, parse_request, prepare, redact_error, request_dir
+from launchbuild.service.store import Store
+from launchbuild.service.upload import Body, TooLarge, content_length_over, read_body, save_archive
+from launchbuild.service.workers import BuildManager, QueueFull, ShuttingDown
+
+log = logging.getLogger("launchbuild.serve")
+RETRY_AFTER_S = 2
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, exit_code: int, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.exit_code, self.message, self.headers = status, exit_code, message, headers or {}
+
+
+def error_body(exit_code: int, message: str) -> dict[str, Any]:
+    """One line, as the CLI's errors: a library's multi-line reason is folded into it."""
+    one_line = "; ".join(part.strip() for part in message.splitlines() if part.strip())
+    return {"error": {"exit_code": exit_code, "message": one_line}}
+
+
+def _from_launchbuild(exc: LaunchbuildError) -> ApiError:
+    if isinstance(exc, BadInput):
+        return ApiError(400, exc.exit_code, str(exc))
+    if isinstance(exc, InfraUnavailable):
+        return ApiError(503, exc.exit_code, str(exc))
+    return ApiError(500, exc.exit_code, str(exc))
+
+
+class CheckGate:
+    """At most `workers` checks run; at most `queue_size` wait; past that, 429."""
+
+    def __init__(self, workers: int, queue_size: int) -> None:
+        self.limiter = anyio.CapacityLimiter(workers)
+        self.capacity = workers + queue_size
+        self.pending = 0
+
+    def depth(self) -> int:
+        return max(0, self.pending - int(self.limiter.borrowed_tokens))
+
+
+def _rules_document() -> bytes:
+    from launchbuild import api
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        api.emit_rules(as_json=True)
+    return out.getvalue().encode()
+
+
+def create_app(config: ServeConfig, tokens: dict[str, bytes] | None, *, on_ready: Any = None) -> FastAPI:
+    state_dir = config.state_dir
+    store = Store(state_dir)
+    from launchbuild.service.workers import recover
+
+    work_root = state_dir / "work"
+    interrupted = recover(store, work_root)
+    work_root.mkdir(parents=True, exist_ok=True)
+    metrics = Metrics()
+    broker = EventBroker(store)
+    builds = BuildManager(store, broker, workers=config.max_concurrent_builds, queue_size=config.build_queue_size,
+                          work_root=work_root, on_final=metrics.build_done)
+    gate = CheckGate(config.max_concurrent_checks, config.check_queue_size)
+    image_ids = ImageIds()
+    cache = checks_mod.CheckCache(config.check_cache_ttl_s, image_ids)
+    operator_flags = dict(config.operator_options)
+    rules = _rules_document()
+    metrics.gauges.update({
+        "launchbuild_check_queue_depth": lambda: gate.depth(),
+        "launchbuild_checks_in_flight": lambda: int(gate.limiter.borrowed_tokens),
+        "launchbuild_build_queue_depth": lambda: builds.depth()[0],
+        "launchbuild_builds_running": lambda: builds.depth()[1],
+        "launchbuild_engine_image_events_seen": lambda: image_ids.events_seen,
+        "launchbuild_engine_image_events_connected": lambda: int(image_ids.watching),
+    })
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI):
+        broker.loop = asyncio.get_running_loop()
+        if config.check_cache_ttl_s > 0:
+            image_ids.start()
+        for build_id in interrupted:
+            log.info("build marked interrupted at start-up", extra={"build_id": build_id})
+        if on_ready is not None:
+            on_ready()
+        yield
+        image_ids.stop()
+        await anyio.to_thread.run_sync(builds.shutdown, config.shutdown_grace_s)
+        store.close()
+
+    app = FastAPI(title="launchbuild", version=__version__, lifespan=lifespan,
+                  description="Pre-flight checks and image builds for GPU training jobs, as a service.")
+    app.state.builds = builds
+    app.add_middleware(AccessLog, metrics=metrics)
+
+    @app.exception_handler(ApiError)
+    async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse(error_body(exc.exit_code, exc.message), status_code=exc.status, headers=exc.headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse(error_body(2, str(exc.detail)), status_code=exc.status_code,
+                            headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse(error_body(2, "request: invalid parameters"), status_code=400)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        request_id = request.scope.get("state", {}).get("request_id", "?")
+        log.error("unexpected error", exc_info=exc, extra={"request_id": request_id})
+        return JSONResponse(error_body(1, f"internal error; the server log has request id {request_id}"),
+                            status_code=500)
+
+    def caller(request: Request) -> str:
+        if tokens is None:
+            return "anonymous"
+        name = authenticate(request.headers.get("authorization"), tokens)
+        if name is None:
+            raise ApiError(401, 2, "missing or wrong bearer token", {"WWW-Authenticate": "Bearer"})
+        request.state.caller = name
+        return name
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/metrics", response_class=PlainTextResponse)
+    async def metrics_route() -> PlainTextResponse:
+        return PlainTextResponse(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    @app.get("/v1/rules")
+    async def rules_route(_: str = Depends(caller)) -> Response:
+        return Response(rules, media_type="application/json")
+
+    async def read_request(request: Request, kind: str) -> tuple[JobRequest, Body]:
+        """The validated request and its body (whose spooled archive the caller closes)."""
+        try:
+            body = await read_body(request, limit=config.max_upload_bytes)
+        except TooLarge as exc:
+            raise ApiError(413, 2, str(exc), {"Connection": "close"}) from None
+        except BadInput as exc:
+            raise ApiError(400, exc.exit_code, str(exc)) from None
+        try:
+            data = parse_body(body.request)
+            req = parse_request(data, kind=kind, has_archive=body.archive is not None, push_prefix=config.push_prefix)
+        except BadInput as exc:
+            body.close()
+            raise ApiError(400, exc.exit_code, str(exc)) from None
+        return req, body
+
+    def refuse_too_large(request: Request) -> None:
+        if content_length_over(request.headers, config.max_upload_bytes):
+            raise ApiError(413, 2, f"the request is larger than this server's upload limit of "
+                                   f"{config.max_upload_bytes} bytes", {"Connection": "close"})
+
+    def checked(req: JobRequest, body: Body) -> tuple[bytes, str]:
+        """The real path, in a worker thread: the request's own directory, removed afterwards."""
+        with request_dir() as workdir:
+            archive = save_archive(body, workdir)
+            document = checks_mod.run_check(req, workdir, archive=archive, max_extract_bytes=config.max_extract_bytes,
+                                            operator_flags=operator_flags)
+        return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode(), document["verdict"]
+
+    @app.post("/v1/checks", summary="Pre-flight check a job; answers the schema-v1 report")
+    async def create_check(request: Request, _: str = Depends(caller)) -> Response:
+        refuse_too_large(request)
+        if gate.pending >= gate.capacity:
+            raise ApiError(429, 3, "the check queue is full; retry later", {"Retry-After": str(RETRY_AFTER_S)})
+        gate.pending += 1
+        try:
+            req, body = await read_request(request, "check")
+            try:
+                key = cache.key(req, body.archive_sha256, operator_flags)
+                hit = cache.get_fresh(key)  # answered on the loop: no I/O while the engine watch holds
+                if hit is None:
+                    def work() -> tuple[bytes, str, bool]:
+                        found = cache.get(key)
+                        if found is not None:
+                            return found[0], found[1], True
+                        text, verdict = checked(req, body)
+                        cache.put(key, text, verdict)
+                        return text, verdict, False
+
+                    try:
+                        text, verdict, was_hit = await anyio.to_thread.run_sync(work, limiter=gate.limiter)
+                    except LaunchbuildError as exc:
+                        raise _from_launchbuild(exc) from None
+                else:
+                    (text, verdict), was_hit = hit, True
+            finally:
+                body.close()
+        finally:
+            gate.pending -= 1
+        metrics.check_done(verdict)
+        return Response(text, media_type="application/json",
+                        headers={"X-Launchbuild-Cache": "hit" if was_hit else "miss"})
+
+    @app.post("/v1/builds", status_code=202, summary="Queue a build; identical active requests share one id")
+    async def create_build(request: Request, who: str = Depends(caller)) -> JSONResponse:
+        refuse_too_large(request)
+        req, body = await read_request(request, "build")
+        try:
+            key = req.content_key(body.archive_sha256) + ":" + json.dumps(operator_flags, sort_keys=True, default=str)
+            try:
+                record, created = builds.admit(key, who)
+            except QueueFull:
+                raise ApiError(429, 3, "the build queue is full; retry later",
+                               {"Retry-After": str(RETRY_AFTER_S * 5)}) from None
+            except ShuttingDown:
+                raise ApiError(503, 3, "the server is shutting down", {"Retry-After": str(RETRY_AFTER_S)}) from None
+            if not created:
+                return JSONResponse({"id": record.id, "status": record.status}, status_code=202)
+            workdir = builds.workdir(record.id)
+
+            def lay_out() -> dict[str, Any]:
+                workdir.mkdir()
+                archive = save_archive(body, workdir)
+                prepared = prepare(req, workdir, archive=archive, max_extract_bytes=config.max_extract_bytes)
+                kwargs = {k: (str(v) if isinstance(v, Path) else v) for k, v in prepared.kwargs.items()
+                          if k != "on_source"}
+                kwargs["flags"] = {**operator_flags, **kwargs["flags"],
+                                   **({"push": req.push} if req.push else {})}
+                kwargs["extras"] = list(kwargs.get("extras") or ())
+                return {"workdir": str(workdir), "job": prepared.job, "kwargs": kwargs}
+
+            try:
+                job = await anyio.to_thread.run_sync(lay_out)
+            except LaunchbuildError as exc:
+                redact_error(exc, workdir)
+                err = _from_launchbuild(exc)
+                builds.reject(record.id, {"exit_code": err.exit_code, "message": err.message})
+                raise err from None
+        finally:
+            body.close()
+        builds.enqueue(record.id, job)
+        return JSONResponse({"id": record.id, "status": "queued"}, status_code=202)
+
+    def record_or_404(build_id: str) -> Any:
+        record = store.get(build_id)
+        if record is None:
+            raise ApiError(404, 2, f"no build {build_id[:80]!r}")
+        return record
+
+    @app.get("/v1/builds/{build_id}")
+    async def get_build(build_id: str, _: str = Depends(caller)) -> dict[str, Any]:
+        return record_or_404(build_id).public()
+
+    @app.get("/v1/builds/{build_id}/events", summary="Server-sent progress events, ending with the final status")
+    async def build_events(build_id: str, _: str = Depends(caller)) -> StreamingResponse:
+        record_or_404(build_id)
+        return StreamingResponse(broker.stream(build_id), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+    @app.delete("/v1/builds/{build_id}", summary="Cancel a build; nothing is tagged")
+    async def cancel_build(build_id: str, _: str = Depends(caller)) -> dict[str, Any]:
+        record = record_or_404(build_id)
+        if record.status not in ("queued", "running") or not builds.cancel(build_id):
+            raise ApiError(409, 2, f"build {build_id} is already {record.status}; there is nothing to cancel")
+        deadline = time.monotonic() + config.shutdown_grace_s + 60
+        async for _frame in broker.stream(build_id):  # until the runner has cleaned up
+            if time.monotonic() > deadline:
+                break
+        return record_or_404(build_id).public()
+
+    return app

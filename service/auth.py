@@ -1,0 +1,54 @@
+"""Bearer tokens from a file of `name:token` lines, compared in constant time."""
+
+from __future__ import annotations
+
+import hmac
+from pathlib import Path
+
+from launchbuild.errors import BadInput
+
+
+def load_tokens(path: Path) -> dict[str, bytes]:
+    """name -> token. Blank lines and `#` comments are skipped; anything else malformed is
+    bad input naming the line (never the token)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise BadInput(f"token file {path}: not found", hint="create it with one name:token per line") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInput(f"token file {path}: cannot be read ({getattr(exc, 'strerror', None) or exc.__class__.__name__})",
+                       hint="check the path and permissions") from None
+    tokens: dict[str, bytes] = {}
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, sep, token = line.partition(":")
+        name, token = name.strip(), token.strip()
+        if not sep or not name or not token:
+            raise BadInput(f"token file {path}, line {number}: expected name:token",
+                           hint="one name:token per line")
+        if any(c.isspace() for c in token):
+            raise BadInput(f"token file {path}, line {number}: the token of {name!r} contains whitespace")
+        if name in tokens:
+            raise BadInput(f"token file {path}, line {number}: name {name!r} appears twice")
+        tokens[name] = token.encode("utf-8")
+    if not tokens:
+        raise BadInput(f"token file {path}: holds no tokens", hint="add one name:token per line")
+    return tokens
+
+
+def authenticate(header: str | None, tokens: dict[str, bytes]) -> str | None:
+    """The caller's name, or None. Every token is compared (in constant time), so the time
+    taken says nothing about which name, or how much of a token, matched."""
+    if not header:
+        return None
+    scheme, _, presented = header.partition(" ")
+    if scheme.lower() != "bearer" or not presented.strip():
+        return None
+    given = presented.strip().encode("utf-8", "surrogateescape")
+    found = None
+    for name, token in tokens.items():
+        if hmac.compare_digest(given, token) and found is None:
+            found = name
+    return found

@@ -1,0 +1,58 @@
+"""The server's own settings: the operator's flags. Nothing here comes from a request."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from launchbuild.errors import BadInput
+
+DEFAULT_PORT = 8642
+
+
+@dataclass(frozen=True)
+class ServeConfig:
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    token_file: Path | None = None
+    insecure_no_auth: bool = False
+    state_dir: Path = Path(".launchbuild-serve")
+    max_concurrent_checks: int = 2
+    max_concurrent_builds: int = 1
+    check_queue_size: int = 64
+    build_queue_size: int = 16
+    max_upload_bytes: int = 64 * 1024 * 1024
+    max_extract_bytes: int = 1024**3
+    check_cache_ttl_s: float = 300.0
+    shutdown_grace_s: float = 20.0
+    push_prefix: str | None = None
+    # Operator options (launchbuild.toml names) applied to every request: engine, uid, ca-bundle...
+    operator_options: Mapping[str, Any] = field(default_factory=dict)
+    address_file: Path | None = None
+
+    def validate(self) -> None:
+        if self.token_file is None and not self.insecure_no_auth:
+            raise BadInput("serve: no --token-file given, so every request would be refused",
+                           hint="pass --token-file FILE (one name:token per line), or --insecure-no-auth on loopback")
+        if self.insecure_no_auth and not is_loopback(self.host):
+            raise BadInput(f"serve: --insecure-no-auth binds only to loopback, not {self.host}",
+                           hint="use --host 127.0.0.1, or give --token-file")
+        for name in ("max_concurrent_checks", "max_concurrent_builds"):
+            if getattr(self, name) < 1:
+                raise BadInput(f"serve: --{name.replace('_', '-')} must be at least 1")
+        for name in ("check_queue_size", "build_queue_size", "max_upload_bytes"):
+            if getattr(self, name) < 0:
+                raise BadInput(f"serve: --{name.replace('_', '-')} must not be negative")
+        if self.push_prefix is not None and not self.push_prefix.strip("/"):
+            raise BadInput("serve: --push-prefix is empty", hint="e.g. --push-prefix 127.0.0.1:5000/team")
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
