@@ -311,7 +311,7 @@ def assert_outcome(proc: subprocess.CompletedProcess[str], exit_code: int, stdou
     assert "Traceback" not in proc.stderr + proc.stdout, proc.stderr[-3000:]
     assert proc.returncode == exit_code, (proc.returncode, proc.stderr[-2000:])
     if exit_code in (2, 3):
-        lines = proc.stderr.splitlines()
+        lines = [line for line in proc.stderr.splitlines() if not line.startswith("==> ")]  # progress lines
         assert len(lines) == 1, proc.stderr[-3000:]
         assert lines[0].startswith("error: ")
         assert len(lines[0]) <= MAX_ERROR_CHARS, len(lines[0])

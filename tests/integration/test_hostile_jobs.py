@@ -264,7 +264,7 @@ def test_hostile_job(row_id: str, host: Host, tmp_path: Path) -> None:
     output = result.stdout + result.stderr
     assert result.returncode == row.exit_code, output
     assert "Traceback" not in output
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    lines = [line for line in result.stderr.splitlines() if line.strip() and not line.startswith("==> ")]
     assert len(lines) == 1 and lines[0].startswith("error:"), result.stderr
     for needle in row.needles:
         assert needle in lines[0], (needle, lines[0])
@@ -312,12 +312,12 @@ def test_default_operator_config_under_xdg(tmp_path: Path) -> None:
 def test_bad_operator_config_through_the_cli(tmp_path: Path, args: list[str], needle: str) -> None:
     (tmp_path / "bad.toml").write_text('registry = "x"\n')
     result = _run(["check", str(_job(tmp_path, None)), "--offline", *args], tmp_path)
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    lines = [line for line in result.stderr.splitlines() if line.strip() and not line.startswith("==> ")]
     assert result.returncode == 2 and len(lines) == 1 and needle in lines[0], result.stderr
 
 
 def test_ca_bundle_flag_is_the_operators(tmp_path: Path) -> None:
     result = _run(["dockerfile", str(_job(tmp_path, None)), "--offline", "--ca-bundle", str(tmp_path / "nope.pem")],
                   tmp_path)
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    lines = [line for line in result.stderr.splitlines() if line.strip() and not line.startswith("==> ")]
     assert result.returncode == 2 and len(lines) == 1 and "--ca-bundle" in lines[0], result.stderr
