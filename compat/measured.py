@@ -41,6 +41,7 @@ class ArchMeasurement:
     machine: str
     member: str | None  # None: no fatbin found in the members tried
     cuda_named: int  # shared objects named like CUDA code; 0 and no member: a CPU-only wheel
+    method: str  # "arch-flags": the release's own compiled-in list; "fatbin": one library's kernels
     build: ArchBuild
     ptx_all: tuple[int, ...]
     source: str
@@ -80,7 +81,7 @@ def _archs() -> dict[tuple[str, str, str], ArchMeasurement]:
         ptx = tuple(r["ptx"])
         build = ArchBuild(tuple((sm // 10, sm % 10) for sm in r["cubins"]), (min(ptx) // 10, min(ptx) % 10) if ptx else None)
         out[(r["package"], r["version"], r["machine"])] = ArchMeasurement(
-            r["package"], r["version"], r["machine"], r.get("member"), int(r.get("cuda_named", -1)), build, ptx, r["source"], r["checked"])
+            r["package"], r["version"], r["machine"], r.get("member"), int(r.get("cuda_named", -1)), r.get("method", "fatbin"), build, ptx, r["source"], r["checked"])
     return out
 
 

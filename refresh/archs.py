@@ -19,6 +19,12 @@ _VENDORED = re.compile(
     r"nccl|nvToolsExt|nvJitLink|cupti|nvshmem\w*|cufile\w*|gomp|nvperf\w*|caffe2_nvrtc)\b"
 )
 _SHARED_OBJECT = re.compile(r"\.so(?:\.[0-9]+)*$")
+# torch compiles TORCH_CUDA_ARCH_LIST into libtorch_python.so as CUDA_ARCH_FLAGS, the string
+# torch.cuda.get_arch_list() returns ("sm_70 sm_75 ... sm_120"). It is the release's own list;
+# a fatbin of one library is not: libtorch_cuda_linalg also carries MAGMA's kernels, built for
+# other SMs (sm_35, sm_50 and sm_60 in releases whose list stops at sm_70).
+ARCH_FLAGS_MEMBERS = {"torch": "torch/lib/libtorch_python.so"}
+_ARCH_FLAGS = re.compile(rb"(?<![\w])((?:sm|compute)_\d{2,3}a?(?: (?:sm|compute)_\d{2,3}a?)+)(?![\w])")
 MAX_MEMBER = 512 * 1024 * 1024  # uncompressed; torch's smaller CUDA libraries are well under
 MAX_TRIES = 6
 
@@ -31,6 +37,18 @@ class Measurement:
     tried: tuple[str, ...]
     bytes_read: int
     cuda_named: int = 0  # shared objects named like CUDA code (libtorch_cuda*, *_cuda.so): 0 on CPU-only wheels
+    method: str = "fatbin"  # "fatbin": the .nv_fatbin of `member`; "arch-flags": the list compiled into it
+
+
+def arch_flags(blob: bytes) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+    """(cubin SMs, PTX archs) from the longest CUDA_ARCH_FLAGS-like string in a binary, or None."""
+    hits = _ARCH_FLAGS.findall(blob)
+    if not hits:
+        return None
+    words = max(hits, key=len).decode("ascii").split()
+    sms = tuple(sorted({int(w[3:].rstrip("a")) for w in words if w.startswith("sm_")}))
+    ptx = tuple(sorted({int(w[8:].rstrip("a")) for w in words if w.startswith("compute_")}))
+    return sms, ptx
 
 
 def cuda_named(members: list[wheelzip.Member]) -> int:
@@ -46,9 +64,16 @@ def candidates(members: list[wheelzip.Member]) -> list[wheelzip.Member]:
     return sorted(own, key=lambda m: (0 if re.search(r"cuda|gpu|_cu\b|flash|kernel", m.name, re.I) else 1, m.compressed_size))
 
 
-def measure(src: wheelzip.RangeSource, budget: wheelzip.Budget, max_tries: int = MAX_TRIES) -> Measurement:
+def measure(src: wheelzip.RangeSource, budget: wheelzip.Budget, max_tries: int = MAX_TRIES,
+            package: str | None = None) -> Measurement:
     members = wheelzip.central_directory(src, budget)
     tried: list[str] = []
+    flags_member = next((m for m in members if m.name == ARCH_FLAGS_MEMBERS.get(package or "")), None)
+    if flags_member is not None:
+        tried.append(flags_member.name)
+        found = arch_flags(wheelzip.read_member(src, budget, flags_member, MAX_MEMBER))
+        if found is not None and found[0]:
+            return Measurement(flags_member.name, found[0], found[1], tuple(tried), budget.used, cuda_named(members), "arch-flags")
     for member in candidates(members)[:max_tries]:
         tried.append(member.name)
         blob = wheelzip.read_member(src, budget, member, MAX_MEMBER)

@@ -122,15 +122,15 @@ class TorchBuild:
         return data.torch_builds().get((self.minor, self.variant)) if self.variant else None
 
     def arch_build(self) -> data.ArchBuild | None:
-        """The measurement of this very wheel first. One member is measured, and a library may
-        be built for fewer SMs than the release (libtorch_cuda_linalg has no sm_75), so a table
-        row for the release adds its cubins; PTX comes from the measurement alone, since release
-        wheels strip the PTX that build scripts list."""
+        """The measurement of this very wheel first: its compiled-in arch list when read; a single
+        library's fatbin otherwise, to which a table row for the release adds its cubins (a library
+        may be built for fewer SMs than the release). PTX comes from the measurement alone, since
+        release wheels strip the PTX that build scripts list."""
         table = self._table_build()
         if self.measured is not None and self.measured.has_cuda_code:
             m = self.measured.build
-            if table is None:
-                return m
+            if table is None or self.measured.method == "arch-flags":
+                return m  # the wheel's own TORCH_CUDA_ARCH_LIST: nothing to add
             return data.ArchBuild(tuple(sorted(set(m.archs) | set(table.archs))), m.ptx)
         return table
 
@@ -138,6 +138,9 @@ class TorchBuild:
     def arch_source(self) -> str:
         if self.measured is not None and self.measured.has_cuda_code:
             where = f"measured in the wheel ({self.measured.member}; data/wheel_archs.json, checked {self.measured.checked})"
+            if self.measured.method == "arch-flags":
+                where = f"the wheel's compiled-in arch list ({self.measured.member}; data/wheel_archs.json, checked {self.measured.checked})"
+                return where
             return where + (" + data/torch.json cubins" if self._table_build() is not None else "")
         return "data/torch.json"
 

@@ -160,15 +160,19 @@ def driver_too_old_for_image(ctx: CheckContext) -> Iterator[Finding]:
                 evidence,
             )
         elif result.via_forward_compat and not (gpu is not None and gpu.datacenter is True):
+            # Forward compatibility (the image's cuda-compat libraries) works on Data Center GPUs,
+            # Server Editions and Jetson only: on a consumer card CUDA fails to initialise
+            # ("forward compatibility was attempted on non supported HW"), if the brand even matches.
+            consumer = gpu is not None and gpu.datacenter is False
             who = gpu.describe() if gpu else "the target GPU (none given)"
             yield get("LB202").finding(
                 f"driver {ctx.driver.text} meets {img.reference}'s requirement only through the "
                 f"forward-compatibility term '{result.matched}', which works on data-center GPUs only; "
-                f"{who} may not run it",
+                + (f"{who} is not one, so CUDA will not initialise" if consumer else f"{who} may not run it"),
                 f"upgrade the node driver to a branch that supports CUDA {img.cuda_version or 'of the image'} natively, "
                 "or run on data-center GPUs",
-                evidence,
-                severity=Severity.WARNING,
+                evidence + [Evidence("GPU class", "consumer/workstation" if consumer else "unknown", "data/gpus.json")],
+                severity=Severity.ERROR if consumer else Severity.WARNING,
             )
 
 

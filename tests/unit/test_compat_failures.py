@@ -29,7 +29,7 @@ def test_1_h100_with_torch_1_13_cu117():
     ev = _evidence(f)
     kernels, where = ev["torch 1.13.1 cu117 kernels"]
     assert "sm_80" in kernels and "sm_90" not in kernels and "compute_" not in kernels, kernels
-    assert "measured in the wheel" in where or where == "data/torch.json"
+    assert "data/wheel_archs.json" in where or where == "data/torch.json"
     assert ev["torch CUDA variant"][0] == "cu117" and "Requires-Dist of the PyPI x86_64 wheel" in ev["torch CUDA variant"][1]
     assert ev["gpu"][0] == "H100 (sm_90)"
     assert "torch>=2.0 built for cu118" in f.fix

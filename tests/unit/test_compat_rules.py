@@ -62,7 +62,8 @@ CASES = [
     ("LB202", ctx(image=cuda_image("12.4.1"), gpus=("H100",), driver="550.54.15"), []),
     ("LB202", ctx(image=cuda_image("12.4.1"), gpus=("H100",)), []),  # no driver: nothing to compare
     ("LB202", ctx(image=_img(cuda_image("12.4.1"), env=(("NVIDIA_DISABLE_REQUIRE", "true"),)), driver="470.82.01"), []),
-    ("LB202", ctx(image=_img(cuda_image("12.1.1"), require_cuda="cuda>=12.1 brand=tesla,driver>=470,driver<471"), gpus=("RTX 4090",), driver="470.82.01"), ["warning"]),
+    ("LB202", ctx(image=_img(cuda_image("12.1.1"), require_cuda="cuda>=12.1 brand=tesla,driver>=470,driver<471"), gpus=("RTX 4090",), driver="470.82.01"), ["error"]),  # consumer: forward compat never works
+    ("LB202", ctx(image=_img(cuda_image("12.1.1"), require_cuda="cuda>=12.1 brand=tesla,driver>=470,driver<471"), gpus=("sm_86",), driver="470.82.01"), ["warning"]),  # class unknown
     ("LB202", ctx(image=_img(cuda_image("12.1.1"), require_cuda="cuda>=12.1 brand=tesla,driver>=470,driver<471"), gpus=("A100",), driver="470.82.01"), []),
     ("LB202", ctx(image=_img(cuda_image("12.1.1"), require_cuda="cuda>=12.1 brand"), driver="470.82.01"), ["warning"]),  # malformed
     ("LB203", ctx(gpus=("H100",), pins=("torch==2.0.1+cu117",)), ["error"]),
