@@ -137,9 +137,10 @@ class TorchBuild:
     @property
     def arch_source(self) -> str:
         if self.measured is not None and self.measured.has_cuda_code:
-            where = f"measured in the wheel ({self.measured.member}; data/wheel_archs.json, checked {self.measured.checked})"
+            of = f" of {self.measured.measured_version}" if self.measured.measured_version else ""
+            where = f"measured in the wheel{of} ({self.measured.member}; {self.measured.source_table}, checked {self.measured.checked})"
             if self.measured.method == "arch-flags":
-                where = f"the wheel's compiled-in arch list ({self.measured.member}; data/wheel_archs.json, checked {self.measured.checked})"
+                where = f"the compiled-in arch list of the wheel{of} ({self.measured.member}; {self.measured.source_table}, checked {self.measured.checked})"
                 return where
             return where + (" + data/torch.json cubins" if self._table_build() is not None else "")
         return "data/torch.json"
@@ -158,12 +159,13 @@ def torch_build(ctx: CheckContext) -> TorchBuild | None:
             return TorchBuild(version, minor, variant, "lock")
     # The PyPI wheel: its own metadata says the CUDA it pins, its binaries the kernels it has.
     wheel = measured.wheel("torch", version, ctx.platform)
-    arch = measured.archs("torch", version, ctx.platform)
+    arch = measured.archs("torch", version, ctx.platform, ctx.measurements)
     machine = measured.MACHINE.get(ctx.platform, "x86_64")
     if wheel is not None:
         variant = cuda_variant_of(wheel.cuda)
         if variant is not None:
-            return TorchBuild(version, minor, variant, f"Requires-Dist of the PyPI {machine} wheel, data/pypi_wheels.json", arch, wheel)
+            of = f" of {wheel.measured_version}, the same minor release" if wheel.measured_version else ""
+            return TorchBuild(version, minor, variant, f"Requires-Dist of the PyPI {machine} wheel{of}, data/pypi_wheels.json", arch, wheel)
         if arch is not None and arch.cpu_only:
             return TorchBuild(version, minor, "cpu", f"the PyPI {machine} wheel pins no CUDA and has no GPU code (data/wheel_archs.json)", arch, wheel)
     if machine == "aarch64":
@@ -208,7 +210,7 @@ def tf_build(ctx: CheckContext) -> TfBuild | None:
             and_cuda = any(n.startswith("nvidia-") and n.endswith("-cu12") for n in ctx.locked_names)
             if name == "tensorflow-cpu" and ctx.locked("tensorflow") is not None:
                 continue
-            return TfBuild(name, version, minor_of(version) or version, and_cuda, measured.archs(name, version, ctx.platform))
+            return TfBuild(name, version, minor_of(version) or version, and_cuda, measured.archs(name, version, ctx.platform, ctx.measurements))
     return None
 
 
