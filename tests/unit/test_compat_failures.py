@@ -88,7 +88,7 @@ def test_6_cu12_torch_on_470_driver():
     assert f.severity is Severity.ERROR
     ev = _evidence(f)
     assert ev["driver"] == ("470.86 (supports CUDA 11.4)", "flag")
-    assert ev["torch"][1].startswith("PyPI default for torch 2.1")
+    assert ev["torch"][1].startswith("Requires-Dist of the PyPI x86_64 wheel of 2.1.2")  # same minor, measured
     assert ev["CUDA 12.x minimum driver"][0] == "525.60.13"
     assert "cu118" in f.fix
 
