@@ -54,6 +54,8 @@ CASES = [
     ("LB212", ctx(gpus=("V100",), driver="470.82.01"), []),
     ("LB213", ctx(python="3.8"), ["warning"]),  # CPython 3.8: end of life 2024-10-07 (devguide)
     ("LB213", ctx(python="3.13"), []),
+    ("LB214", ctx(gpus=("H100",)), ["info"]),  # the age of the data is stated whenever a GPU is targeted
+    ("LB214", ctx(), []),
     ("LB201", ctx(image=cuda_image("12.4.1"), gpus=("RTX 5090",), pins=("torch==2.8.0",)), []),  # torch brings its CUDA
     ("LB201", ctx(image=cuda_image("12.4.1"), gpus=("RTX 5090",), pins=("tensorflow==2.18.0", "nvidia-cudnn-cu12==9.3.0.75")), []),  # [and-cuda]
     ("LB201", ctx(image=cuda_image("12.4.1"), gpus=("H100", "L4", "T4")), []),
