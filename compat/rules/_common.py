@@ -215,6 +215,9 @@ def tf_build(ctx: CheckContext) -> TfBuild | None:
 
 
 _NVIDIA_WHEEL = re.compile(r"^nvidia-.+-cu(\d+)$")
+# CUDA 13 runtime wheels dropped the -cuNN suffix (nvidia-cuda-runtime, nvidia-cublas, ...): their
+# version's major is the CUDA major.
+_NVIDIA_UNSUFFIXED = re.compile(r"^nvidia-(?:cuda-runtime|cuda-nvrtc|cuda-nvcc|cuda-cupti|cublas|cufft|curand|cusolver|cusparse|nvjitlink|nvtx|npp|nvjpeg)$")
 _JAX_PLUGIN = re.compile(r"^jax-cuda(\d+)-(plugin|pjrt)$")
 _JAXLIB_LOCAL = re.compile(r"^cuda(\d+)(?:\.cudnn(\d)(\d+))?$")
 
@@ -248,6 +251,12 @@ def cuda_uses(ctx: CheckContext) -> tuple[CudaUse, ...]:
             if v and int(v.group(1)) == int(m.group(1)) and p.name in ("nvidia-cuda-runtime-cu12", "nvidia-cuda-runtime-cu11", "nvidia-cuda-runtime-cu13"):
                 minor = int(v.group(2))
             uses.append(CudaUse(p.name, p.version, int(m.group(1)), minor, "lock", True))
+            continue
+        if _NVIDIA_UNSUFFIXED.match(p.name):
+            v = re.match(r"^(\d+)\.(\d+)", p.version)
+            if v and int(v.group(1)) >= 13:
+                minor = int(v.group(2)) if p.name == "nvidia-cuda-runtime" else None
+                uses.append(CudaUse(p.name, p.version, int(v.group(1)), minor, "lock", True))
             continue
         m = _JAX_PLUGIN.match(p.name)
         if m:

@@ -22,6 +22,7 @@ from launchbuild.compat.rules._common import (
     torch_build,
     cuda_uses,
     image_toolkit_users,
+    _NVIDIA_UNSUFFIXED,
 )
 from launchbuild.errors import BadInput
 
@@ -574,7 +575,7 @@ def ld_library_path_shadowing(ctx: CheckContext) -> Iterator[Finding]:
         return
     path = dict(ctx.image.env).get("LD_LIBRARY_PATH", "")
     shadowing = [p for p in path.split(":") if "/usr/local/cuda" in p]
-    wheels = [n for n in ctx.locked_names if n.startswith("nvidia-") and n[-4:-2] == "cu"]
+    wheels = [n for n in ctx.locked_names if n.startswith("nvidia-") and (n[-4:-2] == "cu" or _NVIDIA_UNSUFFIXED.match(n))]
     if not shadowing or not wheels:
         return
     yield get("LB210").finding(

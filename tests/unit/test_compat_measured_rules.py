@@ -154,3 +154,12 @@ def test_unknown_torch_release_is_a_finding_naming_the_fix():
     assert lb211 and "launchbuild data refresh" in lb211[0].fix
     assert any("checked" in e.value for e in lb211[0].evidence)  # the data's age is stated
     assert not [f for f in findings if f.rule == "LB203"]
+
+
+def test_cuda_13_unsuffixed_runtime_wheels_count_as_cuda_13():
+    pins = ("nvidia-cuda-runtime==13.0.96", "nvidia-cublas==13.1.0.3")
+    got = _run("LB204", ctx(driver="575.57.08", pins=pins))
+    assert got and "CUDA 13" in got[0][1]
+    assert _run("LB204", ctx(driver="580.65.06", pins=pins)) == []
+    img = _img("nvidia/cuda:12.8.1-runtime-ubuntu22.04")  # LD_LIBRARY_PATH=/usr/local/cuda/lib64
+    assert _run("LB210", ctx(image=img, pins=pins))
