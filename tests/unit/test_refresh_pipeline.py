@@ -288,3 +288,12 @@ def test_a_dockerfile_that_is_not_nvidias_is_bad_input(tmp_path):
     (repo / "dist/12.8.1/ubuntu2204/base/Dockerfile").write_text('FROM x AS base-amd64\nENV NVIDIA_REQUIRE_CUDA="cuda>=12.8\n')
     with pytest.raises(BadInput, match="cannot parse its ENV lines"):
         nvidia_images.image_rows(nvidia_images.Checkout(repo, "t"), "2026-12-01")
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=60), max_size=8),
+       st.sampled_from(["x86_64", "aarch64"]))
+def test_metadata_pin_reader_never_crashes(lines, machine):
+    meta = "Name: x\n" + "".join(f"Requires-Dist: {line}\n" for line in lines)
+    got = pypi.cuda_pins(meta, machine, "3.12")
+    assert set(got) <= {"cuda", "pins", "extras_cuda"} and isinstance(got["pins"], list)
