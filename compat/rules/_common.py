@@ -151,15 +151,19 @@ def torch_build(ctx: CheckContext) -> TorchBuild | None:
     if version is None:
         return None
     minor = minor_of(version) or version
-    local = local_of(version)
-    if local and (local == "cpu" or local.startswith(("cu", "rocm"))):
-        return TorchBuild(version, minor, local, "lock")
-    for pkg, variant in ctx.lock.cuda_variants if ctx.lock else ():
-        if pkg == "torch":
-            return TorchBuild(version, minor, variant, "lock")
     # The PyPI wheel: its own metadata says the CUDA it pins, its binaries the kernels it has.
     wheel = measured.wheel("torch", version, ctx.platform)
     arch = measured.archs("torch", version, ctx.platform, ctx.measurements)
+    local = local_of(version)
+    variant = local if local and (local == "cpu" or local.startswith(("cu", "rocm"))) else None
+    for pkg, v in ctx.lock.cuda_variants if ctx.lock and variant is None else ():
+        if pkg == "torch":
+            variant = v
+    if variant is not None:
+        # A +cuXYZ wheel of the PyPI default's CUDA is the same build as the PyPI wheel (PyTorch
+        # publishes that variant to both), so the measurement of the PyPI wheel applies to it.
+        same_build = wheel is not None and cuda_variant_of(wheel.cuda) == variant
+        return TorchBuild(version, minor, variant, "lock", arch if same_build else None, wheel)
     machine = measured.MACHINE.get(ctx.platform, "x86_64")
     if wheel is not None:
         variant = cuda_variant_of(wheel.cuda)

@@ -163,3 +163,12 @@ def test_cuda_13_unsuffixed_runtime_wheels_count_as_cuda_13():
     assert _run("LB204", ctx(driver="580.65.06", pins=pins)) == []
     img = _img("nvidia/cuda:12.8.1-runtime-ubuntu22.04")  # LD_LIBRARY_PATH=/usr/local/cuda/lib64
     assert _run("LB210", ctx(image=img, pins=pins))
+
+
+def test_a_plus_cu_variant_of_the_pypi_build_uses_its_measurement_and_pythons():
+    # 2.5.1+cu124 is the PyPI default build: no PTX (torch.json's build row says compute_90).
+    got = _run("LB203", ctx(gpus=("RTX 5090",), pins=("torch==2.5.1+cu124",)))
+    assert got and got[0][0] == "error"
+    assert _run("LB306", ctx(pins=("torch==1.13.1+cu117",), python="3.11")) == []
+    assert _run("LB306", ctx(pins=("torch==1.13.1+cu116",), python="3.11")) == []  # same release, same Pythons
+    assert _run("LB203", ctx(gpus=("RTX 5090",), pins=("torch==2.7.0+cu128",))) == []  # another variant: its table row
