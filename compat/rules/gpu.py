@@ -581,6 +581,18 @@ def ld_library_path_shadowing(ctx: CheckContext) -> Iterator[Finding]:
     yield get("LB210").finding(
         f"LD_LIBRARY_PATH in {ctx.image.reference} puts {', '.join(shadowing)} ahead of the pip CUDA wheels "
         f"({', '.join(wheels[:3])}{' ...' if len(wheels) > 3 else ''})",
-        "unset LD_LIBRARY_PATH's CUDA entries in the build (ENV LD_LIBRARY_PATH=/usr/local/nvidia/lib64), or use a -runtime- image",
+        "unset LD_LIBRARY_PATH's CUDA entries in the build (ENV LD_LIBRARY_PATH=/usr/local/nvidia/lib64)"
+        + (f", or use an image that leaves them out, such as {_clean_ld_image()}" if _clean_ld_image() else ""),
         [ev_image(ctx, "env", f"LD_LIBRARY_PATH={path}")] + [ev_lock(n, ctx.locked(n) or "") for n in wheels[:3]],
     )
+
+
+def _clean_ld_image() -> str | None:
+    """The newest nvidia/cuda runtime image whose LD_LIBRARY_PATH has no /usr/local/cuda entry
+    (data/nvidia_cuda_images.json: up to 12.8.0 upstream)."""
+    clean = [k for k, v in data.nvidia_cuda_images().items()
+             if k[2] == "amd64" and k[1] == "ubuntu22.04" and v.ld_library_path and "/usr/local/cuda" not in v.ld_library_path]
+    if not clean:
+        return None
+    version, os_label, _ = max(clean, key=lambda k: data.parse_version(k[0]))
+    return f"nvidia/cuda:{version}-runtime-{os_label}"
