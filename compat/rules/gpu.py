@@ -150,12 +150,17 @@ def driver_too_old_for_image(ctx: CheckContext) -> Iterator[Finding]:
             fix = f"upgrade the node driver to >= {minimum}" if minimum else "upgrade the node driver"
             fix += f", or use an image built for CUDA {_mm(dcuda)} or older" if dcuda else ""
             fix += f" (e.g. {older})" if older else ""
+            # An inferred tag the data has no row for: its forward-compatibility branches are not
+            # known, so on a GPU that could use them this is a likely failure, not a certain one.
+            guessed = img.provider == "inferred" and not img.require_cuda and not (gpu is not None and gpu.datacenter is False)
             yield get("LB202").finding(
                 f"driver {ctx.driver.text} does not satisfy {img.reference}'s requirement "
                 f"({requirecuda.summary(req)}): the container will not start"
-                + (f" on {gpu.describe()}" if gpu else ""),
+                + (f" on {gpu.describe()}" if gpu else "")
+                + (" unless the image lists the driver's branch for forward compatibility (not in the data)" if guessed else ""),
                 fix,
                 evidence,
+                severity=Severity.WARNING if guessed else None,
             )
         elif result.via_forward_compat and not (gpu is not None and gpu.datacenter is True):
             # Forward compatibility (the image's cuda-compat libraries) works on Data Center GPUs,

@@ -172,3 +172,12 @@ def test_a_plus_cu_variant_of_the_pypi_build_uses_its_measurement_and_pythons():
     assert _run("LB306", ctx(pins=("torch==1.13.1+cu117",), python="3.11")) == []
     assert _run("LB306", ctx(pins=("torch==1.13.1+cu116",), python="3.11")) == []  # same release, same Pythons
     assert _run("LB203", ctx(gpus=("RTX 5090",), pins=("torch==2.7.0+cu128",))) == []  # another variant: its table row
+
+
+def test_an_image_the_data_does_not_know_is_a_warning_on_gpus_that_could_use_forward_compat():
+    img = _img("nvidia/cuda:13.0.1-runtime-ubuntu24.04")  # newer than the mirror the data came from
+    assert img.require_cuda is None
+    dc = _run("LB202", ctx(image=img, gpus=("H100",), driver="570.124.06"))
+    assert dc and dc[0][0] == "warning" and "not in the data" in dc[0][1]
+    consumer = _run("LB202", ctx(image=img, gpus=("RTX 4090",), driver="570.124.06"))
+    assert consumer and consumer[0][0] == "error"  # forward compatibility never helps a GeForce
