@@ -117,7 +117,7 @@ def refresh_archs(opts: Options) -> None:
         if r["package"] not in keep or r["version"] not in keep[r["package"]]:
             continue
         old = known.get(r["sha256"])
-        if old is not None and (r["package"] not in archs.ARCH_FLAGS_MEMBERS or old.get("method")):
+        if old is not None and (r["package"] not in archs.SELF_DESCRIBED or "method" in old):
             continue  # measured already (rows from before arch-flags reading are measured again)
         per_wheel = wheelzip.Budget(min(opts.wheel_budget_bytes, total.limit - total.used))
         try:
@@ -131,7 +131,7 @@ def refresh_archs(opts: Options) -> None:
         known[r["sha256"]] = {
             "package": r["package"], "version": r["version"], "machine": r["machine"], "sha256": r["sha256"],
             "wheel": r["wheel"], "member": m.member, "cubins": list(m.cubins), "ptx": list(m.ptx), "cuda_named": m.cuda_named, "method": m.method,
-            "source": f"{r['url']}#{m.member or 'no-cuda-code'} ({'CUDA_ARCH_FLAGS string' if m.method == 'arch-flags' else '.nv_fatbin'}; sha256 {r['sha256']}; tried {', '.join(m.tried) or 'nothing'})",
+            "source": f"{r['url']}#{m.member or 'no-cuda-code'} ({ {'arch-flags': 'CUDA_ARCH_FLAGS string', 'build-info': 'build_info.cuda_compute_capabilities'}.get(m.method, '.nv_fatbin') }; sha256 {r['sha256']}; tried {', '.join(m.tried) or 'nothing'})",
             "checked": opts.today,
         }
         opts.log(f"archs: {r['package']} {r['version']} {r['machine']}: {m.member} sm {list(m.cubins)} ptx {list(m.ptx)}")

@@ -190,7 +190,9 @@ class TfBuild:
 
     @property
     def cpu_only(self) -> bool:
-        return self.name == "tensorflow-cpu"
+        """tensorflow-cpu, or a wheel whose own build_info says is_cuda_build=False (PyPI's aarch64)."""
+        m = self.measured
+        return self.name == "tensorflow-cpu" or (m is not None and m.method == "build-info" and not m.has_cuda_code)
 
     def release(self) -> data.TfRelease | None:
         return data.tf_releases().get(self.minor)
@@ -203,7 +205,8 @@ class TfBuild:
     @property
     def arch_source(self) -> str:
         if self.measured is not None and self.measured.has_cuda_code:
-            return f"measured in the wheel ({self.measured.member}; data/wheel_archs.json, checked {self.measured.checked})"
+            of = f" of {self.measured.measured_version}" if self.measured.measured_version else ""
+            return f"the build info of the wheel{of} ({self.measured.member}; {self.measured.source_table}, checked {self.measured.checked})"
         return "data/tensorflow.json"
 
 

@@ -488,8 +488,10 @@ def cpu_only_framework(ctx: CheckContext) -> Iterator[Finding]:
     tf = tf_build(ctx)
     if tf is not None and tf.cpu_only:
         yield get("LB207").finding(
-            f"tensorflow-cpu {tf.version} never uses the GPU the job targets",
-            f"install tensorflow[and-cuda]=={tf.version} instead of tensorflow-cpu",
+            f"{tf.name} {tf.version} never uses the GPU the job targets"
+            + ("" if tf.name == "tensorflow-cpu" else f": its PyPI {ctx.platform} wheel is a CPU build"),
+            f"install tensorflow[and-cuda]=={tf.version} instead of tensorflow-cpu" if tf.name == "tensorflow-cpu"
+            else "run TensorFlow on linux/amd64 GPU nodes, or use a CUDA build of TensorFlow for this platform",
             [ev_lock("tensorflow-cpu", tf.version), why_gpu],
         )
     jax = ctx.locked("jax")

@@ -56,7 +56,10 @@ def test_arm64_uses_aarch64_facts_pypi_torch_up_to_2_10_is_cpu_only():
 
 def test_tensorflow_2_18_has_no_sm_50_and_jax_on_cuda_13_needs_sm_75():
     assert _run("LB203", ctx(gpus=("M60",), pins=("tensorflow==2.20.0", "nvidia-cudnn-cu12==9.3.0.75"), python="3.12"))[0][0] == "error"
-    assert _run("LB203", ctx(gpus=("M60",), pins=("tensorflow==2.17.1",), python="3.11")) == []
+    assert _run("LB203", ctx(gpus=("M60",), pins=("tensorflow==2.16.2",), python="3.11")) == []  # sm_50 until 2.16
+    assert _run("LB203", ctx(gpus=("M60",), pins=("tensorflow==2.17.1",), python="3.11"))  # build_info: sm_60 from 2.17
+    got = _run("LB207", ctx(gpus=("GH200",), pins=("tensorflow==2.20.0",), python="3.12", platform="linux/arm64"))
+    assert got and "CPU build" in got[0][1]
     jax13 = ("jax==0.10.2", "jaxlib==0.10.2", "jax-cuda13-plugin==0.10.2", "jax-cuda13-pjrt==0.10.2")
     assert "CUDA 13 needs compute capability >= 7.5" in _run("LB203", ctx(gpus=("V100",), pins=jax13, python="3.12"))[0][1]
     jax12 = ("jax==0.10.2", "jaxlib==0.10.2", "jax-cuda12-plugin==0.10.2", "jax-cuda12-pjrt==0.10.2")

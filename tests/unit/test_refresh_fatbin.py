@@ -134,3 +134,21 @@ def test_arch_flags_with_ptx_and_a_cpu_build_without_flags():
 def test_arch_flags_never_crashes(blob):
     got = archs.arch_flags(blob)
     assert got is None or isinstance(got[0], tuple)
+
+
+def test_tensorflow_build_info_is_its_own_arch_list():
+    text = "build_info = collections.OrderedDict([('cuda_compute_capabilities', ['sm_60', 'sm_70', 'sm_80', 'sm_89', 'compute_90']), ('is_cuda_build', True)])"
+    assert archs.build_info(text) == ((60, 70, 80, 89), (90,))
+    assert archs.build_info("build_info = collections.OrderedDict([('is_cuda_build', False)])") == ((), ())
+    assert archs.build_info("nothing") is None
+    blob = wheel_bytes({"tensorflow/python/platform/build_info.py": text.encode(),
+                        "tensorflow/libtensorflow_framework.so.2": cuda_so((50,))})
+    m = archs.measure(wheelzip.BytesSource(blob), wheelzip.Budget(10 * 2**20), package="tensorflow")
+    assert m.method == "build-info" and m.cubins == (60, 70, 80, 89) and m.ptx == (90,)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(max_size=300))
+def test_build_info_reader_never_crashes(text):
+    got = archs.build_info(text)
+    assert got is None or len(got) == 2
