@@ -201,6 +201,7 @@ def _check(
 ) -> _Checked:
     from launchbuild.compat.catalog import evaluate, normalize_ignore
     from launchbuild.compat.context import CheckContext
+    from launchbuild.compat.ondemand import measure_locked
     from launchbuild.compat.source_scan import scan_source
     from launchbuild.compat.target import parse_platform
     from launchbuild.resolver.api import ResolveOptions, resolve, select_target
@@ -276,6 +277,8 @@ def _check(
         source=source,
         entrypoint=job.entrypoint.value if job.entrypoint else None,
         is_build=is_build,
+        # Locked wheels no table has measured: measured now (bounded, cached by sha256; issue #12).
+        measurements=measure_locked(environment.lock, platform, offline) if environment and (gpus or accelerator) else (),
     )
     findings, checked = evaluate(ctx, options["ignore"])
     report = Report(

@@ -30,6 +30,8 @@ class CheckContext:
     source: SourceFacts | None = None
     entrypoint: tuple[str, ...] | None = None
     is_build: bool = False
+    # Kernels measured for this check in locked wheels no table has (compat/ondemand.py).
+    measurements: tuple = ()
 
     @property
     def targets_gpu(self) -> bool:

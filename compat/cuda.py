@@ -61,7 +61,7 @@ def driver_cuda(driver: Version) -> tuple[int, int] | None:
     for r in data.toolkit_drivers():
         ga_rows.setdefault((r.cuda[0], r.cuda[1]), r)
     for mm, r in ga_rows.items():
-        if r.driver[0] < driver[0] or data.version_cmp_key(r.driver) <= data.version_cmp_key(driver):
+        if r.driver[0] <= driver[0]:
             if best is None or mm > best:
                 best = mm
     return best

@@ -3,6 +3,7 @@ produced by `launchbuild data refresh`. Loaded lazily, once per process."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 
@@ -25,6 +26,7 @@ class WheelFacts:
     sha256: str
     source: str
     checked: str
+    measured_version: str | None = None  # set when these are the facts of another patch of the same minor
 
     def cuda_for(self, extras: tuple[str, ...] = ()) -> str | None:
         found = dict(self.extras_cuda)
@@ -41,10 +43,13 @@ class ArchMeasurement:
     machine: str
     member: str | None  # None: no fatbin found in the members tried
     cuda_named: int  # shared objects named like CUDA code; 0 and no member: a CPU-only wheel
+    method: str  # "arch-flags": the release's own compiled-in list; "fatbin": one library's kernels
     build: ArchBuild
     ptx_all: tuple[int, ...]
     source: str
     checked: str
+    measured_version: str | None = None  # set when measured on another patch of the same minor
+    source_table: str = "data/wheel_archs.json"  # or the on-demand cache
 
     @property
     def has_cuda_code(self) -> bool:
@@ -80,7 +85,7 @@ def _archs() -> dict[tuple[str, str, str], ArchMeasurement]:
         ptx = tuple(r["ptx"])
         build = ArchBuild(tuple((sm // 10, sm % 10) for sm in r["cubins"]), (min(ptx) // 10, min(ptx) % 10) if ptx else None)
         out[(r["package"], r["version"], r["machine"])] = ArchMeasurement(
-            r["package"], r["version"], r["machine"], r.get("member"), int(r.get("cuda_named", -1)), build, ptx, r["source"], r["checked"])
+            r["package"], r["version"], r["machine"], r.get("member"), int(r.get("cuda_named", -1)), r.get("method", "fatbin"), build, ptx, r["source"], r["checked"])
     return out
 
 
@@ -89,12 +94,35 @@ def base_version(version: str) -> str:
     return version.split("+", 1)[0]
 
 
+def _same_minor(table: dict, package: str, version: str, machine: str):
+    """The row of the exact version, else of the newest measured patch of the same minor release:
+    PyPI wheels of one minor keep its CUDA and arch list (the tables hold the newest patch)."""
+    exact = table.get((package, version, machine))
+    if exact is not None:
+        return exact
+    parts = version.split(".")
+    if len(parts) < 3 or parts[:2] == ["0", "0"]:
+        return None  # 0.0.N packages (xformers) release on N: no "same minor" to borrow from
+    prefix = ".".join(parts[:2]) + "."
+    same = [k for k in table if k[0] == package and k[2] == machine and k[1].startswith(prefix) and k[1].count(".") == version.count(".")]
+    if not same:
+        return None
+    key = max(same, key=lambda k: tuple(int(p) if p.isdigit() else -1 for p in k[1].split(".")))
+    return dataclasses.replace(table[key], measured_version=key[1])
+
+
 def wheel(package: str, version: str, platform: str) -> WheelFacts | None:
-    return _wheels().get((package, base_version(version), MACHINE.get(platform, "x86_64")))
+    return _same_minor(_wheels(), package, base_version(version), MACHINE.get(platform, "x86_64"))
 
 
-def archs(package: str, version: str, platform: str) -> ArchMeasurement | None:
-    return _archs().get((package, base_version(version), MACHINE.get(platform, "x86_64")))
+def archs(package: str, version: str, platform: str, extra: tuple[ArchMeasurement, ...] = ()) -> ArchMeasurement | None:
+    """Kernels of package==version for the platform: a measurement made for this check (`extra`,
+    on demand), else the table's."""
+    machine = MACHINE.get(platform, "x86_64")
+    for m in extra:
+        if (m.package, m.version, m.machine) == (package, base_version(version), machine):
+            return m
+    return _same_minor(_archs(), package, base_version(version), machine)
 
 
 def known_versions(package: str, platform: str) -> tuple[str, ...]:

@@ -19,6 +19,18 @@ _VENDORED = re.compile(
     r"nccl|nvToolsExt|nvJitLink|cupti|nvshmem\w*|cufile\w*|gomp|nvperf\w*|caffe2_nvrtc)\b"
 )
 _SHARED_OBJECT = re.compile(r"\.so(?:\.[0-9]+)*$")
+# torch compiles TORCH_CUDA_ARCH_LIST into libtorch_python.so as CUDA_ARCH_FLAGS, the string
+# torch.cuda.get_arch_list() returns ("sm_70 sm_75 ... sm_120"). It is the release's own list;
+# a fatbin of one library is not: libtorch_cuda_linalg also carries MAGMA's kernels, built for
+# other SMs (sm_35, sm_50 and sm_60 in releases whose list stops at sm_70).
+ARCH_FLAGS_MEMBERS = {"torch": "torch/lib/libtorch_python.so"}
+_ARCH_FLAGS = re.compile(rb"(?<![\w])((?:sm|compute)_\d{2,3}a?(?: (?:sm|compute)_\d{2,3}a?)+)(?![\w])")
+# TensorFlow wheels describe their own build: tensorflow/python/platform/build_info.py lists
+# cuda_compute_capabilities (['sm_60', ..., 'compute_90']) and is_cuda_build.
+BUILD_INFO_MEMBERS = {"tensorflow": "tensorflow/python/platform/build_info.py"}
+_TF_CAPS = re.compile(r"""['"]cuda_compute_capabilities['"]\s*,\s*\[([^\]]*)\]""")
+_TF_IS_CUDA = re.compile(r"""['"]is_cuda_build['"]\s*,\s*(True|False)""")
+SELF_DESCRIBED = {**ARCH_FLAGS_MEMBERS, **BUILD_INFO_MEMBERS}
 MAX_MEMBER = 512 * 1024 * 1024  # uncompressed; torch's smaller CUDA libraries are well under
 MAX_TRIES = 6
 
@@ -31,6 +43,31 @@ class Measurement:
     tried: tuple[str, ...]
     bytes_read: int
     cuda_named: int = 0  # shared objects named like CUDA code (libtorch_cuda*, *_cuda.so): 0 on CPU-only wheels
+    method: str = "fatbin"  # "fatbin": the .nv_fatbin of `member`; "arch-flags"/"build-info": the list the wheel states
+
+
+def build_info(text: str) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+    """(cubin SMs, PTX archs) from TensorFlow's build_info.py; ((), ()) for a CPU build; None if absent."""
+    is_cuda = _TF_IS_CUDA.search(text)
+    if is_cuda is not None and is_cuda.group(1) == "False":
+        return (), ()
+    caps = _TF_CAPS.search(text)
+    if caps is None:
+        return None
+    words = re.findall(r"(sm|compute)_(\d{2,3})", caps.group(1))
+    return (tuple(sorted({int(n) for kind, n in words if kind == "sm"})),
+            tuple(sorted({int(n) for kind, n in words if kind == "compute"})))
+
+
+def arch_flags(blob: bytes) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+    """(cubin SMs, PTX archs) from the longest CUDA_ARCH_FLAGS-like string in a binary, or None."""
+    hits = _ARCH_FLAGS.findall(blob)
+    if not hits:
+        return None
+    words = max(hits, key=len).decode("ascii").split()
+    sms = tuple(sorted({int(w[3:].rstrip("a")) for w in words if w.startswith("sm_")}))
+    ptx = tuple(sorted({int(w[8:].rstrip("a")) for w in words if w.startswith("compute_")}))
+    return sms, ptx
 
 
 def cuda_named(members: list[wheelzip.Member]) -> int:
@@ -46,9 +83,24 @@ def candidates(members: list[wheelzip.Member]) -> list[wheelzip.Member]:
     return sorted(own, key=lambda m: (0 if re.search(r"cuda|gpu|_cu\b|flash|kernel", m.name, re.I) else 1, m.compressed_size))
 
 
-def measure(src: wheelzip.RangeSource, budget: wheelzip.Budget, max_tries: int = MAX_TRIES) -> Measurement:
+def measure(src: wheelzip.RangeSource, budget: wheelzip.Budget, max_tries: int = MAX_TRIES,
+            package: str | None = None) -> Measurement:
     members = wheelzip.central_directory(src, budget)
     tried: list[str] = []
+    info_member = next((m for m in members if m.name == BUILD_INFO_MEMBERS.get(package or "")), None)
+    if info_member is not None:
+        tried.append(info_member.name)
+        found = build_info(wheelzip.read_member(src, budget, info_member, 4 * 1024 * 1024).decode("utf-8", "replace"))
+        if found is not None:
+            member = info_member.name if found[0] or found[1] else None
+            return Measurement(member, found[0], found[1], tuple(tried), budget.used,
+                               cuda_named(members) if member else 0, "build-info")
+    flags_member = next((m for m in members if m.name == ARCH_FLAGS_MEMBERS.get(package or "")), None)
+    if flags_member is not None:
+        tried.append(flags_member.name)
+        found = arch_flags(wheelzip.read_member(src, budget, flags_member, MAX_MEMBER))
+        if found is not None and found[0]:
+            return Measurement(flags_member.name, found[0], found[1], tuple(tried), budget.used, cuda_named(members), "arch-flags")
     for member in candidates(members)[:max_tries]:
         tried.append(member.name)
         blob = wheelzip.read_member(src, budget, member, MAX_MEMBER)

@@ -108,6 +108,13 @@ def image_rows(checkout: Checkout, checked: str) -> list[dict]:
     return _rows(checkout, set(checkout.files()), checkout.commit(), checked)
 
 
+def _env_of(checkout: Checkout, rel: str) -> dict[str, dict[str, str]]:
+    try:
+        return dockerfile_env(checkout.read(rel))
+    except ValueError as exc:  # an ENV line shlex cannot split (unclosed quote)
+        raise BadInput(f"{checkout.path}/{rel}: cannot parse its ENV lines ({exc}); is this NVIDIA's container-images repository?") from None
+
+
 def _os_label(os_dir: str) -> str | None:
     m = _OS_DIR.match(os_dir)
     if not m:
@@ -127,9 +134,9 @@ def _rows(checkout: Checkout, files: set[str], commit: str, checked: str) -> lis
         label = _os_label(os_dir)
         if label is None:
             continue
-        base = dockerfile_env(checkout.read(rel))
+        base = _env_of(checkout, rel)
         cudnn_rel = next((f for f in sorted(files) if re.fullmatch(rf"dist/{re.escape(version)}/{os_dir}/runtime/cudnn\d*/Dockerfile", f)), None)
-        cudnn_env = dockerfile_env(checkout.read(cudnn_rel)) if cudnn_rel else None
+        cudnn_env = _env_of(checkout, cudnn_rel) if cudnn_rel else None
         for arch in ("amd64", "arm64"):
             env = {**base["common"], **base[arch]}
             require = env.get("NVIDIA_REQUIRE_CUDA")

@@ -114,11 +114,14 @@ def refresh_archs(opts: Options) -> None:
     keep = {p: set(sorted(v, key=schema._vkey, reverse=True)[:opts.measure_minors]) for p, v in minors.items()}
     measured = 0
     for r in wheels:
-        if r["package"] not in keep or r["version"] not in keep[r["package"]] or r["sha256"] in known:
+        if r["package"] not in keep or r["version"] not in keep[r["package"]]:
             continue
+        old = known.get(r["sha256"])
+        if old is not None and (r["package"] not in archs.SELF_DESCRIBED or "method" in old):
+            continue  # measured already (rows from before arch-flags reading are measured again)
         per_wheel = wheelzip.Budget(min(opts.wheel_budget_bytes, total.limit - total.used))
         try:
-            m = archs.measure(UrlRange(opts.fetcher, r["url"]), per_wheel)
+            m = archs.measure(UrlRange(opts.fetcher, r["url"]), per_wheel, package=r["package"])
         except (wheelzip.BudgetExceeded, wheelzip.BadZip) as exc:
             opts.log(f"archs: {r['wheel']}: not measured ({exc})")
             total.used += per_wheel.used
@@ -127,8 +130,8 @@ def refresh_archs(opts: Options) -> None:
         measured += 1
         known[r["sha256"]] = {
             "package": r["package"], "version": r["version"], "machine": r["machine"], "sha256": r["sha256"],
-            "wheel": r["wheel"], "member": m.member, "cubins": list(m.cubins), "ptx": list(m.ptx), "cuda_named": m.cuda_named,
-            "source": f"{r['url']}#{m.member or 'no-cuda-code'} (sha256 {r['sha256']}; tried {', '.join(m.tried) or 'nothing'})",
+            "wheel": r["wheel"], "member": m.member, "cubins": list(m.cubins), "ptx": list(m.ptx), "cuda_named": m.cuda_named, "method": m.method,
+            "source": f"{r['url']}#{m.member or 'no-cuda-code'} ({ {'arch-flags': 'CUDA_ARCH_FLAGS string', 'build-info': 'build_info.cuda_compute_capabilities'}.get(m.method, '.nv_fatbin') }; sha256 {r['sha256']}; tried {', '.join(m.tried) or 'nothing'})",
             "checked": opts.today,
         }
         opts.log(f"archs: {r['package']} {r['version']} {r['machine']}: {m.member} sm {list(m.cubins)} ptx {list(m.ptx)}")

@@ -43,11 +43,12 @@ def normalize(value: str, where: str) -> str:
 
 
 def accepted_pythons() -> tuple[str, ...]:
-    """Every CPython 3 release the data knows (data/cpython.json, from the devguide), plus the
-    ones we build images for: an end-of-life Python is a warning (LB213), not bad input."""
+    """Every CPython 3 release the data knows (data/cpython.json, from the devguide) from 3.8 on,
+    plus the ones we build images for: an end-of-life Python is a warning (LB213), not bad input.
+    3.8 is the floor because uv, the default resolver, cannot lock for anything older."""
     from launchbuild.compat.data import cpython_releases
 
-    known = {xy for xy in cpython_releases() if xy.startswith("3.")} | set(SUPPORTED_PYTHONS)
+    known = {xy for xy in cpython_releases() if xy.startswith("3.") and int(xy.split(".")[1]) >= 8} | set(SUPPORTED_PYTHONS)
     return tuple(sorted(known, key=lambda v: tuple(int(p) for p in v.split("."))))
 
 

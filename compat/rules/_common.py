@@ -122,22 +122,26 @@ class TorchBuild:
         return data.torch_builds().get((self.minor, self.variant)) if self.variant else None
 
     def arch_build(self) -> data.ArchBuild | None:
-        """The measurement of this very wheel first. One member is measured, and a library may
-        be built for fewer SMs than the release (libtorch_cuda_linalg has no sm_75), so a table
-        row for the release adds its cubins; PTX comes from the measurement alone, since release
-        wheels strip the PTX that build scripts list."""
+        """The measurement of this very wheel first: its compiled-in arch list when read; a single
+        library's fatbin otherwise, to which a table row for the release adds its cubins (a library
+        may be built for fewer SMs than the release). PTX comes from the measurement alone, since
+        release wheels strip the PTX that build scripts list."""
         table = self._table_build()
         if self.measured is not None and self.measured.has_cuda_code:
             m = self.measured.build
-            if table is None:
-                return m
+            if table is None or self.measured.method == "arch-flags":
+                return m  # the wheel's own TORCH_CUDA_ARCH_LIST: nothing to add
             return data.ArchBuild(tuple(sorted(set(m.archs) | set(table.archs))), m.ptx)
         return table
 
     @property
     def arch_source(self) -> str:
         if self.measured is not None and self.measured.has_cuda_code:
-            where = f"measured in the wheel ({self.measured.member}; data/wheel_archs.json, checked {self.measured.checked})"
+            of = f" of {self.measured.measured_version}" if self.measured.measured_version else ""
+            where = f"measured in the wheel{of} ({self.measured.member}; {self.measured.source_table}, checked {self.measured.checked})"
+            if self.measured.method == "arch-flags":
+                where = f"the compiled-in arch list of the wheel{of} ({self.measured.member}; {self.measured.source_table}, checked {self.measured.checked})"
+                return where
             return where + (" + data/torch.json cubins" if self._table_build() is not None else "")
         return "data/torch.json"
 
@@ -147,20 +151,25 @@ def torch_build(ctx: CheckContext) -> TorchBuild | None:
     if version is None:
         return None
     minor = minor_of(version) or version
-    local = local_of(version)
-    if local and (local == "cpu" or local.startswith(("cu", "rocm"))):
-        return TorchBuild(version, minor, local, "lock")
-    for pkg, variant in ctx.lock.cuda_variants if ctx.lock else ():
-        if pkg == "torch":
-            return TorchBuild(version, minor, variant, "lock")
     # The PyPI wheel: its own metadata says the CUDA it pins, its binaries the kernels it has.
     wheel = measured.wheel("torch", version, ctx.platform)
-    arch = measured.archs("torch", version, ctx.platform)
+    arch = measured.archs("torch", version, ctx.platform, ctx.measurements)
+    local = local_of(version)
+    variant = local if local and (local == "cpu" or local.startswith(("cu", "rocm"))) else None
+    for pkg, v in ctx.lock.cuda_variants if ctx.lock and variant is None else ():
+        if pkg == "torch":
+            variant = v
+    if variant is not None:
+        # A +cuXYZ wheel of the PyPI default's CUDA is the same build as the PyPI wheel (PyTorch
+        # publishes that variant to both), so the measurement of the PyPI wheel applies to it.
+        same_build = wheel is not None and cuda_variant_of(wheel.cuda) == variant
+        return TorchBuild(version, minor, variant, "lock", arch if same_build else None, wheel)
     machine = measured.MACHINE.get(ctx.platform, "x86_64")
     if wheel is not None:
         variant = cuda_variant_of(wheel.cuda)
         if variant is not None:
-            return TorchBuild(version, minor, variant, f"Requires-Dist of the PyPI {machine} wheel, data/pypi_wheels.json", arch, wheel)
+            of = f" of {wheel.measured_version}, the same minor release" if wheel.measured_version else ""
+            return TorchBuild(version, minor, variant, f"Requires-Dist of the PyPI {machine} wheel{of}, data/pypi_wheels.json", arch, wheel)
         if arch is not None and arch.cpu_only:
             return TorchBuild(version, minor, "cpu", f"the PyPI {machine} wheel pins no CUDA and has no GPU code (data/wheel_archs.json)", arch, wheel)
     if machine == "aarch64":
@@ -181,7 +190,9 @@ class TfBuild:
 
     @property
     def cpu_only(self) -> bool:
-        return self.name == "tensorflow-cpu"
+        """tensorflow-cpu, or a wheel whose own build_info says is_cuda_build=False (PyPI's aarch64)."""
+        m = self.measured
+        return self.name == "tensorflow-cpu" or (m is not None and m.method == "build-info" and not m.has_cuda_code)
 
     def release(self) -> data.TfRelease | None:
         return data.tf_releases().get(self.minor)
@@ -194,7 +205,8 @@ class TfBuild:
     @property
     def arch_source(self) -> str:
         if self.measured is not None and self.measured.has_cuda_code:
-            return f"measured in the wheel ({self.measured.member}; data/wheel_archs.json, checked {self.measured.checked})"
+            of = f" of {self.measured.measured_version}" if self.measured.measured_version else ""
+            return f"the build info of the wheel{of} ({self.measured.member}; {self.measured.source_table}, checked {self.measured.checked})"
         return "data/tensorflow.json"
 
 
@@ -205,11 +217,14 @@ def tf_build(ctx: CheckContext) -> TfBuild | None:
             and_cuda = any(n.startswith("nvidia-") and n.endswith("-cu12") for n in ctx.locked_names)
             if name == "tensorflow-cpu" and ctx.locked("tensorflow") is not None:
                 continue
-            return TfBuild(name, version, minor_of(version) or version, and_cuda, measured.archs(name, version, ctx.platform))
+            return TfBuild(name, version, minor_of(version) or version, and_cuda, measured.archs(name, version, ctx.platform, ctx.measurements))
     return None
 
 
 _NVIDIA_WHEEL = re.compile(r"^nvidia-.+-cu(\d+)$")
+# CUDA 13 runtime wheels dropped the -cuNN suffix (nvidia-cuda-runtime, nvidia-cublas, ...): their
+# version's major is the CUDA major.
+_NVIDIA_UNSUFFIXED = re.compile(r"^nvidia-(?:cuda-runtime|cuda-nvrtc|cuda-nvcc|cuda-cupti|cublas|cufft|curand|cusolver|cusparse|nvjitlink|nvtx|npp|nvjpeg)$")
 _JAX_PLUGIN = re.compile(r"^jax-cuda(\d+)-(plugin|pjrt)$")
 _JAXLIB_LOCAL = re.compile(r"^cuda(\d+)(?:\.cudnn(\d)(\d+))?$")
 
@@ -243,6 +258,12 @@ def cuda_uses(ctx: CheckContext) -> tuple[CudaUse, ...]:
             if v and int(v.group(1)) == int(m.group(1)) and p.name in ("nvidia-cuda-runtime-cu12", "nvidia-cuda-runtime-cu11", "nvidia-cuda-runtime-cu13"):
                 minor = int(v.group(2))
             uses.append(CudaUse(p.name, p.version, int(m.group(1)), minor, "lock", True))
+            continue
+        if _NVIDIA_UNSUFFIXED.match(p.name):
+            v = re.match(r"^(\d+)\.(\d+)", p.version)
+            if v and int(v.group(1)) >= 13:
+                minor = int(v.group(2)) if p.name == "nvidia-cuda-runtime" else None
+                uses.append(CudaUse(p.name, p.version, int(v.group(1)), minor, "lock", True))
             continue
         m = _JAX_PLUGIN.match(p.name)
         if m:

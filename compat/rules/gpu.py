@@ -15,8 +15,6 @@ from launchbuild.compat.rules._common import (
     ev_image,
     ev_lock,
     image_cuda,
-    image_cudnn,
-    jaxlib_cudnn,
     suggest_image,
     tf_build,
     torch_build,
@@ -152,23 +150,32 @@ def driver_too_old_for_image(ctx: CheckContext) -> Iterator[Finding]:
             fix = f"upgrade the node driver to >= {minimum}" if minimum else "upgrade the node driver"
             fix += f", or use an image built for CUDA {_mm(dcuda)} or older" if dcuda else ""
             fix += f" (e.g. {older})" if older else ""
+            # An inferred tag the data has no row for: its forward-compatibility branches are not
+            # known, so on a GPU that could use them this is a likely failure, not a certain one.
+            guessed = img.provider == "inferred" and not img.require_cuda and not (gpu is not None and gpu.datacenter is False)
             yield get("LB202").finding(
                 f"driver {ctx.driver.text} does not satisfy {img.reference}'s requirement "
                 f"({requirecuda.summary(req)}): the container will not start"
-                + (f" on {gpu.describe()}" if gpu else ""),
+                + (f" on {gpu.describe()}" if gpu else "")
+                + (" unless the image lists the driver's branch for forward compatibility (not in the data)" if guessed else ""),
                 fix,
                 evidence,
+                severity=Severity.WARNING if guessed else None,
             )
         elif result.via_forward_compat and not (gpu is not None and gpu.datacenter is True):
+            # Forward compatibility (the image's cuda-compat libraries) works on Data Center GPUs,
+            # Server Editions and Jetson only: on a consumer card CUDA fails to initialise
+            # ("forward compatibility was attempted on non supported HW"), if the brand even matches.
+            consumer = gpu is not None and gpu.datacenter is False
             who = gpu.describe() if gpu else "the target GPU (none given)"
             yield get("LB202").finding(
                 f"driver {ctx.driver.text} meets {img.reference}'s requirement only through the "
                 f"forward-compatibility term '{result.matched}', which works on data-center GPUs only; "
-                f"{who} may not run it",
+                + (f"{who} is not one, so CUDA will not initialise" if consumer else f"{who} may not run it"),
                 f"upgrade the node driver to a branch that supports CUDA {img.cuda_version or 'of the image'} natively, "
                 "or run on data-center GPUs",
-                evidence,
-                severity=Severity.WARNING,
+                evidence + [Evidence("GPU class", "consumer/workstation" if consumer else "unknown", "data/gpus.json")],
+                severity=Severity.ERROR if consumer else Severity.WARNING,
             )
 
 
@@ -481,8 +488,10 @@ def cpu_only_framework(ctx: CheckContext) -> Iterator[Finding]:
     tf = tf_build(ctx)
     if tf is not None and tf.cpu_only:
         yield get("LB207").finding(
-            f"tensorflow-cpu {tf.version} never uses the GPU the job targets",
-            f"install tensorflow[and-cuda]=={tf.version} instead of tensorflow-cpu",
+            f"{tf.name} {tf.version} never uses the GPU the job targets"
+            + ("" if tf.name == "tensorflow-cpu" else f": its PyPI {ctx.platform} wheel is a CPU build"),
+            f"install tensorflow[and-cuda]=={tf.version} instead of tensorflow-cpu" if tf.name == "tensorflow-cpu"
+            else "run TensorFlow on linux/amd64 GPU nodes, or use a CUDA build of TensorFlow for this platform",
             [ev_lock("tensorflow-cpu", tf.version), why_gpu],
         )
     jax = ctx.locked("jax")
@@ -494,88 +503,3 @@ def cpu_only_framework(ctx: CheckContext) -> Iterator[Finding]:
                 f"install jax[cuda13]=={jax} (or jax[cuda12] for GPUs older than sm_75)",
                 [ev_lock("jax", jax), why_gpu],
             )
-
-
-# ---- LB209 -------------------------------------------------------------------------------
-
-
-@rule(
-    "LB209",
-    Severity.ERROR,
-    "Image cuDNN older than the framework's build cuDNN",
-    "Frameworks that load the system cuDNN need the same major and an equal or higher minor "
-    "than they were built with ('Loaded runtime CuDNN library: 9.0.0 but source was compiled "
-    "with: 9.3.0').",
-    "Use an image with a new enough cuDNN, or the framework's bundled-CUDA variant.",
-    ("cuda", "framework", "image"),
-)
-def cudnn_too_old(ctx: CheckContext) -> Iterator[Finding]:
-    have = image_cudnn(ctx)
-    if ctx.lock is None or ctx.image is None:
-        return
-    needs: list[tuple[str, str, tuple[int, int], Evidence]] = []
-    tf = tf_build(ctx)
-    if tf is not None and not tf.cpu_only and not tf.and_cuda and tf.release() is not None:
-        want = data.cc_tuple(tf.release().cudnn)
-        needs.append((tf.name, tf.version, want, Evidence(f"tensorflow {tf.minor} cuDNN", tf.release().cudnn, "data/tensorflow.json")))
-    jl = jaxlib_cudnn(ctx)
-    if jl is not None and "nvidia-cudnn-cu12" not in ctx.locked_names and "nvidia-cudnn-cu11" not in ctx.locked_names:
-        needs.append(("jaxlib", jl[0], jl[1], Evidence("jaxlib build cuDNN", _mm(jl[1]), "lock (local version)")))
-    if any(n.startswith("jax-cuda12-") for n in ctx.locked_names) and "nvidia-cudnn-cu12" not in ctx.locked_names:
-        local = data.jax_facts()["cuda_local"]
-        needs.append(("jax-cuda12-plugin", ctx.locked("jax-cuda12-plugin") or "", data.cc_tuple(local["cudnn_min"]),
-                      Evidence("jax[cuda12_local] cuDNN minimum", local["cudnn_min"], "data/jax_cupy.json")))
-    for package, version, want, want_ev in needs:
-        if have is None:
-            if image_cuda(ctx) is not None:
-                yield get("LB209").finding(
-                    f"{package} {version} loads the system cuDNN {want[0]}.{want[1]}+, but {ctx.image.reference} has no cuDNN",
-                    "use a -cudnn- variant of the image, or the framework's bundled-CUDA extra ([and-cuda], [cuda12])",
-                    [ev_lock(package, version), want_ev, ev_image(ctx, "cudnn_version", "none")],
-                )
-            continue
-        if have[1] is None:
-            if have[0] and have[0] != want[0]:
-                yield get("LB209").finding(
-                    f"{ctx.image.reference} has cuDNN {have[0]}, but {package} {version} needs cuDNN {want[0]}.{want[1]} or newer within {want[0]}.x",
-                    f"use an image with cuDNN {want[0]}.{want[1]} or newer within {want[0]}.x, or the framework's bundled-CUDA extra ([and-cuda], [cuda12])",
-                    [ev_lock(package, version), want_ev, ev_image(ctx, "cudnn_version", ctx.image.cudnn_version)],
-                )
-            continue  # the minor is not known: LB211 names it
-        if have[0] != want[0] or have < want:
-            yield get("LB209").finding(
-                f"{ctx.image.reference} has cuDNN {ctx.image.cudnn_version}, but {package} {version} was built with cuDNN "
-                f"{want[0]}.{want[1]} and needs the same major and an equal or higher minor",
-                "use an image with cuDNN " + f"{want[0]}.{want[1]} or newer within {want[0]}.x"
-                + ", or the framework's bundled-CUDA extra ([and-cuda], [cuda12])",
-                [ev_lock(package, version), want_ev, ev_image(ctx, "cudnn_version", ctx.image.cudnn_version)],
-            )
-
-
-# ---- LB210 -------------------------------------------------------------------------------
-
-
-@rule(
-    "LB210",
-    Severity.WARNING,
-    "LD_LIBRARY_PATH shadows the CUDA libraries of pip wheels",
-    "torch and other wheels find nvidia-* wheel libraries through RPATH; an LD_LIBRARY_PATH "
-    "entry with the image's CUDA libraries wins and mixes versions ('undefined symbol: "
-    "__nvJitLinkAddData_12_1').",
-    "Drop the CUDA entries from LD_LIBRARY_PATH in the image, or use a runtime image.",
-    ("cuda", "image", "packages"),
-)
-def ld_library_path_shadowing(ctx: CheckContext) -> Iterator[Finding]:
-    if ctx.image is None or ctx.lock is None:
-        return
-    path = dict(ctx.image.env).get("LD_LIBRARY_PATH", "")
-    shadowing = [p for p in path.split(":") if "/usr/local/cuda" in p]
-    wheels = [n for n in ctx.locked_names if n.startswith("nvidia-") and n[-4:-2] == "cu"]
-    if not shadowing or not wheels:
-        return
-    yield get("LB210").finding(
-        f"LD_LIBRARY_PATH in {ctx.image.reference} puts {', '.join(shadowing)} ahead of the pip CUDA wheels "
-        f"({', '.join(wheels[:3])}{' ...' if len(wheels) > 3 else ''})",
-        "unset LD_LIBRARY_PATH's CUDA entries in the build (ENV LD_LIBRARY_PATH=/usr/local/nvidia/lib64), or use a -runtime- image",
-        [ev_image(ctx, "env", f"LD_LIBRARY_PATH={path}")] + [ev_lock(n, ctx.locked(n) or "") for n in wheels[:3]],
-    )

@@ -174,3 +174,41 @@ def end_of_life_python(ctx: CheckContext) -> Iterator[Finding]:
         f"target a supported Python ({', '.join(supported)})" if supported else "target a supported Python",
         [Evidence("target python", py, ctx.python.describe()), Evidence(f"Python {py} end of life", eol, f"data/cpython.json (checked {data.table_checked('cpython')})")],
     )
+
+
+# Measured tables older than this are worth a refresh: PyPI ships new torch/CUDA wheels monthly.
+STALE_DAYS = 120
+
+
+@rule(
+    "LB214",
+    Severity.INFO,
+    "Age of the compatibility data",
+    "States how old the tables behind the GPU verdicts are: the measured ones (PyPI wheels, their "
+    "kernels, NVIDIA's images) and the oldest hand-kept one. A warning when the measured tables "
+    f"are more than {STALE_DAYS} days old.",
+    "Run `launchbuild data refresh` (docs/data.md).",
+    ("data",),
+)
+def data_age(ctx: CheckContext) -> Iterator[Finding]:
+    if not ctx.targets_gpu:
+        return
+    import datetime
+
+    measured_tables = ("pypi_wheels", "wheel_archs", "nvidia_cuda_images")
+    manual_tables = ("cuda_drivers", "gpus", "torch", "tensorflow", "jax_cupy", "cuda_archs")
+    dates = {t: data.table_checked(t) for t in (*measured_tables, *manual_tables)}
+    newest = min(dates[t] for t in measured_tables)
+    oldest_manual = min(manual_tables, key=lambda t: dates[t])
+    try:
+        age = (datetime.date.today() - datetime.date.fromisoformat(newest)).days
+    except ValueError:
+        age = None
+    stale = age is not None and age > STALE_DAYS
+    yield get("LB214").finding(
+        f"compatibility data: measured tables checked {newest}" + (f" ({age} days ago)" if age is not None else "")
+        + f"; oldest hand-kept table data/{oldest_manual}.json checked {dates[oldest_manual]}",
+        "run `launchbuild data refresh` to measure newer releases" if stale else "nothing to do; `launchbuild data refresh` updates it",
+        [Evidence(f"data/{t}.json", f"checked {d}", "launchbuild data") for t, d in dates.items()],
+        severity=Severity.WARNING if stale else Severity.INFO,
+    )

@@ -186,7 +186,8 @@ def python_unsupported(ctx: CheckContext) -> Iterator[Finding]:
     tb = torch_build(ctx)
     release = data.torch_releases().get(tb.minor) if tb else None
     if tb is not None and tb.wheel is not None:
-        # The wheels themselves (data/pypi_wheels.json) say which Pythons the PyPI release serves.
+        # The wheels themselves (data/pypi_wheels.json) say which Pythons the release serves; its
+        # +cuXYZ variants are built for the same Pythons.
         if tb.wheel.pythons and py not in tb.wheel.pythons and not any(pf.name == "torch" for pf in ctx.packages):
             yield get("LB306").finding(
                 f"torch {tb.version} publishes {measured_machine(ctx)} wheels for Python {', '.join(tb.wheel.pythons)}; the target is Python {py}",

@@ -29,7 +29,7 @@ def test_1_h100_with_torch_1_13_cu117():
     ev = _evidence(f)
     kernels, where = ev["torch 1.13.1 cu117 kernels"]
     assert "sm_80" in kernels and "sm_90" not in kernels and "compute_" not in kernels, kernels
-    assert "measured in the wheel" in where or where == "data/torch.json"
+    assert "data/wheel_archs.json" in where or where == "data/torch.json"
     assert ev["torch CUDA variant"][0] == "cu117" and "Requires-Dist of the PyPI x86_64 wheel" in ev["torch CUDA variant"][1]
     assert ev["gpu"][0] == "H100 (sm_90)"
     assert "torch>=2.0 built for cu118" in f.fix
@@ -88,7 +88,7 @@ def test_6_cu12_torch_on_470_driver():
     assert f.severity is Severity.ERROR
     ev = _evidence(f)
     assert ev["driver"] == ("470.86 (supports CUDA 11.4)", "flag")
-    assert ev["torch"][1].startswith("PyPI default for torch 2.1")
+    assert ev["torch"][1].startswith("Requires-Dist of the PyPI x86_64 wheel of 2.1.2")  # same minor, measured
     assert ev["CUDA 12.x minimum driver"][0] == "525.60.13"
     assert "cu118" in f.fix
 

@@ -54,6 +54,8 @@ CASES = [
     ("LB212", ctx(gpus=("V100",), driver="470.82.01"), []),
     ("LB213", ctx(python="3.8"), ["warning"]),  # CPython 3.8: end of life 2024-10-07 (devguide)
     ("LB213", ctx(python="3.13"), []),
+    ("LB214", ctx(gpus=("H100",)), ["info"]),  # the age of the data is stated whenever a GPU is targeted
+    ("LB214", ctx(), []),
     ("LB201", ctx(image=cuda_image("12.4.1"), gpus=("RTX 5090",), pins=("torch==2.8.0",)), []),  # torch brings its CUDA
     ("LB201", ctx(image=cuda_image("12.4.1"), gpus=("RTX 5090",), pins=("tensorflow==2.18.0", "nvidia-cudnn-cu12==9.3.0.75")), []),  # [and-cuda]
     ("LB201", ctx(image=cuda_image("12.4.1"), gpus=("H100", "L4", "T4")), []),
@@ -62,7 +64,8 @@ CASES = [
     ("LB202", ctx(image=cuda_image("12.4.1"), gpus=("H100",), driver="550.54.15"), []),
     ("LB202", ctx(image=cuda_image("12.4.1"), gpus=("H100",)), []),  # no driver: nothing to compare
     ("LB202", ctx(image=_img(cuda_image("12.4.1"), env=(("NVIDIA_DISABLE_REQUIRE", "true"),)), driver="470.82.01"), []),
-    ("LB202", ctx(image=_img(cuda_image("12.1.1"), require_cuda="cuda>=12.1 brand=tesla,driver>=470,driver<471"), gpus=("RTX 4090",), driver="470.82.01"), ["warning"]),
+    ("LB202", ctx(image=_img(cuda_image("12.1.1"), require_cuda="cuda>=12.1 brand=tesla,driver>=470,driver<471"), gpus=("RTX 4090",), driver="470.82.01"), ["error"]),  # consumer: forward compat never works
+    ("LB202", ctx(image=_img(cuda_image("12.1.1"), require_cuda="cuda>=12.1 brand=tesla,driver>=470,driver<471"), gpus=("sm_86",), driver="470.82.01"), ["warning"]),  # class unknown
     ("LB202", ctx(image=_img(cuda_image("12.1.1"), require_cuda="cuda>=12.1 brand=tesla,driver>=470,driver<471"), gpus=("A100",), driver="470.82.01"), []),
     ("LB202", ctx(image=_img(cuda_image("12.1.1"), require_cuda="cuda>=12.1 brand"), driver="470.82.01"), ["warning"]),  # malformed
     ("LB203", ctx(gpus=("H100",), pins=("torch==2.0.1+cu117",)), ["error"]),

@@ -108,3 +108,47 @@ def test_zip_reader_agrees_with_zipfile(tmp_path):
     path.write_bytes(blob)
     with zipfile.ZipFile(path) as z:
         assert ours == {i.filename: i.file_size for i in z.infolist()}
+
+
+def test_torch_arch_list_is_read_from_its_compiled_in_flags_not_a_magma_fatbin():
+    python_so = elf_with_sections({".rodata": b"\0junk sm_9 x\0sm_70 sm_75 sm_80 sm_86 sm_90 sm_100 sm_120\0other\0"})
+    blob = wheel_bytes({
+        "torch/lib/libtorch_cuda_linalg.so": cuda_so((50, 60, 70, 80)),  # MAGMA's SMs, not torch's
+        "torch/lib/libtorch_python.so": python_so,
+    })
+    m = archs.measure(wheelzip.BytesSource(blob), wheelzip.Budget(10 * 2**20), package="torch")
+    assert m.method == "arch-flags" and m.member == "torch/lib/libtorch_python.so"
+    assert m.cubins == (70, 75, 80, 86, 90, 100, 120) and m.ptx == ()
+
+
+def test_arch_flags_with_ptx_and_a_cpu_build_without_flags():
+    assert archs.arch_flags(b"\0sm_80 sm_90 compute_90\0") == ((80, 90), (90,))
+    assert archs.arch_flags(b"no flags here sm_80") is None
+    blob = wheel_bytes({"torch/lib/libtorch_python.so": elf_with_sections({".rodata": b"cpu only"})})
+    m = archs.measure(wheelzip.BytesSource(blob), wheelzip.Budget(10 * 2**20), package="torch")
+    assert m.method == "fatbin" and m.member is None and m.cuda_named == 0  # falls back: CPU-only
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.binary(max_size=300))
+def test_arch_flags_never_crashes(blob):
+    got = archs.arch_flags(blob)
+    assert got is None or isinstance(got[0], tuple)
+
+
+def test_tensorflow_build_info_is_its_own_arch_list():
+    text = "build_info = collections.OrderedDict([('cuda_compute_capabilities', ['sm_60', 'sm_70', 'sm_80', 'sm_89', 'compute_90']), ('is_cuda_build', True)])"
+    assert archs.build_info(text) == ((60, 70, 80, 89), (90,))
+    assert archs.build_info("build_info = collections.OrderedDict([('is_cuda_build', False)])") == ((), ())
+    assert archs.build_info("nothing") is None
+    blob = wheel_bytes({"tensorflow/python/platform/build_info.py": text.encode(),
+                        "tensorflow/libtensorflow_framework.so.2": cuda_so((50,))})
+    m = archs.measure(wheelzip.BytesSource(blob), wheelzip.Budget(10 * 2**20), package="tensorflow")
+    assert m.method == "build-info" and m.cubins == (60, 70, 80, 89) and m.ptx == (90,)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(max_size=300))
+def test_build_info_reader_never_crashes(text):
+    got = archs.build_info(text)
+    assert got is None or len(got) == 2

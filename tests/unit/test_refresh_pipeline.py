@@ -247,3 +247,53 @@ def test_fixture_fetcher_names_are_stable_and_distinct():
     assert a != b and a == fixture_name("https://pypi.org/simple/a/")
     with pytest.raises(InfraUnavailable):
         FixtureFetcher(Path("/nonexistent")).get("https://x/")
+
+
+def test_cpython_rows_from_the_devguide_file_and_bad_files_are_bad_input(tmp_path):
+    opts = _opts(tmp_path, None, cpython_release_cycle=FIXTURES / "cpython" / "release-cycle.json", cpython_origin="devguide @ test")
+    pipeline.refresh_cpython(opts)
+    rows = {r["python"]: r for r in _rows(opts, "cpython", "releases")}
+    assert rows["3.8"]["end_of_life"] == "2024-10-07" and rows["3.14"]["first_release"] == "2025-10-01"
+    assert "2.7" not in rows and all("devguide @ test" in r["source"] for r in rows.values())
+    bad = tmp_path / "bad.json"
+    bad.write_text("[1, 2]")
+    with pytest.raises(BadInput, match="cpython-release-cycle"):
+        pipeline.refresh_cpython(_opts(tmp_path, None, cpython_release_cycle=bad))
+    bad.write_text("{not json")
+    with pytest.raises(BadInput, match="cannot read it as JSON"):
+        pipeline.refresh_cpython(_opts(tmp_path, None, cpython_release_cycle=bad))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(max_size=300))
+def test_dockerfile_env_parser_never_crashes(text):
+    try:
+        stages = nvidia_images.dockerfile_env(text)
+    except ValueError:  # shlex: an unclosed quote in an ENV line
+        return
+    assert set(stages) == {"common", "amd64", "arm64"}
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.integers(min_value=400, max_value=700), max_size=6), st.sampled_from(["12.8", "13.0"]))
+def test_require_cuda_shape_round_trips(branches, floor):
+    brands = ("unknown", "tesla", "nvidia")
+    text = nvidia_images.render_require(floor, tuple(sorted(set(branches))), brands)
+    shape = nvidia_images.branches_of(text)
+    assert shape is not None and nvidia_images.render_require(floor, *shape) == text if branches else shape is not None
+
+
+def test_a_dockerfile_that_is_not_nvidias_is_bad_input(tmp_path):
+    repo = _git_checkout(tmp_path)
+    (repo / "dist/12.8.1/ubuntu2204/base/Dockerfile").write_text('FROM x AS base-amd64\nENV NVIDIA_REQUIRE_CUDA="cuda>=12.8\n')
+    with pytest.raises(BadInput, match="cannot parse its ENV lines"):
+        nvidia_images.image_rows(nvidia_images.Checkout(repo, "t"), "2026-12-01")
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=60), max_size=8),
+       st.sampled_from(["x86_64", "aarch64"]))
+def test_metadata_pin_reader_never_crashes(lines, machine):
+    meta = "Name: x\n" + "".join(f"Requires-Dist: {line}\n" for line in lines)
+    got = pypi.cuda_pins(meta, machine, "3.12")
+    assert set(got) <= {"cuda", "pins", "extras_cuda"} and isinstance(got["pins"], list)

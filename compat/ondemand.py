@@ -1,0 +1,94 @@
+"""Measure, for one check, the locked wheels that no table has measured (issue #12).
+
+A locked `torch==X` (or tensorflow) with no row in data/wheel_archs.json for the target machine,
+not even of another patch of its minor, is looked up on the package index by the sha256 the lock
+pins, and its kernels are read with range requests (launchbuild.refresh.archs), within a byte
+budget. Results are cached by sha256 under the cache dir, so a warm check reads one small JSON
+file and never the network. Offline, or when the index cannot be reached, nothing is measured and
+LB211 says what is unknown.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from launchbuild.compat import measured
+from launchbuild.compat.data import ArchBuild
+
+ON_DEMAND = ("torch", "tensorflow")
+BUDGET = 256 * 1024 * 1024  # bytes per check
+
+
+def cache_dir() -> Path:
+    root = os.environ.get("LAUNCHBUILD_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "launchbuild")
+    return Path(root) / "wheel-archs"
+
+
+def _from_row(row: dict) -> measured.ArchMeasurement:
+    ptx = tuple(row["ptx"])
+    build = ArchBuild(tuple((sm // 10, sm % 10) for sm in row["cubins"]), (min(ptx) // 10, min(ptx) % 10) if ptx else None)
+    return measured.ArchMeasurement(row["package"], row["version"], row["machine"], row.get("member"),
+                                    int(row.get("cuda_named", -1)), row.get("method", "fatbin"), build, ptx,
+                                    row["source"], row["checked"], source_table=f"measured on demand ({cache_dir()})")
+
+
+def _cached(sha: str) -> dict | None:
+    try:
+        return json.loads((cache_dir() / f"{sha}.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _measure(name: str, version: str, machine: str, shas: set[str], budget) -> dict | None:
+    """Find the locked wheel on PyPI by its sha256 and measure it; None when it cannot be."""
+    import datetime
+
+    from launchbuild.errors import InfraUnavailable
+    from launchbuild.refresh import archs, pypi, wheelzip
+    from launchbuild.refresh.http import LiveFetcher, UrlRange
+
+    fetcher = LiveFetcher(timeout=20)
+    try:
+        wheels = pypi.parse_simple_page(fetcher.get(pypi.SIMPLE.format(name=name), accept=pypi.ACCEPT_JSON))
+    except (InfraUnavailable, ValueError):
+        return None
+    wheel = next((w for w in wheels if w.sha256 in shas and machine in w.machines), None)
+    if wheel is None:
+        return None
+    try:
+        m = archs.measure(UrlRange(fetcher, wheel.url), budget, package=name)
+    except (InfraUnavailable, wheelzip.BadZip, wheelzip.BudgetExceeded):
+        return None
+    return {"package": name, "version": version, "machine": machine, "sha256": wheel.sha256, "wheel": wheel.filename,
+            "member": m.member, "cubins": list(m.cubins), "ptx": list(m.ptx), "cuda_named": m.cuda_named, "method": m.method,
+            "source": f"{wheel.url}#{m.member or 'no-cuda-code'} (sha256 {wheel.sha256})",
+            "checked": datetime.date.today().isoformat()}
+
+
+def measure_locked(lock, platform: str, offline: bool) -> tuple[measured.ArchMeasurement, ...]:
+    if lock is None:
+        return ()
+    machine = measured.MACHINE.get(platform, "x86_64")
+    out = []
+    budget = None
+    for p in lock.packages:
+        if p.name not in ON_DEMAND or "+" in p.version or measured.archs(p.name, p.version, platform) is not None:
+            continue
+        shas = {h.split(":", 1)[1] for h in p.hashes if h.startswith("sha256:")}
+        row = next((r for s in sorted(shas) if (r := _cached(s)) is not None and r.get("machine") == machine), None)
+        if row is None and not offline and shas:
+            if budget is None:
+                from launchbuild.refresh import wheelzip
+
+                budget = wheelzip.Budget(BUDGET)
+            row = _measure(p.name, measured.base_version(p.version), machine, shas, budget)
+            if row is not None:
+                cache_dir().mkdir(parents=True, exist_ok=True)
+                tmp = cache_dir() / f".{row['sha256']}.tmp"
+                tmp.write_text(json.dumps(row), "utf-8")
+                tmp.replace(cache_dir() / f"{row['sha256']}.json")
+        if row is not None:
+            out.append(_from_row(row))
+    return tuple(out)

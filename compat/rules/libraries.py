@@ -1,0 +1,121 @@
+"""Library rules: the image's cuDNN against the framework's (LB209), and LD_LIBRARY_PATH
+entries that shadow the CUDA libraries of pip wheels (LB210)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from launchbuild.compat import data
+from launchbuild.compat.catalog import get, rule
+from launchbuild.compat.context import CheckContext
+from launchbuild.compat.findings import Evidence, Finding, Severity
+from launchbuild.compat.rules._common import (
+    _NVIDIA_UNSUFFIXED,
+    ev_image,
+    ev_lock,
+    image_cuda,
+    image_cudnn,
+    jaxlib_cudnn,
+    tf_build,
+)
+
+
+def _mm(v) -> str:
+    return f"{v[0]}.{v[1]}"
+
+
+# ---- LB209 -------------------------------------------------------------------------------
+
+
+@rule(
+    "LB209",
+    Severity.ERROR,
+    "Image cuDNN older than the framework's build cuDNN",
+    "Frameworks that load the system cuDNN need the same major and an equal or higher minor "
+    "than they were built with ('Loaded runtime CuDNN library: 9.0.0 but source was compiled "
+    "with: 9.3.0').",
+    "Use an image with a new enough cuDNN, or the framework's bundled-CUDA variant.",
+    ("cuda", "framework", "image"),
+)
+def cudnn_too_old(ctx: CheckContext) -> Iterator[Finding]:
+    have = image_cudnn(ctx)
+    if ctx.lock is None or ctx.image is None:
+        return
+    needs: list[tuple[str, str, tuple[int, int], Evidence]] = []
+    tf = tf_build(ctx)
+    if tf is not None and not tf.cpu_only and not tf.and_cuda and tf.release() is not None:
+        want = data.cc_tuple(tf.release().cudnn)
+        needs.append((tf.name, tf.version, want, Evidence(f"tensorflow {tf.minor} cuDNN", tf.release().cudnn, "data/tensorflow.json")))
+    jl = jaxlib_cudnn(ctx)
+    if jl is not None and "nvidia-cudnn-cu12" not in ctx.locked_names and "nvidia-cudnn-cu11" not in ctx.locked_names:
+        needs.append(("jaxlib", jl[0], jl[1], Evidence("jaxlib build cuDNN", _mm(jl[1]), "lock (local version)")))
+    if any(n.startswith("jax-cuda12-") for n in ctx.locked_names) and "nvidia-cudnn-cu12" not in ctx.locked_names:
+        local = data.jax_facts()["cuda_local"]
+        needs.append(("jax-cuda12-plugin", ctx.locked("jax-cuda12-plugin") or "", data.cc_tuple(local["cudnn_min"]),
+                      Evidence("jax[cuda12_local] cuDNN minimum", local["cudnn_min"], "data/jax_cupy.json")))
+    for package, version, want, want_ev in needs:
+        if have is None:
+            if image_cuda(ctx) is not None:
+                yield get("LB209").finding(
+                    f"{package} {version} loads the system cuDNN {want[0]}.{want[1]}+, but {ctx.image.reference} has no cuDNN",
+                    "use a -cudnn- variant of the image, or the framework's bundled-CUDA extra ([and-cuda], [cuda12])",
+                    [ev_lock(package, version), want_ev, ev_image(ctx, "cudnn_version", "none")],
+                )
+            continue
+        if have[1] is None:
+            if have[0] and have[0] != want[0]:
+                yield get("LB209").finding(
+                    f"{ctx.image.reference} has cuDNN {have[0]}, but {package} {version} needs cuDNN {want[0]}.{want[1]} or newer within {want[0]}.x",
+                    f"use an image with cuDNN {want[0]}.{want[1]} or newer within {want[0]}.x, or the framework's bundled-CUDA extra ([and-cuda], [cuda12])",
+                    [ev_lock(package, version), want_ev, ev_image(ctx, "cudnn_version", ctx.image.cudnn_version)],
+                )
+            continue  # the minor is not known: LB211 names it
+        if have[0] != want[0] or have < want:
+            yield get("LB209").finding(
+                f"{ctx.image.reference} has cuDNN {ctx.image.cudnn_version}, but {package} {version} was built with cuDNN "
+                f"{want[0]}.{want[1]} and needs the same major and an equal or higher minor",
+                "use an image with cuDNN " + f"{want[0]}.{want[1]} or newer within {want[0]}.x"
+                + ", or the framework's bundled-CUDA extra ([and-cuda], [cuda12])",
+                [ev_lock(package, version), want_ev, ev_image(ctx, "cudnn_version", ctx.image.cudnn_version)],
+            )
+
+
+# ---- LB210 -------------------------------------------------------------------------------
+
+
+@rule(
+    "LB210",
+    Severity.WARNING,
+    "LD_LIBRARY_PATH shadows the CUDA libraries of pip wheels",
+    "torch and other wheels find nvidia-* wheel libraries through RPATH; an LD_LIBRARY_PATH "
+    "entry with the image's CUDA libraries wins and mixes versions ('undefined symbol: "
+    "__nvJitLinkAddData_12_1').",
+    "Drop the CUDA entries from LD_LIBRARY_PATH in the image, or use a runtime image.",
+    ("cuda", "image", "packages"),
+)
+def ld_library_path_shadowing(ctx: CheckContext) -> Iterator[Finding]:
+    if ctx.image is None or ctx.lock is None:
+        return
+    path = dict(ctx.image.env).get("LD_LIBRARY_PATH", "")
+    shadowing = [p for p in path.split(":") if "/usr/local/cuda" in p]
+    wheels = [n for n in ctx.locked_names if n.startswith("nvidia-") and (n[-4:-2] == "cu" or _NVIDIA_UNSUFFIXED.match(n))]
+    if not shadowing or not wheels:
+        return
+    yield get("LB210").finding(
+        f"LD_LIBRARY_PATH in {ctx.image.reference} puts {', '.join(shadowing)} ahead of the pip CUDA wheels "
+        f"({', '.join(wheels[:3])}{' ...' if len(wheels) > 3 else ''})",
+        "unset LD_LIBRARY_PATH's CUDA entries in the build (ENV LD_LIBRARY_PATH=/usr/local/nvidia/lib64)"
+        + (f", or use an image that leaves them out, such as {_clean_ld_image()}" if _clean_ld_image() else ""),
+        [ev_image(ctx, "env", f"LD_LIBRARY_PATH={path}")] + [ev_lock(n, ctx.locked(n) or "") for n in wheels[:3]],
+    )
+
+
+def _clean_ld_image() -> str | None:
+    """The newest nvidia/cuda runtime image whose LD_LIBRARY_PATH has no /usr/local/cuda entry
+    (data/nvidia_cuda_images.json: up to 12.8.0 upstream)."""
+    clean = [k for k, v in data.nvidia_cuda_images().items()
+             if k[2] == "amd64" and k[1] == "ubuntu22.04" and v.ld_library_path and "/usr/local/cuda" not in v.ld_library_path]
+    if not clean:
+        return None
+    version, os_label, _ = max(clean, key=lambda k: data.parse_version(k[0]))
+    return f"nvidia/cuda:{version}-runtime-{os_label}"

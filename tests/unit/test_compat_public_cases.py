@@ -1,0 +1,150 @@
+"""Real setups from public issues, checked against the data the refresh pipeline produced.
+
+Each case is (GPU, driver, image, lock) as the report gives it, with its URL. Failures must be
+found (the rule IDs in `errors`); a fact the data lacks must be a finding (`warns`); known-good
+setups (the fix a thread settled on, or a working control) must give no error at all, so false
+errors are caught too. Images are read the way the check reads them offline: tag inference
+over data/nvidia_cuda_images.json and data/distro_pythons.json.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+
+from launchbuild.compat.catalog import evaluate
+from launchbuild.compat.findings import Severity
+from launchbuild.compat.imageref import parse_image_ref
+from launchbuild.compat.inspect import _with_table_pythons
+from launchbuild.compat.providers.inference import infer_facts
+from tests.helpers_compat import ctx
+
+
+@dataclass(frozen=True)
+class Case:
+    url: str
+    gpu: str | None
+    driver: str | None
+    image: str | None
+    pins: tuple[str, ...]
+    python: str = "3.11"
+    platform: str = "linux/amd64"
+    errors: frozenset[str] = field(default_factory=frozenset)  # rules that must give an error
+    warns: frozenset[str] = field(default_factory=frozenset)  # rules that must give at least a warning
+    good: bool = False  # a known-good setup: no error at all
+
+
+def bad(url, gpu, driver, image, pins, *errors, python="3.11", platform="linux/amd64", warns=()):
+    return Case(url, gpu, driver, image, tuple(pins), python, platform, frozenset(errors), frozenset(warns))
+
+
+def unknown(url, gpu, driver, image, pins, *warns, python="3.11"):
+    return Case(url, gpu, driver, image, tuple(pins), python, warns=frozenset(warns))
+
+
+def good(url, gpu, driver, image, pins, python="3.11", platform="linux/amd64"):
+    return Case(url, gpu, driver, image, tuple(pins), python, platform, good=True)
+
+
+CU121 = "nvidia/cuda:12.1.1-runtime-ubuntu22.04"
+CU128 = "nvidia/cuda:12.8.1-runtime-ubuntu22.04"
+CASES = [
+    # ---- Blackwell (sm_120) with torch builds that stop at sm_90 -------------------------
+    bad("https://github.com/Hellod035/LeggedLab/issues/26", "RTX 5090", "570.124.06", None, ["torch==2.6.0"], "LB203"),
+    bad("https://github.com/pytorch/pytorch/issues/150733", "GeForce RTX 5090 D", "570.124.06", None, ["torch==2.6.0"], "LB203"),
+    bad("https://github.com/FlyMyAI/flymyai-lora-trainer/issues/47", "RTX 5090", "570.124.06", None, ["torch==2.5.1"], "LB203"),
+    bad("https://github.com/xorbitsai/inference/issues/3603", "RTX 5090", "570.124.06", None, ["torch==2.4.1"], "LB203"),
+    bad("https://github.com/pBFSLab/DeepPrep/issues/233", "RTX 5090", "570.124.06", None, ["torch==2.0.1+cu118"], "LB203"),
+    bad("https://github.com/lllyasviel/FramePack/issues/805", "RTX 5070 Ti", "570.124.06", None, ["torch==2.6.0+cu126"], "LB203"),
+    bad("https://github.com/remsky/Kokoro-FastAPI/issues/306", "GeForce RTX 5060 Ti", "570.124.06", None, ["torch==2.6.0"], "LB203"),
+    bad("https://github.com/RVC-Project/Retrieval-based-Voice-Conversion-WebUI/issues/2636", "RTX 5070 Ti", "575.57.08", None, ["torch==2.0.1+cu118"], "LB203"),
+    bad("https://github.com/stemrollerapp/stemroller/issues/102", "RTX 5060 Ti", "575.57.08", None, ["torch==2.1.2+cu118"], "LB203"),
+    bad("https://github.com/jianchang512/ChatTTS-ui/issues/290", "RTX 5070 Ti", "575.57.08", None, ["torch==2.2.2+cu118"], "LB203"),
+    bad("https://github.com/IAHispano/Applio/issues/1006", "RTX 5090", "572.16", None, ["torch==2.4.1+cu124"], "LB203"),
+    good("https://github.com/lmoe/wyoming-xtts/issues/1", "RTX 5060 Ti", "570.124.06", CU128, ["torch==2.7.0+cu128"]),
+    good("https://github.com/lllyasviel/FramePack/issues/550", "RTX 5090", "570.124.06", CU128, ["torch==2.7.0+cu128"]),
+    good("https://github.com/pytorch/pytorch/issues/153928", "RTX 5070 Ti", "575.57.08", None, ["torch==2.7.0+cu128"]),
+    # ---- Hopper (sm_90) with torch 1.13 / cu117 ------------------------------------------
+    bad("https://github.com/pytorch/pytorch/issues/90761", "NVIDIA H100 PCIe", "525.60.13", None, ["torch==1.13.1"], "LB203"),
+    bad("https://github.com/PKU-YuanGroup/Open-Sora-Plan/issues/39", "NVIDIA H100 PCIe", "535.104.05", None, ["torch==1.13.1+cu117"], "LB203"),
+    bad("https://github.com/guoqincode/Open-AnimateAnyone/issues/114", "NVIDIA H100 PCIe", "535.104.05", None, ["torch==1.13.1"], "LB203"),
+    bad("https://github.com/pytorch/pytorch/issues/110153", "NVIDIA H100 PCIe", "535.104.05", None, ["torch==1.13.1"], "LB203"),
+    bad("https://github.com/amithkk/stable-diffusion-k8s/issues/10", "NVIDIA H100 80GB HBM3", "535.104.05", None, ["torch==1.13.1+cu116"], "LB203"),
+    good("https://github.com/mistralai/mistral-inference/pull/43", "NVIDIA H100 PCIe", "535.104.05", None, ["torch==2.2.0"]),
+    # ---- Ampere with cu102 defaults ---------------------------------------------------------
+    bad("https://github.com/andreimargeloiu/WPFS/issues/3", "A100-SXM4-80GB", "470.82.01", None, ["torch==1.10.1"], "LB203", python="3.9"),
+    good("https://github.com/andreimargeloiu/WPFS/issues/3", "A100-SXM4-80GB", "470.82.01", None, ["torch==1.10.1+cu111"], python="3.9"),
+    bad("https://github.com/AUTOMATIC1111/stable-diffusion-webui/issues/702", "A100-SXM4-40GB", "510.47.03", None, ["torch==1.12.1"], "LB203", python="3.10"),
+    good("https://github.com/AUTOMATIC1111/stable-diffusion-webui/issues/702", "A100-SXM4-40GB", "510.47.03", None, ["torch==1.12.1+cu116"], python="3.10"),
+    bad("https://github.com/sp-uhh/sgmse/issues/17", "NVIDIA A100-SXM4-80GB", "470.82.01", None, ["torch==1.11.0"], "LB203", python="3.8"),
+    # ---- releases the data has no kernel facts for: a finding, never a silent pass ---------
+    unknown("https://github.com/pytorch/pytorch/issues/57922", "A100-SXM4-40GB", "450.80.02", None, ["torch==1.8.1+cu102"], "LB211", python="3.8"),
+    unknown("https://github.com/pytorch/pytorch/issues/52736", "RTX 3070", "460.32.03", None, ["torch==1.7.1"], "LB211", python="3.8"),
+    unknown("https://github.com/BindsNET/bindsnet/issues/468", "RTX 3080", "460.32.03", None, ["torch==1.7.1"], "LB211", python="3.8"),
+    unknown("https://github.com/MRzzm/DINet/issues/100", "RTX 3090", "470.82.01", None, ["torch==1.7.1+cu101"], "LB211", python="3.8"),
+    unknown("https://github.com/PrateekMunjal/TorchAL/issues/4", "NVIDIA A100-PCIE-40GB", "470.82.01", None, ["torch==1.6.0"], "LB211", python="3.8"),
+    # ---- Pascal/Volta on builds that dropped them -------------------------------------------
+    bad("https://github.com/Kaggle/kaggle-cli/issues/1151", "Tesla P100", "570.124.06", None, ["torch==2.8.0"], "LB203"),
+    good("https://github.com/Kaggle/kaggle-cli/issues/1151", "Tesla P100", "570.124.06", None, ["torch==2.7.1"]),  # cu126 still has sm_60
+    good("https://github.com/Kaggle/kaggle-cli/issues/1151", "T4", "570.124.06", None, ["torch==2.8.0"]),
+    bad("https://github.com/mmartial/ComfyUI-Nvidia-Docker/issues/61", "GTX 1080 Ti", "570.124.06", None, ["torch==2.8.0"], "LB203", python="3.12"),
+    bad("https://github.com/Comfy-Org/ComfyUI/pull/16438", "V100", "580.65.06", None, ["torch==2.9.1+cu130"], "LB203", python="3.12"),
+    bad("https://github.com/Comfy-Org/ComfyUI/pull/16438", "GTX 1080 Ti", "580.65.06", None, ["torch==2.11.0"], "LB203", python="3.12"),
+    good("https://github.com/pytorch/pytorch/issues/144071", "Tesla V100-PCIE-32GB", "560.35.03", None, ["torch==2.6.0"]),
+    good("https://github.com/kijai/ComfyUI-Hunyuan3DWrapper/issues/120", "GeForce RTX 2070 SUPER", "560.35.03", None, ["torch==2.6.0+cu126"]),
+    bad("https://github.com/w-okada/voice-changer/issues/447", "GeForce GT 720", "470.82.01", None, ["torch==2.4.0+cu118"], "LB203"),
+    # ---- JAX on CUDA 13 needs sm_75 --------------------------------------------------------
+    bad("https://github.com/JuliaGPU/CUDA.jl/issues/3079", "Tesla V100-PCIE-32GB", "580.126.09", None,
+        ["jax==0.8.0", "jaxlib==0.8.0", "jax-cuda13-plugin==0.8.0", "jax-cuda13-pjrt==0.8.0", "nvidia-cuda-runtime==13.0.96"], "LB203"),
+    # ---- container start: NVIDIA_REQUIRE_CUDA against the driver --------------------------------
+    bad("https://github.com/SyneRBI/PETRIC2/issues/27", None, "551.78", CU128, ["numpy==2.1.3"], "LB202"),
+    bad("https://github.com/ggml-org/llama.cpp/issues/9665", "RTX 3090", "550.142", "nvidia/cuda:12.6.0-runtime-ubuntu22.04", ["numpy==2.1.3"], "LB202", warns=("LB211",)),
+    bad("https://github.com/theroyallab/tabbyAPI/issues/324", "RTX 3090", "550.144.03", "nvidia/cuda:12.8.1-runtime-ubuntu24.04", ["numpy==2.1.3"], "LB202"),
+    bad("https://github.com/remsky/Kokoro-FastAPI/issues/341", "RTX 4090", "535.104.05", CU128, ["numpy==2.1.3"], "LB202"),
+    bad("https://github.com/NVIDIA/nvidia-container-toolkit/issues/152", "A100", "515.65.01", "nvidia/cuda:11.8.0-base-ubuntu22.04", ["numpy==1.26.4"], "LB202"),
+    good("https://github.com/NVIDIA/nvidia-container-toolkit/issues/152", "A100", "470.82.01", "nvidia/cuda:11.8.0-base-ubuntu22.04", ["numpy==1.26.4"]),
+    good("https://github.com/ggml-org/llama.cpp/issues/9665", "A100", "535.104.05", "nvidia/cuda:12.4.1-runtime-ubuntu22.04", ["numpy==2.1.3"]),
+    # ---- the driver predates the GPU --------------------------------------------------------
+    bad("https://github.com/NVIDIA/open-gpu-kernel-modules/issues/872", "RTX 5090", "550.120", None, ["numpy==2.1.3"], "LB212"),
+    # ---- libraries: cuDNN, LD_LIBRARY_PATH, nvcc ---------------------------------------------
+    bad("https://github.com/tensorflow/tensorflow/issues/60913", "RTX 3090", "550.54.15", "nvidia/cuda:12.4.1-cudnn-runtime-ubuntu22.04", ["tensorflow==2.18.0"], "LB209"),
+    good("https://github.com/tensorflow/tensorflow/issues/60913", "RTX 3090", "550.54.15", CU121,
+         ["tensorflow==2.18.0", "nvidia-cudnn-cu12==9.3.0.75", "nvidia-cuda-runtime-cu12==12.5.82"]),
+    Case("https://github.com/infiniflow/ragflow/issues/4466", "RTX 4090", "570.124.06", CU128,
+         ("torch==2.5.1", "nvidia-cusparse-cu12==12.3.1.170", "nvidia-nvjitlink-cu12==12.4.127"), warns=frozenset({"LB210"})),
+    bad("https://github.com/Dao-AILab/flash-attention/issues/1229", None, None, "python:3.10-slim", ["torch==2.0.1", "flash-attn==2.6.3"], "LB303", python="3.10"),
+    bad("https://github.com/Dao-AILab/flash-attention/issues/1736", None, None, "python:3.12-slim", ["torch==2.7.1", "flash-attn==2.8.0.post2"], "LB303", python="3.12"),
+    # ---- torch on linux/arm64: PyPI's aarch64 wheels up to 2.10 carry no CUDA ------------------
+    Case("https://github.com/NVIDIA/open-gpu-kernel-modules/issues/774", "GH200", "560.35.03", None, ("torch==2.9.1",),
+         "3.12", "linux/arm64", warns=frozenset({"LB207"})),
+]
+
+
+def _image(reference: str | None):
+    if reference is None:
+        return None
+    facts = infer_facts(parse_image_ref(reference))
+    assert facts is not None, reference
+    return _with_table_pythons(facts)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{i:02d}-{c.url.split('github.com/')[1]}" for i, c in enumerate(CASES)])
+def test_public_case(case):
+    image = _image(case.image)
+    c = ctx(image=image, gpus=(case.gpu,) if case.gpu else (), driver=case.driver, pins=case.pins, python=case.python,
+            accelerator=bool(image and image.cuda_version), platform=case.platform)
+    findings, _ = evaluate(c)
+    got = [(f.rule, f.severity) for f in findings]
+    errors = {r for r, s in got if s is Severity.ERROR}
+    seen = {r for r, s in got if s in (Severity.ERROR, Severity.WARNING)}
+    assert case.errors <= errors, (case.url, [(f.rule, f.message) for f in findings])
+    assert case.warns <= seen, (case.url, [(f.rule, f.message) for f in findings])
+    if case.good:
+        assert not errors, (case.url, [(f.rule, f.message) for f in findings if f.severity is Severity.ERROR])
+
+
+def test_the_table_is_big_enough_and_mixes_failures_with_known_good_setups():
+    assert len(CASES) >= 40
+    assert sum(c.good for c in CASES) >= 10
+    assert all(c.url.startswith("https://github.com/") for c in CASES)
