@@ -215,8 +215,12 @@ def _git_env() -> dict[str, str]:
     return env
 
 
-def _run_git(args: list[str], cwd: Path, *, timeout: float, remote: str) -> subprocess.CompletedProcess[str]:
-    """git, killed with its whole process group (remote helpers, ssh) on timeout or Ctrl-C."""
+def _run_git(args: list[str], cwd: Path, *, timeout: float, remote: str,
+             budget: float | None = None) -> subprocess.CompletedProcess[str]:
+    """git, killed with its whole process group (remote helpers, ssh) on timeout or Ctrl-C.
+
+    `budget` is the whole operation's deadline, which the message names; `timeout` is what is
+    left of it for this call."""
     try:
         proc = subprocess.Popen(["git", *args], cwd=cwd, env=_git_env(), stdin=subprocess.DEVNULL,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -228,8 +232,8 @@ def _run_git(args: list[str], cwd: Path, *, timeout: float, remote: str) -> subp
         stdout, stderr = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         _kill_group(proc)
-        raise InfraUnavailable(f"git remote {redact_url(remote)}: no answer within {timeout:g}s",
-                               hint="check the network, or raise the git timeout") from None
+        raise InfraUnavailable(f"git remote {redact_url(remote)}: no answer within {budget or timeout:g}s",
+                               hint="check the network and that the remote answers") from None
     except BaseException:
         _kill_group(proc)
         raise
@@ -271,8 +275,8 @@ def clone_git(remote: str, ref: str | None, dest: Path, *, timeout: float = DEFA
         left = deadline - time.monotonic()
         if left <= 0:
             raise InfraUnavailable(f"git remote {shown}: no answer within {timeout:g}s",
-                                   hint="check the network, or raise the git timeout")
-        return _run_git([*protocol, *args], dest, timeout=left, remote=remote)
+                                   hint="check the network and that the remote answers")
+        return _run_git([*protocol, *args], dest, timeout=left, remote=remote, budget=timeout)
 
     for step in (("init", "-q"), ("remote", "add", "origin", remote)):
         result = git(*step)

@@ -231,7 +231,7 @@ def test_default_operator_config_is_found_under_xdg(tmp_path):
 
 @pytest.mark.parametrize("content, needle", [
     (b'bogus = 1\n', "unknown launchbuild option 'bogus'"),
-    (b'push = \n', "invalid TOML"),
+    (b'push = \n', "not valid TOML"),
     (b'\xff\xfe', "not UTF-8"),
     (b'uid = "root"\n', "uid"),
 ])
