@@ -132,6 +132,9 @@ def read_config_file(source_dir: Path | None) -> tuple[dict[str, Any], str | Non
         except tomllib.TOMLDecodeError as exc:
             raise BadInput(f"{path}: invalid TOML: {exc}", hint="fix the TOML syntax") from None
         if table_path is None:
+            # Top-level keys beside a [tool.launchbuild] table are not read; an operator option
+            # among them is still refused, so a job cannot hide one there.
+            _refuse_keys({k: v for k, v in data.items() if k in OPERATOR_OPTION_NAMES}, display_path(path))
             table = data.get("tool", {}).get("launchbuild", data)
         else:
             table = data.get("tool", {}).get("launchbuild")

@@ -465,10 +465,16 @@ def _check_requirement_url(req: RequirementLine, where: str) -> None:
 def parse_file(path: Path, *, display: str | None = None, root: Path | None = None) -> ParsedRequirements:
     """A requirements file. With `root` (the job's tree) and the file inside it, everything
     it names is confined to `root`; a file outside it (one the operator named) to its folder."""
-    real = Path(os.path.realpath(path))
-    if root is None or not confine.inside(str(real), os.path.realpath(root)):
-        root = real.parent
-    text = confine.read_text(real, where=display or str(path), what="requirements file",
-                             written=display or str(path))
-    return parse_text(text, display or str(path), base_dir=real.parent,
-                      _seen=(str(real),), root=root)
+    shown = display or str(path)
+    # The file itself must not lead out of the tree (or, for a file outside it, out of its own
+    # folder) through a link: a run list beside a job spec linked to ~/.netrc is refused.
+    real_parent = os.path.realpath(path.parent)
+    if root is not None and confine.inside(real_parent, os.path.realpath(root)):
+        limit = Path(os.path.realpath(root))
+    else:
+        limit = Path(real_parent)
+    written = os.path.relpath(os.path.join(real_parent, path.name), limit)
+    real = confine.confine(limit, written, where=shown, what="requirements file")
+    root = limit
+    text = confine.read_text(real, where=shown, what="requirements file", written=shown)
+    return parse_text(text, shown, base_dir=Path(real_parent), _seen=(str(real),), root=root)

@@ -152,6 +152,20 @@ def check_git(url: str) -> list[str]:
     return ["check", url, "--offline"]
 
 
+def spec_job(frozen: Callable[[Path, Path], None]) -> Callable[[Path], list[str]]:
+    """A W&B-style artifact job: the spec, its code and its run's package list beside it."""
+    def make(tmp: Path) -> list[str]:
+        spec_dir = tmp / "spec"
+        spec_dir.mkdir()
+        (spec_dir / "train.py").write_text("print('train')\n")
+        (spec_dir / "wandb-job.json").write_text(
+            '{"source_type": "artifact", "source": {"artifact": "x", "entrypoint": ["python", "train.py"]}, '
+            '"runtime": "3.11"}')
+        frozen(tmp, spec_dir / "requirements.frozen.txt")
+        return ["check", str(spec_dir / "wandb-job.json"), "--offline"]
+    return make
+
+
 ROWS: dict[str, Row] = {}
 
 # --- operator options asked for by the job -------------------------------------------------
@@ -219,6 +233,13 @@ ROWS.update({
     "confine-entrypoint-script-out": Row(
         lambda t: check(_job(t, None, toml='python = "3.11"\nentrypoint = "python ../host-secret.txt"\n')), 2,
         ("script", "outside")),
+    "confine-spec-run-list-link-out": Row(spec_job(lambda t, p: os.symlink(t / "home" / ".netrc", p)), 2,
+                                          ("requirements.frozen.txt",)),
+    "confine-spec-run-list-include-out": Row(spec_job(lambda t, p: p.write_text("-r ../home/.netrc\n")), 2,
+                                             ("outside",)),
+    "operator-top-level-beside-table": Row(
+        lambda t: check(_job(t, None, toml=f'push = "evil.invalid/{CANARY}"\n[tool.launchbuild]\npython = "3.11"\n'
+                                           'entrypoint = "python train.py"\n')), 2, ("'push' is an operator option",)),
     "confine-git-link-out": Row(git_with_link("constraints.txt", "HOST/host-secret.txt", "-c constraints.txt\nsix\n"), 2,
                                 ("git checkout", "symlink")),
     "confine-git-link-home": Row(git_with_link("notes.txt", "HOST/home/.netrc", "six\n"), 2,
