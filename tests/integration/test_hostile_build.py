@@ -48,6 +48,7 @@ PYTHON_STANDIN = "launchbuild-test/python:3.11-slim"
 BIN = Path(sys.executable).parent / "launchbuild"
 # A path segment that is every URL-legal shell metacharacter; a real folder on the index.
 INDEX_SEGMENT = "idx;x=$(id)&y=(1)!*,+"
+REPO_NAME = "repo;&$(id)'\"`uname`|<>{}#!*$HOME"
 MARKERS = [f"pwn-{name}-{RUN}" for name in ("semi", "sub", "tick", "pipe", "and", "newline", "redir", "brace")]
 ENTRY_ARGS = [
     f"; touch /tmp/{MARKERS[0]}",
@@ -101,7 +102,8 @@ def _git(repo: Path, *args: str) -> str:
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory, index):
     root = tmp_path_factory.mktemp("hostile")
-    repo = root / "repo"
+    # The remote's path is job data too (a spec's source.git.remote): it becomes the source label.
+    repo = root / REPO_NAME
     repo.mkdir()
     (repo / "train.py").write_text("import json, sys\nprint(json.dumps(sys.argv[1:]))\n")
     (repo / "requirements.txt").write_text(
@@ -185,7 +187,9 @@ def test_no_planted_command_ran(built, layers, docker_client):
         assert not Path("/tmp", marker).exists() and not Path("/", marker).exists()
     out = docker_client.containers.run(built["tag"], network_mode="none", remove=True)
     assert json.loads(out.decode().strip().splitlines()[-1]) == ENTRY_ARGS
-    assert docker_client.images.get(built["tag"]).attrs["Config"]["Entrypoint"] == ["python", "train.py", *ENTRY_ARGS]
+    config = docker_client.images.get(built["tag"]).attrs["Config"]
+    assert config["Entrypoint"] == ["python", "train.py", *ENTRY_ARGS]
+    assert config["Labels"]["org.opencontainers.image.source"].endswith("/" + REPO_NAME)
 
 
 def _plain_job(root: Path, index: str, pin: str) -> Path:
