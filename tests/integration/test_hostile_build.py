@@ -2,7 +2,8 @@
 
 The job names a private index whose URL carries credentials and shell metacharacters
 (`;`, `&`, `$(...)`, `(`, `)`, `!`, `*`, `,`, `+`, `=`), and an entrypoint whose arguments are
-every shell metacharacter plus a newline that would start a new Dockerfile instruction. The
+every shell metacharacter plus a newline that would start a new Dockerfile instruction; the
+repository's own path (the source label) holds `;&$(id)'"`uname`|<>{}#!*$HOME`. The
 operator's machine holds canaries: a CA bundle used for installs, a host file outside the
 job, the operator's ~/.netrc. After the build:
 
@@ -10,7 +11,8 @@ job, the operator's ~/.netrc. After the build:
   token nor the user name is in any layer of `docker save`, the image config, the history,
   the lock copied into the image, the `-v` output or the JSON report;
 * no planted command ran: no marker file in any layer, none on the host, and the container
-  receives the entrypoint arguments verbatim (train.py prints its argv);
+  receives the entrypoint arguments verbatim (train.py prints its argv), and the label holds
+  the repository path verbatim;
 * no host canary (CA bundle, host file, ~/.netrc) reached the image.
 """
 
