@@ -200,6 +200,10 @@ _URL_ROWS = {
     "url-requirement-env": "six @ https://x.invalid/${GITHUB_TOKEN}/six.whl\n",
     "url-env-in-name-line": "six==${VERSION}\n",
 }
+ROWS["url-env-in-pyproject-dependency"] = Row(
+    lambda t: check(_job(t, None, **{"pyproject.toml": '[project]\nname = "j"\nversion = "1"\n'
+                                                        'dependencies = ["six @ https://x.invalid/${AWS_SECRET_ACCESS_KEY}/six.whl"]\n'})),
+    2, ("pyproject.toml", "variable reference"))
 for _id, _text in _URL_ROWS.items():
     ROWS[_id] = Row(req(_text), 2, ("requirements.txt",))
 
