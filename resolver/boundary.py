@@ -57,6 +57,11 @@ class Credentials:
 
 def _take(url: str, found: dict[str, tuple[str, str]]) -> str:
     clean, cred = split_credentials(url)
+    if redact_url(clean) != clean:
+        # A token in the query (`?token=…`, a presigned signature) cannot become a netrc entry:
+        # it would be written into the lock and the image. Refused, naming the host only.
+        raise BadInput(f"a URL for {host_of(clean)} carries a credential in its query string",
+                       hint="give the index credentials as https://user:token@host/... instead")
     if cred is None or not any(cred):
         return clean
     host = host_of(clean)
@@ -72,7 +77,7 @@ def _take(url: str, found: dict[str, tuple[str, str]]) -> str:
 
 
 def _line_without(line: RequirementLine, found: dict[str, tuple[str, str]]) -> RequirementLine:
-    if not line.url or line.kind == "vcs" or "@" not in line.url:
+    if not line.url or line.kind in ("vcs", "path"):
         return line
     clean = _take(line.url, found)
     if clean == line.url:

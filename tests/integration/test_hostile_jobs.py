@@ -267,6 +267,10 @@ ROWS.update({
                                ("credentials",)),
     "cred-unknown-option-after": Row(req(f"--index-url https://ops:{CANARY}@x.invalid/simple extra\nsix\n"), 2,
                                      ("unexpected text",)),
+    "cred-query-token": Row(req(f"--extra-index-url https://x.invalid/simple?token={CANARY}\nsix\n"), 2,
+                            ("query string", "x.invalid")),
+    "cred-presigned-wheel": Row(req(f"six @ https://x.invalid/six-1.16.0-py2.py3-none-any.whl?X-Amz-Signature={CANARY}\n"),
+                                2, ("query string",)),
     "cred-offline-no-cache": Row(req(f"--extra-index-url https://ops:{CANARY}@x.invalid/simple\nsix==1.16.0\n"
                                      f"# {uuid.uuid4().hex}\n"), 3, ("--offline",)),
 })
