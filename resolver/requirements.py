@@ -362,11 +362,11 @@ def parse_text(
         elif option == "--pre":
             opts = replace(opts, pre=True)
         elif option == "--trusted-host":
-            opts = opts.merged(IndexOptions(trusted_hosts=(value,)))
+            opts = opts.merged(IndexOptions(trusted_hosts=(_plain_value(value, where, option),)))
         elif option == "--only-binary":
-            opts = opts.merged(IndexOptions(only_binary=(value,)))
+            opts = opts.merged(IndexOptions(only_binary=(_plain_value(value, where, option),)))
         elif option == "--no-binary":
-            opts = opts.merged(IndexOptions(no_binary=(value,)))
+            opts = opts.merged(IndexOptions(no_binary=(_plain_value(value, where, option),)))
         # --prefer-binary, --require-hashes, --use-feature, --config-settings: accepted;
         # the lock is always hashed and the build decides how it installs.
     return ParsedRequirements(
@@ -443,6 +443,18 @@ def _resolve_include(value: str, base_dir: Path | None, where: str, root: Path, 
         raise BadInput(f"remote include {redact_url(value)[:200]!r} at {where} is not supported",
                        hint="download the file into the source tree and include it by path")
     return confine.confine(root, value, base=base_dir, where=where, what=f"{option} include")
+
+
+_PLAIN_VALUE = re.compile(r"[A-Za-z0-9._:,\-\[\]]+")
+
+
+def _plain_value(value: str, where: str, option: str) -> str:
+    """A host or package-name list: written into the lock as an option line, so it must not
+    carry a newline (a line of its own) or anything beyond a name."""
+    if not _PLAIN_VALUE.fullmatch(value):
+        raise BadInput(f"{where}: {option} value {value[:80]!r} is not a plain host or name list",
+                       hint="write e.g. --trusted-host host.example or --only-binary :all:")
+    return value
 
 
 def _checked_url(value: str, where: str, option: str) -> str:

@@ -199,6 +199,8 @@ _URL_ROWS = {
     "url-requirement-ftp": "six @ ftp://x.invalid/six-1.16.0-py2.py3-none-any.whl\n",
     "url-requirement-env": "six @ https://x.invalid/${GITHUB_TOKEN}/six.whl\n",
     "url-env-in-name-line": "six==${VERSION}\n",
+    "url-trusted-host-newline": "--trusted-host 'x.invalid\nevilpkg @ https://x.invalid/e.whl'\nsix\n",
+    "url-only-binary-semicolon": "--only-binary ':all:;id'\nsix\n",
 }
 ROWS["url-env-in-pyproject-dependency"] = Row(
     lambda t: check(_job(t, None, **{"pyproject.toml": '[project]\nname = "j"\nversion = "1"\n'
