@@ -143,8 +143,28 @@ def read_config_file(source_dir: Path | None) -> tuple[dict[str, Any], str | Non
         if not isinstance(table, dict):
             raise BadInput(f"{path}: [tool.launchbuild] must be a table")
         _refuse_keys(table, display_path(path))
+        if table_path is None:
+            _refuse_shadowed(source_dir / "pyproject.toml")
         return table, display_path(path)
     return {}, None
+
+
+def _refuse_shadowed(pyproject: Path) -> None:
+    """launchbuild.toml wins over pyproject's [tool.launchbuild], which is then not read; an
+    operator option there is still refused, so a job cannot park one where it looks unused."""
+    from launchbuild.jobs import confine
+
+    if not pyproject.is_file():
+        return
+    try:
+        real = confine.confine(pyproject.parent, pyproject.name, where=pyproject.name, what="config file")
+        data = tomllib.loads(confine.read_text(real, where=pyproject.name, what="config file", written=pyproject.name))
+    except (BadInput, tomllib.TOMLDecodeError, RecursionError):
+        return  # the resolver reports an unreadable pyproject when it needs it
+    tool = data.get("tool")
+    table = tool.get("launchbuild") if isinstance(tool, dict) else None
+    if isinstance(table, dict):
+        _refuse_keys({k: v for k, v in table.items() if k in OPERATOR_OPTION_NAMES}, display_path(pyproject))
 
 
 def _refuse_keys(table: dict[str, Any], shown: str) -> None:

@@ -243,6 +243,9 @@ ROWS.update({
                                           ("requirements.frozen.txt",)),
     "confine-spec-run-list-include-out": Row(spec_job(lambda t, p: p.write_text("-r ../home/.netrc\n")), 2,
                                              ("outside",)),
+    "operator-pyproject-shadowed-by-launchbuild-toml": Row(
+        lambda t: check(_job(t, None, **{"pyproject.toml": f'[tool.launchbuild]\nca-bundle = "{t}/host-secret.txt"\n'})),
+        2, ("'ca-bundle' is an operator option", "pyproject.toml")),
     "operator-top-level-beside-table": Row(
         lambda t: check(_job(t, None, toml=f'push = "evil.invalid/{CANARY}"\n[tool.launchbuild]\npython = "3.11"\n'
                                            'entrypoint = "python train.py"\n')), 2, ("'push' is an operator option",)),
