@@ -141,14 +141,38 @@ def read_config_file(source_dir: Path | None) -> tuple[dict[str, Any], str | Non
         # then parsed with the depth and size bounds of limits.py.
         real = confine.confine(source_dir, path.name, where=display_path(path), what="config file")
         data = load_toml(read_bounded(real, "config file"), display_path(path))
+        if table_path is None:
+            # Top-level keys beside a [tool.launchbuild] table are not read; an operator option
+            # among them is still refused, so a job cannot hide one there.
+            _refuse_keys({k: v for k, v in data.items() if k in OPERATOR_OPTION_NAMES}, display_path(path))
         table = _launchbuild_table(data, path, whole_file=table_path is None)
         if table is None:
             continue
         if not isinstance(table, dict):
             raise BadInput(f"{path}: [tool.launchbuild] must be a table")
         _refuse_keys(table, display_path(path))
+        if table_path is None:
+            _refuse_shadowed(source_dir / "pyproject.toml")
         return table, display_path(path)
     return {}, None
+
+
+def _refuse_shadowed(pyproject: Path) -> None:
+    """launchbuild.toml wins over pyproject's [tool.launchbuild], which is then not read; an
+    operator option there is still refused, so a job cannot park one where it looks unused."""
+    from launchbuild.jobs import confine
+
+    if not pyproject.is_file():
+        return
+    try:
+        real = confine.confine(pyproject.parent, pyproject.name, where=pyproject.name, what="config file")
+        data = tomllib.loads(confine.read_text(real, where=pyproject.name, what="config file", written=pyproject.name))
+    except (BadInput, tomllib.TOMLDecodeError, RecursionError):
+        return  # the resolver reports an unreadable pyproject when it needs it
+    tool = data.get("tool")
+    table = tool.get("launchbuild") if isinstance(tool, dict) else None
+    if isinstance(table, dict):
+        _refuse_keys({k: v for k, v in table.items() if k in OPERATOR_OPTION_NAMES}, display_path(pyproject))
 
 
 def _refuse_keys(table: dict[str, Any], shown: str) -> None:

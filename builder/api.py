@@ -114,7 +114,10 @@ def _withhold_credentials(entries, root: Path, credentials):
         return entries
     from urllib.parse import quote
 
-    needles = [v.encode() for s in credentials.secret_values() for v in {s, quote(s, safe="")}]
+    # The secret part: the password, or the token when the URL had only a user part. A user
+    # name alone (`__token__`, `oauth2`) would withhold far more than the files that hold it.
+    secrets = [p or u for _, u, p in credentials.entries if len(p or u) >= 4]
+    needles = [v.encode() for s in secrets for v in {s, quote(s, safe="")}]
     kept = []
     for e in entries:
         if e.kind == "f":

