@@ -27,7 +27,8 @@ from launchbuild.service.config import ServeConfig
 from launchbuild.service.engine_watch import ImageIds
 from launchbuild.service.events import EventBroker
 from launchbuild.service.metrics import Metrics
-from launchbuild.service.request import JobRequest, parse_body, parse_request, prepare, redact_error, request_dir
+from launchbuild.service.request import (JobRequest, parse_body, parse_request, prepare, redact_error,
+                                         refuse_operator_config, request_dir)
 from launchbuild.service.store import Store
 from launchbuild.service.upload import Body, TooLarge, content_length_over, read_body, save_archive
 from launchbuild.service.workers import BuildManager, QueueFull, ShuttingDown
@@ -247,6 +248,11 @@ def create_app(config: ServeConfig, tokens: dict[str, bytes] | None, *, on_ready
                 workdir.mkdir()
                 archive = save_archive(body, workdir)
                 prepared = prepare(req, workdir, archive=archive, max_extract_bytes=config.max_extract_bytes)
+                code = workdir / "job" / "code"
+                if code.is_dir():  # an upload's own config: refused now (400), not when the build starts
+                    refuse_operator_config(code)
+                    if req.subdir and (code / req.subdir).is_dir() and ".." not in Path(req.subdir).parts:
+                        refuse_operator_config(code / req.subdir)
                 kwargs = {k: (str(v) if isinstance(v, Path) else v) for k, v in prepared.kwargs.items()
                           if k != "on_source"}
                 kwargs["flags"] = {**operator_flags, **kwargs["flags"],

@@ -191,10 +191,14 @@ def test_unsafe_and_broken_archives_are_400_and_leave_nothing(server, tmp_path):
     assert list((tmp_path / "tmpdir").iterdir()) == []  # every request's directory is gone
 
 
+@pytest.mark.parametrize("route", ["/v1/checks", "/v1/builds"])
 @pytest.mark.parametrize("option", ["ca-bundle", "engine", "torch-index-url"])
-def test_operator_options_in_the_jobs_own_config_are_refused(shared, option):
+def test_operator_options_in_the_jobs_own_config_are_refused(shared, option, route):
     archive = tar_gz({"train.py": "print(1)\n", "launchbuild.toml": f'{option} = "/etc/shadow"\n'})
-    message = error_of(multipart_check(shared, archive), 400, 2)
+    request = {"source": {"archive": "source"}, "options": {"python": "3.11"}}
+    response = httpx.post(shared.url + route, headers=shared.headers, timeout=120,
+                          files={"request": (None, json.dumps(request)), "source": ("code.tar.gz", archive)})
+    message = error_of(response, 400, 2)
     assert f"operator option '{option}'" in message and "launchbuild.toml" in message
 
 
@@ -205,7 +209,8 @@ def test_oversized_uploads_are_413_streamed_or_declared(tmp_path):
         declared = multipart_check(srv, big)
         assert "upload limit of 4096 bytes" in error_of(declared, 413, 2)
 
-        def chunks():  # no Content-Length: the limit holds while streaming
+        def chunks():  # no Content-Length: the limit holds while streaming, inside a valid part
+            yield b'--zzz\r\nContent-Disposition: form-data; name="source"; filename="a.tar"\r\n\r\n'
             for _ in range(5):
                 yield b"x" * 2000
 
