@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -188,3 +189,29 @@ def test_the_cli_never_imports_the_web_stack():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.stderr.strip().splitlines()[-1] == "[]", proc.stderr
     assert json.loads(proc.stdout)
+
+
+_SAMPLE = re.compile(r'^[a-z_]+(\{([a-z_]+="([^"\\\n]|\\.)*",?)*\})? -?[0-9.e+-]+$', re.DOTALL)
+
+
+@given(st.lists(st.tuples(st.text(max_size=20), st.sampled_from(["GET", "POST"]), st.integers(100, 599),
+                          st.floats(0, 100)), max_size=8),
+       st.lists(st.sampled_from(["pass", "warn", "fail"]), max_size=5))
+def test_metrics_are_valid_prometheus_text_whatever_the_labels(requests, verdicts):
+    from launchbuild.service.metrics import Metrics
+
+    m = Metrics()
+    m.gauges["launchbuild_check_queue_depth"] = lambda: 3
+    for route, method, status, seconds in requests:
+        m.observe_request(route, method, status, seconds)
+    for v in verdicts:
+        m.check_done(v)
+    text = m.render()
+    assert text.endswith("\n")
+    lines = text[:-1].split("\n")  # the exposition format's only line break is \n
+    for line in lines:
+        assert line.startswith("# ") or _SAMPLE.match(line), line
+    total = sum(int(line.rsplit(" ", 1)[1]) for line in lines
+                if line.startswith("launchbuild_http_requests_total{"))
+    assert total == len(requests)
+    assert "\nlaunchbuild_check_queue_depth 3\n" in text
