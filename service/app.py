@@ -27,13 +27,15 @@ from launchbuild.service.config import ServeConfig
 from launchbuild.service.engine_watch import ImageIds
 from launchbuild.service.events import EventBroker
 from launchbuild.service.metrics import Metrics
-from launchbuild.service.request import JobRequest, parse_body, parse_request, prepare, redact_error, request_dir
+from launchbuild.service.request import (JobRequest, parse_body, parse_request, prepare, redact_error,
+                                         refuse_operator_config, request_dir)
 from launchbuild.service.store import Store
 from launchbuild.service.upload import Body, TooLarge, content_length_over, read_body, save_archive
 from launchbuild.service.workers import BuildManager, QueueFull, ShuttingDown
 
 log = logging.getLogger("launchbuild.serve")
 RETRY_AFTER_S = 2
+DRAIN_BYTES = 1024 * 1024
 
 
 class ApiError(Exception):
@@ -167,8 +169,8 @@ def create_app(config: ServeConfig, tokens: dict[str, bytes] | None, *, on_ready
         """The validated request and its body (whose spooled archive the caller closes)."""
         try:
             body = await read_body(request, limit=config.max_upload_bytes)
-        except TooLarge as exc:
-            raise ApiError(413, 2, str(exc), {"Connection": "close"}) from None
+        except TooLarge:
+            raise await too_large(request) from None
         except BadInput as exc:
             raise ApiError(400, exc.exit_code, str(exc)) from None
         try:
@@ -179,10 +181,24 @@ def create_app(config: ServeConfig, tokens: dict[str, bytes] | None, *, on_ready
             raise ApiError(400, exc.exit_code, str(exc)) from None
         return req, body
 
-    def refuse_too_large(request: Request) -> None:
+    async def too_large(request: Request) -> ApiError:
+        """413. A body a little past the limit is read to its end first (bounded by DRAIN_BYTES),
+        so the client, still sending, reads the answer instead of a connection reset; past
+        that, the connection is closed at once."""
+        declared = request.headers.get("content-length", "")
+        drained = 0
+        if not declared.isdigit() or int(declared) <= config.max_upload_bytes + DRAIN_BYTES:
+            with contextlib.suppress(Exception):
+                async for chunk in request.stream():
+                    drained += len(chunk)
+                    if drained > config.max_upload_bytes + DRAIN_BYTES:
+                        break
+        return ApiError(413, 2, f"the request is larger than this server's upload limit of "
+                                f"{config.max_upload_bytes} bytes", {"Connection": "close"})
+
+    async def refuse_too_large(request: Request) -> None:
         if content_length_over(request.headers, config.max_upload_bytes):
-            raise ApiError(413, 2, f"the request is larger than this server's upload limit of "
-                                   f"{config.max_upload_bytes} bytes", {"Connection": "close"})
+            raise await too_large(request)
 
     def checked(req: JobRequest, body: Body) -> tuple[bytes, str]:
         """The real path, in a worker thread: the request's own directory, removed afterwards."""
@@ -194,7 +210,7 @@ def create_app(config: ServeConfig, tokens: dict[str, bytes] | None, *, on_ready
 
     @app.post("/v1/checks", summary="Pre-flight check a job; answers the schema-v1 report")
     async def create_check(request: Request, _: str = Depends(caller)) -> Response:
-        refuse_too_large(request)
+        await refuse_too_large(request)
         if gate.pending >= gate.capacity:
             raise ApiError(429, 3, "the check queue is full; retry later", {"Retry-After": str(RETRY_AFTER_S)})
         gate.pending += 1
@@ -228,7 +244,7 @@ def create_app(config: ServeConfig, tokens: dict[str, bytes] | None, *, on_ready
 
     @app.post("/v1/builds", status_code=202, summary="Queue a build; identical active requests share one id")
     async def create_build(request: Request, who: str = Depends(caller)) -> JSONResponse:
-        refuse_too_large(request)
+        await refuse_too_large(request)
         req, body = await read_request(request, "build")
         try:
             key = req.content_key(body.archive_sha256) + ":" + json.dumps(operator_flags, sort_keys=True, default=str)
@@ -247,6 +263,11 @@ def create_app(config: ServeConfig, tokens: dict[str, bytes] | None, *, on_ready
                 workdir.mkdir()
                 archive = save_archive(body, workdir)
                 prepared = prepare(req, workdir, archive=archive, max_extract_bytes=config.max_extract_bytes)
+                code = workdir / "job" / "code"
+                if code.is_dir():  # an upload's own config: refused now (400), not when the build starts
+                    refuse_operator_config(code)
+                    if req.subdir and (code / req.subdir).is_dir() and ".." not in Path(req.subdir).parts:
+                        refuse_operator_config(code / req.subdir)
                 kwargs = {k: (str(v) if isinstance(v, Path) else v) for k, v in prepared.kwargs.items()
                           if k != "on_source"}
                 kwargs["flags"] = {**operator_flags, **kwargs["flags"],

@@ -17,6 +17,7 @@ from launchbuild.errors import BadInput
 from launchbuild.service.config import ServeConfig
 
 log = logging.getLogger("launchbuild.serve")
+SWITCH_INTERVAL_S = 0.0005  # measured: one check worker at 16 clients, 88/s at 5 ms, 162/s at 0.5 ms
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -51,6 +52,10 @@ def run(config: ServeConfig) -> int:
     from launchbuild.service.auth import load_tokens
 
     config.validate()
+    # The event loop and the check workers share the GIL. At the default 5 ms switch interval,
+    # a loop thread woken by a socket waits for a worker's whole slice
+    # (a convoy); short slices let it answer and hand requests on promptly.
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     tokens = load_tokens(config.token_file) if config.token_file is not None else None
     configure_logging()
     sock = _bind(config.host, config.port)

@@ -191,10 +191,14 @@ def test_unsafe_and_broken_archives_are_400_and_leave_nothing(server, tmp_path):
     assert list((tmp_path / "tmpdir").iterdir()) == []  # every request's directory is gone
 
 
+@pytest.mark.parametrize("route", ["/v1/checks", "/v1/builds"])
 @pytest.mark.parametrize("option", ["ca-bundle", "engine", "torch-index-url"])
-def test_operator_options_in_the_jobs_own_config_are_refused(shared, option):
+def test_operator_options_in_the_jobs_own_config_are_refused(shared, option, route):
     archive = tar_gz({"train.py": "print(1)\n", "launchbuild.toml": f'{option} = "/etc/shadow"\n'})
-    message = error_of(multipart_check(shared, archive), 400, 2)
+    request = {"source": {"archive": "source"}, "options": {"python": "3.11"}}
+    response = httpx.post(shared.url + route, headers=shared.headers, timeout=120,
+                          files={"request": (None, json.dumps(request)), "source": ("code.tar.gz", archive)})
+    message = error_of(response, 400, 2)
     assert f"operator option '{option}'" in message and "launchbuild.toml" in message
 
 
@@ -205,7 +209,8 @@ def test_oversized_uploads_are_413_streamed_or_declared(tmp_path):
         declared = multipart_check(srv, big)
         assert "upload limit of 4096 bytes" in error_of(declared, 413, 2)
 
-        def chunks():  # no Content-Length: the limit holds while streaming
+        def chunks():  # no Content-Length: the limit holds while streaming, inside a valid part
+            yield b'--zzz\r\nContent-Disposition: form-data; name="source"; filename="a.tar"\r\n\r\n'
             for _ in range(5):
                 yield b"x" * 2000
 
@@ -308,3 +313,39 @@ def test_build_queue_dedupe_cancel_sigterm_and_restart(tmp_path):
     finally:
         holder.release()
         assert srv.stop() == 0
+
+
+def test_start_up_errors_are_one_line_exit_2(tmp_path):
+    srv = start_server(tmp_path)
+    try:
+        port = srv.url.rsplit(":", 1)[1]
+        taken = subprocess.run([launchbuild_exe(), "serve", "--port", port, "--token-file", str(tmp_path / "tokens.txt"),
+                                "--state-dir", str(tmp_path / "s2")], capture_output=True, text=True, timeout=60)
+        assert taken.returncode == 2 and "cannot listen" in taken.stderr and "Traceback" not in taken.stderr
+    finally:
+        assert srv.stop() == 0
+    (tmp_path / "a-file").write_text("")
+    cases = [["--token-file", str(tmp_path / "missing")],
+             ["--token-file", str(tmp_path / "tokens.txt"), "--state-dir", str(tmp_path / "a-file")],
+             ["--token-file", str(tmp_path / "tokens.txt"), "--max-concurrent-checks", "0"]]
+    for extra in cases:
+        proc = subprocess.run([launchbuild_exe(), "serve", "--port", "0", "--state-dir", str(tmp_path / "s3"), *extra],
+                              capture_output=True, text=True, timeout=60)
+        lines = [line for line in proc.stderr.splitlines() if line.strip()]
+        assert proc.returncode == 2 and len(lines) == 1 and "Traceback" not in proc.stderr, (extra, proc.stderr)
+
+
+def test_a_build_that_is_bad_input_fails_with_exit_code_2(server):
+    """No entrypoint anywhere: the build is accepted (the body is well formed), then fails the
+    way `launchbuild build` would, exit 2, before any engine work."""
+    archive = tar_gz({"train.py": "print(1)\n"})
+    created = httpx.post(server.url + "/v1/builds", headers=server.headers, timeout=120,
+                         files={"request": (None, json.dumps({"source": {"archive": "source"}})),
+                                "source": ("code.tar.gz", archive)})
+    assert created.status_code == 202, created.text
+    build_id = created.json()["id"]
+    assert read_events(server, build_id)[-1] == {"type": "end", "status": "failed", "tag": None}
+    record = httpx.get(f"{server.url}/v1/builds/{build_id}", headers=server.headers).json()
+    assert record["status"] == "failed" and record["error"]["exit_code"] == 2
+    assert "entrypoint" in record["error"]["message"] and "/tmp" not in record["error"]["message"]
+    assert 'launchbuild_builds_total{status="failed"} 1' in httpx.get(server.url + "/metrics").text

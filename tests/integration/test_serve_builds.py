@@ -150,3 +150,28 @@ def test_delete_during_a_build_tags_nothing(tmp_path, docker_client, standin_ima
         srv.stop(signal.SIGKILL)
         for tag in tags_of(docker_client, repo):
             docker_client.images.remove(tag, force=True)
+
+
+def test_a_build_pushes_only_under_the_servers_prefix(tmp_path, docker_client, standin_images, local_registry):
+    name = f"serve-push-{os.getpid()}-{time.time_ns()}"
+    prefix = f"{local_registry}/lbserve"
+    srv = start_server(tmp_path, "--push-prefix", prefix)
+    try:
+        body, code = build_body(name)
+        outside = submit(srv, {**body, "options": {**body["options"], "push": f"{local_registry}/elsewhere/{name}"}},
+                         code)
+        assert outside.status_code == 400 and "outside the server's push prefix" in outside.json()["error"]["message"]
+        inside = submit(srv, {**body, "options": {**body["options"], "push": f"{prefix}/{name}"}}, code)
+        assert inside.status_code == 202, inside.text
+        build_id = inside.json()["id"]
+        assert events(srv, build_id)[-1]["status"] == "succeeded"
+        record = httpx.get(f"{srv.url}/v1/builds/{build_id}", headers=srv.headers).json()
+        assert record["tag"].startswith(f"{prefix}/{name}:")
+        assert record["report"]["build"]["pushed"] == record["tag"]
+        tags = httpx.get(f"http://{local_registry}/v2/lbserve/{name}/tags/list").json()["tags"]
+        assert record["tag"].rsplit(":", 1)[1] in tags
+        assert srv.stop() == 0
+    finally:
+        srv.stop(signal.SIGKILL)
+        for tag in tags_of(docker_client, f"{prefix}/{name}") + tags_of(docker_client, f"launchbuild/{name}"):
+            docker_client.images.remove(tag, force=True)
