@@ -22,14 +22,11 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from launchbuild.errors import BadInput
-from launchbuild.options import SPECS_BY_NAME, read_config_file
+from launchbuild.options import JOB_OPTION_NAMES, SPECS_BY_NAME, read_config_file
 
-# Options a request (and a job's own launchbuild.toml) may set. The lead can point this at the
-# options.py allow-list when the two branches meet.
-JOB_LEVEL_OPTIONS = frozenset({
-    "python", "gpu", "driver", "entrypoint", "base-image", "python-base-image", "extras", "ignore", "strict",
-    "platform",
-})
+# Options a request (and a job's own launchbuild.toml) may set: the job allow-list of
+# docs/SECURITY.md, plus `extras`, the request's name for a list of `extra`s.
+JOB_LEVEL_OPTIONS = JOB_OPTION_NAMES | frozenset({"extras"})
 BUILD_OPTIONS = frozenset({"push"})  # builds only, and only under the server's --push-prefix
 REQUEST_KEYS = frozenset({"source", "subdir", "spec", "queue_config", "options"})
 TEMP_PREFIX = "launchbuild-serve-"
