@@ -246,6 +246,13 @@ def _check(
         python = explicit or runtime
         facts, image_error = _inspect(base.value, platform=platform, offline=offline, progress=progress)
         source = None
+        # The image's own environment: a launchbuild image's lock label, checked like the job.
+        from launchbuild.compat.image_env import built_image_environment
+
+        environment, image_python = built_image_environment(facts, python=python.value if python else None,
+                                                             platform=platform)
+        if python is None and image_python:
+            python = Sourced(image_python, Origin.INFERRED, "image label io.launchbuild.python")
 
     ctx = CheckContext(
         image=facts,
@@ -356,6 +363,23 @@ def _plan(checked: _Checked) -> Any:
         find_links=lock.find_links if lock else (),
         platform=parse_platform(options["platform"]),
         repository=validate_repository(f"launchbuild/{_slug(job.name or 'job')}"),
+        extra_labels=_image_labels(checked, lock),
+    )
+
+
+def _image_labels(checked: _Checked, lock: Any) -> tuple[tuple[str, str], ...]:
+    """The lock, the facts it was checked against and the rule set, for `check image:`."""
+    if not checked.prepared.job.builds_image:
+        return ()
+    from launchbuild.builder.labels import image_labels
+    from launchbuild.builder.plan import LOCK_IN_IMAGE
+    from launchbuild.compat.target import parse_platform
+
+    return image_labels(
+        lock_text=lock.text if lock else "", lock_path=LOCK_IN_IMAGE, facts=checked.facts,
+        python=checked.report.target.python.value if checked.report.target.python else "",
+        platform=parse_platform(checked.prepared.options["platform"]),
+        cuda_variants=lock.cuda_variants if lock else (),
     )
 
 
@@ -619,9 +643,36 @@ def emit_facts(facts: ImageFacts, *, as_json: bool) -> None:
         ("nvcc", _yes_no(facts.has_nvcc), "has_nvcc"),
         ("end of life", "yes" if facts.end_of_life else "no", "end_of_life"),
     ]
+    from rich.text import Text
+
     for name, value, fact in rows:
         table.add_row(name, value, facts.source_of(fact) if fact else "")
+    for name, value, source in _built_rows(facts):
+        # Text cells: image labels are foreign text, never rich markup.
+        table.add_row(Text(name), Text(value), Text(source))
     console.print(table)
+
+
+def _built_rows(facts: ImageFacts) -> list[tuple[str, str, str]]:
+    """What a launchbuild image says about itself (its labels): lock, checked facts, rules."""
+    from launchbuild.builder.labels import read_labels
+
+    built = read_labels(dict(facts.labels))
+    if built is None:
+        return []
+    rows = [("launchbuild lock", f"sha256:{built.lock_sha256[:12]}" if built.lock_sha256 else "?", "image label")]
+    if built.lock_text is not None:
+        from launchbuild.resolver.lockfile import parse_lock
+
+        packages = parse_lock(built.lock_text)
+        shown = ", ".join(f"{p.name}=={p.version}" for p in packages[:6]) + (" ..." if len(packages) > 6 else "")
+        rows.append(("locked packages", f"{len(packages)}: {shown}", "image label io.launchbuild.lock"))
+    elif built.lock_path:
+        rows.append(("locked packages", f"in the image at {built.lock_path} (too big for a label)", "image label"))
+    checked = ", ".join(f"{k}={v}" for k, v in sorted(built.facts.items()) if k != "pythons")
+    rows.append(("checked facts", checked or "?", "image label io.launchbuild.checked-facts"))
+    rows.append(("rules version", built.rules_version or "?", "image label"))
+    return rows
 
 
 def _yes_no(value: bool | None) -> str:
