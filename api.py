@@ -253,6 +253,8 @@ def _check(
                                                              platform=platform)
         if python is None and image_python:
             python = Sourced(image_python, Origin.INFERRED, "image label io.launchbuild.python")
+        if environment is None and facts is not None and not offline:
+            facts, environment, python = _installed_environment(facts, python, platform, progress)
 
     ctx = CheckContext(
         image=facts,
@@ -271,6 +273,7 @@ def _check(
         source=source,
         entrypoint=job.entrypoint.value if job.entrypoint else None,
         is_build=is_build,
+        image_job=not job.builds_image,
     )
     findings, checked = evaluate(ctx, options["ignore"])
     report = Report(
@@ -293,6 +296,36 @@ def _check(
         source_root=_source_root(job),
     )
     return _Checked(report, prepared, base.value, facts, environment)
+
+
+def _installed_environment(facts: ImageFacts, python: Sourced[str] | None, platform: str, progress: Progress):
+    """An image launchbuild did not build: its Python and installed distributions, read from
+    the layers the engine or registry streams (nothing is run), checked like a built job's."""
+    from launchbuild.compat.image_env import lock_from_distributions
+    from launchbuild.compat.providers.distributions import main_python, read_installed
+    from launchbuild.resolver.cache import cache_root
+
+    with progress.phase(f"reading the installed distributions of {facts.reference}"):
+        installed = read_installed(facts, platform, cache_dir=cache_root())
+    if installed is None:
+        return facts, None, python
+    where = f"dist-info in the image layers ({facts.provider})"
+    if installed.pythons and not facts.pythons:
+        sources = dict(facts.fact_sources)
+        sources["pythons"] = where
+        facts = replace(facts, pythons=installed.pythons, fact_sources=tuple(sorted(sources.items())))
+    elif not installed.pythons and not facts.pythons:
+        sources = dict(facts.fact_sources)
+        sources.setdefault("pythons", f"no python3.X in the image layers ({facts.provider})")
+        facts = replace(facts, fact_sources=tuple(sorted(sources.items())))
+    chosen = python.value if python else main_python(installed)
+    if python is None and chosen:
+        python = Sourced(chosen, Origin.INFERRED, where)
+    dists = [(n, v) for n, v, py in installed.distributions if not chosen or py in (chosen, "")]
+    if not dists:
+        return facts, None, python
+    lock = lock_from_distributions(dists, python=chosen or "", platform=platform)
+    return facts, ResolveResult(input_kind="installed distributions", input_path=None, lock=lock), python
 
 
 def _job_label(job: Job) -> str:

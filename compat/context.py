@@ -30,6 +30,8 @@ class CheckContext:
     source: SourceFacts | None = None
     entrypoint: tuple[str, ...] | None = None
     is_build: bool = False
+    # An image job: the image runs as is, so it must bring its own Python (LB102).
+    image_job: bool = False
 
     @property
     def targets_gpu(self) -> bool:

@@ -44,6 +44,15 @@ def accelerator_not_debian(ctx: CheckContext) -> Iterator[Finding]:
 )
 def python_not_installable(ctx: CheckContext) -> Iterator[Finding]:
     img = ctx.image
+    if img is not None and ctx.image_job and not img.pythons and img.provider != "inferred" \
+            and img.fact_sources and "pythons" in dict(img.fact_sources):
+        # An image job runs the image as is: without any Python, `python train.py` cannot start.
+        yield get("LB102").finding(
+            f"{img.reference} has no Python interpreter at all ({img.source_of('pythons')})",
+            "use an image that ships Python (python:3.11-slim, pytorch/pytorch, ...) or build the job from code",
+            [ev_image(ctx, "pythons", "none")],
+        )
+        return
     if img is None or ctx.python is None:
         return
     py = ctx.python.value
