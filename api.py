@@ -656,8 +656,12 @@ def emit_facts(facts: ImageFacts, *, as_json: bool) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from rich.text import Text
+
     console = Console(highlight=False)
-    table = Table(title=f"{facts.reference}", title_justify="left", show_header=True)
+    # Every cell and the title are Text: a reference, a label or NVIDIA_REQUIRE_CUDA is
+    # foreign text, and rich would read "[...]" in a str as markup.
+    table = Table(title=Text(facts.reference), title_justify="left", show_header=True)
     for col in ("fact", "value", "from"):
         table.add_column(col)
     rows = [
@@ -676,10 +680,8 @@ def emit_facts(facts: ImageFacts, *, as_json: bool) -> None:
         ("nvcc", _yes_no(facts.has_nvcc), "has_nvcc"),
         ("end of life", "yes" if facts.end_of_life else "no", "end_of_life"),
     ]
-    from rich.text import Text
-
     for name, value, fact in rows:
-        table.add_row(name, value, facts.source_of(fact) if fact else "")
+        table.add_row(Text(name), Text(value), Text(facts.source_of(fact) if fact else ""))
     for name, value, source in _built_rows(facts):
         # Text cells: image labels are foreign text, never rich markup.
         table.add_row(Text(name), Text(value), Text(source))
@@ -740,8 +742,10 @@ def show(
     from rich.console import Console
     from rich.table import Table
 
+    from rich.text import Text
+
     console = Console(highlight=False)
-    table = Table(title=f"job: {_job_label(loaded)}", title_justify="left")
+    table = Table(title=Text(f"job: {_job_label(loaded)}"), title_justify="left")  # Text: never markup
     for col in ("setting", "value", "from"):
         table.add_column(col)
     for key, value in _flatten(data):
@@ -749,9 +753,9 @@ def show(
             shown = value.get("value")
             shown = " ".join(shown) if isinstance(shown, list) else str(shown)
             origin = value["origin"] + (f" ({value['detail']})" if value.get("detail") else "")
-            table.add_row(key, shown, origin)
+            table.add_row(Text(key), Text(shown), Text(origin))
         elif value is not None:
-            table.add_row(key, " ".join(value) if isinstance(value, list) else str(value), "")
+            table.add_row(Text(key), Text(" ".join(value) if isinstance(value, list) else str(value)), Text(""))
     console.print(table)
     if verbose:
         from launchbuild.progress import RichProgress
