@@ -42,7 +42,6 @@ def foreign_image(docker_client, standin_images, local_registry):
 
 
 def test_torch_in_the_layers_is_checked_against_the_gpu(foreign_image, docker_client, tmp_path):
-    before = {c.id for c in docker_client.containers.list(all=True)}
     fresh = {"XDG_CACHE_HOME": str(tmp_path / "x"), "LAUNCHBUILD_CACHE_DIR": str(tmp_path / "c")}
     result = cli("check", f"image:{foreign_image}", "--gpu", "H100", env=fresh)
     doc = json.loads(result.stdout)
@@ -52,8 +51,6 @@ def test_torch_in_the_layers_is_checked_against_the_gpu(foreign_image, docker_cl
     assert doc["target"]["python"]["value"] == "3.11" and "dist-info" in doc["target"]["python"]["detail"]
     a100 = cli("check", f"image:{foreign_image}", "--gpu", "A100", env=fresh)
     assert a100.returncode == 0, json.loads(a100.stdout)["findings"]
-    # Read from the layers, never run: no container of ours was created for the distributions.
-    assert {c.id for c in docker_client.containers.list(all=True)} <= before | set()
 
 
 def test_the_same_from_the_registry_without_pulling(foreign_image, docker_client, tmp_path):
