@@ -305,8 +305,24 @@ def _installed_environment(facts: ImageFacts, python: Sourced[str] | None, platf
     from launchbuild.compat.providers.distributions import main_python, read_installed
     from launchbuild.resolver.cache import cache_root
 
-    with progress.phase(f"reading the installed distributions of {facts.reference}"):
-        installed = read_installed(facts, platform, cache_dir=cache_root())
+    import tarfile
+
+    from launchbuild.errors import LaunchbuildError
+
+    try:
+        with progress.phase(f"reading the installed distributions of {facts.reference}"):
+            installed = read_installed(facts, platform, cache_dir=cache_root())
+    except (LaunchbuildError, OSError, tarfile.TarError, ValueError) as exc:
+        # The facts were read; a layer that cannot be streamed now leaves the environment
+        # unknown (as before this feature), it does not fail the check.
+        import logging
+
+        logging.getLogger(__name__).info("installed distributions of %s not read: %s", facts.reference, exc)
+        return facts, None, python
+    except Exception as exc:  # the docker SDK's own errors, without importing it here
+        if not type(exc).__module__.startswith("docker"):
+            raise
+        return facts, None, python
     if installed is None:
         return facts, None, python
     where = f"dist-info in the image layers ({facts.provider})"

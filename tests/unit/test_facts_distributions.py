@@ -86,3 +86,18 @@ def test_docker_save_stream_is_ordered_by_its_manifest():
                    ("manifest.json", json.dumps([{"Layers": ["aaa/layer.tar", "bbb/layer.tar"]}]).encode())])
     installed = read_export(io.BytesIO(export))
     assert installed.distributions == (("torch", "2.1.0+cu121", "3.11"),) and installed.layers_read == 2
+
+
+def test_an_unreadable_layer_leaves_the_environment_unknown(monkeypatch):
+    from launchbuild import api
+    from launchbuild.compat.facts import ImageFacts
+    from launchbuild.compat.providers import distributions
+    from launchbuild.compat.providers.base import ProviderUnavailable
+    from launchbuild.progress import Progress
+
+    def broken(*args, **kwargs):
+        raise ProviderUnavailable("registry 127.0.0.1:9: the layer stream was cut")
+
+    monkeypatch.setattr(distributions, "read_installed", broken)
+    facts = ImageFacts(reference="team/x:1", provider="registry", pythons=("3.11",))
+    assert api._installed_environment(facts, None, "linux/amd64", Progress()) == (facts, None, None)
