@@ -489,7 +489,14 @@ def build(
         plan = _plan(checked)
         engine = prepared.options["engine"]
         if engine == "kubernetes":
-            return _build_kubernetes(checked, plan, dry_run=dry_run, output=output, progress=progress)
+            from launchbuild.errors import BuildFailed
+            from launchbuild.report.failure import with_build_failure
+
+            with _report_on_error(prepared.job, report, stage="build"):
+                try:
+                    return _build_kubernetes(checked, plan, dry_run=dry_run, output=output, progress=progress)
+                except BuildFailed as exc:  # the cluster builder's failure: a report, with its log tail
+                    return with_build_failure(report, exc, engine="kubernetes")
         if dry_run:
             raise BadInput("--dry-run applies to --engine kubernetes", hint="add --engine kubernetes, or drop --dry-run")
         from launchbuild.builder.api import build_image
