@@ -254,7 +254,9 @@ def _check(
         if python is None and image_python:
             python = Sourced(image_python, Origin.INFERRED, "image label io.launchbuild.python")
         if environment is None and facts is not None and not offline:
-            facts, environment, python = _installed_environment(facts, python, platform, progress)
+            from launchbuild.compat.image_env import installed_environment
+
+            facts, environment, python = installed_environment(facts, python, platform, progress)
 
     ctx = CheckContext(
         image=facts,
@@ -296,52 +298,6 @@ def _check(
         source_root=_source_root(job),
     )
     return _Checked(report, prepared, base.value, facts, environment)
-
-
-def _installed_environment(facts: ImageFacts, python: Sourced[str] | None, platform: str, progress: Progress):
-    """An image launchbuild did not build: its Python and installed distributions, read from
-    the layers the engine or registry streams (nothing is run), checked like a built job's."""
-    from launchbuild.compat.image_env import lock_from_distributions
-    from launchbuild.compat.providers.distributions import main_python, read_installed
-    from launchbuild.resolver.cache import cache_root
-
-    import tarfile
-
-    from launchbuild.errors import LaunchbuildError
-
-    try:
-        with progress.phase(f"reading the installed distributions of {facts.reference}"):
-            installed = read_installed(facts, platform, cache_dir=cache_root())
-    except (LaunchbuildError, OSError, tarfile.TarError, ValueError) as exc:
-        # The facts were read; a layer that cannot be streamed now leaves the environment
-        # unknown (as before this feature), it does not fail the check.
-        import logging
-
-        logging.getLogger(__name__).info("installed distributions of %s not read: %s", facts.reference, exc)
-        return facts, None, python
-    except Exception as exc:  # the docker SDK's own errors, without importing it here
-        if not type(exc).__module__.startswith("docker"):
-            raise
-        return facts, None, python
-    if installed is None:
-        return facts, None, python
-    where = f"dist-info in the image layers ({facts.provider})"
-    if installed.pythons and not facts.pythons:
-        sources = dict(facts.fact_sources)
-        sources["pythons"] = where
-        facts = replace(facts, pythons=installed.pythons, fact_sources=tuple(sorted(sources.items())))
-    elif not installed.pythons and not facts.pythons:
-        sources = dict(facts.fact_sources)
-        sources.setdefault("pythons", f"no python3.X in the image layers ({facts.provider})")
-        facts = replace(facts, fact_sources=tuple(sorted(sources.items())))
-    chosen = python.value if python else main_python(installed)
-    if python is None and chosen:
-        python = Sourced(chosen, Origin.INFERRED, where)
-    dists = [(n, v) for n, v, py in installed.distributions if not chosen or py in (chosen, "")]
-    if not dists:
-        return facts, None, python
-    lock = lock_from_distributions(dists, python=chosen or "", platform=platform)
-    return facts, ResolveResult(input_kind="installed distributions", input_path=None, lock=lock), python
 
 
 def _job_label(job: Job) -> str:
@@ -705,32 +661,12 @@ def emit_facts(facts: ImageFacts, *, as_json: bool) -> None:
     ]
     for name, value, fact in rows:
         table.add_row(Text(name), Text(value), Text(facts.source_of(fact) if fact else ""))
-    for name, value, source in _built_rows(facts):
+    from launchbuild.compat.image_env import label_rows
+
+    for name, value, source in label_rows(facts):
         # Text cells: image labels are foreign text, never rich markup.
         table.add_row(Text(name), Text(value), Text(source))
     console.print(table)
-
-
-def _built_rows(facts: ImageFacts) -> list[tuple[str, str, str]]:
-    """What a launchbuild image says about itself (its labels): lock, checked facts, rules."""
-    from launchbuild.builder.labels import read_labels
-
-    built = read_labels(dict(facts.labels))
-    if built is None:
-        return []
-    rows = [("launchbuild lock", f"sha256:{built.lock_sha256[:12]}" if built.lock_sha256 else "?", "image label")]
-    if built.lock_text is not None:
-        from launchbuild.resolver.lockfile import parse_lock
-
-        packages = parse_lock(built.lock_text)
-        shown = ", ".join(f"{p.name}=={p.version}" for p in packages[:6]) + (" ..." if len(packages) > 6 else "")
-        rows.append(("locked packages", f"{len(packages)}: {shown}", "image label io.launchbuild.lock"))
-    elif built.lock_path:
-        rows.append(("locked packages", f"in the image at {built.lock_path} (too big for a label)", "image label"))
-    checked = ", ".join(f"{k}={v}" for k, v in sorted(built.facts.items()) if k != "pythons")
-    rows.append(("checked facts", checked or "?", "image label io.launchbuild.checked-facts"))
-    rows.append(("rules version", built.rules_version or "?", "image label"))
-    return rows
 
 
 def _yes_no(value: bool | None) -> str:

@@ -89,7 +89,7 @@ def test_docker_save_stream_is_ordered_by_its_manifest():
 
 
 def test_an_unreadable_layer_leaves_the_environment_unknown(monkeypatch):
-    from launchbuild import api
+    from launchbuild.compat import image_env
     from launchbuild.compat.facts import ImageFacts
     from launchbuild.compat.providers import distributions
     from launchbuild.compat.providers.base import ProviderUnavailable
@@ -100,4 +100,4 @@ def test_an_unreadable_layer_leaves_the_environment_unknown(monkeypatch):
 
     monkeypatch.setattr(distributions, "read_installed", broken)
     facts = ImageFacts(reference="team/x:1", provider="registry", pythons=("3.11",))
-    assert api._installed_environment(facts, None, "linux/amd64", Progress()) == (facts, None, None)
+    assert image_env.installed_environment(facts, None, "linux/amd64", Progress()) == (facts, None, None)
