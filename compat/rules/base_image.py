@@ -38,7 +38,8 @@ def accelerator_not_debian(ctx: CheckContext) -> Iterator[Finding]:
     Severity.ERROR,
     "Target Python not available on the image",
     "With an accelerator image the build installs the target Python with apt; the distribution "
-    "must ship that version. With a Python base image, the image must already have it.",
+    "must ship that version. With a Python base image, the image must already have it. An image "
+    "job runs its image as is, so the image must bring a Python of its own.",
     "Pick a target Python the distribution ships, or an image whose distribution ships yours.",
     ("image", "python"),
 )

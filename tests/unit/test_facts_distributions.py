@@ -101,3 +101,21 @@ def test_an_unreadable_layer_leaves_the_environment_unknown(monkeypatch):
     monkeypatch.setattr(distributions, "read_installed", broken)
     facts = ImageFacts(reference="team/x:1", provider="registry", pythons=("3.11",))
     assert image_env.installed_environment(facts, None, "linux/amd64", Progress()) == (facts, None, None)
+
+
+def test_an_image_job_without_any_python_is_lb102_but_a_base_image_is_not():
+    from launchbuild.compat.catalog import evaluate
+    from launchbuild.compat.context import CheckContext
+    from launchbuild.compat.facts import ImageFacts
+
+    no_python = ImageFacts(reference="team/cuda:12", provider="registry", pythons=(),
+                           fact_sources=(("pythons", "no python3.X in the image layers (registry)"),))
+    findings, _ = evaluate(CheckContext(image=no_python, image_job=True))
+    assert [f.rule for f in findings if f.rule == "LB102"] == ["LB102"]
+    # The same image as an accelerator base gets Python from apt: no such finding.
+    findings, _ = evaluate(CheckContext(image=no_python, accelerator_image=True))
+    assert "LB102" not in {f.rule for f in findings}
+    # Facts inferred from a tag know nothing of the files: no claim either way.
+    inferred = ImageFacts(reference="team/cuda:12", provider="inferred")
+    findings, _ = evaluate(CheckContext(image=inferred, image_job=True))
+    assert "LB102" not in {f.rule for f in findings}
