@@ -253,6 +253,9 @@ def _check(
                                                              platform=platform)
         if python is None and image_python:
             python = Sourced(image_python, Origin.INFERRED, "image label io.launchbuild.python")
+        from launchbuild.compat.image_env import with_label_python
+
+        facts = with_label_python(facts, image_python)
         # The local engine is not the network: --offline still reads an image it holds.
         if environment is None and facts is not None and (not offline or facts.provider == "docker"):
             from launchbuild.compat.image_env import installed_environment

@@ -128,3 +128,15 @@ def label_rows(facts: Any) -> list[tuple[str, str, str]]:
     rows.append(("checked facts", checked or "?", "image label io.launchbuild.checked-facts"))
     rows.append(("rules version", built.rules_version or "?", "image label"))
     return rows
+
+
+def with_label_python(facts: Any, image_python: str | None) -> Any:
+    """A launchbuild image whose file scan found no interpreter (a registry read that stopped
+    at the top layers, a venv outside the scanned dirs) still has the Python its label names."""
+    if facts is None or not image_python or facts.pythons:
+        return facts
+    from dataclasses import replace
+
+    sources = dict(facts.fact_sources)
+    sources["pythons"] = "image label io.launchbuild.python"
+    return replace(facts, pythons=(image_python,), fact_sources=tuple(sorted(sources.items())))

@@ -79,3 +79,13 @@ def test_read_labels_never_raises(labels):
 def test_encode_decode_round_trip(text):
     encoded = encode_lock(text)
     assert encoded is not None and decode_lock(encoded) == text
+
+
+def test_the_label_python_fills_a_scan_that_found_none():
+    from launchbuild.compat.image_env import with_label_python
+
+    facts = ImageFacts(reference="team/job:lb-1", provider="registry", labels=tuple(sorted(labels_of().items())))
+    filled = with_label_python(facts, "3.11")
+    assert filled.pythons == ("3.11",) and filled.source_of("pythons") == "image label io.launchbuild.python"
+    scanned = ImageFacts(reference="x", provider="docker", pythons=("3.12",))
+    assert with_label_python(scanned, "3.11") is scanned  # what the files say wins
