@@ -259,6 +259,21 @@ def _check(
         python = explicit or runtime
         facts, image_error = _inspect(base.value, platform=platform, offline=offline, progress=progress)
         source = None
+        # The image's own environment: a launchbuild image's lock label, checked like the job.
+        from launchbuild.compat.image_env import built_image_environment
+
+        environment, image_python = built_image_environment(facts, python=python.value if python else None,
+                                                             platform=platform)
+        if python is None and image_python:
+            python = Sourced(image_python, Origin.INFERRED, "image label io.launchbuild.python")
+        from launchbuild.compat.image_env import with_label_python
+
+        facts = with_label_python(facts, image_python)
+        # The local engine is not the network: --offline still reads an image it holds.
+        if environment is None and facts is not None and (not offline or facts.provider == "docker"):
+            from launchbuild.compat.image_env import installed_environment
+
+            facts, environment, python = installed_environment(facts, python, platform, progress)
 
     ctx = CheckContext(
         image=facts,
@@ -279,6 +294,7 @@ def _check(
         is_build=is_build,
         # Locked wheels no table has measured: measured now (bounded, cached by sha256; issue #12).
         measurements=measure_locked(environment.lock, platform, offline) if environment and (gpus or accelerator) else (),
+        image_job=not job.builds_image,
     )
     findings, checked = evaluate(ctx, options["ignore"])
     report = Report(
@@ -377,6 +393,23 @@ def _plan(checked: _Checked) -> Any:
         wheel_files=lock.wheels if lock else (),
         platform=parse_platform(options["platform"]),
         repository=validate_repository(f"launchbuild/{_slug(job.name or 'job')}"),
+        extra_labels=_image_labels(checked, lock),
+    )
+
+
+def _image_labels(checked: _Checked, lock: Any) -> tuple[tuple[str, str], ...]:
+    """The lock, the facts it was checked against and the rule set, for `check image:`."""
+    if not checked.prepared.job.builds_image:
+        return ()
+    from launchbuild.builder.labels import image_labels
+    from launchbuild.builder.plan import LOCK_IN_IMAGE
+    from launchbuild.compat.target import parse_platform
+
+    return image_labels(
+        lock_text=lock.text if lock else "", lock_path=LOCK_IN_IMAGE, facts=checked.facts,
+        python=checked.report.target.python.value if checked.report.target.python else "",
+        platform=parse_platform(checked.prepared.options["platform"]),
+        cuda_variants=lock.cuda_variants if lock else (),
     )
 
 
@@ -443,7 +476,14 @@ def build(
             if plan.index_credentials:
                 raise BadInput("the job's index credentials reach installs only as a local BuildKit secret; "
                                "--engine kubernetes has no way to pass them yet", hint="build with --engine buildkit")
-            return _build_kubernetes(checked, plan, dry_run=dry_run, output=output, progress=progress)
+            from launchbuild.errors import BuildFailed
+            from launchbuild.report.failure import with_build_failure
+
+            with _report_on_error(prepared.job, report, stage="build"):
+                try:
+                    return _build_kubernetes(checked, plan, dry_run=dry_run, output=output, progress=progress)
+                except BuildFailed as exc:  # the cluster builder's failure: a report, with its log tail
+                    return with_build_failure(report, exc, engine="kubernetes")
         if dry_run:
             raise BadInput("--dry-run applies to --engine kubernetes", hint="add --engine kubernetes, or drop --dry-run")
         from launchbuild.builder.api import build_image
@@ -640,6 +680,8 @@ def emit_facts(facts: ImageFacts, *, as_json: bool) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from rich.text import Text
+
     console = Console(highlight=False)
     table = Table(title=plain(facts.reference), title_justify="left", show_header=True)
     for col in ("fact", "value", "from"):
@@ -662,6 +704,10 @@ def emit_facts(facts: ImageFacts, *, as_json: bool) -> None:
     ]
     for name, value, fact in rows:
         add_plain_row(table, name, value, facts.source_of(fact) if fact else "")
+    from launchbuild.compat.image_env import label_rows
+
+    for name, value, source in label_rows(facts):
+        add_plain_row(table, name, value, source)  # image labels are foreign text, never markup
     console.print(table)
 
 
@@ -697,6 +743,8 @@ def show(
         return data
     from rich.console import Console
     from rich.table import Table
+
+    from rich.text import Text
 
     console = Console(highlight=False)
     table = Table(title=plain(f"job: {_job_label(loaded)}"), title_justify="left")

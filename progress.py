@@ -284,7 +284,9 @@ class RichProgress(Progress):
         line = getattr(event, "line", "") or ""
         for step in self.tracker.feed(line):
             if step.kind in ("done", "cached", "error", "summary") and not self.verbose:
-                self.console.print(Text(step_line(step, self.console.width - 4)[len(PREFIX):], style="dim"))
+                line_text = Text(step_line(step, self.console.width - 4)[len(PREFIX):], style="dim")
+                line_text.truncate(self.console.width, overflow="ellipsis")
+                self.console.print(line_text, no_wrap=True, overflow="ellipsis")
         if self._status is not None:
             self._status.update(self.status_text())
         if self.verbose and line:

@@ -111,10 +111,10 @@ class BuildPlan:
 
     def validate(self) -> None:
         """Refuse values that would break or inject into the Dockerfile. One line each."""
+        if not self.builds_image:
+            return  # an image job renders nothing: its Python is the image's own, whatever it is
         if not _PYTHON_XY.fullmatch(self.python):
             raise BadInput(f"python version {self.python!r} is not X.Y", hint="pass e.g. --python 3.11")
-        if not self.builds_image:
-            return
         if not self.base_image or _UNSAFE_REF.search(self.base_image):
             raise BadInput(
                 f"base image reference {self.base_image!r} is empty or has whitespace/quotes/'#'/'$'",

@@ -123,6 +123,8 @@ def verify_image(client, image: str, plan: BuildPlan, *, uv_binary: Path | None 
     """Run the probe in one offline container and judge it. The container is always removed."""
     from docker.errors import APIError, DockerException
 
+    from launchbuild.compat.providers.docker import owner_labels
+
     def create(mount_uv: bool):
         return client.containers.create(
             image,
@@ -130,7 +132,9 @@ def verify_image(client, image: str, plan: BuildPlan, *, uv_binary: Path | None 
             command=[json.dumps(list(plan.entrypoint)),
                      json.dumps(sorted({name for name, _, _ in locked_pins(plan.lock_text)}))],
             network_mode="none",
-            labels={"io.launchbuild.role": "verify"},
+            # The repository and the owner too: whoever shares the engine can tell whose probe this is.
+            labels={"io.launchbuild.role": "verify", "io.launchbuild.repository": plan.repository,
+                    **owner_labels()},
             volumes={str(uv_binary): {"bind": f"{PROBE_DIR}/uv", "mode": "ro"}} if mount_uv else None,
         )
 

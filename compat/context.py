@@ -32,6 +32,8 @@ class CheckContext:
     is_build: bool = False
     # Kernels measured for this check in locked wheels no table has (compat/ondemand.py).
     measurements: tuple = ()
+    # An image job: the image runs as is, so it must bring its own Python (LB102).
+    image_job: bool = False
 
     @property
     def targets_gpu(self) -> bool:

@@ -29,6 +29,15 @@ log = logging.getLogger(__name__)
 
 PROVIDER = "docker"
 PROBE_LABEL = "launchbuild.probe"
+# The process that started a container: an engine shared by several builds (CI runners,
+# parallel jobs) can then tell its own probes from everyone else's.
+OWNER_LABEL = "io.launchbuild.owner-pid"
+
+
+def owner_labels() -> dict[str, str]:
+    import os
+
+    return {OWNER_LABEL: str(os.getpid())}
 PROBE_TIMEOUT_S = 60
 API_TIMEOUT_S = 30
 
@@ -228,7 +237,7 @@ def run_probe(client: Any, image_id: str, *, timeout: int = PROBE_TIMEOUT_S) -> 
                 command=[],
                 network_mode="none",
                 user="0",
-                labels={PROBE_LABEL: "1"},
+                labels={PROBE_LABEL: "1", **owner_labels()},
                 mem_limit="256m",
                 working_dir="/",
             )

@@ -38,12 +38,22 @@ def accelerator_not_debian(ctx: CheckContext) -> Iterator[Finding]:
     Severity.ERROR,
     "Target Python not available on the image",
     "With an accelerator image the build installs the target Python with apt; the distribution "
-    "must ship that version. With a Python base image, the image must already have it.",
+    "must ship that version. With a Python base image, the image must already have it. An image "
+    "job runs its image as is, so the image must bring a Python of its own.",
     "Pick a target Python the distribution ships, or an image whose distribution ships yours.",
     ("image", "python"),
 )
 def python_not_installable(ctx: CheckContext) -> Iterator[Finding]:
     img = ctx.image
+    if img is not None and ctx.image_job and not img.pythons and img.provider != "inferred" \
+            and img.fact_sources and "pythons" in dict(img.fact_sources):
+        # An image job runs the image as is: without any Python, `python train.py` cannot start.
+        yield get("LB102").finding(
+            f"{img.reference} has no Python interpreter at all ({img.source_of('pythons')})",
+            "use an image that ships Python (python:3.11-slim, pytorch/pytorch, ...) or build the job from code",
+            [ev_image(ctx, "pythons", "none")],
+        )
+        return
     if img is None or ctx.python is None:
         return
     py = ctx.python.value

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import os
 import subprocess
 import tarfile
 import tempfile
@@ -153,7 +154,7 @@ def test_unchanged_rebuild_is_skipped_and_code_change_rebuilds_only_code(client,
 
 
 @pytest.mark.parametrize("bad", ["no-such-version", "wrong-hash"])
-def test_failing_pin_fails_and_tags_nothing(client, lock, repo_name, tmp_path, bad):
+def test_failing_pin_fails_and_tags_nothing(client, lock, repo_name, tmp_path, monkeypatch, bad):
     if bad == "no-such-version":
         broken = "six==99.0.0 \\\n    --hash=sha256:" + "0" * 64 + "\n"
     else:
@@ -161,14 +162,20 @@ def test_failing_pin_fails_and_tags_nothing(client, lock, repo_name, tmp_path, b
         broken = "\n".join(l for l in broken.splitlines() if "--hash" not in l or "0" * 64 in l or l.rstrip().endswith("\\"))
     src = make_code(tmp_path / "code")
     plan = plan_for(SourceKind.CODE, False, broken, repo_name + "-broken")
-    contexts_before = set(Path(tempfile.gettempdir()).glob("launchbuild-ctx-*"))
+    own_tmp = tmp_path / "tmp"  # its own temp dir and cache: "nothing left" is exact, whatever else runs
+    own_tmp.mkdir()
+    cache = tmp_path / "cache"
+    monkeypatch.setattr(tempfile, "tempdir", str(own_tmp))
+    monkeypatch.setenv("LAUNCHBUILD_CACHE_DIR", str(cache))
     with pytest.raises(BuildFailed) as exc:
         build_image(plan, src)
     message = str(exc.value)
     assert "\n" not in message and "at step [" in message
     assert ("99.0.0" in message) if bad == "no-such-version" else ("hash" in message.lower())
     assert tags_of(client, repo_name + "-broken") == set()
-    assert set(Path(tempfile.gettempdir()).glob("launchbuild-ctx-*")) <= contexts_before
+    assert list(own_tmp.iterdir()) == []
+    contexts = cache / "contexts"
+    assert not contexts.exists() or [p for p in contexts.iterdir() if p.is_dir()] == []
 
 
 def test_failed_verification_leaves_no_tag(client, lock, repo_name, tmp_path):
@@ -178,7 +185,9 @@ def test_failed_verification_leaves_no_tag(client, lock, repo_name, tmp_path):
     assert not summary.verified
     assert [v.check for v in summary.verification if not v.passed] == ["entrypoint"]
     assert tags_of(client, repo_name + "-unverified") == set()
-    assert client.containers.list(all=True, filters={"label": "io.launchbuild.role=verify"}) == []
+    # This build's probe only: the engine is shared with other builds verifying right now.
+    assert client.containers.list(all=True, filters={"label": [
+        "io.launchbuild.role=verify", f"io.launchbuild.repository={repo_name}-unverified"]}) == []
 
 
 def test_push_and_pull_back_through_a_registry_with_a_port(client, local_registry, lock, repo_name, tmp_path):
@@ -300,12 +309,16 @@ def test_ctrl_c_during_a_build_leaves_nothing(client, repo_name, tmp_path):
     src = make_code(tmp_path / "code", train="print('interrupted')\n")
     lock_file = tmp_path / "lock.txt"
     repo = repo_name + "-interrupted"
-    contexts_before = set(Path(tempfile.gettempdir()).glob("launchbuild-ctx-*"))
+    own_tmp = tmp_path / "tmp"  # its own TMPDIR and cache: "nothing left" is exact, whatever else runs
+    own_tmp.mkdir()
+    cache = tmp_path / "cache"
+    env = {**os.environ, "TMPDIR": str(own_tmp), "LAUNCHBUILD_CACHE_DIR": str(cache)}
     with GatedIndex(tmp_path / "wheels") as gate:
         lock_file.write_text(gate.lock_text)
         for attempt in (1, 2):
             proc = subprocess.Popen([sys.executable, "-c", INTERRUPTED_BUILD, PYTHON_STANDIN, str(lock_file), repo,
-                                     str(src), gate.url], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                                     str(src), gate.url], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                    env=env)
             seen: list[str] = []
             drain = threading.Thread(target=lambda: seen.extend(proc.stdout), daemon=True)  # type: ignore[arg-type]
             drain.start()
@@ -326,8 +339,11 @@ def test_ctrl_c_during_a_build_leaves_nothing(client, repo_name, tmp_path):
     out = "".join(seen)
     assert proc.returncode != 0 and "KeyboardInterrupt" in out, out[-2000:]
     assert tags_of(client, repo) == set()
-    assert set(Path(tempfile.gettempdir()).glob("launchbuild-ctx-*")) <= contexts_before
-    assert client.containers.list(all=True, filters={"label": "io.launchbuild.role=verify"}) == []
+    assert list(own_tmp.iterdir()) == []
+    contexts = cache / "contexts"
+    assert not contexts.exists() or [p for p in contexts.iterdir() if p.is_dir()] == []
+    assert client.containers.list(all=True, filters={"label": [
+        "io.launchbuild.role=verify", f"io.launchbuild.owner-pid={proc.pid}"]}) == []
 
 
 @pytest.mark.parametrize("engine_name", ["buildkit", "classic"])

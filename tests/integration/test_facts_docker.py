@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import os
 
 import pytest
 
@@ -25,8 +26,7 @@ def engine(docker_client, standin_images):
     # conftest's fixtures FAIL (never skip) without the engine or the stand-ins: CI must run these.
     client = docker_provider.connect()
     yield client
-    leftovers = client.containers.list(all=True, filters={"label": docker_provider.PROBE_LABEL})
-    assert leftovers == [], "probe containers were left behind"
+    assert no_probe_left(client), "probe containers were left behind"
 
 
 @pytest.fixture
@@ -44,7 +44,9 @@ def probes(monkeypatch):
 
 
 def no_probe_left(client):
-    return client.containers.list(all=True, filters={"label": docker_provider.PROBE_LABEL}) == []
+    # This process's probes only: other builds share the engine and probe at the same time.
+    mine = [docker_provider.PROBE_LABEL, f"{docker_provider.OWNER_LABEL}={os.getpid()}"]
+    return client.containers.list(all=True, filters={"label": mine}) == []
 
 
 def test_debian_standin(engine, tmp_path):

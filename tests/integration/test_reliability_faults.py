@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -21,8 +22,8 @@ PYTHON_STANDIN = "launchbuild-test/python:3.11-slim"
 runner = CliRunner()
 
 
-def job_dir(root: Path, *, requirements: str | None = None, marker: str = "") -> Path:
-    d = root / "job"
+def job_dir(root: Path, *, requirements: str | None = None, marker: str = "", name: str = "job") -> Path:
+    d = root / name
     d.mkdir()
     (d / "train.py").write_text(f"print('train {marker}')\n")
     (d / "launchbuild.toml").write_text('python = "3.11"\nentrypoint = "python train.py"\n')
@@ -60,11 +61,12 @@ def our_tags(client, repo_part: str) -> list[str]:
 def test_docker_daemon_not_running(tmp_path, args):
     dead = tmp_path / "dead.sock"
     argv = [args[0], str(job_dir(tmp_path)), "--python-base-image", PYTHON_STANDIN] if args == ["build"] else args
-    before = temp_leftovers()
-    result = cli(argv, env={"DOCKER_HOST": f"unix://{dead}"}, timeout=120)
+    own_tmp = tmp_path / "tmp"  # its own TMPDIR: "nothing left" is exact, whatever else runs
+    own_tmp.mkdir()
+    result = cli(argv, env={"DOCKER_HOST": f"unix://{dead}", "TMPDIR": str(own_tmp)}, timeout=120)
     assert result.returncode == 3, result.stdout + result.stderr
     one_error_line(result.stderr)
-    assert temp_leftovers() <= before
+    assert temp_leftovers(str(own_tmp)) == set()
 
 
 # --- registry faults through `launchbuild inspect` ------------------------------------------------
@@ -137,9 +139,10 @@ def test_disk_full_during_context_creation(tmp_path, docker_client):
     small.mkdir()
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(small)], check=True)
     try:
-        job = job_dir(tmp_path)
+        name = f"diskfull-{uuid.uuid4().hex[:8]}"  # its own repository: the engine is shared
+        job = job_dir(tmp_path, name=name)
         (job / "data.bin").write_bytes(os.urandom(1024 * 1024))  # does not fit in 256 KiB
-        tags_before = set(our_tags(docker_client, "job"))
+        tags_before = set(our_tags(docker_client, name))
         # BuildKit builds write their context under the cache dir (kept between builds), the
         # classic builder under TMPDIR: both on the small filesystem.
         cache = small / "cache"
@@ -151,7 +154,7 @@ def test_disk_full_during_context_creation(tmp_path, docker_client):
         assert [p.name for p in small.iterdir()] in ([], ["cache"])  # no temp dir left
         contexts = cache / "contexts"
         assert not contexts.exists() or [p for p in contexts.iterdir() if p.is_dir()] == []  # no half-written context
-        assert set(our_tags(docker_client, "job")) == tags_before
+        assert set(our_tags(docker_client, name)) == tags_before
     finally:
         subprocess.run(["umount", str(small)], check=False)
 
@@ -166,13 +169,16 @@ def test_ctrl_c_during_cli_build_leaves_nothing(tmp_path, docker_client, standin
     from tests.helpers_gate import GatedIndex
 
     with GatedIndex(tmp_path / "wheels") as gate:
-        job = job_dir(tmp_path, requirements=f"--index-url {gate.url}\n{gate.requirement}\n", marker="sigint")
-        before_tmp = temp_leftovers()
-        before_containers = {c.id for c in docker_client.containers.list(all=True)}
-        tags_before = set(our_tags(docker_client, "job"))
+        name = f"sigint-{uuid.uuid4().hex[:8]}"  # its own repository: the engine is shared
+        job = job_dir(tmp_path, requirements=f"--index-url {gate.url}\n{gate.requirement}\n", marker="sigint", name=name)
+        own_tmp = tmp_path / "tmp"  # its own TMPDIR and cache: "nothing left" is exact
+        own_tmp.mkdir()
+        cache = tmp_path / "cache"
+        tags_before = set(our_tags(docker_client, name))
         proc = subprocess.Popen(["launchbuild", "build", str(job), "--python-base-image", PYTHON_STANDIN, "--no-cache"],
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                env={**os.environ, "NO_COLOR": "1"})
+                                env={**os.environ, "NO_COLOR": "1", "TMPDIR": str(own_tmp),
+                                     "LAUNCHBUILD_CACHE_DIR": str(cache)})
         seen: list[str] = []
         drain = threading.Thread(target=lambda: seen.extend(proc.stdout), daemon=True)  # type: ignore[arg-type]
         drain.start()
@@ -187,9 +193,12 @@ def test_ctrl_c_during_cli_build_leaves_nothing(tmp_path, docker_client, standin
     assert "Traceback" not in out and "interrupted" in out
     # The CLI returns only after the docker client it stopped has exited; what the engine
     # still tears down is not ours to wait for, but no tag, temp dir or container of ours.
-    assert temp_leftovers() <= before_tmp
-    assert set(our_tags(docker_client, "job")) == tags_before
-    assert {c.id for c in docker_client.containers.list()} <= before_containers
+    assert list(own_tmp.iterdir()) == []
+    contexts = cache / "contexts"
+    assert not contexts.exists() or [p for p in contexts.iterdir() if p.is_dir()] == []  # no half-sent context
+    assert set(our_tags(docker_client, name)) == tags_before
+    # Containers this build started (probes, verification), by its PID: the engine is shared.
+    assert docker_client.containers.list(all=True, filters={"label": f"io.launchbuild.owner-pid={proc.pid}"}) == []
 
 
 @pytest.mark.docker
