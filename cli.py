@@ -243,7 +243,7 @@ def build(
     strict: Optional[bool] = STRICT,
     push: Optional[str] = _opt("--push", help="Push the built image to REGISTRY/REPO (host:port works)."),
     engine: Optional[Engine] = typer.Option(None, "--engine", help="Build engine.", show_default=False),
-    uid: Optional[int] = _opt("--uid", help="uid of the non-root user (default 1000)."),
+    uid: Optional[str] = _opt("--uid", help="uid of the non-root user (default 1000)."),  # checked by the options layer: one line
     force: bool = typer.Option(False, "--force", help="Build even when check has errors, or the tag exists."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Rebuild even when the content tag exists."),
     dry_run: bool = typer.Option(False, "--dry-run", help="With --engine kubernetes: write the manifests, submit nothing."),
@@ -317,7 +317,7 @@ def dockerfile(
     base_image: Optional[str] = BASE_IMAGE,
     python_base_image: Optional[str] = PYTHON_BASE_IMAGE,
     platform: Optional[str] = PLATFORM,
-    uid: Optional[int] = _opt("--uid", help="uid of the non-root user (default 1000)."),
+    uid: Optional[str] = _opt("--uid", help="uid of the non-root user (default 1000)."),  # checked by the options layer: one line
     offline: Optional[bool] = OFFLINE,
     output: Optional[Path] = OUTPUT,
 ) -> None:
