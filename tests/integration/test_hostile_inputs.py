@@ -362,7 +362,16 @@ def fault(name: str) -> Callable[[FakeRegistry], None]:
     return setup
 
 
+def layer_longer_than_declared(reg: FakeRegistry) -> None:
+    from tests.fakeregistry import OCI_LAYER_GZIP, build_layer
+
+    blob = reg.add_blob(build_layer({"etc/os-release": b"ID=debian\n" * 5000}))
+    reg.add_image_with_config("t/a", "1", b'{"architecture": "amd64", "config": {}}',
+                              layers=[{"mediaType": OCI_LAYER_GZIP, "digest": blob["digest"], "size": 10}])
+
+
 REGISTRY_ROWS: list[RegistryRow] = [
+    RegistryRow("layer-longer-than-declared", layer_longer_than_declared),
     RegistryRow("one-byte-a-second-headers", fault("drip-headers")),
     RegistryRow("one-byte-a-second-body", fault("drip-body")),
     RegistryRow("manifest-is-a-number", raw(b"5")),
