@@ -422,3 +422,33 @@ def test_hostile_registry_deadline_names_the_registry(tmp_path: Path) -> None:
         proc = run(["inspect", f"{host}/t/a:1"], {"LAUNCHBUILD_NET_DEADLINE": "1"}, tmp_path)
     assert proc.returncode == 3
     assert "within the deadline of 1s" in proc.stderr and host in proc.stderr
+
+
+# --- damaged caches, end to end ----------------------------------------------------------------------
+
+CACHE_GARBAGE = [b"[1, 2]", b'{"text": 5, "files": 7, "glibc": {"x": 1}, "schema": 1}', b"[" * 5000, b"\xff\xfe",
+                 b'{"schema": 1, "reference": "x", "provider": "registry", "glibc": "2.36; rm -rf /"}', b""]
+
+
+@pytest.mark.network
+@pytest.mark.parametrize("garbage", CACHE_GARBAGE, ids=["list", "wrong-types", "deep", "not-utf8", "bad-glibc", "empty"])
+def test_every_damaged_cache_entry_is_a_miss_end_to_end(tmp_path: Path, garbage: bytes) -> None:
+    """A real check fills the lock, fact and index caches; every entry is then damaged the
+    same way; the next check gives the same verdict (never exit 2, never a traceback) and
+    rewrites the entries it needs as valid JSON."""
+    job = code(tmp_path, {"requirements.txt": "six==1.16.0\n"})
+    argv = ["check", str(job), "--python", "3.11", "-f", "json"]
+    first = run(argv, {}, tmp_path)
+    assert first.returncode == 0, first.stderr[-2000:]
+    entries = [p for p in (tmp_path / ".cache").rglob("*.json") if p.is_file()]
+    assert entries, "the first check wrote no cache entries"
+    for path in entries:
+        path.write_bytes(garbage)
+    again = run(argv, {}, tmp_path)
+    assert "Traceback" not in again.stderr
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert json.loads(again.stdout)["verdict"] == json.loads(first.stdout)["verdict"]
+    rewritten = [p for p in entries if p.exists() and p.read_bytes() != garbage]
+    assert rewritten, "no damaged entry was rewritten"
+    for path in rewritten:
+        json.loads(path.read_text())
