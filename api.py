@@ -17,7 +17,7 @@ from typing import Any, Iterator, Mapping, Sequence
 
 from launchbuild.compat.facts import ImageFacts
 from launchbuild.compat.findings import Severity
-from launchbuild.limits import write_output
+from launchbuild.limits import clip, write_output
 from launchbuild.report.plain import add_plain_row, plain
 from launchbuild.errors import BadInput
 from launchbuild.jobs.model import Job, Origin, Sourced
@@ -71,7 +71,8 @@ class _ConsoleProgress(Progress):
         if self.verbose:
             from rich.markup import escape
 
-            self.console.print(f"[dim]{escape(line)}[/]", markup=True, highlight=False)
+            # A build's output is foreign text: no markup, no terminal escape sequences.
+            self.console.print(f"[dim]{escape(clip(line, 4000))}[/]", markup=True, highlight=False)
 
     def options(self, options: Options) -> None:
         if not self.verbose:

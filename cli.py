@@ -77,8 +77,10 @@ def _log_tail(lines: Any, keep: int = 15) -> None:
 
     console = Console(stderr=True, highlight=False, no_color=bool(os.environ.get("NO_COLOR")))
     console.print("[dim]--- last lines of the build log ---[/]")
+    from launchbuild.limits import clip
+
     for line in lines:
-        console.print(f"[dim]{escape(line)}[/]")
+        console.print(f"[dim]{escape(clip(line, 4000))}[/]")  # foreign text: escaped, bounded
 
 
 def handled(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -97,6 +99,11 @@ def handled(func: Callable[..., Any]) -> Callable[..., Any]:
         except KeyboardInterrupt:
             _stderr("interrupted; nothing was left behind")
             raise typer.Exit(130) from None
+        except RecursionError:
+            # Last line of defence: parsers and walks are depth-capped (limits.py), so only a
+            # nesting no cap foresaw gets here; it is the input's depth, never a crash to show.
+            _stderr("the input is nested too deeply to process (flatten it; launchbuild caps nesting at 64 levels)")
+            raise typer.Exit(2) from None
 
     return wrapper
 

@@ -195,7 +195,8 @@ def _git_env() -> dict[str, str]:
     return env
 
 
-def _run_git(args: list[str], cwd: Path, *, timeout: float, remote: str) -> subprocess.CompletedProcess[str]:
+def _run_git(args: list[str], cwd: Path, *, timeout: float, remote: str,
+             budget: float | None = None) -> subprocess.CompletedProcess[str]:
     """git, killed with its whole process group (remote helpers, ssh) on timeout or Ctrl-C."""
     try:
         proc = subprocess.Popen(["git", *args], cwd=cwd, env=_git_env(), stdin=subprocess.DEVNULL,
@@ -208,7 +209,7 @@ def _run_git(args: list[str], cwd: Path, *, timeout: float, remote: str) -> subp
         stdout, stderr = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         _kill_group(proc)
-        raise InfraUnavailable(f"git remote {redact_url(remote)}: no answer within {timeout:g}s",
+        raise InfraUnavailable(f"git remote {redact_url(remote)}: no answer within {budget or timeout:g}s",
                                hint="check the network, or raise the git timeout") from None
     except BaseException:
         _kill_group(proc)
@@ -252,7 +253,7 @@ def clone_git(remote: str, ref: str | None, dest: Path, *, timeout: float = DEFA
         if left <= 0:
             raise InfraUnavailable(f"git remote {shown}: no answer within {timeout:g}s",
                                    hint="check the network, or raise the git timeout")
-        return _run_git([*protocol, *args], dest, timeout=left, remote=remote)
+        return _run_git([*protocol, *args], dest, timeout=left, remote=remote, budget=timeout)
 
     for step in (("init", "-q"), ("remote", "add", "origin", remote)):
         result = git(*step)
