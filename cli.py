@@ -83,12 +83,25 @@ def _log_tail(lines: Any, keep: int = 15) -> None:
         console.print(f"[dim]{escape(clip(line, 4000))}[/]")  # foreign text: escaped, bounded
 
 
+def _refuse_non_utf8_values(kwargs: dict[str, Any]) -> None:
+    """Option values (not paths: JOB and Path options may name files with any bytes) that
+    hold non-UTF-8 bytes (lone surrogates in argv) would reach a Dockerfile, a report or a
+    registry; refuse them as one line instead of a crash further down."""
+    from launchbuild.errors import BadInput
+
+    for name, value in kwargs.items():
+        values = value if isinstance(value, (list, tuple)) else [value]
+        if name != "job" and any(isinstance(v, str) and any("\ud800" <= ch <= "\udfff" for ch in v) for v in values):
+            raise BadInput(f"--{name.replace('_', '-')}: the value is not valid UTF-8", hint="pass it as UTF-8 text")
+
+
 def handled(func: Callable[..., Any]) -> Callable[..., Any]:
     """Turn our errors into one line on stderr and their exit code; never a traceback."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
+            _refuse_non_utf8_values(kwargs)
             return func(*args, **kwargs)
         except LaunchbuildError as exc:
             from rich.markup import escape

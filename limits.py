@@ -355,9 +355,14 @@ def write_output(path: Path | str, text: str, what: str) -> None:
     is one BadInput line."""
     target = Path(path)
     try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: a non-UTF-8 byte in an argument or file name
+        raise BadInput(f"the {what} would hold text that is not UTF-8 (a value passed with non-UTF-8 bytes)",
+                       hint="pass the value as UTF-8") from None
+    try:
         if not target.parent.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
+        target.write_bytes(data)
     except OSError as exc:
         raise BadInput(f"cannot write the {what} to {clip(str(target))}: {_reason(exc)}",
                        hint="choose a writable --output") from None

@@ -268,6 +268,12 @@ ROWS: list[Row] = [
     Row("spec-git-remote-newline", show_spec(git_spec("https://example.invalid/a.git\nerror: forged")), 2),
     Row("job-arg-newline", lambda r: ["check", "no-such\nerror: forged", "--offline"], 2),
     Row("job-arg-invalid-utf8", lambda r: ["show", os.fsdecode(b"no-such-\xff\xfe")], 2),
+    Row("entrypoint-invalid-utf8", dockerfile_with("--entrypoint", os.fsdecode(b"python \xff.py")), 2),
+    Row("ignore-invalid-utf8", lambda r: ["check", str(code(r)), "--offline", "--python", "3.11",
+                                          "--ignore", os.fsdecode(b"LB\xff")], 2),
+    Row("report-for-a-non-utf8-path-is-written", lambda r: ["check", str(code(r, name=os.fsdecode(b"job-\xff"))),
+                                                             "--offline", "--python", "3.11", "-f", "json",
+                                                             "-o", str(r / "report.json")], 0),
     Row("show-entrypoint-markup", lambda r: ["show", str(code(r)), "--entrypoint", MARKUP], 0, stdout_has="[/]x[bold]y"),
     Row("show-spec-markup-and-surrogate", show_spec(
         '{"source_type": "repo", "source": {"git": {"remote": "https://example.invalid/a.git", "commit": "'
