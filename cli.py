@@ -429,7 +429,7 @@ def main() -> None:
             except (ValueError, OSError):
                 pass
     try:
-        app(prog_name="launchbuild")
+        code = app(prog_name="launchbuild", standalone_mode=False)
     except LaunchbuildError as exc:  # raised outside a command (e.g. while parsing)
         from rich.markup import escape
 
@@ -437,6 +437,31 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)
+    except typer.Abort:
+        sys.exit(130)
+    except _CLICK_ERROR as exc:
+        sys.exit(_usage_error(exc))
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+# typer's (vendored) click exception base: usage errors such as a bad --format value.
+_CLICK_ERROR: type[Exception] = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+
+
+def _usage_error(exc: Exception) -> int:
+    """A usage error as one bounded line, like every other error (typer's box is many lines
+    and echoes a hostile value in full); no arguments at all still prints the help."""
+    from rich.markup import escape
+
+    from launchbuild.limits import one_line
+
+    ctx = getattr(exc, "ctx", None)
+    if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:
+        typer.echo(ctx.get_help())
+        return 2
+    where = f"see '{ctx.command_path} --help'" if ctx is not None else "see 'launchbuild --help'"
+    _stderr(escape(one_line(f"{exc.format_message()} ({where})")))  # type: ignore[attr-defined]
+    return int(getattr(exc, "exit_code", 2))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -302,6 +302,8 @@ ROWS: list[Row] = [
     Row("job-dev-zero", lambda r: ["check", "/dev/zero", "--offline"], 2),
     Row("requirements-dev-zero", check_with("--requirements", lambda r: Path("/dev/zero")), 2),
     Row("frozen-fifo", check_with("--frozen", lambda r: fifo(r, "frozen.txt")), 2),
+    Row("usage-error-huge-value", lambda r: ["check", str(code(r)), "--format", "x" * 100_000], 2),
+    Row("usage-error-unknown-option", lambda r: ["check", str(code(r)), "--no-such-option\nerror: forged"], 2),
     Row("output-is-a-directory", dockerfile_to(lambda r: str(r)), 2),
     Row("output-under-a-file", dockerfile_to(lambda r: str(code(r) / "train.py" / "Dockerfile")), 2),
 ]
