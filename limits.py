@@ -58,8 +58,14 @@ def clip(text: str, cap: int = MAX_VALUE) -> str:
 
 
 def one_line(text: str, cap: int = MAX_MESSAGE) -> str:
-    """A message safe to print as one terminal line: escaped, then capped."""
-    return clip(text, cap)
+    """A message safe to print as one terminal line: escaped, then capped. An over-long
+    message keeps its head and its tail (where the hint, what to do, is), cut in between."""
+    text = _UNSAFE.sub(_escape, str(text))
+    if len(text) <= cap:
+        return text
+    tail = min(200, (cap - 1) // 3)
+    head = cap - 1 - tail
+    return text[:head] + ELLIPSIS + (text[-tail:] if tail else "")
 
 
 # --- files ----------------------------------------------------------------------------------
