@@ -151,7 +151,11 @@ def check_local_directory(path: Path) -> Path:
             entry = os.path.join(dirpath, name)
             if not os.path.islink(entry):
                 continue
-            target = os.path.realpath(entry)
+            try:
+                target = os.path.realpath(entry)  # recursive per link: a 1000-link chain overflows
+            except (RecursionError, OSError):
+                raise BadInput(f"code directory {root}: symlink {os.path.relpath(entry, root)} starts a chain of links "
+                               "too long to follow", hint="replace the links with the file") from None
             if not _inside(target, str(root)):
                 relative = os.path.relpath(entry, root)
                 raise BadInput(f"code directory {root}: symlink {relative} points outside it ({os.readlink(entry)})",

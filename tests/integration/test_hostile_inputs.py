@@ -201,6 +201,14 @@ def symlink_loop(root: Path) -> list[str]:
     return ["build", str(d), "--offline", "--python", "3.11", "--entrypoint", "python train.py", "--force"]
 
 
+def symlink_chain(root: Path) -> list[str]:
+    d = code(root)
+    os.symlink("train.py", d / "l0")
+    for i in range(1, 1100):
+        os.symlink(f"l{i - 1}", d / f"l{i}")
+    return ["check", str(d), "--offline", "--python", "3.11"]
+
+
 def show_spec(spec: dict | str) -> Callable[[Path], list[str]]:
     text = spec if isinstance(spec, str) else json.dumps(spec)
     return lambda root: ["show", str(spec_file(root, text))]
@@ -261,6 +269,7 @@ ROWS: list[Row] = [
     Row("corrupt-bzip2-zip-member", archive("b.zip", lambda: _corrupt_zip(zipfile.ZIP_BZIP2)), 2),
     Row("corrupt-deflate-zip-member", archive("d.zip", lambda: _corrupt_zip(zipfile.ZIP_DEFLATED)), 2),
     Row("symlink-loop-at-build", symlink_loop, 2, marks=(pytest.mark.docker,)),
+    Row("symlink-chain-1100-long", symlink_chain, 2),
     # --- output forging and markup ---
     Row("git-url-newline", lambda r: ["check", "https://example.invalid/a.git\nerror: forged", "--offline"], 2),
     Row("git-url-escape-sequence", lambda r: ["check", "https://example.invalid/a.git\x1b[2J", "--offline"], 2),
