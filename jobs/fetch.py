@@ -454,7 +454,11 @@ class _Writer:
         """Each link checked alone stays inside, but links through links can still leave
         (`a -> .` then `b -> a/..`): resolve them all on disk once everything is written."""
         for member, path in self.links:
-            if not _inside(os.path.realpath(path), self.real_dest):
+            try:
+                real = os.path.realpath(path)  # recursive per link: a 1000-link chain overflows
+            except (RecursionError, OSError):
+                raise self.refuse(member, "starts a chain of links too long to follow", "rebuild the archive") from None
+            if not _inside(real, self.real_dest):
                 raise self.refuse(member, "is a link that resolves outside the archive (through other links)",
                                   "rebuild the archive without links that leave it")
 
