@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from launchbuild.compat.facts import ImageFacts
 from launchbuild.compat.findings import Severity
-from launchbuild.limits import write_output
+from launchbuild.limits import clip, write_output
 from launchbuild.report.plain import add_plain_row, plain
 from launchbuild.errors import BadInput
 from launchbuild.jobs.model import Job, Origin, Sourced

@@ -77,8 +77,22 @@ def _log_tail(lines: Any, keep: int = 15) -> None:
 
     console = Console(stderr=True, highlight=False, no_color=bool(os.environ.get("NO_COLOR")))
     console.print("[dim]--- last lines of the build log ---[/]")
+    from launchbuild.limits import clip
+
     for line in lines:
-        console.print(f"[dim]{escape(line)}[/]")
+        console.print(f"[dim]{escape(clip(line, 4000))}[/]")  # foreign text: escaped, bounded
+
+
+def _refuse_non_utf8_values(kwargs: dict[str, Any]) -> None:
+    """Option values (not paths: JOB and Path options may name files with any bytes) that
+    hold non-UTF-8 bytes (lone surrogates in argv) would reach a Dockerfile, a report or a
+    registry; refuse them as one line instead of a crash further down."""
+    from launchbuild.errors import BadInput
+
+    for name, value in kwargs.items():
+        values = value if isinstance(value, (list, tuple)) else [value]
+        if name != "job" and any(isinstance(v, str) and any("\ud800" <= ch <= "\udfff" for ch in v) for v in values):
+            raise BadInput(f"--{name.replace('_', '-')}: the value is not valid UTF-8", hint="pass it as UTF-8 text")
 
 
 def _report_of_failure(exc: LaunchbuildError, kwargs: dict[str, Any]) -> None:
@@ -106,6 +120,7 @@ def handled(func: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
+            _refuse_non_utf8_values(kwargs)
             return func(*args, **kwargs)
         except LaunchbuildError as exc:
             from rich.markup import escape
@@ -121,6 +136,11 @@ def handled(func: Callable[..., Any]) -> Callable[..., Any]:
         except KeyboardInterrupt:
             _stderr("interrupted; nothing was left behind")
             raise typer.Exit(130) from None
+        except RecursionError:
+            # Last line of defence: parsers and walks are depth-capped (limits.py), so only a
+            # nesting no cap foresaw gets here; it is the input's depth, never a crash to show.
+            _stderr("the input is nested too deeply to process (flatten it; launchbuild caps nesting at 64 levels)")
+            raise typer.Exit(2) from None
 
     return wrapper
 
@@ -302,7 +322,7 @@ def build(
     strict: Optional[bool] = STRICT,
     push: Optional[str] = _opt("--push", help="Push the built image to REGISTRY/REPO (host:port works)."),
     engine: Optional[Engine] = typer.Option(None, "--engine", help="Build engine.", show_default=False),
-    uid: Optional[int] = _opt("--uid", help="uid of the non-root user (default 1000)."),
+    uid: Optional[str] = _opt("--uid", help="uid of the non-root user (default 1000)."),  # checked by the options layer: one line
     force: bool = typer.Option(False, "--force", help="Build even when check has errors, or the tag exists."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Rebuild even when the content tag exists."),
     dry_run: bool = typer.Option(False, "--dry-run", help="With --engine kubernetes: write the manifests, submit nothing."),
@@ -385,7 +405,7 @@ def dockerfile(
     base_image: Optional[str] = BASE_IMAGE,
     python_base_image: Optional[str] = PYTHON_BASE_IMAGE,
     platform: Optional[str] = PLATFORM,
-    uid: Optional[int] = _opt("--uid", help="uid of the non-root user (default 1000)."),
+    uid: Optional[str] = _opt("--uid", help="uid of the non-root user (default 1000)."),  # checked by the options layer: one line
     offline: Optional[bool] = OFFLINE,
     output: Optional[Path] = OUTPUT,
     ca_bundle: Optional[str] = CA_BUNDLE,
@@ -520,7 +540,7 @@ def main() -> None:
             except (ValueError, OSError):
                 pass
     try:
-        app(prog_name="launchbuild")
+        code = app(prog_name="launchbuild", standalone_mode=False)
     except LaunchbuildError as exc:  # raised outside a command (e.g. while parsing)
         from rich.markup import escape
 
@@ -530,6 +550,31 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)
+    except typer.Abort:
+        sys.exit(130)
+    except _CLICK_ERROR as exc:
+        sys.exit(_usage_error(exc))
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+# typer's (vendored) click exception base: usage errors such as a bad --format value.
+_CLICK_ERROR: type[Exception] = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+
+
+def _usage_error(exc: Exception) -> int:
+    """A usage error as one bounded line, like every other error (typer's box is many lines
+    and echoes a hostile value in full); no arguments at all still prints the help."""
+    from rich.markup import escape
+
+    from launchbuild.limits import one_line
+
+    ctx = getattr(exc, "ctx", None)
+    if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:
+        typer.echo(ctx.get_help())
+        return 2
+    where = f"see '{ctx.command_path} --help'" if ctx is not None else "see 'launchbuild --help'"
+    _stderr(escape(one_line(f"{exc.format_message()} ({where})")))  # type: ignore[attr-defined]
+    return int(getattr(exc, "exit_code", 2))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -58,8 +58,14 @@ def clip(text: str, cap: int = MAX_VALUE) -> str:
 
 
 def one_line(text: str, cap: int = MAX_MESSAGE) -> str:
-    """A message safe to print as one terminal line: escaped, then capped."""
-    return clip(text, cap)
+    """A message safe to print as one terminal line: escaped, then capped. An over-long
+    message keeps its head and its tail (where the hint, what to do, is), cut in between."""
+    text = _UNSAFE.sub(_escape, str(text))
+    if len(text) <= cap:
+        return text
+    tail = min(200, (cap - 1) // 3)
+    head = cap - 1 - tail
+    return text[:head] + ELLIPSIS + (text[-tail:] if tail else "")
 
 
 # --- files ----------------------------------------------------------------------------------
@@ -355,9 +361,14 @@ def write_output(path: Path | str, text: str, what: str) -> None:
     is one BadInput line."""
     target = Path(path)
     try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: a non-UTF-8 byte in an argument or file name
+        raise BadInput(f"the {what} would hold text that is not UTF-8 (a value passed with non-UTF-8 bytes)",
+                       hint="pass the value as UTF-8") from None
+    try:
         if not target.parent.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
+        target.write_bytes(data)
     except OSError as exc:
         raise BadInput(f"cannot write the {what} to {clip(str(target))}: {_reason(exc)}",
                        hint="choose a writable --output") from None

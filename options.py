@@ -61,6 +61,7 @@ OPTION_SPECS: tuple[OptionSpec, ...] = (
     OptionSpec("ca-bundle", str, None, "CA bundle mounted into install steps (default: SSL_CERT_FILE, REQUESTS_CA_BUNDLE, PIP_CERT)"),
 )
 SPECS_BY_NAME = {s.name: s for s in OPTION_SPECS}
+_KIND_NAMES = {int: "a whole number (ASCII digits)", bool: "a boolean", str: "a string", list: "a list of strings"}
 INT_RANGES = {"uid": (0, 2**31 - 1)}  # 0 passes here so the plan can say "would run as root"
 CONFIG_FILE_NAME = "launchbuild.toml"
 
@@ -110,7 +111,7 @@ def _coerce(spec: OptionSpec, value: Any, where: str) -> Any:
     elif isinstance(value, str):
         return value
     raise BadInput(
-        f"{where}: option '{spec.name}' must be a {spec.kind.__name__}, got {clip(repr(value))}",
+        f"{where}: option '{spec.name}' must be {_KIND_NAMES.get(spec.kind, 'a ' + spec.kind.__name__)}, got {clip(repr(value))}",
         hint=f"fix the value of '{spec.name}'",
     )
 

@@ -103,7 +103,7 @@ def _link_entry(root: Path, full: Path, rel: str) -> Entry:
     target = os.readlink(full)
     try:
         resolved = (full.parent / target).resolve(strict=False)
-    except (RuntimeError, OSError):  # a loop (a -> b -> a): Path.resolve raises RuntimeError on 3.11
+    except (RuntimeError, OSError, RecursionError):  # a loop (RuntimeError on 3.11) or a 1000-link chain
         raise BadInput(f"{full}: symlink loop (to {target})",
                        hint="remove the link or list it in .dockerignore") from None
     if resolved != root and root not in resolved.parents:

@@ -175,8 +175,10 @@ def verify_image(client, image: str, plan: BuildPlan, *, uv_binary: Path | None 
         return (VerificationResult("run image", False, f"probe exited {status.get('StatusCode')}: {last[:200]}"),)
     try:
         probe = json.loads(out.strip().splitlines()[-1])
-    except (ValueError, IndexError):
+    except (ValueError, IndexError, RecursionError):
         return (VerificationResult("run image", False, f"probe printed no JSON: {out[-200:]!r}"),)
+    if not isinstance(probe, dict):  # the image's own code may print last; never crash on its shape
+        return (VerificationResult("run image", False, f"probe printed no JSON object: {out[-200:]!r}"),)
     results = judge(plan, probe)
     LAST_IMPORTABLE[image] = tuple(probe.get("importable") or ())
     return results

@@ -170,7 +170,11 @@ def check_local_directory(path: Path, label: str | None = None) -> Path:
             entry = os.path.join(dirpath, name)
             if not os.path.islink(entry):
                 continue
-            target = os.path.realpath(entry)
+            try:
+                target = os.path.realpath(entry)  # recursive per link: a 1000-link chain overflows
+            except (RecursionError, OSError):
+                raise BadInput(f"code directory {root}: symlink {os.path.relpath(entry, root)} starts a chain of links "
+                               "too long to follow", hint="replace the links with the file") from None
             if not _inside(target, str(root)):
                 relative = os.path.relpath(entry, root)
                 raise BadInput(f"{label or f'code directory {root}'}: symlink {relative!r} points outside it "
@@ -473,7 +477,11 @@ class _Writer:
         """Each link checked alone stays inside, but links through links can still leave
         (`a -> .` then `b -> a/..`): resolve them all on disk once everything is written."""
         for member, path in self.links:
-            if not _inside(os.path.realpath(path), self.real_dest):
+            try:
+                real = os.path.realpath(path)  # recursive per link: a 1000-link chain overflows
+            except (RecursionError, OSError):
+                raise self.refuse(member, "starts a chain of links too long to follow", "rebuild the archive") from None
+            if not _inside(real, self.real_dest):
                 raise self.refuse(member, "is a link that resolves outside the archive (through other links)",
                                   "rebuild the archive without links that leave it")
 

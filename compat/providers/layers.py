@@ -178,8 +178,16 @@ class OverlayView:
         )
 
 
+MAX_MEMBERS = 2_000_000  # per layer; a CUDA devel layer has ~30k, a bomb of empty entries millions
+MAX_NAME = 4096  # PATH_MAX: a longer member name is not a path an image can hold
+
+
 def _iter_members(tar: tarfile.TarFile) -> Iterable[tuple[tarfile.TarInfo, IO[bytes] | None]]:
-    for info in tar:
+    for count, info in enumerate(tar, start=1):
+        if count > MAX_MEMBERS:
+            raise tarfile.TarError(f"more than {MAX_MEMBERS} entries in one layer")
+        if len(info.name) > MAX_NAME or len(info.linkname) > MAX_NAME:
+            raise tarfile.TarError(f"an entry name longer than {MAX_NAME} characters")
         yield info, (tar.extractfile(info) if info.isreg() else None)
 
 

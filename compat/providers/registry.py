@@ -46,7 +46,7 @@ from launchbuild.compat.providers.platforms import Platform
 from launchbuild.compat.providers.registry_shapes import (
     check_descriptor, check_layers, image_config_parts, index_entries, text_or_none,
 )
-from launchbuild.limits import MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES, clip
+from launchbuild.limits import MAX_BLOB_BYTES, MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES, clip
 from launchbuild.netbounds import Deadline, blob_seconds, deadline_session
 
 PROVIDER = "registry"
@@ -285,6 +285,8 @@ class RegistryClient:
 
     def blob_stream(self, descriptor: dict[str, Any], what: str) -> "_VerifyingReader":
         digest = check_descriptor(descriptor, what, self.ref)
+        if isinstance(descriptor.get("size"), int) and descriptor["size"] > MAX_BLOB_BYTES:
+            raise ProviderUnavailable(f"registry {self.ref.registry}: the {what} of {self.ref.familiar} is over {MAX_BLOB_BYTES} bytes")
         response = self._get(f"blobs/{digest}", budget=blob_seconds(descriptor.get("size"), self.deadline.seconds))
         self._check_status(response, what)
         return _VerifyingReader(response, descriptor, what, self)
@@ -321,6 +323,8 @@ class _VerifyingReader:
         self.size = 0
         self.what = what
         self.client = client
+        declared = self.expected_size if isinstance(self.expected_size, int) and not isinstance(self.expected_size, bool) else None
+        self.limit = min(declared, MAX_BLOB_BYTES) if declared is not None else MAX_BLOB_BYTES
 
     def read(self, n: int = -1) -> bytes:
         try:
@@ -337,6 +341,11 @@ class _VerifyingReader:
             raise self.client._unreachable(TimeoutError())
         self.hash.update(data)
         self.size += len(data)
+        if self.size > self.limit:  # past its declared size, or past any layer's cap
+            ref = self.client.ref
+            raise RegistryIntegrityError(
+                f"registry {ref.registry} sent more than {self.limit} bytes for the {self.what} of {ref.familiar}"
+            )
         return data
 
     def drain_and_verify(self) -> None:

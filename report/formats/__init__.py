@@ -220,7 +220,9 @@ def write_outputs(
             try:
                 if path.parent and not path.parent.exists():
                     path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(text, encoding="utf-8")
+                # A lone surrogate (a non-UTF-8 byte in an argument or file name) is written
+                # as a backslash escape: a report is always written, never a crash.
+                path.write_text(text, encoding="utf-8", errors="backslashreplace")
             except OSError as exc:
                 raise BadInput(
                     f"cannot write the {fmt.value} report to {path}: {exc.strerror or exc}; choose a writable --output"

@@ -201,6 +201,14 @@ def symlink_loop(root: Path) -> list[str]:
     return ["build", str(d), "--offline", "--python", "3.11", "--entrypoint", "python train.py", "--force"]
 
 
+def symlink_chain(root: Path) -> list[str]:
+    d = code(root)
+    os.symlink("train.py", d / "l0")
+    for i in range(1, 1100):
+        os.symlink(f"l{i - 1}", d / f"l{i}")
+    return ["check", str(d), "--offline", "--python", "3.11"]
+
+
 def show_spec(spec: dict | str) -> Callable[[Path], list[str]]:
     text = spec if isinstance(spec, str) else json.dumps(spec)
     return lambda root: ["show", str(spec_file(root, text))]
@@ -261,6 +269,7 @@ ROWS: list[Row] = [
     Row("corrupt-bzip2-zip-member", archive("b.zip", lambda: _corrupt_zip(zipfile.ZIP_BZIP2)), 2),
     Row("corrupt-deflate-zip-member", archive("d.zip", lambda: _corrupt_zip(zipfile.ZIP_DEFLATED)), 2),
     Row("symlink-loop-at-build", symlink_loop, 2, marks=(pytest.mark.docker,)),
+    Row("symlink-chain-1100-long", symlink_chain, 2),
     # --- output forging and markup ---
     Row("git-url-newline", lambda r: ["check", "https://example.invalid/a.git\nerror: forged", "--offline"], 2),
     Row("git-url-escape-sequence", lambda r: ["check", "https://example.invalid/a.git\x1b[2J", "--offline"], 2),
@@ -268,6 +277,12 @@ ROWS: list[Row] = [
     Row("spec-git-remote-newline", show_spec(git_spec("https://example.invalid/a.git\nerror: forged")), 2),
     Row("job-arg-newline", lambda r: ["check", "no-such\nerror: forged", "--offline"], 2),
     Row("job-arg-invalid-utf8", lambda r: ["show", os.fsdecode(b"no-such-\xff\xfe")], 2),
+    Row("entrypoint-invalid-utf8", dockerfile_with("--entrypoint", os.fsdecode(b"python \xff.py")), 2),
+    Row("ignore-invalid-utf8", lambda r: ["check", str(code(r)), "--offline", "--python", "3.11",
+                                          "--ignore", os.fsdecode(b"LB\xff")], 2),
+    Row("report-for-a-non-utf8-path-is-written", lambda r: ["check", str(code(r, name=os.fsdecode(b"job-\xff"))),
+                                                             "--offline", "--python", "3.11", "-f", "json",
+                                                             "-o", str(r / "report.json")], 0),
     Row("show-entrypoint-markup", lambda r: ["show", str(code(r)), "--entrypoint", MARKUP], 0, stdout_has="[/]x[bold]y"),
     Row("show-spec-markup-and-surrogate", show_spec(
         '{"source_type": "repo", "source": {"git": {"remote": "https://example.invalid/a.git", "commit": "'
@@ -282,6 +297,9 @@ ROWS: list[Row] = [
     Row("uid-flag-2-to-the-32", dockerfile_with("--uid", "4294967296"), 2),
     Row("uid-flag-negative", dockerfile_with("--uid", "-1"), 2),
     Row("uid-flag-huge", dockerfile_with("--uid", "9" * 40), 2),
+    Row("uid-flag-not-a-number", dockerfile_with("--uid", "abc"), 2),
+    Row("uid-flag-float-syntax", dockerfile_with("--uid", "1e3"), 2),
+    Row("uid-flag-arabic-indic-digits", dockerfile_with("--uid", "١٢"), 2),
     Row("queue-config-dev-zero", check_with("--queue-config", lambda r: Path("/dev/zero")), 2),
     Row("queue-config-fifo", check_with("--queue-config", fifo), 2),
     Row("queue-config-directory", check_with("--queue-config", a_dir), 2),
@@ -293,6 +311,8 @@ ROWS: list[Row] = [
     Row("job-dev-zero", lambda r: ["check", "/dev/zero", "--offline"], 2),
     Row("requirements-dev-zero", check_with("--requirements", lambda r: Path("/dev/zero")), 2),
     Row("frozen-fifo", check_with("--frozen", lambda r: fifo(r, "frozen.txt")), 2),
+    Row("usage-error-huge-value", lambda r: ["check", str(code(r)), "--format", "x" * 100_000], 2),
+    Row("usage-error-unknown-option", lambda r: ["check", str(code(r)), "--no-such-option\nerror: forged"], 2),
     Row("output-is-a-directory", dockerfile_to(lambda r: str(r)), 2),
     Row("output-under-a-file", dockerfile_to(lambda r: str(code(r) / "train.py" / "Dockerfile")), 2),
 ]
@@ -359,7 +379,16 @@ def fault(name: str) -> Callable[[FakeRegistry], None]:
     return setup
 
 
+def layer_longer_than_declared(reg: FakeRegistry) -> None:
+    from tests.fakeregistry import OCI_LAYER_GZIP, build_layer
+
+    blob = reg.add_blob(build_layer({"etc/os-release": b"ID=debian\n" * 5000}))
+    reg.add_image_with_config("t/a", "1", b'{"architecture": "amd64", "config": {}}',
+                              layers=[{"mediaType": OCI_LAYER_GZIP, "digest": blob["digest"], "size": 10}])
+
+
 REGISTRY_ROWS: list[RegistryRow] = [
+    RegistryRow("layer-longer-than-declared", layer_longer_than_declared),
     RegistryRow("one-byte-a-second-headers", fault("drip-headers")),
     RegistryRow("one-byte-a-second-body", fault("drip-body")),
     RegistryRow("manifest-is-a-number", raw(b"5")),
@@ -410,3 +439,33 @@ def test_hostile_registry_deadline_names_the_registry(tmp_path: Path) -> None:
         proc = run(["inspect", f"{host}/t/a:1"], {"LAUNCHBUILD_NET_DEADLINE": "1"}, tmp_path)
     assert proc.returncode == 3
     assert "within the deadline of 1s" in proc.stderr and host in proc.stderr
+
+
+# --- damaged caches, end to end ----------------------------------------------------------------------
+
+CACHE_GARBAGE = [b"[1, 2]", b'{"text": 5, "files": 7, "glibc": {"x": 1}, "schema": 1}', b"[" * 5000, b"\xff\xfe",
+                 b'{"schema": 1, "reference": "x", "provider": "registry", "glibc": "2.36; rm -rf /"}', b""]
+
+
+@pytest.mark.network
+@pytest.mark.parametrize("garbage", CACHE_GARBAGE, ids=["list", "wrong-types", "deep", "not-utf8", "bad-glibc", "empty"])
+def test_every_damaged_cache_entry_is_a_miss_end_to_end(tmp_path: Path, garbage: bytes) -> None:
+    """A real check fills the lock, fact and index caches; every entry is then damaged the
+    same way; the next check gives the same verdict (never exit 2, never a traceback) and
+    rewrites the entries it needs as valid JSON."""
+    job = code(tmp_path, {"requirements.txt": "six==1.16.0\n"})
+    argv = ["check", str(job), "--python", "3.11", "-f", "json"]
+    first = run(argv, {}, tmp_path)
+    assert first.returncode == 0, first.stderr[-2000:]
+    entries = [p for p in (tmp_path / ".cache").rglob("*.json") if p.is_file()]
+    assert entries, "the first check wrote no cache entries"
+    for path in entries:
+        path.write_bytes(garbage)
+    again = run(argv, {}, tmp_path)
+    assert "Traceback" not in again.stderr
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert json.loads(again.stdout)["verdict"] == json.loads(first.stdout)["verdict"]
+    rewritten = [p for p in entries if p.exists() and p.read_bytes() != garbage]
+    assert rewritten, "no damaged entry was rewritten"
+    for path in rewritten:
+        json.loads(path.read_text())

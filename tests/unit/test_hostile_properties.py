@@ -321,3 +321,20 @@ def test_damaged_lock_entry_is_a_miss():
     for entry in (None, [], {"text": 5}, {"text": "other header\n"}, {"nope": 1}):
         assert not _usable_lock_entry(entry, header, ())
     assert _usable_lock_entry({"text": header + "numpy==1.26.4\n"}, header, ())
+
+
+def test_cli_last_resort_for_nesting_no_cap_foresaw(monkeypatch):
+    """The CLI's one error handler turns a RecursionError (input deeper than any cap foresaw)
+    into one line, exit 2: never a traceback."""
+    from typer.testing import CliRunner
+
+    from launchbuild import api
+    from launchbuild.cli import app
+
+    def deep(*args, **kwargs):
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(api, "show", deep)
+    result = CliRunner().invoke(app, ["show", "."])
+    assert result.exit_code == 2
+    assert "nested too deeply" in result.output and "Traceback" not in result.output
