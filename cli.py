@@ -554,7 +554,24 @@ def main() -> None:
         sys.exit(130)
     except _CLICK_ERROR as exc:
         sys.exit(_usage_error(exc))
+    except Exception as exc:  # a bug of ours: still one line, never a traceback in a CI log
+        if os.environ.get("LAUNCHBUILD_TRACEBACK"):
+            raise
+        sys.exit(_internal_error(exc))
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _internal_error(exc: Exception) -> int:
+    """An exception no stage turned into a launchbuild error: one redacted, bounded line that
+    says it is ours, exit 1. LAUNCHBUILD_TRACEBACK=1 re-raises it with the traceback."""
+    from rich.markup import escape
+
+    from launchbuild.jobs.urls import redact_text
+    from launchbuild.limits import one_line
+
+    _stderr(escape(one_line(f"internal error: {type(exc).__name__}: {redact_text(str(exc))} "
+                            "(a bug in launchbuild: rerun with LAUNCHBUILD_TRACEBACK=1 and report it)")))
+    return 1
 
 
 # typer's (vendored) click exception base: usage errors such as a bad --format value.
