@@ -63,7 +63,9 @@ class GatedIndex:
 
     @property
     def lock_text(self) -> str:
-        return f"{self.requirement} \\\n    --hash=sha256:{self.sha256}\n"
+        # As the resolver writes a lock: the index is data in the lock file itself, never a
+        # word on the install step's shell line (docs/SECURITY.md).
+        return f"--index-url {self.url}\n{self.requirement} \\\n    --hash=sha256:{self.sha256}\n"
 
     def wait_held(self, what: str = "the build") -> None:
         if not self.held.wait(EVENT_TIMEOUT_S):
