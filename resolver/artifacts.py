@@ -141,7 +141,7 @@ def prepare(requirements: tuple[RequirementLine, ...], index: IndexOptions, sour
     wheels: list[Path] = []
     notes: list[str] = []
     for line in requirements:
-        if line.kind == "vcs" and not line.editable:
+        if line.kind == "vcs":  # editable or not: the image gets a normal install of the wheel
             wheel, commit = build_vcs_wheel(line, root, offline=offline)
             wheels.append(wheel)
             lines.append(_pinned(line, wheel))
