@@ -17,7 +17,7 @@ from tests.helpers_git_http import make_package_repo, serve_git
 from tests.helpers_resolver import build_wheel
 
 pytestmark = pytest.mark.network
-SIX_WHEEL_SHA = "1e61c37477a1626458e36f7b1d82aa5c9b094fa4802892072e49de9c60c4c926"  # six-1.16.0-py2.py3-none-any.whl
+SIX_WHEEL_SHA = "1e61c37477a1626458e36f7b1d82aa5c9b094fa4802892072e49de9c60c4c926"  # six-1.16.0.tar.gz
 
 
 @pytest.fixture(scope="module")
