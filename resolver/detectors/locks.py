@@ -9,6 +9,7 @@ be installed hash-checked; it is reported naming the package instead of being pa
 
 from __future__ import annotations
 
+import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,12 +88,16 @@ def pylock_body(data: dict, shown: str) -> tuple[str, tuple[Finding, ...], tuple
             findings.append(_lock_problem(shown, name, "a VCS checkout" if "vcs" in pkg else "a local directory"))
             continue
         hashes: list[str] = []
-        for dist in [*(pkg.get("wheels") or []), *([pkg["sdist"]] if isinstance(pkg.get("sdist"), dict) else []),
+        wheels = pkg.get("wheels") if isinstance(pkg.get("wheels"), list) else []
+        for dist in [*wheels, *([pkg["sdist"]] if isinstance(pkg.get("sdist"), dict) else []),
                      *([pkg["archive"]] if isinstance(pkg.get("archive"), dict) else [])]:
-            for algo, digest in (dist.get("hashes") or {}).items():
-                if algo == "sha256":
-                    hashes.append(f"sha256:{digest}")
-        if not isinstance(pkg.get("version"), str) or not hashes:
+            found = dist.get("hashes") if isinstance(dist, dict) else None
+            digest = found.get("sha256") if isinstance(found, dict) else None
+            if isinstance(digest, str) and re.fullmatch(r"[0-9a-fA-F]{64}", digest):
+                hashes.append(f"sha256:{digest}")
+        valid = isinstance(pkg.get("version"), str) and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._+!-]*", pkg["version"]) \
+            and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name)
+        if not valid or not hashes:
             findings.append(_lock_problem(shown, name, "locked without a version or a sha256 hash"))
             continue
         if isinstance(pkg.get("index"), str) and pkg["index"] not in indexes:

@@ -40,7 +40,12 @@ def _entry(name: str, spec: object, shown: str, text: str, base_dir: Path) -> Re
     if not isinstance(spec, dict):
         raise BadInput(f"package {name!r} in {shown} is neither a version string nor a table",
                        hint='write name = "*" or name = {version = ">=1.0"}')
+    for key in ("version", "git", "ref", "path", "file", "markers", "index"):
+        if key in spec and not isinstance(spec[key], str):
+            raise BadInput(f"{key} of package {name!r} in {shown} is not a string", hint=f'write {key} = "..."')
     extras = spec.get("extras") or []
+    if not isinstance(extras, list) or not all(isinstance(e, str) for e in extras):
+        raise BadInput(f"extras of package {name!r} in {shown} is not a list of strings", hint='write extras = ["x"]')
     extra_text = f"[{','.join(extras)}]" if extras else ""
     marker = f" ; {spec['markers']}" if isinstance(spec.get("markers"), str) else ""
     if "git" in spec:
@@ -96,6 +101,9 @@ def pipfile_lock_body(data: dict, shown: str, groups: tuple[str, ...]) -> tuple[
     sections = [data.get("default") or {}]
     if "dev" in groups:
         sections.append(data.get("develop") or {})
+    if not all(isinstance(sec, dict) for sec in sections):
+        raise BadInput(f"{shown}: 'default' and 'develop' must be tables of packages",
+                       hint="regenerate it with `pipenv lock`")
     lines: list[str] = []
     findings: list[Finding] = []
     seen: set[str] = set()
@@ -105,15 +113,20 @@ def pipfile_lock_body(data: dict, shown: str, groups: tuple[str, ...]) -> tuple[
                 continue
             seen.add(name)
             version = entry.get("version")
-            hashes = [h for h in entry.get("hashes") or [] if isinstance(h, str) and h.startswith("sha256:")]
+            raw_hashes = entry.get("hashes") if isinstance(entry.get("hashes"), list) else []
+            hashes = [h for h in raw_hashes if isinstance(h, str) and re.fullmatch(r"sha256:[0-9a-fA-F]+", h)]
             if "git" in entry or "path" in entry or "file" in entry:
                 findings.append(_lock_problem(shown, name, "a VCS or path dependency in the lock"))
                 continue
             if not isinstance(version, str) or not version.startswith("==") or not hashes:
                 findings.append(_lock_problem(shown, name, "locked without an exact version or sha256 hashes"))
                 continue
-            extras = entry.get("extras") or []
+            extras = [e for e in entry.get("extras") or [] if isinstance(e, str)] \
+                if isinstance(entry.get("extras"), list) else []
             marker = f" ; {entry['markers']}" if isinstance(entry.get("markers"), str) else ""
+            if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", str(name)) or not re.fullmatch(r"==[^\s;\\]+", version):
+                findings.append(_lock_problem(shown, str(name), "not a valid name==version entry"))
+                continue
             lines.append(f"{name}{'[' + ','.join(extras) + ']' if extras else ''}{version}{marker} \\")
             lines += [f"    --hash={h} \\" for h in sorted(set(hashes))]
             lines[-1] = lines[-1].rstrip(" \\")
