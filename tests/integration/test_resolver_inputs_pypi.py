@@ -126,3 +126,34 @@ def test_pipfile_and_requirements_in(tmp_path):
     write(src, "requirements.in", "six==1.16.0\n")
     assert pins(run(src, tmp_path / "cache")) == {"six": "1.16.0"}
     shutil.rmtree(tmp_path / "cache")
+
+
+def test_a_git_job_with_editable_own_project_gives_the_same_lock_and_dockerfile_every_checkout(tmp_path):
+    """Each fetch of a git job lands in a new temp dir: nothing of it may reach the lock or the
+    Dockerfile, or the content tag would change on every run."""
+    from typer.testing import CliRunner
+
+    from launchbuild.cli import app
+
+    repo = tmp_path / "repo"
+    write(repo, "setup.py", SETUP_PY)
+    write(repo, "requirements.txt", "-e .[net]\n")
+    write(repo, "train.py", "import six\n")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", "-C", str(repo)]
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "x"], check=True)
+    url = f"file://{repo}"
+    outputs = []
+    for _ in range(2):
+        env = {"NO_COLOR": "1", "LAUNCHBUILD_CACHE_DIR": str(tmp_path / f"cache-{len(outputs)}"),
+               "SSL_CERT_FILE": "", "REQUESTS_CA_BUNDLE": "", "PIP_CERT": ""}
+        lock = CliRunner().invoke(app, ["resolve", url], env=env)
+        dockerfile = CliRunner().invoke(app, ["dockerfile", url, "--entrypoint", "python train.py"], env=env)
+        assert lock.exit_code == 0 and dockerfile.exit_code == 0, lock.output + dockerfile.output
+        outputs.append((lock.stdout, dockerfile.stdout))
+    assert outputs[0] == outputs[1]
+    lock_text, dockerfile_text = outputs[0]
+    assert "six==" in lock_text and "idna==" in lock_text
+    assert "launchbuild-src-" not in lock_text + dockerfile_text and str(tmp_path) not in lock_text
+    assert "uv pip install --python /opt/venv/bin/python --no-deps" in dockerfile_text
