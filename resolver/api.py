@@ -180,6 +180,7 @@ def resolve(source_dir: Path | None, job: Job, options: ResolveOptions = Resolve
     built = artifacts.prepare(tuple(requirements), index, source_dir, cache.cache_root(options.cache_dir),
                               offline=options.offline)
     requirements, index = built.requirements, built.index
+    findings += built.findings
     input_text = "".join(f"{line}\n" for line in index.as_lines())
     input_text += "".join(f"{_requirement_text(r)}\n" for r in requirements)
     input_text += "".join(f"{own_project.project_input_line(name, line)}\n" for name, _, _, line in projects)
@@ -193,6 +194,8 @@ def resolve(source_dir: Path | None, job: Job, options: ResolveOptions = Resolve
         **dict(described, input_read=tuple(described["input_read"]) + built.notes),
     )
     findings += loaded.findings
+    if built.findings:  # a requirement that cannot be built: never lock the rest as if it were whole
+        return _replace(base, findings=tuple(findings))
     if not requirements and not projects and not own_rel:
         # A file that was asked for explicitly but lists nothing (or only what cleaning dropped).
         return _replace(base, findings=tuple(findings))

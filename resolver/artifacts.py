@@ -32,6 +32,7 @@ class Prepared:
     index: IndexOptions
     wheels: tuple[Path, ...] = ()  # host paths of every wheel the image installs from the context
     notes: tuple[str, ...] = ()  # "mylib @ git+…@v1.0 -> commit 3f2a… (wheel mylib-1.0-py3-none-any.whl)"
+    findings: tuple = ()  # LB301 for a requirement whose wheel could not be built (its cause first)
 
     @property
     def find_links_dirs(self) -> tuple[Path, ...]:
@@ -103,29 +104,49 @@ def build_vcs_wheel(line: RequirementLine, root: Path, *, offline: bool) -> tupl
         by_commit = root / "artifacts" / "vcs-commit" / hashlib.sha256(f"{remote}\0{commit}\0{sub}".encode()).hexdigest()[:16]
         built = sorted(by_commit.glob("*.whl")) if by_commit.is_dir() else []
         if not built:
-            import uv
-
-            out = Path(tmp) / "dist"
-            project = checkout / sub if sub else checkout
-            proc = subprocess.run([uv.find_uv_bin(), "build", "--wheel", "--no-config", "--out-dir", str(out),
-                                   str(project)], capture_output=True, text=True, timeout=900)
-            wheels = sorted(out.glob("*.whl"))
-            if proc.returncode != 0 or not wheels:
-                from launchbuild.resolver.build_errors import last_exception, scrub
-
-                cause = last_exception(proc.stderr) or scrub((proc.stderr.strip().splitlines() or ["no output"])[-1])
-                raise BadInput(f"{cause}: building {line.text} at {commit[:12]} failed "
-                               f"({line.location.path}:{line.location.line})",
-                               hint="fix the package's build, or pin a published release")
+            wheel = _build_wheel(checkout / sub if sub else checkout, Path(tmp) / "dist", f"{line.text} at {commit[:12]}")
             by_commit.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(wheels[0], by_commit / wheels[0].name)
-            built = [by_commit / wheels[0].name]
+            shutil.copy2(wheel, by_commit / wheel.name)
+            built = [by_commit / wheel.name]
         ref_cache.mkdir(parents=True, exist_ok=True)
         for old in ref_cache.glob("*.whl"):
             old.unlink()
         shutil.copy2(built[0], ref_cache / built[0].name)
         (ref_cache / "commit").write_text(commit)
         return _store(built[0], root), commit
+
+
+class WheelBuildFailed(Exception):
+    """A wheel could not be built; `args[0]` is the backend's stderr (scrubbed later)."""
+
+
+def _build_wheel(source: Path, out: Path, what: str) -> Path:
+    """`uv build --wheel` of a source tree or an sdist archive, in an isolated build environment."""
+    import uv
+
+    proc = subprocess.run([uv.find_uv_bin(), "build", "--wheel", "--no-config", "--out-dir", str(out), str(source)],
+                          capture_output=True, text=True, timeout=900)
+    wheels = sorted(out.glob("*.whl"))
+    if proc.returncode != 0 or not wheels:
+        raise WheelBuildFailed(proc.stderr or f"uv build exited {proc.returncode}", what)
+    return wheels[0]
+
+
+def _build_sdist(path: Path, root: Path) -> Path:
+    """A local sdist (`./vendor/pkg-1.0.tar.gz`) built into a wheel once per content."""
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    done = root / "artifacts" / "sdist" / digest
+    found = sorted(done.glob("*.whl")) if done.is_dir() else []
+    if not found:
+        with tempfile.TemporaryDirectory(prefix="launchbuild-sdist-") as tmp:
+            wheel = _build_wheel(path, Path(tmp) / "dist", path.name)
+            done.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(wheel, done / wheel.name)
+            found = [done / wheel.name]
+    return _store(found[0], root)
+
+
+_SDIST = (".tar.gz", ".tgz", ".zip", ".tar.bz2", ".tar.xz")
 
 
 def _local_path(line: RequirementLine) -> Path | None:
@@ -140,12 +161,34 @@ def prepare(requirements: tuple[RequirementLine, ...], index: IndexOptions, sour
     lines: list[RequirementLine] = []
     wheels: list[Path] = []
     notes: list[str] = []
+    findings: list = []
     for line in requirements:
-        if line.kind == "vcs":  # editable or not: the image gets a normal install of the wheel
-            wheel, commit = build_vcs_wheel(line, root, offline=offline)
-            wheels.append(wheel)
-            lines.append(_pinned(line, wheel))
-            notes.append(f"{line.text} -> commit {commit} (wheel {wheel.name}, built on this host)")
+        try:
+            if line.kind == "vcs":  # editable or not: the image gets a normal install of the wheel
+                wheel, commit = build_vcs_wheel(line, root, offline=offline)
+                wheels.append(wheel)
+                lines.append(_pinned(line, wheel))
+                notes.append(f"{line.text} -> commit {commit} (wheel {wheel.name}, built on this host)")
+                continue
+            path = _local_path(line) if line.kind == "path" else None
+            if path is not None and path.name.endswith(_SDIST) and path.is_file() and not offline:
+                wheel = _build_sdist(path, root)
+                wheels.append(wheel)
+                lines.append(_pinned(line, wheel))
+                notes.append(f"{path.name}: built into {wheel.name} on this host, hash-checked")
+                continue
+        except WheelBuildFailed as exc:
+            from launchbuild.compat.findings import Finding, Severity
+            from launchbuild.resolver.build_errors import last_exception, scrub
+
+            stderr, what = exc.args
+            cause = last_exception(stderr) or scrub((stderr.strip().splitlines() or ["no output"])[-1])[:300]
+            where = f"{line.location.path}:{line.location.line}" if line.location.line else line.location.path
+            findings.append(Finding(
+                rule="LB301", severity=Severity.ERROR, title="A build backend failed while building a wheel",
+                message=f"{cause}: building {what} ({where}) into a wheel failed",
+                fix="fix the package's build (a missing build dependency goes in its [build-system] requires), "
+                    "or pin a published release with a wheel", location=line.location))
             continue
         path = _local_path(line) if line.kind == "path" else None
         if path is not None and path.suffix == ".whl":
@@ -174,7 +217,7 @@ def prepare(requirements: tuple[RequirementLine, ...], index: IndexOptions, sour
         else:
             keep_links.append(link)
     return Prepared(tuple(lines), replace(index, find_links=tuple(keep_links)), tuple(dict.fromkeys(wheels)),
-                    tuple(notes))
+                    tuple(notes), tuple(findings))
 
 
 def enforce_user_hashes(lock_text: str, requirements: tuple[RequirementLine, ...]):

@@ -98,3 +98,39 @@ def test_the_image_installs_them_hash_checked(tmp_path, git_server, standin_imag
         assert wheels.strip() == ""  # bind-mounted for the install step only (the job's own copies stay in /app)
     finally:
         docker_client.images.remove(tag, force=True)
+
+
+def make_sdist(directory: Path, name: str, files: dict[str, str]) -> Path:
+    import io
+    import tarfile
+
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{name}-1.0.tar.gz"
+    with tarfile.open(path, "w:gz") as tar:
+        for rel, text in {"PKG-INFO": f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n", **files}.items():
+            data = text.encode()
+            info = tarfile.TarInfo(f"{name}-1.0/{rel}")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+def test_a_local_sdist_is_built_into_a_hashed_wheel_and_a_failing_one_states_its_cause(tmp_path):
+    job = tmp_path / "job"
+    make_sdist(job / "vendor", "goodsd", {
+        "pyproject.toml": '[build-system]\nrequires = ["setuptools>=61"]\nbuild-backend = "setuptools.build_meta"\n'
+                          '[project]\nname = "goodsd"\nversion = "1.0"\n[tool.setuptools]\npy-modules = ["goodsd"]\n',
+        "goodsd.py": "X = 1\n"})
+    make_sdist(job / "vendor", "badsd", {"setup.py": "import torch_is_not_here_xyz\n"})
+    (job / "requirements.txt").write_text("./vendor/goodsd-1.0.tar.gz\n")
+    result = run(job, tmp_path / "cache")
+    assert [(p.name, p.version) for p in result.lock.packages] == [("goodsd", "1.0")]
+    assert str(tmp_path) not in result.lock.text and [Path(w).name for w in result.lock.wheels] == [
+        "goodsd-1.0-py3-none-any.whl"]
+    (job / "requirements.txt").write_text("six==1.16.0\n./vendor/badsd-1.0.tar.gz\n")
+    result = run(job, tmp_path / "cache")
+    assert result.lock is None  # never the rest locked as if it were the whole environment
+    [finding] = result.findings
+    assert finding.rule == "LB301" and finding.location.line == 2
+    assert finding.message.startswith("ModuleNotFoundError: No module named 'torch_is_not_here_xyz'")
+    assert str(tmp_path) not in finding.message
