@@ -157,3 +157,28 @@ def test_a_git_job_with_editable_own_project_gives_the_same_lock_and_dockerfile_
     assert "six==" in lock_text and "idna==" in lock_text
     assert "launchbuild-src-" not in lock_text + dockerfile_text and str(tmp_path) not in lock_text
     assert "uv pip install --python /opt/venv/bin/python --no-deps" in dockerfile_text
+
+
+def test_extra_and_group_from_launchbuild_toml_and_an_explicit_frozen_wins(tmp_path):
+    from typer.testing import CliRunner
+
+    from launchbuild.cli import app
+
+    src = tmp_path / "proj"
+    write(src, "pyproject.toml", '[project]\nname = "g"\nversion = "0.1"\ndependencies = ["six==1.16.0"]\n'
+                                 '[project.optional-dependencies]\nnet = ["idna==3.7"]\n'
+                                 '[dependency-groups]\ntest = ["iniconfig==2.0.0"]\n')
+    write(src, "launchbuild.toml", 'extra = ["net"]\ngroup = ["test"]\n')
+    env = {"NO_COLOR": "1", "LAUNCHBUILD_CACHE_DIR": str(tmp_path / "cache")}
+    result = CliRunner().invoke(app, ["resolve", str(src)], env=env)
+    assert result.exit_code == 0, result.output
+    assert all(f"{n}==" in result.stdout for n in ("six", "idna", "iniconfig"))
+
+    write(src, "requirements.txt", "six==1.17.0\n")
+    write(tmp_path / "run", "requirements.frozen.txt", "six==1.16.0\n")
+    result = CliRunner().invoke(app, ["resolve", str(src), "--frozen", str(tmp_path / "run" / "requirements.frozen.txt"),
+                                      "-v"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "six==1.16.0" in result.stdout
+    said = " ".join(result.stderr.split())
+    assert "skipped requirements.txt: lower precedence than" in said and "named explicitly" in said
