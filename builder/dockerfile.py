@@ -194,6 +194,9 @@ def _classic_install_stage(plan: BuildPlan) -> list[str]:
             f"COPY {CONTEXT_CA} /tmp/launchbuild-ca.pem",
             f"RUN PIP_CERT=/tmp/launchbuild-ca.pem {pip}{_index_args(plan)} -r {LOCK_IN_IMAGE}",
         ]
+    from launchbuild.builder import project_install
+
+    lines += project_install.throwaway_stage_lines(plan, _index_args(plan))
     return lines
 
 
