@@ -144,6 +144,10 @@ def resolve(source_dir: Path | None, job: Job, options: ResolveOptions = Resolve
     )
     loaded, skipped = _pick_input(candidates)
     target, _python = select_target(source_dir, job, options, loaded)
+    if loaded is not None:
+        from launchbuild.resolver.special import unread_beside
+
+        skipped = skipped + unread_beside(source_dir, candidates)
     if loaded is None:
         return ResolveResult(input_kind="none", input_path=None, skipped_inputs=tuple(skipped),
                              findings=no_input_findings(source_dir, skipped))

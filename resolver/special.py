@@ -31,7 +31,11 @@ def no_input_findings(source_dir: Path | None, skipped: list[tuple[str, str]]) -
     if source_dir is None:
         return ()
     known = {p for p, _ in skipped}
-    unread = [p for p in detectors.dependency_like_files(source_dir) if p not in known]
+    found = [p for p in detectors.dependency_like_files(source_dir) if p not in known]
+    # At the job's root (or in a requirements/ folder) such a file is meant for this job: an
+    # error. Deeper (docs/requirements.txt, tools/setup.py) it may belong to something else.
+    unread = [p for p in found if "/" not in p or p.split("/", 1)[0].lower() in ("requirements", "reqs")]
+    elsewhere = [p for p in found if p not in unread]
     if unread:
         return tuple(Finding(
             rule="LB307", severity=Severity.ERROR, title="Dependency file not understood",
@@ -42,6 +46,9 @@ def no_input_findings(source_dir: Path | None, skipped: list[tuple[str, str]]) -
             location=Location(p),
         ) for p in unread)
     why = "; ".join(f"{p}: {w}" for p, w in skipped)
+    if elsewhere:
+        why = (why + "; " if why else "") + ("also found, not read: " + ", ".join(elsewhere)
+                                             + " (pass --requirements FILE if the job needs one)")
     return (Finding(
         rule="LB308", severity=Severity.INFO, title="No dependency file: the image has no third-party packages",
         message="the image will have no third-party packages: " + (why if why else "the job has no dependency file"),
@@ -141,3 +148,15 @@ def resolve_special(loaded: LoadedInput, target: Target, options, skipped, *, jo
 
         facts = package_facts(lock, root, offline=options.offline)
     return replace(base, lock=lock, findings=tuple(findings), cache_hit=cache_hit, packages=facts)
+
+
+def unread_beside(source_dir: Path | None, candidates) -> list[tuple[str, str]]:
+    """Dependency-like files at the job's root that no input form reads, for the skipped list."""
+    from launchbuild.resolver import detectors
+    from launchbuild.resolver.sources import display_path
+
+    if source_dir is None:
+        return []
+    seen = {display_path(src.path, src.source_dir) for src, _ in candidates}
+    return [(p, "not read: no input form reads this name (pass --requirements FILE to use it)")
+            for p in detectors.dependency_like_files(source_dir, max_depth=1) if p not in seen]

@@ -290,12 +290,11 @@ def test_detector_order_is_the_documented_precedence(tmp_path):
 
 def test_a_dependency_file_nothing_reads_is_an_error_naming_it(tmp_path):
     (tmp_path / "requirements-gpu.txt").write_text("torch\n")
-    (tmp_path / "deps").mkdir()
-    (tmp_path / "deps" / "conda-lock.yml").write_text("x: 1\n")
+    (tmp_path / "conda-lock.yml").write_text("x: 1\n")
     (tmp_path / "train.py").write_text("print(1)\n")
     findings = no_input_findings(tmp_path, [])
     assert [(f.rule, f.severity.value, f.location.path) for f in findings] == [
-        ("LB307", "error", "deps/conda-lock.yml"), ("LB307", "error", "requirements-gpu.txt")]
+        ("LB307", "error", "conda-lock.yml"), ("LB307", "error", "requirements-gpu.txt")]
 
 
 def test_no_dependency_file_at_all_is_an_info(tmp_path):
@@ -416,3 +415,23 @@ def test_pipfile_entry_reader_raises_only_bad_input(tmp_path_factory, name, spec
         _entry(name, spec, "Pipfile", "", tmp_path_factory.mktemp("pf"))
     except BadInput:
         pass
+
+
+def test_a_nested_dependency_file_is_mentioned_not_an_error(tmp_path):
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "requirements.txt").write_text("sphinx\n")
+    (tmp_path / "requirements").mkdir()
+    [finding] = no_input_findings(tmp_path, [])
+    assert finding.rule == "LB308" and "also found, not read: docs/requirements.txt" in finding.message
+    (tmp_path / "requirements" / "base.txt").write_text("six\n")
+    [finding] = no_input_findings(tmp_path, [])
+    assert finding.rule == "LB307" and finding.location.path == "requirements/base.txt"
+
+
+def test_root_variants_beside_the_winner_are_listed_as_not_read(tmp_path):
+    from launchbuild.resolver.special import unread_beside
+
+    (tmp_path / "requirements.txt").write_text("six\n")
+    (tmp_path / "requirements-dev.txt").write_text("pytest\n")
+    assert unread_beside(tmp_path, discover(tmp_path)) == [
+        ("requirements-dev.txt", "not read: no input form reads this name (pass --requirements FILE to use it)")]
