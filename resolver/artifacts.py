@@ -156,6 +156,23 @@ def _local_path(line: RequirementLine) -> Path | None:
     return Path(url) if url else None
 
 
+def _unavailable(line: RequirementLine, why: str):
+    from launchbuild.compat.findings import Finding, Severity
+
+    where = f"{line.location.path}:{line.location.line}" if line.location.line else line.location.path
+    return Finding(rule="LB305", severity=Severity.ERROR, title="Requirement pinned to a local or unavailable source",
+                   message=f"{Path(line.url or line.text).name} ({where}) is {why}: the image build cannot install it",
+                   fix="vendor a wheel or sdist into the job, or depend on a published release", location=line.location)
+
+
+def _unavailable_link(link: str):
+    from launchbuild.compat.findings import Finding, Severity
+
+    return Finding(rule="LB305", severity=Severity.ERROR, title="Requirement pinned to a local or unavailable source",
+                   message=f"--find-links {Path(link).name} is a folder outside the job (or missing): the image build "
+                           "cannot see it", fix="move the wheels into the job and use --find-links ./wheels")
+
+
 def prepare(requirements: tuple[RequirementLine, ...], index: IndexOptions, source_dir: Path | None,
             root: Path, *, offline: bool = False) -> Prepared:
     lines: list[RequirementLine] = []
@@ -200,6 +217,10 @@ def prepare(requirements: tuple[RequirementLine, ...], index: IndexOptions, sour
             lines.append(_pinned(line, stored))
             notes.append(f"{path.name}: copied into the build context, hash-checked")
             continue
+        if line.kind == "path":
+            # Not a wheel, an sdist or a project inside the job: a host path the build cannot see.
+            findings.append(_unavailable(line, "a local path that is not a wheel, an sdist or a project in the job"))
+            continue
         lines.append(line)
     keep_links: list[str] = []
     for link in index.find_links:
@@ -209,11 +230,13 @@ def prepare(requirements: tuple[RequirementLine, ...], index: IndexOptions, sour
             try:
                 folder.resolve().relative_to(source_dir.resolve())
             except ValueError:
-                keep_links.append(link)  # outside the job: the build cannot see it (LB305)
+                findings.append(_unavailable_link(link))  # outside the job: the build cannot see it
                 continue
             found = sorted(folder.glob("*.whl"))
             wheels += [_store(w, root) for w in found]
             notes.append(f"--find-links {folder.name}: {len(found)} wheels copied into the build context")
+        elif local:
+            findings.append(_unavailable_link(link))
         else:
             keep_links.append(link)
     return Prepared(tuple(lines), replace(index, find_links=tuple(keep_links)), tuple(dict.fromkeys(wheels)),

@@ -134,3 +134,17 @@ def test_a_local_sdist_is_built_into_a_hashed_wheel_and_a_failing_one_states_its
     assert finding.rule == "LB301" and finding.location.line == 2
     assert finding.message.startswith("ModuleNotFoundError: No module named 'torch_is_not_here_xyz'")
     assert str(tmp_path) not in finding.message
+
+
+def test_a_host_path_the_build_cannot_see_is_lb305_and_nothing_is_locked(tmp_path):
+    outside = tmp_path / "elsewhere"
+    build_wheel(outside, "farpkg", "1.0")
+    job = tmp_path / "job"
+    (job / "data").mkdir(parents=True)
+    for text, expected in ((f"six==1.16.0\n{outside}\n", "elsewhere"), ("./data\n", "data (requirements.txt:1)"),
+                           (f"--find-links {outside}\nfarpkg\n", "--find-links elsewhere")):
+        (job / "requirements.txt").write_text(text)
+        result = run(job, tmp_path / "cache")
+        assert result.lock is None
+        [finding] = result.findings
+        assert finding.rule == "LB305" and expected in finding.message
