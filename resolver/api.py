@@ -234,7 +234,11 @@ def resolve(source_dir: Path | None, job: Job, options: ResolveOptions = Resolve
                 findings.append(build_failure_finding(outcome.explanation, loaded.path, target, backend.name,
                                                       requirements[0].location if requirements else None))
             else:
-                findings.append(unresolvable_finding(outcome.explanation, requirements, target, backend.name))
+                from dataclasses import replace as _with
+                from launchbuild.resolver.build_errors import scrub
+
+                unresolved = unresolvable_finding(outcome.explanation, requirements, target, backend.name)
+                findings.append(_with(unresolved, message=scrub(unresolved.message)))
             return _replace(base, findings=tuple(findings))
         if not outcome.body.strip() and not projects:
             findings.append(Finding(
