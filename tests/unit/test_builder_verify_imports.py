@@ -63,3 +63,16 @@ def test_a_code_only_change_is_checked_against_the_stored_importable_names(tmp_p
     imports, script = reused_import_checks(extra, tmp_path / "train.py", "train.py", copied)
     assert imports.passed and "(reused)" in imports.detail
     assert not script.passed and "import yaml (train.py:3)" in script.detail and "helpers" not in script.detail
+
+
+def test_imports_left_after_the_time_budget_are_reported_not_failed():
+    probe = {"imports": [{"dist": "six", "module": "six", "ok": True, "gpu": False, "error": ""},
+                         {"dist": "torch", "module": "torch", "ok": None, "gpu": False,
+                          "error": "not checked: time budget spent"}]}
+    [imports] = judge_imports(probe)
+    assert imports.passed and "1 not checked within the time budget: torch" in imports.detail
+
+
+def test_the_probe_imports_real_distributions_in_their_own_interpreters():
+    got = {(i["module"], i["ok"]) for i in imports_probe.import_distributions({"packaging", "six"})}
+    assert ("packaging", True) in got
