@@ -190,6 +190,13 @@ def resolve(source_dir: Path | None, job: Job, options: ResolveOptions = Resolve
     input_text += "".join(f"{own_project.project_input_line(name, line)}\n" for name, _, _, line in projects)
     own_rel = tuple(dict.fromkeys(([loaded.own_project] if loaded.own_project else [])
                                   + [rel for _, _, rel, _ in projects]))
+    if loaded.own_project and loaded.kind == "pyproject" and loaded.project_file is None and source_dir is not None:
+        # Static metadata was read without its build backend: check here that the project
+        # builds, or the image build would fail on it.
+        ok, cause = own_project.buildable(source_dir, cache.cache_root(options.cache_dir), offline=options.offline)
+        if not ok:
+            own_rel = tuple(r for r in own_rel if r != loaded.own_project)
+            findings.append(own_project.unbuildable_finding(loaded.own_project, cause))
     constraints_text = "".join(f"{_requirement_text(c)}\n" for c in loaded.parsed.constraints)
     base = ResolveResult(
         input_kind=loaded.kind, input_path=loaded.path, skipped_inputs=tuple(skipped),

@@ -138,6 +138,15 @@ def resolve_special(loaded: LoadedInput, target: Target, options, skipped, *, jo
     from launchbuild.resolver.own_project import header_lines
 
     own = (loaded.own_project,) if loaded.own_project else ()
+    if own and loaded.kind in ("pyproject", "lock") and loaded.project_root is not None:
+        # uv read static metadata (or a lock) without running the build backend: check that the
+        # project builds, or the image build would fail on it.
+        from launchbuild.resolver import own_project
+
+        ok, cause = own_project.buildable(loaded.project_root, root, offline=options.offline)
+        if not ok:
+            own = ()
+            findings.append(own_project.unbuildable_finding(loaded.own_project, cause))
     text = _header(target, backend_name, loaded, index) + header_lines(own) + body
     packages = parse_lock(text, ())
     lock = Lock(packages=packages, text=text, target=target, backend=backend_name,

@@ -185,6 +185,7 @@ class UvLockInput:
             ((pyproject.get("tool") or {}).get("uv") or {}).get("package", True) is not False
         return LoadedInput(self.kind, shown, ParsedRequirements(files=(shown,)), lock_body=body,
                            extras=self.extras, groups=self.groups, own_project="." if buildable else None,
+                           project_root=project,
                            read=(f"uv.lock: {len(data.get('package', []))} packages, exported for the target "
                                  "(not re-resolved)",), findings=tuple(findings), extra_index_urls=tuple(indexes),
                            empty_reason=None if body or findings else "locks no third-party packages")

@@ -182,3 +182,21 @@ def test_extra_and_group_from_launchbuild_toml_and_an_explicit_frozen_wins(tmp_p
     assert "six==1.16.0" in result.stdout
     said = " ".join(result.stderr.split())
     assert "skipped requirements.txt: lower precedence than" in said and "named explicitly" in said
+
+
+def test_a_buildable_looking_project_that_does_not_build_is_lb311_and_not_installed(tmp_path):
+    pyproject = ('[build-system]\nrequires = ["setuptools>=61"]\nbuild-backend = "setuptools.build_meta"\n'
+                 '[project]\nname = "{name}"\nversion = "0.1"\ndependencies = ["six==1.16.0"]\n')
+    flat = tmp_path / "flat"
+    write(flat, "pyproject.toml", pyproject.format(name="flat"))
+    write(flat, "data/__init__.py", "")
+    write(flat, "models/__init__.py", "")
+    result = run(flat, tmp_path / "cache")
+    assert result.lock.own_projects == () and pins(result) == {"six": "1.16.0"}
+    [finding] = result.findings
+    assert finding.rule == "LB311" and "Multiple top-level packages discovered in a flat-layout" in finding.message
+    good = tmp_path / "good"
+    write(good, "pyproject.toml", pyproject.format(name="good"))
+    write(good, "good/__init__.py", "")
+    result = run(good, tmp_path / "cache")
+    assert result.lock.own_projects == (".",) and not result.findings
