@@ -113,6 +113,16 @@ def select_target(source_dir: Path | None, job: Job, options: ResolveOptions,
     return Target(python=python.value, platform=platform, glibc=validate_glibc(options.glibc)), python
 
 
+def _check_extras_and_groups(loaded: LoadedInput, options: ResolveOptions) -> None:
+    """An extra or group asked for that the winning input cannot honour is bad input, never ignored."""
+    if options.groups and not loaded.groups:
+        raise BadInput(f"--group {options.groups[0]}: {loaded.path} ({loaded.kind}) has no dependency groups",
+                       hint="groups come from pyproject.toml, Pipfile, uv.lock or Pipfile.lock; drop --group")
+    if options.extras and not loaded.extras:
+        raise BadInput(f"--extra {options.extras[0]}: {loaded.path} ({loaded.kind}) has no extras",
+                       hint="extras come from pyproject.toml, setup.cfg, setup.py or uv.lock; drop --extra")
+
+
 def _winner_with_python_pin(source_dir: Path | None, job: Job, options: ResolveOptions) -> LoadedInput | None:
     """The winning input, when it is one that can name the Python (environment.yml's python=,
     Pipfile's python_version): the target must follow it before anything is locked."""
@@ -151,6 +161,7 @@ def resolve(source_dir: Path | None, job: Job, options: ResolveOptions = Resolve
     if loaded is None:
         return ResolveResult(input_kind="none", input_path=None, skipped_inputs=tuple(skipped),
                              findings=no_input_findings(source_dir, skipped))
+    _check_extras_and_groups(loaded, options)
     how = next((h for src, h in candidates if display_path(src.path, src.source_dir) == loaded.path), "source")
     described = dict(input_reason=("named explicitly (" + how + ")" if how in ("option", "flag")
                                    else reason_for(loaded.path) if how == "source" else "the job's run package list"),

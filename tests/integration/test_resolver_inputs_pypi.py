@@ -174,6 +174,7 @@ def test_extra_and_group_from_launchbuild_toml_and_an_explicit_frozen_wins(tmp_p
     assert result.exit_code == 0, result.output
     assert all(f"{n}==" in result.stdout for n in ("six", "idna", "iniconfig"))
 
+    (src / "launchbuild.toml").unlink()  # a run's package list has no extras or groups (that is bad input)
     write(src, "requirements.txt", "six==1.17.0\n")
     write(tmp_path / "run", "requirements.frozen.txt", "six==1.16.0\n")
     result = CliRunner().invoke(app, ["resolve", str(src), "--frozen", str(tmp_path / "run" / "requirements.frozen.txt"),

@@ -21,6 +21,10 @@ CASES = {
     "pylock-version": ({"pylock.toml": 'lock-version = "2.0"\npackages = []\n'}, [], "only 1.x is understood"),
     "pipfile-python": ({"Pipfile": '[packages]\nsix = "*"\n[requires]\npython_version = "three"\n'}, [],
                        "python_version 'three' in Pipfile is not X.Y"),
+    "group-on-requirements": ({"requirements.txt": "six\n"}, ["--group", "dev"],
+                              "--group dev: requirements.txt (requirements) has no dependency groups"),
+    "extra-on-pipfile": ({"Pipfile": '[packages]\nsix = "*"\n'}, ["--extra", "gpu"],
+                         "--extra gpu: Pipfile (pipfile) has no extras"),
     "setup-cfg-syntax": ({"setup.cfg": "[options\ninstall_requires = six\n"}, [], "setup.cfg is not a valid setup.cfg"),
 }
 
