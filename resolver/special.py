@@ -94,9 +94,15 @@ def resolve_special(loaded: LoadedInput, target: Target, options, skipped, *, jo
     index_urls = (PYPI_SIMPLE, *loaded.extra_index_urls)
     findings = list(loaded.findings)
     cache_hit = False
+    wheels: tuple = ()
     if loaded.lock_body is not None:
         body = for_target(loaded.lock_body, target) if loaded.lock_body.strip() else ""
         backend_name = Path(loaded.path).name  # the lock itself, not a resolver
+        if loaded.parsed.requirements:  # git dependencies of the lock, at its exact commits
+            extra, wheels, problems = _lock_vcs_entries(loaded, target, root, options.offline)
+            if problems:
+                return replace(base, findings=tuple(findings) + problems)
+            body = (body.rstrip() + "\n" if body.strip() else "") + extra
         if not body.strip() and not loaded.own_project:
             if not findings:
                 findings.append(_empty(loaded, target, "locks nothing"))
@@ -150,7 +156,8 @@ def resolve_special(loaded: LoadedInput, target: Target, options, skipped, *, jo
     text = _header(target, backend_name, loaded, index) + header_lines(own) + body
     packages = parse_lock(text, ())
     lock = Lock(packages=packages, text=text, target=target, backend=backend_name,
-                input_hash=hashlib.sha256(text.encode()).hexdigest(), index_urls=index_urls, own_projects=own)
+                input_hash=hashlib.sha256(text.encode()).hexdigest(), index_urls=index_urls, own_projects=own,
+                wheels=tuple(str(w) for w in wheels))
     facts = ()
     if options.fetch_package_facts and packages:
         from launchbuild.resolver.index import package_facts
@@ -169,3 +176,22 @@ def unread_beside(source_dir: Path | None, candidates) -> list[tuple[str, str]]:
     seen = {display_path(src.path, src.source_dir) for src, _ in candidates}
     return [(p, "not read: no input form reads this name (pass --requirements FILE to use it)")
             for p in detectors.dependency_like_files(source_dir, max_depth=1) if p not in seen]
+
+
+def _lock_vcs_entries(loaded: LoadedInput, target: Target, root: Path, offline: bool):
+    """(entries, wheels, findings) for a lock's git dependencies: each built into a wheel at the
+    commit the lock names, pinned by the wheel's sha256 like every other entry."""
+    from launchbuild.resolver import artifacts
+    from launchbuild.resolver.detectors.locks import marker_environment
+    from packaging.markers import Marker
+
+    env = marker_environment(target)
+    wanted = tuple(r for r in loaded.parsed.requirements if not r.marker or Marker(r.marker).evaluate(env))
+    built = artifacts.prepare(wanted, loaded.parsed.options, None, root, offline=offline)
+    if built.findings:
+        return "", (), built.findings
+    lines = []
+    for line, wheel in zip(built.requirements, built.wheels):
+        digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+        lines += [f"{line.text} \\", f"    --hash=sha256:{digest}", f"    # via {loaded.path} (git, built on this host)"]
+    return "\n".join(lines) + ("\n" if lines else ""), built.wheels, ()

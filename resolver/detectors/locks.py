@@ -164,14 +164,20 @@ class UvLockInput:
                            hint="run `uv lock` in the project and commit the result, or check --extra/--group")
         findings: list[Finding] = []
         kept: list[str] = []
+        vcs: list = []  # git dependencies at the lock's exact commit: built into wheels (artifacts.py)
         skip = False
         for raw in proc.stdout.splitlines():
             if raw and not raw[0].isspace() and not raw.startswith("#"):
                 head = raw.rstrip("\\").strip()
                 skip = head.startswith("-e ") or " @ " in head.split(";")[0] or head.startswith(("./", "/", "file:"))
-                if skip:
+                if skip and " @ git+" in head and not head.startswith("-e "):
+                    from launchbuild.compat.findings import Location
+                    from launchbuild.resolver.requirements import parse_requirement
+
+                    vcs.append(parse_requirement(head, Location(shown)))
+                elif skip:
                     findings.append(_lock_problem(shown, head.split(" @ ")[0].removeprefix("-e ").strip(),
-                                                  "a VCS, URL or path dependency in the lock"))
+                                                  "a URL or path dependency in the lock"))
             if not skip:
                 kept.append(raw)
         body = "\n".join(kept).strip() + "\n" if any(k.strip() for k in kept) else ""
@@ -183,9 +189,9 @@ class UvLockInput:
         pyproject, _ = read_toml(project / "pyproject.toml", "pyproject.toml")
         buildable = isinstance(pyproject.get("build-system"), dict) and \
             ((pyproject.get("tool") or {}).get("uv") or {}).get("package", True) is not False
-        return LoadedInput(self.kind, shown, ParsedRequirements(files=(shown,)), lock_body=body,
+        return LoadedInput(self.kind, shown, ParsedRequirements(requirements=tuple(vcs), files=(shown,)), lock_body=body,
                            extras=self.extras, groups=self.groups, own_project="." if buildable else None,
                            project_root=project,
                            read=(f"uv.lock: {len(data.get('package', []))} packages, exported for the target "
                                  "(not re-resolved)",), findings=tuple(findings), extra_index_urls=tuple(indexes),
-                           empty_reason=None if body or findings else "locks no third-party packages")
+                           empty_reason=None if body or findings or vcs else "locks no third-party packages")

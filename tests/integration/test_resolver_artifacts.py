@@ -148,3 +148,22 @@ def test_a_host_path_the_build_cannot_see_is_lb305_and_nothing_is_locked(tmp_pat
         assert result.lock is None
         [finding] = result.findings
         assert finding.rule == "LB305" and expected in finding.message
+
+
+def test_a_uv_lock_git_dependency_is_built_at_its_locked_commit_and_hashed(tmp_path, git_server):
+    import subprocess
+
+    import uv
+
+    job = tmp_path / "job"
+    job.mkdir()
+    (job / "pyproject.toml").write_text(
+        '[project]\nname = "j"\nversion = "0.1"\nrequires-python = ">=3.10"\n'
+        f'dependencies = ["six==1.16.0", "gitpkg @ git+{git_server}/gitpkg.git@v1.0"]\n')
+    subprocess.run([uv.find_uv_bin(), "lock", "--no-config", "-q"], cwd=job, check=True)
+    result = run(job, tmp_path / "cache")
+    assert result.input_kind == "lock" and not result.findings
+    by_name = {p.name: p for p in result.lock.packages}
+    assert by_name["gitpkg"].version == "1.0" and by_name["gitpkg"].hashes and by_name["six"].hashes
+    assert [Path(w).name for w in result.lock.wheels] == ["gitpkg-1.0-py3-none-any.whl"]
+    assert "127.0.0.1" not in result.lock.text and str(tmp_path) not in result.lock.text
