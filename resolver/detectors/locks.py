@@ -110,6 +110,30 @@ def pylock_body(data: dict, shown: str) -> tuple[str, tuple[Finding, ...], tuple
     return "\n".join(lines) + ("\n" if lines else ""), tuple(findings), tuple(indexes)
 
 
+def vcs_lines(data: dict, shown: str) -> tuple:
+    """PEP 751 git entries with their exact commit, as `name @ git+url@commit` lines (built later)."""
+    from launchbuild.compat.findings import Location
+    from launchbuild.resolver.requirements import parse_requirement
+
+    out = []
+    for pkg in data.get("packages") or []:
+        vcs = pkg.get("vcs") if isinstance(pkg, dict) else None
+        if not isinstance(vcs, dict) or vcs.get("type") != "git":
+            continue
+        url, commit, name = vcs.get("url"), vcs.get("commit-id"), pkg.get("name")
+        if not (isinstance(url, str) and isinstance(commit, str) and re.fullmatch(r"[0-9a-f]{40}", commit)
+                and isinstance(name, str) and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name)):
+            continue
+        sub = vcs.get("subdirectory")
+        marker = f" ; {pkg['marker']}" if isinstance(pkg.get("marker"), str) else ""
+        tail = f"#subdirectory={sub}" if isinstance(sub, str) and sub else ""
+        try:
+            out.append(parse_requirement(f"{name} @ git+{url}@{commit}{tail}{marker}", Location(shown)))
+        except BadInput:
+            continue  # stays an LB305 finding
+    return tuple(out)
+
+
 @dataclass(frozen=True)
 class PylockInput:
     path: Path
@@ -120,11 +144,14 @@ class PylockInput:
         shown = display_path(self.path, self.source_dir)
         data, _ = read_toml(self.path, shown)
         body, findings, indexes = pylock_body(data, shown)
+        vcs = vcs_lines(data, shown)
+        names = {r.name for r in vcs}
+        findings = tuple(f for f in findings if not any(f"{n} in {shown} is a VCS checkout" in f.message for n in names))
         n = body.count("# via")
-        return LoadedInput(self.kind, shown, ParsedRequirements(files=(shown,)), lock_body=body,
+        return LoadedInput(self.kind, shown, ParsedRequirements(requirements=vcs, files=(shown,)), lock_body=body,
                            read=(f"PEP 751 lock: {n} distributions, used as locked (not re-resolved)",),
                            findings=findings, extra_index_urls=tuple(i for i in indexes if "pypi.org" not in i),
-                           empty_reason=None if body or findings else "its [[packages]] is empty")
+                           empty_reason=None if body or findings or vcs else "its [[packages]] is empty")
 
 
 # --- uv.lock ----------------------------------------------------------------------------------

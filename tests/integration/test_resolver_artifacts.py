@@ -167,3 +167,18 @@ def test_a_uv_lock_git_dependency_is_built_at_its_locked_commit_and_hashed(tmp_p
     assert by_name["gitpkg"].version == "1.0" and by_name["gitpkg"].hashes and by_name["six"].hashes
     assert [Path(w).name for w in result.lock.wheels] == ["gitpkg-1.0-py3-none-any.whl"]
     assert "127.0.0.1" not in result.lock.text and str(tmp_path) not in result.lock.text
+
+
+def test_a_pylock_git_entry_is_built_at_its_commit(tmp_path, git_server):
+    import subprocess
+
+    commit = subprocess.run(["git", "ls-remote", f"{git_server}/gitpkg.git", "v1.0"], capture_output=True, text=True,
+                            check=True).stdout.split()[0]
+    job = tmp_path / "job"
+    job.mkdir()
+    (job / "pylock.toml").write_text(
+        'lock-version = "1.0"\ncreated-by = "test"\n[[packages]]\nname = "gitpkg"\n'
+        f'vcs = {{ type = "git", url = "{git_server}/gitpkg.git", commit-id = "{commit}" }}\n')
+    result = run(job, tmp_path / "cache")
+    assert not result.findings and [(p.name, p.version) for p in result.lock.packages] == [("gitpkg", "1.0")]
+    assert result.lock.packages[0].hashes and "127.0.0.1" not in result.lock.text
