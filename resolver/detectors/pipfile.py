@@ -134,6 +134,29 @@ def pipfile_lock_body(data: dict, shown: str, groups: tuple[str, ...]) -> tuple[
     return ("\n".join(lines) + "\n") if lines else "", tuple(findings)
 
 
+def _lock_git_lines(data: dict, shown: str, groups: tuple[str, ...]) -> tuple[RequirementLine, ...]:
+    """Pipfile.lock git entries locked to a full commit, as `name @ git+url@commit` (built later)."""
+    sections = [data.get("default")] + ([data.get("develop")] if "dev" in groups else [])
+    out = []
+    for section in sections:
+        if not isinstance(section, dict):
+            continue
+        for name, entry in section.items():
+            if not isinstance(entry, dict) or not isinstance(entry.get("git"), str):
+                continue
+            ref = entry.get("ref")
+            if not (isinstance(ref, str) and re.fullmatch(r"[0-9a-f]{40}", ref)
+                    and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", str(name))):
+                continue
+            url = entry["git"] if entry["git"].startswith("git+") else f"git+{entry['git']}"
+            marker = f" ; {entry['markers']}" if isinstance(entry.get("markers"), str) else ""
+            try:
+                out.append(parse_requirement(f"{name} @ {url}@{ref}{marker}", Location(shown)))
+            except BadInput:
+                continue  # stays an LB305 finding
+    return tuple(out)
+
+
 @dataclass(frozen=True)
 class PipfileLockInput:
     path: Path
@@ -150,11 +173,15 @@ class PipfileLockInput:
         except (ValueError, UnicodeDecodeError) as exc:
             raise BadInput(f"{shown} is not valid JSON: {str(exc)[:120]}", hint="regenerate it with `pipenv lock`") from None
         body, findings = pipfile_lock_body(data, shown, self.groups)
+        vcs = _lock_git_lines(data, shown, self.groups)
+        names = {r.name for r in vcs}
+        findings = tuple(f for f in findings if not any(f.message.startswith(f"{n} in ") for n in names))
         meta = data.get("_meta") or {}
         sources = [s.get("url") for s in meta.get("sources", []) if isinstance(s, dict) and isinstance(s.get("url"), str)]
         python = _python_pin((meta.get("requires") or {}).get("python_version"), shown)
-        return LoadedInput(self.kind, shown, ParsedRequirements(files=(shown,)), lock_body=body, python_pin=python,
+        return LoadedInput(self.kind, shown, ParsedRequirements(requirements=vcs, files=(shown,)), lock_body=body,
+                           python_pin=python,
                            groups=self.groups, findings=findings,
                            read=(f"Pipfile.lock: {body.count('# via')} distributions, used as locked",),
                            extra_index_urls=tuple(s for s in sources if "pypi.org" not in s),
-                           empty_reason=None if body or findings else "locks no packages")
+                           empty_reason=None if body or findings or vcs else "locks no packages")

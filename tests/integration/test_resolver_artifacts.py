@@ -182,3 +182,16 @@ def test_a_pylock_git_entry_is_built_at_its_commit(tmp_path, git_server):
     result = run(job, tmp_path / "cache")
     assert not result.findings and [(p.name, p.version) for p in result.lock.packages] == [("gitpkg", "1.0")]
     assert result.lock.packages[0].hashes and "127.0.0.1" not in result.lock.text
+
+
+def test_a_pipfile_lock_git_entry_is_built_at_its_ref(tmp_path, git_server):
+    import subprocess
+
+    commit = subprocess.run(["git", "ls-remote", f"{git_server}/gitpkg.git", "v1.0"], capture_output=True, text=True,
+                            check=True).stdout.split()[0]
+    job = tmp_path / "job"
+    job.mkdir()
+    (job / "Pipfile.lock").write_text(json.dumps({"_meta": {}, "default": {
+        "gitpkg": {"git": f"{git_server}/gitpkg.git", "ref": commit}}}))
+    result = run(job, tmp_path / "cache")
+    assert not result.findings and [(p.name, p.version) for p in result.lock.packages] == [("gitpkg", "1.0")]
