@@ -185,7 +185,9 @@ def _script_of(argv):
         return None
     base = os.path.basename(argv[0])
     if not (base in ("python", "python3") or (base.startswith("python3.") and base[8:].isdigit())):
-        return None
+        # Launchers (torchrun, accelerate launch, deepspeed): the first .py argument is the script.
+        scripts = [a for a in argv[1:] if a.endswith(".py") and not a.startswith("-")]
+        return scripts[0] if scripts else None
     rest = list(argv[1:])
     while rest:
         arg = rest.pop(0)

@@ -76,3 +76,11 @@ def test_imports_left_after_the_time_budget_are_reported_not_failed():
 def test_the_probe_imports_real_distributions_in_their_own_interpreters():
     got = {(i["module"], i["ok"]) for i in imports_probe.import_distributions({"packaging", "six"})}
     assert ("packaging", True) in got
+
+
+def test_the_script_of_an_entrypoint_python_or_a_launcher():
+    of = imports_probe._script_of
+    assert of(["python", "-u", "train.py", "--lr", "1"]) == "train.py"
+    assert of(["torchrun", "--nproc_per_node", "8", "train.py"]) == "train.py"
+    assert of(["accelerate", "launch", "scripts/finetune.py"]) == "scripts/finetune.py"
+    assert of(["python", "-m", "pkg.train"]) is None and of(["bash", "run.sh"]) is None
