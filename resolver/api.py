@@ -212,7 +212,7 @@ def resolve(source_dir: Path | None, job: Job, options: ResolveOptions = Resolve
     base = ResolveResult(
         input_kind=loaded.kind, input_path=loaded.path, skipped_inputs=tuple(skipped),
         cleaning=tuple(cleaning), requirements_text=input_text, conda_only=loaded.conda_only,
-        extras=loaded.extras, findings=tuple(loaded.findings),
+        extras=loaded.extras, groups=loaded.groups, findings=tuple(loaded.findings),
         **dict(described, input_read=tuple(described["input_read"]) + built.notes),
     )
     findings += loaded.findings
