@@ -98,6 +98,12 @@ def build_vcs_wheel(line: RequirementLine, root: Path, *, offline: bool) -> tupl
         if not done:
             raise InfraUnavailable(f"--offline: {redact_url(remote)} has not been built yet", hint="run once online")
         return done[0], (ref_cache / "commit").read_text().strip()
+    if ref and re.fullmatch(r"[0-9a-f]{40}", ref):
+        # An exact commit never changes: a wheel built for it before is the answer, no fetch.
+        known = root / "artifacts" / "vcs-commit" / hashlib.sha256(f"{remote}\0{ref}\0{sub}".encode()).hexdigest()[:16]
+        done = sorted(known.glob("*.whl")) if known.is_dir() else []
+        if done:
+            return _store(done[0], root), ref
     with tempfile.TemporaryDirectory(prefix="launchbuild-vcs-") as tmp:
         checkout = Path(tmp) / "src"
         commit = clone_git(remote, ref, checkout)
