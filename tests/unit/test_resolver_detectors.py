@@ -435,3 +435,11 @@ def test_root_variants_beside_the_winner_are_listed_as_not_read(tmp_path):
     (tmp_path / "requirements-dev.txt").write_text("pytest\n")
     assert unread_beside(tmp_path, discover(tmp_path)) == [
         ("requirements-dev.txt", "not read: no input form reads this name (pass --requirements FILE to use it)")]
+
+
+def test_lb301_names_the_package_whose_build_failed():
+    stderr = ("  × Failed to build `flash-attn==2.5.8`\n  ├─▶ The build backend returned an error\n"
+              "      [stderr]\n      ModuleNotFoundError: No module named 'torch'\n")
+    f = build_failure_finding(stderr, "requirements.txt", Target("3.11"), "uv", None)
+    assert f.message.startswith("ModuleNotFoundError: No module named 'torch': building flash-attn==2.5.8 "
+                                "(from requirements.txt) failed")
