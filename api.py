@@ -541,6 +541,9 @@ def _build_kubernetes(checked: _Checked, plan: Any, *, dry_run: bool, output: Pa
     )
     with build_context(checked.prepared.source_dir, dockerfile=dockerfile, lock_text=plan.lock_text,
                        entries=entries) as ctx:
+        from launchbuild.builder.wheels_in_context import place
+
+        place(ctx, plan)  # wheels built or copied on this host travel with the context
         if dry_run:
             archive = (k8s.build_context_archive(ctx, dockerfile=DOCKERFILE_PATH)
                        if k8s.ContextStore.parse(kube.context_store).kind == "configmap" else None)

@@ -214,6 +214,9 @@ def _classic_install_stage(plan: BuildPlan) -> list[str]:
             "RUN if [ -s /tmp/launchbuild-ca.pem ]; then export PIP_CERT=/tmp/launchbuild-ca.pem; fi; \\",
             f"    {pip}{_index_args(plan)} -r {LOCK_IN_IMAGE}",
         ]
+    from launchbuild.builder import project_install
+
+    lines += project_install.throwaway_stage_lines(plan, _index_args(plan))
     return lines
 
 

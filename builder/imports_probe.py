@@ -56,28 +56,46 @@ def top_level_modules(dist):
     return out
 
 
+TOTAL_BUDGET_S = 120  # all imports together; what is left after it is reported as not checked
+WORKERS = max(1, min(4, os.cpu_count() or 1))
+
+
+def _import_one(dist, module, deadline):
+    import time
+
+    left = deadline - time.monotonic()
+    if left <= 1:
+        return {"dist": dist, "module": module, "ok": None, "gpu": False, "error": "not checked: time budget spent"}
+    limit = min(IMPORT_TIMEOUT_S, left)
+    try:
+        proc = subprocess.run([sys.executable, "-c", "import " + module], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, timeout=limit, cwd="/")
+        err = proc.stderr.decode("utf-8", "replace").strip()
+        ok = proc.returncode == 0
+    except subprocess.TimeoutExpired:
+        ok, err = False, "did not finish within %ds" % limit
+    last = err.splitlines()[-1] if err else ""
+    return {"dist": dist, "module": module, "ok": ok, "gpu": (not ok) and bool(GPU_ERRORS.search(err)),
+            "error": last[-300:]}
+
+
 def import_distributions(only):
-    """[{dist, module, ok, gpu, error}] for the distributions named in `only` (canonical names)."""
-    results = []
+    """[{dist, module, ok, gpu, error}] for the distributions named in `only` (canonical names),
+    each module imported in its own interpreter, a few at a time, within one overall budget."""
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
     if metadata is None:
-        return results
+        return []
+    todo = []
     for dist in metadata.distributions():
         name = dist.metadata["Name"] or ""
         canonical = re.sub(r"[-_.]+", "-", name).lower()
-        if canonical not in only:
-            continue
-        for module in top_level_modules(dist):
-            try:
-                proc = subprocess.run([sys.executable, "-c", "import " + module], stdout=subprocess.PIPE,
-                                      stderr=subprocess.PIPE, timeout=IMPORT_TIMEOUT_S, cwd="/")
-                err = proc.stderr.decode("utf-8", "replace").strip()
-                ok = proc.returncode == 0
-            except subprocess.TimeoutExpired:
-                ok, err = False, "did not finish within %ds" % IMPORT_TIMEOUT_S
-            last = err.splitlines()[-1] if err else ""
-            results.append({"dist": canonical, "module": module, "ok": ok,
-                            "gpu": (not ok) and bool(GPU_ERRORS.search(err)), "error": last[-300:]})
-    return results
+        if canonical in only:
+            todo += [(canonical, module) for module in top_level_modules(dist)]
+    deadline = time.monotonic() + TOTAL_BUDGET_S
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        return list(pool.map(lambda item: _import_one(item[0], item[1], deadline), sorted(todo)))
 
 
 def _guarded(node, parents):
@@ -167,7 +185,9 @@ def _script_of(argv):
         return None
     base = os.path.basename(argv[0])
     if not (base in ("python", "python3") or (base.startswith("python3.") and base[8:].isdigit())):
-        return None
+        # Launchers (torchrun, accelerate launch, deepspeed): the first .py argument is the script.
+        scripts = [a for a in argv[1:] if a.endswith(".py") and not a.startswith("-")]
+        return scripts[0] if scripts else None
     rest = list(argv[1:])
     while rest:
         arg = rest.pop(0)

@@ -25,10 +25,35 @@ def validate(paths: tuple[str, ...]) -> None:
                            hint="name the project with a relative path such as . or libs/mylib")
 
 
+def _without_wheels(index_args: str) -> str:
+    # --no-deps: the project needs only its build backend from the index, not the lock's wheels
+    # (which are mounted for the lock's install step alone).
+    from launchbuild.builder.wheels_in_context import IMAGE_WHEELS
+
+    return index_args.replace(f" --find-links {IMAGE_WHEELS}", "")
+
+
+def throwaway_stage_lines(plan: BuildPlan, index_args: str) -> list[str]:
+    """The classic builder with a CA bundle: the project is installed in the throwaway install
+    stage (where the bundle is), so only the venv, never the bundle, reaches the image."""
+    if not plan.install_projects or plan.ca_mode is not CaMode.THROWAWAY_STAGE:
+        return []
+    index_args = _without_wheels(index_args)
+    validate(plan.install_projects)
+    out = ["# The job's own project, installed here where the CA bundle is: no dependencies, not editable.",
+           "COPY code/ /tmp/launchbuild-code/"]
+    for path in plan.install_projects:
+        src = "/tmp/launchbuild-code" if path == "." else f"/tmp/launchbuild-code/{path}"
+        out.append(f"RUN PIP_CERT=/tmp/launchbuild-ca.pem {VENV}/bin/python -m pip install --no-deps --no-cache-dir "
+                   f"--no-input --disable-pip-version-check{index_args} {src}")
+    return out
+
+
 def lines(plan: BuildPlan, uv_mount: str, index_args: str) -> list[str]:
     projects = plan.install_projects
-    if not projects:
-        return []
+    if not projects or plan.ca_mode is CaMode.THROWAWAY_STAGE:
+        return []  # installed in the throwaway stage (throwaway_stage_lines)
+    index_args = _without_wheels(index_args)
     validate(projects)
     ca = plan.ca_mode is CaMode.SECRET
     out = ["# The job's own project, from the copied code: no dependencies (the lock has them), not editable.",

@@ -114,6 +114,16 @@ def select_target(source_dir: Path | None, job: Job, options: ResolveOptions,
     return Target(python=python.value, platform=platform, glibc=validate_glibc(options.glibc)), python
 
 
+def _check_extras_and_groups(loaded: LoadedInput, options: ResolveOptions) -> None:
+    """An extra or group asked for that the winning input cannot honour is bad input, never ignored."""
+    if options.groups and not loaded.groups:
+        raise BadInput(f"--group {options.groups[0]}: {loaded.path} ({loaded.kind}) has no dependency groups",
+                       hint="groups come from pyproject.toml, Pipfile, uv.lock or Pipfile.lock; drop --group")
+    if options.extras and not loaded.extras:
+        raise BadInput(f"--extra {options.extras[0]}: {loaded.path} ({loaded.kind}) has no extras",
+                       hint="extras come from pyproject.toml, setup.cfg, setup.py or uv.lock; drop --extra")
+
+
 def _winner_with_python_pin(source_dir: Path | None, job: Job, options: ResolveOptions) -> LoadedInput | None:
     """The winning input, when it is one that can name the Python (environment.yml's python=,
     Pipfile's python_version): the target must follow it before anything is locked."""
@@ -145,9 +155,14 @@ def resolve(source_dir: Path | None, job: Job, options: ResolveOptions = Resolve
     )
     loaded, skipped = _pick_input(candidates)
     target, _python = select_target(source_dir, job, options, loaded)
+    if loaded is not None:
+        from launchbuild.resolver.special import unread_beside
+
+        skipped = skipped + unread_beside(source_dir, candidates)
     if loaded is None:
         return ResolveResult(input_kind="none", input_path=None, skipped_inputs=tuple(skipped),
                              findings=no_input_findings(source_dir, skipped))
+    _check_extras_and_groups(loaded, options)
     how = next((h for src, h in candidates if display_path(src.path, src.source_dir) == loaded.path), "source")
     described = dict(input_reason=("named explicitly (" + how + ")" if how in ("option", "flag")
                                    else reason_for(loaded.path) if how == "source" else "the job's run package list"),
@@ -184,19 +199,29 @@ def resolve(source_dir: Path | None, job: Job, options: ResolveOptions = Resolve
     built = artifacts.prepare(tuple(requirements), index, source_dir, cache.cache_root(options.cache_dir),
                               offline=options.offline)
     requirements, index = built.requirements, built.index
+    findings += built.findings
     input_text = "".join(f"{line}\n" for line in index.as_lines())
     input_text += "".join(f"{_requirement_text(r)}\n" for r in requirements)
     input_text += "".join(f"{own_project.project_input_line(name, line)}\n" for name, _, _, line in projects)
     own_rel = tuple(dict.fromkeys(([loaded.own_project] if loaded.own_project else [])
                                   + [rel for _, _, rel, _ in projects]))
+    if loaded.own_project and loaded.kind == "pyproject" and loaded.project_file is None and source_dir is not None:
+        # Static metadata was read without its build backend: check here that the project
+        # builds, or the image build would fail on it.
+        ok, cause = own_project.buildable(source_dir, cache.cache_root(options.cache_dir), offline=options.offline)
+        if not ok:
+            own_rel = tuple(r for r in own_rel if r != loaded.own_project)
+            findings.append(own_project.unbuildable_finding(loaded.own_project, cause))
     constraints_text = "".join(f"{_requirement_text(c)}\n" for c in constraints)
     base = ResolveResult(
         input_kind=loaded.kind, input_path=loaded.path, skipped_inputs=tuple(skipped),
         cleaning=tuple(cleaning), requirements_text=input_text, conda_only=loaded.conda_only,
-        extras=loaded.extras, findings=tuple(loaded.findings),
+        extras=loaded.extras, groups=loaded.groups, findings=tuple(loaded.findings),
         **dict(described, input_read=tuple(described["input_read"]) + built.notes),
     )
     findings += loaded.findings
+    if built.findings:  # a requirement that cannot be built: never lock the rest as if it were whole
+        return _replace(base, findings=tuple(findings))
     if not requirements and not projects and not own_rel:
         # A file that was asked for explicitly but lists nothing (or only what cleaning dropped).
         return _replace(base, findings=tuple(findings))
@@ -234,7 +259,11 @@ def resolve(source_dir: Path | None, job: Job, options: ResolveOptions = Resolve
                 findings.append(build_failure_finding(outcome.explanation, loaded.path, target, backend.name,
                                                       requirements[0].location if requirements else None))
             else:
-                findings.append(unresolvable_finding(outcome.explanation, requirements, target, backend.name))
+                from dataclasses import replace as _with
+                from launchbuild.resolver.build_errors import scrub
+
+                unresolved = unresolvable_finding(outcome.explanation, requirements, target, backend.name)
+                findings.append(_with(unresolved, message=scrub(unresolved.message)))
             return _replace(base, findings=tuple(findings))
         if not outcome.body.strip() and not projects:
             findings.append(Finding(

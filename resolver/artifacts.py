@@ -32,6 +32,7 @@ class Prepared:
     index: IndexOptions
     wheels: tuple[Path, ...] = ()  # host paths of every wheel the image installs from the context
     notes: tuple[str, ...] = ()  # "mylib @ git+…@v1.0 -> commit 3f2a… (wheel mylib-1.0-py3-none-any.whl)"
+    findings: tuple = ()  # LB301 for a requirement whose wheel could not be built (its cause first)
 
     @property
     def find_links_dirs(self) -> tuple[Path, ...]:
@@ -97,35 +98,61 @@ def build_vcs_wheel(line: RequirementLine, root: Path, *, offline: bool) -> tupl
         if not done:
             raise InfraUnavailable(f"--offline: {redact_url(remote)} has not been built yet", hint="run once online")
         return done[0], (ref_cache / "commit").read_text().strip()
+    if ref and re.fullmatch(r"[0-9a-f]{40}", ref):
+        # An exact commit never changes: a wheel built for it before is the answer, no fetch.
+        known = root / "artifacts" / "vcs-commit" / hashlib.sha256(f"{remote}\0{ref}\0{sub}".encode()).hexdigest()[:16]
+        done = sorted(known.glob("*.whl")) if known.is_dir() else []
+        if done:
+            return _store(done[0], root), ref
     with tempfile.TemporaryDirectory(prefix="launchbuild-vcs-") as tmp:
         checkout = Path(tmp) / "src"
         commit = clone_git(remote, ref, checkout)
         by_commit = root / "artifacts" / "vcs-commit" / hashlib.sha256(f"{remote}\0{commit}\0{sub}".encode()).hexdigest()[:16]
         built = sorted(by_commit.glob("*.whl")) if by_commit.is_dir() else []
         if not built:
-            import uv
-
-            out = Path(tmp) / "dist"
-            project = checkout / sub if sub else checkout
-            proc = subprocess.run([uv.find_uv_bin(), "build", "--wheel", "--no-config", "--out-dir", str(out),
-                                   str(project)], capture_output=True, text=True, timeout=900)
-            wheels = sorted(out.glob("*.whl"))
-            if proc.returncode != 0 or not wheels:
-                from launchbuild.resolver.build_errors import last_exception, scrub
-
-                cause = last_exception(proc.stderr) or scrub((proc.stderr.strip().splitlines() or ["no output"])[-1])
-                raise BadInput(f"{cause}: building {line.text} at {commit[:12]} failed "
-                               f"({line.location.path}:{line.location.line})",
-                               hint="fix the package's build, or pin a published release")
+            wheel = _build_wheel(checkout / sub if sub else checkout, Path(tmp) / "dist", f"{line.text} at {commit[:12]}")
             by_commit.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(wheels[0], by_commit / wheels[0].name)
-            built = [by_commit / wheels[0].name]
+            shutil.copy2(wheel, by_commit / wheel.name)
+            built = [by_commit / wheel.name]
         ref_cache.mkdir(parents=True, exist_ok=True)
         for old in ref_cache.glob("*.whl"):
             old.unlink()
         shutil.copy2(built[0], ref_cache / built[0].name)
         (ref_cache / "commit").write_text(commit)
         return _store(built[0], root), commit
+
+
+class WheelBuildFailed(Exception):
+    """A wheel could not be built; `args[0]` is the backend's stderr (scrubbed later)."""
+
+
+def _build_wheel(source: Path, out: Path, what: str) -> Path:
+    """`uv build --wheel` of a source tree or an sdist archive, in an isolated build environment."""
+    import uv
+
+    proc = subprocess.run([uv.find_uv_bin(), "build", "--wheel", "--no-config", "--out-dir", str(out), str(source)],
+                          capture_output=True, text=True, timeout=900)
+    wheels = sorted(out.glob("*.whl"))
+    if proc.returncode != 0 or not wheels:
+        raise WheelBuildFailed(proc.stderr or f"uv build exited {proc.returncode}", what)
+    return wheels[0]
+
+
+def _build_sdist(path: Path, root: Path) -> Path:
+    """A local sdist (`./vendor/pkg-1.0.tar.gz`) built into a wheel once per content."""
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    done = root / "artifacts" / "sdist" / digest
+    found = sorted(done.glob("*.whl")) if done.is_dir() else []
+    if not found:
+        with tempfile.TemporaryDirectory(prefix="launchbuild-sdist-") as tmp:
+            wheel = _build_wheel(path, Path(tmp) / "dist", path.name)
+            done.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(wheel, done / wheel.name)
+            found = [done / wheel.name]
+    return _store(found[0], root)
+
+
+_SDIST = (".tar.gz", ".tgz", ".zip", ".tar.bz2", ".tar.xz")
 
 
 def _local_path(line: RequirementLine) -> Path | None:
@@ -135,17 +162,56 @@ def _local_path(line: RequirementLine) -> Path | None:
     return Path(url) if url else None
 
 
+def _unavailable(line: RequirementLine, why: str):
+    from launchbuild.compat.findings import Finding, Severity
+
+    where = f"{line.location.path}:{line.location.line}" if line.location.line else line.location.path
+    return Finding(rule="LB305", severity=Severity.ERROR, title="Requirement pinned to a local or unavailable source",
+                   message=f"{Path(line.url or line.text).name} ({where}) is {why}: the image build cannot install it",
+                   fix="vendor a wheel or sdist into the job, or depend on a published release", location=line.location)
+
+
+def _unavailable_link(link: str):
+    from launchbuild.compat.findings import Finding, Severity
+
+    return Finding(rule="LB305", severity=Severity.ERROR, title="Requirement pinned to a local or unavailable source",
+                   message=f"--find-links {Path(link).name} is a folder outside the job (or missing): the image build "
+                           "cannot see it", fix="move the wheels into the job and use --find-links ./wheels")
+
+
 def prepare(requirements: tuple[RequirementLine, ...], index: IndexOptions, source_dir: Path | None,
             root: Path, *, offline: bool = False) -> Prepared:
     lines: list[RequirementLine] = []
     wheels: list[Path] = []
     notes: list[str] = []
+    findings: list = []
     for line in requirements:
-        if line.kind == "vcs" and not line.editable:
-            wheel, commit = build_vcs_wheel(line, root, offline=offline)
-            wheels.append(wheel)
-            lines.append(_pinned(line, wheel))
-            notes.append(f"{line.text} -> commit {commit} (wheel {wheel.name}, built on this host)")
+        try:
+            if line.kind == "vcs":  # editable or not: the image gets a normal install of the wheel
+                wheel, commit = build_vcs_wheel(line, root, offline=offline)
+                wheels.append(wheel)
+                lines.append(_pinned(line, wheel))
+                notes.append(f"{line.text} -> commit {commit} (wheel {wheel.name}, built on this host)")
+                continue
+            path = _local_path(line) if line.kind == "path" else None
+            if path is not None and path.name.endswith(_SDIST) and path.is_file() and not offline:
+                wheel = _build_sdist(path, root)
+                wheels.append(wheel)
+                lines.append(_pinned(line, wheel))
+                notes.append(f"{path.name}: built into {wheel.name} on this host, hash-checked")
+                continue
+        except WheelBuildFailed as exc:
+            from launchbuild.compat.findings import Finding, Severity
+            from launchbuild.resolver.build_errors import last_exception, scrub
+
+            stderr, what = exc.args
+            cause = last_exception(stderr) or scrub((stderr.strip().splitlines() or ["no output"])[-1])[:300]
+            where = f"{line.location.path}:{line.location.line}" if line.location.line else line.location.path
+            findings.append(Finding(
+                rule="LB301", severity=Severity.ERROR, title="A build backend failed while building a wheel",
+                message=f"{cause}: building {what} ({where}) into a wheel failed",
+                fix="fix the package's build (a missing build dependency goes in its [build-system] requires), "
+                    "or pin a published release with a wheel", location=line.location))
             continue
         path = _local_path(line) if line.kind == "path" else None
         if path is not None and path.suffix == ".whl":
@@ -157,6 +223,10 @@ def prepare(requirements: tuple[RequirementLine, ...], index: IndexOptions, sour
             lines.append(_pinned(line, stored))
             notes.append(f"{path.name}: copied into the build context, hash-checked")
             continue
+        if line.kind == "path":
+            # Not a wheel, an sdist or a project inside the job: a host path the build cannot see.
+            findings.append(_unavailable(line, "a local path that is not a wheel, an sdist or a project in the job"))
+            continue
         lines.append(line)
     keep_links: list[str] = []
     for link in index.find_links:
@@ -166,15 +236,17 @@ def prepare(requirements: tuple[RequirementLine, ...], index: IndexOptions, sour
             try:
                 folder.resolve().relative_to(source_dir.resolve())
             except ValueError:
-                keep_links.append(link)  # outside the job: the build cannot see it (LB305)
+                findings.append(_unavailable_link(link))  # outside the job: the build cannot see it
                 continue
             found = sorted(folder.glob("*.whl"))
             wheels += [_store(w, root) for w in found]
             notes.append(f"--find-links {folder.name}: {len(found)} wheels copied into the build context")
+        elif local:
+            findings.append(_unavailable_link(link))
         else:
             keep_links.append(link)
     return Prepared(tuple(lines), replace(index, find_links=tuple(keep_links)), tuple(dict.fromkeys(wheels)),
-                    tuple(notes))
+                    tuple(notes), tuple(findings))
 
 
 def enforce_user_hashes(lock_text: str, requirements: tuple[RequirementLine, ...]):

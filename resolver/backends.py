@@ -90,8 +90,22 @@ def backend_env() -> dict[str, str]:
     return env
 
 
-_COPY_IGNORE = shutil.ignore_patterns(".git", ".venv", "venv", "node_modules", "__pycache__", ".tox",
-                                      "*.egg-info", "build", "dist", "wandb")
+_IGNORED_NAMES = shutil.ignore_patterns(".git", ".venv", "venv", "node_modules", "__pycache__", ".tox",
+                                        "*.egg-info", "build", "dist", "wandb")
+_MAX_COPIED_FILE = 20 * 1024 * 1024  # checkpoints and datasets: a build backend never needs them
+
+
+def _COPY_IGNORE(directory: str, names: list[str]) -> set[str]:
+    """What a project copy for its build backend leaves out: tool folders, and big data files."""
+    ignored = set(_IGNORED_NAMES(directory, names))
+    for name in names:
+        try:
+            st = os.lstat(os.path.join(directory, name))
+        except OSError:
+            continue
+        if not os.path.isdir(os.path.join(directory, name)) and st.st_size > _MAX_COPIED_FILE:
+            ignored.add(name)
+    return ignored
 
 
 def _write_inputs(request: CompileRequest, directory: Path) -> Path:

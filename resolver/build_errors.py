@@ -39,6 +39,9 @@ def last_exception(stderr: str) -> str | None:
 def build_failure_finding(stderr: str, what: str, target: Target, backend: str,
                           location: Location | None) -> Finding:
     cause = last_exception(stderr)
+    named = re.search(r"Failed to (?:build|download|prepare)[^`]*`([^`]+)`", stderr)
+    if named and not _TEMP_PATH.search(named.group(1)) and "file://" not in named.group(1):
+        what = f"{scrub(named.group(1))} (from {what})"
     failed = next((ln.strip(" ×╰─▶├") for ln in stderr.splitlines() if _BUILD_FAILED.search(ln)), "")
     failed = scrub(re.sub(r"\s+", " ", failed))[:200]
     message = (f"{cause}: building {what} failed for Python {target.python} on {target.platform}"

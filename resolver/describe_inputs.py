@@ -3,6 +3,8 @@ report and `-v` print. Pure."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from launchbuild.resolver.model import ResolveResult
 
 
@@ -16,6 +18,11 @@ def input_lines(result: ResolveResult, *, verbose: bool) -> list[tuple[str, str]
 
         if result.input_path:
             rows.append(("precedence", PRECEDENCE))
+            from launchbuild.resolver.detectors import fallback_for
+
+            fallback = fallback_for(result.input_path)
+            if fallback and result.input_kind != "frozen":
+                rows.append(("fallback", f"{fallback}, when {Path(result.input_path).name} is absent or unusable"))
         rows += [("read", r) for r in result.input_read]
         rows += [("not used", n) for n in result.input_not_used]
     else:

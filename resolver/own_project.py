@@ -90,3 +90,59 @@ def tree_digest(path: Path) -> str:
         except OSError:
             continue
     return h.hexdigest()
+
+
+def buildable(project_dir: Path, root: Path, *, offline: bool):
+    """(True, None) when the project builds into a wheel on this host (cached per content of its
+    top-level files), else (False, the build's last exception). Offline with nothing cached:
+    (True, None), and the image build says the rest."""
+    import json
+    import subprocess
+    import tempfile
+
+    key = tree_digest(project_dir)
+    record = root / "projects-built" / f"{key}.json"
+    try:
+        data = json.loads(record.read_text())
+        return data["ok"], data.get("cause")
+    except (OSError, ValueError, KeyError):
+        pass
+    if offline:
+        return True, None
+    import uv
+
+    from launchbuild.resolver.backends import _COPY_IGNORE, backend_env
+    from launchbuild.resolver.build_errors import last_exception, scrub
+
+    with tempfile.TemporaryDirectory(prefix="launchbuild-own-") as tmp:
+        import shutil
+
+        copy = Path(tmp) / "project"
+        shutil.copytree(project_dir, copy, symlinks=True, ignore=_COPY_IGNORE)
+        proc = subprocess.run([uv.find_uv_bin(), "build", "--wheel", "--no-config", "--out-dir", str(Path(tmp) / "dist"),
+                               str(copy)], capture_output=True, text=True, timeout=900, env=backend_env())
+        ok = proc.returncode == 0
+        cause = None
+        if not ok:
+            lines = [ln.strip() for ln in proc.stderr.splitlines() if ln.strip()]
+            errors = [ln for ln in lines if ln.lower().startswith("error:")
+                      and not re.search(r"failed to build|build backend", ln, re.IGNORECASE)]
+            cause = last_exception(proc.stderr) or scrub(errors[-1] if errors else (lines[-1] if lines else "no output"))
+    try:
+        record.parent.mkdir(parents=True, exist_ok=True)
+        record.write_text(json.dumps({"ok": ok, "cause": cause}))
+    except OSError:
+        pass
+    return ok, cause
+
+
+def unbuildable_finding(rel: str, cause: str | None):
+    from launchbuild.compat.findings import Finding, Location, Severity
+
+    return Finding(
+        rule="LB311", severity=Severity.WARNING, title="The job's own project cannot be built",
+        message=f"the project at {rel} does not build into a wheel ({cause or 'no cause given'}): the image gets "
+                "its dependencies from the lock, and its code runs from the workdir, not installed",
+        fix="fix its packaging (e.g. [tool.setuptools] packages = [...] for a flat layout), or drop [build-system]",
+        location=Location("pyproject.toml" if rel == "." else f"{rel}/pyproject.toml"),
+    )

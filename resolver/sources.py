@@ -171,6 +171,8 @@ def conda_python_pin(spec: str, where: str) -> Sourced[str] | None:
     spec = spec.strip()
     if spec == "python":
         return None
+    if re.match(r"^python\s*(>=|>|<|<=|!=|~=)", spec):
+        return None  # a range (python>=3.9): the target Python comes from --python or the image
     m = _CONDA_PY.match(spec)
     if not m:
         raise BadInput(f"python pin {spec!r} in {where} is not an exact X.Y",

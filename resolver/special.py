@@ -31,7 +31,11 @@ def no_input_findings(source_dir: Path | None, skipped: list[tuple[str, str]]) -
     if source_dir is None:
         return ()
     known = {p for p, _ in skipped}
-    unread = [p for p in detectors.dependency_like_files(source_dir) if p not in known]
+    found = [p for p in detectors.dependency_like_files(source_dir) if p not in known]
+    # At the job's root (or in a requirements/ folder) such a file is meant for this job: an
+    # error. Deeper (docs/requirements.txt, tools/setup.py) it may belong to something else.
+    unread = [p for p in found if "/" not in p or p.split("/", 1)[0].lower() in ("requirements", "reqs")]
+    elsewhere = [p for p in found if p not in unread]
     if unread:
         return tuple(Finding(
             rule="LB307", severity=Severity.ERROR, title="Dependency file not understood",
@@ -42,6 +46,9 @@ def no_input_findings(source_dir: Path | None, skipped: list[tuple[str, str]]) -
             location=Location(p),
         ) for p in unread)
     why = "; ".join(f"{p}: {w}" for p, w in skipped)
+    if elsewhere:
+        why = (why + "; " if why else "") + ("also found, not read: " + ", ".join(elsewhere)
+                                             + " (pass --requirements FILE if the job needs one)")
     return (Finding(
         rule="LB308", severity=Severity.INFO, title="No dependency file: the image has no third-party packages",
         message="the image will have no third-party packages: " + (why if why else "the job has no dependency file"),
@@ -87,9 +94,15 @@ def resolve_special(loaded: LoadedInput, target: Target, options, skipped, *, jo
     index_urls = (PYPI_SIMPLE, *loaded.extra_index_urls)
     findings = list(loaded.findings)
     cache_hit = False
+    wheels: tuple = ()
     if loaded.lock_body is not None:
         body = for_target(loaded.lock_body, target) if loaded.lock_body.strip() else ""
         backend_name = Path(loaded.path).name  # the lock itself, not a resolver
+        if loaded.parsed.requirements:  # git dependencies of the lock, at its exact commits
+            extra, wheels, problems = _lock_vcs_entries(loaded, target, root, options.offline)
+            if problems:
+                return replace(base, findings=tuple(findings) + problems)
+            body = (body.rstrip() + "\n" if body.strip() else "") + extra
         if not body.strip() and not loaded.own_project:
             if not findings:
                 findings.append(_empty(loaded, target, "locks nothing"))
@@ -131,13 +144,54 @@ def resolve_special(loaded: LoadedInput, target: Target, options, skipped, *, jo
     from launchbuild.resolver.own_project import header_lines
 
     own = (loaded.own_project,) if loaded.own_project else ()
+    if own and loaded.kind in ("pyproject", "lock") and loaded.project_root is not None:
+        # uv read static metadata (or a lock) without running the build backend: check that the
+        # project builds, or the image build would fail on it.
+        from launchbuild.resolver import own_project
+
+        ok, cause = own_project.buildable(loaded.project_root, root, offline=options.offline)
+        if not ok:
+            own = ()
+            findings.append(own_project.unbuildable_finding(loaded.own_project, cause))
     text = _header(target, backend_name, loaded, index) + header_lines(own) + body
     packages = parse_lock(text, ())
     lock = Lock(packages=packages, text=text, target=target, backend=backend_name,
-                input_hash=hashlib.sha256(text.encode()).hexdigest(), index_urls=index_urls, own_projects=own)
+                input_hash=hashlib.sha256(text.encode()).hexdigest(), index_urls=index_urls, own_projects=own,
+                wheels=tuple(str(w) for w in wheels))
     facts = ()
     if options.fetch_package_facts and packages:
         from launchbuild.resolver.index import package_facts
 
         facts = package_facts(lock, root, offline=options.offline)
     return replace(base, lock=lock, findings=tuple(findings), cache_hit=cache_hit, packages=facts)
+
+
+def unread_beside(source_dir: Path | None, candidates) -> list[tuple[str, str]]:
+    """Dependency-like files at the job's root that no input form reads, for the skipped list."""
+    from launchbuild.resolver import detectors
+    from launchbuild.resolver.sources import display_path
+
+    if source_dir is None:
+        return []
+    seen = {display_path(src.path, src.source_dir) for src, _ in candidates}
+    return [(p, "not read: no input form reads this name (pass --requirements FILE to use it)")
+            for p in detectors.dependency_like_files(source_dir, max_depth=1) if p not in seen]
+
+
+def _lock_vcs_entries(loaded: LoadedInput, target: Target, root: Path, offline: bool):
+    """(entries, wheels, findings) for a lock's git dependencies: each built into a wheel at the
+    commit the lock names, pinned by the wheel's sha256 like every other entry."""
+    from launchbuild.resolver import artifacts
+    from launchbuild.resolver.detectors.locks import marker_environment
+    from packaging.markers import Marker
+
+    env = marker_environment(target)
+    wanted = tuple(r for r in loaded.parsed.requirements if not r.marker or Marker(r.marker).evaluate(env))
+    built = artifacts.prepare(wanted, loaded.parsed.options, None, root, offline=offline)
+    if built.findings:
+        return "", (), built.findings
+    lines = []
+    for line, wheel in zip(built.requirements, built.wheels):
+        digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+        lines += [f"{line.text} \\", f"    --hash=sha256:{digest}", f"    # via {loaded.path} (git, built on this host)"]
+    return "\n".join(lines) + ("\n" if lines else ""), built.wheels, ()

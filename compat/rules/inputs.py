@@ -46,3 +46,14 @@ register_external(
     ("packages", "resolver"),
     "resolver",
 )
+register_external(
+    "LB311",
+    Severity.WARNING,
+    "The job's own project cannot be built",
+    "The job's pyproject declares a build system, but the project does not build into a wheel (a flat "
+    "layout with several top-level packages, a missing package folder): it is not installed into the image; "
+    "its dependencies are, and its code runs from the workdir.",
+    "Fix the project's packaging, or remove [build-system] if the job is not meant to be installed.",
+    ("packages", "resolver"),
+    "resolver",
+)

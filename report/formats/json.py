@@ -82,6 +82,9 @@ def environment_dict(env: ResolveResult | None) -> dict[str, Any] | None:
         "cache_hit": env.cache_hit,
         "conda_only": list(env.conda_only),
         "extras": list(env.extras),
+        **({"input": {"reason": env.input_reason, "read": list(env.input_read), "not_used": list(env.input_not_used),
+                      "groups": list(env.groups)}}
+           if env.input_reason or env.input_read or env.input_not_used else {}),
         "lock": None
         if lock is None
         else {

@@ -108,3 +108,12 @@ def dependency_like_files(source_dir: Path, max_depth: int = 2) -> list[str]:
 
     walk(source_dir, 1)
     return found
+
+
+def fallback_for(path: str) -> str | None:
+    """The declared fallback of the detector that reads `path`: the next form in the order."""
+    name = Path(path).name
+    for i, detector in enumerate(ORDER):
+        if any(Path(name).match(f) for f in detector.files):
+            return ORDER[i + 1].name if i + 1 < len(ORDER) else "a run's package list"
+    return None

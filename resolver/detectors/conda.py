@@ -80,6 +80,7 @@ class CondaInput:
         mapped: list[RequirementLine] = []
         not_used: list[str] = []
         findings: list[Finding] = []
+        not_installed: list[str] = []  # what stays conda-only (the report lists them)
         pip_names = {r.name for r in base.parsed.requirements if r.name}
         for spec in base.conda_only:
             loc = Location(shown, line_of(text, spec))
@@ -88,10 +89,12 @@ class CondaInput:
                 not_used.append(note)
             if name in table["not_pypi"]:
                 not_used.append(f"conda {spec!r}: {table['not_pypi'][name]}")
+                not_installed.append(spec)
                 continue
             pypi = table["map"].get(name)
             if pypi is None:
                 findings.append(_unmapped(name, spec, loc))
+                not_installed.append(spec)
                 continue
             if pypi.lower() in pip_names:
                 not_used.append(f"conda {spec!r}: the pip section names {pypi} too; the pip line is used")
@@ -103,5 +106,5 @@ class CondaInput:
             read.append(f"python={base.python_pin.value}")
         parsed = replace(base.parsed, requirements=tuple(mapped) + base.parsed.requirements)
         empty = None if parsed.requirements else "neither its conda dependencies nor its pip section map to PyPI packages"
-        return replace(base, path=shown, parsed=parsed, conda_only=(), read=tuple(read), not_used=tuple(not_used),
+        return replace(base, path=shown, parsed=parsed, conda_only=tuple(not_installed), read=tuple(read), not_used=tuple(not_used),
                        findings=tuple(findings), empty_reason=empty)

@@ -9,6 +9,7 @@ be installed hash-checked; it is reported naming the package instead of being pa
 
 from __future__ import annotations
 
+import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,12 +88,16 @@ def pylock_body(data: dict, shown: str) -> tuple[str, tuple[Finding, ...], tuple
             findings.append(_lock_problem(shown, name, "a VCS checkout" if "vcs" in pkg else "a local directory"))
             continue
         hashes: list[str] = []
-        for dist in [*(pkg.get("wheels") or []), *([pkg["sdist"]] if isinstance(pkg.get("sdist"), dict) else []),
+        wheels = pkg.get("wheels") if isinstance(pkg.get("wheels"), list) else []
+        for dist in [*wheels, *([pkg["sdist"]] if isinstance(pkg.get("sdist"), dict) else []),
                      *([pkg["archive"]] if isinstance(pkg.get("archive"), dict) else [])]:
-            for algo, digest in (dist.get("hashes") or {}).items():
-                if algo == "sha256":
-                    hashes.append(f"sha256:{digest}")
-        if not isinstance(pkg.get("version"), str) or not hashes:
+            found = dist.get("hashes") if isinstance(dist, dict) else None
+            digest = found.get("sha256") if isinstance(found, dict) else None
+            if isinstance(digest, str) and re.fullmatch(r"[0-9a-fA-F]{64}", digest):
+                hashes.append(f"sha256:{digest}")
+        valid = isinstance(pkg.get("version"), str) and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._+!-]*", pkg["version"]) \
+            and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name)
+        if not valid or not hashes:
             findings.append(_lock_problem(shown, name, "locked without a version or a sha256 hash"))
             continue
         if isinstance(pkg.get("index"), str) and pkg["index"] not in indexes:
@@ -105,6 +110,30 @@ def pylock_body(data: dict, shown: str) -> tuple[str, tuple[Finding, ...], tuple
     return "\n".join(lines) + ("\n" if lines else ""), tuple(findings), tuple(indexes)
 
 
+def vcs_lines(data: dict, shown: str) -> tuple:
+    """PEP 751 git entries with their exact commit, as `name @ git+url@commit` lines (built later)."""
+    from launchbuild.compat.findings import Location
+    from launchbuild.resolver.requirements import parse_requirement
+
+    out = []
+    for pkg in data.get("packages") or []:
+        vcs = pkg.get("vcs") if isinstance(pkg, dict) else None
+        if not isinstance(vcs, dict) or vcs.get("type") != "git":
+            continue
+        url, commit, name = vcs.get("url"), vcs.get("commit-id"), pkg.get("name")
+        if not (isinstance(url, str) and isinstance(commit, str) and re.fullmatch(r"[0-9a-f]{40}", commit)
+                and isinstance(name, str) and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name)):
+            continue
+        sub = vcs.get("subdirectory")
+        marker = f" ; {pkg['marker']}" if isinstance(pkg.get("marker"), str) else ""
+        tail = f"#subdirectory={sub}" if isinstance(sub, str) and sub else ""
+        try:
+            out.append(parse_requirement(f"{name} @ git+{url}@{commit}{tail}{marker}", Location(shown)))
+        except BadInput:
+            continue  # stays an LB305 finding
+    return tuple(out)
+
+
 @dataclass(frozen=True)
 class PylockInput:
     path: Path
@@ -115,11 +144,14 @@ class PylockInput:
         shown = display_path(self.path, self.source_dir)
         data, _ = read_toml(self.path, shown)
         body, findings, indexes = pylock_body(data, shown)
+        vcs = vcs_lines(data, shown)
+        names = {r.name for r in vcs}
+        findings = tuple(f for f in findings if not any(f"{n} in {shown} is a VCS checkout" in f.message for n in names))
         n = body.count("# via")
-        return LoadedInput(self.kind, shown, ParsedRequirements(files=(shown,)), lock_body=body,
+        return LoadedInput(self.kind, shown, ParsedRequirements(requirements=vcs, files=(shown,)), lock_body=body,
                            read=(f"PEP 751 lock: {n} distributions, used as locked (not re-resolved)",),
                            findings=findings, extra_index_urls=tuple(i for i in indexes if "pypi.org" not in i),
-                           empty_reason=None if body or findings else "its [[packages]] is empty")
+                           empty_reason=None if body or findings or vcs else "its [[packages]] is empty")
 
 
 # --- uv.lock ----------------------------------------------------------------------------------
@@ -159,14 +191,20 @@ class UvLockInput:
                            hint="run `uv lock` in the project and commit the result, or check --extra/--group")
         findings: list[Finding] = []
         kept: list[str] = []
+        vcs: list = []  # git dependencies at the lock's exact commit: built into wheels (artifacts.py)
         skip = False
         for raw in proc.stdout.splitlines():
             if raw and not raw[0].isspace() and not raw.startswith("#"):
                 head = raw.rstrip("\\").strip()
                 skip = head.startswith("-e ") or " @ " in head.split(";")[0] or head.startswith(("./", "/", "file:"))
-                if skip:
+                if skip and " @ git+" in head and not head.startswith("-e "):
+                    from launchbuild.compat.findings import Location
+                    from launchbuild.resolver.requirements import parse_requirement
+
+                    vcs.append(parse_requirement(head, Location(shown)))
+                elif skip:
                     findings.append(_lock_problem(shown, head.split(" @ ")[0].removeprefix("-e ").strip(),
-                                                  "a VCS, URL or path dependency in the lock"))
+                                                  "a URL or path dependency in the lock"))
             if not skip:
                 kept.append(raw)
         body = "\n".join(kept).strip() + "\n" if any(k.strip() for k in kept) else ""
@@ -178,8 +216,9 @@ class UvLockInput:
         pyproject, _ = read_toml(project / "pyproject.toml", "pyproject.toml")
         buildable = isinstance(pyproject.get("build-system"), dict) and \
             ((pyproject.get("tool") or {}).get("uv") or {}).get("package", True) is not False
-        return LoadedInput(self.kind, shown, ParsedRequirements(files=(shown,)), lock_body=body,
+        return LoadedInput(self.kind, shown, ParsedRequirements(requirements=tuple(vcs), files=(shown,)), lock_body=body,
                            extras=self.extras, groups=self.groups, own_project="." if buildable else None,
+                           project_root=project,
                            read=(f"uv.lock: {len(data.get('package', []))} packages, exported for the target "
                                  "(not re-resolved)",), findings=tuple(findings), extra_index_urls=tuple(indexes),
-                           empty_reason=None if body or findings else "locks no third-party packages")
+                           empty_reason=None if body or findings or vcs else "locks no third-party packages")

@@ -40,7 +40,12 @@ def _entry(name: str, spec: object, shown: str, text: str, base_dir: Path) -> Re
     if not isinstance(spec, dict):
         raise BadInput(f"package {name!r} in {shown} is neither a version string nor a table",
                        hint='write name = "*" or name = {version = ">=1.0"}')
+    for key in ("version", "git", "ref", "path", "file", "markers", "index"):
+        if key in spec and not isinstance(spec[key], str):
+            raise BadInput(f"{key} of package {name!r} in {shown} is not a string", hint=f'write {key} = "..."')
     extras = spec.get("extras") or []
+    if not isinstance(extras, list) or not all(isinstance(e, str) for e in extras):
+        raise BadInput(f"extras of package {name!r} in {shown} is not a list of strings", hint='write extras = ["x"]')
     extra_text = f"[{','.join(extras)}]" if extras else ""
     marker = f" ; {spec['markers']}" if isinstance(spec.get("markers"), str) else ""
     if "git" in spec:
@@ -96,6 +101,9 @@ def pipfile_lock_body(data: dict, shown: str, groups: tuple[str, ...]) -> tuple[
     sections = [data.get("default") or {}]
     if "dev" in groups:
         sections.append(data.get("develop") or {})
+    if not all(isinstance(sec, dict) for sec in sections):
+        raise BadInput(f"{shown}: 'default' and 'develop' must be tables of packages",
+                       hint="regenerate it with `pipenv lock`")
     lines: list[str] = []
     findings: list[Finding] = []
     seen: set[str] = set()
@@ -105,20 +113,48 @@ def pipfile_lock_body(data: dict, shown: str, groups: tuple[str, ...]) -> tuple[
                 continue
             seen.add(name)
             version = entry.get("version")
-            hashes = [h for h in entry.get("hashes") or [] if isinstance(h, str) and h.startswith("sha256:")]
+            raw_hashes = entry.get("hashes") if isinstance(entry.get("hashes"), list) else []
+            hashes = [h for h in raw_hashes if isinstance(h, str) and re.fullmatch(r"sha256:[0-9a-fA-F]+", h)]
             if "git" in entry or "path" in entry or "file" in entry:
                 findings.append(_lock_problem(shown, name, "a VCS or path dependency in the lock"))
                 continue
             if not isinstance(version, str) or not version.startswith("==") or not hashes:
                 findings.append(_lock_problem(shown, name, "locked without an exact version or sha256 hashes"))
                 continue
-            extras = entry.get("extras") or []
+            extras = [e for e in entry.get("extras") or [] if isinstance(e, str)] \
+                if isinstance(entry.get("extras"), list) else []
             marker = f" ; {entry['markers']}" if isinstance(entry.get("markers"), str) else ""
+            if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", str(name)) or not re.fullmatch(r"==[^\s;\\]+", version):
+                findings.append(_lock_problem(shown, str(name), "not a valid name==version entry"))
+                continue
             lines.append(f"{name}{'[' + ','.join(extras) + ']' if extras else ''}{version}{marker} \\")
             lines += [f"    --hash={h} \\" for h in sorted(set(hashes))]
             lines[-1] = lines[-1].rstrip(" \\")
             lines.append(f"    # via {shown}")
     return ("\n".join(lines) + "\n") if lines else "", tuple(findings)
+
+
+def _lock_git_lines(data: dict, shown: str, groups: tuple[str, ...]) -> tuple[RequirementLine, ...]:
+    """Pipfile.lock git entries locked to a full commit, as `name @ git+url@commit` (built later)."""
+    sections = [data.get("default")] + ([data.get("develop")] if "dev" in groups else [])
+    out = []
+    for section in sections:
+        if not isinstance(section, dict):
+            continue
+        for name, entry in section.items():
+            if not isinstance(entry, dict) or not isinstance(entry.get("git"), str):
+                continue
+            ref = entry.get("ref")
+            if not (isinstance(ref, str) and re.fullmatch(r"[0-9a-f]{40}", ref)
+                    and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", str(name))):
+                continue
+            url = entry["git"] if entry["git"].startswith("git+") else f"git+{entry['git']}"
+            marker = f" ; {entry['markers']}" if isinstance(entry.get("markers"), str) else ""
+            try:
+                out.append(parse_requirement(f"{name} @ {url}@{ref}{marker}", Location(shown)))
+            except BadInput:
+                continue  # stays an LB305 finding
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -137,11 +173,15 @@ class PipfileLockInput:
         except (ValueError, UnicodeDecodeError) as exc:
             raise BadInput(f"{shown} is not valid JSON: {str(exc)[:120]}", hint="regenerate it with `pipenv lock`") from None
         body, findings = pipfile_lock_body(data, shown, self.groups)
+        vcs = _lock_git_lines(data, shown, self.groups)
+        names = {r.name for r in vcs}
+        findings = tuple(f for f in findings if not any(f.message.startswith(f"{n} in ") for n in names))
         meta = data.get("_meta") or {}
         sources = [s.get("url") for s in meta.get("sources", []) if isinstance(s, dict) and isinstance(s.get("url"), str)]
         python = _python_pin((meta.get("requires") or {}).get("python_version"), shown)
-        return LoadedInput(self.kind, shown, ParsedRequirements(files=(shown,)), lock_body=body, python_pin=python,
+        return LoadedInput(self.kind, shown, ParsedRequirements(requirements=vcs, files=(shown,)), lock_body=body,
+                           python_pin=python,
                            groups=self.groups, findings=findings,
                            read=(f"Pipfile.lock: {body.count('# via')} distributions, used as locked",),
                            extra_index_urls=tuple(s for s in sources if "pypi.org" not in s),
-                           empty_reason=None if body or findings else "locks no packages")
+                           empty_reason=None if body or findings or vcs else "locks no packages")

@@ -35,10 +35,13 @@ def _table(value: object, what: str, shown: str) -> dict:
 def dialect(data: dict) -> str | None:
     """Which metadata the file carries: "pep621", "poetry", or None (tool config only)."""
     project = data.get("project")
-    if isinstance(project, dict) and ("dependencies" in project or "dependencies" in project.get("dynamic", [])
+    dynamic = project.get("dynamic") if isinstance(project, dict) else None
+    dynamic = dynamic if isinstance(dynamic, list) else []
+    if isinstance(project, dict) and ("dependencies" in project or "dependencies" in dynamic
                                       or project.get("optional-dependencies")):
         return "pep621"
-    poetry = (data.get("tool") or {}).get("poetry")
+    tool = data.get("tool")
+    poetry = tool.get("poetry") if isinstance(tool, dict) else None
     if isinstance(poetry, dict) and (poetry.get("dependencies") or poetry.get("group")
                                      or poetry.get("dev-dependencies")):
         return "poetry"
@@ -72,15 +75,15 @@ class ProjectInput:
 
 def _groups_table(data: dict, shown: str) -> dict[str, list]:
     """PEP 735 groups, plus PDM's and uv's older dev-dependency tables, by normalized name."""
-    tool = data.get("tool") or {}
+    tool = _table(data.get("tool"), "[tool]", shown)
     out: dict[str, list] = {}
     for what, table in (("[dependency-groups]", data.get("dependency-groups")),
-                        ("[tool.pdm.dev-dependencies]", (tool.get("pdm") or {}).get("dev-dependencies"))):
+                        ("[tool.pdm.dev-dependencies]", _table(tool.get("pdm"), "[tool.pdm]", shown).get("dev-dependencies"))):
         for name, items in _table(table, what, shown).items():
             if not isinstance(items, list):
                 raise BadInput(f"group {name!r} in {what} of {shown} is not a list", hint='write dev = ["pytest"]')
             out.setdefault(canonicalize_name(name), []).extend(items)
-    uv_dev = (tool.get("uv") or {}).get("dev-dependencies")
+    uv_dev = _table(tool.get("uv"), "[tool.uv]", shown).get("dev-dependencies")
     if uv_dev:
         out.setdefault("dev", []).extend(string_list(uv_dev, "[tool.uv].dev-dependencies", shown))
     return out
@@ -131,10 +134,24 @@ def _expand_extras(project: dict, wanted: tuple[str, ...], shown: str) -> list[s
     return out
 
 
+def _validate_pep621(project: dict, uv: dict, shown: str) -> None:
+    """Shapes the readers below rely on; anything else is bad input naming the key."""
+    string_list(project.get("dynamic"), "[project].dynamic", shown)
+    if "name" in project and not isinstance(project["name"], str):
+        raise BadInput(f"[project].name in {shown} is not a string", hint='write name = "mypkg"')
+    for extra, deps in _table(project.get("optional-dependencies"), "[project.optional-dependencies]", shown).items():
+        string_list(deps, f"extra {extra!r}", shown)
+    _table(uv.get("sources"), "[tool.uv.sources]", shown)
+    index = uv.get("index")
+    if index is not None and (not isinstance(index, list) or not all(isinstance(i, dict) for i in index)):
+        raise BadInput(f"[[tool.uv.index]] in {shown} is not an array of tables", hint="see uv's index settings")
+
+
 def _pep621(source: ProjectInput, data: dict, text: str, shown: str) -> LoadedInput:
     project = _table(data.get("project"), "[project]", shown)
-    tool = data.get("tool") or {}
-    uv = tool.get("uv") or {}
+    tool = _table(data.get("tool"), "[tool]", shown)
+    uv = _table(tool.get("uv"), "[tool.uv]", shown)
+    _validate_pep621(project, uv, shown)
     groups = _groups_table(data, shown)
     read: list[str] = []
     not_used: list[str] = []
@@ -217,7 +234,10 @@ def _poetry_line(name: str, spec: object, shown: str, text: str, base_dir: Path)
     if not isinstance(spec, dict):
         raise BadInput(f"dependency {where} is neither a version string nor a table",
                        hint='write name = "^1.2" or name = {version = "^1.2"}')
-    extras = spec.get("extras") or []
+    for key in ("version", "git", "url", "path", "markers", "python", "rev", "tag", "branch", "subdirectory"):
+        if key in spec and not isinstance(spec[key], str):
+            raise BadInput(f"{key} of dependency {where} is not a string", hint=f'write {key} = "..."')
+    extras = string_list(spec.get("extras"), f"extras of {where}", shown)
     extra_text = f"[{','.join(extras)}]" if extras else ""
     markers = []
     if isinstance(spec.get("python"), str):
@@ -251,10 +271,13 @@ def _poetry_line(name: str, spec: object, shown: str, text: str, base_dir: Path)
 
 def _poetry(source: ProjectInput, data: dict, text: str, shown: str) -> LoadedInput:
     poetry = data["tool"]["poetry"]
+    if not isinstance(poetry.get("name", ""), str):
+        raise BadInput(f"[tool.poetry].name in {shown} is not a string", hint='write name = "mypkg"')
     base_dir = source.path.parent
     deps = _table(poetry.get("dependencies"), "[tool.poetry.dependencies]", shown)
     poetry_extras = _table(poetry.get("extras"), "[tool.poetry.extras]", shown)
-    group_tables = {canonicalize_name(k): _table((v or {}).get("dependencies"), f"[tool.poetry.group.{k}.dependencies]", shown)
+    group_tables = {canonicalize_name(k): _table(_table(v, f"[tool.poetry.group.{k}]", shown).get("dependencies"),
+                                                 f"[tool.poetry.group.{k}.dependencies]", shown)
                     for k, v in _table(poetry.get("group"), "[tool.poetry.group]", shown).items()}
     if poetry.get("dev-dependencies"):
         group_tables.setdefault("dev", {}).update(_table(poetry["dev-dependencies"], "[tool.poetry.dev-dependencies]", shown))

@@ -111,7 +111,8 @@ def test_table_rows_build_verify_and_run(client, lock, repo_name, tmp_path, kind
     summary = build_image(plan, src)
     assert summary.verified, summary.verification
     assert [v.check for v in summary.verification] == [
-        "python version", "pip check", "locked versions", "entrypoint", "non-root user"]
+        "python version", "pip check", "locked versions", "entrypoint", "non-root user",
+        "imports", "entrypoint imports"]
     six_version = plan.lock_text.split("six==", 1)[1].split()[0]
     assert run(client, summary.tag) == f"trained with six {six_version} on python 3.11 --epochs=1"
     image = client.images.get(summary.tag)

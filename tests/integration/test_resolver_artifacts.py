@@ -17,7 +17,7 @@ from tests.helpers_git_http import make_package_repo, serve_git
 from tests.helpers_resolver import build_wheel
 
 pytestmark = pytest.mark.network
-SIX_WHEEL_SHA = "1e61c37477a1626458e36f7b1d82aa5c9b094fa4802892072e49de9c60c4c926"  # six-1.16.0-py2.py3-none-any.whl
+SIX_WHEEL_SHA = "1e61c37477a1626458e36f7b1d82aa5c9b094fa4802892072e49de9c60c4c926"  # six-1.16.0.tar.gz
 
 
 @pytest.fixture(scope="module")
@@ -98,3 +98,100 @@ def test_the_image_installs_them_hash_checked(tmp_path, git_server, standin_imag
         assert wheels.strip() == ""  # bind-mounted for the install step only (the job's own copies stay in /app)
     finally:
         docker_client.images.remove(tag, force=True)
+
+
+def make_sdist(directory: Path, name: str, files: dict[str, str]) -> Path:
+    import io
+    import tarfile
+
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{name}-1.0.tar.gz"
+    with tarfile.open(path, "w:gz") as tar:
+        for rel, text in {"PKG-INFO": f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n", **files}.items():
+            data = text.encode()
+            info = tarfile.TarInfo(f"{name}-1.0/{rel}")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+def test_a_local_sdist_is_built_into_a_hashed_wheel_and_a_failing_one_states_its_cause(tmp_path):
+    job = tmp_path / "job"
+    make_sdist(job / "vendor", "goodsd", {
+        "pyproject.toml": '[build-system]\nrequires = ["setuptools>=61"]\nbuild-backend = "setuptools.build_meta"\n'
+                          '[project]\nname = "goodsd"\nversion = "1.0"\n[tool.setuptools]\npy-modules = ["goodsd"]\n',
+        "goodsd.py": "X = 1\n"})
+    make_sdist(job / "vendor", "badsd", {"setup.py": "import torch_is_not_here_xyz\n"})
+    (job / "requirements.txt").write_text("./vendor/goodsd-1.0.tar.gz\n")
+    result = run(job, tmp_path / "cache")
+    assert [(p.name, p.version) for p in result.lock.packages] == [("goodsd", "1.0")]
+    assert str(tmp_path) not in result.lock.text and [Path(w).name for w in result.lock.wheels] == [
+        "goodsd-1.0-py3-none-any.whl"]
+    (job / "requirements.txt").write_text("six==1.16.0\n./vendor/badsd-1.0.tar.gz\n")
+    result = run(job, tmp_path / "cache")
+    assert result.lock is None  # never the rest locked as if it were the whole environment
+    [finding] = result.findings
+    assert finding.rule == "LB301" and finding.location.line == 2
+    assert finding.message.startswith("ModuleNotFoundError: No module named 'torch_is_not_here_xyz'")
+    assert str(tmp_path) not in finding.message
+
+
+def test_a_host_path_the_build_cannot_see_is_lb305_and_nothing_is_locked(tmp_path):
+    outside = tmp_path / "elsewhere"
+    build_wheel(outside, "farpkg", "1.0")
+    job = tmp_path / "job"
+    (job / "data").mkdir(parents=True)
+    for text, expected in ((f"six==1.16.0\n{outside}\n", "elsewhere"), ("./data\n", "data (requirements.txt:1)"),
+                           (f"--find-links {outside}\nfarpkg\n", "--find-links elsewhere")):
+        (job / "requirements.txt").write_text(text)
+        result = run(job, tmp_path / "cache")
+        assert result.lock is None
+        [finding] = result.findings
+        assert finding.rule == "LB305" and expected in finding.message
+
+
+def test_a_uv_lock_git_dependency_is_built_at_its_locked_commit_and_hashed(tmp_path, git_server):
+    import subprocess
+
+    import uv
+
+    job = tmp_path / "job"
+    job.mkdir()
+    (job / "pyproject.toml").write_text(
+        '[project]\nname = "j"\nversion = "0.1"\nrequires-python = ">=3.10"\n'
+        f'dependencies = ["six==1.16.0", "gitpkg @ git+{git_server}/gitpkg.git@v1.0"]\n')
+    subprocess.run([uv.find_uv_bin(), "lock", "--no-config", "-q"], cwd=job, check=True)
+    result = run(job, tmp_path / "cache")
+    assert result.input_kind == "lock" and not result.findings
+    by_name = {p.name: p for p in result.lock.packages}
+    assert by_name["gitpkg"].version == "1.0" and by_name["gitpkg"].hashes and by_name["six"].hashes
+    assert [Path(w).name for w in result.lock.wheels] == ["gitpkg-1.0-py3-none-any.whl"]
+    assert "127.0.0.1" not in result.lock.text and str(tmp_path) not in result.lock.text
+
+
+def test_a_pylock_git_entry_is_built_at_its_commit(tmp_path, git_server):
+    import subprocess
+
+    commit = subprocess.run(["git", "ls-remote", f"{git_server}/gitpkg.git", "v1.0"], capture_output=True, text=True,
+                            check=True).stdout.split()[0]
+    job = tmp_path / "job"
+    job.mkdir()
+    (job / "pylock.toml").write_text(
+        'lock-version = "1.0"\ncreated-by = "test"\n[[packages]]\nname = "gitpkg"\n'
+        f'vcs = {{ type = "git", url = "{git_server}/gitpkg.git", commit-id = "{commit}" }}\n')
+    result = run(job, tmp_path / "cache")
+    assert not result.findings and [(p.name, p.version) for p in result.lock.packages] == [("gitpkg", "1.0")]
+    assert result.lock.packages[0].hashes and "127.0.0.1" not in result.lock.text
+
+
+def test_a_pipfile_lock_git_entry_is_built_at_its_ref(tmp_path, git_server):
+    import subprocess
+
+    commit = subprocess.run(["git", "ls-remote", f"{git_server}/gitpkg.git", "v1.0"], capture_output=True, text=True,
+                            check=True).stdout.split()[0]
+    job = tmp_path / "job"
+    job.mkdir()
+    (job / "Pipfile.lock").write_text(json.dumps({"_meta": {}, "default": {
+        "gitpkg": {"git": f"{git_server}/gitpkg.git", "ref": commit}}}))
+    result = run(job, tmp_path / "cache")
+    assert not result.findings and [(p.name, p.version) for p in result.lock.packages] == [("gitpkg", "1.0")]

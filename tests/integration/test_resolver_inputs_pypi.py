@@ -126,3 +126,78 @@ def test_pipfile_and_requirements_in(tmp_path):
     write(src, "requirements.in", "six==1.16.0\n")
     assert pins(run(src, tmp_path / "cache")) == {"six": "1.16.0"}
     shutil.rmtree(tmp_path / "cache")
+
+
+def test_a_git_job_with_editable_own_project_gives_the_same_lock_and_dockerfile_every_checkout(tmp_path):
+    """Each fetch of a git job lands in a new temp dir: nothing of it may reach the lock or the
+    Dockerfile, or the content tag would change on every run."""
+    from typer.testing import CliRunner
+
+    from launchbuild.cli import app
+
+    repo = tmp_path / "repo"
+    write(repo, "setup.py", SETUP_PY)
+    write(repo, "requirements.txt", "-e .[net]\n")
+    write(repo, "train.py", "import six\n")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", "-C", str(repo)]
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "x"], check=True)
+    url = f"file://{repo}"
+    outputs = []
+    for _ in range(2):
+        env = {"NO_COLOR": "1", "LAUNCHBUILD_CACHE_DIR": str(tmp_path / f"cache-{len(outputs)}"),
+               "SSL_CERT_FILE": "", "REQUESTS_CA_BUNDLE": "", "PIP_CERT": ""}
+        lock = CliRunner().invoke(app, ["resolve", url], env=env)
+        dockerfile = CliRunner().invoke(app, ["dockerfile", url, "--entrypoint", "python train.py"], env=env)
+        assert lock.exit_code == 0 and dockerfile.exit_code == 0, lock.output + dockerfile.output
+        outputs.append((lock.stdout, dockerfile.stdout))
+    assert outputs[0] == outputs[1]
+    lock_text, dockerfile_text = outputs[0]
+    assert "six==" in lock_text and "idna==" in lock_text
+    assert "launchbuild-src-" not in lock_text + dockerfile_text and str(tmp_path) not in lock_text
+    assert "uv pip install --python /opt/venv/bin/python --no-deps" in dockerfile_text
+
+
+def test_extra_and_group_from_launchbuild_toml_and_an_explicit_frozen_wins(tmp_path):
+    from typer.testing import CliRunner
+
+    from launchbuild.cli import app
+
+    src = tmp_path / "proj"
+    write(src, "pyproject.toml", '[project]\nname = "g"\nversion = "0.1"\ndependencies = ["six==1.16.0"]\n'
+                                 '[project.optional-dependencies]\nnet = ["idna==3.7"]\n'
+                                 '[dependency-groups]\ntest = ["iniconfig==2.0.0"]\n')
+    write(src, "launchbuild.toml", 'extra = ["net"]\ngroup = ["test"]\n')
+    env = {"NO_COLOR": "1", "LAUNCHBUILD_CACHE_DIR": str(tmp_path / "cache")}
+    result = CliRunner().invoke(app, ["resolve", str(src)], env=env)
+    assert result.exit_code == 0, result.output
+    assert all(f"{n}==" in result.stdout for n in ("six", "idna", "iniconfig"))
+
+    (src / "launchbuild.toml").unlink()  # a run's package list has no extras or groups (that is bad input)
+    write(src, "requirements.txt", "six==1.17.0\n")
+    write(tmp_path / "run", "requirements.frozen.txt", "six==1.16.0\n")
+    result = CliRunner().invoke(app, ["resolve", str(src), "--frozen", str(tmp_path / "run" / "requirements.frozen.txt"),
+                                      "-v"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "six==1.16.0" in result.stdout
+    said = " ".join(result.stderr.split())
+    assert "skipped requirements.txt: lower precedence than" in said and "named explicitly" in said
+
+
+def test_a_buildable_looking_project_that_does_not_build_is_lb311_and_not_installed(tmp_path):
+    pyproject = ('[build-system]\nrequires = ["setuptools>=61"]\nbuild-backend = "setuptools.build_meta"\n'
+                 '[project]\nname = "{name}"\nversion = "0.1"\ndependencies = ["six==1.16.0"]\n')
+    flat = tmp_path / "flat"
+    write(flat, "pyproject.toml", pyproject.format(name="flat"))
+    write(flat, "data/__init__.py", "")
+    write(flat, "models/__init__.py", "")
+    result = run(flat, tmp_path / "cache")
+    assert result.lock.own_projects == () and pins(result) == {"six": "1.16.0"}
+    [finding] = result.findings
+    assert finding.rule == "LB311" and "Multiple top-level packages discovered in a flat-layout" in finding.message
+    good = tmp_path / "good"
+    write(good, "pyproject.toml", pyproject.format(name="good"))
+    write(good, "good/__init__.py", "")
+    result = run(good, tmp_path / "cache")
+    assert result.lock.own_projects == (".",) and not result.findings

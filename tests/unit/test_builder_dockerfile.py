@@ -197,3 +197,29 @@ def test_dockerfile_and_tag_do_not_depend_on_the_hosts_ca(tmp_path, frontend, ac
     if frontend is Frontend.BUILDKIT:
         # Every install step that may reach an https index or mirror mounts the optional secret.
         assert text.count("--mount=type=secret,id=ca,required=false") == (2 if accelerator else 1)
+
+
+def _own_project_plan(**kw):
+    from launchbuild.builder.plan import BuildPlan
+    from launchbuild.jobs.model import SourceKind
+
+    lock = "six==1.16.0 \\\n    --hash=sha256:" + "a" * 64 + "\n"
+    return BuildPlan(SourceKind.CODE, "python:3.11-slim", "3.11", lock_text=lock, entrypoint=("python", "t.py"),
+                     install_projects=(".",), wheel_files=("/host/cache/a-1.0-py3-none-any.whl",), **kw)
+
+
+def test_own_project_and_host_wheels_in_every_builder_mode():
+    from launchbuild.builder.dockerfile import render
+    from launchbuild.builder.plan import CaMode, Frontend
+
+    buildkit = render(_own_project_plan(ca_mode=CaMode.SECRET))
+    assert "--mount=type=bind,source=.launchbuild/wheels,target=/opt/launchbuild/wheels" in buildkit
+    assert "COPY .launchbuild/wheels" not in buildkit and "/host/cache" not in buildkit
+    project = [ln for ln in buildkit.splitlines() if "--no-deps" in ln]
+    assert project and "/opt/launchbuild/wheels" not in project[0]
+    assert buildkit.index("COPY --chown=1000:1000 code/") < buildkit.index("--no-deps") < buildkit.index("ENTRYPOINT")
+    classic = render(_own_project_plan(frontend=Frontend.CLASSIC, installer="pip", ca_mode=CaMode.THROWAWAY_STAGE))
+    install_stage, final_stage = classic.split("\nFROM python:3.11-slim\n")
+    assert "COPY .launchbuild/wheels/ /opt/launchbuild/wheels/" in install_stage
+    assert "PIP_CERT=/tmp/launchbuild-ca.pem /opt/venv/bin/python -m pip install --no-deps" in install_stage
+    assert "--no-deps" not in final_stage and "launchbuild-ca" not in final_stage

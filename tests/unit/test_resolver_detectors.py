@@ -230,9 +230,9 @@ PYLOCK = {
     "lock-version": "1.0", "created-by": "test",
     "packages": [
         {"name": "idna", "version": "3.10", "marker": "python_version < '3.12'", "index": "https://pypi.org/simple",
-         "wheels": [{"url": "https://x/idna-3.10-py3-none-any.whl", "hashes": {"sha256": "aa"}}],
-         "sdist": {"url": "https://x/idna-3.10.tar.gz", "hashes": {"sha256": "bb"}}},
-        {"name": "six", "version": "1.17.0", "wheels": [{"hashes": {"sha256": "cc"}}]},
+         "wheels": [{"url": "https://x/idna-3.10-py3-none-any.whl", "hashes": {"sha256": "a" * 64}}],
+         "sdist": {"url": "https://x/idna-3.10.tar.gz", "hashes": {"sha256": "b" * 64}}},
+        {"name": "six", "version": "1.17.0", "wheels": [{"hashes": {"sha256": "c" * 64}}]},
         {"name": "mine", "vcs": {"type": "git", "url": "https://example.org/mine.git", "commit-id": "abc"}},
     ],
 }
@@ -240,8 +240,8 @@ PYLOCK = {
 
 def test_pylock_becomes_the_internal_lock_and_names_what_it_cannot_hash():
     body, findings, indexes = pylock_body(PYLOCK, "pylock.toml")
-    assert body.splitlines()[:4] == ["idna==3.10 ; python_version < '3.12' \\", "    --hash=sha256:aa \\",
-                                     "    --hash=sha256:bb", "    # via pylock.toml"]
+    assert body.splitlines()[:4] == ["idna==3.10 ; python_version < '3.12' \\", f"    --hash=sha256:{'a' * 64} \\",
+                                     f"    --hash=sha256:{'b' * 64}", "    # via pylock.toml"]
     assert "six==1.17.0 \\" in body
     [finding] = findings
     assert finding.rule == "LB305" and "mine" in finding.message
@@ -290,12 +290,11 @@ def test_detector_order_is_the_documented_precedence(tmp_path):
 
 def test_a_dependency_file_nothing_reads_is_an_error_naming_it(tmp_path):
     (tmp_path / "requirements-gpu.txt").write_text("torch\n")
-    (tmp_path / "deps").mkdir()
-    (tmp_path / "deps" / "conda-lock.yml").write_text("x: 1\n")
+    (tmp_path / "conda-lock.yml").write_text("x: 1\n")
     (tmp_path / "train.py").write_text("print(1)\n")
     findings = no_input_findings(tmp_path, [])
     assert [(f.rule, f.severity.value, f.location.path) for f in findings] == [
-        ("LB307", "error", "deps/conda-lock.yml"), ("LB307", "error", "requirements-gpu.txt")]
+        ("LB307", "error", "conda-lock.yml"), ("LB307", "error", "requirements-gpu.txt")]
 
 
 def test_no_dependency_file_at_all_is_an_info(tmp_path):
@@ -351,3 +350,96 @@ def test_scrub_drops_credentials():
 def test_scrub_never_keeps_a_password(secret):
     out = scrub(f"x https://me:{secret}@h.example/p y")
     assert f":{secret}@" not in out and "https://***@h.example/p" in out
+
+
+_JSONISH = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+                        lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=8), c, max_size=3),
+                        max_leaves=12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.sampled_from(["lock-version", "packages", "x"]), _JSONISH, max_size=3))
+def test_pylock_reader_raises_only_bad_input(data):
+    try:
+        pylock_body(data, "pylock.toml")
+    except BadInput:
+        pass
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.sampled_from(["_meta", "default", "develop"]), _JSONISH, max_size=3))
+def test_pipfile_lock_reader_raises_only_bad_input(data):
+    try:
+        pipfile_lock_body(data, "Pipfile.lock", ("dev",))
+    except BadInput:
+        pass
+
+
+_TOMLISH = st.recursive(st.booleans() | st.integers() | st.text(max_size=10),
+                        lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=10), c, max_size=3),
+                        max_leaves=15)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.fixed_dictionaries({}, optional={
+    "project": st.fixed_dictionaries({}, optional={"name": _TOMLISH, "dependencies": _TOMLISH,
+                                                   "optional-dependencies": _TOMLISH, "dynamic": _TOMLISH}),
+    "dependency-groups": _TOMLISH,
+    "build-system": _TOMLISH,
+    "tool": st.fixed_dictionaries({}, optional={
+        "poetry": st.fixed_dictionaries({}, optional={"dependencies": _TOMLISH, "group": _TOMLISH,
+                                                      "extras": _TOMLISH, "dev-dependencies": _TOMLISH}),
+        "pdm": st.fixed_dictionaries({}, optional={"dev-dependencies": _TOMLISH}),
+        "uv": st.fixed_dictionaries({}, optional={"sources": _TOMLISH, "index": _TOMLISH}),
+    }),
+}), st.lists(st.text(min_size=1, max_size=5), max_size=2))
+def test_pyproject_reader_raises_only_bad_input(tmp_path_factory, data, wanted):
+    from launchbuild.resolver.detectors import pyproject as pp
+
+    src = pp.ProjectInput(tmp_path_factory.mktemp("p") / "pyproject.toml", None, tuple(wanted), tuple(wanted))
+    try:
+        if pp.dialect(data) == "poetry":
+            pp._poetry(src, data, "", "pyproject.toml")
+        else:
+            pp._pep621(src, data, "", "pyproject.toml")
+    except BadInput:
+        pass
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(min_size=1, max_size=10), _TOMLISH)
+def test_pipfile_entry_reader_raises_only_bad_input(tmp_path_factory, name, spec):
+    from launchbuild.resolver.detectors.pipfile import _entry
+
+    try:
+        _entry(name, spec, "Pipfile", "", tmp_path_factory.mktemp("pf"))
+    except BadInput:
+        pass
+
+
+def test_a_nested_dependency_file_is_mentioned_not_an_error(tmp_path):
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "requirements.txt").write_text("sphinx\n")
+    (tmp_path / "requirements").mkdir()
+    [finding] = no_input_findings(tmp_path, [])
+    assert finding.rule == "LB308" and "also found, not read: docs/requirements.txt" in finding.message
+    (tmp_path / "requirements" / "base.txt").write_text("six\n")
+    [finding] = no_input_findings(tmp_path, [])
+    assert finding.rule == "LB307" and finding.location.path == "requirements/base.txt"
+
+
+def test_root_variants_beside_the_winner_are_listed_as_not_read(tmp_path):
+    from launchbuild.resolver.special import unread_beside
+
+    (tmp_path / "requirements.txt").write_text("six\n")
+    (tmp_path / "requirements-dev.txt").write_text("pytest\n")
+    assert unread_beside(tmp_path, discover(tmp_path)) == [
+        ("requirements-dev.txt", "not read: no input form reads this name (pass --requirements FILE to use it)")]
+
+
+def test_lb301_names_the_package_whose_build_failed():
+    stderr = ("  × Failed to build `flash-attn==2.5.8`\n  ├─▶ The build backend returned an error\n"
+              "      [stderr]\n      ModuleNotFoundError: No module named 'torch'\n")
+    f = build_failure_finding(stderr, "requirements.txt", Target("3.11"), "uv", None)
+    assert f.message.startswith("ModuleNotFoundError: No module named 'torch': building flash-attn==2.5.8 "
+                                "(from requirements.txt) failed")

@@ -1,0 +1,87 @@
+"""The import checks: what the probe reads from a script (ast), how the results are judged,
+and the host-side check a code-only rebuild uses. Pure; the in-image run is covered by
+tests/integration/test_builder_inputs_docker.py."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from launchbuild.builder import imports_probe
+from launchbuild.builder.verify_imports import judge_imports, reused_import_checks
+
+
+def test_script_imports_skip_functions_and_guarded_imports(tmp_path):
+    script = tmp_path / "train.py"
+    script.write_text(
+        "from __future__ import annotations\nimport os, yaml\nfrom rich.console import Console\n"
+        "from . import local\ntry:\n    import wandb\nexcept ImportError:\n    wandb = None\n"
+        "def f():\n    import only_when_called\nif True:\n    import numpy as np\n"
+        "class C:\n    import json\n")
+    assert imports_probe.script_imports(str(script)) == [("os", 2), ("yaml", 2), ("rich", 3), ("numpy", 12),
+                                                          ("json", 14)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=200))
+def test_script_import_reader_raises_only_syntax_errors(tmp_path_factory, text):
+    path = tmp_path_factory.mktemp("s") / "s.py"
+    path.write_text(text, encoding="utf-8")
+    try:
+        imports_probe.script_imports(str(path))
+    except (SyntaxError, ValueError):
+        pass
+
+
+def test_gpu_only_import_failures_are_classified_not_failed():
+    probe = {"imports": [
+        {"dist": "six", "module": "six", "ok": True, "gpu": False, "error": ""},
+        {"dist": "pynvml", "module": "pynvml", "ok": False, "gpu": True,
+         "error": "pynvml.NVMLError_LibraryNotFound: NVML Shared Library Not Found"},
+    ], "script_imports": {"script": "train.py", "error": None,
+                          "imports": [{"module": "six", "line": 1, "found": True}]}}
+    imports, script = judge_imports(probe)
+    assert imports.passed and "needs a GPU" in imports.detail and "pynvml" in imports.detail
+    assert script.passed
+    assert imports_probe.GPU_ERRORS.search("OSError: libcuda.so.1: cannot open shared object file")
+
+
+def test_a_failing_import_and_an_undeclared_one_fail_naming_them():
+    probe = {"imports": [{"dist": "asynctest", "module": "asynctest", "ok": False, "gpu": False,
+                          "error": "AttributeError: module 'asyncio' has no attribute 'coroutine'"}],
+             "script_imports": {"script": "train.py", "error": None,
+                                "imports": [{"module": "yaml", "line": 3, "found": False}]}}
+    imports, script = judge_imports(probe)
+    assert not imports.passed and "import asynctest (asynctest) failed: AttributeError" in imports.detail
+    assert not script.passed and "import yaml (train.py:3)" in script.detail
+
+
+def test_a_code_only_change_is_checked_against_the_stored_importable_names(tmp_path):
+    (tmp_path / "train.py").write_text("import six\nimport helpers\nimport yaml\n")
+    copied = frozenset({"train.py", "helpers.py"})
+    extra = {"imports": "2 top-level modules import", "importable": ["six", "os"]}
+    imports, script = reused_import_checks(extra, tmp_path / "train.py", "train.py", copied)
+    assert imports.passed and "(reused)" in imports.detail
+    assert not script.passed and "import yaml (train.py:3)" in script.detail and "helpers" not in script.detail
+
+
+def test_imports_left_after_the_time_budget_are_reported_not_failed():
+    probe = {"imports": [{"dist": "six", "module": "six", "ok": True, "gpu": False, "error": ""},
+                         {"dist": "torch", "module": "torch", "ok": None, "gpu": False,
+                          "error": "not checked: time budget spent"}]}
+    [imports] = judge_imports(probe)
+    assert imports.passed and "1 not checked within the time budget: torch" in imports.detail
+
+
+def test_the_probe_imports_real_distributions_in_their_own_interpreters():
+    got = {(i["module"], i["ok"]) for i in imports_probe.import_distributions({"packaging", "six"})}
+    assert ("packaging", True) in got
+
+
+def test_the_script_of_an_entrypoint_python_or_a_launcher():
+    of = imports_probe._script_of
+    assert of(["python", "-u", "train.py", "--lr", "1"]) == "train.py"
+    assert of(["torchrun", "--nproc_per_node", "8", "train.py"]) == "train.py"
+    assert of(["accelerate", "launch", "scripts/finetune.py"]) == "scripts/finetune.py"
+    assert of(["python", "-m", "pkg.train"]) is None and of(["bash", "run.sh"]) is None
+
