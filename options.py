@@ -167,8 +167,8 @@ def _refuse_shadowed(pyproject: Path) -> None:
         return
     try:
         real = confine.confine(pyproject.parent, pyproject.name, where=pyproject.name, what="config file")
-        data = tomllib.loads(confine.read_text(real, where=pyproject.name, what="config file", written=pyproject.name))
-    except (BadInput, tomllib.TOMLDecodeError, RecursionError):
+        data = load_toml(read_bounded(real, "config file"), display_path(pyproject))
+    except BadInput:
         return  # the resolver reports an unreadable pyproject when it needs it
     tool = data.get("tool")
     table = tool.get("launchbuild") if isinstance(tool, dict) else None

@@ -59,7 +59,13 @@ class ProjectInput:
     kind: str = "pyproject"
 
     def unusable_reason(self) -> str | None:
-        data, _ = read_toml(self.path, display_path(self.path, self.source_dir))
+        shown = display_path(self.path, self.source_dir)
+        data, _ = read_toml(self.path, shown)
+        if "project" in data:
+            # A wrongly typed [project] (dynamic = 5) is bad input even when it names no
+            # dependencies: skipping it would hide the mistake behind "nothing to install".
+            tool = _table(data.get("tool"), "[tool]", shown)
+            _validate_pep621(_table(data.get("project"), "[project]", shown), _table(tool.get("uv"), "[tool.uv]", shown), shown)
         if dialect(data) is None:
             return "no [project], [dependency-groups] or [tool.poetry] dependencies (tool settings only)"
         return None
