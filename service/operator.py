@@ -39,10 +39,11 @@ class OperatorConfig:
 
 def _toml_value(value: Any) -> str:
     # Coerced option values are str, bool, int or a list of str: JSON spells each of them as
-    # valid TOML (basic strings, arrays, true/false), with non-ASCII written as itself.
+    # valid TOML (basic strings, arrays, true/false), with non-ASCII written as itself
     if isinstance(value, bool) or isinstance(value, int) or isinstance(value, str) or (
             isinstance(value, list) and all(isinstance(v, str) for v in value)):
-        return json.dumps(value, ensure_ascii=False)
+        # ... except DEL, which JSON leaves bare and TOML forbids in a string.
+        return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
     raise BadInput(f"operator config: a value of type {type(value).__name__} cannot be applied")  # pragma: no cover
 
 
