@@ -111,6 +111,47 @@ def test_a_refused_git_host_is_never_contacted_and_an_allowed_one_is(guarded):
     assert "allow-list" not in error_of(answer["r"], 503, 3)  # the remote hung up: unreachable, not refused
 
 
+class RedirectingGitServer:
+    """An allowed host that answers every request with a redirect to `target`."""
+
+    def __init__(self, target: str) -> None:
+        import http.server
+        import threading
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802
+                self.send_response(302)
+                self.send_header("Location", target + self.path.split("/repo.git", 1)[-1])
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *_args) -> None:
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def test_an_allowed_git_host_cannot_redirect_the_clone_elsewhere(tmp_path):
+    elsewhere = HoldingGitServer()  # not on the list: a redirect there must not be followed
+    redirector = RedirectingGitServer(elsewhere.url)
+    srv = start_server(tmp_path, "--allow-git-host", f"127.0.0.1:{redirector.port}")
+    try:
+        response = httpx.post(srv.url + "/v1/checks", headers=srv.headers, timeout=300,
+                              json={"source": {"git": {"url": f"http://127.0.0.1:{redirector.port}/team/repo.git"}}})
+        assert response.status_code in (400, 503), response.text
+        assert not elsewhere.connected.is_set()
+    finally:
+        redirector.close()
+        elsewhere.release()
+        assert srv.stop() == 0
+
+
 def test_bad_allow_list_entries_and_operator_configs_refuse_to_start(tmp_path):
     tokens = tmp_path / "tokens.txt"
     tokens.write_text(f"ci-bot:{TOKEN}\n")
