@@ -41,7 +41,7 @@ def _normalise_registry(entry: str) -> str:
     """As the image parser names it: docker.io, index.docker.io, registry-1.docker.io -> docker.io."""
     from launchbuild.compat.imageref import parse_image_ref
 
-    registry = parse_image_ref(f"{entry}/probe:1").registry
+    registry = parse_image_ref(f"{entry}/probe:1").registry.lower()
     # A name with no dot, colon or "localhost" is no registry host to the parser (it would read
     # as a Docker Hub path); keep it as written, where it can only ever match itself.
     return registry if registry != "docker.io" or entry in ("docker.io", "index.docker.io",
@@ -91,7 +91,7 @@ class EgressPolicy:
         from launchbuild.compat.imageref import parse_image_ref
 
         # A python-base-image is a template ("python:{python}-slim"); the registry never holds it.
-        registry = parse_image_ref(ref.replace("{python}", "3")).registry
+        registry = parse_image_ref(ref.replace("{python}", "3")).registry.lower()  # host names are case-blind
         host, _port = _split(registry)
         if registry not in self.registries and host not in self.registries:
             raise BadInput(f"request: {where} registry {registry[:120]!r} is not on this server's registry allow-list",

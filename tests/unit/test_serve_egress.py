@@ -70,6 +70,11 @@ def test_docker_hub_is_one_registry_however_it_is_spelled(entry, ref):
     EgressPolicy.from_flags([], [entry]).check_image(ref, "source.image")
 
 
+def test_registry_hosts_match_whatever_their_case():
+    EgressPolicy.from_flags([], ["ghcr.io"]).check_image("GHCR.io/team/img:1", "source.image")
+    EgressPolicy.from_flags([], ["GHCR.IO:443"]).check_image("ghcr.io:443/team/img:1", "source.image")
+
+
 def test_no_list_allows_anything_and_a_python_template_is_read_by_its_registry():
     EgressPolicy().check_git_url("http://169.254.169.254/x", "source.git.url")
     EgressPolicy().check_image("ghcr.io/x:1", "source.image")
