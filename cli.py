@@ -504,6 +504,12 @@ def serve(
     check_cache_ttl: float = typer.Option(300.0, "--check-cache-ttl", help="Seconds an exact check result is reused; 0 disables."),
     shutdown_grace: float = typer.Option(20.0, "--shutdown-grace", help="Seconds SIGTERM waits for in-flight work."),
     address_file: Optional[Path] = _opt("--address-file", help="Write {host, port, url, pid} as JSON here once listening."),
+    config: Optional[Path] = _opt("--config", help="Operator config TOML applied to every request (default: "
+                                  "$XDG_CONFIG_HOME/launchbuild/config.toml); read once at start."),
+    allow_git_host: Optional[List[str]] = _opt("--allow-git-host", help="Git hosts a request may clone from; "
+                                               "repeatable (none given: any host)."),
+    allow_registry: Optional[List[str]] = _opt("--allow-registry", help="Registries (HOST[:PORT]) a request's images "
+                                               "may come from; repeatable (none given: any)."),
 ) -> None:
     """Serve check and build over HTTP for queue agents (see docs/service.md)."""
     from launchbuild.service import ServeConfig, serve as run_server  # the web stack loads only here
@@ -513,7 +519,8 @@ def serve(
         max_concurrent_checks=max_concurrent_checks, max_concurrent_builds=max_concurrent_builds,
         check_queue_size=check_queue_size, build_queue_size=build_queue_size, max_upload_bytes=max_upload_bytes,
         push_prefix=push_prefix, check_cache_ttl_s=check_cache_ttl, shutdown_grace_s=shutdown_grace,
-        address_file=address_file,
+        address_file=address_file, operator_config=config, allow_git_hosts=tuple(allow_git_host or ()),
+        allow_registries=tuple(allow_registry or ()),
     )))
 
 

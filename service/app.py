@@ -8,6 +8,7 @@ import contextlib
 import io
 import json
 import logging
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,9 @@ from launchbuild.errors import BadInput, InfraUnavailable, LaunchbuildError
 from launchbuild.service import checks as checks_mod
 from launchbuild.service.access import AccessLog
 from launchbuild.service.auth import authenticate
+from launchbuild.service import operator as operator_mod
 from launchbuild.service.config import ServeConfig
+from launchbuild.service.egress import EgressPolicy, refuse_git_redirects
 from launchbuild.service.engine_watch import ImageIds
 from launchbuild.service.events import EventBroker
 from launchbuild.service.metrics import Metrics
@@ -35,6 +38,9 @@ from launchbuild.service.workers import BuildManager, QueueFull, ShuttingDown
 
 log = logging.getLogger("launchbuild.serve")
 RETRY_AFTER_S = 2
+# Test hook, read once at start (never from a request): "rules" makes GET /v1/rules raise, so
+# the generic 500 answer is exercised against a real server.
+FAULT_ENV = "LAUNCHBUILD_SERVE_TEST_FAULT"
 DRAIN_BYTES = 1024 * 1024
 
 
@@ -95,6 +101,17 @@ def create_app(config: ServeConfig, tokens: dict[str, bytes] | None, *, on_ready
     image_ids = ImageIds()
     cache = checks_mod.CheckCache(config.check_cache_ttl_s, image_ids)
     operator_flags = dict(config.operator_options)
+    operator = operator_mod.load(config.operator_config, state_dir)
+    egress = EgressPolicy.from_flags(config.allow_git_hosts, config.allow_registries)
+    if egress.git_hosts is not None:
+        refuse_git_redirects()
+    # What the operator set, as the cache and dedupe keys see it: flags and the config snapshot.
+    operator_key = {**operator_flags, "\0operator-config": operator.digest}
+    fault = os.environ.get(FAULT_ENV)
+
+    def on_source(source_dir: Path) -> None:
+        refuse_operator_config(source_dir)
+        egress.check_job_config(source_dir)
     rules = _rules_document()
     metrics.gauges.update({
         "launchbuild_check_queue_depth": lambda: gate.depth(),
@@ -163,6 +180,8 @@ def create_app(config: ServeConfig, tokens: dict[str, bytes] | None, *, on_ready
 
     @app.get("/v1/rules")
     async def rules_route(_: str = Depends(caller)) -> Response:
+        if fault == "rules":
+            raise RuntimeError(f"fault injected by {FAULT_ENV}")
         return Response(rules, media_type="application/json")
 
     async def read_request(request: Request, kind: str) -> tuple[JobRequest, Body]:
@@ -176,6 +195,7 @@ def create_app(config: ServeConfig, tokens: dict[str, bytes] | None, *, on_ready
         try:
             data = parse_body(body.request)
             req = parse_request(data, kind=kind, has_archive=body.archive is not None, push_prefix=config.push_prefix)
+            egress.check_request(req)
         except BadInput as exc:
             body.close()
             raise ApiError(400, exc.exit_code, str(exc)) from None
@@ -205,7 +225,8 @@ def create_app(config: ServeConfig, tokens: dict[str, bytes] | None, *, on_ready
         with request_dir() as workdir:
             archive = save_archive(body, workdir)
             document = checks_mod.run_check(req, workdir, archive=archive, max_extract_bytes=config.max_extract_bytes,
-                                            operator_flags=operator_flags)
+                                            operator_flags=operator_flags, config=operator.snapshot,
+                                            on_source=on_source, unalias=operator.unalias)
         return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode(), document["verdict"]
 
     @app.post("/v1/checks", summary="Pre-flight check a job; answers the schema-v1 report")
@@ -217,7 +238,7 @@ def create_app(config: ServeConfig, tokens: dict[str, bytes] | None, *, on_ready
         try:
             req, body = await read_request(request, "check")
             try:
-                key = cache.key(req, body.archive_sha256, operator_flags)
+                key = cache.key(req, body.archive_sha256, operator_key)
                 hit = cache.get_fresh(key)  # answered on the loop: no I/O while the engine watch holds
                 if hit is None:
                     def work() -> tuple[bytes, str, bool]:
@@ -247,7 +268,7 @@ def create_app(config: ServeConfig, tokens: dict[str, bytes] | None, *, on_ready
         await refuse_too_large(request)
         req, body = await read_request(request, "build")
         try:
-            key = req.content_key(body.archive_sha256) + ":" + json.dumps(operator_flags, sort_keys=True, default=str)
+            key = req.content_key(body.archive_sha256) + ":" + json.dumps(operator_key, sort_keys=True, default=str)
             try:
                 record, created = builds.admit(key, who)
             except QueueFull:
@@ -265,15 +286,17 @@ def create_app(config: ServeConfig, tokens: dict[str, bytes] | None, *, on_ready
                 prepared = prepare(req, workdir, archive=archive, max_extract_bytes=config.max_extract_bytes)
                 code = workdir / "job" / "code"
                 if code.is_dir():  # an upload's own config: refused now (400), not when the build starts
-                    refuse_operator_config(code)
+                    on_source(code)
                     if req.subdir and (code / req.subdir).is_dir() and ".." not in Path(req.subdir).parts:
-                        refuse_operator_config(code / req.subdir)
+                        on_source(code / req.subdir)
                 kwargs = {k: (str(v) if isinstance(v, Path) else v) for k, v in prepared.kwargs.items()
                           if k != "on_source"}
                 kwargs["flags"] = {**operator_flags, **kwargs["flags"],
                                    **({"push": req.push} if req.push else {})}
                 kwargs["extras"] = list(kwargs.get("extras") or ())
-                return {"workdir": str(workdir), "job": prepared.job, "kwargs": kwargs}
+                kwargs["config"] = str(operator.snapshot)
+                return {"workdir": str(workdir), "job": prepared.job, "kwargs": kwargs, "egress": egress.to_json(),
+                        "operator_config_shown": operator.shown}
 
             try:
                 job = await anyio.to_thread.run_sync(lay_out)

@@ -18,7 +18,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from launchbuild.service.request import JobRequest, Prepared, prepare, redact_error
 
@@ -56,8 +56,11 @@ def _redact(value: Any, prepared: Prepared) -> Any:
 
 
 def run_check(req: JobRequest, workdir: Path, *, archive: Path | None, max_extract_bytes: int,
-              operator_flags: dict[str, Any]) -> dict[str, Any]:
-    """The document; errors (BadInput, InfraUnavailable) propagate with temp paths redacted."""
+              operator_flags: dict[str, Any], config: Path | None = None, on_source: Any = None,
+              unalias: Callable[[str], str] | None = None) -> dict[str, Any]:
+    """The document; errors (BadInput, InfraUnavailable) propagate with temp paths redacted.
+    `config` is the server's operator config (snapshot), `on_source` replaces the default
+    check of the job's own config, `unalias` names the operator's file in the document."""
     from launchbuild import api
     from launchbuild.errors import LaunchbuildError
 
@@ -65,11 +68,24 @@ def run_check(req: JobRequest, workdir: Path, *, archive: Path | None, max_extra
         prepared = prepare(req, workdir, archive=archive, max_extract_bytes=max_extract_bytes)
         kwargs = dict(prepared.kwargs)
         kwargs["flags"] = {**operator_flags, **kwargs["flags"]}
-        report = api.check(prepared.job, **kwargs)
+        if on_source is not None:
+            kwargs["on_source"] = on_source
+        report = api.check(prepared.job, config=config, **kwargs)
     except LaunchbuildError as exc:
         redact_error(exc, workdir)
         raise
-    return render_document(report, prepared)
+    document = render_document(report, prepared)
+    return map_strings(document, unalias) if unalias is not None else document
+
+
+def map_strings(value: Any, fn: Callable[[str], str]) -> Any:
+    if isinstance(value, str):
+        return fn(value)
+    if isinstance(value, list):
+        return [map_strings(v, fn) for v in value]
+    if isinstance(value, dict):
+        return {k: map_strings(v, fn) for k, v in value.items()}
+    return value
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,9 @@ class ServeConfig:
     # Operator options (launchbuild.toml names) applied to every request: engine, uid, ca-bundle...
     operator_options: Mapping[str, Any] = field(default_factory=dict)
     address_file: Path | None = None
+    operator_config: Path | None = None  # --config; None: the CLI's default location, if that file exists
+    allow_git_hosts: tuple[str, ...] = ()  # empty: any host (docs/service.md)
+    allow_registries: tuple[str, ...] = ()
 
     def validate(self) -> None:
         if self.token_file is None and not self.insecure_no_auth:
@@ -45,6 +48,9 @@ class ServeConfig:
         for name in ("check_queue_size", "build_queue_size", "max_upload_bytes"):
             if getattr(self, name) < 0:
                 raise BadInput(f"serve: --{name.replace('_', '-')} must not be negative")
+        from launchbuild.service.egress import EgressPolicy
+
+        EgressPolicy.from_flags(self.allow_git_hosts, self.allow_registries)  # a bad entry: exit 2 at start
         if self.push_prefix is not None and not self.push_prefix.strip("/"):
             raise BadInput("serve: --push-prefix is empty", hint="e.g. --push-prefix 127.0.0.1:5000/team")
 

@@ -81,25 +81,39 @@ def _emit_final(event: dict[str, Any]) -> None:
 def _run(job: dict[str, Any]) -> int:
     from launchbuild import api
     from launchbuild.errors import LaunchbuildError
-    from launchbuild.service.checks import render_document
+    from launchbuild.service.checks import map_strings, render_document
+    from launchbuild.service.egress import EgressPolicy
     from launchbuild.service.request import Prepared, refuse_operator_config
 
     prepared = Prepared(Path(job["workdir"]), job["job"], {})
     kwargs = dict(job["kwargs"])
     if kwargs.get("queue_config"):
         kwargs["queue_config"] = Path(kwargs["queue_config"])
+    snapshot = kwargs.get("config")
+    if snapshot:
+        kwargs["config"] = Path(snapshot)
     kwargs["extras"] = tuple(kwargs.get("extras") or ())
+    egress = EgressPolicy.from_json(job.get("egress"))
+    shown = job.get("operator_config_shown") or "operator config"
+
+    def unalias(text: str) -> str:
+        return text.replace(snapshot, shown) if snapshot and snapshot in text else text
+
+    def on_source(source_dir: Path) -> None:
+        refuse_operator_config(source_dir)
+        egress.check_job_config(source_dir)
+
     _emit({"type": "status", "status": "running"})
     try:
-        report = api.build(prepared.job, progress=_progress(), on_source=refuse_operator_config, **kwargs)
+        report = api.build(prepared.job, progress=_progress(), on_source=on_source, **kwargs)
     except LaunchbuildError as exc:
-        message = prepared.redact(str(exc))
+        message = unalias(prepared.redact(str(exc)))
         tail = [prepared.redact(line) for line in getattr(exc, "log_tail", ())][-30:]
         _emit_final({"type": "result", "status": "failed",
                      "error": {"exit_code": exc.exit_code, "message": message, **({"log_tail": tail} if tail else {})}})
         return 0
     assert report is not None  # no dry run here
-    document = render_document(report, prepared)
+    document = map_strings(render_document(report, prepared), unalias)
     build = report.build
     ok = build is not None and report.exit_code == 0 and not (build.verification and
                                                               not all(v.passed for v in build.verification))

@@ -194,6 +194,7 @@ class BuildManager:
         with self._lock:
             self._accepting = False
             active = list(self._admitted)
+        log.info("shutting down: new builds are refused (503)")
         for build_id in active:
             self.cancel(build_id)
 
@@ -203,6 +204,7 @@ class BuildManager:
         with self._lock:
             self._accepting = False
             active = list(self._admitted)
+        log.info("shutting down: new builds are refused (503)")
         for build_id in active:
             self.cancel(build_id)
         for _ in self._threads:
