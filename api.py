@@ -388,7 +388,7 @@ def _plan(checked: _Checked) -> Any:
         version=__version__,
         index_urls=lock.index_urls if lock else (),
         find_links=lock.find_links if lock else (),
-        index_credentials=bool(lock and lock.credentials),
+        index_credentials=bool(lock and lock.credentials and lock.credentials.for_indexes),
         install_projects=lock.own_projects if lock else (),
         wheel_files=lock.wheels if lock else (),
         platform=parse_platform(options["platform"]),

@@ -117,6 +117,7 @@ def _withhold_credentials(entries, root: Path, credentials):
     # The secret part: the password, or the token when the URL had only a user part. A user
     # name alone (`__token__`, `oauth2`) would withhold far more than the files that hold it.
     secrets = [p or u for _, u, p in credentials.entries if len(p or u) >= 4]
+    secrets += [v for v in getattr(credentials, "vcs_secrets", ()) if len(v) >= 4]
     needles = [v.encode() for s in secrets for v in {s, quote(s, safe="")}]
     kept = []
     for e in entries:

@@ -33,13 +33,22 @@ class Credentials:
     """(host, login, password) triples, one per host. Never printed: see __repr__."""
 
     entries: tuple[tuple[str, str, str], ...] = ()
+    # Secrets in VCS URLs (`pkg @ git+https://TOKEN@host/repo.git`): git on the host needs them
+    # as written to clone, so they stay in that URL, but the files holding them are withheld
+    # from the image's code copy and every output is scrubbed of them, as for index credentials.
+    vcs_secrets: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
-        return f"Credentials(hosts={[h for h, _, _ in self.entries]!r})"
+        return f"Credentials(hosts={[h for h, _, _ in self.entries]!r}, vcs={len(self.vcs_secrets)})"
 
     __str__ = __repr__
 
     def __bool__(self) -> bool:
+        return bool(self.entries or self.vcs_secrets)
+
+    @property
+    def for_indexes(self) -> bool:
+        """Index credentials, which the install step needs as the `netrc` build secret."""
         return bool(self.entries)
 
     @property
@@ -52,7 +61,7 @@ class Credentials:
 
     def secret_values(self) -> tuple[str, ...]:
         """What must never appear in any output: for tests and scrubbing."""
-        return tuple(v for _, u, p in self.entries for v in (u, p) if v)
+        return tuple(v for _, u, p in self.entries for v in (u, p) if v) + self.vcs_secrets
 
 
 def _take(url: str, found: dict[str, tuple[str, str]]) -> str:
@@ -85,6 +94,18 @@ def _line_without(line: RequirementLine, found: dict[str, tuple[str, str]]) -> R
     return replace(line, url=clean, text=line.text.replace(line.url, clean))
 
 
+def _vcs_secrets(line: RequirementLine) -> tuple[str, ...]:
+    """The secret part of a VCS URL's userinfo: the password, or a token given as the user."""
+    if line.kind != "vcs" or not line.url:
+        return ()
+    _, cred = split_credentials(line.url.split("+", 1)[1] if "+" in line.url.split("://", 1)[0] else line.url)
+    if cred is None:
+        return ()
+    user, password = cred
+    secret = password or user
+    return (secret,) if secret else ()
+
+
 def take_credentials(
     index: IndexOptions, requirements: Sequence[RequirementLine], constraints: Sequence[RequirementLine],
 ) -> tuple[IndexOptions, tuple[RequirementLine, ...], tuple[RequirementLine, ...], Credentials]:
@@ -99,7 +120,8 @@ def take_credentials(
     )
     reqs = tuple(_line_without(r, found) for r in requirements)
     cons = tuple(_line_without(c, found) for c in constraints)
-    creds = Credentials(tuple((h, u, p) for h, (u, p) in sorted(found.items())))
+    vcs = tuple(dict.fromkeys(v for line in (*requirements, *constraints) for v in _vcs_secrets(line)))
+    creds = Credentials(tuple((h, u, p) for h, (u, p) in sorted(found.items())), vcs)
     return clean_index, reqs, cons, creds
 
 

@@ -195,3 +195,48 @@ def test_a_pipfile_lock_git_entry_is_built_at_its_ref(tmp_path, git_server):
         "gitpkg": {"git": f"{git_server}/gitpkg.git", "ref": commit}}}))
     result = run(job, tmp_path / "cache")
     assert not result.findings and [(p.name, p.version) for p in result.lock.packages] == [("gitpkg", "1.0")]
+
+
+VCS_TOKEN = "vcsTOKENcanary0123456789"
+
+
+def test_a_vcs_token_reaches_no_layer_output_or_report(tmp_path, git_server, standin_images, docker_client):
+    """git on the host needs the token as written to clone; the image, the build's output and
+    the report never hold it: the requirements file that carries it is left out of the code copy."""
+    import io
+    import subprocess
+    import tarfile
+
+    job = tmp_path / "job"
+    job.mkdir()
+    authed = git_server.replace("http://", f"http://ci-bot:{VCS_TOKEN}@", 1)
+    (job / "requirements.txt").write_text(f"gitpkg @ git+{authed}/gitpkg.git@v1.0\n")
+    (job / "train.py").write_text("import gitpkg\nprint(gitpkg.VERSION)\n")
+    out = tmp_path / "report.json"
+    result = CliRunner().invoke(app, ["build", str(job), "--python-base-image", standin_images["python"],
+                                      "--entrypoint", "python train.py", "-v", "--format", "json", "-o", str(out)],
+                                env={"NO_COLOR": "1"})
+    assert result.exit_code == 0, result.output
+    assert VCS_TOKEN not in result.output and VCS_TOKEN not in out.read_text()
+    tag = json.loads(out.read_text())["build"]["tag"]
+    try:
+        assert docker_client.containers.run(tag, remove=True, network_mode="none").decode().strip() == "1.0"
+        saved = subprocess.run(["docker", "save", tag], capture_output=True, check=True, timeout=300).stdout
+        hits = []
+        with tarfile.open(fileobj=io.BytesIO(saved)) as outer:
+            for member in outer:
+                data = outer.extractfile(member).read() if member.isfile() else b""
+                if VCS_TOKEN.encode() in data:
+                    hits.append(member.name)
+                    continue
+                try:
+                    with tarfile.open(fileobj=io.BytesIO(data)) as layer:
+                        hits += [f"{member.name}:{i.name}" for i in layer
+                                 if i.isfile() and VCS_TOKEN.encode() in layer.extractfile(i).read()]
+                except tarfile.ReadError:
+                    pass
+        assert hits == []
+        history = json.dumps(docker_client.api.history(tag)) + json.dumps(docker_client.api.inspect_image(tag))
+        assert VCS_TOKEN not in history
+    finally:
+        docker_client.images.remove(tag, force=True)

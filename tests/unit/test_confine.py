@@ -175,7 +175,7 @@ def test_take_credentials_cleans_every_url_and_hides_them():
         assert token not in text
     assert creds.hosts == ("extra.example", "files.example", "idx.example")
     assert "password TOK2" in creds.netrc_text() and set(creds.secret_values()) >= {"TOK1", "TOK2", "TOK3"}
-    assert not Credentials() and "Credentials(hosts=[])" == repr(Credentials())
+    assert not Credentials() and "Credentials(hosts=[], vcs=0)" == repr(Credentials())
 
 
 def test_local_requirements_outside_every_root_are_refused(tmp_path):
@@ -311,3 +311,14 @@ def test_files_holding_the_credentials_stay_out_of_the_code_copy(tmp_path):
     kept = {e.path for e in _withhold_credentials(scan(tmp_path), tmp_path, creds)}
     assert kept == {"train.py"}
     assert {e.path for e in _withhold_credentials(scan(tmp_path), tmp_path, None)} == {"train.py", "requirements.txt"}
+
+
+def test_a_vcs_token_stays_in_its_url_for_git_but_is_a_secret_to_withhold():
+    loc = Location("requirements.txt", 1)
+    reqs = (parse_requirement("gitpkg @ git+https://ci-bot:VCSTOK@git.example/org/pkg.git@v1", loc),
+            parse_requirement("other @ git+https://ONLYTOKEN@git.example/org/other.git", loc))
+    _, clean_reqs, _, creds = take_credentials(IndexOptions(), reqs, ())
+    assert clean_reqs == reqs  # git on the host clones with it as written
+    assert creds and not creds.for_indexes and creds.netrc_text() == ""
+    assert set(creds.secret_values()) == {"VCSTOK", "ONLYTOKEN"}
+    assert "VCSTOK" not in repr(creds) and "ONLYTOKEN" not in str(creds)
