@@ -197,7 +197,7 @@ def resolve(source_dir: Path | None, job: Job, options: ResolveOptions = Resolve
 
     user_lines = tuple(requirements)
     built = artifacts.prepare(tuple(requirements), index, source_dir, cache.cache_root(options.cache_dir),
-                              offline=options.offline)
+                              offline=options.offline, target=target)
     requirements, index = built.requirements, built.index
     findings += built.findings
     input_text = "".join(f"{line}\n" for line in index.as_lines())

@@ -179,8 +179,37 @@ def _unavailable_link(link: str):
                            "cannot see it", fix="move the wheels into the job and use --find-links ./wheels")
 
 
+def _target_mismatch(line: RequirementLine, wheel: Path, target):
+    """A wheel built or copied on this host that the TARGET Python/platform cannot install
+    (a compiled cp311-linux_x86_64 wheel for a 3.10 or arm64 image): an error now, not a
+    hash-checked install failing in the build."""
+    if target is None:
+        return None
+    from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
+    from launchbuild.compat.findings import Finding, Severity
+    from launchbuild.resolver.platforms import supported_tags
+
+    try:
+        tags = parse_wheel_filename(wheel.name)[3]
+    except InvalidWheelFilename:
+        return None
+    if tags & supported_tags(target):
+        return None
+    where = f"{line.location.path}:{line.location.line}" if line.location.line else line.location.path
+    return Finding(rule="LB305", severity=Severity.ERROR, title="Requirement pinned to a local or unavailable source",
+                   message=f"{wheel.name} ({where}) does not install on the target Python {target.python} on "
+                           f"{target.platform}: its tags are {', '.join(sorted(str(t) for t in tags))}",
+                   fix="publish wheels for the target, vendor a wheel built for it into the job, "
+                       "or run launchbuild on a host of the target's Python and architecture",
+                   location=line.location)
+
+
 def prepare(requirements: tuple[RequirementLine, ...], index: IndexOptions, source_dir: Path | None,
-            root: Path, *, offline: bool = False) -> Prepared:
+            root: Path, *, offline: bool = False, target=None) -> Prepared:
+    """Wheels for the lines pip cannot fetch by name (VCS, local wheels and sdists, a job's own
+    --find-links folder), built or copied on this host and hash-pinned. With `target`, a wheel
+    the target cannot install is an LB305 error naming its line."""
     lines: list[RequirementLine] = []
     wheels: list[Path] = []
     notes: list[str] = []
@@ -190,6 +219,7 @@ def prepare(requirements: tuple[RequirementLine, ...], index: IndexOptions, sour
             if line.kind == "vcs":  # editable or not: the image gets a normal install of the wheel
                 wheel, commit = build_vcs_wheel(line, root, offline=offline)
                 wheels.append(wheel)
+                findings += [f for f in (_target_mismatch(line, wheel, target),) if f is not None]
                 lines.append(_pinned(line, wheel))
                 notes.append(f"{line.text} -> commit {commit} (wheel {wheel.name}, built on this host)")
                 continue
@@ -197,6 +227,7 @@ def prepare(requirements: tuple[RequirementLine, ...], index: IndexOptions, sour
             if path is not None and path.name.endswith(_SDIST) and path.is_file() and not offline:
                 wheel = _build_sdist(path, root)
                 wheels.append(wheel)
+                findings += [f for f in (_target_mismatch(line, wheel, target),) if f is not None]
                 lines.append(_pinned(line, wheel))
                 notes.append(f"{path.name}: built into {wheel.name} on this host, hash-checked")
                 continue
@@ -220,6 +251,7 @@ def prepare(requirements: tuple[RequirementLine, ...], index: IndexOptions, sour
                                hint="fix the path (relative to the requirements file)")
             stored = _store(path, root)
             wheels.append(stored)
+            findings += [f for f in (_target_mismatch(line, stored, target),) if f is not None]
             lines.append(_pinned(line, stored))
             notes.append(f"{path.name}: copied into the build context, hash-checked")
             continue
