@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from launchbuild.builder.plan import VENV, BuildPlan, CaMode
+from launchbuild.builder.plan import VENV, BuildPlan, CaMode, Frontend
 from launchbuild.errors import BadInput
 
 _SAFE = re.compile(r"[A-Za-z0-9._/+-]+")
@@ -44,7 +44,9 @@ def throwaway_stage_lines(plan: BuildPlan, index_args: str) -> list[str]:
            "COPY code/ /tmp/launchbuild-code/"]
     for path in plan.install_projects:
         src = "/tmp/launchbuild-code" if path == "." else f"/tmp/launchbuild-code/{path}"
-        out.append(f"RUN PIP_CERT=/tmp/launchbuild-ca.pem {VENV}/bin/python -m pip install --no-deps --no-cache-dir "
+        # An empty CA slot (no bundle on this host) is not a CA: pip keeps its own then.
+        out.append("RUN if [ -s /tmp/launchbuild-ca.pem ]; then export PIP_CERT=/tmp/launchbuild-ca.pem; fi; "
+                   f"{VENV}/bin/python -m pip install --no-deps --no-cache-dir "
                    f"--no-input --disable-pip-version-check{index_args} {src}")
     return out
 
@@ -55,21 +57,26 @@ def lines(plan: BuildPlan, uv_mount: str, index_args: str) -> list[str]:
         return []  # installed in the throwaway stage (throwaway_stage_lines)
     index_args = _without_wheels(index_args)
     validate(projects)
-    ca = plan.ca_mode is CaMode.SECRET
+    from launchbuild.builder.dockerfile import CA_MOUNT, _ca_export
+
+    # The build backend comes from an index: the optional CA secret is mounted in every
+    # BuildKit rendering (used only when the host gave one), so the tag is the same on any host.
+    buildkit = plan.frontend is Frontend.BUILDKIT
+    ca_mount = f"{CA_MOUNT} " if buildkit else ""
     out = ["# The job's own project, from the copied code: no dependencies (the lock has them), not editable.",
            "USER root"]
     for path in projects:
         src = plan.workdir if path == "." else f"{plan.workdir}/{path}"
         copy = f"cp -a {src}/. {SCRATCH}"
         if plan.installer == "uv":
-            env = "UV_NO_CACHE=1 UV_PYTHON_DOWNLOADS=never" + (" SSL_CERT_FILE=/run/secrets/ca" if ca else "")
+            env = _ca_export(plan, "SSL_CERT_FILE") + "UV_NO_CACHE=1 UV_PYTHON_DOWNLOADS=never"
             install = f"{env} uv pip install --python {VENV}/bin/python --no-deps{index_args} {SCRATCH}"
-            mounts = f"{uv_mount} " + ("--mount=type=secret,id=ca " if ca else "")
+            mounts = f"{uv_mount} {ca_mount}"
         else:
-            env = "PIP_CERT=/run/secrets/ca " if ca else ""
+            env = _ca_export(plan, "PIP_CERT")
             install = (f"{env}{VENV}/bin/python -m pip install --no-deps --no-cache-dir --no-input "
                        f"--disable-pip-version-check{index_args} {SCRATCH}")
-            mounts = "--mount=type=secret,id=ca " if ca else ""
+            mounts = ca_mount
         out += [f"RUN {mounts}set -eu; mkdir -p {SCRATCH}; {copy}; \\",
                 f"    {install}; \\",
                 f"    rm -rf {SCRATCH}"]

@@ -137,12 +137,19 @@ def test_a_local_sdist_is_built_into_a_hashed_wheel_and_a_failing_one_states_its
 
 
 def test_a_host_path_the_build_cannot_see_is_lb305_and_nothing_is_locked(tmp_path):
+    """Inside the job but not installable is LB305; a path outside the job is refused at the
+    trust boundary (docs/SECURITY.md) with one line, before anything is built or locked."""
+    from launchbuild.errors import BadInput
+
     outside = tmp_path / "elsewhere"
     build_wheel(outside, "farpkg", "1.0")
     job = tmp_path / "job"
     (job / "data").mkdir(parents=True)
-    for text, expected in ((f"six==1.16.0\n{outside}\n", "elsewhere"), ("./data\n", "data (requirements.txt:1)"),
-                           (f"--find-links {outside}\nfarpkg\n", "--find-links elsewhere")):
+    for text in (f"six==1.16.0\n{outside}\n", f"--find-links {outside}\nfarpkg\n"):
+        (job / "requirements.txt").write_text(text)
+        with pytest.raises(BadInput, match="outside the job's source tree"):
+            run(job, tmp_path / "cache")
+    for text, expected in (("./data\n", "data (requirements.txt:1)"),):
         (job / "requirements.txt").write_text(text)
         result = run(job, tmp_path / "cache")
         assert result.lock is None

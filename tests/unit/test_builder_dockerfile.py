@@ -221,5 +221,5 @@ def test_own_project_and_host_wheels_in_every_builder_mode():
     classic = render(_own_project_plan(frontend=Frontend.CLASSIC, installer="pip", ca_mode=CaMode.THROWAWAY_STAGE))
     install_stage, final_stage = classic.split("\nFROM python:3.11-slim\n")
     assert "COPY .launchbuild/wheels/ /opt/launchbuild/wheels/" in install_stage
-    assert "PIP_CERT=/tmp/launchbuild-ca.pem /opt/venv/bin/python -m pip install --no-deps" in install_stage
+    assert "then export PIP_CERT=/tmp/launchbuild-ca.pem; fi; /opt/venv/bin/python -m pip install --no-deps" in install_stage
     assert "--no-deps" not in final_stage and "launchbuild-ca" not in final_stage
