@@ -88,7 +88,7 @@ def _vcs_parts(url: str) -> tuple[str, str | None, str | None]:
 def build_vcs_wheel(line: RequirementLine, root: Path, *, offline: bool) -> tuple[Path, str]:
     """(the wheel in the cache, the exact commit). A network failure is exit 3, as for git jobs."""
     from launchbuild.jobs.fetch import clone_git
-    from launchbuild.jobs.urls import redact_url
+    from launchbuild.jobs.urls import redact_text, redact_url
 
     remote, ref, sub = _vcs_parts(line.url or "")
     key = hashlib.sha256(f"{remote}\0{ref}\0{sub}".encode()).hexdigest()[:16]
@@ -110,7 +110,7 @@ def build_vcs_wheel(line: RequirementLine, root: Path, *, offline: bool) -> tupl
         by_commit = root / "artifacts" / "vcs-commit" / hashlib.sha256(f"{remote}\0{commit}\0{sub}".encode()).hexdigest()[:16]
         built = sorted(by_commit.glob("*.whl")) if by_commit.is_dir() else []
         if not built:
-            wheel = _build_wheel(checkout / sub if sub else checkout, Path(tmp) / "dist", f"{line.text} at {commit[:12]}")
+            wheel = _build_wheel(checkout / sub if sub else checkout, Path(tmp) / "dist", f"{redact_text(line.text)} at {commit[:12]}")
             by_commit.mkdir(parents=True, exist_ok=True)
             shutil.copy2(wheel, by_commit / wheel.name)
             built = [by_commit / wheel.name]
@@ -207,6 +207,8 @@ def _target_mismatch(line: RequirementLine, wheel: Path, target):
 
 def prepare(requirements: tuple[RequirementLine, ...], index: IndexOptions, source_dir: Path | None,
             root: Path, *, offline: bool = False, target=None) -> Prepared:
+    from launchbuild.jobs.urls import redact_text
+
     """Wheels for the lines pip cannot fetch by name (VCS, local wheels and sdists, a job's own
     --find-links folder), built or copied on this host and hash-pinned. With `target`, a wheel
     the target cannot install is an LB305 error naming its line."""
@@ -221,7 +223,8 @@ def prepare(requirements: tuple[RequirementLine, ...], index: IndexOptions, sour
                 wheels.append(wheel)
                 findings += [f for f in (_target_mismatch(line, wheel, target),) if f is not None]
                 lines.append(_pinned(line, wheel))
-                notes.append(f"{line.text} -> commit {commit} (wheel {wheel.name}, built on this host)")
+                # The line may carry a token for git (pkg @ git+https://TOKEN@host/...): notes reach reports.
+                notes.append(f"{redact_text(line.text)} -> commit {commit} (wheel {wheel.name}, built on this host)")
                 continue
             path = _local_path(line) if line.kind == "path" else None
             if path is not None and path.name.endswith(_SDIST) and path.is_file() and not offline:

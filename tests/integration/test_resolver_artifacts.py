@@ -147,7 +147,7 @@ def test_a_host_path_the_build_cannot_see_is_lb305_and_nothing_is_locked(tmp_pat
     (job / "data").mkdir(parents=True)
     for text in (f"six==1.16.0\n{outside}\n", f"--find-links {outside}\nfarpkg\n"):
         (job / "requirements.txt").write_text(text)
-        with pytest.raises(BadInput, match="outside the job's source tree"):
+        with pytest.raises(BadInput, match="job's source tree"):
             run(job, tmp_path / "cache")
     for text, expected in (("./data\n", "data (requirements.txt:1)"),):
         (job / "requirements.txt").write_text(text)
