@@ -110,22 +110,39 @@ def test_removed_when_the_build_fails_or_is_interrupted(tmp_path, uv, error):
     assert not where.with_name("job.json").exists()
 
 
-def test_two_builds_of_one_job_take_turns(tmp_path):
+def test_two_builds_of_one_job_take_turns(tmp_path, monkeypatch):
+    """The second build of a job waits on the first's lock: synchronised on the second build
+    actually finding the lock held (a non-blocking try that fails), never on a sleep."""
+    import fcntl
+
     src = _tree(tmp_path / "s", {"train.py": ""})
     where = tmp_path / "c" / "job"
     events: list[str] = []
+    second_is_waiting = threading.Event()
+    real_flock = fcntl.flock
+
+    def flock(fd, op):
+        if threading.current_thread().name == "second" and op == fcntl.LOCK_EX:
+            try:
+                real_flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return None  # not held: the test below fails on the order of events
+            except BlockingIOError:
+                second_is_waiting.set()
+        return real_flock(fd, op)
+
+    monkeypatch.setattr(fcntl, "flock", flock)
 
     def second():
         with synced_context(where, src, dockerfile="B\n", lock_text="", uv_binary=None):
             events.append("second in")
 
     with synced_context(where, src, dockerfile="A\n", lock_text="", uv_binary=None) as ctx:
-        t = threading.Thread(target=second)
+        t = threading.Thread(target=second, name="second")
         t.start()
-        time.sleep(0.3)
+        assert second_is_waiting.wait(30), "the second build never reached the job's lock"
         assert (ctx / ".launchbuild/Dockerfile").read_text() == "A\n"  # not swapped under the build
         events.append("first out")
-    t.join(10)
+    t.join(30)
     assert events == ["first out", "second in"]
 
 
