@@ -1,0 +1,72 @@
+"""GPU names as nvidia-smi prints them for notebook parts and GeForce models the table lacks,
+and the rule mechanisms the second pass over public reports exposed (public-case rows cite them)."""
+
+from __future__ import annotations
+
+from hypothesis import given, strategies as st
+
+from launchbuild.compat import data, gpus
+from launchbuild.compat.catalog import evaluate
+from launchbuild.compat.findings import Severity
+from tests.helpers_compat import ctx
+
+GEFORCE = [r for r in data.gpu_rows() if gpus._GEFORCE_NUMBER.match(gpus.normalize(r.name))]
+
+
+def test_notebook_suffixes_name_the_same_chip_generation():
+    assert gpus.lookup("NVIDIA GeForce RTX 3050 Laptop GPU").cc == (8, 6)
+    assert gpus.lookup("GeForce RTX 2070 with Max-Q Design").cc == (7, 5)
+    assert gpus.lookup("NVIDIA GeForce RTX 5070 Ti Laptop GPU").cc == (12, 0)
+
+
+def test_an_unlisted_geforce_model_takes_its_generations_capability_and_is_no_datacenter_part():
+    row = gpus.lookup("NVIDIA GeForce RTX 4050")
+    assert row is not None and row.cc == (8, 9) and row.datacenter is False
+
+
+def test_a_generation_the_table_does_not_know_or_workstation_numbering_stays_unknown():
+    assert gpus.lookup("GTX 1650") is None  # no GTX 16 row: not guessed from the 10 or 20 series
+    assert gpus.lookup("RTX 2000 Ada") is None  # workstation numbering, another generation
+    assert gpus.lookup("Quadro P5000") is None
+
+
+@given(st.sampled_from(GEFORCE), st.sampled_from(["", " Laptop GPU", " Laptop", " with Max-Q Design", " Mobile"]))
+def test_suffixes_never_change_a_listed_models_capability(row, suffix):
+    found = gpus.lookup(f"NVIDIA GeForce {row.name}{suffix}")
+    assert found is not None and found.cc == row.cc
+
+
+@given(st.text(max_size=40))
+def test_lookup_of_any_text_returns_a_row_or_none(text):
+    found = gpus.lookup(text)
+    assert found is None or isinstance(found.cc, tuple)
+
+
+def _rules(findings, severity):
+    return {f.rule for f in findings if f.severity is severity}
+
+
+def test_tensorflow_reaching_blackwell_only_through_ptx_jit_is_a_warning_naming_the_ptx():
+    findings, _ = evaluate(ctx(gpus=("RTX 5090",), driver="570.124.06", pins=("tensorflow==2.19.0",), python="3.12"))
+    jit = [f for f in findings if f.rule == "LB203"]
+    assert jit and all(f.severity is Severity.WARNING for f in jit)
+    assert "compute_90" in jit[0].message and "sm_120" in jit[0].message
+
+
+def test_tensorflow_with_cubins_for_the_gpu_gets_no_jit_warning():
+    findings, _ = evaluate(ctx(gpus=("A100",), driver="550.54.15", pins=("tensorflow==2.19.0",), python="3.12"))
+    assert "LB203" not in _rules(findings, Severity.WARNING) | _rules(findings, Severity.ERROR)
+
+
+def test_a_driver_older_than_the_data_against_a_cuda_the_data_lacks_is_unknown_not_a_verdict():
+    from launchbuild.compat.inspect import _with_table_pythons
+    from launchbuild.compat.imageref import parse_image_ref
+    from launchbuild.compat.providers.inference import infer_facts
+
+    def image(ref):
+        return _with_table_pythons(infer_facts(parse_image_ref(ref)))
+
+    old = evaluate(ctx(image=image("nvidia/cuda:9.1-base-ubuntu16.04"), driver="390.157", pins=("numpy==1.19.5",), python="3.6", accelerator=True))[0]
+    assert "LB202" not in {f.rule for f in old} and "LB211" in _rules(old, Severity.WARNING)
+    known = evaluate(ctx(image=image("nvidia/cuda:10.0-base-ubuntu18.04"), driver="390.157", pins=("numpy==1.19.5",), python="3.6", accelerator=True))[0]
+    assert "LB202" in {f.rule for f in known}
