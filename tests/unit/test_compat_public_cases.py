@@ -118,6 +118,44 @@ CASES = [
     # ---- torch on linux/arm64: PyPI's aarch64 wheels up to 2.10 carry no CUDA ------------------
     Case("https://github.com/NVIDIA/open-gpu-kernel-modules/issues/774", "GH200", "560.35.03", None, ("torch==2.9.1",),
          "3.12", "linux/arm64", warns=frozenset({"LB207"})),
+    # ---- second pass over public reports (GPU names as nvidia-smi prints them) ------------------
+    # Blackwell consumer and notebook parts on builds that stop at sm_90
+    bad("https://github.com/pytorch/pytorch/issues/180101", "NVIDIA GeForce RTX 5080", None, None, ["torch==2.7.0.dev20250310+cu124"], "LB203", python="3.12"),
+    # (the torch of that month's portable build; the fix given was the cu128 nightly)
+    bad("https://github.com/Comfy-Org/ComfyUI/issues/7380", "RTX 5070", None, None, ["torch==2.6.0+cu126"], "LB203", python="3.12"),
+    bad("https://github.com/lllyasviel/FramePack/issues/702", "NVIDIA GeForce RTX 5080", None, None, ["torch==2.6.0+cu126"], "LB203", python="3.10"),
+    bad("https://github.com/lllyasviel/Fooocus/issues/3953", "NVIDIA GeForce RTX 5070", None, None, ["torch==2.1.0+cu121"], "LB203", python="3.10"),
+    bad("https://github.com/deepseek-ai/DeepSeek-VL2/issues/59", "NVIDIA GeForce RTX 5090", None, None, ["torch==2.0.1"], "LB203", python="3.10"),
+    # Hopper on cu117
+    bad("https://github.com/HazyResearch/hyena-dna/issues/76", "NVIDIA H100 80GB HBM3", None, None, ["torch==1.13.0+cu117"], "LB203", python="3.8"),
+    # Pascal/Volta on cu128 builds (2.7.x and 2.11+ cu128 have no sm_70; 2.10 cu128 and cu126 do)
+    bad("https://github.com/index-tts/index-tts/issues/815", "Tesla P100-PCIE-16GB", None, None, ["torch==2.8.0+cu128"], "LB203", python="3.12"),
+    bad("https://github.com/EutropicAI/vs-playground/pull/59", "Tesla V100-SXM2-32GB", None, None, ["torch==2.7.1+cu128"], "LB203", python="3.12"),
+    bad("https://github.com/pytorch/pytorch/issues/182250", "Tesla V100-SXM2-32GB", None, None, ["torch==2.11.0+cu128"], "LB203", python="3.12"),
+    good("https://github.com/pytorch/pytorch/issues/182250", "Tesla V100-SXM2-32GB", None, None, ["torch==2.11.0+cu126"], python="3.12"),
+    good("https://github.com/pytorch/pytorch/issues/182250", "Tesla V100-SXM2-32GB", None, None, ["torch==2.10.0+cu128"], python="3.12"),
+    # a notebook GPU on a CUDA 11.4 driver with cu121 wheels
+    bad("https://github.com/lllyasviel/Fooocus/issues/1313", "NVIDIA GeForce RTX 3050 Laptop GPU", "470.86", None, ["torch==2.1.0+cu121"], "LB204", python="3.10"),
+    # JAX: Kepler is below every CUDA build's minimum; Volta on CUDA 12 works
+    bad("https://github.com/jax-ml/jax/issues/15961", "Tesla K80", "470.182.03", "nvidia/cuda:11.8.0-cudnn8-devel-ubuntu18.04",
+        ["jax==0.4.9", "jaxlib==0.4.9+cuda11.cudnn86"], "LB203", python="3.8"),
+    good("https://github.com/jax-ml/jax/issues/20722", "V100", None, None, ["jax==0.4.26", "jaxlib==0.4.26+cuda12.cudnn89"]),
+    # Error 804: a consumer GPU on an image that needs forward compatibility; the fix was a newer driver
+    bad("https://github.com/oobabooga/textgen/issues/4407", "NVIDIA GeForce GTX 1050 Ti", "525.125.06", "nvidia/cuda:12.1.1-devel-ubuntu22.04", ["numpy==1.26.4"], "LB202"),
+    good("https://github.com/oobabooga/textgen/issues/4407", "NVIDIA GeForce GTX 1050 Ti", "535.113.01", "nvidia/cuda:12.1.1-devel-ubuntu22.04", ["numpy==1.26.4"]),
+    # TensorFlow on Blackwell: no sm_120 cubins, only compute_90 PTX for the driver to JIT
+    unknown("https://github.com/tensorflow/tensorflow/issues/101746", "NVIDIA GeForce RTX 5080 Laptop GPU", "581.29", None, ["tensorflow==2.20.0"], "LB203"),
+    # old drivers against old images: a known minimum is a verdict, an unknown one is a finding
+    Case("https://github.com/wanjohiryan/Arc3dia/issues/63", None, "390.157", "nvidia/cuda:10.0-base-ubuntu18.04", ("numpy==1.19.5",), "3.6",
+         warns=frozenset({"LB202"})),
+    Case("https://github.com/wanjohiryan/Arc3dia/issues/63", None, "390.157", "nvidia/cuda:9.1-base-ubuntu16.04", ("numpy==1.19.5",), "3.6",
+         warns=frozenset({"LB211"}), good=True),
+    # releases without measured kernels: unknown, never a silent pass
+    unknown("https://github.com/nelson-liu/pytorch-manylinux-binaries/issues/13", "Tesla K80", None, None, ["torch==2.7.1+cu118"], "LB211", python="3.12"),
+    unknown("https://github.com/hemerson1/offline-glucose/issues/2", "NVIDIA A100-SXM4-80GB", None, None, ["torch==1.7.1+cu101"], "LB211", python="3.8"),
+    unknown("https://github.com/open-mmlab/mmcv/issues/1558", "NVIDIA GeForce RTX 3090", None, None, ["torch==1.6.0+cu101"], "LB211", python="3.8"),
+    good("https://github.com/Googolxx/STF/issues/1", "NVIDIA A100-PCIE-40GB", None, None, ["torch==1.8.1+cu111"], python="3.8"),
+    good("https://github.com/CompVis/latent-diffusion/issues/102", "NVIDIA GeForce RTX 3090", None, None, ["torch==1.12.0+cu116"], python="3.8"),
 ]
 
 
