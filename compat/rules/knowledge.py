@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from launchbuild.compat import cuda, data
+from launchbuild.compat import cuda, data, measured
 from launchbuild.compat.catalog import get, rule
 from launchbuild.compat.context import CheckContext
 from launchbuild.compat.findings import Evidence, Finding, Severity
@@ -55,6 +55,20 @@ def unknown_facts(ctx: CheckContext) -> Iterator[Finding]:
                 f"which GPUs tensorflow {tf.version} has kernels for is not known, so LB203 could not check it",
                 f"run `{REFRESH} --only pypi --only archs --package tensorflow`",
                 [ev_lock(tf.name, tf.version), _age("tensorflow"), _age("wheel_archs")],
+            )
+    if ctx.gpus and ctx.lock is not None:
+        # Packages that compile their CUDA kernels at install (flash-attn, apex, ...): their arch
+        # list is whatever their build chose, and with no wheel measured it is not known whether
+        # it covers the GPU ("FlashAttention only supports Ampere GPUs or newer").
+        for name in sorted(data.nvcc_needs()):
+            version = ctx.locked(name)
+            if version is None or measured.archs(name, version, ctx.platform, ctx.measurements) is not None:
+                continue
+            yield _unknown(
+                f"which GPUs {name} {version} builds kernels for is not known (no measured wheel for {machine}), "
+                f"so whether it runs on {', '.join(g.describe() for g in ctx.gpus)} was not checked",
+                f"check {name}'s supported GPU generations, or pin a release with a wheel that `{REFRESH} --only archs` can measure",
+                [ev_lock(name, version), *(ev_gpu(ctx, g) for g in ctx.gpus), _age("wheel_archs")],
             )
     for gpu in ctx.gpus:
         if cuda.first_toolkit_for(gpu.cc) is None:

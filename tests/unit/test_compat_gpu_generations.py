@@ -70,3 +70,11 @@ def test_a_driver_older_than_the_data_against_a_cuda_the_data_lacks_is_unknown_n
     assert "LB202" not in {f.rule for f in old} and "LB211" in _rules(old, Severity.WARNING)
     known = evaluate(ctx(image=image("nvidia/cuda:10.0-base-ubuntu18.04"), driver="390.157", pins=("numpy==1.19.5",), python="3.6", accelerator=True))[0]
     assert "LB202" in {f.rule for f in known}
+
+
+def test_a_package_that_builds_its_kernels_at_install_with_no_measured_wheel_is_an_unknown_for_the_gpu():
+    findings, _ = evaluate(ctx(gpus=("T4",), driver="535.104.05", pins=("flash-attn==2.5.0",), python="3.10"))
+    unknown = [f for f in findings if f.rule == "LB211" and "flash-attn 2.5.0" in f.message]
+    assert unknown and unknown[0].severity is Severity.WARNING and "T4 (sm_75)" in unknown[0].message
+    without_gpu, _ = evaluate(ctx(pins=("flash-attn==2.5.0",), python="3.10"))
+    assert not [f for f in without_gpu if f.rule == "LB211" and "flash-attn" in f.message]

@@ -154,6 +154,8 @@ CASES = [
     unknown("https://github.com/nelson-liu/pytorch-manylinux-binaries/issues/13", "Tesla K80", None, None, ["torch==2.7.1+cu118"], "LB211", python="3.12"),
     unknown("https://github.com/hemerson1/offline-glucose/issues/2", "NVIDIA A100-SXM4-80GB", None, None, ["torch==1.7.1+cu101"], "LB211", python="3.8"),
     unknown("https://github.com/open-mmlab/mmcv/issues/1558", "NVIDIA GeForce RTX 3090", None, None, ["torch==1.6.0+cu101"], "LB211", python="3.8"),
+    # flash-attn builds its kernels at install, for Ampere and newer; no wheel to measure: unknown
+    unknown("https://github.com/microsoft/MInference/issues/51", "Tesla V100S-PCIE-32GB", "470.57.02", None, ["flash-attn==2.6.0.post1"], "LB211", python="3.10"),
     good("https://github.com/Googolxx/STF/issues/1", "NVIDIA A100-PCIE-40GB", None, None, ["torch==1.8.1+cu111"], python="3.8"),
     good("https://github.com/CompVis/latent-diffusion/issues/102", "NVIDIA GeForce RTX 3090", None, None, ["torch==1.12.0+cu116"], python="3.8"),
 ]
