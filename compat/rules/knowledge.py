@@ -134,7 +134,9 @@ def unknown_facts(ctx: CheckContext) -> Iterator[Finding]:
     "Node driver older than the GPU",
     "A driver released before a GPU architecture cannot drive it (an H100 on driver 470): no "
     "container starts on it. The floor is the driver of the last CUDA release before the first "
-    "one that compiles for the GPU (data/cuda_archs.json and data/cuda_drivers.json).",
+    "one that compiles for the GPU (data/cuda_archs.json and data/cuda_drivers.json); a driver of a "
+    "branch between those two releases, which no toolkit shipped with (R565 before CUDA 12.8), "
+    "predates the GPU too.",
     "Upgrade the node driver to one that supports the GPU.",
     ("gpu", "driver"),
 )
@@ -146,10 +148,25 @@ def driver_older_than_gpu(ctx: CheckContext) -> Iterator[Finding]:
         if floor is None:
             continue
         minimum, text, first = floor
-        if ctx.driver.at_least(minimum):
-            continue
         first_row = cuda.toolkit_driver(first)
         need = first_row.driver_text if first_row else f"a CUDA {cuda.cuda_text(first[:2])} driver"
+        if ctx.driver.at_least(minimum):
+            # The last pre-architecture toolkit's own branch may carry early support (R515 ran
+            # H100 before CUDA 11.8). A branch no toolkit shipped with, between that one and the
+            # architecture's first toolkit (R565 before CUDA 12.8's R570), predates the GPU.
+            between = first_row is not None and minimum[0] < ctx.driver.major < first_row.driver[0]
+            if not between:
+                continue
+            yield get("LB212").finding(
+                f"driver {ctx.driver.text} predates {gpu.describe()}: its branch is newer than {text} (the driver of the "
+                f"last CUDA release before {gpu.sm}) but older than {need}, the driver of CUDA {cuda.cuda_text(first[:2])}, "
+                "the first release for it",
+                f"upgrade the node driver to >= {need}",
+                [ev_driver(ctx), ev_gpu(ctx, gpu),
+                 Evidence(f"first CUDA for {gpu.sm}", cuda.cuda_text(first[:2]), "data/cuda_archs.json"),
+                 Evidence(f"CUDA {cuda.cuda_text(first[:2])} driver", need, "data/cuda_drivers.json")],
+            )
+            continue
         yield get("LB212").finding(
             f"driver {ctx.driver.text} predates {gpu.describe()}: its architecture arrived with CUDA "
             f"{cuda.cuda_text(first[:2])}, and drivers older than {text} (the last release before it) do not support it",

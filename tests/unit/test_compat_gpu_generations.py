@@ -78,3 +78,20 @@ def test_a_package_that_builds_its_kernels_at_install_with_no_measured_wheel_is_
     assert unknown and unknown[0].severity is Severity.WARNING and "T4 (sm_75)" in unknown[0].message
     without_gpu, _ = evaluate(ctx(pins=("flash-attn==2.5.0",), python="3.10"))
     assert not [f for f in without_gpu if f.rule == "LB211" and "flash-attn" in f.message]
+
+
+def _lb212(gpu, driver):
+    return [f for f in evaluate(ctx(gpus=(gpu,), driver=driver, pins=("numpy==2.1.3",)))[0] if f.rule == "LB212"]
+
+
+def test_a_driver_branch_between_the_last_pre_architecture_toolkit_and_the_first_one_predates_the_gpu():
+    # R565 shipped with no CUDA toolkit: newer than CUDA 12.6's 560.35.05, older than CUDA 12.8's R570
+    found = _lb212("RTX 5090", "566.36")
+    assert found and found[0].severity is Severity.ERROR and "570" in found[0].fix
+    assert _lb212("B200", "565.57.01")
+    assert not _lb212("RTX 5090", "570.124.06")
+
+
+def test_the_last_pre_architecture_toolkits_own_branch_keeps_its_early_support():
+    assert not _lb212("H100", "515.48.07")  # R515 drove H100 before CUDA 11.8 compiled sm_90
+    assert _lb212("H100", "470.82.01")
