@@ -223,7 +223,9 @@ def _torch_suggestion(cc, current_minor: str | None) -> str | None:
     "Framework build has no kernels for the GPU",
     "Official framework wheels ship cubins for a fixed list of compute capabilities, plus PTX "
     "for some. A cubin runs on the same major with an equal or higher minor; crossing a major "
-    "needs PTX. Otherwise every CUDA call fails with 'no kernel image is available'.",
+    "needs PTX. Otherwise every CUDA call fails with 'no kernel image is available'. A GPU "
+    "reached only by the driver JIT-compiling PTX is a warning: slow first start, and JIT "
+    "failures are reported (TensorFlow on Blackwell).",
     "Install a framework release/variant whose arch list covers the GPU.",
     ("gpu", "framework"),
 )

@@ -154,6 +154,12 @@ CASES = [
     unknown("https://github.com/nelson-liu/pytorch-manylinux-binaries/issues/13", "Tesla K80", None, None, ["torch==2.7.1+cu118"], "LB211", python="3.12"),
     unknown("https://github.com/hemerson1/offline-glucose/issues/2", "NVIDIA A100-SXM4-80GB", None, None, ["torch==1.7.1+cu101"], "LB211", python="3.8"),
     unknown("https://github.com/open-mmlab/mmcv/issues/1558", "NVIDIA GeForce RTX 3090", None, None, ["torch==1.6.0+cu101"], "LB211", python="3.8"),
+    # Blackwell data-center and Grace/Jetson boards
+    bad("https://github.com/ovg-project/kvcached/issues/111", "NVIDIA B200", None, None, ["torch==2.7.1"], "LB203"),
+    Case("https://github.com/pytorch/pytorch/issues/168065", "NVIDIA GB200", None, None, ("torch==2.9.1",), "3.12", "linux/arm64",
+         warns=frozenset({"LB207"})),
+    Case("https://github.com/pinokiocomputer/pinokio/issues/1027", "Jetson AGX Orin", None, None, ("torch==2.9.1",), "3.10", "linux/arm64",
+         warns=frozenset({"LB207"})),
     # flash-attn builds its kernels at install, for Ampere and newer; no wheel to measure: unknown
     unknown("https://github.com/microsoft/MInference/issues/51", "Tesla V100S-PCIE-32GB", "470.57.02", None, ["flash-attn==2.6.0.post1"], "LB211", python="3.10"),
     good("https://github.com/Googolxx/STF/issues/1", "NVIDIA A100-PCIE-40GB", None, None, ["torch==1.8.1+cu111"], python="3.8"),
