@@ -57,17 +57,22 @@ def unknown_facts(ctx: CheckContext) -> Iterator[Finding]:
                 [ev_lock(tf.name, tf.version), _age("tensorflow"), _age("wheel_archs")],
             )
     if ctx.gpus and ctx.lock is not None:
-        # Packages that compile their CUDA kernels at install (flash-attn, apex, ...): their arch
-        # list is whatever their build chose, and with no wheel measured it is not known whether
-        # it covers the GPU ("FlashAttention only supports Ampere GPUs or newer").
-        for name in sorted(data.nvcc_needs()):
+        # Packages with CUDA kernels of their own: those the pipeline measures (vllm, xformers,
+        # bitsandbytes, ...) and those that compile them at install (flash-attn, apex, ...). A
+        # release no row measured may lack the GPU ("FlashAttention only supports Ampere GPUs or
+        # newer", vllm wheels without sm_120); torch and TensorFlow are named above.
+        kernel_packages = (measured.measured_packages() | set(data.nvcc_needs())) - {"torch", "tensorflow", "tensorflow-cpu"}
+        for name in sorted(kernel_packages):
             version = ctx.locked(name)
             if version is None or measured.archs(name, version, ctx.platform, ctx.measurements) is not None:
                 continue
+            measurable = name in measured.measured_packages()
             yield _unknown(
-                f"which GPUs {name} {version} builds kernels for is not known (no measured wheel for {machine}), "
+                f"which GPUs {name} {version} has kernels for is not known (no measurement of its {machine} "
+                + ("wheel" if measurable else "build: it compiles them at install") + "), "
                 f"so whether it runs on {', '.join(g.describe() for g in ctx.gpus)} was not checked",
-                f"check {name}'s supported GPU generations, or pin a release with a wheel that `{REFRESH} --only archs` can measure",
+                f"run `{REFRESH} --only pypi --only archs --package {name}` to measure it, or pin a measured release"
+                if measurable else f"check {name}'s supported GPU generations before running it on this GPU",
                 [ev_lock(name, version), *(ev_gpu(ctx, g) for g in ctx.gpus), _age("wheel_archs")],
             )
     for gpu in ctx.gpus:

@@ -95,3 +95,9 @@ def test_a_driver_branch_between_the_last_pre_architecture_toolkit_and_the_first
 def test_the_last_pre_architecture_toolkits_own_branch_keeps_its_early_support():
     assert not _lb212("H100", "515.48.07")  # R515 drove H100 before CUDA 11.8 compiled sm_90
     assert _lb212("H100", "470.82.01")
+
+
+def test_a_measured_package_whose_release_no_row_measured_is_an_unknown_for_the_gpu():
+    findings, _ = evaluate(ctx(gpus=("GTX 1080 Ti",), pins=("torch==2.7.0+cu126", "vllm==0.9.1"), python="3.10"))
+    unknown = [f for f in findings if f.rule == "LB211" and "vllm 0.9.1" in f.message]
+    assert unknown and "--package vllm" in unknown[0].fix

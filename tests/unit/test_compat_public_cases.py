@@ -160,6 +160,13 @@ CASES = [
          warns=frozenset({"LB207"})),
     Case("https://github.com/pinokiocomputer/pinokio/issues/1027", "Jetson AGX Orin", None, None, ("torch==2.9.1",), "3.10", "linux/arm64",
          warns=frozenset({"LB207"})),
+    # vllm releases no row measured: its own kernels may lack the GPU (pre-Volta, or sm_120 in 0.9.2)
+    unknown("https://github.com/vllm-project/vllm/issues/19542", "NVIDIA GeForce GTX 1080 Ti", None, None, ["torch==2.7.0+cu126", "vllm==0.9.1"], "LB211", python="3.10"),
+    unknown("https://github.com/vllm-project/vllm/issues/16307", "Tesla P100-PCIE-16GB", "535.183.01", None, ["torch==2.5.1+cu124", "vllm==0.7.3"], "LB211", python="3.12"),
+    unknown("https://github.com/vllm-project/vllm/issues/20748", "NVIDIA RTX PRO 6000 Blackwell Workstation Edition", None, None, ["torch==2.7.0+cu128", "vllm==0.9.2"], "LB211", python="3.12"),
+    # Python the image's apt does not offer (deadsnakes dropped 3.10 for focal)
+    bad("https://github.com/deadsnakes/issues/issues/328", None, None, "nvidia/cuda:11.4.3-runtime-ubuntu20.04", ["numpy==1.26.4"], "LB102", python="3.10"),
+    good("https://github.com/jax-ml/jax/issues/21121", None, "550.54.15", None, ["jax==0.4.26", "jaxlib==0.4.26", "jax-cuda12-plugin==0.4.26", "jax-cuda12-pjrt==0.4.26"], python="3.10"),
     # flash-attn builds its kernels at install, for Ampere and newer; no wheel to measure: unknown
     unknown("https://github.com/microsoft/MInference/issues/51", "Tesla V100S-PCIE-32GB", "470.57.02", None, ["flash-attn==2.6.0.post1"], "LB211", python="3.10"),
     good("https://github.com/Googolxx/STF/issues/1", "NVIDIA A100-PCIE-40GB", None, None, ["torch==1.8.1+cu111"], python="3.8"),
