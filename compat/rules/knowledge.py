@@ -114,7 +114,11 @@ def unknown_facts(ctx: CheckContext) -> Iterator[Finding]:
         cudnn = image_cudnn(ctx)
         if cudnn is not None and cudnn[1] is None and ctx.lock is not None:
             tf = tf_build(ctx)
-            if tf is not None and not tf.and_cuda and not tf.cpu_only:
+            want = data.cc_tuple(tf.release().cudnn) if tf is not None and tf.release() is not None and tf.release().cudnn else None
+            # A known major decides it: another major is LB209's error, and the same major meets
+            # an X.0 minimum whatever its minor (a '-cudnn8-' tag for TensorFlow 2.4's cuDNN 8.0).
+            decided = want is not None and cudnn[0] and (int(cudnn[0]) != want[0] or want[1] == 0)
+            if tf is not None and not tf.and_cuda and not tf.cpu_only and not decided:
                 yield _unknown(
                     f"{img.reference} has cuDNN {'of unknown version' if not cudnn[0] else cudnn[0]}; whether it is new "
                     f"enough for {tf.name} {tf.version} is not known",

@@ -101,3 +101,19 @@ def test_a_measured_package_whose_release_no_row_measured_is_an_unknown_for_the_
     findings, _ = evaluate(ctx(gpus=("GTX 1080 Ti",), pins=("torch==2.7.0+cu126", "vllm==0.9.1"), python="3.10"))
     unknown = [f for f in findings if f.rule == "LB211" and "vllm 0.9.1" in f.message]
     assert unknown and "--package vllm" in unknown[0].fix
+
+
+def test_same_major_ptx_jit_is_routine_and_gets_no_warning():
+    # TensorFlow <= 2.15 ships sm_75 cubins and compute_80 PTX: Ampere JIT-compiles it routinely
+    findings, _ = evaluate(ctx(gpus=("RTX 3090",), driver="535.104.05", pins=("tensorflow==2.15.0",), python="3.10"))
+    assert "LB203" not in {f.rule for f in findings}
+
+
+def test_a_major_only_cudnn_tag_meets_an_x0_minimum_without_an_unknown():
+    from launchbuild.compat.imageref import parse_image_ref
+    from launchbuild.compat.inspect import _with_table_pythons
+    from launchbuild.compat.providers.inference import infer_facts
+
+    image = _with_table_pythons(infer_facts(parse_image_ref("nvidia/cuda:11.0.3-cudnn8-runtime-ubuntu18.04")))
+    findings, _ = evaluate(ctx(image=image, gpus=("V100",), pins=("tensorflow==2.4.1",), python="3.8", accelerator=True))
+    assert not [f for f in findings if "cuDNN" in f.message]

@@ -167,6 +167,9 @@ CASES = [
     # Python the image's apt does not offer (deadsnakes dropped 3.10 for focal)
     bad("https://github.com/deadsnakes/issues/issues/328", None, None, "nvidia/cuda:11.4.3-runtime-ubuntu20.04", ["numpy==1.26.4"], "LB102", python="3.10"),
     good("https://github.com/jax-ml/jax/issues/21121", None, "550.54.15", None, ["jax==0.4.26", "jaxlib==0.4.26", "jax-cuda12-plugin==0.4.26", "jax-cuda12-pjrt==0.4.26"], python="3.10"),
+    # TensorFlow 2.4 loads the system CUDA 11.0 / cuDNN 8: a CUDA 10.1 base fails, an 11.0 cuDNN 8 one is the fix
+    bad("https://github.com/deepchem/deepchem/issues/2467", "Tesla V100-SXM2-16GB", None, "nvidia/cuda:10.1-cudnn7-devel-ubuntu18.04", ["tensorflow==2.4.1"], "LB205", python="3.7"),
+    good("https://github.com/deepchem/deepchem/issues/2467", "Tesla V100-SXM2-16GB", None, "nvidia/cuda:11.0.3-cudnn8-runtime-ubuntu18.04", ["tensorflow==2.4.1"], python="3.8"),
     # flash-attn builds its kernels at install, for Ampere and newer; no wheel to measure: unknown
     unknown("https://github.com/microsoft/MInference/issues/51", "Tesla V100S-PCIE-32GB", "470.57.02", None, ["flash-attn==2.6.0.post1"], "LB211", python="3.10"),
     good("https://github.com/Googolxx/STF/issues/1", "NVIDIA A100-PCIE-40GB", None, None, ["torch==1.8.1+cu111"], python="3.8"),
