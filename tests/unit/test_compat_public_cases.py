@@ -146,9 +146,9 @@ CASES = [
     # TensorFlow on Blackwell: no sm_120 cubins, only compute_90 PTX for the driver to JIT
     unknown("https://github.com/tensorflow/tensorflow/issues/101746", "NVIDIA GeForce RTX 5080 Laptop GPU", "581.29", None, ["tensorflow==2.20.0"], "LB203"),
     # old drivers against old images: a known minimum is a verdict, an unknown one is a finding
-    Case("https://github.com/wanjohiryan/Arc3dia/issues/63", None, "390.157", "nvidia/cuda:10.0-base-ubuntu18.04", ("numpy==1.19.5",), "3.6",
+    Case("https://github.com/wanjohiryan/Arc3dia/issues/63", None, "390.157", "nvidia/cuda:10.0-base-ubuntu14.04", ("numpy==1.19.5",), "3.6",
          warns=frozenset({"LB202"})),
-    Case("https://github.com/wanjohiryan/Arc3dia/issues/63", None, "390.157", "nvidia/cuda:9.1-base-ubuntu16.04", ("numpy==1.19.5",), "3.6",
+    Case("https://github.com/wanjohiryan/Arc3dia/issues/63", None, "390.157", "nvidia/cuda:9.1-base-ubuntu17.04", ("numpy==1.19.5",), "3.6",
          warns=frozenset({"LB211"}), good=True),
     # releases without measured kernels: unknown, never a silent pass
     unknown("https://github.com/nelson-liu/pytorch-manylinux-binaries/issues/13", "Tesla K80", None, None, ["torch==2.7.1+cu118"], "LB211", python="3.12"),
@@ -163,7 +163,7 @@ CASES = [
     # vllm releases no row measured: its own kernels may lack the GPU (pre-Volta, or sm_120 in 0.9.2)
     unknown("https://github.com/vllm-project/vllm/issues/19542", "NVIDIA GeForce GTX 1080 Ti", None, None, ["torch==2.7.0+cu126", "vllm==0.9.1"], "LB211", python="3.10"),
     unknown("https://github.com/vllm-project/vllm/issues/16307", "Tesla P100-PCIE-16GB", "535.183.01", None, ["torch==2.5.1+cu124", "vllm==0.7.3"], "LB211", python="3.12"),
-    unknown("https://github.com/vllm-project/vllm/issues/20748", "NVIDIA RTX PRO 6000 Blackwell Workstation Edition", None, None, ["torch==2.7.0+cu128", "vllm==0.9.2"], "LB211", python="3.12"),
+    unknown("https://github.com/vllm-project/vllm/issues/20748", "sm_120", None, None, ["torch==2.7.0+cu128", "vllm==0.9.2"], "LB211", python="3.12"),
     # Python the image's apt does not offer (deadsnakes dropped 3.10 for focal)
     bad("https://github.com/deadsnakes/issues/issues/328", None, None, "nvidia/cuda:11.4.3-runtime-ubuntu20.04", ["numpy==1.26.4"], "LB102", python="3.10"),
     good("https://github.com/jax-ml/jax/issues/21121", None, "550.54.15", None, ["jax==0.4.26", "jaxlib==0.4.26", "jax-cuda12-plugin==0.4.26", "jax-cuda12-pjrt==0.4.26"], python="3.10"),
