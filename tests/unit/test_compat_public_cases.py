@@ -150,6 +150,10 @@ CASES = [
          warns=frozenset({"LB202"})),
     Case("https://github.com/wanjohiryan/Arc3dia/issues/63", None, "390.157", "nvidia/cuda:9.1-base-ubuntu17.04", ("numpy==1.19.5",), "3.6",
          warns=frozenset({"LB211"}), good=True),
+    # Debian trixie's packaged driver (CUDA 12.4) against a CUDA 12.9 image, and the 12.2 image that fixed it
+    Case("https://github.com/henrygd/beszel/pull/1103", None, "550.163.01", "nvidia/cuda:12.9.1-base-ubuntu22.04", ("numpy==2.1.3",),
+         warns=frozenset({"LB202"})),
+    good("https://github.com/henrygd/beszel/pull/1103", None, "550.163.01", "nvidia/cuda:12.2.2-base-ubuntu22.04", ["numpy==2.1.3"]),
     # releases without measured kernels: unknown, never a silent pass
     unknown("https://github.com/nelson-liu/pytorch-manylinux-binaries/issues/13", "Tesla K80", None, None, ["torch==2.7.1+cu118"], "LB211", python="3.12"),
     unknown("https://github.com/hemerson1/offline-glucose/issues/2", "NVIDIA A100-SXM4-80GB", None, None, ["torch==1.7.1+cu101"], "LB211", python="3.8"),
