@@ -58,19 +58,40 @@ def lookup(name: str) -> GpuRow | None:
     return index[max(candidates, key=len)]
 
 
+# Families whose name says the architecture, each as (pattern, the fewest listed models that must
+# agree): GeForce generations above; workstation "RTX A4000" (Ampere) and "RTX 4000 Ada"; data-
+# center letters, whose letter names the architecture (H800 -> Hopper, L20 -> Ada Lovelace). A
+# letter's architecture can still mix capabilities (A100 8.0 vs A10 8.6, P100 6.0 vs P40 6.1):
+# then the table's models disagree and the name stays unknown, so two must agree for a letter.
+_FAMILIES = (
+    (_GEFORCE_NUMBER, lambda m: f"{m.group(1)} {m.group(2)}", 1),
+    (re.compile(r"^rtx a(\d{4})$"), lambda m: "rtx a", 1),
+    (re.compile(r"^rtx (\d{4}) ada(?: generation)?$"), lambda m: "rtx ada", 1),
+    (re.compile(r"^([a-z])(\d{1,3})[a-z]?(?: .*)?$"), lambda m: m.group(1), 2),  # "h800 80gb hbm3"
+)
+
+
+def _family(key: str) -> tuple[int, str] | None:
+    for i, (pattern, family, _need) in enumerate(_FAMILIES):
+        if (m := pattern.match(key)) is not None:
+            return i, family(m)
+    return None
+
+
 def _same_generation(key: str, name: str) -> GpuRow | None:
-    """A GeForce model the table does not list ('RTX 3050', 'RTX 4050'): when every listed model
-    of its generation has one compute capability, that is its capability too. A generation the
-    table does not know, or one that mixes capabilities, stays unknown."""
-    m = _GEFORCE_NUMBER.match(key)
-    if m is None:
+    """A model the table does not list ('RTX 3050', 'RTX A4000', 'H800'): when the listed models of
+    its family (see _FAMILIES) all have one compute capability and one forward-compatibility
+    class, those are its own. A family the table does not know, or one that mixes them, stays
+    unknown."""
+    family = _family(key)
+    if family is None:
         return None
-    prefix = f"{m.group(1)} {m.group(2)}"
-    peers = {row for k, row in _index().items() if (p := _GEFORCE_NUMBER.match(k)) and f"{p.group(1)} {p.group(2)}" == prefix}
+    peers = {row for k, row in _index().items() if _family(k) == family}
     ccs = {row.cc for row in peers}
-    if len(ccs) != 1 or any(row.datacenter for row in peers):
+    classes = {row.datacenter for row in peers}
+    if len(peers) < _FAMILIES[family[0]][2] or len(ccs) != 1 or len(classes) != 1:
         return None
-    return GpuRow(name.strip(), ccs.pop(), False, ())
+    return GpuRow(name.strip(), ccs.pop(), classes.pop(), ())
 
 
 def close_matches(name: str, n: int = 4) -> list[str]:

@@ -225,7 +225,8 @@ def _torch_suggestion(cc, current_minor: str | None) -> str | None:
     "for some. A cubin runs on the same major with an equal or higher minor; crossing a major "
     "needs PTX. Otherwise every CUDA call fails with 'no kernel image is available'. A GPU "
     "reached only by the driver JIT-compiling PTX is a warning: slow first start, and JIT "
-    "failures are reported (TensorFlow on Blackwell).",
+    "failures are reported (TensorFlow on Blackwell). So is a torch build of unmeasured kernels "
+    "whose CUDA predates the GPU's architecture (cu113 on an H800): it cannot have its cubins.",
     "Install a framework release/variant whose arch list covers the GPU.",
     ("gpu", "framework"),
 )
@@ -251,6 +252,21 @@ def framework_lacks_arch(ctx: CheckContext) -> Iterator[Finding]:
                     )
                 elif cuda.runs_on(build, gpu.cc) == "ptx" and build.ptx is not None and build.ptx[0] < gpu.cc[0]:
                     yield _jit_only("torch", tb.version, build, gpu, ctx, tb.arch_source)
+        elif tb.cuda is not None:
+            # The kernels of this build are not known (LB211), but its CUDA bounds them: a toolkit
+            # older than the first one that compiles for the GPU cannot have produced its cubins.
+            for gpu in ctx.gpus:
+                first = cuda.first_toolkit_for(gpu.cc)
+                if first is not None and tuple(tb.cuda) < tuple(first[:2]) and cuda.toolkit_covers(tb.cuda, gpu.cc) is None:
+                    yield get("LB203").finding(
+                        f"torch {tb.version} was built with CUDA {_mm(tb.cuda)}, which cannot compile kernels for "
+                        f"{gpu.describe()} (the first CUDA that can is {_mm(first)}): it can reach it only through PTX JIT, "
+                        "if the build ships PTX",
+                        _torch_suggestion(gpu.cc, tb.minor) or f"use a torch build for CUDA {_mm(first)} or newer",
+                        [ev_lock("torch", tb.version), Evidence("torch CUDA variant", tb.variant or "", tb.how),
+                         Evidence(f"first CUDA for {gpu.sm}", _mm(first), "data/cuda_archs.json"), ev_gpu(ctx, gpu)],
+                        severity=Severity.WARNING,
+                    )
     tf = tf_build(ctx)
     if tf is not None and not tf.cpu_only:
         build = tf.arch_build()

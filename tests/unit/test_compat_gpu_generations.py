@@ -24,10 +24,21 @@ def test_an_unlisted_geforce_model_takes_its_generations_capability_and_is_no_da
     assert row is not None and row.cc == (8, 9) and row.datacenter is False
 
 
-def test_a_generation_the_table_does_not_know_or_workstation_numbering_stays_unknown():
+def test_a_generation_the_table_does_not_know_or_one_that_mixes_capabilities_stays_unknown():
     assert gpus.lookup("GTX 1650") is None  # no GTX 16 row: not guessed from the 10 or 20 series
-    assert gpus.lookup("RTX 2000 Ada") is None  # workstation numbering, another generation
     assert gpus.lookup("Quadro P5000") is None
+    assert gpus.lookup("NVIDIA A800 80GB PCIe") is None  # A100/A30 are 8.0, A10/A40 8.6
+    assert gpus.lookup("B100") is None  # B200 10.0 and B300 10.3
+
+
+def test_workstation_and_data_center_names_take_their_familys_capability_and_class():
+    assert gpus.lookup("RTX 2000 Ada").cc == (8, 9)  # workstation numbering is not a GeForce generation
+    assert gpus.lookup("NVIDIA RTX 4000 Ada Generation").cc == (8, 9)
+    row = gpus.lookup("NVIDIA RTX A4000")
+    assert row.cc == (8, 6) and row.datacenter is False
+    for name, cc in (("NVIDIA H800 80GB HBM3", (9, 0)), ("NVIDIA L20", (8, 9))):
+        row = gpus.lookup(name)
+        assert row.cc == cc and row.datacenter is True
 
 
 @given(st.sampled_from(GEFORCE), st.sampled_from(["", " Laptop GPU", " Laptop", " with Max-Q Design", " Mobile"]))
@@ -117,3 +128,12 @@ def test_a_major_only_cudnn_tag_meets_an_x0_minimum_without_an_unknown():
     image = _with_table_pythons(infer_facts(parse_image_ref("nvidia/cuda:11.0.3-cudnn8-runtime-ubuntu18.04")))
     findings, _ = evaluate(ctx(image=image, gpus=("V100",), pins=("tensorflow==2.4.1",), python="3.8", accelerator=True))
     assert not [f for f in findings if "cuDNN" in f.message]
+
+
+def test_a_torch_build_whose_cuda_predates_the_gpu_cannot_have_its_cubins():
+    findings, _ = evaluate(ctx(gpus=("A100",), driver="450.80.02", pins=("torch==1.8.1+cu102",), python="3.8"))
+    bound = [f for f in findings if f.rule == "LB203"]
+    assert bound and bound[0].severity is Severity.WARNING and "CUDA 10.2" in bound[0].message
+    # CUDA 11.1 compiles sm_80: an unmeasured cu111 build is only an unknown
+    findings, _ = evaluate(ctx(gpus=("A100",), driver="450.80.02", pins=("torch==1.8.1+cu111",), python="3.8"))
+    assert "LB203" not in {f.rule for f in findings} and "LB211" in {f.rule for f in findings}
