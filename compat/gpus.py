@@ -11,6 +11,14 @@ from launchbuild.compat.data import GpuRow
 
 # Vendor/brand words nvidia-smi and people add or drop freely ("NVIDIA", "Tesla T4").
 _DROP_WORDS = ("nvidia", "tesla", "geforce")
+# Form-factor suffixes nvidia-smi prints for notebook parts ("RTX 3050 Laptop GPU", "RTX 2070
+# with Max-Q Design"): the same chip generation, so the same compute capability.
+_FORM_FACTOR = re.compile(r"\s+(?:laptop(?: gpu)?|mobile|(?:with )?max q(?: design)?|max p)$")
+# GeForce model numbers: the first digits name the generation ("rtx 3050" -> "rtx 30"), and one
+# generation shares one compute capability (Turing 20, Ampere 30, Ada 40, Blackwell 50).
+# Only consumer numbering (x050..x090, optional Ti/Super): "RTX 2000 Ada" or "RTX 4000" are
+# workstation parts of another generation.
+_GEFORCE_NUMBER = re.compile(r"^(rtx|gtx) (\d{2})([5-9]0)(?: ti)?(?: super)?$")
 
 
 def normalize(name: str) -> str:
@@ -18,7 +26,12 @@ def normalize(name: str) -> str:
     words = [w for w in text.split(" ") if w]
     while words and words[0] in _DROP_WORDS:
         words = words[1:]
-    return " ".join(words)
+    text = " ".join(words)
+    while True:
+        stripped = _FORM_FACTOR.sub("", text)
+        if stripped == text:
+            return text
+        text = stripped
 
 
 @functools.cache
@@ -41,8 +54,44 @@ def lookup(name: str) -> GpuRow | None:
         return index[key]
     candidates = [k for k in index if key.startswith(k + " ")]
     if not candidates:
-        return None
+        return _same_generation(key, name)
     return index[max(candidates, key=len)]
+
+
+# Families whose name says the architecture, each as (pattern, the fewest listed models that must
+# agree): GeForce generations above; workstation "RTX A4000" (Ampere) and "RTX 4000 Ada"; data-
+# center letters, whose letter names the architecture (H800 -> Hopper, L20 -> Ada Lovelace). A
+# letter's architecture can still mix capabilities (A100 8.0 vs A10 8.6, P100 6.0 vs P40 6.1):
+# then the table's models disagree and the name stays unknown, so two must agree for a letter.
+_FAMILIES = (
+    (_GEFORCE_NUMBER, lambda m: f"{m.group(1)} {m.group(2)}", 1),
+    (re.compile(r"^rtx a(\d{4})$"), lambda m: "rtx a", 1),
+    (re.compile(r"^rtx (\d{4}) ada(?: generation)?$"), lambda m: "rtx ada", 1),
+    (re.compile(r"^([a-z])(\d{1,3})[a-z]?(?: .*)?$"), lambda m: m.group(1), 2),  # "h800 80gb hbm3"
+)
+
+
+def _family(key: str) -> tuple[int, str] | None:
+    for i, (pattern, family, _need) in enumerate(_FAMILIES):
+        if (m := pattern.match(key)) is not None:
+            return i, family(m)
+    return None
+
+
+def _same_generation(key: str, name: str) -> GpuRow | None:
+    """A model the table does not list ('RTX 3050', 'RTX A4000', 'H800'): when the listed models of
+    its family (see _FAMILIES) all have one compute capability and one forward-compatibility
+    class, those are its own. A family the table does not know, or one that mixes them, stays
+    unknown."""
+    family = _family(key)
+    if family is None:
+        return None
+    peers = {row for k, row in _index().items() if _family(k) == family}
+    ccs = {row.cc for row in peers}
+    classes = {row.datacenter for row in peers}
+    if len(peers) < _FAMILIES[family[0]][2] or len(ccs) != 1 or len(classes) != 1:
+        return None
+    return GpuRow(name.strip(), ccs.pop(), classes.pop(), ())
 
 
 def close_matches(name: str, n: int = 4) -> list[str]:

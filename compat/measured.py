@@ -125,6 +125,11 @@ def archs(package: str, version: str, platform: str, extra: tuple[ArchMeasuremen
     return _same_minor(_archs(), package, base_version(version), machine)
 
 
+def measured_packages() -> frozenset[str]:
+    """Packages the refresh pipeline measures kernels for (every package with a row)."""
+    return frozenset(p for (p, _v, _m) in _archs())
+
+
 def known_versions(package: str, platform: str) -> tuple[str, ...]:
     m = MACHINE.get(platform, "x86_64")
     return tuple(v for (p, v, mm) in _wheels() if p == package and mm == m)

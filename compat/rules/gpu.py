@@ -95,6 +95,13 @@ def _disabled(ctx: CheckContext) -> bool:
     return env.get("NVIDIA_DISABLE_REQUIRE", "").lower() in ("1", "true", "yes")
 
 
+def _required_cuda_driver(req):
+    """The toolkit row (minimum driver) of the CUDA an image's requirement names, if known."""
+    need = next((c for c in req.clauses if not c.forward_compat), None)
+    cond = next((c for c in need.conditions if c.prop == "cuda"), None) if need is not None else None
+    return cuda.toolkit_driver(data.parse_version(cond.value)) if cond is not None else None
+
+
 @rule(
     "LB202",
     Severity.ERROR,
@@ -139,6 +146,10 @@ def driver_too_old_for_image(ctx: CheckContext) -> Iterator[Finding]:
         evidence = [req_ev, ev_driver(ctx)] + ([ev_gpu(ctx, gpu)] if gpu else [])
         if not result.satisfied and cuda.driver_newer_than_data(ctx.driver.parts):
             continue  # the driver's CUDA is not known: LB211 says so instead of a guess
+        if not result.satisfied and dcuda is None and _required_cuda_driver(req) is None:
+            # A driver older than every toolkit row, and an image whose CUDA has no row either
+            # (CUDA 9.x): neither side is known, so LB211 names the gap instead of a verdict.
+            continue
         if not result.satisfied:
             need = next((c for c in req.clauses if not c.forward_compat), None)
             minimum = None
@@ -212,7 +223,10 @@ def _torch_suggestion(cc, current_minor: str | None) -> str | None:
     "Framework build has no kernels for the GPU",
     "Official framework wheels ship cubins for a fixed list of compute capabilities, plus PTX "
     "for some. A cubin runs on the same major with an equal or higher minor; crossing a major "
-    "needs PTX. Otherwise every CUDA call fails with 'no kernel image is available'.",
+    "needs PTX. Otherwise every CUDA call fails with 'no kernel image is available'. A GPU "
+    "reached only by the driver JIT-compiling PTX is a warning: slow first start, and JIT "
+    "failures are reported (TensorFlow on Blackwell). So is a torch build of unmeasured kernels "
+    "whose CUDA predates the GPU's architecture (cu113 on an H800): it cannot have its cubins.",
     "Install a framework release/variant whose arch list covers the GPU.",
     ("gpu", "framework"),
 )
@@ -236,17 +250,39 @@ def framework_lacks_arch(ctx: CheckContext) -> Iterator[Finding]:
                             ev_gpu(ctx, gpu),
                         ],
                     )
+                elif cuda.runs_on(build, gpu.cc) == "ptx" and build.ptx is not None and build.ptx[0] < gpu.cc[0]:
+                    yield _jit_only("torch", tb.version, build, gpu, ctx, tb.arch_source)
+        elif tb.cuda is not None:
+            # The kernels of this build are not known (LB211), but its CUDA bounds them: a toolkit
+            # older than the first one that compiles for the GPU cannot have produced its cubins.
+            for gpu in ctx.gpus:
+                first = cuda.first_toolkit_for(gpu.cc)
+                if first is not None and tuple(tb.cuda) < tuple(first[:2]) and cuda.toolkit_covers(tb.cuda, gpu.cc) is None:
+                    yield get("LB203").finding(
+                        f"torch {tb.version} was built with CUDA {_mm(tb.cuda)}, which cannot compile kernels for "
+                        f"{gpu.describe()} (the first CUDA that can is {_mm(first)}): it can reach it only through PTX JIT, "
+                        "if the build ships PTX",
+                        _torch_suggestion(gpu.cc, tb.minor) or f"use a torch build for CUDA {_mm(first)} or newer",
+                        [ev_lock("torch", tb.version), Evidence("torch CUDA variant", tb.variant or "", tb.how),
+                         Evidence(f"first CUDA for {gpu.sm}", _mm(first), "data/cuda_archs.json"), ev_gpu(ctx, gpu)],
+                        severity=Severity.WARNING,
+                    )
     tf = tf_build(ctx)
     if tf is not None and not tf.cpu_only:
         build = tf.arch_build()
         if build is not None:
             for gpu in ctx.gpus:
-                if cuda.runs_on(build, gpu.cc) is None:
+                runs = cuda.runs_on(build, gpu.cc)
+                if runs is None:
                     yield get("LB203").finding(
                         f"tensorflow {tf.version} ships no kernels or PTX for {gpu.describe()}: it supports {build.describe()}",
                         "use a GPU that TensorFlow supports, or a tensorflow release built for it",
                         [ev_lock(tf.name, tf.version), Evidence("tensorflow kernels", build.describe(), tf.arch_source), ev_gpu(ctx, gpu)],
                     )
+                elif runs == "ptx" and build.ptx is not None and build.ptx[0] < gpu.cc[0]:
+                    # Within a major the JIT of the same architecture's PTX is routine (TF <= 2.15's
+                    # compute_80 on Ampere); across majors it is where the failures are reported.
+                    yield _jit_only(tf.name, tf.version, build, gpu, ctx, tf.arch_source)
     if ctx.locked("jax") is not None or ctx.locked("jaxlib") is not None:
         majors = sorted({u.major for u in cuda_uses(ctx) if u.package.startswith(("jax", "jaxlib"))}) or [12]
         by_major = data.jax_facts().get("min_cc_by_cuda", {})
@@ -270,6 +306,20 @@ def framework_lacks_arch(ctx: CheckContext) -> Iterator[Finding]:
                     "run CuPy on a newer GPU",
                     [ev_lock(cupy[0], ctx.locked(cupy[0]) or ""), ev_gpu(ctx, gpu)],
                 )
+
+
+def _jit_only(package: str, version: str, build, gpu, ctx: CheckContext, source: str) -> Finding:
+    """No cubin for the GPU, only PTX of an older architecture: the driver JIT-compiles every
+    kernel at first use. That can take very long, and on a newer architecture it is where the
+    reported failures come from (TensorFlow on Blackwell: CUDA_ERROR_INVALID_PTX)."""
+    return get("LB203").finding(
+        f"{package} {version} has no kernels built for {gpu.describe()}: it reaches it only by the driver "
+        f"JIT-compiling its {build.describe().split()[-1]} PTX (slow first start; JIT failures such as "
+        "CUDA_ERROR_INVALID_PTX are reported)",
+        f"use a {package} build that ships {gpu.sm} kernels, or test the job on this GPU before relying on it",
+        [ev_lock(package, version), Evidence(f"{package} kernels", build.describe(), source), ev_gpu(ctx, gpu)],
+        severity=Severity.WARNING,
+    )
 
 
 # ---- LB204 -------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from launchbuild.compat import cuda, data
+from launchbuild.compat import cuda, data, measured
 from launchbuild.compat.catalog import get, rule
 from launchbuild.compat.context import CheckContext
 from launchbuild.compat.findings import Evidence, Finding, Severity
@@ -56,6 +56,25 @@ def unknown_facts(ctx: CheckContext) -> Iterator[Finding]:
                 f"run `{REFRESH} --only pypi --only archs --package tensorflow`",
                 [ev_lock(tf.name, tf.version), _age("tensorflow"), _age("wheel_archs")],
             )
+    if ctx.gpus and ctx.lock is not None:
+        # Packages with CUDA kernels of their own: those the pipeline measures (vllm, xformers,
+        # bitsandbytes, ...) and those that compile them at install (flash-attn, apex, ...). A
+        # release no row measured may lack the GPU ("FlashAttention only supports Ampere GPUs or
+        # newer", vllm wheels without sm_120); torch and TensorFlow are named above.
+        kernel_packages = (measured.measured_packages() | set(data.nvcc_needs())) - {"torch", "tensorflow", "tensorflow-cpu"}
+        for name in sorted(kernel_packages):
+            version = ctx.locked(name)
+            if version is None or measured.archs(name, version, ctx.platform, ctx.measurements) is not None:
+                continue
+            measurable = name in measured.measured_packages()
+            yield _unknown(
+                f"which GPUs {name} {version} has kernels for is not known (no measurement of its {machine} "
+                + ("wheel" if measurable else "build: it compiles them at install") + "), "
+                f"so whether it runs on {', '.join(g.describe() for g in ctx.gpus)} was not checked",
+                f"run `{REFRESH} --only pypi --only archs --package {name}` to measure it, or pin a measured release"
+                if measurable else f"check {name}'s supported GPU generations before running it on this GPU",
+                [ev_lock(name, version), *(ev_gpu(ctx, g) for g in ctx.gpus), _age("wheel_archs")],
+            )
     for gpu in ctx.gpus:
         if cuda.first_toolkit_for(gpu.cc) is None:
             yield _unknown(
@@ -95,7 +114,11 @@ def unknown_facts(ctx: CheckContext) -> Iterator[Finding]:
         cudnn = image_cudnn(ctx)
         if cudnn is not None and cudnn[1] is None and ctx.lock is not None:
             tf = tf_build(ctx)
-            if tf is not None and not tf.and_cuda and not tf.cpu_only:
+            want = data.cc_tuple(tf.release().cudnn) if tf is not None and tf.release() is not None and tf.release().cudnn else None
+            # A known major decides it: another major is LB209's error, and the same major meets
+            # an X.0 minimum whatever its minor (a '-cudnn8-' tag for TensorFlow 2.4's cuDNN 8.0).
+            decided = want is not None and cudnn[0] and (int(cudnn[0]) != want[0] or want[1] == 0)
+            if tf is not None and not tf.and_cuda and not tf.cpu_only and not decided:
                 yield _unknown(
                     f"{img.reference} has cuDNN {'of unknown version' if not cudnn[0] else cudnn[0]}; whether it is new "
                     f"enough for {tf.name} {tf.version} is not known",
@@ -120,7 +143,9 @@ def unknown_facts(ctx: CheckContext) -> Iterator[Finding]:
     "Node driver older than the GPU",
     "A driver released before a GPU architecture cannot drive it (an H100 on driver 470): no "
     "container starts on it. The floor is the driver of the last CUDA release before the first "
-    "one that compiles for the GPU (data/cuda_archs.json and data/cuda_drivers.json).",
+    "one that compiles for the GPU (data/cuda_archs.json and data/cuda_drivers.json); a driver of a "
+    "branch between those two releases, which no toolkit shipped with (R565 before CUDA 12.8), "
+    "predates the GPU too.",
     "Upgrade the node driver to one that supports the GPU.",
     ("gpu", "driver"),
 )
@@ -132,10 +157,25 @@ def driver_older_than_gpu(ctx: CheckContext) -> Iterator[Finding]:
         if floor is None:
             continue
         minimum, text, first = floor
-        if ctx.driver.at_least(minimum):
-            continue
         first_row = cuda.toolkit_driver(first)
         need = first_row.driver_text if first_row else f"a CUDA {cuda.cuda_text(first[:2])} driver"
+        if ctx.driver.at_least(minimum):
+            # The last pre-architecture toolkit's own branch may carry early support (R515 ran
+            # H100 before CUDA 11.8). A branch no toolkit shipped with, between that one and the
+            # architecture's first toolkit (R565 before CUDA 12.8's R570), predates the GPU.
+            between = first_row is not None and minimum[0] < ctx.driver.major < first_row.driver[0]
+            if not between:
+                continue
+            yield get("LB212").finding(
+                f"driver {ctx.driver.text} predates {gpu.describe()}: its branch is newer than {text} (the driver of the "
+                f"last CUDA release before {gpu.sm}) but older than {need}, the driver of CUDA {cuda.cuda_text(first[:2])}, "
+                "the first release for it",
+                f"upgrade the node driver to >= {need}",
+                [ev_driver(ctx), ev_gpu(ctx, gpu),
+                 Evidence(f"first CUDA for {gpu.sm}", cuda.cuda_text(first[:2]), "data/cuda_archs.json"),
+                 Evidence(f"CUDA {cuda.cuda_text(first[:2])} driver", need, "data/cuda_drivers.json")],
+            )
+            continue
         yield get("LB212").finding(
             f"driver {ctx.driver.text} predates {gpu.describe()}: its architecture arrived with CUDA "
             f"{cuda.cuda_text(first[:2])}, and drivers older than {text} (the last release before it) do not support it",

@@ -156,7 +156,8 @@ def test_unknown_torch_release_is_a_finding_naming_the_fix():
     lb211 = [f for f in findings if f.rule == "LB211"]
     assert lb211 and "launchbuild data refresh" in lb211[0].fix
     assert any("checked" in e.value for e in lb211[0].evidence)  # the data's age is stated
-    assert not [f for f in findings if f.rule == "LB203"]
+    # no verdict from guessed kernels: at most the warning that CUDA 10.2 cannot compile sm_80
+    assert all(f.severity.value == "warning" and "CUDA 10.2" in f.message for f in findings if f.rule == "LB203")
 
 
 def test_cuda_13_unsuffixed_runtime_wheels_count_as_cuda_13():

@@ -118,6 +118,70 @@ CASES = [
     # ---- torch on linux/arm64: PyPI's aarch64 wheels up to 2.10 carry no CUDA ------------------
     Case("https://github.com/NVIDIA/open-gpu-kernel-modules/issues/774", "GH200", "560.35.03", None, ("torch==2.9.1",),
          "3.12", "linux/arm64", warns=frozenset({"LB207"})),
+    # ---- second pass over public reports (GPU names as nvidia-smi prints them) ------------------
+    # Blackwell consumer and notebook parts on builds that stop at sm_90
+    bad("https://github.com/pytorch/pytorch/issues/180101", "NVIDIA GeForce RTX 5080", None, None, ["torch==2.7.0.dev20250310+cu124"], "LB203", python="3.12"),
+    # (the torch of that month's portable build; the fix given was the cu128 nightly)
+    bad("https://github.com/Comfy-Org/ComfyUI/issues/7380", "RTX 5070", None, None, ["torch==2.6.0+cu126"], "LB203", python="3.12"),
+    bad("https://github.com/lllyasviel/FramePack/issues/702", "NVIDIA GeForce RTX 5080", None, None, ["torch==2.6.0+cu126"], "LB203", python="3.10"),
+    bad("https://github.com/lllyasviel/Fooocus/issues/3953", "NVIDIA GeForce RTX 5070", None, None, ["torch==2.1.0+cu121"], "LB203", python="3.10"),
+    bad("https://github.com/deepseek-ai/DeepSeek-VL2/issues/59", "NVIDIA GeForce RTX 5090", None, None, ["torch==2.0.1"], "LB203", python="3.10"),
+    # Hopper on cu117
+    bad("https://github.com/HazyResearch/hyena-dna/issues/76", "NVIDIA H100 80GB HBM3", None, None, ["torch==1.13.0+cu117"], "LB203", python="3.8"),
+    # Pascal/Volta on cu128 builds (2.7.x and 2.11+ cu128 have no sm_70; 2.10 cu128 and cu126 do)
+    bad("https://github.com/index-tts/index-tts/issues/815", "Tesla P100-PCIE-16GB", None, None, ["torch==2.8.0+cu128"], "LB203", python="3.12"),
+    bad("https://github.com/EutropicAI/vs-playground/pull/59", "Tesla V100-SXM2-32GB", None, None, ["torch==2.7.1+cu128"], "LB203", python="3.12"),
+    bad("https://github.com/pytorch/pytorch/issues/182250", "Tesla V100-SXM2-32GB", None, None, ["torch==2.11.0+cu128"], "LB203", python="3.12"),
+    good("https://github.com/pytorch/pytorch/issues/182250", "Tesla V100-SXM2-32GB", None, None, ["torch==2.11.0+cu126"], python="3.12"),
+    good("https://github.com/pytorch/pytorch/issues/182250", "Tesla V100-SXM2-32GB", None, None, ["torch==2.10.0+cu128"], python="3.12"),
+    # a notebook GPU on a CUDA 11.4 driver with cu121 wheels
+    bad("https://github.com/lllyasviel/Fooocus/issues/1313", "NVIDIA GeForce RTX 3050 Laptop GPU", "470.86", None, ["torch==2.1.0+cu121"], "LB204", python="3.10"),
+    # JAX: Kepler is below every CUDA build's minimum; Volta on CUDA 12 works
+    bad("https://github.com/jax-ml/jax/issues/15961", "Tesla K80", "470.182.03", "nvidia/cuda:11.8.0-cudnn8-devel-ubuntu18.04",
+        ["jax==0.4.9", "jaxlib==0.4.9+cuda11.cudnn86"], "LB203", python="3.8"),
+    good("https://github.com/jax-ml/jax/issues/20722", "V100", None, None, ["jax==0.4.26", "jaxlib==0.4.26+cuda12.cudnn89"]),
+    # Error 804: a consumer GPU on an image that needs forward compatibility; the fix was a newer driver
+    bad("https://github.com/oobabooga/textgen/issues/4407", "NVIDIA GeForce GTX 1050 Ti", "525.125.06", "nvidia/cuda:12.1.1-devel-ubuntu22.04", ["numpy==1.26.4"], "LB202"),
+    good("https://github.com/oobabooga/textgen/issues/4407", "NVIDIA GeForce GTX 1050 Ti", "535.113.01", "nvidia/cuda:12.1.1-devel-ubuntu22.04", ["numpy==1.26.4"]),
+    # TensorFlow on Blackwell: no sm_120 cubins, only compute_90 PTX for the driver to JIT
+    unknown("https://github.com/tensorflow/tensorflow/issues/101746", "NVIDIA GeForce RTX 5080 Laptop GPU", "581.29", None, ["tensorflow==2.20.0"], "LB203"),
+    # old drivers against old images: a known minimum is a verdict, an unknown one is a finding
+    Case("https://github.com/wanjohiryan/Arc3dia/issues/63", None, "390.157", "nvidia/cuda:10.0-base-ubuntu14.04", ("numpy==1.19.5",), "3.6",
+         warns=frozenset({"LB202"})),
+    Case("https://github.com/wanjohiryan/Arc3dia/issues/63", None, "390.157", "nvidia/cuda:9.1-base-ubuntu17.04", ("numpy==1.19.5",), "3.6",
+         warns=frozenset({"LB211"}), good=True),
+    # Debian trixie's packaged driver (CUDA 12.4) against a CUDA 12.9 image, and the 12.2 image that fixed it
+    Case("https://github.com/henrygd/beszel/pull/1103", None, "550.163.01", "nvidia/cuda:12.9.1-base-ubuntu22.04", ("numpy==2.1.3",),
+         warns=frozenset({"LB202"})),
+    good("https://github.com/henrygd/beszel/pull/1103", None, "550.163.01", "nvidia/cuda:12.2.2-base-ubuntu22.04", ["numpy==2.1.3"]),
+    # data-center and workstation names the table lacks resolve through their family (H800: Hopper, L20: Ada)
+    Case("https://github.com/ml4bio/Dense-Homolog-Retrieval/issues/28", "NVIDIA H800", None, None, ("torch==1.11.0+cu113",), "3.8",
+         warns=frozenset({"LB203", "LB211"})),
+    unknown("https://github.com/drinkingcoder/FlowFormer-Official/issues/49", "NVIDIA L20", None, None, ["torch==1.6.0"], "LB211", python="3.7"),
+    # releases without measured kernels: unknown, never a silent pass
+    unknown("https://github.com/nelson-liu/pytorch-manylinux-binaries/issues/13", "Tesla K80", None, None, ["torch==2.7.1+cu118"], "LB211", python="3.12"),
+    unknown("https://github.com/hemerson1/offline-glucose/issues/2", "NVIDIA A100-SXM4-80GB", None, None, ["torch==1.7.1+cu101"], "LB211", python="3.8"),
+    unknown("https://github.com/open-mmlab/mmcv/issues/1558", "NVIDIA GeForce RTX 3090", None, None, ["torch==1.6.0+cu101"], "LB211", python="3.8"),
+    # Blackwell data-center and Grace/Jetson boards
+    bad("https://github.com/ovg-project/kvcached/issues/111", "NVIDIA B200", None, None, ["torch==2.7.1"], "LB203"),
+    Case("https://github.com/pytorch/pytorch/issues/168065", "NVIDIA GB200", None, None, ("torch==2.9.1",), "3.12", "linux/arm64",
+         warns=frozenset({"LB207"})),
+    Case("https://github.com/pinokiocomputer/pinokio/issues/1027", "Jetson AGX Orin", None, None, ("torch==2.9.1",), "3.10", "linux/arm64",
+         warns=frozenset({"LB207"})),
+    # vllm releases no row measured: its own kernels may lack the GPU (pre-Volta, or sm_120 in 0.9.2)
+    unknown("https://github.com/vllm-project/vllm/issues/19542", "NVIDIA GeForce GTX 1080 Ti", None, None, ["torch==2.7.0+cu126", "vllm==0.9.1"], "LB211", python="3.10"),
+    unknown("https://github.com/vllm-project/vllm/issues/16307", "Tesla P100-PCIE-16GB", "535.183.01", None, ["torch==2.5.1+cu124", "vllm==0.7.3"], "LB211", python="3.12"),
+    unknown("https://github.com/vllm-project/vllm/issues/20748", "sm_120", None, None, ["torch==2.7.0+cu128", "vllm==0.9.2"], "LB211", python="3.12"),
+    # Python the image's apt does not offer (deadsnakes dropped 3.10 for focal)
+    bad("https://github.com/deadsnakes/issues/issues/328", None, None, "nvidia/cuda:11.4.3-runtime-ubuntu20.04", ["numpy==1.26.4"], "LB102", python="3.10"),
+    good("https://github.com/jax-ml/jax/issues/21121", None, "550.54.15", None, ["jax==0.4.26", "jaxlib==0.4.26", "jax-cuda12-plugin==0.4.26", "jax-cuda12-pjrt==0.4.26"], python="3.10"),
+    # TensorFlow 2.4 loads the system CUDA 11.0 / cuDNN 8: a CUDA 10.1 base fails, an 11.0 cuDNN 8 one is the fix
+    bad("https://github.com/deepchem/deepchem/issues/2467", "Tesla V100-SXM2-16GB", None, "nvidia/cuda:10.1-cudnn7-devel-ubuntu18.04", ["tensorflow==2.4.1"], "LB205", python="3.7"),
+    good("https://github.com/deepchem/deepchem/issues/2467", "Tesla V100-SXM2-16GB", None, "nvidia/cuda:11.0.3-cudnn8-runtime-ubuntu18.04", ["tensorflow==2.4.1"], python="3.8"),
+    # flash-attn builds its kernels at install, for Ampere and newer; no wheel to measure: unknown
+    unknown("https://github.com/microsoft/MInference/issues/51", "Tesla V100S-PCIE-32GB", "470.57.02", None, ["flash-attn==2.6.0.post1"], "LB211", python="3.10"),
+    good("https://github.com/Googolxx/STF/issues/1", "NVIDIA A100-PCIE-40GB", None, None, ["torch==1.8.1+cu111"], python="3.8"),
+    good("https://github.com/CompVis/latent-diffusion/issues/102", "NVIDIA GeForce RTX 3090", None, None, ["torch==1.12.0+cu116"], python="3.8"),
 ]
 
 
