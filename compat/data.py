@@ -106,6 +106,9 @@ class GpuRow:
     cc: tuple[int, int]
     datacenter: bool | None
     aliases: tuple[str, ...]
+    # Not a table row: a model the table lacks, given the capability its listed family shares
+    # (compat/gpus.py). Names that family; LB211 says the fact is inferred.
+    inferred_from: str = ""
 
 
 @functools.cache

@@ -91,7 +91,8 @@ def _same_generation(key: str, name: str) -> GpuRow | None:
     classes = {row.datacenter for row in peers}
     if len(peers) < _FAMILIES[family[0]][2] or len(ccs) != 1 or len(classes) != 1:
         return None
-    return GpuRow(name.strip(), ccs.pop(), classes.pop(), ())
+    listed = ", ".join(sorted(row.name for row in peers))
+    return GpuRow(name.strip(), ccs.pop(), classes.pop(), (), inferred_from=listed)
 
 
 def close_matches(name: str, n: int = 4) -> list[str]:

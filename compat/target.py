@@ -27,6 +27,7 @@ class Gpu:
     name: str  # the model ("H100") or, for a bare capability, "sm_90"
     cc: tuple[int, int]
     datacenter: bool | None = None  # None: not known (a bare capability, SKU-dependent)
+    inferred_from: str = ""  # a model data/gpus.json lacks: the listed models its facts come from
 
     @property
     def sm(self) -> str:
@@ -91,7 +92,7 @@ def parse_gpu(text: str) -> Gpu:
         raise BadInput(
             f"--gpu {raw!r}: unknown GPU model; {hint} Or pass its compute capability (e.g. sm_90 or 9.0)"
         )
-    return Gpu(row.name, row.cc, row.datacenter)
+    return Gpu(row.name, row.cc, row.datacenter, row.inferred_from)
 
 
 _DRIVER_RE = re.compile(r"^(\d{3})(?:\.(\d{1,3}))(?:\.(\d{1,3}))?$")

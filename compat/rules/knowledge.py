@@ -39,6 +39,15 @@ def _unknown(what: str, fix: str, evidence: list[Evidence]) -> Finding:
 )
 def unknown_facts(ctx: CheckContext) -> Iterator[Finding]:
     machine = MACHINE.get(ctx.platform, "x86_64")
+    for gpu in ctx.gpus:
+        if getattr(gpu, "inferred_from", ""):
+            yield _unknown(
+                f"{gpu.name} is not in data/gpus.json: its compute capability ({gpu.sm}) and GPU class were "
+                f"inferred from the models of its family that the table lists ({gpu.inferred_from}), so every GPU "
+                "verdict for it rests on that inference",
+                f"pass its compute capability instead (--gpu {gpu.sm} if that is right), or add the model to data/gpus.json",
+                [Evidence("gpu", gpu.describe(), "inferred from its family"), _age("gpus")],
+            )
     if ctx.gpus and ctx.lock is not None:
         tb = torch_build(ctx)
         if tb is not None and not tb.cpu_only and tb.arch_build() is None:

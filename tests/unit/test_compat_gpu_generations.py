@@ -137,3 +137,16 @@ def test_a_torch_build_whose_cuda_predates_the_gpu_cannot_have_its_cubins():
     # CUDA 11.1 compiles sm_80: an unmeasured cu111 build is only an unknown
     findings, _ = evaluate(ctx(gpus=("A100",), driver="450.80.02", pins=("torch==1.8.1+cu111",), python="3.8"))
     assert "LB203" not in {f.rule for f in findings} and "LB211" in {f.rule for f in findings}
+
+
+def test_an_inferred_gpu_is_said_to_be_inferred_never_taken_as_a_table_fact():
+    from launchbuild.compat.target import parse_gpu
+
+    h800 = parse_gpu("H800")
+    assert h800.inferred_from and "H100" in h800.inferred_from
+    assert parse_gpu("H100").inferred_from == ""
+    findings, _ = evaluate(ctx(gpus=("H800",), driver="550.54.15", pins=("numpy==1.26.4",)))
+    said = [f for f in findings if f.rule == "LB211" and "H800 is not in data/gpus.json" in f.message]
+    assert len(said) == 1 and said[0].severity is Severity.WARNING and "inferred" in said[0].message
+    findings, _ = evaluate(ctx(gpus=("H100",), driver="550.54.15", pins=("numpy==1.26.4",)))
+    assert not [f for f in findings if f.rule == "LB211" and "data/gpus.json" in f.message]
