@@ -132,3 +132,14 @@ class GatedIndex:
                     self.send_error(404)
 
         return Handler
+
+
+def default_sigint() -> None:
+    """A `preexec_fn` for a child the test will Ctrl-C: SIGINT back to its default disposition.
+
+    A shell without job control starts background commands with SIGINT ignored, and Python then
+    never installs its KeyboardInterrupt handler; the test is about a terminal's Ctrl-C, which a
+    real user's launchbuild receives, so the child must not inherit that."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -24,7 +24,7 @@ from launchbuild.builder.plan import BuildPlan
 from launchbuild.errors import BuildFailed
 from launchbuild.jobs.model import SourceKind
 from tests.helpers_builder import CUDA_STANDIN, PYTHON_STANDIN, uv_lock
-from tests.helpers_gate import GatedIndex
+from tests.helpers_gate import GatedIndex, default_sigint
 from tests.helpers_testenv import REGISTRY
 
 pytestmark = [pytest.mark.docker, pytest.mark.network]
@@ -319,7 +319,7 @@ def test_ctrl_c_during_a_build_leaves_nothing(client, repo_name, tmp_path):
         for attempt in (1, 2):
             proc = subprocess.Popen([sys.executable, "-c", INTERRUPTED_BUILD, PYTHON_STANDIN, str(lock_file), repo,
                                      str(src), gate.url], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                    env=env)
+                                    env=env, preexec_fn=default_sigint)
             seen: list[str] = []
             drain = threading.Thread(target=lambda: seen.extend(proc.stdout), daemon=True)  # type: ignore[arg-type]
             drain.start()

@@ -166,7 +166,7 @@ def test_ctrl_c_during_cli_build_leaves_nothing(tmp_path, docker_client, standin
     held until the test is done. The resolver on the host reads just the metadata."""
     import threading
 
-    from tests.helpers_gate import GatedIndex
+    from tests.helpers_gate import GatedIndex, default_sigint
 
     with GatedIndex(tmp_path / "wheels") as gate:
         name = f"sigint-{uuid.uuid4().hex[:8]}"  # its own repository: the engine is shared
@@ -178,7 +178,8 @@ def test_ctrl_c_during_cli_build_leaves_nothing(tmp_path, docker_client, standin
         proc = subprocess.Popen(["launchbuild", "build", str(job), "--python-base-image", PYTHON_STANDIN, "--no-cache"],
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                 env={**os.environ, "NO_COLOR": "1", "TMPDIR": str(own_tmp),
-                                     "LAUNCHBUILD_CACHE_DIR": str(cache)})
+                                     "LAUNCHBUILD_CACHE_DIR": str(cache)},
+                                preexec_fn=default_sigint)
         seen: list[str] = []
         drain = threading.Thread(target=lambda: seen.extend(proc.stdout), daemon=True)  # type: ignore[arg-type]
         drain.start()
