@@ -443,3 +443,17 @@ def test_lb301_names_the_package_whose_build_failed():
     f = build_failure_finding(stderr, "requirements.txt", Target("3.11"), "uv", None)
     assert f.message.startswith("ModuleNotFoundError: No module named 'torch': building flash-attn==2.5.8 "
                                 "(from requirements.txt) failed")
+
+
+def test_uv_lock_under_a_relative_source_dir_is_exported(tmp_path, monkeypatch):
+    # `check ./job`: uv ran with cwd=job and --project job, i.e. job/job, and found no project.
+    import shutil
+    from pathlib import Path
+
+    from launchbuild.resolver.detectors.locks import UvLockInput
+
+    golden = Path(__file__).resolve().parent.parent / "fixtures" / "inputs" / "uv-lock"
+    shutil.copytree(golden, tmp_path / "job")
+    monkeypatch.chdir(tmp_path)
+    loaded = UvLockInput(Path("job") / "uv.lock", Path("job")).load()
+    assert loaded.lock_body and "==" in loaded.lock_body and not loaded.findings
