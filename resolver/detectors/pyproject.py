@@ -326,8 +326,8 @@ def _poetry(source: ProjectInput, data: dict, text: str, shown: str) -> LoadedIn
     if unasked:
         not_used.append(f"Poetry groups not asked for: {', '.join(unasked)} (add --group NAME)")
     if isinstance(deps.get("python"), str):
-        not_used.append(f"python = {deps['python']!r} is a range: the target Python comes from --python "
-                        "or .python-version")
+        not_used.append(f"python = {deps['python']!r} is a range, not a dependency: it is the project's "
+                        "requires-python (the target Python satisfies it unless --python or .python-version names one)")
     parsed = ParsedRequirements(requirements=tuple(lines), files=(shown,))
     own = "." if isinstance(data.get("build-system"), dict) and poetry.get("package-mode", True) is not False \
         and source.path.parent == (source.source_dir or source.path.parent) else None

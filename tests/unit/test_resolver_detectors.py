@@ -457,3 +457,29 @@ def test_uv_lock_under_a_relative_source_dir_is_exported(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     loaded = UvLockInput(Path("job") / "uv.lock", Path("job")).load()
     assert loaded.lock_body and "==" in loaded.lock_body and not loaded.findings
+
+
+@pytest.mark.parametrize("python,expected", [("~3.10", "3.10"), ("^3.12", "3.13"), (">=3.9,<3.11", "3.10"),
+                                             (">=3.11,<3.12", "3.11")])
+def test_poetry_python_constraint_is_the_projects_requires_python(python, expected, tmp_path):
+    # poetry-core writes `python = ...` as Requires-Python: an image outside it cannot install the project.
+    from launchbuild.jobs.model import CodeSource, Job
+    from launchbuild.resolver.api import ResolveOptions, select_target
+
+    (tmp_path / "pyproject.toml").write_text(
+        f'[tool.poetry]\nname = "p"\n[tool.poetry.dependencies]\npython = "{python}"\nrequests = "^2.31"\n')
+    target, chosen = select_target(tmp_path, Job(source=CodeSource(tmp_path)), ResolveOptions(cache_dir=tmp_path / "c"))
+    assert target.python == expected and "tool.poetry" in chosen.detail
+    loaded = ProjectInput(tmp_path / "pyproject.toml", tmp_path).load()
+    assert any("requires-python" in n for n in loaded.not_used) and "python" not in texts(loaded)[0]
+
+
+def test_pep621_requires_python_wins_over_a_poetry_python(tmp_path):
+    from launchbuild.jobs.model import CodeSource, Job
+    from launchbuild.resolver.api import ResolveOptions, select_target
+
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "p"\nversion = "1"\nrequires-python = ">=3.9,<3.10"\n'
+        '[tool.poetry.dependencies]\npython = "^3.12"\n')
+    target, _ = select_target(tmp_path, Job(source=CodeSource(tmp_path)), ResolveOptions(cache_dir=tmp_path / "c"))
+    assert target.python == "3.9"
