@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from launchbuild.resolver.detectors.conda import CONDA_NAMES, CondaInput
+from launchbuild.resolver.detectors.conda import CONDA_NAMES, CondaInput, installs_own_project
 from launchbuild.resolver.detectors.locks import PylockInput, UvLockInput
 from launchbuild.resolver.detectors.pipfile import PipfileInput, PipfileLockInput
 from launchbuild.resolver.detectors.pyproject import ProjectInput
@@ -59,6 +59,8 @@ ORDER: tuple[Detector, ...] = (
 )
 
 PRECEDENCE = " > ".join(d.name for d in ORDER) + " > a run's package list"
+CONDA_FORM = ORDER[-1].name
+PROJECT_FORMS = ("pyproject.toml", "setup.cfg", "setup.py")  # the project's own metadata
 
 # Names that look like a dependency file. One no detector reads is reported (LB307) when no
 # input won, so an environment is never empty without saying why.
@@ -74,10 +76,16 @@ _DEPENDENCY_LIKE = re.compile(
 
 def detected(source_dir: Path, extras: tuple[str, ...] = (), groups: tuple[str, ...] = ()) -> list:
     """Every input the detectors find in `source_dir`, highest precedence first."""
-    out = []
-    for detector in ORDER:
-        out += detector.detect(source_dir, extras, groups)
-    return out
+    by_form = [(detector.name, detector.detect(source_dir, extras, groups)) for detector in ORDER]
+    envs = [e for name, found in by_form if name == CONDA_FORM for e in found]
+    if any(installs_own_project(e.path) for e in envs):
+        # environment.yml with `pip: [-e .]` installs the project and everything around it, as the
+        # README's `conda env create` does: its setup.py/pyproject alone (latent-diffusion's lists
+        # torch, numpy, tqdm) would drop the rest. It ranks right above the project's metadata.
+        first = next(i for i, (name, _) in enumerate(by_form) if name in PROJECT_FORMS)
+        by_form = [p for p in by_form if p[0] != CONDA_FORM]
+        by_form.insert(first, (CONDA_FORM, envs))
+    return [src for _, found in by_form for src in found]
 
 
 def reason_for(kind_path: str) -> str:

@@ -21,7 +21,19 @@ from launchbuild.resolver.requirements import RequirementLine, parse_requirement
 from launchbuild.resolver.sources import EnvironmentFile, LoadedInput, display_path
 
 CONDA_NAMES = ("environment.yml", "environment.yaml", "conda.yaml", "conda.yml")
+# A pip-section entry that installs the environment file's own directory: `- -e .`, `- .`, `- -e ./`.
+_OWN_PROJECT_LINE = re.compile(r"^\s*-\s+(?:(?:-e|--editable)\s+)?\.(?:/)?\s*(?:#.*)?$", re.MULTILINE)
 _SPEC = re.compile(r"^([A-Za-z0-9_][A-Za-z0-9_.\-]*)\s*(.*)$")
+
+
+def installs_own_project(path: Path) -> bool:
+    """Whether the environment file's pip section installs the job's own project (`-e .`): it
+    then states the whole environment, the project's own metadata (setup.py, pyproject) included.
+    A text scan, so detection stays cheap (no YAML import on the check path)."""
+    try:
+        return bool(_OWN_PROJECT_LINE.search(path.read_text(encoding="utf-8", errors="replace")))
+    except OSError:
+        return False
 
 
 @lru_cache(maxsize=1)

@@ -483,3 +483,35 @@ def test_pep621_requires_python_wins_over_a_poetry_python(tmp_path):
         '[tool.poetry.dependencies]\npython = "^3.12"\n')
     target, _ = select_target(tmp_path, Job(source=CodeSource(tmp_path)), ResolveOptions(cache_dir=tmp_path / "c"))
     assert target.python == "3.9"
+
+
+@pytest.mark.parametrize("own_line", ["- -e .", "- .", "- --editable ./", "- -e .  # the package"])
+def test_an_environment_that_installs_the_project_outranks_its_setup_py(own_line, tmp_path):
+    # latent-diffusion: setup.py lists torch, numpy, tqdm; environment.yaml pins those, a dozen
+    # more and `-e .` itself. The setup.py alone would drop the environment.
+    (tmp_path / "setup.py").write_text("from setuptools import setup\nsetup(name='p', install_requires=['torch'])\n")
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "p"\nversion = "1"\ndependencies = ["torch"]\n')
+    (tmp_path / "environment.yml").write_text(
+        f"dependencies:\n  - python=3.10\n  - pip\n  - pip:\n    - einops==0.3.0\n    {own_line}\n")
+    found = [type(s).__name__ for s in detectors.detected(tmp_path)]
+    assert found == ["CondaInput", "ProjectInput", "SetupPyInput"]
+    (tmp_path / "requirements.txt").write_text("einops\n")  # a requirements file still ranks first
+    assert [type(s).__name__ for s in detectors.detected(tmp_path)][:2] == ["RequirementsFile", "CondaInput"]
+
+
+@pytest.mark.parametrize("pip_line", ["- ./libs/x", "- -e ./other", "- numpy", "- pip=23"])
+def test_an_environment_without_the_project_keeps_its_rank(pip_line, tmp_path):
+    (tmp_path / "setup.py").write_text("from setuptools import setup\nsetup(name='p')\n")
+    (tmp_path / "environment.yml").write_text(f"dependencies:\n  - pip\n  - pip:\n    {pip_line}\n")
+    assert [type(s).__name__ for s in detectors.detected(tmp_path)] == ["SetupPyInput", "CondaInput"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(lines=st.lists(st.sampled_from(["  - numpy=1.2", "  - pip:", "    - .", "    - -e .", "    - ./x", "    - .venv",
+                                 "# - -e .", "    - -e ..", "name: x"]), max_size=6))
+def test_own_project_scan_matches_only_the_root_directory(lines, tmp_path_factory):
+    from launchbuild.resolver.detectors.conda import installs_own_project
+
+    path = tmp_path_factory.mktemp("env") / "environment.yml"
+    path.write_text("\n".join(lines) + "\n")
+    assert installs_own_project(path) == any(ln.strip() in ("- .", "- -e .") for ln in lines)
