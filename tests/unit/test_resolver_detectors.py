@@ -515,3 +515,17 @@ def test_own_project_scan_matches_only_the_root_directory(lines, tmp_path_factor
     path = tmp_path_factory.mktemp("env") / "environment.yml"
     path.write_text("\n".join(lines) + "\n")
     assert installs_own_project(path) == any(ln.strip() in ("- .", "- -e .") for ln in lines)
+
+
+def test_included_requirements_files_are_shown_relative_to_the_job(tmp_path):
+    # vLLM's requirements/cuda.txt does `-r common.txt`: the included file was listed by its host path.
+    from launchbuild.resolver.sources import RequirementsFile
+
+    (tmp_path / "req").mkdir()
+    (tmp_path / "req" / "cuda.txt").write_text("-r common.txt  # shared\ntorch==2.4.0\n")
+    (tmp_path / "req" / "common.txt").write_text("# tokenizers\nregex\n-c pins.txt\n")
+    (tmp_path / "req" / "pins.txt").write_text("regex<2030  # pinned\n")
+    loaded = RequirementsFile(tmp_path / "req" / "cuda.txt", tmp_path).load()
+    assert loaded.parsed.files == ("req/cuda.txt", "req/common.txt", "req/pins.txt")
+    assert {loc.path for loc, _ in loaded.parsed.comments} == {"req/cuda.txt", "req/common.txt", "req/pins.txt"}
+    assert str(tmp_path) not in repr(loaded)
