@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from packaging.utils import canonicalize_name
+
 from launchbuild.resolver.api import _pick_input
 from launchbuild.resolver.sources import discover
 from launchbuild.resolver.special import no_input_findings
@@ -97,3 +99,130 @@ def test_nanogpt_has_no_dependency_file():
     assert loaded is None and skipped == []
     [finding] = no_input_findings(REPOS / "nanogpt", skipped)
     assert finding.rule == "LB308"
+
+
+# --- the second corpus: more real repositories, each form as their READMEs install them --------
+
+
+@pytest.mark.parametrize("repo,skipped_paths,some", [
+    ("stanford-alpaca", [], ["transformers", "torch", "sentencepiece", "rouge-score"]),
+    ("clip", ["setup.py"], ["ftfy", "regex", "torch", "torchvision"]),  # setup.py reads requirements.txt
+    ("peft", ["pyproject.toml", "setup.py"], ["accelerate", "bitsandbytes", "transformers"]),
+    ("timm", ["pyproject.toml", "setup.cfg"], ["torch", "huggingface-hub", "safetensors"]),
+    ("open-clip", ["pyproject.toml"], ["torch", "ftfy", "timm"]),
+    ("groundingdino", ["setup.py", "environment.yaml"], ["supervision", "pycocotools", "addict"]),
+    ("llama-recipes", ["pyproject.toml"], ["peft", "transformers", "faiss-gpu", "codeshield"]),
+])
+def test_second_corpus_requirements_files_win(repo, skipped_paths, some):
+    loaded, skipped = winner(repo)
+    assert (loaded.kind, loaded.path) == ("requirements", "requirements.txt")
+    assert set(some) <= {canonicalize_name(n) for n in names(loaded)}
+    assert [p for p, _ in skipped] == skipped_paths
+    assert all(why == "lower precedence than requirements.txt (requirements)" for _, why in skipped)
+    assert not loaded.findings and loaded.parsed.options.extra_index_urls == ()
+
+
+def test_llama_recipes_markers_and_extras_are_kept_verbatim():
+    loaded, _ = winner("llama-recipes")
+    got = texts(loaded)
+    assert "faiss-gpu; python_version < '3.11'" in got and "unstructured[pdf]" in got and "black[jupyter]" in got
+
+
+def test_requirements_files_other_than_the_root_one_are_not_read():
+    # open_clip's requirements-training.txt and timm's requirements-dev.txt are other installs
+    # (training, tests): only requirements.txt is what `pip install -r requirements.txt` means.
+    loaded, _ = winner("open-clip")
+    assert loaded.parsed.files == ("requirements.txt",) and "webdataset" not in names(loaded)
+
+
+@pytest.mark.parametrize("repo,extras_left", [
+    ("litgpt", "extras not asked for: compiler, extra, test (add --extra NAME)"),
+    ("trl", "extras not asked for: bco, deepspeed, dev, harbor, kernels, liger, math_verify, openreward, peft, "
+            "quality, quantization, scikit, test, vllm, vlm (add --extra NAME)"),
+])
+def test_pep621_projects_with_a_build_system_are_their_own_project(repo, extras_left):
+    loaded, skipped = winner(repo)
+    assert (loaded.kind, loaded.path, loaded.own_project, loaded.project_file) == \
+        ("pyproject", "pyproject.toml", ".", "pyproject.toml")
+    assert skipped == [] and loaded.not_used == (extras_left,)
+
+
+def test_an_asked_for_extra_leaves_the_not_used_list():
+    from launchbuild.resolver.detectors.pyproject import ProjectInput
+
+    loaded = ProjectInput(REPOS / "litgpt" / "pyproject.toml", REPOS / "litgpt", ("extra",)).load()
+    assert loaded.extras == ("extra",) and loaded.not_used == ("extras not asked for: compiler, test (add --extra NAME)",)
+
+
+@pytest.mark.parametrize("repo", ["mingpt", "segment-anything", "deepspeed"])
+def test_setup_py_projects_go_to_the_build_backend(repo):
+    loaded, skipped = winner(repo)
+    assert (loaded.kind, loaded.project_file, loaded.own_project) == ("setup", "setup.py", ".")
+    if repo in ("segment-anything", "deepspeed"):  # their setup.cfg is isort/flake8 settings only
+        assert ("setup.cfg", "no [options] install_requires") in skipped
+    if repo == "deepspeed":  # conda env of build tools only; no `-e .`, so setup.py keeps its rank
+        assert ("environment.yml", "lower precedence than setup.py (setup)") in skipped
+
+
+def test_latent_diffusion_environment_installs_the_project_so_it_outranks_setup_py():
+    loaded, skipped = winner("latent-diffusion")
+    assert (loaded.kind, loaded.path) == ("environment", "environment.yaml")
+    assert skipped == [("setup.py", "lower precedence than environment.yaml (environment)")]
+    assert loaded.python_pin.value == "3.8"
+    got = texts(loaded)
+    assert got[:3] == ["torch==1.7.0", "torchvision==0.8.1", "numpy==1.19.2"]
+    assert "pytorch-lightning==1.4.2" in got and "transformers==4.3.1" in got
+    assert [r.name for r in loaded.parsed.requirements if r.kind == "vcs"] == ["taming-transformers", "clip"]
+    [own] = [r for r in loaded.parsed.requirements if r.kind == "path"]
+    assert own.editable and Path(own.url).resolve() == (REPOS / "latent-diffusion").resolve()
+    assert loaded.not_used == ("conda 'cudatoolkit=11.0': the CUDA runtime: it comes from the accelerator base "
+                               "image or the framework's nvidia-* wheels",)
+    assert not loaded.findings
+
+
+def test_private_gpt_poetry_extras_and_groups():
+    from launchbuild.resolver.detectors.pyproject import ProjectInput
+
+    path = REPOS / "private-gpt-poetry" / "pyproject.toml"
+    base, skipped = winner("private-gpt-poetry")
+    assert (base.kind, base.own_project, skipped) == ("pyproject", ".", [])
+    assert "fastapi[all]>=0.115.0,<0.116" in texts(base) and "gradio" not in names(base)
+    assert any(n.startswith("Poetry groups not asked for: dev") for n in base.not_used)
+    # extras name their members by any spelling: `clickhouse_connect` is the `clickhouse-connect` dependency
+    loaded = ProjectInput(path, path.parent, ("ui", "vector-stores-clickhouse"), ("dev",)).load()
+    got = texts(loaded)
+    assert {"gradio>=4.44.0,<5", "ffmpy>=0.4.0,<0.5", "clickhouse-connect>=0.7.19,<0.8", "pytest>=8,<9"} <= set(got)
+    assert "torch>=2.4.1,<3" not in got and not any("groups not asked" in n for n in loaded.not_used)
+
+
+def test_whisperx_uv_lock_wins_and_keeps_its_pytorch_indexes():
+    loaded, skipped = winner("whisperx")
+    assert (loaded.kind, loaded.path, loaded.own_project) == ("lock", "uv.lock", ".")
+    assert skipped == [("pyproject.toml", "lower precedence than uv.lock (lock)")]
+    assert "https://download.pytorch.org/whl/cu128" in loaded.extra_index_urls
+    pins = [ln for ln in loaded.lock_body.splitlines() if ln and not ln[0].isspace()]
+    # the lock's markers select the CUDA 12.8 torch on linux/amd64 (pip evaluates them in the image)
+    assert any(p.startswith("torch==2.8.0+cu128 ; (platform_machine == 'AMD64' or platform_machine == 'x86_64')")
+               for p in pins) and "ctranslate2" in loaded.lock_body
+    # the project itself is installed from the copied code, never a path line in the lock
+    assert not any(p.startswith(("-e", ".", "/", "whisperx")) for p in pins)
+
+
+def test_vllm_requirements_folder_alone_is_an_error_finding_per_file():
+    loaded, skipped = winner("vllm-requirements")
+    assert loaded is None and skipped == []
+    findings = no_input_findings(REPOS / "vllm-requirements", skipped)
+    assert [(f.rule, f.message.split()[0]) for f in findings] == [
+        ("LB307", "requirements/common.txt"), ("LB307", "requirements/cuda.txt")]
+
+
+def test_vllm_cuda_requirements_follow_their_r_chain_and_index():
+    from launchbuild.resolver.sources import RequirementsFile
+
+    root = REPOS / "vllm-requirements"
+    loaded = RequirementsFile(root / "requirements" / "cuda.txt", root).load()
+    got = names(loaded)
+    assert got.index("regex") < got.index("torch")  # -r common.txt first, in place
+    assert {"transformers", "fastapi", "flashinfer-python", "nvidia-cutlass-dsl"} <= set(got)
+    assert loaded.parsed.options.extra_index_urls == ("https://flashinfer.ai/whl/",)
+    assert set(loaded.parsed.files) == {"requirements/cuda.txt", "requirements/common.txt"}
