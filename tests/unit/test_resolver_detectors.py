@@ -529,3 +529,31 @@ def test_included_requirements_files_are_shown_relative_to_the_job(tmp_path):
     assert loaded.parsed.files == ("req/cuda.txt", "req/common.txt", "req/pins.txt")
     assert {loc.path for loc, _ in loaded.parsed.comments} == {"req/cuda.txt", "req/common.txt", "req/pins.txt"}
     assert str(tmp_path) not in repr(loaded)
+
+
+MINGPT_STDERR = """\
+  × Failed to build `mingpt @ file:///tmp/launchbuild-x/projects/p0`
+  ├─▶ The build backend returned an error
+  ╰─▶ Call to `setuptools.build_meta:__legacy__.get_requires_for_build_wheel` failed (exit status: 1)
+
+      [stdout]
+      running egg_info
+      writing top-level names to minGPT.egg-info/top_level.txt
+
+      [stderr]
+      error: package directory 'mingpt' does not exist
+error: The build backend returned an error
+"""
+
+
+def test_a_setuptools_error_line_is_the_cause_when_there_is_no_exception():
+    # minGPT's setup.py without its package dir: setuptools exits with `error: ...`, no traceback.
+    assert last_exception(MINGPT_STDERR) == "error: package directory 'mingpt' does not exist"
+    f = build_failure_finding(MINGPT_STDERR, "setup.py", Target("3.11"), "uv", None)
+    assert f.message.startswith("error: package directory 'mingpt' does not exist: building setup.py failed")
+    assert "/tmp/" not in f.message
+
+
+def test_uvs_own_error_line_is_never_the_cause():
+    assert last_exception("error: The build backend returned an error\n  cause: x\n") is None
+    assert last_exception("      [stdout]\n      error: printed by the setup.py\n") is None
