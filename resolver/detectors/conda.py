@@ -23,6 +23,7 @@ from launchbuild.resolver.sources import EnvironmentFile, LoadedInput, display_p
 CONDA_NAMES = ("environment.yml", "environment.yaml", "conda.yaml", "conda.yml")
 # A pip-section entry that installs the environment file's own directory: `- -e .`, `- .`, `- -e ./`.
 _OWN_PROJECT_LINE = re.compile(r"^\s*-\s+(?:(?:-e|--editable)\s+)?\.(?:/)?\s*(?:#.*)?$", re.MULTILINE)
+_PYTHON_RANGE = re.compile(r"^\s*-\s*((?:[\w-]+::)?python\s*(?:>=|>|<=|<|!=|~=)[^#\n]*)", re.MULTILINE)
 _SPEC = re.compile(r"^([A-Za-z0-9_][A-Za-z0-9_.\-]*)\s*(.*)$")
 
 
@@ -104,6 +105,12 @@ class CondaInput:
                 not_installed.append(spec)
                 continue
             pypi = table["map"].get(name)
+            family = next((why for prefix, why in table.get("not_pypi_prefixes", {}).items()
+                           if name.startswith(prefix)), None) if pypi is None else None
+            if family is not None:  # cuda-cudart, libcublas, ...: an exported env lists dozens
+                not_used.append(f"conda {spec!r}: {family}")
+                not_installed.append(spec)
+                continue
             if pypi is None:
                 findings.append(_unmapped(name, spec, loc))
                 not_installed.append(spec)
@@ -112,6 +119,10 @@ class CondaInput:
                 not_used.append(f"conda {spec!r}: the pip section names {pypi} too; the pip line is used")
                 continue
             mapped.append(parse_requirement(f"{pypi}{specifier}", loc))
+        if base.python_pin is None:
+            for spec in _PYTHON_RANGE.findall(text):  # stylegan3's `python >= 3.8`: said, not dropped
+                not_used.append(f"conda {spec.strip()!r}: a range, not a pin: the target Python comes from "
+                                "--python, .python-version or the default")
         read = [f"pip section: {len(base.parsed.requirements)}",
                 f"conda dependencies mapped to PyPI: {len(mapped)} of {len(base.conda_only)}"]
         if base.python_pin:

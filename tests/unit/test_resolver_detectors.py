@@ -557,3 +557,31 @@ def test_a_setuptools_error_line_is_the_cause_when_there_is_no_exception():
 def test_uvs_own_error_line_is_never_the_cause():
     assert last_exception("error: The build backend returned an error\n  cause: x\n") is None
     assert last_exception("      [stdout]\n      error: printed by the setup.py\n") is None
+
+
+def test_conda_cuda_component_families_are_not_used_with_why_not_lb309(tmp_path):
+    # An exported env from the nvidia channel lists dozens: cuda-cudart, libcublas, libnpp, ...
+    (tmp_path / "environment.yml").write_text(
+        "dependencies:\n  - cuda-cudart=11.8.89=0\n  - libcublas-dev=11.11.3.6=0\n  - libnpp=11.8.0.86=0\n"
+        "  - cuda-python=12.3\n  - ninja=1.10.2\n  - py-cpuinfo\n  - python-tzdata=2023.3\n  - tzdata=2023c\n")
+    loaded = CondaInput(tmp_path / "environment.yml", tmp_path).load()
+    assert texts(loaded) == ["cuda-python==12.3.*", "ninja==1.10.2", "py-cpuinfo", "tzdata==2023.3.*"]
+    assert not loaded.findings
+    assert sum("the CUDA toolkit" in n for n in loaded.not_used) == 3
+    assert any(n.startswith("conda 'tzdata=2023c': a system package") for n in loaded.not_used)
+
+
+def test_every_conda_table_row_is_well_formed():
+    table = mapping_table()
+    assert not set(table["map"]) & set(table["not_pypi"])  # a name is one or the other
+    assert all(isinstance(v, str) and v for v in table["map"].values())
+    # an exact row wins over a family prefix: cuda-python is a PyPI distribution
+    assert table["map"]["cuda-python"] == "cuda-python" and "cuda-" in table["not_pypi_prefixes"]
+
+
+def test_a_conda_python_range_is_said_not_dropped(tmp_path):
+    (tmp_path / "environment.yml").write_text("dependencies:\n  - python >= 3.8\n  - numpy>=1.20\n")
+    loaded = CondaInput(tmp_path / "environment.yml", tmp_path).load()
+    assert loaded.python_pin is None and texts(loaded) == ["numpy>=1.20"]
+    assert loaded.not_used == ("conda 'python >= 3.8': a range, not a pin: the target Python comes from --python, "
+                               ".python-version or the default",)
