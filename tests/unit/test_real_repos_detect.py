@@ -226,3 +226,40 @@ def test_vllm_cuda_requirements_follow_their_r_chain_and_index():
     assert {"transformers", "fastapi", "flashinfer-python", "nvidia-cutlass-dsl"} <= set(got)
     assert loaded.parsed.options.extra_index_urls == ("https://flashinfer.ai/whl/",)
     assert set(loaded.parsed.files) == {"requirements/cuda.txt", "requirements/common.txt"}
+
+
+def test_stylegan3_environment_maps_ninja_and_says_its_python_range():
+    loaded, _ = winner("stylegan3")
+    assert (loaded.kind, loaded.path, loaded.python_pin) == ("environment", "environment.yml", None)
+    got = texts(loaded)
+    assert got[:5] == ["numpy>=1.20", "click>=8.0", "pillow==8.3.1", "scipy==1.7.1", "torch==1.9.1"]
+    assert "ninja==1.10.2" in got and "pyspng" in got  # ninja builds its custom CUDA ops at run time
+    assert not loaded.findings and any("'python >= 3.8': a range" in n for n in loaded.not_used)
+
+
+def test_taming_transformers_environment_installs_the_project_so_it_outranks_setup_py():
+    loaded, skipped = winner("taming-transformers")
+    assert (loaded.kind, loaded.path, loaded.python_pin.value) == ("environment", "environment.yaml", "3.8")
+    assert skipped == [("setup.py", "lower precedence than environment.yaml (environment)")]
+    assert "pytorch-lightning==1.0.8" in texts(loaded)
+    assert [r.editable for r in loaded.parsed.requirements if r.kind == "path"] == [True]
+
+
+def test_guided_diffusion_setup_py_wins_and_its_evaluations_requirements_are_elsewhere():
+    loaded, skipped = winner("guided-diffusion")
+    assert (loaded.kind, loaded.project_file, skipped) == ("setup", "setup.py", [])
+
+
+def test_exported_conda_envs_map_their_python_packages_and_name_the_rest():
+    from launchbuild.resolver.detectors.conda import CondaInput
+
+    loaded = CondaInput(REPOS / "groundingdino" / "environment.yaml", REPOS / "groundingdino").load()
+    got = {canonicalize_name(n) for n in names(loaded)}
+    assert {"torch", "jinja2", "aiohttp", "idna", "contourpy", "transformers", "opencv-python"} <= got
+    assert not any("cuda-" in f.message or "libcu" in f.message for f in loaded.findings)
+    unmapped = {f.message.split("'")[1].split("=")[0] for f in loaded.findings}
+    assert unmapped and all(f.rule == "LB309" for f in loaded.findings)
+    assert {"aws-c-auth", "qt-main", "pywin32"} <= unmapped  # system and Windows libraries: named, not guessed
+    deepspeed = CondaInput(REPOS / "deepspeed" / "environment.yml", REPOS / "deepspeed").load()
+    assert texts(deepspeed) == ["torch", "torchvision", "torchaudio", "ninja", "py-cpuinfo", "certifi", "pydantic"]
+    assert not deepspeed.findings and deepspeed.python_pin.value == "3.10"
