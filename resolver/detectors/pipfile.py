@@ -87,8 +87,14 @@ class PipfileInput:
             read.append(f"[dev-packages]: {len(dev)}")
         not_used = (f"[dev-packages] ({len(dev)}) not asked for (add --group dev)",) if dev and "dev" not in self.groups else ()
         sources = [s.get("url") for s in data.get("source", []) if isinstance(s, dict) and isinstance(s.get("url"), str)]
-        options = IndexOptions(index_url=sources[0] if sources else None, extra_index_urls=tuple(sources[1:]))
-        python = _python_pin((data.get("requires") or {}).get("python_version"), shown)
+        settings = data.get("pipenv") if isinstance(data.get("pipenv"), dict) else {}
+        pre = settings.get("allow_prereleases") is True  # pipenv's --pre, for every package
+        if pre:
+            read.append("[pipenv] allow_prereleases: pre-releases allowed")
+        options = IndexOptions(index_url=sources[0] if sources else None, extra_index_urls=tuple(sources[1:]), pre=pre)
+        requires = data.get("requires") if isinstance(data.get("requires"), dict) else {}
+        # `pipenv --python 3.10.4` writes python_full_version; either names the Python.
+        python = _python_pin(requires.get("python_version", requires.get("python_full_version")), shown)
         parsed = ParsedRequirements(requirements=tuple(lines), options=options, files=(shown,))
         return LoadedInput(self.kind, shown, parsed, python_pin=python, groups=self.groups, read=tuple(read),
                            not_used=not_used, empty_reason=None if lines else "[packages] is empty")

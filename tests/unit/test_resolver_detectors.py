@@ -585,3 +585,18 @@ def test_a_conda_python_range_is_said_not_dropped(tmp_path):
     assert loaded.python_pin is None and texts(loaded) == ["numpy>=1.20"]
     assert loaded.not_used == ("conda 'python >= 3.8': a range, not a pin: the target Python comes from --python, "
                                ".python-version or the default",)
+
+
+def test_pipfile_allow_prereleases_and_python_full_version_are_honoured(tmp_path):
+    # Both were read by pipenv and silently dropped here: a pre-release pin then did not resolve,
+    # and the image's Python came from the default instead of the Pipfile.
+    (tmp_path / "Pipfile").write_text(
+        '[[source]]\nurl = "https://pypi.org/simple"\nname = "pypi"\n\n[packages]\ntorch = "==2.6.0"\n'
+        '[requires]\npython_full_version = "3.10.4"\n\n[pipenv]\nallow_prereleases = true\n')
+    loaded = PipfileInput(tmp_path / "Pipfile", tmp_path).load()
+    assert loaded.parsed.options.pre and loaded.python_pin.value == "3.10"
+    assert "[pipenv] allow_prereleases: pre-releases allowed" in loaded.read
+    (tmp_path / "Pipfile").write_text('[packages]\nx = "*"\n[requires]\npython_version = "3.9"\n'
+                                      'python_full_version = "3.9.18"\n[pipenv]\nallow_prereleases = false\n')
+    loaded = PipfileInput(tmp_path / "Pipfile", tmp_path).load()
+    assert not loaded.parsed.options.pre and loaded.python_pin.value == "3.9"
