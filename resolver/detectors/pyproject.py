@@ -223,6 +223,15 @@ def _pep621(source: ProjectInput, data: dict, text: str, shown: str) -> LoadedIn
 # --- Poetry -----------------------------------------------------------------------------------
 
 
+def _platform_marker(platform: str, where: str) -> str:
+    names = [p.strip() for p in platform.split("||")]
+    if not all(re.fullmatch(r"[A-Za-z0-9_.-]+", p) for p in names):
+        raise BadInput(f"platform {platform!r} of dependency {where} is not a sys.platform name",
+                       hint='write platform = "linux" (or "darwin", "win32")')
+    text = " or ".join(f"sys_platform == '{p}'" for p in names)
+    return f"({text})" if len(names) > 1 else text
+
+
 def _poetry_line(name: str, spec: object, shown: str, text: str, base_dir: Path) -> tuple[list[RequirementLine], list[str]]:
     """One `[tool.poetry.dependencies]` entry -> PEP 508 lines (a list form gives several)."""
     where = f"{name} in {shown}"
@@ -240,7 +249,8 @@ def _poetry_line(name: str, spec: object, shown: str, text: str, base_dir: Path)
     if not isinstance(spec, dict):
         raise BadInput(f"dependency {where} is neither a version string nor a table",
                        hint='write name = "^1.2" or name = {version = "^1.2"}')
-    for key in ("version", "git", "url", "path", "markers", "python", "rev", "tag", "branch", "subdirectory"):
+    for key in ("version", "git", "url", "path", "markers", "python", "platform", "rev", "tag", "branch",
+                "subdirectory"):
         if key in spec and not isinstance(spec[key], str):
             raise BadInput(f"{key} of dependency {where} is not a string", hint=f'write {key} = "..."')
     extras = string_list(spec.get("extras"), f"extras of {where}", shown)
@@ -250,6 +260,10 @@ def _poetry_line(name: str, spec: object, shown: str, text: str, base_dir: Path)
         m = python_marker(spec["python"], where)
         if m:
             markers.append(m)
+    if isinstance(spec.get("platform"), str):
+        # Poetry's `platform = "linux"` is sys_platform: the list form (a linux and a darwin torch
+        # wheel) is two conflicting requirements without it.
+        markers.append(_platform_marker(spec["platform"], where))
     if isinstance(spec.get("markers"), str):
         markers.append(f"({spec['markers']})" if markers else spec["markers"])
     marker = f" ; {' and '.join(markers)}" if markers else ""

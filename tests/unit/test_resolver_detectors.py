@@ -600,3 +600,36 @@ def test_pipfile_allow_prereleases_and_python_full_version_are_honoured(tmp_path
                                       'python_full_version = "3.9.18"\n[pipenv]\nallow_prereleases = false\n')
     loaded = PipfileInput(tmp_path / "Pipfile", tmp_path).load()
     assert not loaded.parsed.options.pre and loaded.python_pin.value == "3.9"
+
+
+def test_poetry_platform_becomes_a_sys_platform_marker(tmp_path):
+    # A Poetry list form with a linux and a darwin torch wheel: without the marker, two conflicting torches.
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.poetry]\nname = "p"\npackage-mode = false\n[tool.poetry.dependencies]\npython = "^3.9"\ntorch = [\n'
+        '  { platform = "linux", url = "https://download.pytorch.org/whl/cu113/torch-1.11.0%2Bcu113-cp39-cp39-linux_x86_64.whl" },\n'
+        '  { platform = "darwin", url = "https://download.pytorch.org/whl/cpu/torch-1.11.0-cp39-none-macosx_11_0_arm64.whl" },\n'
+        ']\nuvloop = { version = "^0.19", platform = "linux || darwin", python = ">=3.10" }\n')
+    got = texts(ProjectInput(tmp_path / "pyproject.toml", tmp_path).load())
+    assert got[0].endswith("linux_x86_64.whl ; sys_platform == 'linux'")
+    assert got[1].endswith("arm64.whl ; sys_platform == 'darwin'")
+    assert got[2] == "uvloop>=0.19,<0.20 ; python_version >= '3.10' and (sys_platform == 'linux' or sys_platform == 'darwin')"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(["linux", "darwin", "win32", "cygwin", "freebsd8"]), min_size=1, max_size=3, unique=True),
+       st.sampled_from(["linux", "darwin", "win32", "cygwin", "freebsd8", "aix"]))
+def test_poetry_platform_marker_admits_exactly_its_platforms(platforms, here):
+    from packaging.markers import Marker
+
+    from launchbuild.resolver.detectors.pyproject import _platform_marker
+
+    marker = Marker(_platform_marker(" || ".join(platforms), "x"))
+    assert marker.evaluate({"sys_platform": here}) == (here in platforms)
+
+
+@pytest.mark.parametrize("bad", ["linux; rm", "", "linux ||"])
+def test_an_unreadable_poetry_platform_is_bad_input(bad):
+    from launchbuild.resolver.detectors.pyproject import _platform_marker
+
+    with pytest.raises(BadInput):
+        _platform_marker(bad, "torch in pyproject.toml")
