@@ -85,6 +85,12 @@ def _own_source(source_dir: Path | None) -> tuple[OwnSource, Sourced[str] | None
                                    "pyproject.toml requires-python")
         if requires is None:
             requires = _poetry_python(read_pyproject(pyproject))
+    if requires is None and (source_dir / "setup.cfg").is_file():
+        from launchbuild.resolver.detectors.setuptools_inputs import setup_cfg_python_requires
+
+        spec = setup_cfg_python_requires(source_dir / "setup.cfg")
+        if spec:
+            requires = Sourced(spec, Origin.SOURCE_FILE, "setup.cfg python_requires")
     return OwnSource(directory=source_dir, project_name=name), requires
 
 

@@ -633,3 +633,22 @@ def test_an_unreadable_poetry_platform_is_bad_input(bad):
 
     with pytest.raises(BadInput):
         _platform_marker(bad, "torch in pyproject.toml")
+
+
+@pytest.mark.parametrize("python_requires,expected", [(">= 3.9", "3.13"), (">=3.9, <3.11", "3.10"), ("~=3.10.0", "3.10")])
+def test_setup_cfg_python_requires_constrains_the_target(python_requires, expected, tmp_path):
+    # MONAI's setup.cfg says `python_requires = >= 3.9`; it was read for nothing, like Poetry's python.
+    from launchbuild.jobs.model import CodeSource, Job
+    from launchbuild.resolver.api import ResolveOptions, select_target
+
+    (tmp_path / "setup.cfg").write_text(f"[metadata]\nname = p\n[options]\npython_requires = {python_requires}\n"
+                                        "install_requires =\n    numpy\n")
+    target, chosen = select_target(tmp_path, Job(source=CodeSource(tmp_path)), ResolveOptions(cache_dir=tmp_path / "c"))
+    assert (target.python, chosen.detail) == (expected, "setup.cfg python_requires")
+
+
+def test_a_setup_cfg_configparser_cannot_read_constrains_nothing(tmp_path):
+    from launchbuild.resolver.detectors.setuptools_inputs import setup_cfg_python_requires
+
+    (tmp_path / "setup.cfg").write_text("[flake8]\nmax-line = 1\n[flake8]\n")  # a duplicate section
+    assert setup_cfg_python_requires(tmp_path / "setup.cfg") is None
