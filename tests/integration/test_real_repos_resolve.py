@@ -150,3 +150,29 @@ def test_second_corpus_unreachable_sources_are_exit_3(repo, host, requirements, 
 def test_vllm_requirements_folder_alone_is_lb307_per_file(tmp_path):
     result = run("vllm-requirements", tmp_path)
     assert result.lock is None and [f.rule for f in result.findings] == ["LB307", "LB307"]
+
+
+def test_unsloth_extras_lock_through_the_build_backend(tmp_path):
+    result = run("unsloth", tmp_path, extras=("huggingface",))
+    got = {p.name for p in result.lock.packages}
+    assert {"unsloth-zoo", "transformers", "peft", "trl", "torch"} <= got
+    assert [f.rule for f in result.findings] == ["LB311"]  # its version comes from the unsloth package itself
+
+
+def test_unsloth_cuda_extra_needs_the_pytorch_host_and_says_so(tmp_path):
+    with pytest.raises(InfraUnavailable) as exc:  # xformers @ https://download.pytorch.org/whl/cu121/...
+        run("unsloth", tmp_path, python=Sourced("3.11", Origin.FLAG), extras=("cu121-torch240",))
+    assert "download.pytorch.org" in str(exc.value) and exc.value.exit_code == 3
+
+
+def test_lm_eval_group_includes_a_group_that_names_its_own_extras(tmp_path):
+    result = run("lm-evaluation-harness", tmp_path, python=Sourced("3.11", Origin.FLAG), groups=("dev",))
+    got = {p.name for p in result.lock.packages}
+    assert {"pytest", "pytest-cov", "tenacity", "transformers", "accelerate", "peft"} <= got
+    assert result.lock.own_projects == (".",) and not result.findings
+
+
+def test_monai_locks_its_requirements_for_a_python_its_setup_cfg_allows(tmp_path):
+    result = run("monai", tmp_path)
+    assert result.lock.target.python == "3.13"  # the newest that `python_requires = >= 3.9` allows
+    assert result.lock.version_of("torch").startswith(("2.4.", "2.5.", "2.6."))

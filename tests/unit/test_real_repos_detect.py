@@ -263,3 +263,45 @@ def test_exported_conda_envs_map_their_python_packages_and_name_the_rest():
     deepspeed = CondaInput(REPOS / "deepspeed" / "environment.yml", REPOS / "deepspeed").load()
     assert texts(deepspeed) == ["torch", "torchvision", "torchaudio", "ninja", "py-cpuinfo", "certifi", "pydantic"]
     assert not deepspeed.findings and deepspeed.python_pin.value == "3.10"
+
+
+def test_monai_requirements_win_over_its_setup_cfg_and_the_cfg_reads_extras():
+    from launchbuild.resolver.detectors.setuptools_inputs import SetupCfgInput
+
+    loaded, skipped = winner("monai")
+    assert (loaded.kind, loaded.path, texts(loaded)) == ("requirements", "requirements.txt",
+                                                         ["torch>=2.4.1, <2.7.0", "numpy>=1.24,<3.0"])
+    assert [p for p, _ in skipped] == ["pyproject.toml", "setup.cfg", "setup.py"]
+    cfg = SetupCfgInput(REPOS / "monai" / "setup.cfg", REPOS / "monai", ("all",)).load()
+    got = texts(cfg)
+    assert got[:2] == ["torch>=2.4.1, <2.7.0", "numpy>=1.24,<3.0"] and "pytorch-ignite==0.4.11" in got
+    assert "cucim-cu12; platform_system == \"Linux\" and python_version >= '3.9' and python_version <= '3.10'" in got
+    assert cfg.read == ("[options] install_requires: 2", "extra all: 41")
+
+
+def test_monai_setup_cfg_python_requires_names_the_target(tmp_path):
+    from launchbuild.jobs.model import CodeSource, Job
+    from launchbuild.resolver.api import ResolveOptions, select_target
+
+    src = REPOS / "monai"
+    # MONAI's pyproject.toml has no [project]: setup.cfg's `python_requires = >= 3.9` is the constraint
+    _, chosen = select_target(src, Job(source=CodeSource(src)), ResolveOptions(cache_dir=tmp_path))
+    assert chosen.detail == "setup.cfg python_requires"
+
+
+def test_unsloth_extras_are_validated_and_left_to_the_build_backend():
+    from launchbuild.errors import BadInput
+    from launchbuild.resolver.detectors.pyproject import ProjectInput
+
+    path = REPOS / "unsloth" / "pyproject.toml"
+    loaded = ProjectInput(path, path.parent, ("cu121-torch240",)).load()
+    assert (loaded.own_project, loaded.project_file, loaded.extras) == (".", "pyproject.toml", ("cu121-torch240",))
+    assert "cu121-torch240" not in loaded.not_used[0] and "huggingface" in loaded.not_used[0]
+    with pytest.raises(BadInput, match="cu999"):
+        ProjectInput(path, path.parent, ("cu999",)).load()
+
+
+def test_lm_eval_dependency_groups_are_offered():
+    loaded, _ = winner("lm-evaluation-harness")
+    assert (loaded.kind, loaded.own_project) == ("pyproject", ".")
+    assert loaded.not_used[-1] == "dependency groups not asked for: dev, dev1 (add --group NAME)"
