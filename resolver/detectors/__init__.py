@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from launchbuild.resolver.detectors.conda import CONDA_NAMES, CondaInput, installs_own_project
+from launchbuild.resolver.detectors.conda import CONDA_NAMES, CondaInput, included_files, installs_own_project
 from launchbuild.resolver.detectors.locks import PylockInput, UvLockInput
 from launchbuild.resolver.detectors.pipfile import PipfileInput, PipfileLockInput
 from launchbuild.resolver.detectors.pyproject import ProjectInput
@@ -78,11 +78,15 @@ def detected(source_dir: Path, extras: tuple[str, ...] = (), groups: tuple[str, 
     """Every input the detectors find in `source_dir`, highest precedence first."""
     by_form = [(detector.name, detector.detect(source_dir, extras, groups)) for detector in ORDER]
     envs = [e for name, found in by_form if name == CONDA_FORM for e in found]
-    if any(installs_own_project(e.path) for e in envs):
-        # environment.yml with `pip: [-e .]` installs the project and everything around it, as the
-        # README's `conda env create` does: its setup.py/pyproject alone (latent-diffusion's lists
-        # torch, numpy, tqdm) would drop the rest. It ranks right above the project's metadata.
-        first = next(i for i, (name, _) in enumerate(by_form) if name in PROJECT_FORMS)
+    # An environment file that installs another detected input states it and more, as the README's
+    # `conda env create` does: `pip: [-e .]` covers the project's setup.py/pyproject (latent-
+    # diffusion's setup.py alone lists torch, numpy, tqdm), `pip: [-r requirements.txt]` covers that
+    # file (whose winning alone drops the conda pins and python=). It ranks right above what it covers.
+    covered = {p for e in envs for p in included_files(e.path)}
+    own = any(installs_own_project(e.path) for e in envs)
+    first = next((i for i, (name, found) in enumerate(by_form) if name != CONDA_FORM and (
+        (own and name in PROJECT_FORMS and found) or any(f.path.resolve() in covered for f in found))), None)
+    if first is not None:
         by_form = [p for p in by_form if p[0] != CONDA_FORM]
         by_form.insert(first, (CONDA_FORM, envs))
     return [src for _, found in by_form for src in found]

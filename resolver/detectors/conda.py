@@ -27,14 +27,27 @@ _PYTHON_RANGE = re.compile(r"^\s*-\s*((?:[\w-]+::)?python\s*(?:>=|>|<=|<|!=|~=)[
 _SPEC = re.compile(r"^([A-Za-z0-9_][A-Za-z0-9_.\-]*)\s*(.*)$")
 
 
+_INCLUDE_LINE = re.compile(r"^\s*-\s+(?:-r|--requirement)[\s=]+[\"']?([^\s#\"']+)", re.MULTILINE)
+
+
+def _text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
 def installs_own_project(path: Path) -> bool:
     """Whether the environment file's pip section installs the job's own project (`-e .`): it
     then states the whole environment, the project's own metadata (setup.py, pyproject) included.
     A text scan, so detection stays cheap (no YAML import on the check path)."""
-    try:
-        return bool(_OWN_PROJECT_LINE.search(path.read_text(encoding="utf-8", errors="replace")))
-    except OSError:
-        return False
+    return bool(_OWN_PROJECT_LINE.search(_text(path)))
+
+
+def included_files(path: Path) -> set[Path]:
+    """The files its pip section includes (`- -r requirements.txt`), resolved beside it: the
+    environment then states those files and more (conda pins, python=)."""
+    return {(path.parent / name).resolve() for name in _INCLUDE_LINE.findall(_text(path))}
 
 
 @lru_cache(maxsize=1)

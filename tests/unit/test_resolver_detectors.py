@@ -652,3 +652,22 @@ def test_a_setup_cfg_configparser_cannot_read_constrains_nothing(tmp_path):
 
     (tmp_path / "setup.cfg").write_text("[flake8]\nmax-line = 1\n[flake8]\n")  # a duplicate section
     assert setup_cfg_python_requires(tmp_path / "setup.cfg") is None
+
+
+@pytest.mark.parametrize("include", ["- -r requirements.txt", "- --requirement requirements.txt",
+                                     "- -r ./requirements.txt", "- -r 'requirements.txt'"])
+def test_an_environment_that_includes_the_requirements_file_outranks_it(include, tmp_path):
+    # requirements.txt winning alone dropped the environment's conda pins and its python=.
+    (tmp_path / "requirements.txt").write_text("transformers==4.40.0\n")
+    (tmp_path / "environment.yml").write_text(
+        f"dependencies:\n  - python=3.10\n  - numpy=1.24\n  - pip\n  - pip:\n    {include}\n    - einops\n")
+    assert [type(s).__name__ for s in detectors.detected(tmp_path)] == ["CondaInput", "RequirementsFile"]
+    loaded = CondaInput(tmp_path / "environment.yml", tmp_path).load()
+    assert texts(loaded) == ["numpy==1.24.*", "transformers==4.40.0", "einops"] and loaded.python_pin.value == "3.10"
+
+
+def test_an_environment_including_another_file_keeps_its_rank(tmp_path):
+    (tmp_path / "requirements.txt").write_text("transformers\n")
+    (tmp_path / "requirements-conda.txt").write_text("einops\n")
+    (tmp_path / "environment.yml").write_text("dependencies:\n  - pip:\n    - -r requirements-conda.txt\n")
+    assert [type(s).__name__ for s in detectors.detected(tmp_path)] == ["RequirementsFile", "CondaInput"]
