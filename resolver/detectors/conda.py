@@ -47,7 +47,7 @@ def installs_own_project(path: Path) -> bool:
 def included_files(path: Path) -> set[Path]:
     """The files its pip section includes (`- -r requirements.txt`), resolved beside it: the
     environment then states those files and more (conda pins, python=)."""
-    return {(path.parent / name).resolve() for name in _INCLUDE_LINE.findall(_text(path))}
+    return {(path.parent / name.removeprefix("file:")).resolve() for name in _INCLUDE_LINE.findall(_text(path))}
 
 
 @lru_cache(maxsize=1)

@@ -671,3 +671,16 @@ def test_an_environment_including_another_file_keeps_its_rank(tmp_path):
     (tmp_path / "requirements-conda.txt").write_text("einops\n")
     (tmp_path / "environment.yml").write_text("dependencies:\n  - pip:\n    - -r requirements-conda.txt\n")
     assert [type(s).__name__ for s in detectors.detected(tmp_path)] == ["RequirementsFile", "CondaInput"]
+
+
+def test_a_file_url_include_is_read_like_a_path(tmp_path):
+    # conda's docs write `- -r file:requirements.txt`; it was "does not exist".
+    from launchbuild.resolver.sources import RequirementsFile
+
+    (tmp_path / "requirements.txt").write_text("transformers==4.40.0\n")
+    (tmp_path / "environment.yml").write_text("dependencies:\n  - python=3.10\n  - pip:\n    - -r file:requirements.txt\n")
+    assert [type(s).__name__ for s in detectors.detected(tmp_path)] == ["CondaInput", "RequirementsFile"]
+    assert texts(CondaInput(tmp_path / "environment.yml", tmp_path).load()) == ["transformers==4.40.0"]
+    (tmp_path / "outer.txt").write_text("-r file:///etc/passwd\n")  # still confined to the job
+    with pytest.raises(BadInput):
+        RequirementsFile(tmp_path / "outer.txt", tmp_path).load()
