@@ -19,7 +19,8 @@ from packaging.utils import canonicalize_name
 from launchbuild.errors import BadInput
 from launchbuild.resolver.detectors.base import line_of, read_toml, requirement, string_list
 from launchbuild.resolver.detectors.constraints import poetry_to_pep440, python_marker
-from launchbuild.resolver.requirements import ParsedRequirements, RequirementLine, parse_requirement
+from launchbuild.jobs.urls import redact_url, url_problem
+from launchbuild.resolver.requirements import IndexOptions, ParsedRequirements, RequirementLine, parse_requirement
 from launchbuild.compat.findings import Location
 from launchbuild.resolver.sources import LoadedInput, display_path
 
@@ -285,8 +286,36 @@ def _poetry_line(name: str, spec: object, shown: str, text: str, base_dir: Path)
             notes.append(f"{name}: {note}")
         body = f"{name}{extra_text}{version}"
     if spec.get("source"):
-        notes.append(f"{name}: Poetry source {spec['source']!r} is not routed (the lock uses the job's indexes)")
+        notes.append(f"{name}: from Poetry source {spec['source']!r}, an extra index of the whole lock here "
+                     "(pip has no per-package index)")
     return [parse_requirement(body + marker, loc)], notes
+
+
+def _poetry_sources(poetry: dict, included: list, shown: str) -> tuple[tuple[str, ...], list[str]]:
+    """[[tool.poetry.source]] URLs as extra indexes (they were dropped: a `torch = {source =
+    "pytorch"}` then locked PyPI's default CUDA build). An explicit source serves only the
+    dependencies that name it, so one no asked-for dependency names is left out, and said."""
+    sources = poetry.get("source") or []
+    if not isinstance(sources, list) or not all(isinstance(s, dict) for s in sources):
+        raise BadInput(f"[[tool.poetry.source]] in {shown} is not an array of tables",
+                       hint='write [[tool.poetry.source]] name = "x" url = "https://..."')
+    named = {spec.get("source") for spec in included if isinstance(spec, dict)}
+    named |= {item.get("source") for spec in included if isinstance(spec, list) for item in spec if isinstance(item, dict)}
+    indexes: list[str] = []
+    notes: list[str] = []
+    for src in sources:
+        name, url = src.get("name"), src.get("url")
+        if not isinstance(url, str):
+            continue  # `name = "PyPI"` with a priority and no url: the default index
+        where = f"[[tool.poetry.source]] {name!r} in {shown}"
+        problem = url_problem(url)
+        if problem:
+            raise BadInput(f"{where}: URL {redact_url(url)[:200]!r} {problem}", hint="write a plain http(s) URL")
+        if str(src.get("priority", "primary")).lower() == "explicit" and name not in named:
+            notes.append(f"{where}: explicit, and no asked-for dependency names it")
+        elif url not in indexes:
+            indexes.append(url)
+    return tuple(indexes), notes
 
 
 def _poetry(source: ProjectInput, data: dict, text: str, shown: str) -> LoadedInput:
@@ -314,6 +343,7 @@ def _poetry(source: ProjectInput, data: dict, text: str, shown: str) -> LoadedIn
     lines: list[RequirementLine] = []
     notes: list[str] = []
     optional_skipped: list[str] = []
+    included: list = []
     count = 0
     for name, spec in deps.items():
         if canonicalize_name(name) == "python":
@@ -325,6 +355,7 @@ def _poetry(source: ProjectInput, data: dict, text: str, shown: str) -> LoadedIn
         lines += got
         notes += n
         count += 1
+        included.append(spec)
     read = [f"[tool.poetry.dependencies]: {count} (constraints translated to PEP 440)"]
     for group in source.groups:
         table = group_tables[canonicalize_name(group)]
@@ -332,8 +363,13 @@ def _poetry(source: ProjectInput, data: dict, text: str, shown: str) -> LoadedIn
             got, n = _poetry_line(name, spec, shown, text, base_dir)
             lines += got
             notes += n
+            included.append(spec)
         read.append(f"[tool.poetry.group.{group}]: {len(table)}")
     not_used = list(notes)
+    indexes, source_notes = _poetry_sources(poetry, included, shown)
+    if indexes:
+        read.append(f"[[tool.poetry.source]] as extra indexes: {', '.join(indexes)}")
+    not_used += source_notes
     if optional_skipped:
         not_used.append(f"optional dependencies not in an asked-for extra: {', '.join(optional_skipped)} (add --extra NAME)")
     unasked = sorted(set(group_tables) - {canonicalize_name(g) for g in source.groups})
@@ -342,7 +378,8 @@ def _poetry(source: ProjectInput, data: dict, text: str, shown: str) -> LoadedIn
     if isinstance(deps.get("python"), str):
         not_used.append(f"python = {deps['python']!r} is a range, not a dependency: it is the project's "
                         "requires-python (the target Python satisfies it unless --python or .python-version names one)")
-    parsed = ParsedRequirements(requirements=tuple(lines), files=(shown,))
+    parsed = ParsedRequirements(requirements=tuple(lines), files=(shown,),
+                                options=IndexOptions(extra_index_urls=indexes))
     own = "." if isinstance(data.get("build-system"), dict) and poetry.get("package-mode", True) is not False \
         and source.path.parent == (source.source_dir or source.path.parent) else None
     empty = None if lines or own else "[tool.poetry.dependencies] lists only python"

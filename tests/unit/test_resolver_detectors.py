@@ -684,3 +684,36 @@ def test_a_file_url_include_is_read_like_a_path(tmp_path):
     (tmp_path / "outer.txt").write_text("-r file:///etc/passwd\n")  # still confined to the job
     with pytest.raises(BadInput):
         RequirementsFile(tmp_path / "outer.txt", tmp_path).load()
+
+
+def test_poetry_sources_become_extra_indexes(tmp_path):
+    # `torchvision = {source = "pytorch"}` with its [[tool.poetry.source]] was "not routed": the
+    # lock took PyPI's default CUDA build instead of the named index.
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.poetry]\nname = "p"\npackage-mode = false\n[tool.poetry.dependencies]\npython = "^3.10"\n'
+        'torchvision = { version = "^0.17", source = "pytorch" }\nnumpy = "^1.26"\n'
+        '[tool.poetry.group.dev.dependencies]\npytest = { version = "^8", source = "mirror" }\n'
+        '[[tool.poetry.source]]\nname = "pytorch"\nurl = "https://download.pytorch.org/whl/cu121"\npriority = "explicit"\n'
+        '[[tool.poetry.source]]\nname = "mirror"\nurl = "https://mirror.example/simple"\npriority = "explicit"\n'
+        '[[tool.poetry.source]]\nname = "extra"\nurl = "https://extra.example/simple"\npriority = "supplemental"\n'
+        '[[tool.poetry.source]]\nname = "PyPI"\npriority = "primary"\n')
+    loaded = ProjectInput(tmp_path / "pyproject.toml", tmp_path).load()
+    assert loaded.parsed.options.extra_index_urls == ("https://download.pytorch.org/whl/cu121",
+                                                      "https://extra.example/simple")
+    assert any("'mirror'" in n and "explicit, and no asked-for dependency names it" in n for n in loaded.not_used)
+    with_dev = ProjectInput(tmp_path / "pyproject.toml", tmp_path, (), ("dev",)).load()
+    assert "https://mirror.example/simple" in with_dev.parsed.options.extra_index_urls
+
+
+@pytest.mark.parametrize("sources,match", [
+    ('[tool.poetry]\nsource = "x"\n', "not an array of tables"),
+    ('[[tool.poetry.source]]\nname = "x"\nurl = "ftp://host/simple"\n', "URL"),
+])
+def test_unreadable_poetry_sources_are_bad_input(sources, match, tmp_path):
+    (tmp_path / "pyproject.toml").write_text(
+        sources.replace("[tool.poetry]\n", "[tool.poetry]\nname = \"p\"\n") if sources.startswith("[tool.poetry]")
+        else '[tool.poetry]\nname = "p"\n' + sources)
+    with (tmp_path / "pyproject.toml").open("a") as f:
+        f.write('[tool.poetry.dependencies]\nnumpy = "*"\n')
+    with pytest.raises(BadInput, match=match):
+        ProjectInput(tmp_path / "pyproject.toml", tmp_path).load()
