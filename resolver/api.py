@@ -189,7 +189,7 @@ def resolve(source_dir: Path | None, job: Job, options: ResolveOptions = Resolve
     _check_extras_and_groups(loaded, options)
     how = next((h for src, h in candidates if display_path(src.path, src.source_dir) == loaded.path), "source")
     described = dict(input_reason=("named explicitly (" + how + ")" if how in ("option", "flag")
-                                   else reason_for(loaded.path) if how == "source" else "the job's run package list"),
+                                   else reason_for(loaded.path, source_dir) if how == "source" else "the job's run package list"),
                      input_read=loaded.read, input_not_used=loaded.not_used)
     if loaded.lock_body is not None or loaded.project_file is not None:
         return _replace(resolve_special(loaded, target, options, skipped, job=job), **described)

@@ -18,10 +18,10 @@ PYPI_SIMPLE = "https://pypi.org/simple"
 _MAX_HASHED = 1 << 20
 
 
-def reason_for(path: str) -> str:
+def reason_for(path: str, source_dir: Path | None = None) -> str:
     from launchbuild.resolver import detectors
 
-    return detectors.reason_for(path)
+    return detectors.reason_for(path, source_dir)
 
 
 def no_input_findings(source_dir: Path | None, skipped: list[tuple[str, str]]) -> tuple[Finding, ...]:

@@ -92,8 +92,23 @@ def detected(source_dir: Path, extras: tuple[str, ...] = (), groups: tuple[str, 
     return [src for _, found in by_form for src in found]
 
 
-def reason_for(kind_path: str) -> str:
+def _covered_by(env: Path, source_dir: Path) -> list[str]:
+    """What an environment file states besides itself: the project (`-e .`), included files."""
+    out = []
+    if installs_own_project(env):
+        out += [f for f in PROJECT_FORMS if (source_dir / f).is_file()]
+    out += sorted(p.relative_to(source_dir.resolve()).as_posix() for p in included_files(env)
+                  if p.is_file() and p.parent == source_dir.resolve())
+    return out
+
+
+def reason_for(kind_path: str, source_dir: Path | None = None) -> str:
     name = Path(kind_path).name
+    if source_dir is not None and any(Path(name).match(f) for f in CONDA_NAMES):
+        covered = _covered_by(source_dir / kind_path, source_dir)
+        if covered:
+            return (f"conda's environment, which installs {', '.join(covered)} too, so it ranks above "
+                    f"{'it' if len(covered) == 1 else 'them'} (--verbose shows the order)")
     for i, detector in enumerate(ORDER):
         if any(Path(name).match(f) for f in detector.files):
             return f"{detector.why}; the first usable input in precedence order (--verbose shows it)"

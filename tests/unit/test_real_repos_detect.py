@@ -305,3 +305,11 @@ def test_lm_eval_dependency_groups_are_offered():
     loaded, _ = winner("lm-evaluation-harness")
     assert (loaded.kind, loaded.own_project) == ("pyproject", ".")
     assert loaded.not_used[-1] == "dependency groups not asked for: dev, dev1 (add --group NAME)"
+
+
+def test_why_an_environment_outranks_what_it_installs_is_said():
+    from launchbuild.resolver.detectors import reason_for
+
+    assert reason_for("environment.yaml", REPOS / "latent-diffusion") == (
+        "conda's environment, which installs setup.py too, so it ranks above it (--verbose shows the order)")
+    assert reason_for("environment.yml", REPOS / "stylegan3").startswith("conda's environment, mapped to PyPI; the first")
