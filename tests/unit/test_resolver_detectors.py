@@ -717,3 +717,34 @@ def test_unreadable_poetry_sources_are_bad_input(sources, match, tmp_path):
         f.write('[tool.poetry.dependencies]\nnumpy = "*"\n')
     with pytest.raises(BadInput, match=match):
         ProjectInput(tmp_path / "pyproject.toml", tmp_path).load()
+
+
+@pytest.mark.parametrize("spec,expected", [
+    ("pytorch[version='>=1.12',build=*cuda*]", ("pytorch", ">=1.12")),  # MatchSpec brackets
+    ('numpy[version=">=1.2,<2"]', ("numpy", ">=1.2,<2")),
+    ("numpy[version=1.24.*, build_number=2]", ("numpy", "==1.24.*")),
+    ("pytorch[build=*cuda*]", ("pytorch", "")),
+    ("pytorch==2.1.0=py3.10_cuda12.1_cudnn8_0", ("pytorch", "==2.1.0")),  # == with a build string
+    ("numpy>=1.2 ,<2", ("numpy", ">=1.2,<2")),  # the upper bound was cut at the space
+])
+def test_conda_match_spec_forms_real_envs_use(spec, expected):
+    assert conda_to_pep508(spec, "environment.yml")[:2] == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(0, 40), min_size=1, max_size=3), st.sampled_from([
+    "{n}={v}", "{n}={v}=py310h1234_0", "{n}=={v}", "{n}=={v}=cuda_0", "{n} {v}.*", "{n}>={v}", "{n}>={v} ,<99",
+    "{n}[version='>={v}',build=*cuda*]", "conda-forge::{n}={v}", "{n} {v} h1234_0"]))
+def test_conda_specs_translate_to_pep440_that_admits_the_version(parts, form):
+    from packaging.specifiers import SpecifierSet
+
+    version = ".".join(map(str, parts))
+    name, specifier, _ = conda_to_pep508(form.format(n="numpy", v=version), "environment.yml")
+    assert name == "numpy" and version in SpecifierSet(specifier)
+
+
+def test_a_conda_version_pep440_cannot_read_is_unpinned_and_said(tmp_path):
+    (tmp_path / "environment.yml").write_text("dependencies:\n  - python-tzdata=2023c\n  - numpy=1.24\n")
+    loaded = CondaInput(tmp_path / "environment.yml", tmp_path).load()
+    assert texts(loaded) == ["tzdata", "numpy==1.24.*"]
+    assert "version '==2023c.*' is not a PEP 440 version; tzdata is unpinned" in loaded.not_used[0]
