@@ -748,3 +748,26 @@ def test_a_conda_version_pep440_cannot_read_is_unpinned_and_said(tmp_path):
     loaded = CondaInput(tmp_path / "environment.yml", tmp_path).load()
     assert texts(loaded) == ["tzdata", "numpy==1.24.*"]
     assert "version '==2023c.*' is not a PEP 440 version; tzdata is unpinned" in loaded.not_used[0]
+
+
+def test_a_file_url_to_a_project_in_the_job_is_the_jobs_own_project(tmp_path):
+    # Poetry's `mylib = {path = "libs/mylib", develop = true}` and Pipfile's path entries become
+    # `mylib @ file:///job/libs/mylib`: that was LB305 "not a project in the job".
+    from launchbuild.compat.findings import Location
+    from launchbuild.resolver.own_project import split_local_projects
+    from launchbuild.resolver.requirements import parse_requirement
+
+    (tmp_path / "job" / "libs" / "mylib").mkdir(parents=True)
+    (tmp_path / "job" / "libs" / "mylib" / "pyproject.toml").write_text('[project]\nname = "mylib"\nversion = "1"\n')
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "setup.py").write_text("")
+    job = tmp_path / "job"
+    inside = parse_requirement(f"mylib[fast] @ {(job / 'libs' / 'mylib').as_uri()}", Location("pyproject.toml", 6))
+    outside = parse_requirement(f"other @ {(tmp_path / 'elsewhere').as_uri()}", Location("pyproject.toml", 7))
+    keep, projects = split_local_projects((inside, outside), job)
+    assert keep == (outside,)  # outside the job: LB305 says why
+    [(_, path, rel, line)] = projects
+    assert (rel, line.extras, path) == ("libs/mylib", ("fast",), (job / "libs" / "mylib").resolve())
+    (tmp_path / "job" / "Pipfile").write_text('[packages]\nmylib = {path = "./libs/mylib", editable = true}\n')
+    pip_line = PipfileInput(job / "Pipfile", job).load().parsed.requirements[0]
+    assert split_local_projects((pip_line,), job)[1][0][2] == "libs/mylib"
