@@ -771,3 +771,25 @@ def test_a_file_url_to_a_project_in_the_job_is_the_jobs_own_project(tmp_path):
     (tmp_path / "job" / "Pipfile").write_text('[packages]\nmylib = {path = "./libs/mylib", editable = true}\n')
     pip_line = PipfileInput(job / "Pipfile", job).load().parsed.requirements[0]
     assert split_local_projects((pip_line,), job)[1][0][2] == "libs/mylib"
+
+
+def test_pipfile_marker_keys_become_markers(tmp_path):
+    # pipenv's `sys_platform = "== 'win32'"` was dropped: pywin32 then had to resolve for linux.
+    from packaging.markers import Marker
+
+    (tmp_path / "Pipfile").write_text(
+        "[packages]\npywin32 = {version = \"*\", sys_platform = \"== 'win32'\"}\n"
+        "uvloop = {version = \">=0.19\", os_name = \"!= 'nt'\", markers = \"python_version >= '3.10'\"}\nsix = \"*\"\n")
+    lines = PipfileInput(tmp_path / "Pipfile", tmp_path).load().parsed.requirements
+    assert [r.text for r in lines] == ["pywin32 ; sys_platform == 'win32'",
+                                       "uvloop>=0.19 ; (python_version >= '3.10') and os_name != 'nt'", "six"]
+    linux = {"sys_platform": "linux", "os_name": "posix", "python_version": "3.11"}
+    assert [Marker(r.marker).evaluate(linux) if r.marker else True for r in lines] == [False, True, True]
+
+
+@pytest.mark.parametrize("value", ["win32", "== win32", "== 'a' or 1", 3])
+def test_an_unreadable_pipfile_marker_key_is_bad_input(value, tmp_path):
+    shown = f'"{value}"' if isinstance(value, str) else str(value)
+    (tmp_path / "Pipfile").write_text(f'[packages]\npywin32 = {{version = "*", sys_platform = {shown}}}\n')
+    with pytest.raises(BadInput, match="sys_platform of package 'pywin32'"):
+        PipfileInput(tmp_path / "Pipfile", tmp_path).load()
