@@ -285,6 +285,9 @@ def _poetry_line(name: str, spec: object, shown: str, text: str, base_dir: Path)
         if note:
             notes.append(f"{name}: {note}")
         body = f"{name}{extra_text}{version}"
+    if spec.get("allow-prereleases") is True:
+        notes.append(f"{name}: allow-prereleases has no per-package form here: write a pre-release in its "
+                     "constraint (>=2.0.0rc1), which allows them for it")
     if spec.get("source"):
         notes.append(f"{name}: from Poetry source {spec['source']!r}, an extra index of the whole lock here "
                      "(pip has no per-package index)")

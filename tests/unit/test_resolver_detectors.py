@@ -793,3 +793,11 @@ def test_an_unreadable_pipfile_marker_key_is_bad_input(value, tmp_path):
     (tmp_path / "Pipfile").write_text(f'[packages]\npywin32 = {{version = "*", sys_platform = {shown}}}\n')
     with pytest.raises(BadInput, match="sys_platform of package 'pywin32'"):
         PipfileInput(tmp_path / "Pipfile", tmp_path).load()
+
+
+def test_poetry_allow_prereleases_is_said_not_dropped(tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[tool.poetry]\nname = "p"\npackage-mode = false\n'
+                                             '[tool.poetry.dependencies]\ndatasets = { version = "^2.2", allow-prereleases = true }\n')
+    loaded = ProjectInput(tmp_path / "pyproject.toml", tmp_path).load()
+    assert texts(loaded) == ["datasets>=2.2,<3"]
+    assert any(n.startswith("datasets: allow-prereleases has no per-package form") for n in loaded.not_used)
