@@ -176,3 +176,18 @@ def test_monai_locks_its_requirements_for_a_python_its_setup_cfg_allows(tmp_path
     result = run("monai", tmp_path)
     assert result.lock.target.python == "3.13"  # the newest that `python_requires = >= 3.9` allows
     assert result.lock.version_of("torch").startswith(("2.4.", "2.5.", "2.6."))
+
+
+def test_taming_transformers_environment_wins_and_its_old_sdist_fails_with_its_cause(tmp_path):
+    result = run("taming-transformers", tmp_path)  # python=3.8.5 in environment.yaml is the target
+    assert result.input_kind == "environment" and result.lock is None
+    [finding] = result.findings
+    assert finding.rule == "LB301" and finding.message.startswith(
+        "ModuleNotFoundError: No module named 'pkg_resources': building albumentations==0.4.3 (from environment.yaml)")
+    assert "Python 3.8" in finding.message
+
+
+def test_stylegan3_conda_pin_of_torch_has_no_wheel_for_the_default_python(tmp_path):
+    result = run("stylegan3", tmp_path)
+    [finding] = result.findings
+    assert finding.rule == "LB301" and "torch==1.9.1 (environment.yml:12)" in finding.message
