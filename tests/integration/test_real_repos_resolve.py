@@ -191,3 +191,10 @@ def test_stylegan3_conda_pin_of_torch_has_no_wheel_for_the_default_python(tmp_pa
     result = run("stylegan3", tmp_path)
     [finding] = result.findings
     assert finding.rule == "LB301" and "torch==1.9.1 (environment.yml:12)" in finding.message
+
+
+def test_guided_diffusion_setup_py_metadata_is_locked_and_the_project_installed(tmp_path):
+    result = run("guided-diffusion", tmp_path, python=Sourced("3.11", Origin.FLAG))
+    assert not result.findings and result.lock.own_projects == (".",)
+    assert {"blobfile", "torch", "tqdm"} <= {p.name for p in result.lock.packages}
+    assert "tensorflow" not in {p.name for p in result.lock.packages}  # evaluations/requirements.txt is not the job's
