@@ -83,7 +83,31 @@ def _own_source(source_dir: Path | None) -> tuple[OwnSource, Sourced[str] | None
                     raise BadInput(f"requires-python in {pyproject} is not a string", hint="write e.g. '>=3.10'")
                 requires = Sourced(project["requires-python"], Origin.SOURCE_FILE,
                                    "pyproject.toml requires-python")
+        if requires is None:
+            requires = _poetry_python(read_pyproject(pyproject))
+    if requires is None and (source_dir / "setup.cfg").is_file():
+        from launchbuild.resolver.detectors.setuptools_inputs import setup_cfg_python_requires
+
+        spec = setup_cfg_python_requires(source_dir / "setup.cfg")
+        if spec:
+            requires = Sourced(spec, Origin.SOURCE_FILE, "setup.cfg python_requires")
     return OwnSource(directory=source_dir, project_name=name), requires
+
+
+def _poetry_python(data: dict) -> Sourced[str] | None:
+    """Poetry's `python = "^3.10"` is the project's requires-python (poetry-core writes it as
+    Requires-Python), so the target Python must satisfy it as it would a PEP 621 one."""
+    from launchbuild.resolver.detectors.constraints import poetry_to_pep440
+
+    tool = data.get("tool")
+    poetry = tool.get("poetry") if isinstance(tool, dict) else None
+    deps = poetry.get("dependencies") if isinstance(poetry, dict) else None
+    python = deps.get("python") if isinstance(deps, dict) else None
+    if not isinstance(python, str):
+        return None
+    where = "pyproject.toml [tool.poetry.dependencies] python"
+    spec, _ = poetry_to_pep440(python, where)
+    return Sourced(spec, Origin.SOURCE_FILE, where) if spec else None
 
 
 def _requirement_text(line: RequirementLine) -> str:
@@ -165,7 +189,7 @@ def resolve(source_dir: Path | None, job: Job, options: ResolveOptions = Resolve
     _check_extras_and_groups(loaded, options)
     how = next((h for src, h in candidates if display_path(src.path, src.source_dir) == loaded.path), "source")
     described = dict(input_reason=("named explicitly (" + how + ")" if how in ("option", "flag")
-                                   else reason_for(loaded.path) if how == "source" else "the job's run package list"),
+                                   else reason_for(loaded.path, source_dir) if how == "source" else "the job's run package list"),
                      input_read=loaded.read, input_not_used=loaded.not_used)
     if loaded.lock_body is not None or loaded.project_file is not None:
         return _replace(resolve_special(loaded, target, options, skipped, job=job), **described)

@@ -27,12 +27,28 @@ def scrub(text: str) -> str:
     return _TEMP_PATH.sub("<build dir>", text)
 
 
+# setuptools/distutils end a failed build with `error: <why>` on the backend's stderr and no
+# traceback (minGPT without its package dir: "error: package directory 'mingpt' does not exist").
+_DISTUTILS_ERROR = re.compile(r"^error:\s+\S.*$")
+
+
 def last_exception(stderr: str) -> str | None:
-    found = None
+    """The backend's last exception line; else its last `error: ...` line inside the backend's
+    own [stderr] block (uv's outer `error: The build backend returned an error` is not a cause)."""
+    found = distutils = None
+    in_backend_stderr = False
     for line in stderr.splitlines():
-        m = _EXCEPTION.match(line.strip())
+        text = line.strip()
+        if text.startswith("[stderr]"):
+            in_backend_stderr, text = True, text[len("[stderr]"):].strip()
+        elif text.startswith("[stdout]") or (line[:1].strip() and not line.startswith(" ")):
+            in_backend_stderr = False  # uv's own, unindented lines end the block
+        m = _EXCEPTION.match(text)
         if m:
             found = m.group(1).strip()
+        elif in_backend_stderr and _DISTUTILS_ERROR.match(text):
+            distutils = text
+    found = found or distutils
     return scrub(found) if found else None
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from launchbuild.resolver.requirements import RequirementLine
 
@@ -33,11 +34,17 @@ def split_local_projects(lines: tuple[RequirementLine, ...], source_dir: Path | 
     keep: list[RequirementLine] = []
     projects: list[tuple[str, Path, str, RequirementLine]] = []
     for line in lines:
-        if line.kind != "path" or not line.url or line.url.startswith("file:"):
+        if line.kind != "path" or not line.url:
             keep.append(line)
             continue
-        m = _EXTRAS.match(line.url)
-        path = Path(m.group(1)).resolve()
+        if line.url.startswith("file:"):
+            # `mylib @ file:///job/libs/mylib`: how Poetry's and Pipfile's path dependencies (and
+            # PEP 508 direct references) name a project in the job; it was LB305 "not a project".
+            path = Path(unquote(urlsplit(line.url).path)).resolve()
+            extras = "[" + ",".join(line.extras) + "]" if line.extras else None
+        else:
+            m = _EXTRAS.match(line.url)
+            path, extras = Path(m.group(1)).resolve(), m.group(2)
         try:
             rel = path.relative_to(root).as_posix()
         except ValueError:
@@ -48,7 +55,7 @@ def split_local_projects(lines: tuple[RequirementLine, ...], source_dir: Path | 
             continue
         name = f"p{len(projects)}"
         projects.append((name, path, rel or ".", replace(line, extras=tuple(
-            e.strip() for e in (m.group(2) or "[]")[1:-1].split(",") if e.strip()))))
+            e.strip() for e in (extras or "[]")[1:-1].split(",") if e.strip()))))
     return tuple(keep), tuple(projects)
 
 

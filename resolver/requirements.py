@@ -442,6 +442,10 @@ def _resolve_include(value: str, base_dir: Path | None, where: str, root: Path, 
     if _is_url(value):
         raise BadInput(f"remote include {redact_url(value)[:200]!r} at {where} is not supported",
                        hint="download the file into the source tree and include it by path")
+    if value.startswith("file:"):
+        # `-r file:requirements.txt`, as conda's environment.yml docs write it: pip reads a file
+        # URL; a relative one is relative to the including file like a plain path.
+        value = unquote(urlsplit(value).path)
     return confine.confine(root, value, base=base_dir, where=where, what=f"{option} include")
 
 

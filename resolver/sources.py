@@ -68,14 +68,20 @@ def display_path(path: Path, source_dir: Path | None) -> str:
 def _relocate(parsed: ParsedRequirements, source_dir: Path | None) -> ParsedRequirements:
     """Included files are read by absolute path; show them relative to the source."""
 
-    def fix(line: RequirementLine) -> RequirementLine:
-        p = Path(line.location.path)
-        if p.is_absolute():
-            return replace(line, location=Location(display_path(p, source_dir), line.location.line))
-        return line
+    def shown(path: str) -> str:
+        return display_path(Path(path), source_dir) if Path(path).is_absolute() else path
 
+    def fix(line: RequirementLine) -> RequirementLine:
+        if line.location is None or not Path(line.location.path).is_absolute():
+            return line
+        return replace(line, location=Location(shown(line.location.path), line.location.line))
+
+    # The file list and the comments' locations too: an included file's host path must not
+    # reach the report or a finding (vLLM's requirements/cuda.txt includes common.txt).
     return replace(parsed, requirements=tuple(fix(r) for r in parsed.requirements),
-                   constraints=tuple(fix(r) for r in parsed.constraints))
+                   constraints=tuple(fix(r) for r in parsed.constraints),
+                   files=tuple(shown(f) for f in parsed.files),
+                   comments=tuple((Location(shown(loc.path), loc.line), text) for loc, text in parsed.comments))
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,10 @@ PYPI_SIMPLE = "https://pypi.org/simple"
 _MAX_HASHED = 1 << 20
 
 
-def reason_for(path: str) -> str:
+def reason_for(path: str, source_dir: Path | None = None) -> str:
     from launchbuild.resolver import detectors
 
-    return detectors.reason_for(path)
+    return detectors.reason_for(path, source_dir)
 
 
 def no_input_findings(source_dir: Path | None, skipped: list[tuple[str, str]]) -> tuple[Finding, ...]:
@@ -70,10 +70,13 @@ def _tree_digest(root: Path, copy: str, name: str) -> str:
 
 
 def _empty(loaded: LoadedInput, target: Target, what: str) -> Finding:
+    # A project with no dependencies still installs itself (segment-anything's setup.py has
+    # install_requires=[] and imports torch): the environment around it is empty all the same.
+    only = f" besides the job's own project ({loaded.own_project})" if loaded.own_project else ""
     return Finding(
         rule="LB308", severity=Severity.INFO, title="No dependency file: the image has no third-party packages",
         message=f"{loaded.path} {what} for Python {target.python} on {target.platform}: "
-                "the image will have no third-party packages",
+                f"the image will have no third-party packages{only}",
         fix="add the job's dependencies to it if the job imports anything beyond the stdlib",
         location=Location(loaded.path),
     )
@@ -103,9 +106,9 @@ def resolve_special(loaded: LoadedInput, target: Target, options, skipped, *, jo
             if problems:
                 return replace(base, findings=tuple(findings) + problems)
             body = (body.rstrip() + "\n" if body.strip() else "") + extra
+        if not body.strip() and not findings:
+            findings.append(_empty(loaded, target, "locks nothing"))
         if not body.strip() and not loaded.own_project:
-            if not findings:
-                findings.append(_empty(loaded, target, "locks nothing"))
             return replace(base, findings=tuple(findings))
     else:
         backend = make_backend(options.backend, target)
@@ -139,7 +142,7 @@ def resolve_special(loaded: LoadedInput, target: Target, options, skipped, *, jo
             entry = {"body": outcome.body}
             cache.write_json(cache.lock_path(root, key), entry)
         body = entry.get("body", "")
-        if not body.strip() and not loaded.own_project:
+        if not body.strip():
             findings.append(_empty(loaded, target, "declares no dependencies"))
     from launchbuild.resolver.own_project import header_lines
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from launchbuild.resolver.detectors.conda import CONDA_NAMES, CondaInput
+from launchbuild.resolver.detectors.conda import CONDA_NAMES, CondaInput, included_files, installs_own_project
 from launchbuild.resolver.detectors.locks import PylockInput, UvLockInput
 from launchbuild.resolver.detectors.pipfile import PipfileInput, PipfileLockInput
 from launchbuild.resolver.detectors.pyproject import ProjectInput
@@ -59,6 +59,8 @@ ORDER: tuple[Detector, ...] = (
 )
 
 PRECEDENCE = " > ".join(d.name for d in ORDER) + " > a run's package list"
+CONDA_FORM = ORDER[-1].name
+PROJECT_FORMS = ("pyproject.toml", "setup.cfg", "setup.py")  # the project's own metadata
 
 # Names that look like a dependency file. One no detector reads is reported (LB307) when no
 # input won, so an environment is never empty without saying why.
@@ -74,14 +76,39 @@ _DEPENDENCY_LIKE = re.compile(
 
 def detected(source_dir: Path, extras: tuple[str, ...] = (), groups: tuple[str, ...] = ()) -> list:
     """Every input the detectors find in `source_dir`, highest precedence first."""
+    by_form = [(detector.name, detector.detect(source_dir, extras, groups)) for detector in ORDER]
+    envs = [e for name, found in by_form if name == CONDA_FORM for e in found]
+    # An environment file that installs another detected input states it and more, as the README's
+    # `conda env create` does: `pip: [-e .]` covers the project's setup.py/pyproject (latent-
+    # diffusion's setup.py alone lists torch, numpy, tqdm), `pip: [-r requirements.txt]` covers that
+    # file (whose winning alone drops the conda pins and python=). It ranks right above what it covers.
+    covered = {p for e in envs for p in included_files(e.path)}
+    own = any(installs_own_project(e.path) for e in envs)
+    first = next((i for i, (name, found) in enumerate(by_form) if name != CONDA_FORM and (
+        (own and name in PROJECT_FORMS and found) or any(f.path.resolve() in covered for f in found))), None)
+    if first is not None:
+        by_form = [p for p in by_form if p[0] != CONDA_FORM]
+        by_form.insert(first, (CONDA_FORM, envs))
+    return [src for _, found in by_form for src in found]
+
+
+def _covered_by(env: Path, source_dir: Path) -> list[str]:
+    """What an environment file states besides itself: the project (`-e .`), included files."""
     out = []
-    for detector in ORDER:
-        out += detector.detect(source_dir, extras, groups)
+    if installs_own_project(env):
+        out += [f for f in PROJECT_FORMS if (source_dir / f).is_file()]
+    out += sorted(p.relative_to(source_dir.resolve()).as_posix() for p in included_files(env)
+                  if p.is_file() and p.parent == source_dir.resolve())
     return out
 
 
-def reason_for(kind_path: str) -> str:
+def reason_for(kind_path: str, source_dir: Path | None = None) -> str:
     name = Path(kind_path).name
+    if source_dir is not None and any(Path(name).match(f) for f in CONDA_NAMES):
+        covered = _covered_by(source_dir / kind_path, source_dir)
+        if covered:
+            return (f"conda's environment, which installs {', '.join(covered)} too, so it ranks above "
+                    f"{'it' if len(covered) == 1 else 'them'} (--verbose shows the order)")
     for i, detector in enumerate(ORDER):
         if any(Path(name).match(f) for f in detector.files):
             return f"{detector.why}; the first usable input in precedence order (--verbose shows it)"

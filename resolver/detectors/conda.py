@@ -21,7 +21,34 @@ from launchbuild.resolver.requirements import RequirementLine, parse_requirement
 from launchbuild.resolver.sources import EnvironmentFile, LoadedInput, display_path
 
 CONDA_NAMES = ("environment.yml", "environment.yaml", "conda.yaml", "conda.yml")
+# A pip-section entry that installs the environment file's own directory: `- -e .`, `- .`, `- -e ./`.
+_OWN_PROJECT_LINE = re.compile(r"^\s*-\s+(?:(?:-e|--editable)\s+)?\.(?:/)?\s*(?:#.*)?$", re.MULTILINE)
+_BRACKET_FIELD = re.compile(r"(\w+)\s*=\s*(?:'([^']*)'|\"([^\"]*)\"|([^,]*))")
+_PYTHON_RANGE = re.compile(r"^\s*-\s*((?:[\w-]+::)?python\s*(?:>=|>|<=|<|!=|~=)[^#\n]*)", re.MULTILINE)
 _SPEC = re.compile(r"^([A-Za-z0-9_][A-Za-z0-9_.\-]*)\s*(.*)$")
+
+
+_INCLUDE_LINE = re.compile(r"^\s*-\s+(?:-r|--requirement)[\s=]+[\"']?([^\s#\"']+)", re.MULTILINE)
+
+
+def _text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+def installs_own_project(path: Path) -> bool:
+    """Whether the environment file's pip section installs the job's own project (`-e .`): it
+    then states the whole environment, the project's own metadata (setup.py, pyproject) included.
+    A text scan, so detection stays cheap (no YAML import on the check path)."""
+    return bool(_OWN_PROJECT_LINE.search(_text(path)))
+
+
+def included_files(path: Path) -> set[Path]:
+    """The files its pip section includes (`- -r requirements.txt`), resolved beside it: the
+    environment then states those files and more (conda pins, python=)."""
+    return {(path.parent / name.removeprefix("file:")).resolve() for name in _INCLUDE_LINE.findall(_text(path))}
 
 
 @lru_cache(maxsize=1)
@@ -40,6 +67,15 @@ def conda_to_pep508(spec: str, where: str) -> tuple[str, str, str | None]:
                        hint="write name, name=1.2 or name>=1.2")
     name, rest = m.group(1).lower(), m.group(2).strip()
     note = None
+    if rest.startswith("["):
+        # MatchSpec brackets, `pytorch[version='>=1.12',build=*cuda*]`: the version field is the
+        # constraint; a build selector has no PyPI meaning.
+        if not rest.endswith("]"):
+            raise BadInput(f"conda dependency {spec!r} in {where} has an unclosed '['",
+                           hint="write name[version='>=1.2'] or name>=1.2")
+        fields = {k.lower(): "".join(v) for k, *v in _BRACKET_FIELD.findall(rest[1:-1])}
+        rest = fields.get("version", "").strip()
+    rest = re.sub(r"\s*,\s*", ",", rest)  # `>=1.2 ,<2`
     if "|" in rest:
         note = f"{spec!r}: PEP 440 has no 'or'; kept {rest.split('|')[-1].strip()!r}"
         rest = rest.split("|")[-1].strip()
@@ -50,11 +86,24 @@ def conda_to_pep508(spec: str, where: str) -> tuple[str, str, str | None]:
     elif rest[0].isdigit():
         version = rest.split()[0]  # `name 1.2.* build`
     else:
-        return name, rest.split()[0], note  # already a comparison: `>=1.2,<2`, `==1.2.3`
+        constraint = rest.split()[0]  # already a comparison: `>=1.2,<2`, `==1.2.3`
+        if constraint.startswith("==") and "=" in constraint[2:]:
+            constraint = "==" + constraint[2:].split("=")[0]  # `==2.1.0=py3.10_cuda12.1_0`: a build string
+        return name, constraint, note
     version = version.rstrip("*").rstrip(".") if version.endswith("*") else version
     if version.count(".") >= 2 or not version:
         return name, f"=={version}" if version else "", note
     return name, f"=={version}.*", note
+
+
+def _pep440(specifier: str) -> bool:
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    try:
+        SpecifierSet(specifier)
+    except InvalidSpecifier:
+        return False
+    return True
 
 
 def _unmapped(name: str, spec: str, loc: Location) -> Finding:
@@ -92,6 +141,12 @@ class CondaInput:
                 not_installed.append(spec)
                 continue
             pypi = table["map"].get(name)
+            family = next((why for prefix, why in table.get("not_pypi_prefixes", {}).items()
+                           if name.startswith(prefix)), None) if pypi is None else None
+            if family is not None:  # cuda-cudart, libcublas, ...: an exported env lists dozens
+                not_used.append(f"conda {spec!r}: {family}")
+                not_installed.append(spec)
+                continue
             if pypi is None:
                 findings.append(_unmapped(name, spec, loc))
                 not_installed.append(spec)
@@ -99,7 +154,15 @@ class CondaInput:
             if pypi.lower() in pip_names:
                 not_used.append(f"conda {spec!r}: the pip section names {pypi} too; the pip line is used")
                 continue
+            if specifier and not _pep440(specifier):
+                # python-tzdata=2023c, a conda version PEP 440 cannot read: the package, unpinned, and said
+                not_used.append(f"conda {spec!r}: version {specifier!r} is not a PEP 440 version; {pypi} is unpinned")
+                specifier = ""
             mapped.append(parse_requirement(f"{pypi}{specifier}", loc))
+        if base.python_pin is None:
+            for spec in _PYTHON_RANGE.findall(text):  # stylegan3's `python >= 3.8`: said, not dropped
+                not_used.append(f"conda {spec.strip()!r}: a range, not a pin: the target Python comes from "
+                                "--python, .python-version or the default")
         read = [f"pip section: {len(base.parsed.requirements)}",
                 f"conda dependencies mapped to PyPI: {len(mapped)} of {len(base.conda_only)}"]
         if base.python_pin:

@@ -174,7 +174,7 @@ class UvLockInput:
             raise BadInput(f"{shown} has no pyproject.toml beside it", hint="commit the pyproject.toml it locks")
         data, _ = read_toml(self.path, shown)
         cmd = [uv.find_uv_bin(), "export", "--frozen", "--offline", "--no-config", "--format", "requirements-txt",
-               "--no-header", "--no-emit-project", "--no-emit-workspace", "--no-default-groups", "--project", str(project)]
+               "--no-header", "--no-emit-project", "--no-emit-workspace", "--no-default-groups", "--project", "."]
         for extra in self.extras:
             cmd += ["--extra", extra]
         for group in self.groups:
@@ -182,6 +182,8 @@ class UvLockInput:
         from launchbuild.resolver.backends import backend_env
 
         try:
+            # `--project .` with cwd=project: a relative source dir (`check ./job`) would otherwise be
+            # taken relative to itself, and uv finds no project.
             proc = subprocess.run(cmd, cwd=project, capture_output=True, text=True, timeout=120, env=backend_env())
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise InfraUnavailable(f"uv export could not run for {shown}: {exc}", hint="reinstall launchbuild") from None

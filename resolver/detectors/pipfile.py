@@ -21,6 +21,10 @@ from launchbuild.resolver.requirements import IndexOptions, ParsedRequirements, 
 from launchbuild.resolver.sources import LoadedInput, display_path
 
 _PY = re.compile(r"3\.\d{1,2}")
+_MARKER_KEYS = ("os_name", "sys_platform", "platform_machine", "platform_python_implementation", "platform_release",
+                "platform_system", "platform_version", "python_version", "python_full_version",
+                "implementation_name", "implementation_version")
+_MARKER_VALUE = re.compile(r"(===|==|!=|<=|>=|~=|<|>|not in|in)\s*(['\"])[^'\"]*\2")
 
 
 def _python_pin(value: object, shown: str) -> Sourced[str] | None:
@@ -47,7 +51,16 @@ def _entry(name: str, spec: object, shown: str, text: str, base_dir: Path) -> Re
     if not isinstance(extras, list) or not all(isinstance(e, str) for e in extras):
         raise BadInput(f"extras of package {name!r} in {shown} is not a list of strings", hint='write extras = ["x"]')
     extra_text = f"[{','.join(extras)}]" if extras else ""
-    marker = f" ; {spec['markers']}" if isinstance(spec.get("markers"), str) else ""
+    # pipenv's marker keys: `pywin32 = {version = "*", sys_platform = "== 'win32'"}` (dropped,
+    # it locked pywin32 for linux); joined with `markers` as pipenv does.
+    clauses = [f"({spec['markers']})"] if isinstance(spec.get("markers"), str) else []
+    for key in _MARKER_KEYS:
+        if key in spec:
+            if not isinstance(spec[key], str) or not _MARKER_VALUE.fullmatch(spec[key].strip()):
+                raise BadInput(f"{key} of package {name!r} in {shown} is not a marker comparison",
+                               hint=f"write {key} = \"== 'value'\"")
+            clauses.append(f"{key} {spec[key].strip()}")
+    marker = f" ; {' and '.join(clauses)}" if clauses else ""
     if "git" in spec:
         ref = spec.get("ref")
         return parse_requirement(f"{name}{extra_text} @ git+{spec['git']}" + (f"@{ref}" if ref else "") + marker, loc)
@@ -87,8 +100,14 @@ class PipfileInput:
             read.append(f"[dev-packages]: {len(dev)}")
         not_used = (f"[dev-packages] ({len(dev)}) not asked for (add --group dev)",) if dev and "dev" not in self.groups else ()
         sources = [s.get("url") for s in data.get("source", []) if isinstance(s, dict) and isinstance(s.get("url"), str)]
-        options = IndexOptions(index_url=sources[0] if sources else None, extra_index_urls=tuple(sources[1:]))
-        python = _python_pin((data.get("requires") or {}).get("python_version"), shown)
+        settings = data.get("pipenv") if isinstance(data.get("pipenv"), dict) else {}
+        pre = settings.get("allow_prereleases") is True  # pipenv's --pre, for every package
+        if pre:
+            read.append("[pipenv] allow_prereleases: pre-releases allowed")
+        options = IndexOptions(index_url=sources[0] if sources else None, extra_index_urls=tuple(sources[1:]), pre=pre)
+        requires = data.get("requires") if isinstance(data.get("requires"), dict) else {}
+        # `pipenv --python 3.10.4` writes python_full_version; either names the Python.
+        python = _python_pin(requires.get("python_version", requires.get("python_full_version")), shown)
         parsed = ParsedRequirements(requirements=tuple(lines), options=options, files=(shown,))
         return LoadedInput(self.kind, shown, parsed, python_pin=python, groups=self.groups, read=tuple(read),
                            not_used=not_used, empty_reason=None if lines else "[packages] is empty")

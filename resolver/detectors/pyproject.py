@@ -19,7 +19,8 @@ from packaging.utils import canonicalize_name
 from launchbuild.errors import BadInput
 from launchbuild.resolver.detectors.base import line_of, read_toml, requirement, string_list
 from launchbuild.resolver.detectors.constraints import poetry_to_pep440, python_marker
-from launchbuild.resolver.requirements import ParsedRequirements, RequirementLine, parse_requirement
+from launchbuild.jobs.urls import redact_url, url_problem
+from launchbuild.resolver.requirements import IndexOptions, ParsedRequirements, RequirementLine, parse_requirement
 from launchbuild.compat.findings import Location
 from launchbuild.resolver.sources import LoadedInput, display_path
 
@@ -223,6 +224,15 @@ def _pep621(source: ProjectInput, data: dict, text: str, shown: str) -> LoadedIn
 # --- Poetry -----------------------------------------------------------------------------------
 
 
+def _platform_marker(platform: str, where: str) -> str:
+    names = [p.strip() for p in platform.split("||")]
+    if not all(re.fullmatch(r"[A-Za-z0-9_.-]+", p) for p in names):
+        raise BadInput(f"platform {platform!r} of dependency {where} is not a sys.platform name",
+                       hint='write platform = "linux" (or "darwin", "win32")')
+    text = " or ".join(f"sys_platform == '{p}'" for p in names)
+    return f"({text})" if len(names) > 1 else text
+
+
 def _poetry_line(name: str, spec: object, shown: str, text: str, base_dir: Path) -> tuple[list[RequirementLine], list[str]]:
     """One `[tool.poetry.dependencies]` entry -> PEP 508 lines (a list form gives several)."""
     where = f"{name} in {shown}"
@@ -240,7 +250,8 @@ def _poetry_line(name: str, spec: object, shown: str, text: str, base_dir: Path)
     if not isinstance(spec, dict):
         raise BadInput(f"dependency {where} is neither a version string nor a table",
                        hint='write name = "^1.2" or name = {version = "^1.2"}')
-    for key in ("version", "git", "url", "path", "markers", "python", "rev", "tag", "branch", "subdirectory"):
+    for key in ("version", "git", "url", "path", "markers", "python", "platform", "rev", "tag", "branch",
+                "subdirectory"):
         if key in spec and not isinstance(spec[key], str):
             raise BadInput(f"{key} of dependency {where} is not a string", hint=f'write {key} = "..."')
     extras = string_list(spec.get("extras"), f"extras of {where}", shown)
@@ -250,6 +261,10 @@ def _poetry_line(name: str, spec: object, shown: str, text: str, base_dir: Path)
         m = python_marker(spec["python"], where)
         if m:
             markers.append(m)
+    if isinstance(spec.get("platform"), str):
+        # Poetry's `platform = "linux"` is sys_platform: the list form (a linux and a darwin torch
+        # wheel) is two conflicting requirements without it.
+        markers.append(_platform_marker(spec["platform"], where))
     if isinstance(spec.get("markers"), str):
         markers.append(f"({spec['markers']})" if markers else spec["markers"])
     marker = f" ; {' and '.join(markers)}" if markers else ""
@@ -270,9 +285,40 @@ def _poetry_line(name: str, spec: object, shown: str, text: str, base_dir: Path)
         if note:
             notes.append(f"{name}: {note}")
         body = f"{name}{extra_text}{version}"
+    if spec.get("allow-prereleases") is True:
+        notes.append(f"{name}: allow-prereleases has no per-package form here: write a pre-release in its "
+                     "constraint (>=2.0.0rc1), which allows them for it")
     if spec.get("source"):
-        notes.append(f"{name}: Poetry source {spec['source']!r} is not routed (the lock uses the job's indexes)")
+        notes.append(f"{name}: from Poetry source {spec['source']!r}, an extra index of the whole lock here "
+                     "(pip has no per-package index)")
     return [parse_requirement(body + marker, loc)], notes
+
+
+def _poetry_sources(poetry: dict, included: list, shown: str) -> tuple[tuple[str, ...], list[str]]:
+    """[[tool.poetry.source]] URLs as extra indexes (they were dropped: a `torch = {source =
+    "pytorch"}` then locked PyPI's default CUDA build). An explicit source serves only the
+    dependencies that name it, so one no asked-for dependency names is left out, and said."""
+    sources = poetry.get("source") or []
+    if not isinstance(sources, list) or not all(isinstance(s, dict) for s in sources):
+        raise BadInput(f"[[tool.poetry.source]] in {shown} is not an array of tables",
+                       hint='write [[tool.poetry.source]] name = "x" url = "https://..."')
+    named = {spec.get("source") for spec in included if isinstance(spec, dict)}
+    named |= {item.get("source") for spec in included if isinstance(spec, list) for item in spec if isinstance(item, dict)}
+    indexes: list[str] = []
+    notes: list[str] = []
+    for src in sources:
+        name, url = src.get("name"), src.get("url")
+        if not isinstance(url, str):
+            continue  # `name = "PyPI"` with a priority and no url: the default index
+        where = f"[[tool.poetry.source]] {name!r} in {shown}"
+        problem = url_problem(url)
+        if problem:
+            raise BadInput(f"{where}: URL {redact_url(url)[:200]!r} {problem}", hint="write a plain http(s) URL")
+        if str(src.get("priority", "primary")).lower() == "explicit" and name not in named:
+            notes.append(f"{where}: explicit, and no asked-for dependency names it")
+        elif url not in indexes:
+            indexes.append(url)
+    return tuple(indexes), notes
 
 
 def _poetry(source: ProjectInput, data: dict, text: str, shown: str) -> LoadedInput:
@@ -300,6 +346,7 @@ def _poetry(source: ProjectInput, data: dict, text: str, shown: str) -> LoadedIn
     lines: list[RequirementLine] = []
     notes: list[str] = []
     optional_skipped: list[str] = []
+    included: list = []
     count = 0
     for name, spec in deps.items():
         if canonicalize_name(name) == "python":
@@ -311,6 +358,7 @@ def _poetry(source: ProjectInput, data: dict, text: str, shown: str) -> LoadedIn
         lines += got
         notes += n
         count += 1
+        included.append(spec)
     read = [f"[tool.poetry.dependencies]: {count} (constraints translated to PEP 440)"]
     for group in source.groups:
         table = group_tables[canonicalize_name(group)]
@@ -318,17 +366,23 @@ def _poetry(source: ProjectInput, data: dict, text: str, shown: str) -> LoadedIn
             got, n = _poetry_line(name, spec, shown, text, base_dir)
             lines += got
             notes += n
+            included.append(spec)
         read.append(f"[tool.poetry.group.{group}]: {len(table)}")
     not_used = list(notes)
+    indexes, source_notes = _poetry_sources(poetry, included, shown)
+    if indexes:
+        read.append(f"[[tool.poetry.source]] as extra indexes: {', '.join(indexes)}")
+    not_used += source_notes
     if optional_skipped:
         not_used.append(f"optional dependencies not in an asked-for extra: {', '.join(optional_skipped)} (add --extra NAME)")
     unasked = sorted(set(group_tables) - {canonicalize_name(g) for g in source.groups})
     if unasked:
         not_used.append(f"Poetry groups not asked for: {', '.join(unasked)} (add --group NAME)")
     if isinstance(deps.get("python"), str):
-        not_used.append(f"python = {deps['python']!r} is a range: the target Python comes from --python "
-                        "or .python-version")
-    parsed = ParsedRequirements(requirements=tuple(lines), files=(shown,))
+        not_used.append(f"python = {deps['python']!r} is a range, not a dependency: it is the project's "
+                        "requires-python (the target Python satisfies it unless --python or .python-version names one)")
+    parsed = ParsedRequirements(requirements=tuple(lines), files=(shown,),
+                                options=IndexOptions(extra_index_urls=indexes))
     own = "." if isinstance(data.get("build-system"), dict) and poetry.get("package-mode", True) is not False \
         and source.path.parent == (source.source_dir or source.path.parent) else None
     empty = None if lines or own else "[tool.poetry.dependencies] lists only python"

@@ -34,6 +34,17 @@ def _read_cfg(path: Path, shown: str) -> configparser.ConfigParser:
     return parser
 
 
+def setup_cfg_python_requires(path: Path) -> str | None:
+    """setup.cfg's `[options] python_requires` (MONAI: `>= 3.9`), or None. A setup.cfg that
+    configparser cannot read is no Python constraint here (it may be tool settings only)."""
+    try:
+        cfg = _read_cfg(path, path.name)
+    except BadInput:
+        return None
+    value = cfg.get("options", "python_requires", fallback="").strip()
+    return value or None
+
+
 def _cfg_lines(value: str) -> list[str]:
     out = []
     for raw in value.splitlines():

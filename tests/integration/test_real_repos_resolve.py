@@ -66,3 +66,135 @@ def test_unreachable_sources_are_exit_3_naming_the_host(repo, host, tmp_path):
         assert host in str(exc) and exc.exit_code == 3
         return
     assert result.lock is not None and result.lock.packages  # only where the host is reachable
+
+
+# --- the second corpus ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("repo,expected", [
+    ("stanford-alpaca", {"transformers", "torch", "sentencepiece", "rouge-score", "openai", "wandb", "fire"}),
+    ("clip", {"ftfy", "regex", "torch", "torchvision", "tqdm", "packaging"}),
+    ("peft", {"accelerate", "bitsandbytes", "transformers", "safetensors", "datasets", "peft"}),
+    ("timm", {"torch", "torchvision", "huggingface-hub", "safetensors", "pyyaml"}),
+    ("open-clip", {"torch", "ftfy", "timm", "regex", "huggingface-hub"}),
+    ("groundingdino", {"supervision", "pycocotools", "addict", "yapf", "opencv-python", "transformers"}),
+])
+def test_second_corpus_requirements_lock_the_declared_packages(repo, expected, tmp_path):
+    result = run(repo, tmp_path, python=Sourced("3.11", Origin.FLAG))
+    assert result.lock is not None and not result.findings, result.findings
+    assert expected <= {p.name for p in result.lock.packages}
+    assert all(p.hashes for p in result.lock.packages) and result.lock.own_projects == ()
+
+
+def test_litgpt_is_its_own_project_with_its_dependencies_locked(tmp_path):
+    result = run("litgpt", tmp_path, python=Sourced("3.11", Origin.FLAG))
+    got = {p.name for p in result.lock.packages}
+    assert {"lightning", "jsonargparse", "huggingface-hub", "tokenizers", "torch"} <= got
+    assert result.lock.version_of("psutil") == "7.2.2"  # its `psutil==7.2.2` pin
+    assert result.lock.own_projects == (".",) and "litdata" not in got  # `extra` not asked for
+
+
+@pytest.mark.parametrize("repo,cause", [
+    ("trl", "error: package directory 'trl' does not exist"),
+    ("private-gpt-poetry", "No file/folder found for package private-gpt"),
+])
+def test_projects_whose_code_is_not_in_the_fixture_lock_their_dependencies_and_say_so(repo, cause, tmp_path):
+    extras = ("ui",) if repo == "private-gpt-poetry" else ()
+    result = run(repo, tmp_path, python=Sourced("3.11", Origin.FLAG), extras=extras)
+    [finding] = result.findings
+    assert finding.rule == "LB311" and cause in finding.message and result.lock.own_projects == ()
+    got = {p.name for p in result.lock.packages}
+    if repo == "private-gpt-poetry":  # ^ constraints translated, the ui extra honoured, none other
+        assert {"fastapi", "injector", "llama-index-core", "gradio", "ffmpy"} <= got and "torch" not in got
+        assert result.lock.version_of("fastapi").startswith("0.115.")
+    else:
+        assert {"accelerate", "datasets", "transformers"} <= got
+
+
+def test_segment_anything_declares_nothing_and_says_the_image_has_only_the_project(tmp_path):
+    result = run("segment-anything", tmp_path, python=Sourced("3.11", Origin.FLAG))
+    assert result.lock.packages == () and result.lock.own_projects == (".",)
+    [finding] = result.findings
+    assert finding.rule == "LB308" and "besides the job's own project (.)" in finding.message
+
+
+@pytest.mark.parametrize("repo,cause", [
+    ("mingpt", "error: package directory 'mingpt' does not exist"),  # fixture: setup.py without mingpt/
+    ("deepspeed", "ModuleNotFoundError: No module named 'op_builder'"),
+])
+def test_setup_py_builds_that_fail_state_their_cause_first(repo, cause, tmp_path):
+    result = run(repo, tmp_path, python=Sourced("3.11", Origin.FLAG))
+    [finding] = result.findings
+    assert finding.rule == "LB301" and finding.message.startswith(cause) and result.lock is None
+
+
+def test_whisperx_uv_lock_is_used_as_locked(tmp_path):
+    result = run("whisperx", tmp_path, python=Sourced("3.11", Origin.FLAG))
+    assert result.input_kind == "lock" and not result.findings
+    assert result.lock.version_of("torch") == "2.8.0+cu128" and result.lock.own_projects == (".",)
+    assert "https://download.pytorch.org/whl/cu128" in result.lock.index_urls
+    assert all(p.hashes for p in result.lock.packages)
+
+
+@pytest.mark.parametrize("repo,host,requirements", [
+    ("latent-diffusion", "github.com", None),  # -e git+https://github.com/CompVis/taming-transformers
+    ("vllm-requirements", "flashinfer.ai", "requirements/cuda.txt"),  # --extra-index-url in cuda.txt
+])
+def test_second_corpus_unreachable_sources_are_exit_3(repo, host, requirements, tmp_path):
+    kw = {"requirements": REPOS / repo / requirements} if requirements else {}
+    with pytest.raises(InfraUnavailable) as exc:
+        run(repo, tmp_path, **kw)
+    assert host in str(exc.value) and exc.value.exit_code == 3
+
+
+def test_vllm_requirements_folder_alone_is_lb307_per_file(tmp_path):
+    result = run("vllm-requirements", tmp_path)
+    assert result.lock is None and [f.rule for f in result.findings] == ["LB307", "LB307"]
+
+
+def test_unsloth_extras_lock_through_the_build_backend(tmp_path):
+    result = run("unsloth", tmp_path, extras=("huggingface",))
+    got = {p.name for p in result.lock.packages}
+    assert {"unsloth-zoo", "transformers", "peft", "trl", "torch"} <= got
+    assert [f.rule for f in result.findings] == ["LB311"]  # its version comes from the unsloth package itself
+
+
+def test_unsloth_cuda_extra_needs_the_pytorch_host_and_says_so(tmp_path):
+    with pytest.raises(InfraUnavailable) as exc:  # xformers @ https://download.pytorch.org/whl/cu121/...
+        run("unsloth", tmp_path, python=Sourced("3.11", Origin.FLAG), extras=("cu121-torch240",))
+    assert "download.pytorch.org" in str(exc.value) and exc.value.exit_code == 3
+
+
+def test_lm_eval_group_includes_a_group_that_names_its_own_extras(tmp_path):
+    result = run("lm-evaluation-harness", tmp_path, python=Sourced("3.11", Origin.FLAG), groups=("dev",))
+    got = {p.name for p in result.lock.packages}
+    assert {"pytest", "pytest-cov", "tenacity", "transformers", "accelerate", "peft"} <= got
+    assert result.lock.own_projects == (".",) and not result.findings
+
+
+def test_monai_locks_its_requirements_for_a_python_its_setup_cfg_allows(tmp_path):
+    result = run("monai", tmp_path)
+    assert result.lock.target.python == "3.13"  # the newest that `python_requires = >= 3.9` allows
+    assert result.lock.version_of("torch").startswith(("2.4.", "2.5.", "2.6."))
+
+
+def test_taming_transformers_environment_wins_and_its_old_sdist_fails_with_its_cause(tmp_path):
+    result = run("taming-transformers", tmp_path)  # python=3.8.5 in environment.yaml is the target
+    assert result.input_kind == "environment" and result.lock is None
+    [finding] = result.findings
+    assert finding.rule == "LB301" and finding.message.startswith(
+        "ModuleNotFoundError: No module named 'pkg_resources': building albumentations==0.4.3 (from environment.yaml)")
+    assert "Python 3.8" in finding.message
+
+
+def test_stylegan3_conda_pin_of_torch_has_no_wheel_for_the_default_python(tmp_path):
+    result = run("stylegan3", tmp_path)
+    [finding] = result.findings
+    assert finding.rule == "LB301" and "torch==1.9.1 (environment.yml:12)" in finding.message
+
+
+def test_guided_diffusion_setup_py_metadata_is_locked_and_the_project_installed(tmp_path):
+    result = run("guided-diffusion", tmp_path, python=Sourced("3.11", Origin.FLAG))
+    assert not result.findings and result.lock.own_projects == (".",)
+    assert {"blobfile", "torch", "tqdm"} <= {p.name for p in result.lock.packages}
+    assert "tensorflow" not in {p.name for p in result.lock.packages}  # evaluations/requirements.txt is not the job's

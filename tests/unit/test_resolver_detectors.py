@@ -443,3 +443,361 @@ def test_lb301_names_the_package_whose_build_failed():
     f = build_failure_finding(stderr, "requirements.txt", Target("3.11"), "uv", None)
     assert f.message.startswith("ModuleNotFoundError: No module named 'torch': building flash-attn==2.5.8 "
                                 "(from requirements.txt) failed")
+
+
+def test_uv_lock_under_a_relative_source_dir_is_exported(tmp_path, monkeypatch):
+    # `check ./job`: uv ran with cwd=job and --project job, i.e. job/job, and found no project.
+    import shutil
+    from pathlib import Path
+
+    from launchbuild.resolver.detectors.locks import UvLockInput
+
+    golden = Path(__file__).resolve().parent.parent / "fixtures" / "inputs" / "uv-lock"
+    shutil.copytree(golden, tmp_path / "job")
+    monkeypatch.chdir(tmp_path)
+    loaded = UvLockInput(Path("job") / "uv.lock", Path("job")).load()
+    assert loaded.lock_body and "==" in loaded.lock_body and not loaded.findings
+
+
+@pytest.mark.parametrize("python,expected", [("~3.10", "3.10"), ("^3.12", "3.13"), (">=3.9,<3.11", "3.10"),
+                                             (">=3.11,<3.12", "3.11")])
+def test_poetry_python_constraint_is_the_projects_requires_python(python, expected, tmp_path):
+    # poetry-core writes `python = ...` as Requires-Python: an image outside it cannot install the project.
+    from launchbuild.jobs.model import CodeSource, Job
+    from launchbuild.resolver.api import ResolveOptions, select_target
+
+    (tmp_path / "pyproject.toml").write_text(
+        f'[tool.poetry]\nname = "p"\n[tool.poetry.dependencies]\npython = "{python}"\nrequests = "^2.31"\n')
+    target, chosen = select_target(tmp_path, Job(source=CodeSource(tmp_path)), ResolveOptions(cache_dir=tmp_path / "c"))
+    assert target.python == expected and "tool.poetry" in chosen.detail
+    loaded = ProjectInput(tmp_path / "pyproject.toml", tmp_path).load()
+    assert any("requires-python" in n for n in loaded.not_used) and "python" not in texts(loaded)[0]
+
+
+def test_pep621_requires_python_wins_over_a_poetry_python(tmp_path):
+    from launchbuild.jobs.model import CodeSource, Job
+    from launchbuild.resolver.api import ResolveOptions, select_target
+
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "p"\nversion = "1"\nrequires-python = ">=3.9,<3.10"\n'
+        '[tool.poetry.dependencies]\npython = "^3.12"\n')
+    target, _ = select_target(tmp_path, Job(source=CodeSource(tmp_path)), ResolveOptions(cache_dir=tmp_path / "c"))
+    assert target.python == "3.9"
+
+
+@pytest.mark.parametrize("own_line", ["- -e .", "- .", "- --editable ./", "- -e .  # the package"])
+def test_an_environment_that_installs_the_project_outranks_its_setup_py(own_line, tmp_path):
+    # latent-diffusion: setup.py lists torch, numpy, tqdm; environment.yaml pins those, a dozen
+    # more and `-e .` itself. The setup.py alone would drop the environment.
+    (tmp_path / "setup.py").write_text("from setuptools import setup\nsetup(name='p', install_requires=['torch'])\n")
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "p"\nversion = "1"\ndependencies = ["torch"]\n')
+    (tmp_path / "environment.yml").write_text(
+        f"dependencies:\n  - python=3.10\n  - pip\n  - pip:\n    - einops==0.3.0\n    {own_line}\n")
+    found = [type(s).__name__ for s in detectors.detected(tmp_path)]
+    assert found == ["CondaInput", "ProjectInput", "SetupPyInput"]
+    (tmp_path / "requirements.txt").write_text("einops\n")  # a requirements file still ranks first
+    assert [type(s).__name__ for s in detectors.detected(tmp_path)][:2] == ["RequirementsFile", "CondaInput"]
+
+
+@pytest.mark.parametrize("pip_line", ["- ./libs/x", "- -e ./other", "- numpy", "- pip=23"])
+def test_an_environment_without_the_project_keeps_its_rank(pip_line, tmp_path):
+    (tmp_path / "setup.py").write_text("from setuptools import setup\nsetup(name='p')\n")
+    (tmp_path / "environment.yml").write_text(f"dependencies:\n  - pip\n  - pip:\n    {pip_line}\n")
+    assert [type(s).__name__ for s in detectors.detected(tmp_path)] == ["SetupPyInput", "CondaInput"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(lines=st.lists(st.sampled_from(["  - numpy=1.2", "  - pip:", "    - .", "    - -e .", "    - ./x", "    - .venv",
+                                 "# - -e .", "    - -e ..", "name: x"]), max_size=6))
+def test_own_project_scan_matches_only_the_root_directory(lines, tmp_path_factory):
+    from launchbuild.resolver.detectors.conda import installs_own_project
+
+    path = tmp_path_factory.mktemp("env") / "environment.yml"
+    path.write_text("\n".join(lines) + "\n")
+    assert installs_own_project(path) == any(ln.strip() in ("- .", "- -e .") for ln in lines)
+
+
+def test_included_requirements_files_are_shown_relative_to_the_job(tmp_path):
+    # vLLM's requirements/cuda.txt does `-r common.txt`: the included file was listed by its host path.
+    from launchbuild.resolver.sources import RequirementsFile
+
+    (tmp_path / "req").mkdir()
+    (tmp_path / "req" / "cuda.txt").write_text("-r common.txt  # shared\ntorch==2.4.0\n")
+    (tmp_path / "req" / "common.txt").write_text("# tokenizers\nregex\n-c pins.txt\n")
+    (tmp_path / "req" / "pins.txt").write_text("regex<2030  # pinned\n")
+    loaded = RequirementsFile(tmp_path / "req" / "cuda.txt", tmp_path).load()
+    assert loaded.parsed.files == ("req/cuda.txt", "req/common.txt", "req/pins.txt")
+    assert {loc.path for loc, _ in loaded.parsed.comments} == {"req/cuda.txt", "req/common.txt", "req/pins.txt"}
+    assert str(tmp_path) not in repr(loaded)
+
+
+MINGPT_STDERR = """\
+  × Failed to build `mingpt @ file:///tmp/launchbuild-x/projects/p0`
+  ├─▶ The build backend returned an error
+  ╰─▶ Call to `setuptools.build_meta:__legacy__.get_requires_for_build_wheel` failed (exit status: 1)
+
+      [stdout]
+      running egg_info
+      writing top-level names to minGPT.egg-info/top_level.txt
+
+      [stderr]
+      error: package directory 'mingpt' does not exist
+error: The build backend returned an error
+"""
+
+
+def test_a_setuptools_error_line_is_the_cause_when_there_is_no_exception():
+    # minGPT's setup.py without its package dir: setuptools exits with `error: ...`, no traceback.
+    assert last_exception(MINGPT_STDERR) == "error: package directory 'mingpt' does not exist"
+    f = build_failure_finding(MINGPT_STDERR, "setup.py", Target("3.11"), "uv", None)
+    assert f.message.startswith("error: package directory 'mingpt' does not exist: building setup.py failed")
+    assert "/tmp/" not in f.message
+
+
+def test_uvs_own_error_line_is_never_the_cause():
+    assert last_exception("error: The build backend returned an error\n  cause: x\n") is None
+    assert last_exception("      [stdout]\n      error: printed by the setup.py\n") is None
+
+
+def test_conda_cuda_component_families_are_not_used_with_why_not_lb309(tmp_path):
+    # An exported env from the nvidia channel lists dozens: cuda-cudart, libcublas, libnpp, ...
+    (tmp_path / "environment.yml").write_text(
+        "dependencies:\n  - cuda-cudart=11.8.89=0\n  - libcublas-dev=11.11.3.6=0\n  - libnpp=11.8.0.86=0\n"
+        "  - cuda-python=12.3\n  - ninja=1.10.2\n  - py-cpuinfo\n  - python-tzdata=2023.3\n  - tzdata=2023c\n")
+    loaded = CondaInput(tmp_path / "environment.yml", tmp_path).load()
+    assert texts(loaded) == ["cuda-python==12.3.*", "ninja==1.10.2", "py-cpuinfo", "tzdata==2023.3.*"]
+    assert not loaded.findings
+    assert sum("the CUDA toolkit" in n for n in loaded.not_used) == 3
+    assert any(n.startswith("conda 'tzdata=2023c': a system package") for n in loaded.not_used)
+
+
+def test_every_conda_table_row_is_well_formed():
+    table = mapping_table()
+    assert not set(table["map"]) & set(table["not_pypi"])  # a name is one or the other
+    assert all(isinstance(v, str) and v for v in table["map"].values())
+    # an exact row wins over a family prefix: cuda-python is a PyPI distribution
+    assert table["map"]["cuda-python"] == "cuda-python" and "cuda-" in table["not_pypi_prefixes"]
+
+
+def test_a_conda_python_range_is_said_not_dropped(tmp_path):
+    (tmp_path / "environment.yml").write_text("dependencies:\n  - python >= 3.8\n  - numpy>=1.20\n")
+    loaded = CondaInput(tmp_path / "environment.yml", tmp_path).load()
+    assert loaded.python_pin is None and texts(loaded) == ["numpy>=1.20"]
+    assert loaded.not_used == ("conda 'python >= 3.8': a range, not a pin: the target Python comes from --python, "
+                               ".python-version or the default",)
+
+
+def test_pipfile_allow_prereleases_and_python_full_version_are_honoured(tmp_path):
+    # Both were read by pipenv and silently dropped here: a pre-release pin then did not resolve,
+    # and the image's Python came from the default instead of the Pipfile.
+    (tmp_path / "Pipfile").write_text(
+        '[[source]]\nurl = "https://pypi.org/simple"\nname = "pypi"\n\n[packages]\ntorch = "==2.6.0"\n'
+        '[requires]\npython_full_version = "3.10.4"\n\n[pipenv]\nallow_prereleases = true\n')
+    loaded = PipfileInput(tmp_path / "Pipfile", tmp_path).load()
+    assert loaded.parsed.options.pre and loaded.python_pin.value == "3.10"
+    assert "[pipenv] allow_prereleases: pre-releases allowed" in loaded.read
+    (tmp_path / "Pipfile").write_text('[packages]\nx = "*"\n[requires]\npython_version = "3.9"\n'
+                                      'python_full_version = "3.9.18"\n[pipenv]\nallow_prereleases = false\n')
+    loaded = PipfileInput(tmp_path / "Pipfile", tmp_path).load()
+    assert not loaded.parsed.options.pre and loaded.python_pin.value == "3.9"
+
+
+def test_poetry_platform_becomes_a_sys_platform_marker(tmp_path):
+    # A Poetry list form with a linux and a darwin torch wheel: without the marker, two conflicting torches.
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.poetry]\nname = "p"\npackage-mode = false\n[tool.poetry.dependencies]\npython = "^3.9"\ntorch = [\n'
+        '  { platform = "linux", url = "https://download.pytorch.org/whl/cu113/torch-1.11.0%2Bcu113-cp39-cp39-linux_x86_64.whl" },\n'
+        '  { platform = "darwin", url = "https://download.pytorch.org/whl/cpu/torch-1.11.0-cp39-none-macosx_11_0_arm64.whl" },\n'
+        ']\nuvloop = { version = "^0.19", platform = "linux || darwin", python = ">=3.10" }\n')
+    got = texts(ProjectInput(tmp_path / "pyproject.toml", tmp_path).load())
+    assert got[0].endswith("linux_x86_64.whl ; sys_platform == 'linux'")
+    assert got[1].endswith("arm64.whl ; sys_platform == 'darwin'")
+    assert got[2] == "uvloop>=0.19,<0.20 ; python_version >= '3.10' and (sys_platform == 'linux' or sys_platform == 'darwin')"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(["linux", "darwin", "win32", "cygwin", "freebsd8"]), min_size=1, max_size=3, unique=True),
+       st.sampled_from(["linux", "darwin", "win32", "cygwin", "freebsd8", "aix"]))
+def test_poetry_platform_marker_admits_exactly_its_platforms(platforms, here):
+    from packaging.markers import Marker
+
+    from launchbuild.resolver.detectors.pyproject import _platform_marker
+
+    marker = Marker(_platform_marker(" || ".join(platforms), "x"))
+    assert marker.evaluate({"sys_platform": here}) == (here in platforms)
+
+
+@pytest.mark.parametrize("bad", ["linux; rm", "", "linux ||"])
+def test_an_unreadable_poetry_platform_is_bad_input(bad):
+    from launchbuild.resolver.detectors.pyproject import _platform_marker
+
+    with pytest.raises(BadInput):
+        _platform_marker(bad, "torch in pyproject.toml")
+
+
+@pytest.mark.parametrize("python_requires,expected", [(">= 3.9", "3.13"), (">=3.9, <3.11", "3.10"), ("~=3.10.0", "3.10")])
+def test_setup_cfg_python_requires_constrains_the_target(python_requires, expected, tmp_path):
+    # MONAI's setup.cfg says `python_requires = >= 3.9`; it was read for nothing, like Poetry's python.
+    from launchbuild.jobs.model import CodeSource, Job
+    from launchbuild.resolver.api import ResolveOptions, select_target
+
+    (tmp_path / "setup.cfg").write_text(f"[metadata]\nname = p\n[options]\npython_requires = {python_requires}\n"
+                                        "install_requires =\n    numpy\n")
+    target, chosen = select_target(tmp_path, Job(source=CodeSource(tmp_path)), ResolveOptions(cache_dir=tmp_path / "c"))
+    assert (target.python, chosen.detail) == (expected, "setup.cfg python_requires")
+
+
+def test_a_setup_cfg_configparser_cannot_read_constrains_nothing(tmp_path):
+    from launchbuild.resolver.detectors.setuptools_inputs import setup_cfg_python_requires
+
+    (tmp_path / "setup.cfg").write_text("[flake8]\nmax-line = 1\n[flake8]\n")  # a duplicate section
+    assert setup_cfg_python_requires(tmp_path / "setup.cfg") is None
+
+
+@pytest.mark.parametrize("include", ["- -r requirements.txt", "- --requirement requirements.txt",
+                                     "- -r ./requirements.txt", "- -r 'requirements.txt'"])
+def test_an_environment_that_includes_the_requirements_file_outranks_it(include, tmp_path):
+    # requirements.txt winning alone dropped the environment's conda pins and its python=.
+    (tmp_path / "requirements.txt").write_text("transformers==4.40.0\n")
+    (tmp_path / "environment.yml").write_text(
+        f"dependencies:\n  - python=3.10\n  - numpy=1.24\n  - pip\n  - pip:\n    {include}\n    - einops\n")
+    assert [type(s).__name__ for s in detectors.detected(tmp_path)] == ["CondaInput", "RequirementsFile"]
+    loaded = CondaInput(tmp_path / "environment.yml", tmp_path).load()
+    assert texts(loaded) == ["numpy==1.24.*", "transformers==4.40.0", "einops"] and loaded.python_pin.value == "3.10"
+
+
+def test_an_environment_including_another_file_keeps_its_rank(tmp_path):
+    (tmp_path / "requirements.txt").write_text("transformers\n")
+    (tmp_path / "requirements-conda.txt").write_text("einops\n")
+    (tmp_path / "environment.yml").write_text("dependencies:\n  - pip:\n    - -r requirements-conda.txt\n")
+    assert [type(s).__name__ for s in detectors.detected(tmp_path)] == ["RequirementsFile", "CondaInput"]
+
+
+def test_a_file_url_include_is_read_like_a_path(tmp_path):
+    # conda's docs write `- -r file:requirements.txt`; it was "does not exist".
+    from launchbuild.resolver.sources import RequirementsFile
+
+    (tmp_path / "requirements.txt").write_text("transformers==4.40.0\n")
+    (tmp_path / "environment.yml").write_text("dependencies:\n  - python=3.10\n  - pip:\n    - -r file:requirements.txt\n")
+    assert [type(s).__name__ for s in detectors.detected(tmp_path)] == ["CondaInput", "RequirementsFile"]
+    assert texts(CondaInput(tmp_path / "environment.yml", tmp_path).load()) == ["transformers==4.40.0"]
+    (tmp_path / "outer.txt").write_text("-r file:///etc/passwd\n")  # still confined to the job
+    with pytest.raises(BadInput):
+        RequirementsFile(tmp_path / "outer.txt", tmp_path).load()
+
+
+def test_poetry_sources_become_extra_indexes(tmp_path):
+    # `torchvision = {source = "pytorch"}` with its [[tool.poetry.source]] was "not routed": the
+    # lock took PyPI's default CUDA build instead of the named index.
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.poetry]\nname = "p"\npackage-mode = false\n[tool.poetry.dependencies]\npython = "^3.10"\n'
+        'torchvision = { version = "^0.17", source = "pytorch" }\nnumpy = "^1.26"\n'
+        '[tool.poetry.group.dev.dependencies]\npytest = { version = "^8", source = "mirror" }\n'
+        '[[tool.poetry.source]]\nname = "pytorch"\nurl = "https://download.pytorch.org/whl/cu121"\npriority = "explicit"\n'
+        '[[tool.poetry.source]]\nname = "mirror"\nurl = "https://mirror.example/simple"\npriority = "explicit"\n'
+        '[[tool.poetry.source]]\nname = "extra"\nurl = "https://extra.example/simple"\npriority = "supplemental"\n'
+        '[[tool.poetry.source]]\nname = "PyPI"\npriority = "primary"\n')
+    loaded = ProjectInput(tmp_path / "pyproject.toml", tmp_path).load()
+    assert loaded.parsed.options.extra_index_urls == ("https://download.pytorch.org/whl/cu121",
+                                                      "https://extra.example/simple")
+    assert any("'mirror'" in n and "explicit, and no asked-for dependency names it" in n for n in loaded.not_used)
+    with_dev = ProjectInput(tmp_path / "pyproject.toml", tmp_path, (), ("dev",)).load()
+    assert "https://mirror.example/simple" in with_dev.parsed.options.extra_index_urls
+
+
+@pytest.mark.parametrize("sources,match", [
+    ('[tool.poetry]\nsource = "x"\n', "not an array of tables"),
+    ('[[tool.poetry.source]]\nname = "x"\nurl = "ftp://host/simple"\n', "URL"),
+])
+def test_unreadable_poetry_sources_are_bad_input(sources, match, tmp_path):
+    (tmp_path / "pyproject.toml").write_text(
+        sources.replace("[tool.poetry]\n", "[tool.poetry]\nname = \"p\"\n") if sources.startswith("[tool.poetry]")
+        else '[tool.poetry]\nname = "p"\n' + sources)
+    with (tmp_path / "pyproject.toml").open("a") as f:
+        f.write('[tool.poetry.dependencies]\nnumpy = "*"\n')
+    with pytest.raises(BadInput, match=match):
+        ProjectInput(tmp_path / "pyproject.toml", tmp_path).load()
+
+
+@pytest.mark.parametrize("spec,expected", [
+    ("pytorch[version='>=1.12',build=*cuda*]", ("pytorch", ">=1.12")),  # MatchSpec brackets
+    ('numpy[version=">=1.2,<2"]', ("numpy", ">=1.2,<2")),
+    ("numpy[version=1.24.*, build_number=2]", ("numpy", "==1.24.*")),
+    ("pytorch[build=*cuda*]", ("pytorch", "")),
+    ("pytorch==2.1.0=py3.10_cuda12.1_cudnn8_0", ("pytorch", "==2.1.0")),  # == with a build string
+    ("numpy>=1.2 ,<2", ("numpy", ">=1.2,<2")),  # the upper bound was cut at the space
+])
+def test_conda_match_spec_forms_real_envs_use(spec, expected):
+    assert conda_to_pep508(spec, "environment.yml")[:2] == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(0, 40), min_size=1, max_size=3), st.sampled_from([
+    "{n}={v}", "{n}={v}=py310h1234_0", "{n}=={v}", "{n}=={v}=cuda_0", "{n} {v}.*", "{n}>={v}", "{n}>={v} ,<99",
+    "{n}[version='>={v}',build=*cuda*]", "conda-forge::{n}={v}", "{n} {v} h1234_0"]))
+def test_conda_specs_translate_to_pep440_that_admits_the_version(parts, form):
+    from packaging.specifiers import SpecifierSet
+
+    version = ".".join(map(str, parts))
+    name, specifier, _ = conda_to_pep508(form.format(n="numpy", v=version), "environment.yml")
+    assert name == "numpy" and version in SpecifierSet(specifier)
+
+
+def test_a_conda_version_pep440_cannot_read_is_unpinned_and_said(tmp_path):
+    (tmp_path / "environment.yml").write_text("dependencies:\n  - python-tzdata=2023c\n  - numpy=1.24\n")
+    loaded = CondaInput(tmp_path / "environment.yml", tmp_path).load()
+    assert texts(loaded) == ["tzdata", "numpy==1.24.*"]
+    assert "version '==2023c.*' is not a PEP 440 version; tzdata is unpinned" in loaded.not_used[0]
+
+
+def test_a_file_url_to_a_project_in_the_job_is_the_jobs_own_project(tmp_path):
+    # Poetry's `mylib = {path = "libs/mylib", develop = true}` and Pipfile's path entries become
+    # `mylib @ file:///job/libs/mylib`: that was LB305 "not a project in the job".
+    from launchbuild.compat.findings import Location
+    from launchbuild.resolver.own_project import split_local_projects
+    from launchbuild.resolver.requirements import parse_requirement
+
+    (tmp_path / "job" / "libs" / "mylib").mkdir(parents=True)
+    (tmp_path / "job" / "libs" / "mylib" / "pyproject.toml").write_text('[project]\nname = "mylib"\nversion = "1"\n')
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "setup.py").write_text("")
+    job = tmp_path / "job"
+    inside = parse_requirement(f"mylib[fast] @ {(job / 'libs' / 'mylib').as_uri()}", Location("pyproject.toml", 6))
+    outside = parse_requirement(f"other @ {(tmp_path / 'elsewhere').as_uri()}", Location("pyproject.toml", 7))
+    keep, projects = split_local_projects((inside, outside), job)
+    assert keep == (outside,)  # outside the job: LB305 says why
+    [(_, path, rel, line)] = projects
+    assert (rel, line.extras, path) == ("libs/mylib", ("fast",), (job / "libs" / "mylib").resolve())
+    (tmp_path / "job" / "Pipfile").write_text('[packages]\nmylib = {path = "./libs/mylib", editable = true}\n')
+    pip_line = PipfileInput(job / "Pipfile", job).load().parsed.requirements[0]
+    assert split_local_projects((pip_line,), job)[1][0][2] == "libs/mylib"
+
+
+def test_pipfile_marker_keys_become_markers(tmp_path):
+    # pipenv's `sys_platform = "== 'win32'"` was dropped: pywin32 then had to resolve for linux.
+    from packaging.markers import Marker
+
+    (tmp_path / "Pipfile").write_text(
+        "[packages]\npywin32 = {version = \"*\", sys_platform = \"== 'win32'\"}\n"
+        "uvloop = {version = \">=0.19\", os_name = \"!= 'nt'\", markers = \"python_version >= '3.10'\"}\nsix = \"*\"\n")
+    lines = PipfileInput(tmp_path / "Pipfile", tmp_path).load().parsed.requirements
+    assert [r.text for r in lines] == ["pywin32 ; sys_platform == 'win32'",
+                                       "uvloop>=0.19 ; (python_version >= '3.10') and os_name != 'nt'", "six"]
+    linux = {"sys_platform": "linux", "os_name": "posix", "python_version": "3.11"}
+    assert [Marker(r.marker).evaluate(linux) if r.marker else True for r in lines] == [False, True, True]
+
+
+@pytest.mark.parametrize("value", ["win32", "== win32", "== 'a' or 1", 3])
+def test_an_unreadable_pipfile_marker_key_is_bad_input(value, tmp_path):
+    shown = f'"{value}"' if isinstance(value, str) else str(value)
+    (tmp_path / "Pipfile").write_text(f'[packages]\npywin32 = {{version = "*", sys_platform = {shown}}}\n')
+    with pytest.raises(BadInput, match="sys_platform of package 'pywin32'"):
+        PipfileInput(tmp_path / "Pipfile", tmp_path).load()
+
+
+def test_poetry_allow_prereleases_is_said_not_dropped(tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[tool.poetry]\nname = "p"\npackage-mode = false\n'
+                                             '[tool.poetry.dependencies]\ndatasets = { version = "^2.2", allow-prereleases = true }\n')
+    loaded = ProjectInput(tmp_path / "pyproject.toml", tmp_path).load()
+    assert texts(loaded) == ["datasets>=2.2,<3"]
+    assert any(n.startswith("datasets: allow-prereleases has no per-package form") for n in loaded.not_used)
