@@ -21,6 +21,9 @@ _SECRET_PARAM = re.compile(
 # (an unescaped '@' inside a password must not leave its tail visible), so
 # `https://a:p@ss@host/x@ref` masks `a:p@ss` and keeps the `@ref` in the path.
 _USERINFO_IN_TEXT = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/\s'\"]+)@")
+# `user:password@host` with no scheme (a `--trusted-host` value, a host:port someone pasted
+# with its credentials): the part before '@' is masked when it holds a ':'.
+_BARE_USERINFO_IN_TEXT = re.compile(r"(?<![A-Za-z0-9+.\-:/@])[^\s/@:'\"()\[\]]+:[^\s/@'\"]+@(?=[A-Za-z0-9\[])")
 _QUERY_IN_TEXT = re.compile(r"(?P<sep>[?&])(?P<name>[^=&#\s'\"]+)=(?P<value>[^&#\s'\"]*)")
 
 _HTTP_SCHEMES = ("http", "https")
@@ -72,6 +75,8 @@ def redact_text(text: str) -> str:
         return f"{scheme}{_mask_userinfo(scheme, match.group('userinfo'))}@"
 
     text = _USERINFO_IN_TEXT.sub(userinfo, text)
+    if "@" in text:
+        text = _BARE_USERINFO_IN_TEXT.sub(MASK + "@", text)
     if "?" in text or "&" in text:
         text = _QUERY_IN_TEXT.sub(_mask_query, text)
     return text

@@ -355,3 +355,47 @@ def test_ca_bundle_flag_is_the_operators(tmp_path: Path) -> None:
                   tmp_path)
     lines = [line for line in result.stderr.splitlines() if line.strip() and not line.startswith("==> ")]
     assert result.returncode == 2 and len(lines) == 1 and "--ca-bundle" in lines[0], result.stderr
+
+
+# --- indexes named outside requirement lines: a lock's registries, [[tool.uv.index]] ----------
+
+_LOCK_HASH = "sha256:" + "a" * 64
+_LOCKS_WITH_INDEX_CREDENTIALS = {
+    "uv.lock": lambda i: (f'version = 1\nrequires-python = ">=3.11"\n[[package]]\nname = "six"\nversion = "1.16.0"\n'
+                          f'source = {{ registry = "{i}" }}\nwheels = [{{ url = "{i}/six-1.16.0-py2.py3-none-any.whl", '
+                          f'hash = "{_LOCK_HASH}" }}]\n[[package]]\nname = "j"\nversion = "1"\nsource = {{ editable = "." }}\n'
+                          'dependencies = [{ name = "six" }]\n'),
+    "pylock.toml": lambda i: (f'lock-version = "1.0"\ncreated-by = "x"\n[[packages]]\nname = "six"\nversion = "1.16.0"\n'
+                              f'index = "{i}"\n[[packages.wheels]]\nurl = "{i}/six-1.16.0-py2.py3-none-any.whl"\n'
+                              f'hashes = {{sha256 = "{"a" * 64}"}}\n'),
+    "Pipfile.lock": lambda i: ('{"_meta": {"sources": [{"url": "' + i + '", "name": "x", "verify_ssl": true}], '
+                               '"requires": {}}, "default": {"six": {"version": "==1.16.0", "hashes": ["'
+                               + _LOCK_HASH + '"], "index": "x"}}, "develop": {}}'),
+}
+
+
+@pytest.mark.parametrize("command", [["resolve", "-f", "json"], ["check", "-v", "-f", "json"], ["dockerfile"]])
+@pytest.mark.parametrize("lock_name", sorted(_LOCKS_WITH_INDEX_CREDENTIALS))
+def test_a_locks_index_credentials_are_never_printed(tmp_path: Path, lock_name: str, command: list[str]) -> None:
+    """A lock's registry URLs (uv.lock `source.registry`, pylock `index`, Pipfile.lock
+    `_meta.sources`) lose their userinfo like requirement-file indexes: the credentials go to
+    the install step as the netrc secret, and no output holds them."""
+    index = f"https://ops:{CANARY}@x.invalid/simple"
+    files = {lock_name: _LOCKS_WITH_INDEX_CREDENTIALS[lock_name](index)}
+    if lock_name == "uv.lock":
+        files["pyproject.toml"] = '[project]\nname = "j"\nversion = "1"\ndependencies = ["six"]\n'
+    job = _job(tmp_path, None, **files)
+    result = _run([command[0], str(job), "--offline", *command[1:]], tmp_path)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0 and "Traceback" not in output, output[-2000:]
+    assert CANARY not in output
+    if command[0] == "dockerfile":
+        assert "--mount=type=secret,id=netrc" in result.stdout
+
+
+def test_a_bare_user_password_at_host_is_never_echoed(tmp_path: Path) -> None:
+    job = _job(tmp_path, f"--trusted-host ops:{CANARY}@x.invalid\nsix\n")
+    result = _run(["check", str(job), "--offline"], tmp_path)
+    lines = [line for line in result.stderr.splitlines() if line.strip() and not line.startswith("==> ")]
+    assert result.returncode == 2 and len(lines) == 1 and "--trusted-host" in lines[0], result.stderr
+    assert CANARY not in result.stdout + result.stderr
