@@ -399,3 +399,15 @@ def test_a_bare_user_password_at_host_is_never_echoed(tmp_path: Path) -> None:
     lines = [line for line in result.stderr.splitlines() if line.strip() and not line.startswith("==> ")]
     assert result.returncode == 2 and len(lines) == 1 and "--trusted-host" in lines[0], result.stderr
     assert CANARY not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("toml_line", ['gpu = ["H100\\nerror: forged"]', 'entrypoint = "python train.py\\nerror: forged"',
+                                        'ignore = ["LB308\\rerror: forged"]'])
+def test_verbose_option_lines_print_a_jobs_newline_escaped(tmp_path: Path, toml_line: str) -> None:
+    """`-v` prints every option with its value; a job's value cannot forge a line of its own."""
+    toml = 'python = "3.11"\nentrypoint = "python train.py"\n'
+    toml = "\n".join([*(line for line in toml.splitlines() if line.split(" ")[0] != toml_line.split(" ")[0]), toml_line, ""])
+    result = _run(["check", str(_job(tmp_path, None, toml=toml)), "--offline", "-v"], tmp_path)
+    assert "Traceback" not in result.stdout + result.stderr
+    forged = [line for line in (result.stdout + result.stderr).splitlines() if line.lstrip().startswith("error: forged")]
+    assert not forged, result.stderr[-2000:]
