@@ -21,16 +21,13 @@ else:  # pragma: no cover - exercised on 3.10 only
 
 
 def read_toml(path: Path, shown: str) -> tuple[dict, str]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise BadInput(f"cannot read {shown}: {exc.strerror}", hint="check the path") from None
-    except UnicodeDecodeError:
-        raise BadInput(f"{shown} is not UTF-8 text", hint="save it as UTF-8") from None
-    try:
-        return tomllib.loads(text), text
-    except tomllib.TOMLDecodeError as exc:
-        raise BadInput(f"{shown} is not valid TOML: {exc}", hint="fix the syntax") from None
+    """A job's TOML file (uv.lock, pylock.toml, Pipfile, pyproject.toml) through the bounded
+    reader: a regular file under the size cap, nesting capped, an integer over 4300 digits or
+    a lone surrogate one BadInput line, never an exception from the parser."""
+    from launchbuild.limits import decode_text, load_toml, read_bounded
+
+    text = decode_text(read_bounded(path, shown), shown)
+    return load_toml(text, shown), text
 
 
 def line_of(text: str, needle: str) -> int | None:

@@ -274,6 +274,13 @@ ROWS: list[Row] = [
     Row("toml-project-is-int", check_job({"pyproject.toml": "project = 5\n"}), 2),
     Row("toml-dynamic-is-int", check_job({"pyproject.toml": '[project]\nname = "x"\ndynamic = 5\n'}), 2),
     Row("toml-dynamic-is-table", check_job({"pyproject.toml": '[project]\nname = "x"\n[project.dynamic]\na = 1\n'}), 2),
+    # Lock and Pipfile TOML goes through the same bounded reader as the job's config.
+    Row("uv-lock-huge-int", check_job({"pyproject.toml": '[project]\nname = "j"\nversion = "1"\n', "uv.lock": f"version = {BIG_INT}\n"}), 2),
+    Row("uv-lock-3000-deep", check_job({"pyproject.toml": '[project]\nname = "j"\nversion = "1"\n',
+                                        "uv.lock": "a = " + "[" * DEEP + "]" * DEEP + "\n"}), 2),
+    Row("pylock-huge-int", check_job({"pylock.toml": f"lock-version = {BIG_INT}\n"}), 2),
+    Row("pipfile-3000-deep-inline-table", check_job({"Pipfile": "a = " + "{b = " * DEEP + "1" + "}" * DEEP + "\n"}), 2),
+    Row("pipfile-not-utf8", check_job({"Pipfile": b"[packages]\nsix = \"\xff\"\n"}), 2),
     Row("toml-not-utf8", check_job({"launchbuild.toml": b'python = "\xff"\n'}), 2),
     Row("code-tree-1100-deep", deep_tree, 2),
     Row("tar-member-1200-deep", archive("deep.tar.gz", lambda: __import__("gzip").compress(_tar_bytes(_deep_member()))), 2),
