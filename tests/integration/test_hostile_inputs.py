@@ -281,6 +281,10 @@ ROWS: list[Row] = [
     Row("pylock-huge-int", check_job({"pylock.toml": f"lock-version = {BIG_INT}\n"}), 2),
     Row("pipfile-3000-deep-inline-table", check_job({"Pipfile": "a = " + "{b = " * DEEP + "1" + "}" * DEEP + "\n"}), 2),
     Row("pipfile-not-utf8", check_job({"Pipfile": b"[packages]\nsix = \"\xff\"\n"}), 2),
+    # Bombs by count: each dependency used to re-split the whole file to find its line (quadratic).
+    Row("pyproject-100000-dependencies", check_job({"pyproject.toml": '[project]\nname = "j"\nversion = "1"\ndependencies = ['
+                                                    + ",".join(f'"p{i}"' for i in range(100_000)) + "]\n"}), 2),
+    Row("setup-cfg-100000-lines", check_job({"setup.cfg": "[options]\ninstall_requires =\n" + "    six\n" * 100_000}), 3),
     Row("toml-not-utf8", check_job({"launchbuild.toml": b'python = "\xff"\n'}), 2),
     Row("code-tree-1100-deep", deep_tree, 2),
     Row("tar-member-1200-deep", archive("deep.tar.gz", lambda: __import__("gzip").compress(_tar_bytes(_deep_member()))), 2),
