@@ -178,8 +178,8 @@ def build_image(
         raise BadInput("a git or code job needs its source directory to build", hint="check the job source")
     ca = find_ca_bundle(ca_bundle)
     uv_binary = eng.find_uv_binary()
-    entries = _withhold_credentials(scan(Path(context_source_dir)), Path(context_source_dir),
-                                    credentials if plan.index_credentials else None)
+    # Any credential withholds the files holding it: a VCS token too, which needs no netrc secret.
+    entries = _withhold_credentials(scan(Path(context_source_dir)), Path(context_source_dir), credentials)
     code = content_hash(entries)
 
     def tagged(frontend: Frontend, base_digest: str) -> tuple[BuildPlan, str, str]:

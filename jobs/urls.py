@@ -32,7 +32,8 @@ _HTTP_SCHEMES = ("http", "https")
 def _mask_userinfo(scheme: str, userinfo: str) -> str:
     """HTTP(S) userinfo is always a secret (a bare `TOKEN@` included); for ssh and friends
     the user name (`git@`) is not, only a password after ':' is."""
-    if scheme.lower().rstrip(":/") in _HTTP_SCHEMES:
+    # `git+https://TOKEN@host` is https for this purpose: the VCS prefix changes nothing.
+    if scheme.lower().rstrip(":/").rsplit("+", 1)[-1] in _HTTP_SCHEMES:
         return MASK
     user, sep, _password = userinfo.partition(":")
     return f"{user}:{MASK}" if sep else user

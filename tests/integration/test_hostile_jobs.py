@@ -253,6 +253,24 @@ ROWS.update({
                                 ("git checkout", "symlink")),
     "confine-git-link-home": Row(git_with_link("notes.txt", "HOST/home/.netrc", "six\n"), 2,
                                  ("git checkout", "notes.txt")),
+    # A VCS requirement clones from the network only: never a repository on the operator's disk,
+    # never a subdirectory that climbs out of the checkout (resolver/artifacts._vcs_parts).
+    "confine-vcs-file-url": Row(lambda t: check(_job(t, f"x @ git+file://{t}/home\n")), 2,
+                                ("requirements.txt:1", "clones from file")),
+    "confine-vcs-editable-file-url": Row(req("-e git+file:///srv/private.git#egg=x\n"), 2, ("clones from file",)),
+    "confine-vcs-subdirectory-dotdot": Row(req("x @ git+https://x.invalid/a.git@main#subdirectory=../../etc\n"), 2,
+                                           ("subdirectory", "leaves the checkout")),
+    "confine-vcs-subdirectory-encoded": Row(req("x @ git+https://x.invalid/a.git@v1#subdirectory=%2e%2e/%2e%2e\n"), 2,
+                                            ("leaves the checkout",)),
+    "confine-vcs-subdirectory-absolute": Row(req("x @ git+https://x.invalid/a.git@v1#subdirectory=/etc\n"), 2,
+                                             ("leaves the checkout",)),
+    "confine-pipfile-git-file-url": Row(
+        lambda t: check(_job(t, None, **{"Pipfile": '[packages]\nx = {git = "file:///srv/private.git", ref = "main"}\n'})),
+        2, ("clones from file",)),
+    "confine-pylock-vcs-file-url": Row(
+        lambda t: check(_job(t, None, **{"pylock.toml": 'lock-version = "1.0"\ncreated-by = "x"\n[[packages]]\nname = "x"\n'
+                                                       'version = "1"\nvcs = {type = "git", url = "file:///srv/private.git", '
+                                                       'commit-id = "' + "a" * 40 + '"}\n'})), 2, ("clones from file",)),
     "confine-git-include-absolute": Row(
         lambda t: check_git(_git_repo(t, lambda r: (r / "requirements.txt").write_text(f"-r {t}/host-secret.txt\n"))),
         2, ("absolute path",)),
