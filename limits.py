@@ -13,6 +13,7 @@ parser of job or operator input applies the same caps:
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -32,6 +33,7 @@ MAX_TREE_DEPTH = 128  # directory levels in a code tree or an archive member's p
 MAX_MANIFEST_BYTES = 4 * MIB
 MAX_CONFIG_BYTES = 16 * MIB
 MAX_BLOB_BYTES = 8 * 1024 * MIB  # one layer; a CUDA devel layer is ~4 GB
+MAX_CA_BUNDLE_BYTES = 16 * MIB  # a system bundle is ~200 KB
 MAX_UPLOAD_BYTES = 512 * MIB  # a build context or a code archive sent anywhere
 MAX_MESSAGE = 600  # characters of one error line
 MAX_VALUE = 160  # characters of one user value quoted inside a message
@@ -355,20 +357,32 @@ def printable(text: str) -> str:
     return _UNSAFE.sub(_escape, str(text))
 
 
-def write_output(path: Path | str, text: str, what: str) -> None:
-    """Write an operator's --output file like the report writer does (parents created);
-    a path that cannot be written (a directory, a read-only place, a file as a parent)
-    is one BadInput line."""
+def write_output(path: Path | str, text: str, what: str, *, errors: str = "strict") -> None:
+    """Write an operator's --output file (parents created); a path that cannot be written (a
+    directory, a read-only place, a file as a parent, an empty name, a FIFO nobody reads) is
+    one BadInput line, never a hang. A FIFO or /dev/stdout with a reader is written as usual."""
     target = Path(path)
+    if not str(path) or not target.name:
+        raise BadInput(f"--output {clip(str(path))!r} names no file", hint="pass a file path, e.g. -o report.json")
     try:
-        data = text.encode("utf-8")
+        data = text.encode("utf-8", errors)
     except UnicodeEncodeError:  # a lone surrogate: a non-UTF-8 byte in an argument or file name
         raise BadInput(f"the {what} would hold text that is not UTF-8 (a value passed with non-UTF-8 bytes)",
                        hint="pass the value as UTF-8") from None
     try:
         if not target.parent.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
+        # O_NONBLOCK: opening a FIFO that no process reads fails (ENXIO) instead of blocking forever.
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NONBLOCK", 0)
+                     | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0), 0o666)
+    except OSError as exc:
+        reason = "a FIFO that no process reads" if exc.errno == errno.ENXIO else _reason(exc)
+        raise BadInput(f"cannot write the {what} to {clip(str(target))}: {reason}",
+                       hint="choose a writable --output") from None
+    try:
+        os.set_blocking(fd, True)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
     except OSError as exc:
         raise BadInput(f"cannot write the {what} to {clip(str(target))}: {_reason(exc)}",
                        hint="choose a writable --output") from None

@@ -221,8 +221,11 @@ class PlainProgress(Progress):
     def options(self, options: Any) -> None:
         if not self.verbose:
             return
+        from launchbuild.limits import printable
+
         for name, value, origin in options.describe():
-            self._print(f"{PREFIX}option {name} = {value} (from {origin})")
+            # A job's value with a newline must not forge a line of its own ("error: ...").
+            self._print(printable(f"{PREFIX}option {name} = {value} (from {origin})"))
 
 
 class RichProgress(Progress):
@@ -304,7 +307,9 @@ class RichProgress(Progress):
             table.add_column(col)
         for name, value, origin in options.describe():
             # Text cells: a str cell would be parsed as markup ("[extra]" would vanish).
-            table.add_row(Text(str(name)), Text(str(value)), Text(str(origin)))
+            from launchbuild.limits import printable
+
+            table.add_row(Text(printable(name)), Text(printable(value)), Text(printable(origin)))
         self.console.print(table)
 
 

@@ -176,5 +176,10 @@ def find_ca_bundle(explicit: str | None = None, env: dict[str, str] | None = Non
         path = expand_user(value)
         if not path.is_file():
             raise BadInput(f"CA bundle {value!r} from {where} is not a file", hint=f"fix or unset {where}")
+        # Readable, regular and bounded now, rather than a failed secret mount in the middle of
+        # a build (an unreadable file, /proc/self/mem, a multi-GB file).
+        from launchbuild.limits import MAX_CA_BUNDLE_BYTES, read_bounded
+
+        read_bounded(path, f"CA bundle from {where}", MAX_CA_BUNDLE_BYTES)
         return path
     return None

@@ -21,6 +21,9 @@ _SECRET_PARAM = re.compile(
 # (an unescaped '@' inside a password must not leave its tail visible), so
 # `https://a:p@ss@host/x@ref` masks `a:p@ss` and keeps the `@ref` in the path.
 _USERINFO_IN_TEXT = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/\s'\"]+)@")
+# `user:password@host` with no scheme (a `--trusted-host` value, a host:port someone pasted
+# with its credentials): the part before '@' is masked when it holds a ':'.
+_BARE_USERINFO_IN_TEXT = re.compile(r"(?<![A-Za-z0-9+.\-:/@])[^\s/@:'\"()\[\]]+:[^\s/@'\"]+@(?=[A-Za-z0-9\[])")
 _QUERY_IN_TEXT = re.compile(r"(?P<sep>[?&])(?P<name>[^=&#\s'\"]+)=(?P<value>[^&#\s'\"]*)")
 
 _HTTP_SCHEMES = ("http", "https")
@@ -29,7 +32,8 @@ _HTTP_SCHEMES = ("http", "https")
 def _mask_userinfo(scheme: str, userinfo: str) -> str:
     """HTTP(S) userinfo is always a secret (a bare `TOKEN@` included); for ssh and friends
     the user name (`git@`) is not, only a password after ':' is."""
-    if scheme.lower().rstrip(":/") in _HTTP_SCHEMES:
+    # `git+https://TOKEN@host` is https for this purpose: the VCS prefix changes nothing.
+    if scheme.lower().rstrip(":/").rsplit("+", 1)[-1] in _HTTP_SCHEMES:
         return MASK
     user, sep, _password = userinfo.partition(":")
     return f"{user}:{MASK}" if sep else user
@@ -72,6 +76,8 @@ def redact_text(text: str) -> str:
         return f"{scheme}{_mask_userinfo(scheme, match.group('userinfo'))}@"
 
     text = _USERINFO_IN_TEXT.sub(userinfo, text)
+    if "@" in text:
+        text = _BARE_USERINFO_IN_TEXT.sub(MASK + "@", text)
     if "?" in text or "&" in text:
         text = _QUERY_IN_TEXT.sub(_mask_query, text)
     return text

@@ -12,7 +12,8 @@ from launchbuild.errors import BadInput, InfraUnavailable, LaunchbuildError
 from launchbuild.jobs.model import Job, Origin, Sourced
 from launchbuild.resolver import cache
 from launchbuild.resolver.backends import CompileRequest, make_backend
-from launchbuild.resolver.boundary import confine_local_paths, refuse_variables, take_credentials
+from launchbuild.resolver.boundary import (confine_local_paths, merge_credentials, refuse_variables, take_credentials,
+                                           take_input_credentials)
 from launchbuild.resolver.cleaning import DEFAULT_TORCH_INDEX_URL, OwnSource, clean_run_list
 from launchbuild.resolver.explain import unresolvable_finding
 from launchbuild.resolver.lockfile import parse_lock
@@ -187,16 +188,20 @@ def resolve(source_dir: Path | None, job: Job, options: ResolveOptions = Resolve
         return ResolveResult(input_kind="none", input_path=None, skipped_inputs=tuple(skipped),
                              findings=no_input_findings(source_dir, skipped))
     _check_extras_and_groups(loaded, options)
+    # Indexes named outside requirement lines (locks, [[tool.uv.index]]) lose their userinfo too.
+    loaded, input_credentials = take_input_credentials(loaded)
     how = next((h for src, h in candidates if display_path(src.path, src.source_dir) == loaded.path), "source")
     described = dict(input_reason=("named explicitly (" + how + ")" if how in ("option", "flag")
                                    else reason_for(loaded.path, source_dir) if how == "source" else "the job's run package list"),
                      input_read=loaded.read, input_not_used=loaded.not_used)
     if loaded.lock_body is not None or loaded.project_file is not None:
-        return _replace(resolve_special(loaded, target, options, skipped, job=job), **described)
+        return _replace(resolve_special(loaded, target, options, skipped, job=job,
+                                        credentials=input_credentials), **described)
 
     # Credentials leave every URL here, before cleaning, hashing, messages or the lock see them.
     index, requirements, constraints, credentials = take_credentials(
         loaded.parsed.options, loaded.parsed.requirements, loaded.parsed.constraints)
+    credentials = merge_credentials(input_credentials, credentials)
     cleaning: list[CleaningAction] = []
     findings: list[Finding] = []
     variants: tuple[tuple[str, str], ...] = ()

@@ -82,7 +82,28 @@ def _vcs_parts(url: str) -> tuple[str, str | None, str | None]:
     if "@" in path:
         path, ref = path.rsplit("@", 1)
     remote = split._replace(path=path).geturl()
-    return remote, ref, sub.group(1) if sub else None
+    subdir = sub.group(1) if sub else None
+    _refuse_host_reaching_vcs(url, split.scheme, unquote(subdir) if subdir is not None else None)
+    return remote, ref, subdir
+
+
+# Where a job's VCS requirement may clone from: the network. `git+file:///srv/private.git` (or
+# a bare host path) would have the operator's machine clone one of its own repositories into
+# the job's image, and `#subdirectory=../../etc` would build a host folder next to the checkout.
+_VCS_NETWORK_SCHEMES = ("https", "http", "ssh", "git")
+
+
+def _refuse_host_reaching_vcs(url: str, scheme: str, subdir: str | None) -> None:
+    from launchbuild.jobs.urls import redact_url
+
+    shown = redact_url(url)[:200]
+    if scheme.lower() not in _VCS_NETWORK_SCHEMES:
+        raise BadInput(f"VCS requirement {shown!r} clones from {scheme or 'a path'}: on this host, not from the network",
+                       hint="use a git+https:// or git+ssh:// URL, or vendor a wheel into the job")
+    if subdir is not None and (subdir.startswith(("/", "\\")) or ".." in re.split(r"[/\\]", subdir)
+                               or any(ord(c) < 32 for c in subdir)):
+        raise BadInput(f"VCS requirement {shown!r}: subdirectory {subdir[:80]!r} leaves the checkout",
+                       hint="name a folder inside the repository, without '..'")
 
 
 def build_vcs_wheel(line: RequirementLine, root: Path, *, offline: bool) -> tuple[Path, str]:
@@ -90,7 +111,12 @@ def build_vcs_wheel(line: RequirementLine, root: Path, *, offline: bool) -> tupl
     from launchbuild.jobs.fetch import clone_git
     from launchbuild.jobs.urls import redact_text, redact_url
 
-    remote, ref, sub = _vcs_parts(line.url or "")
+    try:
+        remote, ref, sub = _vcs_parts(line.url or "")
+    except BadInput as exc:  # name the line that asked for it
+        loc = line.location
+        where = f"{loc.path}:{loc.line}" if loc is not None and loc.line else (loc.path if loc is not None else "")
+        raise BadInput(f"{where}: {exc.message}" if where else exc.message, hint=exc.hint) from None
     key = hashlib.sha256(f"{remote}\0{ref}\0{sub}".encode()).hexdigest()[:16]
     ref_cache = root / "artifacts" / "vcs" / key
     if offline:

@@ -22,7 +22,7 @@ from urllib.parse import unquote, urlsplit
 
 from launchbuild.errors import BadInput
 from launchbuild.jobs.confine import inside
-from launchbuild.jobs.urls import host_of, redact_url, split_credentials, url_problem
+from launchbuild.jobs.urls import host_of, redact_text, redact_url, split_credentials, url_problem
 from launchbuild.resolver.requirements import IndexOptions, RequirementLine
 
 _NETRC_UNSAFE = frozenset(' \t\r\n"\'\\#')
@@ -123,6 +123,36 @@ def take_credentials(
     vcs = tuple(dict.fromkeys(v for line in (*requirements, *constraints) for v in _vcs_secrets(line)))
     creds = Credentials(tuple((h, u, p) for h, (u, p) in sorted(found.items())), vcs)
     return clean_index, reqs, cons, creds
+
+
+def take_input_credentials(loaded):
+    """The indexes an input names outside its requirement lines (a uv.lock's registries,
+    Pipfile.lock sources, pylock.toml indexes, [[tool.uv.index]]) without their userinfo, and
+    the credentials that were in them; what the input says it read, redacted. Applied to every
+    loaded input before the result, a report or a message sees it."""
+    found: dict[str, tuple[str, str]] = {}
+    urls = tuple(_take(u, found) for u in loaded.extra_index_urls)
+    options = loaded.parsed.options
+    clean_options, _, _, option_creds = take_credentials(options, (), ())
+    for host, user, password in option_creds.entries:
+        if host in found and found[host] != (user, password):
+            raise BadInput(f"two different credentials are given for {host}", hint="use one account per index host")
+        found[host] = (user, password)
+    cleaned = replace(loaded, extra_index_urls=urls, parsed=replace(loaded.parsed, options=clean_options),
+                      read=tuple(redact_text(r) for r in loaded.read),
+                      not_used=tuple(redact_text(n) for n in loaded.not_used))
+    return cleaned, Credentials(tuple((h, u, p) for h, (u, p) in sorted(found.items())))
+
+
+def merge_credentials(first: Credentials, second: Credentials) -> Credentials:
+    """Both sets of credentials; one account per host."""
+    found = {h: (u, p) for h, u, p in first.entries}
+    for host, user, password in second.entries:
+        if host in found and found[host] != (user, password):
+            raise BadInput(f"two different credentials are given for {host}", hint="use one account per index host")
+        found[host] = (user, password)
+    return Credentials(tuple((h, u, p) for h, (u, p) in sorted(found.items())),
+                       tuple(dict.fromkeys((*first.vcs_secrets, *second.vcs_secrets))))
 
 
 def refuse_variables(lines: Iterable[RequirementLine], index: IndexOptions) -> None:

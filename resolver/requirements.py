@@ -23,6 +23,7 @@ from launchbuild.errors import BadInput
 from launchbuild.jobs import confine
 from launchbuild.jobs.urls import redact_text, redact_url, url_problem
 from launchbuild.paths import expand_user
+from launchbuild.limits import clip
 
 VCS_SCHEMES = ("git+", "hg+", "svn+", "bzr+")
 _ARCHIVE_SUFFIXES = (".whl", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".zip", ".tar")
@@ -230,7 +231,7 @@ def parse_requirement(
         url, marker = _split_marker(spec)
         kind = "url" if _is_url(url) and not url.startswith("file:") else "path"
         if kind == "path":
-            url = _absolutize(url, base_dir)
+            url = _absolutize(url, base_dir, where)
         m = _EGG.search(url)
         name = canonicalize_name(m.group(1)) if m else _name_from_filename(url)
         return RequirementLine(
@@ -268,12 +269,16 @@ def _looks_like_pep508(spec: str) -> bool:
     return True
 
 
-def _absolutize(url: str, base_dir: Path | None) -> str:
+def _absolutize(url: str, base_dir: Path | None, where: str = "requirements") -> str:
     if url.startswith("file:") or base_dir is None:
         return url
     path = expand_user(url)
     if not path.is_absolute():
-        path = (base_dir / path).resolve()
+        try:
+            path = (base_dir / path).resolve()
+        except (ValueError, OSError, RuntimeError):  # a NUL byte, a symlink loop
+            raise BadInput(f"{where}: local requirement '{clip(url)}' is not a usable path (a NUL byte or a symlink loop)",
+                           hint="name a wheel or project folder inside the job's source tree") from None
     return str(path)
 
 

@@ -82,7 +82,8 @@ def _empty(loaded: LoadedInput, target: Target, what: str) -> Finding:
     )
 
 
-def resolve_special(loaded: LoadedInput, target: Target, options, skipped, *, job) -> ResolveResult:
+def resolve_special(loaded: LoadedInput, target: Target, options, skipped, *, job,
+                    credentials=None) -> ResolveResult:
     from launchbuild.resolver.api import _header
     from launchbuild.resolver.backends import CompileRequest, make_backend
     from launchbuild.resolver.build_errors import build_failure_finding, is_build_failure
@@ -160,7 +161,7 @@ def resolve_special(loaded: LoadedInput, target: Target, options, skipped, *, jo
     packages = parse_lock(text, ())
     lock = Lock(packages=packages, text=text, target=target, backend=backend_name,
                 input_hash=hashlib.sha256(text.encode()).hexdigest(), index_urls=index_urls, own_projects=own,
-                wheels=tuple(str(w) for w in wheels))
+                wheels=tuple(str(w) for w in wheels), credentials=credentials or None)
     facts = ()
     if options.fetch_package_facts and packages:
         from launchbuild.resolver.index import package_facts

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from launchbuild.errors import BadInput
+from launchbuild.limits import printable, write_output
 from launchbuild.report.formats.base import (
     RenderOptions,
     ReportFormat,
@@ -214,22 +215,18 @@ def write_outputs(
             )
         )
     else:
+        if not str(output) or not Path(output).name:
+            raise BadInput(f"--output {str(output)!r} names no file", hint="pass a file path, e.g. -o report.json")
         paths = output_paths(output, chosen)
         for fmt, path in paths.items():
             text = render(report, fmt, verbose=verbose, quiet=quiet, color=False, plain=True, width=DEFAULT_WIDTH)
-            try:
-                if path.parent and not path.parent.exists():
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                # A lone surrogate (a non-UTF-8 byte in an argument or file name) is written
-                # as a backslash escape: a report is always written, never a crash.
-                path.write_text(text, encoding="utf-8", errors="backslashreplace")
-            except OSError as exc:
-                raise BadInput(
-                    f"cannot write the {fmt.value} report to {path}: {exc.strerror or exc}; choose a writable --output"
-                ) from None
+            # A lone surrogate (a non-UTF-8 byte in an argument or file name) is written as a
+            # backslash escape: a report is always written, never a crash. A FIFO nobody reads,
+            # a directory or an unwritable place is one BadInput line (limits.write_output).
+            write_output(path, text, f"{fmt.value} report", errors="backslashreplace")
             written[fmt] = path
         if not quiet or report.verdict.value == "fail":
-            where = ", ".join(str(p) for p in written.values())
+            where = ", ".join(printable(str(p)) for p in written.values())  # a newline in a path forges no line
             err.write(f"launchbuild: {report.verdict.value.upper()} ({verdict_reason(report)}); wrote {where}\n")
     if OutputFormat.GITHUB in chosen:
         write_github_step_summary(report, verbose=verbose)

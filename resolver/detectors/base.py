@@ -7,6 +7,8 @@ one's declared fallback (shown when an input is skipped).
 
 from __future__ import annotations
 
+import bisect
+import re
 import sys
 from pathlib import Path
 
@@ -21,23 +23,40 @@ else:  # pragma: no cover - exercised on 3.10 only
 
 
 def read_toml(path: Path, shown: str) -> tuple[dict, str]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise BadInput(f"cannot read {shown}: {exc.strerror}", hint="check the path") from None
-    except UnicodeDecodeError:
-        raise BadInput(f"{shown} is not UTF-8 text", hint="save it as UTF-8") from None
-    try:
-        return tomllib.loads(text), text
-    except tomllib.TOMLDecodeError as exc:
-        raise BadInput(f"{shown} is not valid TOML: {exc}", hint="fix the syntax") from None
+    """A job's TOML file (uv.lock, pylock.toml, Pipfile, pyproject.toml) through the bounded
+    reader: a regular file under the size cap, nesting capped, an integer over 4300 digits or
+    a lone surrogate one BadInput line, never an exception from the parser."""
+    from launchbuild.limits import decode_text, load_toml, read_bounded
+
+    text = decode_text(read_bounded(path, shown), shown)
+    return load_toml(text, shown), text
+
+
+_LINE_STARTS: list = [None, ()]  # the last text and the offsets of its line starts
 
 
 def line_of(text: str, needle: str) -> int | None:
-    for number, line in enumerate(text.splitlines(), start=1):
-        if needle in line:
-            return number
-    return None
+    """The number of the first line holding `needle`. One `find` and a bisect over the line
+    starts of `text` (kept for the last text): every dependency of a file is located without
+    splitting the file again each time, which was quadratic."""
+    if not needle or "\n" in needle or "\r" in needle:
+        return None
+    pos = text.find(needle)
+    if pos < 0:
+        return None
+    if _LINE_STARTS[0] is not text:
+        _LINE_STARTS[0], _LINE_STARTS[1] = text, _line_starts(text)
+    return bisect.bisect_right(_LINE_STARTS[1], pos)
+
+
+def _line_starts(text: str) -> list[int]:
+    """Offsets where each line starts, with the separators str.splitlines knows."""
+    starts = [0]
+    starts += [m.end() for m in re.finditer(r"\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]", text)]
+    return starts
+
+
+MAX_LIST_ITEMS = 10_000  # dependencies in one list; real projects list well under a thousand
 
 
 def requirement(spec: str, shown: str, text: str, base_dir: Path | None = None,
@@ -53,4 +72,7 @@ def string_list(value: object, what: str, shown: str) -> list[str]:
         return []
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise BadInput(f"{what} in {shown} is not a list of strings", hint='write ["name>=1.0", ...]')
+    if len(value) > MAX_LIST_ITEMS:
+        raise BadInput(f"{what} in {shown} lists {len(value)} entries, more than {MAX_LIST_ITEMS}",
+                       hint="split the environment, or list only what the job imports")
     return list(value)

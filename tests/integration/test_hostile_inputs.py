@@ -232,6 +232,22 @@ def dockerfile_with(*extra: str) -> Callable[[Path], list[str]]:
                          "--entrypoint", "python train.py", *extra]
 
 
+def _loop(root: Path, name: str) -> Path:
+    p = root / name
+    p.symlink_to(name)
+    return p
+
+
+def _with_loop(job: Path) -> Path:
+    (job / "lp").symlink_to("lp")
+    return job
+
+
+def dockerfile_with_made(option: str, make: Callable[[Path], Path]) -> Callable[[Path], list[str]]:
+    return lambda root: ["dockerfile", str(code(root)), "--offline", "--python", "3.11",
+                         "--entrypoint", "python train.py", option, str(make(root))]
+
+
 ROWS: list[Row] = [
     # --- resource bombs and deep input: exit 2 ---
     Row("yaml-alias-bomb", check_job({"environment.yml": BILLION_LAUGHS}), 2),
@@ -258,6 +274,17 @@ ROWS: list[Row] = [
     Row("toml-project-is-int", check_job({"pyproject.toml": "project = 5\n"}), 2),
     Row("toml-dynamic-is-int", check_job({"pyproject.toml": '[project]\nname = "x"\ndynamic = 5\n'}), 2),
     Row("toml-dynamic-is-table", check_job({"pyproject.toml": '[project]\nname = "x"\n[project.dynamic]\na = 1\n'}), 2),
+    # Lock and Pipfile TOML goes through the same bounded reader as the job's config.
+    Row("uv-lock-huge-int", check_job({"pyproject.toml": '[project]\nname = "j"\nversion = "1"\n', "uv.lock": f"version = {BIG_INT}\n"}), 2),
+    Row("uv-lock-3000-deep", check_job({"pyproject.toml": '[project]\nname = "j"\nversion = "1"\n',
+                                        "uv.lock": "a = " + "[" * DEEP + "]" * DEEP + "\n"}), 2),
+    Row("pylock-huge-int", check_job({"pylock.toml": f"lock-version = {BIG_INT}\n"}), 2),
+    Row("pipfile-3000-deep-inline-table", check_job({"Pipfile": "a = " + "{b = " * DEEP + "1" + "}" * DEEP + "\n"}), 2),
+    Row("pipfile-not-utf8", check_job({"Pipfile": b"[packages]\nsix = \"\xff\"\n"}), 2),
+    # Bombs by count: each dependency used to re-split the whole file to find its line (quadratic).
+    Row("pyproject-100000-dependencies", check_job({"pyproject.toml": '[project]\nname = "j"\nversion = "1"\ndependencies = ['
+                                                    + ",".join(f'"p{i}"' for i in range(100_000)) + "]\n"}), 2),
+    Row("setup-cfg-100000-lines", check_job({"setup.cfg": "[options]\ninstall_requires =\n" + "    six\n" * 100_000}), 3),
     Row("toml-not-utf8", check_job({"launchbuild.toml": b'python = "\xff"\n'}), 2),
     Row("code-tree-1100-deep", deep_tree, 2),
     Row("tar-member-1200-deep", archive("deep.tar.gz", lambda: __import__("gzip").compress(_tar_bytes(_deep_member()))), 2),
@@ -315,6 +342,21 @@ ROWS: list[Row] = [
     Row("usage-error-unknown-option", lambda r: ["check", str(code(r)), "--no-such-option\nerror: forged"], 2),
     Row("output-is-a-directory", dockerfile_to(lambda r: str(r)), 2),
     Row("output-under-a-file", dockerfile_to(lambda r: str(code(r) / "train.py" / "Dockerfile")), 2),
+    # A FIFO nobody reads as --output: one line, never a hang (limits.write_output opens it non-blocking).
+    Row("output-fifo-without-reader", dockerfile_to(lambda r: str(fifo(r, "Dockerfile"))), 2),
+    Row("report-output-fifo-without-reader", lambda r: ["check", str(code(r)), "--offline", "--python", "3.11",
+                                                         "-f", "json", "-o", str(fifo(r, "report.json"))], 2),
+    Row("report-output-empty-several-formats", lambda r: ["check", str(code(r)), "--offline", "--python", "3.11",
+                                                           "-f", "json", "-f", "sarif", "-o", ""], 2),
+    Row("config-symlink-loop", check_with("--config", lambda r: _loop(r, "ops.toml")), 2),
+    Row("queue-config-symlink-loop", check_with("--queue-config", lambda r: _loop(r, "q.json")), 2),
+    Row("requirements-proc-environ", check_with("--requirements", lambda r: Path("/proc/self/environ")), 2),
+    Row("frozen-proc-environ", check_with("--frozen", lambda r: Path("/proc/self/environ")), 2),
+    Row("requirement-path-with-nul", check_job({"requirements.txt": "six\n./wheels/a\x00b.whl\n"}), 2),
+    Row("requirement-path-through-symlink-loop", lambda r: ["check", str(_with_loop(code(r, {"requirements.txt": "./lp/x\n"}))),
+                                                             "--offline", "--python", "3.11"], 2),
+    Row("ca-bundle-unreadable", dockerfile_with_made("--ca-bundle", unreadable), 2),
+    Row("ca-bundle-fifo", dockerfile_with_made("--ca-bundle", lambda r: fifo(r, "ca.pem")), 2),
 ]
 
 

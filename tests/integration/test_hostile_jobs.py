@@ -253,6 +253,24 @@ ROWS.update({
                                 ("git checkout", "symlink")),
     "confine-git-link-home": Row(git_with_link("notes.txt", "HOST/home/.netrc", "six\n"), 2,
                                  ("git checkout", "notes.txt")),
+    # A VCS requirement clones from the network only: never a repository on the operator's disk,
+    # never a subdirectory that climbs out of the checkout (resolver/artifacts._vcs_parts).
+    "confine-vcs-file-url": Row(lambda t: check(_job(t, f"x @ git+file://{t}/home\n")), 2,
+                                ("requirements.txt:1", "clones from file")),
+    "confine-vcs-editable-file-url": Row(req("-e git+file:///srv/private.git#egg=x\n"), 2, ("clones from file",)),
+    "confine-vcs-subdirectory-dotdot": Row(req("x @ git+https://x.invalid/a.git@main#subdirectory=../../etc\n"), 2,
+                                           ("subdirectory", "leaves the checkout")),
+    "confine-vcs-subdirectory-encoded": Row(req("x @ git+https://x.invalid/a.git@v1#subdirectory=%2e%2e/%2e%2e\n"), 2,
+                                            ("leaves the checkout",)),
+    "confine-vcs-subdirectory-absolute": Row(req("x @ git+https://x.invalid/a.git@v1#subdirectory=/etc\n"), 2,
+                                             ("leaves the checkout",)),
+    "confine-pipfile-git-file-url": Row(
+        lambda t: check(_job(t, None, **{"Pipfile": '[packages]\nx = {git = "file:///srv/private.git", ref = "main"}\n'})),
+        2, ("clones from file",)),
+    "confine-pylock-vcs-file-url": Row(
+        lambda t: check(_job(t, None, **{"pylock.toml": 'lock-version = "1.0"\ncreated-by = "x"\n[[packages]]\nname = "x"\n'
+                                                       'version = "1"\nvcs = {type = "git", url = "file:///srv/private.git", '
+                                                       'commit-id = "' + "a" * 40 + '"}\n'})), 2, ("clones from file",)),
     "confine-git-include-absolute": Row(
         lambda t: check_git(_git_repo(t, lambda r: (r / "requirements.txt").write_text(f"-r {t}/host-secret.txt\n"))),
         2, ("absolute path",)),
@@ -355,3 +373,59 @@ def test_ca_bundle_flag_is_the_operators(tmp_path: Path) -> None:
                   tmp_path)
     lines = [line for line in result.stderr.splitlines() if line.strip() and not line.startswith("==> ")]
     assert result.returncode == 2 and len(lines) == 1 and "--ca-bundle" in lines[0], result.stderr
+
+
+# --- indexes named outside requirement lines: a lock's registries, [[tool.uv.index]] ----------
+
+_LOCK_HASH = "sha256:" + "a" * 64
+_LOCKS_WITH_INDEX_CREDENTIALS = {
+    "uv.lock": lambda i: (f'version = 1\nrequires-python = ">=3.11"\n[[package]]\nname = "six"\nversion = "1.16.0"\n'
+                          f'source = {{ registry = "{i}" }}\nwheels = [{{ url = "{i}/six-1.16.0-py2.py3-none-any.whl", '
+                          f'hash = "{_LOCK_HASH}" }}]\n[[package]]\nname = "j"\nversion = "1"\nsource = {{ editable = "." }}\n'
+                          'dependencies = [{ name = "six" }]\n'),
+    "pylock.toml": lambda i: (f'lock-version = "1.0"\ncreated-by = "x"\n[[packages]]\nname = "six"\nversion = "1.16.0"\n'
+                              f'index = "{i}"\n[[packages.wheels]]\nurl = "{i}/six-1.16.0-py2.py3-none-any.whl"\n'
+                              f'hashes = {{sha256 = "{"a" * 64}"}}\n'),
+    "Pipfile.lock": lambda i: ('{"_meta": {"sources": [{"url": "' + i + '", "name": "x", "verify_ssl": true}], '
+                               '"requires": {}}, "default": {"six": {"version": "==1.16.0", "hashes": ["'
+                               + _LOCK_HASH + '"], "index": "x"}}, "develop": {}}'),
+}
+
+
+@pytest.mark.parametrize("command", [["resolve", "-f", "json"], ["check", "-v", "-f", "json"], ["dockerfile"]])
+@pytest.mark.parametrize("lock_name", sorted(_LOCKS_WITH_INDEX_CREDENTIALS))
+def test_a_locks_index_credentials_are_never_printed(tmp_path: Path, lock_name: str, command: list[str]) -> None:
+    """A lock's registry URLs (uv.lock `source.registry`, pylock `index`, Pipfile.lock
+    `_meta.sources`) lose their userinfo like requirement-file indexes: the credentials go to
+    the install step as the netrc secret, and no output holds them."""
+    index = f"https://ops:{CANARY}@x.invalid/simple"
+    files = {lock_name: _LOCKS_WITH_INDEX_CREDENTIALS[lock_name](index)}
+    if lock_name == "uv.lock":
+        files["pyproject.toml"] = '[project]\nname = "j"\nversion = "1"\ndependencies = ["six"]\n'
+    job = _job(tmp_path, None, **files)
+    result = _run([command[0], str(job), "--offline", *command[1:]], tmp_path)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0 and "Traceback" not in output, output[-2000:]
+    assert CANARY not in output
+    if command[0] == "dockerfile":
+        assert "--mount=type=secret,id=netrc" in result.stdout
+
+
+def test_a_bare_user_password_at_host_is_never_echoed(tmp_path: Path) -> None:
+    job = _job(tmp_path, f"--trusted-host ops:{CANARY}@x.invalid\nsix\n")
+    result = _run(["check", str(job), "--offline"], tmp_path)
+    lines = [line for line in result.stderr.splitlines() if line.strip() and not line.startswith("==> ")]
+    assert result.returncode == 2 and len(lines) == 1 and "--trusted-host" in lines[0], result.stderr
+    assert CANARY not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("toml_line", ['gpu = ["H100\\nerror: forged"]', 'entrypoint = "python train.py\\nerror: forged"',
+                                        'ignore = ["LB308\\rerror: forged"]'])
+def test_verbose_option_lines_print_a_jobs_newline_escaped(tmp_path: Path, toml_line: str) -> None:
+    """`-v` prints every option with its value; a job's value cannot forge a line of its own."""
+    toml = 'python = "3.11"\nentrypoint = "python train.py"\n'
+    toml = "\n".join([*(line for line in toml.splitlines() if line.split(" ")[0] != toml_line.split(" ")[0]), toml_line, ""])
+    result = _run(["check", str(_job(tmp_path, None, toml=toml)), "--offline", "-v"], tmp_path)
+    assert "Traceback" not in result.stdout + result.stderr
+    forged = [line for line in (result.stdout + result.stderr).splitlines() if line.lstrip().startswith("error: forged")]
+    assert not forged, result.stderr[-2000:]

@@ -322,3 +322,35 @@ def test_a_vcs_token_stays_in_its_url_for_git_but_is_a_secret_to_withhold():
     assert creds and not creds.for_indexes and creds.netrc_text() == ""
     assert set(creds.secret_values()) == {"VCSTOK", "ONLYTOKEN"}
     assert "VCSTOK" not in repr(creds) and "ONLYTOKEN" not in str(creds)
+
+
+@pytest.mark.parametrize("text, secret", [
+    ("gitpkg @ git+https://VCSTOK1@git.example/org/pkg.git@v1", "VCSTOK1"),  # a token as the user
+    ("gitpkg @ git+http://bot:VCSTOK2@git.example/pkg.git", "VCSTOK2"),
+    ("--trusted-host value 'ops:VCSTOK3@idx.example:8443' is not a plain host", "VCSTOK3"),  # no scheme at all
+    ("x (a:VCSTOK4@host) y", "VCSTOK4"),
+])
+def test_redact_text_masks_vcs_tokens_and_bare_user_password_pairs(text, secret):
+    from launchbuild.jobs.urls import redact_text
+
+    assert secret not in redact_text(text)
+
+
+@pytest.mark.parametrize("text", ["git@github.com:org/repo.git", "ssh://git@host:22/x.git", "user@example.com"])
+def test_redact_text_keeps_what_is_not_a_secret(text):
+    from launchbuild.jobs.urls import redact_text
+
+    assert redact_text(text) == text
+
+
+def test_a_locks_index_credentials_leave_the_loaded_input():
+    from launchbuild.resolver.boundary import take_input_credentials
+    from launchbuild.resolver.requirements import ParsedRequirements
+    from launchbuild.resolver.sources import LoadedInput
+
+    loaded = LoadedInput("pyproject", "pyproject.toml", ParsedRequirements(),
+                         read=("uv indexes: https://ops:LOCKTOK@idx.example/simple; sources for none",),
+                         extra_index_urls=("https://ops:LOCKTOK@idx.example/simple",))
+    clean, creds = take_input_credentials(loaded)
+    assert "LOCKTOK" not in repr(clean) and clean.extra_index_urls == ("https://idx.example/simple",)
+    assert creds.hosts == ("idx.example",) and "password LOCKTOK" in creds.netrc_text()
