@@ -23,8 +23,7 @@ def _handler(root: Path):
 
         def _cgi(self) -> None:
             path, _, query = self.path.partition("?")
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
+            body = self._body()
             env = {
                 "GIT_PROJECT_ROOT": str(root), "GIT_HTTP_EXPORT_ALL": "1", "PATH_INFO": path,
                 "QUERY_STRING": query, "REQUEST_METHOD": self.command, "REMOTE_ADDR": "127.0.0.1",
@@ -49,12 +48,34 @@ def _handler(root: Path):
             self.end_headers()
             self.wfile.write(payload)
 
+        def _body(self) -> bytes:
+            # git sends a large POST chunked (no Content-Length): read all of it, or closing the
+            # socket with unread data resets the client's connection.
+            if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+                chunks = []
+                while True:
+                    size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
+                    if size == 0:
+                        self.rfile.readline()
+                        return b"".join(chunks)
+                    chunks.append(self.rfile.read(size))
+                    self.rfile.readline()
+            length = int(self.headers.get("Content-Length") or 0)
+            return self.rfile.read(length) if length else b""
+
     return GitHandler
+
+
+class _Server(ThreadingHTTPServer):
+    # A loaded 2-core runner can queue more than the default 5 connections: refusing them
+    # would be the test server failing, not launchbuild.
+    request_queue_size = 64
+    daemon_threads = True
 
 
 @contextlib.contextmanager
 def serve_git(root: Path):
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(root))
+    server = _Server(("127.0.0.1", 0), _handler(root))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
