@@ -223,6 +223,12 @@ def _check(
     if accelerator is not None:
         facts, image_error = _inspect(accelerator.value, platform=platform, offline=offline, progress=progress)
         image_pythons = facts.pythons if facts else ()
+    elif job.builds_image:
+        fixed = (job.python_base_image.value if job.python_base_image else options["python-base-image"]) or ""
+        if "{python}" not in fixed:
+            # A Python base image named outright: its own Python decides a requires-python range.
+            facts, image_error = _inspect(fixed, platform=platform, offline=offline, progress=progress)
+            image_pythons = facts.pythons if facts else ()
 
     explicit, runtime = _python_inputs(job)
     resolve_options = ResolveOptions(

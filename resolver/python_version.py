@@ -96,6 +96,24 @@ def from_requires_python(spec: str, where: str) -> str:
                    hint="widen requires-python or pass --python")
 
 
+def _allows(spec: str, xy: str) -> bool:
+    specifier = SpecifierSet(spec)
+    return any(specifier.contains(f"{xy}.{patch}", prereleases=False) for patch in (0, 99))
+
+
+def _image_xy(image_pythons: tuple[str, ...]) -> list[str]:
+    """The image's Pythons as supported X.Y, oldest first; others (2.7) are skipped."""
+    found = []
+    for value in image_pythons:
+        try:
+            xy = normalize(value, "the base image")
+        except BadInput:
+            continue
+        if xy in SUPPORTED_PYTHONS and xy not in found:
+            found.append(xy)
+    return sorted(found, key=lambda v: tuple(int(p) for p in v.split(".")))
+
+
 def select_python(
     explicit: Sourced[str] | str | None,
     job_runtime: Sourced[str] | str | None,
@@ -136,7 +154,13 @@ def select_python(
             spec, detail = requires_python.value, requires_python.detail or "requires-python"
         else:
             spec, detail = requires_python, "pyproject.toml requires-python"
-        return Sourced(from_requires_python(spec, detail), Origin.SOURCE_FILE, detail)
+        chosen = from_requires_python(spec, detail)  # validates the range first
+        # A range, not a pin: when the base image is fixed and its own Python is in range, that
+        # is the target (the image cannot get another Python), not the newest the range allows.
+        in_image = [xy for xy in _image_xy(image_pythons) if _allows(spec, xy)]
+        if in_image:
+            return Sourced(in_image[-1], Origin.SOURCE_FILE, f"{detail}, met by the base image's Python")
+        return Sourced(chosen, Origin.SOURCE_FILE, detail)
     if run_metadata_python is not None:
         return sourced(run_metadata_python, Origin.RUN_METADATA, "run metadata")
     for xy in image_pythons:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import uuid
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,9 @@ def build(job: Path, out: Path, env: dict[str, str], *extra: str) -> dict:
 def test_code_only_rebuild_reuses_the_environment_checks(tmp_path: Path, docker_client, standin_images):
     job = tmp_path / "job"
     shutil.copytree(EXAMPLES / "demo", job)
+    # Content of its own: an identical job built by another test (or an earlier run on this
+    # engine) has the same content tag, and a skipped first build verifies nothing to reuse.
+    (job / "run.txt").write_text(uuid.uuid4().hex)
     (job / "launchbuild.toml").write_text('entrypoint = "python train.py"\n')
     env = {"NO_COLOR": "1", "LAUNCHBUILD_CACHE_DIR": str(tmp_path / "cache")}
     tags = []

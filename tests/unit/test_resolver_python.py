@@ -149,3 +149,15 @@ def test_run_metadata_bad_values(tmp_path, data, fragment):
 def test_run_metadata_missing_file(tmp_path):
     with pytest.raises(BadInput, match="cannot read"):
         read_run_metadata(tmp_path / "nope.json")
+
+
+def test_a_requires_python_range_takes_the_fixed_base_images_python_when_in_range():
+    from launchbuild.resolver.python_version import select_python
+
+    picked = select_python(None, None, None, ">=3.10", image_pythons=("3.11.2",))
+    assert picked.value == "3.11" and "met by the base image's Python" in picked.describe()
+    # Out of range: the image cannot serve it, the range's newest is the target (LB102 then says so).
+    assert select_python(None, None, None, ">=3.12", image_pythons=("3.11",)).value == "3.13"
+    # No image Python known (a python:{python}-slim template): the newest the range allows.
+    assert select_python(None, None, None, ">=3.10").value == "3.13"
+    assert select_python(None, None, None, ">=3.9,<3.12", image_pythons=("2.7", "3.9", "3.10")).value == "3.10"
