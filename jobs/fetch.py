@@ -199,6 +199,7 @@ _NEEDS_CREDENTIALS = re.compile(
 )
 _ABBREVIATED_SHA = re.compile(r"[0-9a-fA-F]{4,39}")
 # What git says when a remote that answered goes away during the transfer: reachable, then lost.
+_FETCH_RETRIES = 2
 _CONNECTION_LOST = re.compile(
     r"early EOF|index-pack failed|invalid index-pack output|connection reset by peer|"
     r"unexpected disconnect while reading sideband packet|RPC failed",
@@ -289,6 +290,17 @@ def clone_git(remote: str, ref: str | None, dest: Path, *, timeout: float = DEFA
 
     wanted = ref or "HEAD"
     fetched = git("fetch", "-q", "--depth", "1", "--no-tags", "origin", wanted)
+    # A connection reset mid-transfer is usually transient (a proxy, a busy server): the fetch
+    # is idempotent, so it is tried again, within the same deadline, before it is an error.
+    # A retry cut before any byte says only "could not read": the first cause is the one told.
+    broke: subprocess.CompletedProcess[str] | None = None
+    for _ in range(_FETCH_RETRIES):
+        if fetched.returncode == 0 or not _CONNECTION_LOST.search(fetched.stderr):
+            break
+        broke = fetched
+        fetched = git("fetch", "-q", "--depth", "1", "--no-tags", "origin", wanted)
+    if fetched.returncode != 0 and broke is not None and not _CONNECTION_LOST.search(fetched.stderr):
+        fetched = broke
     if fetched.returncode != 0 and ref is not None and _ABBREVIATED_SHA.fullmatch(ref) and _UNKNOWN_REF.search(fetched.stderr):
         # An abbreviated sha cannot be fetched by name: fetch the branches' history and resolve
         # it here. Full shas never take this path: a typo must not cost a full clone.

@@ -48,6 +48,16 @@ def _handler(root: Path):
             self.end_headers()
             self.wfile.write(payload)
 
+        def finish(self) -> None:
+            # Closing a socket that still holds unread bytes makes the kernel send a reset, which
+            # the client reports as "Connection reset by peer" even after a full answer: take
+            # whatever is left before the connection closes.
+            super().finish()
+            with contextlib.suppress(OSError):
+                self.connection.setblocking(False)
+                while self.connection.recv(65536):
+                    pass
+
         def _body(self) -> bytes:
             # git sends a large POST chunked (no Content-Length): read all of it, or closing the
             # socket with unread data resets the client's connection.

@@ -241,6 +241,7 @@ class CuttingProxy:
         self.reset = False
         self.forwarded = 0
         self.cuts = 0
+        self.max_cuts: int | None = None  # None: every connection past the cut point is cut
         self._lock = threading.Lock()
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = self._listener.getsockname()[1]
@@ -285,7 +286,8 @@ class CuttingProxy:
     def _cut_here(self, client: socket.socket, data: bytes) -> bool:
         """Forward what fits before the cut point; True when the connection must drop now."""
         with self._lock:
-            room = None if self.cut_after is None else self.cut_after - self.forwarded
+            exhausted = self.max_cuts is not None and self.cuts >= self.max_cuts
+            room = None if self.cut_after is None or exhausted else self.cut_after - self.forwarded
             if room is None or room > len(data):
                 self.forwarded += len(data)
                 return False
@@ -375,13 +377,37 @@ def test_git_remote_gone_mid_clone(git_remote, tmp_path: Path, reset: bool) -> N
     proxy, sha = git_remote
     with proxy._lock:
         proxy.cut_after, proxy.reset, proxy.forwarded, proxy.cuts = 512 * 1024, reset, 0, 0
+        proxy.max_cuts = None
     sub_tmp = tmp_path / "tmp"
     sub_tmp.mkdir()
     # The cut is an event the proxy controls (a byte count); a hang would end at the timeout.
     result = subprocess.run(["launchbuild", "check", f"git://127.0.0.1:{proxy.port}/repo.git@{sha}"],
                             capture_output=True, text=True, timeout=180, env=cli_env(sub_tmp))
-    assert proxy.cuts == 1, "the proxy never cut: the pack was smaller than the cut point"
+    # The first fetch was cut, and so was what it tried again.
+    assert proxy.cuts > 1, f"{proxy.cuts} cut(s): the pack was smaller than the cut point, or no retry"
     assert result.returncode == 3, result.stdout + result.stderr
     one_error_line(result.stderr, "git remote", f"127.0.0.1:{proxy.port}/repo.git", "broke during the fetch")
     assert "Traceback" not in result.stdout
     assert list(sub_tmp.iterdir()) == []
+
+
+@pytest.mark.parametrize("reset", [False, True], ids=["connection-closed", "connection-reset"])
+def test_a_git_remote_cut_once_is_fetched_again(git_remote, tmp_path: Path, reset: bool) -> None:
+    """A transfer that breaks once (a busy server, a proxy) is retried within the deadline."""
+    from launchbuild.jobs.fetch import materialize
+    from launchbuild.jobs.spec import JobOverrides, load_job
+
+    proxy, sha = git_remote
+    with proxy._lock:
+        proxy.cut_after, proxy.reset, proxy.forwarded, proxy.cuts = 512 * 1024, reset, 0, 0
+        proxy.max_cuts = 1
+    try:
+        url = f"git://127.0.0.1:{proxy.port}/repo.git@{sha}"
+        with materialize(load_job(url, JobOverrides()), temp_parent=tmp_path) as workspace:
+            assert workspace is not None and workspace.commit == sha
+            assert (workspace.path / "weights1.bin").stat().st_size == 2 * 1024 * 1024
+        assert proxy.cuts == 1
+        assert list(tmp_path.iterdir()) == []
+    finally:
+        with proxy._lock:
+            proxy.max_cuts, proxy.cut_after = None, None
