@@ -1,19 +1,29 @@
 """launchbuild: pre-flight checks and reproducible images for GPU training jobs.
 
-The public API (``check``, ``build``) returns the same report objects the CLI renders,
-so a queue agent can embed launchbuild without shelling out.
+The public API returns the same values the CLI renders, so a queue agent can embed
+launchbuild without shelling out::
+
+    import launchbuild
+
+    report = launchbuild.check(launchbuild.JobRequest("examples/demo", options={"gpu": ["H100"]}))
 """
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "check", "build"]
+# The public API (api.py) and its one input type; everything else is internal.
+_API = ("check", "build", "resolve", "dockerfile", "inspect", "show", "rules")
+__all__ = ["__version__", "JobRequest", "check", "build", "resolve", "dockerfile", "inspect", "show", "rules"]
 
 
 def __getattr__(name: str):
     # Lazy so that `import launchbuild` (and `launchbuild --version`) stays fast:
     # the pipeline pulls in docker, requests and rich.
-    if name in ("check", "build"):
+    if name in _API:
         from launchbuild import api
 
         return getattr(api, name)
+    if name == "JobRequest":
+        from launchbuild.pipeline.request import JobRequest
+
+        return JobRequest
     raise AttributeError(name)

@@ -222,16 +222,16 @@ PROGRESS = typer.Option(
 def _progress(mode: Optional[ProgressMode], *, quiet: bool, formats: Optional[List[Format]], output: Optional[Path],
               verbose: bool) -> Any:
     """An explicit --progress wins; else --quiet, or a machine format on stdout, is quiet."""
-    from launchbuild import api
+    from launchbuild.progress import for_cli
 
     if mode is None and (quiet or (formats and Format.rich not in formats and output is None)):
-        return api.console_progress(quiet=True)
-    return api.console_progress(mode=(mode or ProgressMode.auto).value, verbose=verbose)
+        return for_cli("quiet")
+    return for_cli((mode or ProgressMode.auto).value, verbose=verbose)
 
 
 def _flags(**kw: Any) -> dict[str, Any]:
-    """Only what the user passed on the command line, as option-layer names."""
-    return {k.replace("_", "-"): v for k, v in kw.items() if v not in (None, [], ())}
+    """Only what the user passed on the command line, by option identifier (`base_image`)."""
+    return {k: v for k, v in kw.items() if v not in (None, [], ())}
 
 
 def _emit(report: Any, formats: Optional[List[Format]], output: Optional[Path], quiet: bool, verbose: bool) -> None:
@@ -282,15 +282,18 @@ def check(
 ) -> None:
     """Pre-flight check a job before submission: base image, GPU, driver, CUDA and packages."""
     from launchbuild import api
+    from launchbuild.pipeline.request import JobRequest
 
     report = api.check(
-        job,
-        ref=ref, subdir=subdir, entrypoint=entrypoint, requirements=requirements, frozen=frozen,
-        run_metadata=run_metadata, queue_config=queue_config,
-        flags=_flags(python=python, base_image=base_image, python_base_image=python_base_image, gpu=gpu,
-                     driver=driver, platform=platform, ignore=ignore,
-                     offline=offline, strict=strict, extra=extra, group=group),
-        config=config,
+        JobRequest(
+            job,
+            ref=ref, subdir=subdir, entrypoint=entrypoint, requirements=requirements, frozen=frozen,
+            run_metadata=run_metadata, queue_config=queue_config,
+            options=_flags(python=python, base_image=base_image, python_base_image=python_base_image, gpu=gpu,
+                           driver=driver, platform=platform, ignore=ignore,
+                           offline=offline, strict=strict, extra=extra, group=group),
+            operator_config=config,
+        ),
         progress=_progress(progress, quiet=quiet, formats=format, output=output, verbose=verbose),
     )
     _emit(report, format, output, quiet, verbose)
@@ -336,16 +339,20 @@ def build(
 ) -> None:
     """Check, then build, then verify the job's image (tagged by content; skipped when it exists)."""
     from launchbuild import api
+    from launchbuild.pipeline.request import JobRequest
 
     report = api.build(
-        job,
-        ref=ref, subdir=subdir, entrypoint=entrypoint, requirements=requirements, frozen=frozen,
-        run_metadata=run_metadata, queue_config=queue_config,
-        flags=_flags(python=python, base_image=base_image, python_base_image=python_base_image, gpu=gpu,
-                     driver=driver, platform=platform, ignore=ignore,
-                     offline=offline, strict=strict, push=push, engine=engine.value if engine else None, uid=uid,
-                     ca_bundle=ca_bundle, extra=extra, group=group),
-        config=config, force=force, no_cache=no_cache, dry_run=dry_run,
+        JobRequest(
+            job,
+            ref=ref, subdir=subdir, entrypoint=entrypoint, requirements=requirements, frozen=frozen,
+            run_metadata=run_metadata, queue_config=queue_config,
+            options=_flags(python=python, base_image=base_image, python_base_image=python_base_image, gpu=gpu,
+                           driver=driver, platform=platform, ignore=ignore,
+                           offline=offline, strict=strict, push=push, engine=engine.value if engine else None,
+                           uid=uid, ca_bundle=ca_bundle, extra=extra, group=group),
+            operator_config=config,
+        ),
+        force=force, no_cache=no_cache, dry_run=dry_run,
         output=output if dry_run else None,
         progress=_progress(progress, quiet=quiet, formats=format, output=output, verbose=verbose),
     )
@@ -379,15 +386,17 @@ def resolve(
 ) -> None:
     """Lock the job's Python environment for the TARGET Python and platform."""
     from launchbuild import api
+    from launchbuild.pipeline.request import JobRequest
+    from launchbuild.report.tables import print_resolve
 
-    result = api.resolve(
+    result = api.resolve(JobRequest(
         job, ref=ref, subdir=subdir, requirements=requirements, frozen=frozen, run_metadata=run_metadata,
         queue_config=queue_config, extras=tuple(extra or ()),
-        flags=_flags(python=python, platform=platform,
-                     resolver=resolver.value if resolver else None, offline=offline, group=group),
-        config=config,
-    )
-    api.emit_resolve(result, output=output, as_json=format is ShowFormat.json, verbose=verbose)
+        options=_flags(python=python, platform=platform,
+                       resolver=resolver.value if resolver else None, offline=offline, group=group),
+        operator_config=config,
+    ))
+    print_resolve(result, output=output, as_json=format is ShowFormat.json, verbose=verbose)
     raise typer.Exit(1 if result.lock is None else 0)
 
 
@@ -415,14 +424,15 @@ def dockerfile(
 ) -> None:
     """Print the Dockerfile launchbuild would build for the job (deterministic)."""
     from launchbuild import api
+    from launchbuild.pipeline.request import JobRequest
 
-    text = api.dockerfile(
+    text = api.dockerfile(JobRequest(
         job, ref=ref, subdir=subdir, entrypoint=entrypoint, requirements=requirements, frozen=frozen,
         queue_config=queue_config,
-        flags=_flags(python=python, base_image=base_image, python_base_image=python_base_image,
-                     platform=platform, uid=uid, offline=offline, ca_bundle=ca_bundle, extra=extra, group=group),
-        config=config,
-    )
+        options=_flags(python=python, base_image=base_image, python_base_image=python_base_image,
+                       platform=platform, uid=uid, offline=offline, ca_bundle=ca_bundle, extra=extra, group=group),
+        operator_config=config,
+    ))
     if output:
         from launchbuild.limits import write_output
 
@@ -442,9 +452,10 @@ def inspect(
 ) -> None:
     """Print the fact sheet of a base image: OS, apt, arch, Pythons, CUDA, cuDNN, driver requirement."""
     from launchbuild import api
+    from launchbuild.report.tables import print_facts
 
     facts = api.inspect(image, platform=platform or "linux/amd64", offline=offline)
-    api.emit_facts(facts, as_json=format is ShowFormat.json)
+    print_facts(facts, as_json=format is ShowFormat.json)
 
 
 @app.command(epilog="Examples:\n\n  launchbuild rules\n\n  launchbuild rules --format json")
@@ -454,8 +465,9 @@ def rules(
 ) -> None:
     """List the rule catalog: stable IDs, severities, titles and fixes."""
     from launchbuild import api
+    from launchbuild.report.tables import print_rules
 
-    api.emit_rules(as_json=format is ShowFormat.json)
+    print_rules(api.rules(), as_json=format is ShowFormat.json)
 
 
 @app.command(epilog="Examples:\n\n  launchbuild show job/wandb-job.json --queue-config queue.json -v\n\n" + EXIT_CODES_HELP)
@@ -477,13 +489,16 @@ def show(
 ) -> None:
     """Show the job as understood: source, entrypoint, Python, base image, and where each came from."""
     from launchbuild import api
+    from launchbuild.pipeline.request import JobRequest
+    from launchbuild.report.tables import print_job
 
-    api.show(
+    view = api.show(JobRequest(
         job, ref=ref, subdir=subdir, entrypoint=entrypoint, frozen=frozen, run_metadata=run_metadata,
         queue_config=queue_config,
-        flags=_flags(python=python, base_image=base_image, python_base_image=python_base_image),
-        config=config, as_json=format is ShowFormat.json, verbose=verbose,
-    )
+        options=_flags(python=python, base_image=base_image, python_base_image=python_base_image),
+        operator_config=config,
+    ))
+    print_job(view, as_json=format is ShowFormat.json, verbose=verbose)
 
 
 @app.command(epilog="Examples:\n\n  launchbuild serve --token-file tokens.txt --state-dir /var/lib/launchbuild\n\n"

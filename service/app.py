@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
 import json
 import logging
 import os
@@ -78,11 +77,9 @@ class CheckGate:
 
 def _rules_document() -> bytes:
     from launchbuild import api
+    from launchbuild.report.tables import rules_json
 
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        api.emit_rules(as_json=True)
-    return out.getvalue().encode()
+    return rules_json(api.rules()).encode()
 
 
 def create_app(config: ServeConfig, tokens: dict[str, bytes] | None, *, on_ready: Any = None) -> FastAPI:

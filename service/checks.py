@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from launchbuild.service.request import JobRequest, Prepared, prepare, redact_error
+from launchbuild.service.request import JobRequest, Prepared, pipeline_request, prepare, redact_error
 
 _FULL_SHA = re.compile(r"^[0-9a-f]{40}$")
 
@@ -70,7 +70,7 @@ def run_check(req: JobRequest, workdir: Path, *, archive: Path | None, max_extra
         kwargs["flags"] = {**operator_flags, **kwargs["flags"]}
         if on_source is not None:
             kwargs["on_source"] = on_source
-        report = api.check(prepared.job, config=config, **kwargs)
+        report = api.check(pipeline_request(prepared.job, kwargs, config=config), on_source=kwargs.get("on_source"))
     except LaunchbuildError as exc:
         redact_error(exc, workdir)
         raise

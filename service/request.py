@@ -283,6 +283,28 @@ def prepare(req: JobRequest, workdir: Path, *, archive: Path | None, max_extract
     return Prepared(workdir, job, kwargs)
 
 
+def pipeline_request(job: str, kwargs: Mapping[str, Any], *, config: Path | str | None = None) -> Any:
+    """The `launchbuild.pipeline.JobRequest` of a prepared request: the same value the CLI
+    builds for the same job, flags and files. `kwargs` is `Prepared.kwargs` merged with the
+    operator's flags (or its JSON form in the build runner); option names arrive as the
+    config file spells them and leave as identifiers."""
+    from launchbuild.pipeline.request import JobRequest, from_config_names
+
+    flags = dict(kwargs.get("flags") or {})
+    entrypoint = flags.pop("entrypoint", None)  # the CLI's --entrypoint: a field, not an option
+    queue = kwargs.get("queue_config")
+    return JobRequest(
+        job,
+        ref=kwargs.get("ref"),
+        subdir=kwargs.get("subdir"),
+        entrypoint=entrypoint,
+        queue_config=Path(queue) if queue else None,
+        extras=tuple(kwargs.get("extras") or ()),
+        options=from_config_names(flags),
+        operator_config=Path(config) if config else None,
+    )
+
+
 def refuse_operator_config(source_dir: Path) -> None:
     """A job's own launchbuild.toml is as untrusted as the request: job-level options only."""
     table, where = read_config_file(source_dir)

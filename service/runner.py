@@ -46,7 +46,7 @@ def _emit(event: dict[str, Any]) -> None:
 
 
 def _progress() -> Any:
-    from launchbuild.api import Progress
+    from launchbuild.progress import Progress
 
     class JsonProgress(Progress):
         @contextlib.contextmanager
@@ -83,16 +83,11 @@ def _run(job: dict[str, Any]) -> int:
     from launchbuild.errors import LaunchbuildError
     from launchbuild.service.checks import map_strings, render_document
     from launchbuild.service.egress import EgressPolicy
-    from launchbuild.service.request import Prepared, refuse_operator_config
+    from launchbuild.service.request import Prepared, pipeline_request, refuse_operator_config
 
     prepared = Prepared(Path(job["workdir"]), job["job"], {})
     kwargs = dict(job["kwargs"])
-    if kwargs.get("queue_config"):
-        kwargs["queue_config"] = Path(kwargs["queue_config"])
-    snapshot = kwargs.get("config")
-    if snapshot:
-        kwargs["config"] = Path(snapshot)
-    kwargs["extras"] = tuple(kwargs.get("extras") or ())
+    snapshot = kwargs.pop("config", None)
     egress = EgressPolicy.from_json(job.get("egress"))
     shown = job.get("operator_config_shown") or "operator config"
 
@@ -105,7 +100,8 @@ def _run(job: dict[str, Any]) -> int:
 
     _emit({"type": "status", "status": "running"})
     try:
-        report = api.build(prepared.job, progress=_progress(), on_source=on_source, **kwargs)
+        request = pipeline_request(prepared.job, kwargs, config=snapshot)
+        report = api.build(request, progress=_progress(), on_source=on_source)
     except LaunchbuildError as exc:
         message = unalias(prepared.redact(str(exc)))
         tail = [prepared.redact(line) for line in getattr(exc, "log_tail", ())][-30:]
