@@ -327,9 +327,10 @@ def measure_check(runs: int) -> list[Row]:
     cli = [must(run(cmd, cwd=WORK), "launchbuild check") for _ in range(runs)]
     # The same check in-process: what a queue agent embedding launchbuild pays per job.
     code = (
-        "import time, sys\nfrom launchbuild import api\n"
+        "import time, sys\nfrom launchbuild import api\nfrom launchbuild.pipeline.request import JobRequest\n"
         "t = time.perf_counter()\n"
-        f"api.check({str(JOBS_DIR / job.dirname)!r}, entrypoint='python train.py', flags={{'python': '{PYTHON}'}})\n"
+        f"api.check(JobRequest({str(JOBS_DIR / job.dirname)!r}, entrypoint='python train.py', "
+        f"options={{'python': '{PYTHON}'}}))\n"
         "print(time.perf_counter() - t)\n"
     )
     inproc = []

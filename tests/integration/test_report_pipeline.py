@@ -14,6 +14,7 @@ import jsonschema
 import pytest
 
 from launchbuild import api
+from launchbuild.pipeline.request import JobRequest
 from launchbuild.report.formats import OutputFormat, render, write_outputs
 from tests.helpers_report import REPORT_SCHEMA, SARIF_SCHEMA
 
@@ -39,13 +40,13 @@ def reports(tmp_path_factory):
     for name, (example, flags) in CASES.items():
         src = tmp_path_factory.mktemp(name) / example
         shutil.copytree(EXAMPLES / example, src)
-        out[name] = (src, api.check(str(src), flags=flags))
+        out[name] = (src, api.check(JobRequest(str(src), options=flags)))
     src = tmp_path_factory.mktemp("local-pin") / "job"
     shutil.copytree(EXAMPLES / "demo", src)
     (src / "requirements.txt").unlink()
     (src / "frozen.txt").write_text(FROZEN)
-    out["local-pin"] = (src, api.check(str(src), entrypoint="python train.py", frozen=src / "frozen.txt",
-                                       flags={"python": "3.11"}))
+    out["local-pin"] = (src, api.check(JobRequest(str(src), entrypoint="python train.py", frozen=src / "frozen.txt",
+                                                  options={"python": "3.11"})))
     return out
 
 
