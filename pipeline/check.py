@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
-from typing import Any, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
 
 from launchbuild.compat.facts import ImageFacts
 from launchbuild.jobs.model import Origin, Sourced
@@ -15,6 +16,11 @@ from launchbuild.pipeline.prepare import Prepared, job_label, python_inputs, sou
 from launchbuild.progress import Progress
 from launchbuild.report.model import Report, TargetSummary
 from launchbuild.resolver.model import ResolveResult
+
+if TYPE_CHECKING:
+    from launchbuild.compat.target import DriverVersion, Gpu
+    from launchbuild.resolver.api import ResolveOptions
+    from launchbuild.resolver.metadata import RunMetadata
 
 
 @dataclass(frozen=True)
@@ -39,7 +45,8 @@ def inspect(ref: str, *, platform: str, offline: bool, progress: Progress) -> tu
             return None, str(exc)
 
 
-def gpus(options: Options, run_metadata: Any) -> tuple[tuple[Any, ...], tuple[Sourced[str], ...], Any, Sourced[str] | None]:
+def gpus(options: Options, run_metadata: RunMetadata | None) -> tuple[
+        tuple[Gpu, ...], tuple[Sourced[str], ...], DriverVersion | None, Sourced[str] | None]:
     """(parsed GPUs, their names as given, the parsed driver, the driver as given)."""
     from launchbuild.compat.target import parse_driver, parse_gpu
 
@@ -50,10 +57,10 @@ def gpus(options: Options, run_metadata: Any) -> tuple[tuple[Any, ...], tuple[So
         if [g.lower() for g in gpu_opt.value] == ["auto"]:
             from launchbuild.compat.nvml import local_gpus
 
-            found, driver = local_gpus()
+            found, nvml_driver = local_gpus()
             names = [Sourced(n, Origin.INFERRED, "NVML") for n in found]
-            if driver_opt is None and driver:
-                driver_opt = Sourced(driver, Origin.INFERRED, "NVML")
+            if driver_opt is None and nvml_driver:
+                driver_opt = Sourced(nvml_driver, Origin.INFERRED, "NVML")
         else:
             names = [Sourced(g, gpu_opt.origin, gpu_opt.detail) for g in gpu_opt.value]
     elif run_metadata is not None and run_metadata.gpu:
@@ -63,7 +70,8 @@ def gpus(options: Options, run_metadata: Any) -> tuple[tuple[Any, ...], tuple[So
     return parsed, tuple(names), driver, driver_opt
 
 
-def resolve_options_for(prepared: Prepared, *, requirements: Any, extras: Sequence[str], **more: Any) -> Any:
+def resolve_options_for(prepared: Prepared, *, requirements: Path | None, extras: Sequence[str],
+                        **more: Any) -> ResolveOptions:
     """The resolver's options from the prepared job's options (shared by check and resolve)."""
     from launchbuild.resolver.api import ResolveOptions
 
@@ -86,7 +94,7 @@ def resolve_options_for(prepared: Prepared, *, requirements: Any, extras: Sequen
 def check(
     prepared: Prepared,
     *,
-    requirements: Any,
+    requirements: Path | None,
     extras: Sequence[str],
     is_build: bool,
     progress: Progress,
@@ -128,6 +136,7 @@ def check(
     resolve_options = resolve_options_for(prepared, requirements=requirements, extras=extras, platform=platform,
                                           glibc=facts.glibc if facts else None, image_pythons=image_pythons)
     environment: ResolveResult | None = None
+    python: Sourced[str] | None
     if job.builds_image:
         _, python = select_target(source_dir, job, resolve_options)
         if accelerator is None:

@@ -6,13 +6,16 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
 
 from launchbuild.jobs.model import CodeSource, GitSource, ImageSource, Job, Origin, Sourced
 from launchbuild.options import Options, resolve_options
 from launchbuild.pipeline.request import JobRequest
 from launchbuild.progress import Progress
 from launchbuild.report.model import Report, TargetSummary
+
+if TYPE_CHECKING:
+    from launchbuild.jobs.spec import JobOverrides
 
 
 @dataclass(frozen=True)
@@ -24,7 +27,7 @@ class Prepared:
     explicit_frozen: Path | None = None  # --frozen: it outranks a detected requirements file
 
 
-def job_overrides(options: Options, request: JobRequest) -> Any:
+def job_overrides(options: Options, request: JobRequest) -> JobOverrides:
     """What the request says about the job, for `jobs.spec.load_job`: its own fields as flags,
     the job-describing options with the origin the options layer gave them."""
     from launchbuild.jobs.spec import JobOverrides
