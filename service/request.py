@@ -35,6 +35,7 @@ _GIT_URL = re.compile(r"^https?://[^\s/]+/\S+$")
 
 @dataclass(frozen=True)
 class JobRequest:
+    # The validated request body; `pipeline_request` turns it into the pipeline's JobRequest.
     source_kind: str | None  # "archive" | "git" | "image" | None (a spec that names its source)
     git_url: str | None = None
     git_ref: str | None = None

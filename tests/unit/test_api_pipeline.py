@@ -68,6 +68,15 @@ def test_api_never_prints(code_job: Path, capfd) -> None:
     assert (out, err) == ("", "")
 
 
+def test_build_refuses_on_errors_as_a_report_and_prints_nothing(code_job: Path, capfd) -> None:
+    """An old driver for the image (LB202) stops the build before any engine is asked."""
+    report = api.build(_offline(code_job, base_image=CUDA, gpu=["H100"], driver="515.65.01"))
+    assert report is not None and report.build is None and report.exit_code == 1
+    assert "LB202" in {f.rule for f in report.findings}
+    assert any(n.startswith("build refused: check found errors") for n in report.notes)
+    assert capfd.readouterr() == ("", "")
+
+
 def test_progress_goes_through_the_interface_only(code_job: Path, capfd) -> None:
     """What a check shows while it runs reaches the Progress it was given, not the streams."""
     phases: list[str] = []
