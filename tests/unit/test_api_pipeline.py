@@ -77,6 +77,19 @@ def test_build_refuses_on_errors_as_a_report_and_prints_nothing(code_job: Path, 
     assert capfd.readouterr() == ("", "")
 
 
+def test_gpu_auto_takes_the_gpus_and_driver_from_nvml(monkeypatch) -> None:
+    from launchbuild.compat import nvml
+
+    monkeypatch.setattr(nvml, "local_gpus", lambda: (["NVIDIA H100 80GB HBM3"], "550.54.14"))
+    report = api.check(JobRequest(f"image:{CUDA}", options={"offline": True, "gpu": ["auto"]}))
+    assert [(g.value, g.detail) for g in report.target.gpus] == [("NVIDIA H100 80GB HBM3", "NVML")]
+    assert report.target.driver is not None and (report.target.driver.value, report.target.driver.detail) == \
+        ("550.54.14", "NVML")
+    # A driver given outright outranks the one NVML reports.
+    report = api.check(JobRequest(f"image:{CUDA}", options={"offline": True, "gpu": ["auto"], "driver": "535.104.05"}))
+    assert report.target.driver is not None and report.target.driver.value == "535.104.05"
+
+
 def test_progress_goes_through_the_interface_only(code_job: Path, capfd) -> None:
     """What a check shows while it runs reaches the Progress it was given, not the streams."""
     phases: list[str] = []
