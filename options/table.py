@@ -54,6 +54,7 @@ class Option:
     enum_from: str | None = None  # "module:Enum" that already owns the choices (report formats)
     param: str | None = None  # the Python parameter name when two rows share one flag
     to_api: bool = False  # a layered option the CLI passes as an api keyword (entrypoint)
+    panel: str | None = None  # the --help section it is listed in (None: "Options")
 
     @property
     def flag(self) -> str:
@@ -81,6 +82,7 @@ class Option:
 
 J, O, C = Setter.JOB, Setter.OPERATOR, Setter.CLI
 _K8S = _on(BUILD)
+_KPANEL = "Kubernetes engine (--engine kubernetes)"
 
 # The order is the order of --help and of `--verbose`'s option table.
 OPTIONS: tuple[Option, ...] = (
@@ -148,40 +150,40 @@ OPTIONS: tuple[Option, ...] = (
            "with N/M and its own time, for CI logs), quiet.", C, choices=("auto", "tty", "plain", "quiet"),
            commands=_on(CHECK, BUILD)),  # LAUNCHBUILD_PROGRESS is read by the flag itself
     # --- operator options: the Kubernetes engine (builder/kubernetes.KubernetesBuildOptions) ---
-    Option("kubernetes-namespace", str, "default", "Namespace of the cluster build Job.", O, commands=_K8S),
+    Option("kubernetes-namespace", str, "default", "Namespace of the cluster build Job.", O, commands=_K8S, panel=_KPANEL),
     Option("kubernetes-context-store", str, "configmap", "Where the build context goes: configmap, pvc:NAME[/DIR], "
-           "s3://BUCKET[/PREFIX], gs://BUCKET[/PREFIX].", O, commands=_K8S),
+           "s3://BUCKET[/PREFIX], gs://BUCKET[/PREFIX].", O, commands=_K8S, panel=_KPANEL),
     Option("kubernetes-builder", str, "buildkit", "Cluster builder: buildkit (rootless) or kaniko.", O,
-           choices=("buildkit", "kaniko"), commands=_K8S),
+           choices=("buildkit", "kaniko"), commands=_K8S, panel=_KPANEL),
     Option("kubernetes-registry-secret", str, None, "kubernetes.io/dockerconfigjson Secret the builder pushes with.",
-           O, commands=_K8S),
+           O, commands=_K8S, panel=_KPANEL),
     Option("kubernetes-insecure-registry", bool, False, "The push registry is plain http or has a self-signed "
-           "certificate.", O, commands=_K8S),
+           "certificate.", O, commands=_K8S, panel=_KPANEL),
     Option("kubernetes-ca-configmap", str, None, "ConfigMap holding the CA bundle the builder trusts (behind TLS "
-           "interception); none: no CA is mounted.", O, commands=_K8S),
+           "interception); none: no CA is mounted.", O, commands=_K8S, panel=_KPANEL),
     Option("kubernetes-ca-key", str, "ca.crt", "Key of the CA bundle in --kubernetes-ca-configmap.", O,
-           commands=_K8S),
+           commands=_K8S, panel=_KPANEL),
     Option("kubernetes-service-account", str, None, "Service account of the build pod (e.g. one bound to workload "
-           "identity for s3/gs stores).", O, commands=_K8S),
+           "identity for s3/gs stores).", O, commands=_K8S, panel=_KPANEL),
     Option("kubernetes-storage-secret", str, None, "Secret whose keys become the environment of the container "
-           "reading an s3/gs context store.", O, commands=_K8S),
+           "reading an s3/gs context store.", O, commands=_K8S, panel=_KPANEL),
     Option("kubernetes-cache-repo", str, None, "Registry repository of the layer cache (default: the push "
-           "repository).", O, commands=_K8S),
+           "repository).", O, commands=_K8S, panel=_KPANEL),
     Option("kubernetes-resources", list, [], "Builder requests/limits as NAME=QUANTITY: cpu-request, "
            "memory-request, cpu-limit, memory-limit, ephemeral-storage-request, ephemeral-storage-limit; "
-           "repeatable.", O, commands=_K8S),
+           "repeatable.", O, commands=_K8S, panel=_KPANEL),
     Option("kubernetes-node-selector", list, [], "Node label KEY=VALUE the build pod must match; repeatable.", O,
-           commands=_K8S),
+           commands=_K8S, panel=_KPANEL),
     Option("kubernetes-toleration", list, [], "Toleration KEY=VALUE:EFFECT or KEY:EFFECT; repeatable.", O,
-           commands=_K8S),
+           commands=_K8S, panel=_KPANEL),
     Option("kubernetes-timeout", int, 1800, "Seconds the build Job may run (activeDeadlineSeconds).", O,
-           commands=_K8S, int_range=(1, 7 * 24 * 3600)),
+           commands=_K8S, panel=_KPANEL, int_range=(1, 7 * 24 * 3600)),
     Option("kubernetes-ttl-after-finished", int, 3600, "Seconds a finished Job is kept (ttlSecondsAfterFinished).",
-           O, commands=_K8S, int_range=(0, 365 * 24 * 3600)),
+           O, commands=_K8S, panel=_KPANEL, int_range=(0, 365 * 24 * 3600)),
     Option("kubernetes-builder-image", str, None, "Builder image override, e.g. pinned by digest.", O,
-           commands=_K8S),
+           commands=_K8S, panel=_KPANEL),
     Option("kubernetes-fetch-image", str, None, "Image that downloads an s3/gs context (BuildKit), override.", O,
-           commands=_K8S),
+           commands=_K8S, panel=_KPANEL),
 )
 
 BY_NAME: dict[str, Option] = {o.name: o for o in OPTIONS}
