@@ -47,7 +47,8 @@ def choice_enum(option: Option) -> type[enum.Enum] | None:
         return None
     if option.name not in _ENUMS:
         members = {c.replace("-", "_"): c for c in option.choices}
-        _ENUMS[option.name] = enum.Enum(_camel(option.name), members, type=str)  # type: ignore[misc]
+        made: type[enum.Enum] = enum.Enum(_camel(option.name), members, type=str)  # type: ignore[misc,assignment]
+        _ENUMS[option.name] = made
     return _ENUMS[option.name]
 
 
