@@ -136,11 +136,12 @@ def refuse_keys(table: dict[str, Any], shown: str) -> None:
     """A job's config may hold job options only: one line per refused file, never applied."""
     operator = sorted(k for k in table if k in OPERATOR_OPTION_NAMES)
     if operator:
+        spec = SPECS_BY_NAME[operator[0]]
+        ways = ([spec.flag] if spec.commands else []) + [spec.env_var or "LAUNCHBUILD_*", "the operator config"]
         raise BadInput(
             f"{shown}: '{_key(operator[0])}' is an operator option; a job's own config cannot set it "
             "(nothing from this file was applied)",
-            hint=f"remove it from {shown}; the operator passes it as --{_key(operator[0])}, "
-                 "LAUNCHBUILD_* or in the operator config",
+            hint=f"remove it from {shown}; the operator passes it as {', '.join(ways)}",
         )
     unknown = sorted(set(table) - set(SPECS_BY_NAME), key=str)
     if unknown:

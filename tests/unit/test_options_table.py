@@ -158,6 +158,18 @@ def test_every_flag_a_message_names_is_a_real_cli_option():
     assert not wrong, "messages name flags that do not exist:\n" + "\n".join(sorted(set(wrong)))
 
 
+@pytest.mark.parametrize("name", sorted(OPERATOR_OPTION_NAMES))
+def test_the_refusal_of_an_operator_option_names_only_real_ways_to_set_it(name):
+    from launchbuild.errors import BadInput
+    from launchbuild.options import refuse_keys
+
+    with pytest.raises(BadInput) as err:
+        refuse_keys({name: "x"}, "launchbuild.toml")
+    text = str(err.value)
+    assert set(_TOKEN.findall(text)) <= _cli_flags(), text
+    assert SPECS_BY_NAME[name].env_var in text
+
+
 def test_the_scan_finds_a_made_up_flag():
     # The scanner itself: a hint naming a flag that does not exist is caught.
     tree = ast.parse('raise BadInput("x", hint="use --backend uv")\nFinding(fix="pass --gpu")\n')
