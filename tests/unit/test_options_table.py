@@ -97,6 +97,14 @@ def test_the_checked_in_config_schemas_are_the_generated_ones():
             f"{path.name} is stale: run python -m launchbuild.options.schema")
 
 
+def test_the_options_reference_is_the_generated_one():
+    doc = ROOT / "docs" / "options.md"
+    assert doc.read_text(encoding="utf-8") == option_schema.render_markdown(), (
+        "docs/options.md is stale: run python -m launchbuild.options.schema")
+    for option in OPTIONS:
+        assert f"`{option.name}`" in doc.read_text() or f"`{option.flag}`" in doc.read_text()
+
+
 def test_the_schemas_accept_the_options_and_refuse_the_rest():
     jsonschema = pytest.importorskip("jsonschema")
     operator = option_schema.generate("operator")
