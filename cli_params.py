@@ -30,6 +30,7 @@ JOB_ARG = typer.Argument(
 JOB_INPUTS = ("ref", "subdir", "entrypoint", "requirements", "frozen", "run_metadata", "queue_config")
 
 _ENUMS: dict[str, type[enum.Enum]] = {}
+_PARAM_NAMES = frozenset(o.param_name for o in OPTIONS)
 
 
 def _camel(name: str) -> str:
@@ -93,7 +94,9 @@ class Given:
         self.values = dict(values)
 
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("__"):
+        # A parameter some job command has reads as None where this one lacks it; any other
+        # name is a typo in the CLI, not a missing flag.
+        if name != "job" and name not in _PARAM_NAMES:
             raise AttributeError(name)
         return self.values.get(name)
 

@@ -81,6 +81,16 @@ def test_each_job_command_has_exactly_the_table_rows_for_it(command):
             assert param.envvar == option.env_var
 
 
+def test_given_reads_absent_parameters_as_none_and_refuses_typos():
+    from launchbuild.cli_params import Given
+
+    given = Given("resolve", {"job": "x", "python": "3.11", "extra": ["a"], "resolver": None})
+    assert given.progress is None and given.python == "3.11"
+    assert given.flags(leave_out=("extra",)) == {"python": "3.11"}
+    with pytest.raises(AttributeError):
+        given.pythn
+
+
 def test_the_report_format_choices_are_the_report_formats_own_enum():
     from launchbuild.report.formats import OutputFormat
 
