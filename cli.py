@@ -6,7 +6,6 @@ Exit codes: 0 pass or warn; 1 error findings, or a build/verification failure;
 
 from __future__ import annotations
 
-import enum
 import functools
 import os
 import sys
@@ -16,7 +15,9 @@ from typing import Any, Callable, List, Optional
 import typer
 
 from launchbuild import __version__
+from launchbuild.cli_params import Given, choice_enum, job_command
 from launchbuild.errors import LaunchbuildError
+from launchbuild.options.table import BY_NAME
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 pass or warn; 1 error findings or build/verify failure; "
@@ -31,32 +32,6 @@ app = typer.Typer(
     rich_markup_mode="rich",
     pretty_exceptions_enable=False,
 )
-
-
-class Format(str, enum.Enum):
-    rich = "rich"
-    json = "json"
-    junit = "junit"
-    sarif = "sarif"
-    github = "github"
-    markdown = "markdown"
-
-
-class ShowFormat(str, enum.Enum):
-    rich = "rich"
-    json = "json"
-
-
-class Resolver(str, enum.Enum):
-    uv = "uv"
-    pip_tools = "pip-tools"
-
-
-class Engine(str, enum.Enum):
-    auto = "auto"
-    buildkit = "buildkit"
-    classic = "classic"
-    kubernetes = "kubernetes"
 
 
 def _stderr(message: str) -> None:
@@ -160,283 +135,96 @@ def _root(
     """Pre-flight checks and reproducible image builds for GPU training jobs."""
 
 
-# --- shared options ---------------------------------------------------------------------------
-
-JobArg = typer.Argument(
-    None,
-    metavar="JOB",
-    help="A directory, a code archive (.tar/.tar.gz/.zip), a git URL[@REF], image:REF, "
-    "or a job spec JSON (wandb-job.json). Defaults to the current directory.",
-    show_default=False,
-)
-
-
 def _opt(*names: str, help: str, **kw: Any) -> Any:
     return typer.Option(None, *names, help=help, show_default=False, **kw)
 
 
-REF = _opt("--ref", help="Git commit, branch or tag (instead of URL@REF).")
-SUBDIR = _opt("--subdir", help="Subdirectory of the source that holds the job.")
-ENTRYPOINT = _opt("--entrypoint", help='Entrypoint command, e.g. "python train.py".')
-REQUIREMENTS = _opt("--requirements", help="Requirements file (overrides detection).")
-FROZEN = _opt("--frozen", help="The source run's package list (pip freeze output).")
-RUN_METADATA = _opt("--run-metadata", help="The source run's metadata (wandb-metadata.json).")
-QUEUE_CONFIG = _opt("--queue-config", help='Queue config JSON: {"builder": {"accelerator": {"base_image": ...}}}.')
-PYTHON = _opt("--python", help="Target Python X.Y.")
-BASE_IMAGE = _opt("--base-image", help="Accelerator base image; Python is installed into it with apt.")
-PYTHON_BASE_IMAGE = _opt("--python-base-image", help="Base image when no accelerator image is given.")
-GPU = typer.Option(
-    None, "--gpu", help="Target GPU: a name (H100, T4, 'NVIDIA A100-SXM4-40GB'), sm_90 or 9.0; repeatable; 'auto' reads NVML."
-)
-DRIVER = _opt("--driver", help="Node NVIDIA driver version, e.g. 535.104.05.")
-PLATFORM = typer.Option(None, "--platform", help="Target platform: linux/amd64 or linux/arm64 (default linux/amd64).", show_default=False)
-FORMAT = typer.Option(None, "--format", "-f", help="Output format; repeat for several (each to its own file with --output).")
-OUTPUT = _opt("--output", "-o", help="Write the report to FILE (with several formats: FILE.<ext> per format).")
-IGNORE = typer.Option(None, "--ignore", help="Rule ID to ignore; repeatable.")
-OFFLINE = typer.Option(None, "--offline/--online", help="Use caches only; never reach the network.", show_default=False)
-STRICT = typer.Option(None, "--strict", help="Treat warnings as failures.", show_default=False)
-QUIET = typer.Option(False, "--quiet", "-q", help="Print only the verdict and errors.")
-VERBOSE = typer.Option(False, "--verbose", "-v", help="Print resolved options, evidence and the full environment.")
-CONFIG = _opt("--config", help="Operator config TOML (default: $XDG_CONFIG_HOME/launchbuild/config.toml); "
-              "may set every option, unlike a job's launchbuild.toml.")
-CA_BUNDLE = _opt("--ca-bundle", help="CA bundle mounted into install steps only, as a build secret "
-                 "(default: SSL_CERT_FILE, REQUESTS_CA_BUNDLE, PIP_CERT).")
-EXTRA = typer.Option(None, "--extra", help="Optional-dependency extra of the job's project; repeatable.")
-GROUP = typer.Option(None, "--group", help="Dependency group (PEP 735, Poetry, PDM, Pipfile dev); repeatable.")
+ShowFormat: Any = choice_enum(BY_NAME["show-format"])
 
 
-class ProgressMode(str, enum.Enum):
-    auto = "auto"
-    tty = "tty"
-    plain = "plain"
-    quiet = "quiet"
+# --- job commands: parameters generated from options/table.py (cli_params.py) ---------------------
 
 
-PROGRESS = typer.Option(
-    None, "--progress", envvar="LAUNCHBUILD_PROGRESS", show_default=False,
-    help="auto (tty on a terminal, else plain), tty (live status), plain (a line per step with N/M and its "
-    "own time, for CI logs), quiet.",
-)
-
-
-def _progress(mode: Optional[ProgressMode], *, quiet: bool, formats: Optional[List[Format]], output: Optional[Path],
-              verbose: bool) -> Any:
+def _progress(given: Given) -> Any:
     """An explicit --progress wins; else --quiet, or a machine format on stdout, is quiet."""
     from launchbuild.progress import for_cli
+    from launchbuild.report.formats import OutputFormat
 
-    if mode is None and (quiet or (formats and Format.rich not in formats and output is None)):
+    formats = given.format or []
+    if given.progress is None and (given.quiet or (formats and OutputFormat.RICH not in formats and given.output is None)):
         return for_cli("quiet")
-    return for_cli((mode or ProgressMode.auto).value, verbose=verbose)
+    return for_cli(given.progress.value if given.progress else "auto", verbose=bool(given.verbose))
 
 
-def _flags(**kw: Any) -> dict[str, Any]:
-    """Only what the user passed on the command line, by option identifier (`base_image`)."""
-    return {k: v for k, v in kw.items() if v not in (None, [], ())}
+def _request(given: Given, *, leave_out: tuple[str, ...] = (), **extra: Any) -> Any:
+    """The one frozen request the pipeline takes, from what the command line said."""
+    from launchbuild.pipeline.request import JobRequest, from_config_names
+
+    return JobRequest(given.job, **given.job_inputs(), options=from_config_names(given.flags(leave_out=leave_out)),
+                      operator_config=given.config, **extra)
 
 
-def _emit(report: Any, formats: Optional[List[Format]], output: Optional[Path], quiet: bool, verbose: bool) -> None:
+def _emit(report: Any, given: Given) -> None:
     from launchbuild.report.formats import write_outputs
 
-    write_outputs(
-        report,
-        [f.value for f in formats] if formats else [],
-        output=output,
-        quiet=quiet,
-        verbose=verbose,
-    )
+    write_outputs(report, [f.value for f in given.format or []], output=given.output, quiet=bool(given.quiet),
+                  verbose=bool(given.verbose))
 
 
-# --- commands -----------------------------------------------------------------------------------
+def _show_json(given: Given) -> bool:
+    return given.format is not None and given.format.value == "json"
 
 
-@app.command(epilog="Examples:\n\n  launchbuild check . --gpu H100 --driver 535.104.05\n\n"
+@job_command(app, "check", wrap=handled, epilog="Examples:\n\n  launchbuild check . --gpu H100 --driver 535.104.05\n\n"
              "  launchbuild check job/wandb-job.json --queue-config queue.json --format sarif -o lb.sarif\n\n"
              + EXIT_CODES_HELP)
-@handled
-def check(
-    job: Optional[str] = JobArg,
-    ref: Optional[str] = REF,
-    subdir: Optional[str] = SUBDIR,
-    entrypoint: Optional[str] = ENTRYPOINT,
-    requirements: Optional[Path] = REQUIREMENTS,
-    frozen: Optional[Path] = FROZEN,
-    run_metadata: Optional[Path] = RUN_METADATA,
-    queue_config: Optional[Path] = QUEUE_CONFIG,
-    python: Optional[str] = PYTHON,
-    base_image: Optional[str] = BASE_IMAGE,
-    python_base_image: Optional[str] = PYTHON_BASE_IMAGE,
-    gpu: Optional[List[str]] = GPU,
-    driver: Optional[str] = DRIVER,
-    platform: Optional[str] = PLATFORM,
-    format: Optional[List[Format]] = FORMAT,
-    output: Optional[Path] = OUTPUT,
-    ignore: Optional[List[str]] = IGNORE,
-    offline: Optional[bool] = OFFLINE,
-    strict: Optional[bool] = STRICT,
-    extra: Optional[List[str]] = EXTRA,
-    group: Optional[List[str]] = GROUP,
-    quiet: bool = QUIET,
-    verbose: bool = VERBOSE,
-    config: Optional[Path] = CONFIG,
-    progress: Optional[ProgressMode] = PROGRESS,
-) -> None:
+def check(given: Given) -> None:
     """Pre-flight check a job before submission: base image, GPU, driver, CUDA and packages."""
     from launchbuild import api
-    from launchbuild.pipeline.request import JobRequest
 
-    report = api.check(
-        JobRequest(
-            job,
-            ref=ref, subdir=subdir, entrypoint=entrypoint, requirements=requirements, frozen=frozen,
-            run_metadata=run_metadata, queue_config=queue_config,
-            options=_flags(python=python, base_image=base_image, python_base_image=python_base_image, gpu=gpu,
-                           driver=driver, platform=platform, ignore=ignore,
-                           offline=offline, strict=strict, extra=extra, group=group),
-            operator_config=config,
-        ),
-        progress=_progress(progress, quiet=quiet, formats=format, output=output, verbose=verbose),
-    )
-    _emit(report, format, output, quiet, verbose)
+    report = api.check(_request(given), progress=_progress(given))
+    _emit(report, given)
     raise typer.Exit(report.exit_code)
 
 
-@app.command(epilog="Examples:\n\n  launchbuild build examples/demo --push 127.0.0.1:5000/team/demo\n\n"
+@job_command(app, "build", wrap=handled, epilog="Examples:\n\n  launchbuild build examples/demo --push 127.0.0.1:5000/team/demo\n\n"
              "  launchbuild build . --engine kubernetes --dry-run > build-job.yaml\n\n" + EXIT_CODES_HELP)
-@handled
-def build(
-    job: Optional[str] = JobArg,
-    ref: Optional[str] = REF,
-    subdir: Optional[str] = SUBDIR,
-    entrypoint: Optional[str] = ENTRYPOINT,
-    requirements: Optional[Path] = REQUIREMENTS,
-    frozen: Optional[Path] = FROZEN,
-    run_metadata: Optional[Path] = RUN_METADATA,
-    queue_config: Optional[Path] = QUEUE_CONFIG,
-    python: Optional[str] = PYTHON,
-    base_image: Optional[str] = BASE_IMAGE,
-    python_base_image: Optional[str] = PYTHON_BASE_IMAGE,
-    gpu: Optional[List[str]] = GPU,
-    driver: Optional[str] = DRIVER,
-    platform: Optional[str] = PLATFORM,
-    format: Optional[List[Format]] = FORMAT,
-    output: Optional[Path] = OUTPUT,
-    ignore: Optional[List[str]] = IGNORE,
-    offline: Optional[bool] = OFFLINE,
-    strict: Optional[bool] = STRICT,
-    push: Optional[str] = _opt("--push", help="Push the built image to REGISTRY/REPO (host:port works)."),
-    engine: Optional[Engine] = typer.Option(None, "--engine", help="Build engine.", show_default=False),
-    uid: Optional[str] = _opt("--uid", help="uid of the non-root user (default 1000)."),  # checked by the options layer: one line
-    force: bool = typer.Option(False, "--force", help="Build even when check has errors, or the tag exists."),
-    no_cache: bool = typer.Option(False, "--no-cache", help="Rebuild even when the content tag exists."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="With --engine kubernetes: write the manifests, submit nothing."),
-    extra: Optional[List[str]] = EXTRA,
-    group: Optional[List[str]] = GROUP,
-    quiet: bool = QUIET,
-    verbose: bool = VERBOSE,
-    ca_bundle: Optional[str] = CA_BUNDLE,
-    config: Optional[Path] = CONFIG,
-    progress: Optional[ProgressMode] = PROGRESS,
-) -> None:
+def build(given: Given) -> None:
     """Check, then build, then verify the job's image (tagged by content; skipped when it exists)."""
     from launchbuild import api
-    from launchbuild.pipeline.request import JobRequest
 
-    report = api.build(
-        JobRequest(
-            job,
-            ref=ref, subdir=subdir, entrypoint=entrypoint, requirements=requirements, frozen=frozen,
-            run_metadata=run_metadata, queue_config=queue_config,
-            options=_flags(python=python, base_image=base_image, python_base_image=python_base_image, gpu=gpu,
-                           driver=driver, platform=platform, ignore=ignore,
-                           offline=offline, strict=strict, push=push, engine=engine.value if engine else None,
-                           uid=uid, ca_bundle=ca_bundle, extra=extra, group=group),
-            operator_config=config,
-        ),
-        force=force, no_cache=no_cache, dry_run=dry_run,
-        output=output if dry_run else None,
-        progress=_progress(progress, quiet=quiet, formats=format, output=output, verbose=verbose),
-    )
+    report = api.build(_request(given), force=given.force, no_cache=given.no_cache, dry_run=given.dry_run,
+                       output=given.output if given.dry_run else None, progress=_progress(given))
     if report is None:  # --dry-run wrote manifests
         return
-    _emit(report, format, output, quiet, verbose)
+    _emit(report, given)
     raise typer.Exit(report.exit_code)
 
 
-@app.command(epilog="Examples:\n\n  launchbuild resolve . --python 3.9 -o lock.txt\n\n"
+@job_command(app, "resolve", wrap=handled, epilog="Examples:\n\n  launchbuild resolve . --python 3.9 -o lock.txt\n\n"
              "  launchbuild resolve job/wandb-job.json --platform linux/arm64 --format json\n\n" + EXIT_CODES_HELP)
-@handled
-def resolve(
-    job: Optional[str] = JobArg,
-    ref: Optional[str] = REF,
-    subdir: Optional[str] = SUBDIR,
-    requirements: Optional[Path] = REQUIREMENTS,
-    frozen: Optional[Path] = FROZEN,
-    run_metadata: Optional[Path] = RUN_METADATA,
-    queue_config: Optional[Path] = QUEUE_CONFIG,
-    python: Optional[str] = PYTHON,
-    platform: Optional[str] = PLATFORM,
-    resolver: Optional[Resolver] = typer.Option(None, "--resolver", help="Lock backend.", show_default=False),
-    extra: Optional[List[str]] = EXTRA,
-    group: Optional[List[str]] = GROUP,
-    output: Optional[Path] = OUTPUT,
-    format: Optional[ShowFormat] = typer.Option(None, "--format", "-f", help="json for the structured result."),
-    offline: Optional[bool] = OFFLINE,
-    verbose: bool = VERBOSE,
-    config: Optional[Path] = CONFIG,
-) -> None:
+def resolve(given: Given) -> None:
     """Lock the job's Python environment for the TARGET Python and platform."""
     from launchbuild import api
-    from launchbuild.pipeline.request import JobRequest
+
     from launchbuild.report.tables import print_resolve
 
-    result = api.resolve(JobRequest(
-        job, ref=ref, subdir=subdir, requirements=requirements, frozen=frozen, run_metadata=run_metadata,
-        queue_config=queue_config, extras=tuple(extra or ()),
-        options=_flags(python=python, platform=platform,
-                       resolver=resolver.value if resolver else None, offline=offline, group=group),
-        operator_config=config,
-    ))
-    print_resolve(result, output=output, as_json=format is ShowFormat.json, verbose=verbose)
+    result = api.resolve(_request(given, leave_out=("extra",), extras=tuple(given.extra or ())))
+    print_resolve(result, output=given.output, as_json=_show_json(given), verbose=bool(given.verbose))
     raise typer.Exit(1 if result.lock is None else 0)
 
 
-@app.command(epilog="Examples:\n\n  launchbuild dockerfile . --base-image nvidia/cuda:12.1.1-runtime-ubuntu22.04\n\n" + EXIT_CODES_HELP)
-@handled
-def dockerfile(
-    job: Optional[str] = JobArg,
-    ref: Optional[str] = REF,
-    subdir: Optional[str] = SUBDIR,
-    entrypoint: Optional[str] = ENTRYPOINT,
-    requirements: Optional[Path] = REQUIREMENTS,
-    frozen: Optional[Path] = FROZEN,
-    queue_config: Optional[Path] = QUEUE_CONFIG,
-    python: Optional[str] = PYTHON,
-    base_image: Optional[str] = BASE_IMAGE,
-    python_base_image: Optional[str] = PYTHON_BASE_IMAGE,
-    platform: Optional[str] = PLATFORM,
-    uid: Optional[str] = _opt("--uid", help="uid of the non-root user (default 1000)."),  # checked by the options layer: one line
-    offline: Optional[bool] = OFFLINE,
-    output: Optional[Path] = OUTPUT,
-    ca_bundle: Optional[str] = CA_BUNDLE,
-    config: Optional[Path] = CONFIG,
-    extra: Optional[List[str]] = EXTRA,
-    group: Optional[List[str]] = GROUP,
-) -> None:
+@job_command(app, "dockerfile", wrap=handled,
+             epilog="Examples:\n\n  launchbuild dockerfile . --base-image nvidia/cuda:12.1.1-runtime-ubuntu22.04\n\n" + EXIT_CODES_HELP)
+def dockerfile(given: Given) -> None:
     """Print the Dockerfile launchbuild would build for the job (deterministic)."""
     from launchbuild import api
-    from launchbuild.pipeline.request import JobRequest
 
-    text = api.dockerfile(JobRequest(
-        job, ref=ref, subdir=subdir, entrypoint=entrypoint, requirements=requirements, frozen=frozen,
-        queue_config=queue_config,
-        options=_flags(python=python, base_image=base_image, python_base_image=python_base_image,
-                       platform=platform, uid=uid, offline=offline, ca_bundle=ca_bundle, extra=extra, group=group),
-        operator_config=config,
-    ))
-    if output:
+    text = api.dockerfile(_request(given))
+    if given.output:
         from launchbuild.limits import write_output
 
-        write_output(output, text, "Dockerfile")
+        write_output(given.output, text, "Dockerfile")
     else:
         sys.stdout.write(text)
 
@@ -446,7 +234,7 @@ def dockerfile(
 @handled
 def inspect(
     image: str = typer.Argument(..., metavar="IMAGE", help="Image reference."),
-    platform: Optional[str] = PLATFORM,
+    platform: Optional[str] = _opt("--platform", help=BY_NAME["platform"].help),
     offline: bool = typer.Option(False, "--offline", help="Use the fact cache and tag inference only."),
     format: Optional[ShowFormat] = typer.Option(None, "--format", "-f", help="json for machines."),
 ) -> None:
@@ -455,7 +243,7 @@ def inspect(
     from launchbuild.report.tables import print_facts
 
     facts = api.inspect(image, platform=platform or "linux/amd64", offline=offline)
-    print_facts(facts, as_json=format is ShowFormat.json)
+    print_facts(facts, as_json=format is not None and format.value == "json")
 
 
 @app.command(epilog="Examples:\n\n  launchbuild rules\n\n  launchbuild rules --format json")
@@ -467,38 +255,17 @@ def rules(
     from launchbuild import api
     from launchbuild.report.tables import print_rules
 
-    print_rules(api.rules(), as_json=format is ShowFormat.json)
+    print_rules(api.rules(), as_json=format is not None and format.value == "json")
 
 
-@app.command(epilog="Examples:\n\n  launchbuild show job/wandb-job.json --queue-config queue.json -v\n\n" + EXIT_CODES_HELP)
-@handled
-def show(
-    job: Optional[str] = JobArg,
-    ref: Optional[str] = REF,
-    subdir: Optional[str] = SUBDIR,
-    entrypoint: Optional[str] = ENTRYPOINT,
-    frozen: Optional[Path] = FROZEN,
-    run_metadata: Optional[Path] = RUN_METADATA,
-    queue_config: Optional[Path] = QUEUE_CONFIG,
-    python: Optional[str] = PYTHON,
-    base_image: Optional[str] = BASE_IMAGE,
-    python_base_image: Optional[str] = PYTHON_BASE_IMAGE,
-    format: Optional[ShowFormat] = typer.Option(None, "--format", "-f", help="json for machines."),
-    verbose: bool = VERBOSE,
-    config: Optional[Path] = CONFIG,
-) -> None:
+@job_command(app, "show", wrap=handled,
+             epilog="Examples:\n\n  launchbuild show job/wandb-job.json --queue-config queue.json -v\n\n" + EXIT_CODES_HELP)
+def show(given: Given) -> None:
     """Show the job as understood: source, entrypoint, Python, base image, and where each came from."""
     from launchbuild import api
-    from launchbuild.pipeline.request import JobRequest
     from launchbuild.report.tables import print_job
 
-    view = api.show(JobRequest(
-        job, ref=ref, subdir=subdir, entrypoint=entrypoint, frozen=frozen, run_metadata=run_metadata,
-        queue_config=queue_config,
-        options=_flags(python=python, base_image=base_image, python_base_image=python_base_image),
-        operator_config=config,
-    ))
-    print_job(view, as_json=format is ShowFormat.json, verbose=verbose)
+    print_job(api.show(_request(given)), as_json=_show_json(given), verbose=bool(given.verbose))
 
 
 @app.command(epilog="Examples:\n\n  launchbuild serve --token-file tokens.txt --state-dir /var/lib/launchbuild\n\n"

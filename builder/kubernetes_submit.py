@@ -113,7 +113,7 @@ def _api_errors(api_client: Any, doing: str, namespace: str) -> Iterator[None]:
         if status == 403:
             raise BadInput(
                 f"kubernetes API at {host} forbids {doing} in namespace {namespace} (403): {reason}",
-                hint="grant the Role in docs/kubernetes.md (jobs, pods, pods/log, configmaps) or use another --namespace",
+                hint="grant the Role in docs/kubernetes.md (jobs, pods, pods/log, configmaps) or use another --kubernetes-namespace",
             ) from None
         if status == 404 and reason.startswith("namespaces "):
             raise BadInput(f"namespace {namespace} not found on {host} while {doing}", hint="create it or pass an existing namespace") from None

@@ -511,7 +511,7 @@ def _extract_tar(archive: Path, writer: _Writer, max_members: int) -> None:
                 members.append(member)
                 if len(members) > max_members:
                     raise BadInput(f"archive {archive}: more than {max_members} members",
-                                   hint="ship fewer files, or raise the member limit")
+                                   hint=f"ship at most {max_members} files in the archive")
                 _check_tar_member_type(writer, member)
                 if member.isfile():
                     writer.declare(member.name, member.size)
@@ -557,7 +557,7 @@ def _extract_zip(archive: Path, writer: _Writer, max_members: int) -> None:
             infos = zf.infolist()
             if len(infos) > max_members:
                 raise BadInput(f"archive {archive}: {len(infos)} members, more than the limit of {max_members}",
-                               hint="ship fewer files, or raise the member limit")
+                               hint=f"ship at most {max_members} files in the archive")
             for info in infos:
                 writer.member_path(info.filename)
                 file_type = stat.S_IFMT(info.external_attr >> 16)

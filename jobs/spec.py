@@ -44,6 +44,7 @@ from launchbuild.jobs.model import (
     Sourced,
 )
 from launchbuild.jobs.urls import redact_url
+from launchbuild.jobs.precedence import strongest
 
 T = TypeVar("T")
 
@@ -56,7 +57,6 @@ SOURCE_TYPES = ("repo", "artifact", "image")
 IMAGE_PREFIX = "image:"
 GIT_SCHEMES = ("https", "http", "ssh", "git", "file")
 
-_ORIGIN_RANK = {origin: rank for rank, origin in enumerate(Origin)}
 
 # A value the caller passes for one setting: a plain value (it came from a flag), a Sourced
 # value (the options layer says where it came from), or None (not given).
@@ -101,13 +101,8 @@ def _as_sourced(overrides: JobOverrides, name: str) -> Sourced[Any] | None:
     return Sourced(value, Origin.FLAG, FLAG_NAMES[name])
 
 
-def _pick(*candidates: Sourced[T] | None) -> Sourced[T] | None:
-    """The candidate of highest precedence; on a tie the later one."""
-    best: Sourced[T] | None = None
-    for candidate in candidates:
-        if candidate is not None and (best is None or _ORIGIN_RANK[candidate.origin] >= _ORIGIN_RANK[best.origin]):
-            best = candidate
-    return best
+# One precedence engine for options and job settings (jobs/precedence.py).
+_pick = strongest
 
 
 def _where(s: Sourced[Any]) -> str:

@@ -187,8 +187,9 @@ def _build_kubernetes(checked: Checked, plan: Any, *, dry_run: bool, output: Pat
     from launchbuild.builder.api import prepare_plan
     from launchbuild.builder.context import DOCKERFILE_PATH, build_context, content_hash, scan
     from launchbuild.builder.dockerfile import render
-    from launchbuild.builder.plan import Frontend, find_ca_bundle
+    from launchbuild.builder.plan import Frontend
     from launchbuild.builder.tags import content_tag, image_ref
+    from launchbuild.options.kubernetes import build_options
 
     options = checked.prepared.options
     push = options["push"]
@@ -198,22 +199,15 @@ def _build_kubernetes(checked: Checked, plan: Any, *, dry_run: bool, output: Pat
     if checked.facts is None or not checked.facts.digest:
         raise BadInput(f"base image {plan.base_image}: its digest is unknown, so the content tag cannot be computed",
                        hint="make the image readable from its registry or the local engine")
-    ca = find_ca_bundle(options["ca-bundle"])
     # The cluster gets a small context: the venv's pip installs, so no 40 MB uv travels along.
-    plan = prepare_plan(plan, frontend=Frontend.BUILDKIT, ca_bundle=ca, uv_binary=None)
+    # Its CA is the --kubernetes-ca-configmap option's, never this shell's CA variables (the
+    # BuildKit Dockerfile's CA secret mount is optional, so the tag is the same either way).
+    plan = prepare_plan(plan, frontend=Frontend.BUILDKIT, ca_bundle=None, uv_binary=None)
     dockerfile = render(plan)
     entries = scan(checked.prepared.source_dir)
     tag = content_tag(dockerfile=dockerfile, lock_text=plan.lock_text, code_hash=content_hash(entries),
                       base_digest=checked.facts.digest, options={"platform": plan.platform})
-    kube = k8s.KubernetesBuildOptions(
-        destination=image_ref(push, tag),
-        context_store=options["kubernetes-context-store"],
-        builder=options["kubernetes-builder"],
-        namespace=options["kubernetes-namespace"],
-        ca_configmap="launchbuild-ca" if ca else None,
-        platform=plan.platform,
-        dockerfile=DOCKERFILE_PATH,
-    )
+    kube = build_options(options, destination=image_ref(push, tag), platform=plan.platform, dockerfile=DOCKERFILE_PATH)
     with build_context(checked.prepared.source_dir, dockerfile=dockerfile, lock_text=plan.lock_text,
                        entries=entries) as ctx:
         from launchbuild.builder.wheels_in_context import place

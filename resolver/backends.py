@@ -243,11 +243,11 @@ class PipToolsBackend:
         host_arch = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64"}
         if architecture(target.platform) != host_arch.get(os.uname().machine, os.uname().machine):
             raise BadInput(f"the pip-tools backend cannot lock for {target.platform} on a {os.uname().machine} host",
-                           hint="use --backend uv for another CPU architecture")
+                           hint="use --resolver uv for another CPU architecture")
         exe = find_interpreter(target.python)
         if exe is None:
             raise BadInput(f"the pip-tools backend needs a local Python {target.python} with pip-tools installed",
-                           hint=f"install python{target.python} and pip-tools, or use --backend uv")
+                           hint=f"install python{target.python} and pip-tools, or use --resolver uv")
         self.python = exe
 
     def version(self) -> str:
@@ -262,7 +262,7 @@ class PipToolsBackend:
             source = _write_inputs(request, directory)
             output = directory / "lock.txt"
             if request.groups and request.project_dir is not None:
-                raise BadInput("the pip-tools backend cannot lock dependency groups", hint="use --backend uv")
+                raise BadInput("the pip-tools backend cannot lock dependency groups", hint="use --resolver uv")
             cmd = [
                 self.python, "-m", "piptools", "compile", source.name, "--output-file", str(output),
                 "--no-header", "--quiet", "--generate-hashes", "--allow-unsafe", "--strip-extras",

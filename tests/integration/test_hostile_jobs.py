@@ -96,6 +96,15 @@ _OPERATOR_VALUES = {
     "engine": '"classic"', "uid": "0", "push": f'"evil.invalid/{CANARY}"', "kubernetes-namespace": '"kube-system"',
     "kubernetes-context-store": f'"s3://evil/{CANARY}"', "kubernetes-builder": '"kaniko"',
     "ca-bundle": '"/etc/shadow"',
+    # The cluster's credentials, trust, identity, nodes and images (options/table.py).
+    "kubernetes-registry-secret": '"cluster-admin-push"', "kubernetes-insecure-registry": "true",
+    "kubernetes-ca-configmap": '"attacker-ca"', "kubernetes-ca-key": '"ca.crt"',
+    "kubernetes-service-account": '"cluster-admin"', "kubernetes-storage-secret": '"aws-root-keys"',
+    "kubernetes-cache-repo": f'"evil.invalid/{CANARY}"', "kubernetes-resources": '["cpu-request=64"]',
+    "kubernetes-node-selector": '["node-role.kubernetes.io/control-plane=true"]',
+    "kubernetes-toleration": '["node-role.kubernetes.io/control-plane:NoSchedule"]',
+    "kubernetes-timeout": "604800", "kubernetes-ttl-after-finished": "0",
+    "kubernetes-builder-image": f'"evil.invalid/{CANARY}:latest"', "kubernetes-fetch-image": f'"evil.invalid/{CANARY}"',
 }
 
 

@@ -6,20 +6,29 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from launchbuild.cli import Format, ProgressMode, _progress, app
+from launchbuild.cli import _progress, app
+from launchbuild.cli_params import Given, choice_enum
+from launchbuild.options.table import BY_NAME
 from launchbuild.progress import PlainProgress, Progress
+from launchbuild.report.formats import OutputFormat
+
+ProgressMode = choice_enum(BY_NAME["progress"])
+
+
+def given(mode, *, quiet, formats, output, verbose=False) -> Given:
+    return Given("check", {"progress": mode, "quiet": quiet, "format": formats, "output": output, "verbose": verbose})
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def test_progress_choice():
-    assert isinstance(_progress(ProgressMode.plain, quiet=False, formats=[Format.json], output=None, verbose=False),
+    assert isinstance(_progress(given(ProgressMode.plain, quiet=False, formats=[OutputFormat.JSON], output=None)),
                       PlainProgress)  # explicit wins
-    assert type(_progress(None, quiet=False, formats=[Format.json], output=None, verbose=False)) is Progress
-    assert type(_progress(None, quiet=True, formats=None, output=None, verbose=False)) is Progress
-    assert type(_progress(ProgressMode.quiet, quiet=False, formats=None, output=None, verbose=False)) is Progress
+    assert type(_progress(given(None, quiet=False, formats=[OutputFormat.JSON], output=None))) is Progress
+    assert type(_progress(given(None, quiet=True, formats=None, output=None))) is Progress
+    assert type(_progress(given(ProgressMode.quiet, quiet=False, formats=None, output=None))) is Progress
     # JSON into files: stderr is free for progress (a CI log).
-    assert isinstance(_progress(None, quiet=False, formats=[Format.json], output=Path("r"), verbose=False),
+    assert isinstance(_progress(given(None, quiet=False, formats=[OutputFormat.JSON], output=Path("r"))),
                       PlainProgress)
 
 

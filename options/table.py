@@ -1,0 +1,195 @@
+"""Every option, declared once (cibuildwheel's `resources/defaults.toml`, as Python).
+
+One row per setting: its name (the config key; the flag is `--NAME`, the environment variable
+`LAUNCHBUILD_NAME`), type, default, choices, help, who may set it, and the commands whose
+command line carries it. The typer parameters and their help (`cli_params.py`), the choice
+enums, the environment names, the config-file JSON Schema (`options/schema.py`) and the
+trust boundary (`JOB_OPTION_NAMES`, docs/SECURITY.md) are all generated from this table.
+
+Why Python and not TOML: TOML has no null, and a third of the defaults are "not set"
+(`python`, `driver`, `push`, ...); it cannot say `int` vs `str` for a value either. A tuple
+of frozen dataclasses carries both, costs no parse on the warm check path, and mypy reads it.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+class Setter(str, enum.Enum):
+    """Who may set an option (docs/SECURITY.md, "Who controls what")."""
+
+    JOB = "job"  # also the job's own launchbuild.toml / [tool.launchbuild]: job options only
+    OPERATOR = "operator"  # flags, LAUNCHBUILD_*, the operator config file
+    CLI = "cli"  # a command input (a file the operator names, an output choice): flag only
+
+
+# The commands a job-reading flag appears on.
+CHECK, BUILD, RESOLVE, DOCKERFILE, SHOW = "check", "build", "resolve", "dockerfile", "show"
+JOB_COMMANDS = (CHECK, BUILD, RESOLVE, DOCKERFILE, SHOW)
+_ALL = frozenset(JOB_COMMANDS)
+
+
+def _on(*commands: str) -> frozenset[str]:
+    return frozenset(commands)
+
+
+@dataclass(frozen=True)
+class Option:
+    name: str  # the config key; flag --NAME
+    kind: type  # str, bool, int, list (of str) or Path (CLI inputs only)
+    default: Any
+    help: str
+    setter: Setter = Setter.OPERATOR
+    choices: tuple[str, ...] = ()
+    commands: frozenset[str] = frozenset()  # commands whose CLI carries the flag
+    short: str | None = None  # e.g. "-f"
+    negative: str | None = None  # "--online" for "--offline/--online"
+    int_range: tuple[int, int] = (0, 2**31 - 1)
+    host_path: bool = False  # relative values in the operator config are relative to that file
+    env: bool = True  # LAUNCHBUILD_NAME is read (CLI inputs: only when said so)
+    enum_from: str | None = None  # "module:Enum" that already owns the choices (report formats)
+    param: str | None = None  # the Python parameter name when two rows share one flag
+    to_api: bool = False  # a layered option the CLI passes as an api keyword (entrypoint)
+    panel: str | None = None  # the --help section it is listed in (None: "Options")
+
+    @property
+    def flag(self) -> str:
+        return "--" + (self.param or self.name).replace("_", "-")
+
+    @property
+    def param_name(self) -> str:
+        return (self.param or self.name).replace("-", "_")
+
+    @property
+    def env_var(self) -> str | None:
+        if not self.env:
+            return None
+        return "LAUNCHBUILD_" + (self.param or self.name).upper().replace("-", "_")
+
+    @property
+    def layered(self) -> bool:
+        """Resolved through the precedence engine (defaults < config < env < flags)."""
+        return self.setter is not Setter.CLI
+
+    @property
+    def job_may_set(self) -> bool:
+        return self.setter is Setter.JOB
+
+
+J, O, C = Setter.JOB, Setter.OPERATOR, Setter.CLI
+_K8S = _on(BUILD)
+_KPANEL = "Kubernetes engine (--engine kubernetes)"
+
+# The order is the order of --help and of `--verbose`'s option table.
+OPTIONS: tuple[Option, ...] = (
+    # --- command inputs (flags only) ---
+    Option("ref", str, None, "Git commit, branch or tag (instead of URL@REF).", C, commands=_ALL, env=False),
+    Option("subdir", str, None, "Subdirectory of the source that holds the job.", C, commands=_ALL, env=False),
+    # --- job options: what the job's code needs and which node it targets ---
+    Option("entrypoint", str, None, 'Entrypoint command, e.g. "python train.py".', J,
+           commands=_on(CHECK, BUILD, DOCKERFILE, SHOW), to_api=True),
+    Option("requirements", Path, None, "Requirements file (overrides detection).", C,
+           commands=_on(CHECK, BUILD, RESOLVE, DOCKERFILE), env=False),
+    Option("frozen", Path, None, "The source run's package list (pip freeze output).", C, commands=_ALL, env=False),
+    Option("run-metadata", Path, None, "The source run's metadata (wandb-metadata.json).", C,
+           commands=_on(CHECK, BUILD, RESOLVE, SHOW), env=False),
+    Option("queue-config", Path, None, 'Queue config JSON: {"builder": {"accelerator": {"base_image": ...}}}.', C,
+           commands=_ALL, env=False),
+    Option("python", str, None, "Target Python X.Y.", J, commands=_ALL),
+    Option("base-image", str, None, "Accelerator base image; Python is installed into it with apt.", J,
+           commands=_on(CHECK, BUILD, DOCKERFILE, SHOW)),
+    Option("python-base-image", str, "python:{python}-slim", "Base image when no accelerator image is given.", J,
+           commands=_on(CHECK, BUILD, DOCKERFILE, SHOW)),
+    Option("gpu", list, [], "Target GPU: a name (H100, T4, 'NVIDIA A100-SXM4-40GB'), sm_90 or 9.0; repeatable; "
+           "'auto' reads NVML.", J, commands=_on(CHECK, BUILD)),
+    Option("driver", str, None, "Node NVIDIA driver version, e.g. 535.104.05.", J, commands=_on(CHECK, BUILD)),
+    Option("platform", str, "linux/amd64", "Target platform: linux/amd64 or linux/arm64 (default linux/amd64).", J,
+           commands=_on(CHECK, BUILD, RESOLVE, DOCKERFILE)),
+    Option("format", list, [], "Output format; repeat for several (each to its own file with --output).", C,
+           commands=_on(CHECK, BUILD), short="-f", env=False, enum_from="launchbuild.report.formats:OutputFormat"),
+    Option("show-format", str, None, "json for machines.", C, choices=("rich", "json"),
+           commands=_on(RESOLVE, SHOW), short="-f", env=False, param="format"),
+    Option("output", Path, None, "Write the report to FILE (with several formats: FILE.<ext> per format).", C,
+           commands=_on(CHECK, BUILD, RESOLVE, DOCKERFILE), short="-o", env=False),
+    Option("ignore", list, [], "Rule ID to ignore; repeatable.", J, commands=_on(CHECK, BUILD)),
+    # --- operator options: the host's network and tool policy ---
+    Option("offline", bool, False, "Use caches only; never reach the network.", O,
+           commands=_on(CHECK, BUILD, RESOLVE, DOCKERFILE), negative="--online"),
+    Option("strict", bool, False, "Treat warnings as failures.", J, commands=_on(CHECK, BUILD)),
+    Option("resolver", str, "uv", "Lock backend.", O, choices=("uv", "pip-tools"), commands=_on(RESOLVE)),
+    Option("torch-index-url", str, "https://download.pytorch.org/whl", "Base URL of the +cuXYZ wheel indexes.", O),
+    # --- operator options: where and how the image is built ---
+    Option("push", str, None, "Push the built image to REGISTRY/REPO (host:port works).", O, commands=_on(BUILD)),
+    Option("engine", str, "auto", "Build engine.", O, choices=("auto", "buildkit", "classic", "kubernetes"),
+           commands=_on(BUILD)),
+    Option("uid", int, 1000, "uid of the non-root user (default 1000).", O, commands=_on(BUILD, DOCKERFILE),
+           int_range=(0, 2**31 - 1)),  # 0 passes here so the plan can say "would run as root"
+    Option("force", bool, False, "Build even when check has errors, or the tag exists.", C, commands=_on(BUILD),
+           env=False),
+    Option("no-cache", bool, False, "Rebuild even when the content tag exists.", C, commands=_on(BUILD), env=False),
+    Option("dry-run", bool, False, "With --engine kubernetes: write the manifests, submit nothing.", C,
+           commands=_on(BUILD), env=False),
+    Option("extra", list, [], "Optional-dependency extra of the job's project; repeatable.", J,
+           commands=_on(CHECK, BUILD, RESOLVE, DOCKERFILE)),
+    Option("group", list, [], "Dependency group (PEP 735, Poetry, PDM, Pipfile dev); repeatable.", J,
+           commands=_on(CHECK, BUILD, RESOLVE, DOCKERFILE)),
+    Option("quiet", bool, False, "Print only the verdict and errors.", C, commands=_on(CHECK, BUILD), short="-q",
+           env=False),
+    Option("verbose", bool, False, "Print resolved options, evidence and the full environment.", C,
+           commands=_on(CHECK, BUILD, RESOLVE, SHOW), short="-v", env=False),
+    Option("ca-bundle", str, None, "CA bundle mounted into install steps only, as a build secret "
+           "(default: SSL_CERT_FILE, REQUESTS_CA_BUNDLE, PIP_CERT).", O, commands=_on(BUILD, DOCKERFILE),
+           host_path=True),
+    Option("config", Path, None, "Operator config TOML (default: $XDG_CONFIG_HOME/launchbuild/config.toml); "
+           "may set every option, unlike a job's launchbuild.toml.", C, commands=_ALL, env=False),
+    Option("progress", str, None, "auto (tty on a terminal, else plain), tty (live status), plain (a line per step "
+           "with N/M and its own time, for CI logs), quiet.", C, choices=("auto", "tty", "plain", "quiet"),
+           commands=_on(CHECK, BUILD)),  # LAUNCHBUILD_PROGRESS is read by the flag itself
+    # --- operator options: the Kubernetes engine (builder/kubernetes.KubernetesBuildOptions) ---
+    Option("kubernetes-namespace", str, "default", "Namespace of the cluster build Job.", O, commands=_K8S, panel=_KPANEL),
+    Option("kubernetes-context-store", str, "configmap", "Where the build context goes: configmap, pvc:NAME[/DIR], "
+           "s3://BUCKET[/PREFIX], gs://BUCKET[/PREFIX].", O, commands=_K8S, panel=_KPANEL),
+    Option("kubernetes-builder", str, "buildkit", "Cluster builder: buildkit (rootless) or kaniko.", O,
+           choices=("buildkit", "kaniko"), commands=_K8S, panel=_KPANEL),
+    Option("kubernetes-registry-secret", str, None, "kubernetes.io/dockerconfigjson Secret the builder pushes with.",
+           O, commands=_K8S, panel=_KPANEL),
+    Option("kubernetes-insecure-registry", bool, False, "The push registry is plain http or has a self-signed "
+           "certificate.", O, commands=_K8S, panel=_KPANEL),
+    Option("kubernetes-ca-configmap", str, None, "ConfigMap holding the CA bundle the builder trusts (behind TLS "
+           "interception); none: no CA is mounted.", O, commands=_K8S, panel=_KPANEL),
+    Option("kubernetes-ca-key", str, "ca.crt", "Key of the CA bundle in --kubernetes-ca-configmap.", O,
+           commands=_K8S, panel=_KPANEL),
+    Option("kubernetes-service-account", str, None, "Service account of the build pod (e.g. one bound to workload "
+           "identity for s3/gs stores).", O, commands=_K8S, panel=_KPANEL),
+    Option("kubernetes-storage-secret", str, None, "Secret whose keys become the environment of the container "
+           "reading an s3/gs context store.", O, commands=_K8S, panel=_KPANEL),
+    Option("kubernetes-cache-repo", str, None, "Registry repository of the layer cache (default: the push "
+           "repository).", O, commands=_K8S, panel=_KPANEL),
+    Option("kubernetes-resources", list, [], "Builder requests/limits as NAME=QUANTITY: cpu-request, "
+           "memory-request, cpu-limit, memory-limit, ephemeral-storage-request, ephemeral-storage-limit; "
+           "repeatable.", O, commands=_K8S, panel=_KPANEL),
+    Option("kubernetes-node-selector", list, [], "Node label KEY=VALUE the build pod must match; repeatable.", O,
+           commands=_K8S, panel=_KPANEL),
+    Option("kubernetes-toleration", list, [], "Toleration KEY=VALUE:EFFECT or KEY:EFFECT; repeatable.", O,
+           commands=_K8S, panel=_KPANEL),
+    Option("kubernetes-timeout", int, 1800, "Seconds the build Job may run (activeDeadlineSeconds).", O,
+           commands=_K8S, panel=_KPANEL, int_range=(1, 7 * 24 * 3600)),
+    Option("kubernetes-ttl-after-finished", int, 3600, "Seconds a finished Job is kept (ttlSecondsAfterFinished).",
+           O, commands=_K8S, panel=_KPANEL, int_range=(0, 365 * 24 * 3600)),
+    Option("kubernetes-builder-image", str, None, "Builder image override, e.g. pinned by digest.", O,
+           commands=_K8S, panel=_KPANEL),
+    Option("kubernetes-fetch-image", str, None, "Image that downloads an s3/gs context (BuildKit), override.", O,
+           commands=_K8S, panel=_KPANEL),
+)
+
+BY_NAME: dict[str, Option] = {o.name: o for o in OPTIONS}
+LAYERED: tuple[Option, ...] = tuple(o for o in OPTIONS if o.layered)
+
+
+def for_command(command: str) -> tuple[Option, ...]:
+    """The rows whose flag `command` carries, in table order."""
+    return tuple(o for o in OPTIONS if command in o.commands)
