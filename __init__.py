@@ -4,7 +4,7 @@ The public API (``check``, ``build``) returns the same report objects the CLI re
 so a queue agent can embed launchbuild without shelling out.
 """
 
-__version__ = "0.1.0"
+from launchbuild.core.version import __version__
 
 __all__ = ["__version__", "check", "build"]
 

@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from launchbuild.compat.facts import ImageFacts
-from launchbuild.compat.findings import Severity
+from launchbuild.core.findings import Severity
 from launchbuild.limits import clip, write_output
 from launchbuild.report.plain import add_plain_row, plain
 from launchbuild.errors import BadInput
-from launchbuild.jobs.model import Job, Origin, Sourced
+from launchbuild.jobs.model import Job
+from launchbuild.core.sourced import Origin, Sourced
 from launchbuild.options import Options, resolve_options
 from launchbuild.report.model import Report, TargetSummary
 from launchbuild.resolver.model import ResolveResult
@@ -367,7 +368,7 @@ def check(
 
 def _plan(checked: _Checked) -> Any:
     """The build plan from a checked job: everything the Dockerfile and tag depend on."""
-    from launchbuild import __version__
+    from launchbuild.core.version import __version__
     from launchbuild.builder.plan import BuildPlan, normalize_entrypoint
     from launchbuild.builder.tags import validate_repository
     from launchbuild.compat.target import parse_platform
@@ -556,8 +557,10 @@ def _build_kubernetes(checked: _Checked, plan: Any, *, dry_run: bool, output: Pa
             k8s.write_manifests(k8s.render_manifests(kube, context_archive=archive), output)
             return None
         with progress.phase("building on the cluster"):
-            result = k8s.submit(ctx, kube)
-    from launchbuild.report.model import BuildSummary
+            from launchbuild.builder.kubernetes_submit import submit
+
+            result = submit(ctx, kube)
+    from launchbuild.builder.model import BuildSummary
 
     return replace(checked.report, build=BuildSummary(
         tag=result.destination, skipped=result.reused, reason="built by a Kubernetes Job " + result.job_name,

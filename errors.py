@@ -29,7 +29,7 @@ class LaunchbuildError(Exception):
     def __str__(self) -> str:
         # Always one bounded line: a job value with a newline or a 25 MB string must not
         # forge a second line or flood the terminal (limits.one_line escapes and caps).
-        from launchbuild.limits import one_line
+        from launchbuild.core.text import one_line
 
         return one_line(self.message if not self.hint else f"{self.message} ({self.hint})")
 

@@ -21,7 +21,7 @@ from typing import Any, Mapping
 
 from launchbuild.errors import BadInput
 from launchbuild.limits import clip, load_toml, read_bounded
-from launchbuild.jobs.model import Origin, Sourced
+from launchbuild.core.sourced import Origin, Sourced
 from launchbuild.paths import display_path
 
 

@@ -20,7 +20,8 @@ import time
 from importlib import metadata
 from pathlib import Path
 
-from launchbuild.jobs.model import CodeSource, Job, Origin, Sourced
+from launchbuild.jobs.model import CodeSource, Job
+from launchbuild.core.sourced import Origin, Sourced
 from launchbuild.resolver.api import ResolveOptions, resolve
 from launchbuild.resolver.backends import backend_env
 

@@ -27,7 +27,7 @@ from launchbuild.builder.verify import (
     verify_image,
 )
 from launchbuild.errors import BadInput
-from launchbuild.report.model import BuildSummary
+from launchbuild.builder.model import BuildSummary
 
 
 def prepare_plan(plan: BuildPlan, *, frontend: Frontend, ca_bundle: Path | None, uv_binary: Path | None) -> BuildPlan:

@@ -1,8 +1,8 @@
 """Cluster engine: a Kubernetes Job that runs an existing builder (rootless BuildKit or kaniko).
 
 Everything here is pure: options in, manifests (plain dicts) out. The submit path, which
-needs the optional `kubernetes` client, lives in `kubernetes_submit` and is re-exported
-as `submit` so callers need only this module.
+needs the optional `kubernetes` client, lives in `kubernetes_submit` (which imports this
+module, never the other way round).
 
 The build context travels as a deterministic `.tar.gz` to one of:
   * object storage (`s3://bucket/prefix`, `gs://bucket/prefix`): kaniko reads it natively;
@@ -695,11 +695,3 @@ def write_context_archive(context_dir: Path | str, dest: Path | str, *, dockerfi
     except OSError as exc:
         raise BadInput(f"cannot write the context archive to {path}: {exc.strerror}", hint="choose a writable path") from None
     return path
-
-
-def submit(context_dir: Path | str, options: KubernetesBuildOptions, **kwargs: Any) -> Any:
-    """Create the build Job and wait for it; see `kubernetes_submit.submit`."""
-    from launchbuild.builder import kubernetes_submit
-
-    return kubernetes_submit.submit(context_dir, options, **kwargs)
-

@@ -19,7 +19,7 @@ from packaging.version import InvalidVersion, Version
 
 from launchbuild.builder.plan import VENV, BuildPlan
 from launchbuild.errors import InfraUnavailable
-from launchbuild.report.model import VerificationResult
+from launchbuild.builder.model import VerificationResult
 
 PROBE_DIR = "/tmp/launchbuild-verify"
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?\s*===?\s*([^\s;\\]+)\s*(?:;\s*([^\\#]+))?")

@@ -76,7 +76,7 @@ def refresh(
     package: Optional[List[str]] = typer.Option(None, "--package", help="Limit pypi/archs to this package; repeatable."),
 ) -> None:
     """Regenerate data/*.json from primary sources, or check them (--check)."""
-    from launchbuild.cli import handled
+    from launchbuild.cli_errors import handled
 
     code = handled(run_refresh)(check=check, only=only or [], fixtures=fixtures, record=record,
                                 nvidia_dockerfiles=nvidia_dockerfiles, nvidia_origin=nvidia_origin, data_dir=data_dir,

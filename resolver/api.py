@@ -7,16 +7,17 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
-from launchbuild.compat.findings import Finding, Severity
+from launchbuild.core.findings import Finding, Severity
 from launchbuild.errors import BadInput, InfraUnavailable, LaunchbuildError
-from launchbuild.jobs.model import Job, Origin, Sourced
+from launchbuild.jobs.model import Job
+from launchbuild.core.sourced import Origin, Sourced
 from launchbuild.resolver import cache
 from launchbuild.resolver.backends import CompileRequest, make_backend
 from launchbuild.resolver.boundary import (confine_local_paths, merge_credentials, refuse_variables, take_credentials,
                                            take_input_credentials)
 from launchbuild.resolver.cleaning import DEFAULT_TORCH_INDEX_URL, OwnSource, clean_run_list
 from launchbuild.resolver.explain import unresolvable_finding
-from launchbuild.resolver.lockfile import parse_lock
+from launchbuild.resolver.lockfile import lock_header, parse_lock
 from launchbuild.resolver.metadata import read_run_metadata
 from launchbuild.resolver.model import CleaningAction, Lock, LockedPackage, ResolveResult, Target
 from launchbuild.resolver.platforms import (
@@ -24,7 +25,8 @@ from launchbuild.resolver.platforms import (
 )
 from launchbuild.resolver.python_version import select_python
 from launchbuild.resolver.requirements import IndexOptions, RequirementLine
-from launchbuild.resolver.sources import LoadedInput, discover, display_path, read_pyproject
+from launchbuild.resolver.sources import LoadedInput, display_path, read_pyproject
+from launchbuild.resolver.discovery import discover
 
 PYPI_SIMPLE = "https://pypi.org/simple"
 
@@ -267,7 +269,7 @@ def resolve(source_dir: Path | None, job: Job, options: ResolveOptions = Resolve
         "wheels": [w.name + ":" + w.parent.name for w in built.wheels],
     })
     index_urls = (index.index_url or PYPI_SIMPLE, *index.extra_index_urls)
-    header = _header(target, backend.name, loaded, index) + own_project.header_lines(own_rel)
+    header = lock_header(target, backend.name, loaded.path, loaded.kind, index) + own_project.header_lines(own_rel)
     entry = cache.read_json(cache.lock_path(root, key))
     if not _usable_lock_entry(entry, header, requirements):
         entry = None  # a damaged entry is a miss: resolved again and rewritten atomically
@@ -348,16 +350,6 @@ def _replace(result: ResolveResult, **changes) -> ResolveResult:
     from dataclasses import replace
 
     return replace(result, **changes)
-
-
-def _header(target: Target, backend: str, loaded: LoadedInput, index: IndexOptions) -> str:
-    lines = [
-        f"# Locked by launchbuild ({backend}) for Python {target.python} on {target.platform}, "
-        f"{uv_python_platform(target).split('-', 1)[1]}",
-        f"# from {loaded.path} ({loaded.kind}{', cleaned' if loaded.kind == 'frozen' else ''})",
-    ]
-    lines += index.as_lines()
-    return "\n".join(lines) + "\n"
 
 
 def render_lock(result: ResolveResult) -> str:

@@ -6,7 +6,7 @@ import re
 
 from packaging.utils import canonicalize_name
 
-from launchbuild.compat.findings import Evidence, Finding, Severity
+from launchbuild.core.findings import Evidence, Finding, Severity
 from launchbuild.resolver.model import Target
 from launchbuild.resolver.requirements import RequirementLine
 

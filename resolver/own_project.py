@@ -144,7 +144,7 @@ def buildable(project_dir: Path, root: Path, *, offline: bool):
 
 
 def unbuildable_finding(rel: str, cause: str | None):
-    from launchbuild.compat.findings import Finding, Location, Severity
+    from launchbuild.core.findings import Finding, Location, Severity
 
     return Finding(
         rule="LB311", severity=Severity.WARNING, title="The job's own project cannot be built",

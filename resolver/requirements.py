@@ -18,7 +18,7 @@ from urllib.parse import unquote, urlsplit
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from launchbuild.compat.findings import Location
+from launchbuild.core.findings import Location
 from launchbuild.errors import BadInput
 from launchbuild.jobs import confine
 from launchbuild.jobs.urls import redact_text, redact_url, url_problem

@@ -8,7 +8,7 @@ import hashlib
 from dataclasses import replace
 from pathlib import Path
 
-from launchbuild.compat.findings import Finding, Location, Severity
+from launchbuild.core.findings import Finding, Location, Severity
 from launchbuild.errors import InfraUnavailable
 from launchbuild.resolver import cache
 from launchbuild.resolver.model import Lock, ResolveResult, Target
@@ -84,12 +84,11 @@ def _empty(loaded: LoadedInput, target: Target, what: str) -> Finding:
 
 def resolve_special(loaded: LoadedInput, target: Target, options, skipped, *, job,
                     credentials=None) -> ResolveResult:
-    from launchbuild.resolver.api import _header
     from launchbuild.resolver.backends import CompileRequest, make_backend
     from launchbuild.resolver.build_errors import build_failure_finding, is_build_failure
     from launchbuild.resolver.detectors.locks import for_target
     from launchbuild.resolver.explain import unresolvable_finding
-    from launchbuild.resolver.lockfile import parse_lock
+    from launchbuild.resolver.lockfile import lock_header, parse_lock
 
     base = ResolveResult(input_kind=loaded.kind, input_path=loaded.path, skipped_inputs=tuple(skipped),
                          extras=loaded.extras, groups=loaded.groups, findings=tuple(loaded.findings))
@@ -157,7 +156,7 @@ def resolve_special(loaded: LoadedInput, target: Target, options, skipped, *, jo
         if not ok:
             own = ()
             findings.append(own_project.unbuildable_finding(loaded.own_project, cause))
-    text = _header(target, backend_name, loaded, index) + header_lines(own) + body
+    text = lock_header(target, backend_name, loaded.path, loaded.kind, index) + header_lines(own) + body
     packages = parse_lock(text, ())
     lock = Lock(packages=packages, text=text, target=target, backend=backend_name,
                 input_hash=hashlib.sha256(text.encode()).hexdigest(), index_urls=index_urls, own_projects=own,

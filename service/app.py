@@ -19,7 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from launchbuild import __version__
+from launchbuild.core.version import __version__
 from launchbuild.errors import BadInput, InfraUnavailable, LaunchbuildError
 from launchbuild.service import checks as checks_mod
 from launchbuild.service.access import AccessLog

@@ -39,7 +39,7 @@ def _split(entry: str) -> tuple[str, str | None]:
 
 def _normalise_registry(entry: str) -> str:
     """As the image parser names it: docker.io, index.docker.io, registry-1.docker.io -> docker.io."""
-    from launchbuild.compat.imageref import parse_image_ref
+    from launchbuild.core.imageref import parse_image_ref
 
     registry = parse_image_ref(f"{entry}/probe:1").registry.lower()
     # A name with no dot, colon or "localhost" is no registry host to the parser (it would read
@@ -88,7 +88,7 @@ class EgressPolicy:
     def check_image(self, ref: Any, where: str) -> None:
         if self.registries is None or not isinstance(ref, str) or not ref.strip():
             return
-        from launchbuild.compat.imageref import parse_image_ref
+        from launchbuild.core.imageref import parse_image_ref
 
         # A python-base-image is a template ("python:{python}-slim"); the registry never holds it.
         registry = parse_image_ref(ref.replace("{python}", "3")).registry.lower()  # host names are case-blind

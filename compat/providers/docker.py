@@ -12,7 +12,7 @@ import logging
 from typing import Any, Callable
 
 from launchbuild.compat.facts import ImageFacts
-from launchbuild.compat.imageref import ImageRef
+from launchbuild.core.imageref import ImageRef
 from launchbuild.compat.providers.base import ProviderUnavailable
 from launchbuild.compat.providers.filefacts import (
     PATH_DIRS,

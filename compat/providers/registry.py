@@ -33,7 +33,7 @@ class _RequestsOnFirstUse:
 requests: Any = _RequestsOnFirstUse()
 
 from launchbuild.compat.facts import ImageFacts
-from launchbuild.compat.imageref import DEFAULT_REGISTRY, ImageRef
+from launchbuild.core.imageref import DEFAULT_REGISTRY, ImageRef
 from launchbuild.compat.providers.base import (
     ImageNotFound,
     ProviderUnavailable,

@@ -13,7 +13,7 @@ from packaging.version import InvalidVersion, Version
 
 from launchbuild.compat import cuda, data, measured
 from launchbuild.compat.context import CheckContext
-from launchbuild.compat.findings import Evidence
+from launchbuild.core.findings import Evidence
 
 TORCH_INDEX = "the PyTorch wheel index for {variant} (…/whl/{variant})"
 

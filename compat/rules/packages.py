@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from launchbuild.compat import data
-from launchbuild.compat.catalog import get, register_external, rule
+from launchbuild.compat.registry import get, register_external, rule
 from launchbuild.compat.context import CheckContext
-from launchbuild.compat.findings import Evidence, Finding, Severity
+from launchbuild.core.findings import Evidence, Finding, Severity
 from launchbuild.compat.rules._common import ev_image, ev_lock, has_wheel_for_target, tf_build, torch_build
 
 register_external(

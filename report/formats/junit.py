@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from launchbuild.compat.findings import Finding
+from launchbuild.core.findings import Finding
 from launchbuild.report.formats.base import (
     scrub,
     TOOL_NAME,

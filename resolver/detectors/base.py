@@ -12,7 +12,7 @@ import re
 import sys
 from pathlib import Path
 
-from launchbuild.compat.findings import Location
+from launchbuild.core.findings import Location
 from launchbuild.errors import BadInput
 from launchbuild.resolver.requirements import RequirementLine, parse_requirement
 

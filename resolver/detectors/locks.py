@@ -16,7 +16,7 @@ from pathlib import Path
 
 from packaging.markers import InvalidMarker, Marker
 
-from launchbuild.compat.findings import Finding, Location, Severity
+from launchbuild.core.findings import Finding, Location, Severity
 from launchbuild.errors import BadInput, InfraUnavailable
 from launchbuild.resolver.detectors.base import read_toml
 from launchbuild.resolver.model import Target
@@ -112,7 +112,7 @@ def pylock_body(data: dict, shown: str) -> tuple[str, tuple[Finding, ...], tuple
 
 def vcs_lines(data: dict, shown: str) -> tuple:
     """PEP 751 git entries with their exact commit, as `name @ git+url@commit` lines (built later)."""
-    from launchbuild.compat.findings import Location
+    from launchbuild.core.findings import Location
     from launchbuild.resolver.requirements import parse_requirement
 
     out = []
@@ -200,7 +200,7 @@ class UvLockInput:
                 head = raw.rstrip("\\").strip()
                 skip = head.startswith("-e ") or " @ " in head.split(";")[0] or head.startswith(("./", "/", "file:"))
                 if skip and " @ git+" in head and not head.startswith("-e "):
-                    from launchbuild.compat.findings import Location
+                    from launchbuild.core.findings import Location
                     from launchbuild.resolver.requirements import parse_requirement
 
                     vcs.append(parse_requirement(head, Location(shown)))

@@ -12,9 +12,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from launchbuild.compat.findings import Finding, Location
+from launchbuild.core.findings import Finding, Location
 from launchbuild.errors import BadInput
-from launchbuild.jobs.model import Origin, Sourced
+from launchbuild.core.sourced import Origin, Sourced
 from launchbuild.resolver.detectors.base import line_of, read_toml
 from launchbuild.resolver.detectors.locks import _lock_problem
 from launchbuild.resolver.requirements import IndexOptions, ParsedRequirements, RequirementLine, parse_requirement

@@ -21,7 +21,7 @@ from launchbuild.resolver.detectors.base import line_of, read_toml, requirement,
 from launchbuild.resolver.detectors.constraints import poetry_to_pep440, python_marker
 from launchbuild.jobs.urls import redact_url, url_problem
 from launchbuild.resolver.requirements import IndexOptions, ParsedRequirements, RequirementLine, parse_requirement
-from launchbuild.compat.findings import Location
+from launchbuild.core.findings import Location
 from launchbuild.resolver.sources import LoadedInput, display_path
 
 

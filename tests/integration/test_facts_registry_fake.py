@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from launchbuild.compat.imageref import parse_image_ref
+from launchbuild.core.imageref import parse_image_ref
 from launchbuild.compat.inspect import inspect_image
 from launchbuild.compat.providers import registry as registry_provider
 from launchbuild.compat.providers.base import ImageNotFound, ProviderUnavailable, RegistryAuthError, RegistryIntegrityError

@@ -7,8 +7,8 @@ import pytest
 
 from launchbuild.compat import cuda, data, measured
 from launchbuild.compat.catalog import RULES, evaluate
-from launchbuild.compat.findings import Severity
-from launchbuild.compat.imageref import parse_image_ref
+from launchbuild.core.findings import Severity
+from launchbuild.core.imageref import parse_image_ref
 from launchbuild.compat.inspect import _with_table_pythons
 from launchbuild.compat.providers.inference import infer_facts
 from launchbuild.errors import BadInput

@@ -21,7 +21,7 @@ from launchbuild import limits
 from launchbuild.builder.context import _valid_stamp
 from launchbuild.builder.verify import VerificationCache
 from launchbuild.compat import factcache, requirecuda
-from launchbuild.compat.imageref import parse_image_ref
+from launchbuild.core.imageref import parse_image_ref
 from launchbuild.compat.providers import registry_shapes as shapes
 from launchbuild.compat.providers.platforms import Platform
 from launchbuild.compat.providers.registry import select_platform

@@ -22,7 +22,7 @@ from launchbuild.builder import tags
 from launchbuild.compat import gpus, target
 from launchbuild.errors import LaunchbuildError
 from launchbuild.jobs import spec
-from launchbuild.jobs.imageref import validate_image_ref
+from launchbuild.core.imageref import validate_image_ref
 from launchbuild.options import resolve_options
 from launchbuild.resolver import metadata, platforms, python_version
 
