@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from launchbuild.core.imageref import validate_image_ref
 from launchbuild.errors import BadInput
 from launchbuild.paths import expand_user
 from launchbuild.jobs.model import SourceKind
@@ -120,6 +121,7 @@ class BuildPlan:
                 f"base image reference {self.base_image!r} is empty or has whitespace/quotes/'#'/'$'",
                 hint="pass a plain reference such as python:3.11-slim",
             )
+        validate_image_ref(self.base_image, "build plan base image")  # the one grammar (core/imageref.py)
         if not self.entrypoint:
             raise BadInput("the job has no entrypoint", hint="pass --entrypoint 'python train.py'")
         if self.uid == 0 or self.gid == 0:

@@ -64,13 +64,19 @@ class ImageRef:
         return out
 
     @property
-    def familiar(self) -> str:
-        """The short spelling people use: `ubuntu:22.04`, `nvidia/cuda:12.1.1-...`."""
+    def familiar_name(self) -> str:
+        """The short name without tag or digest: `ubuntu`, `localhost:5000/team/app`."""
         name = self.repository
         if self.registry != DEFAULT_REGISTRY:
             name = f"{self.registry}/{name}"
         elif name.startswith("library/") and name.count("/") == 1:
             name = name[len("library/"):]
+        return name
+
+    @property
+    def familiar(self) -> str:
+        """The short spelling people use: `ubuntu:22.04`, `nvidia/cuda:12.1.1-...`."""
+        name = self.familiar_name
         if self.tag:
             name += f":{self.tag}"
         if self.digest:

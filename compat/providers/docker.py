@@ -159,7 +159,7 @@ def _pairs(items: Any) -> dict[str, str]:
 
 def _repo_digest(attrs: dict[str, Any], ref: ImageRef) -> str | None:
     digests = [d for d in attrs.get("RepoDigests") or () if "@" in d]
-    wanted = (ref.familiar.split("@")[0].rsplit(":", 1)[0], ref.name)
+    wanted = (ref.familiar_name, ref.name)
     for entry in digests:
         name, _, digest = entry.partition("@")
         if name in wanted or name.endswith("/" + ref.repository):
