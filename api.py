@@ -204,7 +204,7 @@ def _check(
     from launchbuild.compat.context import CheckContext
     from launchbuild.compat.ondemand import measure_locked
     from launchbuild.compat.source_scan import scan_source
-    from launchbuild.compat.target import parse_platform
+    from launchbuild.core.platform import parse_platform
     from launchbuild.resolver.api import ResolveOptions, resolve, select_target
     from launchbuild.resolver.metadata import read_run_metadata
 
@@ -371,7 +371,7 @@ def _plan(checked: _Checked) -> Any:
     from launchbuild.core.version import __version__
     from launchbuild.builder.plan import BuildPlan, normalize_entrypoint
     from launchbuild.builder.tags import validate_repository
-    from launchbuild.compat.target import parse_platform
+    from launchbuild.core.platform import parse_platform
     from launchbuild.jobs.spec import require_entrypoint
     from launchbuild.jobs.urls import redact_url
 
@@ -410,7 +410,7 @@ def _image_labels(checked: _Checked, lock: Any) -> tuple[tuple[str, str], ...]:
         return ()
     from launchbuild.builder.labels import image_labels
     from launchbuild.builder.plan import LOCK_IN_IMAGE
-    from launchbuild.compat.target import parse_platform
+    from launchbuild.core.platform import parse_platform
 
     return image_labels(
         lock_text=lock.text if lock else "", lock_path=LOCK_IN_IMAGE, facts=checked.facts,
@@ -678,7 +678,7 @@ def dockerfile(
 
 def inspect(image: str, *, platform: str = "linux/amd64", offline: bool = False) -> ImageFacts:
     from launchbuild.compat.inspect import inspect_image
-    from launchbuild.compat.target import parse_platform
+    from launchbuild.core.platform import parse_platform
 
     return inspect_image(image, platform=parse_platform(platform), offline=offline)
 

@@ -28,6 +28,7 @@ from typing import Callable
 from launchbuild.builder.context import DOCKERFILE_PATH
 from launchbuild.builder.plan import Frontend
 from launchbuild.builder.tags import split_ref
+from launchbuild.core.platform import host_arch  # noqa: F401  (builder.api calls engine.host_arch; tests replace it)
 from launchbuild.errors import BadInput, BuildFailed, InfraUnavailable
 
 LOG_TAIL_LINES = 40
@@ -488,13 +489,6 @@ def push_image(client, ref: str) -> str:
     if not digest:
         raise InfraUnavailable(f"push of {ref} returned no digest", hint="check the registry logs")
     return digest
-
-
-def host_arch() -> str:
-    import platform as _platform
-
-    machine = _platform.machine().lower()
-    return {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(machine, machine)
 
 
 def find_uv_binary() -> Path | None:

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import IO, Any, Mapping, Sequence
 
 from launchbuild.core.imageref import ImageRefError, Reference, split_reference
+from launchbuild.core.platform import SUPPORTED_PLATFORMS
 from launchbuild.errors import BadInput
 
 # Pinned by tag so a cluster build is repeatable. Pin by digest too in production
@@ -64,7 +65,6 @@ _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 _QUALIFIED_NAME = re.compile(r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
 _QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$")
-_PLATFORM = re.compile(r"^linux/(amd64|arm64|arm/v7|ppc64le|s390x)$")
 
 
 @dataclass(frozen=True)
@@ -266,7 +266,7 @@ def validate(options: KubernetesBuildOptions) -> None:
     dockerfile = options.dockerfile
     if not dockerfile or dockerfile.startswith("/") or ".." in dockerfile.split("/") or any(c.isspace() for c in dockerfile):
         raise BadInput(f"dockerfile {dockerfile!r} must be a relative path inside the context")
-    if options.platform is not None and not _PLATFORM.match(options.platform):
+    if options.platform is not None and options.platform not in SUPPORTED_PLATFORMS:
         raise BadInput(f"platform {options.platform!r} is not supported", hint="use linux/amd64 or linux/arm64")
     for what, image in (("builder image", options.builder_image), ("fetch image", options.fetch_image)):
         if image is not None and (not image or any(c.isspace() for c in image)):

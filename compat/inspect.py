@@ -24,7 +24,7 @@ from launchbuild.compat.providers.base import (
     RegistryAuthError,
     RegistryIntegrityError,
 )
-from launchbuild.compat.providers.platforms import Platform
+from launchbuild.core.platform import Platform
 from launchbuild.errors import BadInput, InfraUnavailable
 
 __all__ = ["inspect_image", "ImageNotFound", "distro_apt_pythons", "PROVIDERS"]

@@ -8,6 +8,7 @@ from pathlib import Path
 from packaging.utils import canonicalize_name
 
 from launchbuild.core.findings import Finding, Severity
+from launchbuild.core.platform import parse_platform
 from launchbuild.errors import BadInput, InfraUnavailable, LaunchbuildError
 from launchbuild.jobs.model import Job
 from launchbuild.core.sourced import Origin, Sourced
@@ -21,7 +22,7 @@ from launchbuild.resolver.lockfile import lock_header, parse_lock
 from launchbuild.resolver.metadata import read_run_metadata
 from launchbuild.resolver.model import CleaningAction, Lock, LockedPackage, ResolveResult, Target
 from launchbuild.resolver.platforms import (
-    ARCHITECTURES, CANONICAL_PLATFORM, architecture, uv_python_platform, validate_glibc,
+    uv_python_platform, validate_glibc,
 )
 from launchbuild.resolver.python_version import select_python
 from launchbuild.resolver.requirements import IndexOptions, RequirementLine
@@ -135,9 +136,7 @@ def select_target(source_dir: Path | None, job: Job, options: ResolveOptions,
         options.python, job.python, source_dir, requires, options.image_pythons,
         environment_python=loaded.python_pin if loaded else None, run_metadata_python=run_python,
     )
-    if options.platform.strip().lower() not in ARCHITECTURES:
-        architecture(options.platform)  # raises BadInput with the accepted values
-    platform = CANONICAL_PLATFORM[architecture(options.platform)]
+    platform = parse_platform(options.platform)
     return Target(python=python.value, platform=platform, glibc=validate_glibc(options.glibc)), python
 
 

@@ -23,7 +23,7 @@ from launchbuild.compat.providers.filefacts import (
     facts_from_files,
     merge_facts,
 )
-from launchbuild.compat.providers.platforms import Platform
+from launchbuild.core.platform import Platform
 
 log = logging.getLogger(__name__)
 

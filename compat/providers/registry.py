@@ -42,7 +42,7 @@ from launchbuild.compat.providers.base import (
 )
 from launchbuild.compat.providers.filefacts import facts_from_config, facts_from_files, merge_facts
 from launchbuild.compat.providers.layers import OverlayView
-from launchbuild.compat.providers.platforms import Platform
+from launchbuild.core.platform import Platform
 from launchbuild.compat.providers.registry_shapes import (
     check_descriptor, check_layers, image_config_parts, index_entries, text_or_none,
 )

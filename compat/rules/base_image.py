@@ -9,7 +9,7 @@ from launchbuild.compat.registry import get, rule
 from launchbuild.compat.context import CheckContext
 from launchbuild.core.findings import Evidence, Finding, Severity
 from launchbuild.compat.rules._common import ev_image
-from launchbuild.compat.target import platform_arch
+from launchbuild.core.platform import docker_arch
 
 
 @rule(
@@ -102,7 +102,7 @@ def wrong_architecture(ctx: CheckContext) -> Iterator[Finding]:
     img = ctx.image
     if img is None or not img.architecture:
         return
-    want = platform_arch(ctx.platform)
+    want = docker_arch(ctx.platform)
     if img.architecture == want:
         return
     yield get("LB103").finding(

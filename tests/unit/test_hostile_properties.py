@@ -23,7 +23,7 @@ from launchbuild.builder.verify import VerificationCache
 from launchbuild.compat import factcache, requirecuda
 from launchbuild.core.imageref import parse_image_ref
 from launchbuild.compat.providers import registry_shapes as shapes
-from launchbuild.compat.providers.platforms import Platform
+from launchbuild.core.platform import Platform
 from launchbuild.compat.providers.registry import select_platform
 from launchbuild.errors import BadInput, InfraUnavailable, LaunchbuildError
 from launchbuild.jobs import spec
