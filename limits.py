@@ -22,8 +22,9 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
-from launchbuild.core.text import ELLIPSIS, MAX_MESSAGE, MAX_VALUE, clip, one_line, printable  # noqa: F401  (the bounds live together)
-from launchbuild.errors import BadInput
+from launchbuild.errors import (  # noqa: F401  (the message bounds live with the errors that print them)
+    ELLIPSIS, MAX_MESSAGE, MAX_VALUE, BadInput, clip, one_line, printable,
+)
 
 KIB = 1024
 MIB = 1024 * KIB
