@@ -86,7 +86,7 @@ def _skip_over_socket(base_image: str, engine: str, tagged, started: float) -> B
 def _verify(client, image_id: str, plan: BuildPlan, entries, uv_binary: Path | None, source_dir=None):
     """Run the probe, unless this image's environment layers are identical to an image that
     already passed and the entrypoint's script is among the copied files (a code-only change)."""
-    from launchbuild.resolver.cache import cache_root
+    from launchbuild.core.cache import cache_root
 
     cache = VerificationCache(cache_root())
     key = environment_key(client.images.get(image_id).attrs, plan)
@@ -231,7 +231,7 @@ def build_image(
     secrets = {"ca": ca} if ca and plan.ca_mode is CaMode.SECRET else {}
     platform = plan.platform if plan.arch != eng.host_arch() else None
     if plan.frontend is Frontend.BUILDKIT and plan.ca_mode is not CaMode.THROWAWAY_STAGE:
-        from launchbuild.resolver.cache import cache_root
+        from launchbuild.core.cache import cache_root
 
         context = synced_context(
             stable_context_dir(cache_root(), split_ref(ref)[0]), Path(context_source_dir),

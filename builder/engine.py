@@ -156,28 +156,18 @@ def find_buildkit_cli() -> tuple[str, bool] | None:
 
     The answer is remembered per client binary and plugin set (the two probes run the CLI
     twice, ~0.15 s, on every build); a changed binary or plugin probes again."""
-    import json
-
-    from launchbuild.resolver.cache import cache_root
+    from launchbuild.core.cache import cache_root, read_json, write_json
 
     candidates = _cli_candidates()
     memo = cache_root() / "engine-probe.json"
     key = _probe_key(candidates)
-    from launchbuild.limits import read_cache_json
-
-    saved = read_cache_json(memo)  # damaged, deep or huge: probe again and rewrite it
+    saved = read_json(memo)  # damaged, deep or huge: probe again and rewrite it
     if (isinstance(saved, dict) and saved.get("key") == key and isinstance(saved.get("cli"), str)
             and saved["cli"] in candidates and isinstance(saved.get("buildx"), bool)):
         return saved["cli"], saved["buildx"]
     found = _probe_buildkit_cli(candidates)
     if found is not None:
-        try:
-            memo.parent.mkdir(parents=True, exist_ok=True)
-            tmp = memo.with_name(f"{memo.name}.{os.getpid()}.tmp")
-            tmp.write_text(json.dumps({"key": key, "cli": found[0], "buildx": found[1]}), encoding="utf-8")
-            os.replace(tmp, memo)
-        except OSError:
-            pass  # a read-only cache only costs the probe next time
+        write_json(memo, {"key": key, "cli": found[0], "buildx": found[1]})  # unwritable: probe next time
     return found
 
 

@@ -67,7 +67,7 @@ def installed_environment(facts: Any, python: Any, platform: str, progress: Any)
 
     from launchbuild.compat.providers.distributions import main_python, read_installed
     from launchbuild.core.sourced import Origin, Sourced
-    from launchbuild.resolver.cache import cache_root
+    from launchbuild.core.cache import cache_root
 
     import tarfile
 

@@ -12,6 +12,7 @@ from launchbuild.core.platform import parse_platform
 from launchbuild.errors import BadInput, InfraUnavailable, LaunchbuildError
 from launchbuild.jobs.model import Job
 from launchbuild.core.sourced import Origin, Sourced
+from launchbuild.core import cache as core_cache
 from launchbuild.resolver import cache
 from launchbuild.resolver.backends import CompileRequest, make_backend
 from launchbuild.resolver.boundary import (confine_local_paths, merge_credentials, refuse_variables, take_credentials,
@@ -226,7 +227,7 @@ def resolve(source_dir: Path | None, job: Job, options: ResolveOptions = Resolve
     from launchbuild.resolver import artifacts
 
     user_lines = tuple(requirements)
-    built = artifacts.prepare(tuple(requirements), index, source_dir, cache.cache_root(options.cache_dir),
+    built = artifacts.prepare(tuple(requirements), index, source_dir, core_cache.cache_root(options.cache_dir),
                               offline=options.offline, target=target)
     requirements, index = built.requirements, built.index
     findings += built.findings
@@ -238,7 +239,7 @@ def resolve(source_dir: Path | None, job: Job, options: ResolveOptions = Resolve
     if loaded.own_project and loaded.kind == "pyproject" and loaded.project_file is None and source_dir is not None:
         # Static metadata was read without its build backend: check here that the project
         # builds, or the image build would fail on it.
-        ok, cause = own_project.buildable(source_dir, cache.cache_root(options.cache_dir), offline=options.offline)
+        ok, cause = own_project.buildable(source_dir, core_cache.cache_root(options.cache_dir), offline=options.offline)
         if not ok:
             own_rel = tuple(r for r in own_rel if r != loaded.own_project)
             findings.append(own_project.unbuildable_finding(loaded.own_project, cause))
@@ -257,7 +258,7 @@ def resolve(source_dir: Path | None, job: Job, options: ResolveOptions = Resolve
         return _replace(base, findings=tuple(findings))
 
     input_name = Path(loaded.path).name if loaded.kind in ("requirements", "frozen") else "requirements.in"
-    root = cache.cache_root(options.cache_dir)
+    root = core_cache.cache_root(options.cache_dir)
     backend = make_backend(options.backend, target)
     key = cache.input_hash({
         "input": input_text, "constraints": constraints_text, "input_name": input_name,
@@ -269,7 +270,7 @@ def resolve(source_dir: Path | None, job: Job, options: ResolveOptions = Resolve
     })
     index_urls = (index.index_url or PYPI_SIMPLE, *index.extra_index_urls)
     header = lock_header(target, backend.name, loaded.path, loaded.kind, index) + own_project.header_lines(own_rel)
-    entry = cache.read_json(cache.lock_path(root, key))
+    entry = core_cache.read_json(cache.lock_path(root, key))
     if not _usable_lock_entry(entry, header, requirements):
         entry = None  # a damaged entry is a miss: resolved again and rewritten atomically
     cache_hit = entry is not None
@@ -303,7 +304,7 @@ def resolve(source_dir: Path | None, job: Job, options: ResolveOptions = Resolve
             ))
             return _replace(base, findings=tuple(findings))
         entry = {"text": header + own_project.strip_project_entries(outcome.body)}
-        cache.write_json(cache.lock_path(root, key), entry)
+        core_cache.write_json(cache.lock_path(root, key), entry)
     text, hash_findings = artifacts.enforce_user_hashes(entry["text"], user_lines)
     findings += hash_findings
     packages = parse_lock(text, requirements)

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
-from launchbuild.resolver.cache import facts_path, read_json, write_json
+from launchbuild.resolver.cache import facts_path
+from launchbuild.core.cache import read_json, write_json
 from launchbuild.resolver.model import Lock, PackageFacts, Target
 from launchbuild.resolver.platforms import supported_tags
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from launchbuild.core.findings import Finding, Location, Severity
 from launchbuild.errors import InfraUnavailable
+from launchbuild.core import cache as core_cache
 from launchbuild.resolver import cache
 from launchbuild.resolver.model import Lock, ResolveResult, Target
 from launchbuild.resolver.sources import LoadedInput
@@ -92,7 +93,7 @@ def resolve_special(loaded: LoadedInput, target: Target, options, skipped, *, jo
 
     base = ResolveResult(input_kind=loaded.kind, input_path=loaded.path, skipped_inputs=tuple(skipped),
                          extras=loaded.extras, groups=loaded.groups, findings=tuple(loaded.findings))
-    root = cache.cache_root(options.cache_dir)
+    root = core_cache.cache_root(options.cache_dir)
     index = loaded.parsed.options
     index_urls = (PYPI_SIMPLE, *loaded.extra_index_urls)
     findings = list(loaded.findings)
@@ -120,7 +121,7 @@ def resolve_special(loaded: LoadedInput, target: Target, options, skipped, *, jo
             "groups": list(loaded.groups), "python": target.python, "platform": target.platform,
             "glibc": target.glibc, "backend": backend.name, "backend_version": backend.version(),
         })
-        entry = cache.read_json(cache.lock_path(root, key))
+        entry = core_cache.read_json(cache.lock_path(root, key))
         cache_hit = entry is not None
         if entry is None:
             if options.offline:
@@ -140,7 +141,7 @@ def resolve_special(loaded: LoadedInput, target: Target, options, skipped, *, jo
                     findings.append(replace(f, location=where))
                 return replace(base, findings=tuple(findings))
             entry = {"body": outcome.body}
-            cache.write_json(cache.lock_path(root, key), entry)
+            core_cache.write_json(cache.lock_path(root, key), entry)
         body = entry.get("body", "")
         if not body.strip():
             findings.append(_empty(loaded, target, "declares no dependencies"))

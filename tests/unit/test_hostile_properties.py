@@ -28,7 +28,8 @@ from launchbuild.compat.providers.registry import select_platform
 from launchbuild.errors import BadInput, InfraUnavailable, LaunchbuildError
 from launchbuild.jobs import spec
 from launchbuild.options import read_config_file, resolve_options
-from launchbuild.resolver import cache, metadata
+from launchbuild.core import cache
+from launchbuild.resolver import metadata
 from launchbuild.resolver.index import facts_for_target, valid_release
 from launchbuild.resolver.requirements import parse_text
 from launchbuild.resolver.sources import EnvironmentFile, PyprojectFile, RunPackageList
