@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from launchbuild.compat.facts import ImageFacts
 from launchbuild.core.findings import Severity
-from launchbuild.limits import clip, write_output
+from launchbuild.limits import write_output
 from launchbuild.report.plain import add_plain_row, plain
 from launchbuild.errors import BadInput
 from launchbuild.jobs.model import Job
@@ -692,8 +692,6 @@ def emit_facts(facts: ImageFacts, *, as_json: bool) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from rich.text import Text
-
     console = Console(highlight=False)
     table = Table(title=plain(facts.reference), title_justify="left", show_header=True)
     for col in ("fact", "value", "from"):
@@ -755,8 +753,6 @@ def show(
         return data
     from rich.console import Console
     from rich.table import Table
-
-    from rich.text import Text
 
     console = Console(highlight=False)
     table = Table(title=plain(f"job: {_job_label(loaded)}"), title_justify="left")

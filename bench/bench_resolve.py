@@ -62,8 +62,8 @@ def main() -> None:
         cold, warm = [], []
         for i in range(args.runs):
             caches = prepare_cold(i)
-            cold.append(timed(lambda: body(caches)))
-            warm.append(timed(lambda: body(caches)))
+            cold.append(timed(lambda caches=caches: body(caches)))
+            warm.append(timed(lambda caches=caches: body(caches)))
         results[name] = {"cold": cold, "warm": warm}
 
     def fresh(i: int) -> Path:

@@ -261,7 +261,8 @@ class VerificationCache:
         checks = {r.check: r.detail for r in results if r.check in ENVIRONMENT_CHECKS and r.passed}
         if set(checks) != set(ENVIRONMENT_CHECKS):
             return
-        extra = {"imports": r.detail for r in results if r.check == "imports" and r.passed}
+        imports = [r.detail for r in results if r.check == "imports" and r.passed]
+        extra = {"imports": imports[-1]} if imports else {}
         if importable:
             extra["importable"] = list(importable)
         from launchbuild.core.cache import write_json

@@ -34,7 +34,9 @@ def _from_row(row: dict) -> measured.ArchMeasurement:
 
 def _valid_row(row: dict) -> bool:
     """A cached measurement `_from_row` can read: any other shape is a miss, measured again."""
-    ints = (lambda v: isinstance(v, list) and all(isinstance(x, int) and not isinstance(x, bool) for x in v))
+    def ints(v: object) -> bool:
+        return isinstance(v, list) and all(isinstance(x, int) and not isinstance(x, bool) for x in v)
+
     return (all(isinstance(row.get(k), str) for k in ("package", "version", "machine", "source", "checked"))
             and ints(row.get("cubins")) and ints(row.get("ptx")))
 

@@ -165,8 +165,6 @@ def package_facts(lock: Lock, cache_root: Path, *, offline: bool = False) -> tup
             releases[i] = None if cached.get("missing") else cached
     # Warm runs find every release on disk: no HTTP session, no thread pool, no requests import.
     if to_fetch:
-        import requests
-
         def fetch(i: int) -> dict | None:
             return fetch_release_files(base, packages[i].name, packages[i].version, cache_root, session)
 

@@ -72,7 +72,7 @@ def strip_project_entries(body: str) -> str:
     for raw in body.splitlines():
         if raw and not raw[0].isspace() and not raw.startswith("#"):
             head = raw.removeprefix("-e ").strip()
-            skipping = head.startswith(f"./{TEMP_PREFIX}/") or f"@ file://" in head and f"/{TEMP_PREFIX}/p" in head
+            skipping = head.startswith(f"./{TEMP_PREFIX}/") or "@ file://" in head and f"/{TEMP_PREFIX}/p" in head
         if not skipping:
             out.append(raw)
     text = "\n".join(out).rstrip()

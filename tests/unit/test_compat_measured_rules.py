@@ -14,7 +14,7 @@ from launchbuild.compat.providers.inference import infer_facts
 from launchbuild.errors import BadInput
 from launchbuild.resolver import python_version
 from launchbuild.resolver.model import PackageFacts
-from tests.helpers_compat import ctx, python_image
+from tests.helpers_compat import ctx
 
 
 def _img(ref):
