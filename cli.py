@@ -10,11 +10,12 @@ import enum
 import os
 import sys
 from pathlib import Path
-from typing import Any, List, Optional
+from typing import Any, Callable, List, Optional
 
 import typer
 
-from launchbuild.cli_errors import print_error, handled
+from launchbuild import cli_errors
+from launchbuild.cli_errors import print_error
 from launchbuild.core.version import __version__
 from launchbuild.errors import LaunchbuildError
 
@@ -57,6 +58,30 @@ class Engine(str, enum.Enum):
     buildkit = "buildkit"
     classic = "classic"
     kubernetes = "kubernetes"
+
+
+def _report_of_failure(exc: LaunchbuildError, kwargs: dict[str, Any]) -> None:
+    """A command that failed after its job was read still writes the formats it was asked
+    for (`-f json -f junit -o DIR/r`): the findings so far and the failure. Only when some
+    were asked for: a plain run keeps its one error line."""
+    report = getattr(exc, "report", None)
+    formats, output = kwargs.get("format"), kwargs.get("output")
+    if report is None or kwargs.get("dry_run") or not (formats or output):
+        return
+    import io
+
+    from launchbuild.report.formats import write_outputs
+
+    try:
+        write_outputs(report, [f.value if hasattr(f, "value") else f for f in formats or []], output=output,
+                      quiet=True, verbose=bool(kwargs.get("verbose")), stderr=io.StringIO())
+    except LaunchbuildError:
+        pass  # the original error is the one to report
+
+
+def handled(func: Callable[..., Any]) -> Callable[..., Any]:
+    """cli_errors.handled, writing the asked-for report formats when check or build fails."""
+    return cli_errors.handled(func, on_error=_report_of_failure)
 
 
 def _version_callback(value: bool) -> None:

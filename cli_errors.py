@@ -50,27 +50,10 @@ def _refuse_non_utf8_values(kwargs: dict[str, Any]) -> None:
             raise BadInput(f"--{name.replace('_', '-')}: the value is not valid UTF-8", hint="pass it as UTF-8 text")
 
 
-def _report_of_failure(exc: LaunchbuildError, kwargs: dict[str, Any]) -> None:
-    """A command that failed after its job was read still writes the formats it was asked
-    for (`-f json -f junit -o DIR/r`): the findings so far and the failure. Only when some
-    were asked for: a plain run keeps its one error line."""
-    report = getattr(exc, "report", None)
-    formats, output = kwargs.get("format"), kwargs.get("output")
-    if report is None or kwargs.get("dry_run") or not (formats or output):
-        return
-    import io
-
-    from launchbuild.report.formats import write_outputs
-
-    try:
-        write_outputs(report, [f.value if hasattr(f, "value") else f for f in formats or []], output=output,
-                      quiet=True, verbose=bool(kwargs.get("verbose")), stderr=io.StringIO())
-    except LaunchbuildError:
-        pass  # the original error is the one to report
-
-
-def handled(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn our errors into one line on stderr and their exit code; never a traceback."""
+def handled(func: Callable[..., Any], on_error: Callable[[LaunchbuildError, dict[str, Any]], None] | None = None
+            ) -> Callable[..., Any]:
+    """Turn our errors into one line on stderr and their exit code; never a traceback.
+    `on_error` runs first for `check` and `build` (the CLI writes the report of the failure)."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -82,8 +65,8 @@ def handled(func: Callable[..., Any]) -> Callable[..., Any]:
 
             from launchbuild.jobs.urls import redact_text
 
-            if func.__name__ in ("check", "build"):  # the commands whose output is a report
-                _report_of_failure(exc, kwargs)
+            if on_error is not None and func.__name__ in ("check", "build"):  # commands whose output is a report
+                on_error(exc, kwargs)
             _log_tail(getattr(exc, "log_tail", ()))
             # Last line of defence: no URL credentials in any message, whoever raised it.
             print_error(escape(redact_text(str(exc))))
