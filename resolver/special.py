@@ -186,7 +186,7 @@ def _lock_vcs_entries(loaded: LoadedInput, target: Target, root: Path, offline: 
     """(entries, wheels, findings) for a lock's git dependencies: each built into a wheel at the
     commit the lock names, pinned by the wheel's sha256 like every other entry."""
     from launchbuild.resolver import artifacts
-    from launchbuild.resolver.detectors.locks import marker_environment
+    from launchbuild.resolver.platforms import marker_environment
     from packaging.markers import Marker
 
     env = marker_environment(target)

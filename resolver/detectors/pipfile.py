@@ -16,7 +16,7 @@ from launchbuild.core.findings import Finding, Location
 from launchbuild.errors import BadInput
 from launchbuild.core.sourced import Origin, Sourced
 from launchbuild.resolver.detectors.base import line_of, read_toml
-from launchbuild.resolver.detectors.locks import _lock_problem
+from launchbuild.resolver.detectors.locks import _lock_problem, entry_lines, git_requirement, valid_name
 from launchbuild.resolver.requirements import IndexOptions, ParsedRequirements, RequirementLine, parse_requirement
 from launchbuild.resolver.sources import LoadedInput, display_path
 
@@ -142,14 +142,11 @@ def pipfile_lock_body(data: dict, shown: str, groups: tuple[str, ...]) -> tuple[
                 continue
             extras = [e for e in entry.get("extras") or [] if isinstance(e, str)] \
                 if isinstance(entry.get("extras"), list) else []
-            marker = f" ; {entry['markers']}" if isinstance(entry.get("markers"), str) else ""
-            if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", str(name)) or not re.fullmatch(r"==[^\s;\\]+", version):
+            if not valid_name(str(name)) or not re.fullmatch(r"==[^\s;\\]+", version):
                 findings.append(_lock_problem(shown, str(name), "not a valid name==version entry"))
                 continue
-            lines.append(f"{name}{'[' + ','.join(extras) + ']' if extras else ''}{version}{marker} \\")
-            lines += [f"    --hash={h} \\" for h in sorted(set(hashes))]
-            lines[-1] = lines[-1].rstrip(" \\")
-            lines.append(f"    # via {shown}")
+            lines += entry_lines(str(name), version, entry["markers"] if isinstance(entry.get("markers"), str) else None,
+                                 hashes, shown, tuple(extras))
     return ("\n".join(lines) + "\n") if lines else "", tuple(findings)
 
 
@@ -163,16 +160,9 @@ def _lock_git_lines(data: dict, shown: str, groups: tuple[str, ...]) -> tuple[Re
         for name, entry in section.items():
             if not isinstance(entry, dict) or not isinstance(entry.get("git"), str):
                 continue
-            ref = entry.get("ref")
-            if not (isinstance(ref, str) and re.fullmatch(r"[0-9a-f]{40}", ref)
-                    and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", str(name))):
-                continue
-            url = entry["git"] if entry["git"].startswith("git+") else f"git+{entry['git']}"
-            marker = f" ; {entry['markers']}" if isinstance(entry.get("markers"), str) else ""
-            try:
-                out.append(parse_requirement(f"{name} @ {url}@{ref}{marker}", Location(shown)))
-            except BadInput:
-                continue  # stays an LB305 finding
+            line = git_requirement(name, entry["git"], entry.get("ref"), shown, marker=entry.get("markers"))
+            if line is not None:
+                out.append(line)
     return tuple(out)
 
 
