@@ -20,7 +20,7 @@ from launchbuild.core.findings import Severity
 from launchbuild.limits import write_output
 from launchbuild.report.plain import add_plain_row, plain
 from launchbuild.errors import BadInput
-from launchbuild.jobs.model import Job
+from launchbuild.jobs.model import GitSource, ImageSource, Job
 from launchbuild.core.sourced import Origin, Sourced
 from launchbuild.options import Options, resolve_options
 from launchbuild.report.model import Report, TargetSummary
@@ -101,8 +101,8 @@ def _prepare(
     with _report_on_error(job), contextlib.ExitStack() as stack:
         with progress.phase("fetching source" if job.builds_image else "reading job"):
             workspace = stack.enter_context(materialize(job))
-        source_dir = getattr(workspace, "path", workspace)
-        commit = getattr(workspace, "commit", None)
+        source_dir = workspace.path if workspace is not None else None
+        commit = workspace.commit if workspace is not None else None
         if source_dir is not None:
             if on_source is not None:
                 on_source(Path(source_dir))
@@ -188,8 +188,8 @@ def _gpus(options: Options, run_metadata: Any) -> tuple[tuple[Any, ...], tuple[S
     elif run_metadata is not None and run_metadata.gpu:
         names = [Sourced(run_metadata.gpu, Origin.RUN_METADATA, run_metadata.path)]
     gpus = tuple(parse_gpu(s.value) for s in names)
-    driver = parse_driver(driver_opt.value) if driver_opt is not None else None
-    return gpus, tuple(names), driver, driver_opt
+    driver_version = parse_driver(driver_opt.value) if driver_opt is not None else None
+    return gpus, tuple(names), driver_version, driver_opt
 
 
 def _check(
@@ -246,6 +246,7 @@ def _check(
         image_pythons=image_pythons,
     )
     environment: ResolveResult | None = None
+    python: Sourced[str] | None  # an image job may name none
     if job.builds_image:
         _, python = select_target(source_dir, job, resolve_options)
         if accelerator is None:
@@ -330,9 +331,9 @@ def _job_label(job: Job) -> str:
     from launchbuild.jobs.urls import redact_url
 
     src = job.source
-    if hasattr(src, "remote"):
+    if isinstance(src, GitSource):
         return redact_url(src.remote) + (f"@{src.ref}" if src.ref else "")
-    if hasattr(src, "image"):
+    if isinstance(src, ImageSource):
         return f"image:{src.image}"
     from launchbuild.paths import display_path
 
@@ -534,7 +535,10 @@ def _build_kubernetes(checked: _Checked, plan: Any, *, dry_run: bool, output: Pa
     # The cluster gets a small context: the venv's pip installs, so no 40 MB uv travels along.
     plan = prepare_plan(plan, frontend=Frontend.BUILDKIT, ca_bundle=ca, uv_binary=None)
     dockerfile = render(plan)
-    entries = scan(checked.prepared.source_dir)
+    source_dir = checked.prepared.source_dir
+    if dockerfile is None or source_dir is None:
+        raise BadInput("an image: job has nothing to build on the cluster", hint="give the job's code, or check the image")
+    entries = scan(source_dir)
     tag = content_tag(dockerfile=dockerfile, lock_text=plan.lock_text, code_hash=content_hash(entries),
                       base_digest=checked.facts.digest, options={"platform": plan.platform})
     kube = k8s.KubernetesBuildOptions(
@@ -546,7 +550,7 @@ def _build_kubernetes(checked: _Checked, plan: Any, *, dry_run: bool, output: Pa
         platform=plan.platform,
         dockerfile=DOCKERFILE_PATH,
     )
-    with build_context(checked.prepared.source_dir, dockerfile=dockerfile, lock_text=plan.lock_text,
+    with build_context(source_dir, dockerfile=dockerfile, lock_text=plan.lock_text,
                        entries=entries) as ctx:
         from launchbuild.builder.wheels_in_context import place
 

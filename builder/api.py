@@ -18,7 +18,7 @@ from launchbuild.builder import engine as eng
 from launchbuild.builder.context import build_context, content_hash, scan, stable_context_dir, synced_context
 from launchbuild.builder.dockerfile import render
 from launchbuild.builder.plan import BuildPlan, CaMode, Frontend, find_ca_bundle
-from launchbuild.builder.tags import content_tag, image_ref, split_ref
+from launchbuild.builder.tags import content_tag, image_ref, split_ref, tag_of
 from launchbuild.builder.verify import (
     VerificationCache,
     environment_key,
@@ -213,7 +213,7 @@ def build_image(
         if local_id is None and push:
             # Verified earlier without --push (under the local repository): re-tag and push
             # that very image rather than building it again.
-            local_ref = image_ref(plan.repository, split_ref(ref)[1])
+            local_ref = image_ref(plan.repository, tag_of(ref))
             local_id = eng.local_image_id(client, local_ref)
             if local_id is not None:
                 eng.tag_image(client, local_id, ref)
@@ -265,7 +265,7 @@ def build_image(
     digest = pushed = None
     if push:
         # The local repository gets the tag too, so a later build without --push skips.
-        eng.tag_image(client, result.image_id, image_ref(plan.repository, split_ref(ref)[1]))
+        eng.tag_image(client, result.image_id, image_ref(plan.repository, tag_of(ref)))
         digest, pushed = eng.push_image(client, ref), ref
     cached = sum(1 for s in result.steps if s.cached)
     return BuildSummary(

@@ -52,6 +52,14 @@ def split_ref(ref: str) -> tuple[str, str | None]:
     return name, tag
 
 
+def tag_of(ref: str) -> str:
+    """The tag of a tagged reference ("host:port/repo:tag" -> "tag"); BadInput when it has none."""
+    _, tag = split_ref(ref)
+    if tag is None or tag.startswith("@"):
+        raise BadInput(f"image reference {ref!r} has no tag", hint="give it as repo:tag")
+    return tag
+
+
 def validate_repository(repo: str) -> str:
     """A repository without tag: `[host[:port]/]path`. One-line BadInput otherwise."""
     if not repo or repo != repo.strip():

@@ -61,7 +61,7 @@ def judge(plan: BuildPlan, probe: dict) -> tuple[VerificationResult, ...]:
     else:
         out = " ".join(str(pc.get("output", "")).split())[:300]
         results.append(VerificationResult("pip check", pc.get("rc") == 0, out or "no broken requirements"))
-    installed = {canonicalize_name(n): v for n, v in probe.get("dists", [])}
+    installed: dict[str, str] = {canonicalize_name(n): v for n, v in probe.get("dists", [])}
     env = probe.get("marker_env") or None
     problems = []
     checked = 0
@@ -262,7 +262,7 @@ class VerificationCache:
         if set(checks) != set(ENVIRONMENT_CHECKS):
             return
         imports = [r.detail for r in results if r.check == "imports" and r.passed]
-        extra = {"imports": imports[-1]} if imports else {}
+        extra: dict[str, object] = {"imports": imports[-1]} if imports else {}
         if importable:
             extra["importable"] = list(importable)
         from launchbuild.core.cache import write_json

@@ -7,7 +7,7 @@ import enum
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-T = TypeVar("T")
+T = TypeVar("T", covariant=True)  # a read-only value: Sourced[str] is a Sourced[object]
 
 
 class Origin(str, enum.Enum):

@@ -23,7 +23,7 @@ def _data_dir(arg: Optional[Path]) -> Path:
 def run_refresh(*, check: bool, only: List[str], fixtures: Optional[Path], record: Optional[Path],
                 nvidia_dockerfiles: Optional[Path], nvidia_origin: Optional[str], data_dir: Optional[Path],
                 cpython_release_cycle: Optional[Path] = None, cpython_origin: Optional[str] = None,
-                budget_mb: int = 4096, today: Optional[str] = None, packages: List[str] = (), echo=typer.echo) -> int:
+                budget_mb: int = 4096, today: Optional[str] = None, packages: List[str] | tuple[str, ...] = (), echo=typer.echo) -> int:
     """The command body, callable from tests; returns the exit code."""
     from launchbuild.errors import BadInput
     from launchbuild.refresh import pipeline

@@ -21,7 +21,7 @@ from launchbuild.resolver.cleaning import DEFAULT_TORCH_INDEX_URL, OwnSource, cl
 from launchbuild.resolver.explain import unresolvable_finding
 from launchbuild.resolver.lockfile import lock_header, parse_lock
 from launchbuild.resolver.metadata import read_run_metadata
-from launchbuild.resolver.model import CleaningAction, Lock, LockedPackage, ResolveResult, Target
+from launchbuild.resolver.model import CleaningAction, Lock, LockedPackage, PackageFacts, ResolveResult, Target
 from launchbuild.resolver.platforms import (
     uv_python_platform, validate_glibc,
 )
@@ -312,7 +312,7 @@ def resolve(source_dir: Path | None, job: Job, options: ResolveOptions = Resolve
                 index_urls=index_urls + tuple(u for u in loaded.extra_index_urls if u not in index_urls),
                 find_links=index.find_links, cuda_variants=variants, own_projects=own_rel,
                 wheels=tuple(str(w) for w in built.wheels), credentials=credentials or None)
-    facts = ()
+    facts: tuple[PackageFacts, ...] = ()
     if options.fetch_package_facts:
         from launchbuild.resolver.index import package_facts
 

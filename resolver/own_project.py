@@ -44,6 +44,7 @@ def split_local_projects(lines: tuple[RequirementLine, ...], source_dir: Path | 
             extras = "[" + ",".join(line.extras) + "]" if line.extras else None
         else:
             m = _EXTRAS.match(line.url)
+            assert m is not None  # the pattern matches any one-line text
             path, extras = Path(m.group(1)).resolve(), m.group(2)
         try:
             rel = path.relative_to(root).as_posix()

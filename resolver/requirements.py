@@ -220,7 +220,7 @@ def parse_requirement(
     if spec.startswith(VCS_SCHEMES):
         url, marker = _split_marker(spec)
         m = _EGG.search(url)
-        name = canonicalize_name(m.group(1)) if m else None
+        name: str | None = canonicalize_name(m.group(1)) if m else None
         return RequirementLine(
             text=(f"{name} @ {url}" if name and not editable else url)
             + (f" ; {marker}" if marker else ""),

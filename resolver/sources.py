@@ -50,8 +50,15 @@ class LoadedInput:
 
 
 class InputSource(Protocol):
-    kind: str
-    path: Path
+    # Read-only (properties): every input is a frozen dataclass.
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def path(self) -> Path: ...
+
+    @property
+    def source_dir(self) -> Path | None: ...
 
     def load(self) -> LoadedInput: ...
 

@@ -12,7 +12,7 @@ from launchbuild.core.findings import Finding, Location, Severity
 from launchbuild.errors import InfraUnavailable
 from launchbuild.core import cache as core_cache
 from launchbuild.resolver import cache
-from launchbuild.resolver.model import Lock, ResolveResult, Target
+from launchbuild.resolver.model import Lock, PackageFacts, ResolveResult, Target
 from launchbuild.resolver.sources import LoadedInput
 
 PYPI_SIMPLE = "https://pypi.org/simple"
@@ -148,7 +148,7 @@ def resolve_special(loaded: LoadedInput, target: Target, options, skipped, *, jo
     from launchbuild.resolver.own_project import header_lines
 
     own = (loaded.own_project,) if loaded.own_project else ()
-    if own and loaded.kind in ("pyproject", "lock") and loaded.project_root is not None:
+    if loaded.own_project and loaded.kind in ("pyproject", "lock") and loaded.project_root is not None:
         # uv read static metadata (or a lock) without running the build backend: check that the
         # project builds, or the image build would fail on it.
         from launchbuild.resolver import own_project
@@ -162,7 +162,7 @@ def resolve_special(loaded: LoadedInput, target: Target, options, skipped, *, jo
     lock = Lock(packages=packages, text=text, target=target, backend=backend_name,
                 input_hash=hashlib.sha256(text.encode()).hexdigest(), index_urls=index_urls, own_projects=own,
                 wheels=tuple(str(w) for w in wheels), credentials=credentials or None)
-    facts = ()
+    facts: tuple[PackageFacts, ...] = ()
     if options.fetch_package_facts and packages:
         from launchbuild.resolver.index import package_facts
 

@@ -163,7 +163,7 @@ class CheckCache:
         document = json.loads(text)
         image = ((document.get("target") or {}).get("image") or {}).get("value")
         image_id = self.image_ids.lookup(image) if isinstance(image, str) else None
-        if not image_id:
+        if not image_id or not isinstance(image, str):
             return  # not in the local engine: nothing cheap to validate a hit against
         with self._lock:
             self._entries[key] = _Entry(text, verdict, image, image_id, time.monotonic())

@@ -106,8 +106,10 @@ class EgressPolicy:
         for name in _IMAGE_OPTIONS:
             self.check_image(req.flags.get(name), f"options.{name}")
         spec = req.spec or {}
-        source = spec.get("source") if isinstance(spec.get("source"), dict) else {}
-        git = source.get("git") if isinstance(source.get("git"), dict) else {}
+        raw_source, raw_git = spec.get("source"), None
+        source = raw_source if isinstance(raw_source, dict) else {}
+        raw_git = source.get("git")
+        git = raw_git if isinstance(raw_git, dict) else {}
         if isinstance(git.get("remote"), str):
             self.check_git_url(git["remote"], "spec.source.git.remote")
         for key in ("image", "base_image"):

@@ -204,10 +204,10 @@ class RegistryClient:
             raise ProviderUnavailable(
                 f"registry {self.ref.registry}: the token service answered {response.status_code} for {self.ref.familiar}"
             )
-        token = (body.get("token") or body.get("access_token")) if isinstance(body, dict) else None
-        if not isinstance(token, str) or not token:
+        issued = (body.get("token") or body.get("access_token")) if isinstance(body, dict) else None
+        if not isinstance(issued, str) or not issued:
             raise ProviderUnavailable(f"registry {self.ref.registry}: the token service sent no token for {self.ref.familiar}")
-        self._auth_header = f"Bearer {token}"
+        self._auth_header = f"Bearer {issued}"
         return True
 
     def _check_status(self, response: requests.Response, what: str) -> None:

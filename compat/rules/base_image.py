@@ -74,7 +74,7 @@ def python_not_installable(ctx: CheckContext) -> Iterator[Finding]:
         apt = data.apt_pythons(img.os_id, img.os_version)
         if apt is not None:
             source = Evidence("apt pythons", ", ".join(apt), f"data/distro_pythons.json ({img.os_id} {img.os_version})")
-    if apt is None or py in apt:
+    if apt is None or py in apt or source is None:  # source is set whenever apt is
         return
     release = " ".join(x for x in (img.os_id, img.os_version) if x)
     distro_for = [

@@ -100,7 +100,7 @@ def needs_nvcc(ctx: CheckContext) -> Iterator[Finding]:
             continue
         cuda = img.cuda_version if img is not None and img.cuda_version else "12.4.1"
         fix = f"use nvidia/cuda:{cuda}-devel-ubuntu22.04 (or another -devel- image) as the accelerator base image"
-        if has_nvcc is None:
+        if has_nvcc is None or img is None:  # no image: has_nvcc is None
             yield get("LB303").finding(
                 f"{name} {version} {why}; whether the image has nvcc is unknown",
                 fix,

@@ -71,7 +71,7 @@ def installed_information_uri() -> str | None:
         _, _, url = entry.partition(",")
         if url.strip().startswith("https://"):
             return url.strip()
-    home = meta.get("Home-page")
+    home = meta.get("Home-page")  # type: ignore[attr-defined]  # an email Message at runtime; the protocol omits get()
     return home if home and home.startswith("https://") else None
 
 

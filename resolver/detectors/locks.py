@@ -108,7 +108,8 @@ def pylock_body(data: dict, shown: str) -> tuple[str, tuple[Finding, ...], tuple
             findings.append(_lock_problem(shown, name, "a VCS checkout" if "vcs" in pkg else "a local directory"))
             continue
         hashes: list[str] = []
-        wheels = pkg.get("wheels") if isinstance(pkg.get("wheels"), list) else []
+        listed = pkg.get("wheels")
+        wheels = listed if isinstance(listed, list) else []
         for dist in [*wheels, *([pkg["sdist"]] if isinstance(pkg.get("sdist"), dict) else []),
                      *([pkg["archive"]] if isinstance(pkg.get("archive"), dict) else [])]:
             found = dist.get("hashes") if isinstance(dist, dict) else None

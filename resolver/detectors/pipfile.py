@@ -99,13 +99,15 @@ class PipfileInput:
             lines += [_entry(n, s, shown, text, self.path.parent) for n, s in dev.items()]
             read.append(f"[dev-packages]: {len(dev)}")
         not_used = (f"[dev-packages] ({len(dev)}) not asked for (add --group dev)",) if dev and "dev" not in self.groups else ()
-        sources = [s.get("url") for s in data.get("source", []) if isinstance(s, dict) and isinstance(s.get("url"), str)]
-        settings = data.get("pipenv") if isinstance(data.get("pipenv"), dict) else {}
+        sources: list[str] = [s["url"] for s in data.get("source", []) if isinstance(s, dict) and isinstance(s.get("url"), str)]
+        raw_settings = data.get("pipenv")
+        settings = raw_settings if isinstance(raw_settings, dict) else {}
         pre = settings.get("allow_prereleases") is True  # pipenv's --pre, for every package
         if pre:
             read.append("[pipenv] allow_prereleases: pre-releases allowed")
         options = IndexOptions(index_url=sources[0] if sources else None, extra_index_urls=tuple(sources[1:]), pre=pre)
-        requires = data.get("requires") if isinstance(data.get("requires"), dict) else {}
+        raw_requires = data.get("requires")
+        requires = raw_requires if isinstance(raw_requires, dict) else {}
         # `pipenv --python 3.10.4` writes python_full_version; either names the Python.
         python = _python_pin(requires.get("python_version", requires.get("python_full_version")), shown)
         parsed = ParsedRequirements(requirements=tuple(lines), options=options, files=(shown,))
@@ -132,7 +134,8 @@ def pipfile_lock_body(data: dict, shown: str, groups: tuple[str, ...]) -> tuple[
                 continue
             seen.add(name)
             version = entry.get("version")
-            raw_hashes = entry.get("hashes") if isinstance(entry.get("hashes"), list) else []
+            listed = entry.get("hashes")
+            raw_hashes = listed if isinstance(listed, list) else []
             hashes = [h for h in raw_hashes if isinstance(h, str) and re.fullmatch(r"sha256:[0-9a-fA-F]+", h)]
             if "git" in entry or "path" in entry or "file" in entry:
                 findings.append(_lock_problem(shown, name, "a VCS or path dependency in the lock"))
@@ -186,7 +189,7 @@ class PipfileLockInput:
         names = {r.name for r in vcs}
         findings = tuple(f for f in findings if not any(f.message.startswith(f"{n} in ") for n in names))
         meta = data.get("_meta") or {}
-        sources = [s.get("url") for s in meta.get("sources", []) if isinstance(s, dict) and isinstance(s.get("url"), str)]
+        sources: list[str] = [s["url"] for s in meta.get("sources", []) if isinstance(s, dict) and isinstance(s.get("url"), str)]
         python = _python_pin((meta.get("requires") or {}).get("python_version"), shown)
         return LoadedInput(self.kind, shown, ParsedRequirements(requirements=vcs, files=(shown,)), lock_body=body,
                            python_pin=python,
