@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 # .venv/bin first so tests that run `launchbuild`, `uv` or `pip-compile` get the venv's.
 IN_VENV := PATH="$(CURDIR)/$(VENV)/bin:$$PATH"
 
-.PHONY: venv testenv-up testenv-down test quick demo
+.PHONY: venv testenv-up testenv-down test quick demo lint
 
 venv: $(VENV)/.installed
 
@@ -26,8 +26,17 @@ testenv-up:
 testenv-down:
 	bash scripts/testenv.sh down
 
-test: venv testenv-up
+test: venv lint testenv-up
 	$(IN_VENV) $(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+# ruff, mypy and the import-layer contracts (all configured in pyproject.toml); `make test`
+# runs it first. mypy needs the package under its own name, and the repo root *is* the
+# package, so a link in the venv gives it one.
+lint: venv
+	$(VENV)/bin/ruff check .
+	mkdir -p $(VENV)/lint-path && ln -sfn "$(CURDIR)" $(VENV)/lint-path/launchbuild
+	MYPYPATH=$(VENV)/lint-path $(VENV)/bin/mypy -p launchbuild
+	$(VENV)/bin/lint-imports
 
 # The main job on the bundled example: check, build (verified, content-tagged), run the image.
 demo: venv testenv-up

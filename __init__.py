@@ -8,7 +8,7 @@ launchbuild without shelling out::
     report = launchbuild.check(launchbuild.JobRequest("examples/demo", options={"gpu": ["H100"]}))
 """
 
-__version__ = "0.1.0"
+from launchbuild.core.version import __version__
 
 # The public API (api.py) and its one input type; everything else is internal.
 _API = ("check", "build", "resolve", "dockerfile", "inspect", "show", "rules")

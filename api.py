@@ -119,7 +119,7 @@ def dockerfile(request: RequestLike = None) -> str:
 def inspect(image: str, *, platform: str = "linux/amd64", offline: bool = False) -> ImageFacts:
     """The fact sheet of an image: from the local engine, its registry, or (last) its tag."""
     from launchbuild.compat.inspect import inspect_image
-    from launchbuild.compat.target import parse_platform
+    from launchbuild.core.platform import parse_platform
 
     return inspect_image(image, platform=parse_platform(platform), offline=offline)
 

@@ -6,7 +6,6 @@ Exit codes: 0 pass or warn; 1 error findings, or a build/verification failure;
 
 from __future__ import annotations
 
-import functools
 import os
 import sys
 from pathlib import Path
@@ -14,7 +13,9 @@ from typing import Any, Callable, List, Optional
 
 import typer
 
-from launchbuild import __version__
+from launchbuild import cli_errors
+from launchbuild.cli_errors import print_error
+from launchbuild.core.version import __version__
 from launchbuild.cli_params import Given, choice_enum, job_command
 from launchbuild.errors import LaunchbuildError
 from launchbuild.options.table import BY_NAME
@@ -32,42 +33,6 @@ app = typer.Typer(
     rich_markup_mode="rich",
     pretty_exceptions_enable=False,
 )
-
-
-def _stderr(message: str) -> None:
-    from rich.console import Console
-
-    Console(stderr=True, highlight=False, no_color=bool(os.environ.get("NO_COLOR"))).print(
-        f"[bold red]error:[/] {message}", markup=True, soft_wrap=True
-    )
-
-
-def _log_tail(lines: Any, keep: int = 15) -> None:
-    """A failed build's last lines, so the cause is on screen without re-running."""
-    lines = [line for line in lines or () if line.strip()][-keep:]
-    if not lines:
-        return
-    from rich.console import Console
-    from rich.markup import escape
-
-    console = Console(stderr=True, highlight=False, no_color=bool(os.environ.get("NO_COLOR")))
-    console.print("[dim]--- last lines of the build log ---[/]")
-    from launchbuild.limits import clip
-
-    for line in lines:
-        console.print(f"[dim]{escape(clip(line, 4000))}[/]")  # foreign text: escaped, bounded
-
-
-def _refuse_non_utf8_values(kwargs: dict[str, Any]) -> None:
-    """Option values (not paths: JOB and Path options may name files with any bytes) that
-    hold non-UTF-8 bytes (lone surrogates in argv) would reach a Dockerfile, a report or a
-    registry; refuse them as one line instead of a crash further down."""
-    from launchbuild.errors import BadInput
-
-    for name, value in kwargs.items():
-        values = value if isinstance(value, (list, tuple)) else [value]
-        if name != "job" and any(isinstance(v, str) and any("\ud800" <= ch <= "\udfff" for ch in v) for v in values):
-            raise BadInput(f"--{name.replace('_', '-')}: the value is not valid UTF-8", hint="pass it as UTF-8 text")
 
 
 def _report_of_failure(exc: LaunchbuildError, kwargs: dict[str, Any]) -> None:
@@ -90,34 +55,8 @@ def _report_of_failure(exc: LaunchbuildError, kwargs: dict[str, Any]) -> None:
 
 
 def handled(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn our errors into one line on stderr and their exit code; never a traceback."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            _refuse_non_utf8_values(kwargs)
-            return func(*args, **kwargs)
-        except LaunchbuildError as exc:
-            from rich.markup import escape
-
-            from launchbuild.jobs.urls import redact_text
-
-            if func.__name__ in ("check", "build"):  # the commands whose output is a report
-                _report_of_failure(exc, kwargs)
-            _log_tail(getattr(exc, "log_tail", ()))
-            # Last line of defence: no URL credentials in any message, whoever raised it.
-            _stderr(escape(redact_text(str(exc))))
-            raise typer.Exit(exc.exit_code) from None
-        except KeyboardInterrupt:
-            _stderr("interrupted; nothing was left behind")
-            raise typer.Exit(130) from None
-        except RecursionError:
-            # Last line of defence: parsers and walks are depth-capped (limits.py), so only a
-            # nesting no cap foresaw gets here; it is the input's depth, never a crash to show.
-            _stderr("the input is nested too deeply to process (flatten it; launchbuild caps nesting at 64 levels)")
-            raise typer.Exit(2) from None
-
-    return wrapper
+    """cli_errors.handled, writing the asked-for report formats when check or build fails."""
+    return cli_errors.handled(func, on_error=_report_of_failure)
 
 
 def _version_callback(value: bool) -> None:
@@ -335,7 +274,7 @@ def main() -> None:
 
         from launchbuild.jobs.urls import redact_text
 
-        _stderr(escape(redact_text(str(exc))))
+        print_error(escape(redact_text(str(exc))))
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)
@@ -358,7 +297,7 @@ def _internal_error(exc: Exception) -> int:
     from launchbuild.jobs.urls import redact_text
     from launchbuild.limits import one_line
 
-    _stderr(escape(one_line(f"internal error: {type(exc).__name__}: {redact_text(str(exc))} "
+    print_error(escape(one_line(f"internal error: {type(exc).__name__}: {redact_text(str(exc))} "
                             "(a bug in launchbuild: rerun with LAUNCHBUILD_TRACEBACK=1 and report it)")))
     return 1
 
@@ -379,7 +318,7 @@ def _usage_error(exc: Exception) -> int:
         typer.echo(ctx.get_help())
         return 2
     where = f"see '{ctx.command_path} --help'" if ctx is not None else "see 'launchbuild --help'"
-    _stderr(escape(one_line(f"{exc.format_message()} ({where})")))  # type: ignore[attr-defined]
+    print_error(escape(one_line(f"{exc.format_message()} ({where})")))  # type: ignore[attr-defined]
     return int(getattr(exc, "exit_code", 2))
 
 

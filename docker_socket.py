@@ -18,7 +18,8 @@ import json
 import os
 import socket
 import threading
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Literal
 from urllib.parse import quote
 
 DEFAULT_SOCKET = "/var/run/docker.sock"
@@ -41,7 +42,7 @@ class _UnixConnection(http.client.HTTPConnection):
         self.sock = sock
 
 
-def socket_path(env: dict[str, str] | None = None) -> str | None:
+def socket_path(env: Mapping[str, str] | None = None) -> str | None:
     """The unix socket the SDK's from_env would use, or None for any other kind of endpoint."""
     env = os.environ if env is None else env
     host = env.get("DOCKER_HOST", "").strip()
@@ -79,7 +80,7 @@ class EngineSocket:
                     return None
         return None
 
-    def image(self, name: str) -> dict[str, Any] | bool | None:
+    def image(self, name: str) -> dict[str, Any] | Literal[False] | None:
         """The image's inspect document; False when the engine says it has no such image;
         None when the engine could not be asked (no socket, refused, odd answer)."""
         answer = self._get("/images/" + quote(name, safe="/:") + "/json")

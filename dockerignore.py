@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Iterator
 
-from launchbuild.errors import BadInput
 
 # dockerignore syntax. Secrets, caches and bulky local state that never enter an image
 # unless the job's own .dockerignore re-includes them (`!path`).

@@ -9,10 +9,50 @@ Exit codes (documented in the README and in `--help`):
 
 from __future__ import annotations
 
+import re
+
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_BAD_INPUT = 2
 EXIT_INFRA = 3
+
+
+# --- text safe to print: every message is escaped and capped (limits.py re-exports these) ---
+
+MAX_MESSAGE = 600  # characters of one error line
+MAX_VALUE = 160  # characters of one user value quoted inside a message
+ELLIPSIS = "…"
+
+# C0/C1 controls, DEL, line/paragraph separators, bidi overrides, and lone surrogates.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape(match: re.Match[str]) -> str:
+    ch = match.group(0)
+    return _NAMED.get(ch) or (f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}")
+
+
+def clip(text: str, cap: int = MAX_VALUE) -> str:
+    """`text` cut to `cap` characters with an ellipsis; control characters escaped."""
+    text = _UNSAFE.sub(_escape, str(text))
+    return text if len(text) <= cap else text[: max(cap - 1, 0)] + ELLIPSIS
+
+
+def one_line(text: str, cap: int = MAX_MESSAGE) -> str:
+    """A message safe to print as one terminal line: escaped, then capped. An over-long
+    message keeps its head and its tail (where the hint, what to do, is), cut in between."""
+    text = _UNSAFE.sub(_escape, str(text))
+    if len(text) <= cap:
+        return text
+    tail = min(200, (cap - 1) // 3)
+    head = cap - 1 - tail
+    return text[:head] + ELLIPSIS + (text[-tail:] if tail else "")
+
+
+def printable(text: str) -> str:
+    """`text` with control characters, bidi overrides and lone surrogates escaped; not capped."""
+    return _UNSAFE.sub(_escape, str(text))
 
 
 class LaunchbuildError(Exception):
@@ -29,8 +69,6 @@ class LaunchbuildError(Exception):
     def __str__(self) -> str:
         # Always one bounded line: a job value with a newline or a 25 MB string must not
         # forge a second line or flood the terminal (limits.one_line escapes and caps).
-        from launchbuild.limits import one_line
-
         return one_line(self.message if not self.hint else f"{self.message} ({self.hint})")
 
 

@@ -20,7 +20,8 @@ import time
 from importlib import metadata
 from pathlib import Path
 
-from launchbuild.jobs.model import CodeSource, Job, Origin, Sourced
+from launchbuild.jobs.model import CodeSource, Job
+from launchbuild.core.sourced import Origin, Sourced
 from launchbuild.resolver.api import ResolveOptions, resolve
 from launchbuild.resolver.backends import backend_env
 
@@ -61,8 +62,8 @@ def main() -> None:
         cold, warm = [], []
         for i in range(args.runs):
             caches = prepare_cold(i)
-            cold.append(timed(lambda: body(caches)))
-            warm.append(timed(lambda: body(caches)))
+            cold.append(timed(lambda caches=caches: body(caches)))
+            warm.append(timed(lambda caches=caches: body(caches)))
         results[name] = {"cold": cold, "warm": warm}
 
     def fresh(i: int) -> Path:

@@ -18,7 +18,7 @@ from launchbuild.builder import engine as eng
 from launchbuild.builder.context import build_context, content_hash, scan, stable_context_dir, synced_context
 from launchbuild.builder.dockerfile import render
 from launchbuild.builder.plan import BuildPlan, CaMode, Frontend, find_ca_bundle
-from launchbuild.builder.tags import content_tag, image_ref, split_ref
+from launchbuild.builder.tags import content_tag, image_ref, split_ref, tag_of
 from launchbuild.builder.verify import (
     VerificationCache,
     environment_key,
@@ -27,7 +27,7 @@ from launchbuild.builder.verify import (
     verify_image,
 )
 from launchbuild.errors import BadInput
-from launchbuild.report.model import BuildSummary
+from launchbuild.builder.model import BuildSummary
 
 
 def prepare_plan(plan: BuildPlan, *, frontend: Frontend, ca_bundle: Path | None, uv_binary: Path | None) -> BuildPlan:
@@ -86,7 +86,7 @@ def _skip_over_socket(base_image: str, engine: str, tagged, started: float) -> B
 def _verify(client, image_id: str, plan: BuildPlan, entries, uv_binary: Path | None, source_dir=None):
     """Run the probe, unless this image's environment layers are identical to an image that
     already passed and the entrypoint's script is among the copied files (a code-only change)."""
-    from launchbuild.resolver.cache import cache_root
+    from launchbuild.core.cache import cache_root
 
     cache = VerificationCache(cache_root())
     key = environment_key(client.images.get(image_id).attrs, plan)
@@ -213,7 +213,7 @@ def build_image(
         if local_id is None and push:
             # Verified earlier without --push (under the local repository): re-tag and push
             # that very image rather than building it again.
-            local_ref = image_ref(plan.repository, split_ref(ref)[1])
+            local_ref = image_ref(plan.repository, tag_of(ref))
             local_id = eng.local_image_id(client, local_ref)
             if local_id is not None:
                 eng.tag_image(client, local_id, ref)
@@ -231,7 +231,7 @@ def build_image(
     secrets = {"ca": ca} if ca and plan.ca_mode is CaMode.SECRET else {}
     platform = plan.platform if plan.arch != eng.host_arch() else None
     if plan.frontend is Frontend.BUILDKIT and plan.ca_mode is not CaMode.THROWAWAY_STAGE:
-        from launchbuild.resolver.cache import cache_root
+        from launchbuild.core.cache import cache_root
 
         context = synced_context(
             stable_context_dir(cache_root(), split_ref(ref)[0]), Path(context_source_dir),
@@ -265,7 +265,7 @@ def build_image(
     digest = pushed = None
     if push:
         # The local repository gets the tag too, so a later build without --push skips.
-        eng.tag_image(client, result.image_id, image_ref(plan.repository, split_ref(ref)[1]))
+        eng.tag_image(client, result.image_id, image_ref(plan.repository, tag_of(ref)))
         digest, pushed = eng.push_image(client, ref), ref
     cached = sum(1 for s in result.steps if s.cached)
     return BuildSummary(

@@ -333,12 +333,10 @@ def _sync(
     uv_binary: Path | None,
     entries: tuple[Entry, ...] | None,
 ) -> None:
-    import json
-
-    from launchbuild.limits import read_cache_json
+    from launchbuild.core.cache import read_json, write_json
 
     # The kept context's manifest: entries of any other shape count as changed (rewritten).
-    saved = read_cache_json(manifest_path)
+    saved = read_json(manifest_path)
     previous = {k: v for k, v in saved.items() if _valid_stamp(v)} if isinstance(saved, dict) else {}
     with contextlib.suppress(OSError):
         manifest_path.unlink()  # until the sync finishes, the directory matches no manifest
@@ -414,9 +412,7 @@ def _sync(
             shutil.copyfile(Path(source_dir) / e.path, dest)  # type: ignore[arg-type]
             os.chmod(dest, e.mode)
         stamps[e.path] = [e.kind, e.mode, e.digest, _stamp(dest)]
-    tmp = manifest_path.with_name(manifest_path.name + ".tmp")
-    tmp.write_text(json.dumps(stamps, sort_keys=True), encoding="utf-8")
-    os.replace(tmp, manifest_path)
+    write_json(manifest_path, stamps, best_effort=False)
 
 
 def _remove(path: Path) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 
+from launchbuild.builder.ca_secret import CA_MOUNT, CA_PRESENT as _CA_PRESENT, SECRET_CA, ca_export as _ca_export, ca_mount as _ca_mount
 from launchbuild.builder.plan import LOCK_IN_IMAGE, VENV, BuildPlan, Frontend
 
 # Paths inside the build context (see context.py).
@@ -20,7 +21,6 @@ CONTEXT_LOCK = "requirements.lock"
 CONTEXT_CODE = "code/"
 CONTEXT_UV = ".launchbuild/uv"
 CONTEXT_CA = ".launchbuild/ca.pem"  # classic throwaway stage only
-SECRET_CA = "/run/secrets/ca"  # where BuildKit mounts `--secret id=ca`
 SECRET_NETRC = "/run/secrets/netrc"  # index credentials taken out of the job's URLs
 UV_CACHE = "/root/.cache/uv"  # install steps run as root; uv's cache dir, set explicitly too
 PIP_CACHE = "/root/.cache/pip"
@@ -77,24 +77,6 @@ def _env() -> list[str]:
         "    PYTHONUNBUFFERED=1 \\",
         "    PYTHONDONTWRITEBYTECODE=1",
     ]
-
-
-# The CA bundle is an optional secret in every BuildKit rendering: the Dockerfile, and so the
-# content tag, are the same on a runner behind a TLS proxy and on one without; the engine is
-# handed the secret only where the host has a bundle. `[ -s ]`: an absent secret is no file.
-CA_MOUNT = "--mount=type=secret,id=ca,required=false"
-_CA_PRESENT = f"[ -s {SECRET_CA} ]"
-
-
-def _ca_mount(plan: BuildPlan) -> str:
-    return f"{CA_MOUNT} " if plan.frontend is Frontend.BUILDKIT else ""
-
-
-def _ca_export(plan: BuildPlan, *names: str) -> str:
-    """Shell that points `names` at the CA secret only when it was given."""
-    if plan.frontend is not Frontend.BUILDKIT:
-        return ""
-    return f"if {_CA_PRESENT}; then export {' '.join(f'{n}={SECRET_CA}' for n in names)}; fi; "
 
 
 def _apt(plan: BuildPlan) -> list[str]:

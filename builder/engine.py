@@ -28,6 +28,7 @@ from typing import Callable
 from launchbuild.builder.context import DOCKERFILE_PATH
 from launchbuild.builder.plan import Frontend
 from launchbuild.builder.tags import split_ref
+from launchbuild.core.platform import host_arch  # noqa: F401  (builder.api calls engine.host_arch; tests replace it)
 from launchbuild.errors import BadInput, BuildFailed, InfraUnavailable
 
 LOG_TAIL_LINES = 40
@@ -155,28 +156,18 @@ def find_buildkit_cli() -> tuple[str, bool] | None:
 
     The answer is remembered per client binary and plugin set (the two probes run the CLI
     twice, ~0.15 s, on every build); a changed binary or plugin probes again."""
-    import json
-
-    from launchbuild.resolver.cache import cache_root
+    from launchbuild.core.cache import cache_root, read_json, write_json
 
     candidates = _cli_candidates()
     memo = cache_root() / "engine-probe.json"
     key = _probe_key(candidates)
-    from launchbuild.limits import read_cache_json
-
-    saved = read_cache_json(memo)  # damaged, deep or huge: probe again and rewrite it
+    saved = read_json(memo)  # damaged, deep or huge: probe again and rewrite it
     if (isinstance(saved, dict) and saved.get("key") == key and isinstance(saved.get("cli"), str)
             and saved["cli"] in candidates and isinstance(saved.get("buildx"), bool)):
         return saved["cli"], saved["buildx"]
     found = _probe_buildkit_cli(candidates)
     if found is not None:
-        try:
-            memo.parent.mkdir(parents=True, exist_ok=True)
-            tmp = memo.with_name(f"{memo.name}.{os.getpid()}.tmp")
-            tmp.write_text(json.dumps({"key": key, "cli": found[0], "buildx": found[1]}), encoding="utf-8")
-            os.replace(tmp, memo)
-        except OSError:
-            pass  # a read-only cache only costs the probe next time
+        write_json(memo, {"key": key, "cli": found[0], "buildx": found[1]})  # unwritable: probe next time
     return found
 
 
@@ -488,13 +479,6 @@ def push_image(client, ref: str) -> str:
     if not digest:
         raise InfraUnavailable(f"push of {ref} returned no digest", hint="check the registry logs")
     return digest
-
-
-def host_arch() -> str:
-    import platform as _platform
-
-    machine = _platform.machine().lower()
-    return {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(machine, machine)
 
 
 def find_uv_binary() -> Path | None:

@@ -16,7 +16,7 @@ import sys
 try:
     from importlib import metadata
 except ImportError:  # pragma: no cover
-    metadata = None
+    metadata = None  # type: ignore[assignment]  # the probe reports 'no importlib.metadata' instead
 
 IMPORT_TIMEOUT_S = 60
 # An import that fails only because the container has no GPU or driver (torch with a CUDA

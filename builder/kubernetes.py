@@ -1,8 +1,8 @@
 """Cluster engine: a Kubernetes Job that runs an existing builder (rootless BuildKit or kaniko).
 
 Everything here is pure: options in, manifests (plain dicts) out. The submit path, which
-needs the optional `kubernetes` client, lives in `kubernetes_submit` and is re-exported
-as `submit` so callers need only this module.
+needs the optional `kubernetes` client, lives in `kubernetes_submit` (which imports this
+module, never the other way round).
 
 The build context travels as a deterministic `.tar.gz` to one of:
   * object storage (`s3://bucket/prefix`, `gs://bucket/prefix`): kaniko reads it natively;
@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Mapping, Sequence
 
+from launchbuild.core.imageref import ImageRefError, Reference, split_reference
+from launchbuild.core.platform import SUPPORTED_PLATFORMS
 from launchbuild.errors import BadInput
 
 # Pinned by tag so a cluster build is repeatable. Pin by digest too in production
@@ -62,17 +64,13 @@ _DNS_SUBDOMAIN = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z
 _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 _QUALIFIED_NAME = re.compile(r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
 _QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
-_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
-_REPO_PATH = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$")
-_HOST = re.compile(r"^(?:localhost|[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9a-fA-F:]+\])(?::[0-9]{1,5})?$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$")
-_PLATFORM = re.compile(r"^linux/(amd64|arm64|arm/v7|ppc64le|s390x)$")
 
 
 @dataclass(frozen=True)
-class ImageRef:
-    """`host[:port]/path:tag`. The registry host is mandatory: a cluster build pushes, and an
-    implicit Docker Hub push is a surprise nobody wants."""
+class Destination:
+    """Where a cluster build pushes: `host[:port]/path:tag`. The registry host is mandatory:
+    a cluster build pushes, and an implicit Docker Hub push is a surprise nobody wants."""
 
     host: str
     path: str
@@ -86,28 +84,34 @@ class ImageRef:
         return f"{self.repository}:{self.tag}"
 
 
-def parse_destination(ref: str, *, what: str = "destination") -> ImageRef:
+def _written(ref: str, what: str, fix: str) -> Reference:
+    try:
+        return split_reference(ref)
+    except ImageRefError as exc:
+        raise BadInput(f"{what} {ref!r} is not a valid image reference: {exc.why}", hint=fix) from None
+
+
+def parse_destination(ref: str, *, what: str = "destination") -> Destination:
     fix = f"give {what} as HOST[:PORT]/REPO:TAG, e.g. registry.example.com:5000/team/job:sha-1234"
     if not isinstance(ref, str) or not ref or any(c.isspace() for c in ref):
         raise BadInput(f"{what} {ref!r} is empty or has whitespace", hint=fix)
     if "@" in ref:
         raise BadInput(f"{what} {ref!r} has a digest; a build pushes a tag", hint=fix)
-    host, sep, rest = ref.partition("/")
-    if not sep or not ("." in host or ":" in host or host == "localhost"):
+    written = _written(ref, what, fix)
+    if written.host is None:
         raise BadInput(f"{what} {ref!r} names no registry host", hint=fix)
-    path, colon, tag = rest.rpartition(":")
-    if not colon:
+    if written.tag is None:
         raise BadInput(f"{what} {ref!r} has no tag", hint=fix)
-    if not _HOST.match(host) or not _REPO_PATH.match(path) or not _TAG.match(tag):
-        raise BadInput(f"{what} {ref!r} is not a valid image reference", hint=fix)
-    return ImageRef(host, path, tag)
+    return Destination(written.host, written.path, written.tag)
 
 
 def parse_repository(ref: str, *, what: str) -> str:
     """A repository without tag (`host[:port]/path`), as the cache repo takes it."""
     fix = f"give {what} as HOST[:PORT]/REPO with no tag"
-    host, sep, path = ref.partition("/")
-    if not sep or not ("." in host or ":" in host or host == "localhost") or not _HOST.match(host) or not _REPO_PATH.match(path):
+    if not isinstance(ref, str) or any(c.isspace() for c in ref):
+        raise BadInput(f"{what} {ref!r} is not HOST[:PORT]/REPO", hint=fix)
+    written = _written(ref, what, fix)
+    if written.host is None or written.tag is not None or written.digest is not None:
         raise BadInput(f"{what} {ref!r} is not HOST[:PORT]/REPO", hint=fix)
     return ref
 
@@ -262,7 +266,7 @@ def validate(options: KubernetesBuildOptions) -> None:
     dockerfile = options.dockerfile
     if not dockerfile or dockerfile.startswith("/") or ".." in dockerfile.split("/") or any(c.isspace() for c in dockerfile):
         raise BadInput(f"dockerfile {dockerfile!r} must be a relative path inside the context")
-    if options.platform is not None and not _PLATFORM.match(options.platform):
+    if options.platform is not None and options.platform not in SUPPORTED_PLATFORMS:
         raise BadInput(f"platform {options.platform!r} is not supported", hint="use linux/amd64 or linux/arm64")
     for what, image in (("builder image", options.builder_image), ("fetch image", options.fetch_image)):
         if image is not None and (not image or any(c.isspace() for c in image)):
@@ -695,11 +699,3 @@ def write_context_archive(context_dir: Path | str, dest: Path | str, *, dockerfi
     except OSError as exc:
         raise BadInput(f"cannot write the context archive to {path}: {exc.strerror}", hint="choose a writable path") from None
     return path
-
-
-def submit(context_dir: Path | str, options: KubernetesBuildOptions, **kwargs: Any) -> Any:
-    """Create the build Job and wait for it; see `kubernetes_submit.submit`."""
-    from launchbuild.builder import kubernetes_submit
-
-    return kubernetes_submit.submit(context_dir, options, **kwargs)
-

@@ -1,56 +1,16 @@
-"""What a launchbuild image says about itself, in its config labels (no pull needed to read).
-
-- the lock: `io.launchbuild.lock-sha256`, and the lock itself, zlib+base64 in
-  `io.launchbuild.lock` while it fits a bounded label (`MAX_LOCK_LABEL`); the lock is
-  always in the image too, at `io.launchbuild.lock-path` (/opt/launchbuild/requirements.lock).
-- the facts the job was checked against: `io.launchbuild.checked-facts` (JSON: CUDA,
-  cuDNN, NVIDIA_REQUIRE_CUDA, the Pythons, arch, the torch CUDA variant from +cuXYZ pins).
-  Only facts that are a function of the base image's config and the plan, so the
-  Dockerfile (and the content tag) is the same on every host.
-- the rule set: `io.launchbuild.rules-version`.
-
-`check image:REF` and `inspect` read them back with `read_labels` (pure, never raises on a
-foreign or damaged label: an image is outside input) and run the job check's rules.
+"""The labels the builder puts on an image: the format in core/labels.py, plus the rule-set
+version (`io.launchbuild.rules-version`), which needs compat's catalog.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import json
-import zlib
-from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
-PREFIX = "io.launchbuild."
-LOCK_LABEL = PREFIX + "lock"
-LOCK_SHA_LABEL = PREFIX + "lock-sha256"
-LOCK_PATH_LABEL = PREFIX + "lock-path"
-FACTS_LABEL = PREFIX + "checked-facts"
-RULES_LABEL = PREFIX + "rules-version"
-PYTHON_LABEL = PREFIX + "python"
-ENCODING = "zlib+base64:"
-MAX_LOCK_LABEL = 64 * 1024  # encoded bytes; a bigger lock is read from the image's file instead
-MAX_FACTS_LABEL = 8 * 1024
-
-
-def encode_lock(text: str) -> str | None:
-    """The label value for a lock, or None when it would not fit the bound."""
-    value = ENCODING + base64.b64encode(zlib.compress(text.encode("utf-8"), 9)).decode("ascii")
-    return value if len(value) <= MAX_LOCK_LABEL else None
-
-
-def decode_lock(value: str) -> str | None:
-    """The lock text of a label value; None for anything that is not one we wrote."""
-    if not isinstance(value, str) or not value.startswith(ENCODING) or len(value) > MAX_LOCK_LABEL:
-        return None
-    try:
-        raw = zlib.decompressobj().decompress(base64.b64decode(value[len(ENCODING):], validate=True), 4 * MAX_LOCK_LABEL * 16)
-        return raw.decode("utf-8")
-    except (binascii.Error, zlib.error, UnicodeDecodeError, ValueError):
-        return None
+from launchbuild.core.labels import (
+    FACTS_LABEL, LOCK_LABEL, LOCK_PATH_LABEL, MAX_FACTS_LABEL, RULES_LABEL, checked_facts, encode_lock,
+)
 
 
 def rules_version() -> str:
@@ -58,7 +18,7 @@ def rules_version() -> str:
     two images checked by the same rules and data carry the same value."""
     from importlib import resources
 
-    from launchbuild import __version__
+    from launchbuild.core.version import __version__
     from launchbuild.compat.catalog import RULES
 
     digest = hashlib.sha256("\n".join(sorted(RULES)).encode())
@@ -70,20 +30,6 @@ def rules_version() -> str:
     except (FileNotFoundError, NotADirectoryError):
         pass
     return f"{__version__}+{digest.hexdigest()[:12]}"
-
-
-def checked_facts(facts: Any, *, python: str, platform: str, cuda_variants: tuple[tuple[str, str], ...] = ()) -> dict[str, Any]:
-    """The facts the job was checked against, as stored in the label. `facts` is the base
-    image's ImageFacts (or None); `python` is the interpreter the image's venv runs."""
-    out: dict[str, Any] = {"python": python, "pythons": [python], "arch": platform.split("/", 1)[-1]}
-    if facts is not None:
-        for key, attr in (("cuda", "cuda_version"), ("cudnn", "cudnn_version"), ("require_cuda", "require_cuda")):
-            value = getattr(facts, attr, None)
-            if value:
-                out[key] = value
-    if cuda_variants:
-        out["cuda_variants"] = {pkg: variant for pkg, variant in cuda_variants}
-    return out
 
 
 def image_labels(*, lock_text: str, lock_path: str, facts: Any, python: str, platform: str,
@@ -101,42 +47,3 @@ def image_labels(*, lock_text: str, lock_path: str, facts: Any, python: str, pla
     if len(text) <= MAX_FACTS_LABEL:
         labels[FACTS_LABEL] = text
     return tuple(sorted(labels.items()))
-
-
-@dataclass(frozen=True)
-class BuiltImage:
-    """What an image built by launchbuild says about itself."""
-
-    lock_sha256: str | None
-    lock_text: str | None  # None: not in a label (too big, or an older launchbuild)
-    lock_path: str | None
-    python: str | None
-    facts: dict[str, Any]
-    rules_version: str | None
-
-    @property
-    def lock_verified(self) -> bool:
-        return self.lock_text is not None and self.lock_sha256 == hashlib.sha256(self.lock_text.encode()).hexdigest()
-
-
-def read_labels(labels: Mapping[str, str]) -> BuiltImage | None:
-    """The launchbuild labels of an image, or None when it has none. A lock whose digest does
-    not match its sha256 label is dropped (a label edited after the build is not trusted)."""
-    if not any(str(k).startswith(PREFIX) for k in labels):
-        return None
-    lock = decode_lock(labels.get(LOCK_LABEL, ""))
-    sha = labels.get(LOCK_SHA_LABEL) or None
-    if lock is not None and sha is not None and hashlib.sha256(lock.encode()).hexdigest() != sha:
-        lock = None
-    facts: dict[str, Any] = {}
-    raw = labels.get(FACTS_LABEL)
-    if raw and len(raw) <= MAX_FACTS_LABEL:
-        try:
-            parsed = json.loads(raw)
-        except ValueError:
-            parsed = None
-        if isinstance(parsed, dict):
-            facts = {str(k): v for k, v in parsed.items() if isinstance(v, (str, list, dict))}
-    python = labels.get(PYTHON_LABEL) or (facts.get("python") if isinstance(facts.get("python"), str) else None)
-    return BuiltImage(lock_sha256=sha, lock_text=lock, lock_path=labels.get(LOCK_PATH_LABEL) or None,
-                      python=python, facts=facts, rules_version=labels.get(RULES_LABEL) or None)

@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from launchbuild.core.imageref import validate_image_ref
+from launchbuild.core.platform import SUPPORTED_PLATFORMS, docker_arch
 from launchbuild.errors import BadInput
 from launchbuild.paths import expand_user
 from launchbuild.jobs.model import SourceKind
@@ -29,7 +31,6 @@ _PYTHON_XY = re.compile(r"3\.[0-9]{1,2}")
 _UNSAFE_REF = re.compile(r"[\s#\"'\\$`]")
 _APT_NAME = re.compile(r"[a-z0-9][a-z0-9+.\-]+(:[a-z0-9]+)?(=[A-Za-z0-9.+~:\-]+)?")
 _USER_NAME = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
-_PLATFORM = re.compile(r"linux/(amd64|arm64)")
 # An interpreter name as a source run records it ("python3.10", "python3", "python").
 PYTHON_EXECUTABLE = re.compile(r"(?:.*/)?python(?:3(?:\.\d+)?)?")
 
@@ -91,7 +92,7 @@ class BuildPlan:
 
     @property
     def arch(self) -> str:
-        return self.platform.split("/", 1)[1]
+        return docker_arch(self.platform)
 
     def labels(self) -> tuple[tuple[str, str], ...]:
         """OCI labels where one fits, io.launchbuild.* for the rest; sorted for a stable text."""
@@ -120,6 +121,7 @@ class BuildPlan:
                 f"base image reference {self.base_image!r} is empty or has whitespace/quotes/'#'/'$'",
                 hint="pass a plain reference such as python:3.11-slim",
             )
+        validate_image_ref(self.base_image, "build plan base image")  # the one grammar (core/imageref.py)
         if not self.entrypoint:
             raise BadInput("the job has no entrypoint", hint="pass --entrypoint 'python train.py'")
         if self.uid == 0 or self.gid == 0:
@@ -133,7 +135,7 @@ class BuildPlan:
         for pkg in self.apt_packages:
             if not _APT_NAME.fullmatch(pkg):
                 raise BadInput(f"apt package name {pkg!r} is not valid", hint="check the compat fix that proposed it")
-        if not _PLATFORM.fullmatch(self.platform):
+        if self.platform not in SUPPORTED_PLATFORMS:
             raise BadInput(f"platform {self.platform!r} is not supported", hint="use linux/amd64 or linux/arm64")
         if self.installer not in ("uv", "pip"):
             raise BadInput(f"installer {self.installer!r} is unknown", hint="use uv or pip")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from launchbuild.builder.ca_secret import CA_MOUNT, ca_export
 from launchbuild.builder.plan import VENV, BuildPlan, CaMode, Frontend
 from launchbuild.errors import BadInput
 
@@ -57,8 +58,6 @@ def lines(plan: BuildPlan, uv_mount: str, index_args: str) -> list[str]:
         return []  # installed in the throwaway stage (throwaway_stage_lines)
     index_args = _without_wheels(index_args)
     validate(projects)
-    from launchbuild.builder.dockerfile import CA_MOUNT, _ca_export
-
     # The build backend comes from an index: the optional CA secret is mounted in every
     # BuildKit rendering (used only when the host gave one), so the tag is the same on any host.
     buildkit = plan.frontend is Frontend.BUILDKIT
@@ -69,11 +68,11 @@ def lines(plan: BuildPlan, uv_mount: str, index_args: str) -> list[str]:
         src = plan.workdir if path == "." else f"{plan.workdir}/{path}"
         copy = f"cp -a {src}/. {SCRATCH}"
         if plan.installer == "uv":
-            env = _ca_export(plan, "SSL_CERT_FILE") + "UV_NO_CACHE=1 UV_PYTHON_DOWNLOADS=never"
+            env = ca_export(plan, "SSL_CERT_FILE") + "UV_NO_CACHE=1 UV_PYTHON_DOWNLOADS=never"
             install = f"{env} uv pip install --python {VENV}/bin/python --no-deps{index_args} {SCRATCH}"
             mounts = f"{uv_mount} {ca_mount}"
         else:
-            env = _ca_export(plan, "PIP_CERT")
+            env = ca_export(plan, "PIP_CERT")
             install = (f"{env}{VENV}/bin/python -m pip install --no-deps --no-cache-dir --no-input "
                        f"--disable-pip-version-check{index_args} {SCRATCH}")
             mounts = ca_mount

@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 
+from launchbuild.core.imageref import ImageRefError, registry_host, split_name_tag, split_reference, valid_tag
 from launchbuild.errors import BadInput
 
 TAG_PREFIX = "lb-"
-_REPO_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
-_HOST = re.compile(r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::\d+)?|\[[0-9a-fA-F:]+\](?::\d+)?")
-_TAG = re.compile(r"[\w][\w.-]{0,127}")
 
 
 def content_tag(
@@ -51,49 +48,42 @@ def split_ref(ref: str) -> tuple[str, str | None]:
     if "@" in ref:
         repo, digest = ref.split("@", 1)
         return repo, "@" + digest
-    slash = ref.rfind("/")
-    colon = ref.rfind(":")
-    if colon > slash:
-        return ref[:colon], ref[colon + 1 :]
-    return ref, None
+    name, tag, _ = split_name_tag(ref)
+    return name, tag
+
+
+def tag_of(ref: str) -> str:
+    """The tag of a tagged reference ("host:port/repo:tag" -> "tag"); BadInput when it has none."""
+    _, tag = split_ref(ref)
+    if tag is None or tag.startswith("@"):
+        raise BadInput(f"image reference {ref!r} has no tag", hint="give it as repo:tag")
+    return tag
 
 
 def validate_repository(repo: str) -> str:
     """A repository without tag: `[host[:port]/]path`. One-line BadInput otherwise."""
     if not repo or repo != repo.strip():
         raise BadInput(f"image repository {repo!r} is empty or has spaces", hint="pass e.g. 127.0.0.1:5055/team/job")
-    name, tag = split_ref(repo)
-    if tag is not None:
+    try:
+        written = split_reference(repo)
+    except ImageRefError as exc:
+        raise BadInput(f"image repository {repo!r} is not valid: {exc.why}",
+                       hint="use [host[:port]/]path with lowercase letters, digits and . _ - separators") from None
+    if written.tag is not None or written.digest is not None:
         raise BadInput(
             f"image repository {repo!r} already has a tag or digest",
             hint="pass the repository only; launchbuild chooses the content tag",
         )
-    parts = name.split("/")
-    if len(parts) > 1 and ("." in parts[0] or ":" in parts[0] or parts[0] == "localhost" or parts[0].startswith("[")):
-        host, path = parts[0], parts[1:]
-        if not _HOST.fullmatch(host):
-            raise BadInput(f"registry host {host!r} in {repo!r} is not valid", hint="use host or host:port")
-    else:
-        path = parts
-    for comp in path:
-        if not _REPO_COMPONENT.fullmatch(comp):
-            raise BadInput(
-                f"image repository {repo!r}: path component {comp!r} is not valid",
-                hint="use lowercase letters, digits and . _ - separators",
-            )
-    return name
+    return written.name
 
 
 def image_ref(repo: str, tag: str) -> str:
     name = validate_repository(repo)
-    if not _TAG.fullmatch(tag):
+    if not valid_tag(tag):
         raise BadInput(f"image tag {tag!r} is not valid", hint="use letters, digits, '.', '_' and '-'")
     return f"{name}:{tag}"
 
 
 def registry_of(repo: str) -> str | None:
     """The registry host[:port] of a repository, or None for Docker Hub style names."""
-    first, _, rest = repo.partition("/")
-    if rest and ("." in first or ":" in first or first == "localhost" or first.startswith("[")):
-        return first
-    return None
+    return registry_host(repo)

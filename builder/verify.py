@@ -19,7 +19,7 @@ from packaging.version import InvalidVersion, Version
 
 from launchbuild.builder.plan import VENV, BuildPlan
 from launchbuild.errors import InfraUnavailable
-from launchbuild.report.model import VerificationResult
+from launchbuild.builder.model import VerificationResult
 
 PROBE_DIR = "/tmp/launchbuild-verify"
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?\s*===?\s*([^\s;\\]+)\s*(?:;\s*([^\\#]+))?")
@@ -61,7 +61,7 @@ def judge(plan: BuildPlan, probe: dict) -> tuple[VerificationResult, ...]:
     else:
         out = " ".join(str(pc.get("output", "")).split())[:300]
         results.append(VerificationResult("pip check", pc.get("rc") == 0, out or "no broken requirements"))
-    installed = {canonicalize_name(n): v for n, v in probe.get("dists", [])}
+    installed: dict[str, str] = {canonicalize_name(n): v for n, v in probe.get("dists", [])}
     env = probe.get("marker_env") or None
     problems = []
     checked = 0
@@ -241,9 +241,9 @@ class VerificationCache:
         self.dir = Path(root) / "verified"
 
     def get(self, key: str) -> dict[str, str] | None:
-        from launchbuild.limits import read_cache_json
+        from launchbuild.core.cache import read_json
 
-        data = read_cache_json(self.dir / f"{key}.json")  # damaged, deep or huge: a miss
+        data = read_json(self.dir / f"{key}.json")  # damaged, deep or huge: a miss
         checks = data.get("checks") if isinstance(data, dict) else None
         if (not isinstance(checks, dict) or set(checks) != set(ENVIRONMENT_CHECKS)
                 or not all(isinstance(v, str) for v in checks.values())):
@@ -252,26 +252,23 @@ class VerificationCache:
 
     def extra(self, key: str) -> dict:
         """The import facts stored with a passed environment: {"imports": detail, "importable": [...]}."""
-        try:
-            data = json.loads((self.dir / f"{key}.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
+        from launchbuild.core.cache import read_json
+
+        data = read_json(self.dir / f"{key}.json")  # bounded like every cache read
         return data.get("extra", {}) if isinstance(data, dict) and isinstance(data.get("extra"), dict) else {}
 
     def put(self, key: str, results: tuple[VerificationResult, ...], importable: tuple[str, ...] = ()) -> None:
         checks = {r.check: r.detail for r in results if r.check in ENVIRONMENT_CHECKS and r.passed}
         if set(checks) != set(ENVIRONMENT_CHECKS):
             return
-        extra = {"imports": r.detail for r in results if r.check == "imports" and r.passed}
+        imports = [r.detail for r in results if r.check == "imports" and r.passed]
+        extra: dict[str, object] = {"imports": imports[-1]} if imports else {}
         if importable:
             extra["importable"] = list(importable)
-        try:
-            self.dir.mkdir(parents=True, exist_ok=True)
-            tmp = self.dir / f".{key}.tmp"
-            tmp.write_text(json.dumps({"checks": checks, "extra": extra}), encoding="utf-8")
-            tmp.replace(self.dir / f"{key}.json")
-        except OSError:
-            pass  # a cache that cannot be written only costs the next build a probe run
+        from launchbuild.core.cache import write_json
+
+        # A cache that cannot be written only costs the next build a probe run.
+        write_json(self.dir / f"{key}.json", {"checks": checks, "extra": extra})
 
 
 def reused_verification(checks: dict[str, str], script: str) -> tuple[VerificationResult, ...]:

@@ -7,7 +7,7 @@ entrypoint script imports resolves in the image (an undeclared `import yaml` fai
 
 from __future__ import annotations
 
-from launchbuild.report.model import VerificationResult
+from launchbuild.builder.model import VerificationResult
 
 
 def judge_imports(probe: dict) -> tuple[VerificationResult, ...]:

@@ -15,7 +15,7 @@ import sys
 try:
     from importlib import metadata
 except ImportError:  # pragma: no cover - Python < 3.8 is refused before a build
-    metadata = None
+    metadata = None  # type: ignore[assignment]  # the probe reports 'no importlib.metadata' instead
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PY_OPTS_WITH_ARG = {"-W", "-X", "-Q"}

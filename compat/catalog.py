@@ -1,6 +1,6 @@
 """The rule catalog: every rule, its metadata, and `evaluate()`.
 
-A rule is a small pure function `(CheckContext) -> Iterable[Finding]`, registered with
+A rule is a small pure function `(CheckContext) -> Iterable[Finding]`, registered (compat/registry.py) with
 `@rule(...)`. IDs are stable and never renumbered; `launchbuild rules` and docs/rules.md
 are generated from `RULES`. Rules produced elsewhere (LB301, LB305 come from the resolver)
 are registered with `produced_by` so they can be listed and ignored like any other.
@@ -8,77 +8,14 @@ are registered with `produced_by` so they can be listed and ignored like any oth
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable
 
+# Importing the rule modules registers them (compat/registry.py); the catalog is their sum.
+from launchbuild.compat import rules as _rules  # noqa: F401
 from launchbuild.compat.context import CheckContext
-from launchbuild.compat.findings import Evidence, Finding, Location, Severity
+from launchbuild.compat.registry import RULES, Rule, get  # noqa: F401  (the catalog's public face)
+from launchbuild.core.findings import Finding
 from launchbuild.errors import BadInput
-
-RuleFunc = Callable[[CheckContext], Iterable[Finding]]
-
-
-@dataclass(frozen=True)
-class Rule:
-    id: str
-    severity: Severity  # default severity; a finding may be milder or stricter with reason
-    title: str
-    description: str
-    help: str  # how to fix, in general
-    tags: tuple[str, ...]
-    check: RuleFunc | None = None  # None when another stage produces the findings
-    produced_by: str = "compat"
-
-    def finding(
-        self,
-        message: str,
-        fix: str,
-        evidence: Iterable[Evidence] = (),
-        *,
-        severity: Severity | None = None,
-        location: Location | None = None,
-    ) -> Finding:
-        return Finding(
-            rule=self.id,
-            severity=severity or self.severity,
-            title=self.title,
-            message=message,
-            fix=fix,
-            evidence=tuple(evidence),
-            location=location,
-        )
-
-
-RULES: dict[str, Rule] = {}
-
-
-def rule(
-    id: str,
-    severity: Severity,
-    title: str,
-    description: str,
-    help: str,
-    tags: tuple[str, ...] = (),
-) -> Callable[[RuleFunc], RuleFunc]:
-    def register(func: RuleFunc) -> RuleFunc:
-        if id in RULES:
-            raise RuntimeError(f"rule {id} registered twice")
-        RULES[id] = Rule(id, severity, title, description, help, tuple(tags), func)
-        return func
-
-    return register
-
-
-def register_external(
-    id: str, severity: Severity, title: str, description: str, help: str, tags: tuple[str, ...], produced_by: str
-) -> None:
-    if id in RULES:
-        raise RuntimeError(f"rule {id} registered twice")
-    RULES[id] = Rule(id, severity, title, description, help, tuple(tags), None, produced_by)
-
-
-def get(rule_id: str) -> Rule:
-    return RULES[rule_id]
 
 
 def normalize_ignore(ignore: Iterable[str]) -> tuple[str, ...]:
@@ -116,7 +53,3 @@ def evaluate(ctx: CheckContext, ignore: Iterable[str] = ()) -> tuple[tuple[Findi
             findings.append(f)
     unique = list(dict.fromkeys(findings))
     return tuple(sorted(unique, key=sort_key)), tuple(checked)
-
-
-# Registration happens on import of the rule modules (kept last: they import `rule`).
-from launchbuild.compat import rules as _rules  # noqa: E402,F401

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from launchbuild.compat.facts import ImageFacts
-from launchbuild.compat.findings import Finding
+from launchbuild.core.findings import Finding
 from launchbuild.compat.source_scan import SourceFacts
 from launchbuild.compat.target import DriverVersion, Gpu
-from launchbuild.jobs.model import Sourced
+from launchbuild.core.sourced import Sourced
 from launchbuild.resolver.model import Lock, PackageFacts
 
 

@@ -7,10 +7,10 @@ Tables are parsed once per process (`functools.cache`): a warm `check` must stay
 from __future__ import annotations
 
 import functools
-import json
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
+
+from launchbuild.core.tables import cpython_releases, load, table_checked  # noqa: F401  (rules read them here)
 
 Version = tuple[int, ...]
 
@@ -35,13 +35,6 @@ def _padded(v: Version, n: int = 3) -> Version:
 def version_cmp_key(v: Version) -> Version:
     """Compare '570.26' and '570.26.0' as equal, as semver does for short versions."""
     return _padded(v, 4)
-
-
-@functools.cache
-def load(table: str) -> dict[str, Any]:
-    """The raw JSON of one table (name without .json)."""
-    text = resources.files("launchbuild.data").joinpath(f"{table}.json").read_text("utf-8")
-    return json.loads(text)
 
 
 TABLES = (
@@ -296,18 +289,3 @@ def nvidia_cuda_images() -> dict[tuple[str, str, str], CudaImage]:
             tuple(r.get("forward_compat_branches", ())), r.get("ld_library_path"), r["source"], r["checked"])
         for r in load("nvidia_cuda_images")["images"]
     }
-
-
-def table_checked(table: str) -> str:
-    """When the table was last refreshed (its 'retrieved' date)."""
-    return str(load(table).get("retrieved", "unknown"))
-
-
-@functools.lru_cache(maxsize=None)
-def cpython_releases() -> dict[str, tuple[str | None, str | None]]:
-    """CPython X.Y -> (first release date, end-of-life date or month), from the devguide."""
-    try:
-        rows = load("cpython")["releases"]
-    except FileNotFoundError:
-        return {}
-    return {r["python"]: (r.get("first_release"), r.get("end_of_life")) for r in rows}

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from launchbuild.compat.facts import ImageFacts
+from launchbuild.core.cache import cache_dir, is_stamped, read_json, stamped, write_json
 
 SCHEMA = 1
 _DIGEST = re.compile(r"(sha256|sha384|sha512):([0-9a-f]{64,128})\Z")
@@ -25,15 +23,11 @@ _TUPLES = {"os_id_like", "pythons", "apt_pythons"}
 
 
 def default_dir() -> Path:
-    base = os.environ.get("LAUNCHBUILD_CACHE_DIR")
-    root = Path(base) if base else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "launchbuild"
-    return root / "facts"
+    return cache_dir("facts")
 
 
 def to_json(facts: ImageFacts) -> dict[str, Any]:
-    data = dataclasses.asdict(facts)
-    data["schema"] = SCHEMA
-    return data
+    return stamped(dataclasses.asdict(facts), SCHEMA)
 
 
 _SHORT = 4096
@@ -84,7 +78,7 @@ _FIELD_OK: dict[str, Any] = {
 
 def from_json(data: dict[str, Any]) -> ImageFacts | None:
     """The sheet, or None when any field has the wrong type or form (a miss, rewritten)."""
-    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+    if not is_stamped(data, SCHEMA):
         return None
     values: dict[str, Any] = {}
     for key, value in data.items():
@@ -147,22 +141,8 @@ class FactCache:
 
 
 def _read(path: Path) -> Any:
-    from launchbuild.limits import read_cache_json
-
-    data = read_cache_json(path)  # absent, torn, deep or huge: a miss
-    return {} if data is None else data
+    return read_json(path) or {}  # absent, torn, deep or huge: a miss
 
 
 def _write(path: Path, data: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, sort_keys=True)
-        os.replace(tmp, path)  # atomic: concurrent checks never read half a file
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    write_json(path, data, best_effort=False)  # put() decides that a failed write is not fatal

@@ -1,6 +1,6 @@
 """The environment of an image job, read from the image itself (nothing is pulled or run).
 
-A launchbuild image carries its lock in its labels (builder/labels.py): that lock is
+A launchbuild image carries its lock in its labels (core/labels.py): that lock is
 checked exactly as the job's own check did (LB203, LB204, ... see the same packages). Any
 other image is read for its installed distributions (their dist-info METADATA) from the
 layers (compat/providers/distributions.py); those become a lock of name==version pins.
@@ -43,7 +43,7 @@ def lock_from_distributions(dists: Iterable[tuple[str, str]], *, python: str, pl
 
 def built_image_environment(facts, *, python: str | None, platform: str) -> tuple[ResolveResult | None, str | None]:
     """(environment, the image's Python) from a launchbuild image's labels, else (None, None)."""
-    from launchbuild.builder.labels import read_labels
+    from launchbuild.core.labels import read_labels
 
     if facts is None:
         return None, None
@@ -66,8 +66,8 @@ def installed_environment(facts: Any, python: Any, platform: str, progress: Any)
     from dataclasses import replace
 
     from launchbuild.compat.providers.distributions import main_python, read_installed
-    from launchbuild.jobs.model import Origin, Sourced
-    from launchbuild.resolver.cache import cache_root
+    from launchbuild.core.sourced import Origin, Sourced
+    from launchbuild.core.cache import cache_root
 
     import tarfile
 
@@ -110,7 +110,7 @@ def installed_environment(facts: Any, python: Any, platform: str, progress: Any)
 
 def label_rows(facts: Any) -> list[tuple[str, str, str]]:
     """What a launchbuild image says about itself (its labels): lock, checked facts, rules."""
-    from launchbuild.builder.labels import read_labels
+    from launchbuild.core.labels import read_labels
 
     built = read_labels(dict(facts.labels))
     if built is None:

@@ -14,7 +14,7 @@ from typing import Any, Iterable
 
 from launchbuild.compat.facts import ImageFacts
 from launchbuild.compat.factcache import FactCache
-from launchbuild.compat.imageref import parse_image_ref
+from launchbuild.core.imageref import parse_image_ref
 from launchbuild.compat.providers import docker as docker_provider
 from launchbuild.compat.providers import inference
 from launchbuild.compat.providers import registry as registry_provider
@@ -24,7 +24,7 @@ from launchbuild.compat.providers.base import (
     RegistryAuthError,
     RegistryIntegrityError,
 )
-from launchbuild.compat.providers.platforms import Platform
+from launchbuild.core.platform import Platform
 from launchbuild.errors import BadInput, InfraUnavailable
 
 __all__ = ["inspect_image", "ImageNotFound", "distro_apt_pythons", "PROVIDERS"]

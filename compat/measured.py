@@ -9,8 +9,10 @@ from dataclasses import dataclass
 
 from launchbuild.compat import data
 from launchbuild.compat.data import ArchBuild
+from launchbuild.core.platform import SUPPORTED_PLATFORMS, wheel_machine
 
-MACHINE = {"linux/amd64": "x86_64", "linux/arm64": "aarch64"}
+# The tables key wheels by CPU name; the target says a Docker platform (core/platform.py).
+MACHINE = {p: wheel_machine(p) for p in SUPPORTED_PLATFORMS}
 
 
 @dataclass(frozen=True)

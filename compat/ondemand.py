@@ -10,20 +10,18 @@ LB211 says what is unknown.
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 
 from launchbuild.compat import measured
 from launchbuild.compat.data import ArchBuild
+from launchbuild.core import cache as core_cache
 
 ON_DEMAND = ("torch", "tensorflow")
 BUDGET = 256 * 1024 * 1024  # bytes per check
 
 
 def cache_dir() -> Path:
-    root = os.environ.get("LAUNCHBUILD_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "launchbuild")
-    return Path(root) / "wheel-archs"
+    return core_cache.cache_dir("wheel-archs")
 
 
 def _from_row(row: dict) -> measured.ArchMeasurement:
@@ -34,11 +32,18 @@ def _from_row(row: dict) -> measured.ArchMeasurement:
                                     row["source"], row["checked"], source_table=f"measured on demand ({cache_dir()})")
 
 
+def _valid_row(row: dict) -> bool:
+    """A cached measurement `_from_row` can read: any other shape is a miss, measured again."""
+    def ints(v: object) -> bool:
+        return isinstance(v, list) and all(isinstance(x, int) and not isinstance(x, bool) for x in v)
+
+    return (all(isinstance(row.get(k), str) for k in ("package", "version", "machine", "source", "checked"))
+            and ints(row.get("cubins")) and ints(row.get("ptx")))
+
+
 def _cached(sha: str) -> dict | None:
-    try:
-        return json.loads((cache_dir() / f"{sha}.json").read_text("utf-8"))
-    except (OSError, ValueError):
-        return None
+    row = core_cache.read_json(cache_dir() / f"{sha}.json")  # absent, torn, deep or huge: a miss
+    return row if row is not None and _valid_row(row) else None
 
 
 def _measure(name: str, version: str, machine: str, shas: set[str], budget) -> dict | None:
@@ -85,10 +90,7 @@ def measure_locked(lock, platform: str, offline: bool) -> tuple[measured.ArchMea
                 budget = wheelzip.Budget(BUDGET)
             row = _measure(p.name, measured.base_version(p.version), machine, shas, budget)
             if row is not None:
-                cache_dir().mkdir(parents=True, exist_ok=True)
-                tmp = cache_dir() / f".{row['sha256']}.tmp"
-                tmp.write_text(json.dumps(row), "utf-8")
-                tmp.replace(cache_dir() / f"{row['sha256']}.json")
+                core_cache.write_json(cache_dir() / f"{row['sha256']}.json", row)  # unwritable: measured again next time
         if row is not None:
             out.append(_from_row(row))
     return tuple(out)

@@ -1,4 +1,4 @@
-"""What the job will run on: `--gpu`, `--driver` and `--platform`, parsed into values.
+"""What the job will run on: `--gpu` and `--driver`, parsed into values (`--platform`: core/platform.py).
 
 Bad values raise `BadInput` with one line: what was wrong, where, what to do.
 """
@@ -10,17 +10,6 @@ from dataclasses import dataclass, field
 
 from launchbuild.compat import cuda, data, gpus
 from launchbuild.errors import BadInput
-
-PLATFORMS = ("linux/amd64", "linux/arm64")
-_PLATFORM_ALIASES = {
-    "linux/amd64": "linux/amd64",
-    "linux/x86_64": "linux/amd64",
-    "linux/x86-64": "linux/amd64",
-    "linux/arm64": "linux/arm64",
-    "linux/arm64/v8": "linux/arm64",
-    "linux/aarch64": "linux/arm64",
-}
-
 
 @dataclass(frozen=True)
 class Gpu:
@@ -111,16 +100,3 @@ def parse_driver(text: str) -> DriverVersion:
         raise BadInput(f"--driver {raw!r}: not a driver version; use the form nvidia-smi prints, e.g. 535.104.05")
     parts = tuple(int(g) for g in m.groups() if g is not None)
     return DriverVersion(parts, raw)
-
-
-def parse_platform(text: str) -> str:
-    """'linux/amd64' or 'linux/arm64' (x86_64/aarch64 spellings accepted)."""
-    raw = (text or "").strip().lower()
-    if raw in _PLATFORM_ALIASES:
-        return _PLATFORM_ALIASES[raw]
-    raise BadInput(f"--platform {text!r}: unsupported; use one of {', '.join(PLATFORMS)}")
-
-
-def platform_arch(platform: str) -> str:
-    """'linux/amd64' -> 'amd64' (the docker image architecture name)."""
-    return platform.split("/")[1]

@@ -9,7 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from launchbuild.jobs.model import CodeSource, GitSource, ImageSource, Job, Sourced
+from launchbuild.jobs.model import CodeSource, GitSource, ImageSource, Job
+from launchbuild.core.sourced import Sourced
 from launchbuild.jobs.urls import redact_text, redact_url
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Optional, TypeVar
 
-from launchbuild.jobs.model import Origin, Sourced
+from launchbuild.core.sourced import Origin, Sourced
 
 T = TypeVar("T")
 

@@ -33,16 +33,9 @@ from typing import Any, Sequence, TypeVar, Union
 from launchbuild.errors import BadInput
 from launchbuild.limits import clip, load_json, read_bounded
 from launchbuild.paths import display_path, expand_user
-from launchbuild.jobs.imageref import validate_image_ref
-from launchbuild.jobs.model import (
-    CodeSource,
-    GitSource,
-    ImageSource,
-    Job,
-    Origin,
-    Source,
-    Sourced,
-)
+from launchbuild.core.imageref import validate_image_ref
+from launchbuild.jobs.model import CodeSource, GitSource, ImageSource, Job, Source
+from launchbuild.core.sourced import Origin, Sourced
 from launchbuild.jobs.urls import redact_url
 from launchbuild.jobs.precedence import strongest
 

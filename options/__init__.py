@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from launchbuild.jobs.model import Origin, Sourced
+from launchbuild.core.sourced import Origin, Sourced
 from launchbuild.jobs.precedence import strongest
 from launchbuild.options.files import (
     CONFIG_FILE_NAME,

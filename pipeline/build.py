@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from launchbuild.compat.findings import Severity
+from launchbuild.core.findings import Severity
 from launchbuild.errors import BadInput
 from launchbuild.jobs.model import GitSource
 from launchbuild.pipeline.check import Checked
@@ -24,10 +24,10 @@ if TYPE_CHECKING:
 
 def plan(checked: Checked) -> BuildPlan:
     """The build plan from a checked job: everything the Dockerfile and tag depend on."""
-    from launchbuild import __version__
+    from launchbuild.core.version import __version__
     from launchbuild.builder.plan import BuildPlan, normalize_entrypoint
     from launchbuild.builder.tags import validate_repository
-    from launchbuild.compat.target import parse_platform
+    from launchbuild.core.platform import parse_platform
     from launchbuild.jobs.spec import require_entrypoint
     from launchbuild.jobs.urls import redact_url
 
@@ -66,7 +66,7 @@ def _image_labels(checked: Checked, lock: Lock | None) -> tuple[tuple[str, str],
         return ()
     from launchbuild.builder.labels import image_labels
     from launchbuild.builder.plan import LOCK_IN_IMAGE
-    from launchbuild.compat.target import parse_platform
+    from launchbuild.core.platform import parse_platform
 
     return image_labels(
         lock_text=lock.text if lock else "", lock_path=LOCK_IN_IMAGE, facts=checked.facts,
@@ -204,11 +204,14 @@ def _build_kubernetes(checked: Checked, plan: Any, *, dry_run: bool, output: Pat
     # BuildKit Dockerfile's CA secret mount is optional, so the tag is the same either way).
     plan = prepare_plan(plan, frontend=Frontend.BUILDKIT, ca_bundle=None, uv_binary=None)
     dockerfile = render(plan)
-    entries = scan(checked.prepared.source_dir)
+    source_dir = checked.prepared.source_dir
+    if dockerfile is None or source_dir is None:
+        raise BadInput("an image: job has nothing to build on the cluster", hint="give the job's code, or check the image")
+    entries = scan(source_dir)
     tag = content_tag(dockerfile=dockerfile, lock_text=plan.lock_text, code_hash=content_hash(entries),
                       base_digest=checked.facts.digest, options={"platform": plan.platform})
     kube = build_options(options, destination=image_ref(push, tag), platform=plan.platform, dockerfile=DOCKERFILE_PATH)
-    with build_context(checked.prepared.source_dir, dockerfile=dockerfile, lock_text=plan.lock_text,
+    with build_context(source_dir, dockerfile=dockerfile, lock_text=plan.lock_text,
                        entries=entries) as ctx:
         from launchbuild.builder.wheels_in_context import place
 
@@ -219,8 +222,10 @@ def _build_kubernetes(checked: Checked, plan: Any, *, dry_run: bool, output: Pat
             k8s.write_manifests(k8s.render_manifests(kube, context_archive=archive), output)
             return None
         with progress.phase("building on the cluster"):
-            result = k8s.submit(ctx, kube)
-    from launchbuild.report.model import BuildSummary
+            from launchbuild.builder.kubernetes_submit import submit
+
+            result = submit(ctx, kube)
+    from launchbuild.builder.model import BuildSummary
 
     return replace(checked.report, build=BuildSummary(
         tag=result.destination, skipped=result.reused, reason="built by a Kubernetes Job " + result.job_name,

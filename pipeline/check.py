@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 from launchbuild.compat.facts import ImageFacts
-from launchbuild.jobs.model import Origin, Sourced
+from launchbuild.core.sourced import Origin, Sourced
 from launchbuild.options import Options
 from launchbuild.pipeline.prepare import Prepared, job_label, python_inputs, source_root
 from launchbuild.progress import Progress
@@ -103,7 +103,7 @@ def check(
     from launchbuild.compat.context import CheckContext
     from launchbuild.compat.ondemand import measure_locked
     from launchbuild.compat.source_scan import scan_source
-    from launchbuild.compat.target import parse_platform
+    from launchbuild.core.platform import parse_platform
     from launchbuild.resolver.api import resolve, select_target
     from launchbuild.resolver.metadata import read_run_metadata
 

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
 
-from launchbuild.jobs.model import CodeSource, GitSource, ImageSource, Job, Origin, Sourced
+from launchbuild.core.sourced import Origin, Sourced
+from launchbuild.jobs.model import CodeSource, GitSource, ImageSource, Job
 from launchbuild.options import Options, resolve_options
 from launchbuild.pipeline.request import JobRequest
 from launchbuild.progress import Progress

@@ -92,9 +92,9 @@ def measure(src: wheelzip.RangeSource, budget: wheelzip.Budget, max_tries: int =
         tried.append(info_member.name)
         found = build_info(wheelzip.read_member(src, budget, info_member, 4 * 1024 * 1024).decode("utf-8", "replace"))
         if found is not None:
-            member = info_member.name if found[0] or found[1] else None
-            return Measurement(member, found[0], found[1], tuple(tried), budget.used,
-                               cuda_named(members) if member else 0, "build-info")
+            named = info_member.name if found[0] or found[1] else None
+            return Measurement(named, found[0], found[1], tuple(tried), budget.used,
+                               cuda_named(members) if named else 0, "build-info")
     flags_member = next((m for m in members if m.name == ARCH_FLAGS_MEMBERS.get(package or "")), None)
     if flags_member is not None:
         tried.append(flags_member.name)

@@ -23,7 +23,7 @@ def _data_dir(arg: Optional[Path]) -> Path:
 def run_refresh(*, check: bool, only: List[str], fixtures: Optional[Path], record: Optional[Path],
                 nvidia_dockerfiles: Optional[Path], nvidia_origin: Optional[str], data_dir: Optional[Path],
                 cpython_release_cycle: Optional[Path] = None, cpython_origin: Optional[str] = None,
-                budget_mb: int = 4096, today: Optional[str] = None, packages: List[str] = (), echo=typer.echo) -> int:
+                budget_mb: int = 4096, today: Optional[str] = None, packages: List[str] | tuple[str, ...] = (), echo=typer.echo) -> int:
     """The command body, callable from tests; returns the exit code."""
     from launchbuild.errors import BadInput
     from launchbuild.refresh import pipeline
@@ -76,7 +76,7 @@ def refresh(
     package: Optional[List[str]] = typer.Option(None, "--package", help="Limit pypi/archs to this package; repeatable."),
 ) -> None:
     """Regenerate data/*.json from primary sources, or check them (--check)."""
-    from launchbuild.cli import handled
+    from launchbuild.cli_errors import handled
 
     code = handled(run_refresh)(check=check, only=only or [], fixtures=fixtures, record=record,
                                 nvidia_dockerfiles=nvidia_dockerfiles, nvidia_origin=nvidia_origin, data_dir=data_dir,

@@ -7,6 +7,8 @@ upstream version is the glibc. The source of each row is the index URLs read.
 
 from __future__ import annotations
 
+from typing import Any
+
 import lzma
 import re
 from dataclasses import dataclass
@@ -87,7 +89,7 @@ def release_rows(fetcher: Fetcher, rel: Release, checked: str) -> tuple[dict, di
             for name, version in pkgs.items():
                 m = _PYTHON_PKG.match(name)
                 if m:
-                    entry = {"python": f"3.{m.group(1)}", "component": component, "package_version": version}
+                    entry: dict[str, Any] = {"python": f"3.{m.group(1)}", "component": component, "package_version": version}
                     if _PRERELEASE.match(version):
                         entry["prerelease"] = True  # e.g. jammy's 3.11.0~rc1: installable, not a final release
                     extras[entry["python"]] = entry  # -updates is read last: its version wins

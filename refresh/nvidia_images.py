@@ -8,6 +8,8 @@ and the cuDNN of the -cudnn- variant. The source of each row is the file path at
 
 from __future__ import annotations
 
+from typing import Any
+
 import re
 import shlex
 import subprocess
@@ -143,7 +145,7 @@ def _rows(checkout: Checkout, files: set[str], commit: str, checked: str) -> lis
             cuda_version = base["common"].get("CUDA_VERSION") or env.get("CUDA_VERSION")
             if not require or not cuda_version:
                 continue
-            row = {"cuda": cuda_version, "os": label, "arch": arch}
+            row: dict[str, Any] = {"cuda": cuda_version, "os": label, "arch": arch}
             shape = branches_of(require)
             if shape is not None and render_require(require.split()[0][len("cuda>="):], *shape) == require:
                 row["require_cuda_min"] = require.split()[0][len("cuda>="):]

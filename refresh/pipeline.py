@@ -14,6 +14,7 @@ from pathlib import Path
 
 from launchbuild.errors import BadInput
 from launchbuild.refresh import schema
+from launchbuild.refresh.http import Fetcher
 
 MANUAL_TABLES = {
     "cuda_drivers": ("toolkits", "minor_compat", "driver_branches", "gpu_minimum_driver"),
@@ -31,7 +32,7 @@ MEASURED = ("torch", "torchvision", "torchaudio", "xformers", "vllm", "bitsandby
 @dataclass
 class Options:
     data_dir: Path
-    fetcher: object  # http.Fetcher
+    fetcher: Fetcher
     today: str
     only: tuple[str, ...] = ()
     nvidia_dockerfiles: Path | None = None

@@ -7,6 +7,8 @@ machine (markers evaluated for it), unconditionally and per extra.
 
 from __future__ import annotations
 
+from typing import Any
+
 import json
 import re
 from dataclasses import dataclass
@@ -166,7 +168,7 @@ def cuda_pins(metadata: str, machine: str, python: str) -> dict:
         c, _ = _cuda_of(reqs)
         if c is not None:
             extra_cuda[extra] = c
-    out = {"cuda": cuda, "pins": pins}
+    out: dict[str, Any] = {"cuda": cuda, "pins": pins}
     if extra_cuda:
         out["extras_cuda"] = extra_cuda
     return out

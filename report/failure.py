@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from launchbuild.compat.findings import Finding, Severity
-from launchbuild.report.model import BuildSummary, Failure, Report
+from launchbuild.core.findings import Finding, Severity
+from launchbuild.report.model import Failure, Report
+from launchbuild.builder.model import BuildSummary
 
 LOG_TAIL_KEPT = 40
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+from launchbuild.builder.model import BuildSummary
 from launchbuild.compat.facts import ImageFacts
-from launchbuild.compat.findings import Finding, Severity
-from launchbuild.jobs.model import Sourced
+from launchbuild.core.findings import Finding, Severity
+from launchbuild.core.sourced import Sourced
 from launchbuild.resolver.model import ResolveResult
 
 
@@ -27,30 +28,6 @@ class TargetSummary:
     gpus: tuple[Sourced[str], ...] = ()  # as given: "H100", "sm_90"
     driver: Sourced[str] | None = None
     entrypoint: Sourced[tuple[str, ...]] | None = None
-
-
-@dataclass(frozen=True)
-class VerificationResult:
-    check: str  # "python version", "pip check", "locked versions", "entrypoint", "non-root user"
-    passed: bool
-    detail: str = ""
-
-
-@dataclass(frozen=True)
-class BuildSummary:
-    tag: str
-    skipped: bool  # True when the content-addressed tag already existed
-    reason: str = ""  # why it was skipped / built
-    duration_s: float = 0.0
-    size_bytes: int | None = None
-    digest: str | None = None
-    pushed: str | None = None  # the reference pushed to, if any
-    engine: str = ""
-    verification: tuple[VerificationResult, ...] = ()
-
-    @property
-    def verified(self) -> bool:
-        return all(v.passed for v in self.verification)
 
 
 @dataclass(frozen=True)

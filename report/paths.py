@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
-from launchbuild.compat.findings import Finding
+from launchbuild.core.findings import Finding
 from launchbuild.report.model import Report
 
 ROOT_VARIABLES = ("GITHUB_WORKSPACE", "CI_PROJECT_DIR")

@@ -7,24 +7,28 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
-from launchbuild.compat.findings import Finding, Severity
+from launchbuild.core.findings import Finding, Severity
+from launchbuild.core.platform import parse_platform
 from launchbuild.errors import BadInput, InfraUnavailable, LaunchbuildError
-from launchbuild.jobs.model import Job, Origin, Sourced
+from launchbuild.jobs.model import Job
+from launchbuild.core.sourced import Origin, Sourced
+from launchbuild.core import cache as core_cache
 from launchbuild.resolver import cache
 from launchbuild.resolver.backends import CompileRequest, make_backend
 from launchbuild.resolver.boundary import (confine_local_paths, merge_credentials, refuse_variables, take_credentials,
                                            take_input_credentials)
 from launchbuild.resolver.cleaning import DEFAULT_TORCH_INDEX_URL, OwnSource, clean_run_list
 from launchbuild.resolver.explain import unresolvable_finding
-from launchbuild.resolver.lockfile import parse_lock
+from launchbuild.resolver.lockfile import lock_header, parse_lock
 from launchbuild.resolver.metadata import read_run_metadata
-from launchbuild.resolver.model import CleaningAction, Lock, LockedPackage, ResolveResult, Target
+from launchbuild.resolver.model import CleaningAction, Lock, LockedPackage, PackageFacts, ResolveResult, Target
 from launchbuild.resolver.platforms import (
-    ARCHITECTURES, CANONICAL_PLATFORM, architecture, uv_python_platform, validate_glibc,
+    uv_python_platform, validate_glibc,
 )
 from launchbuild.resolver.python_version import select_python
 from launchbuild.resolver.requirements import IndexOptions, RequirementLine
-from launchbuild.resolver.sources import LoadedInput, discover, display_path, read_pyproject
+from launchbuild.resolver.sources import LoadedInput, display_path, read_pyproject
+from launchbuild.resolver.discovery import discover
 
 PYPI_SIMPLE = "https://pypi.org/simple"
 
@@ -133,9 +137,7 @@ def select_target(source_dir: Path | None, job: Job, options: ResolveOptions,
         options.python, job.python, source_dir, requires, options.image_pythons,
         environment_python=loaded.python_pin if loaded else None, run_metadata_python=run_python,
     )
-    if options.platform.strip().lower() not in ARCHITECTURES:
-        architecture(options.platform)  # raises BadInput with the accepted values
-    platform = CANONICAL_PLATFORM[architecture(options.platform)]
+    platform = parse_platform(options.platform)
     return Target(python=python.value, platform=platform, glibc=validate_glibc(options.glibc)), python
 
 
@@ -225,7 +227,7 @@ def resolve(source_dir: Path | None, job: Job, options: ResolveOptions = Resolve
     from launchbuild.resolver import artifacts
 
     user_lines = tuple(requirements)
-    built = artifacts.prepare(tuple(requirements), index, source_dir, cache.cache_root(options.cache_dir),
+    built = artifacts.prepare(tuple(requirements), index, source_dir, core_cache.cache_root(options.cache_dir),
                               offline=options.offline, target=target)
     requirements, index = built.requirements, built.index
     findings += built.findings
@@ -237,7 +239,7 @@ def resolve(source_dir: Path | None, job: Job, options: ResolveOptions = Resolve
     if loaded.own_project and loaded.kind == "pyproject" and loaded.project_file is None and source_dir is not None:
         # Static metadata was read without its build backend: check here that the project
         # builds, or the image build would fail on it.
-        ok, cause = own_project.buildable(source_dir, cache.cache_root(options.cache_dir), offline=options.offline)
+        ok, cause = own_project.buildable(source_dir, core_cache.cache_root(options.cache_dir), offline=options.offline)
         if not ok:
             own_rel = tuple(r for r in own_rel if r != loaded.own_project)
             findings.append(own_project.unbuildable_finding(loaded.own_project, cause))
@@ -256,7 +258,7 @@ def resolve(source_dir: Path | None, job: Job, options: ResolveOptions = Resolve
         return _replace(base, findings=tuple(findings))
 
     input_name = Path(loaded.path).name if loaded.kind in ("requirements", "frozen") else "requirements.in"
-    root = cache.cache_root(options.cache_dir)
+    root = core_cache.cache_root(options.cache_dir)
     backend = make_backend(options.backend, target)
     key = cache.input_hash({
         "input": input_text, "constraints": constraints_text, "input_name": input_name,
@@ -267,8 +269,8 @@ def resolve(source_dir: Path | None, job: Job, options: ResolveOptions = Resolve
         "wheels": [w.name + ":" + w.parent.name for w in built.wheels],
     })
     index_urls = (index.index_url or PYPI_SIMPLE, *index.extra_index_urls)
-    header = _header(target, backend.name, loaded, index) + own_project.header_lines(own_rel)
-    entry = cache.read_json(cache.lock_path(root, key))
+    header = lock_header(target, backend.name, loaded.path, loaded.kind, index) + own_project.header_lines(own_rel)
+    entry = core_cache.read_json(cache.lock_path(root, key))
     if not _usable_lock_entry(entry, header, requirements):
         entry = None  # a damaged entry is a miss: resolved again and rewritten atomically
     cache_hit = entry is not None
@@ -302,7 +304,7 @@ def resolve(source_dir: Path | None, job: Job, options: ResolveOptions = Resolve
             ))
             return _replace(base, findings=tuple(findings))
         entry = {"text": header + own_project.strip_project_entries(outcome.body)}
-        cache.write_json(cache.lock_path(root, key), entry)
+        core_cache.write_json(cache.lock_path(root, key), entry)
     text, hash_findings = artifacts.enforce_user_hashes(entry["text"], user_lines)
     findings += hash_findings
     packages = parse_lock(text, requirements)
@@ -310,7 +312,7 @@ def resolve(source_dir: Path | None, job: Job, options: ResolveOptions = Resolve
                 index_urls=index_urls + tuple(u for u in loaded.extra_index_urls if u not in index_urls),
                 find_links=index.find_links, cuda_variants=variants, own_projects=own_rel,
                 wheels=tuple(str(w) for w in built.wheels), credentials=credentials or None)
-    facts = ()
+    facts: tuple[PackageFacts, ...] = ()
     if options.fetch_package_facts:
         from launchbuild.resolver.index import package_facts
 
@@ -348,16 +350,6 @@ def _replace(result: ResolveResult, **changes) -> ResolveResult:
     from dataclasses import replace
 
     return replace(result, **changes)
-
-
-def _header(target: Target, backend: str, loaded: LoadedInput, index: IndexOptions) -> str:
-    lines = [
-        f"# Locked by launchbuild ({backend}) for Python {target.python} on {target.platform}, "
-        f"{uv_python_platform(target).split('-', 1)[1]}",
-        f"# from {loaded.path} ({loaded.kind}{', cleaned' if loaded.kind == 'frozen' else ''})",
-    ]
-    lines += index.as_lines()
-    return "\n".join(lines) + "\n"
 
 
 def render_lock(result: ResolveResult) -> str:

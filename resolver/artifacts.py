@@ -189,7 +189,7 @@ def _local_path(line: RequirementLine) -> Path | None:
 
 
 def _unavailable(line: RequirementLine, why: str):
-    from launchbuild.compat.findings import Finding, Severity
+    from launchbuild.core.findings import Finding, Severity
 
     where = f"{line.location.path}:{line.location.line}" if line.location.line else line.location.path
     return Finding(rule="LB305", severity=Severity.ERROR, title="Requirement pinned to a local or unavailable source",
@@ -198,7 +198,7 @@ def _unavailable(line: RequirementLine, why: str):
 
 
 def _unavailable_link(link: str):
-    from launchbuild.compat.findings import Finding, Severity
+    from launchbuild.core.findings import Finding, Severity
 
     return Finding(rule="LB305", severity=Severity.ERROR, title="Requirement pinned to a local or unavailable source",
                    message=f"--find-links {Path(link).name} is a folder outside the job (or missing): the image build "
@@ -213,7 +213,7 @@ def _target_mismatch(line: RequirementLine, wheel: Path, target):
         return None
     from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
-    from launchbuild.compat.findings import Finding, Severity
+    from launchbuild.core.findings import Finding, Severity
     from launchbuild.resolver.platforms import supported_tags
 
     try:
@@ -261,7 +261,7 @@ def prepare(requirements: tuple[RequirementLine, ...], index: IndexOptions, sour
                 notes.append(f"{path.name}: built into {wheel.name} on this host, hash-checked")
                 continue
         except WheelBuildFailed as exc:
-            from launchbuild.compat.findings import Finding, Severity
+            from launchbuild.core.findings import Finding, Severity
             from launchbuild.resolver.build_errors import last_exception, scrub
 
             stderr, what = exc.args
@@ -313,7 +313,7 @@ def prepare(requirements: tuple[RequirementLine, ...], index: IndexOptions, sour
 def enforce_user_hashes(lock_text: str, requirements: tuple[RequirementLine, ...]):
     """The user's `--hash` pins win: each such entry keeps only the hashes the user gave that the
     locked release has; none in common is an error naming the line. Returns (text, findings)."""
-    from launchbuild.compat.findings import Finding, Severity
+    from launchbuild.core.findings import Finding, Severity
     from packaging.utils import canonicalize_name
 
     wanted = {r.name: r for r in requirements if r.hashes and r.name}

@@ -22,9 +22,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
 
+from launchbuild.core.platform import host_machine, wheel_machine
 from launchbuild.errors import BadInput, InfraUnavailable
 from launchbuild.resolver.model import Target
-from launchbuild.resolver.platforms import architecture, uv_python_platform
+from launchbuild.resolver.platforms import uv_python_platform
 from launchbuild.resolver.lockfile import strip_header
 
 _INDEX_ENV = ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "PIP_CONSTRAINT", "PIP_NO_INDEX",
@@ -240,8 +241,7 @@ class PipToolsBackend:
     name = "pip-tools"
 
     def __init__(self, target: Target) -> None:
-        host_arch = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64"}
-        if architecture(target.platform) != host_arch.get(os.uname().machine, os.uname().machine):
+        if wheel_machine(target.platform) != host_machine():
             raise BadInput(f"the pip-tools backend cannot lock for {target.platform} on a {os.uname().machine} host",
                            hint="use --resolver uv for another CPU architecture")
         exe = find_interpreter(target.python)

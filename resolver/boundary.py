@@ -167,7 +167,7 @@ def refuse_variables(lines: Iterable[RequirementLine], index: IndexOptions) -> N
         # Requirement URLs from any input kind get the same strict check as requirements files'.
         problem = url_problem(line.url) if line.kind == "url" and line.url else None
         if problem:
-            raise BadInput(f"{where}: requirement URL {redact_url(line.url)[:200]!r} {problem}",
+            raise BadInput(f"{where}: requirement URL {redact_url(line.url or '')[:200]!r} {problem}",
                            hint="write a plain http(s) URL")
     if any("${" in option for option in index.as_lines()):
         raise BadInput("an index option holds a variable reference '${...}'",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from launchbuild.compat.findings import Evidence, Finding, Location, Severity
+from launchbuild.core.findings import Evidence, Finding, Location, Severity
 from launchbuild.resolver.model import Target
 
 _EXCEPTION = re.compile(r"^\s*(?:\[stderr\]\s*)?((?:[A-Za-z_][\w.]*\.)?[A-Z]\w*(?:Error|Exception|Exit|Interrupt|Warning)"

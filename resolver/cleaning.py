@@ -16,7 +16,7 @@ from urllib.parse import unquote, urlsplit
 from packaging.markers import InvalidMarker, Marker, UndefinedComparison, UndefinedEnvironmentName
 from packaging.utils import canonicalize_name
 
-from launchbuild.compat.findings import Evidence, Finding, Location, Severity
+from launchbuild.core.findings import Evidence, Finding, Location, Severity
 from launchbuild.resolver.model import CleaningAction, Target
 from launchbuild.resolver.platforms import marker_environment, os_only
 from launchbuild.resolver.requirements import RequirementLine

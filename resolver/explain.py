@@ -6,7 +6,7 @@ import re
 
 from packaging.utils import canonicalize_name
 
-from launchbuild.compat.findings import Evidence, Finding, Severity
+from launchbuild.core.findings import Evidence, Finding, Severity
 from launchbuild.resolver.model import Target
 from launchbuild.resolver.requirements import RequirementLine
 
@@ -41,9 +41,9 @@ def mentioned(raw: str, direct: tuple[RequirementLine, ...]) -> list[Requirement
     for token in _TOKEN.findall(raw):
         # "requests==2.31.0" tokenizes as "requests", "2.31.0"; strip trailing dots/extras.
         name = canonicalize_name(token.rstrip(".-_"))
-        line = by_name.get(name)
-        if line is not None and line not in order:
-            order.append(line)
+        named = by_name.get(name)
+        if named is not None and named not in order:
+            order.append(named)
     return order
 
 

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
-from launchbuild.resolver.cache import facts_path, read_json, write_json
+from launchbuild.resolver.cache import facts_path
+from launchbuild.core.cache import read_json, write_json
 from launchbuild.resolver.model import Lock, PackageFacts, Target
 from launchbuild.resolver.platforms import supported_tags
 
@@ -113,7 +114,7 @@ def fetch_release_files(base: str, name: str, version: str, cache_root: Path,
 
     path = facts_path(cache_root, base, name, version)
     cached = read_json(path)
-    if valid_release(cached):  # a damaged entry is a miss, rewritten below
+    if cached is not None and valid_release(cached):  # a damaged entry is a miss, rewritten below
         return None if cached.get("missing") else cached
     try:
         data = _get_json(session, f"{base}/{name}/{version}/json")
@@ -163,9 +164,7 @@ def package_facts(lock: Lock, cache_root: Path, *, offline: bool = False) -> tup
         else:
             releases[i] = None if cached.get("missing") else cached
     # Warm runs find every release on disk: no HTTP session, no thread pool, no requests import.
-    if to_fetch:
-        import requests
-
+    if to_fetch and base is not None:  # base is None: nothing was queued
         def fetch(i: int) -> dict | None:
             return fetch_release_files(base, packages[i].name, packages[i].version, cache_root, session)
 

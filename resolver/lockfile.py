@@ -6,10 +6,11 @@ import re
 
 from packaging.utils import canonicalize_name
 
-from launchbuild.compat.findings import Location
+from launchbuild.core.findings import Location
 from launchbuild.errors import LaunchbuildError
-from launchbuild.resolver.model import LockedPackage
-from launchbuild.resolver.requirements import RequirementLine
+from launchbuild.resolver.model import LockedPackage, Target
+from launchbuild.resolver.platforms import uv_python_platform
+from launchbuild.resolver.requirements import IndexOptions, RequirementLine
 
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?\s*==\s*(\S+?)\s*(?:;.*)?$")
 _URL_PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?\s*@\s*(\S+)")
@@ -17,6 +18,17 @@ _URL_PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?\s*@\s*(\S+)
 
 class LockParseError(LaunchbuildError):
     """The backend wrote something we cannot read back: a bug on our side or theirs."""
+
+
+def lock_header(target: Target, backend: str, input_path: object, input_kind: str, index: IndexOptions) -> str:
+    """The comment block on top of every lock we write: for what, by which backend, from which input."""
+    lines = [
+        f"# Locked by launchbuild ({backend}) for Python {target.python} on {target.platform}, "
+        f"{uv_python_platform(target).split('-', 1)[1]}",
+        f"# from {input_path} ({input_kind}{', cleaned' if input_kind == 'frozen' else ''})",
+    ]
+    lines += index.as_lines()
+    return "\n".join(lines) + "\n"
 
 
 def strip_header(text: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from launchbuild.compat.findings import Finding, Location
+from launchbuild.core.findings import Finding, Location
 
 
 @dataclass(frozen=True)

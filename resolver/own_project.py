@@ -44,6 +44,7 @@ def split_local_projects(lines: tuple[RequirementLine, ...], source_dir: Path | 
             extras = "[" + ",".join(line.extras) + "]" if line.extras else None
         else:
             m = _EXTRAS.match(line.url)
+            assert m is not None  # the pattern matches any one-line text
             path, extras = Path(m.group(1)).resolve(), m.group(2)
         try:
             rel = path.relative_to(root).as_posix()
@@ -72,7 +73,7 @@ def strip_project_entries(body: str) -> str:
     for raw in body.splitlines():
         if raw and not raw[0].isspace() and not raw.startswith("#"):
             head = raw.removeprefix("-e ").strip()
-            skipping = head.startswith(f"./{TEMP_PREFIX}/") or f"@ file://" in head and f"/{TEMP_PREFIX}/p" in head
+            skipping = head.startswith(f"./{TEMP_PREFIX}/") or "@ file://" in head and f"/{TEMP_PREFIX}/p" in head
         if not skipping:
             out.append(raw)
     text = "\n".join(out).rstrip()
@@ -144,7 +145,7 @@ def buildable(project_dir: Path, root: Path, *, offline: bool):
 
 
 def unbuildable_finding(rel: str, cause: str | None):
-    from launchbuild.compat.findings import Finding, Location, Severity
+    from launchbuild.core.findings import Finding, Location, Severity
 
     return Finding(
         rule="LB311", severity=Severity.WARNING, title="The job's own project cannot be built",

@@ -8,18 +8,9 @@ import re
 
 from packaging.tags import Tag, compatible_tags, cpython_tags
 
+from launchbuild.core.platform import wheel_machine
 from launchbuild.errors import BadInput
 from launchbuild.resolver.model import Target
-
-# Docker platform -> the CPU name in wheel tags and in `platform_machine`.
-ARCHITECTURES = {
-    "linux/amd64": "x86_64",
-    "linux/x86_64": "x86_64",
-    "linux/arm64": "aarch64",
-    "linux/arm64/v8": "aarch64",
-    "linux/aarch64": "aarch64",
-}
-CANONICAL_PLATFORM = {"x86_64": "linux/amd64", "aarch64": "linux/arm64"}
 
 # With no glibc known we lock for manylinux_2_28: the glibc of Debian 10 / RHEL 8 and the
 # floor of every base image we generate (Debian 12 has 2.36, Ubuntu 22.04 has 2.35), so
@@ -57,14 +48,6 @@ def os_only(name: str) -> tuple[str, str] | None:
     return None
 
 
-def architecture(platform: str) -> str:
-    arch = ARCHITECTURES.get(platform.strip().lower())
-    if arch is None:
-        raise BadInput(f"unsupported target platform {platform!r}",
-                       hint="use linux/amd64 or linux/arm64")
-    return arch
-
-
 def validate_glibc(glibc: str | None) -> str | None:
     if glibc is None:
         return None
@@ -84,7 +67,7 @@ def manylinux_level(glibc: str | None) -> int:
 
 def uv_python_platform(target: Target) -> str:
     """`x86_64-manylinux_2_36` for --python-platform."""
-    return f"{architecture(target.platform)}-manylinux_2_{manylinux_level(target.glibc)}"
+    return f"{wheel_machine(target.platform)}-manylinux_2_{manylinux_level(target.glibc)}"
 
 
 def marker_environment(target: Target) -> dict[str, str]:
@@ -94,7 +77,7 @@ def marker_environment(target: Target) -> dict[str, str]:
         "implementation_name": "cpython",
         "implementation_version": f"{major}.{minor}.0",
         "os_name": "posix",
-        "platform_machine": architecture(target.platform),
+        "platform_machine": wheel_machine(target.platform),
         "platform_python_implementation": "CPython",
         "platform_release": "",
         "platform_system": "Linux",
@@ -108,7 +91,7 @@ def marker_environment(target: Target) -> dict[str, str]:
 @functools.lru_cache(maxsize=64)  # pure and ~2 ms: a long-lived process (serve) computes it once per target
 def supported_tags(target: Target) -> frozenset[Tag]:
     """Every wheel tag pip would install on the target (CPython, manylinux, its glibc)."""
-    arch = architecture(target.platform)
+    arch = wheel_machine(target.platform)
     glibc_minor = int((target.glibc or DEFAULT_GLIBC).split(".")[1])
     platforms = [f"manylinux_2_{n}_{arch}" for n in range(glibc_minor, 4, -1)]
     # The legacy aliases name the same glibc floors (PEP 600).

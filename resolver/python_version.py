@@ -15,7 +15,7 @@ from pathlib import Path
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from launchbuild.errors import BadInput
-from launchbuild.jobs.model import Origin, Sourced
+from launchbuild.core.sourced import Origin, Sourced
 
 # The CPython versions we build images for, oldest first; requires-python picks the highest
 # one it allows. 3.9 is the oldest with upstream security support; 3.13 the newest with
@@ -46,7 +46,7 @@ def accepted_pythons() -> tuple[str, ...]:
     """Every CPython 3 release the data knows (data/cpython.json, from the devguide) from 3.8 on,
     plus the ones we build images for: an end-of-life Python is a warning (LB213), not bad input.
     3.8 is the floor because uv, the default resolver, cannot lock for anything older."""
-    from launchbuild.compat.data import cpython_releases
+    from launchbuild.core.tables import cpython_releases
 
     known = {xy for xy in cpython_releases() if xy.startswith("3.") and int(xy.split(".")[1]) >= 8} | set(SUPPORTED_PYTHONS)
     return tuple(sorted(known, key=lambda v: tuple(int(p) for p in v.split("."))))

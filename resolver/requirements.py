@@ -18,7 +18,7 @@ from urllib.parse import unquote, urlsplit
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from launchbuild.compat.findings import Location
+from launchbuild.core.findings import Location
 from launchbuild.errors import BadInput
 from launchbuild.jobs import confine
 from launchbuild.jobs.urls import redact_text, redact_url, url_problem
@@ -220,7 +220,7 @@ def parse_requirement(
     if spec.startswith(VCS_SCHEMES):
         url, marker = _split_marker(spec)
         m = _EGG.search(url)
-        name = canonicalize_name(m.group(1)) if m else None
+        name: str | None = canonicalize_name(m.group(1)) if m else None
         return RequirementLine(
             text=(f"{name} @ {url}" if name and not editable else url)
             + (f" ; {marker}" if marker else ""),

@@ -8,10 +8,11 @@ import hashlib
 from dataclasses import replace
 from pathlib import Path
 
-from launchbuild.compat.findings import Finding, Location, Severity
+from launchbuild.core.findings import Finding, Location, Severity
 from launchbuild.errors import InfraUnavailable
+from launchbuild.core import cache as core_cache
 from launchbuild.resolver import cache
-from launchbuild.resolver.model import Lock, ResolveResult, Target
+from launchbuild.resolver.model import Lock, PackageFacts, ResolveResult, Target
 from launchbuild.resolver.sources import LoadedInput
 
 PYPI_SIMPLE = "https://pypi.org/simple"
@@ -84,16 +85,15 @@ def _empty(loaded: LoadedInput, target: Target, what: str) -> Finding:
 
 def resolve_special(loaded: LoadedInput, target: Target, options, skipped, *, job,
                     credentials=None) -> ResolveResult:
-    from launchbuild.resolver.api import _header
     from launchbuild.resolver.backends import CompileRequest, make_backend
     from launchbuild.resolver.build_errors import build_failure_finding, is_build_failure
     from launchbuild.resolver.detectors.locks import for_target
     from launchbuild.resolver.explain import unresolvable_finding
-    from launchbuild.resolver.lockfile import parse_lock
+    from launchbuild.resolver.lockfile import lock_header, parse_lock
 
     base = ResolveResult(input_kind=loaded.kind, input_path=loaded.path, skipped_inputs=tuple(skipped),
                          extras=loaded.extras, groups=loaded.groups, findings=tuple(loaded.findings))
-    root = cache.cache_root(options.cache_dir)
+    root = core_cache.cache_root(options.cache_dir)
     index = loaded.parsed.options
     index_urls = (PYPI_SIMPLE, *loaded.extra_index_urls)
     findings = list(loaded.findings)
@@ -121,7 +121,7 @@ def resolve_special(loaded: LoadedInput, target: Target, options, skipped, *, jo
             "groups": list(loaded.groups), "python": target.python, "platform": target.platform,
             "glibc": target.glibc, "backend": backend.name, "backend_version": backend.version(),
         })
-        entry = cache.read_json(cache.lock_path(root, key))
+        entry = core_cache.read_json(cache.lock_path(root, key))
         cache_hit = entry is not None
         if entry is None:
             if options.offline:
@@ -141,14 +141,14 @@ def resolve_special(loaded: LoadedInput, target: Target, options, skipped, *, jo
                     findings.append(replace(f, location=where))
                 return replace(base, findings=tuple(findings))
             entry = {"body": outcome.body}
-            cache.write_json(cache.lock_path(root, key), entry)
+            core_cache.write_json(cache.lock_path(root, key), entry)
         body = entry.get("body", "")
         if not body.strip():
             findings.append(_empty(loaded, target, "declares no dependencies"))
     from launchbuild.resolver.own_project import header_lines
 
     own = (loaded.own_project,) if loaded.own_project else ()
-    if own and loaded.kind in ("pyproject", "lock") and loaded.project_root is not None:
+    if loaded.own_project and loaded.kind in ("pyproject", "lock") and loaded.project_root is not None:
         # uv read static metadata (or a lock) without running the build backend: check that the
         # project builds, or the image build would fail on it.
         from launchbuild.resolver import own_project
@@ -157,12 +157,12 @@ def resolve_special(loaded: LoadedInput, target: Target, options, skipped, *, jo
         if not ok:
             own = ()
             findings.append(own_project.unbuildable_finding(loaded.own_project, cause))
-    text = _header(target, backend_name, loaded, index) + header_lines(own) + body
+    text = lock_header(target, backend_name, loaded.path, loaded.kind, index) + header_lines(own) + body
     packages = parse_lock(text, ())
     lock = Lock(packages=packages, text=text, target=target, backend=backend_name,
                 input_hash=hashlib.sha256(text.encode()).hexdigest(), index_urls=index_urls, own_projects=own,
                 wheels=tuple(str(w) for w in wheels), credentials=credentials or None)
-    facts = ()
+    facts: tuple[PackageFacts, ...] = ()
     if options.fetch_package_facts and packages:
         from launchbuild.resolver.index import package_facts
 
@@ -186,7 +186,7 @@ def _lock_vcs_entries(loaded: LoadedInput, target: Target, root: Path, offline: 
     """(entries, wheels, findings) for a lock's git dependencies: each built into a wheel at the
     commit the lock names, pinned by the wheel's sha256 like every other entry."""
     from launchbuild.resolver import artifacts
-    from launchbuild.resolver.detectors.locks import marker_environment
+    from launchbuild.resolver.platforms import marker_environment
     from packaging.markers import Marker
 
     env = marker_environment(target)

@@ -18,7 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from launchbuild import __version__
+from launchbuild.core.version import __version__
 from launchbuild.errors import BadInput, InfraUnavailable, LaunchbuildError
 from launchbuild.service import checks as checks_mod
 from launchbuild.service.access import AccessLog
@@ -286,8 +286,8 @@ def create_app(config: ServeConfig, tokens: dict[str, bytes] | None, *, on_ready
                     on_source(code)
                     if req.subdir and (code / req.subdir).is_dir() and ".." not in Path(req.subdir).parts:
                         on_source(code / req.subdir)
-                kwargs = {k: (str(v) if isinstance(v, Path) else v) for k, v in prepared.kwargs.items()
-                          if k != "on_source"}
+                kwargs: dict[str, Any] = {k: (str(v) if isinstance(v, Path) else v) for k, v in prepared.kwargs.items()
+                                          if k != "on_source"}
                 kwargs["flags"] = {**operator_flags, **kwargs["flags"],
                                    **({"push": req.push} if req.push else {})}
                 kwargs["extras"] = list(kwargs.get("extras") or ())

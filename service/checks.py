@@ -27,7 +27,7 @@ _FULL_SHA = re.compile(r"^[0-9a-f]{40}$")
 
 def data_version() -> str:
     """A digest of the bundled compatibility data: a new data file is a new cache."""
-    from launchbuild import __version__
+    from launchbuild.core.version import __version__
 
     digest = hashlib.sha256(__version__.encode())
     data_dir = Path(__file__).resolve().parent.parent / "data"
@@ -39,7 +39,7 @@ def data_version() -> str:
 def render_document(report: Any, prepared: Prepared) -> dict[str, Any]:
     """The schema-v1 document, paths shown relative to the request's job dir (as the CLI run
     from there would print them): no temp path of the server leaks into it."""
-    from launchbuild import __version__
+    from launchbuild.core.version import __version__
     from launchbuild.report.formats.json import report_dict
 
     return _redact(report_dict(report, __version__), prepared)
@@ -163,7 +163,7 @@ class CheckCache:
         document = json.loads(text)
         image = ((document.get("target") or {}).get("image") or {}).get("value")
         image_id = self.image_ids.lookup(image) if isinstance(image, str) else None
-        if not image_id:
+        if not image_id or not isinstance(image, str):
             return  # not in the local engine: nothing cheap to validate a hit against
         with self._lock:
             self._entries[key] = _Entry(text, verdict, image, image_id, time.monotonic())

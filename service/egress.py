@@ -39,7 +39,7 @@ def _split(entry: str) -> tuple[str, str | None]:
 
 def _normalise_registry(entry: str) -> str:
     """As the image parser names it: docker.io, index.docker.io, registry-1.docker.io -> docker.io."""
-    from launchbuild.compat.imageref import parse_image_ref
+    from launchbuild.core.imageref import parse_image_ref
 
     registry = parse_image_ref(f"{entry}/probe:1").registry.lower()
     # A name with no dot, colon or "localhost" is no registry host to the parser (it would read
@@ -88,7 +88,7 @@ class EgressPolicy:
     def check_image(self, ref: Any, where: str) -> None:
         if self.registries is None or not isinstance(ref, str) or not ref.strip():
             return
-        from launchbuild.compat.imageref import parse_image_ref
+        from launchbuild.core.imageref import parse_image_ref
 
         # A python-base-image is a template ("python:{python}-slim"); the registry never holds it.
         registry = parse_image_ref(ref.replace("{python}", "3")).registry.lower()  # host names are case-blind
@@ -106,8 +106,10 @@ class EgressPolicy:
         for name in _IMAGE_OPTIONS:
             self.check_image(req.flags.get(name), f"options.{name}")
         spec = req.spec or {}
-        source = spec.get("source") if isinstance(spec.get("source"), dict) else {}
-        git = source.get("git") if isinstance(source.get("git"), dict) else {}
+        raw_source, raw_git = spec.get("source"), None
+        source = raw_source if isinstance(raw_source, dict) else {}
+        raw_git = source.get("git")
+        git = raw_git if isinstance(raw_git, dict) else {}
         if isinstance(git.get("remote"), str):
             self.check_git_url(git["remote"], "spec.source.git.remote")
         for key in ("image", "base_image"):

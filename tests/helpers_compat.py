@@ -5,7 +5,7 @@ from __future__ import annotations
 from launchbuild.compat.context import CheckContext
 from launchbuild.compat.facts import ImageFacts
 from launchbuild.compat.target import parse_driver, parse_gpu
-from launchbuild.jobs.model import Origin, Sourced
+from launchbuild.core.sourced import Origin, Sourced
 from launchbuild.resolver.model import Lock, LockedPackage, PackageFacts, Target
 
 # The real 12.1.1 ubuntu22.04 x86_64 string (compat-sources.md section 3.1; brands 470 and 525).

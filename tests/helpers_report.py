@@ -7,10 +7,11 @@ import os
 from pathlib import Path
 
 from launchbuild.compat.facts import ImageFacts
-from launchbuild.compat.findings import Evidence, Finding, Location, Severity
-from launchbuild.jobs.model import Origin, Sourced
+from launchbuild.core.findings import Evidence, Finding, Location, Severity
+from launchbuild.core.sourced import Origin, Sourced
 from launchbuild.report.formats.base import RuleMeta
-from launchbuild.report.model import BuildSummary, Report, TargetSummary, VerificationResult
+from launchbuild.report.model import Report, TargetSummary
+from launchbuild.builder.model import BuildSummary, VerificationResult
 from launchbuild.resolver.model import CleaningAction, Lock, LockedPackage, ResolveResult, Target
 
 FIXTURES = Path(__file__).parent / "fixtures"

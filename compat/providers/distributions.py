@@ -213,7 +213,7 @@ def read_from_engine(client: Any, image_id: str) -> Installed:
 
 def read_from_registry(reference: str, platform: Any) -> Installed:
     """Every layer of the image from its registry, top down (the client verifies digests)."""
-    from launchbuild.compat.imageref import parse_image_ref
+    from launchbuild.core.imageref import parse_image_ref
     from launchbuild.compat.providers import registry
 
     ref = parse_image_ref(reference)

@@ -12,7 +12,7 @@ import logging
 from typing import Any, Callable
 
 from launchbuild.compat.facts import ImageFacts
-from launchbuild.compat.imageref import ImageRef
+from launchbuild.core.imageref import ImageRef
 from launchbuild.compat.providers.base import ProviderUnavailable
 from launchbuild.compat.providers.filefacts import (
     PATH_DIRS,
@@ -23,7 +23,7 @@ from launchbuild.compat.providers.filefacts import (
     facts_from_files,
     merge_facts,
 )
-from launchbuild.compat.providers.platforms import Platform
+from launchbuild.core.platform import Platform
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +159,7 @@ def _pairs(items: Any) -> dict[str, str]:
 
 def _repo_digest(attrs: dict[str, Any], ref: ImageRef) -> str | None:
     digests = [d for d in attrs.get("RepoDigests") or () if "@" in d]
-    wanted = (ref.familiar.split("@")[0].rsplit(":", 1)[0], ref.name)
+    wanted = (ref.familiar_name, ref.name)
     for entry in digests:
         name, _, digest = entry.partition("@")
         if name in wanted or name.endswith("/" + ref.repository):

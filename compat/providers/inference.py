@@ -12,7 +12,7 @@ from typing import Any
 
 from launchbuild.compat import data
 from launchbuild.compat.facts import ImageFacts
-from launchbuild.compat.imageref import ImageRef
+from launchbuild.core.imageref import ImageRef
 
 PROVIDER = "inferred"
 

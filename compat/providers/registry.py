@@ -33,7 +33,7 @@ class _RequestsOnFirstUse:
 requests: Any = _RequestsOnFirstUse()
 
 from launchbuild.compat.facts import ImageFacts
-from launchbuild.compat.imageref import DEFAULT_REGISTRY, ImageRef
+from launchbuild.core.imageref import DEFAULT_REGISTRY, ImageRef
 from launchbuild.compat.providers.base import (
     ImageNotFound,
     ProviderUnavailable,
@@ -42,7 +42,7 @@ from launchbuild.compat.providers.base import (
 )
 from launchbuild.compat.providers.filefacts import facts_from_config, facts_from_files, merge_facts
 from launchbuild.compat.providers.layers import OverlayView
-from launchbuild.compat.providers.platforms import Platform
+from launchbuild.core.platform import Platform
 from launchbuild.compat.providers.registry_shapes import (
     check_descriptor, check_layers, image_config_parts, index_entries, text_or_none,
 )
@@ -204,10 +204,10 @@ class RegistryClient:
             raise ProviderUnavailable(
                 f"registry {self.ref.registry}: the token service answered {response.status_code} for {self.ref.familiar}"
             )
-        token = (body.get("token") or body.get("access_token")) if isinstance(body, dict) else None
-        if not isinstance(token, str) or not token:
+        issued = (body.get("token") or body.get("access_token")) if isinstance(body, dict) else None
+        if not isinstance(issued, str) or not issued:
             raise ProviderUnavailable(f"registry {self.ref.registry}: the token service sent no token for {self.ref.familiar}")
-        self._auth_header = f"Bearer {token}"
+        self._auth_header = f"Bearer {issued}"
         return True
 
     def _check_status(self, response: requests.Response, what: str) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from launchbuild.compat.imageref import ImageRef
+from launchbuild.core.imageref import ImageRef
 from launchbuild.compat.providers.base import RegistryIntegrityError
 
 MAX_LAYERS = 1000  # Docker stops at 127; anything far past it is not an image

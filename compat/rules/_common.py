@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from packaging.version import InvalidVersion, Version
 
 from launchbuild.compat import cuda, data, measured
+from launchbuild.compat.measured import ArchMeasurement, WheelFacts
 from launchbuild.compat.context import CheckContext
-from launchbuild.compat.findings import Evidence
+from launchbuild.core.findings import Evidence
 
 TORCH_INDEX = "the PyTorch wheel index for {variant} (…/whl/{variant})"
 
@@ -33,9 +34,9 @@ def local_of(version: str) -> str | None:
         return None
 
 
-def ev_image(ctx: CheckContext, fact: str, value: str) -> Evidence:
+def ev_image(ctx: CheckContext, fact: str, value: str | None) -> Evidence:
     source = ctx.image.source_of(fact) if ctx.image is not None else "unknown"
-    return Evidence(fact, value, source)
+    return Evidence(fact, value if value is not None else "unknown", source)
 
 
 def ev_lock(name: str, version: str) -> Evidence:
@@ -79,7 +80,7 @@ def _image_cudas() -> tuple[str, ...]:
     return tuple(sorted(seen, key=data.parse_version))
 
 
-def suggest_image(min_cuda: tuple[int, int] | None = None, max_cuda: tuple[int, int] | None = None) -> str | None:
+def suggest_image(min_cuda: tuple[int, ...] | None = None, max_cuda: tuple[int, ...] | None = None) -> str | None:
     """A real nvidia/cuda runtime tag within [min, max] (newest first)."""
     images = data.nvidia_cuda_images()
     for text in reversed(_image_cudas()):
@@ -104,8 +105,9 @@ class TorchBuild:
     minor: str  # "2.4"
     variant: str | None  # "cu121", "cpu", or None when unknown
     how: str  # where the variant came from
-    measured: measured.ArchMeasurement | None = None  # kernels measured in this very wheel
-    wheel: measured.WheelFacts | None = None  # its PyPI metadata, when the lock uses the PyPI wheel
+    # The module's types by name: the field `measured` shadows the module inside the class.
+    measured: ArchMeasurement | None = None  # kernels measured in this very wheel
+    wheel: WheelFacts | None = None  # its PyPI metadata, when the lock uses the PyPI wheel
 
     @property
     def cpu_only(self) -> bool:

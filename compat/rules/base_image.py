@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from launchbuild.compat import data
-from launchbuild.compat.catalog import get, rule
+from launchbuild.compat.registry import get, rule
 from launchbuild.compat.context import CheckContext
-from launchbuild.compat.findings import Evidence, Finding, Severity
+from launchbuild.core.findings import Evidence, Finding, Severity
 from launchbuild.compat.rules._common import ev_image
-from launchbuild.compat.target import platform_arch
+from launchbuild.core.platform import docker_arch
 
 
 @rule(
@@ -74,7 +74,7 @@ def python_not_installable(ctx: CheckContext) -> Iterator[Finding]:
         apt = data.apt_pythons(img.os_id, img.os_version)
         if apt is not None:
             source = Evidence("apt pythons", ", ".join(apt), f"data/distro_pythons.json ({img.os_id} {img.os_version})")
-    if apt is None or py in apt:
+    if apt is None or py in apt or source is None:  # source is set whenever apt is
         return
     release = " ".join(x for x in (img.os_id, img.os_version) if x)
     distro_for = [
@@ -102,7 +102,7 @@ def wrong_architecture(ctx: CheckContext) -> Iterator[Finding]:
     img = ctx.image
     if img is None or not img.architecture:
         return
-    want = platform_arch(ctx.platform)
+    want = docker_arch(ctx.platform)
     if img.architecture == want:
         return
     yield get("LB103").finding(

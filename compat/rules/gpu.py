@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from launchbuild.compat import cuda, data, requirecuda
-from launchbuild.compat.catalog import get, rule
+from launchbuild.compat.registry import get, rule
 from launchbuild.compat.context import CheckContext
-from launchbuild.compat.findings import Evidence, Finding, Severity
+from launchbuild.compat.target import Gpu
+from launchbuild.core.findings import Evidence, Finding, Severity
 from launchbuild.compat.rules._common import (
     TORCH_INDEX,
     ev_driver,
@@ -45,7 +46,7 @@ def _mm(v) -> str:
 )
 def toolkit_cannot_target(ctx: CheckContext) -> Iterator[Finding]:
     version = image_cuda(ctx)
-    if version is None or not ctx.gpus:
+    if version is None or not ctx.gpus or ctx.image is None:  # no image: no version either
         return
     users = image_toolkit_users(ctx)
     if not users:
@@ -332,7 +333,7 @@ def _driver_runs_major(ctx: CheckContext, major: int) -> bool:
     return minimum is not None and ctx.driver is not None and ctx.driver.at_least(minimum[0]) and dcuda is not None and dcuda[0] >= major
 
 
-def _ptx_users(ctx: CheckContext) -> Iterator[tuple[str, str, tuple[int, int], object]]:
+def _ptx_users(ctx: CheckContext) -> Iterator[tuple[str, str, tuple[int, ...], Gpu]]:
     """(package, version, CUDA major.minor it was built with, gpu) for builds that reach a
     GPU only through PTX JIT."""
     tb = torch_build(ctx)
@@ -342,9 +343,10 @@ def _ptx_users(ctx: CheckContext) -> Iterator[tuple[str, str, tuple[int, int], o
             if build is not None and cuda.runs_on(build, gpu.cc) == "ptx":
                 yield "torch", tb.version, tb.cuda, gpu
     tf = tf_build(ctx)
-    if tf is not None and not tf.cpu_only and tf.release() is not None:
+    release = tf.release() if tf is not None and not tf.cpu_only else None
+    if tf is not None and release is not None:
         build = tf.arch_build()
-        tf_cuda = data.parse_version(tf.release().cuda)[:2]
+        tf_cuda = data.parse_version(release.cuda)[:2]
         for gpu in ctx.gpus:
             if build is not None and cuda.runs_on(build, gpu.cc) == "ptx":
                 yield tf.name, tf.version, tf_cuda, gpu
@@ -388,7 +390,6 @@ def driver_too_old_for_packages(ctx: CheckContext) -> Iterator[Finding]:
                 fix += f", or install torch from {TORCH_INDEX.format(variant=options[-1])}"
         elif dcuda is not None:
             fix += f", or use packages built for CUDA {dcuda[0]}"
-        how = {u.how for u in uses}
         yield get("LB204").finding(
             f"driver {ctx.driver.text} "
             + (f"supports CUDA {_mm(dcuda)}" if dcuda else "predates CUDA 10")
@@ -433,23 +434,24 @@ def framework_cuda_mismatch(ctx: CheckContext) -> Iterator[Finding]:
         return
     img_cuda = image_cuda(ctx)
     tf = tf_build(ctx)
-    if tf is not None and not tf.cpu_only and not tf.and_cuda and tf.release() is not None and ctx.targets_gpu:
-        want = data.parse_version(tf.release().cuda)[:2]
-        ev = [ev_lock(tf.name, tf.version), Evidence(f"tensorflow {tf.minor} CUDA", tf.release().cuda, "data/tensorflow.json"),
+    release = tf.release() if tf is not None and not tf.cpu_only and not tf.and_cuda and ctx.targets_gpu else None
+    if tf is not None and release is not None:
+        want = data.parse_version(release.cuda)[:2]
+        ev = [ev_lock(tf.name, tf.version), Evidence(f"tensorflow {tf.minor} CUDA", release.cuda, "data/tensorflow.json"),
               Evidence("nvidia-*-cu12 wheels", "none in the lock", "lock")]
         image = suggest_image(min_cuda=want)
         if img_cuda is None:
             yield get("LB205").finding(
-                f"tensorflow {tf.version} without [and-cuda] uses the system CUDA {tf.release().cuda}, "
+                f"tensorflow {tf.version} without [and-cuda] uses the system CUDA {release.cuda}, "
                 f"but {ctx.image.reference} has no CUDA: it will run on the CPU",
-                f"install tensorflow[and-cuda]=={tf.version}, or use a CUDA {tf.release().cuda} image" + (f" such as {image}" if image else ""),
+                f"install tensorflow[and-cuda]=={tf.version}, or use a CUDA {release.cuda} image" + (f" such as {image}" if image else ""),
                 ev + [ev_image(ctx, "cuda_version", "none")],
             )
         elif img_cuda[0] != want[0] or img_cuda[:2] < want:
             yield get("LB205").finding(
-                f"tensorflow {tf.version} without [and-cuda] needs the system CUDA {tf.release().cuda}; "
+                f"tensorflow {tf.version} without [and-cuda] needs the system CUDA {release.cuda}; "
                 f"{ctx.image.reference} has CUDA {ctx.image.cuda_version}",
-                f"install tensorflow[and-cuda]=={tf.version}, or use a CUDA {tf.release().cuda} image" + (f" such as {image}" if image else ""),
+                f"install tensorflow[and-cuda]=={tf.version}, or use a CUDA {release.cuda} image" + (f" such as {image}" if image else ""),
                 ev + [ev_image(ctx, "cuda_version", ctx.image.cuda_version)],
                 severity=Severity.ERROR if img_cuda[0] != want[0] else Severity.WARNING,
             )

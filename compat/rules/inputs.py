@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from launchbuild.compat.catalog import register_external
-from launchbuild.compat.findings import Severity
+from launchbuild.compat.registry import register_external
+from launchbuild.core.findings import Severity
 
 register_external(
     "LB307",

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from launchbuild.compat import cuda, data, measured
-from launchbuild.compat.catalog import get, rule
+from launchbuild.compat.registry import get, rule
 from launchbuild.compat.context import CheckContext
-from launchbuild.compat.findings import Evidence, Finding, Severity
+from launchbuild.core.findings import Evidence, Finding, Severity
 from launchbuild.compat.measured import MACHINE
 from launchbuild.compat.rules._common import ev_driver, ev_gpu, ev_image, ev_lock, image_cuda, image_cudnn, tf_build, torch_build
 
@@ -101,10 +101,10 @@ def unknown_facts(ctx: CheckContext) -> Iterator[Finding]:
             f"then `{REFRESH} --check`",
             [ev_driver(ctx), _age("cuda_drivers")],
         )
-    version = image_cuda(ctx)
+    img_cuda = image_cuda(ctx)
     img = ctx.image
-    if img is not None and version is not None:
-        if cuda.toolkit_driver(version) is None:
+    if img is not None and img_cuda is not None:
+        if cuda.toolkit_driver(img_cuda) is None:
             yield _unknown(
                 f"the minimum driver of CUDA {img.cuda_version} ({img.reference}) is not in the data, so the driver checks "
                 "cannot say which driver it needs",
@@ -115,7 +115,7 @@ def unknown_facts(ctx: CheckContext) -> Iterator[Finding]:
         if img.provider == "inferred" and not img.require_cuda and img.reference.startswith(("nvidia/cuda:", "nvcr.io/nvidia/cuda:")):
             yield _unknown(
                 f"NVIDIA_REQUIRE_CUDA of {img.reference} is not in the data (version, OS flavour or architecture missing); "
-                f"assumed cuda>={cuda.cuda_text(version[:2])} without forward-compatibility branches",
+                f"assumed cuda>={cuda.cuda_text(img_cuda[:2])} without forward-compatibility branches",
                 f"let the check read the image (a Docker engine or registry), or run `{REFRESH} --only nvidia-images "
                 "--nvidia-dockerfiles DIR` with a newer checkout of NVIDIA's container-images repository",
                 [ev_image(ctx, "cuda_version", img.cuda_version), _age("nvidia_cuda_images")],
@@ -123,7 +123,8 @@ def unknown_facts(ctx: CheckContext) -> Iterator[Finding]:
         cudnn = image_cudnn(ctx)
         if cudnn is not None and cudnn[1] is None and ctx.lock is not None:
             tf = tf_build(ctx)
-            want = data.cc_tuple(tf.release().cudnn) if tf is not None and tf.release() is not None and tf.release().cudnn else None
+            tf_release = tf.release() if tf is not None else None
+            want = data.cc_tuple(tf_release.cudnn) if tf_release is not None and tf_release.cudnn else None
             # A known major decides it: another major is LB209's error, and the same major meets
             # an X.0 minimum whatever its minor (a '-cudnn8-' tag for TensorFlow 2.4's cuDNN 8.0).
             decided = want is not None and cudnn[0] and (int(cudnn[0]) != want[0] or want[1] == 0)

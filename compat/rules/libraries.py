@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from launchbuild.compat import data
-from launchbuild.compat.catalog import get, rule
+from launchbuild.compat.registry import get, rule
 from launchbuild.compat.context import CheckContext
-from launchbuild.compat.findings import Evidence, Finding, Severity
+from launchbuild.core.findings import Evidence, Finding, Severity
 from launchbuild.compat.rules._common import (
     _NVIDIA_UNSUFFIXED,
     ev_image,
@@ -43,9 +43,10 @@ def cudnn_too_old(ctx: CheckContext) -> Iterator[Finding]:
         return
     needs: list[tuple[str, str, tuple[int, int], Evidence]] = []
     tf = tf_build(ctx)
-    if tf is not None and not tf.cpu_only and not tf.and_cuda and tf.release() is not None:
-        want = data.cc_tuple(tf.release().cudnn)
-        needs.append((tf.name, tf.version, want, Evidence(f"tensorflow {tf.minor} cuDNN", tf.release().cudnn, "data/tensorflow.json")))
+    tf_release = tf.release() if tf is not None and not tf.cpu_only and not tf.and_cuda else None
+    if tf is not None and tf_release is not None:
+        want = data.cc_tuple(tf_release.cudnn)
+        needs.append((tf.name, tf.version, want, Evidence(f"tensorflow {tf.minor} cuDNN", tf_release.cudnn, "data/tensorflow.json")))
     jl = jaxlib_cudnn(ctx)
     if jl is not None and "nvidia-cudnn-cu12" not in ctx.locked_names and "nvidia-cudnn-cu11" not in ctx.locked_names:
         needs.append(("jaxlib", jl[0], jl[1], Evidence("jaxlib build cuDNN", _mm(jl[1]), "lock (local version)")))

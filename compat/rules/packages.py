@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from launchbuild.compat import data
-from launchbuild.compat.catalog import get, register_external, rule
+from launchbuild.compat.registry import get, register_external, rule
 from launchbuild.compat.context import CheckContext
-from launchbuild.compat.findings import Evidence, Finding, Severity
+from launchbuild.core.findings import Evidence, Finding, Severity
 from launchbuild.compat.rules._common import ev_image, ev_lock, has_wheel_for_target, tf_build, torch_build
 
 register_external(
@@ -100,7 +100,7 @@ def needs_nvcc(ctx: CheckContext) -> Iterator[Finding]:
             continue
         cuda = img.cuda_version if img is not None and img.cuda_version else "12.4.1"
         fix = f"use nvidia/cuda:{cuda}-devel-ubuntu22.04 (or another -devel- image) as the accelerator base image"
-        if has_nvcc is None:
+        if has_nvcc is None or img is None:  # no image: has_nvcc is None
             yield get("LB303").finding(
                 f"{name} {version} {why}; whether the image has nvcc is unknown",
                 fix,

@@ -121,7 +121,7 @@ def render(
     `rules` defaults to the real catalog (`launchbuild.compat.catalog.RULES`)."""
     fmt = OutputFormat.parse(fmt)
     if tool_version is None:
-        from launchbuild import __version__
+        from launchbuild.core.version import __version__
 
         tool_version = __version__
     tty = _stream_is_tty(sys.stdout)

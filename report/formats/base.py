@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields, is_dataclass, replace
 from typing import Any
 
-from launchbuild.compat.findings import Finding, Location, Severity
+from launchbuild.core.findings import Finding, Location, Severity
 from launchbuild.report.model import Report, Verdict
 
 TOOL_NAME = "launchbuild"
@@ -71,7 +71,7 @@ def installed_information_uri() -> str | None:
         _, _, url = entry.partition(",")
         if url.strip().startswith("https://"):
             return url.strip()
-    home = meta.get("Home-page")
+    home = meta.get("Home-page")  # type: ignore[attr-defined]  # an email Message at runtime; the protocol omits get()
     return home if home and home.startswith("https://") else None
 
 

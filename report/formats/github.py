@@ -6,7 +6,7 @@ message %, CR and LF are percent-encoded; in properties also ':' and ','."""
 
 from __future__ import annotations
 
-from launchbuild.compat.findings import Finding, Severity
+from launchbuild.core.findings import Finding, Severity
 from launchbuild.report.formats.base import (
     scrub,
     RenderOptions,

@@ -9,8 +9,8 @@ import json
 from typing import Any
 
 from launchbuild.compat.facts import ImageFacts
-from launchbuild.compat.findings import Finding, Location
-from launchbuild.jobs.model import Sourced
+from launchbuild.core.findings import Finding, Location
+from launchbuild.core.sourced import Sourced
 from launchbuild.report.formats.base import (
     TOOL_NAME,
     RenderOptions,
@@ -18,7 +18,8 @@ from launchbuild.report.formats.base import (
     counts,
     ordered,
 )
-from launchbuild.report.model import BuildSummary, Failure, Report, TargetSummary
+from launchbuild.report.model import Failure, Report, TargetSummary
+from launchbuild.builder.model import BuildSummary
 from launchbuild.resolver.model import ResolveResult
 
 SCHEMA_VERSION = 1

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from launchbuild.compat.findings import Finding
+from launchbuild.core.findings import Finding
 from launchbuild.report.formats.base import (
     scrub,
     TOOL_NAME,
@@ -100,15 +100,15 @@ class JunitFormat(ReportFormat):
         if report.failure is not None and report.failure.stage != "verify":  # verify: its checks above
             from launchbuild.report.failure import failure_rule_id, failure_text, failure_title
 
-            f = report.failure
-            case = ET.SubElement(suite, "testcase", classname=f"{TOOL_NAME}.{f.stage}", name=failure_title(f),
+            stopped = report.failure
+            case = ET.SubElement(suite, "testcase", classname=f"{TOOL_NAME}.{stopped.stage}", name=failure_title(stopped),
                                  time="0")
             where = fallback_location(report)
             if where is not None:
                 case.set("file", workspace_path(where.path))
             tests += 1
-            failure = ET.SubElement(case, "failure", message=f.message, type=failure_rule_id(f))
-            failure.text = failure_text(f, tail_lines=40)
+            failure = ET.SubElement(case, "failure", message=stopped.message, type=failure_rule_id(stopped))
+            failure.text = failure_text(stopped, tail_lines=40)
             failures += 1
 
         suite.set("tests", str(tests))

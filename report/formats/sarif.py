@@ -11,7 +11,7 @@ import hashlib
 import json
 from typing import Any
 
-from launchbuild.compat.findings import Finding, Location, Severity
+from launchbuild.core.findings import Finding, Location, Severity
 from launchbuild.report.formats.base import (
     TOOL_NAME,
     RenderOptions,

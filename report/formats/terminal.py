@@ -15,9 +15,9 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from launchbuild.compat.findings import Finding, Severity
+from launchbuild.core.findings import Finding, Severity
 from launchbuild.report.plain import add_plain_row
-from launchbuild.jobs.model import Sourced
+from launchbuild.core.sourced import Sourced
 from launchbuild.report.formats.base import (
     scrub,
     RenderOptions,

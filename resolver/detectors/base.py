@@ -9,18 +9,11 @@ from __future__ import annotations
 
 import bisect
 import re
-import sys
 from pathlib import Path
 
-from launchbuild.compat.findings import Location
+from launchbuild.core.findings import Location
 from launchbuild.errors import BadInput
 from launchbuild.resolver.requirements import RequirementLine, parse_requirement
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
-
 
 def read_toml(path: Path, shown: str) -> tuple[dict, str]:
     """A job's TOML file (uv.lock, pylock.toml, Pipfile, pyproject.toml) through the bounded

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
-from launchbuild.compat.findings import Finding, Location, Severity
+from launchbuild.core.findings import Finding, Location, Severity
 from launchbuild.errors import BadInput
 from launchbuild.resolver.detectors.base import line_of
 from launchbuild.resolver.requirements import RequirementLine, parse_requirement
@@ -53,9 +53,9 @@ def included_files(path: Path) -> set[Path]:
 
 @lru_cache(maxsize=1)
 def mapping_table() -> dict:
-    from launchbuild.compat import data
+    from launchbuild.core.tables import load
 
-    return data.load("conda_pypi")
+    return load("conda_pypi")
 
 
 def conda_to_pep508(spec: str, where: str) -> tuple[str, str, str | None]:

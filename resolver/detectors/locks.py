@@ -16,25 +16,45 @@ from pathlib import Path
 
 from packaging.markers import InvalidMarker, Marker
 
-from launchbuild.compat.findings import Finding, Location, Severity
+from launchbuild.core.findings import Finding, Location, Severity
 from launchbuild.errors import BadInput, InfraUnavailable
 from launchbuild.resolver.detectors.base import read_toml
 from launchbuild.resolver.model import Target
-from launchbuild.resolver.requirements import ParsedRequirements
+from launchbuild.resolver.platforms import marker_environment
+from launchbuild.resolver.requirements import ParsedRequirements, RequirementLine, parse_requirement
 from launchbuild.resolver.sources import LoadedInput, display_path
 
-_MACHINE = {"linux/amd64": "x86_64", "linux/arm64": "aarch64"}
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_COMMIT = re.compile(r"[0-9a-f]{40}")
 
 
-def marker_environment(target: Target) -> dict[str, str]:
-    """PEP 508 marker values of the target (a CPython on Linux)."""
-    return {
-        "implementation_name": "cpython", "platform_python_implementation": "CPython",
-        "os_name": "posix", "sys_platform": "linux", "platform_system": "Linux",
-        "platform_machine": _MACHINE.get(target.platform, "x86_64"),
-        "python_version": target.python, "python_full_version": f"{target.python}.0",
-        "platform_release": "", "platform_version": "", "implementation_version": f"{target.python}.0",
-    }
+def valid_name(name: object) -> bool:
+    return isinstance(name, str) and bool(_NAME.fullmatch(name))
+
+
+def entry_lines(name: str, pin: str, marker: str | None, hashes: list[str], shown: str,
+                extras: tuple[str, ...] = ()) -> list[str]:
+    """One hash-checked entry of the internal lock format, as every lock reader writes it:
+    `name[extras]==version ; marker`, its sorted unique hashes, and where it came from."""
+    head = f"{name}{'[' + ','.join(extras) + ']' if extras else ''}{pin}{f' ; {marker}' if marker else ''}"
+    lines = [f"{head} \\", *(f"    --hash={h} \\" for h in sorted(dict.fromkeys(hashes)))]
+    lines[-1] = lines[-1].rstrip(" \\")
+    return [*lines, f"    # via {shown}"]
+
+
+def git_requirement(name: object, url: object, commit: object, shown: str, *, marker: object = None,
+                    subdirectory: object = None) -> RequirementLine | None:
+    """A lock's git entry at its exact commit as `name @ git+url@commit` (built into a wheel
+    later), or None when it is not one: it then stays an LB305 finding."""
+    if not (valid_name(name) and isinstance(url, str) and isinstance(commit, str) and _COMMIT.fullmatch(commit)):
+        return None
+    url = url if url.startswith("git+") else f"git+{url}"
+    tail = f"#subdirectory={subdirectory}" if isinstance(subdirectory, str) and subdirectory else ""
+    suffix = f" ; {marker}" if isinstance(marker, str) else ""
+    try:
+        return parse_requirement(f"{name} @ {url}@{commit}{tail}{suffix}", Location(shown))
+    except BadInput:
+        return None
 
 
 def for_target(body: str, target: Target) -> str:
@@ -88,7 +108,8 @@ def pylock_body(data: dict, shown: str) -> tuple[str, tuple[Finding, ...], tuple
             findings.append(_lock_problem(shown, name, "a VCS checkout" if "vcs" in pkg else "a local directory"))
             continue
         hashes: list[str] = []
-        wheels = pkg.get("wheels") if isinstance(pkg.get("wheels"), list) else []
+        listed = pkg.get("wheels")
+        wheels = listed if isinstance(listed, list) else []
         for dist in [*wheels, *([pkg["sdist"]] if isinstance(pkg.get("sdist"), dict) else []),
                      *([pkg["archive"]] if isinstance(pkg.get("archive"), dict) else [])]:
             found = dist.get("hashes") if isinstance(dist, dict) else None
@@ -96,41 +117,28 @@ def pylock_body(data: dict, shown: str) -> tuple[str, tuple[Finding, ...], tuple
             if isinstance(digest, str) and re.fullmatch(r"[0-9a-fA-F]{64}", digest):
                 hashes.append(f"sha256:{digest}")
         valid = isinstance(pkg.get("version"), str) and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._+!-]*", pkg["version"]) \
-            and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name)
+            and valid_name(name)
         if not valid or not hashes:
             findings.append(_lock_problem(shown, name, "locked without a version or a sha256 hash"))
             continue
         if isinstance(pkg.get("index"), str) and pkg["index"] not in indexes:
             indexes.append(pkg["index"])
-        marker = f" ; {pkg['marker']}" if isinstance(pkg.get("marker"), str) else ""
-        lines.append(f"{name}=={pkg['version']}{marker} \\")
-        lines += [f"    --hash={h} \\" for h in sorted(dict.fromkeys(hashes))]
-        lines[-1] = lines[-1].rstrip(" \\")
-        lines.append(f"    # via {shown}")
+        lines += entry_lines(name, f"=={pkg['version']}", pkg.get("marker") if isinstance(pkg.get("marker"), str) else None,
+                             hashes, shown)
     return "\n".join(lines) + ("\n" if lines else ""), tuple(findings), tuple(indexes)
 
 
 def vcs_lines(data: dict, shown: str) -> tuple:
     """PEP 751 git entries with their exact commit, as `name @ git+url@commit` lines (built later)."""
-    from launchbuild.compat.findings import Location
-    from launchbuild.resolver.requirements import parse_requirement
-
     out = []
     for pkg in data.get("packages") or []:
         vcs = pkg.get("vcs") if isinstance(pkg, dict) else None
         if not isinstance(vcs, dict) or vcs.get("type") != "git":
             continue
-        url, commit, name = vcs.get("url"), vcs.get("commit-id"), pkg.get("name")
-        if not (isinstance(url, str) and isinstance(commit, str) and re.fullmatch(r"[0-9a-f]{40}", commit)
-                and isinstance(name, str) and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name)):
-            continue
-        sub = vcs.get("subdirectory")
-        marker = f" ; {pkg['marker']}" if isinstance(pkg.get("marker"), str) else ""
-        tail = f"#subdirectory={sub}" if isinstance(sub, str) and sub else ""
-        try:
-            out.append(parse_requirement(f"{name} @ git+{url}@{commit}{tail}{marker}", Location(shown)))
-        except BadInput:
-            continue  # stays an LB305 finding
+        line = git_requirement(pkg.get("name"), vcs.get("url"), vcs.get("commit-id"), shown,
+                               marker=pkg.get("marker"), subdirectory=vcs.get("subdirectory"))
+        if line is not None:
+            out.append(line)
     return tuple(out)
 
 
@@ -200,9 +208,6 @@ class UvLockInput:
                 head = raw.rstrip("\\").strip()
                 skip = head.startswith("-e ") or " @ " in head.split(";")[0] or head.startswith(("./", "/", "file:"))
                 if skip and " @ git+" in head and not head.startswith("-e "):
-                    from launchbuild.compat.findings import Location
-                    from launchbuild.resolver.requirements import parse_requirement
-
                     vcs.append(parse_requirement(head, Location(shown)))
                 elif skip:
                     findings.append(_lock_problem(shown, head.split(" @ ")[0].removeprefix("-e ").strip(),

@@ -12,11 +12,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from launchbuild.compat.findings import Finding, Location
+from launchbuild.core.findings import Finding, Location
 from launchbuild.errors import BadInput
-from launchbuild.jobs.model import Origin, Sourced
+from launchbuild.core.sourced import Origin, Sourced
 from launchbuild.resolver.detectors.base import line_of, read_toml
-from launchbuild.resolver.detectors.locks import _lock_problem
+from launchbuild.resolver.detectors.locks import _lock_problem, entry_lines, git_requirement, valid_name
 from launchbuild.resolver.requirements import IndexOptions, ParsedRequirements, RequirementLine, parse_requirement
 from launchbuild.resolver.sources import LoadedInput, display_path
 
@@ -99,13 +99,15 @@ class PipfileInput:
             lines += [_entry(n, s, shown, text, self.path.parent) for n, s in dev.items()]
             read.append(f"[dev-packages]: {len(dev)}")
         not_used = (f"[dev-packages] ({len(dev)}) not asked for (add --group dev)",) if dev and "dev" not in self.groups else ()
-        sources = [s.get("url") for s in data.get("source", []) if isinstance(s, dict) and isinstance(s.get("url"), str)]
-        settings = data.get("pipenv") if isinstance(data.get("pipenv"), dict) else {}
+        sources: list[str] = [s["url"] for s in data.get("source", []) if isinstance(s, dict) and isinstance(s.get("url"), str)]
+        raw_settings = data.get("pipenv")
+        settings = raw_settings if isinstance(raw_settings, dict) else {}
         pre = settings.get("allow_prereleases") is True  # pipenv's --pre, for every package
         if pre:
             read.append("[pipenv] allow_prereleases: pre-releases allowed")
         options = IndexOptions(index_url=sources[0] if sources else None, extra_index_urls=tuple(sources[1:]), pre=pre)
-        requires = data.get("requires") if isinstance(data.get("requires"), dict) else {}
+        raw_requires = data.get("requires")
+        requires = raw_requires if isinstance(raw_requires, dict) else {}
         # `pipenv --python 3.10.4` writes python_full_version; either names the Python.
         python = _python_pin(requires.get("python_version", requires.get("python_full_version")), shown)
         parsed = ParsedRequirements(requirements=tuple(lines), options=options, files=(shown,))
@@ -132,7 +134,8 @@ def pipfile_lock_body(data: dict, shown: str, groups: tuple[str, ...]) -> tuple[
                 continue
             seen.add(name)
             version = entry.get("version")
-            raw_hashes = entry.get("hashes") if isinstance(entry.get("hashes"), list) else []
+            listed = entry.get("hashes")
+            raw_hashes = listed if isinstance(listed, list) else []
             hashes = [h for h in raw_hashes if isinstance(h, str) and re.fullmatch(r"sha256:[0-9a-fA-F]+", h)]
             if "git" in entry or "path" in entry or "file" in entry:
                 findings.append(_lock_problem(shown, name, "a VCS or path dependency in the lock"))
@@ -142,14 +145,11 @@ def pipfile_lock_body(data: dict, shown: str, groups: tuple[str, ...]) -> tuple[
                 continue
             extras = [e for e in entry.get("extras") or [] if isinstance(e, str)] \
                 if isinstance(entry.get("extras"), list) else []
-            marker = f" ; {entry['markers']}" if isinstance(entry.get("markers"), str) else ""
-            if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", str(name)) or not re.fullmatch(r"==[^\s;\\]+", version):
+            if not valid_name(str(name)) or not re.fullmatch(r"==[^\s;\\]+", version):
                 findings.append(_lock_problem(shown, str(name), "not a valid name==version entry"))
                 continue
-            lines.append(f"{name}{'[' + ','.join(extras) + ']' if extras else ''}{version}{marker} \\")
-            lines += [f"    --hash={h} \\" for h in sorted(set(hashes))]
-            lines[-1] = lines[-1].rstrip(" \\")
-            lines.append(f"    # via {shown}")
+            lines += entry_lines(str(name), version, entry["markers"] if isinstance(entry.get("markers"), str) else None,
+                                 hashes, shown, tuple(extras))
     return ("\n".join(lines) + "\n") if lines else "", tuple(findings)
 
 
@@ -163,16 +163,9 @@ def _lock_git_lines(data: dict, shown: str, groups: tuple[str, ...]) -> tuple[Re
         for name, entry in section.items():
             if not isinstance(entry, dict) or not isinstance(entry.get("git"), str):
                 continue
-            ref = entry.get("ref")
-            if not (isinstance(ref, str) and re.fullmatch(r"[0-9a-f]{40}", ref)
-                    and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", str(name))):
-                continue
-            url = entry["git"] if entry["git"].startswith("git+") else f"git+{entry['git']}"
-            marker = f" ; {entry['markers']}" if isinstance(entry.get("markers"), str) else ""
-            try:
-                out.append(parse_requirement(f"{name} @ {url}@{ref}{marker}", Location(shown)))
-            except BadInput:
-                continue  # stays an LB305 finding
+            line = git_requirement(name, entry["git"], entry.get("ref"), shown, marker=entry.get("markers"))
+            if line is not None:
+                out.append(line)
     return tuple(out)
 
 
@@ -196,7 +189,7 @@ class PipfileLockInput:
         names = {r.name for r in vcs}
         findings = tuple(f for f in findings if not any(f.message.startswith(f"{n} in ") for n in names))
         meta = data.get("_meta") or {}
-        sources = [s.get("url") for s in meta.get("sources", []) if isinstance(s, dict) and isinstance(s.get("url"), str)]
+        sources: list[str] = [s["url"] for s in meta.get("sources", []) if isinstance(s, dict) and isinstance(s.get("url"), str)]
         python = _python_pin((meta.get("requires") or {}).get("python_version"), shown)
         return LoadedInput(self.kind, shown, ParsedRequirements(requirements=vcs, files=(shown,)), lock_body=body,
                            python_pin=python,

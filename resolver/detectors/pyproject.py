@@ -21,7 +21,7 @@ from launchbuild.resolver.detectors.base import line_of, read_toml, requirement,
 from launchbuild.resolver.detectors.constraints import poetry_to_pep440, python_marker
 from launchbuild.jobs.urls import redact_url, url_problem
 from launchbuild.resolver.requirements import IndexOptions, ParsedRequirements, RequirementLine, parse_requirement
-from launchbuild.compat.findings import Location
+from launchbuild.core.findings import Location
 from launchbuild.resolver.sources import LoadedInput, display_path
 
 
@@ -328,7 +328,7 @@ def _poetry(source: ProjectInput, data: dict, text: str, shown: str) -> LoadedIn
     base_dir = source.path.parent
     deps = _table(poetry.get("dependencies"), "[tool.poetry.dependencies]", shown)
     poetry_extras = _table(poetry.get("extras"), "[tool.poetry.extras]", shown)
-    group_tables = {canonicalize_name(k): _table(_table(v, f"[tool.poetry.group.{k}]", shown).get("dependencies"),
+    group_tables: dict[str, dict] = {canonicalize_name(k): _table(_table(v, f"[tool.poetry.group.{k}]", shown).get("dependencies"),
                                                  f"[tool.poetry.group.{k}.dependencies]", shown)
                     for k, v in _table(poetry.get("group"), "[tool.poetry.group]", shown).items()}
     if poetry.get("dev-dependencies"):

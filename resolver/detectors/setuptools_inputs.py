@@ -16,7 +16,7 @@ from pathlib import Path
 from launchbuild.errors import BadInput
 from launchbuild.resolver.detectors.base import line_of
 from launchbuild.resolver.requirements import ParsedRequirements, parse_requirement
-from launchbuild.compat.findings import Location
+from launchbuild.core.findings import Location
 from launchbuild.resolver.sources import LoadedInput, display_path
 
 

@@ -6,7 +6,6 @@ come from the engine's cache after the first build of each base.
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import json
 import os
@@ -321,7 +320,7 @@ def test_ctrl_c_during_a_build_leaves_nothing(client, repo_name, tmp_path):
                                      str(src), gate.url], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                     env=env, preexec_fn=default_sigint)
             seen: list[str] = []
-            drain = threading.Thread(target=lambda: seen.extend(proc.stdout), daemon=True)  # type: ignore[arg-type]
+            drain = threading.Thread(target=lambda seen=seen, proc=proc: seen.extend(proc.stdout), daemon=True)  # type: ignore[arg-type]
             drain.start()
             while not gate.held.wait(1.0) and proc.poll() is None:
                 pass  # the outcome depends on the event, not on how long this takes

@@ -13,8 +13,8 @@ import pytest
 from launchbuild.compat.inspect import inspect_image
 from launchbuild.compat.providers import docker as docker_provider
 from launchbuild.compat.providers.base import ProviderUnavailable
-from launchbuild.compat.imageref import parse_image_ref
-from launchbuild.compat.providers.platforms import Platform
+from launchbuild.core.imageref import parse_image_ref
+from launchbuild.core.platform import Platform
 
 pytestmark = pytest.mark.docker
 

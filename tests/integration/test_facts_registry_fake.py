@@ -10,11 +10,11 @@ import sys
 
 import pytest
 
-from launchbuild.compat.imageref import parse_image_ref
+from launchbuild.core.imageref import parse_image_ref
 from launchbuild.compat.inspect import inspect_image
 from launchbuild.compat.providers import registry as registry_provider
 from launchbuild.compat.providers.base import ImageNotFound, ProviderUnavailable, RegistryAuthError, RegistryIntegrityError
-from launchbuild.compat.providers.platforms import Platform
+from launchbuild.core.platform import Platform
 from launchbuild.errors import InfraUnavailable
 from tests.fakeregistry import FakeRegistry, Symlink, Whiteout, sha256
 

@@ -19,13 +19,11 @@ job, the operator's ~/.netrc. After the build:
 from __future__ import annotations
 
 import base64
-import io
 import json
 import os
 import shlex
 import subprocess
 import sys
-import tarfile
 import threading
 import uuid
 from functools import partial
@@ -34,6 +32,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers_image import saved_image_members
 from tests.helpers_resolver import build_wheel
 
 pytestmark = [pytest.mark.docker, pytest.mark.network]
@@ -141,27 +140,9 @@ def built(hostile, docker_client, standin_images):
     docker_client.images.remove(tag, force=True)
 
 
-def _saved(tag: str):
-    saved = subprocess.run(["docker", "save", tag], capture_output=True, check=True, timeout=300).stdout
-    with tarfile.open(fileobj=io.BytesIO(saved)) as outer:
-        for member in outer:
-            if not member.isfile():
-                continue
-            data = outer.extractfile(member).read()
-            if member.name.endswith("layer.tar") or member.name.startswith("blobs/"):
-                try:
-                    with tarfile.open(fileobj=io.BytesIO(data)) as layer:
-                        for inner in layer:
-                            yield member.name, inner.name, (layer.extractfile(inner).read() if inner.isfile() else b"")
-                    continue
-                except tarfile.ReadError:
-                    pass
-            yield "", member.name, data
-
-
 @pytest.fixture(scope="module")
 def layers(built):
-    return list(_saved(built["tag"]))
+    return list(saved_image_members(built["tag"], include_non_files=True))
 
 
 @pytest.mark.parametrize("canary", [USER, TOKEN, HOST_CANARY, CA_CANARY, HOME_CANARY])

@@ -18,7 +18,8 @@ import pytest
 
 from launchbuild.netbounds import Deadline, deadline_session
 from launchbuild.resolver import index
-from launchbuild.resolver.cache import facts_path, read_json
+from launchbuild.resolver.cache import facts_path
+from launchbuild.core.cache import read_json
 
 GOOD = {"info": {"requires_python": ">=3.8"},
         "urls": [{"filename": "demo-1.0-py3-none-any.whl", "packagetype": "bdist_wheel"}]}

@@ -24,7 +24,6 @@ import io
 import json
 import lzma
 import os
-import shutil
 import subprocess
 import sys
 import tarfile

@@ -70,7 +70,9 @@ def test_image_check_reads_the_labels_from_the_registry(built, docker_client, tm
         doc = json.loads(result.stdout)
         assert doc["image"]["provider"] == "registry", doc["image"]
         assert result.returncode == 1 and "LB204" in {f["rule"] for f in doc["findings"]}
-        with pytest.raises(Exception):
+        import docker.errors
+
+        with pytest.raises(docker.errors.NotFound):
             docker_client.images.get(tag)  # still not pulled
     finally:
         docker_client.images.pull(*tag.rsplit(":", 1))

@@ -11,7 +11,8 @@ import pytest
 
 from launchbuild.builder.dockerfile import render
 from launchbuild.builder.plan import BuildPlan
-from launchbuild.jobs.model import CodeSource, Job, Origin, Sourced, SourceKind
+from launchbuild.jobs.model import CodeSource, Job, SourceKind
+from launchbuild.core.sourced import Origin, Sourced
 from launchbuild.resolver.api import ResolveOptions, resolve
 
 pytestmark = pytest.mark.network

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from launchbuild.errors import InfraUnavailable
-from launchbuild.jobs.model import CodeSource, Job, Origin, Sourced
+from launchbuild.jobs.model import CodeSource, Job
+from launchbuild.core.sourced import Origin, Sourced
 from launchbuild.resolver.api import ResolveOptions, resolve
 
 pytestmark = pytest.mark.network

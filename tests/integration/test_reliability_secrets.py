@@ -7,16 +7,15 @@ runs as non-root. One build serves every check (module-scoped)."""
 from __future__ import annotations
 
 import base64
-import io
 import json
 import os
 import subprocess
-import sys
-import tarfile
 import uuid
 from pathlib import Path
 
 import pytest
+
+from tests.helpers_image import saved_image_members
 
 pytestmark = [pytest.mark.docker, pytest.mark.network]
 
@@ -81,29 +80,9 @@ def built(planted, docker_client, standin_images):
     docker_client.images.remove(tag, force=True)
 
 
-def _saved_layers(tag: str):
-    """(layer path, member name, bytes) for every file of every layer of `docker save`."""
-    saved = subprocess.run(["docker", "save", tag], capture_output=True, check=True, timeout=300).stdout
-    with tarfile.open(fileobj=io.BytesIO(saved)) as outer:
-        for member in outer:
-            if not member.isfile():
-                continue
-            data = outer.extractfile(member).read()
-            if member.name.endswith("layer.tar") or member.name.startswith("blobs/"):
-                try:
-                    with tarfile.open(fileobj=io.BytesIO(data)) as layer:
-                        for inner in layer:
-                            if inner.isfile():
-                                yield member.name, inner.name, layer.extractfile(inner).read()
-                    continue
-                except tarfile.ReadError:
-                    pass
-            yield "", member.name, data  # config, manifest, repositories
-
-
 @pytest.fixture(scope="module")
 def layer_files(built):
-    return list(_saved_layers(built["tag"]))
+    return list(saved_image_members(built["tag"]))
 
 
 @pytest.mark.parametrize("canary", sorted(CANARIES))

@@ -82,7 +82,7 @@ def test_uv_lock_is_used_as_locked_for_the_target(tmp_path):
     assert result.input_kind == "lock" and result.input_path == "uv.lock"
     assert ("requirements.txt", "lower precedence than uv.lock (lock)") in result.skipped_inputs
     by_python = {}
-    from launchbuild.jobs.model import Origin, Sourced
+    from launchbuild.core.sourced import Origin, Sourced
 
     for py in ("3.11", "3.12"):
         r = run(src, tmp_path / "cache", python=Sourced(py, Origin.FLAG))

@@ -9,7 +9,8 @@ import pytest
 from packaging.specifiers import SpecifierSet
 
 from launchbuild.errors import InfraUnavailable
-from launchbuild.jobs.model import CodeSource, Job, Origin, Sourced
+from launchbuild.jobs.model import CodeSource, Job
+from launchbuild.core.sourced import Origin, Sourced
 from launchbuild.resolver.api import ResolveOptions, render_lock, resolve
 from launchbuild.resolver.backends import find_interpreter
 from tests.helpers_resolver import build_wheel, serve_directory

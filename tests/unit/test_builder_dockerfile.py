@@ -210,7 +210,7 @@ def _own_project_plan(**kw):
 
 def test_own_project_and_host_wheels_in_every_builder_mode():
     from launchbuild.builder.dockerfile import render
-    from launchbuild.builder.plan import CaMode, Frontend
+    from launchbuild.builder.plan import Frontend
 
     buildkit = render(_own_project_plan(ca_mode=CaMode.SECRET))
     assert "--mount=type=bind,source=.launchbuild/wheels,target=/opt/launchbuild/wheels" in buildkit

@@ -8,9 +8,9 @@ import hashlib
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from launchbuild.builder.labels import (
-    FACTS_LABEL, LOCK_LABEL, LOCK_SHA_LABEL, MAX_LOCK_LABEL, RULES_LABEL, decode_lock, encode_lock, image_labels,
-    read_labels, rules_version,
+from launchbuild.builder.labels import image_labels, rules_version
+from launchbuild.core.labels import (
+    FACTS_LABEL, LOCK_LABEL, LOCK_SHA_LABEL, MAX_LOCK_LABEL, RULES_LABEL, decode_lock, encode_lock, read_labels,
 )
 from launchbuild.compat.facts import ImageFacts
 from launchbuild.compat.image_env import built_image_environment

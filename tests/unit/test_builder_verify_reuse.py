@@ -15,7 +15,7 @@ from launchbuild.builder.verify import (
     script_in_code,
 )
 from launchbuild.jobs.model import SourceKind
-from launchbuild.report.model import VerificationResult
+from launchbuild.builder.model import VerificationResult
 
 PLAN = BuildPlan(source_kind=SourceKind.CODE, base_image="python:3.11-slim", python="3.11",
                  lock_text="six==1.16.0 --hash=sha256:aa\n", entrypoint=("python", "train.py"))

@@ -9,7 +9,7 @@ import pytest
 
 from launchbuild.compat.catalog import RULES, evaluate, normalize_ignore
 from launchbuild.compat.context import CheckContext
-from launchbuild.compat.findings import Finding, Severity
+from launchbuild.core.findings import Finding, Severity
 from launchbuild.errors import BadInput
 from tests.helpers_compat import ctx, cuda_image
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from launchbuild.compat.catalog import evaluate
-from launchbuild.compat.findings import Severity
+from launchbuild.core.findings import Severity
 from tests.helpers_compat import REQUIRE_11_8_0, REQUIRE_12_1_1, ctx, cuda_image, python_image
 
 

@@ -7,7 +7,7 @@ from hypothesis import given, strategies as st
 
 from launchbuild.compat import data, gpus
 from launchbuild.compat.catalog import evaluate
-from launchbuild.compat.findings import Severity
+from launchbuild.core.findings import Severity
 from tests.helpers_compat import ctx
 
 GEFORCE = [r for r in data.gpu_rows() if gpus._GEFORCE_NUMBER.match(gpus.normalize(r.name))]
@@ -71,7 +71,7 @@ def test_tensorflow_with_cubins_for_the_gpu_gets_no_jit_warning():
 
 def test_a_driver_older_than_the_data_against_a_cuda_the_data_lacks_is_unknown_not_a_verdict():
     from launchbuild.compat.inspect import _with_table_pythons
-    from launchbuild.compat.imageref import parse_image_ref
+    from launchbuild.core.imageref import parse_image_ref
     from launchbuild.compat.providers.inference import infer_facts
 
     def image(ref):
@@ -121,7 +121,7 @@ def test_same_major_ptx_jit_is_routine_and_gets_no_warning():
 
 
 def test_a_major_only_cudnn_tag_meets_an_x0_minimum_without_an_unknown():
-    from launchbuild.compat.imageref import parse_image_ref
+    from launchbuild.core.imageref import parse_image_ref
     from launchbuild.compat.inspect import _with_table_pythons
     from launchbuild.compat.providers.inference import infer_facts
 

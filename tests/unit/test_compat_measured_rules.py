@@ -7,14 +7,14 @@ import pytest
 
 from launchbuild.compat import cuda, data, measured
 from launchbuild.compat.catalog import RULES, evaluate
-from launchbuild.compat.findings import Severity
-from launchbuild.compat.imageref import parse_image_ref
+from launchbuild.core.findings import Severity
+from launchbuild.core.imageref import parse_image_ref
 from launchbuild.compat.inspect import _with_table_pythons
 from launchbuild.compat.providers.inference import infer_facts
 from launchbuild.errors import BadInput
 from launchbuild.resolver import python_version
 from launchbuild.resolver.model import PackageFacts
-from tests.helpers_compat import ctx, python_image
+from tests.helpers_compat import ctx
 
 
 def _img(ref):

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 import pytest
 
 from launchbuild.compat.catalog import evaluate
-from launchbuild.compat.findings import Severity
-from launchbuild.compat.imageref import parse_image_ref
+from launchbuild.core.findings import Severity
+from launchbuild.core.imageref import parse_image_ref
 from launchbuild.compat.inspect import _with_table_pythons
 from launchbuild.compat.providers.inference import infer_facts
 from tests.helpers_compat import ctx

@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from launchbuild.compat.target import parse_driver, parse_gpu, parse_platform
+from launchbuild.compat.target import parse_driver, parse_gpu
+from launchbuild.core.platform import parse_platform
 from launchbuild.errors import BadInput
 
 

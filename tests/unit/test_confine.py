@@ -12,14 +12,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from launchbuild.compat.findings import Location
+from launchbuild.core.findings import Location
 from launchbuild.errors import BadInput
 from launchbuild.jobs import confine
 from launchbuild.jobs.urls import host_of, split_credentials, url_problem
 from launchbuild.options import (
     JOB_OPTION_NAMES, OPERATOR_OPTION_NAMES, SPECS_BY_NAME, job_may_set, read_operator_config, resolve_options,
 )
-from launchbuild.jobs.model import Origin
+from launchbuild.core.sourced import Origin
 from launchbuild.resolver.boundary import Credentials, confine_local_paths, take_credentials
 from launchbuild.resolver.requirements import IndexOptions, parse_requirement, parse_text
 

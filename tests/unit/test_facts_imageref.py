@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from launchbuild.compat.imageref import ImageRef, parse_image_ref
+from launchbuild.core.imageref import ImageRef, parse_image_ref
 from launchbuild.errors import BadInput
 
 SHA = "sha256:" + "a" * 64

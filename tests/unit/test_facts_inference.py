@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from launchbuild.compat.imageref import parse_image_ref
+from launchbuild.core.imageref import parse_image_ref
 from launchbuild.compat.providers.inference import infer_facts
 
 CASES = [
@@ -61,7 +61,7 @@ def test_inference(ref, expected):
 
 import pytest as _pytest  # noqa: E402
 
-from launchbuild.compat.imageref import parse_image_ref as _ref  # noqa: E402
+from launchbuild.core.imageref import parse_image_ref as _ref  # noqa: E402
 from launchbuild.compat.providers.inference import infer_facts as _infer  # noqa: E402
 
 

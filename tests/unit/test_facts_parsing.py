@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from launchbuild.compat.providers.docker import PROBE_SCRIPT, facts_from_inspect, parse_probe_output
-from launchbuild.compat.imageref import parse_image_ref
+from launchbuild.core.imageref import parse_image_ref
 from launchbuild.compat.providers.filefacts import (
     FileScan,
     facts_from_config,

@@ -21,14 +21,15 @@ from launchbuild import limits
 from launchbuild.builder.context import _valid_stamp
 from launchbuild.builder.verify import VerificationCache
 from launchbuild.compat import factcache, requirecuda
-from launchbuild.compat.imageref import parse_image_ref
+from launchbuild.core.imageref import parse_image_ref
 from launchbuild.compat.providers import registry_shapes as shapes
-from launchbuild.compat.providers.platforms import Platform
+from launchbuild.core.platform import Platform
 from launchbuild.compat.providers.registry import select_platform
 from launchbuild.errors import BadInput, InfraUnavailable, LaunchbuildError
 from launchbuild.jobs import spec
 from launchbuild.options import read_config_file, resolve_options
-from launchbuild.resolver import cache, metadata
+from launchbuild.core import cache
+from launchbuild.resolver import metadata
 from launchbuild.resolver.index import facts_for_target, valid_release
 from launchbuild.resolver.requirements import parse_text
 from launchbuild.resolver.sources import EnvironmentFile, PyprojectFile, RunPackageList

@@ -11,8 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from launchbuild.errors import BadInput, LaunchbuildError
-from launchbuild.jobs.imageref import validate_image_ref
-from launchbuild.jobs.model import CodeSource, GitSource, ImageSource, Origin, SourceKind, Sourced
+from launchbuild.core.imageref import validate_image_ref
+from launchbuild.jobs.model import CodeSource, GitSource, ImageSource, SourceKind
+from launchbuild.core.sourced import Origin, Sourced
 from launchbuild.jobs.spec import (
     JobOverrides,
     load_job,

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from launchbuild.errors import BadInput
 from launchbuild.jobs.describe import job_to_dict
-from launchbuild.jobs.model import Origin, Sourced
+from launchbuild.core.sourced import Origin, Sourced
 from launchbuild.jobs.spec import JobOverrides, load_job
 from launchbuild.jobs.urls import redact_text, redact_url
 

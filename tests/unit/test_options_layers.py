@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from launchbuild.cli import app
 from launchbuild.errors import BadInput
-from launchbuild.jobs.model import Origin, Sourced
+from launchbuild.core.sourced import Origin, Sourced
 from launchbuild.jobs.precedence import RANK, strongest
 from launchbuild.options import JOB_OPTION_NAMES, OPERATOR_OPTION_NAMES, SPECS_BY_NAME, resolve_options
 from launchbuild.options import schema as option_schema

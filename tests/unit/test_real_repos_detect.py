@@ -11,7 +11,7 @@ import pytest
 from packaging.utils import canonicalize_name
 
 from launchbuild.resolver.api import _pick_input
-from launchbuild.resolver.sources import discover
+from launchbuild.resolver.discovery import discover
 from launchbuild.resolver.special import no_input_findings
 
 REPOS = Path(__file__).resolve().parent.parent / "fixtures" / "repos"

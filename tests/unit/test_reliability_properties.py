@@ -20,9 +20,10 @@ from hypothesis import strategies as st
 
 from launchbuild.builder import tags
 from launchbuild.compat import gpus, target
+from launchbuild.core import platform
 from launchbuild.errors import LaunchbuildError
 from launchbuild.jobs import spec
-from launchbuild.jobs.imageref import validate_image_ref
+from launchbuild.core.imageref import validate_image_ref
 from launchbuild.options import resolve_options
 from launchbuild.resolver import metadata, platforms, python_version
 
@@ -65,10 +66,10 @@ def test_driver_versions(text):
 @SETTINGS
 @given(st.one_of(_any_text, st.from_regex(r"linux/(amd64|arm64|arm|s390x)(/v[0-9])?", fullmatch=True)))
 def test_platforms(text):
-    result = only_ours(target.parse_platform, text)
+    result = only_ours(platform.parse_platform, text)
     if result is not None:
         assert result in ("linux/amd64", "linux/arm64")
-        assert only_ours(target.platform_arch, result)
+        assert only_ours(platform.docker_arch, result)
 
 
 @SETTINGS
@@ -181,5 +182,5 @@ def test_queue_config_files(data):
 
 @pytest.mark.parametrize("text", ["", " ", "\x00", "sm_", "sm_9a", "9.", ".9", "H100\n", "535.104.05\n", "linux/amd64 "])
 def test_edge_cases_stay_ours(text):
-    for parse in (target.parse_gpu, target.parse_driver, target.parse_platform):
+    for parse in (target.parse_gpu, target.parse_driver, platform.parse_platform):
         only_ours(parse, text)

@@ -11,11 +11,12 @@ import jsonschema
 import pytest
 
 from launchbuild.builder.engine import BuildStepFailed, _failure
-from launchbuild.compat.findings import Evidence, Finding, Location, Severity
+from launchbuild.core.findings import Evidence, Finding, Location, Severity
 from launchbuild.errors import InfraUnavailable
 from launchbuild.report.failure import predicting, with_build_failure, with_error, with_verification_failure
 from launchbuild.report.formats import OutputFormat, render
-from launchbuild.report.model import BuildSummary, Report, TargetSummary, Verdict, VerificationResult
+from launchbuild.report.model import Report, TargetSummary, Verdict
+from launchbuild.builder.model import BuildSummary, VerificationResult
 from tests.helpers_report import REPORT_SCHEMA, RULES, SARIF_SCHEMA
 
 LB302 = Finding(

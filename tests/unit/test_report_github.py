@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from launchbuild.compat.findings import Finding, Location, Severity
+from launchbuild.core.findings import Finding, Location, Severity
 from launchbuild.report.formats import render, write_github_step_summary
 from launchbuild.report.formats.github import escape_data, escape_property
 from tests.helpers_report import RULES, fixed_report, warning_report

@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 
 from launchbuild.compat.facts import ImageFacts
-from launchbuild.compat.findings import Finding, Severity
+from launchbuild.core.findings import Finding, Severity
 from launchbuild.report.formats import OutputFormat, render
 from launchbuild.report.formats.json import report_dict
 from tests.helpers_report import REPORT_SCHEMA, RULES, fixed_report, passing_report, warning_report

@@ -6,7 +6,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from dataclasses import replace
 
-from launchbuild.compat.findings import Finding, Severity
+from launchbuild.core.findings import Finding, Severity
 from launchbuild.report.formats import render
 from tests.helpers_report import RULES, fixed_report, passing_report, warning_report
 

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from launchbuild.compat.findings import Finding, Severity
+from launchbuild.core.findings import Finding, Severity
 from launchbuild.report.formats import render
 from launchbuild.report.formats.markdown import cell, code
 from tests.helpers_report import RULES, fixed_report, passing_report, warning_report

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from launchbuild.compat.findings import Finding, Location, Severity
+from launchbuild.core.findings import Finding, Location, Severity
 from launchbuild.report.formats import render
 from launchbuild.report.model import Report, TargetSummary
 from launchbuild.report.paths import ci_path, ci_root, for_ci, git_top_level

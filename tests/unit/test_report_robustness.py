@@ -10,7 +10,7 @@ from dataclasses import replace
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from launchbuild.compat.findings import Evidence, Finding, Location, Severity
+from launchbuild.core.findings import Evidence, Finding, Location, Severity
 from launchbuild.report.formats import OutputFormat, render
 from tests.helpers_report import fixed_report
 

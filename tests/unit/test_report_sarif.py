@@ -9,7 +9,7 @@ from dataclasses import replace
 import jsonschema
 import pytest
 
-from launchbuild.compat.findings import Finding, Location, Severity
+from launchbuild.core.findings import Finding, Location, Severity
 from launchbuild.report.formats import OutputFormat, render
 from launchbuild.report.formats.sarif import FINGERPRINT_KEY
 from tests.helpers_report import RULES, SARIF_SCHEMA, fixed_report, passing_report, warning_report

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from launchbuild.compat.findings import Location
+from launchbuild.core.findings import Location
 from launchbuild.resolver import artifacts
 from launchbuild.resolver.model import Target
 from launchbuild.resolver.requirements import IndexOptions, parse_requirement

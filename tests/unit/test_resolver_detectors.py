@@ -23,7 +23,7 @@ from launchbuild.resolver.detectors.pipfile import PipfileInput, pipfile_lock_bo
 from launchbuild.resolver.detectors.pyproject import ProjectInput
 from launchbuild.resolver.detectors.setuptools_inputs import SetupCfgInput, SetupPyInput
 from launchbuild.resolver.model import Target
-from launchbuild.resolver.sources import discover
+from launchbuild.resolver.discovery import discover
 from launchbuild.resolver.special import no_input_findings
 
 
@@ -753,7 +753,7 @@ def test_a_conda_version_pep440_cannot_read_is_unpinned_and_said(tmp_path):
 def test_a_file_url_to_a_project_in_the_job_is_the_jobs_own_project(tmp_path):
     # Poetry's `mylib = {path = "libs/mylib", develop = true}` and Pipfile's path entries become
     # `mylib @ file:///job/libs/mylib`: that was LB305 "not a project in the job".
-    from launchbuild.compat.findings import Location
+    from launchbuild.core.findings import Location
     from launchbuild.resolver.own_project import split_local_projects
     from launchbuild.resolver.requirements import parse_requirement
 

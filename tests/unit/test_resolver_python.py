@@ -7,7 +7,7 @@ import json
 import pytest
 
 from launchbuild.errors import BadInput
-from launchbuild.jobs.model import Origin, Sourced
+from launchbuild.core.sourced import Origin, Sourced
 from launchbuild.resolver.metadata import read_run_metadata
 from launchbuild.resolver.python_version import (
     DEFAULT_PYTHON, from_requires_python, normalize, select_python,

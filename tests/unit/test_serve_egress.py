@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from launchbuild.compat.imageref import parse_image_ref
+from launchbuild.core.imageref import parse_image_ref
 from launchbuild.errors import BadInput
 from launchbuild.service.egress import EgressPolicy, refuse_git_redirects
 from launchbuild.service.request import parse_request

@@ -1,4 +1,4 @@
-"""Findings: what a rule says about a job. Shared by compat, resolver, builder and report."""
+"""Findings: what a rule says about a job. Shared by every stage from the resolver on, so it lives in core."""
 
 from __future__ import annotations
 

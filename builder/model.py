@@ -1,0 +1,30 @@
+"""What a build produced: the builder's output values. The report embeds them, so they live
+here, upstream of the report, and the builder never imports a later stage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class VerificationResult:
+    check: str  # "python version", "pip check", "locked versions", "entrypoint", "non-root user"
+    passed: bool
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class BuildSummary:
+    tag: str
+    skipped: bool  # True when the content-addressed tag already existed
+    reason: str = ""  # why it was skipped / built
+    duration_s: float = 0.0
+    size_bytes: int | None = None
+    digest: str | None = None
+    pushed: str | None = None  # the reference pushed to, if any
+    engine: str = ""
+    verification: tuple[VerificationResult, ...] = ()
+
+    @property
+    def verified(self) -> bool:
+        return all(v.passed for v in self.verification)

@@ -1,0 +1,47 @@
+"""pylock.toml and Pipfile.lock entries go through one writer (detectors/locks.entry_lines and
+git_requirement): the same locked package reads the same from either lock."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from launchbuild.resolver.detectors.locks import git_requirement, pylock_body, vcs_lines
+from launchbuild.resolver.detectors.pipfile import _lock_git_lines, pipfile_lock_body
+
+SHA = "ab" * 32
+COMMIT = "c" * 40
+
+
+def _body_without_origin(body: str) -> str:
+    return "\n".join(line for line in body.splitlines() if "# via" not in line)
+
+
+@settings(max_examples=60, deadline=None)
+@given(name=st.from_regex(r"[a-z][a-z0-9_-]{0,8}", fullmatch=True), version=st.from_regex(r"[0-9]{1,2}\.[0-9]{1,2}", fullmatch=True),
+       hashes=st.lists(st.sampled_from([SHA, "cd" * 32, "ef" * 32]), min_size=1, max_size=3),
+       marker=st.sampled_from([None, "python_version >= '3.8'", "sys_platform == 'linux'"]))
+def test_the_same_package_reads_the_same_from_both_locks(name, version, hashes, marker):
+    pylock = {"lock-version": "1.0", "packages": [{
+        "name": name, "version": version, "wheels": [{"hashes": {"sha256": h}} for h in hashes],
+        **({"marker": marker} if marker else {})}]}
+    pipfile = {"default": {name: {"version": f"=={version}", "hashes": [f"sha256:{h}" for h in hashes],
+                                  **({"markers": marker} if marker else {})}}}
+    body_a, findings_a, _ = pylock_body(pylock, "pylock.toml")
+    body_b, findings_b = pipfile_lock_body(pipfile, "Pipfile.lock", ())
+    assert findings_a == () and findings_b == ()
+    assert _body_without_origin(body_a) == _body_without_origin(body_b)
+    assert body_a.count("--hash=") == len(set(hashes))
+
+
+def test_git_entries_read_the_same_from_both_locks():
+    for url in ("https://example.com/r.git", "git+https://example.com/r.git"):
+        (a,) = vcs_lines({"packages": [{"name": "pkg", "vcs": {"type": "git", "url": url, "commit-id": COMMIT}}]}, "pylock.toml")
+        (b,) = _lock_git_lines({"default": {"pkg": {"git": url, "ref": COMMIT}}}, "Pipfile.lock", ())
+        assert a.url == b.url == f"git+https://example.com/r.git@{COMMIT}"
+
+
+def test_git_entry_without_exact_commit_is_not_a_requirement():
+    assert git_requirement("pkg", "https://example.com/r.git", "main", "x") is None
+    assert git_requirement("bad name", "https://example.com/r.git", COMMIT, "x") is None
+    assert git_requirement("pkg", None, COMMIT, "x") is None
