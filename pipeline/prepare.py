@@ -6,14 +6,14 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from launchbuild.core.sourced import Origin, Sourced
 from launchbuild.jobs.model import CodeSource, GitSource, ImageSource, Job
 from launchbuild.options import Options, resolve_options
 from launchbuild.pipeline.request import JobRequest
 from launchbuild.progress import Progress
-from launchbuild.report.model import Report, TargetSummary
+from launchbuild.report.model import JobView, Report, TargetSummary
 
 if TYPE_CHECKING:
     from launchbuild.jobs.spec import JobOverrides
@@ -56,17 +56,6 @@ def load(request: JobRequest) -> tuple[Job, Options]:
 
     options = resolve_options(request.config_names(), operator_config=request.operator_config)
     return load_job(request.job, job_overrides(options, request)), options
-
-
-@dataclass(frozen=True)
-class JobView:
-    """`launchbuild show`: the job as understood without fetching it. `data` is
-    `jobs.describe.job_to_dict` (every setting with where it came from); `options` the
-    options it was read with; `label` how reports name the job."""
-
-    label: str
-    data: Mapping[str, Any]
-    options: Options
 
 
 def describe(request: JobRequest) -> JobView:

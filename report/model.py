@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Mapping
 
 from launchbuild.builder.model import BuildSummary
 from launchbuild.compat.facts import ImageFacts
 from launchbuild.core.findings import Finding, Severity
 from launchbuild.core.sourced import Sourced
 from launchbuild.resolver.model import ResolveResult
+
+if TYPE_CHECKING:
+    from launchbuild.options import Options
 
 
 class Verdict(str, enum.Enum):
@@ -80,3 +84,14 @@ class Report:
         if self.failure is not None:
             return self.failure.exit_code
         return 1 if self.verdict is Verdict.FAIL else 0
+
+
+@dataclass(frozen=True)
+class JobView:
+    """`launchbuild show`: the job as understood without fetching it. `data` is
+    `jobs.describe.job_to_dict` (every setting with where it came from); `options` the
+    options it was read with; `label` how reports name the job."""
+
+    label: str
+    data: Mapping[str, Any]
+    options: Options

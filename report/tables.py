@@ -18,7 +18,7 @@ from launchbuild.report.plain import add_plain_row, plain
 if TYPE_CHECKING:
     from launchbuild.compat.catalog import Rule
     from launchbuild.compat.facts import ImageFacts
-    from launchbuild.pipeline.prepare import JobView
+    from launchbuild.report.model import JobView
     from launchbuild.resolver.model import ResolveResult
 
 
