@@ -1,84 +1,22 @@
-"""The rule catalog: every rule, its metadata, and `evaluate()`.
+"""Running the catalog: `evaluate()` over the registry, `--ignore` handling and ordering.
 
-A rule is a small pure function `(CheckContext) -> Iterable[Finding]`, registered with
-`@rule(...)`. IDs are stable and never renumbered; `launchbuild rules` and docs/rules.md
-are generated from `RULES`. Rules produced elsewhere (LB301, LB305 come from the resolver)
-are registered with `produced_by` so they can be listed and ignored like any other.
+A rule is a small pure function `(CheckContext) -> Iterable[Finding]`, listed with its metadata
+in compat/registry.py (`ALL_RULES`, in order). IDs are stable and never renumbered. Rules
+produced elsewhere (LB301, LB305, LB307-LB311 come from the resolver) are listed there with
+`produced_by`, so they can be listed and ignored like any other.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable
 
 from launchbuild.compat.context import CheckContext
-from launchbuild.compat.findings import Evidence, Finding, Location, Severity
+from launchbuild.compat.findings import Finding
+from launchbuild.compat.registry import ALL_RULES, RULES, get
+from launchbuild.compat.rule import Rule
 from launchbuild.errors import BadInput
 
-RuleFunc = Callable[[CheckContext], Iterable[Finding]]
-
-
-@dataclass(frozen=True)
-class Rule:
-    id: str
-    severity: Severity  # default severity; a finding may be milder or stricter with reason
-    title: str
-    description: str
-    help: str  # how to fix, in general
-    tags: tuple[str, ...]
-    check: RuleFunc | None = None  # None when another stage produces the findings
-    produced_by: str = "compat"
-
-    def finding(
-        self,
-        message: str,
-        fix: str,
-        evidence: Iterable[Evidence] = (),
-        *,
-        severity: Severity | None = None,
-        location: Location | None = None,
-    ) -> Finding:
-        return Finding(
-            rule=self.id,
-            severity=severity or self.severity,
-            title=self.title,
-            message=message,
-            fix=fix,
-            evidence=tuple(evidence),
-            location=location,
-        )
-
-
-RULES: dict[str, Rule] = {}
-
-
-def rule(
-    id: str,
-    severity: Severity,
-    title: str,
-    description: str,
-    help: str,
-    tags: tuple[str, ...] = (),
-) -> Callable[[RuleFunc], RuleFunc]:
-    def register(func: RuleFunc) -> RuleFunc:
-        if id in RULES:
-            raise RuntimeError(f"rule {id} registered twice")
-        RULES[id] = Rule(id, severity, title, description, help, tuple(tags), func)
-        return func
-
-    return register
-
-
-def register_external(
-    id: str, severity: Severity, title: str, description: str, help: str, tags: tuple[str, ...], produced_by: str
-) -> None:
-    if id in RULES:
-        raise RuntimeError(f"rule {id} registered twice")
-    RULES[id] = Rule(id, severity, title, description, help, tuple(tags), None, produced_by)
-
-
-def get(rule_id: str) -> Rule:
-    return RULES[rule_id]
+__all__ = ["RULES", "Rule", "evaluate", "get", "normalize_ignore", "sort_key"]
 
 
 def normalize_ignore(ignore: Iterable[str]) -> tuple[str, ...]:
@@ -104,11 +42,10 @@ def evaluate(ctx: CheckContext, ignore: Iterable[str] = ()) -> tuple[tuple[Findi
     ignored = set(normalize_ignore(ignore))
     findings: list[Finding] = []
     checked: list[str] = []
-    for rid in sorted(RULES):
-        if rid in ignored:
+    for r in ALL_RULES:
+        if r.id in ignored:
             continue
-        checked.append(rid)
-        r = RULES[rid]
+        checked.append(r.id)
         if r.check is not None:
             findings.extend(r.check(ctx))
     for f in ctx.resolver_findings:
@@ -116,7 +53,3 @@ def evaluate(ctx: CheckContext, ignore: Iterable[str] = ()) -> tuple[tuple[Findi
             findings.append(f)
     unique = list(dict.fromkeys(findings))
     return tuple(sorted(unique, key=sort_key)), tuple(checked)
-
-
-# Registration happens on import of the rule modules (kept last: they import `rule`).
-from launchbuild.compat import rules as _rules  # noqa: E402,F401

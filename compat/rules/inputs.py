@@ -1,11 +1,34 @@
-"""Rules about the job's environment inputs, reported by the resolver's detectors."""
+"""Rules the resolver reports (its lock, its detectors of the job's inputs): metadata only, no check
+here; the resolver builds their findings with `registry.finding(ID, ...)`."""
 
 from __future__ import annotations
 
-from launchbuild.compat.catalog import register_external
 from launchbuild.compat.findings import Severity
+from launchbuild.compat.rule import PYTHON_PACKAGES, Rule
 
-register_external(
+LB301 = Rule(
+    "LB301",
+    Severity.ERROR,
+    "Requirements do not resolve",
+    "The resolver could not find versions that satisfy every requirement for the target "
+    "Python and platform. Reported by the resolver; nothing can be built.",
+    "Relax or correct the conflicting pins the message names.",
+    ("packages", "resolver"),
+    PYTHON_PACKAGES,
+    produced_by="resolver",
+)
+LB305 = Rule(
+    "LB305",
+    Severity.ERROR,
+    "Requirement pinned to a local or unavailable source",
+    "A requirement points at a local path, a file:// URL, an editable checkout or an index "
+    "the build cannot reach, so the image build cannot install it. Reported by the resolver.",
+    "Publish the package to a reachable index, vendor it into the source, or drop it.",
+    ("packages", "resolver"),
+    PYTHON_PACKAGES,
+    produced_by="resolver",
+)
+LB307 = Rule(
     "LB307",
     Severity.ERROR,
     "Dependency file not understood",
@@ -14,9 +37,10 @@ register_external(
     "image would silently have an empty environment.",
     "Pass the file explicitly (--requirements FILE), or declare the dependencies in a form launchbuild reads.",
     ("packages", "resolver"),
-    "resolver",
+    PYTHON_PACKAGES,
+    produced_by="resolver",
 )
-register_external(
+LB308 = Rule(
     "LB308",
     Severity.INFO,
     "No dependency file: the image has no third-party packages",
@@ -24,9 +48,10 @@ register_external(
     "one that declares none): the image gets the interpreter and the standard library only.",
     "Add requirements.txt, pyproject.toml or environment.yml if the job imports third-party packages.",
     ("packages", "resolver"),
-    "resolver",
+    PYTHON_PACKAGES,
+    produced_by="resolver",
 )
-register_external(
+LB309 = Rule(
     "LB309",
     Severity.WARNING,
     "Conda package without a known PyPI name",
@@ -34,9 +59,10 @@ register_external(
     "(data/conda_pypi.json), so it is not installed: the image is built with pip/uv from PyPI.",
     "Add the package's PyPI name to the file's pip section, or remove the conda line.",
     ("packages", "resolver"),
-    "resolver",
+    PYTHON_PACKAGES,
+    produced_by="resolver",
 )
-register_external(
+LB310 = Rule(
     "LB310",
     Severity.ERROR,
     "Requirement hash does not match",
@@ -44,9 +70,10 @@ register_external(
     "pins: the user's hashes are enforced, so the install would refuse it.",
     "Update the --hash values, or pin the version they were computed for.",
     ("packages", "resolver"),
-    "resolver",
+    PYTHON_PACKAGES,
+    produced_by="resolver",
 )
-register_external(
+LB311 = Rule(
     "LB311",
     Severity.WARNING,
     "The job's own project cannot be built",
@@ -55,5 +82,6 @@ register_external(
     "its dependencies are, and its code runs from the workdir.",
     "Fix the project's packaging, or remove [build-system] if the job is not meant to be installed.",
     ("packages", "resolver"),
-    "resolver",
+    PYTHON_PACKAGES,
+    produced_by="resolver",
 )
