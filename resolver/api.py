@@ -8,6 +8,7 @@ from pathlib import Path
 from packaging.utils import canonicalize_name
 
 from launchbuild.compat.findings import Finding, Severity
+from launchbuild.compat.rules.inputs import finding as resolver_finding
 from launchbuild.errors import BadInput, InfraUnavailable, LaunchbuildError
 from launchbuild.jobs.model import Job, Origin, Sourced
 from launchbuild.resolver import cache
@@ -295,9 +296,7 @@ def resolve(source_dir: Path | None, job: Job, options: ResolveOptions = Resolve
                 findings.append(_with(unresolved, message=scrub(unresolved.message)))
             return _replace(base, findings=tuple(findings))
         if not outcome.body.strip() and not projects:
-            findings.append(Finding(
-                rule="LB301", severity=Severity.ERROR, title="Nothing to install for the target",
-                message=f"no requirement in {loaded.path} applies to Python {target.python} on {target.platform}",
+            findings.append(resolver_finding("LB301", message=f"no requirement in {loaded.path} applies to Python {target.python} on {target.platform}",
                 fix="check the markers of your requirement lines", location=requirements[0].location,
             ))
             return _replace(base, findings=tuple(findings))

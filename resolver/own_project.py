@@ -144,11 +144,10 @@ def buildable(project_dir: Path, root: Path, *, offline: bool):
 
 
 def unbuildable_finding(rel: str, cause: str | None):
-    from launchbuild.compat.findings import Finding, Location, Severity
+    from launchbuild.compat.findings import Location
+    from launchbuild.compat.rules.inputs import finding as resolver_finding
 
-    return Finding(
-        rule="LB311", severity=Severity.WARNING, title="The job's own project cannot be built",
-        message=f"the project at {rel} does not build into a wheel ({cause or 'no cause given'}): the image gets "
+    return resolver_finding("LB311", message=f"the project at {rel} does not build into a wheel ({cause or 'no cause given'}): the image gets "
                 "its dependencies from the lock, and its code runs from the workdir, not installed",
         fix="fix its packaging (e.g. [tool.setuptools] packages = [...] for a flat layout), or drop [build-system]",
         location=Location("pyproject.toml" if rel == "." else f"{rel}/pyproject.toml"),

@@ -1,9 +1,12 @@
 """Rules the resolver reports (its lock, its detectors of the job's inputs): metadata only, no check
-here; the resolver builds their findings with `registry.finding(ID, ...)`."""
+here; the resolver builds their findings with this module's `finding(ID, ...)`."""
 
 from __future__ import annotations
 
-from launchbuild.compat.findings import Severity
+from collections.abc import Iterable
+
+from launchbuild.compat.findings import Evidence, Finding, Location, Severity
+from launchbuild.compat.fixes import Fix
 from launchbuild.compat.rule import PYTHON_PACKAGES, Rule
 
 LB301 = Rule(
@@ -85,3 +88,19 @@ LB311 = Rule(
     PYTHON_PACKAGES,
     produced_by="resolver",
 )
+
+REPORTED_BY_RESOLVER: dict[str, Rule] = {r.id: r for r in (LB301, LB305, LB307, LB308, LB309, LB310, LB311)}
+
+
+def finding(
+    rule_id: str,
+    message: str,
+    fix: str | Fix | tuple[Fix, ...],
+    evidence: Iterable[Evidence] = (),
+    *,
+    severity: Severity | None = None,
+    location: Location | None = None,
+) -> Finding:
+    """A finding of one of the resolver's rules: its title and default severity are the
+    registry's. The resolver imports only this module (metadata), never the compat checks."""
+    return REPORTED_BY_RESOLVER[rule_id].finding(message, fix, evidence, severity=severity, location=location)

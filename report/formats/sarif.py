@@ -56,7 +56,7 @@ def _descriptor(meta: RuleMeta) -> dict[str, Any]:
         "fullDescription": {"text": meta.description or meta.title or meta.id},
         "help": {"text": help_text, "markdown": f"**{meta.id}: {meta.title}**\n\n{help_text}"},
         "defaultConfiguration": {"level": _LEVEL[meta.severity]},
-        "properties": {"tags": sorted({rule_group(meta.id), *meta.tags})},
+        "properties": {"tags": sorted({meta.group or rule_group(meta.id), *meta.tags})},
     }
     return descriptor
 
