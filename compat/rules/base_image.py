@@ -7,9 +7,13 @@ from collections.abc import Iterator
 from launchbuild.compat import data
 from launchbuild.compat.context import CheckContext
 from launchbuild.compat.findings import Evidence, Finding, Severity
+from launchbuild.compat.fixes import ChangeBaseImage, SetOption
 from launchbuild.compat.rule import BASE_IMAGE, GPU_CUDA, Rule
 from launchbuild.compat.rules._common import ev_image
 from launchbuild.compat.target import platform_arch
+
+# The accelerator image LB101 and LB208 suggest: a supported runtime image with apt.
+SUGGESTED_CUDA_IMAGE = "nvidia/cuda:12.4.1-runtime-ubuntu22.04"
 
 
 LB101 = Rule(
@@ -31,7 +35,7 @@ def accelerator_not_debian(ctx: CheckContext) -> Iterator[Finding]:
     os_name = " ".join(x for x in (img.os_id, img.os_version) if x) or "unknown OS"
     yield LB101.finding(
         f"{img.reference} is {os_name} without apt-get, so Python cannot be installed into it",
-        "use a Debian/Ubuntu-based accelerator image such as nvidia/cuda:12.4.1-runtime-ubuntu22.04",
+        ChangeBaseImage(SUGGESTED_CUDA_IMAGE, "use a Debian/Ubuntu-based accelerator image such as {image}"),
         [ev_image(ctx, "os_id", img.os_id or "unknown"), ev_image(ctx, "has_apt", str(img.has_apt))],
     )
 
@@ -70,7 +74,8 @@ def python_not_installable(ctx: CheckContext) -> Iterator[Finding]:
         if img.pythons:
             yield LB102.finding(
                 f"{img.reference} has Python {', '.join(img.pythons)}, not the target Python {py}",
-                f"use python:{py}-slim as the Python base image, or target Python {img.pythons[0]}",
+                (ChangeBaseImage(f"python:{py}-slim", "use {image} as the Python base image"),
+                 SetOption("python", img.pythons[0])),
                 [ev_py, ev_image(ctx, "pythons", ", ".join(img.pythons))],
             )
         return
@@ -161,6 +166,6 @@ def end_of_life_image(ctx: CheckContext) -> Iterator[Finding]:
         return
     yield LB208.finding(
         f"{img.reference} is an end-of-life CUDA image (NVIDIA_CUDA_END_OF_LIFE=1); its tag may be deleted",
-        "use a supported image such as nvidia/cuda:12.4.1-runtime-ubuntu22.04 (latest point release of its CUDA minor)",
+        ChangeBaseImage(SUGGESTED_CUDA_IMAGE, "use a supported image such as {image} (latest point release of its CUDA minor)"),
         [ev_image(ctx, "end_of_life", "NVIDIA_CUDA_END_OF_LIFE=1")],
     )

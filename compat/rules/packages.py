@@ -9,6 +9,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from launchbuild.compat import data
 from launchbuild.compat.context import CheckContext
 from launchbuild.compat.findings import Evidence, Finding, Severity
+from launchbuild.compat.fixes import AptPackages, ChangeBaseImage, Fix, ReplacePackage
 from launchbuild.compat.rule import PYTHON_PACKAGES, Rule
 from launchbuild.compat.rules._common import ev_image, ev_lock, has_wheel_for_target, tf_build, torch_build
 
@@ -84,7 +85,8 @@ def needs_nvcc(ctx: CheckContext) -> Iterator[Finding]:
         if has_nvcc is True:
             continue
         cuda = img.cuda_version if img is not None and img.cuda_version else "12.4.1"
-        fix = f"use nvidia/cuda:{cuda}-devel-ubuntu22.04 (or another -devel- image) as the accelerator base image"
+        fix = ChangeBaseImage(f"nvidia/cuda:{cuda}-devel-ubuntu22.04",
+                              "use {image} (or another -devel- image) as the accelerator base image")
         if has_nvcc is None:
             yield LB303.finding(
                 f"{name} {version} {why}; whether the image has nvcc is unknown",
@@ -121,11 +123,11 @@ def needs_system_libraries(ctx: CheckContext) -> Iterator[Finding]:
         if needs is None:
             continue
         version = ctx.locked(name) or ""
-        fix = f"add apt packages {' '.join(needs.apt)} to the image (apt-get install -y {' '.join(needs.apt)})"
+        fix: tuple[Fix, ...] = (AptPackages(tuple(needs.apt)),)
         if name in ("opencv-python", "opencv-contrib-python"):
-            fix += f", or use {name.replace('python', 'python-headless')}"
+            fix += (ReplacePackage(name, name.replace("python", "python-headless")),)
         if ctx.image is not None and ctx.image.debian_compatible is False:
-            fix = f"install the equivalents of {' '.join(needs.apt)} with the image's package manager"
+            fix = (AptPackages(tuple(needs.apt), apt=False),)
         yield LB304.finding(
             f"{name} {version} needs {' '.join(needs.apt)} ({needs.why})",
             fix,
