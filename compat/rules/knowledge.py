@@ -217,13 +217,11 @@ LB213 = Rule(
 def end_of_life_python(ctx: CheckContext) -> Iterator[Finding]:
     if ctx.python is None:
         return
-    import datetime
-
     py = ctx.python.value
     first, eol = data.cpython_releases().get(py, (None, None))
     if not eol:
         return
-    today = datetime.date.today().isoformat()
+    today = ctx.today
     if eol > today[:len(eol)]:
         return
     supported = [v for v, (_f, e) in data.cpython_releases().items() if e and e > today[:len(e)]]
@@ -254,15 +252,13 @@ LB214 = Rule(
 def data_age(ctx: CheckContext) -> Iterator[Finding]:
     if not ctx.targets_gpu:
         return
-    import datetime
-
     measured_tables = ("pypi_wheels", "wheel_archs", "nvidia_cuda_images")
     manual_tables = ("cuda_drivers", "gpus", "torch", "tensorflow", "jax_cupy", "cuda_archs")
     dates = {t: data.table_checked(t) for t in (*measured_tables, *manual_tables)}
     newest = min(dates[t] for t in measured_tables)
     oldest_manual = min(manual_tables, key=lambda t: dates[t])
     try:
-        age = (datetime.date.today() - datetime.date.fromisoformat(newest)).days
+        age = (_date(ctx.today) - _date(newest)).days
     except ValueError:
         age = None
     stale = age is not None and age > STALE_DAYS
@@ -273,3 +269,10 @@ def data_age(ctx: CheckContext) -> Iterator[Finding]:
         [Evidence(f"data/{t}.json", f"checked {d}", "launchbuild data") for t, d in dates.items()],
         severity=Severity.WARNING if stale else Severity.INFO,
     )
+
+
+def _date(iso: str):
+    """A date from its ISO text (pure arithmetic; ValueError when it is not one)."""
+    from datetime import date
+
+    return date.fromisoformat(iso)
