@@ -71,6 +71,26 @@ class ChangeBaseImage(Fix):
         return self.phrase.format(image=self.image)
 
 
+@dataclass(frozen=True)
+class UpgradeDriver(Fix):
+    """The node's NVIDIA driver must be at least `minimum` (an operator's fix, not the build's)."""
+
+    minimum: str
+
+    def text(self) -> str:
+        return f"upgrade the node driver to >= {self.minimum}"
+
+
+@dataclass(frozen=True)
+class IgnorePath(Fix):
+    """Keep `path` (relative to the source root) out of the build context with .dockerignore."""
+
+    path: str
+
+    def text(self) -> str:
+        return f"add {self.path} to .dockerignore"
+
+
 # How SetOption reads for the options rules propose; any other is "set --OPTION VALUE".
 _OPTION_PHRASES = {
     "python": "target Python {value}",

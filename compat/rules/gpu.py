@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from launchbuild.compat import cuda, data, requirecuda
 from launchbuild.compat.context import CheckContext
 from launchbuild.compat.findings import Evidence, Finding, Severity
+from launchbuild.compat.fixes import UpgradeDriver
 from launchbuild.compat.rule import GPU_CUDA, Rule
 from launchbuild.compat.rules._common import (
     TORCH_INDEX,
@@ -420,7 +421,7 @@ def driver_too_old_for_packages(ctx: CheckContext) -> Iterator[Finding]:
             f"{package} {version} reaches {gpu.describe()} only through PTX built with CUDA {_mm(built_cuda)}; "
             f"driver {ctx.driver.text} is older than {row.driver_text}, so the JIT may fail with "
             "'the provided PTX was compiled with an unsupported toolchain'",
-            f"upgrade the node driver to >= {row.driver_text}",
+            UpgradeDriver(row.driver_text),
             [ev_driver(ctx), ev_lock(package, version), ev_gpu(ctx, gpu),
              Evidence(f"CUDA {_mm(built_cuda)} toolkit driver", row.driver_text, "data/cuda_drivers.json (Table 3)")],
             severity=Severity.WARNING,

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from launchbuild.compat import cuda, data, measured
 from launchbuild.compat.context import CheckContext
 from launchbuild.compat.findings import Evidence, Finding, Severity
+from launchbuild.compat.fixes import UpgradeDriver
 from launchbuild.compat.rule import GPU_CUDA, Rule
 from launchbuild.compat.measured import MACHINE
 from launchbuild.compat.rules._common import ev_driver, ev_gpu, ev_image, ev_lock, image_cuda, image_cudnn, tf_build, torch_build
@@ -185,7 +186,7 @@ def driver_older_than_gpu(ctx: CheckContext) -> Iterator[Finding]:
                 f"driver {ctx.driver.text} predates {gpu.describe()}: its branch is newer than {text} (the driver of the "
                 f"last CUDA release before {gpu.sm}) but older than {need}, the driver of CUDA {cuda.cuda_text(first[:2])}, "
                 "the first release for it",
-                f"upgrade the node driver to >= {need}",
+                UpgradeDriver(need),
                 [ev_driver(ctx), ev_gpu(ctx, gpu),
                  Evidence(f"first CUDA for {gpu.sm}", cuda.cuda_text(first[:2]), "data/cuda_archs.json"),
                  Evidence(f"CUDA {cuda.cuda_text(first[:2])} driver", need, "data/cuda_drivers.json")],
@@ -194,7 +195,7 @@ def driver_older_than_gpu(ctx: CheckContext) -> Iterator[Finding]:
         yield LB212.finding(
             f"driver {ctx.driver.text} predates {gpu.describe()}: its architecture arrived with CUDA "
             f"{cuda.cuda_text(first[:2])}, and drivers older than {text} (the last release before it) do not support it",
-            f"upgrade the node driver to >= {need}",
+            UpgradeDriver(need),
             [ev_driver(ctx), ev_gpu(ctx, gpu),
              Evidence(f"first CUDA for {gpu.sm}", cuda.cuda_text(first[:2]), "data/cuda_archs.json"),
              Evidence("last driver before it", text, "data/cuda_drivers.json")],

@@ -9,7 +9,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from launchbuild.compat import data
 from launchbuild.compat.context import CheckContext
 from launchbuild.compat.findings import Evidence, Finding, Severity
-from launchbuild.compat.fixes import AptPackages, ChangeBaseImage, Fix, ReplacePackage
+from launchbuild.compat.fixes import AptPackages, ChangeBaseImage, Fix, PinPackage, ReplacePackage, SetOption
 from launchbuild.compat.rule import PYTHON_PACKAGES, Rule
 from launchbuild.compat.rules._common import ev_image, ev_lock, has_wheel_for_target, tf_build, torch_build
 
@@ -184,13 +184,13 @@ def python_unsupported(ctx: CheckContext) -> Iterator[Finding]:
         if tb.wheel.pythons and py not in tb.wheel.pythons and not any(pf.name == "torch" for pf in ctx.packages):
             yield LB306.finding(
                 f"torch {tb.version} publishes {measured_machine(ctx)} wheels for Python {', '.join(tb.wheel.pythons)}; the target is Python {py}",
-                f"target Python {tb.wheel.pythons[-1]}, or pin a torch release that supports Python {py}",
+                (SetOption("python", tb.wheel.pythons[-1]), PinPackage("torch", why=f"that supports Python {py}")),
                 [ev_py, ev_lock("torch", tb.version), Evidence(f"torch {tb.version} wheel Pythons", " ".join(tb.wheel.pythons), f"data/pypi_wheels.json (checked {tb.wheel.checked})")],
             )
     elif tb is not None and release is not None and not _in_range(py, *release.python):
         yield LB306.finding(
             f"torch {tb.minor} publishes wheels for Python {release.python[0]}-{release.python[1]}; the target is Python {py}",
-            f"target Python {release.python[1]}, or pin a torch release that supports Python {py}",
+            (SetOption("python", release.python[1]), PinPackage("torch", why=f"that supports Python {py}")),
             [ev_py, ev_lock("torch", tb.version), Evidence(f"torch {tb.minor} Python range", "-".join(release.python), "data/torch.json")],
         )
     tf = tf_build(ctx)
@@ -198,7 +198,7 @@ def python_unsupported(ctx: CheckContext) -> Iterator[Finding]:
     if tf is not None and tfr is not None and not _in_range(py, *tfr.python):
         yield LB306.finding(
             f"tensorflow {tf.minor} supports Python {tfr.python[0]}-{tfr.python[1]}; the target is Python {py}",
-            f"target Python {tfr.python[1]}, or pin a tensorflow release that supports Python {py}",
+            (SetOption("python", tfr.python[1]), PinPackage("tensorflow", why=f"that supports Python {py}")),
             [ev_py, ev_lock(tf.name, tf.version), Evidence(f"tensorflow {tf.minor} Python range", "-".join(tfr.python), "data/tensorflow.json")],
         )
 

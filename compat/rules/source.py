@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from launchbuild.compat.context import CheckContext
 from launchbuild.compat.findings import Evidence, Finding, Location, Severity
+from launchbuild.compat.fixes import IgnorePath
 from launchbuild.compat.rule import SOURCE, Rule
 
 
@@ -81,7 +82,7 @@ def secrets_or_bulk(ctx: CheckContext) -> Iterator[Finding]:
     for item in src.bulky:
         yield LB402.finding(
             f"{item.path}/ ({item.why}, {_size(item.size_bytes)}) would be copied into the image",
-            f"add {item.path} to .dockerignore",
+            IgnorePath(item.path),
             [Evidence("folder", f"{item.path} ({_size(item.size_bytes)})", "source scan")],
             location=Location(item.path),
         )

@@ -179,3 +179,17 @@ def test_apt_packages_from_several_findings_are_merged_in_order_without_repeats(
     a = registry.finding("LB304", "m1", (AptPackages(("libgl1", "ffmpeg")),))
     b = registry.finding("LB304", "m2", (AptPackages(("ffmpeg", "libsndfile1")),))
     assert api._apt_fixes(_report([a, b])) == ("libgl1", "ffmpeg", "libsndfile1")
+
+
+def test_every_finding_the_rules_emit_matches_the_registry_and_renders_its_typed_fixes():
+    from tests.unit.test_compat_rules import CASES
+
+    typed = set()
+    for _rid, c, _ in CASES:
+        for f in catalog.evaluate(c)[0]:
+            r = registry.get(f.rule)
+            assert f.title == r.title, f
+            if f.fixes:
+                typed |= {type(x).__name__ for x in f.fixes}
+                assert f.fix == render_fix(f.fixes), f
+    assert {"AptPackages", "ChangeBaseImage", "SetOption", "PinPackage", "UpgradeDriver", "IgnorePath"} <= typed
