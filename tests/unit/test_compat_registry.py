@@ -83,6 +83,19 @@ def test_docs_and_rules_command_follow_the_registry():
     assert len(positions) == len(RULE_IDS)
 
 
+def test_the_rules_command_lists_the_registry_in_order():
+    import json
+
+    from typer.testing import CliRunner
+
+    from launchbuild.cli import app
+
+    result = CliRunner().invoke(app, ["rules", "--format", "json"], env={"NO_COLOR": "1"})
+    assert result.exit_code == 0, result.output
+    listed = [(r["id"], r["severity"], r["title"], r["produced_by"]) for r in json.loads(result.output)]
+    assert listed == [(r.id, r.severity.value, r.title, r.produced_by) for r in registry.ALL_RULES]
+
+
 # --- one constructor for every finding -----------------------------------------------------------
 
 
