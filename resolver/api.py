@@ -296,7 +296,9 @@ def resolve(source_dir: Path | None, job: Job, options: ResolveOptions = Resolve
                 findings.append(_with(unresolved, message=scrub(unresolved.message)))
             return _replace(base, findings=tuple(findings))
         if not outcome.body.strip() and not projects:
-            findings.append(resolver_finding("LB301", message=f"no requirement in {loaded.path} applies to Python {target.python} on {target.platform}",
+            findings.append(resolver_finding(
+                "LB301",
+                message=f"no requirement in {loaded.path} applies to Python {target.python} on {target.platform}",
                 fix="check the markers of your requirement lines", location=requirements[0].location,
             ))
             return _replace(base, findings=tuple(findings))

@@ -192,15 +192,19 @@ def _unavailable(line: RequirementLine, why: str):
     from launchbuild.compat.rules.inputs import finding as resolver_finding
 
     where = f"{line.location.path}:{line.location.line}" if line.location.line else line.location.path
-    return resolver_finding("LB305", message=f"{Path(line.url or line.text).name} ({where}) is {why}: the image build cannot install it",
-                   fix="vendor a wheel or sdist into the job, or depend on a published release", location=line.location)
+    return resolver_finding(
+        "LB305",
+        message=f"{Path(line.url or line.text).name} ({where}) is {why}: the image build cannot install it",
+        fix="vendor a wheel or sdist into the job, or depend on a published release", location=line.location)
 
 
 def _unavailable_link(link: str):
     from launchbuild.compat.rules.inputs import finding as resolver_finding
 
-    return resolver_finding("LB305", message=f"--find-links {Path(link).name} is a folder outside the job (or missing): the image build "
-                           "cannot see it", fix="move the wheels into the job and use --find-links ./wheels")
+    return resolver_finding(
+        "LB305",
+        message=f"--find-links {Path(link).name} is a folder outside the job (or missing): the image build "
+                "cannot see it", fix="move the wheels into the job and use --find-links ./wheels")
 
 
 def _target_mismatch(line: RequirementLine, wheel: Path, target):
@@ -221,11 +225,13 @@ def _target_mismatch(line: RequirementLine, wheel: Path, target):
     if tags & supported_tags(target):
         return None
     where = f"{line.location.path}:{line.location.line}" if line.location.line else line.location.path
-    return resolver_finding("LB305", message=f"{wheel.name} ({where}) does not install on the target Python {target.python} on "
-                           f"{target.platform}: its tags are {', '.join(sorted(str(t) for t in tags))}",
-                   fix="publish wheels for the target, vendor a wheel built for it into the job, "
-                       "or run launchbuild on a host of the target's Python and architecture",
-                   location=line.location)
+    return resolver_finding(
+        "LB305",
+        message=f"{wheel.name} ({where}) does not install on the target Python {target.python} on "
+                f"{target.platform}: its tags are {', '.join(sorted(str(t) for t in tags))}",
+        fix="publish wheels for the target, vendor a wheel built for it into the job, "
+            "or run launchbuild on a host of the target's Python and architecture",
+        location=line.location)
 
 
 def prepare(requirements: tuple[RequirementLine, ...], index: IndexOptions, source_dir: Path | None,
@@ -264,7 +270,9 @@ def prepare(requirements: tuple[RequirementLine, ...], index: IndexOptions, sour
             stderr, what = exc.args
             cause = last_exception(stderr) or scrub((stderr.strip().splitlines() or ["no output"])[-1])[:300]
             where = f"{line.location.path}:{line.location.line}" if line.location.line else line.location.path
-            findings.append(resolver_finding("LB301", message=f"{cause}: building {what} ({where}) into a wheel failed",
+            findings.append(resolver_finding(
+                "LB301",
+                message=f"{cause}: building {what} ({where}) into a wheel failed",
                 fix="fix the package's build (a missing build dependency goes in its [build-system] requires), "
                     "or pin a published release with a wheel", location=line.location))
             continue
@@ -327,7 +335,9 @@ def enforce_user_hashes(lock_text: str, requirements: tuple[RequirementLine, ...
             keep = [h for h in have if h in user.hashes]
             if not keep:
                 where = f"{user.location.path}:{user.location.line}" if user.location.line else user.location.path
-                findings.append(resolver_finding("LB310", message=f"none of the --hash values of {user.text} ({where}) matches the locked release "
+                findings.append(resolver_finding(
+                    "LB310",
+                    message=f"none of the --hash values of {user.text} ({where}) matches the locked release "
                             f"{block[0].split()[0].rstrip(chr(92))}",
                     fix="update the --hash values, or pin the version they were computed for",
                     location=user.location))

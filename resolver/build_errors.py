@@ -65,7 +65,9 @@ def build_failure_finding(stderr: str, what: str, target: Target, backend: str,
                if cause else f"building {what} failed for Python {target.python} on {target.platform}")
     if failed:
         message += f" ({failed})"
-    return resolver_finding("LB301", message=message,
+    return resolver_finding(
+        "LB301",
+        message=message,
         fix=("fix the build (a missing build dependency goes in [build-system] requires), or pin a release "
              "with a wheel for the target"),
         evidence=(Evidence("backend", backend, "resolver"), Evidence("target python", target.python, "resolver")),

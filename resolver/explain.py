@@ -60,7 +60,9 @@ def unresolvable_finding(raw: str, direct: tuple[RequirementLine, ...], target: 
     message = f"No set of versions satisfies your requirements for {where}: {text}"
     if yours:
         message += f" [your lines: {yours}]"
-    return resolver_finding("LB301", message=message,
+    return resolver_finding(
+        "LB301",
+        message=message,
         fix=("relax or correct the named requirement lines, or pick a target Python/platform "
              "for which they have releases"),
         evidence=(

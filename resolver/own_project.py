@@ -147,7 +147,9 @@ def unbuildable_finding(rel: str, cause: str | None):
     from launchbuild.compat.findings import Location
     from launchbuild.compat.rules.inputs import finding as resolver_finding
 
-    return resolver_finding("LB311", message=f"the project at {rel} does not build into a wheel ({cause or 'no cause given'}): the image gets "
+    return resolver_finding(
+        "LB311",
+        message=f"the project at {rel} does not build into a wheel ({cause or 'no cause given'}): the image gets "
                 "its dependencies from the lock, and its code runs from the workdir, not installed",
         fix="fix its packaging (e.g. [tool.setuptools] packages = [...] for a flat layout), or drop [build-system]",
         location=Location("pyproject.toml" if rel == "." else f"{rel}/pyproject.toml"),

@@ -108,7 +108,9 @@ def _pep440(specifier: str) -> bool:
 
 
 def _unmapped(name: str, spec: str, loc: Location) -> Finding:
-    return resolver_finding("LB309", message=f"conda dependency {spec!r} in {loc.path} has no known PyPI name: it is not in the image",
+    return resolver_finding(
+        "LB309",
+        message=f"conda dependency {spec!r} in {loc.path} has no known PyPI name: it is not in the image",
         fix=f"add its PyPI name to the pip section (e.g. - pip: [{name}]), or remove it",
         location=loc,
     )

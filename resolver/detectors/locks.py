@@ -58,7 +58,9 @@ def for_target(body: str, target: Target) -> str:
 
 
 def _lock_problem(shown: str, name: str, why: str) -> Finding:
-    return resolver_finding("LB305", message=f"{name} in {shown} is {why}: it cannot be installed hash-checked from the lock",
+    return resolver_finding(
+        "LB305",
+        message=f"{name} in {shown} is {why}: it cannot be installed hash-checked from the lock",
         fix="lock it from an index (a published release), or vendor a wheel into the job",
         location=Location(shown),
     )
