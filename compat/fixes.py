@@ -9,7 +9,7 @@ Pure values; no I/O.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 
 class Fix:
@@ -107,6 +107,15 @@ class SetOption(Fix):
 
     def text(self) -> str:
         return _OPTION_PHRASES.get(self.option, "set --{option} {value}").format(option=self.option, value=self.value)
+
+
+def as_data(fix: Fix) -> dict[str, object]:
+    """The fix as plain data for machine-readable outputs: {"kind": "AptPackages", "packages": [...]}."""
+    out: dict[str, object] = {"kind": type(fix).__name__}
+    for f in fields(fix):  # type: ignore[arg-type]
+        value = getattr(fix, f.name)
+        out[f.name] = list(value) if isinstance(value, tuple) else value
+    return out
 
 
 def render_fix(fixes: Iterable[Fix]) -> str:

@@ -96,6 +96,10 @@ def _result(report: Report, f: Finding, rule_index: int) -> dict[str, Any]:
             "pinnedToFallbackLocation": own is None and where is not None,
         },
     }
+    if f.fixes:  # typed fixes as data, in SARIF's open property bag (the text stays in "fix")
+        from launchbuild.compat.fixes import as_data
+
+        result["properties"]["fixes"] = [as_data(x) for x in f.fixes]
     if where is not None:
         result["locations"] = [_location(where)]
     return result

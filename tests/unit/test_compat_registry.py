@@ -176,7 +176,7 @@ def test_alternatives_render_joined_and_every_fix_has_one_line_text():
 
 
 def _report(findings) -> Report:
-    return Report(job="j", target=TargetSummary(python="3.11", platform="linux/amd64"), findings=tuple(findings))
+    return Report(job="j", target=TargetSummary(), findings=tuple(findings), rules_checked=tuple(RULE_IDS))
 
 
 def test_lb304_carries_apt_packages_and_the_builder_takes_them_from_the_fix_not_the_text():
@@ -209,3 +209,26 @@ def test_every_finding_the_rules_emit_matches_the_registry_and_renders_its_typed
                 typed |= {type(x).__name__ for x in f.fixes}
                 assert f.fix == render_fix(f.fixes), f
     assert {"AptPackages", "ChangeBaseImage", "SetOption", "PinPackage", "UpgradeDriver", "IgnorePath"} <= typed
+
+
+def test_typed_fixes_travel_as_data_in_sarif_and_the_json_report_keeps_its_schema():
+    import json
+
+    import jsonschema
+
+    from launchbuild.report.formats import OutputFormat, render
+    from tests.helpers_report import REPORT_SCHEMA, SARIF_SCHEMA
+
+    findings, _ = catalog.evaluate(ctx(image=python_image("3.11"), pins=("opencv-python==4.10.0.84",)))
+    report = _report(findings)
+    sarif = json.loads(render(report, OutputFormat.SARIF))
+    jsonschema.Draft7Validator(json.loads(SARIF_SCHEMA.read_text())).validate(sarif)
+    (result,) = [r for r in sarif["runs"][0]["results"] if r["ruleId"] == "LB304"]
+    assert result["properties"]["fixes"] == [
+        {"kind": "AptPackages", "packages": ["libgl1", "libglib2.0-0"], "apt": True},
+        {"kind": "ReplacePackage", "package": "opencv-python", "replacement": "opencv-python-headless"},
+    ]
+    assert result["properties"]["fix"] == render_fix(next(f for f in findings if f.rule == "LB304").fixes)
+    doc = json.loads(render(report, OutputFormat.JSON))
+    jsonschema.Draft202012Validator(json.loads(REPORT_SCHEMA.read_text())).validate(doc)
+    assert all("fixes" not in f for f in doc["findings"])
