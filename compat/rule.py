@@ -69,13 +69,15 @@ class Rule:
     ) -> Finding:
         """The finding of this rule. `fix` is a typed fix (or alternatives, the first preferred),
         whose text is rendered from it; a plain string is advice no stage acts on."""
-        fixes = (fix,) if isinstance(fix, Fix) else fix if isinstance(fix, tuple) else ()
+        fixes = (fix,) if isinstance(fix, Fix) else tuple(fix) if isinstance(fix, tuple) else ()
+        if not all(isinstance(x, Fix) for x in fixes):
+            raise TypeError(f"{self.id}: a fix is a Fix value or a text, not {fix!r}")
         return Finding(
             rule=self.id,
             severity=severity or self.severity,
             title=self.title,
             message=message,
-            fix=render_fix(fixes) if fixes else str(fix),
+            fix=fix if isinstance(fix, str) else render_fix(fixes),
             evidence=tuple(evidence),
             location=location,
             fixes=fixes,

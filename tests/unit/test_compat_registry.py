@@ -16,7 +16,16 @@ from launchbuild import api
 from launchbuild.compat import catalog, registry
 from launchbuild.compat import rules as rules_pkg
 from launchbuild.compat.findings import Severity
-from launchbuild.compat.fixes import AptPackages, ChangeBaseImage, Fix, ReplacePackage, SetOption, of_type, render_fix
+from launchbuild.compat.fixes import (
+    AptPackages,
+    ChangeBaseImage,
+    Fix,
+    IgnorePath,
+    ReplacePackage,
+    SetOption,
+    of_type,
+    render_fix,
+)
 from launchbuild.compat.rule import GROUPS, Group, Rule
 from launchbuild.compat.rules import inputs
 from launchbuild.report.formats.base import load_catalog, rule_group
@@ -232,3 +241,10 @@ def test_typed_fixes_travel_as_data_in_sarif_and_the_json_report_keeps_its_schem
     doc = json.loads(render(report, OutputFormat.JSON))
     jsonschema.Draft202012Validator(json.loads(REPORT_SCHEMA.read_text())).validate(doc)
     assert all("fixes" not in f for f in doc["findings"])
+
+
+def test_a_fix_is_a_fix_value_or_a_text():
+    assert registry.finding("LB304", "m", ()).fix == ""
+    assert registry.finding("LB402", "m", IgnorePath("wandb")).fixes == (IgnorePath("wandb"),)
+    with pytest.raises(TypeError, match="LB304"):
+        registry.finding("LB304", "m", ("apt-get install libgl1",))
