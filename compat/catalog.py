@@ -1,21 +1,22 @@
-"""The rule catalog: every rule, its metadata, and `evaluate()`.
+"""Running the catalog: `evaluate()` over the registry, `--ignore` handling and ordering.
 
-A rule is a small pure function `(CheckContext) -> Iterable[Finding]`, registered (compat/registry.py) with
-`@rule(...)`. IDs are stable and never renumbered; `launchbuild rules` and docs/rules.md
-are generated from `RULES`. Rules produced elsewhere (LB301, LB305 come from the resolver)
-are registered with `produced_by` so they can be listed and ignored like any other.
+A rule is a small pure function `(CheckContext) -> Iterable[Finding]`, listed with its metadata
+in compat/registry.py (`ALL_RULES`, in order). IDs are stable and never renumbered. Rules
+produced elsewhere (LB301, LB305, LB307-LB311 come from the resolver) are listed there with
+`produced_by`, so they can be listed and ignored like any other.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-# Importing the rule modules registers them (compat/registry.py); the catalog is their sum.
-from launchbuild.compat import rules as _rules  # noqa: F401
 from launchbuild.compat.context import CheckContext
-from launchbuild.compat.registry import RULES, Rule, get  # noqa: F401  (the catalog's public face)
 from launchbuild.core.findings import Finding
+from launchbuild.compat.registry import ALL_RULES, RULES, get
+from launchbuild.core.rule import Rule
 from launchbuild.errors import BadInput
+
+__all__ = ["RULES", "Rule", "evaluate", "get", "normalize_ignore", "sort_key"]
 
 
 def normalize_ignore(ignore: Iterable[str]) -> tuple[str, ...]:
@@ -41,11 +42,10 @@ def evaluate(ctx: CheckContext, ignore: Iterable[str] = ()) -> tuple[tuple[Findi
     ignored = set(normalize_ignore(ignore))
     findings: list[Finding] = []
     checked: list[str] = []
-    for rid in sorted(RULES):
-        if rid in ignored:
+    for r in ALL_RULES:
+        if r.id in ignored:
             continue
-        checked.append(rid)
-        r = RULES[rid]
+        checked.append(r.id)
         if r.check is not None:
             findings.extend(r.check(ctx))
     for f in ctx.resolver_findings:

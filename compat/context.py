@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime
+from dataclasses import dataclass, field
 
 from launchbuild.compat.facts import ImageFacts
 from launchbuild.core.findings import Finding
-from launchbuild.compat.source_scan import SourceFacts
+from launchbuild.compat.source_facts import SourceFacts
 from launchbuild.compat.target import DriverVersion, Gpu
 from launchbuild.core.sourced import Sourced
 from launchbuild.resolver.model import Lock, PackageFacts
@@ -34,6 +35,9 @@ class CheckContext:
     measurements: tuple = ()
     # An image job: the image runs as is, so it must bring its own Python (LB102).
     image_job: bool = False
+    # The date the check runs on (ISO), for the end-of-life and data-age rules (LB213, LB214):
+    # read from the clock when the context is assembled, so the rules themselves read nothing.
+    today: str = field(default_factory=lambda: datetime.date.today().isoformat())
 
     @property
     def targets_gpu(self) -> bool:

@@ -1,55 +1,87 @@
-"""Where rules register: `@rule(...)` and `register_external(...)` fill `RULES`.
+"""The rule registry: every rule, in order, with its metadata and its pure check.
 
-Kept apart from compat/catalog.py (which imports every rule module so they register, then
-evaluates them) so the rule modules import only this module: no catalog <-> rules cycle.
+Modelled on cog's pkg/doctor/registry.go: one explicit list, no registration by import side
+effect. To add a rule: declare its `Rule` (core/rule.py) and its pure check in a module under
+compat/rules/, then add it here, in ID order. `launchbuild rules`, docs/rules.md, the report's
+rule metadata and the catalog test all read this list; the order is the order rules run in and
+are listed in.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable
 
-from launchbuild.compat.context import CheckContext
-from launchbuild.core.findings import Finding, Severity
-from launchbuild.core.rules_meta import RuleMeta
+from launchbuild.core.findings import Evidence, Finding, Location, Severity
+from launchbuild.core.fixes import Fix
+from launchbuild.core.rule import GROUPS, Group, Rule
+from launchbuild.compat.rules import base_image, gpu, knowledge, libraries, packages, source
+from launchbuild.resolver import rules as inputs  # the resolver reports these; their metadata lives there
 
-RuleFunc = Callable[[CheckContext], Iterable[Finding]]
+ALL_RULES: tuple[Rule, ...] = (
+    # Base image
+    base_image.LB101.checked_by(base_image.accelerator_not_debian),
+    base_image.LB102.checked_by(base_image.python_not_installable),
+    base_image.LB103.checked_by(base_image.wrong_architecture),
+    base_image.LB104.checked_by(base_image.image_unreadable),
 
+    # GPU, driver and CUDA
+    gpu.LB201.checked_by(gpu.toolkit_cannot_target),
+    gpu.LB202.checked_by(gpu.driver_too_old_for_image),
+    gpu.LB203.checked_by(gpu.framework_lacks_arch),
+    gpu.LB204.checked_by(gpu.driver_too_old_for_packages),
+    gpu.LB205.checked_by(gpu.framework_cuda_mismatch),
+    gpu.LB206.checked_by(gpu.mixed_cuda_majors),
+    gpu.LB207.checked_by(gpu.cpu_only_framework),
+    base_image.LB208.checked_by(base_image.end_of_life_image),
+    libraries.LB209.checked_by(libraries.cudnn_too_old),
+    libraries.LB210.checked_by(libraries.ld_library_path_shadowing),
+    knowledge.LB211.checked_by(knowledge.unknown_facts),
+    knowledge.LB212.checked_by(knowledge.driver_older_than_gpu),
+    knowledge.LB213.checked_by(knowledge.end_of_life_python),
+    knowledge.LB214.checked_by(knowledge.data_age),
 
-@dataclass(frozen=True)
-class Rule(RuleMeta):
-    check: RuleFunc | None = None  # None when another stage produces the findings
+    # Python packages
+    inputs.LB301,  # reported by the resolver
+    packages.LB302.checked_by(packages.no_wheel),
+    packages.LB303.checked_by(packages.needs_nvcc),
+    packages.LB304.checked_by(packages.needs_system_libraries),
+    inputs.LB305,  # reported by the resolver
+    packages.LB306.checked_by(packages.python_unsupported),
+    inputs.LB307,  # reported by the resolver
+    inputs.LB308,  # reported by the resolver
+    inputs.LB309,  # reported by the resolver
+    inputs.LB310,  # reported by the resolver
+    inputs.LB311,  # reported by the resolver
 
+    # Source
+    source.LB401.checked_by(source.entrypoint_missing),
+    source.LB402.checked_by(source.secrets_or_bulk),
+    source.LB403.checked_by(source.no_entrypoint),
+)
 
-RULES: dict[str, Rule] = {}
-
-
-def rule(
-    id: str,
-    severity: Severity,
-    title: str,
-    description: str,
-    help: str,
-    tags: tuple[str, ...] = (),
-) -> Callable[[RuleFunc], RuleFunc]:
-    def register(func: RuleFunc) -> RuleFunc:
-        if id in RULES:
-            raise RuntimeError(f"rule {id} registered twice")
-        RULES[id] = Rule(id=id, severity=severity, title=title, description=description, help=help,
-                         tags=tuple(tags), check=func)
-        return func
-
-    return register
-
-
-def register_external(
-    id: str, severity: Severity, title: str, description: str, help: str, tags: tuple[str, ...], produced_by: str
-) -> None:
-    if id in RULES:
-        raise RuntimeError(f"rule {id} registered twice")
-    RULES[id] = Rule(id=id, severity=severity, title=title, description=description, help=help,
-                     tags=tuple(tags), produced_by=produced_by)
+RULES: dict[str, Rule] = {r.id: r for r in ALL_RULES}
 
 
 def get(rule_id: str) -> Rule:
     return RULES[rule_id]
+
+
+def group_rules(group: Group) -> tuple[Rule, ...]:
+    return tuple(r for r in ALL_RULES if r.group == group)
+
+
+def finding(
+    rule_id: str,
+    message: str,
+    fix: str | Fix | tuple[Fix, ...],
+    evidence: Iterable[Evidence] = (),
+    *,
+    severity: Severity | None = None,
+    location: Location | None = None,
+) -> Finding:
+    """A finding of a registered rule, for the stages outside compat (the resolver): title and
+    default severity come from the registry, never from the call site."""
+    return RULES[rule_id].finding(message, fix, evidence, severity=severity, location=location)
+
+
+__all__ = ["ALL_RULES", "GROUPS", "RULES", "finding", "get", "group_rules"]

@@ -13,9 +13,9 @@ import fnmatch
 import os
 import re
 import shlex
-from dataclasses import dataclass
 from pathlib import Path
 
+from launchbuild.compat.source_facts import EntrypointTarget, SourceFacts, SourceItem
 from launchbuild.dockerignore import IgnoreRules, parse_ignore
 from launchbuild.errors import BadInput
 from launchbuild.limits import walk_tree
@@ -56,33 +56,6 @@ _SECRET_PATTERNS: tuple[tuple[str, str], ...] = (
     ("kubeconfig", "Kubernetes credentials"),
 )
 _NOT_SECRET_SUFFIXES = (".pub", ".example", ".sample", ".template", ".dist")
-
-
-@dataclass(frozen=True)
-class SourceItem:
-    path: str  # relative to the source root, "/"-separated
-    why: str
-    size_bytes: int
-    copied: bool = True  # False: the ignore rules (defaults + .dockerignore) keep it out
-
-
-@dataclass(frozen=True)
-class EntrypointTarget:
-    kind: str  # "script" | "module"
-    name: str  # "train.py", "pkg.main"
-    found: bool | None  # None: cannot be told from the source (absolute path, installed module)
-    command: str  # the launcher as written ("python3.11", "torchrun", "bash")
-
-
-@dataclass(frozen=True)
-class SourceFacts:
-    root: str
-    entrypoint: EntrypointTarget | None = None  # None: no entrypoint, or a command we can't read
-    secrets: tuple[SourceItem, ...] = ()
-    bulky: tuple[SourceItem, ...] = ()
-    dockerignore: str | None = None  # ".dockerignore" when the source has one
-    files: int = 0  # files that would be copied
-    total_bytes: int = 0
 
 
 def _secret_reason(name: str) -> str | None:

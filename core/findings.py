@@ -42,6 +42,8 @@ class Finding:
     fix: str
     evidence: tuple[Evidence, ...] = ()
     location: Location | None = None
+    # Typed fixes (core/fixes.py) `fix` was rendered from; () when the fix is advice only.
+    fixes: tuple = ()
 
     @property
     def inferred(self) -> bool:

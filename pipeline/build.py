@@ -85,13 +85,12 @@ def _slug(name: str) -> str:
 
 # Moved verbatim from api.py; branch a-rules replaces it with the typed fixes of LB304.
 def _apt_fixes(report: Report) -> tuple[str, ...]:
-    """System libraries LB304 asked for: its evidence names the apt packages to add."""
+    """The system packages the findings' typed fixes ask for (LB304's AptPackages), in order."""
+    from launchbuild.core.fixes import AptPackages, of_type
+
     packages: list[str] = []
-    for f in report.findings:
-        if f.rule == "LB304":
-            for e in f.evidence:
-                if e.fact == "apt packages":
-                    packages += [p for p in e.value.split() if p not in packages]
+    for fix in of_type(report.findings, AptPackages):
+        packages += [p for p in fix.packages if p not in packages]
     return tuple(packages)
 
 

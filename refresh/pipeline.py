@@ -265,7 +265,8 @@ SOURCES: dict[str, Callable[[Options], None]] = {
     "manual": refresh_manual,
 }
 TABLES = ("cuda_drivers", "cuda_archs", "gpus", "torch", "tensorflow", "jax_cupy", "distro_pythons",
-          "distro_glibc", "nvidia_cuda_images", "packages", "pypi_wheels", "wheel_archs", "cpython")
+          "distro_glibc", "nvidia_cuda_images", "packages", "pypi_wheels", "wheel_archs", "cpython",
+          "conda_pypi")
 
 
 def refresh(opts: Options) -> list[str]:

@@ -66,6 +66,12 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "package": TEXT, "version": TEXT, "machine": {"enum": ["x86_64", "aarch64"]},
         "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"}, "member": _NULLABLE_TEXT,
         "cubins": _INTS, "ptx": _INTS})}),
+    # A mapping, not rows: conda name -> PyPI name, and conda names that install nothing, with why.
+    "conda_pypi": _table({}, {
+        "map": {"type": "object", "minProperties": 1, "additionalProperties": TEXT},
+        "not_pypi": {"type": "object", "additionalProperties": TEXT},
+        "not_pypi_prefixes": {"type": "object", "additionalProperties": TEXT},
+    }),
 }
 
 

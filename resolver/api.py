@@ -8,6 +8,7 @@ from pathlib import Path
 from packaging.utils import canonicalize_name
 
 from launchbuild.core.findings import Finding, Severity
+from launchbuild.resolver.rules import finding as resolver_finding
 from launchbuild.core.platform import parse_platform
 from launchbuild.errors import BadInput, InfraUnavailable, LaunchbuildError
 from launchbuild.jobs.model import Job
@@ -297,8 +298,8 @@ def resolve(source_dir: Path | None, job: Job, options: ResolveOptions = Resolve
                 findings.append(_with(unresolved, message=scrub(unresolved.message)))
             return _replace(base, findings=tuple(findings))
         if not outcome.body.strip() and not projects:
-            findings.append(Finding(
-                rule="LB301", severity=Severity.ERROR, title="Nothing to install for the target",
+            findings.append(resolver_finding(
+                "LB301",
                 message=f"no requirement in {loaded.path} applies to Python {target.python} on {target.platform}",
                 fix="check the markers of your requirement lines", location=requirements[0].location,
             ))

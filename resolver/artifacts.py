@@ -189,20 +189,22 @@ def _local_path(line: RequirementLine) -> Path | None:
 
 
 def _unavailable(line: RequirementLine, why: str):
-    from launchbuild.core.findings import Finding, Severity
+    from launchbuild.resolver.rules import finding as resolver_finding
 
     where = f"{line.location.path}:{line.location.line}" if line.location.line else line.location.path
-    return Finding(rule="LB305", severity=Severity.ERROR, title="Requirement pinned to a local or unavailable source",
-                   message=f"{Path(line.url or line.text).name} ({where}) is {why}: the image build cannot install it",
-                   fix="vendor a wheel or sdist into the job, or depend on a published release", location=line.location)
+    return resolver_finding(
+        "LB305",
+        message=f"{Path(line.url or line.text).name} ({where}) is {why}: the image build cannot install it",
+        fix="vendor a wheel or sdist into the job, or depend on a published release", location=line.location)
 
 
 def _unavailable_link(link: str):
-    from launchbuild.core.findings import Finding, Severity
+    from launchbuild.resolver.rules import finding as resolver_finding
 
-    return Finding(rule="LB305", severity=Severity.ERROR, title="Requirement pinned to a local or unavailable source",
-                   message=f"--find-links {Path(link).name} is a folder outside the job (or missing): the image build "
-                           "cannot see it", fix="move the wheels into the job and use --find-links ./wheels")
+    return resolver_finding(
+        "LB305",
+        message=f"--find-links {Path(link).name} is a folder outside the job (or missing): the image build "
+                "cannot see it", fix="move the wheels into the job and use --find-links ./wheels")
 
 
 def _target_mismatch(line: RequirementLine, wheel: Path, target):
@@ -213,7 +215,7 @@ def _target_mismatch(line: RequirementLine, wheel: Path, target):
         return None
     from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
-    from launchbuild.core.findings import Finding, Severity
+    from launchbuild.resolver.rules import finding as resolver_finding
     from launchbuild.resolver.platforms import supported_tags
 
     try:
@@ -223,12 +225,13 @@ def _target_mismatch(line: RequirementLine, wheel: Path, target):
     if tags & supported_tags(target):
         return None
     where = f"{line.location.path}:{line.location.line}" if line.location.line else line.location.path
-    return Finding(rule="LB305", severity=Severity.ERROR, title="Requirement pinned to a local or unavailable source",
-                   message=f"{wheel.name} ({where}) does not install on the target Python {target.python} on "
-                           f"{target.platform}: its tags are {', '.join(sorted(str(t) for t in tags))}",
-                   fix="publish wheels for the target, vendor a wheel built for it into the job, "
-                       "or run launchbuild on a host of the target's Python and architecture",
-                   location=line.location)
+    return resolver_finding(
+        "LB305",
+        message=f"{wheel.name} ({where}) does not install on the target Python {target.python} on "
+                f"{target.platform}: its tags are {', '.join(sorted(str(t) for t in tags))}",
+        fix="publish wheels for the target, vendor a wheel built for it into the job, "
+            "or run launchbuild on a host of the target's Python and architecture",
+        location=line.location)
 
 
 def prepare(requirements: tuple[RequirementLine, ...], index: IndexOptions, source_dir: Path | None,
@@ -261,14 +264,14 @@ def prepare(requirements: tuple[RequirementLine, ...], index: IndexOptions, sour
                 notes.append(f"{path.name}: built into {wheel.name} on this host, hash-checked")
                 continue
         except WheelBuildFailed as exc:
-            from launchbuild.core.findings import Finding, Severity
+            from launchbuild.resolver.rules import finding as resolver_finding
             from launchbuild.resolver.build_errors import last_exception, scrub
 
             stderr, what = exc.args
             cause = last_exception(stderr) or scrub((stderr.strip().splitlines() or ["no output"])[-1])[:300]
             where = f"{line.location.path}:{line.location.line}" if line.location.line else line.location.path
-            findings.append(Finding(
-                rule="LB301", severity=Severity.ERROR, title="A build backend failed while building a wheel",
+            findings.append(resolver_finding(
+                "LB301",
                 message=f"{cause}: building {what} ({where}) into a wheel failed",
                 fix="fix the package's build (a missing build dependency goes in its [build-system] requires), "
                     "or pin a published release with a wheel", location=line.location))
@@ -313,8 +316,9 @@ def prepare(requirements: tuple[RequirementLine, ...], index: IndexOptions, sour
 def enforce_user_hashes(lock_text: str, requirements: tuple[RequirementLine, ...]):
     """The user's `--hash` pins win: each such entry keeps only the hashes the user gave that the
     locked release has; none in common is an error naming the line. Returns (text, findings)."""
-    from launchbuild.core.findings import Finding, Severity
     from packaging.utils import canonicalize_name
+
+    from launchbuild.resolver.rules import finding as resolver_finding
 
     wanted = {r.name: r for r in requirements if r.hashes and r.name}
     if not wanted:
@@ -331,8 +335,8 @@ def enforce_user_hashes(lock_text: str, requirements: tuple[RequirementLine, ...
             keep = [h for h in have if h in user.hashes]
             if not keep:
                 where = f"{user.location.path}:{user.location.line}" if user.location.line else user.location.path
-                findings.append(Finding(
-                    rule="LB310", severity=Severity.ERROR, title="Requirement hash does not match",
+                findings.append(resolver_finding(
+                    "LB310",
                     message=f"none of the --hash values of {user.text} ({where}) matches the locked release "
                             f"{block[0].split()[0].rstrip(chr(92))}",
                     fix="update the --hash values, or pin the version they were computed for",

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 
-from launchbuild.core.findings import Evidence, Finding, Location, Severity
+from launchbuild.core.findings import Evidence, Finding, Location
+from launchbuild.resolver.rules import finding as resolver_finding
 from launchbuild.resolver.model import Target
 
 _EXCEPTION = re.compile(r"^\s*(?:\[stderr\]\s*)?((?:[A-Za-z_][\w.]*\.)?[A-Z]\w*(?:Error|Exception|Exit|Interrupt|Warning)"
@@ -64,8 +65,8 @@ def build_failure_finding(stderr: str, what: str, target: Target, backend: str,
                if cause else f"building {what} failed for Python {target.python} on {target.platform}")
     if failed:
         message += f" ({failed})"
-    return Finding(
-        rule="LB301", severity=Severity.ERROR, title="A build backend failed while reading metadata",
+    return resolver_finding(
+        "LB301",
         message=message,
         fix=("fix the build (a missing build dependency goes in [build-system] requires), or pin a release "
              "with a wheel for the target"),

@@ -17,6 +17,7 @@ from packaging.markers import InvalidMarker, Marker, UndefinedComparison, Undefi
 from packaging.utils import canonicalize_name
 
 from launchbuild.core.findings import Evidence, Finding, Location, Severity
+from launchbuild.resolver.rules import finding as resolver_finding
 from launchbuild.resolver.model import CleaningAction, Target
 from launchbuild.resolver.platforms import marker_environment, os_only
 from launchbuild.resolver.requirements import RequirementLine
@@ -153,11 +154,10 @@ def clean_run_list(
                 continue
             what = "editable install" if line.editable else "local-path install"
             act(line, "flagged", f"{what} of code outside the job's source; it cannot be installed in the image")
-            findings.append(Finding(
-                rule="LB305", severity=Severity.WARNING,
-                title="Local package outside the job's source",
+            findings.append(resolver_finding(
+                "LB305", severity=Severity.WARNING,
                 message=f"{name or line.url} is a {what} from {line.url} "
-                f"({_loc_text(line.location)}), which the image cannot install",
+                        f"({_loc_text(line.location)}), which the image cannot install",
                 fix="publish it to an index, reference it as a VCS URL, or move it into the source tree",
                 evidence=(Evidence("requirement", line.text, "run package list"),),
                 location=line.location,
@@ -170,9 +170,8 @@ def clean_run_list(
                 kept.append(regular)
             else:
                 act(line, "flagged", "editable VCS URL without #egg=<name>; it was left out")
-                findings.append(Finding(
-                    rule="LB305", severity=Severity.WARNING,
-                    title="Editable VCS install without a name",
+                findings.append(resolver_finding(
+                    "LB305", severity=Severity.WARNING,
                     message=f"{line.url} ({_loc_text(line.location)}) has no #egg= name and cannot be locked",
                     fix="add #egg=<name> to the URL or list the package by name",
                     location=line.location,

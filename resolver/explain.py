@@ -6,7 +6,8 @@ import re
 
 from packaging.utils import canonicalize_name
 
-from launchbuild.core.findings import Evidence, Finding, Severity
+from launchbuild.core.findings import Evidence, Finding
+from launchbuild.resolver.rules import finding as resolver_finding
 from launchbuild.resolver.model import Target
 from launchbuild.resolver.requirements import RequirementLine
 
@@ -59,10 +60,8 @@ def unresolvable_finding(raw: str, direct: tuple[RequirementLine, ...], target: 
     message = f"No set of versions satisfies your requirements for {where}: {text}"
     if yours:
         message += f" [your lines: {yours}]"
-    return Finding(
-        rule="LB301",
-        severity=Severity.ERROR,
-        title="Requirements cannot be resolved for the target",
+    return resolver_finding(
+        "LB301",
         message=message,
         fix=("relax or correct the named requirement lines, or pick a target Python/platform "
              "for which they have releases"),

@@ -145,10 +145,11 @@ def buildable(project_dir: Path, root: Path, *, offline: bool):
 
 
 def unbuildable_finding(rel: str, cause: str | None):
-    from launchbuild.core.findings import Finding, Location, Severity
+    from launchbuild.core.findings import Location
+    from launchbuild.resolver.rules import finding as resolver_finding
 
-    return Finding(
-        rule="LB311", severity=Severity.WARNING, title="The job's own project cannot be built",
+    return resolver_finding(
+        "LB311",
         message=f"the project at {rel} does not build into a wheel ({cause or 'no cause given'}): the image gets "
                 "its dependencies from the lock, and its code runs from the workdir, not installed",
         fix="fix its packaging (e.g. [tool.setuptools] packages = [...] for a flat layout), or drop [build-system]",

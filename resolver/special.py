@@ -8,7 +8,8 @@ import hashlib
 from dataclasses import replace
 from pathlib import Path
 
-from launchbuild.core.findings import Finding, Location, Severity
+from launchbuild.core.findings import Finding, Location
+from launchbuild.resolver.rules import finding as resolver_finding
 from launchbuild.errors import InfraUnavailable
 from launchbuild.core import cache as core_cache
 from launchbuild.resolver import cache
@@ -38,8 +39,8 @@ def no_input_findings(source_dir: Path | None, skipped: list[tuple[str, str]]) -
     unread = [p for p in found if "/" not in p or p.split("/", 1)[0].lower() in ("requirements", "reqs")]
     elsewhere = [p for p in found if p not in unread]
     if unread:
-        return tuple(Finding(
-            rule="LB307", severity=Severity.ERROR, title="Dependency file not understood",
+        return tuple(resolver_finding(
+            "LB307",
             message=(f"{p} looks like a dependency file, but no input form reads it, so the image would have "
                      "no third-party packages"),
             fix=("pass it explicitly (--requirements FILE for a requirements file), or write requirements.txt, "
@@ -50,8 +51,8 @@ def no_input_findings(source_dir: Path | None, skipped: list[tuple[str, str]]) -
     if elsewhere:
         why = (why + "; " if why else "") + ("also found, not read: " + ", ".join(elsewhere)
                                              + " (pass --requirements FILE if the job needs one)")
-    return (Finding(
-        rule="LB308", severity=Severity.INFO, title="No dependency file: the image has no third-party packages",
+    return (resolver_finding(
+        "LB308",
         message="the image will have no third-party packages: " + (why if why else "the job has no dependency file"),
         fix="add requirements.txt, pyproject.toml or environment.yml if the job imports anything beyond the stdlib",
     ),)
@@ -74,8 +75,8 @@ def _empty(loaded: LoadedInput, target: Target, what: str) -> Finding:
     # A project with no dependencies still installs itself (segment-anything's setup.py has
     # install_requires=[] and imports torch): the environment around it is empty all the same.
     only = f" besides the job's own project ({loaded.own_project})" if loaded.own_project else ""
-    return Finding(
-        rule="LB308", severity=Severity.INFO, title="No dependency file: the image has no third-party packages",
+    return resolver_finding(
+        "LB308",
         message=f"{loaded.path} {what} for Python {target.python} on {target.platform}: "
                 f"the image will have no third-party packages{only}",
         fix="add the job's dependencies to it if the job imports anything beyond the stdlib",

@@ -1,3 +1,2 @@
-"""Rule modules, one per concern group. Importing this package registers every rule."""
-
-from launchbuild.compat.rules import base_image, gpu, inputs, knowledge, libraries, packages, source  # noqa: F401
+"""Rule modules, one per concern: each declares its rules' metadata and their pure checks.
+Nothing registers on import; compat/registry.py lists them all, in order."""

@@ -5,14 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from launchbuild.compat import data
-from launchbuild.compat.registry import get, rule
 from launchbuild.compat.context import CheckContext
 from launchbuild.core.findings import Evidence, Finding, Severity
+from launchbuild.core.fixes import ChangeBaseImage, SetOption
+from launchbuild.core.rule import BASE_IMAGE, GPU_CUDA, Rule
 from launchbuild.compat.rules._common import ev_image
 from launchbuild.core.platform import docker_arch
 
+# The accelerator image LB101 and LB208 suggest: a supported runtime image with apt.
+SUGGESTED_CUDA_IMAGE = "nvidia/cuda:12.4.1-runtime-ubuntu22.04"
 
-@rule(
+
+LB101 = Rule(
     "LB101",
     Severity.ERROR,
     "Accelerator image is not Debian-compatible",
@@ -20,20 +24,23 @@ from launchbuild.core.platform import docker_arch
     "(Alpine, UBI, busybox, distroless) cannot take it.",
     "Use a Debian/Ubuntu-based accelerator image, e.g. nvidia/cuda:12.4.1-runtime-ubuntu22.04.",
     ("image", "build"),
+    BASE_IMAGE,
 )
+
+
 def accelerator_not_debian(ctx: CheckContext) -> Iterator[Finding]:
     img = ctx.image
     if img is None or not ctx.accelerator_image or img.debian_compatible is not False:
         return
     os_name = " ".join(x for x in (img.os_id, img.os_version) if x) or "unknown OS"
-    yield get("LB101").finding(
+    yield LB101.finding(
         f"{img.reference} is {os_name} without apt-get, so Python cannot be installed into it",
-        "use a Debian/Ubuntu-based accelerator image such as nvidia/cuda:12.4.1-runtime-ubuntu22.04",
+        ChangeBaseImage(SUGGESTED_CUDA_IMAGE, "use a Debian/Ubuntu-based accelerator image such as {image}"),
         [ev_image(ctx, "os_id", img.os_id or "unknown"), ev_image(ctx, "has_apt", str(img.has_apt))],
     )
 
 
-@rule(
+LB102 = Rule(
     "LB102",
     Severity.ERROR,
     "Target Python not available on the image",
@@ -42,13 +49,16 @@ def accelerator_not_debian(ctx: CheckContext) -> Iterator[Finding]:
     "job runs its image as is, so the image must bring a Python of its own.",
     "Pick a target Python the distribution ships, or an image whose distribution ships yours.",
     ("image", "python"),
+    BASE_IMAGE,
 )
+
+
 def python_not_installable(ctx: CheckContext) -> Iterator[Finding]:
     img = ctx.image
     if img is not None and ctx.image_job and not img.pythons and img.provider != "inferred" \
             and img.fact_sources and "pythons" in dict(img.fact_sources):
         # An image job runs the image as is: without any Python, `python train.py` cannot start.
-        yield get("LB102").finding(
+        yield LB102.finding(
             f"{img.reference} has no Python interpreter at all ({img.source_of('pythons')})",
             "use an image that ships Python (python:3.11-slim, pytorch/pytorch, ...) or build the job from code",
             [ev_image(ctx, "pythons", "none")],
@@ -62,9 +72,10 @@ def python_not_installable(ctx: CheckContext) -> Iterator[Finding]:
         return
     if not ctx.accelerator_image:
         if img.pythons:
-            yield get("LB102").finding(
+            yield LB102.finding(
                 f"{img.reference} has Python {', '.join(img.pythons)}, not the target Python {py}",
-                f"use python:{py}-slim as the Python base image, or target Python {img.pythons[0]}",
+                (ChangeBaseImage(f"python:{py}-slim", "use {image} as the Python base image"),
+                 SetOption("python", img.pythons[0])),
                 [ev_py, ev_image(ctx, "pythons", ", ".join(img.pythons))],
             )
         return
@@ -83,21 +94,24 @@ def python_not_installable(ctx: CheckContext) -> Iterator[Finding]:
     fix = f"target Python {apt[0]} (what {release} ships)"
     if distro_for:
         fix += f", or use an image based on {' / '.join(distro_for)}, which ships Python {py}"
-    yield get("LB102").finding(
+    yield LB102.finding(
         f"apt on {img.reference} ({release}) offers Python {', '.join(apt)}, not the target Python {py}",
         fix,
         [ev_py, ev_image(ctx, "os_version", release), source],
     )
 
 
-@rule(
+LB103 = Rule(
     "LB103",
     Severity.ERROR,
     "Image CPU architecture differs from the target platform",
     "An amd64 image does not start on arm64 nodes (exec format error), and the reverse.",
     "Use the image's variant for the target platform, or change --platform.",
     ("image", "platform"),
+    BASE_IMAGE,
 )
+
+
 def wrong_architecture(ctx: CheckContext) -> Iterator[Finding]:
     img = ctx.image
     if img is None or not img.architecture:
@@ -105,7 +119,7 @@ def wrong_architecture(ctx: CheckContext) -> Iterator[Finding]:
     want = docker_arch(ctx.platform)
     if img.architecture == want:
         return
-    yield get("LB103").finding(
+    yield LB103.finding(
         f"{img.reference} is built for {img.architecture}, but the target platform is {ctx.platform}",
         f"use the linux/{want} variant of the image (pull or inspect it with --platform {ctx.platform}) "
         f"or target --platform linux/{img.architecture}",
@@ -113,25 +127,28 @@ def wrong_architecture(ctx: CheckContext) -> Iterator[Finding]:
     )
 
 
-@rule(
+LB104 = Rule(
     "LB104",
     Severity.ERROR,
     "Base image cannot be found or read",
     "Nothing else about the image can be checked when it cannot be read.",
     "Check the reference and tag, log in to the registry, or build the image locally first.",
     ("image",),
+    BASE_IMAGE,
 )
+
+
 def image_unreadable(ctx: CheckContext) -> Iterator[Finding]:
     if ctx.image_error is None:
         return
-    yield get("LB104").finding(
+    yield LB104.finding(
         ctx.image_error,
         "check the image reference and tag, `docker login` to its registry, or pull/build it locally",
         [Evidence("image", ctx.image.reference if ctx.image else "unknown", "flag")],
     )
 
 
-@rule(
+LB208 = Rule(
     "LB208",
     Severity.WARNING,
     "End-of-life CUDA image",
@@ -139,13 +156,16 @@ def image_unreadable(ctx: CheckContext) -> Iterator[Finding]:
     "from Docker Hub/NGC six months later, so builds from them stop working.",
     "Move to the latest point release of a supported CUDA minor.",
     ("image", "cuda"),
+    GPU_CUDA,
 )
+
+
 def end_of_life_image(ctx: CheckContext) -> Iterator[Finding]:
     img = ctx.image
     if img is None or not img.end_of_life:
         return
-    yield get("LB208").finding(
+    yield LB208.finding(
         f"{img.reference} is an end-of-life CUDA image (NVIDIA_CUDA_END_OF_LIFE=1); its tag may be deleted",
-        "use a supported image such as nvidia/cuda:12.4.1-runtime-ubuntu22.04 (latest point release of its CUDA minor)",
+        ChangeBaseImage(SUGGESTED_CUDA_IMAGE, "use a supported image such as {image} (latest point release of its CUDA minor)"),
         [ev_image(ctx, "end_of_life", "NVIDIA_CUDA_END_OF_LIFE=1")],
     )

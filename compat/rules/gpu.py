@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from launchbuild.compat import cuda, data, requirecuda
-from launchbuild.compat.registry import get, rule
 from launchbuild.compat.context import CheckContext
-from launchbuild.compat.target import Gpu
 from launchbuild.core.findings import Evidence, Finding, Severity
+from launchbuild.core.fixes import UpgradeDriver
+from launchbuild.core.rule import GPU_CUDA, Rule
+from launchbuild.compat.target import Gpu
 from launchbuild.compat.rules._common import (
     TORCH_INDEX,
     ev_driver,
@@ -32,7 +33,7 @@ def _mm(v) -> str:
 # ---- LB201 -------------------------------------------------------------------------------
 
 
-@rule(
+LB201 = Rule(
     "LB201",
     Severity.ERROR,
     "Image CUDA toolkit cannot target the GPU",
@@ -43,7 +44,10 @@ def _mm(v) -> str:
     "[ctk], jax *-local. pip wheels that bring their CUDA (torch, nvidia-*) do not use it.",
     "Use an image whose CUDA version supports the GPU's compute capability.",
     ("gpu", "cuda", "image"),
+    GPU_CUDA,
 )
+
+
 def toolkit_cannot_target(ctx: CheckContext) -> Iterator[Finding]:
     version = image_cuda(ctx)
     if version is None or not ctx.gpus or ctx.image is None:  # no image: no version either
@@ -71,7 +75,7 @@ def toolkit_cannot_target(ctx: CheckContext) -> Iterator[Finding]:
             fix = f"use an image with CUDA {_mm(first) if first else 'newer'} or later" + (f", e.g. {image}" if image else "")
         who = ", ".join(u.what for u in users[:2])
         if cover == "same-major" or not hard:
-            yield get("LB201").finding(
+            yield LB201.finding(
                 f"CUDA {ctx.image.cuda_version} cannot compile native code for {gpu.describe()}"
                 + ("; only cubins of a lower " + f"sm_{gpu.cc[0]}x run there" if cover == "same-major" else "")
                 + f", and {who} use{'s' if len(users) == 1 else ''} the image's toolkit: code built in the image at run time may fail",
@@ -80,7 +84,7 @@ def toolkit_cannot_target(ctx: CheckContext) -> Iterator[Finding]:
                 severity=Severity.WARNING,
             )
         else:
-            yield get("LB201").finding(
+            yield LB201.finding(
                 f"CUDA {ctx.image.cuda_version} cannot target {gpu.describe()} (no {gpu.sm} in its architectures), "
                 f"and {who} use{'s' if len(users) == 1 else ''} the image's CUDA",
                 fix,
@@ -103,7 +107,7 @@ def _required_cuda_driver(req):
     return cuda.toolkit_driver(data.parse_version(cond.value)) if cond is not None else None
 
 
-@rule(
+LB202 = Rule(
     "LB202",
     Severity.ERROR,
     "Node driver too old for the image",
@@ -113,7 +117,10 @@ def _required_cuda_driver(req):
     "on data-center GPUs only.",
     "Upgrade the node driver, or use an image built for an older CUDA.",
     ("gpu", "driver", "image"),
+    GPU_CUDA,
 )
+
+
 def driver_too_old_for_image(ctx: CheckContext) -> Iterator[Finding]:
     img = ctx.image
     if img is None or ctx.driver is None or _disabled(ctx):
@@ -128,7 +135,7 @@ def driver_too_old_for_image(ctx: CheckContext) -> Iterator[Finding]:
         else:
             return
     except BadInput as exc:
-        yield get("LB202").finding(
+        yield LB202.finding(
             f"cannot evaluate the image's CUDA requirement: {exc.message}",
             "use an official nvidia/cuda image, or fix NVIDIA_REQUIRE_CUDA in the image",
             [ev_image(ctx, "require_cuda", img.require_cuda or "")],
@@ -165,7 +172,7 @@ def driver_too_old_for_image(ctx: CheckContext) -> Iterator[Finding]:
             # An inferred tag the data has no row for: its forward-compatibility branches are not
             # known, so on a GPU that could use them this is a likely failure, not a certain one.
             guessed = img.provider == "inferred" and not img.require_cuda and not (gpu is not None and gpu.datacenter is False)
-            yield get("LB202").finding(
+            yield LB202.finding(
                 f"driver {ctx.driver.text} does not satisfy {img.reference}'s requirement "
                 f"({requirecuda.summary(req)}): the container will not start"
                 + (f" on {gpu.describe()}" if gpu else "")
@@ -180,7 +187,7 @@ def driver_too_old_for_image(ctx: CheckContext) -> Iterator[Finding]:
             # ("forward compatibility was attempted on non supported HW"), if the brand even matches.
             consumer = gpu is not None and gpu.datacenter is False
             who = gpu.describe() if gpu else "the target GPU (none given)"
-            yield get("LB202").finding(
+            yield LB202.finding(
                 f"driver {ctx.driver.text} meets {img.reference}'s requirement only through the "
                 f"forward-compatibility term '{result.matched}', which works on data-center GPUs only; "
                 + (f"{who} is not one, so CUDA will not initialise" if consumer else f"{who} may not run it"),
@@ -218,7 +225,7 @@ def _torch_suggestion(cc, current_minor: str | None) -> str | None:
     return None
 
 
-@rule(
+LB203 = Rule(
     "LB203",
     Severity.ERROR,
     "Framework build has no kernels for the GPU",
@@ -230,7 +237,10 @@ def _torch_suggestion(cc, current_minor: str | None) -> str | None:
     "whose CUDA predates the GPU's architecture (cu113 on an H800): it cannot have its cubins.",
     "Install a framework release/variant whose arch list covers the GPU.",
     ("gpu", "framework"),
+    GPU_CUDA,
 )
+
+
 def framework_lacks_arch(ctx: CheckContext) -> Iterator[Finding]:
     if not ctx.gpus or ctx.lock is None:
         return
@@ -240,7 +250,7 @@ def framework_lacks_arch(ctx: CheckContext) -> Iterator[Finding]:
         if build is not None:
             for gpu in ctx.gpus:
                 if cuda.runs_on(build, gpu.cc) is None:
-                    yield get("LB203").finding(
+                    yield LB203.finding(
                         f"torch {tb.version} ({tb.variant}) ships no kernels for {gpu.describe()}: "
                         f"it supports {build.describe()}",
                         _torch_suggestion(gpu.cc, tb.minor) or f"no official torch build supports {gpu.sm}",
@@ -259,7 +269,7 @@ def framework_lacks_arch(ctx: CheckContext) -> Iterator[Finding]:
             for gpu in ctx.gpus:
                 first = cuda.first_toolkit_for(gpu.cc)
                 if first is not None and tuple(tb.cuda) < tuple(first[:2]) and cuda.toolkit_covers(tb.cuda, gpu.cc) is None:
-                    yield get("LB203").finding(
+                    yield LB203.finding(
                         f"torch {tb.version} was built with CUDA {_mm(tb.cuda)}, which cannot compile kernels for "
                         f"{gpu.describe()} (the first CUDA that can is {_mm(first)}): it can reach it only through PTX JIT, "
                         "if the build ships PTX",
@@ -275,7 +285,7 @@ def framework_lacks_arch(ctx: CheckContext) -> Iterator[Finding]:
             for gpu in ctx.gpus:
                 runs = cuda.runs_on(build, gpu.cc)
                 if runs is None:
-                    yield get("LB203").finding(
+                    yield LB203.finding(
                         f"tensorflow {tf.version} ships no kernels or PTX for {gpu.describe()}: it supports {build.describe()}",
                         "use a GPU that TensorFlow supports, or a tensorflow release built for it",
                         [ev_lock(tf.name, tf.version), Evidence("tensorflow kernels", build.describe(), tf.arch_source), ev_gpu(ctx, gpu)],
@@ -291,7 +301,7 @@ def framework_lacks_arch(ctx: CheckContext) -> Iterator[Finding]:
             min_cc = data.cc_tuple(by_major.get(str(major), data.jax_facts()["min_cc"]))
             for gpu in ctx.gpus:
                 if gpu.cc < min_cc:
-                    yield get("LB203").finding(
+                    yield LB203.finding(
                         f"JAX on CUDA {major} needs compute capability >= {_mm(min_cc)}; {gpu.describe()} is older",
                         "run JAX on a newer GPU" + (", or install the CUDA 12 build (jax[cuda12])" if major >= 13 and gpu.cc >= data.cc_tuple(by_major.get("12", "5.2")) else ""),
                         [ev_lock("jax", ctx.locked("jax") or ctx.locked("jaxlib") or ""),
@@ -302,7 +312,7 @@ def framework_lacks_arch(ctx: CheckContext) -> Iterator[Finding]:
         min_cc = data.cupy_min_cc()
         for gpu in ctx.gpus:
             if gpu.cc < min_cc:
-                yield get("LB203").finding(
+                yield LB203.finding(
                     f"CuPy needs compute capability >= {_mm(min_cc)}; {gpu.describe()} is older",
                     "run CuPy on a newer GPU",
                     [ev_lock(cupy[0], ctx.locked(cupy[0]) or ""), ev_gpu(ctx, gpu)],
@@ -313,7 +323,7 @@ def _jit_only(package: str, version: str, build, gpu, ctx: CheckContext, source:
     """No cubin for the GPU, only PTX of an older architecture: the driver JIT-compiles every
     kernel at first use. That can take very long, and on a newer architecture it is where the
     reported failures come from (TensorFlow on Blackwell: CUDA_ERROR_INVALID_PTX)."""
-    return get("LB203").finding(
+    return LB203.finding(
         f"{package} {version} has no kernels built for {gpu.describe()}: it reaches it only by the driver "
         f"JIT-compiling its {build.describe().split()[-1]} PTX (slow first start; JIT failures such as "
         "CUDA_ERROR_INVALID_PTX are reported)",
@@ -352,7 +362,7 @@ def _ptx_users(ctx: CheckContext) -> Iterator[tuple[str, str, tuple[int, ...], G
                 yield tf.name, tf.version, tf_cuda, gpu
 
 
-@rule(
+LB204 = Rule(
     "LB204",
     Severity.ERROR,
     "Node driver too old for the CUDA the Python packages bundle",
@@ -362,7 +372,10 @@ def _ptx_users(ctx: CheckContext) -> Iterator[tuple[str, str, tuple[int, ...], G
     "covered by minor-version compatibility: it needs the toolkit's own driver.",
     "Upgrade the node driver, or install builds for an older CUDA.",
     ("gpu", "driver", "packages"),
+    GPU_CUDA,
 )
+
+
 def driver_too_old_for_packages(ctx: CheckContext) -> Iterator[Finding]:
     if ctx.driver is None or ctx.lock is None:
         return
@@ -390,7 +403,8 @@ def driver_too_old_for_packages(ctx: CheckContext) -> Iterator[Finding]:
                 fix += f", or install torch from {TORCH_INDEX.format(variant=options[-1])}"
         elif dcuda is not None:
             fix += f", or use packages built for CUDA {dcuda[0]}"
-        yield get("LB204").finding(
+        how = {u.how for u in uses}
+        yield LB204.finding(
             f"driver {ctx.driver.text} "
             + (f"supports CUDA {_mm(dcuda)}" if dcuda else "predates CUDA 10")
             + f", but {names} bundle{'s' if len(uses) == 1 else ''} CUDA {major}"
@@ -405,11 +419,11 @@ def driver_too_old_for_packages(ctx: CheckContext) -> Iterator[Finding]:
         row = cuda.toolkit_driver(built_cuda)
         if row is None or ctx.driver.at_least(row.driver):
             continue
-        yield get("LB204").finding(
+        yield LB204.finding(
             f"{package} {version} reaches {gpu.describe()} only through PTX built with CUDA {_mm(built_cuda)}; "
             f"driver {ctx.driver.text} is older than {row.driver_text}, so the JIT may fail with "
             "'the provided PTX was compiled with an unsupported toolchain'",
-            f"upgrade the node driver to >= {row.driver_text}",
+            UpgradeDriver(row.driver_text),
             [ev_driver(ctx), ev_lock(package, version), ev_gpu(ctx, gpu),
              Evidence(f"CUDA {_mm(built_cuda)} toolkit driver", row.driver_text, "data/cuda_drivers.json (Table 3)")],
             severity=Severity.WARNING,
@@ -419,7 +433,7 @@ def driver_too_old_for_packages(ctx: CheckContext) -> Iterator[Finding]:
 # ---- LB205 -------------------------------------------------------------------------------
 
 
-@rule(
+LB205 = Rule(
     "LB205",
     Severity.ERROR,
     "Framework CUDA variant does not match the image's CUDA",
@@ -428,7 +442,10 @@ def driver_too_old_for_packages(ctx: CheckContext) -> Iterator[Finding]:
     "Install the framework's bundled-CUDA variant (tensorflow[and-cuda], jax[cuda12]) or use a "
     "matching image.",
     ("cuda", "framework", "image"),
+    GPU_CUDA,
 )
+
+
 def framework_cuda_mismatch(ctx: CheckContext) -> Iterator[Finding]:
     if ctx.lock is None or ctx.image is None:
         return
@@ -441,14 +458,14 @@ def framework_cuda_mismatch(ctx: CheckContext) -> Iterator[Finding]:
               Evidence("nvidia-*-cu12 wheels", "none in the lock", "lock")]
         image = suggest_image(min_cuda=want)
         if img_cuda is None:
-            yield get("LB205").finding(
+            yield LB205.finding(
                 f"tensorflow {tf.version} without [and-cuda] uses the system CUDA {release.cuda}, "
                 f"but {ctx.image.reference} has no CUDA: it will run on the CPU",
                 f"install tensorflow[and-cuda]=={tf.version}, or use a CUDA {release.cuda} image" + (f" such as {image}" if image else ""),
                 ev + [ev_image(ctx, "cuda_version", "none")],
             )
         elif img_cuda[0] != want[0] or img_cuda[:2] < want:
-            yield get("LB205").finding(
+            yield LB205.finding(
                 f"tensorflow {tf.version} without [and-cuda] needs the system CUDA {release.cuda}; "
                 f"{ctx.image.reference} has CUDA {ctx.image.cuda_version}",
                 f"install tensorflow[and-cuda]=={tf.version}, or use a CUDA {release.cuda} image" + (f" such as {image}" if image else ""),
@@ -463,7 +480,7 @@ def framework_cuda_mismatch(ctx: CheckContext) -> Iterator[Finding]:
             continue
         if img_cuda is None:
             if ctx.targets_gpu:
-                yield get("LB205").finding(
+                yield LB205.finding(
                     f"{use.package} {use.version} uses the system CUDA {use.major}.x, but {ctx.image.reference} has no CUDA",
                     f"use a CUDA {use.major} image" + (f" such as {suggest_image(min_cuda=(use.major, 0), max_cuda=(use.major, 9))}" if suggest_image(min_cuda=(use.major, 0), max_cuda=(use.major, 9)) else "")
                     + f", or add nvidia-cuda-runtime-cu{use.major} to the requirements",
@@ -471,7 +488,7 @@ def framework_cuda_mismatch(ctx: CheckContext) -> Iterator[Finding]:
                 )
         elif img_cuda[0] != use.major:
             alt = _cupy_for(img_cuda[0]) if use.package.startswith("cupy-") else None
-            yield get("LB205").finding(
+            yield LB205.finding(
                 f"{use.package} {use.version} is built for CUDA {use.major}.x, but {ctx.image.reference} has CUDA {ctx.image.cuda_version}",
                 (f"install {alt} instead" if alt else f"install the CUDA {img_cuda[0]} variant of {use.package}")
                 + f", or use a CUDA {use.major} image",
@@ -486,7 +503,7 @@ def _cupy_for(major: int) -> str | None:
 # ---- LB206 -------------------------------------------------------------------------------
 
 
-@rule(
+LB206 = Rule(
     "LB206",
     Severity.ERROR,
     "Mixed CUDA majors among packages",
@@ -494,7 +511,10 @@ def _cupy_for(major: int) -> str | None:
     "jax[cuda12]) load conflicting libraries; one of them fails at import or first use.",
     "Pick one CUDA major for every GPU package.",
     ("cuda", "packages"),
+    GPU_CUDA,
 )
+
+
 def mixed_cuda_majors(ctx: CheckContext) -> Iterator[Finding]:
     uses = cuda_uses(ctx)
     majors = sorted({u.major for u in uses})
@@ -503,7 +523,7 @@ def mixed_cuda_majors(ctx: CheckContext) -> Iterator[Finding]:
     groups = {m: [u for u in uses if u.major == m] for m in majors}
     parts = "; ".join(f"CUDA {m}: " + ", ".join(u.package for u in g[:3]) + (" ..." if len(g) > 3 else "") for m, g in groups.items())
     newest = majors[-1]
-    yield get("LB206").finding(
+    yield LB206.finding(
         f"packages target different CUDA majors ({parts})",
         f"use the CUDA {newest} builds of every GPU package (the -cu{newest} / cuda{newest} variants)",
         [Evidence(u.package, u.version, u.how) for u in uses[:6]],
@@ -513,7 +533,7 @@ def mixed_cuda_majors(ctx: CheckContext) -> Iterator[Finding]:
 # ---- LB207 -------------------------------------------------------------------------------
 
 
-@rule(
+LB207 = Rule(
     "LB207",
     Severity.WARNING,
     "GPU target with a CPU-only framework build",
@@ -521,7 +541,10 @@ def mixed_cuda_majors(ctx: CheckContext) -> Iterator[Finding]:
     "node; the job is slow rather than broken, which is easy to miss.",
     "Install the CUDA build of the framework.",
     ("gpu", "framework"),
+    GPU_CUDA,
 )
+
+
 def cpu_only_framework(ctx: CheckContext) -> Iterator[Finding]:
     if ctx.lock is None or not ctx.targets_gpu:
         return
@@ -532,14 +555,14 @@ def cpu_only_framework(ctx: CheckContext) -> Iterator[Finding]:
             fix = f"install torch=={tb.version.split('+')[0]} without +cpu (the default index bundles CUDA)"
         else:
             fix = f"install a torch release whose PyPI {ctx.platform} wheel bundles CUDA, or torch from the PyTorch CUDA wheel index for {ctx.platform}"
-        yield get("LB207").finding(
+        yield LB207.finding(
             f"torch {tb.version} is a CPU-only build on {ctx.platform}, but the job targets a GPU",
             fix,
             [ev_lock("torch", tb.version), Evidence("torch build", "CPU-only", tb.how), why_gpu],
         )
     tf = tf_build(ctx)
     if tf is not None and tf.cpu_only:
-        yield get("LB207").finding(
+        yield LB207.finding(
             f"{tf.name} {tf.version} never uses the GPU the job targets"
             + ("" if tf.name == "tensorflow-cpu" else f": its PyPI {ctx.platform} wheel is a CPU build"),
             f"install tensorflow[and-cuda]=={tf.version} instead of tensorflow-cpu" if tf.name == "tensorflow-cpu"
@@ -550,7 +573,7 @@ def cpu_only_framework(ctx: CheckContext) -> Iterator[Finding]:
     if jax is not None:
         has_plugin = any(u.package.startswith(("jax-cuda", "jaxlib")) for u in cuda_uses(ctx))
         if not has_plugin:
-            yield get("LB207").finding(
+            yield LB207.finding(
                 f"jax {jax} has no CUDA plugin in the lock (jax-cuda13-plugin or jax-cuda12-plugin), so it runs on the CPU",
                 f"install jax[cuda13]=={jax} (or jax[cuda12] for GPUs older than sm_75)",
                 [ev_lock("jax", jax), why_gpu],

@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from launchbuild.compat import cuda, data, measured
-from launchbuild.compat.registry import get, rule
 from launchbuild.compat.context import CheckContext
 from launchbuild.core.findings import Evidence, Finding, Severity
+from launchbuild.core.fixes import UpgradeDriver
+from launchbuild.core.rule import GPU_CUDA, Rule
 from launchbuild.compat.measured import MACHINE
 from launchbuild.compat.rules._common import ev_driver, ev_gpu, ev_image, ev_lock, image_cuda, image_cudnn, tf_build, torch_build
 
@@ -24,10 +25,10 @@ def _age(table: str) -> Evidence:
 
 
 def _unknown(what: str, fix: str, evidence: list[Evidence]) -> Finding:
-    return get("LB211").finding(what, fix, evidence)
+    return LB211.finding(what, fix, evidence)
 
 
-@rule(
+LB211 = Rule(
     "LB211",
     Severity.WARNING,
     "A compatibility fact the check needs is not known",
@@ -36,7 +37,10 @@ def _unknown(what: str, fix: str, evidence: list[Evidence]) -> Finding:
     "belongs in and its date. --strict makes it a failure.",
     "Refresh the data (`launchbuild data refresh`), pass the fact explicitly, or pin something the data covers.",
     ("data", "gpu", "image"),
+    GPU_CUDA,
 )
+
+
 def unknown_facts(ctx: CheckContext) -> Iterator[Finding]:
     machine = MACHINE.get(ctx.platform, "x86_64")
     for gpu in ctx.gpus:
@@ -147,7 +151,7 @@ def unknown_facts(ctx: CheckContext) -> Iterator[Finding]:
         )
 
 
-@rule(
+LB212 = Rule(
     "LB212",
     Severity.ERROR,
     "Node driver older than the GPU",
@@ -158,7 +162,10 @@ def unknown_facts(ctx: CheckContext) -> Iterator[Finding]:
     "predates the GPU too.",
     "Upgrade the node driver to one that supports the GPU.",
     ("gpu", "driver"),
+    GPU_CUDA,
 )
+
+
 def driver_older_than_gpu(ctx: CheckContext) -> Iterator[Finding]:
     if ctx.driver is None:
         return
@@ -176,27 +183,27 @@ def driver_older_than_gpu(ctx: CheckContext) -> Iterator[Finding]:
             between = first_row is not None and minimum[0] < ctx.driver.major < first_row.driver[0]
             if not between:
                 continue
-            yield get("LB212").finding(
+            yield LB212.finding(
                 f"driver {ctx.driver.text} predates {gpu.describe()}: its branch is newer than {text} (the driver of the "
                 f"last CUDA release before {gpu.sm}) but older than {need}, the driver of CUDA {cuda.cuda_text(first[:2])}, "
                 "the first release for it",
-                f"upgrade the node driver to >= {need}",
+                UpgradeDriver(need),
                 [ev_driver(ctx), ev_gpu(ctx, gpu),
                  Evidence(f"first CUDA for {gpu.sm}", cuda.cuda_text(first[:2]), "data/cuda_archs.json"),
                  Evidence(f"CUDA {cuda.cuda_text(first[:2])} driver", need, "data/cuda_drivers.json")],
             )
             continue
-        yield get("LB212").finding(
+        yield LB212.finding(
             f"driver {ctx.driver.text} predates {gpu.describe()}: its architecture arrived with CUDA "
             f"{cuda.cuda_text(first[:2])}, and drivers older than {text} (the last release before it) do not support it",
-            f"upgrade the node driver to >= {need}",
+            UpgradeDriver(need),
             [ev_driver(ctx), ev_gpu(ctx, gpu),
              Evidence(f"first CUDA for {gpu.sm}", cuda.cuda_text(first[:2]), "data/cuda_archs.json"),
              Evidence("last driver before it", text, "data/cuda_drivers.json")],
         )
 
 
-@rule(
+LB213 = Rule(
     "LB213",
     Severity.WARNING,
     "End-of-life target Python",
@@ -205,21 +212,22 @@ def driver_older_than_gpu(ctx: CheckContext) -> Iterator[Finding]:
     "still produce jobs, so it is accepted, with this warning.",
     "Move the job to a supported Python.",
     ("python",),
+    GPU_CUDA,
 )
+
+
 def end_of_life_python(ctx: CheckContext) -> Iterator[Finding]:
     if ctx.python is None:
         return
-    import datetime
-
     py = ctx.python.value
     first, eol = data.cpython_releases().get(py, (None, None))
     if not eol:
         return
-    today = datetime.date.today().isoformat()
+    today = ctx.today
     if eol > today[:len(eol)]:
         return
     supported = [v for v, (_f, e) in data.cpython_releases().items() if e and e > today[:len(e)]]
-    yield get("LB213").finding(
+    yield LB213.finding(
         f"Python {py} reached its end of life in {eol}",
         f"target a supported Python ({', '.join(supported)})" if supported else "target a supported Python",
         [Evidence("target python", py, ctx.python.describe()), Evidence(f"Python {py} end of life", eol, f"data/cpython.json (checked {data.table_checked('cpython')})")],
@@ -230,7 +238,7 @@ def end_of_life_python(ctx: CheckContext) -> Iterator[Finding]:
 STALE_DAYS = 120
 
 
-@rule(
+LB214 = Rule(
     "LB214",
     Severity.INFO,
     "Age of the compatibility data",
@@ -239,26 +247,34 @@ STALE_DAYS = 120
     f"are more than {STALE_DAYS} days old.",
     "Run `launchbuild data refresh` (docs/data.md).",
     ("data",),
+    GPU_CUDA,
 )
+
+
 def data_age(ctx: CheckContext) -> Iterator[Finding]:
     if not ctx.targets_gpu:
         return
-    import datetime
-
     measured_tables = ("pypi_wheels", "wheel_archs", "nvidia_cuda_images")
     manual_tables = ("cuda_drivers", "gpus", "torch", "tensorflow", "jax_cupy", "cuda_archs")
     dates = {t: data.table_checked(t) for t in (*measured_tables, *manual_tables)}
     newest = min(dates[t] for t in measured_tables)
     oldest_manual = min(manual_tables, key=lambda t: dates[t])
     try:
-        age = (datetime.date.today() - datetime.date.fromisoformat(newest)).days
+        age = (_date(ctx.today) - _date(newest)).days
     except ValueError:
         age = None
     stale = age is not None and age > STALE_DAYS
-    yield get("LB214").finding(
+    yield LB214.finding(
         f"compatibility data: measured tables checked {newest}" + (f" ({age} days ago)" if age is not None else "")
         + f"; oldest hand-kept table data/{oldest_manual}.json checked {dates[oldest_manual]}",
         "run `launchbuild data refresh` to measure newer releases" if stale else "nothing to do; `launchbuild data refresh` updates it",
         [Evidence(f"data/{t}.json", f"checked {d}", "launchbuild data") for t, d in dates.items()],
         severity=Severity.WARNING if stale else Severity.INFO,
     )
+
+
+def _date(iso: str):
+    """A date from its ISO text (pure arithmetic; ValueError when it is not one)."""
+    from datetime import date
+
+    return date.fromisoformat(iso)

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from launchbuild.compat import data
-from launchbuild.compat.registry import get, rule
 from launchbuild.compat.context import CheckContext
 from launchbuild.core.findings import Evidence, Finding, Severity
+from launchbuild.core.rule import GPU_CUDA, Rule
 from launchbuild.compat.rules._common import (
     _NVIDIA_UNSUFFIXED,
     ev_image,
@@ -27,7 +27,7 @@ def _mm(v) -> str:
 # ---- LB209 -------------------------------------------------------------------------------
 
 
-@rule(
+LB209 = Rule(
     "LB209",
     Severity.ERROR,
     "Image cuDNN older than the framework's build cuDNN",
@@ -36,7 +36,10 @@ def _mm(v) -> str:
     "with: 9.3.0').",
     "Use an image with a new enough cuDNN, or the framework's bundled-CUDA variant.",
     ("cuda", "framework", "image"),
+    GPU_CUDA,
 )
+
+
 def cudnn_too_old(ctx: CheckContext) -> Iterator[Finding]:
     have = image_cudnn(ctx)
     if ctx.lock is None or ctx.image is None:
@@ -57,7 +60,7 @@ def cudnn_too_old(ctx: CheckContext) -> Iterator[Finding]:
     for package, version, want, want_ev in needs:
         if have is None:
             if image_cuda(ctx) is not None:
-                yield get("LB209").finding(
+                yield LB209.finding(
                     f"{package} {version} loads the system cuDNN {want[0]}.{want[1]}+, but {ctx.image.reference} has no cuDNN",
                     "use a -cudnn- variant of the image, or the framework's bundled-CUDA extra ([and-cuda], [cuda12])",
                     [ev_lock(package, version), want_ev, ev_image(ctx, "cudnn_version", "none")],
@@ -65,14 +68,14 @@ def cudnn_too_old(ctx: CheckContext) -> Iterator[Finding]:
             continue
         if have[1] is None:
             if have[0] and have[0] != want[0]:
-                yield get("LB209").finding(
+                yield LB209.finding(
                     f"{ctx.image.reference} has cuDNN {have[0]}, but {package} {version} needs cuDNN {want[0]}.{want[1]} or newer within {want[0]}.x",
                     f"use an image with cuDNN {want[0]}.{want[1]} or newer within {want[0]}.x, or the framework's bundled-CUDA extra ([and-cuda], [cuda12])",
                     [ev_lock(package, version), want_ev, ev_image(ctx, "cudnn_version", ctx.image.cudnn_version)],
                 )
             continue  # the minor is not known: LB211 names it
         if have[0] != want[0] or have < want:
-            yield get("LB209").finding(
+            yield LB209.finding(
                 f"{ctx.image.reference} has cuDNN {ctx.image.cudnn_version}, but {package} {version} was built with cuDNN "
                 f"{want[0]}.{want[1]} and needs the same major and an equal or higher minor",
                 "use an image with cuDNN " + f"{want[0]}.{want[1]} or newer within {want[0]}.x"
@@ -84,7 +87,7 @@ def cudnn_too_old(ctx: CheckContext) -> Iterator[Finding]:
 # ---- LB210 -------------------------------------------------------------------------------
 
 
-@rule(
+LB210 = Rule(
     "LB210",
     Severity.WARNING,
     "LD_LIBRARY_PATH shadows the CUDA libraries of pip wheels",
@@ -93,7 +96,10 @@ def cudnn_too_old(ctx: CheckContext) -> Iterator[Finding]:
     "__nvJitLinkAddData_12_1').",
     "Drop the CUDA entries from LD_LIBRARY_PATH in the image, or use a runtime image.",
     ("cuda", "image", "packages"),
+    GPU_CUDA,
 )
+
+
 def ld_library_path_shadowing(ctx: CheckContext) -> Iterator[Finding]:
     if ctx.image is None or ctx.lock is None:
         return
@@ -102,7 +108,7 @@ def ld_library_path_shadowing(ctx: CheckContext) -> Iterator[Finding]:
     wheels = [n for n in ctx.locked_names if n.startswith("nvidia-") and (n[-4:-2] == "cu" or _NVIDIA_UNSUFFIXED.match(n))]
     if not shadowing or not wheels:
         return
-    yield get("LB210").finding(
+    yield LB210.finding(
         f"LD_LIBRARY_PATH in {ctx.image.reference} puts {', '.join(shadowing)} ahead of the pip CUDA wheels "
         f"({', '.join(wheels[:3])}{' ...' if len(wheels) > 3 else ''})",
         "unset LD_LIBRARY_PATH's CUDA entries in the build (ENV LD_LIBRARY_PATH=/usr/local/nvidia/lib64)"

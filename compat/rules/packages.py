@@ -7,31 +7,11 @@ from collections.abc import Iterator
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from launchbuild.compat import data
-from launchbuild.compat.registry import get, register_external, rule
 from launchbuild.compat.context import CheckContext
 from launchbuild.core.findings import Evidence, Finding, Severity
+from launchbuild.core.fixes import AptPackages, ChangeBaseImage, Fix, PinPackage, ReplacePackage, SetOption
+from launchbuild.core.rule import PYTHON_PACKAGES, Rule
 from launchbuild.compat.rules._common import ev_image, ev_lock, has_wheel_for_target, tf_build, torch_build
-
-register_external(
-    "LB301",
-    Severity.ERROR,
-    "Requirements do not resolve",
-    "The resolver could not find versions that satisfy every requirement for the target "
-    "Python and platform. Reported by the resolver; nothing can be built.",
-    "Relax or correct the conflicting pins the message names.",
-    ("packages", "resolver"),
-    "resolver",
-)
-register_external(
-    "LB305",
-    Severity.ERROR,
-    "Requirement pinned to a local or unavailable source",
-    "A requirement points at a local path, a file:// URL, an editable checkout or an index "
-    "the build cannot reach, so the image build cannot install it. Reported by the resolver.",
-    "Publish the package to a reachable index, vendor it into the source, or drop it.",
-    ("packages", "resolver"),
-    "resolver",
-)
 
 
 def _has_compiler(ctx: CheckContext) -> bool | None:
@@ -39,7 +19,7 @@ def _has_compiler(ctx: CheckContext) -> bool | None:
     return ctx.image.has_nvcc if ctx.image is not None else None
 
 
-@rule(
+LB302 = Rule(
     "LB302",
     Severity.WARNING,
     "No wheel for the target: builds from source",
@@ -48,7 +28,10 @@ def _has_compiler(ctx: CheckContext) -> bool | None:
     "be installed at all.",
     "Pin a version with a wheel for the target, change the target Python, or use a devel image.",
     ("packages", "build"),
+    PYTHON_PACKAGES,
 )
+
+
 def no_wheel(ctx: CheckContext) -> Iterator[Finding]:
     target = f"Python {ctx.python.value}" if ctx.python else "the target Python"
     for pf in ctx.packages:
@@ -56,7 +39,7 @@ def no_wheel(ctx: CheckContext) -> Iterator[Finding]:
             continue
         ev = [ev_lock(pf.name, pf.version), Evidence("wheel for target", f"none for {target} on {ctx.platform}", "index")]
         if pf.has_sdist is False:
-            yield get("LB302").finding(
+            yield LB302.finding(
                 f"{pf.name} {pf.version} has neither a wheel for {target} on {ctx.platform} nor an sdist: it cannot be installed",
                 f"pin a {pf.name} version that publishes a wheel for {target}, or change the target Python",
                 ev + [Evidence("sdist", "none", "index")],
@@ -65,14 +48,14 @@ def no_wheel(ctx: CheckContext) -> Iterator[Finding]:
             continue
         compiler = _has_compiler(ctx)
         note = "; the image has no compiler" if compiler is False else ""
-        yield get("LB302").finding(
+        yield LB302.finding(
             f"{pf.name} {pf.version} has no wheel for {target} on {ctx.platform} and builds from source{note}",
             f"pin a {pf.name} version with a wheel for {target}, or use a -devel- image with a compiler",
             ev + ([ev_image(ctx, "has_nvcc", "False (runtime image: no build tools)")] if compiler is False else []),
         )
 
 
-@rule(
+LB303 = Rule(
     "LB303",
     Severity.ERROR,
     "Package needs nvcc at install time",
@@ -82,7 +65,10 @@ def no_wheel(ctx: CheckContext) -> Iterator[Finding]:
     "Use a -devel- CUDA image (nvcc included), or pin a version with a prebuilt wheel for your "
     "torch/CUDA/Python.",
     ("packages", "cuda", "build"),
+    PYTHON_PACKAGES,
 )
+
+
 def needs_nvcc(ctx: CheckContext) -> Iterator[Finding]:
     if ctx.lock is None:
         return
@@ -99,23 +85,24 @@ def needs_nvcc(ctx: CheckContext) -> Iterator[Finding]:
         if has_nvcc is True:
             continue
         cuda = img.cuda_version if img is not None and img.cuda_version else "12.4.1"
-        fix = f"use nvidia/cuda:{cuda}-devel-ubuntu22.04 (or another -devel- image) as the accelerator base image"
+        fix = ChangeBaseImage(f"nvidia/cuda:{cuda}-devel-ubuntu22.04",
+                              "use {image} (or another -devel- image) as the accelerator base image")
         if has_nvcc is None or img is None:  # no image: has_nvcc is None
-            yield get("LB303").finding(
+            yield LB303.finding(
                 f"{name} {version} {why}; whether the image has nvcc is unknown",
                 fix,
                 [ev_lock(name, version), Evidence("package needs", "nvcc", "data/packages.json")],
                 severity=Severity.WARNING,
             )
             continue
-        yield get("LB303").finding(
+        yield LB303.finding(
             f"{name} {version} {why}, but {img.reference} has no nvcc",
             fix,
             [ev_lock(name, version), Evidence("package needs", "nvcc", "data/packages.json"), ev_image(ctx, "has_nvcc", "False")],
         )
 
 
-@rule(
+LB304 = Rule(
     "LB304",
     Severity.WARNING,
     "Package needs system libraries",
@@ -123,7 +110,10 @@ def needs_nvcc(ctx: CheckContext) -> Iterator[Finding]:
     "system binaries (ffmpeg); minimal images lack them and the import fails at run time.",
     "Add the listed apt packages to the image, or use a variant that needs none (opencv-python-headless).",
     ("packages", "image"),
+    PYTHON_PACKAGES,
 )
+
+
 def needs_system_libraries(ctx: CheckContext) -> Iterator[Finding]:
     if ctx.lock is None:
         return
@@ -133,12 +123,12 @@ def needs_system_libraries(ctx: CheckContext) -> Iterator[Finding]:
         if needs is None:
             continue
         version = ctx.locked(name) or ""
-        fix = f"add apt packages {' '.join(needs.apt)} to the image (apt-get install -y {' '.join(needs.apt)})"
+        fix: tuple[Fix, ...] = (AptPackages(tuple(needs.apt)),)
         if name in ("opencv-python", "opencv-contrib-python"):
-            fix += f", or use {name.replace('python', 'python-headless')}"
+            fix += (ReplacePackage(name, name.replace("python", "python-headless")),)
         if ctx.image is not None and ctx.image.debian_compatible is False:
-            fix = f"install the equivalents of {' '.join(needs.apt)} with the image's package manager"
-        yield get("LB304").finding(
+            fix = (AptPackages(tuple(needs.apt), apt=False),)
+        yield LB304.finding(
             f"{name} {version} needs {' '.join(needs.apt)} ({needs.why})",
             fix,
             [ev_lock(name, version), Evidence("apt packages", " ".join(needs.apt), "data/packages.json")],
@@ -159,7 +149,7 @@ def _in_range(py: str, lo: str, hi: str) -> bool:
     return data.parse_version(lo)[:2] <= v <= data.parse_version(hi)[:2]
 
 
-@rule(
+LB306 = Rule(
     "LB306",
     Severity.ERROR,
     "Target Python outside what a pinned package supports",
@@ -168,7 +158,10 @@ def _in_range(py: str, lo: str, hi: str) -> bool:
     "builds from source.",
     "Change the target Python, or pin a release that supports it.",
     ("packages", "python"),
+    PYTHON_PACKAGES,
 )
+
+
 def python_unsupported(ctx: CheckContext) -> Iterator[Finding]:
     if ctx.python is None:
         return
@@ -178,7 +171,7 @@ def python_unsupported(ctx: CheckContext) -> Iterator[Finding]:
         if not pf.requires_python:
             continue
         if _python_in(pf.requires_python, py) is False:
-            yield get("LB306").finding(
+            yield LB306.finding(
                 f"{pf.name} {pf.version} requires Python {pf.requires_python}; the target is Python {py}",
                 f"target a Python that satisfies {pf.requires_python}, or pin a {pf.name} release that supports {py}",
                 [ev_py, Evidence(f"{pf.name} Requires-Python", pf.requires_python, "index")],
@@ -189,23 +182,23 @@ def python_unsupported(ctx: CheckContext) -> Iterator[Finding]:
         # The wheels themselves (data/pypi_wheels.json) say which Pythons the release serves; its
         # +cuXYZ variants are built for the same Pythons.
         if tb.wheel.pythons and py not in tb.wheel.pythons and not any(pf.name == "torch" for pf in ctx.packages):
-            yield get("LB306").finding(
+            yield LB306.finding(
                 f"torch {tb.version} publishes {measured_machine(ctx)} wheels for Python {', '.join(tb.wheel.pythons)}; the target is Python {py}",
-                f"target Python {tb.wheel.pythons[-1]}, or pin a torch release that supports Python {py}",
+                (SetOption("python", tb.wheel.pythons[-1]), PinPackage("torch", why=f"that supports Python {py}")),
                 [ev_py, ev_lock("torch", tb.version), Evidence(f"torch {tb.version} wheel Pythons", " ".join(tb.wheel.pythons), f"data/pypi_wheels.json (checked {tb.wheel.checked})")],
             )
     elif tb is not None and release is not None and not _in_range(py, *release.python):
-        yield get("LB306").finding(
+        yield LB306.finding(
             f"torch {tb.minor} publishes wheels for Python {release.python[0]}-{release.python[1]}; the target is Python {py}",
-            f"target Python {release.python[1]}, or pin a torch release that supports Python {py}",
+            (SetOption("python", release.python[1]), PinPackage("torch", why=f"that supports Python {py}")),
             [ev_py, ev_lock("torch", tb.version), Evidence(f"torch {tb.minor} Python range", "-".join(release.python), "data/torch.json")],
         )
     tf = tf_build(ctx)
     tfr = tf.release() if tf else None
     if tf is not None and tfr is not None and not _in_range(py, *tfr.python):
-        yield get("LB306").finding(
+        yield LB306.finding(
             f"tensorflow {tf.minor} supports Python {tfr.python[0]}-{tfr.python[1]}; the target is Python {py}",
-            f"target Python {tfr.python[1]}, or pin a tensorflow release that supports Python {py}",
+            (SetOption("python", tfr.python[1]), PinPackage("tensorflow", why=f"that supports Python {py}")),
             [ev_py, ev_lock(tf.name, tf.version), Evidence(f"tensorflow {tf.minor} Python range", "-".join(tfr.python), "data/tensorflow.json")],
         )
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from launchbuild.compat.registry import get, rule
 from launchbuild.compat.context import CheckContext
 from launchbuild.core.findings import Evidence, Finding, Location, Severity
+from launchbuild.core.fixes import IgnorePath
+from launchbuild.core.rule import SOURCE, Rule
 
 
 def _size(n: float) -> str:
@@ -17,7 +18,7 @@ def _size(n: float) -> str:
     return f"{n} B"
 
 
-@rule(
+LB401 = Rule(
     "LB401",
     Severity.ERROR,
     "Entrypoint script not found in the source",
@@ -25,21 +26,24 @@ def _size(n: float) -> str:
     "exits at once with 'No such file or directory'.",
     "Fix the entrypoint path (it is relative to the source root), or add the file.",
     ("source", "entrypoint"),
+    SOURCE,
 )
+
+
 def entrypoint_missing(ctx: CheckContext) -> Iterator[Finding]:
     src = ctx.source
     if src is None or src.entrypoint is None or src.entrypoint.found is not False:
         return
     target = src.entrypoint
     what = "module" if target.kind == "module" else "script"
-    yield get("LB401").finding(
+    yield LB401.finding(
         f"the entrypoint runs {what} {target.name!r} ({target.command}), which is not in the source",
         f"make the entrypoint point at an existing {what} relative to the source root, or add {target.name}",
         [Evidence("entrypoint", " ".join(ctx.entrypoint or ()), "job"), Evidence("source", src.root, "source scan")],
     )
 
 
-@rule(
+LB402 = Rule(
     "LB402",
     Severity.WARNING,
     "Secrets or bulky folders in the job's source",
@@ -51,14 +55,17 @@ def entrypoint_missing(ctx: CheckContext) -> Iterator[Finding]:
     "image large and slow.",
     "Move secrets out of the source and pass them at run time; add bulky paths to .dockerignore.",
     ("source", "security"),
+    SOURCE,
 )
+
+
 def secrets_or_bulk(ctx: CheckContext) -> Iterator[Finding]:
     src = ctx.source
     if src is None:
         return
     for item in src.secrets:
         if item.copied:
-            yield get("LB402").finding(
+            yield LB402.finding(
                 f"{item.path} ({item.why}) would be copied into the image: an ignore rule re-includes it",
                 f"remove the rule that re-includes {item.path} from .dockerignore, and pass the secret at run time",
                 [Evidence("file", item.path, "source scan"), Evidence("copied", "yes", "ignore rules")],
@@ -66,22 +73,22 @@ def secrets_or_bulk(ctx: CheckContext) -> Iterator[Finding]:
                 location=Location(item.path),
             )
         else:
-            yield get("LB402").finding(
+            yield LB402.finding(
                 f"{item.path} ({item.why}) is in the job's source; the default ignore set keeps it out of the image",
                 f"move {item.path} out of the job's source (it still travels with the code) and pass it at run time",
                 [Evidence("file", item.path, "source scan"), Evidence("copied", "no", "ignore rules")],
                 location=Location(item.path),
             )
     for item in src.bulky:
-        yield get("LB402").finding(
+        yield LB402.finding(
             f"{item.path}/ ({item.why}, {_size(item.size_bytes)}) would be copied into the image",
-            f"add {item.path} to .dockerignore",
+            IgnorePath(item.path),
             [Evidence("folder", f"{item.path} ({_size(item.size_bytes)})", "source scan")],
             location=Location(item.path),
         )
 
 
-@rule(
+LB403 = Rule(
     "LB403",
     Severity.INFO,
     "No entrypoint",
@@ -89,11 +96,14 @@ def secrets_or_bulk(ctx: CheckContext) -> Iterator[Finding]:
     "`check` carries on; `build` needs one to set the image's command.",
     "Pass --entrypoint \"python train.py\" or set it in the job spec.",
     ("source", "entrypoint"),
+    SOURCE,
 )
+
+
 def no_entrypoint(ctx: CheckContext) -> Iterator[Finding]:
     if ctx.entrypoint or ctx.source is None:
         return
-    yield get("LB403").finding(
+    yield LB403.finding(
         "no entrypoint was given; the image would have no command to run",
         'pass --entrypoint "python train.py" or set entrypoint in the job spec',
         [Evidence("entrypoint", "none", "job")],

@@ -118,7 +118,7 @@ def render(
     information_uri: str | None = None,
 ) -> str:
     """Render `report` as text. `color`/`plain`/`width` default to what stdout can show;
-    `rules` defaults to the real catalog (`launchbuild.compat.catalog.RULES`)."""
+    `rules` defaults to the real catalog (`launchbuild.compat.registry.ALL_RULES`)."""
     fmt = OutputFormat.parse(fmt)
     if tool_version is None:
         from launchbuild.core.version import __version__

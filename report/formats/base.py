@@ -27,6 +27,7 @@ class RuleMeta:
     description: str = ""
     help: str = ""  # how to fix, in general; a finding's `fix` is the concrete one
     tags: tuple[str, ...] = ()
+    group: str = ""  # the rule's group ID (core/rule.py GROUPS); "" when the entry names none
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class RenderOptions:
     color: bool = False
     plain: bool = False  # ASCII boxes and symbols: not a TTY, or a terminal that can't do better
     width: int = 100
-    # None: read the real catalog (launchbuild.compat.catalog.RULES) when it can be imported.
+    # None: read the real catalog (launchbuild.compat.registry.ALL_RULES) when it can be imported.
     rules: Mapping[str, RuleMeta] | None = None
     tool_version: str = ""
     information_uri: str | None = None  # the project's home page, for SARIF viewers
@@ -77,19 +78,14 @@ def installed_information_uri() -> str | None:
 
 # --- rule metadata ----------------------------------------------------------------------------
 
-_GROUPS = {
-    "1": "base_image",
-    "2": "gpu_cuda",
-    "3": "python_packages",
-    "4": "source",
-    "5": "build",
-}
-
-
-def rule_group(rule_id: str) -> str:
-    """The rule's family from its hundreds digit (LB2xx: GPU and CUDA), for JUnit classnames."""
-    digits = rule_id[2:] if rule_id[:2].upper() == "LB" else ""
-    return _GROUPS.get(digits[:1], "other") if len(digits) == 3 and digits.isdigit() else "other"
+def rule_group(rule_id: str, catalog: Mapping[str, RuleMeta] | None = None) -> str:
+    """The rule's group ID (JUnit classnames, SARIF tags): the given catalog's entry if it names
+    one, else the registry's (groups are data there, not the ID's digits); "other" if unknown."""
+    meta = catalog.get(rule_id) if catalog is not None else None
+    if meta is not None and meta.group:
+        return meta.group
+    real = load_catalog().get(rule_id)
+    return real.group if real is not None and real.group else "other"
 
 
 def _field(obj: Any, *names: str, default: Any = None) -> Any:
@@ -115,6 +111,7 @@ def rule_meta_from(obj: Any) -> RuleMeta:
         description=str(_field(obj, "description", "summary", default="")),
         help=str(help_text),
         tags=tuple(_field(obj, "tags", default=())),
+        group=str(getattr(_field(obj, "group", default=""), "id", None) or _field(obj, "group", default="")),
     )
 
 
@@ -128,10 +125,10 @@ def load_catalog() -> dict[str, RuleMeta]:
     """The real rule catalog, or an empty one when the compat package doesn't provide it:
     every format still renders from the findings' own titles."""
     try:
-        from launchbuild.compat.catalog import RULES  # type: ignore[attr-defined]
+        from launchbuild.compat.registry import ALL_RULES
     except ImportError:
         return {}
-    return catalog_from(RULES)
+    return catalog_from(ALL_RULES)
 
 
 # --- untrusted text --------------------------------------------------------------------------

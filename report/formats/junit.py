@@ -55,7 +55,7 @@ class JunitFormat(ReportFormat):
             case = ET.SubElement(
                 suite,
                 "testcase",
-                classname=f"{TOOL_NAME}.{rule_group(rule_id)}",
+                classname=f"{TOOL_NAME}.{rule_group(rule_id, catalog)}",
                 name=f"{rule_id} {title}".strip(),
                 time="0",
             )

@@ -56,7 +56,7 @@ def _descriptor(meta: RuleMeta) -> dict[str, Any]:
         "fullDescription": {"text": meta.description or meta.title or meta.id},
         "help": {"text": help_text, "markdown": f"**{meta.id}: {meta.title}**\n\n{help_text}"},
         "defaultConfiguration": {"level": _LEVEL[meta.severity]},
-        "properties": {"tags": sorted({rule_group(meta.id), *meta.tags})},
+        "properties": {"tags": sorted({meta.group or rule_group(meta.id), *meta.tags})},
     }
     return descriptor
 
@@ -96,6 +96,10 @@ def _result(report: Report, f: Finding, rule_index: int) -> dict[str, Any]:
             "pinnedToFallbackLocation": own is None and where is not None,
         },
     }
+    if f.fixes:  # typed fixes as data, in SARIF's open property bag (the text stays in "fix")
+        from launchbuild.core.fixes import as_data
+
+        result["properties"]["fixes"] = [as_data(x) for x in f.fixes]
     if where is not None:
         result["locations"] = [_location(where)]
     return result

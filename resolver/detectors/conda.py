@@ -14,7 +14,8 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
-from launchbuild.core.findings import Finding, Location, Severity
+from launchbuild.core.findings import Finding, Location
+from launchbuild.resolver.rules import finding as resolver_finding
 from launchbuild.errors import BadInput
 from launchbuild.resolver.detectors.base import line_of
 from launchbuild.resolver.requirements import RequirementLine, parse_requirement
@@ -107,8 +108,8 @@ def _pep440(specifier: str) -> bool:
 
 
 def _unmapped(name: str, spec: str, loc: Location) -> Finding:
-    return Finding(
-        rule="LB309", severity=Severity.WARNING, title="Conda package without a known PyPI name",
+    return resolver_finding(
+        "LB309",
         message=f"conda dependency {spec!r} in {loc.path} has no known PyPI name: it is not in the image",
         fix=f"add its PyPI name to the pip section (e.g. - pip: [{name}]), or remove it",
         location=loc,

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from packaging.markers import InvalidMarker, Marker
 
-from launchbuild.core.findings import Finding, Location, Severity
+from launchbuild.core.findings import Finding, Location
+from launchbuild.resolver.rules import finding as resolver_finding
 from launchbuild.errors import BadInput, InfraUnavailable
 from launchbuild.resolver.detectors.base import read_toml
 from launchbuild.resolver.model import Target
@@ -77,8 +78,8 @@ def for_target(body: str, target: Target) -> str:
 
 
 def _lock_problem(shown: str, name: str, why: str) -> Finding:
-    return Finding(
-        rule="LB305", severity=Severity.ERROR, title="Requirement pinned to a local or unavailable source",
+    return resolver_finding(
+        "LB305",
         message=f"{name} in {shown} is {why}: it cannot be installed hash-checked from the lock",
         fix="lock it from an index (a published release), or vendor a wheel into the job",
         location=Location(shown),

@@ -1,0 +1,36 @@
+"""What the source scan found (compat/source_scan.py does the walking): plain values the rules
+read. Kept apart from the scan so the pure side of compat imports no filesystem code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SourceItem:
+    path: str  # relative to the source root, "/"-separated
+    why: str
+    size_bytes: int
+    copied: bool = True  # False: the ignore rules (defaults + .dockerignore) keep it out
+
+
+@dataclass(frozen=True)
+class EntrypointTarget:
+    kind: str  # "script" | "module"
+    name: str  # "train.py", "pkg.main"
+    found: bool | None  # None: cannot be told from the source (absolute path, installed module)
+    command: str  # the launcher as written ("python3.11", "torchrun", "bash")
+
+
+@dataclass(frozen=True)
+class SourceFacts:
+    root: str
+    entrypoint: EntrypointTarget | None = None  # None: no entrypoint, or a command we can't read
+    secrets: tuple[SourceItem, ...] = ()
+    bulky: tuple[SourceItem, ...] = ()
+    dockerignore: str | None = None  # ".dockerignore" when the source has one
+    files: int = 0  # files that would be copied
+    total_bytes: int = 0
+
+
+__all__ = ["EntrypointTarget", "SourceFacts", "SourceItem"]
