@@ -403,7 +403,6 @@ def driver_too_old_for_packages(ctx: CheckContext) -> Iterator[Finding]:
                 fix += f", or install torch from {TORCH_INDEX.format(variant=options[-1])}"
         elif dcuda is not None:
             fix += f", or use packages built for CUDA {dcuda[0]}"
-        how = {u.how for u in uses}
         yield LB204.finding(
             f"driver {ctx.driver.text} "
             + (f"supports CUDA {_mm(dcuda)}" if dcuda else "predates CUDA 10")

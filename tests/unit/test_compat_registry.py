@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from launchbuild import api
+from launchbuild.pipeline import build as pipeline_build
 from launchbuild.compat import catalog, registry
 from launchbuild.compat import rules as rules_pkg
 from launchbuild.core.findings import Severity
@@ -37,10 +37,12 @@ RULE_IDS = [r.id for r in registry.ALL_RULES]
 
 
 def _declared_rules() -> dict[str, Rule]:
-    """Every Rule value declared in a module under compat/rules/, found by walking the package."""
+    """Every Rule value declared in a module under compat/rules/ (found by walking the package),
+    and the resolver's own rules (resolver/rules.py)."""
     out: dict[str, Rule] = {}
-    for info in pkgutil.iter_modules(rules_pkg.__path__):
-        module = importlib.import_module(f"launchbuild.compat.rules.{info.name}")
+    modules = [importlib.import_module(f"launchbuild.compat.rules.{info.name}")
+               for info in pkgutil.iter_modules(rules_pkg.__path__)] + [inputs]
+    for module in modules:
         for value in vars(module).values():
             if isinstance(value, Rule):
                 out[value.id] = value
@@ -193,17 +195,17 @@ def test_lb304_carries_apt_packages_and_the_builder_takes_them_from_the_fix_not_
     (lb304,) = [f for f in findings if f.rule == "LB304"]
     (apt,) = of_type([lb304], AptPackages)
     assert apt.packages == ("libgl1", "libglib2.0-0") and lb304.fix == render_fix(lb304.fixes)
-    assert api._apt_fixes(_report(findings)) == ("libgl1", "libglib2.0-0")
+    assert pipeline_build._apt_fixes(_report(findings)) == ("libgl1", "libglib2.0-0")
     # Evidence text is no contract any more: without a typed fix nothing is installed.
     from dataclasses import replace
 
-    assert api._apt_fixes(_report([replace(lb304, fixes=())])) == ()
+    assert pipeline_build._apt_fixes(_report([replace(lb304, fixes=())])) == ()
 
 
 def test_apt_packages_from_several_findings_are_merged_in_order_without_repeats():
     a = registry.finding("LB304", "m1", (AptPackages(("libgl1", "ffmpeg")),))
     b = registry.finding("LB304", "m2", (AptPackages(("ffmpeg", "libsndfile1")),))
-    assert api._apt_fixes(_report([a, b])) == ("libgl1", "ffmpeg", "libsndfile1")
+    assert pipeline_build._apt_fixes(_report([a, b])) == ("libgl1", "ffmpeg", "libsndfile1")
 
 
 def test_every_finding_the_rules_emit_matches_the_registry_and_renders_its_typed_fixes():
