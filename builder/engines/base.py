@@ -1,0 +1,88 @@
+"""What every build engine shares: the engine protocol and the values an engine returns.
+
+An engine turns a prepared context directory into an image ID and never tags anything: the
+caller tags only after the image has been verified, so a failed or interrupted build leaves
+no tag behind. `buildkit` and `classic` build in the local Docker engine; `kubernetes`
+(engines/kubernetes.py) builds in a cluster Job and pushes.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from launchbuild.builder.plan import Frontend
+from launchbuild.errors import BuildFailed, InfraUnavailable
+
+LOG_TAIL_LINES = 40
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    line: str  # one raw line of build output
+    step: str | None  # the step it belongs to, "[3/9] RUN ..." (BuildKit) or "Step 3/9 : RUN ..."
+    elapsed_s: float  # since the build started
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    name: str
+    cached: bool
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    image_id: str
+    steps: tuple[StepRecord, ...]
+    duration_s: float
+    log_tail: tuple[str, ...] = ()
+
+
+ProgressCallback = Callable[[ProgressEvent], None]
+
+
+class BuildStepFailed(BuildFailed):
+    """A build that failed in the engine; `log_tail` holds the last lines for the report."""
+
+    def __init__(self, message: str, *, hint: str | None = None, log_tail: tuple[str, ...] = (),
+                 step: str | None = None):
+        super().__init__(message, hint=hint)
+        self.log_tail = log_tail
+        self.step = step  # "[5/7] RUN uv pip install ..." (mount flags dropped), when known
+
+
+def docker_client(timeout: int = 600):
+    """A pinged docker SDK client, or InfraUnavailable with one line."""
+    import docker
+    from docker.errors import DockerException
+
+    try:
+        client = docker.from_env(timeout=timeout)
+        client.ping()
+    except DockerException as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InfraUnavailable(
+            f"Docker engine not reachable ({first[:160]})",
+            hint="start the Docker daemon or set DOCKER_HOST",
+        ) from None
+    return client
+
+
+class LocalEngine(abc.ABC):
+    """An engine that builds a prepared context into an image in the local Docker engine."""
+
+    name: str
+    frontend: Frontend
+
+    @abc.abstractmethod
+    def build(
+        self,
+        context_dir: Path,
+        *,
+        platform: str | None = None,
+        no_cache: bool = False,
+        secrets: dict[str, Path] | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> BuildResult: ...
