@@ -40,6 +40,7 @@ class EngineOptions:
     base_digest: str | None = None  # the digest the check read; used only when no local engine answers
     client: Any = None  # a docker SDK client (tests); found when None
     kube_api_client: Any = None  # a kubernetes ApiClient (tests: the fake API server); from kubeconfig when None
+    poll_interval_s: float = 2.0  # how often the cluster Job and verification Pod are read
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from launchbuild.compat.catalog import get, rule
+from launchbuild.compat.catalog import get, register_external, rule
 from launchbuild.compat.context import CheckContext
 from launchbuild.compat.findings import Evidence, Finding, Location, Severity
 
@@ -99,3 +99,18 @@ def no_entrypoint(ctx: CheckContext) -> Iterator[Finding]:
         [Evidence("entrypoint", "none", "job")],
         severity=Severity.ERROR if ctx.is_build else Severity.INFO,
     )
+
+
+register_external(
+    "LB404",
+    Severity.ERROR,
+    "Base image exists only in the local engine",
+    "A cluster build (--engine kubernetes) pulls the base image from its registry, so a base "
+    "that is only in the local Docker engine (built or tagged here, never pushed) fails on the "
+    "cluster after the upload and the wait. Reported before anything is submitted; a warning "
+    "when the registry could not be asked from this machine.",
+    "Push the base image to a registry the cluster can pull from and name it there, or build "
+    "with a local engine.",
+    ("source", "image", "kubernetes"),
+    "builder",
+)

@@ -1,0 +1,161 @@
+"""The kubernetes engine: the local build's plan, Dockerfile, tag and verification, in a cluster.
+
+1. The tag: `builder.api.fit_and_tag` with the BuildKit frontend and the host's uv, exactly
+   as a local BuildKit build computes it, over the same code entries and base digest. The
+   cluster context gets uv from the uv image (an init container), so the Dockerfile is the
+   local one, byte for byte.
+2. Before anything is submitted: a base image that exists only in the local engine (its
+   registry has no manifest for it) is finding LB404, and nothing is submitted.
+3. The context archive goes to the store (builder/context_stores.py), the Job builds and
+   pushes with rootless BuildKit (builder/kubernetes_submit.py).
+4. The pushed image, by digest, is verified by a Pod with no network running the local
+   probe (builder/kubernetes_verify.py); `BuildSummary.verification` holds the results.
+   The cluster builder pushes the tag itself, so a failed verification cannot un-push it:
+   the summary says so, and names the tag to delete.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Any
+
+from launchbuild.builder.engines.run import BuildOutcome, EngineOptions
+from launchbuild.builder.plan import BuildPlan, Frontend
+from launchbuild.errors import BadInput, InfraUnavailable
+
+
+def default_uv_image() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    from launchbuild.builder.kubernetes import UV_IMAGE
+
+    try:
+        return UV_IMAGE.format(version=version("uv"))
+    except PackageNotFoundError:  # uv found on PATH only: the image of the newest release
+        return "ghcr.io/astral-sh/uv:bookworm-slim"
+
+
+def local_only_base(client: Any, base_image: str) -> Any:
+    """Finding LB404 when `base_image` is in the local engine but its registry has no manifest
+    for it (or cannot be asked from here), else None. Needs the docker SDK client."""
+    from launchbuild.builder import engine as eng
+    from launchbuild.compat.catalog import get
+    from launchbuild.compat.findings import Evidence, Severity
+
+    local_id = eng.local_image_id(client, base_image)
+    if local_id is None:
+        return None
+    try:
+        if eng.registry_manifest_digest(client, base_image):
+            return None
+        unreachable = None
+    except InfraUnavailable as exc:
+        unreachable = str(exc)
+    rule = get("LB404")
+    fix = ("push the base image to a registry the cluster can pull from and name it there "
+           "(e.g. --base-image REGISTRY/REPO:TAG), or build with a local engine")
+    evidence = [Evidence("local engine", local_id, "docker"),
+                Evidence("registry", "unreachable from here" if unreachable else "no manifest", "registry")]
+    if unreachable:
+        return rule.finding(f"base image {base_image} is in the local engine, and its registry could not be asked "
+                            "whether the cluster can pull it", fix, evidence, severity=Severity.WARNING)
+    return rule.finding(f"base image {base_image} exists only in the local engine: the cluster cannot pull it",
+                        fix, evidence)
+
+
+def _cluster_options(options: EngineOptions, plan: BuildPlan, destination: str) -> Any:
+    from launchbuild.builder.context import DOCKERFILE_PATH
+    from launchbuild.builder.kubernetes import KubernetesBuildOptions
+
+    base = options.kubernetes or KubernetesBuildOptions()
+    uv_image = (base.uv_image or default_uv_image()) if plan.installer == "uv" else None
+    return dataclasses.replace(base, destination=destination, platform=plan.platform, dockerfile=DOCKERFILE_PATH,
+                               uv_image=uv_image)
+
+
+def build_on_cluster(plan: BuildPlan, options: EngineOptions, progress: Any = None) -> BuildOutcome:
+    from launchbuild.builder import engine as eng
+    from launchbuild.builder import kubernetes as k8s
+    from launchbuild.builder.api import base_digest, code_entries, fit_and_tag
+    from launchbuild.builder.context import build_context, content_hash
+    from launchbuild.builder.plan import find_ca_bundle
+    from launchbuild.progress import Progress
+    from launchbuild.compat.findings import Severity
+    from launchbuild.report.model import BuildSummary
+
+    started = time.monotonic()
+    plan.validate()
+    if not plan.builds_image:
+        return BuildOutcome(BuildSummary(tag=plan.base_image, skipped=True, engine="none",
+                                         reason="image job: the job's own image runs as is; nothing to build"))
+    if plan.index_credentials:
+        raise BadInput("the job's index credentials reach installs only as a local BuildKit secret; "
+                       "--engine kubernetes has no way to pass them yet", hint="build with --engine buildkit")
+    if not options.push:
+        raise BadInput("--engine kubernetes needs --push REGISTRY/REPO: the cluster builder pushes there",
+                       hint="add --push registry.example:5000/team/job")
+    if options.source_dir is None:
+        raise BadInput("a git or code job needs its source directory to build", hint="check the job source")
+    if options.kubernetes is not None:
+        # The operator's options fail here, before any Docker or cluster work.
+        k8s.validate(dataclasses.replace(options.kubernetes, destination="localhost/validate:options"))
+    client = options.client
+    if client is None:
+        try:
+            client = eng.docker_client(timeout=60)
+        except InfraUnavailable:
+            client = None  # no local engine: nothing can be local-only; the check's digest names the base
+    if client is not None:
+        finding = local_only_base(client, plan.base_image)
+        if finding is not None and finding.severity is Severity.ERROR:
+            return BuildOutcome(None, (finding,))
+        digest = base_digest(client, plan.base_image)
+        found = (finding,) if finding is not None else ()
+    elif options.base_digest:
+        digest, found = options.base_digest, ()
+    else:
+        raise BadInput(f"base image {plan.base_image}: its digest is unknown, so the content tag cannot be computed",
+                       hint="make the image readable from its registry or the local engine")
+
+    entries = code_entries(options.source_dir, options.credentials)
+    fitted, dockerfile, ref = fit_and_tag(plan, frontend=Frontend.BUILDKIT, ca_bundle=find_ca_bundle(options.ca_bundle),
+                                          uv_binary=eng.find_uv_binary(), code_hash=content_hash(entries),
+                                          base_digest=digest, repository=options.push)
+    kube = _cluster_options(options, fitted, ref)
+    with build_context(options.source_dir, dockerfile=dockerfile, lock_text=fitted.lock_text, entries=entries) as ctx:
+        from launchbuild.builder.wheels_in_context import place
+
+        place(ctx, fitted)  # wheels built or copied on this host travel with the context
+        if options.dry_run:
+            store = k8s.ContextStore.parse(kube.context_store)
+            archive = k8s.build_context_archive(ctx, dockerfile=kube.dockerfile) if store.kind == "configmap" else None
+            k8s.write_manifests(k8s.render_manifests(kube, context_archive=archive), options.output)
+            return BuildOutcome(None, found)
+        api_client = options.kube_api_client
+        if api_client is None:
+            from launchbuild.builder.kubernetes_submit import load_api_client
+
+            api_client = load_api_client()
+        progress = progress or Progress()
+        say = progress.log
+        with progress.phase("building on the cluster"):
+            result = k8s.submit(ctx, kube, api_client=api_client, on_event=say, poll_interval_s=options.poll_interval_s)
+    verification = ()
+    if kube.verify:
+        from launchbuild.builder.kubernetes_verify import run_verification
+
+        image = f"{ref}@{result.digest}" if result.digest else ref
+        with progress.phase("verifying on the cluster (no network)"):
+            verification = run_verification(kube, fitted, image, api_client=api_client, on_event=say,
+                                            poll_interval_s=options.poll_interval_s)
+    reason = ("an earlier Job for this content tag was adopted" if result.reused else "content tag not found") \
+        + f"; built by Kubernetes Job {result.namespace}/{result.job_name}"
+    if verification and not all(v.passed for v in verification):
+        reason = (f"verification failed: the cluster builder pushed {ref} before verification; "
+                  f"delete that tag from the registry (nothing else was tagged)")
+    elif not kube.verify:
+        reason += "; not verified (verification turned off)"
+    summary = BuildSummary(tag=ref, skipped=result.reused, reason=reason, duration_s=time.monotonic() - started,
+                           digest=result.digest, pushed=ref, engine="kubernetes", verification=verification)
+    return BuildOutcome(summary, found)
