@@ -514,54 +514,31 @@ def build(
 
 
 def _build_kubernetes(checked: _Checked, plan: Any, *, dry_run: bool, output: Path | None, progress: Progress) -> Report | None:
-    from launchbuild.builder import kubernetes as k8s
-    from launchbuild.builder.api import prepare_plan
-    from launchbuild.builder.context import DOCKERFILE_PATH, build_context, content_hash, scan
-    from launchbuild.builder.dockerfile import render
-    from launchbuild.builder.plan import Frontend, find_ca_bundle
-    from launchbuild.builder.tags import content_tag, image_ref
+    """The cluster build through the one engine entry point (same tag, same verification)."""
+    from launchbuild.builder.engines import EngineOptions, run
+    from launchbuild.builder.kubernetes import KubernetesBuildOptions
+    from launchbuild.report.failure import with_verification_failure
 
     options = checked.prepared.options
-    push = options["push"]
-    if not push:
-        raise BadInput("--engine kubernetes needs --push REGISTRY/REPO: the cluster builder pushes there",
-                       hint="add --push registry.example:5000/team/job")
-    if checked.facts is None or not checked.facts.digest:
-        raise BadInput(f"base image {plan.base_image}: its digest is unknown, so the content tag cannot be computed",
-                       hint="make the image readable from its registry or the local engine")
-    ca = find_ca_bundle(options["ca-bundle"])
-    # The cluster gets a small context: the venv's pip installs, so no 40 MB uv travels along.
-    plan = prepare_plan(plan, frontend=Frontend.BUILDKIT, ca_bundle=ca, uv_binary=None)
-    dockerfile = render(plan)
-    entries = scan(checked.prepared.source_dir)
-    tag = content_tag(dockerfile=dockerfile, lock_text=plan.lock_text, code_hash=content_hash(entries),
-                      base_digest=checked.facts.digest, options={"platform": plan.platform})
-    kube = k8s.KubernetesBuildOptions(
-        destination=image_ref(push, tag),
-        context_store=options["kubernetes-context-store"],
-        builder=options["kubernetes-builder"],
-        namespace=options["kubernetes-namespace"],
-        ca_configmap="launchbuild-ca" if ca else None,
-        platform=plan.platform,
-        dockerfile=DOCKERFILE_PATH,
-    )
-    with build_context(checked.prepared.source_dir, dockerfile=dockerfile, lock_text=plan.lock_text,
-                       entries=entries) as ctx:
-        from launchbuild.builder.wheels_in_context import place
+    lock = checked.environment.lock if checked.environment else None
+    outcome = run(plan, EngineOptions(
+        engine="kubernetes", source_dir=checked.prepared.source_dir, push=options["push"],
+        ca_bundle=options["ca-bundle"], credentials=lock.credentials if lock else None,
+        kubernetes=KubernetesBuildOptions(
+            context_store=options["kubernetes-context-store"], builder=options["kubernetes-builder"],
+            namespace=options["kubernetes-namespace"]),
+        dry_run=dry_run, output=output, base_digest=checked.facts.digest if checked.facts else None,
+    ), progress)
+    report = checked.report
+    if outcome.findings:
+        from launchbuild.compat.catalog import sort_key
 
-        place(ctx, plan)  # wheels built or copied on this host travel with the context
-        if dry_run:
-            archive = (k8s.build_context_archive(ctx, dockerfile=DOCKERFILE_PATH)
-                       if k8s.ContextStore.parse(kube.context_store).kind == "configmap" else None)
-            k8s.write_manifests(k8s.render_manifests(kube, context_archive=archive), output)
+        report = replace(report, findings=tuple(sorted((*report.findings, *outcome.findings), key=sort_key)))
+    if outcome.summary is None:
+        if dry_run and not any(f.severity is Severity.ERROR for f in outcome.findings):
             return None
-        with progress.phase("building on the cluster"):
-            result = k8s.submit(ctx, kube)
-    from launchbuild.report.model import BuildSummary
-
-    return replace(checked.report, build=BuildSummary(
-        tag=result.destination, skipped=result.reused, reason="built by a Kubernetes Job " + result.job_name,
-        duration_s=result.duration_s, digest=result.digest, pushed=result.destination, engine="kubernetes"))
+        return replace(report, notes=report.notes + ("build refused: found before submitting to the cluster",))
+    return with_verification_failure(replace(report, build=outcome.summary))
 
 
 # --- resolve, dockerfile, inspect, show, rules -----------------------------------------------------

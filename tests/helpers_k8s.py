@@ -205,9 +205,8 @@ class _Handler(BaseHTTPRequestHandler):
             key = (m.group(1), m.group(2))
             if method == "GET":
                 return self._send(200, fake.verify_pod(key))
-            if method == "DELETE":
-                del fake.pods[key]
-                return self._send(200, _status(200, "", "") | {"status": "Success"})
+            if method == "DELETE":  # the API answers a pod deletion with the Pod
+                return self._send(200, fake.pods.pop(key))
         m = re.fullmatch(r"/api/v1/namespaces/([^/]+)/pods/([^/]+)/log", path)
         if m and (m.group(1), m.group(2)) in fake.pods:
             return self._send(200, fake.probe_log, "text/plain")
