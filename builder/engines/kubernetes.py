@@ -128,6 +128,8 @@ def build_on_cluster(plan: BuildPlan, options: EngineOptions, progress: Any = No
 
         place(ctx, fitted)  # wheels built or copied on this host travel with the context
         if options.dry_run:
+            for f in found:  # a dry run returns no report: the warning goes to the progress channel
+                (progress or Progress()).log(f"{f.rule} ({f.severity.value}): {f.message}")
             store = k8s.ContextStore.parse(kube.context_store)
             archive = k8s.build_context_archive(ctx, dockerfile=kube.dockerfile) if store.kind == "configmap" else None
             k8s.write_manifests(k8s.render_manifests(kube, context_archive=archive), options.output)
