@@ -55,7 +55,7 @@ OPTION_SPECS: tuple[OptionSpec, ...] = (
     OptionSpec("push", str, None, "REGISTRY/REPO to push the built image to"),
     OptionSpec("kubernetes-namespace", str, "default", "namespace of the cluster build Job"),
     OptionSpec("kubernetes-context-store", str, "configmap", "where the build context goes: configmap, pvc:NAME, s3://B/P, gs://B/P"),
-    OptionSpec("kubernetes-builder", str, "buildkit", "cluster builder: buildkit (rootless) or kaniko"),
+    OptionSpec("kubernetes-builder", str, "buildkit", "cluster builder: buildkit (rootless; kaniko was removed, see docs/kubernetes.md)"),
     OptionSpec("extra", list, [], "optional-dependency extras of the job's project to lock; repeatable"),
     OptionSpec("group", list, [], "dependency groups (PEP 735, Poetry, PDM, Pipfile dev) to lock; repeatable"),
     OptionSpec("ca-bundle", str, None, "CA bundle mounted into install steps (default: SSL_CERT_FILE, REQUESTS_CA_BUNDLE, PIP_CERT)"),
