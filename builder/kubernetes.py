@@ -5,8 +5,7 @@ one Dockerfile every engine builds; `builder="kaniko"` is refused with the migra
 of docs/kubernetes.md.
 
 Everything here is pure: options in, manifests (plain dicts) out. The submit path, which
-needs the optional `kubernetes` client, lives in `kubernetes_submit` and is re-exported
-as `submit` so callers need only this module.
+needs the optional `kubernetes` client, lives in `kubernetes_submit.submit`.
 
 The build context travels as a deterministic `.tar.gz` to one of:
   * object storage (`s3://bucket/prefix`, `gs://bucket/prefix`): an init container downloads
@@ -412,11 +411,3 @@ def write_manifests(manifests: Sequence[Mapping[str, Any]], dest: Path | str | I
 # --- context archive (builder/context_archive.py; re-exported for existing callers) ----------
 
 from launchbuild.builder.context_archive import build_context_archive, write_context_archive  # noqa: E402,F401
-
-
-def submit(context_dir: Path | str, options: KubernetesBuildOptions, **kwargs: Any) -> Any:
-    """Create the build Job and wait for it; see `kubernetes_submit.submit`."""
-    from launchbuild.builder import kubernetes_submit
-
-    return kubernetes_submit.submit(context_dir, options, **kwargs)
-

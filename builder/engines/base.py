@@ -11,12 +11,18 @@ from __future__ import annotations
 import abc
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from launchbuild.builder.plan import Frontend
 from launchbuild.errors import BuildFailed, InfraUnavailable
 
+if TYPE_CHECKING:  # kept out of the import path of `check`
+    from launchbuild.builder.kubernetes_options import KubernetesBuildOptions
+    from launchbuild.compat.findings import Finding
+    from launchbuild.report.model import BuildSummary
+
 LOG_TAIL_LINES = 40
+ENGINES = ("auto", "buildkit", "classic", "kubernetes")
 
 
 @dataclass(frozen=True)
@@ -86,3 +92,35 @@ class LocalEngine(abc.ABC):
         secrets: dict[str, Path] | None = None,
         on_progress: ProgressCallback | None = None,
     ) -> BuildResult: ...
+
+
+# ---------------------------------------------------------------- what `engines.run` takes and answers
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    engine: str = "auto"
+    source_dir: Path | None = None  # the job's source (git and code jobs)
+    push: str | None = None  # a repository; the content tag is appended
+    force: bool = False
+    no_cache: bool = False
+    ca_bundle: str | None = None  # the user's CA bundle option (local installs only)
+    credentials: Any = None  # the lock's Credentials: files holding them stay out of the code copy
+    # The operator's cluster options. `destination`, `platform` and `dockerfile` are set by the
+    # engine from the plan and the content tag; whatever the caller put there is replaced.
+    kubernetes: KubernetesBuildOptions | None = None
+    dry_run: bool = False  # kubernetes: write the manifests to `output`, submit nothing
+    output: Path | str | None = None
+    base_digest: str | None = None  # the digest the check read; used only when no local engine answers
+    client: Any = None  # a docker SDK client (tests); found when None
+    kube_api_client: Any = None  # a kubernetes ApiClient (tests: the fake API server); from kubeconfig when None
+    poll_interval_s: float = 2.0  # how often the cluster Job and verification Pod are read
+
+
+@dataclass(frozen=True)
+class BuildOutcome:
+    """What a build answered. `summary` is None for a dry run (the manifests were written) and
+    when a finding found before submission stopped it (`findings`, e.g. LB404)."""
+
+    summary: BuildSummary | None
+    findings: tuple[Finding, ...] = ()

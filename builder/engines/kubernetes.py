@@ -20,7 +20,7 @@ import dataclasses
 import time
 from typing import Any
 
-from launchbuild.builder.engines.run import BuildOutcome, EngineOptions
+from launchbuild.builder.engines.base import BuildOutcome, EngineOptions
 from launchbuild.builder.plan import BuildPlan, Frontend
 from launchbuild.errors import BadInput, InfraUnavailable
 
@@ -134,15 +134,15 @@ def build_on_cluster(plan: BuildPlan, options: EngineOptions, progress: Any = No
             archive = k8s.build_context_archive(ctx, dockerfile=kube.dockerfile) if store.kind == "configmap" else None
             k8s.write_manifests(k8s.render_manifests(kube, context_archive=archive), options.output)
             return BuildOutcome(None, found)
+        from launchbuild.builder.kubernetes_submit import load_api_client, submit
+
         api_client = options.kube_api_client
         if api_client is None:
-            from launchbuild.builder.kubernetes_submit import load_api_client
-
             api_client = load_api_client()
         progress = progress or Progress()
         say = progress.log
         with progress.phase("building on the cluster"):
-            result = k8s.submit(ctx, kube, api_client=api_client, on_event=say, poll_interval_s=options.poll_interval_s)
+            result = submit(ctx, kube, api_client=api_client, on_event=say, poll_interval_s=options.poll_interval_s)
     verification = ()
     if kube.verify:
         from launchbuild.builder.kubernetes_verify import run_verification

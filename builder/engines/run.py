@@ -8,48 +8,13 @@ with the same probe and judge (`builder.verify`), and answer with the same `Buil
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from launchbuild.builder.engines.base import ENGINES, BuildOutcome, EngineOptions
 from launchbuild.builder.plan import BuildPlan
 from launchbuild.errors import BadInput
 
-if TYPE_CHECKING:  # kept out of the import path of `check`
-    from launchbuild.builder.kubernetes import KubernetesBuildOptions
-    from launchbuild.compat.findings import Finding
-    from launchbuild.report.model import BuildSummary
-
-ENGINES = ("auto", "buildkit", "classic", "kubernetes")
-
-
-@dataclass(frozen=True)
-class EngineOptions:
-    engine: str = "auto"
-    source_dir: Path | None = None  # the job's source (git and code jobs)
-    push: str | None = None  # a repository; the content tag is appended
-    force: bool = False
-    no_cache: bool = False
-    ca_bundle: str | None = None  # the user's CA bundle option (local installs only)
-    credentials: Any = None  # the lock's Credentials: files holding them stay out of the code copy
-    # The operator's cluster options. `destination`, `platform` and `dockerfile` are set by the
-    # engine from the plan and the content tag; whatever the caller put there is replaced.
-    kubernetes: KubernetesBuildOptions | None = None
-    dry_run: bool = False  # kubernetes: write the manifests to `output`, submit nothing
-    output: Path | str | None = None
-    base_digest: str | None = None  # the digest the check read; used only when no local engine answers
-    client: Any = None  # a docker SDK client (tests); found when None
-    kube_api_client: Any = None  # a kubernetes ApiClient (tests: the fake API server); from kubeconfig when None
-    poll_interval_s: float = 2.0  # how often the cluster Job and verification Pod are read
-
-
-@dataclass(frozen=True)
-class BuildOutcome:
-    """What a build answered. `summary` is None for a dry run (the manifests were written) and
-    when a finding found before submission stopped it (`findings`, e.g. LB404)."""
-
-    summary: BuildSummary | None
-    findings: tuple[Finding, ...] = ()
+__all__ = ["ENGINES", "BuildOutcome", "EngineOptions", "run"]
 
 
 def run(plan: BuildPlan, options: EngineOptions, progress: Any = None) -> BuildOutcome:
