@@ -18,6 +18,7 @@ from types import SimpleNamespace
 
 import pytest
 import yaml
+from hypothesis import given, strategies as st
 
 pytest.importorskip("kubernetes")
 
@@ -268,3 +269,17 @@ def test_index_credentials_cannot_reach_the_cluster(source: Path, tmp_path: Path
     plan = replace(GOLDEN_CASES["code"], index_credentials=True)
     with pytest.raises(BadInput, match="index credentials"):
         run(plan, _options(plan, source, tmp_path))
+
+
+_TAGS = st.from_regex(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,100}", fullmatch=True)
+
+
+@given(tag=_TAGS, path=st.from_regex(r"[a-z0-9]{1,20}(/[a-z0-9]{1,20}){0,3}", fullmatch=True))
+def test_verification_names_are_valid_labels_and_distinct_per_destination(tag: str, path: str) -> None:
+    import re
+
+    destination = f"registry.example.com:5000/{path}:{tag}"
+    name = verify_name(destination)
+    assert len(name) <= 63 and re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", name)
+    assert name != k8s.job_name(destination)
+    assert verify_name(destination + "x") != name
