@@ -110,7 +110,12 @@ def build_on_cluster(plan: BuildPlan, options: EngineOptions, progress: Any = No
         finding = local_only_base(client, plan.base_image)
         if finding is not None and finding.severity is Severity.ERROR:
             return BuildOutcome(None, (finding,))
-        digest = base_digest(client, plan.base_image)
+        try:
+            digest = base_digest(client, plan.base_image)
+        except InfraUnavailable:
+            if not options.base_digest:
+                raise
+            digest = options.base_digest  # the registry answered the check, not the engine
         found = (finding,) if finding is not None else ()
     elif options.base_digest:
         digest, found = options.base_digest, ()

@@ -283,3 +283,18 @@ def test_verification_names_are_valid_labels_and_distinct_per_destination(tag: s
     assert len(name) <= 63 and re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", name)
     assert name != k8s.job_name(destination)
     assert verify_name(destination + "x") != name
+
+
+def test_without_a_local_engine_the_checks_digest_names_the_base(source: Path, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-docker.sock")
+    plan = GOLDEN_CASES["code"]
+    digest = "sha256:" + "7" * 64
+    out = tmp_path / "build.yaml"
+    outcome = run(plan, replace(_options(plan, source, tmp_path, dry_run=True, output=out), client=None, base_digest=digest))
+    assert outcome.findings == ()  # no local engine: nothing can be only there
+    destination = list(yaml.safe_load_all(out.read_text()))[-1]["metadata"]["annotations"][k8s.ANNOTATION_DESTINATION]
+    _, _, expected = fit_and_tag(plan, frontend=Frontend.BUILDKIT, ca_bundle=None, uv_binary=UV,
+                                 code_hash=content_hash(scan(source)), base_digest=digest, repository=PUSH)
+    assert destination == expected
+    with pytest.raises(BadInput, match="digest is unknown"):
+        run(plan, replace(_options(plan, source, tmp_path, dry_run=True, output=out), client=None))
