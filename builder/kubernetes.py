@@ -33,6 +33,7 @@ from launchbuild.builder.kubernetes_options import (  # noqa: F401  (re-exported
     BUILDERS,
     BUILDER_CONTAINER,
     BUILDKIT_IMAGE,
+    CANDIDATE_SUFFIX,
     CLEANUP_POLICIES,
     CONFIGMAP_CONTEXT_LIMIT,
     CONTEXT_ARCHIVE_KEY,
@@ -66,6 +67,7 @@ from launchbuild.builder.kubernetes_options import (  # noqa: F401  (re-exported
     _TAG,
     parse_destination,
     parse_repository,
+    PROMOTE_IMAGE,
     validate,
 )
 
@@ -348,6 +350,49 @@ def render_job(options: KubernetesBuildOptions) -> dict[str, Any]:
                 ANNOTATION_CONTEXT: context_location(options),
             },
         },
+        "spec": spec,
+    }
+
+
+def promote_name(destination: str) -> str:
+    """`<job name stem>-promote-<hash8>` of the candidate destination: at most 63 characters."""
+    stem, _, digest = job_name(destination).rpartition("-")
+    return f"{stem[:45].rstrip('-')}-promote-{digest}"
+
+
+def render_promotion_job(options: KubernetesBuildOptions, source: str, tag: str) -> dict[str, Any]:
+    """The Job that gives the verified image (`source`, REPO@DIGEST of the candidate) its
+    content `tag` in the same repository, with the registry Secret the build pushed with."""
+    validate(options)
+    name = promote_name(options.destination)
+    job_labels = {**labels(options.destination), LABEL_COMPONENT: "image-promote", LABEL_INSTANCE: name}
+    args = ["tag", source, tag] + (["--insecure"] if options.insecure_registry else [])
+    container: dict[str, Any] = {
+        "name": "promote",
+        "image": options.promote_image or PROMOTE_IMAGE,
+        "args": args,
+        "env": [{"name": "DOCKER_CONFIG", "value": "/etc/launchbuild/docker"}],
+        "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}},
+    }
+    pod: dict[str, Any] = {"restartPolicy": "Never", "containers": [container]}
+    if options.registry_secret:
+        container["volumeMounts"] = [{"name": "registry-auth", "mountPath": "/etc/launchbuild/docker", "readOnly": True}]
+        pod["volumes"] = [_registry_secret_volume(options)]
+    if options.service_account:
+        pod["serviceAccountName"] = options.service_account
+    if options.node_selector:
+        pod["nodeSelector"] = dict(options.node_selector)
+    if options.tolerations:
+        pod["tolerations"] = [t.to_k8s() for t in options.tolerations]
+    spec: dict[str, Any] = {"backoffLimit": 0, "activeDeadlineSeconds": 300}
+    if options.ttl_after_finished_s is not None:
+        spec["ttlSecondsAfterFinished"] = options.ttl_after_finished_s
+    spec["template"] = {"metadata": {"labels": dict(job_labels)}, "spec": pod}
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": name, "namespace": options.namespace, "labels": job_labels,
+                     "annotations": {ANNOTATION_DESTINATION: options.destination}},
         "spec": spec,
     }
 

@@ -17,6 +17,11 @@ from launchbuild.errors import BadInput
 BUILDKIT_IMAGE = "moby/buildkit:v0.16.0-rootless"
 S3_FETCH_IMAGE = "amazon/aws-cli:2.17.0"
 GCS_FETCH_IMAGE = "gcr.io/google.com/cloudsdktool/google-cloud-cli:489.0.0-slim"
+# Tags the verified image with its content tag (`crane tag REPO@DIGEST TAG`): the cluster
+# builder pushes under `<content tag>-unverified`, so the content tag itself only ever names
+# an image that passed verification, as on a local engine.
+PROMOTE_IMAGE = "gcr.io/go-containerregistry/crane:v0.20.2"
+CANDIDATE_SUFFIX = "-unverified"
 
 BUILDERS = ("buildkit",)
 KANIKO_MIGRATION = ("kaniko was archived upstream in June 2025 and ignored the RUN --mount lines launchbuild renders; "
@@ -206,6 +211,7 @@ class KubernetesBuildOptions:
     uv_image: str | None = None  # image whose /usr/local/bin/uv is copied into the context; None: no uv
     verify: bool = True  # run the verification Pod (no network) on the built image
     verify_timeout_s: int = 300  # the verification Pod's activeDeadlineSeconds
+    promote_image: str | None = None  # override of the image that tags the verified image (crane)
     context_store_path: str | None = None  # pvc store: where the claim is mounted on the submitting machine
     context_uploader: tuple[str, ...] = ()  # argv of the operator's uploader, with {archive} and {url}
 
@@ -270,6 +276,6 @@ def validate(options: KubernetesBuildOptions) -> None:
         raise BadInput("the context uploader command names no {archive}",
                        hint="e.g. aws s3 cp {archive} {url}: launchbuild fills in the archive and its URL")
     for what, image in (("builder image", options.builder_image), ("fetch image", options.fetch_image),
-                        ("uv image", options.uv_image)):
+                        ("uv image", options.uv_image), ("promote image", options.promote_image)):
         if image is not None and (not image or any(c.isspace() for c in image)):
             raise BadInput(f"{what} {image!r} is not an image reference")

@@ -186,3 +186,70 @@ def _cleanup(api_client: Any, core: Any, net: Any, ns: str, name: str) -> None:
             except ApiException as exc:
                 if exc.status != 404:
                     raise
+
+
+def run_promotion(
+    options: k8s.KubernetesBuildOptions,
+    source: str,
+    tag: str,
+    *,
+    api_client: Any,
+    poll_interval_s: float = 2.0,
+    on_event: Callable[[str], None] | None = None,
+) -> None:
+    """Tag the verified image with its content tag (a crane Job); raises KubernetesBuildFailed
+    with the Job's log tail when the registry refuses it. The Job is deleted on success."""
+    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
+
+    from launchbuild.builder.kubernetes_submit import (
+        KubernetesBuildFailed,
+        _api_errors,
+        _failing_container,
+        _log_tail,
+        _newest_pod,
+        _state,
+    )
+
+    say = on_event or (lambda _msg: None)
+    ns = options.namespace
+    manifest = k8s.render_promotion_job(options, source, tag)
+    name = manifest["metadata"]["name"]
+    batch, core = client.BatchV1Api(api_client), client.CoreV1Api(api_client)
+    with _api_errors(api_client, "creating the promotion Job", ns):
+        try:
+            batch.create_namespaced_job(ns, body=manifest)
+        except ApiException as exc:
+            if exc.status != 409:  # same name: the same candidate, tagged by an earlier attempt
+                raise
+    deadline = time.monotonic() + manifest["spec"]["activeDeadlineSeconds"] + 60
+    while True:
+        with _api_errors(api_client, "reading the promotion Job status", ns):
+            state, reason = _state(batch.read_namespaced_job_status(name, ns))
+        if state != "running":
+            break
+        if time.monotonic() >= deadline:
+            state, reason = "failed", "still running after its deadline"
+            break
+        time.sleep(poll_interval_s)
+    if state == "succeeded":
+        with _api_errors(api_client, "deleting the promotion Job", ns):
+            try:
+                batch.delete_namespaced_job(name, ns, propagation_policy="Background")
+            except ApiException as exc:
+                if exc.status != 404:
+                    raise
+        say(f"tagged the verified image as :{tag}")
+        return
+    tail: tuple[str, ...] = ()
+    with _api_errors(api_client, "reading the promotion pod's log", ns):
+        pod = _newest_pod(core, ns, f"{k8s.LABEL_INSTANCE}={name}")
+        if pod is not None:
+            container, why = _failing_container(pod)
+            tail = _log_tail(core, ns, pod, container, 20)
+            reason = f"{reason}; {why}" if why else reason
+    raise KubernetesBuildFailed(
+        f"tagging the verified image {source} as :{tag} failed: {reason or 'no reason given'}; "
+        f"inspect with kubectl logs -n {ns} job/{name}",
+        log_tail=tail, hint="the registry Secret must allow pushing tags to the repository",
+    )

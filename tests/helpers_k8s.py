@@ -55,6 +55,7 @@ class FakeKube:
     requests: list[Recorded] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     verify: str = "exit"
+    fail_promotion: bool = False  # the promotion Job (crane tag) fails: the registry refused the tag
     probe_exit: int = 0
     probe_log: str = ""
     pods: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
@@ -82,6 +83,8 @@ class FakeKube:
     def job_state(self, key: tuple[str, str]) -> str:
         if self.polls.get(key, 0) < self.polls_before_done or self.scenario == "hang":
             return "active"
+        if self.fail_promotion and "-promote-" in key[1]:
+            return "fail"
         return self.scenario
 
     def job_with_status(self, key: tuple[str, str]) -> dict[str, Any]:

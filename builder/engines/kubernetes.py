@@ -8,10 +8,11 @@
    registry has no manifest for it) is finding LB404, and nothing is submitted.
 3. The context archive goes to the store (builder/context_stores.py), the Job builds and
    pushes with rootless BuildKit (builder/kubernetes_submit.py).
-4. The pushed image, by digest, is verified by a Pod with no network running the local
-   probe (builder/kubernetes_verify.py); `BuildSummary.verification` holds the results.
-   The cluster builder pushes the tag itself, so a failed verification cannot un-push it:
-   the summary says so, and names the tag to delete.
+4. The Job pushes under `<content tag>-unverified`; that image, by digest, is verified by a
+   Pod with no network running the local probe (builder/kubernetes_verify.py), and only when
+   it passes does a promotion Job (crane) give it the content tag. So, as on a local engine,
+   the content tag only ever names a verified image, and a content tag already in the
+   registry is a skip. `verify=False` pushes the content tag directly and says so.
 """
 
 from __future__ import annotations
@@ -127,7 +128,19 @@ def build_on_cluster(plan: BuildPlan, options: EngineOptions, progress: Any = No
     fitted, dockerfile, ref = fit_and_tag(plan, frontend=Frontend.BUILDKIT, ca_bundle=find_ca_bundle(options.ca_bundle),
                                           uv_binary=eng.find_uv_binary(), code_hash=content_hash(entries),
                                           base_digest=digest, repository=options.push)
-    kube = _cluster_options(options, fitted, ref)
+    verify = options.kubernetes.verify if options.kubernetes is not None else True
+    # Verified builds push under a candidate tag; only a verified image gets the content tag.
+    candidate = f"{ref}{k8s.CANDIDATE_SUFFIX}" if verify else ref
+    kube = _cluster_options(options, fitted, candidate)
+    if client is not None and not (options.force or options.no_cache or options.dry_run):
+        try:
+            existing = eng.registry_manifest_digest(client, ref)
+        except InfraUnavailable:
+            existing = None  # the cluster may reach a registry this machine cannot: build
+        if existing:
+            return BuildOutcome(BuildSummary(tag=ref, skipped=True, reason="content tag already in the registry",
+                                             digest=existing, engine="kubernetes",
+                                             duration_s=time.monotonic() - started), found)
     with build_context(options.source_dir, dockerfile=dockerfile, lock_text=fitted.lock_text, entries=entries) as ctx:
         from launchbuild.builder.wheels_in_context import place
 
@@ -149,20 +162,26 @@ def build_on_cluster(plan: BuildPlan, options: EngineOptions, progress: Any = No
         with progress.phase("building on the cluster"):
             result = submit(ctx, kube, api_client=api_client, on_event=say, poll_interval_s=options.poll_interval_s)
     verification = ()
+    pushed = ref
+    reason = ("an earlier Job for this content was adopted" if result.reused else "content tag not found") \
+        + f"; built by Kubernetes Job {result.namespace}/{result.job_name}"
     if kube.verify:
-        from launchbuild.builder.kubernetes_verify import run_verification
+        from launchbuild.builder.kubernetes_verify import run_promotion, run_verification
 
-        image = f"{ref}@{result.digest}" if result.digest else ref
+        image = f"{candidate.rsplit(':', 1)[0]}@{result.digest}" if result.digest else candidate
         with progress.phase("verifying on the cluster (no network)"):
             verification = run_verification(kube, fitted, image, api_client=api_client, on_event=say,
                                             poll_interval_s=options.poll_interval_s)
-    reason = ("an earlier Job for this content tag was adopted" if result.reused else "content tag not found") \
-        + f"; built by Kubernetes Job {result.namespace}/{result.job_name}"
-    if verification and not all(v.passed for v in verification):
-        reason = (f"verification failed: the cluster builder pushed {ref} before verification; "
-                  f"delete that tag from the registry (nothing else was tagged)")
-    elif not kube.verify:
+        if all(v.passed for v in verification):
+            with progress.phase("tagging the verified image"):
+                run_promotion(kube, image, ref.rsplit(":", 1)[1], api_client=api_client, on_event=say,
+                              poll_interval_s=options.poll_interval_s)
+        else:
+            pushed = None
+            reason = (f"verification failed: nothing was tagged {ref.rsplit(':', 1)[1]}; the unverified image "
+                      f"stays at {candidate} for inspection")
+    else:
         reason += "; not verified (verification turned off)"
-    summary = BuildSummary(tag=ref, skipped=result.reused, reason=reason, duration_s=time.monotonic() - started,
-                           digest=result.digest, pushed=ref, engine="kubernetes", verification=verification)
+    summary = BuildSummary(tag=ref, skipped=False, reason=reason, duration_s=time.monotonic() - started,
+                           digest=result.digest, pushed=pushed, engine="kubernetes", verification=verification)
     return BuildOutcome(summary, found)

@@ -107,7 +107,8 @@ def test_the_cluster_builds_the_local_dockerfile_under_the_local_tag(name: str, 
         plan, frontend=Frontend.BUILDKIT, ca_bundle=None, uv_binary=UV, code_hash=content_hash(scan(source)),
         base_digest=BASE_ID, repository=PUSH)
     assert _archive_file(configmap, DOCKERFILE_PATH) == local_dockerfile
-    assert job["metadata"]["annotations"][k8s.ANNOTATION_DESTINATION] == local_ref
+    # The Job pushes the candidate of the local tag; only a verified image gets the tag itself.
+    assert job["metadata"]["annotations"][k8s.ANNOTATION_DESTINATION] == local_ref + k8s.CANDIDATE_SUFFIX
     if local_plan.installer == "uv":
         # uv reaches the cluster context from the uv image, not from the archive.
         init = job["spec"]["template"]["spec"]["initContainers"]
@@ -183,30 +184,61 @@ def test_a_cluster_build_is_verified_by_a_pod_with_no_network(source: Path, tmp_
     assert summary.engine == "kubernetes" and summary.digest == DIGEST and summary.verified
     assert [v.check for v in summary.verification][:5] == ["python version", "pip check", "locked versions", "entrypoint", "non-root user"]
     assert summary.tag.startswith(PUSH + ":lb-") and summary.pushed == summary.tag
-    posts = {r.path.rsplit("/", 1)[-1]: r.body for r in fake.requests if r.method == "POST"}
-    pod, policy = posts["pods"], posts["networkpolicies"]
+    posts = [(r.path.rsplit("/", 1)[-1], r.body) for r in fake.requests if r.method == "POST"]
+    assert [kind for kind, _ in posts] == ["configmaps", "jobs", "networkpolicies", "configmaps", "pods", "jobs"]
+    build, promote = [body for kind, body in posts if kind == "jobs"]
+    candidate = build["metadata"]["annotations"][k8s.ANNOTATION_DESTINATION]
+    assert candidate == summary.tag + k8s.CANDIDATE_SUFFIX  # the builder never pushes the content tag
+    # only after the probe passed is the verified image, by digest, given the content tag
+    assert promote["spec"]["template"]["spec"]["containers"][0]["args"] == ["tag", f"{PUSH}@{DIGEST}", summary.tag.rsplit(":", 1)[1]]
+    pod, policy = dict(posts)["pods"], dict(posts)["networkpolicies"]
     spec = pod["spec"]
-    assert spec["containers"][0]["image"] == f"{summary.tag}@{DIGEST}"  # the pushed image, by digest
+    assert spec["containers"][0]["image"] == f"{PUSH}@{DIGEST}"  # the pushed image, by digest
     assert (spec["dnsPolicy"], spec["dnsConfig"], spec["automountServiceAccountToken"], spec["enableServiceLinks"],
             spec["hostNetwork"]) == ("None", {"nameservers": ["127.0.0.1"]}, False, False, False)
     assert spec["imagePullSecrets"] == [{"name": "regcred"}]
-    assert policy["spec"] == {"podSelector": {"matchLabels": {"launchbuild.io/verify": verify_name(summary.tag)}},
+    assert policy["spec"] == {"podSelector": {"matchLabels": {"launchbuild.io/verify": verify_name(candidate)}},
                               "policyTypes": ["Ingress", "Egress"]}
-    assert pod["metadata"]["labels"]["launchbuild.io/verify"] == verify_name(summary.tag)
+    assert pod["metadata"]["labels"]["launchbuild.io/verify"] == verify_name(candidate)
     # the probe is the local one, with the local arguments
     assert spec["containers"][0]["command"] == ["/opt/venv/bin/python", "/tmp/launchbuild-verify/probe.py"]
     assert json.loads(spec["containers"][0]["args"][0]) == list(plan.entrypoint)
     assert not fake.pods and not fake.policies and not fake.configmaps and not fake.jobs  # all cleaned up
 
 
-def test_a_failed_cluster_verification_says_what_was_pushed(source: Path, tmp_path: Path) -> None:
+def test_a_failed_cluster_verification_tags_nothing(source: Path, tmp_path: Path) -> None:
     plan = GOLDEN_CASES["code"]
-    outcome = _submit(plan, source, tmp_path, FakeKube("succeed", probe_log=_probe_log(plan, python="3.9.2")))
+    fake = FakeKube("succeed", probe_log=_probe_log(plan, python="3.9.2"))
+    outcome = _submit(plan, source, tmp_path, fake)
     summary = outcome.summary
     assert not summary.verified
     failed = [v for v in summary.verification if not v.passed]
     assert [v.check for v in failed] == ["python version"] and "3.9.2" in failed[0].detail
-    assert "pushed" in summary.reason and summary.tag in summary.reason
+    assert summary.pushed is None and "nothing was tagged" in summary.reason
+    assert summary.tag + k8s.CANDIDATE_SUFFIX in summary.reason  # where the unverified image is
+    assert not [r for r in fake.requests if r.method == "POST" and "-promote-" in json.dumps(r.body.get("metadata", {}))]
+
+
+def test_a_registry_that_refuses_the_tag_fails_the_build_with_the_log(source: Path, tmp_path: Path) -> None:
+    from launchbuild.builder.kubernetes_submit import KubernetesBuildFailed
+
+    plan = GOLDEN_CASES["code"]
+    fake = FakeKube("succeed", probe_log=_probe_log(plan), fail_promotion=True)
+    with pytest.raises(KubernetesBuildFailed, match="tagging the verified image .* failed") as info:
+        _submit(plan, source, tmp_path, fake)
+    assert info.value.log_tail and "kubectl logs" in str(info.value)
+
+
+def test_a_content_tag_already_in_the_registry_is_a_skip(source: Path, tmp_path: Path) -> None:
+    plan = GOLDEN_CASES["code"]
+    _, _, ref = fit_and_tag(plan, frontend=Frontend.BUILDKIT, ca_bundle=None, uv_binary=UV,
+                            code_hash=content_hash(scan(source)), base_digest=BASE_ID, repository=PUSH)
+    docker = _docker(plan)
+    docker.images.registry[ref] = DIGEST
+    fake = FakeKube("succeed")
+    summary = _submit(plan, source, tmp_path, fake, client=docker).summary
+    assert (summary.skipped, summary.tag, summary.digest, summary.pushed) == (True, ref, DIGEST, None)
+    assert not fake.requests
 
 
 @pytest.mark.parametrize("verify,exit_code,log,expect", [
@@ -295,6 +327,25 @@ def test_without_a_local_engine_the_checks_digest_names_the_base(source: Path, t
     destination = list(yaml.safe_load_all(out.read_text()))[-1]["metadata"]["annotations"][k8s.ANNOTATION_DESTINATION]
     _, _, expected = fit_and_tag(plan, frontend=Frontend.BUILDKIT, ca_bundle=None, uv_binary=UV,
                                  code_hash=content_hash(scan(source)), base_digest=digest, repository=PUSH)
-    assert destination == expected
+    assert destination == expected + k8s.CANDIDATE_SUFFIX
     with pytest.raises(BadInput, match="digest is unknown"):
         run(plan, replace(_options(plan, source, tmp_path, dry_run=True, output=out), client=None))
+
+
+def test_the_promotion_job_is_a_valid_job_with_the_push_secret() -> None:
+    from kubernetes import client
+
+    options = k8s.KubernetesBuildOptions(destination=PUSH + ":lb-0123" + k8s.CANDIDATE_SUFFIX, namespace=NS,
+                                         registry_secret="regcred", insecure_registry=True, service_account="builder")
+    job = k8s.render_promotion_job(options, f"{PUSH}@{DIGEST}", "lb-0123")
+    api = client.ApiClient()
+    obj = client.V1Job.model_validate(job) if hasattr(client.V1Job, "model_validate") else api._ApiClient__deserialize(job, "V1Job")
+    assert api.sanitize_for_serialization(obj) == job
+    pod = job["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert container["image"] == k8s.PROMOTE_IMAGE and container["args"] == ["tag", f"{PUSH}@{DIGEST}", "lb-0123", "--insecure"]
+    assert container["volumeMounts"][0]["mountPath"] == "/etc/launchbuild/docker"
+    assert {"name": "DOCKER_CONFIG", "value": "/etc/launchbuild/docker"} in container["env"]
+    assert pod["volumes"][0]["secret"]["secretName"] == "regcred" and pod["serviceAccountName"] == "builder"
+    assert job["spec"]["backoffLimit"] == 0 and len(job["metadata"]["name"]) <= 63
+    assert job["metadata"]["name"] not in (k8s.job_name(options.destination), verify_name(options.destination))
