@@ -516,7 +516,7 @@ def build(
 def _build_kubernetes(checked: _Checked, plan: Any, *, dry_run: bool, output: Path | None, progress: Progress) -> Report | None:
     """The cluster build through the one engine entry point (same tag, same verification)."""
     from launchbuild.builder.engines import EngineOptions, run
-    from launchbuild.builder.kubernetes import KubernetesBuildOptions
+    from launchbuild.builder.kubernetes_options import OPTION_PREFIX, options_from
     from launchbuild.report.failure import with_verification_failure
 
     options = checked.prepared.options
@@ -524,9 +524,8 @@ def _build_kubernetes(checked: _Checked, plan: Any, *, dry_run: bool, output: Pa
     outcome = run(plan, EngineOptions(
         engine="kubernetes", source_dir=checked.prepared.source_dir, push=options["push"],
         ca_bundle=options["ca-bundle"], credentials=lock.credentials if lock else None,
-        kubernetes=KubernetesBuildOptions(
-            context_store=options["kubernetes-context-store"], builder=options["kubernetes-builder"],
-            namespace=options["kubernetes-namespace"]),
+        # Every `kubernetes-<field>` option the option layer declares maps onto its field.
+        kubernetes=options_from({n: options[n] for n in options.values if n.startswith(OPTION_PREFIX)}),
         dry_run=dry_run, output=output, base_digest=checked.facts.digest if checked.facts else None,
     ), progress)
     report = checked.report
