@@ -30,7 +30,7 @@ KANIKO_MIGRATION = ("kaniko was archived upstream in June 2025 and ignored the R
 # The uv of the same version as the host's, copied into the context by an init container:
 # the Dockerfile bind-mounts `.launchbuild/uv` exactly as a local BuildKit build does, and
 # 40 MB of binary need not travel in the context archive. Override with `uv_image`.
-UV_IMAGE = "ghcr.io/astral-sh/uv:{version}-bookworm-slim"
+UV_IMAGE = "ghcr.io/astral-sh/uv:{version}-debian-slim"
 UV_IN_IMAGE = "/usr/local/bin/uv"
 CLEANUP_POLICIES = ("always", "on-success", "never")
 CONTEXT_ARCHIVE_KEY = "context.tar.gz"

@@ -34,7 +34,7 @@ def default_uv_image() -> str:
     try:
         return UV_IMAGE.format(version=version("uv"))
     except PackageNotFoundError:  # uv found on PATH only: the image of the newest release
-        return "ghcr.io/astral-sh/uv:bookworm-slim"
+        return "ghcr.io/astral-sh/uv:debian-slim"
 
 
 def local_only_base(client: Any, base_image: str) -> Any:

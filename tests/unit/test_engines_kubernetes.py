@@ -269,7 +269,7 @@ def test_verification_manifests_are_valid_kubernetes_objects() -> None:
 
     plan = GOLDEN_CASES["code-accelerator"]
     options = k8s.KubernetesBuildOptions(destination=PUSH + ":lb-0123", namespace=NS, registry_secret="regcred",
-                                         uv_image="ghcr.io/astral-sh/uv:0.13.9-bookworm-slim",
+                                         uv_image="ghcr.io/astral-sh/uv:0.13.9-debian-slim",
                                          node_selector=(("pool", "builders"),), tolerations=(k8s.Toleration.parse("gpu:NoSchedule"),))
     models = {"NetworkPolicy": client.V1NetworkPolicy, "ConfigMap": client.V1ConfigMap, "Pod": client.V1Pod}
     api = client.ApiClient()
