@@ -31,8 +31,8 @@ from launchbuild.builder import kubernetes as k8s
 from launchbuild.errors import BadInput, BuildFailed, InfraUnavailable
 
 INSTALL_HINT = "pip install 'launchbuild[kubernetes]'"
-# BuildKit's metadata file is JSON that also holds the *config* digest; kaniko's digest file
-# is the bare manifest digest.
+# BuildKit's metadata file is JSON that also holds the *config* digest; a builder image
+# override that writes the bare manifest digest is read too.
 _BUILDKIT_DIGEST = re.compile(r'"containerimage\.digest"\s*:\s*"(sha256:[0-9a-f]{64})"')
 _BARE_DIGEST = re.compile(r"\s*(sha256:[0-9a-f]{64})\s*")
 
