@@ -64,3 +64,20 @@ def test_node_selector_text_round_trips(pairs) -> None:
     text = ",".join(f"{k}={v}" for k, v in pairs)
     assert options_from({"kubernetes-node-selector": text}).node_selector == tuple(pairs)
     assert options_from({"kubernetes-node-selector": [f"{k}={v}" for k, v in pairs]}).node_selector == tuple(pairs)
+
+
+_BUCKET = st.from_regex(r"[a-z0-9][a-z0-9-]{1,30}[a-z0-9]", fullmatch=True)
+_PREFIX = st.from_regex(r"([a-z0-9_]{1,10}(/[a-z0-9_]{1,10}){0,3})?", fullmatch=True)
+
+
+@given(st.sampled_from(["s3://", "gs://", "pvc:"]), _BUCKET, _PREFIX)
+def test_context_stores_round_trip_and_name_a_location_under_them(scheme, bucket, prefix) -> None:
+    from launchbuild.builder.kubernetes_options import ContextStore
+    from launchbuild.builder import kubernetes as k8s
+
+    text = f"{scheme}{bucket}" + (f"/{prefix}" if prefix else "")
+    store = ContextStore.parse(text)
+    assert ContextStore.parse(str(store)) == store and str(store) == text
+    options = KubernetesBuildOptions(destination="registry.example.com:5000/team/job:lb-0123", context_store=text)
+    assert k8s.context_location(options).startswith(text.rstrip("/") + "/")
+    assert k8s.context_location(options).endswith(k8s.archive_name(options))
