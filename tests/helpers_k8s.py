@@ -216,7 +216,10 @@ class _Handler(BaseHTTPRequestHandler):
         m = re.fullmatch(r"/apis/networking.k8s.io/v1/namespaces/([^/]+)/networkpolicies(?:/([^/]+))?", path)
         if m:
             if method == "POST":
-                fake.policies[(m.group(1), body["metadata"]["name"])] = body
+                key = (m.group(1), body["metadata"]["name"])
+                if key in fake.policies:
+                    return self._send(409, _status(409, "AlreadyExists", f'networkpolicies "{key[1]}" already exists'))
+                fake.policies[key] = body
                 return self._send(201, body)
             if method == "DELETE" and fake.policies.pop((m.group(1), m.group(2)), None) is not None:
                 return self._send(200, _status(200, "", "") | {"status": "Success"})

@@ -218,3 +218,10 @@ def test_a_failing_or_missing_uploader(tmp_path: Path) -> None:
     missing = replace(failing, context_uploader=(str(tmp_path / "no-such-uploader"), "{archive}"))
     with pytest.raises(BadInput, match="not installed"):
         _upload(missing)
+
+
+def test_a_bad_emulator_host_is_bad_input_and_configmap_is_not_uploaded() -> None:
+    with pytest.raises(BadInput, match="Cloud Storage endpoint"):
+        _upload(_opts("gs://builds"), {"STORAGE_EMULATOR_HOST": "localhost:9023", "GOOGLE_OAUTH_ACCESS_TOKEN": "t"})
+    with pytest.raises(BadInput, match="created by the submit"):
+        _upload(_opts("configmap"))

@@ -349,3 +349,35 @@ def test_the_promotion_job_is_a_valid_job_with_the_push_secret() -> None:
     assert pod["volumes"][0]["secret"]["secretName"] == "regcred" and pod["serviceAccountName"] == "builder"
     assert job["spec"]["backoffLimit"] == 0 and len(job["metadata"]["name"]) <= 63
     assert job["metadata"]["name"] not in (k8s.job_name(options.destination), verify_name(options.destination))
+
+
+def test_run_refuses_an_unknown_engine_and_a_local_dry_run(source: Path, tmp_path: Path) -> None:
+    plan = GOLDEN_CASES["code"]
+    with pytest.raises(BadInput, match="engine 'kaniko' is unknown"):
+        run(plan, EngineOptions(engine="kaniko", source_dir=source))
+    with pytest.raises(BadInput, match="--dry-run applies to --engine kubernetes"):
+        run(plan, EngineOptions(engine="buildkit", source_dir=source, dry_run=True))
+
+
+def test_an_image_job_builds_nothing_on_the_cluster(tmp_path: Path) -> None:
+    from tests.helpers_builder import IMAGE_PLAN
+
+    summary = run(IMAGE_PLAN, EngineOptions(engine="kubernetes", push=PUSH)).summary
+    assert (summary.skipped, summary.engine, summary.tag) == (True, "none", IMAGE_PLAN.base_image)
+
+
+def test_a_second_attempt_adopts_the_verification_objects_of_the_first(source: Path, tmp_path: Path) -> None:
+    plan = GOLDEN_CASES["code"]
+    fake = FakeKube("succeed", probe_log=_probe_log(plan))
+    # an earlier attempt left its policy and probe ConfigMap behind (same names: same candidate)
+    first = _submit(plan, source, tmp_path, fake)
+    assert first.summary.verified
+    candidate = first.summary.tag + k8s.CANDIDATE_SUFFIX
+    name = verify_name(candidate)
+    fake.policies[(NS, name)] = {"metadata": {"name": name}}
+    fake.configmaps[(NS, name)] = {"metadata": {"name": name}}
+    fake.requests.clear()
+    with FakeKubeServer(fake) as srv:
+        again = run(plan, _options(plan, source, tmp_path, kube_api_client=srv.api_client(), force=True))
+    assert again.summary.verified
+    assert not fake.pods and not fake.policies and not fake.configmaps
