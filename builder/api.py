@@ -49,6 +49,30 @@ def prepare_plan(plan: BuildPlan, *, frontend: Frontend, ca_bundle: Path | None,
     )
 
 
+def fit_and_tag(plan: BuildPlan, *, frontend: Frontend, ca_bundle: Path | None, uv_binary: Path | None,
+                code_hash: str, base_digest: str, repository: str | None = None) -> tuple[BuildPlan, str, str]:
+    """(fitted plan, Dockerfile, image reference with its content tag): the one place a tag
+    is computed, for every engine. The cluster engine calls it with the BuildKit frontend and
+    the host's uv, exactly as a local BuildKit build does, so both give the same Dockerfile
+    and the same tag for the same job."""
+    fitted = prepare_plan(plan, frontend=frontend, ca_bundle=ca_bundle, uv_binary=uv_binary)
+    dockerfile = render(fitted)
+    assert dockerfile is not None
+    tag = content_tag(dockerfile=dockerfile, lock_text=fitted.lock_text, code_hash=code_hash,
+                      base_digest=base_digest, options={"platform": fitted.platform})
+    return fitted, dockerfile, image_ref(repository or fitted.repository, tag)
+
+
+def code_entries(source_dir: Path, credentials=None):
+    """The files copied into the image (ignore rules applied, credential files withheld)."""
+    return _withhold_credentials(scan(Path(source_dir)), Path(source_dir), credentials)
+
+
+def base_digest(client, ref: str) -> str:
+    """The base image's identity in the tag: its local image ID, else its registry digest."""
+    return _base_digest(client, ref)
+
+
 def _base_digest(client, ref: str) -> str:
     digest = eng.local_image_id(client, ref) or eng.registry_manifest_digest(client, ref)
     if not digest:
@@ -180,16 +204,12 @@ def build_image(
     uv_binary = eng.find_uv_binary()
     # Index credentials (plan.index_credentials) and VCS tokens alike: the files holding them
     # stay out of the code copy.
-    entries = _withhold_credentials(scan(Path(context_source_dir)), Path(context_source_dir), credentials)
+    entries = code_entries(Path(context_source_dir), credentials)
     code = content_hash(entries)
 
     def tagged(frontend: Frontend, base_digest: str) -> tuple[BuildPlan, str, str]:
-        fitted = prepare_plan(plan, frontend=frontend, ca_bundle=ca, uv_binary=uv_binary)
-        dockerfile = render(fitted)
-        assert dockerfile is not None
-        tag = content_tag(dockerfile=dockerfile, lock_text=fitted.lock_text, code_hash=code,
-                          base_digest=base_digest, options={"platform": fitted.platform})
-        return fitted, dockerfile, image_ref(push or fitted.repository, tag)
+        return fit_and_tag(plan, frontend=frontend, ca_bundle=ca, uv_binary=uv_binary, code_hash=code,
+                           base_digest=base_digest, repository=push)
 
     # An unchanged job is answered before any engine is detected or SDK imported: the tag of
     # the frontend this engine setting prefers, looked up over the engine socket.

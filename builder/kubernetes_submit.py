@@ -12,15 +12,15 @@ Decisions:
   * Cleanup: `on-success` (default) deletes the Job and its pods after a success and keeps a
     failed Job for `kubectl logs`; `always` and `never` mean what they say. Deletion uses
     propagationPolicy=Background, because deleting a Job through the API orphans its pods.
-  * Context: the `configmap` store is uploaded here. For pvc/s3/gs the archive must be in
-    place before the Job starts; the caller says so with `context_uploaded=True`, otherwise a
-    BadInput names the archive written locally and the command that uploads it.
+  * Context: every store gets its archive here before the Job is created: the `configmap`
+    store as a ConfigMap, pvc/s3/gs through `context_stores.upload` (the claim's mount, the
+    object store's HTTP API, or the operator's uploader). `context_uploaded=True` says the
+    caller put it there already.
 """
 
 from __future__ import annotations
 
 import re
-import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,8 +31,8 @@ from launchbuild.builder import kubernetes as k8s
 from launchbuild.errors import BadInput, BuildFailed, InfraUnavailable
 
 INSTALL_HINT = "pip install 'launchbuild[kubernetes]'"
-# BuildKit's metadata file is JSON that also holds the *config* digest; kaniko's digest file
-# is the bare manifest digest.
+# BuildKit's metadata file is JSON that also holds the *config* digest; a builder image
+# override that writes the bare manifest digest is read too.
 _BUILDKIT_DIGEST = re.compile(r'"containerimage\.digest"\s*:\s*"(sha256:[0-9a-f]{64})"')
 _BARE_DIGEST = re.compile(r"\s*(sha256:[0-9a-f]{64})\s*")
 
@@ -204,16 +204,6 @@ def _digest(pod: Any) -> str | None:
     return None
 
 
-def _upload_command(options: k8s.KubernetesBuildOptions, archive: Path) -> str:
-    where = k8s.context_location(options)
-    store = k8s.ContextStore.parse(options.context_store)
-    if store.kind == "s3":
-        return f"aws s3 cp {archive} {where}"
-    if store.kind == "gs":
-        return f"gcloud storage cp {archive} {where}"
-    return f"kubectl cp {archive} {options.namespace}/POD:/store/{k8s.archive_name(options)} (POD mounts claim {store.location}; see docs/kubernetes.md)"
-
-
 def submit(
     context_dir: Path | str,
     options: k8s.KubernetesBuildOptions,
@@ -237,21 +227,19 @@ def submit(
         raise BadInput(f"cleanup policy {cleanup!r} is unknown", hint="use always, on-success or never")
     store = k8s.ContextStore.parse(options.context_store)
     archive = k8s.build_context_archive(context_dir, dockerfile=options.dockerfile)
-    if store.kind != "configmap" and not context_uploaded:
-        local = Path(tempfile.gettempdir()) / k8s.archive_name(options)
-        local.write_bytes(archive)
-        raise BadInput(
-            f"the build context must be at {k8s.context_location(options)} before the Job starts; it was written to {local}",
-            hint=f"upload it ({_upload_command(options, local)}), then submit again with the context marked uploaded",
-        )
     client = _import_client()
+    say = on_event or (lambda _msg: None)
+    if store.kind != "configmap" and not context_uploaded:
+        from launchbuild.builder.context_stores import upload
+
+        where = upload(options, archive, name=k8s.archive_name(options), location=k8s.context_location(options))
+        say(f"uploaded the context to {where}")
     if api_client is None:
         api_client = load_api_client(kubeconfig, kube_context)
     batch = client.BatchV1Api(api_client)
     core = client.CoreV1Api(api_client)
     ns = options.namespace
     name = k8s.job_name(options.destination)
-    say = on_event or (lambda _msg: None)
     started = time.monotonic()
 
     manifests = k8s.render_manifests(options, context_archive=archive if store.kind == "configmap" else None)

@@ -126,11 +126,11 @@ def verify_image(client, image: str, plan: BuildPlan, *, uv_binary: Path | None 
     from launchbuild.compat.providers.docker import owner_labels
 
     def create(mount_uv: bool):
+        entrypoint, command = probe_command(plan)
         return client.containers.create(
             image,
-            entrypoint=[f"{VENV}/bin/python", f"{PROBE_DIR}/probe.py"],
-            command=[json.dumps(list(plan.entrypoint)),
-                     json.dumps(sorted({name for name, _, _ in locked_pins(plan.lock_text)}))],
+            entrypoint=entrypoint,
+            command=command,
             network_mode="none",
             # The repository and the owner too: whoever shares the engine can tell whose probe this is.
             labels={"io.launchbuild.role": "verify", "io.launchbuild.repository": plan.repository,
@@ -170,18 +170,38 @@ def verify_image(client, image: str, plan: BuildPlan, *, uv_binary: Path | None 
                 container.remove(force=True)
             except DockerException:
                 pass
-    if status.get("StatusCode") != 0:
-        last = (err.strip().splitlines() or ["no output"])[-1]
-        return (VerificationResult("run image", False, f"probe exited {status.get('StatusCode')}: {last[:200]}"),)
+    results, probe = judge_run(plan, status.get("StatusCode"), out, err)
+    if probe is not None:
+        LAST_IMPORTABLE[image] = tuple(probe.get("importable") or ())
+    return results
+
+
+def probe_command(plan: BuildPlan) -> tuple[list[str], list[str]]:
+    """(entrypoint, arguments) of the probe run: the same on every engine."""
+    return ([f"{VENV}/bin/python", f"{PROBE_DIR}/probe.py"],
+            [json.dumps(list(plan.entrypoint)), json.dumps(sorted({name for name, _, _ in locked_pins(plan.lock_text)}))])
+
+
+def probe_files() -> dict[str, str]:
+    """The probe's files by their name in PROBE_DIR (the cluster engine ships them in a ConfigMap)."""
+    here = Path(__file__).parent
+    return {name: (here / source).read_text(encoding="utf-8")
+            for source, name in (("verify_probe.py", "probe.py"), ("imports_probe.py", "imports_probe.py"))}
+
+
+def judge_run(plan: BuildPlan, exit_code, out: str, err: str) -> tuple[tuple[VerificationResult, ...], dict | None]:
+    """The verdict on one probe run, from its exit code and output: the same for a local
+    container and a cluster Pod. Also the probe's JSON, when it printed one."""
+    if exit_code != 0:
+        last = (err.strip().splitlines() or out.strip().splitlines() or ["no output"])[-1]
+        return (VerificationResult("run image", False, f"probe exited {exit_code}: {last[:200]}"),), None
     try:
         probe = json.loads(out.strip().splitlines()[-1])
     except (ValueError, IndexError, RecursionError):
-        return (VerificationResult("run image", False, f"probe printed no JSON: {out[-200:]!r}"),)
+        return (VerificationResult("run image", False, f"probe printed no JSON: {out[-200:]!r}"),), None
     if not isinstance(probe, dict):  # the image's own code may print last; never crash on its shape
-        return (VerificationResult("run image", False, f"probe printed no JSON object: {out[-200:]!r}"),)
-    results = judge(plan, probe)
-    LAST_IMPORTABLE[image] = tuple(probe.get("importable") or ())
-    return results
+        return (VerificationResult("run image", False, f"probe printed no JSON object: {out[-200:]!r}"),), None
+    return judge(plan, probe), probe
 
 
 # What the last probe of an image said it can import (for reusing its verification later).

@@ -57,6 +57,7 @@ ALL_RULES: tuple[Rule, ...] = (
     source.LB401.checked_by(source.entrypoint_missing),
     source.LB402.checked_by(source.secrets_or_bulk),
     source.LB403.checked_by(source.no_entrypoint),
+    source.LB404,  # reported by the kubernetes engine before it submits
 )
 
 RULES: dict[str, Rule] = {r.id: r for r in ALL_RULES}

@@ -9,6 +9,7 @@ trusts comes only from `kubernetes-ca-configmap`: a CA variable in the submittin
 
 from __future__ import annotations
 
+import shlex
 from typing import Any
 
 from launchbuild.errors import BadInput
@@ -85,4 +86,11 @@ def build_options(options: Any, *, destination: str, platform: str | None, docke
         insecure_registry=bool(opt("insecure-registry")),
         builder_image=opt("builder-image"),
         fetch_image=opt("fetch-image"),
+        ca_secret=opt("ca-secret"),
+        uv_image=opt("uv-image"),
+        verify=bool(opt("verify")),
+        verify_timeout_s=opt("verify-timeout"),
+        promote_image=opt("promote-image"),
+        context_store_path=opt("context-store-path"),
+        context_uploader=tuple(shlex.split(opt("context-uploader"))) if opt("context-uploader") else (),
     )

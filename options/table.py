@@ -153,8 +153,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("kubernetes-namespace", str, "default", "Namespace of the cluster build Job.", O, commands=_K8S, panel=_KPANEL),
     Option("kubernetes-context-store", str, "configmap", "Where the build context goes: configmap, pvc:NAME[/DIR], "
            "s3://BUCKET[/PREFIX], gs://BUCKET[/PREFIX].", O, commands=_K8S, panel=_KPANEL),
-    Option("kubernetes-builder", str, "buildkit", "Cluster builder: buildkit (rootless) or kaniko.", O,
-           choices=("buildkit", "kaniko"), commands=_K8S, panel=_KPANEL),
+    Option("kubernetes-builder", str, "buildkit", "Cluster builder: buildkit (rootless); kaniko is refused with a "
+           "migration note (docs/kubernetes.md).", O, choices=("buildkit", "kaniko"), commands=_K8S, panel=_KPANEL),
     Option("kubernetes-registry-secret", str, None, "kubernetes.io/dockerconfigjson Secret the builder pushes with.",
            O, commands=_K8S, panel=_KPANEL),
     Option("kubernetes-insecure-registry", bool, False, "The push registry is plain http or has a self-signed "
@@ -184,6 +184,21 @@ OPTIONS: tuple[Option, ...] = (
            commands=_K8S, panel=_KPANEL),
     Option("kubernetes-fetch-image", str, None, "Image that downloads an s3/gs context (BuildKit), override.", O,
            commands=_K8S, panel=_KPANEL),
+    Option("kubernetes-ca-secret", str, None, "Secret holding the CA bundle the builder trusts (instead of "
+           "--kubernetes-ca-configmap), under --kubernetes-ca-key.", O, commands=_K8S, panel=_KPANEL),
+    Option("kubernetes-uv-image", str, None, "Image whose /usr/local/bin/uv is copied into the cluster context "
+           "(default: the uv image of this host's uv version).", O, commands=_K8S, panel=_KPANEL),
+    Option("kubernetes-verify", bool, True, "Verify the pushed image in a Pod with no network before it gets its "
+           "content tag.", O, commands=_K8S, panel=_KPANEL, negative="--no-kubernetes-verify"),
+    Option("kubernetes-verify-timeout", int, 300, "Seconds the verification Pod may run.", O, commands=_K8S,
+           panel=_KPANEL, int_range=(1, 24 * 3600)),
+    Option("kubernetes-promote-image", str, None, "Image that gives a verified image its content tag (crane), "
+           "override.", O, commands=_K8S, panel=_KPANEL),
+    Option("kubernetes-context-store-path", str, None, "pvc store: where the claim is mounted on this machine.", O,
+           commands=_K8S, panel=_KPANEL, host_path=True),
+    Option("kubernetes-context-uploader", str, None, "The operator's uploader command for the context archive, "
+           "split like a shell line but run without one; {archive} and {url} are replaced.", O, commands=_K8S,
+           panel=_KPANEL),
 )
 
 BY_NAME: dict[str, Option] = {o.name: o for o in OPTIONS}

@@ -158,18 +158,15 @@ def _build_locally(checked: Checked, build_plan: BuildPlan, *, engine: str, forc
 
 
 # --- the cluster path --------------------------------------------------------------------------
-# Moved verbatim from api.build's Kubernetes branch and api._build_kubernetes. It renders and
-# tags on its own and runs no verification (a known gap, issue #14); branch a-engines replaces
-# these two functions with the Kubernetes engine behind builder/engines/ (one plan, one tag,
-# one verification). Do not grow them.
+# The kubernetes engine (builder/engines/kubernetes.py) renders the local Dockerfile, computes
+# the local tag, uploads the context, builds, verifies in a Pod with no network and only then
+# gives the image its content tag: the same plan, tag and verification as a local build.
 
 
 def _build_on_cluster(checked: Checked, plan: Any, *, dry_run: bool, output: Path | None,
                       progress: Progress) -> Report | None:
-    """`--engine kubernetes`: the whole branch, so one call replaces it."""
-    if plan.index_credentials:
-        raise BadInput("the job's index credentials reach installs only as a local BuildKit secret; "
-                       "--engine kubernetes has no way to pass them yet", hint="build with --engine buildkit")
+    """`--engine kubernetes`: a report (with the cluster builder's log tail on failure), or
+    None when a dry run wrote the manifests."""
     from launchbuild.errors import BuildFailed
     from launchbuild.report.failure import with_build_failure
 
@@ -182,50 +179,28 @@ def _build_on_cluster(checked: Checked, plan: Any, *, dry_run: bool, output: Pat
 
 
 def _build_kubernetes(checked: Checked, plan: Any, *, dry_run: bool, output: Path | None, progress: Progress) -> Report | None:
-    from launchbuild.builder import kubernetes as k8s
-    from launchbuild.builder.api import prepare_plan
-    from launchbuild.builder.context import DOCKERFILE_PATH, build_context, content_hash, scan
-    from launchbuild.builder.dockerfile import render
-    from launchbuild.builder.plan import Frontend
-    from launchbuild.builder.tags import content_tag, image_ref
+    """The cluster build through the one engine entry point (same tag, same verification)."""
+    from launchbuild.builder.context import DOCKERFILE_PATH
+    from launchbuild.builder.engines import EngineOptions, run
     from launchbuild.options.kubernetes import build_options
+    from launchbuild.report.failure import with_verification_failure
 
     options = checked.prepared.options
-    push = options["push"]
-    if not push:
-        raise BadInput("--engine kubernetes needs --push REGISTRY/REPO: the cluster builder pushes there",
-                       hint="add --push registry.example:5000/team/job")
-    if checked.facts is None or not checked.facts.digest:
-        raise BadInput(f"base image {plan.base_image}: its digest is unknown, so the content tag cannot be computed",
-                       hint="make the image readable from its registry or the local engine")
-    # The cluster gets a small context: the venv's pip installs, so no 40 MB uv travels along.
-    # Its CA is the --kubernetes-ca-configmap option's, never this shell's CA variables (the
-    # BuildKit Dockerfile's CA secret mount is optional, so the tag is the same either way).
-    plan = prepare_plan(plan, frontend=Frontend.BUILDKIT, ca_bundle=None, uv_binary=None)
-    dockerfile = render(plan)
-    source_dir = checked.prepared.source_dir
-    if dockerfile is None or source_dir is None:
-        raise BadInput("an image: job has nothing to build on the cluster", hint="give the job's code, or check the image")
-    entries = scan(source_dir)
-    tag = content_tag(dockerfile=dockerfile, lock_text=plan.lock_text, code_hash=content_hash(entries),
-                      base_digest=checked.facts.digest, options={"platform": plan.platform})
-    kube = build_options(options, destination=image_ref(push, tag), platform=plan.platform, dockerfile=DOCKERFILE_PATH)
-    with build_context(source_dir, dockerfile=dockerfile, lock_text=plan.lock_text,
-                       entries=entries) as ctx:
-        from launchbuild.builder.wheels_in_context import place
+    lock = checked.environment.lock if checked.environment else None
+    outcome = run(plan, EngineOptions(
+        engine="kubernetes", source_dir=checked.prepared.source_dir, push=options["push"],
+        ca_bundle=options["ca-bundle"], credentials=lock.credentials if lock else None,
+        # destination, platform and Dockerfile path are the engine's to set, from the plan and tag
+        kubernetes=build_options(options, destination="", platform=plan.platform, dockerfile=DOCKERFILE_PATH),
+        dry_run=dry_run, output=output, base_digest=checked.facts.digest if checked.facts else None,
+    ), progress)
+    report = checked.report
+    if outcome.findings:
+        from launchbuild.compat.catalog import sort_key
 
-        place(ctx, plan)  # wheels built or copied on this host travel with the context
-        if dry_run:
-            archive = (k8s.build_context_archive(ctx, dockerfile=DOCKERFILE_PATH)
-                       if k8s.ContextStore.parse(kube.context_store).kind == "configmap" else None)
-            k8s.write_manifests(k8s.render_manifests(kube, context_archive=archive), output)
+        report = replace(report, findings=tuple(sorted((*report.findings, *outcome.findings), key=sort_key)))
+    if outcome.summary is None:
+        if dry_run and not any(f.severity is Severity.ERROR for f in outcome.findings):
             return None
-        with progress.phase("building on the cluster"):
-            from launchbuild.builder.kubernetes_submit import submit
-
-            result = submit(ctx, kube)
-    from launchbuild.builder.model import BuildSummary
-
-    return replace(checked.report, build=BuildSummary(
-        tag=result.destination, skipped=result.reused, reason="built by a Kubernetes Job " + result.job_name,
-        duration_s=result.duration_s, digest=result.digest, pushed=result.destination, engine="kubernetes"))
+        return replace(report, notes=report.notes + ("build refused: found before submitting to the cluster",))
+    return with_verification_failure(replace(report, build=outcome.summary))

@@ -8,10 +8,14 @@ status codes and Status bodies, so the real `kubernetes` client is what gets exe
   GET    /api/v1/namespaces/{ns}/pods?labelSelector=k=v
   GET    /api/v1/namespaces/{ns}/pods/{name}/log?container=&tailLines=
   POST   /api/v1/namespaces/{ns}/configmaps, DELETE .../configmaps/{name}
+  POST   /api/v1/namespaces/{ns}/pods, GET/DELETE .../pods/{name}   (the verification Pod)
+  POST   /apis/networking.k8s.io/v1/namespaces/{ns}/networkpolicies, DELETE .../{name}
 
 Each Job moves through `active` for `polls_before_done` status reads, then ends as the
 scenario says: succeed, fail (builder exits 1), fail-init (context unpack fails), deadline
-(DeadlineExceeded), or hang (stays active).
+(DeadlineExceeded), or hang (stays active). A verification Pod is pending for
+`polls_before_done` reads, then ends as `verify` says: exit (the probe exits with
+`probe_exit` and logs `probe_log`) or pull (ErrImagePull).
 """
 
 from __future__ import annotations
@@ -50,12 +54,37 @@ class FakeKube:
     polls: dict[tuple[str, str], int] = field(default_factory=dict)
     requests: list[Recorded] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    verify: str = "exit"
+    fail_promotion: bool = False  # the promotion Job (crane tag) fails: the registry refused the tag
+    probe_exit: int = 0
+    probe_log: str = ""
+    pods: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    pod_polls: dict[tuple[str, str], int] = field(default_factory=dict)
+    policies: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+
+    def verify_pod(self, key: tuple[str, str]) -> dict[str, Any]:
+        pod = json.loads(json.dumps(self.pods[key]))
+        self.pod_polls[key] += 1
+        probe: dict[str, Any] = {"name": "probe", "ready": False, "restartCount": 0, "image": "x", "imageID": ""}
+        if self.pod_polls[key] <= self.polls_before_done:
+            probe["state"] = {"waiting": {"reason": "PodInitializing"}}
+            phase = "Pending"
+        elif self.verify == "pull":
+            probe["state"] = {"waiting": {"reason": "ErrImagePull", "message": "manifest unknown"}}
+            phase = "Pending"
+        else:
+            probe["state"] = {"terminated": {"exitCode": self.probe_exit, "reason": "Completed" if self.probe_exit == 0 else "Error"}}
+            phase = "Succeeded" if self.probe_exit == 0 else "Failed"
+        pod["status"] = {"phase": phase, "containerStatuses": [probe]}
+        return pod
 
     # --- state ------------------------------------------------------------------------------
 
     def job_state(self, key: tuple[str, str]) -> str:
         if self.polls.get(key, 0) < self.polls_before_done or self.scenario == "hang":
             return "active"
+        if self.fail_promotion and "-promote-" in key[1]:
+            return "fail"
         return self.scenario
 
     def job_with_status(self, key: tuple[str, str]) -> dict[str, Any]:
@@ -168,6 +197,33 @@ class _Handler(BaseHTTPRequestHandler):
             if method == "DELETE":
                 del fake.jobs[key]
                 return self._send(200, _status(200, "", "") | {"status": "Success"})
+        m = re.fullmatch(r"/api/v1/namespaces/([^/]+)/pods(?:/([^/]+))?", path)
+        if m and method == "POST" and m.group(2) is None:
+            key = (m.group(1), body["metadata"]["name"])
+            if key in fake.pods:
+                return self._send(409, _status(409, "AlreadyExists", f'pods "{key[1]}" already exists'))
+            fake.pods[key], fake.pod_polls[key] = body, 0
+            return self._send(201, body)
+        if m and m.group(2) is not None and (m.group(1), m.group(2)) in fake.pods:
+            key = (m.group(1), m.group(2))
+            if method == "GET":
+                return self._send(200, fake.verify_pod(key))
+            if method == "DELETE":  # the API answers a pod deletion with the Pod
+                return self._send(200, fake.pods.pop(key))
+        m = re.fullmatch(r"/api/v1/namespaces/([^/]+)/pods/([^/]+)/log", path)
+        if m and (m.group(1), m.group(2)) in fake.pods:
+            return self._send(200, fake.probe_log, "text/plain")
+        m = re.fullmatch(r"/apis/networking.k8s.io/v1/namespaces/([^/]+)/networkpolicies(?:/([^/]+))?", path)
+        if m:
+            if method == "POST":
+                key = (m.group(1), body["metadata"]["name"])
+                if key in fake.policies:
+                    return self._send(409, _status(409, "AlreadyExists", f'networkpolicies "{key[1]}" already exists'))
+                fake.policies[key] = body
+                return self._send(201, body)
+            if method == "DELETE" and fake.policies.pop((m.group(1), m.group(2)), None) is not None:
+                return self._send(200, _status(200, "", "") | {"status": "Success"})
+            return self._send(404, _status(404, "NotFound", "networkpolicies not found"))
         m = re.fullmatch(r"/api/v1/namespaces/([^/]+)/pods(?:/([^/]+)/log)?", path)
         if m and method == "GET":
             ns, pod_name = m.group(1), m.group(2)

@@ -109,3 +109,19 @@ def no_entrypoint(ctx: CheckContext) -> Iterator[Finding]:
         [Evidence("entrypoint", "none", "job")],
         severity=Severity.ERROR if ctx.is_build else Severity.INFO,
     )
+
+
+LB404 = Rule(
+    "LB404",
+    Severity.ERROR,
+    "Base image exists only in the local engine",
+    "A cluster build (--engine kubernetes) pulls the base image from its registry, so a base "
+    "that is only in the local Docker engine (built or tagged here, never pushed) fails on the "
+    "cluster after the upload and the wait. Reported before anything is submitted; a warning "
+    "when the registry could not be asked from this machine.",
+    "Push the base image to a registry the cluster can pull from and name it there, or build "
+    "with a local engine.",
+    ("source", "image", "kubernetes"),
+    SOURCE,
+    produced_by="builder",
+)

@@ -5,6 +5,7 @@ on 127.0.0.1 in tests/helpers_k8s.py (no cluster is reachable here). Needs the
 from __future__ import annotations
 
 import socket
+from dataclasses import replace
 import sys
 from pathlib import Path
 
@@ -143,24 +144,42 @@ def test_existing_job_not_ours_is_bad_input(context_dir: Path) -> None:
         _run(fake, context_dir, options=_options("pvc:contexts"), context_uploaded=True)
 
 
-def test_pvc_store_with_kaniko_submits_when_the_context_is_uploaded(context_dir: Path) -> None:
+def test_pvc_store_submits_after_the_context_is_marked_uploaded(context_dir: Path) -> None:
     fake = FakeKube("succeed")
-    options = _options("pvc:contexts/team", builder="kaniko")
+    options = _options("pvc:contexts/team")
     result = _run(fake, context_dir, options=options, context_uploaded=True)
     assert result.deleted and not _posts(fake, "configmaps")
     job = _posts(fake, "jobs")[0].body
-    assert job["spec"]["template"]["spec"]["containers"][0]["args"][0] == f"--context=tar:///workspace/store/{k8s.archive_name(options)}"
+    unpack = job["spec"]["template"]["spec"]["initContainers"][-1]
+    assert unpack["command"][2] == f"/workspace/store/{k8s.archive_name(options)}"
 
 
-def test_pvc_store_without_upload_tells_what_to_upload(context_dir: Path) -> None:
-    with pytest.raises(BadInput, match=r"must be at pvc:contexts/.*\.tar\.gz before the Job starts") as info:
-        submit(context_dir, _options("pvc:contexts"), api_client=None)
-    assert "kubectl cp" in str(info.value)
+def test_pvc_store_writes_the_archive_to_the_mounted_claim(context_dir: Path, tmp_path: Path) -> None:
+    mount = tmp_path / "claim"
+    mount.mkdir()
+    fake = FakeKube("succeed")
+    options = replace(_options("pvc:contexts/team"), context_store_path=str(mount))
+    events: list[str] = []
+    _run(fake, context_dir, options=options, on_event=events.append)
+    assert (mount / "team" / k8s.archive_name(options)).read_bytes() == k8s.build_context_archive(context_dir)
+    assert any("uploaded the context to pvc:contexts/team/" in e for e in events)
+    assert _posts(fake, "jobs")  # the Job is created only after the archive is in place
 
 
-def test_s3_store_without_upload_names_the_aws_command(context_dir: Path) -> None:
-    with pytest.raises(BadInput, match="aws s3 cp .* s3://bkt/ctx/"):
-        submit(context_dir, _options("s3://bkt/ctx"), api_client=None)
+def test_pvc_store_without_its_mount_is_bad_input_before_any_job(context_dir: Path) -> None:
+    fake = FakeKube("succeed")
+    with pytest.raises(BadInput, match="needs the claim mounted on this machine"):
+        _run(fake, context_dir, options=_options("pvc:contexts"))
+    assert not fake.requests
+
+
+def test_s3_store_without_credentials_is_bad_input_before_any_job(context_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    fake = FakeKube("succeed")
+    with pytest.raises(BadInput, match="needs AWS credentials"):
+        _run(fake, context_dir, options=_options("s3://bkt/ctx"))
+    assert not fake.requests
 
 
 def test_bad_cleanup_policy(context_dir: Path) -> None:

@@ -124,9 +124,12 @@ def test_make_demo_script_runs_the_image():
     assert "training finished" in proc.stdout
 
 
-def test_kubernetes_dry_run_writes_valid_manifests(demo: Path, tmp_path: Path, local_registry):
+def test_kubernetes_dry_run_writes_valid_manifests(demo: Path, tmp_path: Path, local_registry, standin_images):
     import yaml
 
+    # The cluster pulls the base from a registry: the stand-in's copy in the local one.
+    (demo / "queue.json").write_text(json.dumps(
+        {"builder": {"accelerator": {"base_image": f"{local_registry}/{standin_images['cuda121']}"}}}))
     out = tmp_path / "build-job.yaml"
     result = invoke("build", str(demo), "--queue-config", str(demo / "queue.json"), "--engine", "kubernetes",
                     "--dry-run", "--push", f"{local_registry}/team/demo", "-o", str(out))
@@ -151,3 +154,24 @@ def test_kubernetes_engine_needs_a_push_destination(demo: Path):
                     "--dry-run")
     assert result.exit_code == 2, result.output
     assert "--push" in result.output and "Traceback" not in result.output
+
+
+def test_kubernetes_refuses_a_base_only_in_the_local_engine_before_submitting(demo: Path, tmp_path: Path, local_registry,
+                                                                           standin_images, docker_client):
+    import uuid
+
+    # Built (here: tagged) locally under a registry name, never pushed: the registry says no.
+    local_only = f"{local_registry}/launchbuild-test/never-pushed-{uuid.uuid4().hex[:8]}:1"
+    docker_client.images.get(standin_images["cuda121"]).tag(local_only)
+    try:
+        (demo / "queue.json").write_text(json.dumps({"builder": {"accelerator": {"base_image": local_only}}}))
+        out = tmp_path / "build-job.yaml"
+        result = invoke("build", str(demo), "--queue-config", str(demo / "queue.json"), "--engine", "kubernetes",
+                        "--dry-run", "--push", f"{local_registry}/team/demo", "-o", str(out), "--format", "json")
+    finally:
+        docker_client.images.remove(local_only)
+    assert result.exit_code == 1, result.output
+    report = json.loads(out.read_text())  # the report, with the finding, in place of manifests
+    lb404 = [f for f in report["findings"] if f["rule"] == "LB404"]
+    assert lb404 and lb404[0]["severity"] == "error" and local_only in lb404[0]["message"]
+    assert "Traceback" not in result.output

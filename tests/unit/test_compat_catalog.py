@@ -13,7 +13,7 @@ from launchbuild.core.findings import Finding, Severity
 from launchbuild.errors import BadInput
 from tests.helpers_compat import ctx, cuda_image
 
-REQUIRED = [f"LB10{i}" for i in range(1, 5)] + [f"LB20{i}" for i in range(1, 10)] + ["LB210", "LB211", "LB212", "LB213", "LB214"] + [f"LB30{i}" for i in range(1, 10)] + ["LB310", "LB311"] + ["LB401", "LB402", "LB403"]
+REQUIRED = [f"LB10{i}" for i in range(1, 5)] + [f"LB20{i}" for i in range(1, 10)] + ["LB210", "LB211", "LB212", "LB213", "LB214"] + [f"LB30{i}" for i in range(1, 10)] + ["LB310", "LB311"] + ["LB401", "LB402", "LB403", "LB404"]
 
 
 def test_catalog_has_every_rule_with_complete_metadata():
@@ -22,6 +22,7 @@ def test_catalog_has_every_rule_with_complete_metadata():
         assert r.id == rid and r.title and r.description and r.help and r.tags
         assert (r.check is None) == (r.produced_by != "compat")
     assert RULES["LB301"].produced_by == "resolver" and RULES["LB305"].produced_by == "resolver"
+    assert RULES["LB404"].produced_by == "builder"  # the kubernetes engine, before it submits
 
 
 def test_unknown_ignore_is_bad_input():

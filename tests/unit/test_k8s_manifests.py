@@ -103,7 +103,7 @@ def test_the_schema_check_rejects_a_misspelled_field() -> None:
     job["spec"]["template"]["spec"]["containers"][0]["securityContex"] = {}
     with pytest.raises(Exception, match="securityContex"):
         kubernetes_client.V1Job.model_validate(job)
-    job = k8s.render_job(_minimal("kaniko", "s3"))
+    job = k8s.render_job(_minimal("buildkit", "pvc"))
     del job["spec"]["template"]["spec"]["containers"][0]["name"]  # a required field
     with pytest.raises(Exception, match="name"):
         kubernetes_client.V1Job.model_validate(job)
@@ -209,38 +209,34 @@ def test_buildkit_rootless_requirements(store: str, factory) -> None:
         assert vol["secret"] == {"secretName": "registry-push", "items": [{"key": ".dockerconfigjson", "path": "config.json"}]}
 
 
+def test_kaniko_is_refused_with_the_migration_note() -> None:
+    with pytest.raises(BadInput, match="kaniko.*no longer supported") as info:
+        k8s.render_job(_minimal("kaniko", "pvc"))
+    assert "Migrating from kaniko" in (info.value.hint or "")
+
+
 @pytest.mark.parametrize("store", sorted(STORES))
-@pytest.mark.parametrize("factory", [_minimal, _full])
-def test_kaniko_args_and_mounts(store: str, factory) -> None:
-    options = factory("kaniko", store)
+def test_uv_comes_from_the_uv_image_into_the_context(store: str) -> None:
+    image = k8s.UV_IMAGE.format(version="0.13.9")
+    job = k8s.render_job(replace(_minimal("buildkit", store), uv_image=image))
+    _validate_with_client_models(job)
+    init = _pod(job)["initContainers"]
+    assert [c["name"] for c in init][-2:] == [k8s.UNPACK_CONTAINER, k8s.UV_CONTAINER]  # after the unpack
+    uv = init[-1]
+    assert uv["image"] == image and uv["command"][-1].endswith("/workspace/context/.launchbuild/uv")
+    assert "uv-binary" not in [c["name"] for c in _pod(k8s.render_job(_minimal("buildkit", store)))["initContainers"]]
+
+
+def test_ca_bundle_from_a_secret() -> None:
+    options = replace(_minimal("buildkit", "pvc"), ca_secret="corp-ca", ca_key="ca.pem")
     job = k8s.render_job(options)
-    pod = _pod(job)
-    assert "initContainers" not in pod  # kaniko reads every store itself
-    c = pod["containers"][0]
-    assert c["image"] == k8s.KANIKO_IMAGE and "command" not in c
-    args = c["args"]
-    if store in ("s3", "gs"):
-        assert args[0] == f"--context={k8s.context_location(options)}"
-        assert args[0].startswith(f"--context={store}://")
-    else:
-        assert args[0].startswith("--context=tar:///workspace/store/") and args[0].endswith(".tar.gz")
-    assert f"--dockerfile={options.dockerfile}" in args
-    assert f"--destination={DEST}" in args
-    assert "--cache=true" in args
-    assert f"--cache-repo={options.cache_repo or 'registry.example.com:5000/team/train/cache'}" in args
-    assert ("--custom-platform=linux/amd64" in args) == bool(options.platform)
-    assert ("--insecure-registry=registry.example.com:5000" in args) == options.insecure_registry
-    mounts = {m["name"]: m for m in c["volumeMounts"]}
-    if options.registry_secret:
-        assert mounts["registry-auth"]["mountPath"] == "/kaniko/.docker"
-    if options.ca_configmap:
-        assert mounts["ca-bundle"] == {
-            "name": "ca-bundle", "mountPath": "/kaniko/ssl/certs/launchbuild-ca.crt", "subPath": "ca-bundle.crt", "readOnly": True
-        }
-    if store == "pvcdir":
-        assert mounts["context-store"]["subPath"] == "team-a/ctx"
-    if store in ("s3", "gs") and options.storage_secret:
-        assert c["envFrom"] == [{"secretRef": {"name": "build-storage"}}]
+    _validate_with_client_models(job)
+    vol = next(v for v in _pod(job)["volumes"] if v["name"] == "ca-bundle")
+    assert vol == {"name": "ca-bundle", "secret": {"secretName": "corp-ca", "items": [{"key": "ca.pem", "path": "ca.pem"}]}}
+    args = _pod(job)["containers"][0]["args"]
+    assert "id=ca,src=/etc/launchbuild/ca/ca.pem" in args
+    with pytest.raises(BadInput, match="both a CA configmap and a CA secret"):
+        k8s.render_job(replace(options, ca_configmap="corp-ca"))
 
 
 def test_configmap_store_puts_the_archive_first() -> None:
@@ -255,14 +251,14 @@ def test_configmap_store_puts_the_archive_first() -> None:
 
 def test_configmap_store_refuses_a_large_context() -> None:
     with pytest.raises(BadInput, match="ConfigMap can hold"):
-        k8s.render_manifests(_minimal("kaniko", "configmap"), context_archive=b"x" * (k8s.CONFIGMAP_CONTEXT_LIMIT + 1))
+        k8s.render_manifests(_minimal("buildkit", "configmap"), context_archive=b"x" * (k8s.CONFIGMAP_CONTEXT_LIMIT + 1))
     with pytest.raises(BadInput, match="needs the context archive"):
-        k8s.render_manifests(_minimal("kaniko", "configmap"))
+        k8s.render_manifests(_minimal("buildkit", "configmap"))
 
 
 # --- goldens ---------------------------------------------------------------------------------
 
-GOLDEN = ["buildkit-s3-minimal", "buildkit-pvcdir-full", "buildkit-configmap-minimal", "kaniko-gs-full", "kaniko-pvc-minimal"]
+GOLDEN = ["buildkit-s3-minimal", "buildkit-pvcdir-full", "buildkit-configmap-minimal", "buildkit-gs-full"]
 
 
 @pytest.mark.parametrize("name", GOLDEN)
@@ -368,6 +364,10 @@ def test_toleration_parse(text: str, expected: dict) -> None:
 
 BAD_OPTIONS = [
     ({"builder": "docker"}, "builder 'docker' is unknown"),
+    ({"ca_secret": "Bad_Secret"}, "CA secret name"),
+    ({"uv_image": "uv image"}, "uv image"),
+    ({"verify_timeout_s": 0}, "verification timeout"),
+    ({"context_uploader": ("aws", "s3", "cp")}, "uploader command names no"),
     ({"namespace": "ML_Builds"}, "namespace"),
     ({"registry_secret": "Bad Secret"}, "registry secret name"),
     ({"ca_configmap": "-x"}, "CA configmap name"),
@@ -409,7 +409,7 @@ def test_builder_image_override_allows_digest_pinning() -> None:
 
 
 def test_write_manifests_yaml_json_path_stream_stdout(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    manifests = _manifests("kaniko-configmap-minimal")
+    manifests = _manifests("buildkit-configmap-full")
     out = tmp_path / "build.yaml"
     k8s.write_manifests(manifests, out)
     assert list(yaml.safe_load_all(out.read_text())) == manifests

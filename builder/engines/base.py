@@ -1,0 +1,126 @@
+"""What every build engine shares: the engine protocol and the values an engine returns.
+
+An engine turns a prepared context directory into an image ID and never tags anything: the
+caller tags only after the image has been verified, so a failed or interrupted build leaves
+no tag behind. `buildkit` and `classic` build in the local Docker engine; `kubernetes`
+(engines/kubernetes.py) builds in a cluster Job and pushes.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+from launchbuild.builder.plan import Frontend
+from launchbuild.errors import BuildFailed, InfraUnavailable
+
+if TYPE_CHECKING:  # kept out of the import path of `check`
+    from launchbuild.builder.kubernetes_options import KubernetesBuildOptions
+    from launchbuild.compat.findings import Finding
+    from launchbuild.report.model import BuildSummary
+
+LOG_TAIL_LINES = 40
+ENGINES = ("auto", "buildkit", "classic", "kubernetes")
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    line: str  # one raw line of build output
+    step: str | None  # the step it belongs to, "[3/9] RUN ..." (BuildKit) or "Step 3/9 : RUN ..."
+    elapsed_s: float  # since the build started
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    name: str
+    cached: bool
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    image_id: str
+    steps: tuple[StepRecord, ...]
+    duration_s: float
+    log_tail: tuple[str, ...] = ()
+
+
+ProgressCallback = Callable[[ProgressEvent], None]
+
+
+class BuildStepFailed(BuildFailed):
+    """A build that failed in the engine; `log_tail` holds the last lines for the report."""
+
+    def __init__(self, message: str, *, hint: str | None = None, log_tail: tuple[str, ...] = (),
+                 step: str | None = None):
+        super().__init__(message, hint=hint)
+        self.log_tail = log_tail
+        self.step = step  # "[5/7] RUN uv pip install ..." (mount flags dropped), when known
+
+
+def docker_client(timeout: int = 600):
+    """A pinged docker SDK client, or InfraUnavailable with one line."""
+    import docker
+    from docker.errors import DockerException
+
+    try:
+        client = docker.from_env(timeout=timeout)
+        client.ping()
+    except DockerException as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InfraUnavailable(
+            f"Docker engine not reachable ({first[:160]})",
+            hint="start the Docker daemon or set DOCKER_HOST",
+        ) from None
+    return client
+
+
+class LocalEngine(abc.ABC):
+    """An engine that builds a prepared context into an image in the local Docker engine."""
+
+    name: str
+    frontend: Frontend
+
+    @abc.abstractmethod
+    def build(
+        self,
+        context_dir: Path,
+        *,
+        platform: str | None = None,
+        no_cache: bool = False,
+        secrets: dict[str, Path] | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> BuildResult: ...
+
+
+# ---------------------------------------------------------------- what `engines.run` takes and answers
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    engine: str = "auto"
+    source_dir: Path | None = None  # the job's source (git and code jobs)
+    push: str | None = None  # a repository; the content tag is appended
+    force: bool = False
+    no_cache: bool = False
+    ca_bundle: str | None = None  # the user's CA bundle option (local installs only)
+    credentials: Any = None  # the lock's Credentials: files holding them stay out of the code copy
+    # The operator's cluster options. `destination`, `platform` and `dockerfile` are set by the
+    # engine from the plan and the content tag; whatever the caller put there is replaced.
+    kubernetes: KubernetesBuildOptions | None = None
+    dry_run: bool = False  # kubernetes: write the manifests to `output`, submit nothing
+    output: Path | str | None = None
+    base_digest: str | None = None  # the digest the check read; used only when no local engine answers
+    client: Any = None  # a docker SDK client (tests); found when None
+    kube_api_client: Any = None  # a kubernetes ApiClient (tests: the fake API server); from kubeconfig when None
+    poll_interval_s: float = 2.0  # how often the cluster Job and verification Pod are read
+
+
+@dataclass(frozen=True)
+class BuildOutcome:
+    """What a build answered. `summary` is None for a dry run (the manifests were written) and
+    when a finding found before submission stopped it (`findings`, e.g. LB404)."""
+
+    summary: BuildSummary | None
+    findings: tuple[Finding, ...] = ()
