@@ -6,6 +6,7 @@ The server binds port 0 and logs its address as JSON on stderr; `start` blocks o
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -125,12 +126,20 @@ class HoldingGitServer:
                 conn, _ = self.sock.accept()
             except OSError:
                 return
+            if self.released.is_set():  # a retry after release() is told at once: nothing is here
+                conn.close()
+                return
             self.conns.append(conn)
             self.connected.set()
 
     def release(self) -> None:
-        """Close every held connection: the clone fails (unreachable remote)."""
+        """Close every held connection and stop listening: the clone fails (unreachable
+        remote), and so does any retry of it."""
         self.released.set()
         for conn in self.conns:
             conn.close()
+        # shutdown wakes the accept() blocked in the other thread (close alone does not, on
+        # Linux): a fetch retried after the release must be refused, not held forever.
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)
         self.sock.close()
