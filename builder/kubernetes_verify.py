@@ -25,7 +25,7 @@ from typing import Any, Callable
 from launchbuild.builder import kubernetes as k8s
 from launchbuild.builder.plan import BuildPlan
 from launchbuild.builder.verify import PROBE_DIR, judge_run, probe_command, probe_files
-from launchbuild.report.model import VerificationResult
+from launchbuild.builder.model import VerificationResult
 
 PROBE_CONTAINER = "probe"
 PROBE_FILES_CONTAINER = "probe-files"
@@ -135,7 +135,9 @@ def run_verification(
     ns, name = options.namespace, verify_name(options.destination)
     core, net = client.CoreV1Api(api_client), client.NetworkingV1Api(api_client)
     policy, config, pod_manifest = render_verification(options, plan, image)
-    creates = ((net.create_namespaced_network_policy, policy, "the verification NetworkPolicy"),
+    # The client takes plain dicts as bodies (it serialises them as they are); its stubs name
+    # only its model classes.
+    creates: tuple[tuple[Any, Any, str], ...] = ((net.create_namespaced_network_policy, policy, "the verification NetworkPolicy"),
                (core.create_namespaced_config_map, config, "the probe ConfigMap"),
                (core.create_namespaced_pod, pod_manifest, "the verification Pod"))
     try:
@@ -158,7 +160,7 @@ def run_verification(
             if code is not None and phase in ("Succeeded", "Failed"):
                 break
             if phase == "Failed":  # e.g. DeadlineExceeded before the probe ended
-                return (VerificationResult("run image", False, f"the verification pod failed: {pod.status.reason or 'no reason given'}"),)
+                return (VerificationResult("run image", False, f"the verification pod failed: {(pod.status.reason if pod.status else None) or 'no reason given'}"),)
             if time.monotonic() >= deadline:
                 return (VerificationResult("run image", False, f"probe did not finish within {options.verify_timeout_s}s"),)
             time.sleep(poll_interval_s)
@@ -218,7 +220,7 @@ def run_promotion(
     batch, core = client.BatchV1Api(api_client), client.CoreV1Api(api_client)
     with _api_errors(api_client, "creating the promotion Job", ns):
         try:
-            batch.create_namespaced_job(ns, body=manifest)
+            batch.create_namespaced_job(ns, body=manifest)  # type: ignore[arg-type]  # a dict body is sent as is
         except ApiException as exc:
             if exc.status != 409:  # same name: the same candidate, tagged by an earlier attempt
                 raise

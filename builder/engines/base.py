@@ -18,8 +18,8 @@ from launchbuild.errors import BuildFailed, InfraUnavailable
 
 if TYPE_CHECKING:  # kept out of the import path of `check`
     from launchbuild.builder.kubernetes_options import KubernetesBuildOptions
-    from launchbuild.compat.findings import Finding
-    from launchbuild.report.model import BuildSummary
+    from launchbuild.core.findings import Finding
+    from launchbuild.builder.model import BuildSummary
 
 LOG_TAIL_LINES = 40
 ENGINES = ("auto", "buildkit", "classic", "kubernetes")

@@ -83,7 +83,7 @@ def build_on_cluster(plan: BuildPlan, options: EngineOptions, progress: Any = No
     from launchbuild.builder.plan import find_ca_bundle
     from launchbuild.progress import Progress
     from launchbuild.core.findings import Severity
-    from launchbuild.report.model import BuildSummary
+    from launchbuild.builder.model import BuildSummary
 
     started = time.monotonic()
     plan.validate()
@@ -161,8 +161,8 @@ def build_on_cluster(plan: BuildPlan, options: EngineOptions, progress: Any = No
         say = progress.log
         with progress.phase("building on the cluster"):
             result = submit(ctx, kube, api_client=api_client, on_event=say, poll_interval_s=options.poll_interval_s)
-    verification = ()
-    pushed = ref
+    verification: tuple[Any, ...] = ()
+    pushed: str | None = ref
     reason = ("an earlier Job for this content was adopted" if result.reused else "content tag not found") \
         + f"; built by Kubernetes Job {result.namespace}/{result.job_name}"
     if kube.verify:
