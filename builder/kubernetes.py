@@ -399,7 +399,7 @@ def render_context_configmap(options: KubernetesBuildOptions, archive: bytes) ->
     if len(archive) > CONFIGMAP_CONTEXT_LIMIT:
         raise BadInput(
             f"build context archive is {len(archive) // 1024} KiB, over the {CONFIGMAP_CONTEXT_LIMIT // 1024} KiB a ConfigMap can hold",
-            hint="use --context-store pvc:CLAIM, s3://BUCKET or gs://BUCKET, or trim the context with .dockerignore",
+            hint="use --kubernetes-context-store pvc:CLAIM, s3://BUCKET or gs://BUCKET, or trim the context with .dockerignore",
         )
     return {
         "apiVersion": "v1",

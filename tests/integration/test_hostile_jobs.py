@@ -105,6 +105,9 @@ _OPERATOR_VALUES = {
     "kubernetes-toleration": '["node-role.kubernetes.io/control-plane:NoSchedule"]',
     "kubernetes-timeout": "604800", "kubernetes-ttl-after-finished": "0",
     "kubernetes-builder-image": f'"evil.invalid/{CANARY}:latest"', "kubernetes-fetch-image": f'"evil.invalid/{CANARY}"',
+    "kubernetes-ca-secret": '"attacker-ca"', "kubernetes-uv-image": f'"evil.invalid/{CANARY}:uv"', "kubernetes-verify": "false",
+    "kubernetes-verify-timeout": "1", "kubernetes-promote-image": f'"evil.invalid/{CANARY}:crane"',
+    "kubernetes-context-store-path": '"/etc"', "kubernetes-context-uploader": f'"sh -c {CANARY}"',
 }
 
 

@@ -261,9 +261,11 @@ def test_every_kubernetes_option_reaches_the_build_options():
         "kubernetes-cache-repo": "registry.example:5000/team/cache", "kubernetes-resources": ["cpu-request=2",
                                                                                              "memory-limit=16Gi"],
         "kubernetes-node-selector": ["pool=builds"], "kubernetes-toleration": ["dedicated=builds:NoSchedule"],
-        "kubernetes-timeout": "600", "kubernetes-ttl-after-finished": "0", "kubernetes-builder": "kaniko",
-        "kubernetes-builder-image": "kaniko:pinned", "kubernetes-fetch-image": "aws:pinned",
-        "kubernetes-context-store": "pvc:ctx/dir",
+        "kubernetes-timeout": "600", "kubernetes-ttl-after-finished": "0", "kubernetes-builder": "buildkit",
+        "kubernetes-builder-image": "buildkit:pinned", "kubernetes-fetch-image": "aws:pinned",
+        "kubernetes-context-store": "pvc:ctx/dir", "kubernetes-uv-image": "uv:pinned", "kubernetes-verify": False,
+        "kubernetes-verify-timeout": "90", "kubernetes-promote-image": "crane:pinned",
+        "kubernetes-context-store-path": "/mnt/ctx", "kubernetes-context-uploader": "upload-ctx {archive} {url}",
     })
     assert (kube.namespace, kube.registry_secret, kube.insecure_registry, kube.ca_configmap, kube.ca_key) == (
         "ml-builds", "registry-push", True, "corp-ca", "root.pem")
@@ -272,8 +274,10 @@ def test_every_kubernetes_option_reaches_the_build_options():
     assert (kube.resources.cpu_request, kube.resources.memory_limit, kube.resources.memory_request) == ("2", "16Gi", "2Gi")
     assert kube.node_selector == (("pool", "builds"),)
     assert kube.tolerations == (k8s.Toleration.parse("dedicated=builds:NoSchedule"),)
-    assert (kube.timeout_s, kube.ttl_after_finished_s, kube.builder, kube.context_store) == (600, 0, "kaniko", "pvc:ctx/dir")
-    assert (kube.builder_image, kube.fetch_image) == ("kaniko:pinned", "aws:pinned")
+    assert (kube.timeout_s, kube.ttl_after_finished_s, kube.builder, kube.context_store) == (600, 0, "buildkit", "pvc:ctx/dir")
+    assert (kube.builder_image, kube.fetch_image) == ("buildkit:pinned", "aws:pinned")
+    assert (kube.uv_image, kube.verify, kube.verify_timeout_s, kube.promote_image) == ("uv:pinned", False, 90, "crane:pinned")
+    assert (kube.context_store_path, kube.context_uploader) == ("/mnt/ctx", ("upload-ctx", "{archive}", "{url}"))
     job = k8s.render_job(kube)
     pod = job["spec"]["template"]["spec"]
     assert pod["serviceAccountName"] == "builder" and pod["nodeSelector"] == {"pool": "builds"}
