@@ -10,7 +10,7 @@ from launchbuild.compat import data
 from launchbuild.compat.data import GpuRow
 
 # Vendor/brand words nvidia-smi and people add or drop freely ("NVIDIA", "Tesla T4").
-_DROP_WORDS = ("nvidia", "tesla", "geforce")
+_DROP_WORDS = ("nvidia", "tesla", "geforce", "hgx")
 # Form-factor suffixes nvidia-smi prints for notebook parts ("RTX 3050 Laptop GPU", "RTX 2070
 # with Max-Q Design"): the same chip generation, so the same compute capability.
 _FORM_FACTOR = re.compile(r"\s+(?:laptop(?: gpu)?|mobile|(?:with )?max q(?: design)?|max p)$")
@@ -53,9 +53,22 @@ def lookup(name: str) -> GpuRow | None:
     if key in index:
         return index[key]
     candidates = [k for k in index if key.startswith(k + " ")]
-    if not candidates:
-        return _same_generation(key, name)
-    return index[max(candidates, key=len)]
+    if candidates:
+        return index[max(candidates, key=len)]
+    return _variants_of(key, name) or _same_generation(key, name)
+
+
+def _variants_of(key: str, name: str) -> GpuRow | None:
+    """A name that only its variants are listed under ('A100' -> 'A100 SXM4 40GB', 'A100 PCIe
+    80GB', ...; 'RTX PRO 6000' -> its Workstation and Server Editions): theirs when they agree on
+    the capability; the class is theirs when they agree on it, else unknown (None)."""
+    peers = {row for k, row in _index().items() if k.startswith(key + " ")}
+    ccs = {row.cc for row in peers}
+    if len(ccs) != 1:
+        return None
+    classes = {row.datacenter for row in peers}
+    datacenter = classes.pop() if len(classes) == 1 else None
+    return GpuRow(name.strip(), ccs.pop(), datacenter, ())
 
 
 # Families whose name says the architecture, each as (pattern, the fewest listed models that must

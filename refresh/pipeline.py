@@ -17,8 +17,6 @@ from launchbuild.refresh import schema
 
 MANUAL_TABLES = {
     "cuda_drivers": ("toolkits", "minor_compat", "driver_branches", "gpu_minimum_driver"),
-    "cuda_archs": ("rows",),
-    "gpus": ("gpus",),
     "torch": ("releases", "builds"),
     "tensorflow": ("releases", "arch_lists", "and_cuda"),
     "packages": ("packages", "needs_nvcc", "needs_compiler"),
@@ -36,6 +34,7 @@ class Options:
     only: tuple[str, ...] = ()
     nvidia_dockerfiles: Path | None = None
     nvidia_origin: str | None = None
+    source_dir: Path | None = None  # snapshots of upstream repositories (refresh/upstream.py)
     cpython_release_cycle: Path | None = None
     cpython_origin: str | None = None
     budget_bytes: int = 4 * 1024 ** 3
@@ -224,6 +223,48 @@ def refresh_cpython(opts: Options) -> None:
     opts.summary.append(f"cpython: {len(rows)} rows")
 
 
+def refresh_gpus(opts: Options) -> None:
+    from launchbuild.refresh import gpus, upstream
+
+    got = upstream.read(upstream.PCIIDS, opts.fetcher, opts.source_dir)
+    rows, notes = gpus.gpu_rows(got.text, got.citation, opts.today)
+    if not rows:
+        raise BadInput(f"{got.citation}: no NVIDIA GPU on a known chip; is it pci.ids?")
+    for note in notes:
+        opts.log(note)
+    doc = load(opts.data_dir, "gpus")
+    carried = gpus.carried_rows(doc.get("gpus", []), rows)
+    for row in carried:
+        opts.log(f"gpus: '{row['name']}' is not in pci.ids; kept with its own citation (manual)")
+    doc = _header(doc, "gpus", "", [got.citation, gpus.CHIP_CC_SOURCE, gpus.CLASS_SOURCE],
+                  "launchbuild data refresh --only gpus [--source-dir DIR]", opts.today)
+    doc["description"] = ("GPU model -> CUDA compute capability, from pci.ids (each marketing name, its chips and PCI "
+                          "IDs) and the chip's compute capability. 'datacenter' is the forward-compatibility class "
+                          "(true: Data Center GPUs and RTX PRO Server Editions; false: GeForce/Quadro/TITAN/RTX "
+                          "workstation; null: unknown); Jetson rows carry forward_compat: true.")
+    doc["gpus"] = rows + carried
+    save(opts.data_dir, "gpus", doc)
+    opts.summary.append(f"gpus: {len(rows)} rows from {got.citation}; {len(carried)} kept manual; {len(notes)} ambiguous names dropped")
+
+
+def refresh_cuda_archs(opts: Options) -> None:
+    from launchbuild.refresh import cuda_archs, upstream
+
+    got = upstream.read(upstream.CMAKE_CUDA_ARCHS, opts.fetcher, opts.source_dir)
+    try:
+        rows = cuda_archs.arch_rows(got.text, got.citation, opts.today)
+    except ValueError as exc:
+        raise BadInput(f"{got.citation}: {exc}; update refresh/cuda_archs.py for the new file") from None
+    doc = load(opts.data_dir, "cuda_archs")
+    doc = _header(doc, "cuda_archs", "", [got.citation], "launchbuild data refresh --only cuda-archs [--source-dir DIR]", opts.today)
+    doc["source"] = [got.citation]
+    doc["description"] = ("CUDA toolkit (major.minor) -> SM architectures nvcc compiles offline (cubins), as CMake's "
+                          "CUDA_ARCHITECTURES=all evaluates for nvcc. Rows apply from 'from' up to the next row.")
+    doc["rows"] = rows
+    save(opts.data_dir, "cuda_archs", doc)
+    opts.summary.append(f"cuda_archs: {len(rows)} rows from {got.citation}")
+
+
 def _backfill(doc: dict, keys: tuple[str, ...]) -> int:
     """Rows without a source/date get the table's own citation and date, marked manual."""
     n = 0
@@ -261,6 +302,8 @@ SOURCES: dict[str, Callable[[Options], None]] = {
     "nvidia-images": refresh_nvidia_images,
     "distros": refresh_distros,
     "cpython": refresh_cpython,
+    "gpus": refresh_gpus,
+    "cuda-archs": refresh_cuda_archs,
     "manual": refresh_manual,
 }
 TABLES = ("cuda_drivers", "cuda_archs", "gpus", "torch", "tensorflow", "jax_cupy", "distro_pythons",
