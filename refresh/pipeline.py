@@ -265,6 +265,26 @@ def refresh_cuda_archs(opts: Options) -> None:
     opts.summary.append(f"cuda_archs: {len(rows)} rows from {got.citation}")
 
 
+def refresh_frameworks(opts: Options) -> None:
+    from launchbuild.refresh import frameworks, pypi
+
+    wheels = load(opts.data_dir, "pypi_wheels").get("wheels", [])
+    archs = load(opts.data_dir, "wheel_archs").get("wheels", [])
+    arch_rows = load(opts.data_dir, "cuda_archs").get("rows", [])
+    if not wheels or not arch_rows:
+        raise BadInput(f"{opts.data_dir}: frameworks needs pypi_wheels.json and cuda_archs.json; run --only pypi --only cuda-archs first")
+    doc = load(opts.data_dir, "jax_cupy")
+    doc = _header(doc, "jax_cupy", "", ["pypi_wheels.json", "wheel_archs.json", "cuda_archs.json"],
+                  "launchbuild data refresh --only frameworks (after pypi, archs, cuda-archs)", opts.today)
+    doc["description"] = ("JAX and CuPy GPU facts derived from the measured tables (refresh/frameworks.py): JAX's minimum "
+                          "CC per CUDA major, plugin cuDNN floors, the CUDA minor of jaxlib +cudaNN builds; CuPy packages "
+                          "and the lowest SM of their CUDA major.")
+    doc["jax"] = frameworks.jax_section(pypi.PACKAGES, wheels, archs, opts.today)
+    doc["cupy"] = frameworks.cupy_section(pypi.PACKAGES, wheels, arch_rows, opts.today)
+    save(opts.data_dir, "jax_cupy", doc)
+    opts.summary.append(f"jax_cupy: jax min CC by CUDA {doc['jax']['min_cc_by_cuda']}; {len(doc['cupy']['packages'])} cupy packages")
+
+
 def _backfill(doc: dict, keys: tuple[str, ...]) -> int:
     """Rows without a source/date get the table's own citation and date, marked manual."""
     n = 0
@@ -288,12 +308,6 @@ def refresh_manual(opts: Options) -> None:
         if n:
             save(opts.data_dir, table, doc)
         opts.summary.append(f"{table}: manual table, {n} rows given the table's citation")
-    doc = load(opts.data_dir, "jax_cupy")
-    for key in ("jax", "cupy"):
-        section = doc.get(key, {})
-        section.setdefault("source", doc.get("source"))
-        section.setdefault("checked", doc.get("retrieved"))
-    save(opts.data_dir, "jax_cupy", doc)
 
 
 SOURCES: dict[str, Callable[[Options], None]] = {
@@ -304,6 +318,7 @@ SOURCES: dict[str, Callable[[Options], None]] = {
     "cpython": refresh_cpython,
     "gpus": refresh_gpus,
     "cuda-archs": refresh_cuda_archs,
+    "frameworks": refresh_frameworks,
     "manual": refresh_manual,
 }
 TABLES = ("cuda_drivers", "cuda_archs", "gpus", "torch", "tensorflow", "jax_cupy", "distro_pythons",
