@@ -97,3 +97,35 @@ def cupy_section(packages: tuple[str, ...], wheels: list[dict], arch_rows: list[
                    "pypi_wheels.json (cupy wheels' Requires-Dist: nvidia-* runtime pins or none)"],
         "checked": today,
     }
+
+
+def _mm(version: str) -> str:
+    return ".".join(version.split(".")[:2])
+
+
+def tensorflow_tables(wheels: list[dict], archs: list[dict], today: str) -> tuple[list[dict], list[dict]]:
+    """(releases, arch_lists) of tensorflow.json from the x86_64 wheels: the CUDA and cuDNN their
+    build_info.py names (the cuDNN minor from the [and-cuda] nvidia-cudnn pin where there is one:
+    build_info.py gives only the major), the CPython tags of the wheels, and the cubins/PTX; one
+    arch_lists row where the list changes."""
+    pypi = {(r["version"], r["machine"]): r for r in wheels if r["package"] == "tensorflow"}
+    measured = sorted((a for a in archs if a["package"] == "tensorflow" and a["machine"] == "x86_64" and a.get("build_versions")),
+                      key=lambda a: schema._vkey(a["version"]))
+    releases, lists, last = [], [], None
+    for a in measured:
+        built = a["build_versions"]
+        row = pypi.get((a["version"], "x86_64"), {})
+        cudnn_pin = (row.get("extras_cudnn") or {}).get("and-cuda")
+        if "cuda_version" not in built or not (cudnn_pin or built.get("cudnn_version")) or not row.get("pythons"):
+            continue
+        source = [a["source"]] + ([row["source"]] if row.get("source") else [])
+        releases.append({"tensorflow": _mm(a["version"]), "cuda": _mm(built["cuda_version"]),
+                         "cudnn": cudnn_pin or built["cudnn_version"], "python": [row["pythons"][0], row["pythons"][-1]],
+                         "measured_version": a["version"], "source": source, "checked": today})
+        key = (tuple(a["cubins"]), tuple(a["ptx"]))
+        if key != last:
+            lists.append({"from": _mm(a["version"]), "archs": [_cc(s) for s in a["cubins"]],
+                          "ptx": _cc(max(a["ptx"])) if a["ptx"] else None, "measured_version": a["version"],
+                          "source": a["source"], "checked": today})
+            last = key
+    return releases, lists

@@ -18,7 +18,6 @@ from launchbuild.refresh import schema
 MANUAL_TABLES = {
     "cuda_drivers": ("toolkits", "minor_compat", "driver_branches", "gpu_minimum_driver"),
     "torch": ("releases", "builds"),
-    "tensorflow": ("releases", "arch_lists", "and_cuda"),
     "packages": ("packages", "needs_nvcc", "needs_compiler"),
 }
 # Wheels whose binaries carry the package's own kernels: measured by the `archs` source.
@@ -116,8 +115,9 @@ def refresh_archs(opts: Options) -> None:
         if r["package"] not in keep or r["version"] not in keep[r["package"]]:
             continue
         old = known.get(r["sha256"])
-        if old is not None and (r["package"] not in archs.SELF_DESCRIBED or "method" in old):
-            continue  # measured already (rows from before arch-flags reading are measured again)
+        if old is not None and (r["package"] not in archs.SELF_DESCRIBED or "method" in old) and (
+                r["package"] not in archs.BUILD_INFO_MEMBERS or not old.get("member") or "build_versions" in old):
+            continue  # measured already (rows from before arch-flags or build-version reading are measured again)
         per_wheel = wheelzip.Budget(min(opts.wheel_budget_bytes, total.limit - total.used))
         try:
             m = archs.measure(UrlRange(opts.fetcher, r["url"]), per_wheel, package=r["package"])
@@ -133,6 +133,8 @@ def refresh_archs(opts: Options) -> None:
             "source": f"{r['url']}#{m.member or 'no-cuda-code'} ({ {'arch-flags': 'CUDA_ARCH_FLAGS string', 'build-info': 'build_info.cuda_compute_capabilities'}.get(m.method, '.nv_fatbin') }; sha256 {r['sha256']}; tried {', '.join(m.tried) or 'nothing'})",
             "checked": opts.today,
         }
+        if m.versions:
+            known[r["sha256"]]["build_versions"] = dict(m.versions)
         opts.log(f"archs: {r['package']} {r['version']} {r['machine']}: {m.member} sm {list(m.cubins)} ptx {list(m.ptx)}")
         if total.used >= total.limit:
             opts.log("archs: byte budget spent; the rest stays unmeasured (run again to continue)")
@@ -282,6 +284,18 @@ def refresh_frameworks(opts: Options) -> None:
     doc["jax"] = frameworks.jax_section(pypi.PACKAGES, wheels, archs, opts.today)
     doc["cupy"] = frameworks.cupy_section(pypi.PACKAGES, wheels, arch_rows, opts.today)
     save(opts.data_dir, "jax_cupy", doc)
+    releases, arch_lists = frameworks.tensorflow_tables(wheels, archs, opts.today)
+    if releases:
+        tf = load(opts.data_dir, "tensorflow")
+        tf = _header(tf, "tensorflow", "", ["wheel_archs.json (build_info.py of each release's x86_64 wheel)", "pypi_wheels.json"],
+                     "launchbuild data refresh --only frameworks (after pypi, archs)", opts.today)
+        tf["description"] = ("TensorFlow release -> the CUDA and cuDNN its x86_64 wheel was built with (build_info.py; the "
+                             "cuDNN minor from the [and-cuda] nvidia-cudnn pin, else only the major), its CPython range, "
+                             "and the cubins/PTX it compiles (rows apply from 'from' on).")
+        tf.pop("and_cuda", None)
+        tf["releases"], tf["arch_lists"] = releases, arch_lists
+        save(opts.data_dir, "tensorflow", tf)
+        opts.summary.append(f"tensorflow: {len(releases)} releases, {len(arch_lists)} arch lists")
     opts.summary.append(f"jax_cupy: jax min CC by CUDA {doc['jax']['min_cc_by_cuda']}; {len(doc['cupy']['packages'])} cupy packages")
 
 

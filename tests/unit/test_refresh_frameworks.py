@@ -86,3 +86,35 @@ def test_cupy_cuda13x_on_a_volta_is_an_error_but_cupy_cuda12x_passes():
     assert any(f.rule == "LB203" and "7.5" in f.message for f in findings)
     findings, _ = evaluate(ctx(gpus=("V100",), driver="580.95.05", pins=("cupy-cuda12x==14.0.1",)))
     assert not any(f.rule == "LB203" and "CuPy" in f.message for f in findings)
+
+
+def test_tensorflow_rows_come_from_build_info_and_the_and_cuda_pins():
+    archs = [_wheel("tensorflow", "2.12.1", cubins=[35, 50], ptx=[80], build_versions={"cuda_version": "11.8", "cudnn_version": "8"}),
+             _wheel("tensorflow", "2.16.2", cubins=[50, 80], ptx=[90], build_versions={"cuda_version": "12.3", "cudnn_version": "8"}),
+             _wheel("tensorflow", "2.18.1", cubins=[60, 89], ptx=[90], build_versions={"cuda_version": "12.5.1", "cudnn_version": "9"}),
+             _wheel("tensorflow", "2.19.1", cubins=[60, 89], ptx=[90], build_versions={"cuda_version": "12.5.1", "cudnn_version": "9"})]
+    wheels = [_wheel("tensorflow", v, pythons=["3.9", "3.12"], **({"extras_cudnn": {"and-cuda": pin}} if pin else {}))
+              for v, pin in (("2.12.1", None), ("2.16.2", "8.9"), ("2.18.1", "9.3"), ("2.19.1", "9.3"))]
+    releases, lists = frameworks.tensorflow_tables(wheels, archs, "2026-12-01")
+    got = {r["tensorflow"]: (r["cuda"], r["cudnn"]) for r in releases}
+    assert got == {"2.12": ("11.8", "8"), "2.16": ("12.3", "8.9"), "2.18": ("12.5", "9.3"), "2.19": ("12.5", "9.3")}
+    assert [(r["from"], r["archs"], r["ptx"]) for r in lists] == [
+        ("2.12", ["3.5", "5.0"], "8.0"), ("2.16", ["5.0", "8.0"], "9.0"), ("2.18", ["6.0", "8.9"], "9.0")]
+
+
+def test_build_info_versions_are_read_from_the_file():
+    from launchbuild.refresh.archs import build_versions
+
+    text = "build_info = collections.OrderedDict([('cuda_version', '12.5.1'), ('cudnn_version', '9'), ('is_cuda_build', True)])"
+    assert dict(build_versions(text)) == {"cuda_version": "12.5.1", "cudnn_version": "9"}
+    assert build_versions("nothing here") == ()
+
+
+def test_the_shipped_tensorflow_table_is_what_the_pipeline_derives(tmp_path):
+    for name in ("pypi_wheels", "wheel_archs", "cuda_archs", "jax_cupy", "tensorflow"):
+        (tmp_path / f"{name}.json").write_text((REPO_DATA / f"{name}.json").read_text())
+    pipeline.refresh_frameworks(pipeline.Options(data_dir=tmp_path, fetcher=None, today="2026-12-01", log=lambda _m: None))
+    derived = json.loads((tmp_path / "tensorflow.json").read_text())
+    shipped = json.loads((REPO_DATA / "tensorflow.json").read_text())
+    assert derived["releases"] == shipped["releases"] and derived["arch_lists"] == shipped["arch_lists"]
+    assert not any(r.get("manual") for r in shipped["releases"] + shipped["arch_lists"])
