@@ -212,14 +212,16 @@ def cupy_min_cc(package: str | None = None) -> tuple[int, int]:
 
 def jax_local_cudnn(plugin: str, version: str | None) -> str:
     """The cuDNN floor of a jax-cudaNN-plugin release (its [with-cuda] nvidia-cudnn pin); a
-    release the table lacks takes the newest measured release at or below it, else the table's
-    cuda_local floor."""
+    release the table lacks takes its minor's measured patch, else the newest measured release
+    below it, else the table's cuda_local floor."""
     jax = jax_facts()
     floors = jax.get("cudnn_min_by_plugin", {}).get(plugin, {})
     if version is not None and floors:
         try:
             want = _padded(parse_version(version.split("+")[0]), 4)
-            below = [v for v in floors if _padded(parse_version(v), 4) <= want]
+            # rows are the newest patch of each minor: 0.6.1 is built like 0.6.2, not like 0.5.3
+            same = [v for v in floors if parse_version(v)[:2] == want[:2]]
+            below = same or [v for v in floors if _padded(parse_version(v), 4) <= want]
         except ValueError:
             below = []
         if below:
