@@ -267,6 +267,27 @@ def refresh_cuda_archs(opts: Options) -> None:
     opts.summary.append(f"cuda_archs: {len(rows)} rows from {got.citation}")
 
 
+def refresh_torch_builds(opts: Options) -> None:
+    from launchbuild.refresh import torch_builds, upstream
+
+    doc = load(opts.data_dir, "torch")
+    variants = {r["torch"]: r["variants"] for r in doc.get("releases", [])}
+    produced: dict[tuple[str, str], dict] = {}
+    for minor, u in torch_builds.UPSTREAMS.items():
+        if minor not in variants:
+            continue
+        got = upstream.read(u, opts.fetcher, opts.source_dir)
+        try:
+            rows = torch_builds.build_rows(got.text, minor, variants[minor], got.citation, opts.today)
+        except ValueError as exc:
+            raise BadInput(f"{got.citation}: {exc}; update refresh/torch_builds.py for it") from None
+        produced.update({(r["torch"], r["variant"]): r for r in rows})
+    kept = [b for b in doc.get("builds", []) if (b["torch"], b["variant"]) not in produced]
+    doc["builds"] = sorted([*produced.values(), *kept], key=lambda b: (schema._vkey(b["torch"]), b["variant"]))
+    save(opts.data_dir, "torch", doc)
+    opts.summary.append(f"torch builds: {len(produced)} rows from pytorch/builder release branches; {len(kept)} kept")
+
+
 def refresh_frameworks(opts: Options) -> None:
     from launchbuild.refresh import frameworks, pypi
 
@@ -332,6 +353,7 @@ SOURCES: dict[str, Callable[[Options], None]] = {
     "cpython": refresh_cpython,
     "gpus": refresh_gpus,
     "cuda-archs": refresh_cuda_archs,
+    "torch-builds": refresh_torch_builds,
     "frameworks": refresh_frameworks,
     "manual": refresh_manual,
 }

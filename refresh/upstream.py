@@ -27,6 +27,7 @@ class Upstream:
     path: str
     commit: str  # pinned: what a live refresh reads
     date: str  # that commit's date (YYYY-MM-DD)
+    at_commit_only: bool = False  # a release branch's file: a snapshot's HEAD is another file
 
     @property
     def url(self) -> str:
@@ -72,7 +73,7 @@ def _from_dir(u: Upstream, source_dir: Path) -> Read | None:
     for git_dir in (base / "repo", base, base / ".git"):
         if not git_dir.is_dir():
             continue
-        for rev in (u.commit, "HEAD"):
+        for rev in (u.commit,) if u.at_commit_only else (u.commit, "HEAD"):
             text = _git(git_dir, "show", f"{rev}:{u.path}")
             if text is not None:
                 commit = (_git(git_dir, "rev-parse", rev) or rev).strip()

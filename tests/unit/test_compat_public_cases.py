@@ -154,9 +154,9 @@ CASES = [
     Case("https://github.com/henrygd/beszel/pull/1103", None, "550.163.01", "nvidia/cuda:12.9.1-base-ubuntu22.04", ("numpy==2.1.3",),
          warns=frozenset({"LB202"})),
     good("https://github.com/henrygd/beszel/pull/1103", None, "550.163.01", "nvidia/cuda:12.2.2-base-ubuntu22.04", ["numpy==2.1.3"]),
-    # data-center and workstation names the table lacks resolve through their family (H800: Hopper, L20: Ada)
-    Case("https://github.com/ml4bio/Dense-Homolog-Retrieval/issues/28", "NVIDIA H800", None, None, ("torch==1.11.0+cu113",), "3.8",
-         warns=frozenset({"LB203", "LB211"})),
+    # H800 (pci.ids: GH100 [H800], sm_90) on torch 1.11+cu113, whose build script stops at sm_86 (pytorch/builder
+    # release/1.11 manywheel/build_cuda.sh): no kernels. L20 (AD102) is known; torch 1.6 has no arch data: unknown
+    bad("https://github.com/ml4bio/Dense-Homolog-Retrieval/issues/28", "NVIDIA H800", None, None, ["torch==1.11.0+cu113"], "LB203", python="3.8"),
     unknown("https://github.com/drinkingcoder/FlowFormer-Official/issues/49", "NVIDIA L20", None, None, ["torch==1.6.0"], "LB211", python="3.7"),
     # releases without measured kernels: unknown, never a silent pass
     unknown("https://github.com/nelson-liu/pytorch-manylinux-binaries/issues/13", "Tesla K80", None, None, ["torch==2.7.1+cu118"], "LB211", python="3.12"),

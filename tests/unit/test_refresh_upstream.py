@@ -167,3 +167,65 @@ def test_cmake_reader_raises_only_value_error(text):
         cuda_archs.arch_rows(text, "c", "2026-12-01")
     except ValueError:
         pass
+
+
+from launchbuild.refresh import torch_builds  # noqa: E402
+
+BUILD_SCRIPT = """
+TORCH_CUDA_ARCH_LIST="5.0;6.0"
+case ${CUDA_VERSION} in
+    12.4)
+        if [[ "$GPU_ARCH_TYPE" = "cuda-aarch64" ]]; then
+            TORCH_CUDA_ARCH_LIST="9.0"
+        else
+            TORCH_CUDA_ARCH_LIST="${TORCH_CUDA_ARCH_LIST};9.0+PTX"
+        fi
+        ;;
+    11.[67]|11.8)
+        TORCH_CUDA_ARCH_LIST="${TORCH_CUDA_ARCH_LIST};3.7"
+        ;;
+    *)
+        exit 1
+        ;;
+esac
+"""
+
+
+def test_torch_build_script_is_evaluated_per_cuda_and_machine():
+    assert torch_builds.arch_list(BUILD_SCRIPT, "12.4") == "5.0;6.0;9.0+PTX"
+    assert torch_builds.arch_list(BUILD_SCRIPT, "12.4", "aarch64") == "9.0"
+    assert torch_builds.arch_list(BUILD_SCRIPT, "11.7") == torch_builds.arch_list(BUILD_SCRIPT, "11.8") == "5.0;6.0;3.7"
+    assert torch_builds.arch_list(BUILD_SCRIPT, "12.1") is None  # only the catch-all: not built
+    rows = torch_builds.build_rows(BUILD_SCRIPT, "2.5", ["cu118", "cu121", "cu124"], "c", "2026-12-01")
+    assert [(r["variant"], r["archs"], r.get("ptx")) for r in rows] == [
+        ("cu118", ["3.7", "5.0", "6.0"], None), ("cu124", ["5.0", "6.0", "9.0"], "9.0")]
+
+
+def test_an_assignment_under_an_unknown_condition_is_refused():
+    script = BUILD_SCRIPT.replace('"$GPU_ARCH_TYPE" = "cuda-aarch64"', '"$FOO" = "bar"')
+    with pytest.raises(ValueError, match="cannot decide"):
+        torch_builds.arch_list(script, "12.4")
+
+
+def test_torch_builds_come_from_the_builder_release_branches(tmp_path):
+    opts = _opts(tmp_path)
+    pipeline.save(opts.data_dir, "torch", {"table": "torch", "releases": [
+        {"torch": "1.12", "variants": ["cu102", "cu113", "cu116"]}, {"torch": "2.5", "variants": ["cu118", "cu121", "cu124"]},
+        {"torch": "2.9", "variants": ["cu126"]}],
+        "builds": [{"torch": "2.5", "variant": "cu124", "archs": ["9.0"], "ptx": "9.0", "source": "old", "checked": "2026-08-21"},
+                   {"torch": "2.9", "variant": "cu126", "archs": ["5.0"], "source": "kept", "checked": "2026-08-21", "manual": True}]})
+    pipeline.refresh_torch_builds(opts)
+    builds = {(b["torch"], b["variant"]): b for b in _table(opts, "torch")["builds"]}
+    assert builds[("1.12", "cu116")]["archs"] == ["3.7", "5.0", "6.0", "7.0", "7.5", "8.0", "8.6"]
+    assert builds[("1.12", "cu102")]["archs"] == ["3.7", "5.0", "6.0", "7.0"]
+    cu124 = builds[("2.5", "cu124")]  # the release branch lists no +PTX: the 2.5 wheels have none
+    assert "ptx" not in cu124 and "9.0" in cu124["archs"] and "pytorch/builder/blob/aec5fb5d" in cu124["source"]
+    assert builds[("2.9", "cu126")]["source"] == "kept"
+
+
+@given(st.text(max_size=300), st.sampled_from(["11.8", "12.4", "10.2"]))
+def test_build_script_reader_raises_only_value_error(text, cuda):
+    try:
+        torch_builds.arch_list(text, cuda)
+    except ValueError:
+        pass
