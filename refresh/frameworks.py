@@ -129,3 +129,30 @@ def tensorflow_tables(wheels: list[dict], archs: list[dict], today: str) -> tupl
                           "source": a["source"], "checked": today})
             last = key
     return releases, lists
+
+
+def torch_releases(old: list[dict], wheels: list[dict], today: str) -> list[dict]:
+    """torch.json releases with the Python range and PyPI default variant measured from the PyPI
+    x86_64 wheels (CPython tags; the CUDA its Requires-Dist pins). The list of +cuXYZ variants is
+    the PyTorch index's, not reachable from here: it stays as cited and the row stays manual; a
+    release only PyPI knows gets its PyPI variant alone."""
+    pypi = {_mm(r["version"]): r for r in wheels if r["package"] == "torch" and r["machine"] == "x86_64" and r.get("pythons")}
+    rows = {r["torch"]: dict(r) for r in old}
+    for minor, w in pypi.items():
+        default = f"cu{w['cuda'].replace('.', '')}" if w.get("cuda") and "." in w["cuda"] else None
+        row = rows.get(minor)
+        measured = f"{w['source']} (CPython tags {w['pythons'][0]}-{w['pythons'][-1]}; CUDA {w.get('cuda')})"
+        if row is None:
+            if default is None:
+                continue
+            rows[minor] = {"torch": minor, "python": [w["pythons"][0], w["pythons"][-1]], "variants": [default],
+                           "pypi_default": default, "source": [measured], "checked": today}
+            continue
+        cited = row["source"] if isinstance(row["source"], list) else [row["source"]]
+        # torch <= 1.12 bundles its CUDA and pins none: the cited default stays
+        row.update({"python": [w["pythons"][0], w["pythons"][-1]], "pypi_default": default or row.get("pypi_default"),
+                    "source": [measured, *[c for c in cited if not c.startswith("https://files.pythonhosted.org/")]],
+                    "checked": today})
+        if default is not None and default not in row["variants"]:
+            row["variants"] = sorted({*row["variants"], default})
+    return sorted(rows.values(), key=lambda r: schema._vkey(r["torch"]))

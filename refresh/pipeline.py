@@ -317,6 +317,11 @@ def refresh_frameworks(opts: Options) -> None:
         tf["releases"], tf["arch_lists"] = releases, arch_lists
         save(opts.data_dir, "tensorflow", tf)
         opts.summary.append(f"tensorflow: {len(releases)} releases, {len(arch_lists)} arch lists")
+    torch = load(opts.data_dir, "torch")
+    if torch.get("releases"):
+        torch["releases"] = frameworks.torch_releases(torch["releases"], wheels, opts.today)
+        save(opts.data_dir, "torch", torch)
+        opts.summary.append(f"torch: {len(torch['releases'])} releases (Python range and PyPI default from PyPI)")
     opts.summary.append(f"jax_cupy: jax min CC by CUDA {doc['jax']['min_cc_by_cuda']}; {len(doc['cupy']['packages'])} cupy packages")
 
 

@@ -118,3 +118,25 @@ def test_the_shipped_tensorflow_table_is_what_the_pipeline_derives(tmp_path):
     shipped = json.loads((REPO_DATA / "tensorflow.json").read_text())
     assert derived["releases"] == shipped["releases"] and derived["arch_lists"] == shipped["arch_lists"]
     assert not any(r.get("manual") for r in shipped["releases"] + shipped["arch_lists"])
+
+
+def test_torch_releases_take_python_and_default_from_pypi_and_keep_the_cited_variants():
+    old = [{"torch": "1.12", "python": ["3.7", "3.10"], "variants": ["cu102", "cu116"], "pypi_default": "cu102",
+            "source": "cited", "checked": "2026-08-21", "manual": True},
+           {"torch": "1.13", "python": ["3.7", "3.10"], "variants": ["cu116", "cu117"], "pypi_default": "cu117",
+            "source": "cited", "checked": "2026-08-21", "manual": True}]
+    wheels = [_wheel("torch", "1.12.1", pythons=["3.7", "3.10"], cuda=None),
+              _wheel("torch", "1.13.1", pythons=["3.7", "3.8", "3.11"], cuda="11.7"),
+              _wheel("torch", "2.15.0", pythons=["3.11", "3.14"], cuda="13.2")]
+    rows = {r["torch"]: r for r in frameworks.torch_releases(old, wheels, "2026-12-01")}
+    assert rows["1.13"]["python"] == ["3.7", "3.11"] and rows["1.13"]["manual"] is True  # cp311 wheels exist
+    assert rows["1.12"]["pypi_default"] == "cu102"  # bundles its CUDA, pins none: the cited default stays
+    assert rows["2.15"] == {"torch": "2.15", "python": ["3.11", "3.14"], "variants": ["cu132"], "pypi_default": "cu132",
+                            "source": [rows["2.15"]["source"][0]], "checked": "2026-12-01"}
+
+
+def test_rerunning_frameworks_on_the_shipped_torch_table_changes_nothing(tmp_path):
+    for name in ("pypi_wheels", "wheel_archs", "cuda_archs", "jax_cupy", "tensorflow", "torch"):
+        (tmp_path / f"{name}.json").write_text((REPO_DATA / f"{name}.json").read_text())
+    pipeline.refresh_frameworks(pipeline.Options(data_dir=tmp_path, fetcher=None, today="2026-12-01", log=lambda _m: None))
+    assert json.loads((tmp_path / "torch.json").read_text())["releases"] == json.loads((REPO_DATA / "torch.json").read_text())["releases"]
