@@ -375,11 +375,22 @@ def refresh(opts: Options) -> list[str]:
     return opts.summary
 
 
+# Tables the pipeline produces whole: a manual row there was typed in by hand (gpus.json keeps the
+# models pci.ids cannot give, marked manual, but never a manual row with chips from pci.ids).
+PRODUCED = {"cuda_archs": ("rows",), "tensorflow": ("releases", "arch_lists"), "gpus": ("gpus",)}
+
+
 def check(data_dir: Path) -> list[str]:
     problems = []
     for table in TABLES:
         if not (data_dir / f"{table}.json").is_file():
             problems.append(f"{table}.json: missing from {data_dir}; run `launchbuild data refresh`")
             continue
-        problems.extend(schema.check_table(table, load(data_dir, table)))
+        doc = load(data_dir, table)
+        problems.extend(schema.check_table(table, doc))
+        for key in PRODUCED.get(table, ()):
+            for i, row in enumerate(doc.get(key, [])):
+                if row.get("manual") and (table != "gpus" or row.get("chips")):
+                    problems.append(f"{table}.json {key}/{i}: a manual row in a table the refresh produces; "
+                                    f"run `launchbuild data refresh --only {'frameworks' if table == 'tensorflow' else table.replace('_', '-')}`")
     return problems

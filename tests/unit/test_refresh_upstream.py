@@ -229,3 +229,16 @@ def test_build_script_reader_raises_only_value_error(text, cuda):
         torch_builds.arch_list(text, cuda)
     except ValueError:
         pass
+
+
+def test_check_refuses_a_hand_typed_row_in_a_produced_table(tmp_path):
+    import launchbuild.data
+
+    shipped = Path(launchbuild.data.__file__).resolve().parent
+    for f in shipped.glob("*.json"):
+        shutil.copy(f, tmp_path / f.name)
+    doc = json.loads((tmp_path / "cuda_archs.json").read_text())
+    doc["rows"][0]["manual"] = True
+    (tmp_path / "cuda_archs.json").write_text(json.dumps(doc))
+    problems = pipeline.check(tmp_path)
+    assert problems == ["cuda_archs.json rows/0: a manual row in a table the refresh produces; run `launchbuild data refresh --only cuda-archs`"]
