@@ -166,3 +166,13 @@ def test_an_inferred_gpu_is_said_to_be_inferred_never_taken_as_a_table_fact():
     assert len(said) == 1 and said[0].severity is Severity.WARNING and "inferred" in said[0].message
     findings, _ = evaluate(ctx(gpus=("H100",), driver="550.54.15", pins=("numpy==1.26.4",)))
     assert not [f for f in findings if f.rule == "LB211" and "data/gpus.json" in f.message]
+
+
+def test_nvidia_smi_spellings_resolve_to_the_pci_ids_models():
+    # nvidia-smi says "NVIDIA A100 80GB PCIe" where pci.ids says "A100 PCIe 80GB"; "K40" is listed as K40c/K40m/...
+    assert gpus.lookup("NVIDIA A100 80GB PCIe").cc == (8, 0)
+    assert gpus.lookup("Tesla K40").cc == (3, 5)
+    row = gpus.lookup("RTX PRO 6000 Server Edition")  # pci.ids: "RTX PRO 6000 Blackwell Server Edition"
+    assert row.cc == (12, 0) and row.datacenter is True
+    assert gpus.lookup("RTX PRO 4500 Blackwell Server").datacenter is True  # its Server Edition, not the workstation card
+    assert gpus.lookup("DGX Spark") is None  # a system name, not a GPU model: nvidia-smi names its GB10
