@@ -242,3 +242,34 @@ def test_check_refuses_a_hand_typed_row_in_a_produced_table(tmp_path):
     (tmp_path / "cuda_archs.json").write_text(json.dumps(doc))
     problems = pipeline.check(tmp_path)
     assert problems == ["cuda_archs.json rows/0: a manual row in a table the refresh produces; run `launchbuild data refresh --only cuda-archs`"]
+
+
+# Cross-check of the produced tables against shared/reference/data-audit-2026-12.md, which read
+# developer.nvidia.com/cuda-gpus and NVIDIA's nvcc reference: models it found missing or wrong.
+AUDIT_GPUS = [("RTX 5070 Ti", (12, 0)), ("RTX 5060 Ti", (12, 0)), ("RTX 5050", (12, 0)), ("RTX 4070 Ti", (8, 9)),
+              ("RTX 4060 Ti", (8, 9)), ("RTX 4050", (8, 9)), ("RTX 5000 Ada", (8, 9)), ("RTX 4500 Ada", (8, 9)),
+              ("RTX 2000 Ada", (8, 9)), ("RTX A5000", (8, 6)), ("RTX A3000", (8, 6)), ("RTX A2000", (8, 6)),
+              ("Quadro GV100", (7, 0)), ("TITAN Xp", (6, 1)), ("H800", (9, 0)), ("A800", (8, 0)), ("GB10", (12, 1)),
+              ("B300", (10, 3)), ("GB300", (10, 3)), ("GB200", (10, 0)), ("Tesla M10", (5, 0))]
+
+
+@pytest.mark.parametrize("name,cc", AUDIT_GPUS)
+def test_the_audits_missing_models_are_table_facts_now(name, cc):
+    from launchbuild.compat import gpus as lookup
+
+    row = lookup.lookup(name)
+    assert row is not None and row.cc == cc and not row.inferred_from, name
+
+
+def test_the_audits_table_facts_hold():
+    from launchbuild.compat import data as compat_data
+    from launchbuild.compat import gpus as lookup
+
+    rows = {str(v[0]): v[1] for v in ((".".join(map(str, r[0])), r[1]) for r in compat_data.cuda_arch_rows())}
+    assert 88 in rows["13.0"]  # the audit: the hand-kept 13.0 row lacked sm_88
+    for server in ("RTX PRO 6000 Blackwell Server Edition", "RTX PRO 4500 Blackwell Server Edition"):
+        assert lookup.lookup(server).datacenter is True  # NVIDIA's Data Center column
+    assert lookup.lookup("RTX PRO 6000 Blackwell Workstation Edition").datacenter is False
+    assert compat_data.tf_arch_build("2.18").archs[0] == (6, 0)  # no sm_50 from 2.18 (measured: from 2.17)
+    assert compat_data.jax_facts()["min_cc_by_cuda"]["13"] == "7.5"
+    assert compat_data.jax_local_cudnn("jax-cuda12-plugin", "0.10.2") == "9.8"
