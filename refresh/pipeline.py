@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from launchbuild.errors import BadInput
+from launchbuild.errors import BadInput, InfraUnavailable
 from launchbuild.refresh import schema
 
 MANUAL_TABLES = {
@@ -362,6 +362,7 @@ SOURCES: dict[str, Callable[[Options], None]] = {
     "frameworks": refresh_frameworks,
     "manual": refresh_manual,
 }
+UPSTREAM_SOURCES = ("gpus", "cuda-archs", "torch-builds")
 TABLES = ("cuda_drivers", "cuda_archs", "gpus", "torch", "tensorflow", "jax_cupy", "distro_pythons",
           "distro_glibc", "nvidia_cuda_images", "packages", "pypi_wheels", "wheel_archs", "cpython")
 
@@ -371,7 +372,14 @@ def refresh(opts: Options) -> list[str]:
     if unknown:
         raise BadInput(f"--only {unknown[0]}: no such source; known sources: {', '.join(SOURCES)}")
     for name in opts.only or tuple(SOURCES):
-        SOURCES[name](opts)
+        try:
+            SOURCES[name](opts)
+        except InfraUnavailable as exc:
+            # A full refresh keeps the tables of an upstream host it cannot reach (and says so);
+            # asked for by name (--only), that source's failure is the command's (exit 3).
+            if opts.only or name not in UPSTREAM_SOURCES:
+                raise
+            opts.summary.append(f"{name}: skipped, tables kept ({exc})")
     return opts.summary
 
 

@@ -273,3 +273,16 @@ def test_the_audits_table_facts_hold():
     assert compat_data.tf_arch_build("2.18").archs[0] == (6, 0)  # no sm_50 from 2.18 (measured: from 2.17)
     assert compat_data.jax_facts()["min_cc_by_cuda"]["13"] == "7.5"
     assert compat_data.jax_local_cudnn("jax-cuda12-plugin", "0.10.2") == "9.8"
+
+
+def test_a_full_refresh_keeps_tables_of_an_unreachable_upstream_but_only_fails_when_asked(tmp_path, monkeypatch):
+    opts = pipeline.Options(data_dir=tmp_path, fetcher=FixtureFetcher(tmp_path / "none"), today="2026-12-01",
+                            log=lambda _m: None)
+    pipeline.save(tmp_path, "torch", {"table": "torch", "releases": [{"torch": "2.5", "variants": ["cu124"]}], "builds": []})
+    monkeypatch.setattr(pipeline, "SOURCES", {k: pipeline.SOURCES[k] for k in pipeline.UPSTREAM_SOURCES})
+    summary = pipeline.refresh(opts)
+    assert [line.split(":")[0] for line in summary] == list(pipeline.UPSTREAM_SOURCES)
+    assert all("skipped, tables kept" in line and "--source-dir" in line for line in summary)
+    opts.only = ("gpus",)
+    with pytest.raises(InfraUnavailable, match="--source-dir"):
+        pipeline.refresh(opts)
