@@ -195,8 +195,38 @@ def cupy_cuda_majors() -> dict[str, int]:
     return {r["name"]: int(r["cuda_major"]) for r in load("jax_cupy")["cupy"]["packages"]}
 
 
-def cupy_min_cc() -> tuple[int, int]:
-    return cc_tuple(load("jax_cupy")["cupy"]["min_cc"])
+def cupy_min_cc(package: str | None = None) -> tuple[int, int]:
+    """The lowest CC the package's CUDA major compiles for (cupy-cuda13x: 7.5); without a
+    package, or for one the table lacks, the lowest of all."""
+    cupy = load("jax_cupy")["cupy"]
+    row = next((r for r in cupy["packages"] if r["name"] == package and r.get("min_cc")), None)
+    return cc_tuple(row["min_cc"] if row else cupy["min_cc"])
+
+
+def jax_local_cudnn(plugin: str, version: str | None) -> str:
+    """The cuDNN floor of a jax-cudaNN-plugin release (its [with-cuda] nvidia-cudnn pin); a
+    release the table lacks takes its minor's measured patch, else the newest measured release
+    below it, else the table's cuda_local floor."""
+    jax = jax_facts()
+    floors = jax.get("cudnn_min_by_plugin", {}).get(plugin, {})
+    if version is not None and floors:
+        try:
+            want = _padded(parse_version(version.split("+")[0]), 4)
+            # rows are the newest patch of each minor: 0.6.1 is built like 0.6.2, not like 0.5.3
+            same = [v for v in floors if parse_version(v)[:2] == want[:2]]
+            below = same or [v for v in floors if _padded(parse_version(v), 4) <= want]
+        except ValueError:
+            below = []
+        if below:
+            return floors[max(below, key=lambda v: _padded(parse_version(v), 4))]
+    return jax["cuda_local"]["cudnn_min"]
+
+
+def jaxlib_cuda_minor(version: str, major: int) -> int | None:
+    """The CUDA minor of `jaxlib X+cudaNN...`, whose tag names only the major: jax X's cudaNN
+    extra pins nvidia-cuda-runtime-cuNN at it (0.4.20+cuda11 -> 11.8). None when not known."""
+    cuda = jax_facts().get("jaxlib_cuda_by_jax", {}).get(version.split("+")[0], {}).get(str(major))
+    return int(cuda.split(".")[1]) if cuda else None
 
 
 # ---- distributions and packages -----------------------------------------------------------

@@ -10,7 +10,8 @@ from launchbuild.compat import data
 from launchbuild.compat.data import GpuRow
 
 # Vendor/brand words nvidia-smi and people add or drop freely ("NVIDIA", "Tesla T4").
-_DROP_WORDS = ("nvidia", "tesla", "geforce")
+_DROP_WORDS = ("nvidia", "tesla", "geforce", "hgx")
+_NOISE_WORDS = ("blackwell", "generation")
 # Form-factor suffixes nvidia-smi prints for notebook parts ("RTX 3050 Laptop GPU", "RTX 2070
 # with Max-Q Design"): the same chip generation, so the same compute capability.
 _FORM_FACTOR = re.compile(r"\s+(?:laptop(?: gpu)?|mobile|(?:with )?max q(?: design)?|max p)$")
@@ -26,7 +27,9 @@ def normalize(name: str) -> str:
     words = [w for w in text.split(" ") if w]
     while words and words[0] in _DROP_WORDS:
         words = words[1:]
-    text = " ".join(words)
+    # The architecture word RTX PRO names carry or drop ("RTX PRO 6000 Blackwell Server Edition",
+    # "RTX PRO 6000 Server Edition") and Ada's "Generation" say nothing the number does not.
+    text = " ".join(w for w in words if w not in _NOISE_WORDS)
     while True:
         stripped = _FORM_FACTOR.sub("", text)
         if stripped == text:
@@ -52,10 +55,37 @@ def lookup(name: str) -> GpuRow | None:
     index = _index()
     if key in index:
         return index[key]
+    found = _variants_of(key, name)  # 'rtx pro 4500 server' -> its '... server edition', not the workstation card
+    if found is not None:
+        return found
     candidates = [k for k in index if key.startswith(k + " ")]
-    if not candidates:
-        return _same_generation(key, name)
-    return index[max(candidates, key=len)]
+    if candidates:
+        return index[max(candidates, key=len)]
+    # 'a100 80gb pcie' (nvidia-smi's spelling; pci.ids says 'A100 PCIe 80GB'): the model word's variants
+    words = key.split(" ")
+    for n in range(len(words) - 1, 0, -1):
+        if not re.search(r"\d", words[n - 1]):
+            continue  # only a model number names a model ('dgx spark' is not a 'dgx' part)
+        found = _variants_of(" ".join(words[:n]), name)
+        if found is not None:
+            return found
+    return _same_generation(key, name)
+
+
+def _variants_of(key: str, name: str) -> GpuRow | None:
+    """A name that only its variants are listed under ('A100' -> 'A100 SXM4 40GB', 'A100 PCIe
+    80GB', ...; 'K40' -> 'K40c', 'K40m'; 'RTX PRO 6000' -> its Workstation and Server Editions):
+    theirs when they agree on the capability; the class is theirs when they agree on it, else
+    unknown (None)."""
+    peers = {row for k, row in _index().items()
+             if k.startswith(key + " ") or (k.startswith(key) and " " not in k[len(key):] and k[len(key):].isalpha()
+                                            and key[-1:].isdigit())}
+    ccs = {row.cc for row in peers}
+    if len(ccs) != 1:
+        return None
+    classes = {row.datacenter for row in peers}
+    datacenter = classes.pop() if len(classes) == 1 else None
+    return GpuRow(name.strip(), ccs.pop(), datacenter, ())
 
 
 # Families whose name says the architecture, each as (pattern, the fewest listed models that must

@@ -44,6 +44,7 @@ class Measurement:
     bytes_read: int
     cuda_named: int = 0  # shared objects named like CUDA code (libtorch_cuda*, *_cuda.so): 0 on CPU-only wheels
     method: str = "fatbin"  # "fatbin": the .nv_fatbin of `member`; "arch-flags"/"build-info": the list the wheel states
+    versions: tuple[tuple[str, str], ...] = ()  # build-info: ('cuda_version', '12.5.1'), ('cudnn_version', '9')
 
 
 def build_info(text: str) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
@@ -57,6 +58,14 @@ def build_info(text: str) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
     words = re.findall(r"(sm|compute)_(\d{2,3})", caps.group(1))
     return (tuple(sorted({int(n) for kind, n in words if kind == "sm"})),
             tuple(sorted({int(n) for kind, n in words if kind == "compute"})))
+
+
+_TF_VERSIONS = re.compile(r"""['"](cuda_version|cudnn_version)['"]\s*,\s*['"]([0-9.]+)['"]""")
+
+
+def build_versions(text: str) -> tuple[tuple[str, str], ...]:
+    """The CUDA and cuDNN versions TensorFlow's build_info.py says the wheel was built with."""
+    return tuple(sorted(dict(_TF_VERSIONS.findall(text)).items()))
 
 
 def arch_flags(blob: bytes) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
@@ -90,11 +99,12 @@ def measure(src: wheelzip.RangeSource, budget: wheelzip.Budget, max_tries: int =
     info_member = next((m for m in members if m.name == BUILD_INFO_MEMBERS.get(package or "")), None)
     if info_member is not None:
         tried.append(info_member.name)
-        found = build_info(wheelzip.read_member(src, budget, info_member, 4 * 1024 * 1024).decode("utf-8", "replace"))
+        text = wheelzip.read_member(src, budget, info_member, 4 * 1024 * 1024).decode("utf-8", "replace")
+        found = build_info(text)
         if found is not None:
-            named = info_member.name if found[0] or found[1] else None
+            named = info_named.name if found[0] or found[1] else None
             return Measurement(named, found[0], found[1], tuple(tried), budget.used,
-                               cuda_named(members) if named else 0, "build-info")
+                               cuda_named(nameds) if named else 0, "build-info", build_versions(text) if named else ())
     flags_member = next((m for m in members if m.name == ARCH_FLAGS_MEMBERS.get(package or "")), None)
     if flags_member is not None:
         tried.append(flags_member.name)

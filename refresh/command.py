@@ -23,7 +23,8 @@ def _data_dir(arg: Optional[Path]) -> Path:
 def run_refresh(*, check: bool, only: List[str], fixtures: Optional[Path], record: Optional[Path],
                 nvidia_dockerfiles: Optional[Path], nvidia_origin: Optional[str], data_dir: Optional[Path],
                 cpython_release_cycle: Optional[Path] = None, cpython_origin: Optional[str] = None,
-                budget_mb: int = 4096, today: Optional[str] = None, packages: List[str] | tuple[str, ...] = (), echo=typer.echo) -> int:
+                budget_mb: int = 4096, today: Optional[str] = None, packages: List[str] | tuple[str, ...] = (), echo=typer.echo,
+                source_dir: Optional[Path] = None) -> int:
     """The command body, callable from tests; returns the exit code."""
     from launchbuild.errors import BadInput
     from launchbuild.refresh import pipeline
@@ -43,12 +44,14 @@ def run_refresh(*, check: bool, only: List[str], fixtures: Optional[Path], recor
             datetime.date.fromisoformat(today)
         except ValueError:
             raise BadInput(f"--today {today}: not a YYYY-MM-DD date") from None
+    if source_dir is not None and not source_dir.is_dir():
+        raise BadInput(f"--source-dir {source_dir}: not a directory; pass a directory of repository snapshots (OWNER+NAME/...)")
     if fixtures is not None and not fixtures.is_dir():
         raise BadInput(f"--fixtures {fixtures}: not a directory of recorded responses")
     fetcher = FixtureFetcher(fixtures) if fixtures is not None else LiveFetcher(record=record)
     opts = pipeline.Options(
         data_dir=directory, fetcher=fetcher, today=today or datetime.date.today().isoformat(),
-        only=tuple(only), nvidia_dockerfiles=nvidia_dockerfiles, nvidia_origin=nvidia_origin,
+        only=tuple(only), source_dir=source_dir, nvidia_dockerfiles=nvidia_dockerfiles, nvidia_origin=nvidia_origin,
         cpython_release_cycle=cpython_release_cycle, cpython_origin=cpython_origin,
         budget_bytes=budget_mb * 1024 * 1024, packages=tuple(packages), log=echo,
     )
@@ -63,7 +66,8 @@ def run_refresh(*, check: bool, only: List[str], fixtures: Optional[Path], recor
 @data_app.command("refresh")
 def refresh(
     check: bool = typer.Option(False, "--check", help="Validate schema, provenance and order offline; change nothing."),
-    only: Optional[List[str]] = typer.Option(None, "--only", help="Run one source: pypi, archs, nvidia-images, distros, cpython, manual; repeatable."),
+    only: Optional[List[str]] = typer.Option(None, "--only", help="Run one source: pypi, archs, nvidia-images, distros, cpython, gpus, cuda-archs, frameworks, manual; repeatable."),
+    source_dir: Optional[Path] = typer.Option(None, "--source-dir", help="Snapshots of the upstream repositories (DIR/OWNER+NAME/PATH or a git dir DIR/OWNER+NAME/repo), read instead of their pinned URLs."),
     fixtures: Optional[Path] = typer.Option(None, "--fixtures", "--offline", help="Read recorded responses from DIR instead of the network."),
     record: Optional[Path] = typer.Option(None, "--record", help="Save every response to DIR (to grow fixtures)."),
     nvidia_dockerfiles: Optional[Path] = typer.Option(None, "--nvidia-dockerfiles", help="Checkout (or bare git dir) of NVIDIA's container-images repository."),
@@ -80,5 +84,6 @@ def refresh(
 
     code = handled(run_refresh)(check=check, only=only or [], fixtures=fixtures, record=record,
                                 nvidia_dockerfiles=nvidia_dockerfiles, nvidia_origin=nvidia_origin, data_dir=data_dir,
-                                cpython_release_cycle=cpython_release_cycle, cpython_origin=cpython_origin, budget_mb=budget_mb, today=today, packages=package or [])
+                                cpython_release_cycle=cpython_release_cycle, cpython_origin=cpython_origin, budget_mb=budget_mb, today=today, packages=package or [],
+                                source_dir=source_dir)
     raise typer.Exit(code)

@@ -12,16 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from launchbuild.errors import BadInput
+from launchbuild.errors import BadInput, InfraUnavailable
 from launchbuild.refresh import schema
 from launchbuild.refresh.http import Fetcher
 
 MANUAL_TABLES = {
     "cuda_drivers": ("toolkits", "minor_compat", "driver_branches", "gpu_minimum_driver"),
-    "cuda_archs": ("rows",),
-    "gpus": ("gpus",),
     "torch": ("releases", "builds"),
-    "tensorflow": ("releases", "arch_lists", "and_cuda"),
     "packages": ("packages", "needs_nvcc", "needs_compiler"),
 }
 # Wheels whose binaries carry the package's own kernels: measured by the `archs` source.
@@ -37,6 +34,7 @@ class Options:
     only: tuple[str, ...] = ()
     nvidia_dockerfiles: Path | None = None
     nvidia_origin: str | None = None
+    source_dir: Path | None = None  # snapshots of upstream repositories (refresh/upstream.py)
     cpython_release_cycle: Path | None = None
     cpython_origin: str | None = None
     budget_bytes: int = 4 * 1024 ** 3
@@ -118,8 +116,9 @@ def refresh_archs(opts: Options) -> None:
         if r["package"] not in keep or r["version"] not in keep[r["package"]]:
             continue
         old = known.get(r["sha256"])
-        if old is not None and (r["package"] not in archs.SELF_DESCRIBED or "method" in old):
-            continue  # measured already (rows from before arch-flags reading are measured again)
+        if old is not None and (r["package"] not in archs.SELF_DESCRIBED or "method" in old) and (
+                r["package"] not in archs.BUILD_INFO_MEMBERS or not old.get("member") or "build_versions" in old):
+            continue  # measured already (rows from before arch-flags or build-version reading are measured again)
         per_wheel = wheelzip.Budget(min(opts.wheel_budget_bytes, total.limit - total.used))
         try:
             m = archs.measure(UrlRange(opts.fetcher, r["url"]), per_wheel, package=r["package"])
@@ -135,6 +134,8 @@ def refresh_archs(opts: Options) -> None:
             "source": f"{r['url']}#{m.member or 'no-cuda-code'} ({ {'arch-flags': 'CUDA_ARCH_FLAGS string', 'build-info': 'build_info.cuda_compute_capabilities'}.get(m.method, '.nv_fatbin') }; sha256 {r['sha256']}; tried {', '.join(m.tried) or 'nothing'})",
             "checked": opts.today,
         }
+        if m.versions:
+            known[r["sha256"]]["build_versions"] = dict(m.versions)
         opts.log(f"archs: {r['package']} {r['version']} {r['machine']}: {m.member} sm {list(m.cubins)} ptx {list(m.ptx)}")
         if total.used >= total.limit:
             opts.log("archs: byte budget spent; the rest stays unmeasured (run again to continue)")
@@ -225,6 +226,106 @@ def refresh_cpython(opts: Options) -> None:
     opts.summary.append(f"cpython: {len(rows)} rows")
 
 
+def refresh_gpus(opts: Options) -> None:
+    from launchbuild.refresh import gpus, upstream
+
+    got = upstream.read(upstream.PCIIDS, opts.fetcher, opts.source_dir)
+    rows, notes = gpus.gpu_rows(got.text, got.citation, opts.today)
+    if not rows:
+        raise BadInput(f"{got.citation}: no NVIDIA GPU on a known chip; is it pci.ids?")
+    for note in notes:
+        opts.log(note)
+    doc = load(opts.data_dir, "gpus")
+    carried = gpus.carried_rows(doc.get("gpus", []), rows)
+    for row in carried:
+        opts.log(f"gpus: '{row['name']}' is not in pci.ids; kept with its own citation (manual)")
+    doc = _header(doc, "gpus", "", [got.citation, gpus.CHIP_CC_SOURCE, gpus.CLASS_SOURCE],
+                  "launchbuild data refresh --only gpus [--source-dir DIR]", opts.today)
+    doc["description"] = ("GPU model -> CUDA compute capability, from pci.ids (each marketing name, its chips and PCI "
+                          "IDs) and the chip's compute capability. 'datacenter' is the forward-compatibility class "
+                          "(true: Data Center GPUs and RTX PRO Server Editions; false: GeForce/Quadro/TITAN/RTX "
+                          "workstation; null: unknown); Jetson rows carry forward_compat: true.")
+    doc["gpus"] = rows + carried
+    save(opts.data_dir, "gpus", doc)
+    opts.summary.append(f"gpus: {len(rows)} rows from {got.citation}; {len(carried)} kept manual; {len(notes)} ambiguous names dropped")
+
+
+def refresh_cuda_archs(opts: Options) -> None:
+    from launchbuild.refresh import cuda_archs, upstream
+
+    got = upstream.read(upstream.CMAKE_CUDA_ARCHS, opts.fetcher, opts.source_dir)
+    try:
+        rows = cuda_archs.arch_rows(got.text, got.citation, opts.today)
+    except ValueError as exc:
+        raise BadInput(f"{got.citation}: {exc}; update refresh/cuda_archs.py for the new file") from None
+    doc = load(opts.data_dir, "cuda_archs")
+    doc = _header(doc, "cuda_archs", "", [got.citation], "launchbuild data refresh --only cuda-archs [--source-dir DIR]", opts.today)
+    doc["source"] = [got.citation]
+    doc["description"] = ("CUDA toolkit (major.minor) -> SM architectures nvcc compiles offline (cubins), as CMake's "
+                          "CUDA_ARCHITECTURES=all evaluates for nvcc. Rows apply from 'from' up to the next row.")
+    doc["rows"] = rows
+    save(opts.data_dir, "cuda_archs", doc)
+    opts.summary.append(f"cuda_archs: {len(rows)} rows from {got.citation}")
+
+
+def refresh_torch_builds(opts: Options) -> None:
+    from launchbuild.refresh import torch_builds, upstream
+
+    doc = load(opts.data_dir, "torch")
+    variants = {r["torch"]: r["variants"] for r in doc.get("releases", [])}
+    produced: dict[tuple[str, str], dict] = {}
+    for minor, u in torch_builds.UPSTREAMS.items():
+        if minor not in variants:
+            continue
+        got = upstream.read(u, opts.fetcher, opts.source_dir)
+        try:
+            rows = torch_builds.build_rows(got.text, minor, variants[minor], got.citation, opts.today)
+        except ValueError as exc:
+            raise BadInput(f"{got.citation}: {exc}; update refresh/torch_builds.py for it") from None
+        produced.update({(r["torch"], r["variant"]): r for r in rows})
+    kept = [b for b in doc.get("builds", []) if (b["torch"], b["variant"]) not in produced]
+    doc["builds"] = sorted([*produced.values(), *kept], key=lambda b: (schema._vkey(b["torch"]), b["variant"]))
+    save(opts.data_dir, "torch", doc)
+    opts.summary.append(f"torch builds: {len(produced)} rows from pytorch/builder release branches; {len(kept)} kept")
+
+
+def refresh_frameworks(opts: Options) -> None:
+    from launchbuild.refresh import frameworks, pypi
+
+    wheels = load(opts.data_dir, "pypi_wheels").get("wheels", [])
+    archs = load(opts.data_dir, "wheel_archs").get("wheels", [])
+    arch_rows = load(opts.data_dir, "cuda_archs").get("rows", [])
+    if not wheels or not arch_rows:
+        raise BadInput(f"{opts.data_dir}: frameworks needs pypi_wheels.json and cuda_archs.json; run --only pypi --only cuda-archs first")
+    doc = load(opts.data_dir, "jax_cupy")
+    doc = _header(doc, "jax_cupy", "", ["pypi_wheels.json", "wheel_archs.json", "cuda_archs.json"],
+                  "launchbuild data refresh --only frameworks (after pypi, archs, cuda-archs)", opts.today)
+    doc["description"] = ("JAX and CuPy GPU facts derived from the measured tables (refresh/frameworks.py): JAX's minimum "
+                          "CC per CUDA major, plugin cuDNN floors, the CUDA minor of jaxlib +cudaNN builds; CuPy packages "
+                          "and the lowest SM of their CUDA major.")
+    doc["jax"] = frameworks.jax_section(pypi.PACKAGES, wheels, archs, opts.today)
+    doc["cupy"] = frameworks.cupy_section(pypi.PACKAGES, wheels, arch_rows, opts.today)
+    save(opts.data_dir, "jax_cupy", doc)
+    releases, arch_lists = frameworks.tensorflow_tables(wheels, archs, opts.today)
+    if releases:
+        tf = load(opts.data_dir, "tensorflow")
+        tf = _header(tf, "tensorflow", "", ["wheel_archs.json (build_info.py of each release's x86_64 wheel)", "pypi_wheels.json"],
+                     "launchbuild data refresh --only frameworks (after pypi, archs)", opts.today)
+        tf["description"] = ("TensorFlow release -> the CUDA and cuDNN its x86_64 wheel was built with (build_info.py; the "
+                             "cuDNN minor from the [and-cuda] nvidia-cudnn pin, else only the major), its CPython range, "
+                             "and the cubins/PTX it compiles (rows apply from 'from' on).")
+        tf.pop("and_cuda", None)
+        tf["releases"], tf["arch_lists"] = releases, arch_lists
+        save(opts.data_dir, "tensorflow", tf)
+        opts.summary.append(f"tensorflow: {len(releases)} releases, {len(arch_lists)} arch lists")
+    torch = load(opts.data_dir, "torch")
+    if torch.get("releases"):
+        torch["releases"] = frameworks.torch_releases(torch["releases"], wheels, opts.today)
+        save(opts.data_dir, "torch", torch)
+        opts.summary.append(f"torch: {len(torch['releases'])} releases (Python range and PyPI default from PyPI)")
+    opts.summary.append(f"jax_cupy: jax min CC by CUDA {doc['jax']['min_cc_by_cuda']}; {len(doc['cupy']['packages'])} cupy packages")
+
+
 def _backfill(doc: dict, keys: tuple[str, ...]) -> int:
     """Rows without a source/date get the table's own citation and date, marked manual."""
     n = 0
@@ -248,12 +349,6 @@ def refresh_manual(opts: Options) -> None:
         if n:
             save(opts.data_dir, table, doc)
         opts.summary.append(f"{table}: manual table, {n} rows given the table's citation")
-    doc = load(opts.data_dir, "jax_cupy")
-    for key in ("jax", "cupy"):
-        section = doc.get(key, {})
-        section.setdefault("source", doc.get("source"))
-        section.setdefault("checked", doc.get("retrieved"))
-    save(opts.data_dir, "jax_cupy", doc)
 
 
 SOURCES: dict[str, Callable[[Options], None]] = {
@@ -262,8 +357,13 @@ SOURCES: dict[str, Callable[[Options], None]] = {
     "nvidia-images": refresh_nvidia_images,
     "distros": refresh_distros,
     "cpython": refresh_cpython,
+    "gpus": refresh_gpus,
+    "cuda-archs": refresh_cuda_archs,
+    "torch-builds": refresh_torch_builds,
+    "frameworks": refresh_frameworks,
     "manual": refresh_manual,
 }
+UPSTREAM_SOURCES = ("gpus", "cuda-archs", "torch-builds")
 TABLES = ("cuda_drivers", "cuda_archs", "gpus", "torch", "tensorflow", "jax_cupy", "distro_pythons",
           "distro_glibc", "nvidia_cuda_images", "packages", "pypi_wheels", "wheel_archs", "cpython",
           "conda_pypi")
@@ -274,8 +374,20 @@ def refresh(opts: Options) -> list[str]:
     if unknown:
         raise BadInput(f"--only {unknown[0]}: no such source; known sources: {', '.join(SOURCES)}")
     for name in opts.only or tuple(SOURCES):
-        SOURCES[name](opts)
+        try:
+            SOURCES[name](opts)
+        except InfraUnavailable as exc:
+            # A full refresh keeps the tables of an upstream host it cannot reach (and says so);
+            # asked for by name (--only), that source's failure is the command's (exit 3).
+            if opts.only or name not in UPSTREAM_SOURCES:
+                raise
+            opts.summary.append(f"{name}: skipped, tables kept ({exc})")
     return opts.summary
+
+
+# Tables the pipeline produces whole: a manual row there was typed in by hand (gpus.json keeps the
+# models pci.ids cannot give, marked manual, but never a manual row with chips from pci.ids).
+PRODUCED = {"cuda_archs": ("rows",), "tensorflow": ("releases", "arch_lists"), "gpus": ("gpus",)}
 
 
 def check(data_dir: Path) -> list[str]:
@@ -284,5 +396,11 @@ def check(data_dir: Path) -> list[str]:
         if not (data_dir / f"{table}.json").is_file():
             problems.append(f"{table}.json: missing from {data_dir}; run `launchbuild data refresh`")
             continue
-        problems.extend(schema.check_table(table, load(data_dir, table)))
+        doc = load(data_dir, table)
+        problems.extend(schema.check_table(table, doc))
+        for key in PRODUCED.get(table, ()):
+            for i, row in enumerate(doc.get(key, [])):
+                if row.get("manual") and (table != "gpus" or row.get("chips")):
+                    problems.append(f"{table}.json {key}/{i}: a manual row in a table the refresh produces; "
+                                    f"run `launchbuild data refresh --only {'frameworks' if table == 'tensorflow' else table.replace('_', '-')}`")
     return problems

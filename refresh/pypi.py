@@ -27,11 +27,15 @@ MACHINES = ("x86_64", "aarch64")
 
 # Packages whose wheels say which CUDA they need. Keep sorted; docs/data.md explains adding one.
 PACKAGES = (
-    "bitsandbytes", "cupy-cuda11x", "cupy-cuda12x", "cupy-cuda13x", "flash-attn", "jax",
+    "bitsandbytes", "cupy-cuda102", "cupy-cuda111", "cupy-cuda11x", "cupy-cuda12x", "cupy-cuda13x", "flash-attn", "jax",
     "jax-cuda12-pjrt", "jax-cuda12-plugin", "jax-cuda13-pjrt", "jax-cuda13-plugin", "jaxlib",
     "onnxruntime-gpu", "tensorflow", "torch", "torchaudio", "torchvision", "vllm", "xformers",
 )
 
+# 0.x releases of these are each a release of their own (jax 0.4.20 and 0.4.26 differ in the CUDA
+# majors their extras offer): one row per micro release, not per minor.
+PER_MICRO = ("jax", "jaxlib")
+_CUDNN_PIN = re.compile(r"^nvidia-cudnn(?:-cu\d+)?$")
 _RUNTIME_PIN = re.compile(r"^(?:nvidia-cuda-runtime(?:-cu\d+)?|cuda-toolkit|nvidia-cuda-nvcc(?:-cu\d+)?)$")
 _SUFFIXED = re.compile(r"^nvidia-[a-z0-9-]+-cu(\d+)$")
 _MAJOR_MINOR = re.compile(r"(\d+)\.(\d+)")
@@ -100,18 +104,29 @@ def parse_simple_page(body: bytes) -> list[WheelFile]:
     return out
 
 
-def newest_per_minor(wheels: list[WheelFile], max_minors: int) -> list[Version]:
-    """The newest final patch of each major.minor, newest minors first, at most `max_minors`."""
+def newest_per_minor(wheels: list[WheelFile], max_minors: int, per_micro: bool = False) -> list[Version]:
+    """The newest final patch of each major.minor, newest minors first, at most `max_minors`
+    (`per_micro`: every 0.x.y release, at most 4 * max_minors)."""
     best: dict[tuple[int, ...], Version] = {}
     for w in wheels:
         v = w.version
         if v.is_prerelease or v.is_devrelease or v.local:
             continue
         # 0.0.N packages (xformers) release on the micro number: each one is its own "minor".
-        key = (v.major, v.minor) if (v.major, v.minor) != (0, 0) else (0, 0, v.micro)
+        key = (v.major, v.minor) if (v.major, v.minor) != (0, 0) and not (per_micro and v.major == 0) else (v.major, v.minor, v.micro)
         if key not in best or v > best[key]:
             best[key] = v
-    return [best[k] for k in sorted(best, reverse=True)[:max_minors]]
+    return [best[k] for k in sorted(best, reverse=True)[:max_minors * (4 if per_micro else 1)]]
+
+
+def _cudnn_of(reqs: list[Requirement]) -> str | None:
+    """The cuDNN floor an nvidia-cudnn pin sets ('9.8'), or None."""
+    for r in reqs:
+        if _CUDNN_PIN.match(r.name):
+            for spec in r.specifier:
+                if spec.operator in ("==", ">=", "~=", "===") and (m := _MAJOR_MINOR.match(spec.version)):
+                    return f"{m.group(1)}.{m.group(2)}"
+    return None
 
 
 def _cuda_of(reqs: list[Requirement]) -> tuple[str | None, list[str]]:
@@ -163,14 +178,20 @@ def cuda_pins(metadata: str, machine: str, python: str) -> dict:
         except InvalidMarker:
             continue
     cuda, pins = _cuda_of(base)
-    extra_cuda = {}
+    extra_cuda, extra_cudnn = {}, {}
     for extra, reqs in sorted(extras.items()):
         c, _ = _cuda_of(reqs)
         if c is not None:
             extra_cuda[extra] = c
+        if (d := _cudnn_of(reqs)) is not None:
+            extra_cudnn[extra] = d
     out: dict[str, Any] = {"cuda": cuda, "pins": pins}
+    if (d := _cudnn_of(base)) is not None:
+        out["cudnn"] = d
     if extra_cuda:
         out["extras_cuda"] = extra_cuda
+    if extra_cudnn:
+        out["extras_cudnn"] = extra_cudnn
     return out
 
 
@@ -200,7 +221,7 @@ def package_rows(fetcher: Fetcher, name: str, checked: str, max_minors: int = 24
     page = SIMPLE.format(name=name)
     wheels = parse_simple_page(fetcher.get(page, accept=ACCEPT_JSON))
     rows = []
-    for version in newest_per_minor(wheels, max_minors):
+    for version in newest_per_minor(wheels, max_minors, per_micro=name in PER_MICRO):
         for machine in MACHINES:
             mine = [w for w in wheels if w.version == version and machine in w.machines]
             if not mine:

@@ -275,7 +275,8 @@ def cuda_uses(ctx: CheckContext) -> tuple[CudaUse, ...]:
             local = local_of(p.version) or ""
             lm = _JAXLIB_LOCAL.match(local)
             if lm:
-                uses.append(CudaUse(p.name, p.version, int(lm.group(1)), None, "lock", False))
+                minor = data.jaxlib_cuda_minor(p.version, int(lm.group(1)))  # from jax X's cudaNN extra pins
+                uses.append(CudaUse(p.name, p.version, int(lm.group(1)), minor, "lock" if minor is None else "data/jax_cupy.json", False))
             continue
         if p.name in cupy:
             uses.append(CudaUse(p.name, p.version, cupy[p.name], None, "data/jax_cupy.json", False))

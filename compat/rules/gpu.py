@@ -305,11 +305,11 @@ def framework_lacks_arch(ctx: CheckContext) -> Iterator[Finding]:
                         f"JAX on CUDA {major} needs compute capability >= {_mm(min_cc)}; {gpu.describe()} is older",
                         "run JAX on a newer GPU" + (", or install the CUDA 12 build (jax[cuda12])" if major >= 13 and gpu.cc >= data.cc_tuple(by_major.get("12", "5.2")) else ""),
                         [ev_lock("jax", ctx.locked("jax") or ctx.locked("jaxlib") or ""),
-                         Evidence(f"jax CUDA {major} minimum CC", _mm(min_cc), "data/jax_cupy.json (JAX installation docs)"), ev_gpu(ctx, gpu)],
+                         Evidence(f"jax CUDA {major} minimum CC", _mm(min_cc), "data/jax_cupy.json (cubins measured in the jax-cudaNN-plugin wheel)"), ev_gpu(ctx, gpu)],
                     )
     cupy = [n for n in ctx.locked_names if n in data.cupy_cuda_majors()]
     if cupy:
-        min_cc = data.cupy_min_cc()
+        min_cc = data.cupy_min_cc(cupy[0])
         for gpu in ctx.gpus:
             if gpu.cc < min_cc:
                 yield LB203.finding(

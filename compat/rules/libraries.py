@@ -54,9 +54,9 @@ def cudnn_too_old(ctx: CheckContext) -> Iterator[Finding]:
     if jl is not None and "nvidia-cudnn-cu12" not in ctx.locked_names and "nvidia-cudnn-cu11" not in ctx.locked_names:
         needs.append(("jaxlib", jl[0], jl[1], Evidence("jaxlib build cuDNN", _mm(jl[1]), "lock (local version)")))
     if any(n.startswith("jax-cuda12-") for n in ctx.locked_names) and "nvidia-cudnn-cu12" not in ctx.locked_names:
-        local = data.jax_facts()["cuda_local"]
-        needs.append(("jax-cuda12-plugin", ctx.locked("jax-cuda12-plugin") or "", data.cc_tuple(local["cudnn_min"]),
-                      Evidence("jax[cuda12_local] cuDNN minimum", local["cudnn_min"], "data/jax_cupy.json")))
+        floor = data.jax_local_cudnn("jax-cuda12-plugin", ctx.locked("jax-cuda12-plugin"))
+        needs.append(("jax-cuda12-plugin", ctx.locked("jax-cuda12-plugin") or "", data.cc_tuple(floor),
+                      Evidence("jax[cuda12_local] cuDNN minimum", floor, "data/jax_cupy.json (the plugin's nvidia-cudnn pin)")))
     for package, version, want, want_ev in needs:
         if have is None:
             if image_cuda(ctx) is not None:

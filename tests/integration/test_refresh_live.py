@@ -40,3 +40,12 @@ def test_on_demand_measurement_of_a_locked_wheel_no_table_has(tmp_path, monkeypa
     assert got and (8, 0) not in got[0].build.archs and (7, 0) in got[0].build.archs  # cu102: sm_37..sm_70
     assert (tmp_path / "wheel-archs" / f"{wheel.sha256}.json").is_file()
     assert ondemand.measure_locked(lock, "linux/amd64", offline=True) == got  # cached: no network
+
+
+def test_live_plugin_metadata_gives_the_cudnn_floor_jax_cupy_is_derived_from(tmp_path):
+    opts = pipeline.Options(data_dir=tmp_path, fetcher=LiveFetcher(), today="2026-12-01", log=lambda _m: None,
+                            packages=("jax-cuda12-plugin",), max_minors=1)
+    pipeline.refresh_pypi(opts)
+    wheels = json.loads((tmp_path / "pypi_wheels.json").read_text())["wheels"]
+    x86 = [w for w in wheels if w["machine"] == "x86_64"]
+    assert x86 and x86[0]["extras_cudnn"]["with-cuda"].startswith("9.")  # nvidia-cudnn-cu12>=9.x in [with-cuda]

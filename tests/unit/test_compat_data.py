@@ -120,8 +120,11 @@ def test_tensorflow_rows():
     for minor, r in data.tf_releases().items():
         assert cuda.toolkit_driver(data.parse_version(r.cuda)) is not None, minor
         assert data.parse_version(r.python[0]) <= data.parse_version(r.python[1])
-    assert data.tf_arch_build("2.17").describe() == "sm_50 sm_60 sm_70 sm_80 compute_90"
-    assert data.tf_arch_build("2.18").describe() == "sm_60 sm_70 sm_80 sm_89 compute_90"  # TF .bazelrc, hermetic CUDA 12.5.1
+    # measured in each release's build_info.py (wheel_archs.json): 2.16.2 still has sm_50, 2.17.1 starts at sm_60
+    assert data.tf_arch_build("2.16").describe() == "sm_50 sm_60 sm_70 sm_80 compute_90"
+    assert data.tf_arch_build("2.17").describe() == "sm_60 sm_70 sm_80 sm_89 compute_90"
+    assert data.tf_arch_build("2.18").describe() == "sm_60 sm_70 sm_80 sm_89 compute_90"
+    assert data.tf_releases()["2.18"].cudnn == "9.3" and data.tf_releases()["2.12"].cuda == "11.8"
 
 
 @pytest.mark.parametrize(

@@ -31,7 +31,7 @@ def test_1_h100_with_torch_1_13_cu117():
     assert "sm_80" in kernels and "sm_90" not in kernels and "compute_" not in kernels, kernels
     assert "data/wheel_archs.json" in where or where == "data/torch.json"
     assert ev["torch CUDA variant"][0] == "cu117" and "Requires-Dist of the PyPI x86_64 wheel" in ev["torch CUDA variant"][1]
-    assert ev["gpu"][0] == "H100 (sm_90)"
+    assert ev["gpu"][0] == "H100 PCIe (sm_90)"  # pci.ids: GH100 [H100 PCIe]
     assert "torch>=2.0 built for cu118" in f.fix
 
 
@@ -53,7 +53,7 @@ def test_3_a100_with_torch_1_10_cu102_default():
     findings, _ = evaluate(ctx(gpus=("A100-PCIE-40GB",), pins=("torch==1.10.1",)))
     (f,) = _only(findings, "LB203")
     assert _evidence(f)["torch 1.10.1 cu102 kernels"][0] == "sm_37 sm_50 sm_60 sm_70"
-    assert "A100 (sm_80)" in f.message
+    assert "A100 PCIe 40GB (sm_80)" in f.message  # pci.ids: GA100 [A100 PCIe 40GB]
 
 
 def test_4_cuda_11_image_on_pre_450_driver():

@@ -25,10 +25,26 @@ def test_an_unlisted_geforce_model_takes_its_generations_capability_and_is_no_da
 
 
 def test_a_generation_the_table_does_not_know_or_one_that_mixes_capabilities_stays_unknown():
-    assert gpus.lookup("GTX 1650") is None  # no GTX 16 row: not guessed from the 10 or 20 series
-    assert gpus.lookup("Quadro P5000") is None
-    assert gpus.lookup("NVIDIA A800 80GB PCIe") is None  # A100/A30 are 8.0, A10/A40 8.6
-    assert gpus.lookup("B100") is None  # B200 10.0 and B300 10.3
+    assert gpus.lookup("RTX 6090") is None  # no RTX 60 generation is listed: not guessed from the 50 series
+    assert "GeForce GTX 1660" in gpus.lookup("GTX 1690").inferred_from  # the GTX 16 models say 7.5
+    assert gpus.lookup("NVIDIA A900 80GB PCIe") is None  # A100/A30 are 8.0, A10/A40 8.6: the letter mixes them
+    assert gpus.lookup("B150") is None  # B200 10.0 and B300 10.3
+
+
+def test_models_pci_ids_names_get_their_chips_capability():
+    # pci.ids (pciutils/pciids): GM107GL [Tesla M10], TU117/TU116 [GeForce GTX 1650], GP104GL [Quadro P5000],
+    # GP102 [TITAN Xp], GA100 [A800 80GB PCIe], GB100/GB102 [B100]; the chip's CC (GM107 5.0, not GM20x 5.2).
+    for name, cc, datacenter in (("Tesla M10", (5, 0), True), ("GTX 1650", (7, 5), False), ("Quadro P5000", (6, 1), False),
+                                 ("NVIDIA TITAN Xp", (6, 1), False), ("NVIDIA A800 80GB PCIe", (8, 0), True),
+                                 ("B100", (10, 0), True), ("GeForce GTX 1660 SUPER", (7, 5), False)):
+        row = gpus.lookup(name)
+        assert row is not None and (row.cc, row.datacenter) == (cc, datacenter) and not row.inferred_from, name
+
+
+def test_a_name_listed_only_by_its_variants_takes_what_they_share():
+    assert gpus.lookup("A100").cc == (8, 0)  # A100 SXM4 40GB, A100 PCIe 80GB, ...
+    row = gpus.lookup("RTX PRO 6000")  # Workstation (false) and Server (true) Editions: class unknown
+    assert row.cc == (12, 0) and row.datacenter is None
 
 
 def test_workstation_and_data_center_names_take_their_familys_capability_and_class():
@@ -142,11 +158,21 @@ def test_a_torch_build_whose_cuda_predates_the_gpu_cannot_have_its_cubins():
 def test_an_inferred_gpu_is_said_to_be_inferred_never_taken_as_a_table_fact():
     from launchbuild.compat.target import parse_gpu
 
-    h800 = parse_gpu("H800")
+    h800 = parse_gpu("H300")  # no such model: inferred from the H letter's models
     assert h800.inferred_from and "H100" in h800.inferred_from
     assert parse_gpu("H100").inferred_from == ""
-    findings, _ = evaluate(ctx(gpus=("H800",), driver="550.54.15", pins=("numpy==1.26.4",)))
-    said = [f for f in findings if f.rule == "LB211" and "H800 is not in data/gpus.json" in f.message]
+    findings, _ = evaluate(ctx(gpus=("H300",), driver="550.54.15", pins=("numpy==1.26.4",)))
+    said = [f for f in findings if f.rule == "LB211" and "H300 is not in data/gpus.json" in f.message]
     assert len(said) == 1 and said[0].severity is Severity.WARNING and "inferred" in said[0].message
     findings, _ = evaluate(ctx(gpus=("H100",), driver="550.54.15", pins=("numpy==1.26.4",)))
     assert not [f for f in findings if f.rule == "LB211" and "data/gpus.json" in f.message]
+
+
+def test_nvidia_smi_spellings_resolve_to_the_pci_ids_models():
+    # nvidia-smi says "NVIDIA A100 80GB PCIe" where pci.ids says "A100 PCIe 80GB"; "K40" is listed as K40c/K40m/...
+    assert gpus.lookup("NVIDIA A100 80GB PCIe").cc == (8, 0)
+    assert gpus.lookup("Tesla K40").cc == (3, 5)
+    row = gpus.lookup("RTX PRO 6000 Server Edition")  # pci.ids: "RTX PRO 6000 Blackwell Server Edition"
+    assert row.cc == (12, 0) and row.datacenter is True
+    assert gpus.lookup("RTX PRO 4500 Blackwell Server").datacenter is True  # its Server Edition, not the workstation card
+    assert gpus.lookup("DGX Spark") is None  # a system name, not a GPU model: nvidia-smi names its GB10

@@ -154,9 +154,9 @@ CASES = [
     Case("https://github.com/henrygd/beszel/pull/1103", None, "550.163.01", "nvidia/cuda:12.9.1-base-ubuntu22.04", ("numpy==2.1.3",),
          warns=frozenset({"LB202"})),
     good("https://github.com/henrygd/beszel/pull/1103", None, "550.163.01", "nvidia/cuda:12.2.2-base-ubuntu22.04", ["numpy==2.1.3"]),
-    # data-center and workstation names the table lacks resolve through their family (H800: Hopper, L20: Ada)
-    Case("https://github.com/ml4bio/Dense-Homolog-Retrieval/issues/28", "NVIDIA H800", None, None, ("torch==1.11.0+cu113",), "3.8",
-         warns=frozenset({"LB203", "LB211"})),
+    # H800 (pci.ids: GH100 [H800], sm_90) on torch 1.11+cu113, whose build script stops at sm_86 (pytorch/builder
+    # release/1.11 manywheel/build_cuda.sh): no kernels. L20 (AD102) is known; torch 1.6 has no arch data: unknown
+    bad("https://github.com/ml4bio/Dense-Homolog-Retrieval/issues/28", "NVIDIA H800", None, None, ["torch==1.11.0+cu113"], "LB203", python="3.8"),
     unknown("https://github.com/drinkingcoder/FlowFormer-Official/issues/49", "NVIDIA L20", None, None, ["torch==1.6.0"], "LB211", python="3.7"),
     # releases without measured kernels: unknown, never a silent pass
     unknown("https://github.com/nelson-liu/pytorch-manylinux-binaries/issues/13", "Tesla K80", None, None, ["torch==2.7.1+cu118"], "LB211", python="3.12"),
@@ -182,6 +182,18 @@ CASES = [
     unknown("https://github.com/microsoft/MInference/issues/51", "Tesla V100S-PCIE-32GB", "470.57.02", None, ["flash-attn==2.6.0.post1"], "LB211", python="3.10"),
     good("https://github.com/Googolxx/STF/issues/1", "NVIDIA A100-PCIE-40GB", None, None, ["torch==1.8.1+cu111"], python="3.8"),
     good("https://github.com/CompVis/latent-diffusion/issues/102", "NVIDIA GeForce RTX 3090", None, None, ["torch==1.12.0+cu116"], python="3.8"),
+    # ---- models the GPU table now takes from pci.ids (each with its chip's CC) ---------------
+    # Pascal GTX 1070 Ti (GP104, sm_61) on torch 2.8's PyPI build (cu128: sm_70+); the cu126 build is the fix
+    bad("https://github.com/rishikanthc/Scriberr/issues/273", "NVIDIA GeForce GTX 1070 Ti", "570.124.06", None, ["torch==2.8.0"], "LB203", python="3.10"),
+    good("https://github.com/rishikanthc/Scriberr/issues/273", "NVIDIA GeForce GTX 1070 Ti", "570.124.06", None, ["torch==2.8.0+cu126"], python="3.10"),
+    # Tesla M10 is GM107, compute capability 5.0 (it was inferred 5.2 from the M40/M60): no sm_5x in cu128
+    bad("https://github.com/ollama/ollama/issues/9398", "Tesla M10", "570.124.06", None, ["torch==2.8.0"], "LB203"),
+    good("https://github.com/ollama/ollama/issues/9398", "Tesla M10", "550.54.15", None, ["torch==2.5.1"]),
+    # A800 (GA100, 8.0, a data-center part) on driver 535.86.10 with a CUDA 12.2 image
+    good("https://github.com/dexmal/dexbotic/issues/41", "NVIDIA A800-SXM4-80GB", "535.86.10", "nvidia/cuda:12.2.2-runtime-ubuntu22.04", ["numpy==1.26.4"]),
+    # jax[cuda12-local] 0.6: the plugin's nvidia-cudnn pin says 9.8; a cuDNN 9.5.1 image fails to initialise cuDNN
+    bad("https://github.com/jax-ml/jax/issues/29315", "A100", "560.35.03", "nvidia/cuda:12.6.3-cudnn-runtime-ubuntu22.04",
+        ["jax==0.6.1", "jaxlib==0.6.1", "jax-cuda12-plugin==0.6.1", "jax-cuda12-pjrt==0.6.1"], "LB209"),
 ]
 
 
