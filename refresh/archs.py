@@ -102,9 +102,9 @@ def measure(src: wheelzip.RangeSource, budget: wheelzip.Budget, max_tries: int =
         text = wheelzip.read_member(src, budget, info_member, 4 * 1024 * 1024).decode("utf-8", "replace")
         found = build_info(text)
         if found is not None:
-            named = info_named.name if found[0] or found[1] else None
+            named = info_member.name if found[0] or found[1] else None
             return Measurement(named, found[0], found[1], tuple(tried), budget.used,
-                               cuda_named(nameds) if named else 0, "build-info", build_versions(text) if named else ())
+                               cuda_named(members) if named else 0, "build-info", build_versions(text) if named else ())
     flags_member = next((m for m in members if m.name == ARCH_FLAGS_MEMBERS.get(package or "")), None)
     if flags_member is not None:
         tried.append(flags_member.name)

@@ -65,7 +65,7 @@ def jax_section(packages: tuple[str, ...], wheels: list[dict], archs: list[dict]
         "source": ["wheel_archs.json (jax-cudaNN-plugin cubins)", "pypi_wheels.json (jax extras_cuda; jax-cudaNN-plugin extras_cudnn; jax requires_python)"],
         "checked": today,
     }
-    if local_floor is not None:
+    if local_floor is not None and newest_cu12 is not None:
         out["cuda_local"] = {"cudnn_min": local_floor, "cudnn_below": str(int(local_floor.split(".")[0]) + 1),
                              "source": f"the [with-cuda] nvidia-cudnn-cu12 floor of jax-cuda12-plugin {newest_cu12['version']} ({newest_cu12['source']})"}
     return out
