@@ -400,7 +400,19 @@ def _plan(checked: _Checked) -> Any:
         platform=parse_platform(options["platform"]),
         repository=validate_repository(f"launchbuild/{_slug(job.name or 'job')}"),
         extra_labels=_image_labels(checked, lock),
+        **_layer_split(checked, lock),
     )
+
+
+def _layer_split(checked: _Checked, lock: Any) -> dict[str, tuple[str, ...]]:
+    """The heavy roots of the environment's layer split, by the index's wheel sizes."""
+    if lock is None or not checked.prepared.job.builds_image:
+        return {}
+    from launchbuild.builder.layers import canonical, choose_heavy
+
+    packages = checked.environment.packages if checked.environment else ()
+    choice = choose_heavy([p.name for p in lock.packages], {canonical(p.name): p.wheel_bytes for p in packages})
+    return {"layer_roots": choice.roots, "layer_roots_by_name": choice.heuristic}
 
 
 def _image_labels(checked: _Checked, lock: Any) -> tuple[tuple[str, str], ...]:
@@ -550,6 +562,9 @@ def _build_kubernetes(checked: _Checked, plan: Any, *, dry_run: bool, output: Pa
         from launchbuild.builder.wheels_in_context import place
 
         place(ctx, plan)  # wheels built or copied on this host travel with the context
+        from launchbuild.builder import layers
+
+        layers.place(ctx, plan)  # the sub-locks of the layer split
         if dry_run:
             archive = (k8s.build_context_archive(ctx, dockerfile=DOCKERFILE_PATH)
                        if k8s.ContextStore.parse(kube.context_store).kind == "configmap" else None)

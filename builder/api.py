@@ -253,6 +253,9 @@ def build_image(
         from launchbuild.builder.wheels_in_context import place
 
         place(ctx, plan)
+        from launchbuild.builder import layers
+
+        layers.place(ctx, plan)  # the sub-locks of the layer split
         result = local.build(ctx, platform=platform, no_cache=no_cache, secrets=secrets, on_progress=on_progress)
 
     verification = _verify(client, result.image_id, plan, entries, uv_binary, context_source_dir)
