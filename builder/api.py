@@ -18,6 +18,7 @@ from launchbuild.builder import engine as eng
 from launchbuild.builder.context import build_context, content_hash, scan, stable_context_dir, synced_context
 from launchbuild.builder.dockerfile import render
 from launchbuild.builder.plan import BuildPlan, CaMode, Frontend, find_ca_bundle
+from launchbuild.builder.push_bytes import measured_push, summary_fields
 from launchbuild.builder.tags import content_tag, image_ref, split_ref
 from launchbuild.builder.verify import (
     VerificationCache,
@@ -219,11 +220,12 @@ def build_image(
                 eng.tag_image(client, local_id, ref)
                 reason = f"verified image {local_ref} re-tagged for the registry"
         if local_id:
-            pushed = digest = None
+            pushed = digest = push_stats = None
             if push:
-                digest, pushed = eng.push_image(client, ref), ref
+                digest, push_stats = measured_push(lambda: eng.push_image(client, ref), ref)
+                pushed = ref
                 reason += "; pushed"
-            return BuildSummary(tag=ref, skipped=True, reason=reason,
+            return BuildSummary(tag=ref, skipped=True, reason=reason, **summary_fields(push_stats),
                                 digest=digest, pushed=pushed, engine=local.name,
                                 size_bytes=client.images.get(local_id).attrs.get("Size"),
                                 duration_s=time.monotonic() - started)
@@ -265,11 +267,12 @@ def build_image(
                             reason="verification failed: the image was removed and nothing was tagged",
                             duration_s=time.monotonic() - started)
     eng.tag_image(client, result.image_id, ref)
-    digest = pushed = None
+    digest = pushed = push_stats = None
     if push:
         # The local repository gets the tag too, so a later build without --push skips.
         eng.tag_image(client, result.image_id, image_ref(plan.repository, split_ref(ref)[1]))
-        digest, pushed = eng.push_image(client, ref), ref
+        digest, push_stats = measured_push(lambda: eng.push_image(client, ref), ref)
+        pushed = ref
     cached = sum(1 for s in result.steps if s.cached)
     return BuildSummary(
         tag=ref,
@@ -282,4 +285,5 @@ def build_image(
         pushed=pushed,
         engine=local.name,
         verification=verification,
+        **summary_fields(push_stats),
     )
