@@ -408,10 +408,11 @@ def _layer_split(checked: _Checked, lock: Any) -> dict[str, tuple[str, ...]]:
     """The heavy roots of the environment's layer split, by the index's wheel sizes."""
     if lock is None or not checked.prepared.job.builds_image:
         return {}
-    from launchbuild.builder.layers import canonical, choose_heavy
+    from launchbuild.builder.layers import canonical, choose_heavy, heavy_threshold
 
     packages = checked.environment.packages if checked.environment else ()
-    choice = choose_heavy([p.name for p in lock.packages], {canonical(p.name): p.wheel_bytes for p in packages})
+    choice = choose_heavy([p.name for p in lock.packages], {canonical(p.name): p.wheel_bytes for p in packages},
+                          heavy_threshold())
     return {"layer_roots": choice.roots, "layer_roots_by_name": choice.heuristic}
 
 

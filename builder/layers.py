@@ -31,6 +31,23 @@ from typing import Iterable, Mapping
 # A wheel at least this big (compressed, as the index reports it) is a heavy root. numpy,
 # scipy, pandas and torch's nvidia-* wheels are above it; requests, rich and tqdm far below.
 HEAVY_WHEEL_BYTES = 8 * 1024 * 1024
+HEAVY_BYTES_ENV = "LAUNCHBUILD_HEAVY_LAYER_BYTES"  # another threshold (bytes; 0 turns the split off)
+
+
+def heavy_threshold(env: Mapping[str, str] | None = None) -> int | None:
+    """The threshold in force: HEAVY_WHEEL_BYTES, or the environment's; None: no split.
+    A value that is not a whole number of bytes is bad input, said in one line."""
+    import os
+
+    from launchbuild.errors import BadInput
+
+    raw = (os.environ if env is None else env).get(HEAVY_BYTES_ENV, "").strip()
+    if not raw:
+        return HEAVY_WHEEL_BYTES
+    if not raw.isdigit() or len(raw) > 15:
+        raise BadInput(f"{HEAVY_BYTES_ENV}={raw[:40]!r} is not a number of bytes",
+                       hint=f"set it to e.g. {HEAVY_WHEEL_BYTES}, 0 to install the environment as one layer, or unset it")
+    return int(raw) or None
 
 # HEURISTIC, used only for a package whose size the index did not give (another index,
 # offline, a URL pin): names of distributions known to be large. Not a measurement.
@@ -160,14 +177,18 @@ def _is_heuristic_heavy(name: str) -> bool:
     return name in HEURISTIC_HEAVY_NAMES or name.startswith(HEURISTIC_HEAVY_PREFIXES)
 
 
-def choose_heavy(names: Iterable[str], sizes: Mapping[str, int | None]) -> HeavyChoice:
-    """Heavy roots by the index's wheel size; the name heuristic only where the size is unknown."""
+def choose_heavy(names: Iterable[str], sizes: Mapping[str, int | None],
+                 threshold: int | None = HEAVY_WHEEL_BYTES) -> HeavyChoice:
+    """Heavy roots by the index's wheel size; the name heuristic only where the size is unknown.
+    `threshold` None: no split at all."""
     roots, heuristic = set(), set()
+    if threshold is None:
+        return HeavyChoice(())
     for raw in names:
         name = canonical(raw)
         size = sizes.get(name)
         if size is not None:
-            if size >= HEAVY_WHEEL_BYTES:
+            if size >= threshold:
                 roots.add(name)
         elif _is_heuristic_heavy(name):
             roots.add(name)
