@@ -1,0 +1,75 @@
+"""The layered environment on the real engine and the real local registry (issue 17).
+
+One job, two builds: `rich` + `six`, then `idna` added. The heavy threshold is lowered so a
+small package (pygments' 1.2 MB wheel) makes the heavy layer. The second build reuses the heavy
+layer (same diff ID locally, same blob digest in the registry), rebuilds only the later layers,
+and its push sends less than the heavy layer; the environment is verified as one each time."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from launchbuild.builder import push_bytes
+from launchbuild.builder.layers import HEAVY_BYTES_ENV
+from launchbuild.cli import app
+
+pytestmark = [pytest.mark.docker, pytest.mark.network]
+
+# Above markdown-it-py, rich, mdurl and six; below pygments (PyPI's sizes, read by the resolver).
+THRESHOLD = "700000"
+
+
+def build(job: Path, destination: str, base: str, out: Path) -> dict:
+    result = CliRunner().invoke(app, [
+        "build", str(job), "--python", "3.11", "--entrypoint", "python train.py", "--base-image", base,
+        "--push", destination, "--format", "json", "-o", str(out)], env={"NO_COLOR": "1", HEAVY_BYTES_ENV: THRESHOLD})
+    assert result.exit_code == 0, result.output
+    return json.loads(out.read_text())
+
+
+def test_a_one_package_change_reuses_the_heavy_layer_and_pushes_less_than_it(
+        tmp_path, standin_images, local_registry, docker_client):
+    job = tmp_path / "layered"
+    job.mkdir()
+    (job / "train.py").write_text("import rich, six\nprint('ok')\n")
+    (job / "requirements.txt").write_text("rich\nsix\n")
+    destination = f"{local_registry}/lb-test-layers/{uuid.uuid4().hex[:10]}"
+    base = standin_images["python"]
+    tags = []
+    try:
+        first = build(job, destination, base, tmp_path / "first.json")
+        tags.append(first["build"]["tag"])
+        (job / "requirements.txt").write_text("rich\nsix\nidna\n")
+        second = build(job, destination, base, tmp_path / "second.json")
+        tags.append(second["build"]["tag"])
+        assert first["build"]["verified"] and second["build"]["verified"]  # the whole venv, pip check included
+        assert any(v["check"] == "pip check" and v["passed"] for v in second["build"]["verification"])
+
+        base_layers = len(docker_client.images.get(base).attrs["RootFS"]["Layers"])
+        layers1, layers2 = (docker_client.images.get(t).attrs["RootFS"]["Layers"] for t in tags)
+        # base | user, venv, COPY 1-heavy.lock, RUN heavy | COPY 2-rest.lock, RUN rest | lock | code
+        heavy = base_layers + 3
+        assert len(layers1) == len(layers2) == base_layers + 8
+        assert layers1[: heavy + 1] == layers2[: heavy + 1]  # the heavy layer and all below it reused
+        assert layers1[heavy + 1] != layers2[heavy + 1] and layers1[heavy + 2] != layers2[heavy + 2]
+
+        blobs1, blobs2 = (push_bytes.manifest_blobs(t) for t in tags)
+        heavy_blob = blobs1[1 + heavy]  # the config blob comes first
+        assert blobs2[1 + heavy] == heavy_blob  # same digest in the registry: never sent again
+        push = second["build"]["push"]
+        assert push["bytes_sent"] < heavy_blob.size
+        assert push["blobs_sent"] < push["blobs_total"]
+        assert first["build"]["push"]["bytes_sent"] > heavy_blob.size  # the first push did send it
+        assert push_bytes.pull_bytes(blobs2, blobs1) < heavy_blob.size  # nor does a node pull it again
+    finally:
+        for tag in tags:
+            for ref in (tag, tag.replace(f"{destination}:", "launchbuild/layered:")):
+                try:
+                    docker_client.images.remove(ref)
+                except Exception:  # noqa: BLE001 - best-effort clean-up of this test's own tags
+                    pass
