@@ -531,7 +531,12 @@ def main(argv: list[str] | None = None) -> int:
             "Peer: wandb's Launch builder generates Dockerfile.wandb and its context (bench/peer_wandb.py), "
             "then the same BuildKit build. Base images: the stand-ins plus the CA bundle "
             "(bench/setup_bases.sh), tagged python:3.11{,-slim,-buster,-bookworm} and "
-            f"{ACCELERATOR_BASE}. Our host-side lock cache is not cleared for cold builds; the peer has none."
+            f"{ACCELERATOR_BASE}. Our host-side lock cache is not cleared for cold builds; the peer has none. "
+            "gpu-stack (torch, numpy, pyyaml, requests from PyPI: torch brings its nvidia-* CUDA wheels and "
+            "triton; 1 round per tool): after the no-change rebuild each tool's image is pushed with plain "
+            f"`docker push` to the local registry ({REGISTRY}) as :previous, after the dependency change as "
+            ":next; bytes pushed and bytes a node must pull are read from the registry's manifests. The "
+            "images and registry tags are removed after each tool's round."
         ),
         "wall_seconds": round(time.perf_counter() - started, 1),
     }
