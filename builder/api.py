@@ -99,12 +99,29 @@ def _verify(client, image_id: str, plan: BuildPlan, entries, uv_binary: Path | N
 
         return reused_verification(checks, script) + reused_import_checks(
             extra, Path(source_dir) / script, script, frozenset(e.path for e in entries))
-    results = verify_image(client, image_id, plan, uv_binary=uv_binary if eng.host_arch() == plan.arch else None)
-    if key and all(r.passed for r in results):
-        from launchbuild.builder.verify import LAST_IMPORTABLE
+    from launchbuild.builder import verify_layers
 
+    heavy_key = verify_layers.heavy_layer_key(plan, _local_id(client, plan.base_image))
+    heavy = verify_layers.HeavyImports(cache_root())
+    carried = heavy.get(heavy_key) if heavy_key else None
+    results = verify_image(client, image_id, plan, uv_binary=uv_binary if eng.host_arch() == plan.arch else None,
+                           carried_imports=carried)
+    from launchbuild.builder.verify import LAST_IMPORTABLE, LAST_IMPORTS
+
+    imports = LAST_IMPORTS.pop(image_id, [])
+    if key and all(r.passed for r in results):
         cache.put(key, results, LAST_IMPORTABLE.pop(image_id, ()))
+    if heavy_key and all(r.passed for r in results):
+        heavy.put(heavy_key, verify_layers.layers.for_plan(plan)[0].packages, imports)
     return results
+
+
+def _local_id(client, ref: str) -> str:
+    """The local image ID of the base (its config digest), "" when the engine does not have it."""
+    try:
+        return client.images.get(ref).id or ""
+    except Exception:  # noqa: BLE001 - unknown base: nothing is carried over, everything is imported
+        return ""
 
 
 def _withhold_credentials(entries, root: Path, credentials):

@@ -171,13 +171,45 @@ def importable_names():
     return sorted(names)
 
 
-def probe(argv_entrypoint, locked_names):
+def _canonical(name):
+    return re.sub(r"[-_.]+", "-", name or "").lower()
+
+
+def reuse_refused(reused):
+    """Why the import results of the `reused` distributions (an unchanged heavy layer) cannot be
+    carried over, or None. A later layer could change what they import only through their own
+    files or the interpreter's start-up: a file another distribution also owns, a .pth file or a
+    sitecustomize/usercustomize module installed by a distribution not in `reused`."""
+    if metadata is None:
+        return "no importlib.metadata"
+    owner = {}
+    for dist in metadata.distributions():
+        name = _canonical(dist.metadata["Name"])
+        for path in dist.files or ():
+            text = str(path)
+            if text.endswith(".pyc") or ".dist-info/" in text or text.startswith(".."):
+                continue
+            if name not in reused:
+                base = text.rsplit("/", 1)[-1]
+                if base.endswith(".pth") or base.split(".")[0] in ("sitecustomize", "usercustomize"):
+                    return "%s installs %s" % (name, text)
+            other = owner.setdefault(text, name)
+            if other != name and (other in reused) != (name in reused):
+                return "%s and %s both install %s" % (other, name, text)
+    return None
+
+
+def probe(argv_entrypoint, locked_names, reused_names=()):
     from_script = None
     script = _script_of(argv_entrypoint)
     if script:
         from_script = resolve_script_imports(script)
-    return {"imports": import_distributions(set(locked_names)), "script_imports": from_script,
-            "importable": importable_names()}
+    reused = set(reused_names)
+    refused = reuse_refused(reused) if reused else None
+    only = set(locked_names) - (set() if refused else reused)
+    return {"imports": import_distributions(only), "script_imports": from_script,
+            "importable": importable_names(), "imports_reused": sorted(reused) if reused and not refused else [],
+            "imports_reuse_refused": refused}
 
 
 def _script_of(argv):

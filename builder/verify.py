@@ -119,7 +119,8 @@ def _local_engine() -> bool:
 
 
 def verify_image(client, image: str, plan: BuildPlan, *, uv_binary: Path | None = None,
-                 timeout_s: int = 180) -> tuple[VerificationResult, ...]:
+                 timeout_s: int = 180, carried_imports: tuple[tuple[str, ...], tuple[dict, ...]] | None = None,
+                 ) -> tuple[VerificationResult, ...]:
     """Run the probe in one offline container and judge it. The container is always removed."""
     from docker.errors import APIError, DockerException
 
@@ -130,7 +131,8 @@ def verify_image(client, image: str, plan: BuildPlan, *, uv_binary: Path | None 
             image,
             entrypoint=[f"{VENV}/bin/python", f"{PROBE_DIR}/probe.py"],
             command=[json.dumps(list(plan.entrypoint)),
-                     json.dumps(sorted({name for name, _, _ in locked_pins(plan.lock_text)}))],
+                     json.dumps(sorted({name for name, _, _ in locked_pins(plan.lock_text)})),
+                     json.dumps(sorted(carried_imports[0]) if carried_imports else [])],
             network_mode="none",
             # The repository and the owner too: whoever shares the engine can tell whose probe this is.
             labels={"io.launchbuild.role": "verify", "io.launchbuild.repository": plan.repository,
@@ -179,13 +181,19 @@ def verify_image(client, image: str, plan: BuildPlan, *, uv_binary: Path | None 
         return (VerificationResult("run image", False, f"probe printed no JSON: {out[-200:]!r}"),)
     if not isinstance(probe, dict):  # the image's own code may print last; never crash on its shape
         return (VerificationResult("run image", False, f"probe printed no JSON object: {out[-200:]!r}"),)
+    if carried_imports:  # builder/verify_layers.py: an unchanged heavy layer's import results
+        from launchbuild.builder.verify_layers import merged_probe
+
+        probe = merged_probe(probe, carried_imports[1])
     results = judge(plan, probe)
     LAST_IMPORTABLE[image] = tuple(probe.get("importable") or ())
+    LAST_IMPORTS[image] = probe.get("imports") if isinstance(probe.get("imports"), list) else []
     return results
 
 
 # What the last probe of an image said it can import (for reusing its verification later).
 LAST_IMPORTABLE: dict[str, tuple[str, ...]] = {}
+LAST_IMPORTS: dict[str, list] = {}  # the probe's per-module import results, for builder/verify_layers.py
 
 
 # --- reusing a verification ------------------------------------------------------------------

@@ -43,7 +43,9 @@ def layer_index(ref: str, *needles: str) -> int:
 def build(job: Path, destination: str, base: str, out: Path) -> dict:
     result = CliRunner().invoke(app, [
         "build", str(job), "--python", "3.11", "--entrypoint", "python train.py", "--base-image", base,
-        "--push", destination, "--format", "json", "-o", str(out)], env={"NO_COLOR": "1", HEAVY_BYTES_ENV: THRESHOLD})
+        "--push", destination, "--format", "json", "-o", str(out)],
+        # A cache of its own: the verification of the first build is this test's, never an earlier run's.
+        env={"NO_COLOR": "1", HEAVY_BYTES_ENV: THRESHOLD, "LAUNCHBUILD_CACHE_DIR": str(out.parent / "cache")})
     assert result.exit_code == 0, result.output
     return json.loads(out.read_text())
 
@@ -52,9 +54,11 @@ def test_a_one_package_change_reuses_the_heavy_layer_and_pushes_less_than_it(
         tmp_path, standin_images, local_registry, docker_client):
     job = tmp_path / "layered"
     job.mkdir()
-    (job / "train.py").write_text("import rich, six\nprint('ok')\n")
+    run_id = uuid.uuid4().hex[:10]
+    # Code of its own: a rerun builds (and verifies) again instead of finding its content tag.
+    (job / "train.py").write_text(f"import rich, six\nprint('ok')  # {run_id}\n")
     (job / "requirements.txt").write_text("rich\nsix\n")
-    destination = f"{local_registry}/lb-test-layers/{uuid.uuid4().hex[:10]}"
+    destination = f"{local_registry}/lb-test-layers/{run_id}"
     base = standin_images["python"]
     tags = []
     try:
@@ -65,6 +69,8 @@ def test_a_one_package_change_reuses_the_heavy_layer_and_pushes_less_than_it(
         tags.append(second["build"]["tag"])
         assert first["build"]["verified"] and second["build"]["verified"]  # the whole venv, pip check included
         assert any(v["check"] == "pip check" and v["passed"] for v in second["build"]["verification"])
+        imports = next(v for v in second["build"]["verification"] if v["check"] == "imports")
+        assert imports["passed"] and "carried over from the unchanged heavy layer" in imports["detail"]
 
         index1, index2 = (layer_index(t, "pip install", "1-heavy.lock") for t in tags)
         assert index1 == index2
