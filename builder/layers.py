@@ -262,15 +262,28 @@ def for_plan(plan) -> tuple[SubLock, ...]:
 
 
 def place(context_dir, plan) -> None:
-    """Write the plan's sub-locks into the build context (after the context is synced)."""
+    """Write the plan's sub-locks into the build context (after the context is synced). An
+    unchanged sub-lock is left untouched (mtime kept), so a kept context sends nothing again."""
     import shutil
 
     target = Path(context_dir) / LAYER_DIR
-    if target.exists():
-        shutil.rmtree(target)
     sub_locks = for_plan(plan)
     if not sub_locks:
+        if target.exists():
+            shutil.rmtree(target)
         return
-    target.mkdir(parents=True)
-    for sub in sub_locks:
-        (Path(context_dir) / sub.context_path).write_text(sub.text, encoding="utf-8")
+    target.mkdir(parents=True, exist_ok=True)
+    wanted = {Path(sub.context_path).name: sub.text.encode("utf-8") for sub in sub_locks}
+    for existing in target.iterdir():
+        if existing.is_dir() and not existing.is_symlink():
+            shutil.rmtree(existing)
+        elif existing.name not in wanted or existing.is_symlink():
+            existing.unlink()
+    for name, data in wanted.items():
+        path = target / name
+        try:
+            if path.read_bytes() == data:
+                continue
+        except OSError:
+            pass
+        path.write_bytes(data)

@@ -75,3 +75,16 @@ def test_place_writes_exactly_the_sub_locks(tmp_path):
         assert (tmp_path / sub.context_path).read_text() == sub.text
     layers.place(tmp_path, seed_plan(SourceKind.CODE, False))
     assert not (tmp_path / layers.LAYER_DIR).exists()
+
+
+def test_place_leaves_an_unchanged_sub_lock_untouched(tmp_path):
+    import os
+
+    plan = _plan()
+    layers.place(tmp_path, plan)
+    heavy = tmp_path / layers.LAYER_DIR / "1-heavy.lock"
+    os.utime(heavy, ns=(1_000_000_000, 1_000_000_000))
+    changed = {**TORCH_LOCK, "tqdm": ("4.67.1", ["-r requirements.txt"])}
+    layers.place(tmp_path, _plan(changed))
+    assert heavy.stat().st_mtime_ns == 1_000_000_000  # not rewritten: BuildKit sends nothing for it
+    assert "tqdm" in (tmp_path / layers.LAYER_DIR / "2-rest.lock").read_text()
