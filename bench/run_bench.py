@@ -543,7 +543,12 @@ def main(argv: list[str] | None = None) -> int:
     if previous_info:
         # A partial run: say which rows are new and where the others come from.
         info["measured_this_run"] = [] if args.skip_builds else [j for j in args.jobs.split(",") if j]
-        info["other_rows_from"] = previous_info.get("date")
+        # Which run each job's rows come from: carried over from the merged file, then this run's.
+        rows_from = dict(previous_info.get("rows_from") or {})
+        for job in {r.job for r in rows}:
+            rows_from.setdefault(job, previous_info.get("date"))
+        rows_from.update({j: info["date"] for j in info["measured_this_run"]})
+        info["rows_from"] = dict(sorted(rows_from.items()))
     md, js = write_results(with_gaps(Results(info=info, rows=tuple(rows))), BENCH / "results", stem=args.out_stem)
     log(f"wrote {md} and {js} in {info['wall_seconds']} s")
     print(md.read_text())
