@@ -40,6 +40,23 @@ def layer_index(ref: str, *needles: str) -> int:
     return found[0]
 
 
+def delete_from_registry(ref: str) -> None:
+    """This test's tags leave the registry (its config enables deletes); best effort."""
+    import urllib.request
+
+    base, path, tag = push_bytes.registry_parts(ref)
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        head = urllib.request.Request(f"{base}/v2/{path}/manifests/{tag}", method="HEAD",
+                                      headers={"Accept": push_bytes.MANIFEST_TYPES})
+        digest = opener.open(head, timeout=10).headers.get("Docker-Content-Digest")
+        if digest:
+            opener.open(urllib.request.Request(f"{base}/v2/{path}/manifests/{digest}", method="DELETE"),
+                        timeout=10).close()
+    except OSError:
+        pass
+
+
 def build(job: Path, destination: str, base: str, out: Path) -> dict:
     result = CliRunner().invoke(app, [
         "build", str(job), "--python", "3.11", "--entrypoint", "python train.py", "--base-image", base,
@@ -91,6 +108,7 @@ def test_a_one_package_change_reuses_the_heavy_layer_and_pushes_less_than_it(
         assert push_bytes.pull_bytes(blobs2, blobs1) < heavy_blob.size  # nor does a node pull it again
     finally:
         for tag in tags:
+            delete_from_registry(tag)
             for ref in (tag, tag.replace(f"{destination}:", "launchbuild/layered:")):
                 try:
                     docker_client.images.remove(ref)
