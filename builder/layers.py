@@ -44,7 +44,7 @@ def heavy_threshold(env: Mapping[str, str] | None = None) -> int | None:
     raw = (os.environ if env is None else env).get(HEAVY_BYTES_ENV, "").strip()
     if not raw:
         return HEAVY_WHEEL_BYTES
-    if not raw.isdigit() or len(raw) > 15:
+    if not re.fullmatch(r"[0-9]{1,15}", raw):  # ASCII digits only: str.isdigit() takes "²"
         raise BadInput(f"{HEAVY_BYTES_ENV}={raw[:40]!r} is not a number of bytes",
                        hint=f"set it to e.g. {HEAVY_WHEEL_BYTES}, 0 to install the environment as one layer, or unset it")
     return int(raw) or None

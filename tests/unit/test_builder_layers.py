@@ -179,3 +179,20 @@ def test_adding_an_unrelated_package_leaves_the_heavy_sub_lock_byte_identical(ca
     assert after[0].text == before[0].text
     assert after[0].sha256 == before[0].sha256
     assert new in after[-1].packages
+
+
+@given(st.text(max_size=30))
+def test_the_threshold_parser_gives_a_number_none_or_one_line_of_bad_input(raw):
+    try:
+        value = layers.heavy_threshold({layers.HEAVY_BYTES_ENV: raw})
+    except BadInput as exc:
+        assert "\n" not in str(exc) and layers.HEAVY_BYTES_ENV in str(exc)
+        return
+    assert value is None or (isinstance(value, int) and value > 0)
+
+
+@given(st.text(max_size=400))
+def test_parse_never_raises_on_any_text(text):
+    parsed = layers.parse(text)
+    assert all(e.lines and e.name for e in parsed.entries)
+    layers.split(text, [e.name for e in parsed.entries[:1]])
