@@ -33,7 +33,7 @@ from launchbuild.report.formats.base import (
     short_digest,
     verdict_reason,
 )
-from launchbuild.report.model import Report, Verdict
+from launchbuild.report.model import BuildSummary, Report, Verdict
 
 _VERDICT_STYLE = {Verdict.PASS: "bold green", Verdict.WARN: "bold yellow", Verdict.FAIL: "bold red"}
 _SEVERITY_STYLE = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "blue"}
