@@ -99,7 +99,7 @@ def _verify(client, image_id: str, plan: BuildPlan, entries, uv_binary: Path | N
 
         return reused_verification(checks, script) + reused_import_checks(
             extra, Path(source_dir) / script, script, frozenset(e.path for e in entries))
-    from launchbuild.builder import verify_layers
+    from launchbuild.builder import layers, verify_layers
 
     heavy_key = verify_layers.heavy_layer_key(plan, _local_id(client, plan.base_image))
     heavy = verify_layers.HeavyImports(cache_root())
@@ -112,7 +112,7 @@ def _verify(client, image_id: str, plan: BuildPlan, entries, uv_binary: Path | N
     if key and all(r.passed for r in results):
         cache.put(key, results, LAST_IMPORTABLE.pop(image_id, ()))
     if heavy_key and all(r.passed for r in results):
-        heavy.put(heavy_key, verify_layers.layers.for_plan(plan)[0].packages, imports)
+        heavy.put(heavy_key, layers.for_plan(plan)[0].packages, imports)
     return results
 
 
