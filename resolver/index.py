@@ -149,7 +149,8 @@ def fetch_release_files(base: str, name: str, version: str, cache_root: Path,
         return None
     release = {
         "files": [[_text(f.get("filename")), _text(f.get("packagetype"))] for f in files],
-        # The index's `size` per file (PyPI JSON, PEP 691): the layer split sorts by it.
+        # The index's `size` per file (PyPI's JSON API `urls[].size`; PEP 691's simple JSON has it too):
+        # the layer split sorts by it.
         "sizes": {_text(f.get("filename")): f["size"] for f in files
                   if isinstance(f.get("size"), int) and not isinstance(f.get("size"), bool)},
         "requires_python": requires if isinstance(requires, str) else None,
