@@ -39,6 +39,10 @@ ACCELERATOR_BASE = "nvidia/cuda:12.1.1-runtime-ubuntu22.04"  # the CA variant of
 BASES = {"python": "python:3.11-slim", "peer-python": "python:3.11-buster", "accelerator": ACCELERATOR_BASE}
 TRAIN_PY = 'import sys\n\nprint("training on", sys.version)\n'
 BUILD_ENV = {**os.environ, "DOCKER_BUILDKIT": "1"}
+REGISTRY = os.environ.get("BENCH_REGISTRY", "127.0.0.1:5055")  # the local registry of scripts/testenv.sh
+GPU_STACK = "torch\nnumpy\npyyaml\nrequests\n"  # torch from PyPI pulls its CUDA wheels (nvidia-*, triton)
+REGISTRY_MEASURES = ("bytes pushed on dependency change", "bytes pushed on dependency change, share of the image",
+                     "bytes a node holding the previous image must pull")
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,8 @@ class JobSpec:
     added_dependency: str = "tqdm"
     heavy: bool = False
     gpu: str | None = None
+    registry: bool = False  # also push before and after the dependency change (issue 17's byte measures)
+    runs: int | None = None  # rounds per tool when fixed for the job (the GPU stack: one)
 
     @property
     def dirname(self) -> str:
@@ -187,6 +193,8 @@ def make_jobs() -> dict[str, JobSpec]:
         "frozen": JobSpec("frozen", frozen=frozen, added_dependency=tqdm_pin),
         "medium-accel": JobSpec("medium-accel", requirements="numpy\npandas\nscikit-learn\n", accelerator=True,
                                 heavy=True),
+        # Issue 17: a real GPU stack (3-4 GB of wheels, downloaded again after each cold prune).
+        "gpu-stack": JobSpec("gpu-stack", requirements=GPU_STACK, heavy=True, registry=True, runs=1),
     }
 
 
@@ -236,11 +244,70 @@ def build_sequence(tool: Tool, job: JobSpec, base_size: int) -> dict[str, float]
     edit_code(job, 1)
     times["code-only rebuild"] = must(tool.build(job), f"{tool.name} code-only rebuild of {job.name}")
     times["no-change rebuild"] = must(tool.build(job), f"{tool.name} no-change rebuild of {job.name}")
+    previous = push_to_registry(tool, job, newest_image(tool.repository(job)), "previous") if job.registry else None
     add_dependency(job)
     times["dependency change"] = must(tool.build(job), f"{tool.name} dependency change of {job.name}")
+    if previous is not None:
+        times.update(registry_measures(tool, job, previous))
+        clean_up(tool, job)
     log(f"{tool.name:11} {job.name:13} " + ", ".join(
-        f"{k} {v / 1e6:.0f} MB" if "size" in k or "bytes" in k else f"{k} {v:.2f}s" for k, v in times.items()))
+        f"{k} {v * 100:.2f} %" if "share" in k else f"{k} {v / 1e6:.0f} MB" if "size" in k or "bytes" in k
+        else f"{k} {v:.2f}s" for k, v in times.items()))
     return times
+
+
+def push_to_registry(tool: Tool, job: JobSpec, local_ref: str, tag: str):
+    """Push `local_ref` as REGISTRY/<repo>:<tag> with plain `docker push` (both tools alike);
+    returns (PushStats, manifest blobs), measured on the registry (builder/push_bytes.py)."""
+    from launchbuild.builder import push_bytes
+
+    remote = f"{REGISTRY}/{tool.repository(job)}:{tag}"
+    docker("tag", local_ref, remote)
+    had = push_bytes.blobs_before_push(remote)
+    seconds = must(run([DOCKER, "push", remote]), f"push of {remote}")
+    blobs = push_bytes.manifest_blobs(remote)
+    if had is None or blobs is None:
+        raise SystemExit(f"bench: the registry at {REGISTRY} did not answer for {remote}")
+    pushed = push_bytes.stats(blobs, had)
+    log(f"{tool.name:11} {job.name:13} push {tag}: {pushed.describe()} in {seconds:.1f}s")
+    return pushed, blobs
+
+
+def registry_measures(tool: Tool, job: JobSpec, previous) -> dict[str, float]:
+    """After a dependency change: bytes the push sends, and bytes a node with the previous image pulls."""
+    from launchbuild.builder import push_bytes
+
+    pushed, blobs = push_to_registry(tool, job, newest_image(tool.repository(job)), "next")
+    return {
+        REGISTRY_MEASURES[0]: pushed.bytes_sent,
+        REGISTRY_MEASURES[1]: pushed.bytes_sent / pushed.image_bytes,
+        REGISTRY_MEASURES[2]: push_bytes.pull_bytes(blobs, previous[1]),
+    }
+
+
+def clean_up(tool: Tool, job: JobSpec) -> None:
+    """A GPU-stack image is ~7 GB: drop this tool's images (local and registry tags) before the next."""
+    remove_images(tool.repository(job))
+    remove_images(f"{REGISTRY}/{tool.repository(job)}")
+    for tag in ("previous", "next"):
+        delete_manifest(f"{tool.repository(job)}", tag)
+
+
+def delete_manifest(repository: str, tag: str) -> None:
+    """Drop the tag's manifest from the registry (its config enables deletes); blobs stay until GC."""
+    import urllib.request
+
+    accept = "application/vnd.docker.distribution.manifest.v2+json"
+    base = f"http://{REGISTRY}/v2/{repository}/manifests"
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(urllib.request.Request(f"{base}/{tag}", method="HEAD", headers={"Accept": accept}),
+                         timeout=10) as resp:
+            digest = resp.headers.get("Docker-Content-Digest")
+        if digest:
+            opener.open(urllib.request.Request(f"{base}/{digest}", method="DELETE"), timeout=10).close()
+    except OSError as exc:
+        log(f"could not delete {repository}:{tag} from the registry: {exc}")
 
 
 def verdict_run(tool: Tool, job: JobSpec, cap: float) -> tuple[float, bool, str]:
@@ -277,7 +344,7 @@ def measure_builds(jobs: list[JobSpec], runs: int, heavy_runs: int) -> list[Row]
     }
     rows: list[Row] = []
     for job in jobs:
-        n = heavy_runs if job.heavy else runs
+        n = job.runs or (heavy_runs if job.heavy else runs)
         samples: dict[str, list[dict[str, float]]] = {"ours": [], "peer": []}
         for i in range(n):  # A/B/A/B
             log(f"{job.name}: round {i + 1}/{n}")
@@ -288,7 +355,20 @@ def measure_builds(jobs: list[JobSpec], runs: int, heavy_runs: int) -> list[Row]
         for measure in ("image size", "bytes added on top of the base"):
             rows.append(Row(job.name, measure, summary_of(samples["ours"], measure), summary_of(samples["peer"], measure),
                             unit="B"))
+        if job.registry:
+            for measure in REGISTRY_MEASURES:
+                rows.append(Row(job.name, measure, summary_of(samples["ours"], measure),
+                                summary_of(samples["peer"], measure), unit="share" if "share" in measure else "B",
+                                note=REGISTRY_NOTES.get(measure, "")))
     return rows
+
+
+REGISTRY_NOTES = {
+    REGISTRY_MEASURES[0]: ("compressed bytes of the blobs the registry did not hold before `docker push` of the "
+                           "dependency change (the previous image was pushed to the same repository first); "
+                           "from the registry's manifests and HEAD blob requests"),
+    REGISTRY_MEASURES[2]: "compressed bytes of the new manifest's blobs that the previous image's manifest lacks",
+}
 
 
 def measure_verdicts(runs: int, gpu_cap: float, peer_gpu_runs: int) -> list[Row]:
@@ -369,6 +449,13 @@ def resolve_rows() -> list[Row]:
     return rows
 
 
+def merged_rows(old: tuple[Row, ...], new: list[Row]) -> list[Row]:
+    """The old rows with each (job, measure) measured again replaced in place; new ones appended."""
+    fresh = {(r.job, r.measure): r for r in new}
+    out = [fresh.pop((r.job, r.measure), r) for r in old]
+    return out + [r for r in new if (r.job, r.measure) in fresh]
+
+
 def versions() -> dict[str, str]:
     def pkg(name: str, python: str = sys.executable) -> str:
         rc, _, out = run([python, "-c", f"from importlib import metadata; print(metadata.version({name!r}))"])
@@ -398,7 +485,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--heavy-runs", type=int, default=int(os.environ.get("BENCH_HEAVY_RUNS", 2)))
     parser.add_argument("--verdict-runs", type=int, default=int(os.environ.get("BENCH_VERDICT_RUNS", 3)))
     parser.add_argument("--gpu-cap", type=float, default=float(os.environ.get("BENCH_GPU_CAP_S", 90)))
-    parser.add_argument("--jobs", default="small,medium,frozen,medium-accel")
+    parser.add_argument("--jobs", default="small,medium,frozen,medium-accel,gpu-stack")
+    parser.add_argument("--skip-verdicts", action="store_true", help="builds only (verdict/check rows kept with --merge)")
+    parser.add_argument("--merge", action="store_true",
+                        help="keep the rows of results/<stem>.json that this run does not measure again")
     parser.add_argument("--skip-builds", action="store_true", help="verdicts, check and resolve only")
     parser.add_argument("--out-stem", default="peer")
     parser.add_argument("--rerender", action="store_true",
@@ -418,9 +508,15 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[Row] = []
     if not args.skip_builds:
         rows += measure_builds(selected, args.runs, args.heavy_runs)
-    rows += measure_verdicts(args.verdict_runs, args.gpu_cap, 1)
-    rows += measure_check(5)
+    if not args.skip_verdicts:
+        rows += measure_verdicts(args.verdict_runs, args.gpu_cap, 1)
+        rows += measure_check(5)
     rows += resolve_rows()
+    previous_info: dict = {}
+    if args.merge and (BENCH / "results" / f"{args.out_stem}.json").exists():
+        old = from_json(json.loads((BENCH / "results" / f"{args.out_stem}.json").read_text()))
+        rows = merged_rows(old.rows, rows)
+        previous_info = dict(old.info)
     info = {
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}",
@@ -428,7 +524,7 @@ def main(argv: list[str] | None = None) -> int:
         "engine": "BuildKit (DOCKER_BUILDKIT=1 docker build --network host) for both tools",
         "runs": (f"{args.runs} per tool for small/frozen jobs, {args.heavy_runs} for medium jobs, "
                  f"{args.verdict_runs} for verdicts (peer GPU mismatch: 1, capped at {args.gpu_cap:.0f} s), "
-                 f"5 for warm check; alternating A/B/A/B"),
+                 f"5 for warm check; gpu-stack: 1 round per tool; alternating A/B/A/B"),
         "method": (
             "Each round: remove the tool's images for the job, `docker builder prune -af` (base images stay), "
             "cold build; append a comment to train.py, rebuild; rebuild unchanged; add one package, rebuild. "
@@ -436,10 +532,24 @@ def main(argv: list[str] | None = None) -> int:
             "Peer: wandb's Launch builder generates Dockerfile.wandb and its context (bench/peer_wandb.py), "
             "then the same BuildKit build. Base images: the stand-ins plus the CA bundle "
             "(bench/setup_bases.sh), tagged python:3.11{,-slim,-buster,-bookworm} and "
-            f"{ACCELERATOR_BASE}. Our host-side lock cache is not cleared for cold builds; the peer has none."
+            f"{ACCELERATOR_BASE}. Our host-side lock cache is not cleared for cold builds; the peer has none. "
+            "gpu-stack (torch, numpy, pyyaml, requests from PyPI: torch brings its nvidia-* CUDA wheels and "
+            "triton; 1 round per tool): after the no-change rebuild each tool's image is pushed with plain "
+            f"`docker push` to the local registry ({REGISTRY}) as :previous, after the dependency change as "
+            ":next; bytes pushed and bytes a node must pull are read from the registry's manifests. The "
+            "images and registry tags are removed after each tool's round."
         ),
         "wall_seconds": round(time.perf_counter() - started, 1),
     }
+    if previous_info:
+        # A partial run: say which rows are new and where the others come from.
+        info["measured_this_run"] = [] if args.skip_builds else [j for j in args.jobs.split(",") if j]
+        # Which run each job's rows come from: carried over from the merged file, then this run's.
+        rows_from = dict(previous_info.get("rows_from") or {})
+        for job in {r.job for r in rows}:
+            rows_from.setdefault(job, previous_info.get("date"))
+        rows_from.update({j: info["date"] for j in info["measured_this_run"]})
+        info["rows_from"] = dict(sorted(rows_from.items()))
     md, js = write_results(with_gaps(Results(info=info, rows=tuple(rows))), BENCH / "results", stem=args.out_stem)
     log(f"wrote {md} and {js} in {info['wall_seconds']} s")
     print(md.read_text())

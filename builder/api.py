@@ -18,6 +18,7 @@ from launchbuild.builder import engine as eng
 from launchbuild.builder.context import build_context, content_hash, scan, stable_context_dir, synced_context
 from launchbuild.builder.dockerfile import render
 from launchbuild.builder.plan import BuildPlan, CaMode, Frontend, find_ca_bundle
+from launchbuild.builder.push_bytes import measured_push, summary_fields
 from launchbuild.builder.tags import content_tag, image_ref, split_ref, tag_of
 from launchbuild.builder.verify import (
     VerificationCache,
@@ -122,12 +123,29 @@ def _verify(client, image_id: str, plan: BuildPlan, entries, uv_binary: Path | N
 
         return reused_verification(checks, script) + reused_import_checks(
             extra, Path(source_dir) / script, script, frozenset(e.path for e in entries))
-    results = verify_image(client, image_id, plan, uv_binary=uv_binary if eng.host_arch() == plan.arch else None)
-    if key and all(r.passed for r in results):
-        from launchbuild.builder.verify import LAST_IMPORTABLE
+    from launchbuild.builder import layers, verify_layers
 
+    heavy_key = verify_layers.heavy_layer_key(plan, _local_id(client, plan.base_image))
+    heavy = verify_layers.HeavyImports(cache_root())
+    carried = heavy.get(heavy_key) if heavy_key else None
+    results = verify_image(client, image_id, plan, uv_binary=uv_binary if eng.host_arch() == plan.arch else None,
+                           carried_imports=carried)
+    from launchbuild.builder.verify import LAST_IMPORTABLE, LAST_IMPORTS
+
+    imports = LAST_IMPORTS.pop(image_id, [])
+    if key and all(r.passed for r in results):
         cache.put(key, results, LAST_IMPORTABLE.pop(image_id, ()))
+    if heavy_key and all(r.passed for r in results):
+        heavy.put(heavy_key, layers.for_plan(plan)[0].packages, imports)
     return results
+
+
+def _local_id(client, ref: str) -> str:
+    """The local image ID of the base (its config digest), "" when the engine does not have it."""
+    try:
+        return client.images.get(ref).id or ""
+    except Exception:  # noqa: BLE001 - unknown base: nothing is carried over, everything is imported
+        return ""
 
 
 def _withhold_credentials(entries, root: Path, credentials):
@@ -239,11 +257,12 @@ def build_image(
                 eng.tag_image(client, local_id, ref)
                 reason = f"verified image {local_ref} re-tagged for the registry"
         if local_id:
-            pushed = digest = None
+            pushed = digest = push_stats = None
             if push:
-                digest, pushed = eng.push_image(client, ref), ref
+                digest, push_stats = measured_push(lambda: eng.push_image(client, ref), ref)
+                pushed = ref
                 reason += "; pushed"
-            return BuildSummary(tag=ref, skipped=True, reason=reason,
+            return BuildSummary(tag=ref, skipped=True, reason=reason, **summary_fields(push_stats),
                                 digest=digest, pushed=pushed, engine=local.name,
                                 size_bytes=client.images.get(local_id).attrs.get("Size"),
                                 duration_s=time.monotonic() - started)
@@ -273,6 +292,9 @@ def build_image(
         from launchbuild.builder.wheels_in_context import place
 
         place(ctx, plan)
+        from launchbuild.builder import layers
+
+        layers.place(ctx, plan)  # the sub-locks of the layer split
         result = local.build(ctx, platform=platform, no_cache=no_cache, secrets=secrets, on_progress=on_progress)
 
     verification = _verify(client, result.image_id, plan, entries, uv_binary, context_source_dir)
@@ -282,11 +304,12 @@ def build_image(
                             reason="verification failed: the image was removed and nothing was tagged",
                             duration_s=time.monotonic() - started)
     eng.tag_image(client, result.image_id, ref)
-    digest = pushed = None
+    digest = pushed = push_stats = None
     if push:
         # The local repository gets the tag too, so a later build without --push skips.
         eng.tag_image(client, result.image_id, image_ref(plan.repository, tag_of(ref)))
-        digest, pushed = eng.push_image(client, ref), ref
+        digest, push_stats = measured_push(lambda: eng.push_image(client, ref), ref)
+        pushed = ref
     cached = sum(1 for s in result.steps if s.cached)
     return BuildSummary(
         tag=ref,
@@ -299,4 +322,5 @@ def build_image(
         pushed=pushed,
         engine=local.name,
         verification=verification,
+        **summary_fields(push_stats),
     )

@@ -343,7 +343,7 @@ def _sync(
     reserved = ctx / RESERVED_DIR
     reserved.mkdir(parents=True, exist_ok=True)
     for extra in reserved.iterdir():
-        if extra.name not in ("Dockerfile", "uv"):
+        if extra.name not in ("Dockerfile", "uv", "layers"):  # layers/: builder/layers.py keeps it in sync
             _remove(extra)
     _write_if_changed(ctx / DOCKERFILE_PATH, dockerfile)
     _write_if_changed(ctx / "requirements.lock", lock_text)

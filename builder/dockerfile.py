@@ -144,34 +144,65 @@ def _index_args(plan: BuildPlan) -> str:
 def _install(plan: BuildPlan) -> list[str]:
     if not _has_requirements(plan):
         return ["# The lock has no packages: nothing to install."]
+    from launchbuild.builder import layers, wheels_in_context
+
+    sub_locks = layers.for_plan(plan)
+    if sub_locks:
+        return _layered_install(plan, sub_locks)
+    lines = wheels_in_context.copy_lines(plan) + [f"COPY {CONTEXT_LOCK} {LOCK_IN_IMAGE}"]
+    return lines + _install_run(plan, LOCK_IN_IMAGE, strict=True, wheels=True)
+
+
+def _install_run(plan: BuildPlan, lock_path: str, *, strict: bool, wheels: bool, no_deps: bool = False) -> list[str]:
+    """One hash-checked install step from `lock_path` in the image (BuildKit or classic)."""
     from launchbuild.builder import wheels_in_context
 
-    lines = wheels_in_context.copy_lines(plan) + [f"COPY {CONTEXT_LOCK} {LOCK_IN_IMAGE}"]
     netrc_mount = ["    --mount=type=secret,id=netrc \\"] if plan.index_credentials else []
     netrc_env = f"NETRC={SECRET_NETRC} " if plan.index_credentials else ""
+    wheel_mounts = wheels_in_context.mount_lines(plan) if wheels else []
+    index_args = _index_args(plan) if wheels else ""
+    deps = " --no-deps" if no_deps else ""
     if plan.installer == "uv":
         env = netrc_env + f"UV_CACHE_DIR={UV_CACHE} UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never"
-        lines += [
+        return [
             f"RUN {_uv_mount()} \\",
             f"    --mount=type=cache,target={UV_CACHE},id=launchbuild-uv \\",
-        ] + wheels_in_context.mount_lines(plan) + netrc_mount + [
+        ] + wheel_mounts + netrc_mount + [
             f"    {CA_MOUNT} \\",
             f"    {_ca_export(plan, 'SSL_CERT_FILE')}\\",
             f"    {env} \\",
-            f"    uv pip install --python {VENV}/bin/python --require-hashes --strict{_index_args(plan)} -r {LOCK_IN_IMAGE}",
+            f"    uv pip install --python {VENV}/bin/python --require-hashes{' --strict' if strict else ''}{deps}"
+            f"{index_args} -r {lock_path}",
         ]
-        return lines
-    pip = f"{VENV}/bin/python -m pip install --require-hashes --no-input --disable-pip-version-check"
+    pip = f"{VENV}/bin/python -m pip install --require-hashes --no-input --disable-pip-version-check{deps}"
     if plan.frontend is Frontend.BUILDKIT:
-        lines += [f"RUN --mount=type=cache,target={PIP_CACHE},id=launchbuild-pip \\"] + wheels_in_context.mount_lines(plan) + netrc_mount + [
+        return [f"RUN --mount=type=cache,target={PIP_CACHE},id=launchbuild-pip \\"] + wheel_mounts + netrc_mount + [
             f"    {CA_MOUNT} \\",
             f"    {_ca_export(plan, 'PIP_CERT')}\\",
             f"    {netrc_env}PIP_CACHE_DIR={PIP_CACHE} \\",
-            f"    {pip}{_index_args(plan)} -r {LOCK_IN_IMAGE}",
+            f"    {pip}{index_args} -r {lock_path}",
         ]
-        return lines
-    lines += [f"RUN {pip} --no-cache-dir{_index_args(plan)} -r {LOCK_IN_IMAGE}"]
-    return lines
+    return [f"RUN {pip} --no-cache-dir{index_args} -r {lock_path}"]
+
+
+def _layered_install(plan: BuildPlan, sub_locks) -> list[str]:
+    """One COPY + RUN per sub-lock, heaviest first, `--no-deps` into the same venv (the lock is
+    already complete: together the sub-locks are exactly its entries). An unchanged sub-lock
+    keeps its instructions and input bytes, so BuildKit reuses its layer. Wheels built on this
+    host are never in the heavy layer (layers.py), so only the later layers mount them."""
+    by_size = [r for r in plan.layer_roots if r not in plan.layer_roots_by_name]
+    lines = ["# The environment in layers by stability (builder/layers.py): the heavy, rarely",
+             "# changing part first, each from its own hash-checked sub-lock; verified as one.",
+             f"# Heavy roots by the index's wheel size: {', '.join(by_size) or 'none'}"
+             + (f"; by the name heuristic (size unknown): {', '.join(plan.layer_roots_by_name)}"
+                if plan.layer_roots_by_name else "")]
+    for i, sub in enumerate(sub_locks):
+        last = i == len(sub_locks) - 1
+        lines += [f"# layer {sub.name}: {len(sub.packages)} packages, sub-lock sha256 {sub.sha256[:16]}",
+                  f"COPY {sub.context_path} {sub.image_path}"]
+        lines += _install_run(plan, sub.image_path, strict=last, wheels=i > 0, no_deps=True)
+    # The whole lock, for `check image:` and the verification, after the installs: a small file.
+    return lines + [f"COPY {CONTEXT_LOCK} {LOCK_IN_IMAGE}"]
 
 
 def _classic_install_stage(plan: BuildPlan) -> list[str]:

@@ -79,9 +79,49 @@ def _import_one(dist, module, deadline):
             "error": last[-300:]}
 
 
+_ALL_IN_ONE = (
+    "import importlib, json, sys\n"
+    "res = {}\n"
+    "for m in json.loads(sys.argv[1]):\n"
+    "    try:\n"
+    "        importlib.import_module(m)\n"
+    "        res[m] = True\n"
+    "    except BaseException:\n"
+    "        res[m] = False\n"
+    "sys.stdout.write('\\nLAUNCHBUILD-IMPORTS ' + json.dumps(res) + '\\n')\n"
+)
+
+
+def _import_all_in_one(modules, deadline):
+    """{module: imported?} from ONE interpreter importing every module in turn (a shared stack,
+    torch's numpy, sympy and CUDA libraries, is loaded once instead of once per module); None
+    when that interpreter itself did not finish (a crash, the budget), so nothing is assumed."""
+    import time
+
+    left = deadline - time.monotonic()
+    if left <= 1 or not modules:
+        return None
+    try:
+        proc = subprocess.run([sys.executable, "-c", _ALL_IN_ONE, json.dumps(modules)], stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, timeout=min(left / 2, IMPORT_TIMEOUT_S * 2), cwd="/")
+    except subprocess.TimeoutExpired:
+        return None
+    for line in reversed(proc.stdout.decode("utf-8", "replace").splitlines()):
+        if line.startswith("LAUNCHBUILD-IMPORTS "):
+            try:
+                found = json.loads(line[len("LAUNCHBUILD-IMPORTS "):])
+            except ValueError:
+                return None
+            return found if isinstance(found, dict) else None
+    return None
+
+
 def import_distributions(only):
     """[{dist, module, ok, gpu, error}] for the distributions named in `only` (canonical names),
-    each module imported in its own interpreter, a few at a time, within one overall budget."""
+    within one overall budget. First every module in one interpreter; each module that did not
+    import there (or all of them, if that interpreter crashed) is imported again in its own
+    interpreter, which decides: an order effect never fails a module, and a real failure is
+    classified (GPU or not) from its own error output."""
     import time
     from concurrent.futures import ThreadPoolExecutor
 
@@ -93,9 +133,16 @@ def import_distributions(only):
         canonical = re.sub(r"[-_.]+", "-", name).lower()
         if canonical in only:
             todo += [(canonical, module) for module in top_level_modules(dist)]
+    todo = sorted(set(todo))
     deadline = time.monotonic() + TOTAL_BUDGET_S
+    together = _import_all_in_one(sorted({module for _, module in todo}), deadline) or {}
+    done = {item: {"dist": item[0], "module": item[1], "ok": True, "gpu": False, "error": ""}
+            for item in todo if together.get(item[1]) is True}
+    again = [item for item in todo if item not in done]
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        return list(pool.map(lambda item: _import_one(item[0], item[1], deadline), sorted(todo)))
+        for item, result in zip(again, pool.map(lambda i: _import_one(i[0], i[1], deadline), again)):
+            done[item] = result
+    return [done[item] for item in todo]
 
 
 def _guarded(node, parents):
@@ -171,13 +218,45 @@ def importable_names():
     return sorted(names)
 
 
-def probe(argv_entrypoint, locked_names):
+def _canonical(name):
+    return re.sub(r"[-_.]+", "-", name or "").lower()
+
+
+def reuse_refused(reused):
+    """Why the import results of the `reused` distributions (an unchanged heavy layer) cannot be
+    carried over, or None. A later layer could change what they import only through their own
+    files or the interpreter's start-up: a file another distribution also owns, a .pth file or a
+    sitecustomize/usercustomize module installed by a distribution not in `reused`."""
+    if metadata is None:
+        return "no importlib.metadata"
+    owner = {}
+    for dist in metadata.distributions():
+        name = _canonical(dist.metadata["Name"])
+        for path in dist.files or ():
+            text = str(path)
+            if text.endswith(".pyc") or ".dist-info/" in text or text.startswith(".."):
+                continue
+            if name not in reused:
+                base = text.rsplit("/", 1)[-1]
+                if base.endswith(".pth") or base.split(".")[0] in ("sitecustomize", "usercustomize"):
+                    return "%s installs %s" % (name, text)
+            other = owner.setdefault(text, name)
+            if other != name and (other in reused) != (name in reused):
+                return "%s and %s both install %s" % (other, name, text)
+    return None
+
+
+def probe(argv_entrypoint, locked_names, reused_names=()):
     from_script = None
     script = _script_of(argv_entrypoint)
     if script:
         from_script = resolve_script_imports(script)
-    return {"imports": import_distributions(set(locked_names)), "script_imports": from_script,
-            "importable": importable_names()}
+    reused = set(reused_names)
+    refused = reuse_refused(reused) if reused else None
+    only = set(locked_names) - (set() if refused else reused)
+    return {"imports": import_distributions(only), "script_imports": from_script,
+            "importable": importable_names(), "imports_reused": sorted(reused) if reused and not refused else [],
+            "imports_reuse_refused": refused}
 
 
 def _script_of(argv):

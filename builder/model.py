@@ -24,6 +24,11 @@ class BuildSummary:
     pushed: str | None = None  # the reference pushed to, if any
     engine: str = ""
     verification: tuple[VerificationResult, ...] = ()
+    # What the push sent, measured on the registry (builder/push_bytes.py): compressed bytes of
+    # the blobs it did not have, of the image's total, and (sent, total) blob counts. None: unknown.
+    push_bytes_sent: int | None = None
+    push_image_bytes: int | None = None
+    push_blobs: tuple[int, int] | None = None
 
     @property
     def verified(self) -> bool:

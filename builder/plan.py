@@ -81,6 +81,10 @@ class BuildPlan:
     # Host paths of wheels (built from VCS lines, or the job's own wheel files) that the build
     # copies into its context; only their names and the lock's hashes reach the Dockerfile.
     wheel_files: tuple[str, ...] = ()
+    # The heavy roots of the layer split (builder/layers.py), canonical names chosen by size:
+    # the lock's install is split into sub-locks, these and their closure first. () : one layer.
+    layer_roots: tuple[str, ...] = ()
+    layer_roots_by_name: tuple[str, ...] = ()  # the roots chosen by the name HEURISTIC (size unknown)
 
     @property
     def lock_sha256(self) -> str:

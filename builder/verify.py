@@ -119,14 +119,15 @@ def _local_engine() -> bool:
 
 
 def verify_image(client, image: str, plan: BuildPlan, *, uv_binary: Path | None = None,
-                 timeout_s: int = 180) -> tuple[VerificationResult, ...]:
+                 timeout_s: int = 180, carried_imports: tuple[tuple[str, ...], tuple[dict, ...]] | None = None,
+                 ) -> tuple[VerificationResult, ...]:
     """Run the probe in one offline container and judge it. The container is always removed."""
     from docker.errors import APIError, DockerException
 
     from launchbuild.compat.providers.docker import owner_labels
 
     def create(mount_uv: bool):
-        entrypoint, command = probe_command(plan)
+        entrypoint, command = probe_command(plan, carried=carried_imports[0] if carried_imports else ())
         return client.containers.create(
             image,
             entrypoint=entrypoint,
@@ -170,16 +171,20 @@ def verify_image(client, image: str, plan: BuildPlan, *, uv_binary: Path | None 
                 container.remove(force=True)
             except DockerException:
                 pass
-    results, probe = judge_run(plan, status.get("StatusCode"), out, err)
+    results, probe = judge_run(plan, status.get("StatusCode"), out, err,
+                               carried=carried_imports[1] if carried_imports else ())
     if probe is not None:
         LAST_IMPORTABLE[image] = tuple(probe.get("importable") or ())
+        LAST_IMPORTS[image] = probe.get("imports") if isinstance(probe.get("imports"), list) else []
     return results
 
 
-def probe_command(plan: BuildPlan) -> tuple[list[str], list[str]]:
-    """(entrypoint, arguments) of the probe run: the same on every engine."""
+def probe_command(plan: BuildPlan, *, carried: tuple[str, ...] = ()) -> tuple[list[str], list[str]]:
+    """(entrypoint, arguments) of the probe run: the same on every engine. `carried`: modules
+    whose import results an unchanged heavy layer carries over (builder/verify_layers.py)."""
     return ([f"{VENV}/bin/python", f"{PROBE_DIR}/probe.py"],
-            [json.dumps(list(plan.entrypoint)), json.dumps(sorted({name for name, _, _ in locked_pins(plan.lock_text)}))])
+            [json.dumps(list(plan.entrypoint)), json.dumps(sorted({name for name, _, _ in locked_pins(plan.lock_text)})),
+             json.dumps(sorted(carried))])
 
 
 def probe_files() -> dict[str, str]:
@@ -189,7 +194,8 @@ def probe_files() -> dict[str, str]:
             for source, name in (("verify_probe.py", "probe.py"), ("imports_probe.py", "imports_probe.py"))}
 
 
-def judge_run(plan: BuildPlan, exit_code, out: str, err: str) -> tuple[tuple[VerificationResult, ...], dict | None]:
+def judge_run(plan: BuildPlan, exit_code, out: str, err: str, *, carried: tuple[dict, ...] = (),
+              ) -> tuple[tuple[VerificationResult, ...], dict | None]:
     """The verdict on one probe run, from its exit code and output: the same for a local
     container and a cluster Pod. Also the probe's JSON, when it printed one."""
     if exit_code != 0:
@@ -201,11 +207,16 @@ def judge_run(plan: BuildPlan, exit_code, out: str, err: str) -> tuple[tuple[Ver
         return (VerificationResult("run image", False, f"probe printed no JSON: {out[-200:]!r}"),), None
     if not isinstance(probe, dict):  # the image's own code may print last; never crash on its shape
         return (VerificationResult("run image", False, f"probe printed no JSON object: {out[-200:]!r}"),), None
+    if carried:  # builder/verify_layers.py: an unchanged heavy layer's import results
+        from launchbuild.builder.verify_layers import merged_probe
+
+        probe = merged_probe(probe, carried)
     return judge(plan, probe), probe
 
 
 # What the last probe of an image said it can import (for reusing its verification later).
 LAST_IMPORTABLE: dict[str, tuple[str, ...]] = {}
+LAST_IMPORTS: dict[str, list] = {}  # the probe's per-module import results, for builder/verify_layers.py
 
 
 # --- reusing a verification ------------------------------------------------------------------

@@ -30,6 +30,10 @@ def judge_imports(probe: dict) -> tuple[VerificationResult, ...]:
         if unchecked:
             detail += f"; {len(unchecked)} not checked within the time budget: " + ", ".join(
                 i["module"] for i in unchecked[:10])
+        if probe.get("imports_carried"):
+            detail += f" ({probe['imports_carried']} carried over from the unchanged heavy layer)"
+        elif probe.get("imports_reuse_refused"):
+            detail += f" (none carried over from the heavy layer: {str(probe['imports_reuse_refused'])[:120]})"
         out.append(VerificationResult("imports", not failed, detail))
     script = probe.get("script_imports")
     if isinstance(script, dict):

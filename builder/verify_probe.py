@@ -110,7 +110,8 @@ def main():
         import imports_probe  # the import checks (builder/imports_probe.py)
 
         locked = json.loads(sys.argv[2]) if len(sys.argv) > 2 else []
-        extra = imports_probe.probe(argv, locked)
+        reused = json.loads(sys.argv[3]) if len(sys.argv) > 3 else []  # imports known from the heavy layer
+        extra = imports_probe.probe(argv, locked, reused)
         sys.path.remove(HERE)
     print(json.dumps(dict(extra, **{
         "python": platform.python_version(),

@@ -57,7 +57,20 @@ def plan(checked: Checked) -> BuildPlan:
         platform=parse_platform(options["platform"]),
         repository=validate_repository(f"launchbuild/{_slug(job.name or 'job')}"),
         extra_labels=_image_labels(checked, lock),
+        **_layer_split(checked, lock),
     )
+
+
+def _layer_split(checked: Checked, lock: Lock | None) -> dict[str, tuple[str, ...]]:
+    """The heavy roots of the environment's layer split, by the index's wheel sizes."""
+    if lock is None or not checked.prepared.job.builds_image:
+        return {}
+    from launchbuild.builder.layers import canonical, choose_heavy, heavy_threshold
+
+    packages = checked.environment.packages if checked.environment else ()
+    choice = choose_heavy([p.name for p in lock.packages], {canonical(p.name): p.wheel_bytes for p in packages},
+                          heavy_threshold())
+    return {"layer_roots": choice.roots, "layer_roots_by_name": choice.heuristic}
 
 
 def _image_labels(checked: Checked, lock: Lock | None) -> tuple[tuple[str, str], ...]:

@@ -271,6 +271,7 @@ def resolve(source_dir: Path | None, job: Job, options: ResolveOptions = Resolve
     })
     index_urls = (index.index_url or PYPI_SIMPLE, *index.extra_index_urls)
     header = lock_header(target, backend.name, loaded.path, loaded.kind, index) + own_project.header_lines(own_rel)
+    previous_key = _previous_lock_key(job, source_dir, input_name, target, backend.name)
     entry = core_cache.read_json(cache.lock_path(root, key))
     if not _usable_lock_entry(entry, header, requirements):
         entry = None  # a damaged entry is a miss: resolved again and rewritten atomically
@@ -283,7 +284,8 @@ def resolve(source_dir: Path | None, job: Job, options: ResolveOptions = Resolve
         outcome = backend.compile(CompileRequest(input_text, input_name, constraints_text, target,
                                                  netrc=credentials.netrc_text(),
                                                  local_projects=tuple((n, p) for n, p, _, _ in projects),
-                                                 find_links_dirs=built.find_links_dirs))
+                                                 find_links_dirs=built.find_links_dirs,
+                                                 preferred_lock=_previous_lock(root, previous_key)))
         if not outcome.ok:
             from launchbuild.resolver.build_errors import build_failure_finding, is_build_failure
 
@@ -306,6 +308,7 @@ def resolve(source_dir: Path | None, job: Job, options: ResolveOptions = Resolve
             return _replace(base, findings=tuple(findings))
         entry = {"text": header + own_project.strip_project_entries(outcome.body)}
         core_cache.write_json(cache.lock_path(root, key), entry)
+    _remember_lock(root, previous_key, entry["text"])
     text, hash_findings = artifacts.enforce_user_hashes(entry["text"], user_lines)
     findings += hash_findings
     packages = parse_lock(text, requirements)
@@ -319,6 +322,27 @@ def resolve(source_dir: Path | None, job: Job, options: ResolveOptions = Resolve
 
         facts = package_facts(lock, root, offline=options.offline)
     return _replace(base, lock=lock, findings=tuple(findings), cache_hit=cache_hit, packages=facts)
+
+
+def _previous_lock_key(job: Job, source_dir: Path | None, input_name: str, target, backend: str) -> str:
+    """Which earlier lock is this job's: the same source (remote or path) and input, one target."""
+    src = job.source
+    where = getattr(src, "remote", None) or str(getattr(src, "path", "") or source_dir or "")
+    return cache.input_hash({"previous-lock-of": where, "subdir": getattr(src, "subdir", None),
+                             "name": job.name, "input_name": input_name, "python": target.python,
+                             "platform": uv_python_platform(target), "glibc": target.glibc, "backend": backend})
+
+
+def _previous_lock(root: Path, key: str) -> str:
+    """The job's previous lock text, or "" (none yet, or a damaged entry)."""
+    entry = core_cache.read_json(cache.previous_lock_path(root, key))
+    text = entry.get("text") if entry else None
+    return text if isinstance(text, str) else ""
+
+
+def _remember_lock(root: Path, key: str, text: str) -> None:
+    if _previous_lock(root, key) != text:  # the warm path reads; it writes only on a change
+        core_cache.write_json(cache.previous_lock_path(root, key), {"text": text})
 
 
 def _allowed_roots(source_dir: Path | None, job: Job, options: ResolveOptions) -> list[Path]:

@@ -67,6 +67,9 @@ class CompileRequest:
     # projects/<name> beside the input, which refers to them as ./projects/<name>.
     local_projects: tuple[tuple[str, Path], ...] = ()
     find_links_dirs: tuple[Path, ...] = ()  # wheels built or copied on this host (artifacts.py); never in the lock
+    # The job's previous lock (entries only): both lockers prefer the pins of an existing output
+    # file, so a one-package change keeps every other pin and resolves only what it must.
+    preferred_lock: str = ""
 
 
 @dataclass(frozen=True)
@@ -138,6 +141,11 @@ def _write_inputs(request: CompileRequest, directory: Path) -> Path:
 NETRC_NAME = ".launchbuild-netrc"
 
 
+def _write_preferences(request: CompileRequest, output: Path) -> None:
+    if request.preferred_lock.strip():
+        output.write_text(request.preferred_lock, encoding="utf-8")
+
+
 def _run(cmd: list[str], cwd: Path, what: str) -> subprocess.CompletedProcess[str]:
     from launchbuild.netbounds import RESOLVE_DEADLINE_ENV, default_seconds
 
@@ -199,6 +207,7 @@ class UvBackend:
             directory = Path(tmp)
             source = _write_inputs(request, directory)
             output = directory / "lock.txt"
+            _write_preferences(request, output)
             cmd = [
                 self.binary, "pip", "compile", source.name, "--output-file", str(output),
                 "--no-config", "--no-header", "--quiet", "--generate-hashes",
@@ -261,6 +270,7 @@ class PipToolsBackend:
             directory = Path(tmp)
             source = _write_inputs(request, directory)
             output = directory / "lock.txt"
+            _write_preferences(request, output)
             if request.groups and request.project_dir is not None:
                 raise BadInput("the pip-tools backend cannot lock dependency groups", hint="use --resolver uv")
             cmd = [

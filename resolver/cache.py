@@ -20,6 +20,11 @@ def lock_path(root: Path, key: str) -> Path:
     return root / "locks" / f"{key}.json"
 
 
+def previous_lock_path(root: Path, key: str) -> Path:
+    """The last lock of one job's input for one target: the resolver's preferences next time."""
+    return root / "previous-locks" / f"{key}.json"
+
+
 def facts_path(root: Path, index: str, name: str, version: str) -> Path:
     index_key = hashlib.sha256(index.encode()).hexdigest()[:12]
     safe = f"{name}-{version}".replace("/", "_")

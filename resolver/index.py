@@ -41,6 +41,8 @@ def facts_for_target(name: str, version: str, release: dict, target: Target) -> 
     wheel_tags: list[str] = []
     has_wheel = False
     has_sdist = False
+    sizes = release.get("sizes") if isinstance(release.get("sizes"), dict) else {}
+    target_sizes: list[int] = []
     for filename, packagetype in release.get("files", []):
         if packagetype == "sdist":
             has_sdist = True
@@ -54,10 +56,15 @@ def facts_for_target(name: str, version: str, release: dict, target: Target) -> 
         wheel_tags += sorted(str(t) for t in tags)
         if any(t in supported for t in tags):
             has_wheel = True
+            size = sizes.get(filename)
+            if isinstance(size, int) and not isinstance(size, bool) and size >= 0:
+                target_sizes.append(size)
     return PackageFacts(
         name=name, version=version, has_target_wheel=has_wheel, has_sdist=has_sdist,
         requires_python=release.get("requires_python") or None,
         wheel_tags=tuple(dict.fromkeys(wheel_tags)),
+        # The biggest wheel the target could install: what builder/layers.py sorts by.
+        wheel_bytes=max(target_sizes) if target_sizes else None,
     )
 
 
@@ -97,6 +104,11 @@ def valid_release(entry: object) -> bool:
             and (requires is None or isinstance(requires, str)))
 
 
+def _lacks_sizes(release: dict) -> bool:
+    """Cached before the index's file sizes were kept (the layer split needs them)."""
+    return "sizes" not in release and not release.get("missing")
+
+
 def _release_files(files: object) -> list | None:
     if not isinstance(files, list):
         return None
@@ -114,7 +126,7 @@ def fetch_release_files(base: str, name: str, version: str, cache_root: Path,
 
     path = facts_path(cache_root, base, name, version)
     cached = read_json(path)
-    if cached is not None and valid_release(cached):  # a damaged entry is a miss, rewritten below
+    if cached is not None and valid_release(cached) and not _lacks_sizes(cached):  # a damaged entry is a miss, rewritten below
         return None if cached.get("missing") else cached
     try:
         data = _get_json(session, f"{base}/{name}/{version}/json")
@@ -138,6 +150,10 @@ def fetch_release_files(base: str, name: str, version: str, cache_root: Path,
         return None
     release = {
         "files": [[_text(f.get("filename")), _text(f.get("packagetype"))] for f in files],
+        # The index's `size` per file (PyPI's JSON API `urls[].size`; PEP 691's simple JSON has it too):
+        # the layer split sorts by it.
+        "sizes": {_text(f.get("filename")): f["size"] for f in files
+                  if isinstance(f.get("size"), int) and not isinstance(f.get("size"), bool)},
         "requires_python": requires if isinstance(requires, str) else None,
     }
     write_json(path, release)  # a published release's files never change except by yanking
@@ -159,8 +175,8 @@ def package_facts(lock: Lock, cache_root: Path, *, offline: bool = False) -> tup
         cached = cached if valid_release(cached) else None  # a damaged entry is a miss
         if offline:
             releases[i] = cached
-        elif cached is None:
-            to_fetch.append(i)
+        elif cached is None or _lacks_sizes(cached):
+            to_fetch.append(i)  # absent, or cached before sizes were kept: asked once more
         else:
             releases[i] = None if cached.get("missing") else cached
     # Warm runs find every release on disk: no HTTP session, no thread pool, no requests import.

@@ -101,3 +101,4 @@ class PackageFacts:
     has_sdist: bool | None = None
     requires_python: str | None = None  # the release's Requires-Python specifier
     wheel_tags: tuple[str, ...] = ()  # e.g. "cp311-cp311-manylinux_2_17_x86_64"
+    wheel_bytes: int | None = None  # size of the biggest wheel for the target, as the index gives it

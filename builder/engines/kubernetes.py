@@ -145,6 +145,9 @@ def build_on_cluster(plan: BuildPlan, options: EngineOptions, progress: Any = No
         from launchbuild.builder.wheels_in_context import place
 
         place(ctx, fitted)  # wheels built or copied on this host travel with the context
+        from launchbuild.builder import layers
+
+        layers.place(ctx, fitted)  # the sub-locks of the layer split, as in a local build context
         if options.dry_run:
             for f in found:  # a dry run returns no report: the warning goes to the progress channel
                 (progress or Progress()).log(f"{f.rule} ({f.severity.value}): {f.message}")

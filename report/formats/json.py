@@ -150,6 +150,12 @@ def build_dict(b: BuildSummary | None) -> dict[str, Any] | None:
         "engine": b.engine,
         "verified": b.verified,
         "verification": [{"check": v.check, "passed": v.passed, "detail": v.detail} for v in b.verification],
+        # Only after a push whose bytes the registry could tell (builder/push_bytes.py).
+        **({} if b.push_bytes_sent is None else {"push": {
+            "bytes_sent": b.push_bytes_sent, "image_bytes": b.push_image_bytes,
+            "blobs_sent": b.push_blobs[0] if b.push_blobs else None,
+            "blobs_total": b.push_blobs[1] if b.push_blobs else None,
+        }}),
     }
 
 

@@ -191,7 +191,8 @@ class MarkdownFormat(ReportFormat):
             if b.digest:
                 items.append(f"- Digest: {code(short_digest(b.digest))}")
             if b.pushed:
-                items.append(f"- Pushed: {code(b.pushed)}")
+                items.append(f"- Pushed: {code(b.pushed)}" + (
+                    f", {cell(human_size(b.push_bytes_sent))} sent" if b.push_bytes_sent is not None else ""))
             lines += items + [""]
             if b.verification:
                 lines += _table(

@@ -33,7 +33,7 @@ from launchbuild.report.formats.base import (
     short_digest,
     verdict_reason,
 )
-from launchbuild.report.model import Report, Verdict
+from launchbuild.report.model import BuildSummary, Report, Verdict
 
 _VERDICT_STYLE = {Verdict.PASS: "bold green", Verdict.WARN: "bold yellow", Verdict.FAIL: "bold red"}
 _SEVERITY_STYLE = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "blue"}
@@ -237,7 +237,7 @@ def _build(report: Report, sym: _Symbols) -> RenderableType | None:
     if b.digest:
         add_plain_row(table, "digest", short_digest(b.digest))
     if b.pushed:
-        add_plain_row(table, "pushed", b.pushed)
+        add_plain_row(table, "pushed", b.pushed + _push_detail(b))
     for v in b.verification:
         mark = Text(sym.ok if v.passed else sym.bad, style="green" if v.passed else "bold red")
         mark.append(f" {v.check}", style="" if v.passed else "red")
@@ -370,3 +370,14 @@ class RichFormat(ReportFormat):
             console.print(part)
         # Tables pad every line to the table's width; the padding is noise in logs and diffs.
         return "\n".join(_strip_trailing(line) for line in buf.getvalue().split("\n"))
+
+
+def _push_detail(b: BuildSummary) -> str:
+    if b.push_bytes_sent is None:
+        return ""
+    sent = f" ({human_size(b.push_bytes_sent)} sent"
+    if b.push_image_bytes is not None:
+        sent += f" of {human_size(b.push_image_bytes)}"
+    if b.push_blobs:
+        sent += f", {b.push_blobs[0]} of {b.push_blobs[1]} blobs were missing"
+    return sent + ")"

@@ -123,7 +123,8 @@ def test_damaged_cache_entry_is_a_miss_and_rewritten(hostile, tmp_path, garbage)
     path.parent.mkdir(parents=True)
     path.write_bytes(garbage)
     release = fetch(hostile, tmp_path)
-    assert release == {"files": [["demo-1.0-py3-none-any.whl", "bdist_wheel"]], "requires_python": ">=3.8"}
+    assert release == {"files": [["demo-1.0-py3-none-any.whl", "bdist_wheel"]], "requires_python": ">=3.8",
+                       "sizes": {}}
     assert read_json(path) == release  # rewritten with the good answer
     assert not [p for p in path.parent.iterdir() if p.name.startswith(".tmp-")]
 
@@ -143,3 +144,21 @@ def test_lock_against_an_index_that_answers_one_byte_a_second_ends_at_the_deadli
     with pytest.raises(InfraUnavailable, match="did not finish in 3 s") as err:
         backend.compile(request)
     assert err.value.exit_code == 3
+
+
+def test_file_sizes_are_kept_and_an_entry_cached_without_them_is_asked_again(hostile, tmp_path, monkeypatch):
+    """The layer split sorts by the index's `size`; a release cached before sizes were kept is
+    fetched once more (only a hostile size, a bool or a negative number, is left out)."""
+    sized = {"info": {}, "urls": [{"filename": "demo-1.0-py3-none-any.whl", "packagetype": "bdist_wheel",
+                                   "size": 12_345_678},
+                                  {"filename": "demo-1.0.tar.gz", "packagetype": "sdist", "size": True}]}
+    monkeypatch.setitem(ANSWERS, "good", json.dumps(sized).encode())
+    path = facts_path(tmp_path, hostile.base, "demo", "1.0")
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"files": [["old.whl", "bdist_wheel"]], "requires_python": None}))
+    release = fetch(hostile, tmp_path)
+    assert release["sizes"] == {"demo-1.0-py3-none-any.whl": 12_345_678}
+    assert read_json(path) == release
+    from launchbuild.resolver.model import Target
+
+    assert index.facts_for_target("demo", "1.0", release, Target("3.11")).wheel_bytes == 12_345_678

@@ -134,3 +134,22 @@ def test_json_round_trip_re_renders_the_same_markdown(tmp_path):
 
     _, js = write_results(_results(), tmp_path)
     assert render_markdown(from_json(json.loads(js.read_text()))) == render_markdown(_results())
+
+
+def test_the_gpu_stack_has_its_own_stricter_targets_and_every_other_job_the_common_ones():
+    from launchbuild.bench.stats import target_for
+
+    assert target_for("gpu-stack", "dependency change").max_ratio == 0.10
+    assert target_for("small", "dependency change").max_ratio == 0.15
+    assert target_for("gpu-stack", "cold build").max_ratio == 0.7
+    assert target_for("medium", "cold build").max_ratio == 0.8
+    assert target_for("gpu-stack", "code-only rebuild").max_ratio == 1.0
+
+
+def test_a_share_of_the_image_is_met_at_two_percent_and_rendered_as_percent():
+    from launchbuild.bench.stats import Row, Summary
+
+    share = "bytes pushed on dependency change, share of the image"
+    assert Row("gpu-stack", share, Summary.of([0.0005]), Summary.of([0.9]), unit="share").met is True
+    assert Row("gpu-stack", share, Summary.of([0.03]), Summary.of([0.9]), unit="share").met is False
+    assert Summary.of([0.0005]).text("share") == "0.05 %"

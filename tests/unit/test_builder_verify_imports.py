@@ -85,3 +85,35 @@ def test_the_script_of_an_entrypoint_python_or_a_launcher():
     assert of(["accelerate", "launch", "scripts/finetune.py"]) == "scripts/finetune.py"
     assert of(["python", "-m", "pkg.train"]) is None and of(["bash", "run.sh"]) is None
 
+
+
+def test_modules_import_together_first_and_a_failure_is_decided_in_its_own_interpreter(tmp_path, monkeypatch):
+    """A module that fails in the shared interpreter is imported again alone, which decides."""
+    import json as _json
+    import types
+
+    (tmp_path / "good_mod.py").write_text("X = 1\n")
+    (tmp_path / "bad_mod.py").write_text("raise ImportError('libfoo.so: cannot open shared object file')\n")
+    (tmp_path / "order_mod.py").write_text("import sys\nif 'good_mod' in sys.modules:\n    raise RuntimeError('order')\n")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+
+    class Dist:
+        def __init__(self, name, module):
+            self.metadata = {"Name": name}
+            self._module = module
+            self.files = [f"{module}.py"]
+
+        def read_text(self, name):
+            return self._module if name == "top_level.txt" else None
+
+    fake = [Dist("good", "good_mod"), Dist("bad", "bad_mod"), Dist("order", "order_mod")]
+    monkeypatch.setattr(imports_probe, "metadata", types.SimpleNamespace(distributions=lambda: fake))
+    calls = []
+    real_run = imports_probe.subprocess.run
+    monkeypatch.setattr(imports_probe.subprocess, "run", lambda cmd, **kw: calls.append(cmd) or real_run(cmd, **kw))
+    got = {i["module"]: i for i in imports_probe.import_distributions({"good", "bad", "order"})}
+    assert got["good_mod"]["ok"] is True
+    assert got["order_mod"]["ok"] is True  # failed only after good_mod, in the shared interpreter
+    assert got["bad_mod"]["ok"] is False and "libfoo.so" in got["bad_mod"]["error"]
+    assert _json.loads(calls[0][-1]) == ["bad_mod", "good_mod", "order_mod"]  # one interpreter for all first
+    assert len(calls) == 3  # then only the two that failed there, each alone

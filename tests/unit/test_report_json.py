@@ -98,3 +98,17 @@ def test_non_ascii_survives_as_utf8():
     report = replace(warning_report(), findings=(
         Finding("LB402", Severity.WARNING, "t", "would copy données/ into the image", "ignore it"),))
     assert "données/" in render(report, "json")
+
+
+def test_push_bytes_reach_the_json_report_and_validate(validator):
+    """Issue 17: what a push sent, as the registry accounted for it."""
+    report = fixed_report(verification_passes=True)
+    pushed = replace(report, build=replace(report.build, pushed="127.0.0.1:5055/team/job:lb-1", push_bytes_sent=1234,
+                                           push_image_bytes=99_000, push_blobs=(2, 11)))
+    doc = json.loads(render(pushed, OutputFormat.JSON, rules=RULES))
+    assert doc["build"]["push"] == {"bytes_sent": 1234, "image_bytes": 99_000, "blobs_sent": 2, "blobs_total": 11}
+    assert not list(validator.iter_errors(doc))
+    assert "push" not in json.loads(render(report, OutputFormat.JSON, rules=RULES))["build"]
+    text = " ".join(render(pushed, OutputFormat.RICH, rules=RULES).split())
+    assert "2 of 11 blobs were missing" in text
+    assert "sent" in render(pushed, OutputFormat.MARKDOWN, rules=RULES)

@@ -1,0 +1,116 @@
+"""The layered environment on the real engine and the real local registry (issue 17).
+
+One job, two builds: `rich` + `six`, then `idna` added. The heavy threshold is lowered so a
+small package (pygments' 1.2 MB wheel) makes the heavy layer. The second build reuses the heavy
+layer (same diff ID locally, same blob digest in the registry), rebuilds only the later layers,
+and its push sends less than the heavy layer; the environment is verified as one each time."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from launchbuild.builder import push_bytes
+from launchbuild.builder.layers import HEAVY_BYTES_ENV
+from launchbuild.cli import app
+
+pytestmark = [pytest.mark.docker, pytest.mark.network]
+
+# Above markdown-it-py, rich, mdurl and six; below pygments (PyPI's sizes, read by the resolver).
+THRESHOLD = "700000"
+
+
+def layer_index(ref: str, *needles: str) -> int:
+    """The index (in rootfs order) of the layer whose history entry names all `needles`, read
+    from the image config in the registry (its history marks metadata-only steps)."""
+    import urllib.request
+
+    config = push_bytes.manifest_blobs(ref)[0]
+    base, path, _ = push_bytes.registry_parts(ref)
+    with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(
+            f"{base}/v2/{path}/blobs/{config.digest}", timeout=10) as resp:
+        history = json.loads(resp.read())["history"]
+    layered = [h for h in history if not h.get("empty_layer")]
+    found = [i for i, h in enumerate(layered) if all(n in h.get("created_by", "") for n in needles)]
+    assert len(found) == 1, [h.get("created_by", "")[:80] for h in layered]
+    return found[0]
+
+
+def delete_from_registry(ref: str) -> None:
+    """This test's tags leave the registry (its config enables deletes); best effort."""
+    import urllib.request
+
+    base, path, tag = push_bytes.registry_parts(ref)
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        head = urllib.request.Request(f"{base}/v2/{path}/manifests/{tag}", method="HEAD",
+                                      headers={"Accept": push_bytes.MANIFEST_TYPES})
+        digest = opener.open(head, timeout=10).headers.get("Docker-Content-Digest")
+        if digest:
+            opener.open(urllib.request.Request(f"{base}/v2/{path}/manifests/{digest}", method="DELETE"),
+                        timeout=10).close()
+    except OSError:
+        pass
+
+
+def build(job: Path, destination: str, base: str, out: Path) -> dict:
+    result = CliRunner().invoke(app, [
+        "build", str(job), "--python", "3.11", "--entrypoint", "python train.py", "--base-image", base,
+        "--push", destination, "--format", "json", "-o", str(out)],
+        # A cache of its own: the verification of the first build is this test's, never an earlier run's.
+        env={"NO_COLOR": "1", HEAVY_BYTES_ENV: THRESHOLD, "LAUNCHBUILD_CACHE_DIR": str(out.parent / "cache")})
+    assert result.exit_code == 0, result.output
+    return json.loads(out.read_text())
+
+
+def test_a_one_package_change_reuses_the_heavy_layer_and_pushes_less_than_it(
+        tmp_path, standin_images, local_registry, docker_client):
+    job = tmp_path / "layered"
+    job.mkdir()
+    run_id = uuid.uuid4().hex[:10]
+    # Code of its own: a rerun builds (and verifies) again instead of finding its content tag.
+    (job / "train.py").write_text(f"import rich, six\nprint('ok')  # {run_id}\n")
+    (job / "requirements.txt").write_text("rich\nsix\n")
+    destination = f"{local_registry}/lb-test-layers/{run_id}"
+    base = standin_images["python"]
+    tags = []
+    try:
+        first = build(job, destination, base, tmp_path / "first.json")
+        tags.append(first["build"]["tag"])
+        (job / "requirements.txt").write_text("rich\nsix\nidna\n")
+        second = build(job, destination, base, tmp_path / "second.json")
+        tags.append(second["build"]["tag"])
+        assert first["build"]["verified"] and second["build"]["verified"]  # the whole venv, pip check included
+        assert any(v["check"] == "pip check" and v["passed"] for v in second["build"]["verification"])
+        imports = next(v for v in second["build"]["verification"] if v["check"] == "imports")
+        assert imports["passed"] and "carried over from the unchanged heavy layer" in imports["detail"]
+
+        index1, index2 = (layer_index(t, "pip install", "1-heavy.lock") for t in tags)
+        assert index1 == index2
+        heavy = index1
+        rest = layer_index(tags[1], "pip install", "2-rest.lock")
+        layers1, layers2 = (docker_client.images.get(t).attrs["RootFS"]["Layers"] for t in tags)
+        assert len(layers1) == len(layers2) and rest > heavy
+        assert layers1[: heavy + 1] == layers2[: heavy + 1]  # the heavy layer and all below it reused
+        assert layers1[rest] != layers2[rest]  # the later install layer rebuilt
+
+        blobs1, blobs2 = (push_bytes.manifest_blobs(t) for t in tags)
+        heavy_blob = blobs1[1 + heavy]  # the config blob comes first
+        assert blobs2[1 + heavy] == heavy_blob  # same digest in the registry: never sent again
+        push = second["build"]["push"]
+        assert push["bytes_sent"] < heavy_blob.size
+        assert push["blobs_sent"] < push["blobs_total"]
+        assert first["build"]["push"]["bytes_sent"] > heavy_blob.size  # the first push did send it
+        assert push_bytes.pull_bytes(blobs2, blobs1) < heavy_blob.size  # nor does a node pull it again
+    finally:
+        for tag in tags:
+            delete_from_registry(tag)
+            for ref in (tag, tag.replace(f"{destination}:", "launchbuild/layered:")):
+                try:
+                    docker_client.images.remove(ref)
+                except Exception:  # noqa: BLE001 - best-effort clean-up of this test's own tags
+                    pass
