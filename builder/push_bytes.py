@@ -156,7 +156,7 @@ def measured_push(push, ref: str) -> tuple[str, PushStats | None]:
     had = blobs_before_push(ref)
     digest = push()
     pushed = manifest_blobs(ref) if had is not None else None
-    return digest, (stats(pushed, had) if pushed is not None else None)
+    return digest, (stats(pushed, had) if pushed is not None and had is not None else None)
 
 
 def summary_fields(push: PushStats | None) -> dict:

@@ -175,7 +175,8 @@ def verify_image(client, image: str, plan: BuildPlan, *, uv_binary: Path | None 
                                carried=carried_imports[1] if carried_imports else ())
     if probe is not None:
         LAST_IMPORTABLE[image] = tuple(probe.get("importable") or ())
-        LAST_IMPORTS[image] = probe.get("imports") if isinstance(probe.get("imports"), list) else []
+        imports = probe.get("imports")
+        LAST_IMPORTS[image] = imports if isinstance(imports, list) else []
     return results
 
 

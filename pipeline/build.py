@@ -61,7 +61,7 @@ def plan(checked: Checked) -> BuildPlan:
     )
 
 
-def _layer_split(checked: Checked, lock: Lock | None) -> dict[str, tuple[str, ...]]:
+def _layer_split(checked: Checked, lock: Lock | None) -> dict[str, Any]:
     """The heavy roots of the environment's layer split, by the index's wheel sizes."""
     if lock is None or not checked.prepared.job.builds_image:
         return {}

@@ -41,7 +41,8 @@ def facts_for_target(name: str, version: str, release: dict, target: Target) -> 
     wheel_tags: list[str] = []
     has_wheel = False
     has_sdist = False
-    sizes = release.get("sizes") if isinstance(release.get("sizes"), dict) else {}
+    given = release.get("sizes")
+    sizes: dict = given if isinstance(given, dict) else {}
     target_sizes: list[int] = []
     for filename, packagetype in release.get("files", []):
         if packagetype == "sdist":
