@@ -24,12 +24,14 @@ from launchbuild.errors import BadInput, InfraUnavailable, LaunchbuildError
 from launchbuild.service import checks as checks_mod
 from launchbuild.service.access import AccessLog
 from launchbuild.service.auth import authenticate
+from launchbuild.service.checkpool import CheckPool, WorkerDied, WorkerSettings
 from launchbuild.service import operator as operator_mod
 from launchbuild.service.config import ServeConfig
 from launchbuild.service.egress import EgressPolicy, refuse_git_redirects
 from launchbuild.service.engine_watch import ImageIds
 from launchbuild.service.events import EventBroker
 from launchbuild.service.metrics import Metrics
+from launchbuild.service.reaper import Reaper
 from launchbuild.service.request import (JobRequest, parse_body, parse_request, prepare, redact_error,
                                          refuse_operator_config, request_dir)
 from launchbuild.service.store import Store
@@ -76,6 +78,11 @@ class CheckGate:
         return max(0, self.pending - int(self.limiter.borrowed_tokens))
 
 
+def _archive_bytes(body: Body) -> bytes:
+    body.archive.seek(0)
+    return body.archive.read()
+
+
 def _rules_document() -> bytes:
     from launchbuild import api
 
@@ -99,12 +106,16 @@ def create_app(config: ServeConfig, tokens: dict[str, bytes] | None, *, on_ready
                           work_root=work_root, on_final=metrics.build_done)
     gate = CheckGate(config.max_concurrent_checks, config.check_queue_size)
     image_ids = ImageIds()
+    reaper = Reaper()
     cache = checks_mod.CheckCache(config.check_cache_ttl_s, image_ids)
     operator_flags = dict(config.operator_options)
     operator = operator_mod.load(config.operator_config, state_dir)
     egress = EgressPolicy.from_flags(config.allow_git_hosts, config.allow_registries)
     if egress.git_hosts is not None:
         refuse_git_redirects()
+    # After refuse_git_redirects: the workers' environment is the server's as it is now.
+    check_pool = CheckPool(config.max_concurrent_checks, WorkerSettings(
+        config.max_extract_bytes, operator_flags, operator, egress))
     # What the operator set, as the cache and dedupe keys see it: flags and the config snapshot.
     operator_key = {**operator_flags, "\0operator-config": operator.digest}
     fault = os.environ.get(FAULT_ENV)
@@ -127,6 +138,7 @@ def create_app(config: ServeConfig, tokens: dict[str, bytes] | None, *, on_ready
         broker.loop = asyncio.get_running_loop()
         if config.check_cache_ttl_s > 0:
             image_ids.start()
+        check_pool.warm()
         for build_id in interrupted:
             log.info("build marked interrupted at start-up", extra={"build_id": build_id})
         if on_ready is not None:
@@ -134,6 +146,8 @@ def create_app(config: ServeConfig, tokens: dict[str, bytes] | None, *, on_ready
         yield
         image_ids.stop()
         await anyio.to_thread.run_sync(builds.shutdown, config.shutdown_grace_s)
+        await anyio.to_thread.run_sync(check_pool.shutdown)
+        await anyio.to_thread.run_sync(reaper.close)
         store.close()
 
     app = FastAPI(title="launchbuild", version=__version__, lifespan=lifespan,
@@ -220,14 +234,24 @@ def create_app(config: ServeConfig, tokens: dict[str, bytes] | None, *, on_ready
         if content_length_over(request.headers, config.max_upload_bytes):
             raise await too_large(request)
 
-    def checked(req: JobRequest, body: Body) -> tuple[bytes, str]:
-        """The real path, in a worker thread: the request's own directory, removed afterwards."""
-        with request_dir() as workdir:
-            archive = save_archive(body, workdir)
-            document = checks_mod.run_check(req, workdir, archive=archive, max_extract_bytes=config.max_extract_bytes,
-                                            operator_flags=operator_flags, config=operator.snapshot,
-                                            on_source=on_source, unalias=operator.unalias)
-        return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode(), document["verdict"]
+    async def checked(req: JobRequest, body: Body) -> tuple[bytes, str, str | None]:
+        """The real path, in a check worker process: the request's own directory (made and
+        removed here, whatever happens to the worker)."""
+        archive = None
+        if body.archive is not None:
+            archive = await anyio.to_thread.run_sync(_archive_bytes, body) if body.archive_on_disk() else _archive_bytes(body)
+        with request_dir(discard=reaper.discard) as workdir:
+            async with gate.limiter:
+                try:
+                    answer = await check_pool.run(req, archive, body.archive_filename, str(workdir))
+                except WorkerDied:
+                    raise RuntimeError("a check worker process died during this check") from None
+        if answer[0] == "ok":
+            return answer[1], answer[2], answer[3]
+        if answer[0] == "error":
+            _, exit_code, _kind, message = answer
+            raise ApiError({2: 400, 3: 503}.get(exit_code, 500), exit_code, message)
+        raise RuntimeError("check worker: " + answer[1])
 
     @app.post("/v1/checks", summary="Pre-flight check a job; answers the schema-v1 report")
     async def create_check(request: Request, _: str = Depends(caller)) -> Response:
@@ -240,19 +264,13 @@ def create_app(config: ServeConfig, tokens: dict[str, bytes] | None, *, on_ready
             try:
                 key = cache.key(req, body.archive_sha256, operator_key)
                 hit = cache.get_fresh(key)  # answered on the loop: no I/O while the engine watch holds
+                if hit is None and key is not None:
+                    hit = await anyio.to_thread.run_sync(cache.get, key)  # may ask the engine
                 if hit is None:
-                    def work() -> tuple[bytes, str, bool]:
-                        found = cache.get(key)
-                        if found is not None:
-                            return found[0], found[1], True
-                        text, verdict = checked(req, body)
-                        cache.put(key, text, verdict)
-                        return text, verdict, False
-
-                    try:
-                        text, verdict, was_hit = await anyio.to_thread.run_sync(work, limiter=gate.limiter)
-                    except LaunchbuildError as exc:
-                        raise _from_launchbuild(exc) from None
+                    text, verdict, image = await checked(req, body)
+                    if key is not None:
+                        await anyio.to_thread.run_sync(cache.put, key, text, verdict, image)
+                    was_hit = False
                 else:
                     (text, verdict), was_hit = hit, True
             finally:

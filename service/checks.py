@@ -157,11 +157,13 @@ class CheckCache:
             return None
         return entry.text, entry.verdict
 
-    def put(self, key: str | None, text: bytes, verdict: str) -> None:
+    def put(self, key: str | None, text: bytes, verdict: str, image: str | None = None) -> None:
+        """`image`: the document's target image, when the caller has it (else read from `text`)."""
         if key is None:
             return
-        document = json.loads(text)
-        image = ((document.get("target") or {}).get("image") or {}).get("value")
+        if image is None:
+            document = json.loads(text)
+            image = ((document.get("target") or {}).get("image") or {}).get("value")
         image_id = self.image_ids.lookup(image) if isinstance(image, str) else None
         if not image_id:
             return  # not in the local engine: nothing cheap to validate a hit against

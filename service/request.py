@@ -19,7 +19,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 from launchbuild.errors import BadInput
 from launchbuild.options import JOB_OPTION_NAMES, SPECS_BY_NAME, read_config_file
@@ -234,13 +234,17 @@ def redact_error(exc: Any, workdir: Path) -> None:
 
 
 @contextlib.contextmanager
-def request_dir(parent: Path | None = None) -> Iterator[Path]:
-    """A private temp dir (0700) for one request; removed on every exit path."""
+def request_dir(parent: Path | None = None, discard: Callable[[Path], None] | None = None) -> Iterator[Path]:
+    """A private temp dir (0700) for one request; removed on every exit path (by `discard`,
+    the server's reaper, when given: gone from its name at once, its contents shortly after)."""
     workdir = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=str(parent) if parent else None))
     try:
         yield workdir
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        if discard is not None:
+            discard(workdir)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 def archive_suffix(filename: str | None, head: bytes) -> str:
