@@ -175,7 +175,7 @@ def create_app(config: ServeConfig, tokens: dict[str, bytes] | None, *, on_ready
         return JSONResponse(error_body(1, f"internal error; the server log has request id {request_id}"),
                             status_code=500)
 
-    def caller(request: Request) -> str:
+    async def caller(request: Request) -> str:  # async: a sync dependency costs a thread hop per request
         if tokens is None:
             return "anonymous"
         name = authenticate(request.headers.get("authorization"), tokens)
