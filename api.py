@@ -168,6 +168,13 @@ def _inspect(ref: str, *, platform: str, offline: bool, progress: Progress) -> t
             return None, str(exc)
 
 
+def _index_hosts(options: Options) -> frozenset[str] | None:
+    from launchbuild.resolver.index_hosts import allowed_hosts
+
+    chosen = options.values["allow-index-host"]
+    return allowed_hosts(chosen.value, chosen.describe())
+
+
 def _gpus(options: Options, run_metadata: Any) -> tuple[tuple[Any, ...], tuple[Sourced[str], ...], Any, Sourced[str] | None]:
     from launchbuild.compat.target import parse_driver, parse_gpu
 
@@ -243,6 +250,7 @@ def _check(
         offline=offline,
         torch_index_url=options["torch-index-url"],
         image_pythons=image_pythons,
+        allowed_index_hosts=_index_hosts(options),
     )
     environment: ResolveResult | None = None
     if job.builds_image:
@@ -598,6 +606,7 @@ def resolve(
             python=explicit, platform=options["platform"],
             backend=options["resolver"], offline=bool(options["offline"]),
             torch_index_url=options["torch-index-url"], fetch_package_facts=False,
+            allowed_index_hosts=_index_hosts(options),
         ))
 
 

@@ -59,6 +59,7 @@ OPTION_SPECS: tuple[OptionSpec, ...] = (
     OptionSpec("extra", list, [], "optional-dependency extras of the job's project to lock; repeatable"),
     OptionSpec("group", list, [], "dependency groups (PEP 735, Poetry, PDM, Pipfile dev) to lock; repeatable"),
     OptionSpec("ca-bundle", str, None, "CA bundle mounted into install steps (default: SSL_CERT_FILE, REQUESTS_CA_BUNDLE, PIP_CERT)"),
+    OptionSpec("allow-index-host", list, [], "package hosts (HOST[:PORT]) a job's dependency files may name; none: any host"),
 )
 SPECS_BY_NAME = {s.name: s for s in OPTION_SPECS}
 _KIND_NAMES = {int: "a whole number (ASCII digits)", bool: "a boolean", str: "a string", list: "a list of strings"}

@@ -109,7 +109,12 @@ def create_app(config: ServeConfig, tokens: dict[str, bytes] | None, *, on_ready
     reaper = Reaper()
     cache = checks_mod.CheckCache(config.check_cache_ttl_s, image_ids)
     operator_flags = dict(config.operator_options)
+    if config.allow_index_hosts:  # enforced by the resolver of every check and build, before it connects
+        operator_flags["allow-index-host"] = list(config.allow_index_hosts)
     operator = operator_mod.load(config.operator_config, state_dir)
+    from launchbuild.resolver.index_hosts import allowed_hosts
+
+    allowed_hosts(operator.values.get("allow-index-host"), f"operator config {operator.shown}")  # bad: exit 2 now
     egress = EgressPolicy.from_flags(config.allow_git_hosts, config.allow_registries)
     if egress.git_hosts is not None:
         refuse_git_redirects()
