@@ -129,6 +129,24 @@ def check_job_hosts(loaded: Any, allowed: frozenset[str] | None) -> None:
         if not is_allowed(url, allowed):
             host, port = host_of(url)
             shown = (f"{host}:{port}" if port is not None else host) or "(no host)"
-            raise BadInput(f"{loaded.path}: package host {shown[:120]!r} ({what}) is not on the operator's "
+            where = loaded.path + (" or a file it includes" if len(loaded.parsed.files) > 1 else "")
+            raise BadInput(f"{where}: package host {shown[:120]!r} ({what}) is not on the operator's "
                            f"index allow-list", hint=f"allowed index hosts: {', '.join(sorted(allowed))}; "
                            f"the operator adds one with {OPTION}")
+
+
+def check_tree_hosts(source_dir: Path, allowed: frozenset[str] | None) -> None:
+    """Every dependency file the resolver could read in `source_dir`, loaded as it loads them
+    (locally: a lock's export runs offline), held to the list. `launchbuild serve` runs this
+    as soon as an upload is unpacked or a clone is made, so a build is refused at submission;
+    the resolver's own check of the file it reads stays the one that decides."""
+    if allowed is None or not source_dir.is_dir():
+        return
+    from launchbuild.resolver.sources import discover
+
+    for source, _how in discover(source_dir):
+        try:
+            loaded = source.load()
+        except BadInput:
+            continue  # the resolver reports it, if it is the file it reads
+        check_job_hosts(loaded, allowed)

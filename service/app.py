@@ -112,10 +112,13 @@ def create_app(config: ServeConfig, tokens: dict[str, bytes] | None, *, on_ready
     if config.allow_index_hosts:  # enforced by the resolver of every check and build, before it connects
         operator_flags["allow-index-host"] = list(config.allow_index_hosts)
     operator = operator_mod.load(config.operator_config, state_dir)
-    from launchbuild.resolver.index_hosts import allowed_hosts
+    # The package-host list every request's resolver applies (flag > LAUNCHBUILD_* > operator
+    # config, as for the CLI), read now: a bad entry is exit 2 at start, never per request.
+    from launchbuild.options import resolve_options
 
-    allowed_hosts(operator.values.get("allow-index-host"), f"operator config {operator.shown}")  # bad: exit 2 now
-    egress = EgressPolicy.from_flags(config.allow_git_hosts, config.allow_registries)
+    index_hosts = resolve_options(operator_flags, operator_config=operator.snapshot).values["allow-index-host"]
+    egress = EgressPolicy.from_flags(config.allow_git_hosts, config.allow_registries, index_hosts.value or (),
+                                     index_hosts.describe().replace(str(operator.snapshot), operator.shown))
     if egress.git_hosts is not None:
         refuse_git_redirects()
     # After refuse_git_redirects: the workers' environment is the server's as it is now.
