@@ -144,8 +144,7 @@ def create_app(config: ServeConfig, tokens: dict[str, bytes] | None, *, on_ready
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
         broker.loop = asyncio.get_running_loop()
-        if config.check_cache_ttl_s > 0:
-            image_ids.start()
+        image_ids.start()  # the result cache's and the check workers' fact memo's freshness
         check_pool.warm()
         for build_id in interrupted:
             log.info("build marked interrupted at start-up", extra={"build_id": build_id})
@@ -251,10 +250,14 @@ def create_app(config: ServeConfig, tokens: dict[str, bytes] | None, *, on_ready
         with request_dir(discard=reaper.discard) as workdir:
             async with gate.limiter:
                 try:
-                    answer = await check_pool.run(req, archive, body.archive_filename, str(workdir))
+                    answer = await check_pool.run(req, archive, body.archive_filename, str(workdir),
+                                                  image_ids.snapshot())
                 except WorkerDied:
                     raise RuntimeError("a check worker process died during this check") from None
         if answer[0] == "ok":
+            for name, _image_id in answer[4]:  # learnt once per name until the next image event
+                if not image_ids.remembered(name)[0]:
+                    await anyio.to_thread.run_sync(image_ids.lookup, name)
             return answer[1], answer[2], answer[3]
         if answer[0] == "error":
             _, exit_code, _kind, message = answer

@@ -10,8 +10,10 @@ the result cache and the request directories.
 
 A worker is given the request (a frozen JobRequest), the archive bytes and the request's
 directory, which the server made (0700) and removes afterwards, whatever happened to the
-worker. It answers with an envelope, never a pickled exception: ("ok", text, verdict,
-image), ("error", exit_code, message), or ("bug", traceback) for the server's log. A worker
+worker, with the image IDs the server's engine watch vouches for (service/factmemo.py). It
+answers with an envelope, never a pickled exception: ("ok", text, verdict, image, seen),
+("error", exit_code, kind, message), or ("bug", traceback) for the server's log; `seen` names
+the images whose IDs the server should learn for the next request. A worker
 that dies (OOM, a crash) breaks the pool; the server starts a new one, answers that request
 500 and the next request gets the new pool. Workers ignore SIGINT (the server decides when
 to stop) and get SIGTERM when the server dies, even by kill -9 (parent-death signal).
@@ -48,6 +50,7 @@ class WorkerSettings:
 
 
 _settings: WorkerSettings | None = None
+_memo: Any = None
 
 
 def _init_worker(settings: WorkerSettings, parent: int) -> None:
@@ -60,13 +63,11 @@ def _init_worker(settings: WorkerSettings, parent: int) -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
     if os.getppid() != parent:
         os._exit(0)
-    # Image facts by engine image ID, kept current by this worker's own engine event stream.
+    # Image facts by engine image ID, valid while the server's engine watch vouches for the ID.
+    global _memo
     from launchbuild.service import factmemo
-    from launchbuild.service.engine_watch import ImageIds
 
-    image_ids = ImageIds()
-    image_ids.start()
-    factmemo.install(image_ids)
+    _memo = factmemo.install()
     # The imports a check needs, now rather than in the first request.
     from launchbuild import api  # noqa: F401
     from launchbuild.report.formats import json as _json  # noqa: F401
@@ -77,14 +78,17 @@ def _warm() -> int:
     return os.getpid()
 
 
-def run_in_worker(req: Any, archive: bytes | None, archive_name: str | None, workdir: str) -> tuple[Any, ...]:
-    """One check, in a worker process: the document's bytes, or an error envelope."""
+def run_in_worker(req: Any, archive: bytes | None, archive_name: str | None, workdir: str,
+                  known_ids: dict[str, str | None]) -> tuple[Any, ...]:
+    """One check, in a worker process: the document's bytes, or an error envelope.
+    `known_ids`: the server's engine watch now (image name -> ID), for the fact memo."""
     from launchbuild.errors import LaunchbuildError
     from launchbuild.service import checks
     from launchbuild.service.request import archive_suffix, refuse_operator_config
 
     settings = _settings
     assert settings is not None
+    _memo.begin(known_ids)
     try:
         work = Path(workdir)
         path = None
@@ -105,7 +109,7 @@ def run_in_worker(req: Any, archive: bytes | None, archive_name: str | None, wor
         return ("bug", traceback.format_exc())
     text = (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode()
     image = ((document.get("target") or {}).get("image") or {}).get("value")
-    return ("ok", text, document["verdict"], image if isinstance(image, str) else None)
+    return ("ok", text, document["verdict"], image if isinstance(image, str) else None, tuple(_memo.seen))
 
 
 class WorkerDied(Exception):
