@@ -152,6 +152,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=400, help="requests per concurrency level")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    parser.add_argument("--baseline-python", type=Path, default=None,
+                        help="the python of another install (e.g. the code before a change): its server is "
+                             "measured uncached in the same run, as 'uncached (baseline)'")
     args = parser.parse_args()
     archive = tar_gz(CODE)
     body, content_type = multipart({"source": {"archive": "source"}, "options": OPTIONS}, archive)
@@ -169,9 +172,14 @@ def main() -> int:
         job.mkdir()
         for name, text in CODE.items():
             (job / name).write_text(text)
-        for mode, extra in (("cached", ()), ("uncached", ("--check-cache-ttl", "0")), ("new requests", ())):
+        modes = [("cached", (), None), ("uncached", ("--check-cache-ttl", "0"), None), ("new requests", (), None)]
+        if args.baseline_python is not None:
+            modes.insert(2, ("uncached (baseline)", ("--check-cache-ttl", "0"),
+                             str(args.baseline_python.with_name("launchbuild"))))
+            results["baseline"] = str(args.baseline_python)
+        for mode, extra, exe in modes:
             (tmp / mode).mkdir()
-            srv = start_server(tmp / mode, "--max-concurrent-checks", "2", "--check-queue-size", "64", *extra)
+            srv = start_server(tmp / mode, "--max-concurrent-checks", "2", "--check-queue-size", "64", *extra, exe=exe)
             try:
                 fresh = mode == "new requests"
                 # warm: lock cache, facts, imports, every check worker
@@ -200,7 +208,8 @@ def markdown(r: dict) -> str:
              f"Job: {r['job']}; {r['requests_per_level']} requests per level through `POST /v1/checks` "
              "(multipart: request + archive), keep-alive clients; CLI: `launchbuild check DIR --format json` "
              "as new processes. Load average (1, 5, 15 min) of the machine, shared with other work: "
-             f"{r.get('load_average_at_start')} at the start, {r.get('load_average_at_end')} at the end.", "",
+             f"{r.get('load_average_at_start')} at the start, {r.get('load_average_at_end')} at the end."
+             + (f" Baseline: the server of {r['baseline']}, in the same run." if r.get("baseline") else ""), "",
              "| path | clients | p50 | p99 | throughput | server CPU per request |", "|---|---|---|---|---|---|"]
     for mode, levels in r["server"].items():
         for c in map(str, LEVELS):
