@@ -275,11 +275,13 @@ def create_app(config: ServeConfig, tokens: dict[str, bytes] | None, *, on_ready
             try:
                 key = cache.key(req, body.archive_sha256, operator_key)
                 hit = cache.get_fresh(key)  # answered on the loop: no I/O while the engine watch holds
-                if hit is None and key is not None:
-                    hit = await anyio.to_thread.run_sync(cache.get, key)  # may ask the engine
+                if hit is None and cache.holds(key):
+                    hit = await anyio.to_thread.run_sync(cache.get, key)  # asks the engine
                 if hit is None:
                     text, verdict, image = await checked(req, body)
-                    if key is not None:
+                    if key is not None and image is not None and image_ids.remembered(image)[0]:
+                        cache.put(key, text, verdict, image)  # no I/O: the watch knows the image's ID
+                    elif key is not None and image is not None:  # (no image: nothing to validate a hit by)
                         await anyio.to_thread.run_sync(cache.put, key, text, verdict, image)
                     was_hit = False
                 else:

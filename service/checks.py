@@ -148,6 +148,11 @@ class CheckCache:
             return None
         return entry.text, entry.verdict
 
+    def holds(self, key: str | None) -> bool:
+        """An entry is there (fresh or not): only then can `get` answer, so only then is it worth a thread."""
+        with self._lock:
+            return key is not None and key in self._entries
+
     def get(self, key: str | None) -> tuple[bytes, str] | None:
         entry = self._entry(key)
         if entry is None:
