@@ -31,9 +31,8 @@ from launchbuild.service.egress import EgressPolicy, refuse_git_redirects
 from launchbuild.service.engine_watch import ImageIds
 from launchbuild.service.events import EventBroker
 from launchbuild.service.metrics import Metrics
-from launchbuild.service.reaper import Reaper
 from launchbuild.service.request import (JobRequest, parse_body, parse_request, prepare, redact_error,
-                                         refuse_operator_config, request_dir)
+                                         refuse_operator_config, async_request_dir)
 from launchbuild.service.store import Store
 from launchbuild.service.upload import Body, TooLarge, content_length_over, read_body, save_archive
 from launchbuild.service.workers import BuildManager, QueueFull, ShuttingDown
@@ -106,7 +105,6 @@ def create_app(config: ServeConfig, tokens: dict[str, bytes] | None, *, on_ready
                           work_root=work_root, on_final=metrics.build_done)
     gate = CheckGate(config.max_concurrent_checks, config.check_queue_size)
     image_ids = ImageIds()
-    reaper = Reaper()
     cache = checks_mod.CheckCache(config.check_cache_ttl_s, image_ids)
     operator_flags = dict(config.operator_options)
     if config.allow_index_hosts:  # enforced by the resolver of every check and build, before it connects
@@ -154,7 +152,6 @@ def create_app(config: ServeConfig, tokens: dict[str, bytes] | None, *, on_ready
         image_ids.stop()
         await anyio.to_thread.run_sync(builds.shutdown, config.shutdown_grace_s)
         await anyio.to_thread.run_sync(check_pool.shutdown)
-        await anyio.to_thread.run_sync(reaper.close)
         store.close()
 
     app = FastAPI(title="launchbuild", version=__version__, lifespan=lifespan,
@@ -247,7 +244,7 @@ def create_app(config: ServeConfig, tokens: dict[str, bytes] | None, *, on_ready
         archive = None
         if body.archive is not None:
             archive = await anyio.to_thread.run_sync(_archive_bytes, body) if body.archive_on_disk() else _archive_bytes(body)
-        with request_dir(discard=reaper.discard) as workdir:
+        async with async_request_dir() as workdir:
             async with gate.limiter:
                 try:
                     answer = await check_pool.run(req, archive, body.archive_filename, str(workdir),
