@@ -9,8 +9,8 @@ here, each running the same `checks.run_check` on its own GIL; the event loop ke
 the result cache and the request directories.
 
 A worker is given the request (a frozen JobRequest), the archive bytes and the request's
-directory, which the server made (0700) and removes afterwards, whatever happened to the
-worker, with the image IDs the server's engine watch vouches for (service/factmemo.py). It
+directory, which the server made (0700) and removes before it answers, whatever happened to
+the worker, with the image IDs the server's engine watch vouches for (service/factmemo.py). It
 answers with an envelope, never a pickled exception: ("ok", text, verdict, image, seen),
 ("error", exit_code, kind, message), or ("bug", traceback) for the server's log; `seen` names
 the images whose IDs the server should learn for the next request. A worker
@@ -54,7 +54,7 @@ _memo: Any = None
 
 
 def _init_worker(settings: WorkerSettings, parent: int) -> None:
-    global _settings
+    global _settings, _memo
     _settings = settings
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     with contextlib.suppress(Exception):
@@ -64,7 +64,6 @@ def _init_worker(settings: WorkerSettings, parent: int) -> None:
     if os.getppid() != parent:
         os._exit(0)
     # Image facts by engine image ID, valid while the server's engine watch vouches for the ID.
-    global _memo
     from launchbuild.service import factmemo
 
     _memo = factmemo.install()
