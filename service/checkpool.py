@@ -28,6 +28,7 @@ import logging
 import multiprocessing
 import os
 import signal
+import tempfile
 import threading
 import traceback
 from concurrent.futures import ProcessPoolExecutor
@@ -88,6 +89,10 @@ def run_in_worker(req: Any, archive: bytes | None, archive_name: str | None, wor
     settings = _settings
     assert settings is not None
     _memo.begin(known_ids)
+    # Every temp file of this check (a clone, uv's inputs, ...) goes under the request's own
+    # directory, which the server removes even when this worker is killed mid-check.
+    saved = tempfile.tempdir, os.environ.get("TMPDIR")
+    tempfile.tempdir = os.environ["TMPDIR"] = workdir
     try:
         work = Path(workdir)
         path = None
@@ -106,6 +111,12 @@ def run_in_worker(req: Any, archive: bytes | None, archive_name: str | None, wor
         return ("error", exc.exit_code, type(exc).__name__, str(exc))
     except Exception:  # noqa: BLE001 - a bug: the server logs it, the client gets a 500
         return ("bug", traceback.format_exc())
+    finally:
+        tempfile.tempdir = saved[0]
+        if saved[1] is None:
+            os.environ.pop("TMPDIR", None)
+        else:
+            os.environ["TMPDIR"] = saved[1]
     text = (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode()
     image = ((document.get("target") or {}).get("image") or {}).get("value")
     return ("ok", text, document["verdict"], image if isinstance(image, str) else None, tuple(_memo.seen))

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.helpers_serve import start_server
+from tests.helpers_serve import HoldingGitServer, start_server
 
 pytestmark = [pytest.mark.docker]
 
@@ -93,3 +93,27 @@ def test_a_dead_worker_is_replaced(uncached):
             assert "internal error" in message and "\n" not in message
     assert answers[-1].status_code == 200, answers[-1].text
     assert workers[0] not in _workers(uncached.proc.pid)
+
+
+def test_a_worker_killed_mid_check_is_a_500_that_leaves_nothing_and_the_next_check_works(uncached):
+    """The check holds in a git clone the test controls; its worker is killed there."""
+    import threading
+
+    holder = HoldingGitServer()
+    answer: dict = {}
+    try:
+        t = threading.Thread(target=lambda: answer.setdefault("r", check(uncached, {"source": {"git": {"url": holder.url}}})))
+        t.start()
+        assert holder.connected.wait(120), "the check never reached the git server"
+        for pid in _workers(uncached.proc.pid):
+            os.kill(pid, signal.SIGKILL)
+        t.join(300)
+    finally:
+        holder.release()
+    response = answer["r"]
+    assert response.status_code == 500, response.text
+    message = response.json()["error"]["message"]
+    assert "internal error" in message and "\n" not in message
+    # Its temp files (the clone) lived in the request's directory, removed by the server.
+    assert [p.name for p in uncached.tmp.iterdir() if p.name.startswith("launchbuild-")] == []
+    assert check(uncached, {"source": {"image": PYTHON_STANDIN}}).status_code == 200
