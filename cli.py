@@ -231,6 +231,8 @@ def serve(
                                                "repeatable (none given: any host)."),
     allow_registry: Optional[List[str]] = _opt("--allow-registry", help="Registries (HOST[:PORT]) a request's images "
                                                "may come from; repeatable (none given: any)."),
+    allow_index_host: Optional[List[str]] = _opt("--allow-index-host", help="Package hosts (HOST[:PORT]) a job's "
+                                                 "dependency files may name; repeatable (none given: any)."),
 ) -> None:
     """Serve check and build over HTTP for queue agents (see docs/service.md)."""
     from launchbuild.service import ServeConfig, serve as run_server  # the web stack loads only here
@@ -241,7 +243,7 @@ def serve(
         check_queue_size=check_queue_size, build_queue_size=build_queue_size, max_upload_bytes=max_upload_bytes,
         push_prefix=push_prefix, check_cache_ttl_s=check_cache_ttl, shutdown_grace_s=shutdown_grace,
         address_file=address_file, operator_config=config, allow_git_hosts=tuple(allow_git_host or ()),
-        allow_registries=tuple(allow_registry or ()),
+        allow_registries=tuple(allow_registry or ()), allow_index_hosts=tuple(allow_index_host or ()),
     )))
 
 

@@ -120,6 +120,16 @@ def parse_ignore(lines: Iterator[str] | list[str] | tuple[str, ...]) -> tuple[_R
     return tuple(rules)
 
 
+_MEMO_CHARS = 64 * 1024
+
+
+@functools.lru_cache(maxsize=128)
+def _parsed(lines: tuple[str, ...]) -> tuple[_Rule, ...]:
+    """parse_ignore by content: a long-running server sees the same defaults and files again,
+    and compiling their patterns is most of a small job's source scan."""
+    return parse_ignore(lines)
+
+
 class IgnoreRules:
     """Docker's semantics: the last rule that matches the path or one of its parents wins."""
 
@@ -136,7 +146,7 @@ class IgnoreRules:
 
             # A regular file under 1 MiB (never a FIFO or /dev/zero behind a link), UTF-8.
             lines += read_text_bounded(own, ".dockerignore", cap=1 * MIB).splitlines()
-        return cls(parse_ignore(lines))
+        return cls(_parsed(tuple(lines)) if sum(map(len, lines)) <= _MEMO_CHARS else parse_ignore(lines))
 
     def excluded(self, rel: str) -> bool:
         parts = rel.split("/")

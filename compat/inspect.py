@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from launchbuild.compat.facts import ImageFacts
 from launchbuild.compat.factcache import FactCache
@@ -58,6 +58,12 @@ def _cacheable(facts: ImageFacts) -> bool:
     )
 
 
+# A long-running process may put a memo in front of the default lookup (launchbuild serve's
+# check workers: service/factmemo.py). It is called as MEMO(ref, platform, compute) and must
+# answer exactly what compute() would answer now.
+MEMO: Callable[[str, str, Callable[[], ImageFacts]], ImageFacts] | None = None
+
+
 def inspect_image(
     ref: str,
     *,
@@ -75,6 +81,17 @@ def inspect_image(
     could answer, and `RegistryIntegrityError` (an InfraUnavailable) when a registry sent
     content that does not match its digest.
     """
+    order = tuple(providers)
+    if MEMO is not None and not offline and order == PROVIDERS and cache_dir is None and docker_client is None \
+            and registry_client is None:
+        return MEMO(ref, platform, lambda: _inspect_image(ref, platform=platform, offline=False, providers=order))
+    return _inspect_image(ref, platform=platform, offline=offline, providers=order, cache_dir=cache_dir,
+                          docker_client=docker_client, registry_client=registry_client)
+
+
+def _inspect_image(ref: str, *, platform: str, offline: bool, providers: tuple[str, ...],
+                   cache_dir: Path | str | None = None, docker_client: Any = None,
+                   registry_client: registry_provider.RegistryClient | None = None) -> ImageFacts:
     image = parse_image_ref(ref)
     target = Platform.parse(platform)
     order = tuple(providers)

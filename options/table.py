@@ -122,6 +122,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("strict", bool, False, "Treat warnings as failures.", J, commands=_on(CHECK, BUILD)),
     Option("resolver", str, "uv", "Lock backend.", O, choices=("uv", "pip-tools"), commands=_on(RESOLVE)),
     Option("torch-index-url", str, "https://download.pytorch.org/whl", "Base URL of the +cuXYZ wheel indexes.", O),
+    Option("allow-index-host", list, [], "Package hosts (HOST[:PORT]) a job's dependency files may name; none given: "
+           "any host (the service's --allow-index-host; the CLI reads it from the config or the environment).", O),
     # --- operator options: where and how the image is built ---
     Option("push", str, None, "Push the built image to REGISTRY/REPO (host:port works).", O, commands=_on(BUILD)),
     Option("engine", str, "auto", "Build engine.", O, choices=("auto", "buildkit", "classic", "kubernetes"),

@@ -87,8 +87,17 @@ def resolve_options_for(prepared: Prepared, *, requirements: Path | None, extras
         backend=options["resolver"],
         offline=bool(options["offline"]),
         torch_index_url=options["torch-index-url"],
+        allowed_index_hosts=_index_hosts(options),
     )
     return ResolveOptions(**{**base, **more})
+
+
+def _index_hosts(options: Options) -> frozenset[str] | None:
+    """The operator's `allow-index-host` list (None: any host), checked before any connection."""
+    from launchbuild.resolver.index_hosts import allowed_hosts
+
+    chosen = options.values["allow-index-host"]
+    return allowed_hosts(chosen.value, chosen.describe())
 
 
 def check(

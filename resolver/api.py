@@ -51,6 +51,7 @@ class ResolveOptions:
     cache_dir: Path | None = None  # None: $LAUNCHBUILD_CACHE_DIR or ~/.cache/launchbuild
     fetch_package_facts: bool = True
     image_pythons: tuple[str, ...] = ()  # the base image's own Pythons, a late fallback
+    allowed_index_hosts: frozenset[str] | None = None  # the operator's allow-index-host; None: any host
 
 
 def _pick_input(candidates) -> tuple[LoadedInput | None, list[tuple[str, str]]]:
@@ -191,6 +192,9 @@ def resolve(source_dir: Path | None, job: Job, options: ResolveOptions = Resolve
         return ResolveResult(input_kind="none", input_path=None, skipped_inputs=tuple(skipped),
                              findings=no_input_findings(source_dir, skipped))
     _check_extras_and_groups(loaded, options)
+    from launchbuild.resolver.index_hosts import check_job_hosts
+
+    check_job_hosts(loaded, options.allowed_index_hosts)  # every host the job's files name, before any connection
     # Indexes named outside requirement lines (locks, [[tool.uv.index]]) lose their userinfo too.
     loaded, input_credentials = take_input_credentials(loaded)
     how = next((h for src, h in candidates if display_path(src.path, src.source_dir) == loaded.path), "source")

@@ -191,13 +191,18 @@ def _uv_version() -> str:
     return metadata.version("uv")
 
 
+@functools.lru_cache(maxsize=1)  # as its version: found once per process (sysconfig's paths cost more than a warm lock)
+def _uv_binary() -> str:
+    import uv
+
+    return uv.find_uv_bin()
+
+
 class UvBackend:
     name = "uv"
 
     def __init__(self) -> None:
-        import uv
-
-        self.binary = uv.find_uv_bin()
+        self.binary = _uv_binary()
 
     def version(self) -> str:
         return _uv_version()

@@ -23,6 +23,7 @@ from launchbuild.errors import BadInput, InfraUnavailable, LaunchbuildError
 from launchbuild.service import checks as checks_mod
 from launchbuild.service.access import AccessLog
 from launchbuild.service.auth import authenticate
+from launchbuild.service.checkpool import CheckPool, WorkerDied, WorkerSettings
 from launchbuild.service import operator as operator_mod
 from launchbuild.service.config import ServeConfig
 from launchbuild.service.egress import EgressPolicy, refuse_git_redirects
@@ -30,7 +31,7 @@ from launchbuild.service.engine_watch import ImageIds
 from launchbuild.service.events import EventBroker
 from launchbuild.service.metrics import Metrics
 from launchbuild.service.request import (JobRequest, parse_body, parse_request, prepare, redact_error,
-                                         refuse_operator_config, request_dir)
+                                         refuse_operator_config, async_request_dir)
 from launchbuild.service.store import Store
 from launchbuild.service.upload import Body, TooLarge, content_length_over, read_body, save_archive
 from launchbuild.service.workers import BuildManager, QueueFull, ShuttingDown
@@ -75,6 +76,11 @@ class CheckGate:
         return max(0, self.pending - int(self.limiter.borrowed_tokens))
 
 
+def _archive_bytes(body: Body) -> bytes:
+    body.archive.seek(0)
+    return body.archive.read()
+
+
 def _rules_document() -> bytes:
     from launchbuild import api
     from launchbuild.report.tables import rules_json
@@ -98,10 +104,21 @@ def create_app(config: ServeConfig, tokens: dict[str, bytes] | None, *, on_ready
     image_ids = ImageIds()
     cache = checks_mod.CheckCache(config.check_cache_ttl_s, image_ids)
     operator_flags = dict(config.operator_options)
+    if config.allow_index_hosts:  # enforced by the resolver of every check and build, before it connects
+        operator_flags["allow-index-host"] = list(config.allow_index_hosts)
     operator = operator_mod.load(config.operator_config, state_dir)
-    egress = EgressPolicy.from_flags(config.allow_git_hosts, config.allow_registries)
+    # The package-host list every request's resolver applies (flag > LAUNCHBUILD_* > operator
+    # config, as for the CLI), read now: a bad entry is exit 2 at start, never per request.
+    from launchbuild.options import resolve_options
+
+    index_hosts = resolve_options(operator_flags, operator_config=operator.snapshot).values["allow-index-host"]
+    egress = EgressPolicy.from_flags(config.allow_git_hosts, config.allow_registries, index_hosts.value or (),
+                                     index_hosts.describe().replace(str(operator.snapshot), operator.shown))
     if egress.git_hosts is not None:
         refuse_git_redirects()
+    # After refuse_git_redirects: the workers' environment is the server's as it is now.
+    check_pool = CheckPool(config.max_concurrent_checks, WorkerSettings(
+        config.max_extract_bytes, operator_flags, operator, egress))
     # What the operator set, as the cache and dedupe keys see it: flags and the config snapshot.
     operator_key = {**operator_flags, "\0operator-config": operator.digest}
     fault = os.environ.get(FAULT_ENV)
@@ -122,8 +139,8 @@ def create_app(config: ServeConfig, tokens: dict[str, bytes] | None, *, on_ready
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
         broker.loop = asyncio.get_running_loop()
-        if config.check_cache_ttl_s > 0:
-            image_ids.start()
+        image_ids.start()  # the result cache's and the check workers' fact memo's freshness
+        check_pool.warm()
         for build_id in interrupted:
             log.info("build marked interrupted at start-up", extra={"build_id": build_id})
         if on_ready is not None:
@@ -131,6 +148,7 @@ def create_app(config: ServeConfig, tokens: dict[str, bytes] | None, *, on_ready
         yield
         image_ids.stop()
         await anyio.to_thread.run_sync(builds.shutdown, config.shutdown_grace_s)
+        await anyio.to_thread.run_sync(check_pool.shutdown)
         store.close()
 
     app = FastAPI(title="launchbuild", version=__version__, lifespan=lifespan,
@@ -158,7 +176,7 @@ def create_app(config: ServeConfig, tokens: dict[str, bytes] | None, *, on_ready
         return JSONResponse(error_body(1, f"internal error; the server log has request id {request_id}"),
                             status_code=500)
 
-    def caller(request: Request) -> str:
+    async def caller(request: Request) -> str:  # async: a sync dependency costs a thread hop per request
         if tokens is None:
             return "anonymous"
         name = authenticate(request.headers.get("authorization"), tokens)
@@ -217,14 +235,28 @@ def create_app(config: ServeConfig, tokens: dict[str, bytes] | None, *, on_ready
         if content_length_over(request.headers, config.max_upload_bytes):
             raise await too_large(request)
 
-    def checked(req: JobRequest, body: Body) -> tuple[bytes, str]:
-        """The real path, in a worker thread: the request's own directory, removed afterwards."""
-        with request_dir() as workdir:
-            archive = save_archive(body, workdir)
-            document = checks_mod.run_check(req, workdir, archive=archive, max_extract_bytes=config.max_extract_bytes,
-                                            operator_flags=operator_flags, config=operator.snapshot,
-                                            on_source=on_source, unalias=operator.unalias)
-        return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode(), document["verdict"]
+    async def checked(req: JobRequest, body: Body) -> tuple[bytes, str, str | None]:
+        """The real path, in a check worker process: the request's own directory (made and
+        removed here, whatever happens to the worker)."""
+        archive = None
+        if body.archive is not None:
+            archive = await anyio.to_thread.run_sync(_archive_bytes, body) if body.archive_on_disk() else _archive_bytes(body)
+        async with async_request_dir() as workdir:
+            async with gate.limiter:
+                try:
+                    answer = await check_pool.run(req, archive, body.archive_filename, str(workdir),
+                                                  image_ids.snapshot())
+                except WorkerDied:
+                    raise RuntimeError("a check worker process died during this check") from None
+        if answer[0] == "ok":
+            for name, _image_id in answer[4]:  # learnt once per name until the next image event
+                if not image_ids.remembered(name)[0]:
+                    await anyio.to_thread.run_sync(image_ids.lookup, name)
+            return answer[1], answer[2], answer[3]
+        if answer[0] == "error":
+            _, exit_code, _kind, message = answer
+            raise ApiError({2: 400, 3: 503}.get(exit_code, 500), exit_code, message)
+        raise RuntimeError("check worker: " + answer[1])
 
     @app.post("/v1/checks", summary="Pre-flight check a job; answers the schema-v1 report")
     async def create_check(request: Request, _: str = Depends(caller)) -> Response:
@@ -237,19 +269,15 @@ def create_app(config: ServeConfig, tokens: dict[str, bytes] | None, *, on_ready
             try:
                 key = cache.key(req, body.archive_sha256, operator_key)
                 hit = cache.get_fresh(key)  # answered on the loop: no I/O while the engine watch holds
+                if hit is None and cache.holds(key):
+                    hit = await anyio.to_thread.run_sync(cache.get, key)  # asks the engine
                 if hit is None:
-                    def work() -> tuple[bytes, str, bool]:
-                        found = cache.get(key)
-                        if found is not None:
-                            return found[0], found[1], True
-                        text, verdict = checked(req, body)
-                        cache.put(key, text, verdict)
-                        return text, verdict, False
-
-                    try:
-                        text, verdict, was_hit = await anyio.to_thread.run_sync(work, limiter=gate.limiter)
-                    except LaunchbuildError as exc:
-                        raise _from_launchbuild(exc) from None
+                    text, verdict, image = await checked(req, body)
+                    if key is not None and image is not None and image_ids.remembered(image)[0]:
+                        cache.put(key, text, verdict, image)  # no I/O: the watch knows the image's ID
+                    elif key is not None and image is not None:  # (no image: nothing to validate a hit by)
+                        await anyio.to_thread.run_sync(cache.put, key, text, verdict, image)
+                    was_hit = False
                 else:
                     (text, verdict), was_hit = hit, True
             finally:

@@ -148,6 +148,11 @@ class CheckCache:
             return None
         return entry.text, entry.verdict
 
+    def holds(self, key: str | None) -> bool:
+        """An entry is there (fresh or not): only then can `get` answer, so only then is it worth a thread."""
+        with self._lock:
+            return key is not None and key in self._entries
+
     def get(self, key: str | None) -> tuple[bytes, str] | None:
         entry = self._entry(key)
         if entry is None:
@@ -157,11 +162,13 @@ class CheckCache:
             return None
         return entry.text, entry.verdict
 
-    def put(self, key: str | None, text: bytes, verdict: str) -> None:
+    def put(self, key: str | None, text: bytes, verdict: str, image: str | None = None) -> None:
+        """`image`: the document's target image, when the caller has it (else read from `text`)."""
         if key is None:
             return
-        document = json.loads(text)
-        image = ((document.get("target") or {}).get("image") or {}).get("value")
+        if image is None:
+            document = json.loads(text)
+            image = ((document.get("target") or {}).get("image") or {}).get("value")
         image_id = self.image_ids.lookup(image) if isinstance(image, str) else None
         if not image_id or not isinstance(image, str):
             return  # not in the local engine: nothing cheap to validate a hit against

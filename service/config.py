@@ -34,6 +34,7 @@ class ServeConfig:
     operator_config: Path | None = None  # --config; None: the CLI's default location, if that file exists
     allow_git_hosts: tuple[str, ...] = ()  # empty: any host (docs/service.md)
     allow_registries: tuple[str, ...] = ()
+    allow_index_hosts: tuple[str, ...] = ()  # empty: any host, or the operator config's allow-index-host
 
     def validate(self) -> None:
         if self.token_file is None and not self.insecure_no_auth:
@@ -51,6 +52,9 @@ class ServeConfig:
         from launchbuild.service.egress import EgressPolicy
 
         EgressPolicy.from_flags(self.allow_git_hosts, self.allow_registries)  # a bad entry: exit 2 at start
+        from launchbuild.resolver.index_hosts import allowed_hosts
+
+        allowed_hosts(self.allow_index_hosts, "serve: --allow-index-host")
         if self.push_prefix is not None and not self.push_prefix.strip("/"):
             raise BadInput("serve: --push-prefix is empty", hint="e.g. --push-prefix 127.0.0.1:5000/team")
 

@@ -52,9 +52,11 @@ def _normalise_registry(entry: str) -> str:
 class EgressPolicy:
     git_hosts: frozenset[str] | None = None  # None: any host
     registries: frozenset[str] | None = None
+    index_hosts: frozenset[str] | None = None  # allow-index-host (resolver/index_hosts.py)
 
     @classmethod
-    def from_flags(cls, git_hosts: Iterable[str], registries: Iterable[str]) -> "EgressPolicy":
+    def from_flags(cls, git_hosts: Iterable[str], registries: Iterable[str],
+                   index_hosts: Iterable[str] = (), index_where: str = "serve: --allow-index-host") -> "EgressPolicy":
         git = [_entry(h, "--allow-git-host") for h in git_hosts]
         regs = []
         for value in registries:
@@ -64,11 +66,14 @@ class EgressPolicy:
             except BadInput:
                 raise BadInput(f"serve: --allow-registry {value[:100]!r} is not a registry host[:port]",
                                hint="e.g. --allow-registry docker.io --allow-registry 127.0.0.1:5055") from None
-        return cls(frozenset(git) if git else None, frozenset(regs) if regs else None)
+        from launchbuild.resolver.index_hosts import allowed_hosts
+
+        return cls(frozenset(git) if git else None, frozenset(regs) if regs else None,
+                   allowed_hosts(list(index_hosts), index_where))
 
     @property
     def restricts(self) -> bool:
-        return self.git_hosts is not None or self.registries is not None
+        return self.git_hosts is not None or self.registries is not None or self.index_hosts is not None
 
     def check_git_url(self, url: str, where: str) -> None:
         if self.git_hosts is None:
@@ -126,7 +131,12 @@ class EgressPolicy:
                 self.check_image(table.get("base_image"), f"{where}.{key}.base_image")
 
     def check_job_config(self, source_dir: Path) -> None:
-        """The job's own launchbuild.toml / [tool.launchbuild] may name base images too."""
+        """The job's own launchbuild.toml / [tool.launchbuild] may name base images too; its
+        dependency files name package hosts."""
+        if self.index_hosts is not None:
+            from launchbuild.resolver.index_hosts import check_tree_hosts
+
+            check_tree_hosts(source_dir, self.index_hosts)
         if self.registries is None:
             return
         from launchbuild.options import read_config_file
@@ -137,13 +147,15 @@ class EgressPolicy:
 
     def to_json(self) -> dict[str, Any]:
         return {"git_hosts": sorted(self.git_hosts) if self.git_hosts is not None else None,
-                "registries": sorted(self.registries) if self.registries is not None else None}
+                "registries": sorted(self.registries) if self.registries is not None else None,
+                "index_hosts": sorted(self.index_hosts) if self.index_hosts is not None else None}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any] | None) -> "EgressPolicy":
         data = data or {}
-        git, regs = data.get("git_hosts"), data.get("registries")
-        return cls(frozenset(git) if git is not None else None, frozenset(regs) if regs is not None else None)
+        git, regs, index = data.get("git_hosts"), data.get("registries"), data.get("index_hosts")
+        return cls(frozenset(git) if git is not None else None, frozenset(regs) if regs is not None else None,
+                   frozenset(index) if index is not None else None)
 
 
 def _entry(value: str, flag: str) -> str:

@@ -41,6 +41,11 @@ class ImageIds:
                 return True, self._ids[ref]
         return False, None
 
+    def snapshot(self) -> dict[str, str | None]:
+        """Every remembered ID, without I/O; empty while the event stream is not connected."""
+        with self._lock:
+            return dict(self._ids) if self._watching else {}
+
     def lookup(self, ref: str) -> str | None:
         known, image_id = self.remembered(ref)
         if known:

@@ -37,6 +37,10 @@ class Body:
         if self.archive is not None:
             self.archive.close()
 
+    def archive_on_disk(self) -> bool:
+        """Spooled past SPOOL_BYTES into its temp file: reading it back is disk I/O."""
+        return self.archive is not None and bool(getattr(self.archive, "_rolled", True))
+
 
 def content_length_over(headers: Any, limit: int) -> bool:
     value = headers.get("content-length")

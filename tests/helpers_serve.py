@@ -51,9 +51,10 @@ def write_tokens(path: Path) -> Path:
 
 
 def start_server(tmp: Path, *args: str, state_dir: Path | None = None, env: dict[str, str] | None = None,
-                 auth: bool = True) -> Server:
+                 auth: bool = True, exe: str | None = None) -> Server:
+    """`exe`: another install's `launchbuild` (bench_serve's --baseline-python)."""
     state_dir = state_dir or tmp / "state"
-    cmd = [launchbuild_exe(), "serve", "--port", "0", "--state-dir", str(state_dir)]
+    cmd = [exe or launchbuild_exe(), "serve", "--port", "0", "--state-dir", str(state_dir)]
     if auth:
         cmd += ["--token-file", str(write_tokens(tmp / "tokens.txt"))]
     cmd += list(args)

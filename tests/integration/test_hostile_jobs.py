@@ -95,7 +95,7 @@ _OPERATOR_VALUES = {
     "offline": "false", "resolver": '"pip-tools"', "torch-index-url": f'"https://evil.invalid/{CANARY}"',
     "engine": '"classic"', "uid": "0", "push": f'"evil.invalid/{CANARY}"', "kubernetes-namespace": '"kube-system"',
     "kubernetes-context-store": f'"s3://evil/{CANARY}"', "kubernetes-builder": '"kaniko"',
-    "ca-bundle": '"/etc/shadow"',
+    "ca-bundle": '"/etc/shadow"', "allow-index-host": f'["{CANARY}.invalid"]',
     # The cluster's credentials, trust, identity, nodes and images (options/table.py).
     "kubernetes-registry-secret": '"cluster-admin-push"', "kubernetes-insecure-registry": "true",
     "kubernetes-ca-configmap": '"attacker-ca"', "kubernetes-ca-key": '"ca.crt"',
