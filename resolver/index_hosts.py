@@ -91,8 +91,8 @@ def _project_urls(pyproject: Path) -> Iterator[tuple[str, str]]:
     from launchbuild.resolver.sources import read_pyproject
 
     data = read_pyproject(pyproject)
-    tool = data.get("tool") if isinstance(data.get("tool"), dict) else {}
-    uv = tool.get("uv") if isinstance(tool.get("uv"), dict) else {}
+    tool = _table(data, "tool")
+    uv = _table(tool, "uv")
     for index in uv.get("index") or ():
         if isinstance(index, dict) and isinstance(index.get("url"), str):
             yield index["url"], "[[tool.uv.index]]"
@@ -101,24 +101,30 @@ def _project_urls(pyproject: Path) -> Iterator[tuple[str, str]]:
         for value in ([values] if isinstance(values, str) else values if isinstance(values, list) else ()):
             if isinstance(value, str) and _is_remote(value):
                 yield value, f"[tool.uv] {key}"
-    sources = uv.get("sources") if isinstance(uv.get("sources"), dict) else {}
+    sources = _table(uv, "sources")
     for entries in sources.values():
         for entry in (entries if isinstance(entries, list) else [entries]):
             if isinstance(entry, dict):
                 for key in ("url", "git"):
                     if isinstance(entry.get(key), str):
                         yield entry[key], f"[tool.uv.sources] {key}"
-    project = data.get("project") if isinstance(data.get("project"), dict) else {}
+    project = _table(data, "project")
     deps = list(project.get("dependencies") or [])
-    for group in (project.get("optional-dependencies") or {}).values():
+    for group in _table(project, "optional-dependencies").values():
         deps += list(group) if isinstance(group, list) else []
-    for group in (data.get("dependency-groups") or {}).values() if isinstance(data.get("dependency-groups"), dict) else ():
+    for group in _table(data, "dependency-groups").values():
         deps += list(group) if isinstance(group, list) else []
     for dep in deps:
         if isinstance(dep, str) and "@" in dep:
             url = dep.split("@", 1)[1].split(";", 1)[0].strip()
             if _is_remote(url):
                 yield url, "requirement URL"
+
+
+def _table(data: Any, key: str) -> dict[str, Any]:
+    """`data[key]` when it is a table, else an empty one (a job's TOML may hold anything)."""
+    value = data.get(key) if isinstance(data, dict) else None
+    return value if isinstance(value, dict) else {}
 
 
 def check_job_hosts(loaded: Any, allowed: frozenset[str] | None) -> None:
@@ -142,7 +148,7 @@ def check_tree_hosts(source_dir: Path, allowed: frozenset[str] | None) -> None:
     the resolver's own check of the file it reads stays the one that decides."""
     if allowed is None or not source_dir.is_dir():
         return
-    from launchbuild.resolver.sources import discover
+    from launchbuild.resolver.discovery import discover
 
     for source, _how in discover(source_dir):
         try:
