@@ -8,33 +8,13 @@ import re
 
 from launchbuild.compat import data
 from launchbuild.compat.data import GpuRow
+from launchbuild.core.gpu_names import normalize
 
-# Vendor/brand words nvidia-smi and people add or drop freely ("NVIDIA", "Tesla T4").
-_DROP_WORDS = ("nvidia", "tesla", "geforce", "hgx")
-_NOISE_WORDS = ("blackwell", "generation")
-# Form-factor suffixes nvidia-smi prints for notebook parts ("RTX 3050 Laptop GPU", "RTX 2070
-# with Max-Q Design"): the same chip generation, so the same compute capability.
-_FORM_FACTOR = re.compile(r"\s+(?:laptop(?: gpu)?|mobile|(?:with )?max q(?: design)?|max p)$")
 # GeForce model numbers: the first digits name the generation ("rtx 3050" -> "rtx 30"), and one
 # generation shares one compute capability (Turing 20, Ampere 30, Ada 40, Blackwell 50).
 # Only consumer numbering (x050..x090, optional Ti/Super): "RTX 2000 Ada" or "RTX 4000" are
 # workstation parts of another generation.
 _GEFORCE_NUMBER = re.compile(r"^(rtx|gtx) (\d{2})([5-9]0)(?: ti)?(?: super)?$")
-
-
-def normalize(name: str) -> str:
-    text = re.sub(r"[\s_\-]+", " ", name.strip().lower())
-    words = [w for w in text.split(" ") if w]
-    while words and words[0] in _DROP_WORDS:
-        words = words[1:]
-    # The architecture word RTX PRO names carry or drop ("RTX PRO 6000 Blackwell Server Edition",
-    # "RTX PRO 6000 Server Edition") and Ada's "Generation" say nothing the number does not.
-    text = " ".join(w for w in words if w not in _NOISE_WORDS)
-    while True:
-        stripped = _FORM_FACTOR.sub("", text)
-        if stripped == text:
-            return text
-        text = stripped
 
 
 @functools.cache

@@ -104,7 +104,7 @@ def forward_compat_class(name: str, chip: str) -> tuple[bool | None, bool]:
 
 def gpu_rows(text: str, citation: str, today: str) -> tuple[list[dict], list[str]]:
     """Rows of gpus.json, and one note per name dropped as ambiguous."""
-    from launchbuild.compat.gpus import normalize  # one row per spelling the lookup tells apart
+    from launchbuild.core.gpu_names import normalize  # one row per spelling the lookup tells apart
 
     by_name: dict[str, dict] = {}
     clash: dict[str, set[str]] = {}
@@ -143,7 +143,7 @@ def gpu_rows(text: str, citation: str, today: str) -> tuple[list[dict], list[str
 
 
 def _resolves(name: str, keys: set[str]) -> bool:
-    from launchbuild.compat.gpus import normalize
+    from launchbuild.core.gpu_names import normalize
 
     key = normalize(name)
     return key in keys or any(k.startswith(key + " ") or key.startswith(k + " ") for k in keys)
@@ -153,7 +153,7 @@ def carried_rows(old: list[dict], new: list[dict]) -> list[dict]:
     """Rows of the previous table that pci.ids cannot give (integrated Jetson GPUs are no PCI
     devices; a name pci.ids leaves ambiguous), none of whose spellings the new rows resolve: kept
     with their own citation and marked manual, so the refresh never silently forgets a model."""
-    from launchbuild.compat.gpus import normalize
+    from launchbuild.core.gpu_names import normalize
 
     keys = {normalize(r["name"]) for r in new} | {normalize(a) for r in new for a in r["aliases"]}
     out = []
