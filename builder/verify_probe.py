@@ -107,7 +107,7 @@ def main():
     extra = {}
     if os.path.isfile(os.path.join(HERE, "imports_probe.py")):
         sys.path.insert(0, HERE)
-        import imports_probe  # the import checks (builder/imports_probe.py)
+        import imports_probe  # type: ignore[import-not-found]  # beside this file in the image (builder/imports_probe.py)
 
         locked = json.loads(sys.argv[2]) if len(sys.argv) > 2 else []
         reused = json.loads(sys.argv[3]) if len(sys.argv) > 3 else []  # imports known from the heavy layer

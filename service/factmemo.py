@@ -38,7 +38,7 @@ class FactMemo:
         self.known, self.seen = dict(known), []
 
     def __call__(self, ref: str, platform: str, compute: Callable[[], Any]) -> Any:
-        from launchbuild.compat.imageref import parse_image_ref
+        from launchbuild.core.imageref import parse_image_ref
 
         name = parse_image_ref(ref).familiar  # a bad reference raises here exactly as compute() would
         image_id = self.known.get(name)
@@ -61,7 +61,7 @@ class FactMemo:
     @staticmethod
     def _reusable(facts: Any, platform: str) -> bool:
         from launchbuild.compat.providers.docker import platform_mismatch
-        from launchbuild.compat.providers.platforms import Platform
+        from launchbuild.core.platform import Platform
 
         if facts.provider != "docker" or not facts.from_cache or not facts.image_id:
             return False
