@@ -21,10 +21,10 @@ from typing import Iterator
 
 from launchbuild.errors import BadInput
 from launchbuild.jobs.archive import DEFAULT_MAX_ARCHIVE_BYTES, DEFAULT_MAX_MEMBERS, extract_archive
+from launchbuild.jobs.fields import validate_subdir
 from launchbuild.jobs.git_clone import DEFAULT_GIT_TIMEOUT, clone_git
 from launchbuild.jobs.local_tree import check_local_directory, is_within
 from launchbuild.jobs.model import CodeSource, GitSource, ImageSource, Job
-from launchbuild.jobs.spec import validate_subdir
 from launchbuild.jobs.urls import redact_url
 
 TEMP_PREFIX = "launchbuild-src-"

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from launchbuild.errors import BadInput, InfraUnavailable
-from launchbuild.jobs.spec import validate_ref
+from launchbuild.jobs.fields import validate_ref
 from launchbuild.jobs.urls import redact_text, redact_url
 
 DEFAULT_GIT_TIMEOUT = 120.0
