@@ -6,6 +6,10 @@ peer's venv, writes Dockerfile.wandb + context) followed by the same BuildKit bu
 (`DOCKER_BUILDKIT=1 docker build --network host`). Both start from the same base images
 (bench/setup_bases.sh). Runs alternate A/B/A/B. Writes bench/results/peer.{md,json}.
 
+This module measures and writes the results; the shared setup is in bench/harness.py, the
+tools in bench/tools.py, the jobs in bench/bench_jobs.py and the registry's byte counts in
+bench/registry_bytes.py.
+
     python bench/run_bench.py [--runs N] [--heavy-runs N] [--verdict-runs N] [--gpu-cap S]
                               [--jobs small,medium,frozen,medium-accel]
 """
@@ -17,217 +21,40 @@ import datetime as dt
 import json
 import os
 import platform
-import shutil
-import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from importlib import metadata
-from pathlib import Path
 
+from launchbuild.bench.bench_jobs import add_dependency, edit_code, make_jobs, write_job
+from launchbuild.bench.harness import (
+    ACCELERATOR_BASE,
+    BASES,
+    BENCH,
+    DOCKER,
+    JOBS_DIR,
+    PEER_PY,
+    PYTHON,
+    REGISTRY,
+    WORK,
+    JobSpec,
+    docker,
+    image_size,
+    log,
+    must,
+    newest_image,
+    prune_build_cache,
+    remove_images,
+    run,
+)
+from launchbuild.bench.registry_bytes import (
+    REGISTRY_MEASURES,
+    REGISTRY_NOTES,
+    clean_up,
+    push_to_registry,
+    registry_measures,
+)
 from launchbuild.bench.stats import Results, Row, Summary, from_json, write_results
-
-BENCH = Path(__file__).resolve().parent
-ROOT = BENCH.parent
-WORK = BENCH / ".work"
-JOBS_DIR = WORK / "jobs"
-PEER_VENV = WORK / "peer-venv"
-PEER_PY = PEER_VENV / "bin" / "python"
-DOCKER = os.environ.get("LAUNCHBUILD_DOCKER", "/usr/bin/docker")
-PYTHON = "3.11"
-ACCELERATOR_BASE = "nvidia/cuda:12.1.1-runtime-ubuntu22.04"  # the CA variant of the cuda121 stand-in
-BASES = {"python": "python:3.11-slim", "peer-python": "python:3.11-buster", "accelerator": ACCELERATOR_BASE}
-TRAIN_PY = 'import sys\n\nprint("training on", sys.version)\n'
-BUILD_ENV = {**os.environ, "DOCKER_BUILDKIT": "1"}
-REGISTRY = os.environ.get("BENCH_REGISTRY", "127.0.0.1:5055")  # the local registry of scripts/testenv.sh
-GPU_STACK = "torch\nnumpy\npyyaml\nrequests\n"  # torch from PyPI pulls its CUDA wheels (nvidia-*, triton)
-REGISTRY_MEASURES = ("bytes pushed on dependency change", "bytes pushed on dependency change, share of the image",
-                     "bytes a node holding the previous image must pull")
-
-
-@dataclass(frozen=True)
-class JobSpec:
-    name: str
-    requirements: str | None = None  # requirements.txt in the code dir
-    frozen: str | None = None  # a run's package list (the peer's requirements.frozen.txt)
-    accelerator: bool = False
-    added_dependency: str = "tqdm"
-    heavy: bool = False
-    gpu: str | None = None
-    registry: bool = False  # also push before and after the dependency change (issue 17's byte measures)
-    runs: int | None = None  # rounds per tool when fixed for the job (the GPU stack: one)
-
-    @property
-    def dirname(self) -> str:
-        # Our image repository is named after the code dir (launchbuild/<dir>).
-        return f"lbbench-{self.name}"
-
-
-def log(msg: str) -> None:
-    print(f"bench: {msg}", file=sys.stderr, flush=True)
-
-
-def run(cmd: list[str], *, env=None, cwd=None, timeout: float | None = None) -> tuple[int, float, str]:
-    """Run a command; returns (exit code, wall seconds, output). Exit code 124 on timeout."""
-    start = time.perf_counter()
-    try:
-        proc = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
-        return proc.returncode, time.perf_counter() - start, proc.stdout + proc.stderr
-    except subprocess.TimeoutExpired as exc:
-        out = (exc.stdout or b"") + (exc.stderr or b"")
-        return 124, time.perf_counter() - start, out.decode(errors="replace") if isinstance(out, bytes) else str(out)
-
-
-def docker(*args: str, check: bool = True) -> str:
-    rc, _, out = run([DOCKER, *args])
-    if check and rc != 0:
-        raise SystemExit(f"bench: docker {' '.join(args)} failed: {out[-800:]}")
-    return out
-
-
-def image_size(ref: str) -> int:
-    return int(docker("image", "inspect", "-f", "{{.Size}}", ref).strip())
-
-
-def newest_image(repository: str) -> str:
-    out = docker("images", repository, "--format", "{{.Repository}}:{{.Tag}}").split()
-    if not out:
-        raise SystemExit(f"bench: no image in {repository}")
-    return out[0]  # `docker images` lists newest first
-
-
-def remove_images(repository: str) -> None:
-    refs = docker("images", repository, "--format", "{{.Repository}}:{{.Tag}}").split()
-    if refs:
-        docker("rmi", "-f", *refs, check=False)
-
-
-def prune_build_cache() -> None:
-    docker("builder", "prune", "-af")
-
-
-# --- the two tools ------------------------------------------------------------------------------
-
-
-class Tool:
-    name: str
-
-    def build(self, job: JobSpec, *, timeout: float | None = None) -> tuple[int, float, str]:
-        raise NotImplementedError
-
-    def repository(self, job: JobSpec) -> str:
-        raise NotImplementedError
-
-
-class Ours(Tool):
-    name = "launchbuild"
-
-    def command(self, job: JobSpec, verb: str = "build") -> list[str]:
-        cmd = [sys.executable, "-m", "launchbuild.cli", verb, str(JOBS_DIR / job.dirname),
-               "--python", PYTHON, "--entrypoint", "python train.py", "--quiet"]
-        if job.frozen is not None:
-            cmd += ["--frozen", str(JOBS_DIR / f"{job.dirname}.frozen.txt")]
-        if job.accelerator:
-            cmd += ["--base-image", ACCELERATOR_BASE]
-        if job.gpu:
-            cmd += ["--gpu", job.gpu, "--driver", "535.104.05"]
-        return cmd
-
-    def build(self, job, *, timeout=None):
-        return run(self.command(job), cwd=WORK, timeout=timeout)
-
-    def repository(self, job):
-        return f"launchbuild/{job.dirname}"
-
-
-class Peer(Tool):
-    name = "W&B Launch"
-
-    def build(self, job, *, timeout=None):
-        """The agent's path: generate the context (its own code), then build it with BuildKit."""
-        start = time.perf_counter()
-        ctx = WORK / "peer-ctx" / job.name
-        cmd = [str(PEER_PY), str(BENCH / "peer_wandb.py"), "--code", str(JOBS_DIR / job.dirname),
-               "--runtime", PYTHON, "--entrypoint", "python train.py", "--job-name", job.dirname, "--out", str(ctx)]
-        if job.frozen is not None:
-            cmd += ["--frozen", str(JOBS_DIR / f"{job.dirname}.frozen.txt")]
-        if job.accelerator:
-            cmd += ["--accelerator-base-image", ACCELERATOR_BASE]
-        rc, _, out = run(cmd, env={**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true"}, timeout=timeout)
-        if rc != 0:
-            return rc, time.perf_counter() - start, out
-        generated = json.loads(next(line for line in out.splitlines() if line.startswith("{")))
-        left = None if timeout is None else max(1.0, timeout - (time.perf_counter() - start))
-        rc, _, build_out = run(
-            [DOCKER, "build", "--network", "host", "--progress", "plain", "-f", generated["dockerfile"],
-             "-t", f"{self.repository(job)}:{generated['image_tag']}", generated["context_dir"]],
-            env=BUILD_ENV, timeout=left,
-        )
-        return rc, time.perf_counter() - start, out + build_out
-
-    def repository(self, job):
-        return f"peer-bench/{job.dirname}"
-
-
-# --- jobs -------------------------------------------------------------------------------------
-
-
-def frozen_list(packages: str) -> str:
-    """A run's package list as pins: what `pip list --format=freeze` would show after the run."""
-    import uv
-
-    proc = subprocess.run(
-        [uv.find_uv_bin(), "pip", "compile", "-", "--python-version", PYTHON, "--no-header", "--no-annotate",
-         "--no-python-downloads", "--quiet"],
-        input=packages, capture_output=True, text=True, check=True,
-    )
-    return proc.stdout
-
-
-def make_jobs() -> dict[str, JobSpec]:
-    frozen = frozen_list("requests\nrich\n")
-    tqdm_pin = next(line for line in frozen_list("tqdm\n").splitlines() if line.startswith("tqdm=="))
-    return {
-        "small": JobSpec("small", requirements="requests\nrich\n"),
-        "medium": JobSpec("medium", requirements="numpy\npandas\nscikit-learn\n", heavy=True),
-        "frozen": JobSpec("frozen", frozen=frozen, added_dependency=tqdm_pin),
-        "medium-accel": JobSpec("medium-accel", requirements="numpy\npandas\nscikit-learn\n", accelerator=True,
-                                heavy=True),
-        # Issue 17: a real GPU stack (3-4 GB of wheels, downloaded again after each cold prune).
-        "gpu-stack": JobSpec("gpu-stack", requirements=GPU_STACK, heavy=True, registry=True, runs=1),
-    }
-
-
-def write_job(job: JobSpec, *, added: bool = False, code_version: int = 0) -> None:
-    code = JOBS_DIR / job.dirname
-    if code.exists():
-        shutil.rmtree(code)
-    code.mkdir(parents=True)
-    (code / "train.py").write_text(TRAIN_PY + "".join(f"# edit {i}\n" for i in range(code_version)))
-    extra = f"{job.added_dependency}\n" if added else ""
-    if job.requirements is not None:
-        (code / "requirements.txt").write_text(job.requirements + extra)
-    if job.frozen is not None:
-        (JOBS_DIR / f"{job.dirname}.frozen.txt").write_text(job.frozen + extra)
-
-
-def edit_code(job: JobSpec, version: int) -> None:
-    with open(JOBS_DIR / job.dirname / "train.py", "a") as f:
-        f.write(f"# edit {version}\n")
-
-
-def add_dependency(job: JobSpec) -> None:
-    target = (JOBS_DIR / f"{job.dirname}.frozen.txt") if job.frozen is not None else (
-        JOBS_DIR / job.dirname / "requirements.txt")
-    with open(target, "a") as f:
-        f.write(f"{job.added_dependency}\n")
-
-
-def must(result: tuple[int, float, str], what: str) -> float:
-    rc, seconds, out = result
-    if rc != 0:
-        raise SystemExit(f"bench: {what} failed (exit {rc}):\n{out[-3000:]}")
-    return seconds
+from launchbuild.bench.tools import Ours, Peer, Tool
 
 
 def build_sequence(tool: Tool, job: JobSpec, base_size: int) -> dict[str, float]:
@@ -254,60 +81,6 @@ def build_sequence(tool: Tool, job: JobSpec, base_size: int) -> dict[str, float]
         f"{k} {v * 100:.2f} %" if "share" in k else f"{k} {v / 1e6:.0f} MB" if "size" in k or "bytes" in k
         else f"{k} {v:.2f}s" for k, v in times.items()))
     return times
-
-
-def push_to_registry(tool: Tool, job: JobSpec, local_ref: str, tag: str):
-    """Push `local_ref` as REGISTRY/<repo>:<tag> with plain `docker push` (both tools alike);
-    returns (PushStats, manifest blobs), measured on the registry (builder/push_bytes.py)."""
-    from launchbuild.builder import push_bytes
-
-    remote = f"{REGISTRY}/{tool.repository(job)}:{tag}"
-    docker("tag", local_ref, remote)
-    had = push_bytes.blobs_before_push(remote)
-    seconds = must(run([DOCKER, "push", remote]), f"push of {remote}")
-    blobs = push_bytes.manifest_blobs(remote)
-    if had is None or blobs is None:
-        raise SystemExit(f"bench: the registry at {REGISTRY} did not answer for {remote}")
-    pushed = push_bytes.stats(blobs, had)
-    log(f"{tool.name:11} {job.name:13} push {tag}: {pushed.describe()} in {seconds:.1f}s")
-    return pushed, blobs
-
-
-def registry_measures(tool: Tool, job: JobSpec, previous) -> dict[str, float]:
-    """After a dependency change: bytes the push sends, and bytes a node with the previous image pulls."""
-    from launchbuild.builder import push_bytes
-
-    pushed, blobs = push_to_registry(tool, job, newest_image(tool.repository(job)), "next")
-    return {
-        REGISTRY_MEASURES[0]: pushed.bytes_sent,
-        REGISTRY_MEASURES[1]: pushed.bytes_sent / pushed.image_bytes,
-        REGISTRY_MEASURES[2]: push_bytes.pull_bytes(blobs, previous[1]),
-    }
-
-
-def clean_up(tool: Tool, job: JobSpec) -> None:
-    """A GPU-stack image is ~7 GB: drop this tool's images (local and registry tags) before the next."""
-    remove_images(tool.repository(job))
-    remove_images(f"{REGISTRY}/{tool.repository(job)}")
-    for tag in ("previous", "next"):
-        delete_manifest(f"{tool.repository(job)}", tag)
-
-
-def delete_manifest(repository: str, tag: str) -> None:
-    """Drop the tag's manifest from the registry (its config enables deletes); blobs stay until GC."""
-    import urllib.request
-
-    accept = "application/vnd.docker.distribution.manifest.v2+json"
-    base = f"http://{REGISTRY}/v2/{repository}/manifests"
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    try:
-        with opener.open(urllib.request.Request(f"{base}/{tag}", method="HEAD", headers={"Accept": accept}),
-                         timeout=10) as resp:
-            digest = resp.headers.get("Docker-Content-Digest")
-        if digest:
-            opener.open(urllib.request.Request(f"{base}/{digest}", method="DELETE"), timeout=10).close()
-    except OSError as exc:
-        log(f"could not delete {repository}:{tag} from the registry: {exc}")
 
 
 def verdict_run(tool: Tool, job: JobSpec, cap: float) -> tuple[float, bool, str]:
@@ -361,14 +134,6 @@ def measure_builds(jobs: list[JobSpec], runs: int, heavy_runs: int) -> list[Row]
                                 summary_of(samples["peer"], measure), unit="share" if "share" in measure else "B",
                                 note=REGISTRY_NOTES.get(measure, "")))
     return rows
-
-
-REGISTRY_NOTES = {
-    REGISTRY_MEASURES[0]: ("compressed bytes of the blobs the registry did not hold before `docker push` of the "
-                           "dependency change (the previous image was pushed to the same repository first); "
-                           "from the registry's manifests and HEAD blob requests"),
-    REGISTRY_MEASURES[2]: "compressed bytes of the new manifest's blobs that the previous image's manifest lacks",
-}
 
 
 def measure_verdicts(runs: int, gpu_cap: float, peer_gpu_runs: int) -> list[Row]:

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from launchbuild.core.findings import Evidence, Finding, Location, Severity
 from launchbuild.core.fixes import Fix
 from launchbuild.core.rule import GROUPS, Group, Rule
-from launchbuild.compat.rules import base_image, gpu, knowledge, libraries, packages, source
+from launchbuild.compat.rules import base_image, driver_cuda, framework_kernels, knowledge, libraries, packages, source
 from launchbuild.resolver import rules as inputs  # the resolver reports these; their metadata lives there
 
 ALL_RULES: tuple[Rule, ...] = (
@@ -25,13 +25,13 @@ ALL_RULES: tuple[Rule, ...] = (
     base_image.LB104.checked_by(base_image.image_unreadable),
 
     # GPU, driver and CUDA
-    gpu.LB201.checked_by(gpu.toolkit_cannot_target),
-    gpu.LB202.checked_by(gpu.driver_too_old_for_image),
-    gpu.LB203.checked_by(gpu.framework_lacks_arch),
-    gpu.LB204.checked_by(gpu.driver_too_old_for_packages),
-    gpu.LB205.checked_by(gpu.framework_cuda_mismatch),
-    gpu.LB206.checked_by(gpu.mixed_cuda_majors),
-    gpu.LB207.checked_by(gpu.cpu_only_framework),
+    driver_cuda.LB201.checked_by(driver_cuda.toolkit_cannot_target),
+    driver_cuda.LB202.checked_by(driver_cuda.driver_too_old_for_image),
+    framework_kernels.LB203.checked_by(framework_kernels.framework_lacks_arch),
+    driver_cuda.LB204.checked_by(driver_cuda.driver_too_old_for_packages),
+    framework_kernels.LB205.checked_by(framework_kernels.framework_cuda_mismatch),
+    driver_cuda.LB206.checked_by(driver_cuda.mixed_cuda_majors),
+    framework_kernels.LB207.checked_by(framework_kernels.cpu_only_framework),
     base_image.LB208.checked_by(base_image.end_of_life_image),
     libraries.LB209.checked_by(libraries.cudnn_too_old),
     libraries.LB210.checked_by(libraries.ld_library_path_shadowing),

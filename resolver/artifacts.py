@@ -108,7 +108,7 @@ def _refuse_host_reaching_vcs(url: str, scheme: str, subdir: str | None) -> None
 
 def build_vcs_wheel(line: RequirementLine, root: Path, *, offline: bool) -> tuple[Path, str]:
     """(the wheel in the cache, the exact commit). A network failure is exit 3, as for git jobs."""
-    from launchbuild.jobs.fetch import clone_git
+    from launchbuild.jobs.git_clone import clone_git
     from launchbuild.jobs.urls import redact_text, redact_url
 
     try:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -22,6 +21,14 @@ from launchbuild.core.findings import Location
 from launchbuild.errors import BadInput
 from launchbuild.jobs import confine
 from launchbuild.jobs.urls import redact_text, redact_url, url_problem
+from launchbuild.resolver.requirement_options import (
+    checked_url,
+    option_and_value,
+    parse_hashes,
+    plain_value,
+    split_options,
+    tokenize,
+)
 from launchbuild.paths import expand_user
 from launchbuild.limits import clip
 
@@ -31,29 +38,6 @@ _ARCHIVE_SUFFIXES = (".whl", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".zip", "
 _COMMENT = re.compile(r"(^|\s+)#.*$")
 _EGG = re.compile(r"[#&]egg=([A-Za-z0-9][A-Za-z0-9._-]*)")
 _MAX_INCLUDE_DEPTH = 20
-
-# Options that take a value, mapped to their canonical long form.
-_VALUE_OPTIONS = {
-    "-r": "--requirement",
-    "--requirement": "--requirement",
-    "-c": "--constraint",
-    "--constraint": "--constraint",
-    "-e": "--editable",
-    "--editable": "--editable",
-    "-i": "--index-url",
-    "--index-url": "--index-url",
-    "--extra-index-url": "--extra-index-url",
-    "-f": "--find-links",
-    "--find-links": "--find-links",
-    "--trusted-host": "--trusted-host",
-    "--only-binary": "--only-binary",
-    "--no-binary": "--no-binary",
-    "--hash": "--hash",
-    "--config-settings": "--config-settings",
-    "--global-option": "--global-option",
-    "--use-feature": "--use-feature",
-}
-_FLAG_OPTIONS = {"--no-index", "--pre", "--prefer-binary", "--require-hashes"}
 
 
 @dataclass(frozen=True)
@@ -282,13 +266,6 @@ def _absolutize(url: str, base_dir: Path | None, where: str = "requirements") ->
     return str(path)
 
 
-def _tokenize(line: str, where: str) -> list[str]:
-    try:
-        return shlex.split(line, posix=True)
-    except ValueError as exc:
-        raise BadInput(f"cannot split line at {where}: {exc}", hint="check the quoting") from None
-
-
 @_redacted_errors
 def parse_text(
     text: str, path: str, *, base_dir: Path | None = None, line_offset: int = 0,
@@ -322,14 +299,14 @@ def parse_text(
                            hint="write the value itself: a job cannot expand the operator's environment")
         if not body.startswith("-"):
             # A requirement, possibly followed by per-requirement options (--hash=...).
-            spec, _, tail = _split_options(body)
-            hashes = _parse_hashes(tail, where)
+            spec, _, tail = split_options(body)
+            hashes = parse_hashes(tail, where)
             req = parse_requirement(spec, loc, base_dir=base_dir, hashes=hashes)
             _check_requirement_url(req, where)
             (cons if _constraint else reqs).append(req)
             continue
-        tokens = _tokenize(body, where)
-        option, value = _option_and_value(tokens, where)
+        tokens = tokenize(body, where)
+        option, value = option_and_value(tokens, where)
         if option in ("--requirement", "--constraint"):
             target = _resolve_include(value, base_dir, where, root, option)
             if str(target) in _seen:
@@ -351,12 +328,12 @@ def parse_text(
             _check_requirement_url(req, where)
             (cons if _constraint else reqs).append(req)
         elif option == "--index-url":
-            opts = replace(opts, index_url=_checked_url(value, where, option))
+            opts = replace(opts, index_url=checked_url(value, where, option))
         elif option == "--extra-index-url":
-            opts = opts.merged(IndexOptions(extra_index_urls=(_checked_url(value, where, option),)))
+            opts = opts.merged(IndexOptions(extra_index_urls=(checked_url(value, where, option),)))
         elif option == "--find-links":
             if _is_url(value) and not value.startswith("file:"):
-                link = _checked_url(value, where, option)
+                link = checked_url(value, where, option)
             else:
                 local = unquote(urlsplit(value).path) if value.startswith("file:") else value
                 link = str(confine.confine(root, local, base=base_dir, where=where, what="--find-links folder",
@@ -367,11 +344,11 @@ def parse_text(
         elif option == "--pre":
             opts = replace(opts, pre=True)
         elif option == "--trusted-host":
-            opts = opts.merged(IndexOptions(trusted_hosts=(_plain_value(value, where, option),)))
+            opts = opts.merged(IndexOptions(trusted_hosts=(plain_value(value, where, option),)))
         elif option == "--only-binary":
-            opts = opts.merged(IndexOptions(only_binary=(_plain_value(value, where, option),)))
+            opts = opts.merged(IndexOptions(only_binary=(plain_value(value, where, option),)))
         elif option == "--no-binary":
-            opts = opts.merged(IndexOptions(no_binary=(_plain_value(value, where, option),)))
+            opts = opts.merged(IndexOptions(no_binary=(plain_value(value, where, option),)))
         # --prefer-binary, --require-hashes, --use-feature, --config-settings: accepted;
         # the lock is always hashed and the build decides how it installs.
     return ParsedRequirements(
@@ -379,68 +356,6 @@ def parse_text(
         files=(path, *files),
         comments=tuple(comments),
     )
-
-
-def _split_options(body: str) -> tuple[str, str, str]:
-    """Split `spec --hash=... --hash ...` at the first ` --` (specs never contain it)."""
-    m = re.search(r"\s--?[A-Za-z]", body)
-    if not m:
-        return body, "", ""
-    return body[: m.start()].strip(), " ", body[m.start() :].strip()
-
-
-def _parse_hashes(tail: str, where: str) -> tuple[str, ...]:
-    if not tail:
-        return ()
-    tokens = _tokenize(tail, where)
-    hashes: list[str] = []
-    i = 0
-    while i < len(tokens):
-        tok = tokens[i]
-        if tok.startswith("--hash="):
-            hashes.append(tok.split("=", 1)[1])
-        elif tok == "--hash" and i + 1 < len(tokens):
-            i += 1
-            hashes.append(tokens[i])
-        elif tok.startswith(("--config-settings", "--global-option", "-C")):
-            if "=" not in tok:
-                i += 1
-        else:
-            raise BadInput(f"unsupported option {tok!r} after a requirement at {where}",
-                           hint="only --hash, --config-settings and --global-option may follow a requirement")
-        i += 1
-    for h in hashes:
-        if not re.fullmatch(r"(sha256|sha384|sha512|md5|sha1|sha224):[0-9a-fA-F]+", h):
-            raise BadInput(f"malformed hash {h!r} at {where}", hint="write --hash=sha256:<hex>")
-    return tuple(hashes)
-
-
-def _option_and_value(tokens: list[str], where: str) -> tuple[str, str]:
-    first = tokens[0]
-    if "=" in first and first.startswith("--"):
-        name, value = first.split("=", 1)
-        rest = tokens[1:]
-    elif first.startswith("-") and not first.startswith("--") and len(first) > 2:
-        name, value, rest = first[:2], first[2:], tokens[1:]  # -rfile.txt
-    else:
-        name, rest = first, tokens[1:]
-        value = ""
-    if name in _FLAG_OPTIONS:
-        return name, ""
-    if name not in _VALUE_OPTIONS:
-        raise BadInput(f"unknown option {name!r} at {where}",
-                       hint="remove it, or use one pip accepts in a requirements file")
-    canonical = _VALUE_OPTIONS[name]
-    if not value:
-        if not rest:
-            raise BadInput(f"option {name} needs a value at {where}")
-        value, rest = rest[0], rest[1:]
-    if rest and canonical != "--editable":
-        raise BadInput(f"unexpected text after {name} {value} at {where}",
-                       hint="put one option per line")
-    if canonical == "--editable" and rest:
-        value = " ".join([value, *rest])
-    return canonical, value
 
 
 def _resolve_include(value: str, base_dir: Path | None, where: str, root: Path, option: str) -> Path:
@@ -452,27 +367,6 @@ def _resolve_include(value: str, base_dir: Path | None, where: str, root: Path, 
         # URL; a relative one is relative to the including file like a plain path.
         value = unquote(urlsplit(value).path)
     return confine.confine(root, value, base=base_dir, where=where, what=f"{option} include")
-
-
-_PLAIN_VALUE = re.compile(r"[A-Za-z0-9._:,\-\[\]]+")
-
-
-def _plain_value(value: str, where: str, option: str) -> str:
-    """A host or package-name list: written into the lock as an option line, so it must not
-    carry a newline (a line of its own) or anything beyond a name."""
-    if not _PLAIN_VALUE.fullmatch(value):
-        raise BadInput(f"{where}: {option} value {value[:80]!r} is not a plain host or name list",
-                       hint="write e.g. --trusted-host host.example or --only-binary :all:")
-    return value
-
-
-def _checked_url(value: str, where: str, option: str) -> str:
-    """An index or find-links URL from a job: strict (jobs/urls.url_problem), or one line."""
-    problem = url_problem(value)
-    if problem:
-        raise BadInput(f"{where}: {option} URL {redact_url(value)[:200]!r} {problem}",
-                       hint="write a plain http(s) URL; put credentials in the URL's user:password")
-    return value
 
 
 def _check_requirement_url(req: RequirementLine, where: str) -> None:

@@ -3,7 +3,7 @@
 Requests are untrusted jobs. Only job-level options are taken from them (JOB_LEVEL_OPTIONS is
 the one place that says which); operator options (engine, uid, ca-bundle, cache dirs,
 resolver, offline, indexes, kubernetes-*) come from the server's flags. The source is an
-uploaded archive (extracted by jobs.fetch's safe extraction, with its caps), an http(s) git
+uploaded archive (extracted by jobs.archive's safe extraction, with its caps), an http(s) git
 URL or an image: never a path on the server, never file:// or ssh:// (the server's keys).
 """
 
@@ -271,7 +271,7 @@ def archive_suffix(filename: str | None, head: bytes) -> str:
 def prepare(req: JobRequest, workdir: Path, *, archive: Path | None, max_extract_bytes: int) -> Prepared:
     """Lay the job out under `workdir/job` the way a person would for the CLI, and return the
     arguments of the equivalent `launchbuild check` call."""
-    from launchbuild.jobs.fetch import extract_archive
+    from launchbuild.jobs.archive import extract_archive
 
     jobdir = workdir / "job"
     jobdir.mkdir()

@@ -19,6 +19,11 @@ from launchbuild.core.findings import Evidence
 TORCH_INDEX = "the PyTorch wheel index for {variant} (…/whl/{variant})"
 
 
+def major_minor(version) -> str:
+    """'12.1' for (12, 1, ...): how rules print a CUDA or compute-capability version."""
+    return f"{version[0]}.{version[1]}"
+
+
 def minor_of(version: str) -> str | None:
     try:
         v = Version(version)

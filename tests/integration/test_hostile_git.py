@@ -1,5 +1,5 @@
 """A git remote on 127.0.0.1 that answers one byte a second: git's own timeouts are per
-read and never fire, so the clone's one overall deadline (jobs/fetch.clone_git) ends it:
+read and never fire, so the clone's one overall deadline (jobs/git_clone.clone_git) ends it:
 exit 3, one line naming the remote and the deadline, the process group killed, the temp
 checkout removed."""
 

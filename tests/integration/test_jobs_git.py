@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from launchbuild.errors import BadInput, InfraUnavailable
-from launchbuild.jobs.fetch import clone_git, materialize
+from launchbuild.jobs.fetch import materialize
+from launchbuild.jobs.git_clone import clone_git
 from launchbuild.jobs.spec import JobOverrides, load_job
 
 

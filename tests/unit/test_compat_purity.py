@@ -145,4 +145,5 @@ def test_rule_modules_make_no_io_calls(path):
 def test_the_checker_sees_a_violation():
     # The walk is real: the I/O side does import what the pure side may not.
     assert {"os"} <= _imports("compat.source_scan") and "compat.providers.docker" in _imports("compat.inspect")
-    assert _side("compat.providers.docker") == "facts" and _side("compat.rules.gpu") == "pure"
+    assert _side("compat.providers.docker") == "facts" and _side("compat.rules.driver_cuda") == "pure"
+    assert _side("compat.rules.framework_kernels") == "pure"

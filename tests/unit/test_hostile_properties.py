@@ -21,12 +21,12 @@ from launchbuild import limits
 from launchbuild.builder.context import _valid_stamp
 from launchbuild.builder.verify import VerificationCache
 from launchbuild.compat import factcache, requirecuda
-from launchbuild.core.imageref import parse_image_ref
+from launchbuild.core.imageref import parse_image_ref, validate_image_ref
 from launchbuild.compat.providers import registry_shapes as shapes
 from launchbuild.core.platform import Platform
 from launchbuild.compat.providers.registry import select_platform
 from launchbuild.errors import BadInput, InfraUnavailable, LaunchbuildError
-from launchbuild.jobs import spec
+from launchbuild.jobs import git_url, job_spec, queue_config
 from launchbuild.options import read_config_file, resolve_options
 from launchbuild.core import cache
 from launchbuild.resolver import metadata
@@ -167,8 +167,8 @@ def test_walk_tree_is_iterative_and_capped(tmp_path):
 @given(_hostile_bytes)
 def test_job_spec_and_queue_config(data):
     path = _file(data, "wandb-job.json")
-    only_ours(spec.parse_job_spec, data, path)
-    only_ours(spec.load_queue_config, path)
+    only_ours(job_spec.parse_job_spec, data, path)
+    only_ours(queue_config.load_queue_config, path)
     only_ours(metadata.read_run_metadata, path)
 
 
@@ -179,8 +179,8 @@ def test_job_spec_shapes(value):
                 {"builder": value}, {"builder": {"accelerator": value}}):
         data = json.dumps(doc).encode()
         path = _file(data, "wandb-job.json")
-        only_ours(spec.parse_job_spec, data, path)
-        only_ours(spec.load_queue_config, path)
+        only_ours(job_spec.parse_job_spec, data, path)
+        only_ours(queue_config.load_queue_config, path)
         only_ours(metadata.read_run_metadata, path)
 
 
@@ -219,9 +219,9 @@ def test_int_options_from_env(value):
 @given(st.one_of(st.text(max_size=120), st.binary(max_size=60).map(lambda b: b.decode("latin-1"))))
 def test_image_refs_and_require_cuda(text):
     only_ours(parse_image_ref, text)
-    only_ours(spec.validate_image_ref, text, "image")
+    only_ours(validate_image_ref, text, "image")
     only_ours(requirecuda.parse, text)
-    only_ours(spec.parse_git_url, text)
+    only_ours(git_url.parse_git_url, text)
 
 
 # --- what a registry sends -----------------------------------------------------------------------

@@ -84,7 +84,7 @@ def test_no_module_cycles(graph: grimp.ImportGraph) -> None:
 
 
 def _package(module: str) -> str:
-    """`launchbuild.compat.rules.gpu` -> `launchbuild.compat`; top-level modules are their own."""
+    """`launchbuild.compat.rules.driver_cuda` -> `launchbuild.compat`; top-level modules are their own."""
     return ".".join(module.split(".")[:2])
 
 

@@ -16,7 +16,9 @@ from pathlib import Path
 import pytest
 
 from launchbuild.errors import BadInput
-from launchbuild.jobs.fetch import check_local_directory, extract_archive, materialize
+from launchbuild.jobs.archive import extract_archive
+from launchbuild.jobs.fetch import materialize
+from launchbuild.jobs.local_tree import check_local_directory
 from launchbuild.jobs.model import CodeSource, Job
 
 

@@ -14,16 +14,10 @@ from launchbuild.errors import BadInput, LaunchbuildError
 from launchbuild.core.imageref import validate_image_ref
 from launchbuild.jobs.model import CodeSource, GitSource, ImageSource, SourceKind
 from launchbuild.core.sourced import Origin, Sourced
-from launchbuild.jobs.spec import (
-    JobOverrides,
-    load_job,
-    parse_entrypoint,
-    parse_git_url,
-    parse_job_spec,
-    parse_python_version,
-    require_entrypoint,
-    validate_ref,
-)
+from launchbuild.jobs.fields import parse_entrypoint, parse_python_version, validate_ref
+from launchbuild.jobs.git_url import parse_git_url
+from launchbuild.jobs.job_spec import parse_job_spec
+from launchbuild.jobs.spec import JobOverrides, load_job, require_entrypoint
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 DIGEST = "sha256:" + "ab" * 32

@@ -157,9 +157,9 @@ def _message_strings(tree: ast.AST):
 
 def _foreign_flags() -> set[str]:
     """Requirements-file syntax (what a job writes; messages quote it): the resolver's own list."""
-    from launchbuild.resolver import requirements
+    from launchbuild.resolver import requirement_options
 
-    return set(requirements._VALUE_OPTIONS.values()) | set(requirements._FLAG_OPTIONS)
+    return set(requirement_options.VALUE_OPTIONS.values()) | set(requirement_options.FLAG_OPTIONS)
 
 
 def test_every_flag_a_message_names_is_a_real_cli_option():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from launchbuild.errors import BadInput, InfraUnavailable
-from launchbuild.jobs.fetch import _raise_fetch_error
+from launchbuild.jobs.git_clone import _raise_fetch_error
 
 SHOWN = "git://127.0.0.1:9418/repo.git"
 

@@ -22,7 +22,7 @@ from launchbuild.builder import tags
 from launchbuild.compat import gpus, target
 from launchbuild.core import platform
 from launchbuild.errors import LaunchbuildError
-from launchbuild.jobs import spec
+from launchbuild.jobs import fields, git_url, queue_config
 from launchbuild.core.imageref import validate_image_ref
 from launchbuild.options import resolve_options
 from launchbuild.resolver import metadata, platforms, python_version
@@ -78,7 +78,7 @@ def test_python_version_strings(value):
     if isinstance(value, str):
         only_ours(python_version.normalize, value, "--python")
         only_ours(python_version.from_requires_python, value, "pyproject.toml")
-    only_ours(spec.parse_python_version, value, "job spec runtime")
+    only_ours(fields.parse_python_version, value, "job spec runtime")
 
 
 @SETTINGS
@@ -95,7 +95,7 @@ def test_python_version_files(data):
 @SETTINGS
 @given(st.one_of(_json, st.lists(st.text(max_size=10), max_size=4)))
 def test_entrypoints(value):
-    result = only_ours(spec.parse_entrypoint, value, "entrypoint")
+    result = only_ours(fields.parse_entrypoint, value, "entrypoint")
     if result is not None:
         assert all(isinstance(part, str) for part in result)
 
@@ -103,10 +103,10 @@ def test_entrypoints(value):
 @SETTINGS
 @given(_json)
 def test_git_refs_and_subdirs(value):
-    ref = only_ours(spec.validate_ref, value, "--ref")
+    ref = only_ours(fields.validate_ref, value, "--ref")
     if ref is not None:
         assert ".." not in ref and " " not in ref
-    sub = only_ours(spec.validate_subdir, value, "--subdir")
+    sub = only_ours(fields.validate_subdir, value, "--subdir")
     if sub:
         assert not sub.startswith("/") and ".." not in Path(sub).parts
 
@@ -115,7 +115,7 @@ def test_git_refs_and_subdirs(value):
 @given(st.one_of(_any_text, st.from_regex(r"(https?|ssh|git|file)://[a-z0-9:@./_-]{0,30}(@[a-z0-9]{1,8})?", fullmatch=True),
                  st.from_regex(r"git@[a-z0-9.]{1,10}:[a-z/]{1,10}(\.git)?(@[a-z0-9]{0,8})?", fullmatch=True)))
 def test_git_urls(text):
-    only_ours(spec.parse_git_url, text)
+    only_ours(git_url.parse_git_url, text)
 
 
 @SETTINGS
@@ -177,7 +177,7 @@ def test_queue_config_files(data):
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "queue.json"
         path.write_bytes(data)
-        only_ours(spec.load_queue_config, path)
+        only_ours(queue_config.load_queue_config, path)
 
 
 @pytest.mark.parametrize("text", ["", " ", "\x00", "sm_", "sm_9a", "9.", ".9", "H100\n", "535.104.05\n", "linux/amd64 "])
