@@ -134,7 +134,9 @@ def build(given: Given) -> None:
 
     report = api.build(_request(given), force=given.force, no_cache=given.no_cache, dry_run=given.dry_run,
                        output=given.output if given.dry_run else None, progress=_progress(given))
-    if report is None:  # --dry-run wrote manifests
+    if isinstance(report, api.Manifests):  # --dry-run: to -o FILE (written), else to stdout
+        if report.written_to is None:
+            sys.stdout.write(report.text)
         return
     _emit(report, given)
     raise typer.Exit(report.exit_code)
