@@ -210,6 +210,29 @@ def test_image_job_has_no_environment_to_resolve() -> None:
 # --- JobRequest --------------------------------------------------------------------------------
 
 
+def test_there_is_one_job_request_and_the_service_body_has_its_own_name() -> None:
+    """The pipeline's JobRequest is the only class of that name; the service's validated HTTP
+    body is a RequestBody, which pipeline_request turns into the JobRequest."""
+    import ast
+
+    from launchbuild.service import request as service_request
+
+    import os
+
+    root = Path(launchbuild.__file__).resolve().parent
+    sources = []
+    for top, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if not d.startswith(".") and d not in ("tests", "__pycache__")]
+        sources += [Path(top) / f for f in files if f.endswith(".py")]
+    defined = sorted(str(path.relative_to(root)) for path in sources
+                     for node in ast.walk(ast.parse(path.read_text("utf-8")))
+                     if isinstance(node, ast.ClassDef) and node.name == "JobRequest")
+    assert defined == ["pipeline/request.py"]
+    body = service_request.parse_request({"source": {"git": {"url": GIT}}}, kind="check", has_archive=False,
+                                         push_prefix=None)
+    assert isinstance(body, service_request.RequestBody) and not hasattr(service_request, "JobRequest")
+
+
 def test_job_request_is_frozen_all_the_way_down() -> None:
     request = JobRequest("job", options={"gpu": ["H100"], "base_image": CUDA}, extras=["net"])  # type: ignore[arg-type]
     with pytest.raises(dataclasses.FrozenInstanceError):
