@@ -21,6 +21,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Union
 
+from launchbuild.builder.model import Manifests
 from launchbuild.errors import BadInput
 from launchbuild.pipeline import check as _check
 from launchbuild.pipeline.prepare import JobView, describe, prepare
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
     from launchbuild.compat.facts import ImageFacts
     from launchbuild.resolver.model import ResolveResult
 
-__all__ = ["JobRequest", "JobView", "Progress", "check", "build", "resolve", "dockerfile", "inspect", "show", "rules"]
+__all__ = ["JobRequest", "JobView", "Manifests", "Progress", "check", "build", "resolve", "dockerfile", "inspect", "show", "rules"]
 
 # A request, or just the JOB argument (a path, a git URL, `image:REF`); None: the current directory.
 RequestLike = Union[JobRequest, str, None]
@@ -67,12 +68,13 @@ def build(
     output: Path | None = None,
     progress: Progress | None = None,
     on_source: OnSource | None = None,
-) -> Report | None:
+) -> Report | Manifests:
     """Check, then build, then verify (and push with the `push` option).
 
     Refuses to build when the check has errors unless `force` (the report says why);
     `no_cache` rebuilds an existing content tag. With the `engine` option `kubernetes` and
-    `dry_run`, the Job manifests are written to `output` (or stdout) and None is returned."""
+    `dry_run`, nothing is submitted: the Job's `Manifests` are returned (and written to
+    `output` when given; never printed)."""
     from launchbuild.jobs.spec import require_entrypoint
     from launchbuild.pipeline import build as _build
 

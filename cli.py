@@ -16,7 +16,7 @@ import typer
 from launchbuild import cli_errors
 from launchbuild.cli_errors import print_error
 from launchbuild.core.version import __version__
-from launchbuild.cli_params import Given, choice_enum, job_command
+from launchbuild.cli_params import Given, choice_enum, job_command, table_command
 from launchbuild.errors import LaunchbuildError
 from launchbuild.options.table import BY_NAME
 
@@ -79,6 +79,7 @@ def _opt(*names: str, help: str, **kw: Any) -> Any:
 
 
 ShowFormat: Any = choice_enum(BY_NAME["show-format"])
+IMAGE_ARG = typer.Argument(..., metavar="IMAGE", help="Image reference.")
 
 
 # --- job commands: parameters generated from options/table.py (cli_params.py) ---------------------
@@ -134,7 +135,9 @@ def build(given: Given) -> None:
 
     report = api.build(_request(given), force=given.force, no_cache=given.no_cache, dry_run=given.dry_run,
                        output=given.output if given.dry_run else None, progress=_progress(given))
-    if report is None:  # --dry-run wrote manifests
+    if isinstance(report, api.Manifests):  # --dry-run: to -o FILE (written), else to stdout
+        if report.written_to is None:
+            sys.stdout.write(report.text)
         return
     _emit(report, given)
     raise typer.Exit(report.exit_code)
@@ -168,33 +171,25 @@ def dockerfile(given: Given) -> None:
         sys.stdout.write(text)
 
 
-@app.command(epilog="Examples:\n\n  launchbuild inspect nvidia/cuda:12.1.1-runtime-ubuntu22.04\n\n"
-             "  launchbuild inspect 127.0.0.1:5000/team/base:1 --format json\n\n" + EXIT_CODES_HELP)
-@handled
-def inspect(
-    image: str = typer.Argument(..., metavar="IMAGE", help="Image reference."),
-    platform: Optional[str] = _opt("--platform", help=BY_NAME["platform"].help),
-    offline: bool = typer.Option(False, "--offline", help="Use the fact cache and tag inference only."),
-    format: Optional[ShowFormat] = typer.Option(None, "--format", "-f", help="json for machines."),
-) -> None:
+@table_command(app, "inspect", wrap=handled, argument=("image", IMAGE_ARG, str),
+               epilog="Examples:\n\n  launchbuild inspect nvidia/cuda:12.1.1-runtime-ubuntu22.04\n\n"
+               "  launchbuild inspect 127.0.0.1:5000/team/base:1 --format json\n\n" + EXIT_CODES_HELP)
+def inspect(given: Given) -> None:
     """Print the fact sheet of a base image: OS, apt, arch, Pythons, CUDA, cuDNN, driver requirement."""
     from launchbuild import api
     from launchbuild.report.tables import print_facts
 
-    facts = api.inspect(image, platform=platform or "linux/amd64", offline=offline)
-    print_facts(facts, as_json=format is not None and format.value == "json")
+    facts = api.inspect(given.image, platform=given.platform or "linux/amd64", offline=bool(given.offline))
+    print_facts(facts, as_json=_show_json(given))
 
 
-@app.command(epilog="Examples:\n\n  launchbuild rules\n\n  launchbuild rules --format json")
-@handled
-def rules(
-    format: Optional[ShowFormat] = typer.Option(None, "--format", "-f", help="json for machines."),
-) -> None:
+@table_command(app, "rules", wrap=handled, epilog="Examples:\n\n  launchbuild rules\n\n  launchbuild rules --format json")
+def rules(given: Given) -> None:
     """List the rule catalog: stable IDs, severities, titles and fixes."""
     from launchbuild import api
     from launchbuild.report.tables import print_rules
 
-    print_rules(api.rules(), as_json=format is not None and format.value == "json")
+    print_rules(api.rules(), as_json=_show_json(given))
 
 
 @job_command(app, "show", wrap=handled,

@@ -4,7 +4,9 @@ Each job command (`check`, `build`, `resolve`, `dockerfile`, `show`) is written 
 takes one `Given` (what the command line said); `job_command` gives it the signature typer
 reads: the JOB argument, then every table row that names the command, with the row's flag,
 help, type and choices. So a new option is one table row, and the flag, its help, its enum,
-its environment variable and the config schema follow from it.
+its environment variable and the config schema follow from it. `inspect` and `rules` take
+their flags the same way (`table_command`, with their own argument or none); `serve`'s are
+the server's settings (`service.ServeConfig`), not options of a check or build, and stay in cli.py.
 """
 
 from __future__ import annotations
@@ -96,7 +98,7 @@ class Given:
     def __getattr__(self, name: str) -> Any:
         # A parameter some job command has reads as None where this one lacks it; any other
         # name is a typo in the CLI, not a missing flag.
-        if name != "job" and name not in _PARAM_NAMES:
+        if name not in self.values and name not in _PARAM_NAMES:
             raise AttributeError(name)
         return self.values.get(name)
 
@@ -127,11 +129,22 @@ def _plain(value: Any) -> Any:
 
 def job_command(app: typer.Typer, name: str, *, epilog: str,
                 wrap: Callable[[Callable[..., Any]], Callable[..., Any]]) -> Callable[[Callable[[Given], Any]], Any]:
-    """Register `body(given)` as command `name` with the table's parameters for it."""
+    """Register `body(given)` as command `name`: the JOB argument, then the table's parameters for it."""
+    return table_command(app, name, epilog=epilog, wrap=wrap, argument=("job", JOB_ARG, Optional[str]))
+
+
+def table_command(app: typer.Typer, name: str, *, epilog: str | None,
+                  wrap: Callable[[Callable[..., Any]], Callable[..., Any]],
+                  argument: tuple[str, Any, Any] | None = None) -> Callable[[Callable[[Given], Any]], Any]:
+    """Register `body(given)` as command `name` with `argument` (its name, typer.Argument and
+    annotation; None: no argument) and the table's parameters for the command."""
 
     def register(body: Callable[[Given], Any]) -> Callable[..., Any]:
-        params = [inspect.Parameter("job", inspect.Parameter.KEYWORD_ONLY, default=JOB_ARG,
-                                    annotation=Optional[str])]
+        params = []
+        if argument is not None:
+            arg_name, arg_info, arg_type = argument
+            params.append(inspect.Parameter(arg_name, inspect.Parameter.KEYWORD_ONLY, default=arg_info,
+                                            annotation=arg_type))
         params += [_parameter(o) for o in for_command(name)]
 
         def command(**values: Any) -> Any:

@@ -23,7 +23,6 @@ import hashlib
 import json
 import os
 import re
-import sys
 from pathlib import Path
 from typing import IO, Any, Mapping, Sequence
 
@@ -433,12 +432,15 @@ def dump_manifests(manifests: Sequence[Mapping[str, Any]], fmt: str = "yaml") ->
     raise BadInput(f"manifest format {fmt!r} is unknown", hint="use yaml or json")
 
 
-def write_manifests(manifests: Sequence[Mapping[str, Any]], dest: Path | str | IO[str] | None = None, *, fmt: str = "yaml") -> None:
-    """Write to a path, an open text stream, or stdout (None or '-')."""
+def write_manifests(manifests: Sequence[Mapping[str, Any]], dest: Path | str | IO[str], *, fmt: str = "yaml") -> str:
+    """Write to a path or an open text stream, and answer the text. Never to stdout on its
+    own: the CLI prints what the API returns (`api.build(dry_run=True)` never prints)."""
     text = dump_manifests(manifests, fmt)
-    if dest is None or dest == "-":
-        sys.stdout.write(text)
-        return
+    write_manifest_text(text, dest)
+    return text
+
+
+def write_manifest_text(text: str, dest: Path | str | IO[str]) -> None:
     if hasattr(dest, "write"):
         dest.write(text)  # type: ignore[union-attr]
         return

@@ -1,14 +1,14 @@
 """Options of the cluster engine, and their validation (pure; no client needed).
 
-`KubernetesBuildOptions` field names are stable: the CLI and config options of the operator
-(docs/kubernetes.md, "Options") map onto them one to one.
+`KubernetesBuildOptions` field names are stable. The operator's `kubernetes-*` options (one
+table row each, docs/kubernetes.md "Options") map onto them in one place:
+`options/kubernetes.build_options`.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Mapping
 
 from launchbuild.core.imageref import ImageRefError, Reference, split_reference
 from launchbuild.core.platform import SUPPORTED_PLATFORMS
@@ -284,83 +284,3 @@ def validate(options: KubernetesBuildOptions) -> None:
                         ("uv image", options.uv_image), ("promote image", options.promote_image)):
         if image is not None and (not image or any(c.isspace() for c in image)):
             raise BadInput(f"{what} {image!r} is not an image reference")
-
-
-# --- from the option layer ---------------------------------------------------------------------
-
-OPTION_PREFIX = "kubernetes-"
-_NOT_OPERATOR = ("destination", "platform", "dockerfile")  # set by the engine from the plan and the tag
-
-
-def option_name(field_name: str) -> str:
-    """`registry_secret` → `kubernetes-registry-secret`: the option that sets a field."""
-    return OPTION_PREFIX + field_name.replace("_", "-")
-
-
-def options_from(values: Mapping[str, Any]) -> KubernetesBuildOptions:
-    """The operator's cluster options from option values named `kubernetes-<field>` (see
-    `option_name`); a missing or None value keeps the field's default. Values may be typed or
-    text, as a config file or a flag gives them: `node-selector` `KEY=VALUE` items, `tolerations`
-    `key=value:Effect` items, `resources` `cpu_request=2,memory_limit=16Gi`, `context-uploader`
-    an argv or one shell-quoted line. Bad text is BadInput naming the option."""
-    import dataclasses
-    import shlex
-
-    changes: dict[str, Any] = {}
-    for f in dataclasses.fields(KubernetesBuildOptions):
-        if f.name in _NOT_OPERATOR:
-            continue
-        name = option_name(f.name)
-        value = values.get(name)
-        if value is None:
-            continue
-        if f.name == "node_selector":
-            value = _pairs(value, name)
-        elif f.name == "tolerations":
-            items = [value] if isinstance(value, str) else list(value)
-            value = tuple(t if isinstance(t, Toleration) else Toleration.parse(str(t)) for t in items)
-        elif f.name == "resources":
-            value = value if isinstance(value, Resources) else Resources(**dict(_pairs(value, name, allowed=_RESOURCE_FIELDS)))
-        elif f.name == "context_uploader":
-            value = tuple(shlex.split(value) if isinstance(value, str) else (str(v) for v in value))
-        elif f.type in ("bool",) or isinstance(f.default, bool):
-            value = _boolean(value, name)
-        elif f.type in ("int", "int | None") and not isinstance(value, int):
-            try:
-                value = int(str(value))
-            except ValueError:
-                raise BadInput(f"--{name} {value!r} is not a whole number of seconds", hint=f"e.g. --{name} 600") from None
-        changes[f.name] = value
-    return KubernetesBuildOptions(**changes)
-
-
-_RESOURCE_FIELDS = ("cpu_request", "memory_request", "cpu_limit", "memory_limit",
-                    "ephemeral_storage_request", "ephemeral_storage_limit")
-
-
-def _pairs(value: Any, name: str, allowed: tuple[str, ...] | None = None) -> tuple[tuple[str, str], ...]:
-    if isinstance(value, Mapping):
-        items = [(str(k), str(v)) for k, v in value.items()]
-    else:
-        texts = [p for p in (value.split(",") if isinstance(value, str) else [str(v) for v in value]) if p.strip()]
-        items = []
-        for text in texts:
-            key, eq, val = text.strip().partition("=")
-            if not eq or not key:
-                raise BadInput(f"--{name}: {text!r} is not KEY=VALUE", hint=f"e.g. --{name} pool=builders")
-            items.append((key.strip(), val.strip()))
-    for key, _ in items:
-        if allowed is not None and key not in allowed:
-            raise BadInput(f"--{name}: {key!r} is not one of {', '.join(allowed)}", hint=f"e.g. --{name} memory_limit=16Gi")
-    return tuple(items)
-
-
-def _boolean(value: Any, name: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off"):
-        return False
-    raise BadInput(f"--{name} {value!r} is not true or false", hint=f"e.g. --{name} true")

@@ -4,6 +4,7 @@ here, upstream of the report, and the builder never imports a later stage."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -33,3 +34,14 @@ class BuildSummary:
     @property
     def verified(self) -> bool:
         return all(v.passed for v in self.verification)
+
+
+@dataclass(frozen=True)
+class Manifests:
+    """What a Kubernetes dry run answers instead of a build: the rendered objects (ConfigMap
+    with the context, when it travels that way, and the Job), as one YAML stream that
+    `kubectl apply -f` takes. `written_to` is the file they were also written to (the
+    `output` the caller gave), else None: printing them is the caller's (the CLI's) choice."""
+
+    text: str
+    written_to: Path | None = None

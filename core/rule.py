@@ -15,6 +15,9 @@ from typing import Any
 from launchbuild.core.findings import Evidence, Finding, Location, Severity
 from launchbuild.core.fixes import Fix, render_fix
 
+# The generated rule reference (scripts/gen_rules_doc.py): one `### LBnnn` heading per rule.
+RULES_DOC = "docs/rules.md"
+
 # A check takes compat's CheckContext; core names no stage, so the argument is Any here.
 RuleFunc = Callable[[Any], Iterable[Finding]]
 
@@ -52,6 +55,11 @@ class Rule:
     def anchor(self) -> str:
         """The rule's anchor in docs/rules.md."""
         return self.id.lower()
+
+    @property
+    def docs(self) -> str:
+        """Where the rule is documented: `docs/rules.md#lb101`, relative to the project root."""
+        return f"{RULES_DOC}#{self.anchor}"
 
     def checked_by(self, func: RuleFunc) -> Rule:
         return replace(self, check=func)

@@ -31,6 +31,9 @@ class Setter(str, enum.Enum):
 CHECK, BUILD, RESOLVE, DOCKERFILE, SHOW = "check", "build", "resolve", "dockerfile", "show"
 JOB_COMMANDS = (CHECK, BUILD, RESOLVE, DOCKERFILE, SHOW)
 _ALL = frozenset(JOB_COMMANDS)
+# Commands that read no job but take some of the same flags (cli_params.table_command).
+INSPECT, RULES = "inspect", "rules"
+TABLE_COMMANDS = (*JOB_COMMANDS, INSPECT, RULES)
 
 
 def _on(*commands: str) -> frozenset[str]:
@@ -108,11 +111,15 @@ OPTIONS: tuple[Option, ...] = (
            "'auto' reads NVML.", J, commands=_on(CHECK, BUILD)),
     Option("driver", str, None, "Node NVIDIA driver version, e.g. 535.104.05.", J, commands=_on(CHECK, BUILD)),
     Option("platform", str, "linux/amd64", "Target platform: linux/amd64 or linux/arm64 (default linux/amd64).", J,
-           commands=_on(CHECK, BUILD, RESOLVE, DOCKERFILE)),
+           commands=_on(CHECK, BUILD, RESOLVE, DOCKERFILE, INSPECT)),
+    # inspect's --offline: a plain switch of that command (no --online, no environment, no
+    # config), unlike the layered `offline` of the job commands.
+    Option("inspect-offline", bool, False, "Use the fact cache and tag inference only.", C, commands=_on(INSPECT),
+           env=False, param="offline"),
     Option("format", list, [], "Output format; repeat for several (each to its own file with --output).", C,
            commands=_on(CHECK, BUILD), short="-f", env=False, enum_from="launchbuild.report.formats:OutputFormat"),
     Option("show-format", str, None, "json for machines.", C, choices=("rich", "json"),
-           commands=_on(RESOLVE, SHOW), short="-f", env=False, param="format"),
+           commands=_on(RESOLVE, SHOW, INSPECT, RULES), short="-f", env=False, param="format"),
     Option("output", Path, None, "Write the report to FILE (with several formats: FILE.<ext> per format).", C,
            commands=_on(CHECK, BUILD, RESOLVE, DOCKERFILE), short="-o", env=False),
     Option("ignore", list, [], "Rule ID to ignore; repeatable.", J, commands=_on(CHECK, BUILD)),

@@ -18,6 +18,7 @@ from launchbuild.progress import Progress
 from launchbuild.report.model import Report
 
 if TYPE_CHECKING:
+    from launchbuild.builder.model import Manifests
     from launchbuild.builder.plan import BuildPlan
     from launchbuild.resolver.model import Lock
 
@@ -127,9 +128,10 @@ def build(
     dry_run: bool,
     output: Path | None,
     progress: Progress,
-) -> Report | None:
+) -> Report | Manifests:
     """Refuse on errors (unless `force`) or an environment that did not lock; else plan,
-    build, verify and push. None after a Kubernetes dry run."""
+    build, verify and push. A Kubernetes dry run answers its `Manifests` (also written to
+    `output` when given; never printed)."""
     prepared = checked.prepared
     report = checked.report
     if any(f.severity is Severity.ERROR for f in report.findings) and not force:
@@ -177,9 +179,9 @@ def _build_locally(checked: Checked, build_plan: BuildPlan, *, engine: str, forc
 
 
 def _build_on_cluster(checked: Checked, plan: Any, *, dry_run: bool, output: Path | None,
-                      progress: Progress) -> Report | None:
+                      progress: Progress) -> Report | Manifests:
     """`--engine kubernetes`: a report (with the cluster builder's log tail on failure), or
-    None when a dry run wrote the manifests."""
+    the manifests a dry run rendered."""
     from launchbuild.errors import BuildFailed
     from launchbuild.report.failure import with_build_failure
 
@@ -191,7 +193,8 @@ def _build_on_cluster(checked: Checked, plan: Any, *, dry_run: bool, output: Pat
             return with_build_failure(report, exc, engine="kubernetes")
 
 
-def _build_kubernetes(checked: Checked, plan: Any, *, dry_run: bool, output: Path | None, progress: Progress) -> Report | None:
+def _build_kubernetes(checked: Checked, plan: Any, *, dry_run: bool, output: Path | None,
+                      progress: Progress) -> Report | Manifests:
     """The cluster build through the one engine entry point (same tag, same verification)."""
     from launchbuild.builder.context import DOCKERFILE_PATH
     from launchbuild.builder.engines import EngineOptions, run
@@ -213,7 +216,7 @@ def _build_kubernetes(checked: Checked, plan: Any, *, dry_run: bool, output: Pat
 
         report = replace(report, findings=tuple(sorted((*report.findings, *outcome.findings), key=sort_key)))
     if outcome.summary is None:
-        if dry_run and not any(f.severity is Severity.ERROR for f in outcome.findings):
-            return None
+        if outcome.manifests is not None and not any(f.severity is Severity.ERROR for f in outcome.findings):
+            return outcome.manifests
         return replace(report, notes=report.notes + ("build refused: found before submitting to the cluster",))
     return with_verification_failure(replace(report, build=outcome.summary))

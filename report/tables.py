@@ -160,7 +160,8 @@ def _flatten(data: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, A
 def rules_json(rules: Sequence[Rule]) -> str:
     """The catalog as JSON (`launchbuild rules --format json`, the service's /v1/rules)."""
     out = [{"id": r.id, "severity": r.severity.value, "title": r.title, "description": r.description,
-            "help": r.help, "tags": list(r.tags), "produced_by": r.produced_by} for r in rules]
+            "help": r.help, "tags": list(r.tags), "produced_by": r.produced_by,
+            "group": {"id": r.group.id, "title": r.group.title}, "docs": r.docs} for r in rules]
     return json.dumps(out, indent=2) + "\n"
 
 

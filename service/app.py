@@ -30,7 +30,7 @@ from launchbuild.service.egress import EgressPolicy, refuse_git_redirects
 from launchbuild.service.engine_watch import ImageIds
 from launchbuild.service.events import EventBroker
 from launchbuild.service.metrics import Metrics
-from launchbuild.service.request import (JobRequest, parse_body, parse_request, prepare, redact_error,
+from launchbuild.service.request import (RequestBody, parse_body, parse_request, prepare, redact_error,
                                          refuse_operator_config, async_request_dir)
 from launchbuild.service.store import Store
 from launchbuild.service.upload import Body, TooLarge, content_length_over, read_body, save_archive
@@ -199,7 +199,7 @@ def create_app(config: ServeConfig, tokens: dict[str, bytes] | None, *, on_ready
             raise RuntimeError(f"fault injected by {FAULT_ENV}")
         return Response(rules, media_type="application/json")
 
-    async def read_request(request: Request, kind: str) -> tuple[JobRequest, Body]:
+    async def read_request(request: Request, kind: str) -> tuple[RequestBody, Body]:
         """The validated request and its body (whose spooled archive the caller closes)."""
         try:
             body = await read_body(request, limit=config.max_upload_bytes)
@@ -235,7 +235,7 @@ def create_app(config: ServeConfig, tokens: dict[str, bytes] | None, *, on_ready
         if content_length_over(request.headers, config.max_upload_bytes):
             raise await too_large(request)
 
-    async def checked(req: JobRequest, body: Body) -> tuple[bytes, str, str | None]:
+    async def checked(req: RequestBody, body: Body) -> tuple[bytes, str, str | None]:
         """The real path, in a check worker process: the request's own directory (made and
         removed here, whatever happens to the worker)."""
         archive = None

@@ -8,7 +8,7 @@ at the short switch interval). So `--max-concurrent-checks N` is N worker proces
 here, each running the same `checks.run_check` on its own GIL; the event loop keeps HTTP,
 the result cache and the request directories.
 
-A worker is given the request (a frozen JobRequest), the archive bytes and the request's
+A worker is given the request (a frozen RequestBody), the archive bytes and the request's
 directory, which the server made (0700) and removes before it answers, whatever happened to
 the worker, with the image IDs the server's engine watch vouches for (service/factmemo.py). It
 answers with an envelope, never a pickled exception: ("ok", text, verdict, image, seen),

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from launchbuild.service.request import JobRequest, Prepared, pipeline_request, prepare, redact_error
+from launchbuild.service.request import Prepared, RequestBody, pipeline_request, prepare, redact_error
 
 _FULL_SHA = re.compile(r"^[0-9a-f]{40}$")
 
@@ -55,7 +55,7 @@ def _redact(value: Any, prepared: Prepared) -> Any:
     return value
 
 
-def run_check(req: JobRequest, workdir: Path, *, archive: Path | None, max_extract_bytes: int,
+def run_check(req: RequestBody, workdir: Path, *, archive: Path | None, max_extract_bytes: int,
               operator_flags: dict[str, Any], config: Path | None = None, on_source: Any = None,
               unalias: Callable[[str], str] | None = None) -> dict[str, Any]:
     """The document; errors (BadInput, InfraUnavailable) propagate with temp paths redacted.
@@ -108,7 +108,7 @@ class CheckCache:
         self._lock = threading.Lock()
         self._version = data_version()
 
-    def key(self, req: JobRequest, archive_sha256: str | None, operator_flags: dict[str, Any]) -> str | None:
+    def key(self, req: RequestBody, archive_sha256: str | None, operator_flags: dict[str, Any]) -> str | None:
         if self.ttl_s <= 0:
             return None
         if req.source_kind == "git" and not (req.git_ref and _FULL_SHA.match(req.git_ref)):

@@ -34,7 +34,7 @@ _GIT_URL = re.compile(r"^https?://[^\s/]+/\S+$")
 
 
 @dataclass(frozen=True)
-class JobRequest:
+class RequestBody:
     # The validated request body; `pipeline_request` turns it into the pipeline's JobRequest.
     source_kind: str | None  # "archive" | "git" | "image" | None (a spec that names its source)
     git_url: str | None = None
@@ -67,7 +67,7 @@ def parse_body(data: bytes, where: str = "request") -> dict[str, Any]:
     return body
 
 
-def parse_request(body: Mapping[str, Any], *, kind: str, has_archive: bool, push_prefix: str | None) -> JobRequest:
+def parse_request(body: Mapping[str, Any], *, kind: str, has_archive: bool, push_prefix: str | None) -> RequestBody:
     """Validate a request body; raises BadInput naming the offending key."""
     unknown = sorted(set(body) - REQUEST_KEYS)
     if unknown:
@@ -118,7 +118,7 @@ def parse_request(body: Mapping[str, Any], *, kind: str, has_archive: bool, push
 
     flags, extras, push = _options(body.get("options"), kind=kind, push_prefix=push_prefix)
     canonical = json.dumps({"kind": kind, **body}, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-    return JobRequest(source_kind, git_url, git_ref, image, subdir, spec, queue_config, flags, extras, push, canonical)
+    return RequestBody(source_kind, git_url, git_ref, image, subdir, spec, queue_config, flags, extras, push, canonical)
 
 
 def _object(body: Mapping[str, Any], key: str) -> dict[str, Any] | None:
@@ -268,7 +268,7 @@ def archive_suffix(filename: str | None, head: bytes) -> str:
     return ".tar.gz" if head.startswith(b"\x1f\x8b") else ".tar"
 
 
-def prepare(req: JobRequest, workdir: Path, *, archive: Path | None, max_extract_bytes: int) -> Prepared:
+def prepare(req: RequestBody, workdir: Path, *, archive: Path | None, max_extract_bytes: int) -> Prepared:
     """Lay the job out under `workdir/job` the way a person would for the CLI, and return the
     arguments of the equivalent `launchbuild check` call."""
     from launchbuild.jobs.archive import extract_archive

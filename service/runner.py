@@ -108,7 +108,7 @@ def _run(job: dict[str, Any]) -> int:
         _emit_final({"type": "result", "status": "failed",
                      "error": {"exit_code": exc.exit_code, "message": message, **({"log_tail": tail} if tail else {})}})
         return 0
-    assert report is not None  # no dry run here
+    assert not isinstance(report, api.Manifests)  # no dry run here
     document = map_strings(render_document(report, prepared), unalias)
     build = report.build
     ok = build is not None and report.exit_code == 0 and not (build.verification and

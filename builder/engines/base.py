@@ -19,7 +19,7 @@ from launchbuild.errors import BuildFailed, InfraUnavailable
 if TYPE_CHECKING:  # kept out of the import path of `check`
     from launchbuild.builder.kubernetes_options import KubernetesBuildOptions
     from launchbuild.core.findings import Finding
-    from launchbuild.builder.model import BuildSummary
+    from launchbuild.builder.model import BuildSummary, Manifests
 
 LOG_TAIL_LINES = 40
 ENGINES = ("auto", "buildkit", "classic", "kubernetes")
@@ -109,7 +109,7 @@ class EngineOptions:
     # The operator's cluster options. `destination`, `platform` and `dockerfile` are set by the
     # engine from the plan and the content tag; whatever the caller put there is replaced.
     kubernetes: KubernetesBuildOptions | None = None
-    dry_run: bool = False  # kubernetes: write the manifests to `output`, submit nothing
+    dry_run: bool = False  # kubernetes: render the manifests (and write them to `output` if given), submit nothing
     output: Path | str | None = None
     base_digest: str | None = None  # the digest the check read; used only when no local engine answers
     client: Any = None  # a docker SDK client (tests); found when None
@@ -119,8 +119,9 @@ class EngineOptions:
 
 @dataclass(frozen=True)
 class BuildOutcome:
-    """What a build answered. `summary` is None for a dry run (the manifests were written) and
-    when a finding found before submission stopped it (`findings`, e.g. LB404)."""
+    """What a build answered. `summary` is None for a dry run (`manifests` holds what it
+    rendered) and when a finding found before submission stopped it (`findings`, e.g. LB404)."""
 
     summary: BuildSummary | None
     findings: tuple[Finding, ...] = ()
+    manifests: Manifests | None = None

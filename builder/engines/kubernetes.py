@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from pathlib import Path
 from typing import Any
 
 from launchbuild.builder.engines.base import BuildOutcome, EngineOptions
+from launchbuild.builder.model import Manifests
 from launchbuild.builder.plan import BuildPlan, Frontend
 from launchbuild.errors import BadInput, InfraUnavailable
 
@@ -153,8 +155,12 @@ def build_on_cluster(plan: BuildPlan, options: EngineOptions, progress: Any = No
                 (progress or Progress()).log(f"{f.rule} ({f.severity.value}): {f.message}")
             store = k8s.ContextStore.parse(kube.context_store)
             archive = k8s.build_context_archive(ctx, dockerfile=kube.dockerfile) if store.kind == "configmap" else None
-            k8s.write_manifests(k8s.render_manifests(kube, context_archive=archive), options.output)
-            return BuildOutcome(None, found)
+            text = k8s.dump_manifests(k8s.render_manifests(kube, context_archive=archive))
+            written = None
+            if options.output is not None:
+                k8s.write_manifest_text(text, options.output)
+                written = Path(options.output)
+            return BuildOutcome(None, found, manifests=Manifests(text, written))
         from launchbuild.builder.kubernetes_submit import load_api_client, submit
 
         api_client = options.kube_api_client

@@ -147,6 +147,13 @@ def test_kubernetes_dry_run_writes_valid_manifests(demo: Path, tmp_path: Path, l
     invoke("build", str(demo), "--queue-config", str(demo / "queue.json"), "--engine", "kubernetes",
            "--dry-run", "--push", f"{local_registry}/team/demo", "-o", str(again))
     assert again.read_text() == out.read_text()
+    # Without -o the CLI prints them (`... --dry-run > build-job.yaml`): a real process, stdout only.
+    printed = subprocess.run([sys.executable, "-m", "launchbuild.cli", "build", str(demo), "--queue-config",
+                              str(demo / "queue.json"), "--engine", "kubernetes", "--dry-run", "--push",
+                              f"{local_registry}/team/demo"], capture_output=True, text=True, timeout=300,
+                             env={**os.environ, "NO_COLOR": "1"})
+    assert printed.returncode == 0, printed.stderr
+    assert printed.stdout == out.read_text()
 
 
 def test_kubernetes_engine_needs_a_push_destination(demo: Path):

@@ -83,6 +83,10 @@ def test_rules_is_the_document_the_cli_prints(server):  # its own server: it rea
     response = httpx.get(server.url + "/v1/rules", headers=server.headers)
     cli = subprocess.run([launchbuild_exe(), "rules", "--format", "json"], capture_output=True, text=True, check=True)
     assert response.status_code == 200 and response.json() == json.loads(cli.stdout)
+    from launchbuild.compat.registry import ALL_RULES
+
+    assert [(e["id"], e["group"], e["docs"]) for e in response.json()] == [
+        (r.id, {"id": r.group.id, "title": r.group.title}, r.docs) for r in ALL_RULES]
     second = httpx.get(server.url + "/v1/rules", headers={"Authorization": "Bearer another-token"})
     assert second.status_code == 200  # any name in the token file
     entries = [e for e in server.logs if e.get("logger") == "launchbuild.access" and e.get("route") == "/v1/rules"]

@@ -68,6 +68,67 @@ def test_api_never_prints(code_job: Path, capfd) -> None:
     assert (out, err) == ("", "")
 
 
+PUSH = "registry.example.com:5000/team/job"
+REGISTRY_DIGEST = "sha256:" + "6" * 64
+
+
+class _RegistryOnlyDocker:
+    """A fake docker SDK client whose engine lacks the base and whose registry has it: the
+    base is not local-only (no LB404) and its digest comes from the registry."""
+
+    class images:  # noqa: N801  (the SDK's attribute name)
+        @staticmethod
+        def get(ref):
+            from docker.errors import ImageNotFound
+
+            raise ImageNotFound(f"no such image: {ref}")
+
+        @staticmethod
+        def get_registry_data(ref):
+            return type("RegistryData", (), {"id": REGISTRY_DIGEST})()
+
+
+@pytest.fixture
+def cluster_dry_run(code_job: Path, monkeypatch) -> JobRequest:
+    """A Kubernetes dry run of the code job; the local engine is the fake above (no Docker)."""
+    pytest.importorskip("docker")
+    from launchbuild.builder import engine as eng
+
+    monkeypatch.setattr(eng, "docker_client", lambda timeout=60: _RegistryOnlyDocker())
+    return _offline(code_job, base_image=CUDA, gpu=["H100"], driver="550.54.14", engine="kubernetes", push=PUSH)
+
+
+def test_a_kubernetes_dry_run_returns_its_manifests_and_prints_nothing(cluster_dry_run: JobRequest, tmp_path: Path,
+                                                                       capfd) -> None:
+    import yaml
+
+    manifests = api.build(cluster_dry_run, dry_run=True)
+    assert isinstance(manifests, api.Manifests) and manifests.written_to is None
+    configmap, job = yaml.safe_load_all(manifests.text)
+    assert (configmap["kind"], job["kind"]) == ("ConfigMap", "Job")
+    assert job["metadata"]["annotations"]["launchbuild.io/destination"].startswith(PUSH + ":lb-")
+    out = tmp_path / "job.yaml"
+    written = api.build(cluster_dry_run, dry_run=True, output=out)
+    assert isinstance(written, api.Manifests) and written.written_to == out
+    assert out.read_text() == written.text == manifests.text  # content-derived: the same job, the same text
+    assert capfd.readouterr() == ("", "")
+
+
+def test_the_cli_prints_the_dry_runs_manifests_unless_given_output(cluster_dry_run: JobRequest, tmp_path: Path) -> None:
+    args = ["build", cluster_dry_run.job, "--entrypoint", "python train.py", "--python", "3.11", "--offline",
+            "--base-image", CUDA, "--gpu", "H100", "--driver", "550.54.14", "--engine", "kubernetes", "--push", PUSH,
+            "--dry-run"]
+    expected = api.build(cluster_dry_run, dry_run=True)
+    assert isinstance(expected, api.Manifests)
+    printed = CliRunner().invoke(app, args, env={"NO_COLOR": "1"})
+    assert printed.exit_code == 0, printed.output
+    assert printed.stdout == expected.text  # `... --dry-run > job.yaml` takes exactly the manifests
+    out = tmp_path / "job.yaml"
+    written = CliRunner().invoke(app, [*args, "-o", str(out)], env={"NO_COLOR": "1"})
+    assert written.exit_code == 0 and written.stdout == "", written.output
+    assert out.read_text() == expected.text
+
+
 def test_build_refuses_on_errors_as_a_report_and_prints_nothing(code_job: Path, capfd) -> None:
     """An old driver for the image (LB202) stops the build before any engine is asked."""
     report = api.build(_offline(code_job, base_image=CUDA, gpu=["H100"], driver="515.65.01"))
@@ -147,6 +208,29 @@ def test_image_job_has_no_environment_to_resolve() -> None:
 
 
 # --- JobRequest --------------------------------------------------------------------------------
+
+
+def test_there_is_one_job_request_and_the_service_body_has_its_own_name() -> None:
+    """The pipeline's JobRequest is the only class of that name; the service's validated HTTP
+    body is a RequestBody, which pipeline_request turns into the JobRequest."""
+    import ast
+
+    from launchbuild.service import request as service_request
+
+    import os
+
+    root = Path(launchbuild.__file__).resolve().parent
+    sources = []
+    for top, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if not d.startswith(".") and d not in ("tests", "__pycache__")]
+        sources += [Path(top) / f for f in files if f.endswith(".py")]
+    defined = sorted(str(path.relative_to(root)) for path in sources
+                     for node in ast.walk(ast.parse(path.read_text("utf-8")))
+                     if isinstance(node, ast.ClassDef) and node.name == "JobRequest")
+    assert defined == ["pipeline/request.py"]
+    body = service_request.parse_request({"source": {"git": {"url": GIT}}}, kind="check", has_archive=False,
+                                         push_prefix=None)
+    assert isinstance(body, service_request.RequestBody) and not hasattr(service_request, "JobRequest")
 
 
 def test_job_request_is_frozen_all_the_way_down() -> None:

@@ -103,8 +103,35 @@ def test_the_rules_command_lists_the_registry_in_order():
 
     result = CliRunner().invoke(app, ["rules", "--format", "json"], env={"NO_COLOR": "1"})
     assert result.exit_code == 0, result.output
-    listed = [(r["id"], r["severity"], r["title"], r["produced_by"]) for r in json.loads(result.output)]
-    assert listed == [(r.id, r.severity.value, r.title, r.produced_by) for r in registry.ALL_RULES]
+    listed = [(r["id"], r["severity"], r["title"], r["produced_by"], r["group"], r["docs"])
+              for r in json.loads(result.output)]
+    assert listed == [(r.id, r.severity.value, r.title, r.produced_by, {"id": r.group.id, "title": r.group.title},
+                       f"docs/rules.md#{r.id.lower()}") for r in registry.ALL_RULES]
+
+
+def test_each_rules_group_and_docs_anchor_in_the_json_is_in_docs_rules_md():
+    """`rules --format json` (and /v1/rules) name a group that is one of the registry's and an
+    anchor that docs/rules.md has: the rule's `### LBnnn` heading under its group's `## title`."""
+    import json
+    import re
+
+    from typer.testing import CliRunner
+
+    from launchbuild.cli import app
+
+    root = Path(__file__).resolve().parents[2]
+    listed = json.loads(CliRunner().invoke(app, ["rules", "--format", "json"], env={"NO_COLOR": "1"}).output)
+    assert {(r["group"]["id"], r["group"]["title"]) for r in listed} == {(g.id, g.title) for g in registry.GROUPS}
+    doc = (root / "docs" / "rules.md").read_text("utf-8")
+    group_of_heading, heading = {}, None
+    for line in doc.splitlines():
+        if line.startswith("## "):
+            heading = line[3:]
+        elif m := re.fullmatch(r"### (LB\d+)", line):
+            group_of_heading[m.group(1).lower()] = heading
+    for r in listed:
+        path, _, anchor = r["docs"].partition("#")
+        assert (root / path).is_file() and group_of_heading[anchor] == r["group"]["title"], r["id"]
 
 
 # --- one constructor for every finding -----------------------------------------------------------

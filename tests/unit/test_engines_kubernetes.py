@@ -84,7 +84,8 @@ def _options(plan, source: Path, tmp_path: Path, **kw) -> EngineOptions:
 def _dry_run(plan, source: Path, tmp_path: Path, **kw) -> list[dict]:
     out = tmp_path / "build.yaml"
     outcome = run(plan, _options(plan, source, tmp_path, dry_run=True, output=out, **kw))
-    assert outcome.summary is None
+    assert outcome.summary is None and outcome.manifests is not None
+    assert outcome.manifests.written_to == out and outcome.manifests.text == out.read_text()
     return list(yaml.safe_load_all(out.read_text()))
 
 
@@ -161,6 +162,16 @@ def test_a_base_only_in_its_registry_is_no_finding(source: Path, tmp_path: Path)
     out = tmp_path / "build.yaml"
     outcome = run(plan, _options(plan, source, tmp_path, client=_docker(plan, local=False), dry_run=True, output=out))
     assert outcome.findings == () and out.exists()
+
+
+def test_a_dry_run_without_output_answers_the_manifests_and_prints_nothing(source: Path, tmp_path: Path,
+                                                                           capfd) -> None:
+    plan = GOLDEN_CASES["code"]
+    outcome = run(plan, _options(plan, source, tmp_path, dry_run=True))
+    assert outcome.summary is None and outcome.manifests is not None and outcome.manifests.written_to is None
+    assert [d["kind"] for d in yaml.safe_load_all(outcome.manifests.text)] == ["ConfigMap", "Job"]
+    assert capfd.readouterr() == ("", "")
+    assert outcome.manifests.text == k8s.dump_manifests(_dry_run(plan, source, tmp_path))
 
 
 def _probe_log(plan, *, python: str | None = None) -> str:

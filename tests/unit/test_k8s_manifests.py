@@ -408,17 +408,17 @@ def test_builder_image_override_allows_digest_pinning() -> None:
 # --- writing ---------------------------------------------------------------------------------
 
 
-def test_write_manifests_yaml_json_path_stream_stdout(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_write_manifests_yaml_json_path_stream_never_stdout(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     manifests = _manifests("buildkit-configmap-full")
     out = tmp_path / "build.yaml"
-    k8s.write_manifests(manifests, out)
-    assert list(yaml.safe_load_all(out.read_text())) == manifests
+    text = k8s.write_manifests(manifests, out)
+    assert list(yaml.safe_load_all(out.read_text())) == manifests and text == out.read_text()
     stream = io.StringIO()
     k8s.write_manifests(manifests, stream, fmt="json")
     doc = json.loads(stream.getvalue())
     assert doc == {"apiVersion": "v1", "kind": "List", "items": manifests}
-    k8s.write_manifests(manifests[-1:], None, fmt="json")
-    assert json.loads(capsys.readouterr().out) == manifests[-1]
+    assert json.loads(k8s.dump_manifests(manifests[-1:], "json")) == manifests[-1]
+    assert capsys.readouterr() == ("", "")  # printing is the CLI's: the builder answers text
     with pytest.raises(BadInput, match="format"):
         k8s.write_manifests(manifests, stream, fmt="toml")
     with pytest.raises(BadInput, match="cannot write manifests"):

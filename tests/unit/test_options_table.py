@@ -15,7 +15,7 @@ from launchbuild import cli
 from launchbuild.cli_params import choice_enum, flag_names
 from launchbuild.options import JOB_OPTION_NAMES, OPERATOR_OPTION_NAMES, SPECS_BY_NAME
 from launchbuild.options import schema as option_schema
-from launchbuild.options.table import BY_NAME, JOB_COMMANDS, LAYERED, OPTIONS, Setter, for_command
+from launchbuild.options.table import BY_NAME, JOB_COMMANDS, LAYERED, OPTIONS, TABLE_COMMANDS, Setter, for_command
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -59,12 +59,15 @@ def test_every_layered_option_has_its_environment_name_and_config_key():
         assert SPECS_BY_NAME[option.name] is option
 
 
-@pytest.mark.parametrize("command", JOB_COMMANDS)
+_ARGUMENT = {**{c: {"job"} for c in JOB_COMMANDS}, "inspect": {"image"}, "rules": set()}
+
+
+@pytest.mark.parametrize("command", TABLE_COMMANDS)
 def test_each_job_command_has_exactly_the_table_rows_for_it(command):
     click_command = _click_commands()[command]
     params = {p.name: p for p in click_command.params}
     rows = for_command(command)
-    assert set(params) == {"job"} | {o.param_name for o in rows}
+    assert set(params) == _ARGUMENT[command] | {o.param_name for o in rows}
     for option in rows:
         param = params[option.param_name]
         assert option.flag in param.opts
@@ -79,6 +82,50 @@ def test_each_job_command_has_exactly_the_table_rows_for_it(command):
         assert (param.envvar is None) == (option.layered or option.env_var is None)
         if option.setter is Setter.CLI and option.env_var:
             assert param.envvar == option.env_var
+
+
+def _flags_of(command: str) -> list[tuple[str, ...]]:
+    click_command = _click_commands()[command]
+    return [(*p.opts, *p.secondary_opts) for p in click_command.params]
+
+
+def test_inspect_and_rules_take_their_flags_from_the_table_and_keep_them():
+    """The flags (and their order) these commands had before the table generated them."""
+    assert _flags_of("inspect") == [("image",), ("--platform",), ("--offline",),
+                                    ("--format", "-f")]
+    assert _flags_of("rules") == [("--format", "-f")]
+    inspect = {p.name: p for p in _click_commands()["inspect"].params}
+    assert inspect["platform"].help == BY_NAME["platform"].help  # the job commands' help for the same flag
+    assert inspect["format"].help == BY_NAME["show-format"].help
+    assert inspect["offline"].envvar is None and not inspect["offline"].secondary_opts  # no --online here
+
+
+def test_serve_keeps_its_own_flags():
+    """serve's flags are the server's settings (ServeConfig), not rows of the table."""
+    flags = {o for opts in _flags_of("serve") for o in opts}
+    assert flags == {"--host", "--port", "--token-file", "--insecure-no-auth", "--state-dir",
+                     "--max-concurrent-checks", "--max-concurrent-builds", "--check-queue-size",
+                     "--build-queue-size", "--max-upload-bytes", "--push-prefix", "--check-cache-ttl",
+                     "--shutdown-grace", "--address-file", "--config", "--allow-git-host", "--allow-registry",
+                     "--allow-index-host"}
+
+
+def test_inspect_offline_and_format_reach_the_api(monkeypatch):
+    from typer.testing import CliRunner
+
+    from launchbuild import api
+
+    seen: list[tuple] = []
+
+    def fake_inspect(image, *, platform, offline):
+        seen.append((image, platform, offline))
+        raise api.BadInput("captured")
+
+    monkeypatch.setattr(api, "inspect", fake_inspect)
+    result = CliRunner().invoke(cli.app, ["inspect", "img:1", "--offline", "--platform", "linux/arm64", "-f", "json"])
+    assert result.exit_code == 2 and "captured" in result.output, result.output
+    result = CliRunner().invoke(cli.app, ["inspect", "img:2"])
+    assert seen == [("img:1", "linux/arm64", True), ("img:2", "linux/amd64", False)]
 
 
 def test_given_reads_absent_parameters_as_none_and_refuses_typos():
