@@ -150,23 +150,25 @@ def build(
 
 def _build_locally(checked: Checked, build_plan: BuildPlan, *, engine: str, force: bool, no_cache: bool,
                    progress: Progress) -> Report:
-    from launchbuild.builder.api import build_image
+    from launchbuild.builder.engines import EngineOptions, run
     from launchbuild.errors import BuildFailed
     from launchbuild.report.failure import with_build_failure, with_verification_failure
 
     prepared: Prepared = checked.prepared
     report = checked.report
-    on_progress = progress.build_event  # steps, their N/M and own elapsed time: progress.py
     lock = checked.environment.lock if checked.environment else None
     build_started = time.perf_counter()
     with report_on_error(prepared.job, report, stage="build"):
         try:
             with progress.phase("building the image"):
-                summary = build_image(
-                    build_plan, prepared.source_dir, engine=engine, push=prepared.options["push"], force=force,
-                    no_cache=no_cache, ca_bundle=prepared.options["ca-bundle"], on_progress=on_progress,
+                # The one engine entry point; progress sees the steps, their N/M and own time.
+                outcome = run(build_plan, EngineOptions(
+                    engine=engine, source_dir=prepared.source_dir, push=prepared.options["push"], force=force,
+                    no_cache=no_cache, ca_bundle=prepared.options["ca-bundle"],
                     credentials=lock.credentials if lock else None,
-                )
+                ), progress)
+            summary = outcome.summary
+            assert summary is not None  # a local engine always answers with a summary
         except BuildFailed as exc:  # the engine's failure: a report, not just an error line
             return with_build_failure(report, exc, engine=engine, duration_s=time.perf_counter() - build_started)
     return with_verification_failure(replace(report, build=summary))
