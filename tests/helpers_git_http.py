@@ -4,6 +4,7 @@ behind a tiny stdlib HTTP server in a thread. Serves every bare repository under
 from __future__ import annotations
 
 import contextlib
+import socket
 import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -49,12 +50,14 @@ def _handler(root: Path):
             self.wfile.write(payload)
 
         def finish(self) -> None:
-            # Closing a socket that still holds unread bytes makes the kernel send a reset, which
-            # the client reports as "Connection reset by peer" even after a full answer: take
-            # whatever is left before the connection closes.
+            # Closing a socket that still holds unread bytes makes the kernel send a reset, and a
+            # reset that overtakes the answer drops it from the client's buffer: "Connection
+            # reset by peer" after a full answer. A lingering close, as web servers do: send our
+            # FIN, then read until the client closes its side (bounded), and only then close.
             super().finish()
             with contextlib.suppress(OSError):
-                self.connection.setblocking(False)
+                self.connection.shutdown(socket.SHUT_WR)
+                self.connection.settimeout(10)
                 while self.connection.recv(65536):
                     pass
 
