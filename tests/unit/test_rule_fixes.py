@@ -19,7 +19,7 @@ from types import SimpleNamespace
 import pytest
 
 from launchbuild.compat import catalog, registry
-from launchbuild.compat.facts import ImageFacts
+from launchbuild.compat.image_facts import ImageFacts
 from launchbuild.compat.target import Gpu
 from launchbuild.core import fixes as fixes_mod
 from launchbuild.core.findings import Finding, Location
