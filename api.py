@@ -31,7 +31,7 @@ from launchbuild.report.model import Report
 
 if TYPE_CHECKING:
     from launchbuild.compat.catalog import Rule
-    from launchbuild.compat.facts import ImageFacts
+    from launchbuild.compat.image_facts import ImageFacts
     from launchbuild.resolver.model import ResolveResult
 
 __all__ = ["JobRequest", "JobView", "Manifests", "Progress", "check", "build", "resolve", "dockerfile", "inspect", "show", "rules"]
@@ -120,7 +120,7 @@ def dockerfile(request: RequestLike = None) -> str:
 
 def inspect(image: str, *, platform: str = "linux/amd64", offline: bool = False) -> ImageFacts:
     """The fact sheet of an image: from the local engine, its registry, or (last) its tag."""
-    from launchbuild.compat.inspect import inspect_image
+    from launchbuild.compat.facts.inspect import inspect_image
     from launchbuild.core.platform import parse_platform
 
     return inspect_image(image, platform=parse_platform(platform), offline=offline)

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
-from typing import Any, Callable, List, Optional
+from typing import Any, Callable
 
 import typer
 
 from launchbuild import cli_errors
 from launchbuild.cli_errors import print_error
 from launchbuild.core.version import __version__
-from launchbuild.cli_params import Given, choice_enum, job_command, table_command
+from launchbuild.cli_params import Given, choice_enum, job_command, serve_command, serve_settings, table_command
 from launchbuild.errors import LaunchbuildError
 from launchbuild.options.table import BY_NAME
 
@@ -72,10 +71,6 @@ def _root(
     ),
 ) -> None:
     """Pre-flight checks and reproducible image builds for GPU training jobs."""
-
-
-def _opt(*names: str, help: str, **kw: Any) -> Any:
-    return typer.Option(None, *names, help=help, show_default=False, **kw)
 
 
 ShowFormat: Any = choice_enum(BY_NAME["show-format"])
@@ -202,44 +197,13 @@ def show(given: Given) -> None:
     print_job(api.show(_request(given)), as_json=_show_json(given), verbose=bool(given.verbose))
 
 
-@app.command(epilog="Examples:\n\n  launchbuild serve --token-file tokens.txt --state-dir /var/lib/launchbuild\n\n"
-             "  launchbuild serve --insecure-no-auth --port 0 --address-file addr.json\n\n" + EXIT_CODES_HELP)
-@handled
-def serve(
-    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
-    port: int = typer.Option(8642, "--port", help="Port to listen on; 0 picks a free one (see --address-file)."),
-    token_file: Optional[Path] = _opt("--token-file", help="Bearer tokens, one name:token per line."),
-    insecure_no_auth: bool = typer.Option(False, "--insecure-no-auth", help="Serve without tokens (loopback only)."),
-    state_dir: Path = typer.Option(Path(".launchbuild-serve"), "--state-dir", help="Where build records (SQLite) live."),
-    max_concurrent_checks: int = typer.Option(2, "--max-concurrent-checks", help="Checks run at once."),
-    max_concurrent_builds: int = typer.Option(1, "--max-concurrent-builds", help="Builds run at once."),
-    check_queue_size: int = typer.Option(64, "--check-queue-size", help="Checks that may wait; past that, 429."),
-    build_queue_size: int = typer.Option(16, "--build-queue-size", help="Builds that may wait; past that, 429."),
-    max_upload_bytes: int = typer.Option(64 * 1024 * 1024, "--max-upload-bytes", help="Largest request body; past it, 413."),
-    push_prefix: Optional[str] = _opt("--push-prefix", help="Builds may push only under REGISTRY/PREFIX/ (none: no push)."),
-    check_cache_ttl: float = typer.Option(300.0, "--check-cache-ttl", help="Seconds an exact check result is reused; 0 disables."),
-    shutdown_grace: float = typer.Option(20.0, "--shutdown-grace", help="Seconds SIGTERM waits for in-flight work."),
-    address_file: Optional[Path] = _opt("--address-file", help="Write {host, port, url, pid} as JSON here once listening."),
-    config: Optional[Path] = _opt("--config", help="Operator config TOML applied to every request (default: "
-                                  "$XDG_CONFIG_HOME/launchbuild/config.toml); read once at start."),
-    allow_git_host: Optional[List[str]] = _opt("--allow-git-host", help="Git hosts a request may clone from; "
-                                               "repeatable (none given: any host)."),
-    allow_registry: Optional[List[str]] = _opt("--allow-registry", help="Registries (HOST[:PORT]) a request's images "
-                                               "may come from; repeatable (none given: any)."),
-    allow_index_host: Optional[List[str]] = _opt("--allow-index-host", help="Package hosts (HOST[:PORT]) a job's "
-                                                 "dependency files may name; repeatable (none given: any)."),
-) -> None:
+@serve_command(app, epilog="Examples:\n\n  launchbuild serve --token-file tokens.txt --state-dir /var/lib/launchbuild\n\n"
+               "  launchbuild serve --insecure-no-auth --port 0 --address-file addr.json\n\n" + EXIT_CODES_HELP, wrap=handled)
+def serve(given: Given) -> None:
     """Serve check and build over HTTP for queue agents (see docs/service.md)."""
     from launchbuild.service import ServeConfig, serve as run_server  # the web stack loads only here
 
-    raise typer.Exit(run_server(ServeConfig(
-        host=host, port=port, token_file=token_file, insecure_no_auth=insecure_no_auth, state_dir=state_dir,
-        max_concurrent_checks=max_concurrent_checks, max_concurrent_builds=max_concurrent_builds,
-        check_queue_size=check_queue_size, build_queue_size=build_queue_size, max_upload_bytes=max_upload_bytes,
-        push_prefix=push_prefix, check_cache_ttl_s=check_cache_ttl, shutdown_grace_s=shutdown_grace,
-        address_file=address_file, operator_config=config, allow_git_hosts=tuple(allow_git_host or ()),
-        allow_registries=tuple(allow_registry or ()), allow_index_hosts=tuple(allow_index_host or ()),
-    )))
+    raise typer.Exit(run_server(ServeConfig(**serve_settings(given))))
 
 
 @app.command()

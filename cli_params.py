@@ -5,8 +5,10 @@ takes one `Given` (what the command line said); `job_command` gives it the signa
 reads: the JOB argument, then every table row that names the command, with the row's flag,
 help, type and choices. So a new option is one table row, and the flag, its help, its enum,
 its environment variable and the config schema follow from it. `inspect` and `rules` take
-their flags the same way (`table_command`, with their own argument or none); `serve`'s are
-the server's settings (`service.ServeConfig`), not options of a check or build, and stay in cli.py.
+their flags the same way (`table_command`, with their own argument or none). `serve` takes the
+server's settings (`SERVE_OPTIONS`, a scope of the table that is never a job's) through
+`serve_command`, with their real types and defaults; `serve_settings` gives ServeConfig's
+keywords from them.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any, Callable, List, Mapping, Optional
 
 import typer
 
-from launchbuild.options.table import OPTIONS, Option, for_command
+from launchbuild.options.table import OPTIONS, SERVE, SERVE_OPTIONS, Option, ServeOption, for_command
 
 JOB_ARG = typer.Argument(
     None,
@@ -158,3 +160,43 @@ def table_command(app: typer.Typer, name: str, *, epilog: str | None,
         return body
 
     return register
+
+
+def _serve_parameter(option: ServeOption) -> inspect.Parameter:
+    """A server setting as typer reads it: its own type and default, the default shown in
+    --help unless it is "not set" (None, or no entries of a repeatable flag)."""
+    unset = option.default in (None, [])
+    annotation: Any = Optional[List[str]] if option.kind is list else Optional[option.kind] if unset else option.kind
+    info = typer.Option(None if unset else option.default, option.flag, help=option.help.replace("[", "\\["),
+                        show_default=not unset, envvar=option.env_var)
+    return inspect.Parameter(option.param_name, inspect.Parameter.KEYWORD_ONLY, default=info, annotation=annotation)
+
+
+def serve_command(app: typer.Typer, *, epilog: str,
+                  wrap: Callable[[Callable[..., Any]], Callable[..., Any]]) -> Callable[[Callable[[Given], Any]], Any]:
+    """Register `body(given)` as `serve`, with a parameter per SERVE_OPTIONS row."""
+
+    def register(body: Callable[[Given], Any]) -> Callable[..., Any]:
+        params = [_serve_parameter(o) for o in SERVE_OPTIONS]
+
+        def command(**values: Any) -> Any:
+            return body(Given(SERVE, values))
+
+        command.__name__ = command.__qualname__ = SERVE
+        command.__doc__ = body.__doc__
+        command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+        command.__annotations__ = {p.name: p.annotation for p in params}
+        app.command(name=SERVE, epilog=epilog)(wrap(command))
+        return body
+
+    return register
+
+
+def serve_settings(given: Given) -> dict[str, Any]:
+    """ServeConfig's keywords from a `serve` command line: each row's value under its field, as
+    typer parsed it (int, float, bool, Path); a repeatable flag is a tuple (() when not given)."""
+    out: dict[str, Any] = {}
+    for option in SERVE_OPTIONS:
+        value = given.values.get(option.param_name)
+        out[option.field] = tuple(value or ()) if option.kind is list else value
+    return out

@@ -124,7 +124,7 @@ def verify_image(client, image: str, plan: BuildPlan, *, uv_binary: Path | None 
     """Run the probe in one offline container and judge it. The container is always removed."""
     from docker.errors import APIError, DockerException
 
-    from launchbuild.compat.providers.docker import owner_labels
+    from launchbuild.compat.facts.providers.docker import owner_labels
 
     def create(mount_uv: bool):
         entrypoint, command = probe_command(plan, carried=carried_imports[0] if carried_imports else ())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 
-from launchbuild.compat.facts import ImageFacts
+from launchbuild.compat.image_facts import ImageFacts
 from launchbuild.core.findings import Finding
 from launchbuild.compat.source_facts import SourceFacts
 from launchbuild.compat.target import DriverVersion, Gpu
@@ -31,7 +31,7 @@ class CheckContext:
     source: SourceFacts | None = None
     entrypoint: tuple[str, ...] | None = None
     is_build: bool = False
-    # Kernels measured for this check in locked wheels no table has (compat/ondemand.py).
+    # Kernels measured for this check in locked wheels no table has (compat/facts/ondemand.py).
     measurements: tuple = ()
     # An image job: the image runs as is, so it must bring its own Python (LB102).
     image_job: bool = False

@@ -1,4 +1,4 @@
-"""What the source scan found (compat/source_scan.py does the walking): plain values the rules
+"""What the source scan found (compat/facts/source_scan.py does the walking): plain values the rules
 read. Kept apart from the scan so the pure side of compat imports no filesystem code."""
 
 from __future__ import annotations

@@ -115,7 +115,23 @@ def render_markdown() -> str:
             out.append(f"| {name} | {kinds.get(o.kind, o.kind.__name__)} | {_cell(o.default)} | "
                        f"{', '.join(choices) or '—'} | {env} | {commands} | {help_text} |")
         out.append("")
-    return "\n".join(out)
+    return "\n".join(out + _serve_markdown(kinds))
+
+
+def _serve_markdown(kinds: dict[type, str]) -> list[str]:
+    """The server's settings: their own section, since no job and no config file sets them."""
+    from launchbuild.options.table import SERVE_OPTIONS
+
+    kinds = {**kinds, float: "number", list: "list (repeatable)"}
+    out = ["## Server settings (`launchbuild serve` flags only; never a job's, never in a config file)", "",
+           "The `service.ServeConfig` field each sets is in the last column; the server reads no environment "
+           "variable for them.", "",
+           "| flag | type | default | help | ServeConfig |", "|---|---|---|---|---|"]
+    for o in SERVE_OPTIONS:
+        out.append(f"| `{o.flag}` | {kinds[o.kind]} | {_cell(o.default)} | {o.help.replace('|', chr(92) + '|')} | "
+                   f"`{o.field}` |")
+    out.append("")
+    return out
 
 
 def write_all() -> None:

@@ -5,6 +5,8 @@ One row per setting: its name (the config key; the flag is `--NAME`, the environ
 command line carries it. The typer parameters and their help (`cli_params.py`), the choice
 enums, the environment names, the config-file JSON Schema (`options/schema.py`) and the
 trust boundary (`JOB_OPTION_NAMES`, docs/SECURITY.md) are all generated from this table.
+`launchbuild serve`'s settings are rows too, in a scope of their own (`SERVE_OPTIONS`, at the
+end): the server's, flags only, never layered, so they are kept out of OPTIONS.
 
 Why Python and not TOML: TOML has no null, and a third of the defaults are "not set"
 (`python`, `driver`, `push`, ...); it cannot say `int` vs `str` for a value either. A tuple
@@ -34,6 +36,8 @@ _ALL = frozenset(JOB_COMMANDS)
 # Commands that read no job but take some of the same flags (cli_params.table_command).
 INSPECT, RULES = "inspect", "rules"
 TABLE_COMMANDS = (*JOB_COMMANDS, INSPECT, RULES)
+# The server's own settings: a scope of their own (SERVE_OPTIONS below), never options of a job.
+SERVE = "serve"
 
 
 def _on(*commands: str) -> frozenset[str]:
@@ -217,3 +221,60 @@ LAYERED: tuple[Option, ...] = tuple(o for o in OPTIONS if o.layered)
 def for_command(command: str) -> tuple[Option, ...]:
     """The rows whose flag `command` carries, in table order."""
     return tuple(o for o in OPTIONS if command in o.commands)
+
+
+@dataclass(frozen=True)
+class ServeOption:
+    """One setting of `launchbuild serve` (a `service.ServeConfig` field). The server's, not a
+    job's: flags only, never layered, never in a config file or a job's launchbuild.toml, so the
+    rows live in SERVE_OPTIONS, which nothing that reads OPTIONS (schemas, JOB_OPTION_NAMES, the
+    precedence engine) sees."""
+
+    name: str  # flag --NAME
+    kind: type  # str, int, float, bool, Path, or list (a repeatable string flag)
+    default: Any
+    help: str
+    field: str  # the ServeConfig attribute it sets (a list becomes a tuple there)
+    # The server reads its settings from its command line only: no LAUNCHBUILD_* variable is
+    # read for them (a row could set env=True to declare one; none does).
+    env: bool = False
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name
+
+    @property
+    def param_name(self) -> str:
+        return self.name.replace("-", "_")
+
+    @property
+    def env_var(self) -> str | None:
+        return "LAUNCHBUILD_SERVE_" + self.name.upper().replace("-", "_") if self.env else None
+
+
+S = ServeOption
+# The order is the order of `launchbuild serve --help`.
+SERVE_OPTIONS: tuple[ServeOption, ...] = (
+    S("host", str, "127.0.0.1", "Address to listen on.", "host"),
+    S("port", int, 8642, "Port to listen on; 0 picks a free one (see --address-file).", "port"),
+    S("token-file", Path, None, "Bearer tokens, one name:token per line.", "token_file"),
+    S("insecure-no-auth", bool, False, "Serve without tokens (loopback only).", "insecure_no_auth"),
+    S("state-dir", Path, Path(".launchbuild-serve"), "Where build records (SQLite) live.", "state_dir"),
+    S("max-concurrent-checks", int, 2, "Checks run at once.", "max_concurrent_checks"),
+    S("max-concurrent-builds", int, 1, "Builds run at once.", "max_concurrent_builds"),
+    S("check-queue-size", int, 64, "Checks that may wait; past that, 429.", "check_queue_size"),
+    S("build-queue-size", int, 16, "Builds that may wait; past that, 429.", "build_queue_size"),
+    S("max-upload-bytes", int, 64 * 1024 * 1024, "Largest request body; past it, 413.", "max_upload_bytes"),
+    S("push-prefix", str, None, "Builds may push only under REGISTRY/PREFIX/ (none: no push).", "push_prefix"),
+    S("check-cache-ttl", float, 300.0, "Seconds an exact check result is reused; 0 disables.", "check_cache_ttl_s"),
+    S("shutdown-grace", float, 20.0, "Seconds SIGTERM waits for in-flight work.", "shutdown_grace_s"),
+    S("address-file", Path, None, "Write {host, port, url, pid} as JSON here once listening.", "address_file"),
+    S("config", Path, None, "Operator config TOML applied to every request (default: "
+      "$XDG_CONFIG_HOME/launchbuild/config.toml); read once at start.", "operator_config"),
+    S("allow-git-host", list, [], "Git hosts a request may clone from; repeatable (none given: any host).",
+      "allow_git_hosts"),
+    S("allow-registry", list, [], "Registries (HOST[:PORT]) a request's images may come from; repeatable "
+      "(none given: any).", "allow_registries"),
+    S("allow-index-host", list, [], "Package hosts (HOST[:PORT]) a job's dependency files may name; repeatable "
+      "(none given: any).", "allow_index_hosts"),
+)

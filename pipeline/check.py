@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
-from launchbuild.compat.facts import ImageFacts
+from launchbuild.compat.image_facts import ImageFacts
 from launchbuild.core.sourced import Origin, Sourced
 from launchbuild.options import Options
 from launchbuild.pipeline.prepare import Prepared, job_label, python_inputs, source_root
@@ -36,7 +36,7 @@ class Checked:
 
 def inspect(ref: str, *, platform: str, offline: bool, progress: Progress) -> tuple[ImageFacts | None, str | None]:
     """Facts, or why the image could not be read (LB104). Unreachable infra propagates."""
-    from launchbuild.compat.inspect import ImageNotFound, inspect_image
+    from launchbuild.compat.facts.inspect import ImageNotFound, inspect_image
 
     with progress.phase(f"inspecting {ref}"):
         try:
@@ -55,7 +55,7 @@ def gpus(options: Options, run_metadata: RunMetadata | None) -> tuple[
     driver_opt = options.sourced("driver")
     if gpu_opt.value:
         if [g.lower() for g in gpu_opt.value] == ["auto"]:
-            from launchbuild.compat.nvml import local_gpus
+            from launchbuild.compat.facts.nvml import local_gpus
 
             found, nvml_driver = local_gpus()
             names = [Sourced(n, Origin.INFERRED, "NVML") for n in found]
@@ -110,8 +110,8 @@ def check(
 ) -> Checked:
     from launchbuild.compat.catalog import evaluate, normalize_ignore
     from launchbuild.compat.context import CheckContext
-    from launchbuild.compat.ondemand import measure_locked
-    from launchbuild.compat.source_scan import scan_source
+    from launchbuild.compat.facts.ondemand import measure_locked
+    from launchbuild.compat.facts.source_scan import scan_source
     from launchbuild.core.platform import parse_platform
     from launchbuild.resolver.api import resolve, select_target
     from launchbuild.resolver.metadata import read_run_metadata
@@ -168,18 +168,18 @@ def check(
         facts, image_error = inspect(base.value, platform=platform, offline=offline, progress=progress)
         source = None
         # The image's own environment: a launchbuild image's lock label, checked like the job.
-        from launchbuild.compat.image_env import built_image_environment
+        from launchbuild.compat.facts.image_env import built_image_environment
 
         environment, image_python = built_image_environment(facts, python=python.value if python else None,
                                                              platform=platform)
         if python is None and image_python:
             python = Sourced(image_python, Origin.INFERRED, "image label io.launchbuild.python")
-        from launchbuild.compat.image_env import with_label_python
+        from launchbuild.compat.facts.image_env import with_label_python
 
         facts = with_label_python(facts, image_python)
         # The local engine is not the network: --offline still reads an image it holds.
         if environment is None and facts is not None and (not offline or facts.provider == "docker"):
-            from launchbuild.compat.image_env import installed_environment
+            from launchbuild.compat.facts.image_env import installed_environment
 
             facts, environment, python = installed_environment(facts, python, platform, progress)
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping
 
 from launchbuild.builder.model import BuildSummary
-from launchbuild.compat.facts import ImageFacts
+from launchbuild.compat.image_facts import ImageFacts
 from launchbuild.core.findings import Finding, Severity
 from launchbuild.core.sourced import Sourced
 from launchbuild.resolver.model import ResolveResult

@@ -17,7 +17,7 @@ from launchbuild.report.plain import add_plain_row, plain
 
 if TYPE_CHECKING:
     from launchbuild.compat.catalog import Rule
-    from launchbuild.compat.facts import ImageFacts
+    from launchbuild.compat.image_facts import ImageFacts
     from launchbuild.report.model import JobView
     from launchbuild.resolver.model import ResolveResult
 
@@ -74,7 +74,7 @@ def print_resolve(result: ResolveResult, *, output: Path | None, as_json: bool, 
 
 def print_facts(facts: ImageFacts, *, as_json: bool) -> None:
     """An image's fact sheet: a table with where each fact came from, or its JSON."""
-    from launchbuild.compat.factcache import to_json
+    from launchbuild.compat.facts.factcache import to_json
 
     if as_json:
         sys.stdout.write(json.dumps(to_json(facts), indent=2, sort_keys=True) + "\n")
@@ -104,7 +104,7 @@ def print_facts(facts: ImageFacts, *, as_json: bool) -> None:
     ]
     for name, value, fact in rows:
         add_plain_row(table, name, value, facts.source_of(fact) if fact else "")
-    from launchbuild.compat.image_env import label_rows
+    from launchbuild.compat.facts.image_env import label_rows
 
     for name, value, source in label_rows(facts):
         add_plain_row(table, name, value, source)  # image labels are foreign text, never markup

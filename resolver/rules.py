@@ -1,5 +1,8 @@
 """Rules the resolver reports (its lock, its detectors of the job's inputs): metadata only, no check
-here (the resolver is before compat in the pipeline, so compat's registry lists them from here); the resolver builds their findings with this module's `finding(ID, ...)`."""
+here (the resolver is before compat in the pipeline, so compat's registry lists them from here); the resolver builds their findings with this module's `finding(ID, ...)`.
+
+Their fixes are advice for a person, each rule says why; tests/unit/test_rule_fixes.py holds
+them to that list."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from launchbuild.core.findings import Evidence, Finding, Location, Severity
 from launchbuild.core.fixes import Fix
 from launchbuild.core.rule import PYTHON_PACKAGES, Rule
 
+# Advice only (text fixes): the conflict, the failed build or the markers are the user's to fix: no value follows from the resolver's error.
 LB301 = Rule(
     "LB301",
     Severity.ERROR,
@@ -20,6 +24,7 @@ LB301 = Rule(
     PYTHON_PACKAGES,
     produced_by="resolver",
 )
+# Advice only (text fixes): where an unpublished package should come from (an index, a vendored wheel, a VCS URL) is the user's call.
 LB305 = Rule(
     "LB305",
     Severity.ERROR,
@@ -31,6 +36,7 @@ LB305 = Rule(
     PYTHON_PACKAGES,
     produced_by="resolver",
 )
+# Advice only (text fixes): which input form the unread file is meant for is the user's to say.
 LB307 = Rule(
     "LB307",
     Severity.ERROR,
@@ -43,6 +49,7 @@ LB307 = Rule(
     PYTHON_PACKAGES,
     produced_by="resolver",
 )
+# Advice only (text fixes): information: the job's dependencies are the user's to declare.
 LB308 = Rule(
     "LB308",
     Severity.INFO,
@@ -54,6 +61,7 @@ LB308 = Rule(
     PYTHON_PACKAGES,
     produced_by="resolver",
 )
+# Advice only (text fixes): the PyPI name of the conda package is exactly what is not known.
 LB309 = Rule(
     "LB309",
     Severity.WARNING,
@@ -65,6 +73,7 @@ LB309 = Rule(
     PYTHON_PACKAGES,
     produced_by="resolver",
 )
+# Advice only (text fixes): stale hashes and a wrong pin read the same: only the user knows which to change.
 LB310 = Rule(
     "LB310",
     Severity.ERROR,
@@ -76,6 +85,7 @@ LB310 = Rule(
     PYTHON_PACKAGES,
     produced_by="resolver",
 )
+# Advice only (text fixes): the project's packaging is the user's code.
 LB311 = Rule(
     "LB311",
     Severity.WARNING,

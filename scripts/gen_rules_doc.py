@@ -11,7 +11,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from dataclasses import fields
+
 from launchbuild.compat.registry import ALL_RULES, GROUPS, group_rules
+from launchbuild.core import fixes
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "rules.md"
 
@@ -45,7 +48,29 @@ def render() -> str:
                 "",
                 f"Fix: {r.help}",
             ]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + _fix_kinds()) + "\n"
+
+
+def _fix_kinds() -> list[str]:
+    """The typed fixes (core/fixes.py), as SARIF's `properties.fixes` carries them."""
+    lines = [
+        "",
+        "## Fix kinds",
+        "",
+        "A finding's fix text is rendered from typed fixes (launchbuild.core.fixes), alternatives joined",
+        "with \", or\", the first preferred. SARIF results carry them as data in `properties.fixes`:",
+        "`{\"kind\": NAME, FIELD: VALUE, ...}` (a rule's wording, `phrase`, is left out). `Advice` is a step",
+        "only a person can take; no stage acts on it. A finding with only advice has no typed fixes.",
+        "",
+        "| Kind | Fields | Meaning |",
+        "|---|---|---|",
+    ]
+    kinds = [v for v in vars(fixes).values() if isinstance(v, type) and issubclass(v, fixes.Fix) and v is not fixes.Fix]
+    for kind in kinds:
+        names = ", ".join(f"`{f.name}`" for f in fields(kind) if f.name != "phrase")
+        doc = " ".join((kind.__doc__ or "").split("\n\n")[0].split())
+        lines.append(f"| `{kind.__name__}` | {names} | {doc.replace('|', '/')} |")
+    return lines
 
 
 def main(argv: list[str]) -> int:

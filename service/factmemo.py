@@ -60,7 +60,7 @@ class FactMemo:
 
     @staticmethod
     def _reusable(facts: Any, platform: str) -> bool:
-        from launchbuild.compat.providers.docker import platform_mismatch
+        from launchbuild.compat.facts.providers.docker import platform_mismatch
         from launchbuild.core.platform import Platform
 
         if facts.provider != "docker" or not facts.from_cache or not facts.image_id:
@@ -73,7 +73,7 @@ class FactMemo:
 
 def install() -> FactMemo:
     """Put a memo in front of `inspect_image` in this process (a check worker)."""
-    from launchbuild.compat import inspect
+    from launchbuild.compat.facts import inspect
 
     memo = FactMemo()
     inspect.MEMO = memo

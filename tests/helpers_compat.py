@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from launchbuild.compat.context import CheckContext
-from launchbuild.compat.facts import ImageFacts
+from launchbuild.compat.image_facts import ImageFacts
 from launchbuild.compat.target import parse_driver, parse_gpu
 from launchbuild.core.sourced import Origin, Sourced
 from launchbuild.resolver.model import Lock, LockedPackage, PackageFacts, Target

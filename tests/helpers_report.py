@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from launchbuild.compat.facts import ImageFacts
+from launchbuild.compat.image_facts import ImageFacts
 from launchbuild.core.findings import Evidence, Finding, Location, Severity
 from launchbuild.core.sourced import Origin, Sourced
 from launchbuild.report.formats.base import RuleMeta

@@ -45,6 +45,7 @@ def local_only_base(client: Any, base_image: str) -> Any:
     from launchbuild.builder import engine as eng
     from launchbuild.compat.catalog import get
     from launchbuild.core.findings import Evidence, Severity
+    from launchbuild.core.fixes import Advice, SetOption
 
     local_id = eng.local_image_id(client, base_image)
     if local_id is None:
@@ -56,8 +57,10 @@ def local_only_base(client: Any, base_image: str) -> Any:
     except InfraUnavailable as exc:
         unreachable = str(exc)
     rule = get("LB404")
-    fix = ("push the base image to a registry the cluster can pull from and name it there "
-           "(e.g. --base-image REGISTRY/REPO:TAG), or build with a local engine")
+    # Which registry the cluster pulls from is the operator's (advice); a local engine is an option.
+    fix = (Advice("push the base image to a registry the cluster can pull from and name it there "
+                  "(e.g. --base-image REGISTRY/REPO:TAG)"),
+           SetOption("engine", "auto", phrase="build with a local engine"))
     evidence = [Evidence("local engine", local_id, "docker"),
                 Evidence("registry", "unreachable from here" if unreachable else "no manifest", "registry")]
     if unreachable:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from launchbuild.compat import data
 from launchbuild.compat.context import CheckContext
 from launchbuild.core.findings import Evidence, Finding, Severity
-from launchbuild.core.fixes import ChangeBaseImage, SetOption
+from launchbuild.core.fixes import Advice, ChangeBaseImage, Fix, SetOption
 from launchbuild.core.rule import BASE_IMAGE, GPU_CUDA, Rule
 from launchbuild.compat.rules._common import ev_image
 from launchbuild.core.platform import docker_arch
@@ -60,7 +60,7 @@ def python_not_installable(ctx: CheckContext) -> Iterator[Finding]:
         # An image job runs the image as is: without any Python, `python train.py` cannot start.
         yield LB102.finding(
             f"{img.reference} has no Python interpreter at all ({img.source_of('pythons')})",
-            "use an image that ships Python (python:3.11-slim, pytorch/pytorch, ...) or build the job from code",
+            ChangeBaseImage("python:3.11-slim", "use an image that ships Python ({image}, pytorch/pytorch, ...) or build the job from code"),
             [ev_image(ctx, "pythons", "none")],
         )
         return
@@ -91,9 +91,10 @@ def python_not_installable(ctx: CheckContext) -> Iterator[Finding]:
     distro_for = [
         f"{k[0]} {k[1]}" for k, v in sorted(data.distro_pythons().items()) if py in v
     ]
-    fix = f"target Python {apt[0]} (what {release} ships)"
+    fix: tuple[Fix, ...] = (SetOption("python", apt[0], f"target Python {{value}} (what {release} ships)"),)
     if distro_for:
-        fix += f", or use an image based on {' / '.join(distro_for)}, which ships Python {py}"
+        # No image of those distributions is named (the data has releases, not images): a person picks one.
+        fix += (Advice(f"use an image based on {' / '.join(distro_for)}, which ships Python {py}"),)
     yield LB102.finding(
         f"apt on {img.reference} ({release}) offers Python {', '.join(apt)}, not the target Python {py}",
         fix,
@@ -121,8 +122,10 @@ def wrong_architecture(ctx: CheckContext) -> Iterator[Finding]:
         return
     yield LB103.finding(
         f"{img.reference} is built for {img.architecture}, but the target platform is {ctx.platform}",
-        f"use the linux/{want} variant of the image (pull or inspect it with --platform {ctx.platform}) "
-        f"or target --platform linux/{img.architecture}",
+        # Whether the image has a linux/{want} variant is not known here (it was read for one
+        # platform): advice. Targeting the image's own architecture is an option to set.
+        (Advice(f"use the linux/{want} variant of the image (pull or inspect it with --platform {ctx.platform})"),
+         SetOption("platform", f"linux/{img.architecture}")),
         [ev_image(ctx, "architecture", img.architecture), Evidence("platform", ctx.platform, ctx.platform_origin)],
     )
 
@@ -141,6 +144,8 @@ LB104 = Rule(
 def image_unreadable(ctx: CheckContext) -> Iterator[Finding]:
     if ctx.image_error is None:
         return
+    # Advice only: a typo, missing credentials or an unpushed image read the same from here, and
+    # no program can tell which reference or login is right.
     yield LB104.finding(
         ctx.image_error,
         "check the image reference and tag, `docker login` to its registry, or pull/build it locally",

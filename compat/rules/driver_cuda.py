@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from launchbuild.compat import cuda, data, requirecuda
 from launchbuild.compat.context import CheckContext
 from launchbuild.core.findings import Evidence, Finding, Severity
-from launchbuild.core.fixes import UpgradeDriver
+from launchbuild.core.fixes import Advice, ChangeImageCuda, Fix, InstallVariant, UnifyCuda, UpgradeDriver
 from launchbuild.core.rule import GPU_CUDA, Rule
 from launchbuild.compat.target import Gpu
 from launchbuild.compat.rules._common import (
@@ -69,10 +69,13 @@ def toolkit_cannot_target(ctx: CheckContext) -> Iterator[Finding]:
         last = cuda.last_toolkit_for(gpu.cc)
         if last is not None and version[:2] > last[:2]:
             image = suggest_image(max_cuda=last[:2])
-            fix = f"use an image with CUDA {major_minor(last)} or older" + (f", e.g. {image}" if image else "")
+            fix = ChangeImageCuda(maximum=major_minor(last), example=image or "",
+                                  phrase="use an image with CUDA {maximum} or older" + (", e.g. {example}" if image else ""))
         else:
             image = suggest_image(min_cuda=first[:2] if first else None)
-            fix = f"use an image with CUDA {major_minor(first) if first else 'newer'} or later" + (f", e.g. {image}" if image else "")
+            fix = ChangeImageCuda(minimum=major_minor(first) if first else "", example=image or "",
+                                  phrase="use an image with CUDA " + ("{minimum}" if first else "newer")
+                                  + " or later" + (", e.g. {example}" if image else ""))
         who = ", ".join(u.what for u in users[:2])
         if cover == "same-major" or not hard:
             yield LB201.finding(
@@ -135,6 +138,8 @@ def driver_too_old_for_image(ctx: CheckContext) -> Iterator[Finding]:
         else:
             return
     except BadInput as exc:
+        # Advice only: the image's own label is malformed, and which image should replace it is
+        # not something the facts name.
         yield LB202.finding(
             f"cannot evaluate the image's CUDA requirement: {exc.message}",
             "use an official nvidia/cuda image, or fix NVIDIA_REQUIRE_CUDA in the image",
@@ -166,9 +171,10 @@ def driver_too_old_for_image(ctx: CheckContext) -> Iterator[Finding]:
                 row = cuda.toolkit_driver(data.parse_version(cond.value))
                 minimum = row.driver_text if row else None
             older = suggest_image(max_cuda=dcuda) if dcuda else None
-            fix = f"upgrade the node driver to >= {minimum}" if minimum else "upgrade the node driver"
-            fix += f", or use an image built for CUDA {major_minor(dcuda)} or older" if dcuda else ""
-            fix += f" (e.g. {older})" if older else ""
+            fix: tuple[Fix, ...] = (UpgradeDriver(minimum or ""),)
+            if dcuda:
+                fix += (ChangeImageCuda(maximum=major_minor(dcuda), example=older or "",
+                                        phrase="use an image built for CUDA {maximum} or older" + (" (e.g. {example})" if older else "")),)
             # An inferred tag the data has no row for: its forward-compatibility branches are not
             # known, so on a GPU that could use them this is a likely failure, not a certain one.
             guessed = img.provider == "inferred" and not img.require_cuda and not (gpu is not None and gpu.datacenter is False)
@@ -191,8 +197,8 @@ def driver_too_old_for_image(ctx: CheckContext) -> Iterator[Finding]:
                 f"driver {ctx.driver.text} meets {img.reference}'s requirement only through the "
                 f"forward-compatibility term '{result.matched}', which works on data-center GPUs only; "
                 + (f"{who} is not one, so CUDA will not initialise" if consumer else f"{who} may not run it"),
-                f"upgrade the node driver to a branch that supports CUDA {img.cuda_version or 'of the image'} natively, "
-                "or run on data-center GPUs",
+                # Which GPUs the job is scheduled on is the operator's choice, not an option: advice.
+                (UpgradeDriver(cuda=img.cuda_version or "", native=True), Advice("run on data-center GPUs")),
                 evidence + [Evidence("GPU class", "consumer/workstation" if consumer else "unknown", "data/gpus.json")],
                 severity=Severity.ERROR if consumer else Severity.WARNING,
             )
@@ -256,7 +262,7 @@ def driver_too_old_for_packages(ctx: CheckContext) -> Iterator[Finding]:
             continue
         names = ", ".join(f"{u.package} {u.version}" for u in uses[:4]) + (" ..." if len(uses) > 4 else "")
         first = uses[0]
-        fix = f"upgrade the node driver to >= {minimum[1]} (CUDA {major}.x)"
+        fix: tuple[Fix, ...] = (UpgradeDriver(minimum[1], cuda=f"{major}.x"),)
         tb = torch_build(ctx)
         if first.package == "torch" and tb is not None and dcuda is not None:
             release = data.torch_releases().get(tb.minor)
@@ -265,9 +271,10 @@ def driver_too_old_for_packages(ctx: CheckContext) -> Iterator[Finding]:
                 if _driver_runs_major(ctx, (cuda.variant_cuda(v) or (99, 0))[0])
             ]
             if options:
-                fix += f", or install torch from {TORCH_INDEX.format(variant=options[-1])}"
+                fix += (InstallVariant("torch", variant=options[-1], index=TORCH_INDEX.format(variant=options[-1]),
+                                       phrase="install torch from {index}"),)
         elif dcuda is not None:
-            fix += f", or use packages built for CUDA {dcuda[0]}"
+            fix += (UnifyCuda(dcuda[0], tuple(u.package for u in uses), phrase="use packages built for CUDA {major}"),)
         yield LB204.finding(
             f"driver {ctx.driver.text} "
             + (f"supports CUDA {major_minor(dcuda)}" if dcuda else "predates CUDA 10")
@@ -319,6 +326,6 @@ def mixed_cuda_majors(ctx: CheckContext) -> Iterator[Finding]:
     newest = majors[-1]
     yield LB206.finding(
         f"packages target different CUDA majors ({parts})",
-        f"use the CUDA {newest} builds of every GPU package (the -cu{newest} / cuda{newest} variants)",
+        UnifyCuda(newest, tuple(dict.fromkeys(u.package for u in uses if u.major != newest))),
         [Evidence(u.package, u.version, u.how) for u in uses[:6]],
     )

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from launchbuild.compat import cuda, data
 from launchbuild.compat.context import CheckContext
 from launchbuild.core.findings import Evidence, Finding, Severity
+from launchbuild.core.fixes import Advice, AddPackage, ChangeImageCuda, Fix, InstallVariant, ReplacePackage, SetOption
 from launchbuild.core.rule import GPU_CUDA, Rule
 from launchbuild.compat.rules._common import (
     TORCH_INDEX,
@@ -27,7 +28,7 @@ from launchbuild.compat.rules._common import (
 # ---- LB203 -------------------------------------------------------------------------------
 
 
-def _torch_suggestion(cc, current_minor: str | None) -> str | None:
+def _torch_suggestion(cc, current_minor: str | None) -> InstallVariant | None:
     """The first torch release/variant whose official build runs natively on `cc`,
     preferring another variant of the same release."""
     releases = sorted(data.torch_releases().values(), key=lambda r: data.parse_version(r.torch))
@@ -41,13 +42,14 @@ def _torch_suggestion(cc, current_minor: str | None) -> str | None:
         for variant in r.variants:
             b = builds.get((r.torch, variant))
             if b is not None and cuda.runs_on(b, cc) == "cubin":
-                index = TORCH_INDEX.format(variant=variant)
-                return f"use torch>={r.torch} built for {variant} (pip install 'torch=={r.torch}.*' from {index})"
+                return InstallVariant("torch", variant=variant, version=f"=={r.torch}.*", index=TORCH_INDEX.format(variant=variant),
+                                      phrase=f"use torch>={r.torch} built for {{variant}} (pip install 'torch{{version}}' from {{index}})")
     for r in releases:  # an old GPU: newest releases may have dropped it; any release that runs it
         for variant in r.variants:
             b = builds.get((r.torch, variant))
             if b is not None and cuda.runs_on(b, cc) == "cubin":
-                return f"use torch {r.torch} built for {variant} (from {TORCH_INDEX.format(variant=variant)})"
+                return InstallVariant("torch", variant=variant, version=f"=={r.torch}.*", index=TORCH_INDEX.format(variant=variant),
+                                      phrase=f"use torch {r.torch} built for {{variant}} (from {{index}})")
     return None
 
 
@@ -76,6 +78,7 @@ def framework_lacks_arch(ctx: CheckContext) -> Iterator[Finding]:
         if build is not None:
             for gpu in ctx.gpus:
                 if cuda.runs_on(build, gpu.cc) is None:
+                    # No official build at all: nothing to install, the text says so (advice only).
                     yield LB203.finding(
                         f"torch {tb.version} ({tb.variant}) ships no kernels for {gpu.describe()}: "
                         f"it supports {build.describe()}",
@@ -99,7 +102,8 @@ def framework_lacks_arch(ctx: CheckContext) -> Iterator[Finding]:
                         f"torch {tb.version} was built with CUDA {major_minor(tb.cuda)}, which cannot compile kernels for "
                         f"{gpu.describe()} (the first CUDA that can is {major_minor(first)}): it can reach it only through PTX JIT, "
                         "if the build ships PTX",
-                        _torch_suggestion(gpu.cc, tb.minor) or f"use a torch build for CUDA {major_minor(first)} or newer",
+                        _torch_suggestion(gpu.cc, tb.minor) or InstallVariant(
+                            "torch", cuda=major_minor(first), phrase="use a torch build for CUDA {cuda} or newer"),
                         [ev_lock("torch", tb.version), Evidence("torch CUDA variant", tb.variant or "", tb.how),
                          Evidence(f"first CUDA for {gpu.sm}", major_minor(first), "data/cuda_archs.json"), ev_gpu(ctx, gpu)],
                         severity=Severity.WARNING,
@@ -111,6 +115,8 @@ def framework_lacks_arch(ctx: CheckContext) -> Iterator[Finding]:
             for gpu in ctx.gpus:
                 runs = cuda.runs_on(build, gpu.cc)
                 if runs is None:
+                    # Advice only: no tensorflow release in the data runs there, and which GPU the
+                    # job gets is the operator's choice, not an option value.
                     yield LB203.finding(
                         f"tensorflow {tf.version} ships no kernels or PTX for {gpu.describe()}: it supports {build.describe()}",
                         "use a GPU that TensorFlow supports, or a tensorflow release built for it",
@@ -127,9 +133,14 @@ def framework_lacks_arch(ctx: CheckContext) -> Iterator[Finding]:
             min_cc = data.cc_tuple(by_major.get(str(major), data.jax_facts()["min_cc"]))
             for gpu in ctx.gpus:
                 if gpu.cc < min_cc:
+                    # A newer GPU is the operator's choice (advice); the CUDA 12 build, where it
+                    # reaches the GPU, is a variant to install.
+                    cuda12 = major >= 13 and gpu.cc >= data.cc_tuple(by_major.get("12", "5.2"))
                     yield LB203.finding(
                         f"JAX on CUDA {major} needs compute capability >= {major_minor(min_cc)}; {gpu.describe()} is older",
-                        "run JAX on a newer GPU" + (", or install the CUDA 12 build (jax[cuda12])" if major >= 13 and gpu.cc >= data.cc_tuple(by_major.get("12", "5.2")) else ""),
+                        (Advice("run JAX on a newer GPU"), InstallVariant("jax", cuda="12", extra="cuda12",
+                                                                          phrase="install the CUDA 12 build (jax[{extra}])"))
+                        if cuda12 else "run JAX on a newer GPU",
                         [ev_lock("jax", ctx.locked("jax") or ctx.locked("jaxlib") or ""),
                          Evidence(f"jax CUDA {major} minimum CC", major_minor(min_cc), "data/jax_cupy.json (cubins measured in the jax-cudaNN-plugin wheel)"), ev_gpu(ctx, gpu)],
                     )
@@ -138,6 +149,7 @@ def framework_lacks_arch(ctx: CheckContext) -> Iterator[Finding]:
         min_cc = data.cupy_min_cc(cupy[0])
         for gpu in ctx.gpus:
             if gpu.cc < min_cc:
+                # Advice only: every CuPy build needs this compute capability; the GPU is the operator's choice.
                 yield LB203.finding(
                     f"CuPy needs compute capability >= {major_minor(min_cc)}; {gpu.describe()} is older",
                     "run CuPy on a newer GPU",
@@ -148,7 +160,8 @@ def framework_lacks_arch(ctx: CheckContext) -> Iterator[Finding]:
 def _jit_only(package: str, version: str, build, gpu, ctx: CheckContext, source: str) -> Finding:
     """No cubin for the GPU, only PTX of an older architecture: the driver JIT-compiles every
     kernel at first use. That can take very long, and on a newer architecture it is where the
-    reported failures come from (TensorFlow on Blackwell: CUDA_ERROR_INVALID_PTX)."""
+    reported failures come from (TensorFlow on Blackwell: CUDA_ERROR_INVALID_PTX).
+    Advice only: the data names no build with those kernels, and testing on the GPU is a person's step."""
     return LB203.finding(
         f"{package} {version} has no kernels built for {gpu.describe()}: it reaches it only by the driver "
         f"JIT-compiling its {build.describe().split()[-1]} PTX (slow first start; JIT failures such as "
@@ -186,18 +199,22 @@ def framework_cuda_mismatch(ctx: CheckContext) -> Iterator[Finding]:
         ev = [ev_lock(tf.name, tf.version), Evidence(f"tensorflow {tf.minor} CUDA", release.cuda, "data/tensorflow.json"),
               Evidence("nvidia-*-cu12 wheels", "none in the lock", "lock")]
         image = suggest_image(min_cuda=want)
+        fix = (InstallVariant("tensorflow", extra="and-cuda", version=f"=={tf.version}",
+                              phrase="install tensorflow[{extra}]{version}"),
+               ChangeImageCuda(minimum=release.cuda, example=image or "",
+                               phrase="use a CUDA {minimum} image" + (" such as {example}" if image else "")))
         if img_cuda is None:
             yield LB205.finding(
                 f"tensorflow {tf.version} without [and-cuda] uses the system CUDA {release.cuda}, "
                 f"but {ctx.image.reference} has no CUDA: it will run on the CPU",
-                f"install tensorflow[and-cuda]=={tf.version}, or use a CUDA {release.cuda} image" + (f" such as {image}" if image else ""),
+                fix,
                 ev + [ev_image(ctx, "cuda_version", "none")],
             )
         elif img_cuda[0] != want[0] or img_cuda[:2] < want:
             yield LB205.finding(
                 f"tensorflow {tf.version} without [and-cuda] needs the system CUDA {release.cuda}; "
                 f"{ctx.image.reference} has CUDA {ctx.image.cuda_version}",
-                f"install tensorflow[and-cuda]=={tf.version}, or use a CUDA {release.cuda} image" + (f" such as {image}" if image else ""),
+                fix,
                 ev + [ev_image(ctx, "cuda_version", ctx.image.cuda_version)],
                 severity=Severity.ERROR if img_cuda[0] != want[0] else Severity.WARNING,
             )
@@ -209,18 +226,21 @@ def framework_cuda_mismatch(ctx: CheckContext) -> Iterator[Finding]:
             continue
         if img_cuda is None:
             if ctx.targets_gpu:
+                same = suggest_image(min_cuda=(use.major, 0), max_cuda=(use.major, 9)) or ""
                 yield LB205.finding(
                     f"{use.package} {use.version} uses the system CUDA {use.major}.x, but {ctx.image.reference} has no CUDA",
-                    f"use a CUDA {use.major} image" + (f" such as {suggest_image(min_cuda=(use.major, 0), max_cuda=(use.major, 9))}" if suggest_image(min_cuda=(use.major, 0), max_cuda=(use.major, 9)) else "")
-                    + f", or add nvidia-cuda-runtime-cu{use.major} to the requirements",
+                    (ChangeImageCuda(minimum=str(use.major), maximum=str(use.major), example=same,
+                                     phrase="use a CUDA {minimum} image" + (" such as {example}" if same else "")),
+                     AddPackage(f"nvidia-cuda-runtime-cu{use.major}")),
                     [ev_lock(use.package, use.version), ev_image(ctx, "cuda_version", "none")],
                 )
         elif img_cuda[0] != use.major:
             alt = _cupy_for(img_cuda[0]) if use.package.startswith("cupy-") else None
             yield LB205.finding(
                 f"{use.package} {use.version} is built for CUDA {use.major}.x, but {ctx.image.reference} has CUDA {ctx.image.cuda_version}",
-                (f"install {alt} instead" if alt else f"install the CUDA {img_cuda[0]} variant of {use.package}")
-                + f", or use a CUDA {use.major} image",
+                (ReplacePackage(use.package, alt, phrase="install {replacement} instead") if alt
+                 else InstallVariant(use.package, cuda=str(img_cuda[0])),
+                 ChangeImageCuda(minimum=str(use.major), maximum=str(use.major), phrase="use a CUDA {minimum} image")),
                 [ev_lock(use.package, use.version), ev_image(ctx, "cuda_version", ctx.image.cuda_version)],
             )
 
@@ -250,9 +270,12 @@ def cpu_only_framework(ctx: CheckContext) -> Iterator[Finding]:
     why_gpu = Evidence("gpu", ", ".join(g.describe() for g in ctx.gpus), ctx.gpus_origin) if ctx.gpus else ev_image(ctx, "cuda_version", ctx.image.cuda_version if ctx.image and ctx.image.cuda_version else "accelerator image")
     tb = torch_build(ctx)
     if tb is not None and tb.cpu_only:
+        fix: str | Fix
         if tb.how == "lock":
-            fix = f"install torch=={tb.version.split('+')[0]} without +cpu (the default index bundles CUDA)"
+            fix = InstallVariant("torch", version=f"=={tb.version.split('+')[0]}",
+                                 phrase="install torch{version} without +cpu (the default index bundles CUDA)")
         else:
+            # Advice only: the data names no release whose wheel for this platform bundles CUDA.
             fix = f"install a torch release whose PyPI {ctx.platform} wheel bundles CUDA, or torch from the PyTorch CUDA wheel index for {ctx.platform}"
         yield LB207.finding(
             f"torch {tb.version} is a CPU-only build on {ctx.platform}, but the job targets a GPU",
@@ -264,8 +287,10 @@ def cpu_only_framework(ctx: CheckContext) -> Iterator[Finding]:
         yield LB207.finding(
             f"{tf.name} {tf.version} never uses the GPU the job targets"
             + ("" if tf.name == "tensorflow-cpu" else f": its PyPI {ctx.platform} wheel is a CPU build"),
-            f"install tensorflow[and-cuda]=={tf.version} instead of tensorflow-cpu" if tf.name == "tensorflow-cpu"
-            else "run TensorFlow on linux/amd64 GPU nodes, or use a CUDA build of TensorFlow for this platform",
+            ReplacePackage("tensorflow-cpu", f"tensorflow[and-cuda]=={tf.version}", phrase="install {replacement} instead of {package}")
+            if tf.name == "tensorflow-cpu"
+            else (SetOption("platform", "linux/amd64", phrase="run TensorFlow on {value} GPU nodes"),
+                  Advice("use a CUDA build of TensorFlow for this platform")),  # none is published: a person's build
             [ev_lock("tensorflow-cpu", tf.version), why_gpu],
         )
     jax = ctx.locked("jax")
@@ -274,6 +299,7 @@ def cpu_only_framework(ctx: CheckContext) -> Iterator[Finding]:
         if not has_plugin:
             yield LB207.finding(
                 f"jax {jax} has no CUDA plugin in the lock (jax-cuda13-plugin or jax-cuda12-plugin), so it runs on the CPU",
-                f"install jax[cuda13]=={jax} (or jax[cuda12] for GPUs older than sm_75)",
+                InstallVariant("jax", cuda="13", extra="cuda13", version=f"=={jax}",
+                               phrase="install jax[{extra}]{version} (or jax[cuda12] for GPUs older than sm_75)"),
                 [ev_lock("jax", jax), why_gpu],
             )

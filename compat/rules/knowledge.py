@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from launchbuild.compat import cuda, data, measured
 from launchbuild.compat.context import CheckContext
 from launchbuild.core.findings import Evidence, Finding, Severity
-from launchbuild.core.fixes import UpgradeDriver
+from launchbuild.core.fixes import Advice, Fix, PinPackage, RefreshData, SetOption, UpgradeDriver
 from launchbuild.core.rule import GPU_CUDA, Rule
 from launchbuild.compat.measured import MACHINE
 from launchbuild.compat.rules._common import ev_driver, ev_gpu, ev_image, ev_lock, image_cuda, image_cudnn, tf_build, torch_build
@@ -24,8 +24,13 @@ def _age(table: str) -> Evidence:
     return Evidence(f"data/{table}.json", f"checked {data.table_checked(table)}", "launchbuild data")
 
 
-def _unknown(what: str, fix: str, evidence: list[Evidence]) -> Finding:
+def _unknown(what: str, fix: str | Fix | tuple[Fix, ...], evidence: list[Evidence]) -> Finding:
     return LB211.finding(what, fix, evidence)
+
+
+def _measure(package: str, phrase: str = "run `{command}`") -> RefreshData:
+    """The refresh that measures which GPUs `package`'s wheels have kernels for."""
+    return RefreshData(("--only", "pypi", "--only", "archs", "--package", package), phrase)
 
 
 LB211 = Rule(
@@ -49,7 +54,9 @@ def unknown_facts(ctx: CheckContext) -> Iterator[Finding]:
                 f"{gpu.name} is not in data/gpus.json: its compute capability ({gpu.sm}) and GPU class were "
                 f"inferred from the models of its family that the table lists ({gpu.inferred_from}), so every GPU "
                 "verdict for it rests on that inference",
-                f"pass its compute capability instead (--gpu {gpu.sm} if that is right), or add the model to data/gpus.json",
+                # Adding the model to the hand-kept table takes its datasheet: a person's step.
+                (SetOption("gpu", gpu.sm, phrase="pass its compute capability instead (--gpu {value} if that is right)"),
+                 Advice("add the model to data/gpus.json")),
                 [Evidence("gpu", gpu.describe(), "inferred from its family"), _age("gpus")],
             )
     if ctx.gpus and ctx.lock is not None:
@@ -58,15 +65,15 @@ def unknown_facts(ctx: CheckContext) -> Iterator[Finding]:
             yield _unknown(
                 f"which GPUs torch {tb.version} ({tb.variant or 'unknown variant'}, {machine}) has kernels for is not known, "
                 "so LB203 could not check it",
-                f"run `{REFRESH} --only pypi --only archs --package torch` to measure the wheel, or pin a torch release with a "
-                "+cuXYZ variant that data/torch.json lists",
+                (_measure("torch", "run `{command}` to measure the wheel"),
+                 PinPackage("torch", phrase="pin a torch release with a +cuXYZ variant that data/torch.json lists")),
                 [ev_lock("torch", tb.version), Evidence("torch variant", tb.variant or "unknown", tb.how), _age("wheel_archs"), _age("torch")],
             )
         tf = tf_build(ctx)
         if tf is not None and not tf.cpu_only and tf.arch_build() is None:
             yield _unknown(
                 f"which GPUs tensorflow {tf.version} has kernels for is not known, so LB203 could not check it",
-                f"run `{REFRESH} --only pypi --only archs --package tensorflow`",
+                _measure("tensorflow"),
                 [ev_lock(tf.name, tf.version), _age("tensorflow"), _age("wheel_archs")],
             )
     if ctx.gpus and ctx.lock is not None:
@@ -84,10 +91,13 @@ def unknown_facts(ctx: CheckContext) -> Iterator[Finding]:
                 f"which GPUs {name} {version} has kernels for is not known (no measurement of its {machine} "
                 + ("wheel" if measurable else "build: it compiles them at install") + "), "
                 f"so whether it runs on {', '.join(g.describe() for g in ctx.gpus)} was not checked",
-                f"run `{REFRESH} --only pypi --only archs --package {name}` to measure it, or pin a measured release"
+                (_measure(name, "run `{command}` to measure it"), PinPackage(name, phrase="pin a measured release"))
+                # A package that compiles its kernels at install cannot be measured: a person reads its docs.
                 if measurable else f"check {name}'s supported GPU generations before running it on this GPU",
                 [ev_lock(name, version), *(ev_gpu(ctx, g) for g in ctx.gpus), _age("wheel_archs")],
             )
+    # The next findings are advice only: the missing rows come from NVIDIA's release notes or a
+    # newer checkout of its images repository, which a person reads; a refresh cannot invent them.
     for gpu in ctx.gpus:
         if cuda.first_toolkit_for(gpu.cc) is None:
             yield _unknown(
@@ -227,9 +237,12 @@ def end_of_life_python(ctx: CheckContext) -> Iterator[Finding]:
     if eol > today[:len(eol)]:
         return
     supported = [v for v, (_f, e) in data.cpython_releases().items() if e and e > today[:len(e)]]
+    # The typed value is the oldest supported Python (the smallest move); the text lists them all.
+    # None supported by the data: advice only.
     yield LB213.finding(
         f"Python {py} reached its end of life in {eol}",
-        f"target a supported Python ({', '.join(supported)})" if supported else "target a supported Python",
+        SetOption("python", supported[0], phrase=f"target a supported Python ({', '.join(supported)})") if supported
+        else "target a supported Python",
         [Evidence("target python", py, ctx.python.describe()), Evidence(f"Python {py} end of life", eol, f"data/cpython.json (checked {data.table_checked('cpython')})")],
     )
 
@@ -267,7 +280,9 @@ def data_age(ctx: CheckContext) -> Iterator[Finding]:
     yield LB214.finding(
         f"compatibility data: measured tables checked {newest}" + (f" ({age} days ago)" if age is not None else "")
         + f"; oldest hand-kept table data/{oldest_manual}.json checked {dates[oldest_manual]}",
-        "run `launchbuild data refresh` to measure newer releases" if stale else "nothing to do; `launchbuild data refresh` updates it",
+        # Fresh data: nothing to act on, so the text is a note, not a fix.
+        RefreshData(phrase="run `{command}` to measure newer releases") if stale
+        else "nothing to do; `launchbuild data refresh` updates it",
         [Evidence(f"data/{t}.json", f"checked {d}", "launchbuild data") for t, d in dates.items()],
         severity=Severity.WARNING if stale else Severity.INFO,
     )

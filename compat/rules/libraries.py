@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from launchbuild.compat import data
 from launchbuild.compat.context import CheckContext
 from launchbuild.core.findings import Evidence, Finding, Severity
+from launchbuild.core.fixes import ChangeBaseImage, ChangeImageCuda, Fix, InstallVariant, SetImageEnv
 from launchbuild.core.rule import GPU_CUDA, Rule
 from launchbuild.compat.rules._common import (
     _NVIDIA_UNSUFFIXED,
@@ -22,6 +23,16 @@ from launchbuild.compat.rules._common import (
 
 def _mm(v) -> str:
     return f"{v[0]}.{v[1]}"
+
+
+def _bundled(package: str) -> InstallVariant:
+    """The framework's bundled-CUDA extra: the nvidia-cudnn wheel comes with it, not from the image."""
+    framework, extra = ("tensorflow", "and-cuda") if package.startswith("tensorflow") else ("jax", "cuda12")
+    return InstallVariant(framework, extra=extra, phrase="the framework's bundled-CUDA extra ([and-cuda], [cuda12])")
+
+
+def _cudnn_fix(package: str, want, phrase: str) -> tuple[Fix, ...]:
+    return (ChangeImageCuda(cudnn=_mm(want), phrase=phrase), _bundled(package))
 
 
 # ---- LB209 -------------------------------------------------------------------------------
@@ -62,7 +73,7 @@ def cudnn_too_old(ctx: CheckContext) -> Iterator[Finding]:
             if image_cuda(ctx) is not None:
                 yield LB209.finding(
                     f"{package} {version} loads the system cuDNN {want[0]}.{want[1]}+, but {ctx.image.reference} has no cuDNN",
-                    "use a -cudnn- variant of the image, or the framework's bundled-CUDA extra ([and-cuda], [cuda12])",
+                    _cudnn_fix(package, want, "use a -cudnn- variant of the image"),
                     [ev_lock(package, version), want_ev, ev_image(ctx, "cudnn_version", "none")],
                 )
             continue
@@ -70,7 +81,7 @@ def cudnn_too_old(ctx: CheckContext) -> Iterator[Finding]:
             if have[0] and have[0] != want[0]:
                 yield LB209.finding(
                     f"{ctx.image.reference} has cuDNN {have[0]}, but {package} {version} needs cuDNN {want[0]}.{want[1]} or newer within {want[0]}.x",
-                    f"use an image with cuDNN {want[0]}.{want[1]} or newer within {want[0]}.x, or the framework's bundled-CUDA extra ([and-cuda], [cuda12])",
+                    _cudnn_fix(package, want, f"use an image with cuDNN {{cudnn}} or newer within {want[0]}.x"),
                     [ev_lock(package, version), want_ev, ev_image(ctx, "cudnn_version", ctx.image.cudnn_version)],
                 )
             continue  # the minor is not known: LB211 names it
@@ -78,8 +89,7 @@ def cudnn_too_old(ctx: CheckContext) -> Iterator[Finding]:
             yield LB209.finding(
                 f"{ctx.image.reference} has cuDNN {ctx.image.cudnn_version}, but {package} {version} was built with cuDNN "
                 f"{want[0]}.{want[1]} and needs the same major and an equal or higher minor",
-                "use an image with cuDNN " + f"{want[0]}.{want[1]} or newer within {want[0]}.x"
-                + ", or the framework's bundled-CUDA extra ([and-cuda], [cuda12])",
+                _cudnn_fix(package, want, f"use an image with cuDNN {{cudnn}} or newer within {want[0]}.x"),
                 [ev_lock(package, version), want_ev, ev_image(ctx, "cudnn_version", ctx.image.cudnn_version)],
             )
 
@@ -111,8 +121,9 @@ def ld_library_path_shadowing(ctx: CheckContext) -> Iterator[Finding]:
     yield LB210.finding(
         f"LD_LIBRARY_PATH in {ctx.image.reference} puts {', '.join(shadowing)} ahead of the pip CUDA wheels "
         f"({', '.join(wheels[:3])}{' ...' if len(wheels) > 3 else ''})",
-        "unset LD_LIBRARY_PATH's CUDA entries in the build (ENV LD_LIBRARY_PATH=/usr/local/nvidia/lib64)"
-        + (f", or use an image that leaves them out, such as {_clean_ld_image()}" if _clean_ld_image() else ""),
+        (SetImageEnv("LD_LIBRARY_PATH", "/usr/local/nvidia/lib64",
+                     phrase="unset LD_LIBRARY_PATH's CUDA entries in the build (ENV {name}={value})"),)
+        + ((ChangeBaseImage(clean, "use an image that leaves them out, such as {image}"),) if (clean := _clean_ld_image()) else ()),
         [ev_image(ctx, "env", f"LD_LIBRARY_PATH={path}")] + [ev_lock(n, ctx.locked(n) or "") for n in wheels[:3]],
     )
 

@@ -9,7 +9,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from launchbuild.compat import data
 from launchbuild.compat.context import CheckContext
 from launchbuild.core.findings import Evidence, Finding, Severity
-from launchbuild.core.fixes import AptPackages, ChangeBaseImage, Fix, PinPackage, ReplacePackage, SetOption
+from launchbuild.core.fixes import Advice, AptPackages, ChangeBaseImage, Fix, PinPackage, ReplacePackage, SetOption
 from launchbuild.core.rule import PYTHON_PACKAGES, Rule
 from launchbuild.compat.rules._common import ev_image, ev_lock, has_wheel_for_target, tf_build, torch_build
 
@@ -41,7 +41,9 @@ def no_wheel(ctx: CheckContext) -> Iterator[Finding]:
         if pf.has_sdist is False:
             yield LB302.finding(
                 f"{pf.name} {pf.version} has neither a wheel for {target} on {ctx.platform} nor an sdist: it cannot be installed",
-                f"pin a {pf.name} version that publishes a wheel for {target}, or change the target Python",
+                # Which Python the package does publish for is not in the facts: that alternative is advice.
+                (PinPackage(pf.name, phrase=f"pin a {{package}} version that publishes a wheel for {target}"),
+                 Advice("change the target Python")),
                 ev + [Evidence("sdist", "none", "index")],
                 severity=Severity.ERROR,
             )
@@ -50,7 +52,9 @@ def no_wheel(ctx: CheckContext) -> Iterator[Finding]:
         note = "; the image has no compiler" if compiler is False else ""
         yield LB302.finding(
             f"{pf.name} {pf.version} has no wheel for {target} on {ctx.platform} and builds from source{note}",
-            f"pin a {pf.name} version with a wheel for {target}, or use a -devel- image with a compiler",
+            # No devel image matches every base (a Python image has none): that alternative is advice.
+            (PinPackage(pf.name, phrase=f"pin a {{package}} version with a wheel for {target}"),
+             Advice("use a -devel- image with a compiler")),
             ev + ([ev_image(ctx, "has_nvcc", "False (runtime image: no build tools)")] if compiler is False else []),
         )
 
@@ -173,7 +177,8 @@ def python_unsupported(ctx: CheckContext) -> Iterator[Finding]:
         if _python_in(pf.requires_python, py) is False:
             yield LB306.finding(
                 f"{pf.name} {pf.version} requires Python {pf.requires_python}; the target is Python {py}",
-                f"target a Python that satisfies {pf.requires_python}, or pin a {pf.name} release that supports {py}",
+                # The specifier is data, not one Python to set: the first alternative is advice.
+                (Advice(f"target a Python that satisfies {pf.requires_python}"), PinPackage(pf.name, why=f"that supports {py}")),
                 [ev_py, Evidence(f"{pf.name} Requires-Python", pf.requires_python, "index")],
             )
     tb = torch_build(ctx)

@@ -36,6 +36,7 @@ def entrypoint_missing(ctx: CheckContext) -> Iterator[Finding]:
         return
     target = src.entrypoint
     what = "module" if target.kind == "module" else "script"
+    # Advice only: whether the path is wrong or the file is missing is the user's to say.
     yield LB401.finding(
         f"the entrypoint runs {what} {target.name!r} ({target.command}), which is not in the source",
         f"make the entrypoint point at an existing {what} relative to the source root, or add {target.name}",
@@ -64,6 +65,8 @@ def secrets_or_bulk(ctx: CheckContext) -> Iterator[Finding]:
     if src is None:
         return
     for item in src.secrets:
+        # Advice only: which ignore rule re-includes a secret, and where a secret belongs instead,
+        # are the user's; bulky folders below are an ignore entry to add.
         if item.copied:
             yield LB402.finding(
                 f"{item.path} ({item.why}) would be copied into the image: an ignore rule re-includes it",
@@ -103,6 +106,7 @@ LB403 = Rule(
 def no_entrypoint(ctx: CheckContext) -> Iterator[Finding]:
     if ctx.entrypoint or ctx.source is None:
         return
+    # Advice only: the command is the user's; "python train.py" is an example, not a value.
     yield LB403.finding(
         "no entrypoint was given; the image would have no command to run",
         'pass --entrypoint "python train.py" or set entrypoint in the job spec',

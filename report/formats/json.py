@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from launchbuild.compat.facts import ImageFacts
+from launchbuild.compat.image_facts import ImageFacts
 from launchbuild.core.findings import Finding, Location
 from launchbuild.core.sourced import Sourced
 from launchbuild.report.formats.base import (

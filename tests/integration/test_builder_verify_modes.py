@@ -47,6 +47,6 @@ def test_probe_with_uv_mounted_or_copied(demo_image, docker_client, monkeypatch,
         ("entrypoint", True), ("non-root user", True), ("imports", True), ("entrypoint imports", True)]
     assert "compatible" in results[1].detail  # uv's own `pip check` ran, from either place
     # This process's probe containers only: the engine is shared with other builds.
-    from launchbuild.compat.providers.docker import OWNER_LABEL
+    from launchbuild.compat.facts.providers.docker import OWNER_LABEL
 
     assert docker_client.containers.list(all=True, filters={"label": f"{OWNER_LABEL}={os.getpid()}"}) == []

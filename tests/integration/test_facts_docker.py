@@ -10,9 +10,9 @@ import os
 
 import pytest
 
-from launchbuild.compat.inspect import inspect_image
-from launchbuild.compat.providers import docker as docker_provider
-from launchbuild.compat.providers.base import ProviderUnavailable
+from launchbuild.compat.facts.inspect import inspect_image
+from launchbuild.compat.facts.providers import docker as docker_provider
+from launchbuild.compat.facts.providers.base import ProviderUnavailable
 from launchbuild.core.imageref import parse_image_ref
 from launchbuild.core.platform import Platform
 
@@ -113,7 +113,7 @@ def test_registry_provider_matches_the_daemon_without_asking_it(engine, local_re
 
 
 def test_registry_says_not_found_for_a_missing_tag(local_registry, tmp_path):
-    from launchbuild.compat.inspect import ImageNotFound
+    from launchbuild.compat.facts.inspect import ImageNotFound
 
     with pytest.raises(ImageNotFound, match="image or tag not found"):
         inspect_image(f"{REGISTRY}/launchbuild-test/debian:does-not-exist", cache_dir=tmp_path)

@@ -11,9 +11,9 @@ import sys
 import pytest
 
 from launchbuild.core.imageref import parse_image_ref
-from launchbuild.compat.inspect import inspect_image
-from launchbuild.compat.providers import registry as registry_provider
-from launchbuild.compat.providers.base import ImageNotFound, ProviderUnavailable, RegistryAuthError, RegistryIntegrityError
+from launchbuild.compat.facts.inspect import inspect_image
+from launchbuild.compat.facts.providers import registry as registry_provider
+from launchbuild.compat.facts.providers.base import ImageNotFound, ProviderUnavailable, RegistryAuthError, RegistryIntegrityError
 from launchbuild.core.platform import Platform
 from launchbuild.errors import InfraUnavailable
 from tests.fakeregistry import FakeRegistry, Symlink, Whiteout, sha256
@@ -237,7 +237,7 @@ def test_cli_style_failure_has_no_traceback_and_no_secret(reg, tmp_path):
     reg.auth, reg.users = "basic", {"robot": "other"}
     code = (
         "import sys\n"
-        "from launchbuild.compat.inspect import inspect_image\n"
+        "from launchbuild.compat.facts.inspect import inspect_image\n"
         "from launchbuild.errors import LaunchbuildError\n"
         "try:\n"
         f"    inspect_image('{reg.host}/nvidia/cuda:12.1.1-runtime', providers=('registry',), cache_dir=sys.argv[1])\n"

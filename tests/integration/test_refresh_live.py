@@ -27,7 +27,7 @@ def test_live_refresh_of_one_small_package(tmp_path):
 
 def test_on_demand_measurement_of_a_locked_wheel_no_table_has(tmp_path, monkeypatch):
     """torch 1.9.1 is older than the tables reach: measured from PyPI by its sha256, then cached."""
-    from launchbuild.compat import ondemand
+    from launchbuild.compat.facts import ondemand
     from launchbuild.refresh import pypi
     from launchbuild.resolver.model import Lock, LockedPackage, Target
 

@@ -73,7 +73,7 @@ def test_docker_daemon_not_running(tmp_path, args):
 
 @pytest.fixture
 def fake_registry(monkeypatch, tmp_path):
-    from launchbuild.compat.providers import registry as provider
+    from launchbuild.compat.facts.providers import registry as provider
 
     monkeypatch.setattr(provider, "TIMEOUT", (2.0, 0.5))  # the "slow" fault outlasts this
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # no cached facts hide a fault

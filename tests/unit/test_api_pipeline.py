@@ -139,7 +139,7 @@ def test_build_refuses_on_errors_as_a_report_and_prints_nothing(code_job: Path, 
 
 
 def test_gpu_auto_takes_the_gpus_and_driver_from_nvml(monkeypatch) -> None:
-    from launchbuild.compat import nvml
+    from launchbuild.compat.facts import nvml
 
     monkeypatch.setattr(nvml, "local_gpus", lambda: (["NVIDIA H100 80GB HBM3"], "550.54.14"))
     report = api.check(JobRequest(f"image:{CUDA}", options={"offline": True, "gpu": ["auto"]}))
@@ -170,7 +170,7 @@ def test_progress_goes_through_the_interface_only(code_job: Path, capfd) -> None
     ("python:{python}-slim", ["python:3.11-slim"]),  # a template: read once, after it
 ])
 def test_python_base_image_is_inspected_once(code_job: Path, monkeypatch, base: str, inspected: list[str]) -> None:
-    from launchbuild.compat import inspect as inspect_mod
+    from launchbuild.compat.facts import inspect as inspect_mod
 
     real = inspect_mod.inspect_image
     calls: list[str] = []

@@ -12,8 +12,8 @@ from launchbuild.builder.labels import image_labels, rules_version
 from launchbuild.core.labels import (
     FACTS_LABEL, LOCK_LABEL, LOCK_SHA_LABEL, MAX_LOCK_LABEL, RULES_LABEL, decode_lock, encode_lock, read_labels,
 )
-from launchbuild.compat.facts import ImageFacts
-from launchbuild.compat.image_env import built_image_environment
+from launchbuild.compat.image_facts import ImageFacts
+from launchbuild.compat.facts.image_env import built_image_environment
 
 LOCK = "nvidia-cuda-runtime-cu12==12.1.105 \\\n    --hash=sha256:" + "ab" * 32 + "\n    # via -r requirements.txt\n"
 
@@ -82,7 +82,7 @@ def test_encode_decode_round_trip(text):
 
 
 def test_the_label_python_fills_a_scan_that_found_none():
-    from launchbuild.compat.image_env import with_label_python
+    from launchbuild.compat.facts.image_env import with_label_python
 
     facts = ImageFacts(reference="team/job:lb-1", provider="registry", labels=tuple(sorted(labels_of().items())))
     filled = with_label_python(facts, "3.11")

@@ -86,9 +86,9 @@ def test_tensorflow_with_cubins_for_the_gpu_gets_no_jit_warning():
 
 
 def test_a_driver_older_than_the_data_against_a_cuda_the_data_lacks_is_unknown_not_a_verdict():
-    from launchbuild.compat.inspect import _with_table_pythons
+    from launchbuild.compat.facts.inspect import _with_table_pythons
     from launchbuild.core.imageref import parse_image_ref
-    from launchbuild.compat.providers.inference import infer_facts
+    from launchbuild.compat.facts.providers.inference import infer_facts
 
     def image(ref):
         return _with_table_pythons(infer_facts(parse_image_ref(ref)))
@@ -138,8 +138,8 @@ def test_same_major_ptx_jit_is_routine_and_gets_no_warning():
 
 def test_a_major_only_cudnn_tag_meets_an_x0_minimum_without_an_unknown():
     from launchbuild.core.imageref import parse_image_ref
-    from launchbuild.compat.inspect import _with_table_pythons
-    from launchbuild.compat.providers.inference import infer_facts
+    from launchbuild.compat.facts.inspect import _with_table_pythons
+    from launchbuild.compat.facts.providers.inference import infer_facts
 
     image = _with_table_pythons(infer_facts(parse_image_ref("nvidia/cuda:11.0.3-cudnn8-runtime-ubuntu18.04")))
     findings, _ = evaluate(ctx(image=image, gpus=("V100",), pins=("tensorflow==2.4.1",), python="3.8", accelerator=True))

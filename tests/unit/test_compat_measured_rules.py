@@ -9,8 +9,8 @@ from launchbuild.compat import cuda, data, measured
 from launchbuild.compat.catalog import RULES, evaluate
 from launchbuild.core.findings import Severity
 from launchbuild.core.imageref import parse_image_ref
-from launchbuild.compat.inspect import _with_table_pythons
-from launchbuild.compat.providers.inference import infer_facts
+from launchbuild.compat.facts.inspect import _with_table_pythons
+from launchbuild.compat.facts.providers.inference import infer_facts
 from launchbuild.errors import BadInput
 from launchbuild.resolver import python_version
 from launchbuild.resolver.model import PackageFacts

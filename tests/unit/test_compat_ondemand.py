@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from launchbuild.compat import ondemand
+from launchbuild.compat.facts import ondemand
 from launchbuild.compat.catalog import evaluate
 from launchbuild.resolver.model import Lock, LockedPackage, Target
 from tests.helpers_compat import ctx

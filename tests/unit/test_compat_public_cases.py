@@ -16,8 +16,8 @@ import pytest
 from launchbuild.compat.catalog import evaluate
 from launchbuild.core.findings import Severity
 from launchbuild.core.imageref import parse_image_ref
-from launchbuild.compat.inspect import _with_table_pythons
-from launchbuild.compat.providers.inference import infer_facts
+from launchbuild.compat.facts.inspect import _with_table_pythons
+from launchbuild.compat.facts.providers.inference import infer_facts
 from tests.helpers_compat import ctx
 
 

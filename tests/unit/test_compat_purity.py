@@ -1,5 +1,7 @@
-"""compat is split into facts (I/O) and rules (pure): every module is on one side, and nothing on
-the pure side imports code that does I/O, directly or through the modules it imports."""
+"""compat is split into facts (I/O, compat/facts/) and rules (pure, the rest of compat/): every
+module is on the side its folder says, and nothing on the pure side imports code that does I/O,
+directly or through the modules it imports. (pyproject.toml's import-linter contract says the
+same for the module graph; this walks lazy imports and standard-library names too.)"""
 
 from __future__ import annotations
 
@@ -11,14 +13,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 COMPAT = ROOT / "compat"
 
-# The I/O side: what gathers the facts before any rule runs.
-FACTS = {
-    "compat.inspect", "compat.factcache", "compat.nvml", "compat.source_scan", "compat.ondemand",
-    "compat.image_env", "compat.providers",
-}
+# The I/O side, one folder: what gathers the facts before any rule runs.
+FACTS = {"compat.facts"}
 # The pure side: the registry, the rules and the helpers they call.
 PURE = {
-    "compat", "compat.catalog", "compat.context", "compat.cuda", "compat.data", "compat.facts",
+    "compat", "compat.catalog", "compat.context", "compat.cuda", "compat.data", "compat.image_facts",
     "compat.gpus", "compat.measured", "compat.registry",
     "compat.requirecuda", "compat.rules", "compat.source_facts", "compat.target",
 }
@@ -113,6 +112,27 @@ def test_every_compat_module_is_on_one_side():
     assert not FACTS & PURE
 
 
+def test_the_folder_is_the_side():
+    """Everything under compat/facts/ is the I/O side and nothing else is."""
+    for path in COMPAT.rglob("*.py"):
+        if "__pycache__" in path.parts:
+            continue
+        in_facts = path.relative_to(COMPAT).parts[0] == "facts"
+        assert (_side(_module_of(path)) == "facts") == in_facts, path
+
+
+def test_the_import_contract_names_the_pure_side_and_every_io_library():
+    import tomllib
+
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["tool"]["importlinter"]["contracts"]
+    (pure,) = [c for c in contracts if c["name"].startswith("compat's pure side")]
+    assert "launchbuild.compat.facts" in pure["forbidden_modules"]
+    assert {"launchbuild.compat.rules", "launchbuild.compat.registry", "launchbuild.compat.catalog"} <= set(pure["source_modules"])
+    assert {"docker", "requests", "subprocess", "socket", "urllib"} <= set(pure["forbidden_modules"])
+    listed = {m.removeprefix("launchbuild.") for m in pure["source_modules"]}
+    assert listed == {m for m in PURE if m not in ("compat",)}, "the contract and PURE list the same modules"
+
+
 def test_the_pure_side_never_reaches_the_io_side():
     closure = _pure_closure()
     for module, via in closure.items():
@@ -144,6 +164,6 @@ def test_rule_modules_make_no_io_calls(path):
 
 def test_the_checker_sees_a_violation():
     # The walk is real: the I/O side does import what the pure side may not.
-    assert {"os"} <= _imports("compat.source_scan") and "compat.providers.docker" in _imports("compat.inspect")
-    assert _side("compat.providers.docker") == "facts" and _side("compat.rules.driver_cuda") == "pure"
+    assert {"os"} <= _imports("compat.facts.source_scan") and "compat.facts.providers.docker" in _imports("compat.facts.inspect")
+    assert _side("compat.facts.providers.docker") == "facts" and _side("compat.rules.driver_cuda") == "pure"
     assert _side("compat.rules.framework_kernels") == "pure"

@@ -7,8 +7,8 @@ import dataclasses
 import pytest
 
 from launchbuild.compat.catalog import RULES, evaluate
-from launchbuild.compat.facts import ImageFacts
-from launchbuild.compat.source_scan import EntrypointTarget, SourceFacts, SourceItem
+from launchbuild.compat.image_facts import ImageFacts
+from launchbuild.compat.facts.source_scan import EntrypointTarget, SourceFacts, SourceItem
 from launchbuild.resolver.model import PackageFacts
 from tests.helpers_compat import ctx, cuda_image, python_image
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from launchbuild.compat.source_scan import entrypoint_target, scan_source
+from launchbuild.compat.facts.source_scan import entrypoint_target, scan_source
 from launchbuild.dockerignore import DEFAULT_IGNORES, IgnoreRules, parse_ignore
 
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from launchbuild.compat import factcache, ondemand
+from launchbuild.compat.facts import factcache, ondemand
 from launchbuild.core import cache
 
 

@@ -10,7 +10,7 @@ import tarfile
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from launchbuild.compat.providers.distributions import main_python, merge, parse_metadata, read_export, scan_layer
+from launchbuild.compat.facts.providers.distributions import main_python, merge, parse_metadata, read_export, scan_layer
 
 SITE = "usr/local/lib/python3.11/site-packages"
 
@@ -89,10 +89,10 @@ def test_docker_save_stream_is_ordered_by_its_manifest():
 
 
 def test_an_unreadable_layer_leaves_the_environment_unknown(monkeypatch):
-    from launchbuild.compat import image_env
-    from launchbuild.compat.facts import ImageFacts
-    from launchbuild.compat.providers import distributions
-    from launchbuild.compat.providers.base import ProviderUnavailable
+    from launchbuild.compat.facts import image_env
+    from launchbuild.compat.image_facts import ImageFacts
+    from launchbuild.compat.facts.providers import distributions
+    from launchbuild.compat.facts.providers.base import ProviderUnavailable
     from launchbuild.progress import Progress
 
     def broken(*args, **kwargs):
@@ -106,7 +106,7 @@ def test_an_unreadable_layer_leaves_the_environment_unknown(monkeypatch):
 def test_an_image_job_without_any_python_is_lb102_but_a_base_image_is_not():
     from launchbuild.compat.catalog import evaluate
     from launchbuild.compat.context import CheckContext
-    from launchbuild.compat.facts import ImageFacts
+    from launchbuild.compat.image_facts import ImageFacts
 
     no_python = ImageFacts(reference="team/cuda:12", provider="registry", pythons=(),
                            fact_sources=(("pythons", "no python3.X in the image layers (registry)"),))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from launchbuild.core.imageref import parse_image_ref
-from launchbuild.compat.providers.inference import infer_facts
+from launchbuild.compat.facts.providers.inference import infer_facts
 
 CASES = [
     ("nvidia/cuda:12.1.1-runtime-ubuntu22.04",
@@ -62,7 +62,7 @@ def test_inference(ref, expected):
 import pytest as _pytest  # noqa: E402
 
 from launchbuild.core.imageref import parse_image_ref as _ref  # noqa: E402
-from launchbuild.compat.providers.inference import infer_facts as _infer  # noqa: E402
+from launchbuild.compat.facts.providers.inference import infer_facts as _infer  # noqa: E402
 
 
 @_pytest.mark.parametrize("version", ["12.1.1", "11.8.0"])

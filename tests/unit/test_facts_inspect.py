@@ -11,12 +11,12 @@ import types
 
 import pytest
 
-from launchbuild.compat import inspect as inspect_mod
-from launchbuild.compat.facts import ImageFacts
-from launchbuild.compat.factcache import FactCache, from_json, to_json
-from launchbuild.compat.inspect import distro_apt_pythons, inspect_image
-from launchbuild.compat.nvml import NoLocalGpu, local_gpus
-from launchbuild.compat.providers.base import (
+from launchbuild.compat.facts import inspect as inspect_mod
+from launchbuild.compat.image_facts import ImageFacts
+from launchbuild.compat.facts.factcache import FactCache, from_json, to_json
+from launchbuild.compat.facts.inspect import distro_apt_pythons, inspect_image
+from launchbuild.compat.facts.nvml import NoLocalGpu, local_gpus
+from launchbuild.compat.facts.providers.base import (
     ImageNotFound,
     ProviderUnavailable,
     RegistryAuthError,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import io
 import tarfile
 
-from launchbuild.compat.providers.filefacts import facts_from_files
-from launchbuild.compat.providers.layers import OverlayView
+from launchbuild.compat.facts.providers.filefacts import facts_from_files
+from launchbuild.compat.facts.providers.layers import OverlayView
 
 OS_RELEASE = b'ID=debian\nVERSION_ID="12"\nVERSION_CODENAME=bookworm\n'
 

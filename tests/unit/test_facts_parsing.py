@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from launchbuild.compat.providers.docker import PROBE_SCRIPT, facts_from_inspect, parse_probe_output
+from launchbuild.compat.facts.providers.docker import PROBE_SCRIPT, facts_from_inspect, parse_probe_output
 from launchbuild.core.imageref import parse_image_ref
-from launchbuild.compat.providers.filefacts import (
+from launchbuild.compat.facts.providers.filefacts import (
     FileScan,
     facts_from_config,
     facts_from_files,

@@ -20,11 +20,12 @@ from hypothesis import strategies as st
 from launchbuild import limits
 from launchbuild.builder.context import _valid_stamp
 from launchbuild.builder.verify import VerificationCache
-from launchbuild.compat import factcache, requirecuda
+from launchbuild.compat import requirecuda
+from launchbuild.compat.facts import factcache
 from launchbuild.core.imageref import parse_image_ref, validate_image_ref
-from launchbuild.compat.providers import registry_shapes as shapes
+from launchbuild.compat.facts.providers import registry_shapes as shapes
 from launchbuild.core.platform import Platform
-from launchbuild.compat.providers.registry import select_platform
+from launchbuild.compat.facts.providers.registry import select_platform
 from launchbuild.errors import BadInput, InfraUnavailable, LaunchbuildError
 from launchbuild.jobs import git_url, job_spec, queue_config
 from launchbuild.options import read_config_file, resolve_options
@@ -288,7 +289,7 @@ def test_fact_sheet_with_any_field_value_is_valid_or_a_miss(value, key):
 
 
 def test_damaged_fact_sheet_is_a_miss_and_rewritten(tmp_path):
-    from launchbuild.compat.facts import ImageFacts
+    from launchbuild.compat.image_facts import ImageFacts
 
     store = factcache.FactCache(tmp_path)
     facts = ImageFacts(reference="x:1", provider="registry", image_id="sha256:" + "b" * 64, glibc="2.36")

@@ -101,7 +101,8 @@ def test_inspect_and_rules_take_their_flags_from_the_table_and_keep_them():
 
 
 def test_serve_keeps_its_own_flags():
-    """serve's flags are the server's settings (ServeConfig), not rows of the table."""
+    """serve's flags are the server's settings (ServeConfig), rows of the table's own serve scope
+    (tests/unit/test_serve_options.py): the same flags as before they were generated."""
     flags = {o for opts in _flags_of("serve") for o in opts}
     assert flags == {"--host", "--port", "--token-file", "--insecure-no-auth", "--state-dir",
                      "--max-concurrent-checks", "--max-concurrent-builds", "--check-queue-size",

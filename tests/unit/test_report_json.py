@@ -9,7 +9,7 @@ from importlib import resources
 import jsonschema
 import pytest
 
-from launchbuild.compat.facts import ImageFacts
+from launchbuild.compat.image_facts import ImageFacts
 from launchbuild.core.findings import Finding, Severity
 from launchbuild.report.formats import OutputFormat, render
 from launchbuild.report.formats.json import report_dict

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from launchbuild.compat.facts import ImageFacts
+from launchbuild.compat.image_facts import ImageFacts
 from launchbuild.report.formats import OutputFormat, color_default, render
 from tests.helpers_report import RULES, fixed_report, golden, passing_report, warning_report
 

@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from launchbuild.compat.facts import ImageFacts
+from launchbuild.compat.image_facts import ImageFacts
 from launchbuild.core.cache import cache_dir, is_stamped, read_json, stamped, write_json
 
 SCHEMA = 1

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from launchbuild.compat.providers.layers import normalise
+from launchbuild.compat.facts.providers.layers import normalise
 
 _METADATA = re.compile(r"^(?:.+/)?(?:site|dist)-packages/([^/]+)\.dist-info/METADATA$")
 _PY_OF_PATH = re.compile(r"(?:^|/)lib/python(3\.\d{1,2})/(?:site|dist)-packages/")
@@ -214,7 +214,7 @@ def read_from_engine(client: Any, image_id: str) -> Installed:
 def read_from_registry(reference: str, platform: Any) -> Installed:
     """Every layer of the image from its registry, top down (the client verifies digests)."""
     from launchbuild.core.imageref import parse_image_ref
-    from launchbuild.compat.providers import registry
+    from launchbuild.compat.facts.providers import registry
 
     ref = parse_image_ref(reference)
     client = registry.RegistryClient(ref)
@@ -251,7 +251,7 @@ def read_installed(facts: Any, platform: Any, *, cache_dir: Path | None = None) 
         except (OSError, ValueError, KeyError, TypeError):
             pass
     if facts.provider == "docker":
-        from launchbuild.compat.providers.docker import connect
+        from launchbuild.compat.facts.providers.docker import connect
 
         installed = read_from_engine(connect(), facts.image_id or facts.reference)
     else:

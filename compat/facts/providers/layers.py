@@ -13,7 +13,7 @@ import tarfile
 from dataclasses import dataclass
 from typing import IO, Iterable
 
-from launchbuild.compat.providers.filefacts import PATH_DIRS, PYTHON_DIRS, PYTHON_MINORS, FileScan
+from launchbuild.compat.facts.providers.filefacts import PATH_DIRS, PYTHON_DIRS, PYTHON_MINORS, FileScan
 
 _KEEP_CONTENT = frozenset({"os-release", "debian_version", "version.json", "version.txt"})
 _MAX_KEPT = 64 * 1024

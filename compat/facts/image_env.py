@@ -3,7 +3,7 @@
 A launchbuild image carries its lock in its labels (core/labels.py): that lock is
 checked exactly as the job's own check did (LB203, LB204, ... see the same packages). Any
 other image is read for its installed distributions (their dist-info METADATA) from the
-layers (compat/providers/distributions.py); those become a lock of name==version pins.
+layers (compat/facts/providers/distributions.py); those become a lock of name==version pins.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def installed_environment(facts: Any, python: Any, platform: str, progress: Any)
     the layers the engine or registry streams (nothing is run), checked like a built job's."""
     from dataclasses import replace
 
-    from launchbuild.compat.providers.distributions import main_python, read_installed
+    from launchbuild.compat.facts.providers.distributions import main_python, read_installed
     from launchbuild.core.sourced import Origin, Sourced
     from launchbuild.core.cache import cache_root
 

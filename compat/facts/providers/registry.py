@@ -32,18 +32,18 @@ class _RequestsOnFirstUse:
 
 requests: Any = _RequestsOnFirstUse()
 
-from launchbuild.compat.facts import ImageFacts
+from launchbuild.compat.image_facts import ImageFacts
 from launchbuild.core.imageref import DEFAULT_REGISTRY, ImageRef
-from launchbuild.compat.providers.base import (
+from launchbuild.compat.facts.providers.base import (
     ImageNotFound,
     ProviderUnavailable,
     RegistryAuthError,
     RegistryIntegrityError,
 )
-from launchbuild.compat.providers.filefacts import facts_from_config, facts_from_files, merge_facts
-from launchbuild.compat.providers.layers import OverlayView
+from launchbuild.compat.facts.providers.filefacts import facts_from_config, facts_from_files, merge_facts
+from launchbuild.compat.facts.providers.layers import OverlayView
 from launchbuild.core.platform import Platform
-from launchbuild.compat.providers.registry_shapes import (
+from launchbuild.compat.facts.providers.registry_shapes import (
     check_descriptor, check_layers, image_config_parts, index_entries, text_or_none,
 )
 from launchbuild.limits import MAX_BLOB_BYTES, MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES, clip

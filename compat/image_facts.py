@@ -33,7 +33,7 @@ class ImageFacts:
     user: str | None = None
     # Where each fact came from, e.g. {"cuda_version": "env CUDA_VERSION"}
     fact_sources: tuple[tuple[str, str], ...] = field(default=())
-    # Added for compat.inspect: the config digest (`docker image inspect` Id), the
+    # Added for compat.facts.inspect: the config digest (`docker image inspect` Id), the
     # providers that did not answer and why, and whether the sheet came from the cache.
     image_id: str | None = None
     attempts: tuple[tuple[str, str], ...] = ()

@@ -11,10 +11,10 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable
 
-from launchbuild.compat.facts import ImageFacts
+from launchbuild.compat.image_facts import ImageFacts
 from launchbuild.core.imageref import ImageRef
-from launchbuild.compat.providers.base import ProviderUnavailable
-from launchbuild.compat.providers.filefacts import (
+from launchbuild.compat.facts.providers.base import ProviderUnavailable
+from launchbuild.compat.facts.providers.filefacts import (
     PATH_DIRS,
     PYTHON_DIRS,
     PYTHON_MINORS,

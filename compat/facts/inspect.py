@@ -12,13 +12,13 @@ import dataclasses
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from launchbuild.compat.facts import ImageFacts
-from launchbuild.compat.factcache import FactCache
+from launchbuild.compat.image_facts import ImageFacts
+from launchbuild.compat.facts.factcache import FactCache
 from launchbuild.core.imageref import parse_image_ref
-from launchbuild.compat.providers import docker as docker_provider
-from launchbuild.compat.providers import inference
-from launchbuild.compat.providers import registry as registry_provider
-from launchbuild.compat.providers.base import (
+from launchbuild.compat.facts.providers import docker as docker_provider
+from launchbuild.compat.facts.providers import inference
+from launchbuild.compat.facts.providers import registry as registry_provider
+from launchbuild.compat.facts.providers.base import (
     ImageNotFound,
     ProviderUnavailable,
     RegistryAuthError,

@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from launchbuild.compat import data
-from launchbuild.compat.facts import ImageFacts
+from launchbuild.compat.image_facts import ImageFacts
 from launchbuild.core.imageref import ImageRef
 
 PROVIDER = "inferred"

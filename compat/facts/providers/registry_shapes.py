@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from launchbuild.core.imageref import ImageRef
-from launchbuild.compat.providers.base import RegistryIntegrityError
+from launchbuild.compat.facts.providers.base import RegistryIntegrityError
 
 MAX_LAYERS = 1000  # Docker stops at 127; anything far past it is not an image
 MAX_INDEX_ENTRIES = 1000
