@@ -7,6 +7,7 @@ makes these warnings failures.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from launchbuild.compat import cuda, data, measured
@@ -18,6 +19,7 @@ from launchbuild.compat.measured import MACHINE
 from launchbuild.compat.rules._common import ev_driver, ev_gpu, ev_image, ev_lock, image_cuda, image_cudnn, tf_build, torch_build
 
 REFRESH = "launchbuild data refresh"
+_CUPY_NAME = re.compile(r"^cupy-cuda\d")
 
 
 def _age(table: str) -> Evidence:
@@ -88,6 +90,19 @@ def unknown_facts(ctx: CheckContext) -> Iterator[Finding]:
                 if measurable else f"check {name}'s supported GPU generations before running it on this GPU",
                 [ev_lock(name, version), *(ev_gpu(ctx, g) for g in ctx.gpus), _age("wheel_archs")],
             )
+    if ctx.lock is not None:
+        # CuPy's binary packages name the CUDA they load from the system (cupy-cuda117: CUDA 11.7,
+        # cupy-cuda12x: 12.x); one the table does not list would otherwise read as CUDA-free.
+        cupy = data.cupy_cuda_majors()
+        for p in ctx.lock.packages:
+            if _CUPY_NAME.match(p.name) and p.name not in cupy:
+                yield _unknown(
+                    f"{p.name} {p.version} loads CUDA from the system, but data/jax_cupy.json does not list it: which "
+                    "CUDA and GPUs it needs was not checked",
+                    f"add {p.name} to PACKAGES in launchbuild/refresh/pypi.py and run `{REFRESH} --only pypi --package "
+                    f"{p.name}` then `{REFRESH} --only frameworks`, or pin cupy-cuda12x / cupy-cuda13x",
+                    [ev_lock(p.name, p.version), _age("jax_cupy")],
+                )
     for gpu in ctx.gpus:
         if cuda.first_toolkit_for(gpu.cc) is None:
             yield _unknown(
