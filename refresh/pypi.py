@@ -27,7 +27,8 @@ MACHINES = ("x86_64", "aarch64")
 
 # Packages whose wheels say which CUDA they need. Keep sorted; docs/data.md explains adding one.
 PACKAGES = (
-    "bitsandbytes", "cupy-cuda102", "cupy-cuda111", "cupy-cuda11x", "cupy-cuda12x", "cupy-cuda13x", "flash-attn", "jax",
+    "bitsandbytes", "cupy-cuda102", "cupy-cuda110", "cupy-cuda111", "cupy-cuda112", "cupy-cuda113", "cupy-cuda114",
+    "cupy-cuda115", "cupy-cuda116", "cupy-cuda117", "cupy-cuda11x", "cupy-cuda12x", "cupy-cuda13x", "flash-attn", "jax",
     "jax-cuda12-pjrt", "jax-cuda12-plugin", "jax-cuda13-pjrt", "jax-cuda13-plugin", "jaxlib",
     "onnxruntime-gpu", "tensorflow", "torch", "torchaudio", "torchvision", "vllm", "xformers",
 )

@@ -7,17 +7,19 @@ makes these warnings failures.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from launchbuild.compat import cuda, data, measured
 from launchbuild.compat.context import CheckContext
 from launchbuild.core.findings import Evidence, Finding, Severity
-from launchbuild.core.fixes import Advice, Fix, PinPackage, RefreshData, SetOption, UpgradeDriver
+from launchbuild.core.fixes import Advice, Fix, PinPackage, RefreshData, ReplacePackage, SetOption, UpgradeDriver
 from launchbuild.core.rule import GPU_CUDA, Rule
 from launchbuild.compat.measured import MACHINE
 from launchbuild.compat.rules._common import ev_driver, ev_gpu, ev_image, ev_lock, image_cuda, image_cudnn, tf_build, torch_build
 
 REFRESH = "launchbuild data refresh"
+_CUPY_NAME = re.compile(r"^cupy-cuda\d")
 
 
 def _age(table: str) -> Evidence:
@@ -96,6 +98,21 @@ def unknown_facts(ctx: CheckContext) -> Iterator[Finding]:
                 if measurable else f"check {name}'s supported GPU generations before running it on this GPU",
                 [ev_lock(name, version), *(ev_gpu(ctx, g) for g in ctx.gpus), _age("wheel_archs")],
             )
+    if ctx.lock is not None:
+        # CuPy's binary packages name the CUDA they load from the system (cupy-cuda117: CUDA 11.7,
+        # cupy-cuda12x: 12.x); one the table does not list would otherwise read as CUDA-free.
+        cupy = data.cupy_cuda_majors()
+        for p in ctx.lock.packages:
+            if _CUPY_NAME.match(p.name) and p.name not in cupy:
+                yield _unknown(
+                    f"{p.name} {p.version} loads CUDA from the system, but data/jax_cupy.json does not list it: which "
+                    "CUDA and GPUs it needs was not checked",
+                    # Adding a package to the refresh's list is an edit to the code: a person's step.
+                    (Advice(f"add {p.name} to PACKAGES in launchbuild/refresh/pypi.py and run `{REFRESH} --only pypi "
+                            f"--package {p.name}` then `{REFRESH} --only frameworks`"),
+                     ReplacePackage(p.name, "cupy-cuda12x", "use cupy-cuda12x or cupy-cuda13x instead")),
+                    [ev_lock(p.name, p.version), _age("jax_cupy")],
+                )
     # The next findings are advice only: the missing rows come from NVIDIA's release notes or a
     # newer checkout of its images repository, which a person reads; a refresh cannot invent them.
     for gpu in ctx.gpus:

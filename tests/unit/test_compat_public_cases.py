@@ -39,8 +39,8 @@ def bad(url, gpu, driver, image, pins, *errors, python="3.11", platform="linux/a
     return Case(url, gpu, driver, image, tuple(pins), python, platform, frozenset(errors), frozenset(warns))
 
 
-def unknown(url, gpu, driver, image, pins, *warns, python="3.11"):
-    return Case(url, gpu, driver, image, tuple(pins), python, warns=frozenset(warns))
+def unknown(url, gpu, driver, image, pins, *warns, python="3.11", good=False):
+    return Case(url, gpu, driver, image, tuple(pins), python, warns=frozenset(warns), good=good)
 
 
 def good(url, gpu, driver, image, pins, python="3.11", platform="linux/amd64"):
@@ -49,6 +49,12 @@ def good(url, gpu, driver, image, pins, python="3.11", platform="linux/amd64"):
 
 CU121 = "nvidia/cuda:12.1.1-runtime-ubuntu22.04"
 CU128 = "nvidia/cuda:12.8.1-runtime-ubuntu22.04"
+# The data audit's sources: NVIDIA's container-images (a GitHub mirror at the commit it read) and JAX's install docs
+AUDIT_MIRROR = "https://github.com/pranavmishra90/nvidia-container-images-cuda/blob/60a1c892"
+AUDIT_JAX_DOCS = "https://github.com/jax-ml/jax/blob/cec06d11/docs/installation.md"
+JAX13 = ["jax==0.10.2", "jaxlib==0.10.2", "jax-cuda13-plugin==0.10.2", "jax-cuda13-pjrt==0.10.2", "nvidia-cuda-runtime==13.5.37",
+         "nvidia-cuda-nvcc==13.5.37", "nvidia-cublas==13.10.0.20", "nvidia-cudnn-cu13==9.28.1.4"]
+TF220 = ["tensorflow==2.20.0", "nvidia-cuda-runtime-cu12==12.9.79", "nvidia-cudnn-cu12==9.28.0.42", "nvidia-cublas-cu12==12.9.3.13"]
 CASES = [
     # ---- Blackwell (sm_120) with torch builds that stop at sm_90 -------------------------
     bad("https://github.com/Hellod035/LeggedLab/issues/26", "RTX 5090", "570.124.06", None, ["torch==2.6.0"], "LB203"),
@@ -194,6 +200,70 @@ CASES = [
     # jax[cuda12-local] 0.6: the plugin's nvidia-cudnn pin says 9.8; a cuDNN 9.5.1 image fails to initialise cuDNN
     bad("https://github.com/jax-ml/jax/issues/29315", "A100", "560.35.03", "nvidia/cuda:12.6.3-cudnn-runtime-ubuntu22.04",
         ["jax==0.6.1", "jaxlib==0.6.1", "jax-cuda12-plugin==0.6.1", "jax-cuda12-pjrt==0.6.1"], "LB209"),
+    # ---- the data audit of 2026-12 (docs/data.md): each case with the primary source the audit read ----------
+    # torch 2.5 cu124 has no PTX (release/2.5 reverted +PTX before 2.5.0); 2.6 cu124 neither: no Blackwell kernels
+    bad("https://github.com/pytorch/builder/pull/2008", "RTX 5090", "570.124.06", CU128, ["torch==2.5.1"], "LB203"),
+    bad("https://github.com/pytorch/builder/pull/2008", "B200", "570.133.20", CU128, ["torch==2.5.1"], "LB203"),
+    bad("https://github.com/pytorch/pytorch/pull/141142", "RTX 5090", "570.124.06", CU128, ["torch==2.6.0"], "LB203"),
+    bad("https://github.com/pytorch/pytorch/pull/141142", "B200", "570.133.20", CU128, ["torch==2.6.0"], "LB203"),
+    # torch 2.15: no cu126 build, the cu132 default starts at sm_75 (Maxwell/Pascal/Volta dropped)
+    bad("https://github.com/pytorch/pytorch/pull/196249", "P100", "580.95.05", None, ["torch==2.15.0"], "LB203", python="3.12"),
+    bad("https://github.com/pytorch/pytorch/pull/196249", "V100", "580.95.05", None, ["torch==2.15.0"], "LB203", python="3.12"),
+    good("https://pypi.org/project/torch/2.15.0/#files", "Jetson Thor", "580.95.05", None, ["torch==2.15.0"], python="3.12", platform="linux/arm64"),
+    # torch 1.13.1 has cp311 wheels; 1.11/1.12's PyPI default is cu102 (sm_37-sm_70)
+    good("https://pypi.org/project/torch/1.13.1/#files", "A100", "535.104.05", None, ["torch==1.13.1"], python="3.11"),
+    bad("https://github.com/pytorch/builder/blob/release/1.12/manywheel/build_cuda.sh", "A100", "535.104.05", None, ["torch==1.12.1"], "LB203", python="3.10"),
+    bad("https://github.com/pytorch/builder/blob/release/1.11/manywheel/build_cuda.sh", "A100", "535.104.05", None, ["torch==1.11.0"], "LB203", python="3.9"),
+    # CUDA 13.3/13.4 (R610/R615): NVIDIA's release notes are not reachable to the refresh, so the driver is unknown, not an error
+    unknown("https://docs.nvidia.com/cuda/archive/13.3.0/cuda-toolkit-release-notes/index.html", "H100", "610.43.02",
+            "nvidia/cuda:13.3.1-runtime-ubuntu24.04", ["numpy==2.1.3"], "LB211", python="3.12", good=True),
+    unknown("https://docs.nvidia.com/cuda/archive/13.3.0/cuda-toolkit-release-notes/index.html", "H100", "615.71.09",
+            "nvidia/cuda:13.4.1-runtime-ubuntu24.04", ["numpy==2.1.3"], "LB211", python="3.12", good=True),
+    # ... and a driver the data knows is older than the image's CUDA still fails on a GPU without forward compatibility
+    bad("https://docs.nvidia.com/cuda/archive/13.3.0/cuda-toolkit-release-notes/index.html", "RTX 4090", "595.71.05",
+        "nvidia/cuda:13.3.1-runtime-ubuntu24.04", ["numpy==2.1.3"], "LB202", python="3.12", warns=("LB211",)),
+    # NVIDIA_REQUIRE_CUDA of 12.8.1-13.0.0 and ubuntu24.04 images lists older branches (forward compatibility on data-center GPUs)
+    good(f"{AUDIT_MIRROR}/dist/12.8.1/ubuntu2204/base/Dockerfile", "H100", "535.104.05", CU128, ["numpy==2.1.3"]),
+    good(f"{AUDIT_MIRROR}/dist/13.0.0/ubuntu2204/base/Dockerfile", "H100", "570.133.20", "nvidia/cuda:13.0.0-runtime-ubuntu22.04", ["numpy==2.1.3"]),
+    good(f"{AUDIT_MIRROR}/dist/12.6.3/ubuntu2404/base/Dockerfile", "H100", "535.104.05", "nvidia/cuda:12.6.3-runtime-ubuntu24.04", ["numpy==2.1.3"], python="3.12"),
+    good(f"{AUDIT_MIRROR}/dist/12.6.3/ubuntu2204/base/Dockerfile", "H100", "535.104.05", "nvidia/cuda:12.6.3-runtime-ubuntu22.04", ["numpy==2.1.3"]),
+    bad(f"{AUDIT_MIRROR}/dist/13.0.0/ubuntu2204/base/Dockerfile", "RTX 4090", "570.133.20", "nvidia/cuda:13.0.0-runtime-ubuntu22.04", ["numpy==2.1.3"], "LB202"),
+    # torch's pip wheels load their own CUDA (DT_RPATH): an older runtime image's toolkit is not used
+    good("https://github.com/pytorch/builder/pull/1150", "RTX 5090", "570.124.06", "nvidia/cuda:12.4.1-runtime-ubuntu22.04", ["torch==2.8.0"]),
+    good("https://github.com/pytorch/builder/pull/1150", "H100", "570.124.06", "nvidia/cuda:11.7.1-runtime-ubuntu22.04", ["torch==2.8.0"]),
+    # linux/arm64: PyPI's aarch64 torch up to 2.10 is CPU-only; cu130 aarch64 has sm_110 (Thor) and drops sm_75
+    Case("https://pypi.org/project/torch/2.9.1/#files", "GH200", None, None, ("torch==2.9.1",), "3.12", "linux/arm64", warns=frozenset({"LB207"})),
+    Case("https://pypi.org/project/torch/2.9.1/#files", "sm_75", None, None, ("torch==2.9.1",), "3.12", "linux/arm64", warns=frozenset({"LB207"})),
+    good("https://github.com/pytorch/pytorch/pull/161257", "Jetson Thor", "580.00", None, ["torch==2.11.0"], python="3.12", platform="linux/arm64"),
+    bad("https://github.com/pytorch/pytorch/pull/161257", "sm_75", "580.95.05", None, ["torch==2.11.0"], "LB203", python="3.12", platform="linux/arm64"),
+    # nvidia-smi's CUDA version is per driver branch: an R580 driver below 580.65.06 is CUDA 13.0, not 12.9
+    good("https://github.com/NVIDIA/gpu-operator/issues/2620", "H100", "580.00", "nvidia/cuda:13.0.0-runtime-ubuntu22.04", ["numpy==2.1.3"]),
+    # JAX: CUDA 13 needs SM >= 7.5 and driver >= 580; a *-local install needs the plugin's cuDNN (9.8) from the image
+    bad(AUDIT_JAX_DOCS, "V100", "580.95.05", None, JAX13, "LB203", python="3.12"),
+    bad(AUDIT_JAX_DOCS, "A100", "570.133.20", None, JAX13, "LB204", python="3.12"),
+    bad("https://github.com/jax-ml/jax/commit/db6581db2e", "A100", None, "nvidia/cuda:12.6.3-cudnn-runtime-ubuntu22.04",
+        ["jax==0.10.2", "jaxlib==0.10.2", "jax-cuda12-plugin==0.10.2", "jax-cuda12-pjrt==0.10.2"], "LB209"),
+    # TensorFlow 2.18+: sm_60,sm_70,sm_80,sm_89,compute_90, no sm_5x
+    bad("https://github.com/tensorflow/tensorflow/blob/master/.bazelrc", "M60", "550.54.15", None, TF220, "LB203", python="3.12"),
+    # RTX PRO Blackwell Server Editions are Data Center GPUs (forward compatibility); the Workstation Edition is not;
+    # and a driver before Blackwell (R535) cannot drive either
+    good("https://developer.nvidia.com/cuda-gpus", "NVIDIA RTX PRO 6000 Blackwell Server Edition", "570.133.20",
+         "nvidia/cuda:13.0.0-runtime-ubuntu22.04", ["numpy==2.1.3"]),
+    good("https://developer.nvidia.com/cuda-gpus", "NVIDIA RTX PRO 4500 Blackwell Server Edition", "570.133.20",
+         "nvidia/cuda:13.0.0-runtime-ubuntu22.04", ["numpy==2.1.3"]),
+    bad("https://developer.nvidia.com/cuda-gpus", "NVIDIA RTX PRO 6000 Blackwell Workstation Edition", "570.133.20",
+        "nvidia/cuda:13.0.0-runtime-ubuntu22.04", ["numpy==2.1.3"], "LB202"),
+    bad("https://developer.nvidia.com/cuda-gpus", "NVIDIA RTX PRO 6000 Blackwell Server Edition", "535.104.05",
+        "nvidia/cuda:12.4.1-runtime-ubuntu22.04", ["numpy==2.1.3"], "LB212"),
+    # CUDA 13 libraries dropped the -cuNN suffix: nvidia-cublas 13 is a pip CUDA library too (LB210 on a 13.0 image)
+    Case("https://pypi.org/project/nvidia-cublas/", "H100", "580.95.05", "nvidia/cuda:13.0.0-runtime-ubuntu24.04",
+         ("torch==2.11.0", "nvidia-cublas==13.1.0.3", "nvidia-cuda-runtime==13.0.96"), "3.12", warns=frozenset({"LB210"})),
+    # CUDA 13.0's nvcc targets sm_88
+    good("https://github.com/galaxyproject/KegAlign/pull/38", "sm_88", "580.95.05", "nvidia/cuda:13.0.0-cudnn-runtime-ubuntu24.04",
+         ["jax==0.10.2", "jaxlib==0.10.2", "jax-cuda13-plugin==0.10.2", "jax-cuda13-pjrt==0.10.2"], python="3.12"),
+    # CuPy's per-minor packages load the system CUDA their name says (the PyPI page: "You need to install CUDA Toolkit 11.7")
+    bad("https://pypi.org/project/cupy-cuda117/", "A100", "470.82.01", "python:3.10-slim", ["cupy-cuda117==10.6.0"], "LB205", python="3.10"),
+    unknown("https://pypi.org/project/cupy-cuda100/", "V100", "470.82.01", None, ["cupy-cuda100==9.6.0"], "LB211", python="3.9"),
 ]
 
 
@@ -205,7 +275,7 @@ def _image(reference: str | None):
     return _with_table_pythons(facts)
 
 
-@pytest.mark.parametrize("case", CASES, ids=[f"{i:02d}-{c.url.split('github.com/')[1]}" for i, c in enumerate(CASES)])
+@pytest.mark.parametrize("case", CASES, ids=[f"{i:03d}-{c.url.split('://')[1]}" for i, c in enumerate(CASES)])
 def test_public_case(case):
     image = _image(case.image)
     c = ctx(image=image, gpus=(case.gpu,) if case.gpu else (), driver=case.driver, pins=case.pins, python=case.python,
@@ -223,4 +293,6 @@ def test_public_case(case):
 def test_the_table_is_big_enough_and_mixes_failures_with_known_good_setups():
     assert len(CASES) >= 40
     assert sum(c.good for c in CASES) >= 10
-    assert all(c.url.startswith("https://github.com/") for c in CASES)
+    # Public reports on GitHub; the data audit's cases cite the primary source it read (PyPI, NVIDIA's pages)
+    assert all(c.url.startswith(("https://github.com/", "https://pypi.org/project/", "https://docs.nvidia.com/", "https://developer.nvidia.com/"))
+               for c in CASES)
