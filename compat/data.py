@@ -50,6 +50,7 @@ TABLES = (
     "packages",
     "pypi_wheels",
     "wheel_archs",
+    "wheel_libs",
 )
 
 
@@ -270,6 +271,44 @@ class SystemNeeds:
 @functools.cache
 def system_library_needs() -> dict[str, SystemNeeds]:
     return {r["name"]: SystemNeeds(r["name"], tuple(r["apt"]), r["why"]) for r in load("packages")["packages"]}
+
+
+@dataclass(frozen=True)
+class WheelLibraries:
+    """The shared libraries one manylinux wheel ships (data/wheel_libs.json, measured from the
+    wheel's member names); `libraries` are canonical keys ('libsndfile', 'libglib20')."""
+
+    package: str
+    version: str
+    machine: str  # "x86_64" | "aarch64"
+    glibc: str  # the lowest glibc its manylinux tag accepts
+    sha256: str
+    wheel: str
+    libraries: frozenset[str]
+    checked: str
+
+
+def _wheel_libs_table() -> dict[str, Any]:
+    try:
+        return load("wheel_libs")
+    except FileNotFoundError:
+        return {}  # not refreshed yet: bundling is unmeasured (LB304 says so)
+
+
+@functools.cache
+def apt_libraries() -> dict[str, str]:
+    """apt package -> the canonical name of the library it ships ('libsndfile1' -> 'libsndfile')."""
+    return {r["apt"]: r["library"] for r in _wheel_libs_table().get("apt_libraries", [])}
+
+
+@functools.cache
+def wheel_libraries() -> dict[str, tuple[WheelLibraries, ...]]:
+    """package -> its measured wheels."""
+    out: dict[str, list[WheelLibraries]] = {}
+    for r in _wheel_libs_table().get("wheels", []):
+        out.setdefault(r["package"], []).append(WheelLibraries(
+            r["package"], r["version"], r["machine"], r["glibc"], r["sha256"], r["wheel"], frozenset(r["libraries"]), r["checked"]))
+    return {k: tuple(v) for k, v in out.items()}
 
 
 @functools.cache

@@ -66,7 +66,7 @@ def run_refresh(*, check: bool, only: List[str], fixtures: Optional[Path], recor
 @data_app.command("refresh")
 def refresh(
     check: bool = typer.Option(False, "--check", help="Validate schema, provenance and order offline; change nothing."),
-    only: Optional[List[str]] = typer.Option(None, "--only", help="Run one source: pypi, archs, nvidia-images, distros, cpython, gpus, cuda-archs, frameworks, manual; repeatable."),
+    only: Optional[List[str]] = typer.Option(None, "--only", help="Run one source: pypi, archs, nvidia-images, distros, cpython, gpus, cuda-archs, torch-builds, frameworks, wheel-libs, manual; repeatable."),
     source_dir: Optional[Path] = typer.Option(None, "--source-dir", help="Snapshots of the upstream repositories (DIR/OWNER+NAME/PATH or a git dir DIR/OWNER+NAME/repo), read instead of their pinned URLs."),
     fixtures: Optional[Path] = typer.Option(None, "--fixtures", "--offline", help="Read recorded responses from DIR instead of the network."),
     record: Optional[Path] = typer.Option(None, "--record", help="Save every response to DIR (to grow fixtures)."),
@@ -77,7 +77,7 @@ def refresh(
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Tables to write (default: the installed launchbuild/data)."),
     budget_mb: int = typer.Option(4096, "--budget-mb", help="Most MiB the wheel measurement may read."),
     today: Optional[str] = typer.Option(None, "--today", help="Date written as 'checked' (YYYY-MM-DD; default today)."),
-    package: Optional[List[str]] = typer.Option(None, "--package", help="Limit pypi/archs to this package; repeatable."),
+    package: Optional[List[str]] = typer.Option(None, "--package", help="Limit pypi/archs/wheel-libs to this package; repeatable."),
 ) -> None:
     """Regenerate data/*.json from primary sources, or check them (--check)."""
     from launchbuild.cli_errors import handled

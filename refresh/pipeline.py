@@ -42,6 +42,8 @@ class Options:
     packages: tuple[str, ...] = ()
     max_minors: int = 24
     measure_minors: int = 20
+    libs_minors: int = 8  # wheel-libs: every final release of the newest 8 major.minor series
+    libs_versions: int = 24
     log: Callable[[str], None] = print
     summary: list[str] = field(default_factory=list)
 
@@ -157,6 +159,31 @@ def refresh_archs(opts: Options) -> None:
     doc["wheels"] = rows
     save(opts.data_dir, "wheel_archs", doc)
     opts.summary.append(f"wheel_archs: {len(rows)} rows ({measured} measured now, {total.used // 2**20} MiB read)")
+
+
+def refresh_wheel_libs(opts: Options) -> None:
+    from launchbuild.refresh import wheel_libs, wheelzip
+
+    packages = load(opts.data_dir, "packages")
+    names = [n for n in wheel_libs.measured_packages(packages) if not opts.packages or n in opts.packages]
+    doc = load(opts.data_dir, "wheel_libs")
+    run = wheel_libs.Run(opts.fetcher, opts.today, wheelzip.Budget(opts.budget_bytes), opts.wheel_budget_bytes, opts.log)
+    rows = wheel_libs.refresh_rows(run, names, doc.get("wheels", []), opts.libs_minors, opts.libs_versions)
+    # --package refreshes some packages: the others keep their rows
+    rows = sorted([*rows, *(r for r in doc.get("wheels", []) if r["package"] not in names and
+                            r["package"] in wheel_libs.measured_packages(packages))], key=wheel_libs.row_key)
+    doc = _header(doc, "wheel_libs",
+                  "Shared libraries each manylinux wheel ships (the *.so* basenames of its members, and the "
+                  "library each is, canonical), for the packages data/packages.json says need an apt library; "
+                  "keyed by sha256. apt_libraries: the library an apt package ships, by Debian's naming rule.",
+                  ["https://pypi.org/simple/<name>/ (PEP 691 JSON)", "the wheels' zip central directories, read by "
+                   "HTTP range requests", wheel_libs.DEBIAN_POLICY],
+                  "launchbuild data refresh --only wheel-libs", opts.today)
+    doc["apt_libraries"] = wheel_libs.apt_rows(packages, opts.today)
+    doc["wheels"] = rows
+    save(opts.data_dir, "wheel_libs", doc)
+    opts.summary.append(f"wheel_libs: {len(rows)} wheels ({run.measured} measured now, {run.failed} not measured, "
+                        f"{run.budget.used // 2**20} MiB read); {len(doc['apt_libraries'])} apt libraries")
 
 
 def refresh_nvidia_images(opts: Options) -> None:
@@ -361,12 +388,13 @@ SOURCES: dict[str, Callable[[Options], None]] = {
     "cuda-archs": refresh_cuda_archs,
     "torch-builds": refresh_torch_builds,
     "frameworks": refresh_frameworks,
+    "wheel-libs": refresh_wheel_libs,
     "manual": refresh_manual,
 }
 UPSTREAM_SOURCES = ("gpus", "cuda-archs", "torch-builds")
 TABLES = ("cuda_drivers", "cuda_archs", "gpus", "torch", "tensorflow", "jax_cupy", "distro_pythons",
           "distro_glibc", "nvidia_cuda_images", "packages", "pypi_wheels", "wheel_archs", "cpython",
-          "conda_pypi")
+          "conda_pypi", "wheel_libs")
 
 
 def refresh(opts: Options) -> list[str]:

@@ -66,6 +66,13 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "package": TEXT, "version": TEXT, "machine": {"enum": ["x86_64", "aarch64"]},
         "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"}, "member": _NULLABLE_TEXT,
         "cubins": _INTS, "ptx": _INTS})}),
+    "wheel_libs": _table({
+        "apt_libraries": _row({"apt": TEXT, "library": {"type": "string", "pattern": "^lib[a-z0-9+]+$"}}),
+        "wheels": _row({
+            "package": TEXT, "version": TEXT, "machine": {"enum": ["x86_64", "aarch64"]}, "glibc": VERSION,
+            "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"}, "wheel": TEXT,
+            "shared_objects": {"type": "array", "items": TEXT},
+            "libraries": {"type": "array", "items": {"type": "string", "pattern": "^lib[a-z0-9+]+$"}}})}),
     # A mapping, not rows: conda name -> PyPI name, and conda names that install nothing, with why.
     "conda_pypi": _table({}, {
         "map": {"type": "object", "minProperties": 1, "additionalProperties": TEXT},
@@ -77,6 +84,12 @@ SCHEMAS: dict[str, dict[str, Any]] = {
 
 def _vkey(text: str) -> tuple:
     return tuple(int(p) if p.isdigit() else p for p in re.split(r"[.+]", str(text)))
+
+
+def _wheel_libs_key(r: dict) -> tuple:
+    from launchbuild.refresh.wheel_libs import row_key
+
+    return row_key(r)
 
 
 # (row list, sort key) per table: --check fails a table whose rows are out of this order.
@@ -91,6 +104,7 @@ ORDER = {
     "cpython": [("releases", lambda r: _vkey(r["python"]))],
     "pypi_wheels": [("wheels", lambda r: (r["package"], _vkey(r["version"]), r["machine"]))],
     "wheel_archs": [("wheels", lambda r: (r["package"], _vkey(r["version"]), r["machine"], r["sha256"]))],
+    "wheel_libs": [("apt_libraries", lambda r: r["apt"]), ("wheels", lambda r: _wheel_libs_key(r))],
 }
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
 
 from launchbuild.compat import data
 from launchbuild.compat.context import CheckContext
 from launchbuild.core.findings import Evidence, Finding, Severity
+from launchbuild.core.platform import wheel_machine
 from launchbuild.core.fixes import Advice, AptPackages, ChangeBaseImage, Fix, PinPackage, ReplacePackage, SetOption
 from launchbuild.core.rule import PYTHON_PACKAGES, Rule
 from launchbuild.compat.rules._common import ev_image, ev_lock, has_wheel_for_target, tf_build, torch_build
@@ -118,6 +120,41 @@ LB304 = Rule(
 )
 
 
+def _same_version(a: str, b: str) -> bool:
+    try:
+        return Version(a) == Version(b)
+    except InvalidVersion:
+        return a == b
+
+
+def locked_wheels(ctx: CheckContext, name: str, version: str) -> tuple[tuple[data.WheelLibraries, ...], str]:
+    """The measured wheels pip may install for the locked pin on the target machine, and how
+    they were matched: by the lock's sha256 hashes when the table has one of them, else by
+    version and machine. An image glibc below a wheel's manylinux floor rules it out ("glibc":
+    measured wheels exist, none installs)."""
+    machine = wheel_machine(ctx.platform)
+    rows = [w for w in data.wheel_libraries().get(name, ()) if w.machine == machine]
+    pkg = next((p for p in ctx.lock.packages if p.name == name), None) if ctx.lock is not None else None
+    hashes = {h.split(":", 1)[1] for h in (pkg.hashes if pkg else ()) if h.startswith("sha256:")}
+    matched, how = tuple(w for w in rows if w.sha256 in hashes), "sha256"
+    if not matched:
+        matched, how = tuple(w for w in rows if _same_version(w.version, version)), "version"
+    glibc = ctx.image.glibc if ctx.image is not None else None
+    if matched and glibc:
+        try:
+            have = data.parse_version(glibc)
+        except ValueError:
+            return matched, how
+        fits = tuple(w for w in matched if data.parse_version(w.glibc) <= have)
+        return (fits, how) if fits else ((), "glibc")
+    return matched, how
+
+
+def _bundled(wheels: tuple[data.WheelLibraries, ...]) -> frozenset[str]:
+    # Only what every candidate wheel ships: pip may pick any of them for the target Python.
+    return frozenset.intersection(*(w.libraries for w in wheels)) if wheels else frozenset()
+
+
 def needs_system_libraries(ctx: CheckContext) -> Iterator[Finding]:
     if ctx.lock is None:
         return
@@ -126,16 +163,34 @@ def needs_system_libraries(ctx: CheckContext) -> Iterator[Finding]:
         needs = table.get(name)
         if needs is None:
             continue
+        provides = data.apt_libraries()  # read only when a locked package needs apt packages
         version = ctx.locked(name) or ""
-        fix: tuple[Fix, ...] = (AptPackages(tuple(needs.apt)),)
+        wheels, matched = locked_wheels(ctx, name, version)
+        bundled = _bundled(wheels)
+        apt = tuple(a for a in needs.apt if provides.get(a) not in bundled)
+        ev = [ev_lock(name, version)]
+        libs = [provides[a] for a in needs.apt if a in provides]
+        if wheels and libs:
+            where = f"data/wheel_libs.json ({', '.join(w.wheel for w in wheels)}; matched by {matched}; checked {wheels[0].checked})"
+            shipped = sorted(set(libs) & bundled)
+            ev.append(Evidence("bundled in the wheel", " ".join(shipped) if shipped else f"none of {' '.join(libs)}", where))
+        elif libs and matched == "glibc":
+            ev.append(Evidence("bundled in the wheel", f"no measured wheel installs: the image's glibc is {ctx.image.glibc if ctx.image else '?'}",
+                               "data/wheel_libs.json (manylinux floors)"))
+        elif libs:
+            ev.append(Evidence("bundled in the wheel", f"not measured for {name} {version} on {wheel_machine(ctx.platform)}",
+                               "data/wheel_libs.json"))
+        if not apt:
+            continue  # the locked wheel ships every library the row names: the image needs none of them
+        fix: tuple[Fix, ...] = (AptPackages(apt),)
         if name in ("opencv-python", "opencv-contrib-python"):
             fix += (ReplacePackage(name, name.replace("python", "python-headless")),)
         if ctx.image is not None and ctx.image.debian_compatible is False:
-            fix = (AptPackages(tuple(needs.apt), apt=False),)
+            fix = (AptPackages(apt, apt=False),)
         yield LB304.finding(
-            f"{name} {version} needs {' '.join(needs.apt)} ({needs.why})",
+            f"{name} {version} needs {' '.join(apt)} ({needs.why})",
             fix,
-            [ev_lock(name, version), Evidence("apt packages", " ".join(needs.apt), "data/packages.json")],
+            [ev[0], Evidence("apt packages", " ".join(apt), "data/packages.json"), *ev[1:]],
         )
 
 
