@@ -9,7 +9,7 @@ import pytest
 
 from launchbuild.compat import data
 from launchbuild.compat.catalog import RULES
-from launchbuild.compat.facts import ImageFacts
+from launchbuild.compat.image_facts import ImageFacts
 from launchbuild.compat.rules import packages
 from launchbuild.resolver.model import LockedPackage
 from tests.helpers_compat import ctx
