@@ -8,6 +8,7 @@ from pathlib import Path
 
 from launchbuild.compat.image_facts import ImageFacts
 from launchbuild.core.findings import Evidence, Finding, Location, Severity
+from launchbuild.core.fixes import ChangeBaseImage
 from launchbuild.core.sourced import Origin, Sourced
 from launchbuild.report.formats.base import RuleMeta
 from launchbuild.report.model import Report, TargetSummary
@@ -69,6 +70,7 @@ def fixed_report(*, strict: bool = False, verification_passes: bool = False) -> 
             title="CUDA toolkit cannot target the GPU",
             message="CUDA 11.7.1 can target up to sm_87; the H100 needs sm_90 (CUDA >= 11.8)",
             fix="use nvidia/cuda:12.4.1-runtime-ubuntu22.04",
+            fixes=(ChangeBaseImage("nvidia/cuda:12.4.1-runtime-ubuntu22.04"),),
             evidence=(
                 Evidence("cuda_version", "11.7.1", "inferred"),
                 Evidence("gpu compute capability", "9.0 (H100)", "flag"),

@@ -10,6 +10,7 @@ from typing import Any
 
 from launchbuild.compat.image_facts import ImageFacts
 from launchbuild.core.findings import Finding, Location
+from launchbuild.core.fixes import as_data
 from launchbuild.core.sourced import Sourced
 from launchbuild.report.formats.base import (
     TOOL_NAME,
@@ -50,8 +51,10 @@ def finding_dict(f: Finding) -> dict[str, Any]:
         "message": f.message,
         "evidence": [{"fact": e.fact, "value": e.value, "source": e.source} for e in f.evidence],
         "fix": f.fix,
-        "inferred": f.inferred,
     }
+    if f.fixes:  # the typed fixes as data, in order, as SARIF's properties.fixes: for programs
+        out["fixes"] = [as_data(x) for x in f.fixes]
+    out["inferred"] = f.inferred
     if f.location is not None:
         out["location"] = _location(f.location)
     return out

@@ -112,3 +112,20 @@ def test_push_bytes_reach_the_json_report_and_validate(validator):
     text = " ".join(render(pushed, OutputFormat.RICH, rules=RULES).split())
     assert "2 of 11 blobs were missing" in text
     assert "sent" in render(pushed, OutputFormat.MARKDOWN, rules=RULES)
+
+
+def test_findings_carry_their_typed_fixes_as_data_in_order_and_validate(validator):
+    from launchbuild.core.fixes import AptPackages, ReplacePackage, as_data, render_fix
+
+    fixes = (AptPackages(("libgl1", "libglib2.0-0")), ReplacePackage("opencv-python", "opencv-python-headless"))
+    typed = Finding(rule="LB304", severity=Severity.WARNING, title="System libraries missing from the image",
+                    message="opencv-python needs libgl1", fix=render_fix(fixes), fixes=fixes)
+    text_only = Finding(rule="LB302", severity=Severity.INFO, title="No wheel for the target",
+                        message="builds from the sdist", fix="nothing to do")
+    doc = json.loads(render(replace(fixed_report(), findings=(typed, text_only)), OutputFormat.JSON, rules=RULES))
+    first, second = doc["findings"]
+    assert first["fixes"] == [as_data(f) for f in fixes]
+    assert first["fixes"][0] == {"kind": "AptPackages", "packages": ["libgl1", "libglib2.0-0"], "apt": True}
+    assert first["fix"] == render_fix(fixes)  # the text is rendered from the same values
+    assert "fixes" not in second  # text-only advice has no data to act on
+    assert not list(validator.iter_errors(doc))
