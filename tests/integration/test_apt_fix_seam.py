@@ -26,7 +26,8 @@ def invoke(*args: str):
 def job(tmp_path: Path, standin_images) -> Path:
     job = tmp_path / "audio"
     shutil.copytree(EXAMPLES / "demo", job)
-    (job / "requirements.txt").write_text("rich>=13\nsoundfile==0.12.1\n")
+    # 0.11.0 ships no libsndfile of its own (a pure wheel; 0.12+ manylinux wheels bundle it, data/wheel_libs.json).
+    (job / "requirements.txt").write_text("rich>=13\nsoundfile==0.11.0\n")
     (job / "queue.json").write_text(json.dumps(
         {"builder": {"accelerator": {"base_image": standin_images["cuda121"]}}}))
     return job
