@@ -141,14 +141,21 @@ def table_command(app: typer.Typer, name: str, *, epilog: str | None,
     """Register `body(given)` as command `name` with `argument` (its name, typer.Argument and
     annotation; None: no argument) and the table's parameters for the command."""
 
-    def register(body: Callable[[Given], Any]) -> Callable[..., Any]:
-        params = []
-        if argument is not None:
-            arg_name, arg_info, arg_type = argument
-            params.append(inspect.Parameter(arg_name, inspect.Parameter.KEYWORD_ONLY, default=arg_info,
-                                            annotation=arg_type))
-        params += [_parameter(o) for o in for_command(name)]
+    params = []
+    if argument is not None:
+        arg_name, arg_info, arg_type = argument
+        params.append(inspect.Parameter(arg_name, inspect.Parameter.KEYWORD_ONLY, default=arg_info,
+                                        annotation=arg_type))
+    params += [_parameter(o) for o in for_command(name)]
+    return _registrar(app, name, params, epilog=epilog, wrap=wrap)
 
+
+def _registrar(app: typer.Typer, name: str, params: list[inspect.Parameter], *, epilog: str | None,
+               wrap: Callable[[Callable[..., Any]], Callable[..., Any]]) -> Callable[[Callable[[Given], Any]], Any]:
+    """A decorator registering `body(given)` as command `name`, whose signature (what typer
+    reads) is `params`: every generated command goes through here."""
+
+    def register(body: Callable[[Given], Any]) -> Callable[..., Any]:
         def command(**values: Any) -> Any:
             return body(Given(name, values))
 
@@ -176,20 +183,7 @@ def serve_command(app: typer.Typer, *, epilog: str,
                   wrap: Callable[[Callable[..., Any]], Callable[..., Any]]) -> Callable[[Callable[[Given], Any]], Any]:
     """Register `body(given)` as `serve`, with a parameter per SERVE_OPTIONS row."""
 
-    def register(body: Callable[[Given], Any]) -> Callable[..., Any]:
-        params = [_serve_parameter(o) for o in SERVE_OPTIONS]
-
-        def command(**values: Any) -> Any:
-            return body(Given(SERVE, values))
-
-        command.__name__ = command.__qualname__ = SERVE
-        command.__doc__ = body.__doc__
-        command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
-        command.__annotations__ = {p.name: p.annotation for p in params}
-        app.command(name=SERVE, epilog=epilog)(wrap(command))
-        return body
-
-    return register
+    return _registrar(app, SERVE, [_serve_parameter(o) for o in SERVE_OPTIONS], epilog=epilog, wrap=wrap)
 
 
 def serve_settings(given: Given) -> dict[str, Any]:
