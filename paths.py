@@ -6,12 +6,13 @@ from pathlib import Path
 
 
 def expand_user(path: str | Path) -> Path:
-    """`~/x` → home; `~name/x` for a user that does not exist stays a plain relative name
-    (Path.expanduser would raise RuntimeError, which is not a bad-input error)."""
+    """`~/x` → home; `~name/x` for a user that does not exist, or that no user can be called
+    (`~` and a NUL byte), stays a plain relative name (Path.expanduser would raise RuntimeError
+    or ValueError, which are not bad-input errors; the path's own checks judge it next)."""
     path = Path(path)
     try:
         return path.expanduser()
-    except RuntimeError:
+    except (RuntimeError, ValueError):
         return path
 
 

@@ -549,3 +549,9 @@ def test_any_image_reference_raises_only_bad_input(ref: str) -> None:
         assert "\n" not in str(err)
     else:
         assert not any(c.isspace() or c == "#" for c in ref)
+
+
+def test_a_tilde_user_no_one_can_be_called_is_bad_input_not_a_traceback():
+    # Found by the property test above: `~` then a NUL byte made Path.expanduser raise ValueError.
+    with pytest.raises(BadInput, match="NUL"):
+        load_job("~\x00", JobOverrides())
