@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import subprocess
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -15,6 +16,9 @@ def _handler(root: Path):
     class GitHandler(BaseHTTPRequestHandler):
         def log_message(self, *args) -> None:
             pass
+
+        def log_error(self, format: str, *args) -> None:  # noqa: A002 (the base class's name)
+            print(f"test git server: {format % args}", file=sys.stderr)
 
         def do_GET(self) -> None:
             self._cgi()
@@ -34,6 +38,10 @@ def _handler(root: Path):
                 "PATH": "/usr/bin:/bin:/usr/local/bin",
             }
             proc = subprocess.run(["git", "http-backend"], input=body, env=env, capture_output=True, timeout=60)
+            if proc.returncode or proc.stderr:
+                # Shown in the failing test's captured stderr: the server's side of a failed fetch.
+                print(f"git http-backend {self.command} {self.path}: exit {proc.returncode}: "
+                      f"{proc.stderr.decode(errors='replace').strip()}", file=sys.stderr)
             head, _, payload = proc.stdout.partition(b"\r\n\r\n")
             status, headers = 200, []
             for line in head.decode("latin-1").split("\r\n"):
@@ -115,3 +123,9 @@ def make_package_repo(root: Path, name: str, version: str, tag: str) -> Path:
     bare = root / f"{name}.git"
     subprocess.run(["git", "clone", "-q", "--bare", str(work), str(bare)], check=True)
     return bare
+
+
+def tag_commit(bare: Path, tag: str) -> str:
+    """The commit `tag` names in the bare repository `bare`, read from disk."""
+    return subprocess.run(["git", "-C", str(bare), "rev-parse", f"{tag}^{{commit}}"], capture_output=True,
+                          text=True, check=True).stdout.strip()

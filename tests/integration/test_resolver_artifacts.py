@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from launchbuild.cli import app
 from launchbuild.jobs.model import CodeSource, Job
 from launchbuild.resolver.api import ResolveOptions, resolve
-from tests.helpers_git_http import make_package_repo, serve_git
+from tests.helpers_git_http import make_package_repo, serve_git, tag_commit
 from tests.helpers_image import saved_image_members
 from tests.helpers_resolver import build_wheel
 
@@ -22,10 +22,15 @@ SIX_WHEEL_SHA = "1e61c37477a1626458e36f7b1d82aa5c9b094fa4802892072e49de9c60c4c92
 
 
 @pytest.fixture(scope="module")
-def git_server(tmp_path_factory):
+def git_root(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("git-srv")
     make_package_repo(root, "gitpkg", "1.0", "v1.0")
-    with serve_git(root) as url:
+    return root
+
+
+@pytest.fixture(scope="module")
+def git_server(git_root):
+    with serve_git(git_root) as url:
         yield url
 
 
@@ -177,11 +182,8 @@ def test_a_uv_lock_git_dependency_is_built_at_its_locked_commit_and_hashed(tmp_p
     assert "127.0.0.1" not in result.lock.text and str(tmp_path) not in result.lock.text
 
 
-def test_a_pylock_git_entry_is_built_at_its_commit(tmp_path, git_server):
-    import subprocess
-
-    commit = subprocess.run(["git", "ls-remote", f"{git_server}/gitpkg.git", "v1.0"], capture_output=True, text=True,
-                            check=True).stdout.split()[0]
+def test_a_pylock_git_entry_is_built_at_its_commit(tmp_path, git_root, git_server):
+    commit = tag_commit(git_root / "gitpkg.git", "v1.0")
     job = tmp_path / "job"
     job.mkdir()
     (job / "pylock.toml").write_text(
@@ -192,11 +194,8 @@ def test_a_pylock_git_entry_is_built_at_its_commit(tmp_path, git_server):
     assert result.lock.packages[0].hashes and "127.0.0.1" not in result.lock.text
 
 
-def test_a_pipfile_lock_git_entry_is_built_at_its_ref(tmp_path, git_server):
-    import subprocess
-
-    commit = subprocess.run(["git", "ls-remote", f"{git_server}/gitpkg.git", "v1.0"], capture_output=True, text=True,
-                            check=True).stdout.split()[0]
+def test_a_pipfile_lock_git_entry_is_built_at_its_ref(tmp_path, git_root, git_server):
+    commit = tag_commit(git_root / "gitpkg.git", "v1.0")
     job = tmp_path / "job"
     job.mkdir()
     (job / "Pipfile.lock").write_text(json.dumps({"_meta": {}, "default": {
