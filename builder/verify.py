@@ -15,11 +15,11 @@ from pathlib import Path
 
 from packaging.markers import InvalidMarker, Marker
 from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
 
 from launchbuild.builder.plan import VENV, BuildPlan
 from launchbuild.errors import InfraUnavailable
 from launchbuild.builder.model import VerificationResult
+from launchbuild.resolver.versions import same_version
 
 PROBE_DIR = "/tmp/launchbuild-verify"
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?\s*===?\s*([^\s;\\]+)\s*(?:;\s*([^\\#]+))?")
@@ -38,12 +38,6 @@ def locked_pins(lock_text: str) -> tuple[tuple[str, str, str | None], ...]:
             pins.append((canonicalize_name(m.group(1)), m.group(2), marker))
     return tuple(pins)
 
-
-def _same_version(a: str, b: str) -> bool:
-    try:
-        return Version(a) == Version(b)
-    except InvalidVersion:
-        return a == b
 
 
 def judge(plan: BuildPlan, probe: dict) -> tuple[VerificationResult, ...]:
@@ -76,7 +70,7 @@ def judge(plan: BuildPlan, probe: dict) -> tuple[VerificationResult, ...]:
         have = installed.get(name)
         if have is None:
             problems.append(f"{name}=={version} missing")
-        elif not _same_version(have, version):
+        elif not same_version(have, version):
             problems.append(f"{name} is {have}, lock says {version}")
     detail = "; ".join(problems[:10]) if problems else f"{checked} locked distributions at their pins"
     results.append(VerificationResult("locked versions", not problems, detail))

@@ -9,10 +9,7 @@ are listed in.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 
-from launchbuild.core.findings import Evidence, Finding, Location, Severity
-from launchbuild.core.fixes import Fix
 from launchbuild.core.rule import GROUPS, Group, Rule
 from launchbuild.compat.rules import base_image, driver_cuda, framework_kernels, knowledge, libraries, packages, source
 from launchbuild.resolver import rules as inputs  # the resolver reports these; their metadata lives there
@@ -71,18 +68,4 @@ def group_rules(group: Group) -> tuple[Rule, ...]:
     return tuple(r for r in ALL_RULES if r.group == group)
 
 
-def finding(
-    rule_id: str,
-    message: str,
-    fix: str | Fix | tuple[Fix, ...],
-    evidence: Iterable[Evidence] = (),
-    *,
-    severity: Severity | None = None,
-    location: Location | None = None,
-) -> Finding:
-    """A finding of a registered rule, for the stages outside compat (the resolver): title and
-    default severity come from the registry, never from the call site."""
-    return RULES[rule_id].finding(message, fix, evidence, severity=severity, location=location)
-
-
-__all__ = ["ALL_RULES", "GROUPS", "RULES", "finding", "get", "group_rules"]
+__all__ = ["ALL_RULES", "GROUPS", "RULES", "get", "group_rules"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.version import InvalidVersion, Version
 
 from launchbuild.compat import data
 from launchbuild.compat.context import CheckContext
@@ -14,6 +13,7 @@ from launchbuild.core.platform import wheel_machine
 from launchbuild.core.fixes import Advice, AptPackages, ChangeBaseImage, Fix, PinPackage, ReplacePackage, SetOption
 from launchbuild.core.rule import PYTHON_PACKAGES, Rule
 from launchbuild.compat.rules._common import ev_image, ev_lock, has_wheel_for_target, tf_build, torch_build
+from launchbuild.resolver.versions import same_version
 
 
 def _has_compiler(ctx: CheckContext) -> bool | None:
@@ -120,12 +120,6 @@ LB304 = Rule(
 )
 
 
-def _same_version(a: str, b: str) -> bool:
-    try:
-        return Version(a) == Version(b)
-    except InvalidVersion:
-        return a == b
-
 
 def locked_wheels(ctx: CheckContext, name: str, version: str) -> tuple[tuple[data.WheelLibraries, ...], str]:
     """The measured wheels pip may install for the locked pin on the target machine, and how
@@ -138,7 +132,7 @@ def locked_wheels(ctx: CheckContext, name: str, version: str) -> tuple[tuple[dat
     hashes = {h.split(":", 1)[1] for h in (pkg.hashes if pkg else ()) if h.startswith("sha256:")}
     matched, how = tuple(w for w in rows if w.sha256 in hashes), "sha256"
     if not matched:
-        matched, how = tuple(w for w in rows if _same_version(w.version, version)), "version"
+        matched, how = tuple(w for w in rows if same_version(w.version, version)), "version"
     glibc = ctx.image.glibc if ctx.image is not None else None
     if matched and glibc:
         try:

@@ -154,15 +154,15 @@ def _finding_calls() -> list[str]:
 
 
 def test_findings_are_only_built_by_the_registry_constructor():
-    assert _finding_calls() == [], "build findings with registry.finding(ID, ...) / Rule.finding(...)"
+    assert _finding_calls() == [], "build findings with registry.get(ID).finding(...) / Rule.finding(...)"
 
 
 @given(rule_id=st.sampled_from(RULE_IDS), message=st.text(min_size=1, max_size=40), fix=st.text(min_size=1, max_size=40))
 def test_a_finding_has_its_rules_title_and_default_severity(rule_id, message, fix):
     r = registry.get(rule_id)
-    f = registry.finding(rule_id, message, fix)
+    f = registry.get(rule_id).finding(message, fix)
     assert (f.rule, f.title, f.severity, f.message, f.fix, f.fixes) == (rule_id, r.title, r.severity, message, fix, ())
-    stricter = registry.finding(rule_id, message, fix, severity=Severity.ERROR)
+    stricter = registry.get(rule_id).finding(message, fix, severity=Severity.ERROR)
     assert stricter.title == r.title and stricter.severity is Severity.ERROR
 
 
@@ -230,8 +230,8 @@ def test_lb304_carries_apt_packages_and_the_builder_takes_them_from_the_fix_not_
 
 
 def test_apt_packages_from_several_findings_are_merged_in_order_without_repeats():
-    a = registry.finding("LB304", "m1", (AptPackages(("libgl1", "ffmpeg")),))
-    b = registry.finding("LB304", "m2", (AptPackages(("ffmpeg", "libsndfile1")),))
+    a = registry.get("LB304").finding("m1", (AptPackages(("libgl1", "ffmpeg")),))
+    b = registry.get("LB304").finding("m2", (AptPackages(("ffmpeg", "libsndfile1")),))
     assert pipeline_build._apt_fixes(_report([a, b])) == ("libgl1", "ffmpeg", "libsndfile1")
 
 
@@ -274,7 +274,7 @@ def test_typed_fixes_travel_as_data_in_sarif_and_the_json_report():
 
 
 def test_a_fix_is_a_fix_value_or_a_text():
-    assert registry.finding("LB304", "m", ()).fix == ""
-    assert registry.finding("LB402", "m", IgnorePath("wandb")).fixes == (IgnorePath("wandb"),)
+    assert registry.get("LB304").finding("m", ()).fix == ""
+    assert registry.get("LB402").finding("m", IgnorePath("wandb")).fixes == (IgnorePath("wandb"),)
     with pytest.raises(TypeError, match="LB304"):
-        registry.finding("LB304", "m", ("apt-get install libgl1",))
+        registry.get("LB304").finding("m", ("apt-get install libgl1",))
