@@ -2,7 +2,7 @@
 
 A rule is a small pure function `(CheckContext) -> Iterable[Finding]`, listed with its metadata
 in compat/registry.py (`ALL_RULES`, in order). IDs are stable and never renumbered. Rules
-produced elsewhere (LB301, LB305, LB307-LB311 come from the resolver) are listed there with
+produced elsewhere (LB301, LB305, LB307-LB312 come from the resolver) are listed there with
 `produced_by`, so they can be listed and ignored like any other.
 """
 

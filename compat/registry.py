@@ -49,6 +49,7 @@ ALL_RULES: tuple[Rule, ...] = (
     inputs.LB309,  # reported by the resolver
     inputs.LB310,  # reported by the resolver
     inputs.LB311,  # reported by the resolver
+    inputs.LB312,  # reported by the resolver
 
     # Source
     source.LB401.checked_by(source.entrypoint_missing),

@@ -26,9 +26,9 @@ from launchbuild.resolver.model import CleaningAction, Lock, LockedPackage, Pack
 from launchbuild.resolver.platforms import (
     uv_python_platform, validate_glibc,
 )
-from launchbuild.resolver.python_version import select_python
+from launchbuild.resolver.python_version import outside_requires_python, select_python
 from launchbuild.resolver.requirements import IndexOptions, RequirementLine
-from launchbuild.resolver.sources import LoadedInput, display_path, read_pyproject
+from launchbuild.resolver.sources import InputSource, LoadedInput, display_path, read_pyproject
 from launchbuild.resolver.discovery import discover
 
 PYPI_SIMPLE = "https://pypi.org/simple"
@@ -121,13 +121,19 @@ def _requirement_text(line: RequirementLine) -> str:
     return f"-e {line.text}" if line.editable else line.text
 
 
-def select_target(source_dir: Path | None, job: Job, options: ResolveOptions,
-                  loaded: LoadedInput | None = None) -> tuple[Target, Sourced[str]]:
-    own, requires = _own_source(source_dir)
+def _job_requires_python(source_dir: Path | None, options: ResolveOptions) -> Sourced[str] | None:
+    """The Pythons the job declares it runs on: its own project's, else the --pyproject file's."""
+    _, requires = _own_source(source_dir)
     if options.pyproject is not None and requires is None:
         project = read_pyproject(options.pyproject).get("project")
         if isinstance(project, dict) and isinstance(project.get("requires-python"), str):
             requires = Sourced(project["requires-python"], Origin.SOURCE_FILE, f"{options.pyproject} requires-python")
+    return requires
+
+
+def select_target(source_dir: Path | None, job: Job, options: ResolveOptions,
+                  loaded: LoadedInput | None = None) -> tuple[Target, Sourced[str]]:
+    requires = _job_requires_python(source_dir, options)
     run_python = None
     if job.run_metadata is not None:
         meta = read_run_metadata(job.run_metadata)
@@ -183,7 +189,16 @@ def resolve(source_dir: Path | None, job: Job, options: ResolveOptions = Resolve
         groups=tuple(options.groups),
     )
     loaded, skipped = _pick_input(candidates)
-    target, _python = select_target(source_dir, job, options, loaded)
+    target, python = select_target(source_dir, job, options, loaded)
+    outside = outside_requires_python(python, _job_requires_python(source_dir, options))
+    result = _resolve_input(source_dir, job, options, candidates, loaded, skipped, target)
+    return _replace(result, findings=(outside, *result.findings)) if outside else result
+
+
+def _resolve_input(source_dir: Path | None, job: Job, options: ResolveOptions, candidates: list[tuple[InputSource, str]],
+                   loaded: LoadedInput | None,
+                   skipped: list[tuple[str, str]], target: Target) -> ResolveResult:
+    """Lock the winning input for `target` (resolve's work once the input and the target are chosen)."""
     if loaded is not None:
         from launchbuild.resolver.special import unread_beside
 
@@ -198,9 +213,9 @@ def resolve(source_dir: Path | None, job: Job, options: ResolveOptions = Resolve
     # Indexes named outside requirement lines (locks, [[tool.uv.index]]) lose their userinfo too.
     loaded, input_credentials = take_input_credentials(loaded)
     how = next((h for src, h in candidates if display_path(src.path, src.source_dir) == loaded.path), "source")
-    described = dict(input_reason=("named explicitly (" + how + ")" if how in ("option", "flag")
-                                   else reason_for(loaded.path, source_dir) if how == "source" else "the job's run package list"),
-                     input_read=loaded.read, input_not_used=loaded.not_used)
+    input_reason: str = ("named explicitly (" + how + ")" if how in ("option", "flag")
+                         else reason_for(loaded.path, source_dir) if how == "source" else "the job's run package list")
+    described = dict(input_reason=input_reason, input_read=loaded.read, input_not_used=loaded.not_used)
     if loaded.lock_body is not None or loaded.project_file is not None:
         return _replace(resolve_special(loaded, target, options, skipped, job=job,
                                         credentials=input_credentials), **described)
@@ -253,7 +268,7 @@ def resolve(source_dir: Path | None, job: Job, options: ResolveOptions = Resolve
         input_kind=loaded.kind, input_path=loaded.path, skipped_inputs=tuple(skipped),
         cleaning=tuple(cleaning), requirements_text=input_text, conda_only=loaded.conda_only,
         extras=loaded.extras, groups=loaded.groups, findings=tuple(loaded.findings),
-        **dict(described, input_read=tuple(described["input_read"]) + built.notes),
+        input_reason=input_reason, input_read=tuple(loaded.read) + built.notes, input_not_used=loaded.not_used,
     )
     findings += loaded.findings
     if built.findings:  # a requirement that cannot be built: never lock the rest as if it were whole

@@ -96,6 +96,45 @@ def from_requires_python(spec: str, where: str) -> str:
                    hint="widen requires-python or pass --python")
 
 
+def outside_requires_python(python: Sourced[str], requires: Sourced[str] | None):
+    """LB312 when the target Python, chosen by a source that takes precedence over the job's
+    requires-python, is outside it; None when it is inside (or the job declares no range).
+
+    `requires.detail` names where the range was read, its file first ("pyproject.toml
+    requires-python"): that file is the finding's location."""
+    from launchbuild.core.findings import Evidence, Location
+    from launchbuild.core.fixes import Advice, SetOption
+    from launchbuild.resolver.rules import finding
+
+    if requires is None:
+        return None
+    spec, where = requires.value, requires.detail or "requires-python"
+    try:
+        SpecifierSet(spec)
+    except InvalidSpecifier:
+        raise BadInput(f"malformed requires-python {spec!r} in {where}",
+                       hint="write a PEP 440 specifier, e.g. '>=3.10'") from None
+    if _allows(spec, python.value):
+        return None
+    allowed = [xy for xy in SUPPORTED_PYTHONS if _allows(spec, xy)]
+    widen = Advice(f"widen {where} to include {python.value}")
+    return finding(
+        "LB312",
+        message=f"the target Python {python.value}, from {python.describe()}, is outside {where} {spec!r}: "
+                "the job declares it runs only there",
+        fix=(SetOption("python", _nearest(allowed, python.value)), widen) if allowed else (widen,),
+        evidence=(Evidence("target python", python.value, python.describe()),
+                  Evidence("requires-python", spec, where)),
+        location=Location(where.split(" ", 1)[0]),
+    )
+
+
+def _nearest(allowed: list[str], xy: str) -> str:
+    """The allowed X.Y closest to the one asked for (the smallest change to the job), newer on a tie."""
+    minor = int(xy.split(".")[1])
+    return min(reversed(allowed), key=lambda v: abs(int(v.split(".")[1]) - minor))
+
+
 def _allows(spec: str, xy: str) -> bool:
     specifier = SpecifierSet(spec)
     return any(specifier.contains(f"{xy}.{patch}", prereleases=False) for patch in (0, 99))

@@ -99,7 +99,23 @@ LB311 = Rule(
     produced_by="resolver",
 )
 
-REPORTED_BY_RESOLVER: dict[str, Rule] = {r.id: r for r in (LB301, LB305, LB307, LB308, LB309, LB310, LB311)}
+# Typed fix: the highest supported Python the job's own range allows (SetOption python).
+LB312 = Rule(
+    "LB312",
+    Severity.ERROR,
+    "Target Python outside the job's requires-python",
+    "The job declares the Pythons it runs on (pyproject.toml requires-python, Poetry's `python` "
+    "dependency, setup.cfg python_requires), and the target Python, chosen by a source that takes "
+    "precedence (--python, the job's runtime, .python-version, runtime.txt, environment.yml), is not "
+    "one of them: installing the project refuses that Python, and code written for the declared "
+    "range may not run on it. Reported by the resolver.",
+    "Target a Python the job's requires-python allows, or widen requires-python.",
+    ("packages", "resolver"),
+    PYTHON_PACKAGES,
+    produced_by="resolver",
+)
+
+REPORTED_BY_RESOLVER: dict[str, Rule] = {r.id: r for r in (LB301, LB305, LB307, LB308, LB309, LB310, LB311, LB312)}
 
 
 def finding(

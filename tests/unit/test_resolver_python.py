@@ -1,16 +1,23 @@
-"""Target Python selection: every source, its precedence, and its bad values. Plus run metadata."""
+"""Target Python selection: every source, its precedence, and its bad values; LB312 when a
+higher-precedence source contradicts the job's requires-python. Plus run metadata."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
-from launchbuild.errors import BadInput
+from launchbuild.core.fixes import Advice, SetOption
 from launchbuild.core.sourced import Origin, Sourced
+from launchbuild.errors import BadInput
+from launchbuild.jobs.model import CodeSource, Job
+from launchbuild.resolver.api import ResolveOptions, resolve
 from launchbuild.resolver.metadata import read_run_metadata
 from launchbuild.resolver.python_version import (
-    DEFAULT_PYTHON, from_requires_python, normalize, select_python,
+    DEFAULT_PYTHON, SUPPORTED_PYTHONS, from_requires_python, normalize, outside_requires_python, select_python,
 )
 
 
@@ -161,3 +168,76 @@ def test_a_requires_python_range_takes_the_fixed_base_images_python_when_in_rang
     # No image Python known (a python:{python}-slim template): the newest the range allows.
     assert select_python(None, None, None, ">=3.10").value == "3.13"
     assert select_python(None, None, None, ">=3.9,<3.12", image_pythons=("2.7", "3.9", "3.10")).value == "3.10"
+
+
+# --- LB312: a target Python from a higher-precedence source, outside the job's own range -------------
+
+# A job with no third-party dependency: resolve() reads it and locks nothing, so no index is asked.
+_DECLARES = {
+    "pep621": ("pyproject.toml", '[project]\nname = "x"\nversion = "0.1"\nrequires-python = ">=3.12"\n',
+               "pyproject.toml requires-python"),
+    "poetry": ("pyproject.toml", '[tool.poetry]\nname = "x"\nversion = "0.1"\n[tool.poetry.dependencies]\n'
+               'python = "^3.12"\n', "pyproject.toml [tool.poetry.dependencies] python"),
+    "setup.cfg": ("setup.cfg", "[metadata]\nname = x\n[options]\npython_requires = >=3.12\n",
+                  "setup.cfg python_requires"),
+}
+
+
+def _lb312(result):
+    return [f for f in result.findings if f.rule == "LB312"]
+
+
+@pytest.mark.parametrize("form", sorted(_DECLARES))
+def test_a_flag_python_outside_the_jobs_declared_range_is_lb312_with_the_nearest_allowed_python(tmp_path, form):
+    name, text, where = _DECLARES[form]
+    (tmp_path / name).write_text(text)
+    result = resolve(tmp_path, Job(source=CodeSource(tmp_path)), ResolveOptions(python="3.11", cache_dir=tmp_path / "c"))
+    [finding] = _lb312(result)
+    assert finding.location.path == name and where in finding.message and "3.11" in finding.message
+    assert finding.fixes == (SetOption("python", "3.12"), Advice(f"widen {where} to include 3.11"))
+
+
+@pytest.mark.parametrize("pin_file, text", [(".python-version", "3.10\n"), ("runtime.txt", "python-3.10.4\n")])
+def test_a_pinned_file_that_contradicts_requires_python_is_lb312_naming_that_file(tmp_path, pin_file, text):
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\nversion = "0.1"\nrequires-python = ">=3.11,<3.13"\n')
+    (tmp_path / pin_file).write_text(text)
+    [finding] = _lb312(resolve(tmp_path, Job(source=CodeSource(tmp_path)), ResolveOptions(cache_dir=tmp_path / "c")))
+    assert pin_file in finding.message and finding.fixes[0] == SetOption("python", "3.11")
+
+
+def test_a_python_inside_the_range_or_chosen_from_it_is_no_finding(tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\nversion = "0.1"\nrequires-python = ">=3.10"\n')
+    job = Job(source=CodeSource(tmp_path))
+    assert _lb312(resolve(tmp_path, job, ResolveOptions(python="3.11", cache_dir=tmp_path / "c"))) == []
+    assert _lb312(resolve(tmp_path, job, ResolveOptions(cache_dir=tmp_path / "c"))) == []
+
+
+def test_a_range_no_supported_python_meets_offers_only_widening():
+    finding = outside_requires_python(Sourced("3.11", Origin.FLAG, "--python"),
+                                      Sourced(">=3.99", Origin.SOURCE_FILE, "pyproject.toml requires-python"))
+    assert finding.fixes == (Advice("widen pyproject.toml requires-python to include 3.11"),)
+
+
+def test_a_malformed_range_is_bad_input_even_when_the_python_is_given():
+    with pytest.raises(BadInput, match="malformed requires-python '>=3.x' in pyproject.toml requires-python"):
+        outside_requires_python(Sourced("3.11", Origin.FLAG, "--python"),
+                                Sourced(">=3.x", Origin.SOURCE_FILE, "pyproject.toml requires-python"))
+
+
+_CLAUSES = st.tuples(st.sampled_from([">=", "<=", ">", "<", "==", "!=", "~="]),
+                     st.sampled_from(["3.8", "3.9", "3.10", "3.10.2", "3.11", "3.12", "3.13", "3.14", "4"]))
+
+
+@given(st.lists(_CLAUSES, min_size=1, max_size=3), st.sampled_from(SUPPORTED_PYTHONS))
+def test_lb312_is_reported_exactly_when_the_range_excludes_the_python(clauses, xy):
+    spec = ",".join(op + v for op, v in clauses)
+    try:
+        specifier = SpecifierSet(spec)
+    except InvalidSpecifier:
+        return  # "~=4" is not a specifier: the malformed case above covers it
+    finding = outside_requires_python(Sourced(xy, Origin.FLAG, "--python"),
+                                      Sourced(spec, Origin.SOURCE_FILE, "pyproject.toml requires-python"))
+    inside = any(specifier.contains(f"{xy}.{patch}") for patch in (0, 99))
+    assert (finding is None) == inside
+    if finding is not None and isinstance(finding.fixes[0], SetOption):
+        assert any(specifier.contains(f"{finding.fixes[0].value}.{patch}") for patch in (0, 99))

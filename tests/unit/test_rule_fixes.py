@@ -136,7 +136,9 @@ def _other_stage_findings(tmp_path: Path) -> list[Finding]:
     from launchbuild.resolver.detectors.conda import _unmapped
     from launchbuild.resolver.detectors.locks import _lock_problem
     from launchbuild.resolver.explain import unresolvable_finding
+    from launchbuild.core.sourced import Origin, Sourced
     from launchbuild.resolver.own_project import unbuildable_finding
+    from launchbuild.resolver.python_version import outside_requires_python
     from launchbuild.resolver.requirements import parse_text
     from launchbuild.resolver.special import no_input_findings
 
@@ -158,6 +160,8 @@ def _other_stage_findings(tmp_path: Path) -> list[Finding]:
         unresolvable_finding("Because torch==99 does not exist", reqs, target, "uv"),
         build_failure_finding("error: Failed to build `pkg==1.0`", "requirements.txt", target, "uv", None),
         unbuildable_finding(".", "no package folder"),
+        outside_requires_python(Sourced("3.11", Origin.FLAG, "--python"),
+                                Sourced(">=3.12", Origin.SOURCE_FILE, "pyproject.toml requires-python")),
         artifacts._unavailable(reqs[0], "not published"),
         artifacts._unavailable_link("/elsewhere/wheels"),
     ]
