@@ -121,19 +121,20 @@ def _requirement_text(line: RequirementLine) -> str:
     return f"-e {line.text}" if line.editable else line.text
 
 
-def _job_requires_python(source_dir: Path | None, options: ResolveOptions) -> Sourced[str] | None:
-    """The Pythons the job declares it runs on: its own project's, else the --pyproject file's."""
+def _job_requires_python(source_dir: Path | None, options: ResolveOptions,
+                         loaded: LoadedInput | None) -> Sourced[str] | None:
+    """The Pythons the job declares it runs on: its own project's, else the --pyproject file's,
+    else the winning lock file's (pylock.toml, uv.lock)."""
     _, requires = _own_source(source_dir)
     if options.pyproject is not None and requires is None:
         project = read_pyproject(options.pyproject).get("project")
         if isinstance(project, dict) and isinstance(project.get("requires-python"), str):
             requires = Sourced(project["requires-python"], Origin.SOURCE_FILE, f"{options.pyproject} requires-python")
-    return requires
+    return requires or (loaded.requires_python if loaded is not None else None)
 
 
 def select_target(source_dir: Path | None, job: Job, options: ResolveOptions,
                   loaded: LoadedInput | None = None) -> tuple[Target, Sourced[str]]:
-    requires = _job_requires_python(source_dir, options)
     run_python = None
     if job.run_metadata is not None:
         meta = read_run_metadata(job.run_metadata)
@@ -141,6 +142,7 @@ def select_target(source_dir: Path | None, job: Job, options: ResolveOptions,
             run_python = Sourced(meta.python, Origin.RUN_METADATA, str(job.run_metadata))
     if loaded is None:
         loaded = _winner_with_python_pin(source_dir, job, options)
+    requires = _job_requires_python(source_dir, options, loaded)
     python = select_python(
         options.python, job.python, source_dir, requires, options.image_pythons,
         environment_python=loaded.python_pin if loaded else None, run_metadata_python=run_python,
@@ -161,7 +163,8 @@ def _check_extras_and_groups(loaded: LoadedInput, options: ResolveOptions) -> No
 
 def _winner_with_python_pin(source_dir: Path | None, job: Job, options: ResolveOptions) -> LoadedInput | None:
     """The winning input, when it is one that can name the Python (environment.yml's python=,
-    Pipfile's python_version): the target must follow it before anything is locked."""
+    Pipfile's python_version, pylock.toml's requires-python): the target must follow it before
+    anything is locked."""
     candidates = discover(
         source_dir, requirements=options.requirements, pyproject=options.pyproject,
         environment=options.environment, frozen=options.frozen, job_frozen=job.frozen_requirements,
@@ -171,7 +174,8 @@ def _winner_with_python_pin(source_dir: Path | None, job: Job, options: ResolveO
     for source, how in candidates:
         if hasattr(source, "unusable_reason") and how != "option" and source.unusable_reason():
             continue
-        if source.kind in ("environment", "pipfile") or type(source).__name__ == "PipfileLockInput":
+        # pylock.toml names its Pythons (requires-python) and loading it is one TOML read.
+        if source.kind in ("environment", "pipfile") or type(source).__name__ in ("PipfileLockInput", "PylockInput"):
             return source.load()
         return None
     return None
@@ -190,7 +194,7 @@ def resolve(source_dir: Path | None, job: Job, options: ResolveOptions = Resolve
     )
     loaded, skipped = _pick_input(candidates)
     target, python = select_target(source_dir, job, options, loaded)
-    outside = outside_requires_python(python, _job_requires_python(source_dir, options))
+    outside = outside_requires_python(python, _job_requires_python(source_dir, options, loaded))
     result = _resolve_input(source_dir, job, options, candidates, loaded, skipped, target)
     return _replace(result, findings=(outside, *result.findings)) if outside else result
 

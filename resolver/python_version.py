@@ -101,7 +101,7 @@ def outside_requires_python(python: Sourced[str], requires: Sourced[str] | None)
     requires-python, is outside it; None when it is inside (or the job declares no range).
 
     `requires.detail` names where the range was read, its file first ("pyproject.toml
-    requires-python"): that file is the finding's location."""
+    requires-python", "sub dir/pylock.toml requires-python"): that file is the finding's location."""
     from launchbuild.core.findings import Evidence, Location
     from launchbuild.core.fixes import Advice, SetOption
     from launchbuild.resolver.rules import finding
@@ -125,8 +125,16 @@ def outside_requires_python(python: Sourced[str], requires: Sourced[str] | None)
         fix=(SetOption("python", _nearest(allowed, python.value)), widen) if allowed else (widen,),
         evidence=(Evidence("target python", python.value, python.describe()),
                   Evidence("requires-python", spec, where)),
-        location=Location(where.split(" ", 1)[0]),
+        location=Location(_file_of(where)),
     )
+
+
+# How the readers name a range: "<file> requires-python", "<file> [tool.poetry.dependencies] python", ...
+_RANGE_LABELS = (" requires-python", " [tool.poetry.dependencies] python", " python_requires")
+
+
+def _file_of(where: str) -> str:
+    return next((where[: -len(label)] for label in _RANGE_LABELS if where.endswith(label)), where)
 
 
 def _nearest(allowed: list[str], xy: str) -> str:

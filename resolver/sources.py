@@ -34,6 +34,7 @@ class LoadedInput:
     parsed: ParsedRequirements
     conda_only: tuple[str, ...] = ()
     python_pin: Sourced[str] | None = None  # environment.yml's python
+    requires_python: Sourced[str] | None = None  # the Pythons a lock file says it was made for
     extras: tuple[str, ...] = ()
     empty_reason: str | None = None  # set when the file is usable but lists no packages
     # Set by the detectors (resolver/detectors/): what the file was read as, what was not used.

@@ -17,6 +17,7 @@ from pathlib import Path
 from packaging.markers import InvalidMarker, Marker
 
 from launchbuild.core.findings import Finding, Location
+from launchbuild.core.sourced import Origin, Sourced
 from launchbuild.resolver.rules import finding as resolver_finding
 from launchbuild.errors import BadInput, InfraUnavailable
 from launchbuild.resolver.detectors.base import read_toml
@@ -143,6 +144,16 @@ def vcs_lines(data: dict, shown: str) -> tuple:
     return tuple(out)
 
 
+def lock_requires_python(data: dict, shown: str) -> Sourced[str] | None:
+    """A lock's top-level `requires-python` (PEP 751, uv.lock): the Pythons it was made for."""
+    value = data.get("requires-python")
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise BadInput(f"requires-python in {shown} is not a string", hint="regenerate the lock")
+    return Sourced(value, Origin.SOURCE_FILE, f"{shown} requires-python")
+
+
 @dataclass(frozen=True)
 class PylockInput:
     path: Path
@@ -158,6 +169,7 @@ class PylockInput:
         findings = tuple(f for f in findings if not any(f"{n} in {shown} is a VCS checkout" in f.message for n in names))
         n = body.count("# via")
         return LoadedInput(self.kind, shown, ParsedRequirements(requirements=vcs, files=(shown,)), lock_body=body,
+                           requires_python=lock_requires_python(data, shown),
                            read=(f"PEP 751 lock: {n} distributions, used as locked (not re-resolved)",),
                            findings=findings, extra_index_urls=tuple(i for i in indexes if "pypi.org" not in i),
                            empty_reason=None if body or findings or vcs else "its [[packages]] is empty")
@@ -226,7 +238,7 @@ class UvLockInput:
             ((pyproject.get("tool") or {}).get("uv") or {}).get("package", True) is not False
         return LoadedInput(self.kind, shown, ParsedRequirements(requirements=tuple(vcs), files=(shown,)), lock_body=body,
                            extras=self.extras, groups=self.groups, own_project="." if buildable else None,
-                           project_root=project,
+                           project_root=project, requires_python=lock_requires_python(data, shown),
                            read=(f"uv.lock: {len(data.get('package', []))} packages, exported for the target "
                                  "(not re-resolved)",), findings=tuple(findings), extra_index_urls=tuple(indexes),
                            empty_reason=None if body or findings or vcs else "locks no third-party packages")

@@ -241,3 +241,26 @@ def test_lb312_is_reported_exactly_when_the_range_excludes_the_python(clauses, x
     assert (finding is None) == inside
     if finding is not None and isinstance(finding.fixes[0], SetOption):
         assert any(specifier.contains(f"{finding.fixes[0].value}.{patch}") for patch in (0, 99))
+
+
+_PYLOCK = ('lock-version = "1.0"\ncreated-by = "test"\nrequires-python = ">=3.12"\n[[packages]]\nname = "six"\n'
+           'version = "1.17.0"\n[[packages.wheels]]\nname = "six-1.17.0-py2.py3-none-any.whl"\n'
+           'url = "https://files.example.invalid/six-1.17.0-py2.py3-none-any.whl"\n'
+           'hashes = {sha256 = "4721f391ed90541fddacab5acf947aa0d3dc7d27b2e1e8eda2be8970586c3274"}\n')
+
+
+def test_a_lock_files_requires_python_chooses_the_target_and_contradicting_it_is_lb312(tmp_path):
+    from launchbuild.resolver.api import select_target
+
+    (tmp_path / "pylock.toml").write_text(_PYLOCK)
+    job = Job(source=CodeSource(tmp_path))
+    _, chosen = select_target(tmp_path, job, ResolveOptions(cache_dir=tmp_path / "c"))
+    assert (chosen.value, chosen.detail) == ("3.13", "pylock.toml requires-python")
+    [finding] = _lb312(resolve(tmp_path, job, ResolveOptions(python="3.11", cache_dir=tmp_path / "c", offline=True)))
+    assert finding.location.path == "pylock.toml" and finding.fixes[0] == SetOption("python", "3.12")
+
+
+def test_the_findings_location_is_the_whole_file_name_even_with_spaces():
+    finding = outside_requires_python(Sourced("3.11", Origin.FLAG, "--python"),
+                                      Sourced(">=3.12", Origin.SOURCE_FILE, "sub dir/pylock.toml requires-python"))
+    assert finding.location.path == "sub dir/pylock.toml"
