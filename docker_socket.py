@@ -1,11 +1,12 @@
 """Image inspection over the local Docker Engine socket with the standard library only.
 
 The warm paths (a `check` whose fact sheet is cached, a `build` whose content tag already
-exists) need nothing from the engine but `GET /images/{name}/json`. The docker SDK costs
-~0.2 s of imports (requests, urllib3, charset_normalizer) for that one call, which is most
-of a warm run's budget. This module answers it from the unix socket directly, and says
-`None` (not "absent") whenever it cannot: callers then take the SDK path exactly as
-before, so every error message and every slow-path behaviour is unchanged.
+exists, a code-only rebuild whose checks are reused) need nothing from the engine but
+`GET /images/{name}/json` and `POST /images/{name}/tag`. The docker SDK costs ~0.2 s of
+imports (requests, urllib3, charset_normalizer) for those calls, which is most of a warm
+run's budget. This module answers them from the unix socket directly, and says `None` (not
+"absent") whenever it cannot: callers then take the SDK path exactly as before, so every
+error message and every slow-path behaviour is unchanged.
 
 Only `unix://` endpoints are handled (DOCKER_HOST unset or unix://…), the same endpoint
 the SDK's `from_env` would pick; tcp/ssh/TLS set-ups always go through the SDK.
@@ -66,12 +67,13 @@ class EngineSocket:
         path = socket_path()
         return cls(path) if path and os.path.exists(path) else None
 
-    def _get(self, url: str) -> tuple[int, bytes] | None:
+    def _request(self, method: str, url: str) -> tuple[int, bytes] | None:
+        # Both calls are idempotent, so a retry is safe.
         for attempt in (0, 1):  # the engine may close an idle keep-alive connection
             if self._conn is None:
                 self._conn = _UnixConnection(self.path, self.timeout)
             try:
-                self._conn.request("GET", url, headers={"Accept": "application/json"})
+                self._conn.request(method, url, headers={"Accept": "application/json"})
                 resp = self._conn.getresponse()
                 return resp.status, resp.read()
             except (OSError, http.client.HTTPException):
@@ -83,7 +85,7 @@ class EngineSocket:
     def image(self, name: str) -> dict[str, Any] | Literal[False] | None:
         """The image's inspect document; False when the engine says it has no such image;
         None when the engine could not be asked (no socket, refused, odd answer)."""
-        answer = self._get("/images/" + quote(name, safe="/:") + "/json")
+        answer = self._request("GET", "/images/" + quote(name, safe="/:") + "/json")
         if answer is None:
             return None
         status, body = answer
@@ -96,6 +98,17 @@ class EngineSocket:
         except ValueError:
             return None
         return doc if isinstance(doc, dict) and doc.get("Id") else None
+
+    def tag(self, image: str, repository: str, tag: str) -> bool | None:
+        """Tag `image` (an ID or reference) as repository:tag. True when the engine did; False
+        when it has no such image; None when it could not be asked or refused (the SDK's
+        path then gives the engine's own error)."""
+        query = "repo=" + quote(repository, safe="") + "&tag=" + quote(tag, safe="")
+        answer = self._request("POST", "/images/" + quote(image, safe="/:") + "/tag?" + query)
+        if answer is None:
+            return None
+        status = answer[0]
+        return True if status in (200, 201) else False if status == 404 else None
 
     def close(self) -> None:
         if self._conn is not None:

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from launchbuild.builder import engine as eng
+from launchbuild.builder.local_images import LocalImages
 from launchbuild.builder.context import build_context, content_hash, scan, stable_context_dir, synced_context
 from launchbuild.builder.dockerfile import render
 from launchbuild.builder.plan import BuildPlan, CaMode, Frontend, find_ca_bundle
@@ -71,11 +72,11 @@ def code_entries(source_dir: Path, credentials=None):
 
 def base_digest(client, ref: str) -> str:
     """The base image's identity in the tag: its local image ID, else its registry digest."""
-    return _base_digest(client, ref)
+    return _base_digest(LocalImages(client), ref)
 
 
-def _base_digest(client, ref: str) -> str:
-    digest = eng.local_image_id(client, ref) or eng.registry_manifest_digest(client, ref)
+def _base_digest(images: LocalImages, ref: str) -> str:
+    digest = images.image_id(ref) or eng.registry_manifest_digest(images.client, ref)
     if not digest:
         raise BadInput(
             f"base image {ref} is neither in the local engine nor in its registry",
@@ -108,13 +109,13 @@ def _skip_over_socket(base_image: str, engine: str, tagged, started: float) -> B
                         duration_s=time.monotonic() - started)
 
 
-def _verify(client, image_id: str, plan: BuildPlan, entries, uv_binary: Path | None, source_dir=None):
+def _verify(images: LocalImages, image_id: str, plan: BuildPlan, entries, uv_binary: Path | None, source_dir=None):
     """Run the probe, unless this image's environment layers are identical to an image that
     already passed and the entrypoint's script is among the copied files (a code-only change)."""
     from launchbuild.core.cache import cache_root
 
     cache = VerificationCache(cache_root())
-    key = environment_key(client.images.get(image_id).attrs, plan)
+    key = environment_key(images.attrs(image_id) or {}, plan)
     checks = cache.get(key) if key else None
     script = script_in_code(plan.entrypoint, frozenset(e.path for e in entries if e.kind == "f"))
     extra = cache.extra(key) if checks is not None and key else {}
@@ -125,10 +126,10 @@ def _verify(client, image_id: str, plan: BuildPlan, entries, uv_binary: Path | N
             extra, Path(source_dir) / script, script, frozenset(e.path for e in entries))
     from launchbuild.builder import layers, verify_layers
 
-    heavy_key = verify_layers.heavy_layer_key(plan, _local_id(client, plan.base_image))
+    heavy_key = verify_layers.heavy_layer_key(plan, _local_id(images, plan.base_image))
     heavy = verify_layers.HeavyImports(cache_root())
     carried = heavy.get(heavy_key) if heavy_key else None
-    results = verify_image(client, image_id, plan, uv_binary=uv_binary if eng.host_arch() == plan.arch else None,
+    results = verify_image(images.client, image_id, plan, uv_binary=uv_binary if eng.host_arch() == plan.arch else None,
                            carried_imports=carried)
     from launchbuild.builder.verify import LAST_IMPORTABLE, LAST_IMPORTS
 
@@ -140,10 +141,10 @@ def _verify(client, image_id: str, plan: BuildPlan, entries, uv_binary: Path | N
     return results
 
 
-def _local_id(client, ref: str) -> str:
+def _local_id(images: LocalImages, ref: str) -> str:
     """The local image ID of the base (its config digest), "" when the engine does not have it."""
     try:
-        return client.images.get(ref).id or ""
+        return images.image_id(ref) or ""
     except Exception:  # noqa: BLE001 - unknown base: nothing is carried over, everything is imported
         return ""
 
@@ -235,36 +236,38 @@ def build_image(
         skip = _skip_over_socket(plan.base_image, engine, tagged, started)
         if skip is not None:
             return skip
-    client = client or eng.docker_client()
-    local = eng.select_engine(engine, client)
-    plan, dockerfile, ref = tagged(local.frontend, _base_digest(client, plan.base_image))
+    # Images are read and tagged over the engine socket; the SDK is imported only for what
+    # needs it (the classic engine, a verification container, a push).
+    images = LocalImages(client)
+    local = eng.select_engine(engine, images.given_client)
+    plan, dockerfile, ref = tagged(local.frontend, _base_digest(images, plan.base_image))
 
     if not (force or no_cache):
-        in_registry = eng.registry_manifest_digest(client, ref) if push else None
+        in_registry = eng.registry_manifest_digest(images.client, ref) if push else None
         if in_registry:
             # Nothing is pushed on a skip, so `pushed` stays empty: the tag was already there.
             return BuildSummary(tag=ref, skipped=True, reason="content tag already in the registry",
                                 digest=in_registry, engine=local.name,
                                 duration_s=time.monotonic() - started)
-        local_id = eng.local_image_id(client, ref)
+        found = images.attrs(ref)
         reason = "content tag already in the local engine"
-        if local_id is None and push:
+        if found is None and push:
             # Verified earlier without --push (under the local repository): re-tag and push
             # that very image rather than building it again.
             local_ref = image_ref(plan.repository, tag_of(ref))
-            local_id = eng.local_image_id(client, local_ref)
-            if local_id is not None:
-                eng.tag_image(client, local_id, ref)
+            found = images.attrs(local_ref)
+            if found is not None:
+                images.tag(found["Id"], ref)
                 reason = f"verified image {local_ref} re-tagged for the registry"
-        if local_id:
+        if found:
             pushed = digest = push_stats = None
             if push:
-                digest, push_stats = measured_push(lambda: eng.push_image(client, ref), ref)
+                digest, push_stats = measured_push(lambda: eng.push_image(images.client, ref), ref)
                 pushed = ref
                 reason += "; pushed"
             return BuildSummary(tag=ref, skipped=True, reason=reason, **summary_fields(push_stats),
                                 digest=digest, pushed=pushed, engine=local.name,
-                                size_bytes=client.images.get(local_id).attrs.get("Size"),
+                                size_bytes=found.get("Size"),
                                 duration_s=time.monotonic() - started)
 
     secrets = {"ca": ca} if ca and plan.ca_mode is CaMode.SECRET else {}
@@ -297,18 +300,18 @@ def build_image(
         layers.place(ctx, plan)  # the sub-locks of the layer split
         result = local.build(ctx, platform=platform, no_cache=no_cache, secrets=secrets, on_progress=on_progress)
 
-    verification = _verify(client, result.image_id, plan, entries, uv_binary, context_source_dir)
+    verification = _verify(images, result.image_id, plan, entries, uv_binary, context_source_dir)
     if not all(v.passed for v in verification):
-        eng.remove_image(client, result.image_id)
+        eng.remove_image(images.client, result.image_id)
         return BuildSummary(tag=ref, skipped=False, engine=local.name, verification=verification,
                             reason="verification failed: the image was removed and nothing was tagged",
                             duration_s=time.monotonic() - started)
-    eng.tag_image(client, result.image_id, ref)
+    images.tag(result.image_id, ref)
     digest = pushed = push_stats = None
     if push:
         # The local repository gets the tag too, so a later build without --push skips.
-        eng.tag_image(client, result.image_id, image_ref(plan.repository, tag_of(ref)))
-        digest, push_stats = measured_push(lambda: eng.push_image(client, ref), ref)
+        images.tag(result.image_id, image_ref(plan.repository, tag_of(ref)))
+        digest, push_stats = measured_push(lambda: eng.push_image(images.client, ref), ref)
         pushed = ref
     cached = sum(1 for s in result.steps if s.cached)
     return BuildSummary(
@@ -317,7 +320,7 @@ def build_image(
         reason=("forced rebuild" if (force or no_cache) else "content tag not found")
         + f"; {cached}/{len(result.steps)} steps from cache",
         duration_s=time.monotonic() - started,
-        size_bytes=client.images.get(result.image_id).attrs.get("Size"),
+        size_bytes=(images.attrs(result.image_id) or {}).get("Size"),
         digest=digest,
         pushed=pushed,
         engine=local.name,

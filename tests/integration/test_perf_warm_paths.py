@@ -1,7 +1,8 @@
 """The warm paths, through new CLI processes on the real engine and PyPI: a warm `check`
 and a no-change `build` reach the same verdict and the same content tag as the slow path,
 without importing the docker SDK or requests (the point of the socket fast path), and a
-code-only rebuild reuses the kept BuildKit context."""
+code-only rebuild reuses the kept BuildKit context and the environment's checks, also without
+the SDK."""
 
 from __future__ import annotations
 
@@ -79,6 +80,9 @@ def test_warm_check_and_no_change_build_skip_the_sdk(job: Path, tmp_path: Path, 
         changed, changed_report = run(["build", str(job), *common], cache)
         assert changed["code"] == 0 and not changed_report["build"]["skipped"]
         assert changed_report["build"]["tag"] != tag
+        # The environment's checks are reused (no container runs), and the image is read and
+        # tagged over the socket: the rebuild never imports the SDK.
+        assert changed["heavy"] == []
         contexts = [p for p in (cache / "contexts").iterdir() if p.is_dir()]
         assert len(contexts) == 1
         assert (contexts[0] / "code/train.py").read_text() == "print('hello again')\n"
