@@ -23,7 +23,7 @@ PURE = {
 }
 # Shared values outside compat that the pure side may use (the kernel a-core gathers into core/):
 # followed for their module-level imports only.
-KERNEL = {"errors", "jobs", "jobs.model", "jobs.urls", "resolver", "resolver.model", "resolver.rules",
+KERNEL = {"errors", "jobs", "jobs.model", "jobs.urls", "resolver", "resolver.model", "resolver.rules", "resolver.versions",
           "core", "core.findings", "core.fixes", "core.rule", "core.sourced", "core.platform", "core.imageref",
           "core.gpu_names",
           "core.tables"}  # core.tables: the tables shipped in the package, read once (as compat.data)
