@@ -164,6 +164,14 @@ def facts_from_files(scan: FileScan) -> tuple[dict[str, Any], dict[str, str]]:
         facts[name] = value
         sources[name] = f"{where} {source}"
 
+    def put_presence(name: str, path: str | None, absent: str) -> None:
+        # A path: present. "": looked everywhere and not there, proof only when the scan was
+        # complete. None: could not tell, so the fact stays unknown.
+        if path:
+            put(name, True, path)
+        elif path == "" and scan.complete:
+            put(name, False, absent)
+
     if scan.os_release:
         osr = parse_os_release(scan.os_release)
         if osr.get("ID"):
@@ -177,20 +185,14 @@ def facts_from_files(scan: FileScan) -> tuple[dict[str, Any], dict[str, str]]:
             put("os_codename", codename, "/etc/os-release VERSION_CODENAME")
     if scan.debian_version and scan.debian_version.strip():
         put("debian_version", scan.debian_version.strip().splitlines()[0], "/etc/debian_version")
-    if scan.apt_get:
-        put("has_apt", True, scan.apt_get)
-    elif scan.apt_get == "" and scan.complete:
-        put("has_apt", False, "no apt-get on PATH")
+    put_presence("has_apt", scan.apt_get, "no apt-get on PATH")
     glibc = parse_glibc(scan.glibc)
     if glibc:
         put("glibc", glibc, "libc")
     pythons = parse_pythons(scan.python_paths)
     if pythons or scan.complete:
         put("pythons", pythons, "python3.X on PATH")
-    if scan.nvcc:
-        put("has_nvcc", True, scan.nvcc)
-    elif scan.nvcc == "" and scan.complete:
-        put("has_nvcc", False, "no nvcc on PATH or in /usr/local/cuda/bin")
+    put_presence("has_nvcc", scan.nvcc, "no nvcc on PATH or in /usr/local/cuda/bin")
     cuda = parse_cuda_version_json(scan.cuda_version_json)
     if cuda:
         put("cuda_version", cuda, "/usr/local/cuda/version.json")
