@@ -20,7 +20,10 @@ class Fix:
     `phrase` is wording, not data: `as_data` leaves it out."""
 
     def text(self) -> str:
-        raise NotImplementedError
+        """The fix's `phrase` with its fields filled in; a fix without one renders its own text."""
+        if "phrase" not in self.__dict__:
+            raise NotImplementedError(f"{type(self).__name__} declares no phrase and no text()")
+        return self._phrased()
 
     def _phrased(self) -> str:
         phrase: str = self.__dict__["phrase"]  # the subclasses that call this declare it
@@ -50,9 +53,6 @@ class ReplacePackage(Fix):
     replacement: str
     phrase: str = "use {replacement}"
 
-    def text(self) -> str:
-        return self._phrased()
-
 
 @dataclass(frozen=True)
 class PinPackage(Fix):
@@ -78,9 +78,6 @@ class ChangeBaseImage(Fix):
 
     image: str
     phrase: str = "use {image}"
-
-    def text(self) -> str:
-        return self.phrase.format(image=self.image)
 
 
 @dataclass(frozen=True)
@@ -144,9 +141,6 @@ class ChangeImageCuda(Fix):
     example: str = ""
     phrase: str = "use an image with CUDA {minimum} or later"
 
-    def text(self) -> str:
-        return self._phrased()
-
 
 @dataclass(frozen=True)
 class InstallVariant(Fix):
@@ -161,9 +155,6 @@ class InstallVariant(Fix):
     index: str = ""
     phrase: str = "install the CUDA {cuda} variant of {package}"
 
-    def text(self) -> str:
-        return self._phrased()
-
 
 @dataclass(frozen=True)
 class AddPackage(Fix):
@@ -171,9 +162,6 @@ class AddPackage(Fix):
 
     requirement: str
     phrase: str = "add {requirement} to the requirements"
-
-    def text(self) -> str:
-        return self._phrased()
 
 
 @dataclass(frozen=True)
@@ -184,9 +172,6 @@ class UnifyCuda(Fix):
     packages: tuple[str, ...] = ()
     phrase: str = "use the CUDA {major} builds of every GPU package (the -cu{major} / cuda{major} variants)"
 
-    def text(self) -> str:
-        return self._phrased()
-
 
 @dataclass(frozen=True)
 class SetImageEnv(Fix):
@@ -195,9 +180,6 @@ class SetImageEnv(Fix):
     name: str
     value: str
     phrase: str = "set ENV {name}={value} in the build"
-
-    def text(self) -> str:
-        return self._phrased()
 
 
 @dataclass(frozen=True)
