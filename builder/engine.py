@@ -50,15 +50,6 @@ def select_engine(name: str = "auto", client=None) -> LocalEngine:
 
 # ---------------------------------------------------------------- images, registry, push
 
-def local_image_id(client, ref: str) -> str | None:
-    from docker.errors import ImageNotFound
-
-    try:
-        return client.images.get(ref).id
-    except ImageNotFound:
-        return None
-
-
 def registry_manifest_digest(client, ref: str) -> str | None:
     """The manifest digest of `ref` in its registry (a HEAD/GET on the manifest, done by the
     engine with the credentials from the docker config), None when the tag is not there.

@@ -43,11 +43,12 @@ def local_only_base(client: Any, base_image: str) -> Any:
     """Finding LB404 when `base_image` is in the local engine but its registry has no manifest
     for it (or cannot be asked from here), else None. Needs the docker SDK client."""
     from launchbuild.builder import engine as eng
+    from launchbuild.builder.local_images import LocalImages
     from launchbuild.compat.catalog import get
     from launchbuild.core.findings import Evidence, Severity
     from launchbuild.core.fixes import Advice, SetOption
 
-    local_id = eng.local_image_id(client, base_image)
+    local_id = LocalImages(client).image_id(base_image)
     if local_id is None:
         return None
     try:
