@@ -81,16 +81,19 @@ def from_runtime_txt(path: Path) -> str | None:
     return normalize(line, str(path))
 
 
-def from_requires_python(spec: str, where: str) -> str:
-    """The highest supported X.Y the specifier allows."""
+def _range(spec: str, where: str) -> SpecifierSet:
     try:
-        specifier = SpecifierSet(spec)
+        return SpecifierSet(spec)
     except InvalidSpecifier:
         raise BadInput(f"malformed requires-python {spec!r} in {where}",
                        hint="write a PEP 440 specifier, e.g. '>=3.10'") from None
+
+
+def from_requires_python(spec: str, where: str) -> str:
+    """The highest supported X.Y the specifier allows."""
+    specifier = _range(spec, where)
     for xy in reversed(SUPPORTED_PYTHONS):
-        # A release line is allowed if its first patch release is (">=3.10.2" allows 3.10.x later).
-        if any(specifier.contains(f"{xy}.{patch}", prereleases=False) for patch in (0, 99)):
+        if _allows(specifier, xy):
             return xy
     raise BadInput(f"requires-python {spec!r} in {where} allows none of {', '.join(SUPPORTED_PYTHONS)}",
                    hint="widen requires-python or pass --python")
@@ -109,14 +112,10 @@ def outside_requires_python(python: Sourced[str], requires: Sourced[str] | None)
     if requires is None:
         return None
     spec, where = requires.value, requires.detail or "requires-python"
-    try:
-        SpecifierSet(spec)
-    except InvalidSpecifier:
-        raise BadInput(f"malformed requires-python {spec!r} in {where}",
-                       hint="write a PEP 440 specifier, e.g. '>=3.10'") from None
-    if _allows(spec, python.value):
+    specifier = _range(spec, where)
+    if _allows(specifier, python.value):
         return None
-    allowed = [xy for xy in SUPPORTED_PYTHONS if _allows(spec, xy)]
+    allowed = [xy for xy in SUPPORTED_PYTHONS if _allows(specifier, xy)]
     widen = Advice(f"widen {where} to include {python.value}")
     return finding(
         "LB312",
@@ -143,8 +142,8 @@ def _nearest(allowed: list[str], xy: str) -> str:
     return min(reversed(allowed), key=lambda v: abs(int(v.split(".")[1]) - minor))
 
 
-def _allows(spec: str, xy: str) -> bool:
-    specifier = SpecifierSet(spec)
+def _allows(specifier: SpecifierSet, xy: str) -> bool:
+    # A release line is allowed if its first or a late patch release is (">=3.10.2" allows 3.10.x later).
     return any(specifier.contains(f"{xy}.{patch}", prereleases=False) for patch in (0, 99))
 
 
@@ -202,9 +201,10 @@ def select_python(
         else:
             spec, detail = requires_python, "pyproject.toml requires-python"
         chosen = from_requires_python(spec, detail)  # validates the range first
+        specifier = SpecifierSet(spec)
         # A range, not a pin: when the base image is fixed and its own Python is in range, that
         # is the target (the image cannot get another Python), not the newest the range allows.
-        in_image = [xy for xy in _image_xy(image_pythons) if _allows(spec, xy)]
+        in_image = [xy for xy in _image_xy(image_pythons) if _allows(specifier, xy)]
         if in_image:
             return Sourced(in_image[-1], Origin.SOURCE_FILE, f"{detail}, met by the base image's Python")
         return Sourced(chosen, Origin.SOURCE_FILE, detail)
