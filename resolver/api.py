@@ -135,6 +135,13 @@ def _job_requires_python(source_dir: Path | None, options: ResolveOptions,
 
 def select_target(source_dir: Path | None, job: Job, options: ResolveOptions,
                   loaded: LoadedInput | None = None) -> tuple[Target, Sourced[str]]:
+    target, python, _ = _select_target(source_dir, job, options, loaded)
+    return target, python
+
+
+def _select_target(source_dir: Path | None, job: Job, options: ResolveOptions,
+                   loaded: LoadedInput | None) -> tuple[Target, Sourced[str], Sourced[str] | None]:
+    """The target, its Python, and the job's own Python range that choice was held to."""
     run_python = None
     if job.run_metadata is not None:
         meta = read_run_metadata(job.run_metadata)
@@ -148,7 +155,7 @@ def select_target(source_dir: Path | None, job: Job, options: ResolveOptions,
         environment_python=loaded.python_pin if loaded else None, run_metadata_python=run_python,
     )
     platform = parse_platform(options.platform)
-    return Target(python=python.value, platform=platform, glibc=validate_glibc(options.glibc)), python
+    return Target(python=python.value, platform=platform, glibc=validate_glibc(options.glibc)), python, requires
 
 
 def _check_extras_and_groups(loaded: LoadedInput, options: ResolveOptions) -> None:
@@ -193,8 +200,8 @@ def resolve(source_dir: Path | None, job: Job, options: ResolveOptions = Resolve
         groups=tuple(options.groups),
     )
     loaded, skipped = _pick_input(candidates)
-    target, python = select_target(source_dir, job, options, loaded)
-    outside = outside_requires_python(python, _job_requires_python(source_dir, options, loaded))
+    target, python, requires = _select_target(source_dir, job, options, loaded)
+    outside = outside_requires_python(python, requires)
     result = _resolve_input(source_dir, job, options, candidates, loaded, skipped, target)
     return _replace(result, findings=(outside, *result.findings)) if outside else result
 
