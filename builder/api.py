@@ -129,7 +129,7 @@ def _verify(images: LocalImages, image_id: str, plan: BuildPlan, entries, uv_bin
     heavy_key = verify_layers.heavy_layer_key(plan, _local_id(images, plan.base_image))
     heavy = verify_layers.HeavyImports(cache_root())
     carried = heavy.get(heavy_key) if heavy_key else None
-    results = verify_image(images.client, image_id, plan, uv_binary=uv_binary if eng.host_arch() == plan.arch else None,
+    results = verify_image(images.containers(), image_id, plan, uv_binary=uv_binary if eng.host_arch() == plan.arch else None,
                            carried_imports=carried)
     from launchbuild.builder.verify import LAST_IMPORTABLE, LAST_IMPORTS
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from launchbuild.builder import engine as eng
+from launchbuild.builder.probe_container import Containers, SdkContainers, SocketContainers
 from launchbuild.builder.tags import split_ref
 from launchbuild.docker_socket import EngineSocket, shared
 
@@ -32,6 +33,12 @@ class LocalImages:
     def given_client(self) -> Any:
         """The SDK client if one exists already, else None (an engine then creates its own)."""
         return self._client
+
+    def containers(self) -> Containers:
+        """Verification containers: over the socket when images are read over it, else the SDK's."""
+        if self._socket is not None:
+            return SocketContainers(self._socket.path)
+        return SdkContainers(self.client)
 
     def attrs(self, ref: str) -> dict[str, Any] | None:
         """The image's inspect document, None when the engine has no such image."""

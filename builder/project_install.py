@@ -69,7 +69,7 @@ def lines(plan: BuildPlan, uv_mount: str, index_args: str) -> list[str]:
         copy = f"cp -a {src}/. {SCRATCH}"
         if plan.installer == "uv":
             env = ca_export(plan, "SSL_CERT_FILE") + "UV_NO_CACHE=1 UV_PYTHON_DOWNLOADS=never"
-            install = f"{env} uv pip install --python {VENV}/bin/python --no-deps{index_args} {SCRATCH}"
+            install = f"{env} uv pip install --python {VENV}/bin/python --no-deps --compile-bytecode{index_args} {SCRATCH}"
             mounts = f"{uv_mount} {ca_mount}"
         else:
             env = ca_export(plan, "PIP_CERT")

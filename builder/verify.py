@@ -11,14 +11,15 @@ import io
 import json
 import re
 import tarfile
+from dataclasses import replace
 from pathlib import Path
 
 from packaging.markers import InvalidMarker, Marker
 from packaging.utils import canonicalize_name
 
-from launchbuild.builder.plan import VENV, BuildPlan
-from launchbuild.errors import InfraUnavailable
 from launchbuild.builder.model import VerificationResult
+from launchbuild.builder.plan import VENV, BuildPlan
+from launchbuild.builder.probe_container import Containers, ContainerSpec, ProbeTimedOut, RunRefused
 from launchbuild.resolver.versions import same_version
 
 PROBE_DIR = "/tmp/launchbuild-verify"
@@ -112,60 +113,38 @@ def _local_engine() -> bool:
     return sys.platform.startswith("linux") and socket_path() is not None
 
 
-def verify_image(client, image: str, plan: BuildPlan, *, uv_binary: Path | None = None,
+def verify_image(containers: Containers, image: str, plan: BuildPlan, *, uv_binary: Path | None = None,
                  timeout_s: int = 180, carried_imports: tuple[tuple[str, ...], tuple[dict, ...]] | None = None,
                  ) -> tuple[VerificationResult, ...]:
     """Run the probe in one offline container and judge it. The container is always removed."""
-    from docker.errors import APIError, DockerException
-
     from launchbuild.compat.facts.providers.docker import owner_labels
 
-    def create(mount_uv: bool):
-        entrypoint, command = probe_command(plan, carried=carried_imports[0] if carried_imports else ())
-        return client.containers.create(
-            image,
-            entrypoint=entrypoint,
-            command=command,
-            network_mode="none",
-            # The repository and the owner too: whoever shares the engine can tell whose probe this is.
-            labels={"io.launchbuild.role": "verify", "io.launchbuild.repository": plan.repository,
-                    **owner_labels()},
-            volumes={str(uv_binary): {"bind": f"{PROBE_DIR}/uv", "mode": "ro"}} if mount_uv else None,
-        )
-
+    entrypoint, command = probe_command(plan, carried=carried_imports[0] if carried_imports else ())
+    # The repository and the owner too: whoever shares the engine can tell whose probe this is.
+    spec = ContainerSpec(image, tuple(entrypoint), tuple(command), tuple(sorted(
+        {"io.launchbuild.role": "verify", "io.launchbuild.repository": plan.repository, **owner_labels()}.items())))
     container = None
     try:
         mounted = False
         if uv_binary is not None and _local_engine():
             try:
-                container, mounted = create(True), True
-            except APIError:
+                container = containers.create(replace(spec, binds=((str(uv_binary), f"{PROBE_DIR}/uv"),)))
+                mounted = True
+            except RunRefused:
                 container = None  # a host path the engine cannot see: copy uv in instead
         if container is None:
-            container = create(False)
-        # put_archive works on a created container: the probe (and uv, for `uv pip check`)
+            container = containers.create(spec)
+        # The archive goes into a created container: the probe (and uv, for `uv pip check`)
         # exist only in this container's writable layer or mounts, never in the image.
-        container.put_archive("/tmp", _probe_tar(None if mounted else uv_binary))
-        container.start()
-        status = container.wait(timeout=timeout_s)
-        out = container.logs(stdout=True, stderr=False).decode("utf-8", "replace")
-        err = container.logs(stdout=False, stderr=True).decode("utf-8", "replace")
-    except APIError as exc:
-        return (VerificationResult("run image", False, f"could not run the image: {str(exc.explanation or exc)[:200]}"),)
-    except DockerException as exc:
-        raise InfraUnavailable(f"Docker engine failed during verification: {str(exc)[:160]}",
-                               hint="check the Docker daemon") from None
-    except Exception as exc:  # requests' ReadTimeout from wait(): the probe hung
-        if type(exc).__name__ in ("ReadTimeout", "ConnectionError", "Timeout"):
-            return (VerificationResult("run image", False, f"probe did not finish within {timeout_s}s"),)
-        raise
+        run = containers.run(container, "/tmp", _probe_tar(None if mounted else uv_binary), timeout_s)
+    except RunRefused as exc:
+        return (VerificationResult("run image", False, f"could not run the image: {exc}"),)
+    except ProbeTimedOut:
+        return (VerificationResult("run image", False, f"probe did not finish within {timeout_s}s"),)
     finally:
         if container is not None:
-            try:
-                container.remove(force=True)
-            except DockerException:
-                pass
-    results, probe = judge_run(plan, status.get("StatusCode"), out, err,
+            containers.remove(container)
+    results, probe = judge_run(plan, run.exit_code, run.stdout, run.stderr,
                                carried=carried_imports[1] if carried_imports else ())
     if probe is not None:
         LAST_IMPORTABLE[image] = tuple(probe.get("importable") or ())

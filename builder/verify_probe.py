@@ -71,7 +71,9 @@ def check_entrypoint(argv):
     return True, "%s on PATH" % found
 
 
-def pip_check():
+def start_pip_check():
+    """The dependency check, started in the background (it reads only metadata, so it runs
+    while the imports are checked): a (process, tool) pair, or the result when none can run."""
     uv = os.path.join(HERE, "uv")
     env = dict(os.environ, UV_NO_CACHE="1", UV_PYTHON_DOWNLOADS="never")
     if os.access(uv, os.X_OK):
@@ -80,12 +82,23 @@ def pip_check():
         cmd = [sys.executable, "-m", "pip", "check", "--disable-pip-version-check"]
     else:
         return {"ran": False, "rc": None, "output": "neither uv nor pip available to check"}
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
-    return {"ran": True, "rc": proc.returncode, "output": proc.stdout.decode("utf-8", "replace")[-2000:], "tool": cmd[0]}
+    try:
+        return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env), cmd[0]
+    except OSError as exc:
+        return {"ran": False, "rc": None, "output": "%s could not run: %s" % (cmd[0], exc)}
+
+
+def finish_pip_check(started):
+    if isinstance(started, dict):
+        return started
+    proc, tool = started
+    out, _ = proc.communicate()
+    return {"ran": True, "rc": proc.returncode, "output": out.decode("utf-8", "replace")[-2000:], "tool": tool}
 
 
 def main():
     argv = json.loads(sys.argv[1]) if len(sys.argv) > 1 else []
+    pip_checking = start_pip_check()
     ok, detail = check_entrypoint(argv)
     dists = []
     if metadata is not None:
@@ -120,7 +133,7 @@ def main():
         "cwd": os.getcwd(),
         "entrypoint": {"ok": ok, "detail": detail},
         "dists": sorted(dists),
-        "pip_check": pip_check(),
+        "pip_check": finish_pip_check(pip_checking),
         "marker_env": env,
     })))
 

@@ -1,5 +1,6 @@
 """The verification probe gets the host's uv either bind-mounted (a local engine) or copied
-into the container (an engine that cannot see this host's files): both judge the same."""
+into the container (an engine that cannot see this host's files), and its container is run
+over the engine socket (stdlib) or through the docker SDK: all four judge the same."""
 
 from __future__ import annotations
 
@@ -36,12 +37,17 @@ def demo_image(tmp_path_factory, standin_images):
     docker.from_env().images.remove(report["build"]["tag"], force=True)
 
 
+@pytest.mark.parametrize("over", ["socket", "sdk"])
 @pytest.mark.parametrize("local_engine", [True, False])
-def test_probe_with_uv_mounted_or_copied(demo_image, docker_client, monkeypatch, local_engine):
+def test_probe_with_uv_mounted_or_copied(demo_image, docker_client, monkeypatch, local_engine, over):
+    from launchbuild.builder.probe_container import SdkContainers, SocketContainers
+    from launchbuild.docker_socket import socket_path
+
     tag = demo_image
     monkeypatch.setattr(verify, "_local_engine", lambda: local_engine)
     plan = BuildPlan(source_kind=SourceKind.CODE, base_image="x", python="3.11", entrypoint=("python", "train.py"))
-    results = verify.verify_image(docker_client, tag, plan, uv_binary=find_uv_binary())
+    containers = SocketContainers(socket_path()) if over == "socket" else SdkContainers(docker_client)
+    results = verify.verify_image(containers, tag, plan, uv_binary=find_uv_binary())
     assert [(r.check, r.passed) for r in results] == [
         ("python version", True), ("pip check", True), ("locked versions", True),
         ("entrypoint", True), ("non-root user", True), ("imports", True), ("entrypoint imports", True)]

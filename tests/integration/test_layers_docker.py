@@ -40,6 +40,19 @@ def layer_index(ref: str, *needles: str) -> int:
     return found[0]
 
 
+def layer_files(ref: str, index: int) -> list[str]:
+    """The paths in one layer (rootfs order) of the pushed image, read from its registry blob."""
+    import tarfile
+    import urllib.request
+
+    blob = push_bytes.manifest_blobs(ref)[1 + index]  # the config blob comes first
+    base, path, _ = push_bytes.registry_parts(ref)
+    with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(
+            f"{base}/v2/{path}/blobs/{blob.digest}", timeout=30) as resp:
+        with tarfile.open(fileobj=resp, mode="r|*") as tar:
+            return [member.name for member in tar]
+
+
 def delete_from_registry(ref: str) -> None:
     """This test's tags leave the registry (its config enables deletes); best effort."""
     import urllib.request
@@ -97,6 +110,12 @@ def test_a_one_package_change_reuses_the_heavy_layer_and_pushes_less_than_it(
         assert len(layers1) == len(layers2) and rest > heavy
         assert layers1[: heavy + 1] == layers2[: heavy + 1]  # the heavy layer and all below it reused
         assert layers1[rest] != layers2[rest]  # the later install layer rebuilt
+        # Each layer carries the bytecode of what it installed, and only that: the later install
+        # compiles idna and never rewrites pygments' .pyc (which would ship the heavy part twice).
+        heavy_files, rest_files = layer_files(tags[1], heavy), layer_files(tags[1], rest)
+        assert any("/pygments/__pycache__/" in f and f.endswith(".pyc") for f in heavy_files)
+        assert any("/idna/__pycache__/" in f and f.endswith(".pyc") for f in rest_files)
+        assert not [f for f in rest_files if "/pygments/" in f]
 
         blobs1, blobs2 = (push_bytes.manifest_blobs(t) for t in tags)
         heavy_blob = blobs1[1 + heavy]  # the config blob comes first

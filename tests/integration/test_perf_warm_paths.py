@@ -89,5 +89,27 @@ def test_warm_check_and_no_change_build_skip_the_sdk(job: Path, tmp_path: Path, 
         out = docker_client.containers.run(changed_report["build"]["tag"], remove=True, network_mode="none")
         assert out.decode().strip() == "hello again"
         docker_client.images.remove(changed_report["build"]["tag"], force=True)
+
+        # Dependency change: a new lock, a new install layer and a real verification run, its
+        # container over the engine socket: still no docker SDK (the new package's index facts
+        # may take requests).
+        (job / "requirements.txt").write_text("six==1.16.0\nidna==3.7\n")
+        dep, dep_report = run(["build", str(job), *common], cache)
+        assert dep["code"] == 0 and not dep_report["build"]["skipped"]
+        assert "docker" not in dep["heavy"]
+        checks = {v["check"]: v for v in dep_report["build"]["verification"]}
+        assert checks["pip check"]["passed"] and "reused" not in checks["pip check"]["detail"]
+        assert checks["imports"]["passed"]
+        # Installed with its bytecode: the job's user cannot write __pycache__ into the venv,
+        # so a start imports from these .pyc files instead of compiling again.
+        probe = ("import os, idna, six; "
+                 "print(all(os.path.isfile(m.__cached__) for m in (idna, six)), os.access(idna.__file__, os.W_OK))")
+        out = docker_client.containers.run(dep_report["build"]["tag"], ["-c", probe], entrypoint="python",
+                                           remove=True, network_mode="none")
+        assert out.decode().split() == ["True", "False"]
+        repository = dep_report["build"]["tag"].rsplit(":", 1)[0]  # this job's probes only: the engine is shared
+        assert docker_client.containers.list(
+            all=True, filters={"label": f"io.launchbuild.repository={repository}"}) == []
+        docker_client.images.remove(dep_report["build"]["tag"], force=True)
     finally:
         docker_client.images.remove(tag, force=True)
