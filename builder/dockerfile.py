@@ -201,10 +201,12 @@ def _layered_install(plan: BuildPlan, sub_locks) -> list[str]:
              + (f"; by the name heuristic (size unknown): {', '.join(plan.layer_roots_by_name)}"
                 if plan.layer_roots_by_name else "")]
     for i, sub in enumerate(sub_locks):
-        last = i == len(sub_locks) - 1
+        # --strict only on a later last layer: the heavy layer's line must not depend on whether
+        # a later layer follows (a heavy-only lock is still checked whole by the verification).
+        strict = i > 0 and i == len(sub_locks) - 1
         lines += [f"# layer {sub.name}: {len(sub.packages)} packages, sub-lock sha256 {sub.sha256[:16]}",
                   f"COPY {sub.context_path} {sub.image_path}"]
-        lines += _install_run(plan, sub.image_path, strict=last, wheels=i > 0, no_deps=True)
+        lines += _install_run(plan, sub.image_path, strict=strict, wheels=i > 0, no_deps=True)
     # The whole lock, for `check image:` and the verification, after the installs: a small file.
     return lines + [f"COPY {CONTEXT_LOCK} {LOCK_IN_IMAGE}"]
 

@@ -227,8 +227,11 @@ _SHARED_OPTIONS = ("--index-url", "--extra-index-url", "--find-links", "-i ", "-
 
 def split(lock_text: str, heavy_roots: Iterable[str], exclude: Iterable[str] = ()) -> tuple[SubLock, ...]:
     """The sub-locks, in install order: a partition of the lock's entries. None (`()`: install
-    the lock as one layer) when nothing is heavy, everything is, or the lock has an option
-    line that installs something itself (`-e`, `-r`), which no sub-lock could own alone."""
+    the lock as one layer) when nothing is heavy or the lock has an option line that installs
+    something itself (`-e`, `-r`), which no sub-lock could own alone. When everything is heavy
+    the heavy sub-lock stands alone, rendered as it is with a later layer: adding one light
+    package must only add that layer (numpy, pandas and scikit-learn are all heavy, with their
+    closure; a single-layer rendering reinstalled them all when tqdm came)."""
     parsed = parse(lock_text)
     if any(not o.strip().startswith(_SHARED_OPTIONS) for o in parsed.options):
         return ()
@@ -239,7 +242,7 @@ def split(lock_text: str, heavy_roots: Iterable[str], exclude: Iterable[str] = (
     heavy = frozenset(n for n in heavy if n not in excluded
                       and all(" @ " not in e.lines[0] and "@" not in e.lines[0].split("==")[0]
                               for e in parsed.entries if e.name == n))
-    if not heavy or len(heavy) == len(parsed.entries):
+    if not heavy:
         return ()
     layers = []
     for name, members in (("1-heavy", [e for e in parsed.entries if e.name in heavy]),

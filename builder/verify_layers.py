@@ -24,10 +24,14 @@ def heavy_layer_key(plan, base_id: str) -> str | None:
     sub_locks = layers.for_plan(plan)
     if not sub_locks or not base_id:
         return None
-    from launchbuild.builder.dockerfile import render
+    from launchbuild.builder.dockerfile import CONTEXT_LOCK, render
+    from launchbuild.builder.plan import LOCK_IN_IMAGE
 
     text = render(plan) or ""
-    cut = text.find(f"# layer {sub_locks[1].name}:")
+    # Up to the end of the heavy install step: the next layer's marker, or (a heavy-only lock)
+    # the whole lock's COPY. Both cut the same text, so the key survives a light package coming.
+    after = f"# layer {sub_locks[1].name}:" if len(sub_locks) > 1 else f"COPY {CONTEXT_LOCK} {LOCK_IN_IMAGE}"
+    cut = text.find(after, max(0, text.find(f"# layer {sub_locks[0].name}:")))
     if cut < 0:
         return None
     data = {"dockerfile": text[:cut], "heavy": sub_locks[0].text, "base": base_id, "platform": plan.platform}

@@ -133,3 +133,37 @@ def test_a_one_package_change_reuses_the_heavy_layer_and_pushes_less_than_it(
                     docker_client.images.remove(ref)
                 except Exception:  # noqa: BLE001 - best-effort clean-up of this test's own tags
                     pass
+
+
+def test_a_lock_that_is_all_heavy_keeps_its_layer_when_a_light_package_comes(
+        tmp_path, standin_images, local_registry, docker_client):
+    """numpy, pandas and scikit-learn are all heavy with their closure: the heavy sub-lock then
+    stands alone, rendered as it is with a later layer, so tqdm adds a layer and rebuilds none."""
+    job = tmp_path / "allheavy"
+    job.mkdir()
+    run_id = uuid.uuid4().hex[:10]
+    (job / "train.py").write_text(f"import pygments\nprint('ok')  # {run_id}\n")
+    (job / "requirements.txt").write_text("pygments\n")
+    destination = f"{local_registry}/lb-test-layers/{run_id}"
+    tags = []
+    try:
+        first = build(job, destination, standin_images["python"], tmp_path / "first.json")
+        tags.append(first["build"]["tag"])
+        (job / "requirements.txt").write_text("pygments\nsix\n")
+        second = build(job, destination, standin_images["python"], tmp_path / "second.json")
+        tags.append(second["build"]["tag"])
+        heavy = layer_index(tags[0], "pip install", "1-heavy.lock")
+        assert layer_index(tags[1], "pip install", "1-heavy.lock") == heavy
+        layers1, layers2 = (docker_client.images.get(t).attrs["RootFS"]["Layers"] for t in tags)
+        assert layers1[: heavy + 1] == layers2[: heavy + 1]
+        assert layer_index(tags[1], "pip install", "2-rest.lock") > heavy
+        imports = next(v for v in second["build"]["verification"] if v["check"] == "imports")
+        assert imports["passed"] and "carried over from the unchanged heavy layer" in imports["detail"]
+    finally:
+        for tag in tags:
+            delete_from_registry(tag)
+            for ref in (tag, tag.replace(f"{destination}:", "launchbuild/allheavy:")):
+                try:
+                    docker_client.images.remove(ref)
+                except Exception:  # noqa: BLE001 - best-effort clean-up of this test's own tags
+                    pass

@@ -76,9 +76,16 @@ def test_option_lines_go_to_every_sub_lock():
     assert all(s.text.startswith("--extra-index-url https://example.invalid/simple\n") for s in sub)
 
 
-@pytest.mark.parametrize("roots", [[], ["not-in-the-lock"], list(TORCH_LOCK)])
-def test_no_split_when_nothing_or_everything_is_heavy(roots):
+@pytest.mark.parametrize("roots", [[], ["not-in-the-lock"]])
+def test_no_split_when_nothing_is_heavy(roots):
     assert layers.split(lock_of(TORCH_LOCK), roots) == ()
+
+
+def test_everything_heavy_is_the_heavy_sub_lock_alone_as_it_would_be_with_a_rest():
+    (alone,) = layers.split(lock_of(TORCH_LOCK), list(TORCH_LOCK))
+    assert alone.name == "1-heavy" and alone.packages == tuple(sorted(TORCH_LOCK))
+    with_rest = layers.split(lock_of({**TORCH_LOCK, "tqdm": ("4.67.1", ["-r requirements.txt"])}), list(TORCH_LOCK))
+    assert with_rest[0] == alone and with_rest[1].packages == ("tqdm",)
 
 
 def test_no_split_when_an_option_line_installs_something():

@@ -52,6 +52,16 @@ def test_an_unrelated_package_keeps_every_line_up_to_the_later_layers():
     assert "tqdm" in rest.packages
 
 
+def test_a_lock_that_is_all_heavy_keeps_its_layer_when_a_light_package_comes():
+    everything = tuple(TORCH_LOCK)
+    before = render(_plan(layer_roots=everything))
+    after = render(_plan({**TORCH_LOCK, "tqdm": ("4.67.1", ["-r requirements.txt"])}, layer_roots=everything))
+    assert "# layer 1-heavy" in before and "# layer 2-rest" not in before
+    cut = "# layer 2-rest"
+    assert after[:after.index(cut)] == before[:before.index("COPY requirements.lock")]
+    assert "--strict" not in _runs(before)[0] and "--strict" in _runs(after)[1]
+
+
 def test_pip_installer_layers_too_and_classic_stays_one_layer():
     pip = render(_plan(installer="pip"))
     assert len(_runs(pip)) == 2 and all("--no-deps" in r for r in _runs(pip))

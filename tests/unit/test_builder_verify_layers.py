@@ -33,6 +33,14 @@ def test_the_key_ignores_later_layers_and_follows_what_built_the_heavy_one():
     assert verify_layers.heavy_layer_key(plan(), "") is None
 
 
+def test_a_heavy_only_lock_has_the_key_it_keeps_when_a_light_package_comes():
+    everything = tuple(TORCH_LOCK)
+    alone = verify_layers.heavy_layer_key(plan(layer_roots=everything), "sha256:base")
+    added = {**TORCH_LOCK, "tqdm": ("4.67.1", ["-r requirements.txt"])}
+    assert alone is not None
+    assert verify_layers.heavy_layer_key(plan(added, layer_roots=everything), "sha256:base") == alone
+
+
 def entry(dist, module, ok=True, gpu=False):
     return {"dist": dist, "module": module, "ok": ok, "gpu": gpu, "error": ""}
 
