@@ -24,14 +24,16 @@ def frozen_list(packages: str) -> str:
 def make_jobs() -> dict[str, JobSpec]:
     frozen = frozen_list("requests\nrich\n")
     tqdm_pin = next(line for line in frozen_list("tqdm\n").splitlines() if line.startswith("tqdm=="))
+    web, data = ("requests", "rich"), ("numpy", "pandas", "sklearn")
     return {
-        "small": JobSpec("small", requirements="requests\nrich\n"),
-        "medium": JobSpec("medium", requirements="numpy\npandas\nscikit-learn\n", heavy=True),
-        "frozen": JobSpec("frozen", frozen=frozen, added_dependency=tqdm_pin),
+        "small": JobSpec("small", requirements="requests\nrich\n", imports=web),
+        "medium": JobSpec("medium", requirements="numpy\npandas\nscikit-learn\n", heavy=True, imports=data),
+        "frozen": JobSpec("frozen", frozen=frozen, added_dependency=tqdm_pin, imports=web),
         "medium-accel": JobSpec("medium-accel", requirements="numpy\npandas\nscikit-learn\n", accelerator=True,
-                                heavy=True),
+                                heavy=True, imports=data),
         # Issue 17: a real GPU stack (3-4 GB of wheels, downloaded again after each cold prune).
-        "gpu-stack": JobSpec("gpu-stack", requirements=GPU_STACK, heavy=True, registry=True, runs=1),
+        "gpu-stack": JobSpec("gpu-stack", requirements=GPU_STACK, heavy=True, registry=True, runs=1,
+                             imports=("torch", "numpy", "yaml", "requests")),
     }
 
 

@@ -38,6 +38,7 @@ class JobSpec:
     gpu: str | None = None
     registry: bool = False  # also push before and after the dependency change (issue 17's byte measures)
     runs: int | None = None  # rounds per tool when fixed for the job (the GPU stack: one)
+    imports: tuple[str, ...] = ()  # what the job imports at start ("job start": timed in a new container)
 
     @property
     def dirname(self) -> str:
