@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 
 from launchbuild.builder.ca_secret import CA_MOUNT, CA_PRESENT as _CA_PRESENT, SECRET_CA, ca_export as _ca_export, ca_mount as _ca_mount
-from launchbuild.builder.plan import LOCK_IN_IMAGE, VENV, BuildPlan, Frontend
+from launchbuild.builder.plan import COMPILE_BYTECODE, LOCK_IN_IMAGE, VENV, BuildPlan, Frontend
 
 # Paths inside the build context (see context.py).
 CONTEXT_LOCK = "requirements.lock"
@@ -171,22 +171,21 @@ def _install_run(plan: BuildPlan, lock_path: str, *, strict: bool, wheels: bool,
             f"    {CA_MOUNT} \\",
             f"    {_ca_export(plan, 'SSL_CERT_FILE')}\\",
             f"    {env} \\",
-            # --compile-bytecode: the image's user cannot write __pycache__ into the root-owned
-            # venv, so without it every start of the job (every rank, every node) compiles what
-            # it imports again (0.4 s for requests and rich, seconds for torch). uv compiles
-            # only files without a valid .pyc, so a later layer never rewrites an earlier one's.
             f"    uv pip install --python {VENV}/bin/python --require-hashes{' --strict' if strict else ''}{deps}"
-            f" --compile-bytecode{index_args} -r {lock_path}",
+            f"{index_args} -r {lock_path} && \\",
+            f"    {COMPILE_BYTECODE}",
         ]
-    pip = f"{VENV}/bin/python -m pip install --require-hashes --no-input --disable-pip-version-check{deps}"
+    # --no-compile: the bytecode comes from COMPILE_BYTECODE, without the test folders.
+    pip = f"{VENV}/bin/python -m pip install --require-hashes --no-input --disable-pip-version-check --no-compile{deps}"
     if plan.frontend is Frontend.BUILDKIT:
         return [f"RUN --mount=type=cache,target={PIP_CACHE},id=launchbuild-pip \\"] + wheel_mounts + netrc_mount + [
             f"    {CA_MOUNT} \\",
             f"    {_ca_export(plan, 'PIP_CERT')}\\",
             f"    {netrc_env}PIP_CACHE_DIR={PIP_CACHE} \\",
-            f"    {pip}{index_args} -r {lock_path}",
+            f"    {pip}{index_args} -r {lock_path} && \\",
+            f"    {COMPILE_BYTECODE}",
         ]
-    return [f"RUN {pip} --no-cache-dir{index_args} -r {lock_path}"]
+    return [f"RUN {pip} --no-cache-dir{index_args} -r {lock_path} && \\", f"    {COMPILE_BYTECODE}"]
 
 
 def _layered_install(plan: BuildPlan, sub_locks) -> list[str]:
@@ -223,7 +222,8 @@ def _classic_install_stage(plan: BuildPlan) -> list[str]:
     lines += _apt(plan)
     lines += _venv(plan)
     if _has_requirements(plan):
-        pip = f"{VENV}/bin/python -m pip install --require-hashes --no-input --disable-pip-version-check --no-cache-dir"
+        pip = (f"{VENV}/bin/python -m pip install --require-hashes --no-input --disable-pip-version-check "
+               "--no-cache-dir --no-compile")
         from launchbuild.builder import wheels_in_context
 
         lines += wheels_in_context.copy_lines(plan) + [
@@ -231,7 +231,8 @@ def _classic_install_stage(plan: BuildPlan) -> list[str]:
             f"COPY {CONTEXT_CA} /tmp/launchbuild-ca.pem",
             # An empty slot (no bundle on this host) is not a CA: pip keeps its own then.
             "RUN if [ -s /tmp/launchbuild-ca.pem ]; then export PIP_CERT=/tmp/launchbuild-ca.pem; fi; \\",
-            f"    {pip}{_index_args(plan)} -r {LOCK_IN_IMAGE}",
+            f"    {pip}{_index_args(plan)} -r {LOCK_IN_IMAGE} && \\",
+            f"    {COMPILE_BYTECODE}",
         ]
     from launchbuild.builder import project_install
 

@@ -22,6 +22,14 @@ from launchbuild.jobs.urls import redact_url, url_problem
 
 VENV = "/opt/venv"
 LOCK_IN_IMAGE = "/opt/launchbuild/requirements.lock"
+# Every install step ends with this (after `&&`: a failed install still fails the step). The
+# job's user cannot write __pycache__ into the root-owned venv, so bytecode not written here is
+# compiled again at every start of the job, on every rank and node: numpy, pandas and sklearn
+# imported in 1.7 s from it, 5.9 s without (bench "job start"). Test folders are left out: over
+# half the files and bytes of numpy/scipy/pandas/sklearn, and a job does not import them. A
+# valid .pyc is never rewritten, so a later layer compiles only its own files; a source that
+# does not compile (a template named .py) is left to Python at import, as pip and uv do.
+COMPILE_BYTECODE = f"{{ {VENV}/bin/python -m compileall -q -j 0 -x '/tests?/' {VENV}/lib || true; }}"
 DEFAULT_USER = "launchbuild"
 DEFAULT_WORKDIR = "/app"
 DEFAULT_PYTHON_BASE = "python:{python}-slim"

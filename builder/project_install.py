@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from launchbuild.builder.ca_secret import CA_MOUNT, ca_export
-from launchbuild.builder.plan import VENV, BuildPlan, CaMode, Frontend
+from launchbuild.builder.plan import COMPILE_BYTECODE, VENV, BuildPlan, CaMode, Frontend
 from launchbuild.errors import BadInput
 
 _SAFE = re.compile(r"[A-Za-z0-9._/+-]+")
@@ -47,8 +47,8 @@ def throwaway_stage_lines(plan: BuildPlan, index_args: str) -> list[str]:
         src = "/tmp/launchbuild-code" if path == "." else f"/tmp/launchbuild-code/{path}"
         # An empty CA slot (no bundle on this host) is not a CA: pip keeps its own then.
         out.append("RUN if [ -s /tmp/launchbuild-ca.pem ]; then export PIP_CERT=/tmp/launchbuild-ca.pem; fi; "
-                   f"{VENV}/bin/python -m pip install --no-deps --no-cache-dir "
-                   f"--no-input --disable-pip-version-check{index_args} {src}")
+                   f"{VENV}/bin/python -m pip install --no-deps --no-cache-dir --no-compile "
+                   f"--no-input --disable-pip-version-check{index_args} {src} && {COMPILE_BYTECODE}")
     return out
 
 
@@ -69,15 +69,15 @@ def lines(plan: BuildPlan, uv_mount: str, index_args: str) -> list[str]:
         copy = f"cp -a {src}/. {SCRATCH}"
         if plan.installer == "uv":
             env = ca_export(plan, "SSL_CERT_FILE") + "UV_NO_CACHE=1 UV_PYTHON_DOWNLOADS=never"
-            install = f"{env} uv pip install --python {VENV}/bin/python --no-deps --compile-bytecode{index_args} {SCRATCH}"
+            install = f"{env} uv pip install --python {VENV}/bin/python --no-deps{index_args} {SCRATCH}"
             mounts = f"{uv_mount} {ca_mount}"
         else:
             env = ca_export(plan, "PIP_CERT")
-            install = (f"{env}{VENV}/bin/python -m pip install --no-deps --no-cache-dir --no-input "
+            install = (f"{env}{VENV}/bin/python -m pip install --no-deps --no-cache-dir --no-compile --no-input "
                        f"--disable-pip-version-check{index_args} {SCRATCH}")
             mounts = ca_mount
         out += [f"RUN {mounts}set -eu; mkdir -p {SCRATCH}; {copy}; \\",
                 f"    {install}; \\",
-                f"    rm -rf {SCRATCH}"]
+                f"    rm -rf {SCRATCH}; {COMPILE_BYTECODE}"]
     out.append(f"USER {plan.uid}:{plan.gid}")
     return out

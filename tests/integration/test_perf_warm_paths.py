@@ -93,7 +93,7 @@ def test_warm_check_and_no_change_build_skip_the_sdk(job: Path, tmp_path: Path, 
         # Dependency change: a new lock, a new install layer and a real verification run, its
         # container over the engine socket: still no docker SDK (the new package's index facts
         # may take requests).
-        (job / "requirements.txt").write_text("six==1.16.0\nidna==3.7\n")
+        (job / "requirements.txt").write_text("six==1.16.0\ncolorama==0.4.6\n")  # colorama ships tests/
         dep, dep_report = run(["build", str(job), *common], cache)
         assert dep["code"] == 0 and not dep_report["build"]["skipped"]
         assert "docker" not in dep["heavy"]
@@ -101,12 +101,15 @@ def test_warm_check_and_no_change_build_skip_the_sdk(job: Path, tmp_path: Path, 
         assert checks["pip check"]["passed"] and "reused" not in checks["pip check"]["detail"]
         assert checks["imports"]["passed"]
         # Installed with its bytecode: the job's user cannot write __pycache__ into the venv,
-        # so a start imports from these .pyc files instead of compiling again.
-        probe = ("import os, idna, six; "
-                 "print(all(os.path.isfile(m.__cached__) for m in (idna, six)), os.access(idna.__file__, os.W_OK))")
+        # so a start imports from these .pyc files instead of compiling again; the packages'
+        # test folders are left without (a job does not import them).
+        probe = ("import os, colorama, six; tests = os.path.join(os.path.dirname(colorama.__file__), 'tests'); "
+                 "print(all(os.path.isfile(m.__cached__) for m in (colorama, six)), "
+                 "os.access(colorama.__file__, os.W_OK), os.path.isdir(tests), "
+                 "os.path.exists(os.path.join(tests, '__pycache__')))")
         out = docker_client.containers.run(dep_report["build"]["tag"], ["-c", probe], entrypoint="python",
                                            remove=True, network_mode="none")
-        assert out.decode().split() == ["True", "False"]
+        assert out.decode().split() == ["True", "False", "True", "False"]
         repository = dep_report["build"]["tag"].rsplit(":", 1)[0]  # this job's probes only: the engine is shared
         assert docker_client.containers.list(
             all=True, filters={"label": f"io.launchbuild.repository={repository}"}) == []

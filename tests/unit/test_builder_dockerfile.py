@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 
 import pytest
 
@@ -116,7 +117,10 @@ def test_entrypoint_is_exec_form_json():
 
 
 def test_user_setup_never_swallows_failures():
-    text = render(GOLDEN_CASES["git"])
+    from launchbuild.builder.plan import COMPILE_BYTECODE
+
+    # The one `|| true` is the bytecode step's own, after `&&` (test_the_bytecode_step_never_hides...).
+    text = render(GOLDEN_CASES["git"]).replace(f"&& \\\n    {COMPILE_BYTECODE}", "")
     assert "|| echo" not in text and "|| true" not in text
     assert "set -eu" in text
     assert "chown -R" not in text
@@ -223,3 +227,30 @@ def test_own_project_and_host_wheels_in_every_builder_mode():
     assert "COPY .launchbuild/wheels/ /opt/launchbuild/wheels/" in install_stage
     assert "then export PIP_CERT=/tmp/launchbuild-ca.pem; fi; /opt/venv/bin/python -m pip install --no-deps" in install_stage
     assert "--no-deps" not in final_stage and "launchbuild-ca" not in final_stage
+
+
+def _shell_of_install_run(text: str) -> str:
+    """The shell command of the rendered install RUN (its mounts dropped), continuation lines joined."""
+    joined = text.replace("\\\n", " ")
+    line = next(ln for ln in joined.splitlines() if ln.startswith("RUN ") and "pip install" in ln)
+    return re.sub(r"--mount=\S+", "", line[len("RUN "):])
+
+
+@pytest.mark.parametrize("installer", ["uv", "pip"])
+@pytest.mark.parametrize(("install_rc", "compile_rc", "expected"), [(0, 0, 0), (0, 1, 0), (1, 0, 1), (1, 1, 1)])
+def test_the_bytecode_step_never_hides_a_failed_install(tmp_path, installer, install_rc, compile_rc, expected):
+    """The install step's own shell, with the installer and the venv's Python stubbed: a failed
+    install fails the step; a source that does not compile does not."""
+    from launchbuild.builder.plan import VENV
+
+    plan = seed_plan(SourceKind.CODE, False, installer=installer)
+    shell = _shell_of_install_run(render(plan)).replace(f"{VENV}/bin/python -m compileall", "stub_compile")
+    shell = shell.replace(f"{VENV}/bin/python -m pip", "stub_install").replace("uv pip", "stub_install")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name, rc in (("stub_install", install_rc), ("stub_compile", compile_rc)):
+        (bin_dir / name).write_text(f"#!/bin/sh\nexit {rc}\n")
+        (bin_dir / name).chmod(0o755)
+    proc = subprocess.run(["/bin/sh", "-c", shell], env={"PATH": f"{bin_dir}:/usr/bin:/bin"}, capture_output=True)
+    assert proc.returncode == expected, (shell, proc.stderr)
+    assert "stub_compile -q -j 0 -x '/tests?/' /opt/venv/lib" in shell
