@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 
 from launchbuild.builder.ca_secret import CA_MOUNT, CA_PRESENT as _CA_PRESENT, SECRET_CA, ca_export as _ca_export, ca_mount as _ca_mount
-from launchbuild.builder.plan import COMPILE_BYTECODE, LOCK_IN_IMAGE, VENV, BuildPlan, Frontend
+from launchbuild.builder.plan import LOCK_IN_IMAGE, VENV, BuildPlan, Frontend, compile_bytecode
 
 # Paths inside the build context (see context.py).
 CONTEXT_LOCK = "requirements.lock"
@@ -153,10 +153,13 @@ def _install(plan: BuildPlan) -> list[str]:
     return lines + _install_run(plan, LOCK_IN_IMAGE, strict=True, wheels=True)
 
 
-def _install_run(plan: BuildPlan, lock_path: str, *, strict: bool, wheels: bool, no_deps: bool = False) -> list[str]:
-    """One hash-checked install step from `lock_path` in the image (BuildKit or classic)."""
+def _install_run(plan: BuildPlan, lock_path: str, *, strict: bool, wheels: bool, no_deps: bool = False,
+                 first: bool = True) -> list[str]:
+    """One hash-checked install step from `lock_path` in the image (BuildKit or classic);
+    `first`: the first install into the venv (its bytecode is compiled in parallel)."""
     from launchbuild.builder import wheels_in_context
 
+    compile_step = compile_bytecode(parallel=first)
     netrc_mount = ["    --mount=type=secret,id=netrc \\"] if plan.index_credentials else []
     netrc_env = f"NETRC={SECRET_NETRC} " if plan.index_credentials else ""
     wheel_mounts = wheels_in_context.mount_lines(plan) if wheels else []
@@ -173,9 +176,9 @@ def _install_run(plan: BuildPlan, lock_path: str, *, strict: bool, wheels: bool,
             f"    {env} \\",
             f"    uv pip install --python {VENV}/bin/python --require-hashes{' --strict' if strict else ''}{deps}"
             f"{index_args} -r {lock_path} && \\",
-            f"    {COMPILE_BYTECODE}",
+            f"    {compile_step}",
         ]
-    # --no-compile: the bytecode comes from COMPILE_BYTECODE, without the test folders.
+    # --no-compile: the bytecode comes from compile_bytecode, without the test folders.
     pip = f"{VENV}/bin/python -m pip install --require-hashes --no-input --disable-pip-version-check --no-compile{deps}"
     if plan.frontend is Frontend.BUILDKIT:
         return [f"RUN --mount=type=cache,target={PIP_CACHE},id=launchbuild-pip \\"] + wheel_mounts + netrc_mount + [
@@ -183,9 +186,9 @@ def _install_run(plan: BuildPlan, lock_path: str, *, strict: bool, wheels: bool,
             f"    {_ca_export(plan, 'PIP_CERT')}\\",
             f"    {netrc_env}PIP_CACHE_DIR={PIP_CACHE} \\",
             f"    {pip}{index_args} -r {lock_path} && \\",
-            f"    {COMPILE_BYTECODE}",
+            f"    {compile_step}",
         ]
-    return [f"RUN {pip} --no-cache-dir{index_args} -r {lock_path} && \\", f"    {COMPILE_BYTECODE}"]
+    return [f"RUN {pip} --no-cache-dir{index_args} -r {lock_path} && \\", f"    {compile_step}"]
 
 
 def _layered_install(plan: BuildPlan, sub_locks) -> list[str]:
@@ -205,7 +208,7 @@ def _layered_install(plan: BuildPlan, sub_locks) -> list[str]:
         strict = i > 0 and i == len(sub_locks) - 1
         lines += [f"# layer {sub.name}: {len(sub.packages)} packages, sub-lock sha256 {sub.sha256[:16]}",
                   f"COPY {sub.context_path} {sub.image_path}"]
-        lines += _install_run(plan, sub.image_path, strict=strict, wheels=i > 0, no_deps=True)
+        lines += _install_run(plan, sub.image_path, strict=strict, wheels=i > 0, no_deps=True, first=i == 0)
     # The whole lock, for `check image:` and the verification, after the installs: a small file.
     return lines + [f"COPY {CONTEXT_LOCK} {LOCK_IN_IMAGE}"]
 
@@ -232,7 +235,7 @@ def _classic_install_stage(plan: BuildPlan) -> list[str]:
             # An empty slot (no bundle on this host) is not a CA: pip keeps its own then.
             "RUN if [ -s /tmp/launchbuild-ca.pem ]; then export PIP_CERT=/tmp/launchbuild-ca.pem; fi; \\",
             f"    {pip}{_index_args(plan)} -r {LOCK_IN_IMAGE} && \\",
-            f"    {COMPILE_BYTECODE}",
+            f"    {compile_bytecode(parallel=True)}",
         ]
     from launchbuild.builder import project_install
 

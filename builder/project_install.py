@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from launchbuild.builder.ca_secret import CA_MOUNT, ca_export
-from launchbuild.builder.plan import COMPILE_BYTECODE, VENV, BuildPlan, CaMode, Frontend
+from launchbuild.builder.plan import VENV, BuildPlan, CaMode, Frontend, compile_bytecode
 from launchbuild.errors import BadInput
 
 _SAFE = re.compile(r"[A-Za-z0-9._/+-]+")
@@ -48,7 +48,7 @@ def throwaway_stage_lines(plan: BuildPlan, index_args: str) -> list[str]:
         # An empty CA slot (no bundle on this host) is not a CA: pip keeps its own then.
         out.append("RUN if [ -s /tmp/launchbuild-ca.pem ]; then export PIP_CERT=/tmp/launchbuild-ca.pem; fi; "
                    f"{VENV}/bin/python -m pip install --no-deps --no-cache-dir --no-compile "
-                   f"--no-input --disable-pip-version-check{index_args} {src} && {COMPILE_BYTECODE}")
+                   f"--no-input --disable-pip-version-check{index_args} {src} && {compile_bytecode(parallel=False)}")
     return out
 
 
@@ -78,6 +78,6 @@ def lines(plan: BuildPlan, uv_mount: str, index_args: str) -> list[str]:
             mounts = ca_mount
         out += [f"RUN {mounts}set -eu; mkdir -p {SCRATCH}; {copy}; \\",
                 f"    {install}; \\",
-                f"    rm -rf {SCRATCH}; {COMPILE_BYTECODE}"]
+                f"    rm -rf {SCRATCH}; {compile_bytecode(parallel=False)}"]
     out.append(f"USER {plan.uid}:{plan.gid}")
     return out

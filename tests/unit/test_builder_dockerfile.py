@@ -117,10 +117,10 @@ def test_entrypoint_is_exec_form_json():
 
 
 def test_user_setup_never_swallows_failures():
-    from launchbuild.builder.plan import COMPILE_BYTECODE
+    from launchbuild.builder.plan import compile_bytecode
 
     # The one `|| true` is the bytecode step's own, after `&&` (test_the_bytecode_step_never_hides...).
-    text = render(GOLDEN_CASES["git"]).replace(f"&& \\\n    {COMPILE_BYTECODE}", "")
+    text = render(GOLDEN_CASES["git"]).replace(f"&& \\\n    {compile_bytecode(parallel=True)}", "")
     assert "|| echo" not in text and "|| true" not in text
     assert "set -eu" in text
     assert "chown -R" not in text

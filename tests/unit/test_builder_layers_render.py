@@ -32,6 +32,8 @@ def test_one_copy_and_hash_checked_no_deps_run_per_sub_lock_then_the_whole_lock(
     assert len(runs) == 2
     assert all("--require-hashes" in r and "--no-deps" in r and "/opt/venv/bin/python" in r for r in runs)
     assert f"-r {heavy.image_path} && " in runs[0] and f"-r {rest.image_path} && " in runs[1]
+    # The first install compiles nearly everything, in parallel; a later one nearly nothing.
+    assert "compileall -q -j 0 " in runs[0] and "compileall -q -j 1 " in runs[1]
     assert "--strict" not in runs[0] and "--strict" in runs[1]  # the env is whole only after the last layer
     assert "Heavy roots by the index's wheel size: torch" in text
 
