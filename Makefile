@@ -47,7 +47,7 @@ quick: venv
 
 # Benchmarks against W&B Launch's builder (issue 8): test environment, the peer's venv and the
 # shared base images, the resolver bench, then the A/B build bench. Writes bench/results/.
-# About 20 minutes on 2 cores; BENCH_RUNS / BENCH_HEAVY_RUNS / BENCH_VERDICT_RUNS / BENCH_GPU_CAP_S tune it.
+# About an hour on 2 cores (the GPU stack's downloads and pushes are most of it); BENCH_RUNS / BENCH_HEAVY_RUNS / BENCH_VERDICT_RUNS / BENCH_GPU_CAP_S tune it.
 .PHONY: bench
 bench: venv testenv-up
 	bash bench/setup.sh
