@@ -27,7 +27,7 @@ DEFAULT_SOCKET = "/var/run/docker.sock"
 TIMEOUT_S = 10.0
 
 
-class _UnixConnection(http.client.HTTPConnection):
+class UnixConnection(http.client.HTTPConnection):
     def __init__(self, path: str, timeout: float):
         super().__init__("localhost", timeout=timeout)
         self._path = path
@@ -60,7 +60,7 @@ class EngineSocket:
     def __init__(self, path: str, timeout: float = TIMEOUT_S):
         self.path = path
         self.timeout = timeout
-        self._conn: _UnixConnection | None = None
+        self._conn: UnixConnection | None = None
 
     @classmethod
     def from_env(cls) -> "EngineSocket | None":
@@ -71,7 +71,7 @@ class EngineSocket:
         # Both calls are idempotent, so a retry is safe.
         for attempt in (0, 1):  # the engine may close an idle keep-alive connection
             if self._conn is None:
-                self._conn = _UnixConnection(self.path, self.timeout)
+                self._conn = UnixConnection(self.path, self.timeout)
             try:
                 self._conn.request(method, url, headers={"Accept": "application/json"})
                 resp = self._conn.getresponse()

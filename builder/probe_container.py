@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import http.client
 import json
-import socket
 import struct
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import quote
 
+from launchbuild.docker_socket import UnixConnection
 from launchbuild.errors import InfraUnavailable
 
 # What is read back of the probe's output: its JSON is the last line, a few hundred KB for a
@@ -112,22 +112,6 @@ class SdkContainers:
             pass
 
 
-class _Unix(http.client.HTTPConnection):
-    def __init__(self, path: str, timeout: float):
-        super().__init__("localhost", timeout=timeout)
-        self._path = path
-
-    def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
-        try:
-            sock.connect(self._path)
-        except OSError:
-            sock.close()
-            raise
-        self.sock = sock
-
-
 class SocketContainers:
     """The Engine API's container calls over its unix socket, one connection per call: none
     of them is retried (creating a container twice would leave one behind)."""
@@ -137,7 +121,7 @@ class SocketContainers:
 
     def _call(self, method: str, url: str, body: bytes | None = None, *, content_type: str = "application/json",
               timeout: float = _API_TIMEOUT_S) -> tuple[int, bytes]:
-        conn = _Unix(self.path, timeout)
+        conn = UnixConnection(self.path, timeout)
         try:
             headers = {"Content-Type": content_type} if body is not None else {}
             conn.request(method, url, body=body, headers=headers)

@@ -70,11 +70,11 @@ class ImageIds:
             self._watching = watching
 
     def _watch(self) -> None:
-        from launchbuild.docker_socket import _UnixConnection, socket_path
+        from launchbuild.docker_socket import UnixConnection, socket_path
 
         path = socket_path()
         while not self._stop.is_set() and path:
-            conn = _UnixConnection(path, timeout=None)  # type: ignore[arg-type]
+            conn = UnixConnection(path, timeout=None)  # type: ignore[arg-type]
             try:
                 filters = quote(json.dumps({"type": ["image"]}))
                 conn.request("GET", f"/events?filters={filters}")
