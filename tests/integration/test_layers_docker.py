@@ -70,6 +70,17 @@ def delete_from_registry(ref: str) -> None:
         pass
 
 
+def remove_built(tags: list[str], destination: str, job_dir: str, docker_client) -> None:
+    """This test's images leave the registry and the local engine (pushed and local tags)."""
+    for tag in tags:
+        delete_from_registry(tag)
+        for ref in (tag, tag.replace(f"{destination}:", f"launchbuild/{job_dir}:")):
+            try:
+                docker_client.images.remove(ref)
+            except Exception:  # noqa: BLE001 - best-effort clean-up of this test's own tags
+                pass
+
+
 def build(job: Path, destination: str, base: str, out: Path) -> dict:
     result = CliRunner().invoke(app, [
         "build", str(job), "--python", "3.11", "--entrypoint", "python train.py", "--base-image", base,
@@ -126,19 +137,14 @@ def test_a_one_package_change_reuses_the_heavy_layer_and_pushes_less_than_it(
         assert first["build"]["push"]["bytes_sent"] > heavy_blob.size  # the first push did send it
         assert push_bytes.pull_bytes(blobs2, blobs1) < heavy_blob.size  # nor does a node pull it again
     finally:
-        for tag in tags:
-            delete_from_registry(tag)
-            for ref in (tag, tag.replace(f"{destination}:", "launchbuild/layered:")):
-                try:
-                    docker_client.images.remove(ref)
-                except Exception:  # noqa: BLE001 - best-effort clean-up of this test's own tags
-                    pass
+        remove_built(tags, destination, "layered", docker_client)
 
 
 def test_a_lock_that_is_all_heavy_keeps_its_layer_when_a_light_package_comes(
         tmp_path, standin_images, local_registry, docker_client):
-    """numpy, pandas and scikit-learn are all heavy with their closure: the heavy sub-lock then
-    stands alone, rendered as it is with a later layer, so tqdm adds a layer and rebuilds none."""
+    """A lock that is all heavy (here pygments alone; on the bench numpy, pandas and scikit-learn
+    with their closure) is the heavy sub-lock standing alone, rendered as it is with a later
+    layer: adding six adds a layer and rebuilds none."""
     job = tmp_path / "allheavy"
     job.mkdir()
     run_id = uuid.uuid4().hex[:10]
@@ -160,10 +166,4 @@ def test_a_lock_that_is_all_heavy_keeps_its_layer_when_a_light_package_comes(
         imports = next(v for v in second["build"]["verification"] if v["check"] == "imports")
         assert imports["passed"] and "carried over from the unchanged heavy layer" in imports["detail"]
     finally:
-        for tag in tags:
-            delete_from_registry(tag)
-            for ref in (tag, tag.replace(f"{destination}:", "launchbuild/allheavy:")):
-                try:
-                    docker_client.images.remove(ref)
-                except Exception:  # noqa: BLE001 - best-effort clean-up of this test's own tags
-                    pass
+        remove_built(tags, destination, "allheavy", docker_client)
