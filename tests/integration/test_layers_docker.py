@@ -40,8 +40,9 @@ def layer_index(ref: str, *needles: str) -> int:
     return found[0]
 
 
-def layer_files(ref: str, index: int) -> list[str]:
-    """The paths in one layer (rootfs order) of the pushed image, read from its registry blob."""
+def layer_files(ref: str, index: int, *, files_only: bool = False) -> list[str]:
+    """The paths in one layer (rootfs order) of the pushed image, read from its registry blob;
+    `files_only`: without its folders (a RUN step's mount points and /tmp show as folders)."""
     import tarfile
     import urllib.request
 
@@ -50,7 +51,7 @@ def layer_files(ref: str, index: int) -> list[str]:
     with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(
             f"{base}/v2/{path}/blobs/{blob.digest}", timeout=30) as resp:
         with tarfile.open(fileobj=resp, mode="r|*") as tar:
-            return [member.name for member in tar]
+            return [member.name for member in tar if not (files_only and member.isdir())]
 
 
 def delete_from_registry(ref: str) -> None:
@@ -127,6 +128,10 @@ def test_a_one_package_change_reuses_the_heavy_layer_and_pushes_less_than_it(
         assert any("/pygments/__pycache__/" in f and f.endswith(".pyc") for f in heavy_files)
         assert any("/idna/__pycache__/" in f and f.endswith(".pyc") for f in rest_files)
         assert not [f for f in rest_files if "/pygments/" in f]
+        # The heavy layer is unpacked into a temporary cache beside the venv and hard-linked from
+        # it: nothing but the venv (and its sub-lock's folder) may be left in the layer.
+        outside = [f for f in layer_files(tags[1], heavy, files_only=True) if not f.startswith("opt/venv/")]
+        assert not outside, outside[:20]
 
         blobs1, blobs2 = (push_bytes.manifest_blobs(t) for t in tags)
         heavy_blob = blobs1[1 + heavy]  # the config blob comes first

@@ -38,6 +38,19 @@ def test_one_copy_and_hash_checked_no_deps_run_per_sub_lock_then_the_whole_lock(
     assert "Heavy roots by the index's wheel size: torch" in text
 
 
+def test_the_heavy_layer_links_from_a_temporary_cache_and_later_layers_use_the_cache_mount():
+    # A cache mount is another filesystem, so uv would copy every heavy file out of it; the
+    # heavy layer unpacks beside the venv instead (UV_NO_CACHE) and hard-links.
+    heavy, rest = _runs(render(_plan()))
+    assert "UV_NO_CACHE=1 UV_LINK_MODE=hardlink" in heavy
+    assert "--mount=type=cache" not in heavy and "UV_CACHE_DIR" not in heavy
+    assert "--mount=type=cache,target=/root/.cache/uv,id=launchbuild-uv" in rest
+    assert "UV_LINK_MODE=copy" in rest and "UV_NO_CACHE" not in rest
+    # The single install of an unsplit lock keeps the cache mount (its packages are small).
+    single = _runs(render(seed_plan(SourceKind.CODE, False, lock_text=lock_of(TORCH_LOCK))))
+    assert len(single) == 1 and "--mount=type=cache,target=/root/.cache/uv" in single[0]
+
+
 def test_the_heuristic_is_labelled_as_such():
     text = render(_plan(layer_roots=("nvidia-cudnn-cu12", "torch"), layer_roots_by_name=("nvidia-cudnn-cu12",)))
     assert "by the name heuristic (size unknown): nvidia-cudnn-cu12" in text
