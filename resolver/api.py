@@ -26,7 +26,7 @@ from launchbuild.resolver.model import CleaningAction, Lock, LockedPackage, Pack
 from launchbuild.resolver.platforms import (
     uv_python_platform, validate_glibc,
 )
-from launchbuild.resolver.python_version import outside_requires_python, select_python
+from launchbuild.resolver.python_version import outside_requires_python, pin_as_range, select_python
 from launchbuild.resolver.requirements import IndexOptions, RequirementLine
 from launchbuild.resolver.sources import InputSource, LoadedInput, display_path, read_pyproject
 from launchbuild.resolver.discovery import discover
@@ -201,7 +201,7 @@ def resolve(source_dir: Path | None, job: Job, options: ResolveOptions = Resolve
     )
     loaded, skipped = _pick_input(candidates)
     target, python, requires = _select_target(source_dir, job, options, loaded)
-    outside = outside_requires_python(python, requires)
+    outside = outside_requires_python(python, requires or pin_as_range(loaded.python_pin if loaded else None))
     result = _resolve_input(source_dir, job, options, candidates, loaded, skipped, target)
     return _replace(result, findings=(outside, *result.findings)) if outside else result
 

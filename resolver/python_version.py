@@ -116,7 +116,8 @@ def outside_requires_python(python: Sourced[str], requires: Sourced[str] | None)
     if _allows(specifier, python.value):
         return None
     allowed = [xy for xy in SUPPORTED_PYTHONS if _allows(specifier, xy)]
-    widen = Advice(f"widen {where} to include {python.value}")
+    pin = re.fullmatch(r"==\s*3\.\d+\.\*", spec.strip()) is not None  # one release line
+    widen = Advice(f"change {where} to {python.value}" if pin else f"widen {where} to include {python.value}")
     return finding(
         "LB312",
         message=f"the target Python {python.value}, from {python.describe()}, is outside {where} {spec!r}: "
@@ -128,8 +129,20 @@ def outside_requires_python(python: Sourced[str], requires: Sourced[str] | None)
     )
 
 
-# How the readers name a range: "<file> requires-python", "<file> [tool.poetry.dependencies] python", ...
-_RANGE_LABELS = (" requires-python", " [tool.poetry.dependencies] python", " python_requires")
+def pin_as_range(pin: Sourced[str] | None) -> Sourced[str] | None:
+    """An input's own Python pin (environment.yml's `python=3.12`, Pipfile's `[requires]
+    python_version`) as the one release line it declares, for LB312: a pin the target follows
+    is inside it; one that --python, the job or .python-version overrides is outside."""
+    if pin is None:
+        return None
+    label = " python_version" if pin.detail and pin.detail.endswith("[requires]") else " python"
+    return Sourced(f"=={pin.value}.*", pin.origin, f"{pin.detail or 'the environment file'}{label}")
+
+
+# How the readers name a range: "<file> requires-python", "<file> [tool.poetry.dependencies] python",
+# and a pin as one: "<file> [requires] python_version" (Pipfile), "<file> python" (environment.yml).
+_RANGE_LABELS = (" requires-python", " [tool.poetry.dependencies] python", " python_requires",
+                 " [requires] python_version", " python")
 
 
 def _file_of(where: str) -> str:

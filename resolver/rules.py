@@ -105,11 +105,12 @@ LB312 = Rule(
     Severity.ERROR,
     "Target Python outside the job's requires-python",
     "The job declares the Pythons it runs on (pyproject.toml requires-python, Poetry's `python` "
-    "dependency, setup.cfg python_requires), and the target Python, chosen by a source that takes "
-    "precedence (--python, the job's runtime, .python-version, runtime.txt, environment.yml), is not "
-    "one of them: installing the project refuses that Python, and code written for the declared "
-    "range may not run on it. Reported by the resolver.",
-    "Target a Python the job's requires-python allows, or widen requires-python.",
+    "dependency, setup.cfg python_requires, a lock file's own requires-python) or pins one "
+    "(environment.yml's python=, Pipfile's and Pipfile.lock's [requires] python_version), and the "
+    "target Python, chosen by a source that takes precedence (--python, the job's runtime, "
+    ".python-version, runtime.txt), is not one of them: installing the project refuses that Python, "
+    "and code written for the declared Pythons may not run on it. Reported by the resolver.",
+    "Target a Python the job declares, or widen (or change) what it declares.",
     ("packages", "resolver"),
     PYTHON_PACKAGES,
     produced_by="resolver",

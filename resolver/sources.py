@@ -34,7 +34,7 @@ class LoadedInput:
     parsed: ParsedRequirements
     conda_only: tuple[str, ...] = ()
     python_pin: Sourced[str] | None = None  # environment.yml's python
-    requires_python: Sourced[str] | None = None  # the Pythons a lock file says it was made for
+    requires_python: Sourced[str] | None = None  # the Pythons a lock file (or environment.yml) declares
     extras: tuple[str, ...] = ()
     empty_reason: str | None = None  # set when the file is usable but lists no packages
     # Set by the detectors (resolver/detectors/): what the file was read as, what was not used.
@@ -194,6 +194,23 @@ def conda_python_pin(spec: str, where: str) -> Sourced[str] | None:
     return Sourced(m.group(1), Origin.SOURCE_FILE, where)
 
 
+def conda_python_range(spec: str, where: str) -> Sourced[str] | None:
+    """environment.yml's `python>=3.9,<3.12` as the Pythons the job declares (a requires-python
+    of its own); None for a pin or a bare `python`. Conda's `|` has no PEP 440 form: bad input."""
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    m = re.match(r"^python\s*((?:>=|>|<=|<|!=|~=).*)$", spec.strip())
+    if not m:
+        return None
+    text = re.sub(r"\s+", "", m.group(1))
+    try:
+        SpecifierSet(text)
+    except InvalidSpecifier:
+        raise BadInput(f"python range {spec.strip()!r} in {where} is not a version range pip understands",
+                       hint="write python>=3.10,<3.13 (no |), or pin python=3.11") from None
+    return Sourced(text, Origin.SOURCE_FILE, f"{where} python")
+
+
 @dataclass(frozen=True)
 class EnvironmentFile:
     path: Path
@@ -210,11 +227,14 @@ class EnvironmentFile:
         conda_only: list[str] = []
         pip_lines: list[str] = []
         python_pin: Sourced[str] | None = None
+        python_range: Sourced[str] | None = None
         for item in data.get("dependencies") or []:
             if isinstance(item, str):
                 name = re.split(r"[\s=<>!~]", item.strip(), maxsplit=1)[0].split("::")[-1]
                 if name == "python":
-                    python_pin = conda_python_pin(item, shown)
+                    unchanneled = item.strip().split("::")[-1]  # conda-forge::python>=3.9
+                    python_pin = conda_python_pin(unchanneled, shown)
+                    python_range = conda_python_range(unchanneled, shown)
                 elif name not in _CONDA_SELF:
                     conda_only.append(item.strip())
             elif isinstance(item, dict) and "pip" in item:
@@ -240,7 +260,7 @@ class EnvironmentFile:
             parsed = _relocate(parsed, self.source_dir)
         empty = None if parsed.requirements else "its pip section lists no packages"
         return LoadedInput(self.kind, shown, parsed, conda_only=tuple(conda_only),
-                           python_pin=python_pin, empty_reason=empty)
+                           python_pin=python_pin, requires_python=python_range, empty_reason=empty)
 
 
 def _merge_options(options) -> IndexOptions:

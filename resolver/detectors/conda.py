@@ -25,7 +25,6 @@ CONDA_NAMES = ("environment.yml", "environment.yaml", "conda.yaml", "conda.yml")
 # A pip-section entry that installs the environment file's own directory: `- -e .`, `- .`, `- -e ./`.
 _OWN_PROJECT_LINE = re.compile(r"^\s*-\s+(?:(?:-e|--editable)\s+)?\.(?:/)?\s*(?:#.*)?$", re.MULTILINE)
 _BRACKET_FIELD = re.compile(r"(\w+)\s*=\s*(?:'([^']*)'|\"([^\"]*)\"|([^,]*))")
-_PYTHON_RANGE = re.compile(r"^\s*-\s*((?:[\w-]+::)?python\s*(?:>=|>|<=|<|!=|~=)[^#\n]*)", re.MULTILINE)
 _SPEC = re.compile(r"^([A-Za-z0-9_][A-Za-z0-9_.\-]*)\s*(.*)$")
 
 
@@ -160,14 +159,14 @@ class CondaInput:
                 not_used.append(f"conda {spec!r}: version {specifier!r} is not a PEP 440 version; {pypi} is unpinned")
                 specifier = ""
             mapped.append(parse_requirement(f"{pypi}{specifier}", loc))
-        if base.python_pin is None:
-            for spec in _PYTHON_RANGE.findall(text):  # stylegan3's `python >= 3.8`: said, not dropped
-                not_used.append(f"conda {spec.strip()!r}: a range, not a pin: the target Python comes from "
-                                "--python, .python-version or the default")
         read = [f"pip section: {len(base.parsed.requirements)}",
                 f"conda dependencies mapped to PyPI: {len(mapped)} of {len(base.conda_only)}"]
         if base.python_pin:
             read.append(f"python={base.python_pin.value}")
+        if base.requires_python:
+            # stylegan3's `python >= 3.8`: the Pythons the job declares, held like requires-python
+            # (the target comes from it unless a source that takes precedence names one: LB312).
+            read.append(f"python{base.requires_python.value} (the Pythons it declares)")
         parsed = replace(base.parsed, requirements=tuple(mapped) + base.parsed.requirements)
         empty = None if parsed.requirements else "neither its conda dependencies nor its pip section map to PyPI packages"
         return replace(base, path=shown, parsed=parsed, conda_only=tuple(not_installed), read=tuple(read), not_used=tuple(not_used),

@@ -188,7 +188,7 @@ def test_taming_transformers_environment_wins_and_its_old_sdist_fails_with_its_c
     assert "Python 3.8" in finding.message
 
 
-def test_stylegan3_conda_pin_of_torch_has_no_wheel_for_the_default_python(tmp_path):
+def test_stylegan3_conda_pin_of_torch_has_no_wheel_for_the_python_its_range_gives(tmp_path):
     result = run("stylegan3", tmp_path)
     [finding] = result.findings
     assert finding.rule == "LB301" and "torch==1.9.1 (environment.yml:12)" in finding.message

@@ -57,7 +57,8 @@ def test_stable_diffusion_environment_keeps_conda_pins_and_maps_pytorch():
     got = texts(loaded)
     assert got[:3] == ["torch==1.11.0", "torchvision==0.12.0", "numpy==1.19.2"]
     assert "transformers==4.19.2" in got and "kornia==0.6.0" in got
-    assert loaded.python_pin is None  # `python>=3.9` is a range, not a pin
+    assert loaded.python_pin is None  # `python>=3.9` is a range, not a pin: the Pythons it declares
+    assert loaded.requires_python is not None and loaded.requires_python.value.startswith(">=")
     assert any("cudatoolkit" in n for n in loaded.not_used)
     vcs = [r for r in loaded.parsed.requirements if r.kind == "vcs"]
     assert [r.name for r in vcs] == ["clip", "taming-transformers", "k-diffusion", "gfpgan"]
@@ -228,13 +229,14 @@ def test_vllm_cuda_requirements_follow_their_r_chain_and_index():
     assert set(loaded.parsed.files) == {"requirements/cuda.txt", "requirements/common.txt"}
 
 
-def test_stylegan3_environment_maps_ninja_and_says_its_python_range():
+def test_stylegan3_environment_maps_ninja_and_holds_its_python_range():
     loaded, _ = winner("stylegan3")
     assert (loaded.kind, loaded.path, loaded.python_pin) == ("environment", "environment.yml", None)
     got = texts(loaded)
     assert got[:5] == ["numpy>=1.20", "click>=8.0", "pillow==8.3.1", "scipy==1.7.1", "torch==1.9.1"]
     assert "ninja==1.10.2" in got and "pyspng" in got  # ninja builds its custom CUDA ops at run time
-    assert not loaded.findings and any("'python >= 3.8': a range" in n for n in loaded.not_used)
+    assert not loaded.findings and "python>=3.8 (the Pythons it declares)" in loaded.read
+    assert (loaded.requires_python.value, loaded.requires_python.detail) == (">=3.8", "environment.yml python")
 
 
 def test_taming_transformers_environment_installs_the_project_so_it_outranks_setup_py():

@@ -579,12 +579,33 @@ def test_every_conda_table_row_is_well_formed():
     assert table["map"]["cuda-python"] == "cuda-python" and "cuda-" in table["not_pypi_prefixes"]
 
 
-def test_a_conda_python_range_is_said_not_dropped(tmp_path):
+def test_a_conda_python_range_is_the_pythons_the_job_declares(tmp_path):
+    # Dropped once (the target then came from the default whatever the range said): it is held
+    # like requires-python now, so the target follows it and an overriding --python is LB312.
     (tmp_path / "environment.yml").write_text("dependencies:\n  - python >= 3.8\n  - numpy>=1.20\n")
     loaded = CondaInput(tmp_path / "environment.yml", tmp_path).load()
     assert loaded.python_pin is None and texts(loaded) == ["numpy>=1.20"]
-    assert loaded.not_used == ("conda 'python >= 3.8': a range, not a pin: the target Python comes from --python, "
-                               ".python-version or the default",)
+    assert (loaded.requires_python.value, loaded.requires_python.detail) == (">=3.8", "environment.yml python")
+    assert "python>=3.8 (the Pythons it declares)" in loaded.read and not loaded.not_used
+
+
+@pytest.mark.parametrize("line, pin, declared", [
+    ("conda-forge::python=3.10", "3.10", None),
+    ("conda-forge::python>=3.9,<3.12", None, ">=3.9,<3.12"),
+    ("python >=3.10, <3.13", None, ">=3.10,<3.13"),
+    ("python", None, None),
+])
+def test_conda_python_lines_with_channels_and_spaces(tmp_path, line, pin, declared):
+    (tmp_path / "environment.yml").write_text(f"dependencies:\n  - {line}\n  - numpy\n")
+    loaded = CondaInput(tmp_path / "environment.yml", tmp_path).load()
+    assert (loaded.python_pin.value if loaded.python_pin else None) == pin
+    assert (loaded.requires_python.value if loaded.requires_python else None) == declared
+
+
+def test_a_conda_python_range_pip_cannot_read_is_bad_input(tmp_path):
+    (tmp_path / "environment.yml").write_text("dependencies:\n  - python >=3.8,<3.10|>=3.12\n  - numpy\n")
+    with pytest.raises(BadInput, match=r"python range 'python >=3.8,<3.10\|>=3.12' in environment.yml"):
+        CondaInput(tmp_path / "environment.yml", tmp_path).load()
 
 
 def test_pipfile_allow_prereleases_and_python_full_version_are_honoured(tmp_path):

@@ -264,3 +264,90 @@ def test_the_findings_location_is_the_whole_file_name_even_with_spaces():
     finding = outside_requires_python(Sourced("3.11", Origin.FLAG, "--python"),
                                       Sourced(">=3.12", Origin.SOURCE_FILE, "sub dir/pylock.toml requires-python"))
     assert finding.location.path == "sub dir/pylock.toml"
+
+
+# --- LB312 from an input's own Python pin (environment.yml python=, Pipfile [requires]) ----------------
+
+
+def _pipfile_lock(python_version: str) -> str:
+    return json.dumps({"_meta": {"requires": {"python_version": python_version}},
+                       "default": {"six": {"version": "==1.17.0", "hashes": [
+                           "sha256:4721f391ed90541fddacab5acf947aa0d3dc7d27b2e1e8eda2be8970586c3274"]}}})
+
+
+def test_a_flag_python_that_overrides_a_pipfile_locks_python_version_is_lb312(tmp_path):
+    (tmp_path / "Pipfile.lock").write_text(_pipfile_lock("3.12"))
+    job = Job(source=CodeSource(tmp_path))
+    [finding] = _lb312(resolve(tmp_path, job, ResolveOptions(python="3.11", cache_dir=tmp_path / "c", offline=True)))
+    assert finding.location.path == "Pipfile.lock" and "Pipfile.lock [requires] python_version" in finding.message
+    assert finding.fixes[0] == SetOption("python", "3.12")
+    # Followed (no --python: the pin chooses the target) or met, it is no finding.
+    assert _lb312(resolve(tmp_path, job, ResolveOptions(cache_dir=tmp_path / "c", offline=True))) == []
+    assert _lb312(resolve(tmp_path, job, ResolveOptions(python="3.12", cache_dir=tmp_path / "c", offline=True))) == []
+
+
+def test_a_python_version_file_that_contradicts_the_pin_is_lb312_naming_the_pins_file(tmp_path):
+    (tmp_path / "Pipfile.lock").write_text(_pipfile_lock("3.10"))
+    (tmp_path / ".python-version").write_text("3.12\n")
+    [finding] = _lb312(resolve(tmp_path, Job(source=CodeSource(tmp_path)),
+                               ResolveOptions(cache_dir=tmp_path / "c", offline=True)))
+    assert ".python-version" in finding.message and finding.location.path == "Pipfile.lock"
+    assert finding.fixes[0] == SetOption("python", "3.10")
+
+
+@pytest.mark.parametrize("detail, where, path", [
+    ("environment.yml", "environment.yml python", "environment.yml"),
+    ("envs/gpu env.yml", "envs/gpu env.yml python", "envs/gpu env.yml"),
+    ("Pipfile [requires]", "Pipfile [requires] python_version", "Pipfile"),
+])
+def test_a_pin_is_the_one_release_line_it_names(detail, where, path):
+    from launchbuild.resolver.python_version import pin_as_range
+
+    declared = pin_as_range(Sourced("3.12", Origin.SOURCE_FILE, detail))
+    assert declared.value == "==3.12.*" and declared.detail == where
+    assert outside_requires_python(Sourced("3.12", Origin.FLAG, "--python"), declared) is None
+    finding = outside_requires_python(Sourced("3.13", Origin.FLAG, "--python"), declared)
+    assert finding.location.path == path and finding.fixes == (
+        SetOption("python", "3.12"), Advice(f"change {where} to 3.13"))
+    assert pin_as_range(None) is None
+
+
+def test_an_environment_files_python_range_chooses_the_target_and_a_flag_outside_it_is_lb312(tmp_path):
+    from launchbuild.resolver.api import select_target
+
+    (tmp_path / "environment.yml").write_text("dependencies:\n  - python>=3.12,<3.14\n  - pip:\n    - six\n")
+    job = Job(source=CodeSource(tmp_path))
+    _, chosen = select_target(tmp_path, job, ResolveOptions(cache_dir=tmp_path / "c"))
+    assert (chosen.value, chosen.detail) == ("3.13", "environment.yml python")
+    _, chosen = select_target(tmp_path, job, ResolveOptions(cache_dir=tmp_path / "c", image_pythons=("3.12",)))
+    assert chosen.value == "3.12"  # the base image's own Python, inside the range
+    _, flagged = select_target(tmp_path, job, ResolveOptions(python="3.11", cache_dir=tmp_path / "c"))
+    finding = outside_requires_python(flagged, Sourced(">=3.12,<3.14", Origin.SOURCE_FILE, "environment.yml python"))
+    assert finding.location.path == "environment.yml" and finding.fixes == (
+        SetOption("python", "3.12"), Advice("widen environment.yml python to include 3.11"))
+
+
+_CONDA_OPS = st.sampled_from(["", "=", "==", ">=", "<", "<=", ">", "!=", "~=", " ", " >= ", "|"])
+_CONDA_VERSIONS = st.sampled_from(["3", "3.8", "3.10", "3.12.1", "3.x", "3.10.*", "", "banana"])
+
+
+@given(st.lists(st.tuples(_CONDA_OPS, _CONDA_VERSIONS), min_size=1, max_size=3), st.booleans())
+def test_a_conda_python_line_is_a_pin_a_range_or_bad_input_never_both_or_a_crash(parts, channel):
+    from launchbuild.resolver.sources import conda_python_pin, conda_python_range
+
+    spec = ("conda-forge::" if channel else "") + "python" + ",".join(op + v for op, v in parts)
+    unchanneled = spec.split("::")[-1]
+    results = []
+    for reader in (conda_python_pin, conda_python_range):
+        try:
+            results.append(reader(unchanneled, "environment.yml"))
+        except BadInput as exc:
+            assert "environment.yml" in exc.message and "\n" not in exc.message
+            results.append("bad")
+    pin, declared = results
+    assert not (isinstance(pin, Sourced) and isinstance(declared, Sourced))
+    if isinstance(declared, Sourced):
+        SpecifierSet(declared.value)  # what select_python and LB312 read
+        assert declared.detail == "environment.yml python"
+    if isinstance(pin, Sourced):
+        assert pin.value in SUPPORTED_PYTHONS or pin.value.startswith("3.")
