@@ -154,14 +154,19 @@ def _install(plan: BuildPlan) -> list[str]:
 
 
 def _install_run(plan: BuildPlan, lock_path: str, *, strict: bool, wheels: bool, no_deps: bool = False,
-                 first: bool = True, link_from_temp: bool = False) -> list[str]:
+                 first: bool = True, link_from_temp: bool = False, later_layer: bool = False) -> list[str]:
     """One hash-checked install step from `lock_path` in the image (BuildKit or classic);
     `first`: the first install into the venv (its bytecode is compiled in parallel);
     `link_from_temp`: uv unpacks into a temporary cache on the image's own filesystem and
-    hard-links from it, instead of copying out of the shared cache mount (the heavy layer)."""
-    from launchbuild.builder import wheels_in_context
+    hard-links from it, instead of copying out of the shared cache mount (the heavy layer);
+    `later_layer`: compile the bytecode of what this sub-lock installed, not the whole venv."""
+    from launchbuild.builder import layers, wheels_in_context
 
     compile_step = compile_bytecode(parallel=first)
+    helper_mount: list[str] = []
+    if later_layer:
+        helper_mount = [f"    --mount=type=bind,source={layers.BYTECODE_IN_CONTEXT},target={layers.BYTECODE_IN_IMAGE} \\"]
+        compile_step = f"{{ {VENV}/bin/python {layers.BYTECODE_IN_IMAGE} {lock_path} || true; }}"
     netrc_mount = ["    --mount=type=secret,id=netrc \\"] if plan.index_credentials else []
     netrc_env = f"NETRC={SECRET_NETRC} " if plan.index_credentials else ""
     wheel_mounts = wheels_in_context.mount_lines(plan) if wheels else []
@@ -179,7 +184,7 @@ def _install_run(plan: BuildPlan, lock_path: str, *, strict: bool, wheels: bool,
         else:
             env = netrc_env + f"UV_CACHE_DIR={UV_CACHE} UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never"
             mounts = [f"RUN {_uv_mount()} \\", f"    --mount=type=cache,target={UV_CACHE},id=launchbuild-uv \\"]
-        return mounts + wheel_mounts + netrc_mount + [
+        return mounts + wheel_mounts + netrc_mount + helper_mount + [
             f"    {CA_MOUNT} \\",
             f"    {_ca_export(plan, 'SSL_CERT_FILE')}\\",
             f"    {env} \\",
@@ -190,7 +195,7 @@ def _install_run(plan: BuildPlan, lock_path: str, *, strict: bool, wheels: bool,
     # --no-compile: the bytecode comes from compile_bytecode, without the test folders.
     pip = f"{VENV}/bin/python -m pip install --require-hashes --no-input --disable-pip-version-check --no-compile{deps}"
     if plan.frontend is Frontend.BUILDKIT:
-        return [f"RUN --mount=type=cache,target={PIP_CACHE},id=launchbuild-pip \\"] + wheel_mounts + netrc_mount + [
+        return [f"RUN --mount=type=cache,target={PIP_CACHE},id=launchbuild-pip \\"] + wheel_mounts + netrc_mount + helper_mount + [
             f"    {CA_MOUNT} \\",
             f"    {_ca_export(plan, 'PIP_CERT')}\\",
             f"    {netrc_env}PIP_CACHE_DIR={PIP_CACHE} \\",
@@ -218,7 +223,7 @@ def _layered_install(plan: BuildPlan, sub_locks) -> list[str]:
         lines += [f"# layer {sub.name}: {len(sub.packages)} packages, sub-lock sha256 {sub.sha256[:16]}",
                   f"COPY {sub.context_path} {sub.image_path}"]
         lines += _install_run(plan, sub.image_path, strict=strict, wheels=i > 0, no_deps=True, first=i == 0,
-                              link_from_temp=i == 0)
+                              link_from_temp=i == 0, later_layer=i > 0)
     # The whole lock, for `check image:` and the verification, after the installs: a small file.
     return lines + [f"COPY {CONTEXT_LOCK} {LOCK_IN_IMAGE}"]
 

@@ -60,6 +60,15 @@ HEURISTIC_HEAVY_PREFIXES = ("nvidia-", "cupy-cuda", "jax-cuda")
 
 LAYER_DIR = ".launchbuild/layers"  # in the build context
 LAYER_DIR_IN_IMAGE = "/opt/launchbuild/layers"
+# A later layer compiles only what it installed (builder/layer_bytecode.py, bind-mounted into
+# its step from the context, never copied into the image).
+BYTECODE_HELPER = "layer_bytecode.py"
+BYTECODE_IN_CONTEXT = f"{LAYER_DIR}/{BYTECODE_HELPER}"
+BYTECODE_IN_IMAGE = f"/opt/launchbuild/{BYTECODE_HELPER}"
+
+
+def bytecode_helper() -> bytes:
+    return (Path(__file__).with_name(BYTECODE_HELPER)).read_bytes()
 
 _ENTRY = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?\s*(==|@)")
 
@@ -277,6 +286,8 @@ def place(context_dir, plan) -> None:
         return
     target.mkdir(parents=True, exist_ok=True)
     wanted = {Path(sub.context_path).name: sub.text.encode("utf-8") for sub in sub_locks}
+    if len(sub_locks) > 1:
+        wanted[BYTECODE_HELPER] = bytecode_helper()
     for existing in target.iterdir():
         if existing.is_dir() and not existing.is_symlink():
             shutil.rmtree(existing)

@@ -32,8 +32,9 @@ def test_one_copy_and_hash_checked_no_deps_run_per_sub_lock_then_the_whole_lock(
     assert len(runs) == 2
     assert all("--require-hashes" in r and "--no-deps" in r and "/opt/venv/bin/python" in r for r in runs)
     assert f"-r {heavy.image_path} && " in runs[0] and f"-r {rest.image_path} && " in runs[1]
-    # The first install compiles nearly everything, in parallel; a later one nearly nothing.
-    assert "compileall -q -j 0 " in runs[0] and "compileall -q -j 1 " in runs[1]
+    # The first install compiles nearly everything, in parallel; a later one only what it
+    # installed (builder/layer_bytecode.py, tests/unit/test_layer_bytecode.py).
+    assert "compileall -q -j 0 " in runs[0] and f"layer_bytecode.py {rest.image_path} || true" in runs[1]
     assert "--strict" not in runs[0] and "--strict" in runs[1]  # the env is whole only after the last layer
     assert "Heavy roots by the index's wheel size: torch" in text
 
@@ -89,13 +90,13 @@ def test_no_roots_renders_the_single_install_as_before():
     assert "layers/" not in render(plan) and len(_runs(render(plan))) == 1
 
 
-def test_place_writes_exactly_the_sub_locks(tmp_path):
+def test_place_writes_exactly_the_sub_locks_and_the_later_layers_bytecode_helper(tmp_path):
     plan = _plan()
     (tmp_path / layers.LAYER_DIR).mkdir(parents=True)
     (tmp_path / layers.LAYER_DIR / "stale.lock").write_text("old")
     layers.place(tmp_path, plan)
     written = sorted(p.name for p in (tmp_path / layers.LAYER_DIR).iterdir())
-    assert written == ["1-heavy.lock", "2-rest.lock"]
+    assert written == ["1-heavy.lock", "2-rest.lock", layers.BYTECODE_HELPER]
     for sub in layers.for_plan(plan):
         assert (tmp_path / sub.context_path).read_text() == sub.text
     layers.place(tmp_path, seed_plan(SourceKind.CODE, False))

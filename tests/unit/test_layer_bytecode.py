@@ -1,0 +1,104 @@
+"""builder/layer_bytecode.py, the later layer's bytecode step (it runs in the image): it
+compiles the files of the distributions its sub-lock names, leaves test folders and every
+other distribution alone, and never fails the step. The real layer is checked on the engine
+in tests/integration/test_layers_docker.py (idna's .pyc in the later layer, none of pygments')."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from launchbuild.builder import layers
+from launchbuild.builder.dockerfile import render
+from launchbuild.builder import layer_bytecode as helper
+from tests.unit.test_builder_layers_render import _plan, _runs
+
+
+class FakeDist:
+    def __init__(self, name: str, root: Path, files: list[str]):
+        self.metadata = {"Name": name}
+        self._root, self._files = root, files
+
+    @property
+    def files(self):
+        return [FakeEntry(self._root, f) for f in self._files]
+
+
+class FakeEntry:
+    def __init__(self, root: Path, rel: str):
+        self.root, self.rel = root, rel
+
+    def __str__(self) -> str:
+        return self.rel
+
+    def locate(self) -> Path:
+        return self.root / self.rel
+
+
+def _site(tmp_path: Path) -> list[FakeDist]:
+    files = {"tqdm": ["tqdm/__init__.py", "tqdm/std.py", "tqdm/tests/test_x.py", "tqdm-4.0.dist-info/RECORD"],
+             "Pygments": ["pygments/__init__.py"], "typing_extensions": ["typing_extensions.py"]}
+    dists = []
+    for name, rels in files.items():
+        for rel in rels:
+            path = tmp_path / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("x = 1\n")
+        dists.append(FakeDist(name, tmp_path, rels))
+    return dists
+
+
+def _pycs(tmp_path: Path) -> set[str]:
+    return {str(p.relative_to(tmp_path).parent.parent / p.name.split(".")[0]) for p in tmp_path.rglob("*.pyc")}
+
+
+def test_only_the_sub_locks_distributions_are_compiled_and_tests_left_out(tmp_path, monkeypatch):
+    monkeypatch.setattr(helper.metadata, "distributions", lambda: _site(tmp_path))
+    lock = tmp_path / "2-rest.lock"
+    lock.write_text("tqdm==4.0 \\\n    --hash=sha256:aa\ntyping-extensions==4.12.2 \\\n    --hash=sha256:bb\n")
+    assert helper.main(["layer_bytecode.py", str(lock)]) == 0
+    assert _pycs(tmp_path) == {"tqdm/__init__", "tqdm/std", "typing_extensions"}  # no pygments, no tests
+
+
+def test_a_missing_sub_lock_or_no_argument_is_no_failure(tmp_path, monkeypatch):
+    monkeypatch.setattr(helper.metadata, "distributions", lambda: _site(tmp_path))
+    assert helper.main(["layer_bytecode.py", str(tmp_path / "absent.lock")]) == 0
+    assert helper.main(["layer_bytecode.py"]) == 0
+    assert _pycs(tmp_path) == set()
+
+
+def test_a_file_that_does_not_compile_is_skipped_not_fatal(tmp_path, monkeypatch):
+    dists = _site(tmp_path)
+    (tmp_path / "tqdm/std.py").write_text("def broken(:\n")
+    monkeypatch.setattr(helper.metadata, "distributions", lambda: dists)
+    lock = tmp_path / "l.lock"
+    lock.write_text("tqdm==4.0\n")
+    assert helper.main(["layer_bytecode.py", str(lock)]) == 0
+    assert _pycs(tmp_path) == {"tqdm/__init__"}
+
+
+_NAMES = st.from_regex(r"[A-Za-z0-9]([A-Za-z0-9._-]{0,20}[A-Za-z0-9])?", fullmatch=True)
+
+
+@given(st.lists(st.tuples(_NAMES, st.sampled_from(["==1.0", " == 2.0.1", "[socks]==1", " @ https://x/y.whl"])),
+                max_size=5),
+       st.lists(st.sampled_from(["    --hash=sha256:ab \\", "# via torch", "", "--index-url https://x/simple",
+                                 "-e ./local"]), max_size=4))
+def test_locked_names_reads_every_pin_and_nothing_else(entries, noise):
+    lines = [f"{name}{pin} \\" for name, pin in entries] + noise
+    assert helper.locked_names("\n".join(lines)) == {helper.canonical(n) for n, _ in entries}
+
+
+def test_the_later_layer_mounts_the_helper_and_the_context_carries_it(tmp_path):
+    heavy, rest = _runs(render(_plan()))
+    assert "compileall -q -j 0 " in heavy and layers.BYTECODE_IN_IMAGE not in heavy
+    assert (f"--mount=type=bind,source={layers.BYTECODE_IN_CONTEXT},target={layers.BYTECODE_IN_IMAGE}" in rest
+            and f"/opt/venv/bin/python {layers.BYTECODE_IN_IMAGE} /opt/launchbuild/layers/2-rest.lock || true" in rest)
+    layers.place(tmp_path, _plan())
+    placed = tmp_path / layers.BYTECODE_IN_CONTEXT
+    assert placed.read_bytes() == Path(helper.__file__).read_bytes()
+    # Python 3.8 in the image: the helper parses there (no newer syntax).
+    ast.parse(placed.read_text(), feature_version=(3, 8))
