@@ -306,52 +306,63 @@ def _resolve_input(source_dir: Path | None, job: Job, options: ResolveOptions, c
     if not _usable_lock_entry(entry, header, requirements):
         entry = None  # a damaged entry is a miss: resolved again and rewritten atomically
     cache_hit = entry is not None
-    if entry is None:
-        if options.offline:
-            raise InfraUnavailable(f"--offline: no cached lock for {loaded.path} "
-                                   f"(Python {target.python}, {target.platform}, {backend.name})",
-                                   hint="run once without --offline to fill the cache")
-        outcome = backend.compile(CompileRequest(input_text, input_name, constraints_text, target,
-                                                 netrc=credentials.netrc_text(),
-                                                 local_projects=tuple((n, p) for n, p, _, _ in projects),
-                                                 find_links_dirs=built.find_links_dirs,
-                                                 preferred_lock=_previous_lock(root, previous_key)))
-        if not outcome.ok:
-            from launchbuild.resolver.build_errors import build_failure_finding, is_build_failure
+    # The index's JSON API is opened while a new lock is made: its facts follow the lock.
+    warm = None
+    if entry is None and not options.offline and options.fetch_package_facts:
+        from launchbuild.resolver.index import json_api_base_of
+        from launchbuild.resolver.index_prewarm import IndexPrewarm
 
-            if is_build_failure(outcome.explanation):
-                findings.append(build_failure_finding(outcome.explanation, loaded.path, target, backend.name,
-                                                      requirements[0].location if requirements else None))
-            else:
-                from dataclasses import replace as _with
-                from launchbuild.resolver.build_errors import scrub
+        warm = IndexPrewarm.start(json_api_base_of(index_urls))
+    try:
+        if entry is None:
+            if options.offline:
+                raise InfraUnavailable(f"--offline: no cached lock for {loaded.path} "
+                                       f"(Python {target.python}, {target.platform}, {backend.name})",
+                                       hint="run once without --offline to fill the cache")
+            outcome = backend.compile(CompileRequest(input_text, input_name, constraints_text, target,
+                                                     netrc=credentials.netrc_text(),
+                                                     local_projects=tuple((n, p) for n, p, _, _ in projects),
+                                                     find_links_dirs=built.find_links_dirs,
+                                                     preferred_lock=_previous_lock(root, previous_key)))
+            if not outcome.ok:
+                from launchbuild.resolver.build_errors import build_failure_finding, is_build_failure
 
-                unresolved = unresolvable_finding(outcome.explanation, requirements, target, backend.name)
-                findings.append(_with(unresolved, message=scrub(unresolved.message)))
-            return _replace(base, findings=tuple(findings))
-        if not outcome.body.strip() and not projects:
-            findings.append(resolver_finding(
-                "LB301",
-                message=f"no requirement in {loaded.path} applies to Python {target.python} on {target.platform}",
-                fix="check the markers of your requirement lines", location=requirements[0].location,
-            ))
-            return _replace(base, findings=tuple(findings))
-        entry = {"text": header + own_project.strip_project_entries(outcome.body)}
-        core_cache.write_json(cache.lock_path(root, key), entry)
-    _remember_lock(root, previous_key, entry["text"])
-    text, hash_findings = artifacts.enforce_user_hashes(entry["text"], user_lines)
-    findings += hash_findings
-    packages = parse_lock(text, requirements)
-    lock = Lock(packages=packages, text=text, target=target, backend=backend.name, input_hash=key,
-                index_urls=index_urls + tuple(u for u in loaded.extra_index_urls if u not in index_urls),
-                find_links=index.find_links, cuda_variants=variants, own_projects=own_rel,
-                wheels=tuple(str(w) for w in built.wheels), credentials=credentials or None)
-    facts: tuple[PackageFacts, ...] = ()
-    if options.fetch_package_facts:
-        from launchbuild.resolver.index import package_facts
+                if is_build_failure(outcome.explanation):
+                    findings.append(build_failure_finding(outcome.explanation, loaded.path, target, backend.name,
+                                                          requirements[0].location if requirements else None))
+                else:
+                    from dataclasses import replace as _with
+                    from launchbuild.resolver.build_errors import scrub
 
-        facts = package_facts(lock, root, offline=options.offline)
-    return _replace(base, lock=lock, findings=tuple(findings), cache_hit=cache_hit, packages=facts)
+                    unresolved = unresolvable_finding(outcome.explanation, requirements, target, backend.name)
+                    findings.append(_with(unresolved, message=scrub(unresolved.message)))
+                return _replace(base, findings=tuple(findings))
+            if not outcome.body.strip() and not projects:
+                findings.append(resolver_finding(
+                    "LB301",
+                    message=f"no requirement in {loaded.path} applies to Python {target.python} on {target.platform}",
+                    fix="check the markers of your requirement lines", location=requirements[0].location,
+                ))
+                return _replace(base, findings=tuple(findings))
+            entry = {"text": header + own_project.strip_project_entries(outcome.body)}
+            core_cache.write_json(cache.lock_path(root, key), entry)
+        _remember_lock(root, previous_key, entry["text"])
+        text, hash_findings = artifacts.enforce_user_hashes(entry["text"], user_lines)
+        findings += hash_findings
+        packages = parse_lock(text, requirements)
+        lock = Lock(packages=packages, text=text, target=target, backend=backend.name, input_hash=key,
+                    index_urls=index_urls + tuple(u for u in loaded.extra_index_urls if u not in index_urls),
+                    find_links=index.find_links, cuda_variants=variants, own_projects=own_rel,
+                    wheels=tuple(str(w) for w in built.wheels), credentials=credentials or None)
+        facts: tuple[PackageFacts, ...] = ()
+        if options.fetch_package_facts:
+            from launchbuild.resolver.index import package_facts
+
+            facts = package_facts(lock, root, offline=options.offline, warm=warm)
+        return _replace(base, lock=lock, findings=tuple(findings), cache_hit=cache_hit, packages=facts)
+    finally:
+        if warm is not None:
+            warm.close()
 
 
 def _previous_lock_key(job: Job, source_dir: Path | None, input_name: str, target, backend: str) -> str:

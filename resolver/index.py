@@ -21,6 +21,8 @@ from launchbuild.resolver.platforms import supported_tags
 if TYPE_CHECKING:
     import requests
 
+    from launchbuild.resolver.index_prewarm import IndexPrewarm
+
 PYPI_SIMPLE = ("https://pypi.org/simple", "https://pypi.org/simple/", "https://pypi.python.org/simple")
 PYPI_JSON = "https://pypi.org/pypi"
 TIMEOUT_S = 10
@@ -29,7 +31,11 @@ WORKERS = 8
 
 def json_api_base(lock: Lock) -> str | None:
     """The JSON API of the lock's primary index, or None when it is not PyPI (facts unknown)."""
-    primary = lock.index_urls[0] if lock.index_urls else None
+    return json_api_base_of(lock.index_urls)
+
+
+def json_api_base_of(index_urls: tuple[str, ...]) -> str | None:
+    primary = index_urls[0] if index_urls else None
     if primary is None or primary.rstrip("/") in {u.rstrip("/") for u in PYPI_SIMPLE}:
         return PYPI_JSON
     return None
@@ -69,6 +75,7 @@ def facts_for_target(name: str, version: str, release: dict, target: Target) -> 
     )
 
 
+PROJECT_ONLY_MARK = "project-documents-only.json"  # beside an index's cached facts
 MAX_INDEX_DOC = 32 * 1024 * 1024  # a release's JSON document; a project's full history is larger on PyPI
 
 
@@ -129,8 +136,11 @@ def fetch_release_files(base: str, name: str, version: str, cache_root: Path,
     cached = read_json(path)
     if cached is not None and valid_release(cached) and not _lacks_sizes(cached):  # a damaged entry is a miss, rewritten below
         return None if cached.get("missing") else cached
+    # An index seen to serve only the project document (a mirror: its release URLs answer 404
+    # for releases its project document lists) is asked for that document at once, not 404 first.
+    project_only = path.parent / PROJECT_ONLY_MARK
     try:
-        data = _get_json(session, f"{base}/{name}/{version}/json")
+        data = None if project_only.exists() else _get_json(session, f"{base}/{name}/{version}/json")
         if data is not None:
             files = _release_files(data.get("urls", []))
             info = data.get("info")
@@ -144,6 +154,8 @@ def fetch_release_files(base: str, name: str, version: str, cache_root: Path,
                 if project is not None:
                     write_json(path, {"missing": True})
                 return None
+            if files and not project_only.exists():
+                write_json(project_only, {"seen": f"{name} {version}"})
             requires = next((f.get("requires_python") for f in files if f.get("requires_python")), None)
     except (requests.RequestException, OSError):
         return None  # unknown this time; not cached, so the next online run asks again
@@ -161,8 +173,18 @@ def fetch_release_files(base: str, name: str, version: str, cache_root: Path,
     return release
 
 
-def package_facts(lock: Lock, cache_root: Path, *, offline: bool = False) -> tuple[PackageFacts, ...]:
-    """Facts for every locked package; unknown (None) where the index cannot say."""
+def package_facts(lock: Lock, cache_root: Path, *, offline: bool = False,
+                  warm: "IndexPrewarm | None" = None) -> tuple[PackageFacts, ...]:
+    """Facts for every locked package; unknown (None) where the index cannot say. `warm`: the
+    index connection opened while the lock was made (resolver/index_prewarm.py), used or closed."""
+    try:
+        return _package_facts(lock, cache_root, offline, warm)
+    finally:
+        if warm is not None:
+            warm.close()
+
+
+def _package_facts(lock: Lock, cache_root: Path, offline: bool, warm: "IndexPrewarm | None") -> tuple[PackageFacts, ...]:
     base = json_api_base(lock)
     variant_names = {name for name, _ in lock.cuda_variants}
     packages = lock.packages
@@ -187,8 +209,10 @@ def package_facts(lock: Lock, cache_root: Path, *, offline: bool = False) -> tup
 
         from launchbuild.netbounds import Deadline, deadline_session, default_seconds
 
+        opened = warm.take() if warm is not None and base == warm.base else None
+        deadline = opened[0] if opened else Deadline()
         # One deadline over every index request of this lock: a slow index costs at most that.
-        with Deadline(default_seconds(120.0)) as deadline, deadline_session(deadline) as session, \
+        with deadline.arm(default_seconds(120.0)), opened[1] if opened else deadline_session(deadline) as session, \
                 ThreadPoolExecutor(max_workers=WORKERS) as pool:
             for i, release in zip(to_fetch, pool.map(fetch, to_fetch)):
                 releases[i] = release

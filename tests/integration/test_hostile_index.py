@@ -38,6 +38,7 @@ ANSWERS: dict[str, bytes] = {
 class HostileIndex:
     def __init__(self) -> None:
         self.mode = "good"
+        self.paths: list[str] = []
         self.stop = threading.Event()
         index_self = self
 
@@ -59,6 +60,17 @@ class HostileIndex:
         self.base = f"http://127.0.0.1:{self.server.server_address[1]}/pypi"
 
     def answer(self, h: BaseHTTPRequestHandler) -> None:
+        self.paths.append(h.path)
+        if self.mode == "project-only":  # a mirror: release documents 404, the project document has them
+            release = len(h.path.strip("/").split("/")) == 4  # /pypi/<name>/<version>/json
+            body = b"" if release else json.dumps({"releases": {
+                v: GOOD["urls"] for v in ("1.0", "1.1")}}).encode()
+            h.send_response(404 if release else 200)
+            h.send_header("Content-Type", "application/json")
+            h.send_header("Content-Length", str(len(body)))
+            h.end_headers()
+            h.wfile.write(body)
+            return
         if self.mode in ("drip", "oversize"):
             size = index.MAX_INDEX_DOC + 10 if self.mode == "oversize" else 10_000_000
             kind = "text/html" if "/simple/" in h.path else "application/json"  # what a pip/uv client accepts
@@ -162,3 +174,24 @@ def test_file_sizes_are_kept_and_an_entry_cached_without_them_is_asked_again(hos
     from launchbuild.resolver.model import Target
 
     assert index.facts_for_target("demo", "1.0", release, Target("3.11")).wheel_bytes == 12_345_678
+
+
+def test_a_mirror_serving_only_project_documents_is_asked_for_them_at_once_after_the_first(hostile, tmp_path):
+    """Release documents that answer 404 for a release the project document lists: the next
+    release is read from the project document without the 404 round trip first."""
+    hostile.mode = "project-only"
+    with Deadline(30) as deadline, deadline_session(deadline) as session:
+        first = index.fetch_release_files(hostile.base, "demo", "1.0", tmp_path, session)
+        assert hostile.paths == ["/pypi/demo/1.0/json", "/pypi/demo/json"]
+        second = index.fetch_release_files(hostile.base, "demo", "1.1", tmp_path, session)
+    assert hostile.paths[2:] == ["/pypi/demo/json"]
+    assert first["files"] == second["files"] == [["demo-1.0-py3-none-any.whl", "bdist_wheel"]]
+
+
+def test_a_release_neither_document_has_marks_nothing(hostile, tmp_path):
+    hostile.mode = "project-only"
+    with Deadline(30) as deadline, deadline_session(deadline) as session:
+        assert index.fetch_release_files(hostile.base, "demo", "9.9", tmp_path, session) is None
+        index.fetch_release_files(hostile.base, "demo", "1.0", tmp_path, session)  # 404, then the project
+    marker = facts_path(tmp_path, hostile.base, "demo", "1.0").parent / index.PROJECT_ONLY_MARK
+    assert marker.exists()  # set by 1.0 (the project lists it), not by 9.9 (nobody does)
