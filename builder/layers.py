@@ -70,6 +70,14 @@ BYTECODE_IN_IMAGE = f"/opt/launchbuild/{BYTECODE_HELPER}"
 def bytecode_helper() -> bytes:
     return (Path(__file__).with_name(BYTECODE_HELPER)).read_bytes()
 
+
+def project_uses_bytecode_helper(plan) -> bool:
+    """The job's own project is installed in a BuildKit step of its own (builder/project_install.py):
+    it compiles that project alone, with the helper, not the whole venv again on every code change."""
+    from launchbuild.builder.plan import CaMode, Frontend
+
+    return bool(plan.install_projects) and plan.frontend is Frontend.BUILDKIT and plan.ca_mode is not CaMode.THROWAWAY_STAGE
+
 _ENTRY = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?\s*(==|@)")
 
 
@@ -280,13 +288,14 @@ def place(context_dir, plan) -> None:
 
     target = Path(context_dir) / LAYER_DIR
     sub_locks = for_plan(plan)
-    if not sub_locks:
+    helper = len(sub_locks) > 1 or project_uses_bytecode_helper(plan)
+    if not sub_locks and not helper:
         if target.exists():
             shutil.rmtree(target)
         return
     target.mkdir(parents=True, exist_ok=True)
     wanted = {Path(sub.context_path).name: sub.text.encode("utf-8") for sub in sub_locks}
-    if len(sub_locks) > 1:
+    if helper:
         wanted[BYTECODE_HELPER] = bytecode_helper()
     for existing in target.iterdir():
         if existing.is_dir() and not existing.is_symlink():

@@ -64,6 +64,14 @@ def lines(plan: BuildPlan, uv_mount: str, index_args: str) -> list[str]:
     ca_mount = f"{CA_MOUNT} " if buildkit else ""
     out = ["# The job's own project, from the copied code: no dependencies (the lock has them), not editable.",
            "USER root"]
+    from launchbuild.builder import layers
+
+    # On BuildKit only the project's own files are compiled (builder/layer_bytecode.py, mounted
+    # from the context): the distributions installed after the stamp, made just before.
+    helper = layers.project_uses_bytecode_helper(plan)
+    helper_mount = f"--mount=type=bind,source={layers.BYTECODE_IN_CONTEXT},target={layers.BYTECODE_IN_IMAGE} " \
+        if helper else ""
+    stamp = f"{SCRATCH}.stamp"
     for path in projects:
         src = plan.workdir if path == "." else f"{plan.workdir}/{path}"
         copy = f"cp -a {src}/. {SCRATCH}"
@@ -76,6 +84,12 @@ def lines(plan: BuildPlan, uv_mount: str, index_args: str) -> list[str]:
             install = (f"{env}{VENV}/bin/python -m pip install --no-deps --no-cache-dir --no-compile --no-input "
                        f"--disable-pip-version-check{index_args} {SCRATCH}")
             mounts = ca_mount
+        if helper:
+            out += [f"RUN {mounts}{helper_mount}set -eu; : > {stamp}; mkdir -p {SCRATCH}; {copy}; \\",
+                    f"    {install}; \\",
+                    f"    rm -rf {SCRATCH}; {{ {VENV}/bin/python {layers.BYTECODE_IN_IMAGE} --newer-than {stamp} || true; }}; "
+                    f"rm -f {stamp}"]
+            continue
         out += [f"RUN {mounts}set -eu; mkdir -p {SCRATCH}; {copy}; \\",
                 f"    {install}; \\",
                 f"    rm -rf {SCRATCH}; {compile_bytecode(parallel=False)}"]

@@ -64,6 +64,13 @@ def test_editable_own_project_with_an_extra_is_installed_from_the_copied_code(tm
                         "print(demo.VALUE, m.version('demo'), demo.__file__.startswith('/opt/venv'),"
                         " os.path.exists('/app/demo.egg-info'), os.path.exists('/app/build'))")
         assert out.split() == ["42", "0.1", "True", "False", "False"]  # a real, non-editable install
+        # The project's step compiled the project (builder/layer_bytecode.py --newer-than), and
+        # left no stamp behind; the lock's packages have theirs from their own install step.
+        out = run_image(docker_client, tag, "import demo, six, glob, os, importlib.util as u;"
+                        "print(os.path.exists(u.cache_from_source(demo.__file__)),"
+                        " os.path.exists(u.cache_from_source(six.__file__)),"
+                        " glob.glob('/tmp/launchbuild-project*'))")
+        assert out.split() == ["True", "True", "[]"]
     finally:
         docker_client.images.remove(tag, force=True)
 

@@ -102,3 +102,41 @@ def test_the_later_layer_mounts_the_helper_and_the_context_carries_it(tmp_path):
     assert placed.read_bytes() == Path(helper.__file__).read_bytes()
     # Python 3.8 in the image: the helper parses there (no newer syntax).
     ast.parse(placed.read_text(), feature_version=(3, 8))
+
+
+def test_newer_than_picks_the_distributions_installed_after_the_stamp(tmp_path, monkeypatch):
+    import os
+
+    dists = _site(tmp_path)
+    stamp = tmp_path / "stamp"
+    stamp.write_text("")
+    os.utime(stamp, ns=(2_000, 2_000))
+    installed = {"tqdm": 3_000, "Pygments": 1_000, "typing_extensions": None}  # None: no folder to read
+    for dist in dists:
+        folder = tmp_path / f"{dist.metadata['Name']}.dist-info"
+        if installed[dist.metadata["Name"]] is not None:
+            folder.mkdir()
+            os.utime(folder, ns=(installed[dist.metadata["Name"]],) * 2)
+            dist._path = folder
+    monkeypatch.setattr(helper.metadata, "distributions", lambda: dists)
+    assert helper.main(["layer_bytecode.py", "--newer-than", str(stamp)]) == 0
+    assert _pycs(tmp_path) == {"tqdm/__init__", "tqdm/std"}
+    assert helper.main(["layer_bytecode.py", "--newer-than", str(tmp_path / "no-stamp")]) == 0  # nothing, no failure
+
+
+def test_the_projects_buildkit_step_compiles_the_project_alone_and_classic_keeps_compileall(tmp_path):
+    from launchbuild.builder.plan import CaMode, Frontend
+    from tests.unit.test_builder_dockerfile import _own_project_plan
+
+    buildkit = render(_own_project_plan(ca_mode=CaMode.SECRET))
+    joined = buildkit.replace("\\\n", " ")
+    [step] = [ln for ln in joined.splitlines() if "mkdir -p /tmp/launchbuild-project;" in ln and ln.startswith("RUN ")]
+    assert f"--mount=type=bind,source={layers.BYTECODE_IN_CONTEXT},target={layers.BYTECODE_IN_IMAGE}" in step
+    assert step.index(": > /tmp/launchbuild-project.stamp") < step.index("uv pip install") < step.index(
+        f"{layers.BYTECODE_IN_IMAGE} --newer-than /tmp/launchbuild-project.stamp || true") < step.index(
+        "rm -f /tmp/launchbuild-project.stamp")
+    assert "compileall" not in step
+    layers.place(tmp_path, _own_project_plan(ca_mode=CaMode.SECRET))
+    assert (tmp_path / layers.BYTECODE_IN_CONTEXT).is_file()  # no layer split, but the project uses it
+    classic = render(_own_project_plan(frontend=Frontend.CLASSIC, installer="pip", ca_mode=CaMode.THROWAWAY_STAGE))
+    assert layers.BYTECODE_IN_IMAGE not in classic and "compileall -q -j 1" in classic
