@@ -2,13 +2,17 @@
 
 A new lock is followed by the facts of every release not cached yet (`index.package_facts`):
 on a one-package change, one GET. Before it can be sent, the process imports requests and
-urllib3 (~0.1 s) and opens a TLS connection (~0.1 s): two thirds of that step, on the path of
-every dependency change. uv spends its own 0.3-0.5 s mostly waiting on the index, so both are
+urllib3 (~0.1 s) and opens a TLS connection (~0.1 s), on the path of every dependency change
+that makes a new lock. uv spends its own 0.3-0.5 s mostly waiting on the index, so both are
 done meanwhile, in a thread: `IndexPrewarm.start(base)` before the compile, `take()` after it
 (the session and the deadline that watches its sockets), `close()` when no fetch follows.
+Measured in-process on ten one-package changes here: the facts step 0.26 s -> 0.20 s on
+average (this network's mirror adds a 404 and a project document per release; see
+index.PROJECT_ONLY_MARK for the 404).
 
 The warm-up is best effort and never a fact: its one request is a HEAD whose answer is
-ignored; any failure leaves `take()` empty and the fetch opens its own session, as before.
+ignored; a refused HEAD still hands over the session (the imports were the costly part), a
+warm-up still under way after the lock is given up on, and the fetch then opens its own.
 """
 
 from __future__ import annotations
