@@ -165,8 +165,8 @@ def _install_run(plan: BuildPlan, lock_path: str, *, strict: bool, wheels: bool,
     compile_step = compile_bytecode(parallel=first)
     helper_mount: list[str] = []
     if later_layer:
-        helper_mount = [f"    --mount=type=bind,source={layers.BYTECODE_IN_CONTEXT},target={layers.BYTECODE_IN_IMAGE} \\"]
-        compile_step = f"{{ {VENV}/bin/python {layers.BYTECODE_IN_IMAGE} {lock_path} || true; }}"
+        helper_mount = [f"    {layers.bytecode_mount()} \\"]
+        compile_step = layers.bytecode_step(lock_path)
     netrc_mount = ["    --mount=type=secret,id=netrc \\"] if plan.index_credentials else []
     netrc_env = f"NETRC={SECRET_NETRC} " if plan.index_credentials else ""
     wheel_mounts = wheels_in_context.mount_lines(plan) if wheels else []

@@ -71,6 +71,18 @@ def bytecode_helper() -> bytes:
     return (Path(__file__).with_name(BYTECODE_HELPER)).read_bytes()
 
 
+def bytecode_mount() -> str:
+    """The RUN flag that mounts the helper into a step (the context must hold it: `place`)."""
+    return f"--mount=type=bind,source={BYTECODE_IN_CONTEXT},target={BYTECODE_IN_IMAGE}"
+
+
+def bytecode_step(args: str) -> str:
+    """The shell that compiles what a step installed; never fails the step."""
+    from launchbuild.builder.plan import VENV
+
+    return f"{{ {VENV}/bin/python {BYTECODE_IN_IMAGE} {args} || true; }}"
+
+
 def project_uses_bytecode_helper(plan) -> bool:
     """The job's own project is installed in a BuildKit step of its own (builder/project_install.py):
     it compiles that project alone, with the helper, not the whole venv again on every code change."""

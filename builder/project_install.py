@@ -68,10 +68,12 @@ def lines(plan: BuildPlan, uv_mount: str, index_args: str) -> list[str]:
 
     # On BuildKit only the project's own files are compiled (builder/layer_bytecode.py, mounted
     # from the context): the distributions installed after the stamp, made just before.
-    helper = layers.project_uses_bytecode_helper(plan)
-    helper_mount = f"--mount=type=bind,source={layers.BYTECODE_IN_CONTEXT},target={layers.BYTECODE_IN_IMAGE} " \
-        if helper else ""
     stamp = f"{SCRATCH}.stamp"
+    if layers.project_uses_bytecode_helper(plan):
+        helper_mount, make_stamp = f"{layers.bytecode_mount()} ", f": > {stamp}; "
+        compile_step = f"{layers.bytecode_step(f'--newer-than {stamp}')}; rm -f {stamp}"
+    else:
+        helper_mount, make_stamp, compile_step = "", "", compile_bytecode(parallel=False)
     for path in projects:
         src = plan.workdir if path == "." else f"{plan.workdir}/{path}"
         copy = f"cp -a {src}/. {SCRATCH}"
@@ -84,14 +86,8 @@ def lines(plan: BuildPlan, uv_mount: str, index_args: str) -> list[str]:
             install = (f"{env}{VENV}/bin/python -m pip install --no-deps --no-cache-dir --no-compile --no-input "
                        f"--disable-pip-version-check{index_args} {SCRATCH}")
             mounts = ca_mount
-        if helper:
-            out += [f"RUN {mounts}{helper_mount}set -eu; : > {stamp}; mkdir -p {SCRATCH}; {copy}; \\",
-                    f"    {install}; \\",
-                    f"    rm -rf {SCRATCH}; {{ {VENV}/bin/python {layers.BYTECODE_IN_IMAGE} --newer-than {stamp} || true; }}; "
-                    f"rm -f {stamp}"]
-            continue
-        out += [f"RUN {mounts}set -eu; mkdir -p {SCRATCH}; {copy}; \\",
+        out += [f"RUN {mounts}{helper_mount}set -eu; {make_stamp}mkdir -p {SCRATCH}; {copy}; \\",
                 f"    {install}; \\",
-                f"    rm -rf {SCRATCH}; {compile_bytecode(parallel=False)}"]
+                f"    rm -rf {SCRATCH}; {compile_step}"]
     out.append(f"USER {plan.uid}:{plan.gid}")
     return out

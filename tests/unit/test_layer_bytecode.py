@@ -140,3 +140,12 @@ def test_the_projects_buildkit_step_compiles_the_project_alone_and_classic_keeps
     assert (tmp_path / layers.BYTECODE_IN_CONTEXT).is_file()  # no layer split, but the project uses it
     classic = render(_own_project_plan(frontend=Frontend.CLASSIC, installer="pip", ca_mode=CaMode.THROWAWAY_STAGE))
     assert layers.BYTECODE_IN_IMAGE not in classic and "compileall -q -j 1" in classic
+
+
+def test_the_helpers_lock_reader_names_exactly_what_each_sub_lock_holds():
+    # Two readers of one format: the helper runs in the image and cannot import builder/layers.py.
+    from tests.unit.test_builder_layers import TORCH_LOCK
+
+    plan = _plan({**TORCH_LOCK, "tqdm": ("4.67.1", ["-r requirements.txt"])})
+    for sub in layers.for_plan(plan):
+        assert helper.locked_names(sub.text) == {layers.canonical(p) for p in sub.packages}
