@@ -29,6 +29,30 @@ GPU_ERRORS = re.compile(
 _SKIP_TOP = {"__pycache__", "bin", "include", "share", "etc", "lib", "..", ""}
 
 
+def header_fields(dist):
+    """(Name, Version) of an installed distribution, read from its metadata file's header only.
+
+    `dist.metadata` and `dist.version` parse the whole file with the email package, long
+    description and licence included: about a millisecond each per distribution, and the probe
+    scans the environment three times (0.1 s of a 0.2 s probe on the numpy/pandas job). The
+    header ends at the first empty line; a folded line starts with whitespace; the first
+    occurrence of a field wins, as with `email.message.Message.__getitem__`."""
+    text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
+    name = version = None
+    for line in text.replace("\r\n", "\n").split("\n"):
+        if not line.strip():
+            break
+        if line[0] in " \t":
+            continue
+        key, sep, value = line.partition(":")
+        key = key.strip().lower()
+        if sep and key == "name" and name is None:
+            name = value.strip()
+        elif sep and key == "version" and version is None:
+            version = value.strip()
+    return name or "", version or ""
+
+
 def top_level_modules(dist):
     """The importable top-level names of one installed distribution: top_level.txt, else RECORD."""
     text = dist.read_text("top_level.txt")
@@ -129,8 +153,7 @@ def import_distributions(only):
         return []
     todo = []
     for dist in metadata.distributions():
-        name = dist.metadata["Name"] or ""
-        canonical = re.sub(r"[-_.]+", "-", name).lower()
+        canonical = _canonical(header_fields(dist)[0])
         if canonical in only:
             todo += [(canonical, module) for module in top_level_modules(dist)]
     todo = sorted(set(todo))
@@ -231,7 +254,7 @@ def reuse_refused(reused):
         return "no importlib.metadata"
     owner = {}
     for dist in metadata.distributions():
-        name = _canonical(dist.metadata["Name"])
+        name = _canonical(header_fields(dist)[0])
         for path in dist.files or ():
             text = str(path)
             if text.endswith(".pyc") or ".dist-info/" in text or text.startswith(".."):

@@ -1,7 +1,8 @@
 """Runs INSIDE the built image (stdlib only, any Python 3.8+): prints one JSON object with
 the facts `verify.py` judges. Copied into a throwaway container; never part of an image.
 
-argv[1]: the entrypoint as JSON. A uv binary may sit beside this file for `uv pip check`.
+argv[1]: the entrypoint as JSON; argv[2], argv[3]: the locked names and the names whose imports
+an unchanged heavy layer carries over (imports_probe.py, shipped beside it). A uv binary may sit beside this file for `uv pip check`.
 """
 
 import importlib.util
@@ -96,16 +97,28 @@ def finish_pip_check(started):
     return {"ran": True, "rc": proc.returncode, "output": out.decode("utf-8", "replace")[-2000:], "tool": tool}
 
 
+def _imports_probe():
+    """imports_probe.py, always shipped beside this file (builder/imports_probe.py). The image's
+    own modules never shadow it: this folder comes first, and only while it is imported."""
+    sys.path.insert(0, HERE)
+    try:
+        import imports_probe  # type: ignore[import-not-found]  # beside this file in the image
+    finally:
+        sys.path.remove(HERE)
+    return imports_probe
+
+
 def main():
     argv = json.loads(sys.argv[1]) if len(sys.argv) > 1 else []
     pip_checking = start_pip_check()
     ok, detail = check_entrypoint(argv)
+    imports_probe = _imports_probe()
     dists = []
     if metadata is not None:
         for d in metadata.distributions():
-            name = d.metadata["Name"]
+            name, version = imports_probe.header_fields(d)
             if name:
-                dists.append([name, d.version])
+                dists.append([name, version])
     env = {
         "implementation_name": sys.implementation.name,
         "os_name": os.name,
@@ -117,15 +130,9 @@ def main():
         "platform_python_implementation": platform.python_implementation(),
         "sys_platform": sys.platform,
     }
-    extra = {}
-    if os.path.isfile(os.path.join(HERE, "imports_probe.py")):
-        sys.path.insert(0, HERE)
-        import imports_probe  # type: ignore[import-not-found]  # beside this file in the image (builder/imports_probe.py)
-
-        locked = json.loads(sys.argv[2]) if len(sys.argv) > 2 else []
-        reused = json.loads(sys.argv[3]) if len(sys.argv) > 3 else []  # imports known from the heavy layer
-        extra = imports_probe.probe(argv, locked, reused)
-        sys.path.remove(HERE)
+    locked = json.loads(sys.argv[2]) if len(sys.argv) > 2 else []
+    reused = json.loads(sys.argv[3]) if len(sys.argv) > 3 else []  # imports known from the heavy layer
+    extra = imports_probe.probe(argv, locked, reused)
     print(json.dumps(dict(extra, **{
         "python": platform.python_version(),
         "executable": sys.executable,

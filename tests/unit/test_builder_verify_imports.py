@@ -99,12 +99,11 @@ def test_modules_import_together_first_and_a_failure_is_decided_in_its_own_inter
 
     class Dist:
         def __init__(self, name, module):
-            self.metadata = {"Name": name}
-            self._module = module
+            self._texts = {"top_level.txt": module, "METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n"}
             self.files = [f"{module}.py"]
 
         def read_text(self, name):
-            return self._module if name == "top_level.txt" else None
+            return self._texts.get(name)
 
     fake = [Dist("good", "good_mod"), Dist("bad", "bad_mod"), Dist("order", "order_mod")]
     monkeypatch.setattr(imports_probe, "metadata", types.SimpleNamespace(distributions=lambda: fake))
@@ -117,3 +116,51 @@ def test_modules_import_together_first_and_a_failure_is_decided_in_its_own_inter
     assert got["bad_mod"]["ok"] is False and "libfoo.so" in got["bad_mod"]["error"]
     assert _json.loads(calls[0][-1]) == ["bad_mod", "good_mod", "order_mod"]  # one interpreter for all first
     assert len(calls) == 3  # then only the two that failed there, each alone
+
+
+class _TextDist:
+    def __init__(self, texts):
+        self._texts = texts
+
+    def read_text(self, name):
+        return self._texts.get(name)
+
+
+def test_header_fields_agree_with_importlib_metadata_on_every_installed_distribution():
+    from importlib import metadata
+
+    dists = list(metadata.distributions())
+    assert len(dists) > 20  # this venv: the project's own dependencies
+    for dist in dists:
+        assert imports_probe.header_fields(dist) == (dist.metadata["Name"] or "", dist.version or ""), dist
+
+
+_field = st.text(st.characters(min_codepoint=33, max_codepoint=126, exclude_characters=":"), min_size=1, max_size=12)
+_value = st.text(st.characters(min_codepoint=33, max_codepoint=126), min_size=1, max_size=20)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["Name", "Version", "Summary", "License", "name", "VERSION"]) | _field,
+                          _value, st.booleans()), max_size=8),
+       st.text(max_size=80), st.booleans(), st.sampled_from(["METADATA", "PKG-INFO"]))
+def test_header_fields_read_what_the_email_parser_reads(headers, body, crlf, filename):
+    """Name and Version are one-line fields (core metadata); other fields may be folded, and
+    a folded line that looks like `Name: x` is a continuation, never the field."""
+    import email
+
+    lines = []
+    for key, value, folded in headers:
+        lines.append(f"{key}: {value}")
+        if folded and key.lower() not in ("name", "version"):
+            lines.append(f"        Name: folded-{value}")
+    text = "\n".join(lines) + "\n\n" + body
+    if crlf:
+        text = text.replace("\n", "\r\n")
+    parsed = email.message_from_string(text.replace("\r\n", "\n"))
+    want = ((parsed["Name"] or "").strip(), (parsed["Version"] or "").strip())
+    assert imports_probe.header_fields(_TextDist({filename: text})) == want
+
+
+def test_header_fields_of_a_distribution_without_metadata_are_empty():
+    assert imports_probe.header_fields(_TextDist({})) == ("", "")
+    assert imports_probe.header_fields(_TextDist({"METADATA": "Version: 1\n\nName: in-the-body\n"})) == ("", "1")

@@ -81,8 +81,11 @@ def test_merged_probe_adds_only_what_the_probe_agreed_to_carry_over():
 
 class FakeDist:
     def __init__(self, name, files):
-        self.metadata = {"Name": name}
+        self.name = name
         self.files = files
+
+    def read_text(self, filename):
+        return f"Metadata-Version: 2.1\nName: {self.name}\nVersion: 1\n" if filename == "METADATA" else None
 
 
 def fake_metadata(monkeypatch, dists):
