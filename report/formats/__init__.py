@@ -135,6 +135,12 @@ def render(
         tool_version=tool_version,
         information_uri=information_uri if information_uri is not None else installed_information_uri(),
     )
+    if quiet and fmt is OutputFormat.RICH:
+        from launchbuild.report.formats.quiet import plain_quiet
+
+        text = plain_quiet(report, options)  # the same characters, without importing rich
+        if text is not None:
+            return text
     return fmt.to_format().render(report, options)
 
 

@@ -15,7 +15,7 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from launchbuild.core.findings import Finding, Severity
+from launchbuild.core.findings import Finding
 from launchbuild.report.plain import add_plain_row
 from launchbuild.core.sourced import Sourced
 from launchbuild.report.formats.base import (
@@ -28,19 +28,18 @@ from launchbuild.report.formats.base import (
     human_duration,
     human_size,
     image_lines,
-    ordered,
     SEVERITY_HEADING,
     short_digest,
-    verdict_reason,
 )
-from launchbuild.report.model import BuildSummary, Report, Verdict
+from launchbuild.report.formats.quiet import SEVERITY_STYLE, quiet_lines, verdict_segments
+from launchbuild.report.model import BuildSummary, Report
 
-_VERDICT_STYLE = {Verdict.PASS: "bold green", Verdict.WARN: "bold yellow", Verdict.FAIL: "bold red"}
-_SEVERITY_STYLE = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "blue"}
+
 
 
 class _Symbols:
     def __init__(self, plain: bool) -> None:
+        self.plain = plain
         self.ok = "ok" if plain else "✓"
         self.bad = "FAILED" if plain else "✗"
         self.arrow = "->" if plain else "→"
@@ -54,13 +53,7 @@ def _heading(title: str, sym: _Symbols) -> Text:
 
 
 def _verdict_line(report: Report, sym: _Symbols) -> Text:
-    verdict = report.verdict
-    line = Text()
-    line.append(f" {verdict.value.upper()} ", style=_VERDICT_STYLE[verdict] + " reverse")
-    line.append(f"  {verdict_reason(report)}", style="bold")
-    line.append(f"  {sym.dot}  job ", style="dim")
-    line.append(report.job)
-    return line
+    return Text.assemble(*verdict_segments(report, plain=sym.plain))
 
 
 def _target(report: Report, sym: _Symbols, width: int) -> RenderableType | None:
@@ -128,7 +121,7 @@ def _findings(report: Report, options: RenderOptions, sym: _Symbols) -> list[Ren
     for severity, found in by_severity(report.findings).items():
         if not found:
             continue
-        style = _SEVERITY_STYLE[severity]
+        style = SEVERITY_STYLE[severity]
         parts.append(Text(f"{SEVERITY_HEADING[severity]} ({len(found)})", style=f"bold {style}"))
         table = Table(box=None, show_header=False, pad_edge=False, padding=(0, 2, 1, 0), expand=False)
         table.add_column("rule", style=f"bold {style}", no_wrap=True)
@@ -271,17 +264,7 @@ def _failure(report: Report, sym: _Symbols, *, tail_lines: int = 15) -> list[Ren
 
 
 def _quiet(report: Report, sym: _Symbols) -> list[RenderableType]:
-    parts: list[RenderableType] = [_verdict_line(report, sym)]
-    if report.failure is not None:
-        parts.append(Text(report.failure.message, style="bold red"))
-    for f in ordered(report.findings):
-        if f.severity is Severity.ERROR or (report.strict and f.severity is Severity.WARNING):
-            parts.append(Text.assemble((f"{f.rule} ", f"bold {_SEVERITY_STYLE[f.severity]}"), f.message))
-    if report.build is not None:
-        for v in report.build.verification:
-            if not v.passed:
-                parts.append(Text.assemble((f"{sym.bad} verify {v.check}", "bold red"), f"  {v.detail}"))
-    return parts
+    return [Text.assemble(*segments) for segments in quiet_lines(report, plain=sym.plain)]
 
 
 _TRAILING_PAD = re.compile(r" +((?:\x1b\[[0-9;]*m)*)$")

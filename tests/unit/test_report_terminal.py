@@ -6,6 +6,8 @@ import re
 from dataclasses import replace
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from launchbuild.compat.image_facts import ImageFacts
 from launchbuild.report.formats import OutputFormat, color_default, render
@@ -128,3 +130,44 @@ def test_export_svg_for_the_readme():
     svg = RichFormat().export_svg(fixed_report(), RenderOptions(color=True, width=100, rules=RULES), "launchbuild check")
     assert svg.startswith("<svg") and "LB203" in svg
     golden("rich.svg", svg)
+
+
+def _through_rich(report, *, plain, width):
+    from launchbuild.report.formats.base import RenderOptions
+    from launchbuild.report.formats.terminal import RichFormat
+
+    return RichFormat().render(report, RenderOptions(quiet=True, color=False, plain=plain, width=width, rules=RULES))
+
+
+@pytest.mark.parametrize("plain", [True, False])
+@pytest.mark.parametrize("width", [100, 60, 20])
+def test_quiet_plain_text_is_what_rich_prints_or_is_left_to_rich(plain, width):
+    from launchbuild.report.formats.base import RenderOptions
+    from launchbuild.report.formats.quiet import plain_quiet
+
+    for report in (fixed_report(), fixed_report(strict=True), passing_report(), warning_report(),
+                   warning_report(strict=True)):
+        options = RenderOptions(quiet=True, color=False, plain=plain, width=width, rules=RULES)
+        fast = plain_quiet(report, options)
+        assert fast is None or fast == _through_rich(report, plain=plain, width=width)
+        assert rich(report, quiet=True, plain=plain, width=width) == _through_rich(report, plain=plain, width=width)
+    # A log (not a TTY) is plain: ASCII symbols, the fast path. A terminal's symbols are not
+    # ASCII, and colour needs rich.
+    assert plain_quiet(passing_report(), RenderOptions(quiet=True, plain=True, width=100)) is not None
+    assert plain_quiet(fixed_report(), RenderOptions(quiet=True, plain=True, width=100)).count("\n") == 4
+    assert plain_quiet(passing_report(), RenderOptions(quiet=True, plain=False, width=100)) is None
+    assert plain_quiet(passing_report(), RenderOptions(quiet=True, color=True, plain=True, width=100)) is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(job=st.text(max_size=120), message=st.text(max_size=120), width=st.integers(min_value=20, max_value=140),
+       plain=st.booleans())
+def test_quiet_plain_text_never_differs_from_rich(job, message, width, plain):
+    from launchbuild.core.findings import Finding, Severity
+    from launchbuild.report.formats.base import RenderOptions
+    from launchbuild.report.formats.quiet import plain_quiet
+
+    report = replace(warning_report(strict=True), job=job,
+                     findings=(Finding("LB402", Severity.WARNING, "title", message, "fix"),))
+    fast = plain_quiet(report, RenderOptions(quiet=True, color=False, plain=plain, width=width, rules=RULES))
+    assert fast is None or fast == _through_rich(report, plain=plain, width=width)
