@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from launchbuild.compat.image_facts import ImageFacts
 from launchbuild.compat.facts.factcache import FactCache
 from launchbuild.core.imageref import parse_image_ref
 from launchbuild.compat.facts.providers import docker as docker_provider
 from launchbuild.compat.facts.providers import inference
-from launchbuild.compat.facts.providers import registry as registry_provider
 from launchbuild.compat.facts.providers.base import (
     ImageNotFound,
     ProviderUnavailable,
@@ -26,6 +25,9 @@ from launchbuild.compat.facts.providers.base import (
 )
 from launchbuild.core.platform import Platform
 from launchbuild.errors import BadInput, InfraUnavailable
+
+if TYPE_CHECKING:  # the registry client is imported when a registry is asked: a local image never is
+    from launchbuild.compat.facts.providers import registry as registry_provider
 
 __all__ = ["inspect_image", "ImageNotFound", "distro_apt_pythons", "PROVIDERS"]
 
@@ -132,6 +134,8 @@ def _inspect_image(ref: str, *, platform: str, offline: bool, providers: tuple[s
                     continue
                 return finish(facts)
             if name == "registry":
+                from launchbuild.compat.facts.providers import registry as registry_provider
+
                 facts = registry_provider.read_facts(image, target, client=registry_client, cached=cache.get)
                 return finish(facts)
             facts_or_none = inference.infer_facts(image, target.architecture)

@@ -133,7 +133,9 @@ def render(
         width=width or width_default(),
         rules=None if rules is None else catalog_from(rules),
         tool_version=tool_version,
-        information_uri=information_uri if information_uri is not None else installed_information_uri(),
+        # Only SARIF shows it, and reading it parses the installed metadata (importlib.metadata).
+        information_uri=information_uri if information_uri is not None or fmt is not OutputFormat.SARIF
+        else installed_information_uri(),
     )
     if quiet and fmt is OutputFormat.RICH:
         from launchbuild.report.formats.quiet import plain_quiet

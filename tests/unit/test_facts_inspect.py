@@ -54,7 +54,9 @@ def providers(monkeypatch):
         return read
 
     monkeypatch.setattr(inspect_mod.docker_provider, "read_facts", fake("docker"))
-    monkeypatch.setattr(inspect_mod.registry_provider, "read_facts", fake("registry"))
+    from launchbuild.compat.facts.providers import registry as registry_provider  # imported by inspect when asked
+
+    monkeypatch.setattr(registry_provider, "read_facts", fake("registry"))
     return script, calls
 
 
