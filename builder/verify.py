@@ -84,13 +84,16 @@ def judge(plan: BuildPlan, probe: dict) -> tuple[VerificationResult, ...]:
     return tuple(results) + judge_imports(probe)
 
 
+_PROBE_SOURCES = (("verify_probe.py", "probe.py"), ("imports_probe.py", "imports_probe.py"))
+
+
 def _probe_tar(uv_binary: Path | None) -> bytes:
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
         d = tarfile.TarInfo("launchbuild-verify")
         d.type, d.mode = tarfile.DIRTYPE, 0o755
         tar.addfile(d)
-        for source, name in (("verify_probe.py", "probe.py"), ("imports_probe.py", "imports_probe.py")):
+        for source, name in _PROBE_SOURCES:
             probe = (Path(__file__).with_name(source)).read_bytes()
             info = tarfile.TarInfo(f"launchbuild-verify/{name}")
             info.size, info.mode = len(probe), 0o644
@@ -103,9 +106,16 @@ def _probe_tar(uv_binary: Path | None) -> bytes:
     return buf.getvalue()
 
 
+def _probe_binds(uv_binary: Path | None) -> tuple[tuple[str, str], ...]:
+    """The probe's files as read-only bind mounts (host path, container path)."""
+    binds = tuple((str(Path(__file__).with_name(source)), f"{PROBE_DIR}/{name}") for source, name in _PROBE_SOURCES)
+    return binds + (((str(uv_binary), f"{PROBE_DIR}/uv"),) if uv_binary is not None else ())
+
+
 def _local_engine() -> bool:
-    """True when the engine shares this host's filesystem (a unix socket on Linux), so the host's
-    uv can be bind-mounted into the probe container instead of copied into it (38 MB)."""
+    """True when the engine shares this host's filesystem (a unix socket on Linux), so the probe
+    and the host's uv can be bind-mounted into the probe container instead of copied into it
+    (uv is 38 MB; unpacking even the two small scripts costs the engine a mount, ~70 ms)."""
     import sys
 
     from launchbuild.docker_socket import socket_path
@@ -126,17 +136,17 @@ def verify_image(containers: Containers, image: str, plan: BuildPlan, *, uv_bina
     container = None
     try:
         mounted = False
-        if uv_binary is not None and _local_engine():
+        if _local_engine():
             try:
-                container = containers.create(replace(spec, binds=((str(uv_binary), f"{PROBE_DIR}/uv"),)))
+                container = containers.create(replace(spec, binds=_probe_binds(uv_binary)))
                 mounted = True
             except RunRefused:
-                container = None  # a host path the engine cannot see: copy uv in instead
+                container = None  # a host path the engine cannot see: copy the files in instead
         if container is None:
             container = containers.create(spec)
-        # The archive goes into a created container: the probe (and uv, for `uv pip check`)
-        # exist only in this container's writable layer or mounts, never in the image.
-        run = containers.run(container, "/tmp", _probe_tar(None if mounted else uv_binary), timeout_s)
+        # The probe (and uv, for `uv pip check`) exist only in this container's mounts or its
+        # writable layer, never in the image.
+        run = containers.run(container, "/tmp", None if mounted else _probe_tar(uv_binary), timeout_s)
     except RunRefused as exc:
         return (VerificationResult("run image", False, f"could not run the image: {exc}"),)
     except ProbeTimedOut:
@@ -164,8 +174,7 @@ def probe_command(plan: BuildPlan, *, carried: tuple[str, ...] = ()) -> tuple[li
 def probe_files() -> dict[str, str]:
     """The probe's files by their name in PROBE_DIR (the cluster engine ships them in a ConfigMap)."""
     here = Path(__file__).parent
-    return {name: (here / source).read_text(encoding="utf-8")
-            for source, name in (("verify_probe.py", "probe.py"), ("imports_probe.py", "imports_probe.py"))}
+    return {name: (here / source).read_text(encoding="utf-8") for source, name in _PROBE_SOURCES}
 
 
 def judge_run(plan: BuildPlan, exit_code, out: str, err: str, *, carried: tuple[dict, ...] = (),

@@ -11,6 +11,7 @@ import struct
 import tarfile
 import threading
 from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -136,6 +137,13 @@ def test_a_probe_run_over_the_socket(engine):
     assert "force=1" in fake.seen[5][1]
 
 
+def test_a_fully_mounted_probe_copies_nothing(engine):
+    fake, containers = engine(happy())
+    container = containers.create(SPEC)
+    assert containers.run(container, "/tmp", None, 60) == ProbeRun(3, '{"ok": 1}\n', "warn\n")
+    assert [m for m, _, _ in fake.seen] == ["POST", "POST", "POST", "GET"]  # create, start, wait, logs
+
+
 def test_an_engine_refusal_is_its_own_message(engine):
     answers = happy()
     answers[("POST", "/containers/create")] = (404, b'{"message":"No such image: launchbuild/job:lb-1"}')
@@ -211,7 +219,7 @@ class ScriptedContainers:
         return f"c{len(self.created)}"
 
     def run(self, container, archive_dir, archive, timeout_s):
-        self.archives.append(tarfile.open(fileobj=io.BytesIO(archive)).getnames())
+        self.archives.append(None if archive is None else tarfile.open(fileobj=io.BytesIO(archive)).getnames())
         if self.refuse:
             raise RunRefused("OCI runtime create failed: exec format error")
         if self.timeout:
@@ -237,16 +245,35 @@ def test_a_bind_the_engine_cannot_see_is_copied_in_instead(tmp_path, monkeypatch
     assert results[0].check == "run image" and "probe exited 1: boom" in results[0].detail
 
 
-def test_a_mounted_uv_is_not_copied(tmp_path, monkeypatch):
+def test_on_a_local_engine_the_probe_and_uv_are_mounted_and_nothing_is_copied(tmp_path, monkeypatch):
     uv = tmp_path / "uv"
     uv.write_bytes(b"#!uv")
     monkeypatch.setattr(verify, "_local_engine", lambda: True)
     containers = ScriptedContainers()
     verify.verify_image(containers, "img", PLAN, uv_binary=uv)
-    assert containers.created[0].binds == ((str(uv), f"{verify.PROBE_DIR}/uv"),)
-    assert "launchbuild-verify/uv" not in containers.archives[0]
+    binds = dict(containers.created[0].binds)
+    assert {dst: Path(src).name for src, dst in binds.items()} == {
+        f"{verify.PROBE_DIR}/probe.py": "verify_probe.py", f"{verify.PROBE_DIR}/imports_probe.py": "imports_probe.py",
+        f"{verify.PROBE_DIR}/uv": "uv"}
+    assert all(Path(src).is_file() for src in binds)
+    assert containers.archives == [None]
     labels = dict(containers.created[0].labels)
     assert labels["io.launchbuild.role"] == "verify" and "io.launchbuild.owner-pid" in labels
+    # Without a host uv (another architecture) the probe is still mounted; pip check uses the image's pip.
+    containers = ScriptedContainers()
+    verify.verify_image(containers, "img", PLAN, uv_binary=None)
+    assert len(containers.created[0].binds) == 2 and containers.archives == [None]
+
+
+def test_a_remote_engine_gets_the_probe_copied_into_the_created_container(tmp_path, monkeypatch):
+    uv = tmp_path / "uv"
+    uv.write_bytes(b"#!uv")
+    monkeypatch.setattr(verify, "_local_engine", lambda: False)
+    containers = ScriptedContainers()
+    verify.verify_image(containers, "img", PLAN, uv_binary=uv)
+    assert containers.created[0].binds == ()
+    assert containers.archives == [["launchbuild-verify", "launchbuild-verify/probe.py",
+                                    "launchbuild-verify/imports_probe.py", "launchbuild-verify/uv"]]
 
 
 @pytest.mark.parametrize(("kind", "detail"), [
