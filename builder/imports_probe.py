@@ -2,7 +2,7 @@
 modules of the installed distributions, each in its own interpreter under a time limit, and
 resolves the entrypoint script's imports (read with `ast`) against the image's environment.
 
-Never part of an image: copied into the verification container only.
+Never part of an image: mounted (a local engine) or copied into the verification container only.
 """
 
 import ast

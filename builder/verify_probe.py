@@ -1,8 +1,9 @@
 """Runs INSIDE the built image (stdlib only, any Python 3.8+): prints one JSON object with
-the facts `verify.py` judges. Copied into a throwaway container; never part of an image.
+the facts `verify.py` judges. Mounted or copied into a throwaway container; never part of an image.
 
 argv[1]: the entrypoint as JSON; argv[2], argv[3]: the locked names and the names whose imports
-an unchanged heavy layer carries over (imports_probe.py, shipped beside it). A uv binary may sit beside this file for `uv pip check`.
+an unchanged heavy layer carries over (imports_probe.py, shipped beside it). A uv binary may
+sit beside this file for `uv pip check`.
 """
 
 import importlib.util
