@@ -233,12 +233,18 @@ class ScriptedContainers:
 PLAN = BuildPlan(source_kind=SourceKind.CODE, base_image="x", python="3.11", entrypoint=("python", "train.py"))
 
 
-def test_a_bind_the_engine_cannot_see_is_copied_in_instead(tmp_path, monkeypatch):
+def verified(tmp_path, monkeypatch, *, local_engine, with_uv=True, **scripted):
+    """verify_image over ScriptedContainers on a local or remote engine: (containers, results)."""
     uv = tmp_path / "uv"
     uv.write_bytes(b"#!uv")
-    monkeypatch.setattr(verify, "_local_engine", lambda: True)
-    containers = ScriptedContainers(refuse_binds=True)
-    results = verify.verify_image(containers, "img", PLAN, uv_binary=uv)
+    monkeypatch.setattr(verify, "_local_engine", lambda: local_engine)
+    containers = ScriptedContainers(**scripted)
+    results = verify.verify_image(containers, "img", PLAN, uv_binary=uv if with_uv else None)
+    return containers, results
+
+
+def test_a_bind_the_engine_cannot_see_is_copied_in_instead(tmp_path, monkeypatch):
+    containers, results = verified(tmp_path, monkeypatch, local_engine=True, refuse_binds=True)
     assert [s.binds for s in containers.created] == [()]
     assert "launchbuild-verify/uv" in containers.archives[0]
     assert containers.removed == ["c1"]
@@ -246,11 +252,7 @@ def test_a_bind_the_engine_cannot_see_is_copied_in_instead(tmp_path, monkeypatch
 
 
 def test_on_a_local_engine_the_probe_and_uv_are_mounted_and_nothing_is_copied(tmp_path, monkeypatch):
-    uv = tmp_path / "uv"
-    uv.write_bytes(b"#!uv")
-    monkeypatch.setattr(verify, "_local_engine", lambda: True)
-    containers = ScriptedContainers()
-    verify.verify_image(containers, "img", PLAN, uv_binary=uv)
+    containers, _ = verified(tmp_path, monkeypatch, local_engine=True)
     binds = dict(containers.created[0].binds)
     assert {dst: Path(src).name for src, dst in binds.items()} == {
         f"{verify.PROBE_DIR}/probe.py": "verify_probe.py", f"{verify.PROBE_DIR}/imports_probe.py": "imports_probe.py",
@@ -260,17 +262,12 @@ def test_on_a_local_engine_the_probe_and_uv_are_mounted_and_nothing_is_copied(tm
     labels = dict(containers.created[0].labels)
     assert labels["io.launchbuild.role"] == "verify" and "io.launchbuild.owner-pid" in labels
     # Without a host uv (another architecture) the probe is still mounted; pip check uses the image's pip.
-    containers = ScriptedContainers()
-    verify.verify_image(containers, "img", PLAN, uv_binary=None)
+    containers, _ = verified(tmp_path, monkeypatch, local_engine=True, with_uv=False)
     assert len(containers.created[0].binds) == 2 and containers.archives == [None]
 
 
 def test_a_remote_engine_gets_the_probe_copied_into_the_created_container(tmp_path, monkeypatch):
-    uv = tmp_path / "uv"
-    uv.write_bytes(b"#!uv")
-    monkeypatch.setattr(verify, "_local_engine", lambda: False)
-    containers = ScriptedContainers()
-    verify.verify_image(containers, "img", PLAN, uv_binary=uv)
+    containers, _ = verified(tmp_path, monkeypatch, local_engine=False)
     assert containers.created[0].binds == ()
     assert containers.archives == [["launchbuild-verify", "launchbuild-verify/probe.py",
                                     "launchbuild-verify/imports_probe.py", "launchbuild-verify/uv"]]
