@@ -9,9 +9,10 @@ from __future__ import annotations
 import functools
 
 import re
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Iterator
+
+from launchbuild.core.records import dataclass
 
 
 # dockerignore syntax. Secrets, caches and bulky local state that never enter an image

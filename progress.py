@@ -23,8 +23,9 @@ import enum
 import re
 import sys
 import time
-from dataclasses import dataclass
 from typing import IO, Any, Callable, Iterator
+
+from launchbuild.core.records import dataclass
 
 PREFIX = "==> "
 

@@ -25,10 +25,10 @@ import shutil
 import stat
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from launchbuild.core.records import dataclass
 from launchbuild.dockerignore import IgnoreRules
 from launchbuild.errors import BadInput, InfraUnavailable
 from launchbuild.limits import walk_tree

@@ -8,10 +8,11 @@ table row each, docs/kubernetes.md "Options") map onto them in one place:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from launchbuild.core.imageref import ImageRefError, Reference, split_reference
 from launchbuild.core.platform import SUPPORTED_PLATFORMS
+from launchbuild.core.records import dataclass
 from launchbuild.errors import BadInput
 
 # Pinned by tag so a cluster build is repeatable. Pin by digest too in production

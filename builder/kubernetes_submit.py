@@ -23,11 +23,11 @@ from __future__ import annotations
 import re
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from launchbuild.builder import kubernetes as k8s
+from launchbuild.core.records import dataclass
 from launchbuild.errors import BadInput, BuildFailed, InfraUnavailable
 
 INSTALL_HINT = "pip install 'launchbuild[kubernetes]'"

@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Mapping
+
+from launchbuild.core.records import dataclass
 
 # A wheel at least this big (compressed, as the index reports it) is a heavy root. numpy,
 # scipy, pandas and torch's nvidia-* wheels are above it; requests, rich and tqdm far below.

@@ -3,8 +3,9 @@ here, upstream of the report, and the builder never imports a later stage."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
+
+from launchbuild.core.records import dataclass
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,12 @@ import enum
 import hashlib
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
 from launchbuild.core.imageref import validate_image_ref
 from launchbuild.core.platform import SUPPORTED_PLATFORMS, docker_arch
+from launchbuild.core.records import dataclass
 from launchbuild.errors import BadInput
 from launchbuild.paths import expand_user
 from launchbuild.jobs.model import SourceKind

@@ -14,10 +14,10 @@ from __future__ import annotations
 import http.client
 import json
 import struct
-from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import quote
 
+from launchbuild.core.records import dataclass
 from launchbuild.docker_socket import UnixConnection
 from launchbuild.errors import InfraUnavailable
 

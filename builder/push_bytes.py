@@ -15,9 +15,9 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
 
 from launchbuild.builder.tags import split_ref
+from launchbuild.core.records import dataclass
 
 TIMEOUT_S = 10.0
 MAX_MANIFEST = 4 * 1024 * 1024

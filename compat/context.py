@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from launchbuild.compat.image_facts import ImageFacts
 from launchbuild.core.findings import Finding
 from launchbuild.compat.source_facts import SourceFacts
 from launchbuild.compat.target import DriverVersion, Gpu
+from launchbuild.core.records import dataclass
 from launchbuild.core.sourced import Sourced
 from launchbuild.resolver.model import Lock, PackageFacts
 

@@ -7,9 +7,9 @@ Tables are parsed once per process (`functools.cache`): a warm `check` must stay
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 from typing import Any
 
+from launchbuild.core.records import dataclass
 from launchbuild.core.tables import cpython_releases, load, table_checked  # noqa: F401  (rules read them here)
 
 Version = tuple[int, ...]

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from dataclasses import dataclass
 
 from launchbuild.compat import data
 from launchbuild.compat.data import ArchBuild
 from launchbuild.core.platform import SUPPORTED_PLATFORMS, wheel_machine
+from launchbuild.core.records import dataclass
 
 # The tables key wheels by CPU name; the target says a Docker platform (core/platform.py).
 MACHINE = {p: wheel_machine(p) for p in SUPPORTED_PLATFORMS}

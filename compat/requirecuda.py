@@ -18,8 +18,8 @@ does; semver would reject the leading zero of real driver versions.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
+from launchbuild.core.records import dataclass
 from launchbuild.errors import BadInput
 
 PROPERTIES = ("cuda", "driver", "arch", "brand")

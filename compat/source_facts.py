@@ -3,7 +3,8 @@ read. Kept apart from the scan so the pure side of compat imports no filesystem 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from launchbuild.core.records import dataclass
+
 
 
 @dataclass(frozen=True)

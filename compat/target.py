@@ -6,9 +6,10 @@ Bad values raise `BadInput` with one line: what was wrong, where, what to do.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from launchbuild.compat import cuda, data, gpus
+from launchbuild.core.records import dataclass
 from launchbuild.errors import BadInput
 
 @dataclass(frozen=True)

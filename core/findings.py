@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+
+from launchbuild.core.records import dataclass
 
 
 class Severity(str, enum.Enum):

@@ -9,7 +9,9 @@ Pure values; no I/O.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, fields
+from dataclasses import fields
+
+from launchbuild.core.records import dataclass
 
 
 class Fix:

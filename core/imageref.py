@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass
 
+from launchbuild.core.records import dataclass
 from launchbuild.errors import BadInput
 
 DEFAULT_REGISTRY = "docker.io"

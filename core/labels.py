@@ -25,8 +25,9 @@ import hashlib
 import json
 import zlib
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
+
+from launchbuild.core.records import dataclass
 
 PREFIX = "io.launchbuild."
 LOCK_LABEL = PREFIX + "lock"

@@ -9,8 +9,8 @@ accepted spellings and the hint are the same everywhere.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
+from launchbuild.core.records import dataclass
 from launchbuild.errors import BadInput
 
 _ARCH_ALIASES = {"x86_64": "amd64", "x86-64": "amd64", "aarch64": "arm64", "armhf": "arm", "armel": "arm"}

@@ -9,11 +9,12 @@ and its severity is the rule's default unless the call names a reason to differ.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from launchbuild.core.findings import Evidence, Finding, Location, Severity
 from launchbuild.core.fixes import Fix, render_fix
+from launchbuild.core.records import dataclass
 
 # The generated rule reference (scripts/gen_rules_doc.py): one `### LBnnn` heading per rule.
 RULES_DOC = "docs/rules.md"

@@ -4,8 +4,9 @@ report all carry `Sourced` values, so the type lives in core and no stage owns i
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 from typing import Generic, TypeVar
+
+from launchbuild.core.records import dataclass
 
 T = TypeVar("T", covariant=True)  # a read-only value: Sourced[str] is a Sourced[object]
 

@@ -15,10 +15,10 @@ import os
 import shutil
 import sys
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from launchbuild.core.records import dataclass
 from launchbuild.errors import BadInput
 from launchbuild.jobs.archive import DEFAULT_MAX_ARCHIVE_BYTES, DEFAULT_MAX_MEMBERS, extract_archive
 from launchbuild.jobs.fields import validate_subdir

@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
+from launchbuild.core.records import dataclass
 from launchbuild.errors import BadInput
 from launchbuild.jobs.urls import redact_url
 from launchbuild.limits import clip

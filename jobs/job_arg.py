@@ -4,10 +4,10 @@ a git URL with an optional `@REF`, an existing directory, a code archive (.tar, 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from launchbuild.core.imageref import validate_image_ref
+from launchbuild.core.records import dataclass
 from launchbuild.core.sourced import Origin, Sourced
 from launchbuild.errors import BadInput
 from launchbuild.jobs.fields import validate_ref

@@ -10,11 +10,11 @@ else the spec's own directory. Every value is `Sourced` from the spec's file and
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
 from launchbuild.core.imageref import validate_image_ref
+from launchbuild.core.records import dataclass
 from launchbuild.core.sourced import Origin, Sourced
 from launchbuild.errors import BadInput
 from launchbuild.jobs.fields import parse_entrypoint, parse_python_version, validate_ref, validate_subdir

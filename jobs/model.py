@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Union
 
+from launchbuild.core.records import dataclass
 from launchbuild.core.sourced import Sourced
 
 

@@ -3,11 +3,11 @@ spec may carry in the same shape: the accelerator base image, with where it came
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from launchbuild.core.imageref import validate_image_ref
+from launchbuild.core.records import dataclass
 from launchbuild.core.sourced import Origin, Sourced
 from launchbuild.jobs.json_object import get_field, read_json_object
 from launchbuild.paths import display_path

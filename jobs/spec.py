@@ -13,11 +13,11 @@ Precedence of every setting follows `Origin`'s order: queue config < job spec < 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence, TypeVar, Union
 
 from launchbuild.core.imageref import validate_image_ref
+from launchbuild.core.records import dataclass
 from launchbuild.core.sourced import Origin, Sourced
 from launchbuild.errors import BadInput
 from launchbuild.jobs.fields import parse_entrypoint, parse_python_version, validate_ref, validate_subdir

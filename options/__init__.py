@@ -15,10 +15,10 @@ the layers are ranked by `Origin` through the one precedence rule of `jobs/prece
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
+from launchbuild.core.records import dataclass
 from launchbuild.core.sourced import Origin, Sourced
 from launchbuild.jobs.precedence import strongest
 from launchbuild.options.files import (

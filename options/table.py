@@ -16,9 +16,10 @@ of frozen dataclasses carries both, costs no parse on the warm check path, and m
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from launchbuild.core.records import dataclass
 
 
 class Setter(str, enum.Enum):

@@ -5,11 +5,12 @@ rules over them -> a `Report`. Returns frozen values; never prints (progress goe
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 from launchbuild.compat.image_facts import ImageFacts
+from launchbuild.core.records import dataclass
 from launchbuild.core.sourced import Origin, Sourced
 from launchbuild.options import Options
 from launchbuild.pipeline.prepare import Prepared, job_label, python_inputs, source_root

@@ -4,10 +4,10 @@ config file sits inside the source). Returns a frozen `Prepared`; never prints."
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
+from launchbuild.core.records import dataclass
 from launchbuild.core.sourced import Origin, Sourced
 from launchbuild.jobs.model import CodeSource, GitSource, ImageSource, Job
 from launchbuild.options import Options, resolve_options

@@ -10,10 +10,11 @@ build on the warm `check` path.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
+from launchbuild.core.records import dataclass
 from launchbuild.errors import BadInput
 
 

@@ -9,8 +9,8 @@ a byte budget; results are keyed by the wheel's sha256, so a wheel is measured o
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
+from launchbuild.core.records import dataclass
 from launchbuild.refresh import fatbin, wheelzip
 
 # Libraries NVIDIA builds (bundled into old torch wheels, or pulled from nvidia-* wheels).

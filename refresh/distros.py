@@ -11,8 +11,8 @@ from typing import Any
 
 import lzma
 import re
-from dataclasses import dataclass
 
+from launchbuild.core.records import dataclass
 from launchbuild.refresh.http import Fetcher
 
 DEBIAN = "https://deb.debian.org/debian"

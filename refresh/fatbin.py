@@ -13,7 +13,8 @@ only the headers are needed to say which SMs are covered.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+
+from launchbuild.core.records import dataclass
 
 FATBIN_MAGIC = 0xBA55ED50
 KIND_PTX = 1

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
+from launchbuild.core.records import dataclass
 from launchbuild.errors import InfraUnavailable
 
 USER_AGENT = "launchbuild-data-refresh"

@@ -13,9 +13,9 @@ from typing import Any
 import re
 import shlex
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 
+from launchbuild.core.records import dataclass
 from launchbuild.errors import BadInput
 
 _OS_DIR = re.compile(r"^(ubuntu|debian)(\d+)$")

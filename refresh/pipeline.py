@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
+from launchbuild.core.records import dataclass
 from launchbuild.errors import BadInput, InfraUnavailable
 from launchbuild.refresh import schema
 from launchbuild.refresh.http import Fetcher

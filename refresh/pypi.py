@@ -11,13 +11,13 @@ from typing import Any
 
 import json
 import re
-from dataclasses import dataclass
 
 from packaging.markers import InvalidMarker
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
+from launchbuild.core.records import dataclass
 from launchbuild.errors import InfraUnavailable
 from launchbuild.refresh.http import Fetcher
 

@@ -14,9 +14,9 @@ its date when known.
 from __future__ import annotations
 
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 
+from launchbuild.core.records import dataclass
 from launchbuild.errors import BadInput, InfraUnavailable
 
 

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
+from launchbuild.core.records import dataclass
 from launchbuild.refresh import pypi, wheelzip
 from launchbuild.refresh.http import Fetcher, UrlRange
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Any, Mapping
 
 from launchbuild.builder.model import BuildSummary
 from launchbuild.compat.image_facts import ImageFacts
 from launchbuild.core.findings import Finding, Severity
+from launchbuild.core.records import dataclass
 from launchbuild.core.sourced import Sourced
 from launchbuild.resolver.model import ResolveResult
 

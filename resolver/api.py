@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
 from launchbuild.core.findings import Finding, Severity
+from launchbuild.core.records import dataclass
 from launchbuild.resolver.rules import finding as resolver_finding
 from launchbuild.core.platform import parse_platform
 from launchbuild.errors import BadInput, InfraUnavailable, LaunchbuildError

@@ -15,10 +15,11 @@ import re
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from launchbuild.core.records import dataclass
 from launchbuild.errors import BadInput, InfraUnavailable
 from launchbuild.resolver.requirements import IndexOptions, RequirementLine, parse_requirement
 

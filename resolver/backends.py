@@ -17,12 +17,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
 
 from launchbuild.core.platform import host_machine, wheel_machine
+from launchbuild.core.records import dataclass
 from launchbuild.errors import BadInput, InfraUnavailable
 from launchbuild.resolver.model import Target
 from launchbuild.resolver.platforms import uv_python_platform

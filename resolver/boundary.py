@@ -15,11 +15,12 @@ that resolve outside the job's source tree.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Iterable, Sequence
 from urllib.parse import unquote, urlsplit
 
+from launchbuild.core.records import dataclass
 from launchbuild.errors import BadInput
 from launchbuild.jobs.confine import inside
 from launchbuild.jobs.urls import host_of, redact_text, redact_url, split_credentials, url_problem

@@ -9,7 +9,7 @@ Pure: no I/O.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -17,6 +17,7 @@ from packaging.markers import InvalidMarker, Marker, UndefinedComparison, Undefi
 from packaging.utils import canonicalize_name
 
 from launchbuild.core.findings import Evidence, Finding, Location, Severity
+from launchbuild.core.records import dataclass
 from launchbuild.resolver.rules import finding as resolver_finding
 from launchbuild.resolver.model import CleaningAction, Target
 from launchbuild.resolver.platforms import marker_environment, os_only

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
+from launchbuild.core.records import dataclass
 from launchbuild.errors import BadInput
 from launchbuild.limits import clip, load_json, read_bounded
 from launchbuild.paths import display_path

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from launchbuild.core.findings import Finding, Location
+from launchbuild.core.records import dataclass
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -18,6 +18,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from launchbuild.core.findings import Location
+from launchbuild.core.records import dataclass
 from launchbuild.errors import BadInput
 from launchbuild.jobs import confine
 from launchbuild.jobs.urls import redact_text, redact_url, url_problem

@@ -8,11 +8,12 @@ malformed file raises BadInput naming it; a file that is present but unusable (n
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Protocol
 
 from launchbuild.core.findings import Location
+from launchbuild.core.records import dataclass
 from launchbuild.errors import BadInput
 from launchbuild.core.sourced import Origin, Sourced
 from launchbuild.limits import clip, decode_text, load_toml, load_yaml, read_bounded

@@ -33,9 +33,10 @@ import threading
 import traceback
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from launchbuild.core.records import dataclass
 
 log = logging.getLogger("launchbuild.serve")
 

@@ -16,10 +16,10 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from launchbuild.core.records import dataclass
 from launchbuild.service.request import Prepared, RequestBody, pipeline_request, prepare, redact_error
 
 _FULL_SHA = re.compile(r"^[0-9a-f]{40}$")

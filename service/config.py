@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any, Mapping
 
+from launchbuild.core.records import dataclass
 from launchbuild.errors import BadInput
 
 DEFAULT_PORT = 8642

@@ -16,10 +16,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from launchbuild.core.records import dataclass
 from launchbuild.errors import BadInput
 
 SNAPSHOT_NAME = "operator-config.toml"

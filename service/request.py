@@ -17,10 +17,11 @@ import re
 import shlex
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any, AsyncIterator, Iterator, Mapping
 
+from launchbuild.core.records import dataclass
 from launchbuild.errors import BadInput
 from launchbuild.options import JOB_OPTION_NAMES, SPECS_BY_NAME, read_config_file
 

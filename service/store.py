@@ -7,10 +7,10 @@ import datetime as dt
 import json
 import sqlite3
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from launchbuild.core.records import dataclass
 from launchbuild.errors import BadInput
 
 ACTIVE = ("queued", "running")

@@ -10,10 +10,10 @@ check never touches the disk. Its `request` part stays in memory (capped at MAX_
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from launchbuild.core.records import dataclass
 from launchbuild.errors import BadInput
 
 MAX_REQUEST_PART = 1024 * 1024

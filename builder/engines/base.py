@@ -9,11 +9,11 @@ no tag behind. `buildkit` and `classic` build in the local Docker engine; `kuber
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from launchbuild.builder.plan import Frontend
+from launchbuild.core.records import dataclass
 from launchbuild.errors import BuildFailed, InfraUnavailable
 
 if TYPE_CHECKING:  # kept out of the import path of `check`

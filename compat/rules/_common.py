@@ -7,7 +7,6 @@ evidence can say "lock" or "PyPI default for torch 2.4 (data/torch.json)".
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from packaging.version import InvalidVersion, Version
 
@@ -15,6 +14,7 @@ from launchbuild.compat import cuda, data, measured
 from launchbuild.compat.measured import ArchMeasurement, WheelFacts
 from launchbuild.compat.context import CheckContext
 from launchbuild.core.findings import Evidence
+from launchbuild.core.records import dataclass
 
 TORCH_INDEX = "the PyTorch wheel index for {variant} (…/whl/{variant})"
 

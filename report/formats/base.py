@@ -8,10 +8,11 @@ import enum
 import hashlib
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, fields, is_dataclass, replace
+from dataclasses import fields, is_dataclass, replace
 from typing import Any
 
 from launchbuild.core.findings import Finding, Location, Severity
+from launchbuild.core.records import dataclass
 from launchbuild.report.model import Report, Verdict
 
 TOOL_NAME = "launchbuild"

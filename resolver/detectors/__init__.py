@@ -9,10 +9,10 @@ detected input that is usable wins; every other one is reported as skipped, with
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from launchbuild.core.records import dataclass
 from launchbuild.resolver.detectors.conda import CONDA_NAMES, CondaInput, included_files, installs_own_project
 from launchbuild.resolver.detectors.locks import PylockInput, UvLockInput
 from launchbuild.resolver.detectors.pipfile import PipfileInput, PipfileLockInput

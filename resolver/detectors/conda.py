@@ -10,11 +10,12 @@ not guessed, and not silently left out.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
 from launchbuild.core.findings import Finding, Location
+from launchbuild.core.records import dataclass
 from launchbuild.resolver.rules import finding as resolver_finding
 from launchbuild.errors import BadInput
 from launchbuild.resolver.detectors.base import line_of

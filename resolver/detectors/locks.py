@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import re
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.markers import InvalidMarker, Marker
 
 from launchbuild.core.findings import Finding, Location
+from launchbuild.core.records import dataclass
 from launchbuild.core.sourced import Origin, Sourced
 from launchbuild.resolver.rules import finding as resolver_finding
 from launchbuild.errors import BadInput, InfraUnavailable

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 from launchbuild.core.findings import Finding, Location
+from launchbuild.core.records import dataclass
 from launchbuild.errors import BadInput
 from launchbuild.core.sourced import Origin, Sourced
 from launchbuild.resolver.detectors.base import line_of, read_toml

@@ -11,11 +11,11 @@ dynamic dependencies (the build backend computes them, in isolation), and uv sou
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
+from launchbuild.core.records import dataclass
 from launchbuild.errors import BadInput
 from launchbuild.resolver.detectors.base import line_of, read_toml, requirement, string_list
 from launchbuild.resolver.detectors.constraints import poetry_to_pep440, python_marker

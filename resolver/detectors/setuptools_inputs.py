@@ -10,9 +10,9 @@ job's own tree.
 from __future__ import annotations
 
 import configparser
-from dataclasses import dataclass
 from pathlib import Path
 
+from launchbuild.core.records import dataclass
 from launchbuild.errors import BadInput
 from launchbuild.resolver.detectors.base import line_of
 from launchbuild.resolver.requirements import ParsedRequirements, parse_requirement

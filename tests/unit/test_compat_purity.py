@@ -25,7 +25,7 @@ PURE = {
 # followed for their module-level imports only.
 KERNEL = {"errors", "jobs", "jobs.model", "jobs.urls", "resolver", "resolver.model", "resolver.rules", "resolver.versions",
           "core", "core.findings", "core.fixes", "core.rule", "core.sourced", "core.platform", "core.imageref",
-          "core.gpu_names",
+          "core.gpu_names", "core.records",  # core.records: the dataclass decorator, standard library only
           "core.tables"}  # core.tables: the tables shipped in the package, read once (as compat.data)
 
 # Standard-library and third-party modules the pure side may import: no os, subprocess, socket,

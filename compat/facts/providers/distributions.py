@@ -15,11 +15,12 @@ import posixpath
 import re
 import tarfile
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import IO, Any
 
 from launchbuild.compat.facts.providers.layers import normalise
+from launchbuild.core.records import dataclass
 
 _METADATA = re.compile(r"^(?:.+/)?(?:site|dist)-packages/([^/]+)\.dist-info/METADATA$")
 _PY_OF_PATH = re.compile(r"(?:^|/)lib/python(3\.\d{1,2})/(?:site|dist)-packages/")

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from typing import Any, Mapping
+
+from launchbuild.core.records import dataclass
 
 # python3.X for X in this range is looked for on PATH and probed with apt-cache policy.
 PYTHON_MINORS = tuple(range(6, 16))

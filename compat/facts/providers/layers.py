@@ -10,10 +10,10 @@ from __future__ import annotations
 import posixpath
 import re
 import tarfile
-from dataclasses import dataclass
 from typing import IO, Iterable
 
 from launchbuild.compat.facts.providers.filefacts import PATH_DIRS, PYTHON_DIRS, PYTHON_MINORS, FileScan
+from launchbuild.core.records import dataclass
 
 _KEEP_CONTENT = frozenset({"os-release", "debian_version", "version.json", "version.txt"})
 _MAX_KEPT = 64 * 1024
