@@ -33,8 +33,8 @@ def header_fields(dist):
     """(Name, Version) of an installed distribution, read from its metadata file's header only.
 
     `dist.metadata` and `dist.version` parse the whole file with the email package, long
-    description and licence included: about a millisecond each per distribution, and the probe
-    scans the environment three times (0.1 s of a 0.2 s probe on the numpy/pandas job). The
+    description and licence included: about a millisecond each per distribution (0.1 s of a
+    0.2 s probe on the numpy/pandas job, when the probe read each one three times). The
     header ends at the first empty line; a folded line starts with whitespace; the first
     occurrence of a field wins, as with `email.message.Message.__getitem__`."""
     text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
@@ -140,7 +140,19 @@ def _import_all_in_one(modules, deadline):
     return None
 
 
-def import_distributions(only):
+def installed_distributions():
+    """[(canonical name, Name, Version, dist)] of the environment, read once per probe: the
+    listing, the installed-versions report and the reuse check all walk the same list."""
+    if metadata is None:
+        return []
+    found = []
+    for dist in metadata.distributions():
+        name, version = header_fields(dist)
+        found.append((_canonical(name), name, version, dist))
+    return found
+
+
+def import_distributions(only, installed=None):
     """[{dist, module, ok, gpu, error}] for the distributions named in `only` (canonical names),
     within one overall budget. First every module in one interpreter; each module that did not
     import there (or all of them, if that interpreter crashed) is imported again in its own
@@ -152,8 +164,7 @@ def import_distributions(only):
     if metadata is None:
         return []
     todo = []
-    for dist in metadata.distributions():
-        canonical = _canonical(header_fields(dist)[0])
+    for canonical, _, _, dist in installed_distributions() if installed is None else installed:
         if canonical in only:
             todo += [(canonical, module) for module in top_level_modules(dist)]
     todo = sorted(set(todo))
@@ -245,7 +256,7 @@ def _canonical(name):
     return re.sub(r"[-_.]+", "-", name or "").lower()
 
 
-def reuse_refused(reused):
+def reuse_refused(reused, installed=None):
     """Why the import results of the `reused` distributions (an unchanged heavy layer) cannot be
     carried over, or None. A later layer could change what they import only through their own
     files or the interpreter's start-up: a file another distribution also owns, a .pth file or a
@@ -253,8 +264,7 @@ def reuse_refused(reused):
     if metadata is None:
         return "no importlib.metadata"
     owner = {}
-    for dist in metadata.distributions():
-        name = _canonical(header_fields(dist)[0])
+    for name, _, _, dist in installed_distributions() if installed is None else installed:
         for path in dist.files or ():
             text = str(path)
             if text.endswith(".pyc") or ".dist-info/" in text or text.startswith(".."):
@@ -269,15 +279,17 @@ def reuse_refused(reused):
     return None
 
 
-def probe(argv_entrypoint, locked_names, reused_names=()):
+def probe(argv_entrypoint, locked_names, reused_names=(), installed=None):
+    """The import results: `installed` is installed_distributions(), when the caller has it."""
+    installed = installed_distributions() if installed is None else installed
     from_script = None
     script = _script_of(argv_entrypoint)
     if script:
         from_script = resolve_script_imports(script)
     reused = set(reused_names)
-    refused = reuse_refused(reused) if reused else None
+    refused = reuse_refused(reused, installed) if reused else None
     only = set(locked_names) - (set() if refused else reused)
-    return {"imports": import_distributions(only), "script_imports": from_script,
+    return {"imports": import_distributions(only, installed), "script_imports": from_script,
             "importable": importable_names(), "imports_reused": sorted(reused) if reused and not refused else [],
             "imports_reuse_refused": refused}
 

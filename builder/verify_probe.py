@@ -14,11 +14,6 @@ import shutil
 import subprocess
 import sys
 
-try:
-    from importlib import metadata
-except ImportError:  # pragma: no cover - Python < 3.8 is refused before a build
-    metadata = None  # type: ignore[assignment]  # the probe reports 'no importlib.metadata' instead
-
 HERE = os.path.dirname(os.path.abspath(__file__))
 PY_OPTS_WITH_ARG = {"-W", "-X", "-Q"}
 
@@ -114,12 +109,8 @@ def main():
     pip_checking = start_pip_check()
     ok, detail = check_entrypoint(argv)
     imports_probe = _imports_probe()
-    dists = []
-    if metadata is not None:
-        for d in metadata.distributions():
-            name, version = imports_probe.header_fields(d)
-            if name:
-                dists.append([name, version])
+    installed = imports_probe.installed_distributions()
+    dists = [[name, version] for _, name, version, _ in installed if name]
     env = {
         "implementation_name": sys.implementation.name,
         "os_name": os.name,
@@ -133,7 +124,7 @@ def main():
     }
     locked = json.loads(sys.argv[2]) if len(sys.argv) > 2 else []
     reused = json.loads(sys.argv[3]) if len(sys.argv) > 3 else []  # imports known from the heavy layer
-    extra = imports_probe.probe(argv, locked, reused)
+    extra = imports_probe.probe(argv, locked, reused, installed)
     print(json.dumps(dict(extra, **{
         "python": platform.python_version(),
         "executable": sys.executable,
