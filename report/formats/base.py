@@ -137,6 +137,25 @@ def load_catalog() -> dict[str, RuleMeta]:
 # C0/C1 controls other than TAB and LF, and the XML non-characters. Finding text quotes the
 # user's files, image labels and index metadata: an ESC there would drive the reader's
 # terminal (or the Actions log, which renders ANSI), and most of these are illegal in XML.
+@dataclass(frozen=True)
+class Symbols:
+    """The marks of the reports for people: Unicode for a terminal, ASCII in plain mode (logs,
+    dumb terminals). Rich-free, so the quiet path prints them without importing rich."""
+
+    ok: str
+    bad: str
+    arrow: str
+    dot: str
+
+
+FANCY_SYMBOLS = Symbols(ok="✓", bad="✗", arrow="→", dot="·")
+PLAIN_SYMBOLS = Symbols(ok="ok", bad="FAILED", arrow="->", dot="-")
+
+
+def symbols(plain: bool) -> Symbols:
+    return PLAIN_SYMBOLS if plain else FANCY_SYMBOLS
+
+
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ufffe\uffff]")
 
 

@@ -10,7 +10,7 @@ characters). Otherwise the caller renders through rich; a test compares the two.
 from __future__ import annotations
 
 from launchbuild.core.findings import Severity
-from launchbuild.report.formats.base import RenderOptions, ordered, scrub, verdict_reason
+from launchbuild.report.formats.base import RenderOptions, Symbols, ordered, scrub, symbols, verdict_reason
 from launchbuild.report.model import Report, Verdict
 
 Segment = tuple[str, str]  # (text, rich style)
@@ -19,20 +19,19 @@ VERDICT_STYLE = {Verdict.PASS: "bold green", Verdict.WARN: "bold yellow", Verdic
 SEVERITY_STYLE = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "blue"}
 
 
-def verdict_segments(report: Report, *, plain: bool) -> list[Segment]:
+def verdict_segments(report: Report, sym: Symbols) -> list[Segment]:
     """The first line of every report for people: verdict, counts, job."""
     return [
         (f" {report.verdict.value.upper()} ", VERDICT_STYLE[report.verdict] + " reverse"),
         (f"  {verdict_reason(report)}", "bold"),
-        (f"  {'-' if plain else '·'}  job ", "dim"),
+        (f"  {sym.dot}  job ", "dim"),
         (report.job, ""),
     ]
 
 
-def quiet_lines(report: Report, *, plain: bool) -> list[list[Segment]]:
-    """The quiet report's lines (pure). `plain` swaps the symbols for ASCII."""
-    bad = "FAILED" if plain else "✗"
-    lines = [verdict_segments(report, plain=plain)]
+def quiet_lines(report: Report, sym: Symbols) -> list[list[Segment]]:
+    """The quiet report's lines (pure), with `sym`'s marks."""
+    lines = [verdict_segments(report, sym)]
     if report.failure is not None:
         lines.append([(report.failure.message, "bold red")])
     for f in ordered(report.findings):
@@ -41,7 +40,7 @@ def quiet_lines(report: Report, *, plain: bool) -> list[list[Segment]]:
     if report.build is not None:
         for v in report.build.verification:
             if not v.passed:
-                lines.append([(f"{bad} verify {v.check}", "bold red"), (f"  {v.detail}", "")])
+                lines.append([(f"{sym.bad} verify {v.check}", "bold red"), (f"  {v.detail}", "")])
     return lines
 
 
@@ -51,7 +50,7 @@ def plain_quiet(report: Report, options: RenderOptions) -> str | None:
     if options.color:
         return None
     out = []
-    for segments in quiet_lines(scrub(report), plain=options.plain):
+    for segments in quiet_lines(scrub(report), symbols(options.plain)):
         line = "".join(text for text, _ in segments)
         if len(line) > options.width or not (line.isascii() and line.isprintable()):
             return None

@@ -2,14 +2,14 @@
 
 Rendered into a string through a recording Console, so the CLI, the golden tests and the
 README all see the same text. Colour only when asked (NO_COLOR and non-TTYs get none);
-plain mode swaps box drawing and symbols for ASCII so logs and dumb terminals stay tidy."""
+plain mode swaps the symbols for ASCII (`base.PLAIN_SYMBOLS`) so logs and dumb terminals stay
+tidy; the tables draw no boxes in either mode."""
 
 from __future__ import annotations
 
 import io
 import re
 
-from rich import box
 from rich.console import Console, Group, RenderableType
 from rich.padding import Padding
 from rich.table import Table
@@ -30,33 +30,22 @@ from launchbuild.report.formats.base import (
     image_lines,
     SEVERITY_HEADING,
     short_digest,
+    Symbols,
+    symbols,
 )
 from launchbuild.report.formats.quiet import SEVERITY_STYLE, quiet_lines, verdict_segments
 from launchbuild.report.model import BuildSummary, Report
 
 
-
-
-class _Symbols:
-    def __init__(self, plain: bool) -> None:
-        self.plain = plain
-        self.ok = "ok" if plain else "✓"
-        self.bad = "FAILED" if plain else "✗"
-        self.arrow = "->" if plain else "→"
-        self.dot = "-" if plain else "·"
-        self.box = box.ASCII2 if plain else box.SIMPLE_HEAD
-        self.bullet = "-" if plain else "•"
-
-
-def _heading(title: str, sym: _Symbols) -> Text:
+def _heading(title: str, sym: Symbols) -> Text:
     return Text(title, style="bold underline")
 
 
-def _verdict_line(report: Report, sym: _Symbols) -> Text:
-    return Text.assemble(*verdict_segments(report, plain=sym.plain))
+def _verdict_line(report: Report, sym: Symbols) -> Text:
+    return Text.assemble(*verdict_segments(report, sym))
 
 
-def _target(report: Report, sym: _Symbols, width: int) -> RenderableType | None:
+def _target(report: Report, sym: Symbols, width: int) -> RenderableType | None:
     t = report.target
     rows: list[tuple[str, Sourced[object]]] = []
     if t.image:
@@ -87,7 +76,7 @@ def _target(report: Report, sym: _Symbols, width: int) -> RenderableType | None:
     return table
 
 
-def _finding_cell(f: Finding, verbose: bool, sym: _Symbols) -> RenderableType:
+def _finding_cell(f: Finding, verbose: bool, sym: Symbols) -> RenderableType:
     # Title on its own line, then the message and the fix: narrow title/message columns
     # wrapped every cell into three-line fragments that were hard to read.
     head = Text(f.title, style="bold")
@@ -114,7 +103,7 @@ def _finding_cell(f: Finding, verbose: bool, sym: _Symbols) -> RenderableType:
     return Group(*lines)
 
 
-def _findings(report: Report, options: RenderOptions, sym: _Symbols) -> list[RenderableType]:
+def _findings(report: Report, options: RenderOptions, sym: Symbols) -> list[RenderableType]:
     parts: list[RenderableType] = []
     if not report.findings:
         parts.append(Text("No findings.", style="green"))
@@ -134,7 +123,7 @@ def _findings(report: Report, options: RenderOptions, sym: _Symbols) -> list[Ren
     return parts
 
 
-def _environment(report: Report, options: RenderOptions, sym: _Symbols) -> list[RenderableType]:
+def _environment(report: Report, options: RenderOptions, sym: Symbols) -> list[RenderableType]:
     env = report.environment
     if env is None:
         return []
@@ -192,7 +181,7 @@ def _environment(report: Report, options: RenderOptions, sym: _Symbols) -> list[
     return lines
 
 
-def _image(report: Report, sym: _Symbols) -> RenderableType | None:
+def _image(report: Report, sym: Symbols) -> RenderableType | None:
     facts = image_lines(report)
     if not facts:
         return None
@@ -207,7 +196,7 @@ def _image(report: Report, sym: _Symbols) -> RenderableType | None:
     return table
 
 
-def _build(report: Report, sym: _Symbols) -> RenderableType | None:
+def _build(report: Report, sym: Symbols) -> RenderableType | None:
     b = report.build
     if b is None:
         return None
@@ -240,7 +229,7 @@ def _build(report: Report, sym: _Symbols) -> RenderableType | None:
     return table
 
 
-def _failure(report: Report, sym: _Symbols, *, tail_lines: int = 15) -> list[RenderableType]:
+def _failure(report: Report, sym: Symbols, *, tail_lines: int = 15) -> list[RenderableType]:
     """What stopped the command: the step, the message, what predicted it, the fix, the log tail.
     Every value is a Text (never markup): BuildKit's `[stage-0 3/7]` stays as written."""
     from launchbuild.report.failure import failure_title
@@ -263,8 +252,8 @@ def _failure(report: Report, sym: _Symbols, *, tail_lines: int = 15) -> list[Ren
     return parts + [Text()]
 
 
-def _quiet(report: Report, sym: _Symbols) -> list[RenderableType]:
-    return [Text.assemble(*segments) for segments in quiet_lines(report, plain=sym.plain)]
+def _quiet(report: Report, sym: Symbols) -> list[RenderableType]:
+    return [Text.assemble(*segments) for segments in quiet_lines(report, sym)]
 
 
 _TRAILING_PAD = re.compile(r" +((?:\x1b\[[0-9;]*m)*)$")
@@ -303,7 +292,7 @@ class RichFormat(ReportFormat):
     extension = "txt"
 
     def renderables(self, report: Report, options: RenderOptions) -> list[RenderableType]:
-        sym = _Symbols(options.plain)
+        sym = symbols(options.plain)
         if options.quiet:
             return _quiet(report, sym)
         parts: list[RenderableType] = [_verdict_line(report, sym), Text()]
