@@ -64,6 +64,8 @@ DEFAULT_IGNORES: tuple[str, ...] = (
 
 @dataclass(frozen=True)
 class _Rule:
+    """One .dockerignore pattern as a regex over posix paths, and whether it re-includes (`!`)."""
+
     regex: re.Pattern[str]
     negated: bool
 

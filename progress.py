@@ -75,6 +75,9 @@ SUMMARY = re.compile(
 
 @dataclass(frozen=True)
 class StepEvent:
+    """One step event of a build (start, done, cached, error) or a summary line, as `StepTracker`
+    makes them from engine lines for the progress display."""
+
     kind: str  # "start", "done", "cached", "error", "summary"
     step_id: str
     label: str  # "5/7" (or "" when the engine gave no count)

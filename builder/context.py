@@ -39,6 +39,9 @@ DOCKERFILE_PATH = f"{RESERVED_DIR}/Dockerfile"
 
 @dataclass(frozen=True)
 class Entry:
+    """One path of the build context as it is copied: its kind, normalised mode and content
+    digest; the content hash covers exactly these."""
+
     path: str  # relative posix path
     kind: str  # "f" file, "l" symlink, "d" directory
     mode: int = 0  # normalised: 0o644 / 0o755

@@ -136,6 +136,8 @@ class Resources:
 
 @dataclass(frozen=True)
 class Toleration:
+    """One toleration of the cluster build's pods, parsed from `--kubernetes-toleration`."""
+
     key: str | None = None
     operator: str = "Equal"  # Equal | Exists
     value: str | None = None
@@ -191,6 +193,9 @@ class ContextStore:
 
 @dataclass(frozen=True)
 class KubernetesBuildOptions:
+    """The cluster engine's options: the operator's `kubernetes-*` settings (mapped in
+    `options/kubernetes.build_options`), plus what the engine sets from the plan."""
+
     # Set by the engine (engines/kubernetes.py) from the content tag; an operator leaves it "".
     destination: str = ""  # HOST[:PORT]/REPO:TAG, the tag being the content tag
     context_store: str = "configmap"  # s3://..., gs://..., pvc:CLAIM[/DIR], configmap

@@ -39,6 +39,9 @@ _BARE_DIGEST = re.compile(r"\s*(sha256:[0-9a-f]{64})\s*")
 
 @dataclass(frozen=True)
 class SubmitResult:
+    """What a cluster build's Job answered: which Job (created, or an earlier one adopted), the
+    pushed image's digest, and whether the Job was deleted."""
+
     job_name: str
     namespace: str
     destination: str

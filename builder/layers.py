@@ -100,6 +100,9 @@ def canonical(name: str) -> str:
 
 @dataclass(frozen=True)
 class Entry:
+    """One entry of a lock as the layer split reads it: its requirement and --hash lines, and the
+    packages its `# via` names."""
+
     name: str  # canonical
     lines: tuple[str, ...]  # the requirement line and its --hash continuation lines, no comments
     parents: tuple[str, ...]  # canonical names from its `# via` annotation
@@ -107,12 +110,17 @@ class Entry:
 
 @dataclass(frozen=True)
 class ParsedLock:
+    """A lock parsed for the layer split: its option lines and its entries, in lock order."""
+
     options: tuple[str, ...]  # --index-url / --extra-index-url / --find-links ... lines
     entries: tuple[Entry, ...]
 
 
 @dataclass(frozen=True)
 class SubLock:
+    """One sub-lock of the layer split ("1-heavy", "2-rest"): its packages, and the text its own
+    COPY + RUN installs."""
+
     name: str  # "1-heavy", "2-rest"
     packages: tuple[str, ...]  # canonical names, in lock order
     text: str
@@ -132,6 +140,9 @@ class SubLock:
 
 @dataclass(frozen=True)
 class HeavyChoice:
+    """The layer split's heavy roots, picked by wheel size, and those picked by name because the
+    size was unknown (the plan's `layer_roots`, `layer_roots_by_name`)."""
+
     roots: tuple[str, ...]  # canonical names, sorted
     heuristic: tuple[str, ...] = ()  # the roots chosen by name because their size was unknown
 

@@ -10,6 +10,8 @@ from launchbuild.core.records import dataclass
 
 @dataclass(frozen=True)
 class VerificationResult:
+    """One check the offline verification ran on the built image: passed or not, what it saw."""
+
     check: str  # "python version", "pip check", "locked versions", "entrypoint", "non-root user"
     passed: bool
     detail: str = ""
@@ -17,6 +19,9 @@ class VerificationResult:
 
 @dataclass(frozen=True)
 class BuildSummary:
+    """What a build did: the content tag (built, or found already there), the engine, the push
+    and its bytes, and the verification; the report embeds it."""
+
     tag: str
     skipped: bool  # True when the content-addressed tag already existed
     reason: str = ""  # why it was skipped / built

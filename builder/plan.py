@@ -69,6 +69,9 @@ class CaMode(str, enum.Enum):
 
 @dataclass(frozen=True)
 class BuildPlan:
+    """Every decision the Dockerfile and the content tag depend on: `render` and `content_tag`
+    read this value (and the code tree), nothing else."""
+
     source_kind: SourceKind
     base_image: str
     python: str  # "3.11"

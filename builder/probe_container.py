@@ -37,6 +37,9 @@ class ProbeTimedOut(Exception):
 
 @dataclass(frozen=True)
 class ContainerSpec:
+    """How to create one verification container: what it runs, the labels that say whose probe it
+    is, and the host paths it mounts read-only."""
+
     image: str
     entrypoint: tuple[str, ...]
     command: tuple[str, ...]
@@ -46,6 +49,9 @@ class ContainerSpec:
 
 @dataclass(frozen=True)
 class ProbeRun:
+    """What a verification container left when it exited: its exit code (None when the engine
+    gave none) and what it printed."""
+
     exit_code: int | None
     stdout: str
     stderr: str

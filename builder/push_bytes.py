@@ -30,12 +30,17 @@ MANIFEST_TYPES = ", ".join((
 
 @dataclass(frozen=True)
 class Blob:
+    """One blob a manifest names (its config or a layer): digest and compressed size."""
+
     digest: str
     size: int
 
 
 @dataclass(frozen=True)
 class PushStats:
+    """What a push sent, measured on the registry: the blobs it did not have, against the whole
+    image; `summary_fields` puts them on the build summary."""
+
     bytes_sent: int  # compressed bytes of the blobs the registry did not have
     blobs_sent: int
     blobs_total: int  # config + layers of the pushed manifest

@@ -16,6 +16,9 @@ from launchbuild.resolver.model import Lock, PackageFacts
 
 @dataclass(frozen=True)
 class CheckContext:
+    """Everything the rules may look at for one job, gathered before any rule runs (rules do no
+    I/O): the image's facts, the target, the lock and the source scan."""
+
     image: ImageFacts | None = None  # the base image's facts; None when unknown or not read
     image_error: str | None = None  # why the image could not be read (LB104)
     accelerator_image: bool = False  # the image is the accelerator base: Python goes in with apt

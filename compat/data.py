@@ -59,6 +59,9 @@ TABLES = (
 
 @dataclass(frozen=True)
 class ToolkitDriver:
+    """One row of data/cuda_drivers.json: a CUDA toolkit release and the minimum driver it needs
+    (Table 3 of NVIDIA's release notes)."""
+
     cuda: Version  # (12, 1, 1)
     driver: Version  # (530, 30, 2)
     driver_text: str
@@ -96,6 +99,9 @@ def cuda_arch_rows() -> tuple[tuple[Version, frozenset[int]], ...]:
 
 @dataclass(frozen=True)
 class GpuRow:
+    """One GPU model of data/gpus.json: its compute capability, its forward-compatibility class
+    (`datacenter`) and its other names."""
+
     name: str
     cc: tuple[int, int]
     datacenter: bool | None
@@ -120,6 +126,9 @@ def gpu_rows() -> tuple[GpuRow, ...]:
 
 @dataclass(frozen=True)
 class TorchRelease:
+    """One PyTorch minor release of data/torch.json: its Python range, its CUDA variants, and the
+    variant the PyPI wheel bundles."""
+
     torch: str  # "2.4"
     python: tuple[str, str]  # inclusive X.Y range
     variants: tuple[str, ...]
@@ -161,6 +170,9 @@ def torch_builds() -> dict[tuple[str, str], ArchBuild]:
 
 @dataclass(frozen=True)
 class TfRelease:
+    """One TensorFlow release of data/tensorflow.json: the CUDA and cuDNN its wheel was built
+    with, and its Python range."""
+
     tensorflow: str
     cuda: str  # "12.5"
     cudnn: str  # "9.3"
@@ -263,6 +275,9 @@ def apt_pythons(os_id: str | None, os_version: str | None, codename: str | None 
 
 @dataclass(frozen=True)
 class SystemNeeds:
+    """The apt packages a Python distribution needs at run time, and why (data/packages.json);
+    LB304 reads it."""
+
     name: str
     apt: tuple[str, ...]
     why: str
@@ -331,6 +346,9 @@ def distro_glibc() -> dict[tuple[str, str], str]:
 
 @dataclass(frozen=True)
 class CudaImage:
+    """One nvidia/cuda image of data/nvidia_cuda_images.json, with the NVIDIA_REQUIRE_CUDA it
+    sets: what tag inference says of an image nothing could read."""
+
     cuda: str  # "12.8.1"
     os: str  # "ubuntu22.04"
     arch: str  # "amd64" | "arm64"

@@ -17,6 +17,9 @@ MACHINE = {p: wheel_machine(p) for p in SUPPORTED_PLATFORMS}
 
 @dataclass(frozen=True)
 class WheelFacts:
+    """PyPI facts of one package version's wheel for one machine (data/pypi_wheels.json): the
+    Pythons it installs on and the CUDA it pins."""
+
     package: str
     version: str
     machine: str
@@ -40,6 +43,9 @@ class WheelFacts:
 
 @dataclass(frozen=True)
 class ArchMeasurement:
+    """The GPU kernels measured in one package version's wheel for one machine
+    (data/wheel_archs.json, or the on-demand cache), and how they were read."""
+
     package: str
     version: str
     machine: str

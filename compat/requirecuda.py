@@ -35,6 +35,8 @@ _SEMVER = re.compile(
 
 @dataclass(frozen=True)
 class Condition:
+    """One factor of NVIDIA_REQUIRE_CUDA, `<property><op><value>`: `cuda>=12.1`, `brand=tesla`."""
+
     prop: str
     op: str
     value: str
@@ -61,6 +63,9 @@ class Clause:
 
 @dataclass(frozen=True)
 class Requirement:
+    """An image's NVIDIA_REQUIRE_CUDA, parsed: OR terms of AND conditions, as the NVIDIA
+    container runtime checks them."""
+
     text: str
     clauses: tuple[Clause, ...]  # OR; empty = always satisfied
     implied: bool = False  # derived from CUDA_VERSION on a legacy image
@@ -68,6 +73,9 @@ class Requirement:
 
 @dataclass(frozen=True)
 class Evaluation:
+    """Whether a host satisfies a requirement, as the runtime decides: the term that held and
+    what it assumed, or the conditions that failed."""
+
     satisfied: bool
     matched: Clause | None  # the first term that held (the runtime stops there)
     assumed: tuple[str, ...] = ()  # properties taken as holding because they were unknown

@@ -9,6 +9,9 @@ from launchbuild.core.records import dataclass
 
 @dataclass(frozen=True)
 class SourceItem:
+    """One file or folder the source scan flags (a likely secret, or bulky), and whether the
+    build would copy it (LB402)."""
+
     path: str  # relative to the source root, "/"-separated
     why: str
     size_bytes: int
@@ -17,6 +20,9 @@ class SourceItem:
 
 @dataclass(frozen=True)
 class EntrypointTarget:
+    """What the job's entrypoint runs (a script or a module), with which launcher, and whether
+    the source has it."""
+
     kind: str  # "script" | "module"
     name: str  # "train.py", "pkg.main"
     found: bool | None  # None: cannot be told from the source (absolute path, installed module)
@@ -25,6 +31,9 @@ class EntrypointTarget:
 
 @dataclass(frozen=True)
 class SourceFacts:
+    """What the source scan found in the job's code: the entrypoint's target, likely secrets,
+    bulky items, and how much the build would copy."""
+
     root: str
     entrypoint: EntrypointTarget | None = None  # None: no entrypoint, or a command we can't read
     secrets: tuple[SourceItem, ...] = ()

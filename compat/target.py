@@ -14,6 +14,9 @@ from launchbuild.errors import BadInput
 
 @dataclass(frozen=True)
 class Gpu:
+    """One GPU the job targets, a model or a bare capability (`H100`, `sm_90`): its compute
+    capability and forward-compatibility class."""
+
     name: str  # the model ("H100") or, for a bare capability, "sm_90"
     cc: tuple[int, int]
     datacenter: bool | None = None  # None: not known (a bare capability, SKU-dependent)
@@ -29,6 +32,9 @@ class Gpu:
 
 @dataclass(frozen=True, order=True)
 class DriverVersion:
+    """The target's NVIDIA driver version (the `driver` option): ordered by its numeric parts,
+    shown as written."""
+
     parts: tuple[int, ...]
     text: str = field(compare=False)
 

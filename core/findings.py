@@ -36,6 +36,9 @@ class Location:
 
 @dataclass(frozen=True)
 class Finding:
+    """What one rule says about the job: severity, message and fix, with the evidence and the
+    place in the user's files; every output format renders it."""
+
     rule: str  # stable ID, e.g. "LB201"; never renumbered
     severity: Severity
     title: str

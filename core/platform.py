@@ -22,6 +22,9 @@ _PART = re.compile(r"[a-z0-9_.-]+\Z")
 
 @dataclass(frozen=True)
 class Platform:
+    """Any `os/arch[/variant]`, normalised (an image index lists many); `parse_platform` narrows
+    it to the platforms launchbuild targets."""
+
     os: str
     architecture: str
     variant: str | None = None

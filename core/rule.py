@@ -42,6 +42,9 @@ GROUPS: tuple[Group, ...] = (BASE_IMAGE, GPU_CUDA, PYTHON_PACKAGES, SOURCE)
 
 @dataclass(frozen=True)
 class Rule:
+    """One rule of the catalog: its metadata, its docs anchor and its pure check; `finding` is
+    the one constructor of its findings."""
+
     id: str
     severity: Severity  # default severity; a finding may be milder or stricter with reason
     title: str

@@ -16,6 +16,8 @@ GIT_SCHEMES = ("https", "http", "ssh", "git", "file")
 
 @dataclass(frozen=True)
 class GitUrl:
+    """A git URL as JOB names it, split into the remote and its `@REF` suffix (None: no ref)."""
+
     remote: str
     ref: str | None
 

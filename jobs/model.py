@@ -19,6 +19,9 @@ class SourceKind(str, enum.Enum):
 
 @dataclass(frozen=True, repr=False)
 class GitSource:
+    """A job whose code is a git remote, at a ref and subdirectory; its repr never shows the
+    remote's credentials."""
+
     remote: str  # may hold credentials: print it only through redact_url()
     ref: str | None = None  # commit sha, branch or tag; None = remote HEAD
     subdir: str | None = None
@@ -33,6 +36,8 @@ class GitSource:
 
 @dataclass(frozen=True)
 class CodeSource:
+    """A job whose code is on this machine: a directory or an archive, or a subdirectory of one."""
+
     path: Path  # a directory, or a .tar/.tar.gz/.tgz/.zip archive
     kind: SourceKind = field(default=SourceKind.CODE, init=False)
     subdir: str | None = None  # relative to the directory / archive root
@@ -40,6 +45,8 @@ class CodeSource:
 
 @dataclass(frozen=True)
 class ImageSource:
+    """A job that is an existing image: it is checked and run as it is, nothing is built."""
+
     image: str
     kind: SourceKind = field(default=SourceKind.IMAGE, init=False)
 

@@ -15,6 +15,9 @@ from launchbuild.paths import display_path
 
 @dataclass(frozen=True)
 class BuilderSettings:
+    """What a `builder` table (a queue config's, or a job spec's) says: the accelerator base
+    image, with where it came from."""
+
     accelerator_base_image: Sourced[str] | None = None
 
 

@@ -65,6 +65,9 @@ def default_operator_config(env: Mapping[str, str] | None = None) -> Path | None
 
 @dataclass(frozen=True)
 class Options:
+    """The layered options: every option's value with where it came from (`Sourced`), as
+    `resolve_options` chose it."""
+
     values: Mapping[str, Sourced[Any]]
 
     def __getitem__(self, name: str) -> Any:

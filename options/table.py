@@ -47,6 +47,9 @@ def _on(*commands: str) -> frozenset[str]:
 
 @dataclass(frozen=True)
 class Option:
+    """One row of the option table: a setting, its type, default, help, who may set it and which
+    commands carry it; flags, env names and the config schema come from it."""
+
     name: str  # the config key; flag --NAME
     kind: type  # str, bool, int, list (of str) or Path (CLI inputs only)
     default: Any

@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Prepared:
+    """A job ready to check or build: the job as loaded, its layered options, and its fetched
+    source (None for an image job), as `prepare` yields it."""
+
     job: Job
     options: Options
     source_dir: Path | None

@@ -37,6 +37,9 @@ MAX_TRIES = 6
 
 @dataclass(frozen=True)
 class Measurement:
+    """The GPU code measured in one wheel, which member it came from, and what the reading tried
+    and cost; it becomes a row of data/wheel_archs.json or of the on-demand cache."""
+
     member: str | None  # the member whose fatbin was read; None: no CUDA code found
     cubins: tuple[int, ...]
     ptx: tuple[int, ...]

@@ -21,6 +21,9 @@ UBUNTU = "http://archive.ubuntu.com/ubuntu"
 
 @dataclass(frozen=True)
 class Release:
+    """One Debian or Ubuntu release whose Packages indexes the refresh reads: its archive, and
+    the components and pockets that count."""
+
     id: str
     version: str
     codename: str

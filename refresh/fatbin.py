@@ -28,6 +28,8 @@ class NotAnElf(ValueError):
 
 @dataclass(frozen=True)
 class FatbinContents:
+    """The GPU code a fatbin section carries: the SMs of its cubins and the archs of its PTX."""
+
     cubins: tuple[int, ...]  # SM numbers, sorted, unique: (50, 60, 70, 80, 90)
     ptx: tuple[int, ...]  # PTX virtual archs, sorted, unique
 

@@ -44,6 +44,9 @@ _MAJOR_MINOR = re.compile(r"(\d+)\.(\d+)")
 
 @dataclass(frozen=True)
 class WheelFile:
+    """One Linux wheel listed on a PEP 691 simple page: where to fetch it, its hash, and the
+    Pythons and machines it installs on."""
+
     filename: str
     url: str
     sha256: str

@@ -22,6 +22,8 @@ from launchbuild.errors import BadInput, InfraUnavailable
 
 @dataclass(frozen=True)
 class Upstream:
+    """One upstream file a table is built from: a GitHub repository, a path, the pinned commit."""
+
     key: str
     repo: str  # owner/name on GitHub
     path: str
@@ -36,6 +38,9 @@ class Upstream:
 
 @dataclass(frozen=True)
 class Read:
+    """An upstream file's text as the refresh read it, and at which commit and how; rows built
+    from it cite `citation`."""
+
     text: str
     upstream: Upstream
     commit: str

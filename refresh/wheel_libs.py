@@ -98,6 +98,9 @@ def manylinux_floor(filename: str) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class Target:
+    """One manylinux wheel to measure for data/wheel_libs.json: the package version, machine and
+    glibc floor it stands for."""
+
     package: str
     version: str
     machine: str

@@ -45,6 +45,9 @@ class Budget:
 
 @dataclass(frozen=True)
 class Member:
+    """One member of a wheel's zip central directory: its name, compression and sizes, and where
+    its local header starts."""
+
     name: str
     method: int  # 0 stored, 8 deflate
     compressed_size: int

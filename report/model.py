@@ -53,6 +53,9 @@ class Failure:
 
 @dataclass(frozen=True)
 class Report:
+    """Everything a check or build found about one job: the target, the findings, the
+    environment, the image and the build; every format renders it."""
+
     job: str  # how the job was named on the command line (credentials redacted)
     target: TargetSummary
     findings: tuple[Finding, ...] = ()

@@ -36,6 +36,9 @@ PYPI_SIMPLE = "https://pypi.org/simple"
 
 @dataclass(frozen=True)
 class ResolveOptions:
+    """What `resolve()` is told besides the job: explicit input files, extras and groups, the
+    target, the locker, the indexes and the cache."""
+
     requirements: Path | None = None
     pyproject: Path | None = None
     environment: Path | None = None

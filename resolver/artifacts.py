@@ -29,6 +29,9 @@ _WHEEL = re.compile(r"^(?P<name>[^-]+)-(?P<version>[^-]+)(-\d[^-]*)?-[^-]+-[^-]+
 
 @dataclass(frozen=True)
 class Prepared:
+    """The requirement lines, those pip cannot fetch by name turned into `name==version` lines
+    for wheels built or copied on this host; those wheels, and what was noted or found."""
+
     requirements: tuple[RequirementLine, ...]
     index: IndexOptions
     wheels: tuple[Path, ...] = ()  # host paths of every wheel the image installs from the context

@@ -50,6 +50,9 @@ TIMEOUT_S = 600
 
 @dataclass(frozen=True)
 class CompileRequest:
+    """One compile for a locker (uv or pip-tools): the flattened input or a project file, the
+    target, and the credentials and previous lock it may use."""
+
     input_text: str  # requirement and option lines, as written to `input_name`
     input_name: str  # the user's file name, so `# via -r requirements.txt` reads naturally
     constraints_text: str  # "" when none; written as constraints.txt and referenced with -c
@@ -75,6 +78,8 @@ class CompileRequest:
 
 @dataclass(frozen=True)
 class CompileOutcome:
+    """What a compile answered: the lock entries, or the locker's own words on why it found none."""
+
     ok: bool
     body: str = ""  # the lock entries, backend header removed
     explanation: str = ""  # the backend's own words when it found no solution

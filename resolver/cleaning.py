@@ -46,6 +46,9 @@ class OwnSource:
 
 @dataclass(frozen=True)
 class CleanedList:
+    """A source run's package list after cleaning: the lines kept, every change with its reason,
+    and the indexes and CUDA variants rerouting added."""
+
     requirements: tuple[RequirementLine, ...]
     actions: tuple[CleaningAction, ...]
     findings: tuple[Finding, ...]

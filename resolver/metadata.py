@@ -14,6 +14,9 @@ from launchbuild.resolver.python_version import normalize
 
 @dataclass(frozen=True)
 class RunMetadata:
+    """The source run's metadata file (wandb-metadata.json), validated; its Python is a candidate
+    for the target's."""
+
     path: str
     python: str | None = None  # "3.10", normalized from e.g. "3.10.12" / "CPython 3.10.12"
     python_full: str | None = None  # as recorded

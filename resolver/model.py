@@ -11,6 +11,9 @@ from launchbuild.core.records import dataclass
 
 @dataclass(frozen=True)
 class LockedPackage:
+    """One pinned package of the lock: its exact version, its hashes, what required it, and the
+    user's line when it was asked for directly."""
+
     name: str  # canonical (PEP 503) name
     version: str  # exact pin, local version included ("2.4.0+cu121")
     hashes: tuple[str, ...] = ()  # "sha256:..."
@@ -30,6 +33,8 @@ class CleaningAction:
 
 @dataclass(frozen=True)
 class Target:
+    """What the lock is resolved for: the image's Python, platform and glibc."""
+
     python: str  # "3.11"
     platform: str = "linux/amd64"
     glibc: str | None = None  # "2.36"; None = the backend's manylinux default
@@ -37,6 +42,9 @@ class Target:
 
 @dataclass(frozen=True)
 class Lock:
+    """The job's lock: its text and pinned packages, the target and locker, and the indexes,
+    credentials and wheels its install needs."""
+
     packages: tuple[LockedPackage, ...]
     text: str  # the lock file as written (pinned, hashed, `# via` annotated)
     target: Target

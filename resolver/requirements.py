@@ -65,6 +65,9 @@ class RequirementLine:
 
 @dataclass(frozen=True)
 class IndexOptions:
+    """The index options of requirements files (`--index-url`, `--find-links`, `--pre`, ...),
+    merged across files and written back as lines."""
+
     index_url: str | None = None
     extra_index_urls: tuple[str, ...] = ()
     find_links: tuple[str, ...] = ()
@@ -107,6 +110,9 @@ class IndexOptions:
 
 @dataclass(frozen=True)
 class ParsedRequirements:
+    """A requirements file and its `-r`/`-c` includes, parsed: requirement and constraint lines
+    at their file:line, and the index options."""
+
     requirements: tuple[RequirementLine, ...] = ()
     constraints: tuple[RequirementLine, ...] = ()
     options: IndexOptions = field(default_factory=IndexOptions)

@@ -30,6 +30,9 @@ _CONDA_SELF = {"python", "pip"}
 
 @dataclass(frozen=True)
 class LoadedInput:
+    """What an input source read from its file: the requirement lines, the Pythons it names, and
+    what the resolver uses next (a lock body, a project file)."""
+
     kind: str  # "requirements" | "pyproject" | "environment" | "frozen"
     path: str
     parsed: ParsedRequirements
@@ -95,6 +98,8 @@ def _relocate(parsed: ParsedRequirements, source_dir: Path | None) -> ParsedRequ
 
 @dataclass(frozen=True)
 class RequirementsFile:
+    """A requirements file as an input (requirements.txt, requirements.in, `--requirements`)."""
+
     path: Path
     source_dir: Path | None = None
     kind: str = "requirements"
@@ -131,6 +136,9 @@ def _line_of(text: str, needle: str) -> int | None:
 
 @dataclass(frozen=True)
 class PyprojectFile:
+    """A pyproject.toml's PEP 621 `[project]` dependencies and the extras asked for; detection
+    reads pyproject.toml through ProjectInput instead."""
+
     path: Path
     source_dir: Path | None = None
     extras: tuple[str, ...] = ()
@@ -214,6 +222,9 @@ def conda_python_range(spec: str, where: str) -> Sourced[str] | None:
 
 @dataclass(frozen=True)
 class EnvironmentFile:
+    """A conda environment file read for its pip section and its `python` pin; the conda
+    dependencies are kept aside (CondaInput maps them)."""
+
     path: Path
     source_dir: Path | None = None
     kind: str = "environment"

@@ -90,6 +90,9 @@ def map_strings(value: Any, fn: Callable[[str], str]) -> Any:
 
 @dataclass(frozen=True)
 class _Entry:
+    """One cached check document and its verdict, used within the TTL while the base image keeps
+    the ID it had in the local engine."""
+
     text: bytes
     verdict: str
     image_ref: str

@@ -15,6 +15,9 @@ DEFAULT_PORT = 8642
 
 @dataclass(frozen=True)
 class ServeConfig:
+    """`launchbuild serve`'s settings, from the operator's flags (the SERVE_OPTIONS rows);
+    nothing here comes from a request."""
+
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
     token_file: Path | None = None

@@ -50,6 +50,9 @@ def _normalise_registry(entry: str) -> str:
 
 @dataclass(frozen=True)
 class EgressPolicy:
+    """Which hosts a request may make the server contact: the allow-lists of git hosts,
+    registries and index hosts (None: any host)."""
+
     git_hosts: frozenset[str] | None = None  # None: any host
     registries: frozenset[str] | None = None
     index_hosts: frozenset[str] | None = None  # allow-index-host (resolver/index_hosts.py)

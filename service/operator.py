@@ -27,6 +27,9 @@ SNAPSHOT_NAME = "operator-config.toml"
 
 @dataclass(frozen=True)
 class OperatorConfig:
+    """The operator config file as read at start: the snapshot every request's check and build
+    reads, and its digest for the cache and dedupe keys."""
+
     snapshot: Path  # what every request's check/build reads as its operator config
     shown: str  # the operator's own file, as reports name it ("" when there is none)
     values: dict[str, Any]

@@ -36,6 +36,9 @@ _GIT_URL = re.compile(r"^https?://[^\s/]+/\S+$")
 
 @dataclass(frozen=True)
 class RequestBody:
+    """A check or build request's JSON body, validated by `parse_request`: its source, spec,
+    queue config and job-level options."""
+
     # The validated request body; `pipeline_request` turns it into the pipeline's JobRequest.
     source_kind: str | None  # "archive" | "git" | "image" | None (a spec that names its source)
     git_url: str | None = None

@@ -45,6 +45,8 @@ def now() -> str:
 
 @dataclass(frozen=True)
 class BuildRecord:
+    """One build as the builds table stores it; `public()` is what the API shows of it."""
+
     id: str
     content_key: str
     status: str

@@ -28,6 +28,9 @@ class TooLarge(Exception):
 
 @dataclass(frozen=True)
 class Body:
+    """A request as read within the upload limit: the JSON `request` part in memory, and the
+    `source` archive spooled (None without one)."""
+
     request: bytes
     archive: Any  # a SpooledTemporaryFile, or None
     archive_sha256: str | None

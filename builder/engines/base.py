@@ -27,6 +27,9 @@ ENGINES = ("auto", "buildkit", "classic", "kubernetes")
 
 @dataclass(frozen=True)
 class ProgressEvent:
+    """One line of build output as the engine streams it to `on_progress`, with its step and the
+    time since the build started."""
+
     line: str  # one raw line of build output
     step: str | None  # the step it belongs to, "[3/9] RUN ..." (BuildKit) or "Step 3/9 : RUN ..."
     elapsed_s: float  # since the build started
@@ -34,12 +37,17 @@ class ProgressEvent:
 
 @dataclass(frozen=True)
 class StepRecord:
+    """One step of a finished build, and whether it came from the engine's cache."""
+
     name: str
     cached: bool
 
 
 @dataclass(frozen=True)
 class BuildResult:
+    """What a local engine's build answered: the image ID (never tagged here), its steps, its
+    duration and the log's last lines."""
+
     image_id: str
     steps: tuple[StepRecord, ...]
     duration_s: float
@@ -99,6 +107,9 @@ class LocalEngine(abc.ABC):
 
 @dataclass(frozen=True)
 class EngineOptions:
+    """How `engines.run` builds a plan: the engine, the job's source, push and cache choices, the
+    cluster options, and the clients tests hand in."""
+
     engine: str = "auto"
     source_dir: Path | None = None  # the job's source (git and code jobs)
     push: str | None = None  # a repository; the content tag is appended

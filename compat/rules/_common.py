@@ -106,6 +106,9 @@ def cuda_variant_of(cuda_text: str | None) -> str | None:
 
 @dataclass(frozen=True)
 class TorchBuild:
+    """The torch a lock pins and which build it is (CUDA variant, measured kernels, PyPI facts),
+    with how that was known; the GPU and package rules read it."""
+
     version: str  # as locked, "2.4.0+cu121"
     minor: str  # "2.4"
     variant: str | None  # "cu121", "cpu", or None when unknown
@@ -189,6 +192,9 @@ def torch_build(ctx: CheckContext) -> TorchBuild | None:
 
 @dataclass(frozen=True)
 class TfBuild:
+    """The TensorFlow a lock pins: the distribution and release, whether nvidia-*-cu12 wheels in
+    the lock bring its CUDA, and its measured kernels."""
+
     name: str  # "tensorflow" | "tensorflow-cpu"
     version: str
     minor: str

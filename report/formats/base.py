@@ -33,6 +33,9 @@ class RuleMeta:
 
 @dataclass(frozen=True)
 class RenderOptions:
+    """How to render a report: verbosity, colour, ASCII or not, width, the rule catalog, and the
+    tool's version and home page (SARIF)."""
+
     verbose: bool = False
     quiet: bool = False
     color: bool = False
@@ -192,6 +195,8 @@ def scrub(value: Any) -> Any:
 
 @dataclass(frozen=True)
 class Counts:
+    """How many findings a report has of each severity, for the summary lines."""
+
     errors: int = 0
     warnings: int = 0
     infos: int = 0
@@ -325,6 +330,8 @@ def entrypoint_text(value: tuple[str, ...] | None) -> str:
 
 @dataclass(frozen=True)
 class ImageLine:
+    """One image fact as the report shows it at a glance; flagged when inferred from the tag."""
+
     label: str
     value: str
     inferred: bool = False

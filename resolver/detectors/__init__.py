@@ -23,6 +23,9 @@ from launchbuild.resolver.sources import RequirementsFile
 
 @dataclass(frozen=True)
 class Detector:
+    """One input form in the detection order: the files it looks for in the job's root, how to
+    read one, and why it ranks where it does."""
+
     name: str  # the input form, as the report names it
     files: tuple[str, ...]  # names (or glob patterns) it reads, in the job's root
     make: Callable[..., object]  # (path, source_dir, extras, groups) -> InputSource

@@ -118,6 +118,9 @@ def _unmapped(name: str, spec: str, loc: Location) -> Finding:
 
 @dataclass(frozen=True)
 class CondaInput:
+    """An environment.yml / conda.yaml as an input: its pip section, and its conda dependencies
+    mapped to PyPI (data/conda_pypi.json)."""
+
     path: Path
     source_dir: Path | None = None
     kind: str = "environment"

@@ -156,6 +156,8 @@ def lock_requires_python(data: dict, shown: str) -> Sourced[str] | None:
 
 @dataclass(frozen=True)
 class PylockInput:
+    """A pylock.toml (PEP 751) used as a lock: its entries installed as locked, not re-resolved."""
+
     path: Path
     source_dir: Path | None = None
     kind: str = "lock"
@@ -180,6 +182,9 @@ class PylockInput:
 
 @dataclass(frozen=True)
 class UvLockInput:
+    """A uv.lock used as a lock, through `uv export` (offline, `--frozen`) with the extras and
+    groups asked for."""
+
     path: Path
     source_dir: Path | None = None
     extras: tuple[str, ...] = ()

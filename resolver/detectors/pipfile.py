@@ -78,6 +78,9 @@ def _entry(name: str, spec: object, shown: str, text: str, base_dir: Path) -> Re
 
 @dataclass(frozen=True)
 class PipfileInput:
+    """A Pipfile as an input: `[packages]` (and `[dev-packages]` with `--group dev`), its indexes
+    and its Python."""
+
     path: Path
     source_dir: Path | None = None
     groups: tuple[str, ...] = ()
@@ -171,6 +174,8 @@ def _lock_git_lines(data: dict, shown: str, groups: tuple[str, ...]) -> tuple[Re
 
 @dataclass(frozen=True)
 class PipfileLockInput:
+    """A Pipfile.lock used as a lock: `default` (and `develop` with `--group dev`), as locked."""
+
     path: Path
     source_dir: Path | None = None
     groups: tuple[str, ...] = ()

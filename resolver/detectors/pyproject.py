@@ -53,6 +53,9 @@ def dialect(data: dict) -> str | None:
 
 @dataclass(frozen=True)
 class ProjectInput:
+    """A pyproject.toml as an input, in whichever dialect it uses (PEP 621, PEP 735 groups,
+    Poetry, PDM, uv)."""
+
     path: Path
     source_dir: Path | None = None
     extras: tuple[str, ...] = ()

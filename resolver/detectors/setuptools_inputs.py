@@ -56,6 +56,8 @@ def _cfg_lines(value: str) -> list[str]:
 
 @dataclass(frozen=True)
 class SetupCfgInput:
+    """A setup.cfg read statically: `[options] install_requires` and the extras asked for."""
+
     path: Path
     source_dir: Path | None = None
     extras: tuple[str, ...] = ()
@@ -96,6 +98,9 @@ class SetupCfgInput:
 
 @dataclass(frozen=True)
 class SetupPyInput:
+    """A setup.py as an input: its metadata comes from the build backend, run in isolation on a
+    copy of the project."""
+
     path: Path
     source_dir: Path | None = None
     extras: tuple[str, ...] = ()

@@ -83,6 +83,9 @@ def scan_layer(members: Iterable[tuple[tarfile.TarInfo, IO[bytes] | None]]) -> L
 
 @dataclass(frozen=True)
 class Installed:
+    """The Pythons and Python distributions found in an image's layers, never by running it;
+    cached as JSON by image ID."""
+
     pythons: tuple[str, ...]  # "3.11", ... (interpreters found, and site-packages versions)
     distributions: tuple[tuple[str, str, str], ...]  # (name, version, python "3.11" or "")
     layers_read: int = 0

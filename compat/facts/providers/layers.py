@@ -25,6 +25,9 @@ _MAX_HOPS = 40
 
 @dataclass(frozen=True)
 class Entry:
+    """One path of the overlay view: its kind, its link target, and for the few files kept, their
+    bytes or the glibc version found in them."""
+
     kind: str  # "file" | "dir" | "symlink" | "hardlink" | "other"
     target: str | None = None  # symlink/hardlink target
     content: bytes | None = None  # kept for a few small files
