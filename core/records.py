@@ -58,8 +58,8 @@ def _supported(kwargs: dict[str, Any]) -> bool:
     return all(kwargs.get(k, default) == default for k, default in _PASSED_THROUGH.items())
 
 
-def _has_init_vars(cls: type) -> bool:
-    real = {f.name for f in dataclasses.fields(cls)}
+def _has_init_vars(cls: type, fields: list[dataclasses.Field[Any]]) -> bool:
+    real = {f.name for f in fields}
     return any(
         name not in real and getattr(f, "_field_type", None) is getattr(dataclasses, "_FIELD_INITVAR", object())
         for name, f in cls.__dataclass_fields__.items()  # type: ignore[attr-defined]
@@ -143,9 +143,9 @@ def _make_record(cls: type, *, init: bool, repr: bool, eq: bool, order: bool, ma
     if needs_doc:
         cls.__doc__ = "-"  # the standard library's pass would compute a signature for nothing
     cls = dataclasses.dataclass(cls, init=False, repr=False, eq=False, frozen=False, match_args=match_args)
-    if _has_init_vars(cls):
-        raise TypeError(f"{cls.__qualname__}: InitVar fields are not supported by launchbuild.core.records")
     fields = list(dataclasses.fields(cls))
+    if _has_init_vars(cls, fields):
+        raise TypeError(f"{cls.__qualname__}: InitVar fields are not supported by launchbuild.core.records")
     src = _Source()
     src.value("__dataclass_type__", cls)
     src.value("__dataclass_FrozenInstanceError__", dataclasses.FrozenInstanceError)

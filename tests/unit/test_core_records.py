@@ -99,12 +99,9 @@ def _outcome(fn: Any) -> Any:
 
 
 def _instances(cls: type) -> list[Any]:
-    made = []
-    params = [p for p in inspect.signature(cls).parameters.values()]
-    for offset in (0, 0, 1):
-        kwargs = {p.name: (len(made) + offset) for p in params if p.default is inspect.Parameter.empty}
-        made.append(cls(**kwargs))
-    return made
+    """Three instances: two made from the same values, then one from other values."""
+    required = [p.name for p in inspect.signature(cls).parameters.values() if p.default is inspect.Parameter.empty]
+    return [cls(**{name: value for name in required}) for value in (0, 0, 1)]
 
 
 def _observe(cls: type) -> dict[str, Any]:
@@ -117,10 +114,8 @@ def _observe(cls: type) -> dict[str, Any]:
         "own_methods": sorted(k for k in vars(cls) if k.startswith("__") and callable(vars(cls)[k])),
     }
     made = _outcome(lambda: _instances(cls))
-    seen["made"] = made[0] if made[0] == "raised" else "ok"
     if made[0] == "raised":
-        seen["made"] = made
-        return seen
+        return dict(seen, made=made)
     one, same, later = made[1]
     seen["repr"] = _outcome(lambda: repr(one))
     seen["eq"] = [_outcome(lambda: one == same), _outcome(lambda: one == later), _outcome(lambda: one != same),
