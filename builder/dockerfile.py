@@ -37,6 +37,8 @@ def render(plan: BuildPlan) -> str | None:
         f"{'accelerator base' if plan.accelerator else 'Python base'}, {plan.frontend.value} builder.",
         "# Rendered by `launchbuild dockerfile`; edits are overwritten on the next build.",
     ]
+    if not plan.bytecode:
+        lines.append("# --no-bytecode: no step compiles bytecode; the job's modules compile at each start.")
     if plan.frontend is Frontend.CLASSIC:
         # Always the throwaway stage, CA bundle or not: the Dockerfile (and the content tag)
         # must not depend on the host's CA settings. Without a bundle its slot is empty.
@@ -162,9 +164,11 @@ def _install_run(plan: BuildPlan, lock_path: str, *, strict: bool, wheels: bool,
     `later_layer`: compile the bytecode of what this sub-lock installed, not the whole venv."""
     from launchbuild.builder import layers, wheels_in_context
 
-    compile_step = compile_bytecode(parallel=first)
+    compile_step: str | None = compile_bytecode(parallel=first)
     helper_mount: list[str] = []
-    if later_layer:
+    if not plan.bytecode:
+        compile_step = None
+    elif later_layer:
         helper_mount = [f"    {layers.bytecode_mount()} \\"]
         compile_step = layers.bytecode_step(lock_path)
     netrc_mount = ["    --mount=type=secret,id=netrc \\"] if plan.index_credentials else []
@@ -188,9 +192,8 @@ def _install_run(plan: BuildPlan, lock_path: str, *, strict: bool, wheels: bool,
             f"    {CA_MOUNT} \\",
             f"    {_ca_export(plan, 'SSL_CERT_FILE')}\\",
             f"    {env} \\",
-            f"    uv pip install --python {VENV}/bin/python --require-hashes{' --strict' if strict else ''}{deps}"
-            f"{index_args} -r {lock_path} && \\",
-            f"    {compile_step}",
+            *_then(f"    uv pip install --python {VENV}/bin/python --require-hashes{' --strict' if strict else ''}{deps}"
+                   f"{index_args} -r {lock_path}", compile_step),
         ]
     # --no-compile: the bytecode comes from compile_bytecode, without the test folders.
     pip = f"{VENV}/bin/python -m pip install --require-hashes --no-input --disable-pip-version-check --no-compile{deps}"
@@ -199,10 +202,15 @@ def _install_run(plan: BuildPlan, lock_path: str, *, strict: bool, wheels: bool,
             f"    {CA_MOUNT} \\",
             f"    {_ca_export(plan, 'PIP_CERT')}\\",
             f"    {netrc_env}PIP_CACHE_DIR={PIP_CACHE} \\",
-            f"    {pip}{index_args} -r {lock_path} && \\",
-            f"    {compile_step}",
+            *_then(f"    {pip}{index_args} -r {lock_path}", compile_step),
         ]
-    return [f"RUN {pip} --no-cache-dir{index_args} -r {lock_path} && \\", f"    {compile_step}"]
+    return _then(f"RUN {pip} --no-cache-dir{index_args} -r {lock_path}", compile_step)
+
+
+def _then(install: str, compile_step: str | None) -> list[str]:
+    """An install line, and the bytecode step after it where the plan compiles (after `&&`: a
+    failed install still fails the step)."""
+    return [f"{install} && \\", f"    {compile_step}"] if compile_step else [install]
 
 
 def _layered_install(plan: BuildPlan, sub_locks) -> list[str]:
@@ -249,8 +257,8 @@ def _classic_install_stage(plan: BuildPlan) -> list[str]:
             f"COPY {CONTEXT_CA} /tmp/launchbuild-ca.pem",
             # An empty slot (no bundle on this host) is not a CA: pip keeps its own then.
             "RUN if [ -s /tmp/launchbuild-ca.pem ]; then export PIP_CERT=/tmp/launchbuild-ca.pem; fi; \\",
-            f"    {pip}{_index_args(plan)} -r {LOCK_IN_IMAGE} && \\",
-            f"    {compile_bytecode(parallel=True)}",
+            *_then(f"    {pip}{_index_args(plan)} -r {LOCK_IN_IMAGE}",
+                   compile_bytecode(parallel=True) if plan.bytecode else None),
         ]
     from launchbuild.builder import project_install
 

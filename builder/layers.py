@@ -89,7 +89,8 @@ def project_uses_bytecode_helper(plan) -> bool:
     it compiles that project alone, with the helper, not the whole venv again on every code change."""
     from launchbuild.builder.plan import CaMode, Frontend
 
-    return bool(plan.install_projects) and plan.frontend is Frontend.BUILDKIT and plan.ca_mode is not CaMode.THROWAWAY_STAGE
+    return (plan.bytecode and bool(plan.install_projects) and plan.frontend is Frontend.BUILDKIT
+            and plan.ca_mode is not CaMode.THROWAWAY_STAGE)
 
 _ENTRY = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?\s*(==|@)")
 
@@ -312,7 +313,7 @@ def place(context_dir, plan) -> None:
 
     target = Path(context_dir) / LAYER_DIR
     sub_locks = for_plan(plan)
-    helper = len(sub_locks) > 1 or project_uses_bytecode_helper(plan)
+    helper = plan.bytecode and len(sub_locks) > 1 or project_uses_bytecode_helper(plan)
     if not sub_locks and not helper:
         if target.exists():
             shutil.rmtree(target)

@@ -48,7 +48,8 @@ def throwaway_stage_lines(plan: BuildPlan, index_args: str) -> list[str]:
         # An empty CA slot (no bundle on this host) is not a CA: pip keeps its own then.
         out.append("RUN if [ -s /tmp/launchbuild-ca.pem ]; then export PIP_CERT=/tmp/launchbuild-ca.pem; fi; "
                    f"{VENV}/bin/python -m pip install --no-deps --no-cache-dir --no-compile "
-                   f"--no-input --disable-pip-version-check{index_args} {src} && {compile_bytecode(parallel=False)}")
+                   f"--no-input --disable-pip-version-check{index_args} {src}"
+                   + (f" && {compile_bytecode(parallel=False)}" if plan.bytecode else ""))
     return out
 
 
@@ -69,11 +70,13 @@ def lines(plan: BuildPlan, uv_mount: str, index_args: str) -> list[str]:
     # On BuildKit only the project's own files are compiled (builder/layer_bytecode.py, mounted
     # from the context): the distributions installed after the stamp, made just before.
     stamp = f"{SCRATCH}.stamp"
-    if layers.project_uses_bytecode_helper(plan):
+    if not plan.bytecode:
+        helper_mount, make_stamp, compile_step = "", "", ""
+    elif layers.project_uses_bytecode_helper(plan):
         helper_mount, make_stamp = f"{layers.bytecode_mount()} ", f": > {stamp}; "
-        compile_step = f"{layers.bytecode_step(f'--newer-than {stamp}')}; rm -f {stamp}"
+        compile_step = f"; {layers.bytecode_step(f'--newer-than {stamp}')}; rm -f {stamp}"
     else:
-        helper_mount, make_stamp, compile_step = "", "", compile_bytecode(parallel=False)
+        helper_mount, make_stamp, compile_step = "", "", f"; {compile_bytecode(parallel=False)}"
     for path in projects:
         src = plan.workdir if path == "." else f"{plan.workdir}/{path}"
         copy = f"cp -a {src}/. {SCRATCH}"
@@ -88,6 +91,6 @@ def lines(plan: BuildPlan, uv_mount: str, index_args: str) -> list[str]:
             mounts = ca_mount
         out += [f"RUN {mounts}{helper_mount}set -eu; {make_stamp}mkdir -p {SCRATCH}; {copy}; \\",
                 f"    {install}; \\",
-                f"    rm -rf {SCRATCH}; {compile_step}"]
+                f"    rm -rf {SCRATCH}{compile_step}"]
     out.append(f"USER {plan.uid}:{plan.gid}")
     return out

@@ -143,6 +143,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("push", str, None, "Push the built image to REGISTRY/REPO (host:port works).", O, commands=_on(BUILD)),
     Option("engine", str, "auto", "Build engine.", O, choices=("auto", "buildkit", "classic", "kubernetes"),
            commands=_on(BUILD)),
+    Option("bytecode", bool, True, "Compile the environment's bytecode into the image: the job starts faster; "
+           "--no-bytecode gives a smaller image whose modules compile at every start instead.", J,
+           commands=_on(BUILD, DOCKERFILE), negative="--no-bytecode"),
     Option("uid", int, 1000, "uid of the non-root user (default 1000).", O, commands=_on(BUILD, DOCKERFILE),
            int_range=(0, 2**31 - 1)),  # 0 passes here so the plan can say "would run as root"
     Option("force", bool, False, "Build even when check has errors, or the tag exists.", C, commands=_on(BUILD),

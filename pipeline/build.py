@@ -47,6 +47,7 @@ def plan(checked: Checked) -> BuildPlan:
         apt_packages=_apt_fixes(checked.report),
         uid=int(options["uid"]),
         gid=int(options["uid"]),
+        bytecode=bool(options["bytecode"]),
         source_label=label,
         commit=prepared.commit,
         version=__version__,

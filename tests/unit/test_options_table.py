@@ -44,7 +44,7 @@ def _cli_flags() -> set[str]:
 def test_the_trust_boundary_is_exactly_the_documented_one():
     # docs/SECURITY.md, "Job options": what a job's own config may set. Nothing else, ever.
     assert JOB_OPTION_NAMES == {"python", "entrypoint", "platform", "base-image", "python-base-image",
-                                "gpu", "driver", "ignore", "strict", "extra", "group"}
+                                "gpu", "driver", "ignore", "strict", "extra", "group", "bytecode"}
     assert OPERATOR_OPTION_NAMES == set(SPECS_BY_NAME) - JOB_OPTION_NAMES
     assert {n for n in OPERATOR_OPTION_NAMES if n.startswith("kubernetes-")} >= {
         "kubernetes-registry-secret", "kubernetes-insecure-registry", "kubernetes-service-account",
