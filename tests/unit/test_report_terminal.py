@@ -171,3 +171,42 @@ def test_quiet_plain_text_never_differs_from_rich(job, message, width, plain):
                      findings=(Finding("LB402", Severity.WARNING, "title", message, "fix"),))
     fast = plain_quiet(report, RenderOptions(quiet=True, color=False, plain=plain, width=width, rules=RULES))
     assert fast is None or fast == _through_rich(report, plain=plain, width=width)
+
+
+def _rich_wrapped(line: str, width: int) -> list[str]:
+    """What RichFormat prints for one plain line at `width`, line by line."""
+    import io
+
+    from rich.text import Text
+
+    from launchbuild.report.formats.base import RenderOptions
+    from launchbuild.report.formats.terminal import _strip_trailing, console_for
+
+    buf = io.StringIO()
+    console_for(RenderOptions(quiet=True, color=False, plain=True, width=width), buf).print(Text(line))
+    return [_strip_trailing(part) for part in buf.getvalue().split("\n")[:-1]]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=" ab-:.[]()=\"x", max_size=160), st.integers(min_value=1, max_value=70))
+def test_the_plain_wrap_is_rich_s_wrap(line, width):
+    from launchbuild.report.formats.quiet import wrap_as_rich
+
+    assert [part.rstrip(" ") for part in wrap_as_rich(line, width)] == _rich_wrapped(line, width)
+
+
+@pytest.mark.parametrize("width", [100, 60, 33, 20, 7])
+def test_a_long_quiet_line_is_wrapped_without_rich_as_rich_wraps_it(width):
+    from launchbuild.report.formats.base import RenderOptions
+    from launchbuild.report.formats.quiet import plain_quiet
+
+    report = fixed_report()
+    long_message = ("No set of versions satisfies your requirements for Python 3.11, linux/amd64: Because there "
+                    "is no version of requests==99.0.0 and you require requests==99.0.0, we can conclude that your "
+                    "requirements are unsatisfiable. [your lines: requests==99.0.0 (requirements.txt:1)] "
+                    + "x" * 70)
+    findings = tuple(replace(f, message=long_message) for f in report.findings)
+    report = replace(report, findings=findings)
+    fast = plain_quiet(report, RenderOptions(quiet=True, color=False, plain=True, width=width, rules=RULES))
+    assert fast is not None and max(len(line) for line in fast.splitlines()) <= width
+    assert fast == _through_rich(report, plain=True, width=width)
