@@ -208,6 +208,17 @@ def cupy_cuda_majors() -> dict[str, int]:
     return {r["name"]: int(r["cuda_major"]) for r in load("jax_cupy")["cupy"]["packages"]}
 
 
+@functools.cache
+def cupy_cuda_minors() -> dict[str, int]:
+    """The CUDA minor a per-minor CuPy package names (cupy-cuda102: 2); the -cudaNNx ones name none."""
+    out = {}
+    for r in load("jax_cupy")["cupy"]["packages"]:
+        parts = str(r.get("cuda") or "").split(".")
+        if len(parts) >= 2 and parts[1].isdigit():
+            out[r["name"]] = int(parts[1])
+    return out
+
+
 def cupy_min_cc(package: str | None = None) -> tuple[int, int]:
     """The lowest CC the package's CUDA major compiles for (cupy-cuda13x: 7.5); without a
     package, or for one the table lacks, the lowest of all."""

@@ -290,7 +290,7 @@ def cuda_uses(ctx: CheckContext) -> tuple[CudaUse, ...]:
                 uses.append(CudaUse(p.name, p.version, int(lm.group(1)), minor, "lock" if minor is None else "data/jax_cupy.json", False))
             continue
         if p.name in cupy:
-            uses.append(CudaUse(p.name, p.version, cupy[p.name], None, "data/jax_cupy.json", False))
+            uses.append(CudaUse(p.name, p.version, cupy[p.name], data.cupy_cuda_minors().get(p.name), "data/jax_cupy.json", False))
         if p.name == "cuda-toolkit":
             v = re.match(r"^(\d+)\.(\d+)", p.version)
             if v:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from launchbuild.compat import cuda, data, requirecuda
+from launchbuild.compat.data import ToolkitDriver
 from launchbuild.compat.context import CheckContext
 from launchbuild.core.findings import Evidence, Finding, Severity
 from launchbuild.core.fixes import Advice, ChangeImageCuda, Fix, InstallVariant, UnifyCuda, UpgradeDriver
@@ -214,6 +215,24 @@ def _driver_runs_major(ctx: CheckContext, major: int) -> bool:
     return minimum is not None and ctx.driver is not None and ctx.driver.at_least(minimum[0]) and dcuda is not None and dcuda[0] >= major
 
 
+def _pre_minor_compat_need(major: int, minors: list[int | None]) -> ToolkitDriver | None:
+    """Before CUDA 11 there is no minor-version compatibility (compat-sources.md section 2.1):
+    a CUDA 10.2 runtime needs the 10.2 toolkit's own driver (>= 440.33), so the highest Table 3
+    row among the minors the packages name; a package that names no minor is held to its
+    major's first release (a floor, never more than is known). None for a major that has
+    minor-version compatibility, or that the table lacks."""
+    if cuda.minor_compat_minimum(major) is not None:
+        return None
+    rows = []
+    for minor in minors:
+        row = cuda.toolkit_driver((major, minor)) if minor is not None else None
+        if row is None:
+            row = next((r for r in data.toolkit_drivers() if r.cuda[0] == major), None)
+        if row is not None:
+            rows.append(row)
+    return max(rows, key=lambda r: data.version_cmp_key(r.driver)) if rows else None
+
+
 def _ptx_users(ctx: CheckContext) -> Iterator[tuple[str, str, tuple[int, ...], Gpu]]:
     """(package, version, CUDA major.minor it was built with, gpu) for builds that reach a
     GPU only through PTX JIT."""
@@ -239,7 +258,8 @@ LB204 = Rule(
     "Node driver too old for the CUDA the Python packages bundle",
     "pip wheels bring their own CUDA runtime (torch's default wheel, nvidia-*-cuNN pins, "
     "jax[cudaNN]); the node driver must support that CUDA major (minor-version "
-    "compatibility: 11.x >= 450.80.02, 12.x >= 525.60.13, 13.x >= 580). PTX JIT is not "
+    "compatibility: 11.x >= 450.80.02, 12.x >= 525.60.13, 13.x >= 580). Before CUDA 11 there "
+    "is none: a 10.2 runtime needs the 10.2 driver (>= 440.33). PTX JIT is not "
     "covered by minor-version compatibility: it needs the toolkit's own driver.",
     "Upgrade the node driver, or install builds for an older CUDA.",
     ("gpu", "driver", "packages"),
@@ -256,13 +276,20 @@ def driver_too_old_for_packages(ctx: CheckContext) -> Iterator[Finding]:
         by_major.setdefault(use.major, []).append(use)
     for major, uses in sorted(by_major.items()):
         minimum = cuda.minor_compat_minimum(major)
-        if minimum is None:
+        exact = _pre_minor_compat_need(major, [u.minor for u in uses])
+        if exact is not None:
+            # CUDA 10.x and older: the runtime needs its own toolkit's driver ("The NVIDIA driver
+            # on your system is too old (found version 10010)" for a cu102 torch on R418).
+            if ctx.driver.at_least(exact.driver):
+                continue
+            minimum = (exact.driver, exact.driver_text)
+        elif minimum is None:
             continue
-        if _driver_runs_major(ctx, major):
+        elif _driver_runs_major(ctx, major):
             continue
         names = ", ".join(f"{u.package} {u.version}" for u in uses[:4]) + (" ..." if len(uses) > 4 else "")
         first = uses[0]
-        fix: tuple[Fix, ...] = (UpgradeDriver(minimum[1], cuda=f"{major}.x"),)
+        fix: tuple[Fix, ...] = (UpgradeDriver(minimum[1], cuda=cuda.cuda_text(exact.cuda[:2]) if exact is not None else f"{major}.x"),)
         tb = torch_build(ctx)
         if first.package == "torch" and tb is not None and dcuda is not None:
             release = data.torch_releases().get(tb.minor)
@@ -284,7 +311,9 @@ def driver_too_old_for_packages(ctx: CheckContext) -> Iterator[Finding]:
             fix,
             [ev_driver(ctx)]
             + [Evidence(u.package, u.version + ("" if u.how == "lock" else f" (CUDA {u.major}.{u.minor})"), u.how) for u in uses[:4]]
-            + [Evidence(f"CUDA {major}.x minimum driver", minimum[1], "data/cuda_drivers.json (minor-version compatibility)")],
+            + [Evidence(f"CUDA {cuda.cuda_text(exact.cuda[:2])} toolkit driver (no minor-version compatibility before CUDA 11)", minimum[1],
+                        "data/cuda_drivers.json (Table 3)") if exact is not None
+               else Evidence(f"CUDA {major}.x minimum driver", minimum[1], "data/cuda_drivers.json (minor-version compatibility)")],
         )
     for package, version, built_cuda, gpu in _ptx_users(ctx):
         row = cuda.toolkit_driver(built_cuda)

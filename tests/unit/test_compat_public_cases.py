@@ -143,6 +143,9 @@ CASES = [
     good("https://github.com/pytorch/pytorch/issues/182250", "Tesla V100-SXM2-32GB", None, None, ["torch==2.10.0+cu128"], python="3.12"),
     # a notebook GPU on a CUDA 11.4 driver with cu121 wheels
     bad("https://github.com/lllyasviel/Fooocus/issues/1313", "NVIDIA GeForce RTX 3050 Laptop GPU", "470.86", None, ["torch==2.1.0+cu121"], "LB204", python="3.10"),
+    # CUDA 10.2 wheels on an R418 driver (CUDA 10.1): before CUDA 11 there is no minor-version compatibility
+    bad("https://github.com/daniilidis-group/neural_renderer/issues/121", None, "418.87.01", None, ["torch==1.7.1+cu102"], "LB204", python="3.8"),
+    good("https://github.com/daniilidis-group/neural_renderer/issues/121", None, "440.33.01", None, ["torch==1.7.1+cu102"], python="3.8"),
     # JAX: Kepler is below every CUDA build's minimum; Volta on CUDA 12 works
     bad("https://github.com/jax-ml/jax/issues/15961", "Tesla K80", "470.182.03", "nvidia/cuda:11.8.0-cudnn8-devel-ubuntu18.04",
         ["jax==0.4.9", "jaxlib==0.4.9+cuda11.cudnn86"], "LB203", python="3.8"),

@@ -84,6 +84,11 @@ CASES = [
     ("LB204", ctx(driver="525.60.13", pins=("nvidia-cublas-cu12==12.4.5.8",)), []),
     ("LB204", ctx(driver="450.51.06", pins=("torch==2.0.1+cu118",)), ["error"]),  # 11.x minor compat starts at 450.80.02
     ("LB204", ctx(driver="450.80.02", pins=("torch==2.0.1+cu118",)), []),
+    # no minor-version compatibility before CUDA 11: a 10.2 runtime needs the 10.2 driver (Table 3: >= 440.33)
+    ("LB204", ctx(driver="418.87.01", pins=("torch==1.12.1",)), ["error"]),  # PyPI 1.12 is cu102
+    ("LB204", ctx(driver="418.87.01", pins=("torch==1.12.1+cu102",)), ["error"]),
+    ("LB204", ctx(driver="440.33.01", pins=("torch==1.12.1",)), []),
+    ("LB204", ctx(driver="418.87.01", pins=("cupy-cuda102==9.6.0",)), ["error"]),  # the name says 10.2
     ("LB204", ctx(driver="550.54.15", gpus=("H100",), pins=("tensorflow==2.18.0", "nvidia-cudnn-cu12==9.3.0.75")), ["warning"]),  # PTX needs 555
     ("LB204", ctx(pins=("torch==2.11.0",)), []),  # no driver given
     ("LB205", ctx(image=cuda_image("11.8.0"), gpus=("A100",), pins=("tensorflow==2.18.0",)), ["error"]),
