@@ -20,6 +20,7 @@ from launchbuild.compat.rules._common import ev_driver, ev_gpu, ev_image, ev_loc
 
 REFRESH = "launchbuild data refresh"
 _CUPY_NAME = re.compile(r"^cupy-cuda\d")
+_JAX_PLUGIN = re.compile(r"^jax-cuda\d+-(?:plugin|pjrt)$")
 
 
 def _age(table: str) -> Evidence:
@@ -86,7 +87,13 @@ def unknown_facts(ctx: CheckContext) -> Iterator[Finding]:
         kernel_packages = (measured.measured_packages() | set(data.nvcc_needs())) - {"torch", "tensorflow", "tensorflow-cpu"}
         for name in sorted(kernel_packages):
             version = ctx.locked(name)
-            if version is None or measured.archs(name, version, ctx.platform, ctx.measurements) is not None:
+            if version is None:
+                continue
+            m = measured.archs(name, version, ctx.platform, ctx.measurements)
+            if m is not None:
+                found = _measured_gap(name, version, m, ctx)
+                if found is not None:
+                    yield found
                 continue
             measurable = name in measured.measured_packages()
             yield _unknown(
@@ -176,6 +183,39 @@ def unknown_facts(ctx: CheckContext) -> Iterator[Finding]:
             f"launchbuild/refresh/distros.py and run `{REFRESH} --only distros`",
             [ev_image(ctx, "os_version", release), _age("distro_pythons")],
         )
+
+
+def _measured_gap(name: str, version: str, m: measured.ArchMeasurement, ctx: CheckContext) -> Finding | None:
+    """A measured wheel of a package no GPU rule reads (vllm, xformers, bitsandbytes, onnxruntime-gpu,
+    torchvision, ...): the measurement settles the GPUs only when the library it read has code that
+    runs on each of them. A row without GPU code in a CUDA-named wheel (no fatbin found), or a library
+    that lacks a target GPU, leaves the question open: the one library read may not be the one the job
+    loads (vllm's smallest is FlashMLA, Hopper and Blackwell only), so it is unknown, never a pass.
+    JAX's plugins are judged by LB203 and a CPU-only wheel has nothing to run on the GPU."""
+    if m.cpu_only or _JAX_PLUGIN.match(name):
+        return None
+    machine = MACHINE.get(ctx.platform, "x86_64")
+    of = f" of {m.measured_version}" if m.measured_version else ""
+    source = f"{m.source_table}, checked {m.checked}"
+    if not m.has_cuda_code:
+        what = (f"the measurement of {name}'s {machine} wheel{of} found no GPU code in the libraries it read, "
+                f"so which GPUs {name} {version} has kernels for is not known and whether it runs on "
+                f"{', '.join(g.describe() for g in ctx.gpus)} was not checked")
+        evidence = [ev_lock(name, version), Evidence(f"{name} GPU code", "none found in the libraries read", source)]
+    else:
+        missing = [g for g in ctx.gpus if cuda.runs_on(m.build, g.cc) is None]
+        if not missing:
+            return None
+        what = (f"the one library measured in {name}'s {machine} wheel{of} ({m.member}) has code for "
+                f"{m.build.describe()}, none of which runs on {', '.join(g.describe() for g in missing)}; whether "
+                f"{name} {version}'s other libraries do was not measured, so it was not checked")
+        evidence = [ev_lock(name, version), Evidence(f"{name} kernels ({m.member})", m.build.describe(), source)]
+    return _unknown(
+        what,
+        # Which of the package's libraries the job loads is its own business: a person checks its docs.
+        f"check {name}'s supported GPU generations before running it on this GPU",
+        evidence + [*(ev_gpu(ctx, g) for g in ctx.gpus), _age("wheel_archs")],
+    )
 
 
 LB212 = Rule(

@@ -185,3 +185,26 @@ def test_an_image_the_data_does_not_know_is_a_warning_on_gpus_that_could_use_for
     assert dc and dc[0][0] == "warning" and "not in the data" in dc[0][1]
     consumer = _run("LB202", ctx(image=img, gpus=("RTX 4090",), driver="570.124.06"))
     assert consumer and consumer[0][0] == "error"  # forward compatibility never helps a GeForce
+
+
+def _lb211(c):
+    return [f.message for f in RULES["LB211"].check(c)]
+
+
+@pytest.mark.parametrize("pins,gpu,python", [
+    (("onnxruntime-gpu==1.16.3",), "K80", "3.10"),  # its CUDA provider: sm_52-sm_80 + compute_52, nothing for sm_37
+    (("onnxruntime-gpu==1.19.2",), "A100", "3.10"),  # a row with no GPU code found in the libraries read
+    (("torch==2.7.1", "xformers==0.0.30"), "GTX 1080 Ti", "3.12"),  # only the FlashAttention-3 library was read: sm_90
+])
+def test_a_measurement_that_does_not_cover_the_gpu_is_unknown_not_a_pass(pins, gpu, python):
+    got = [m for m in _lb211(ctx(gpus=(gpu,), pins=pins, python=python)) if pins[-1].split("==")[0] in m]
+    assert got, pins
+
+
+@pytest.mark.parametrize("pins,gpu,python", [
+    (("onnxruntime-gpu==1.16.3",), "A100", "3.10"),
+    (("torch==2.8.0", "vllm==0.14.1"), "H100", "3.12"),
+    (("jax==0.10.2", "jaxlib==0.10.2", "jax-cuda13-plugin==0.10.2", "jax-cuda13-pjrt==0.10.2"), "V100", "3.12"),  # LB203's
+])
+def test_a_measurement_that_covers_the_gpu_settles_it(pins, gpu, python):
+    assert not [m for m in _lb211(ctx(gpus=(gpu,), pins=pins, python=python)) if "measured" in m and pins[-1].split("==")[0] in m]
