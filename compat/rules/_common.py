@@ -198,7 +198,7 @@ class TfBuild:
     name: str  # "tensorflow" | "tensorflow-cpu"
     version: str
     minor: str
-    and_cuda: bool  # nvidia-*-cu12 wheels in the lock: TF uses them, not the image's CUDA
+    and_cuda: bool  # nvidia-*-cuNN wheels of its [and-cuda] CUDA major in the lock: TF uses them, not the image's CUDA
     measured: measured.ArchMeasurement | None = None
 
     @property
@@ -223,11 +223,25 @@ class TfBuild:
         return "data/tensorflow.json"
 
 
+def _tf_pip_cuda_major(ctx: CheckContext, name: str, version: str) -> str | None:
+    """The CUDA major of the nvidia-*-cuNN wheels this TensorFlow loads from site-packages: its
+    [and-cuda] extra's (2.14: CUDA 11.8, 2.15+: 12.x; data/pypi_wheels.json). A release without
+    that extra (<= 2.13) loads only the system CUDA, whatever pip wheels the lock has (its install
+    guide set LD_LIBRARY_PATH to them). A release the table lacks: the CUDA its build names."""
+    wheel = measured.wheel(name, version, ctx.platform)
+    if wheel is not None:
+        want = dict(wheel.extras_cuda).get("and-cuda")
+        return want.split(".")[0] if want else None
+    release = data.tf_releases().get(minor_of(version) or version)
+    return release.cuda.split(".")[0] if release is not None else "12"
+
+
 def tf_build(ctx: CheckContext) -> TfBuild | None:
     for name in ("tensorflow", "tensorflow-cpu"):
         version = ctx.locked(name)
         if version is not None:
-            and_cuda = any(n.startswith("nvidia-") and n.endswith("-cu12") for n in ctx.locked_names)
+            major = _tf_pip_cuda_major(ctx, "tensorflow", version)
+            and_cuda = major is not None and any(n.startswith("nvidia-") and n.endswith(f"-cu{major}") for n in ctx.locked_names)
             if name == "tensorflow-cpu" and ctx.locked("tensorflow") is not None:
                 continue
             return TfBuild(name, version, minor_of(version) or version, and_cuda, measured.archs(name, version, ctx.platform, ctx.measurements))

@@ -185,6 +185,12 @@ CASES = [
     # Python the image's apt does not offer (deadsnakes dropped 3.10 for focal)
     bad("https://github.com/deadsnakes/issues/issues/328", None, None, "nvidia/cuda:11.4.3-runtime-ubuntu20.04", ["numpy==1.26.4"], "LB102", python="3.10"),
     good("https://github.com/jax-ml/jax/issues/21121", None, "550.54.15", None, ["jax==0.4.26", "jaxlib==0.4.26", "jax-cuda12-plugin==0.4.26", "jax-cuda12-pjrt==0.4.26"], python="3.10"),
+    # tensorflow[and-cuda] 2.14 pins CUDA 11.8 wheels (nvidia-*-cu11; 2.15 on: -cu12); TF <= 2.13 has no [and-cuda] and
+    # loads only the system CUDA, so torch's nvidia-*-cu12 wheels do not give TF 2.11 its CUDA 11 on a slim image
+    good("https://pypi.org/project/tensorflow/2.14.1/", "A100", "535.104.05", "python:3.10-slim",
+         ["tensorflow==2.14.1", "nvidia-cuda-runtime-cu11==11.8.89", "nvidia-cudnn-cu11==8.7.0.84", "nvidia-cublas-cu11==11.11.3.6"], python="3.10"),
+    bad("https://pypi.org/project/tensorflow/2.11.1/", "A100", "535.104.05", "python:3.10-slim",
+        ["tensorflow==2.11.1", "torch==2.1.2", "nvidia-cuda-runtime-cu12==12.1.105", "nvidia-cudnn-cu12==8.9.2.26"], "LB205", python="3.10"),
     # TensorFlow 2.4 loads the system CUDA 11.0 / cuDNN 8: a CUDA 10.1 base fails, an 11.0 cuDNN 8 one is the fix
     bad("https://github.com/deepchem/deepchem/issues/2467", "Tesla V100-SXM2-16GB", None, "nvidia/cuda:10.1-cudnn7-devel-ubuntu18.04", ["tensorflow==2.4.1"], "LB205", python="3.7"),
     good("https://github.com/deepchem/deepchem/issues/2467", "Tesla V100-SXM2-16GB", None, "nvidia/cuda:11.0.3-cudnn8-runtime-ubuntu18.04", ["tensorflow==2.4.1"], python="3.8"),
