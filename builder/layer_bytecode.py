@@ -74,10 +74,42 @@ def chosen(argv):
     return [d for d in metadata.distributions() if canonical(d.metadata["Name"] or "") in wanted]
 
 
+# Below this many files a worker pool costs more than it saves (forking the workers, ~10 ms each).
+PARALLEL_MIN_FILES = 64
+
+
+def _compile(path):
+    return compileall.compile_file(path, quiet=2)
+
+
+def _workers():
+    try:
+        return len(os.sched_getaffinity(0))  # the CPUs this step may use (a cgroup's cpuset)
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def compile_files(paths, workers=None):
+    """Compile `paths`, in a pool of worker processes when there are many (as `compileall -j 0`
+    does; ~300 files of a later layer take 0.46 s in one process). A pool that cannot start
+    (no /dev/shm in some sandboxes) falls back to one process; compile_file skips a .pyc that is
+    already valid, so whatever the pool did is not done twice."""
+    workers = _workers() if workers is None else workers
+    if workers > 1 and len(paths) >= PARALLEL_MIN_FILES:
+        try:
+            from concurrent.futures import ProcessPoolExecutor
+
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                list(pool.map(_compile, paths, chunksize=max(1, len(paths) // (workers * 4))))
+            return
+        except Exception:  # noqa: BLE001 - bytecode is an optimisation: fall back, never fail the step
+            pass
+    for path in paths:
+        _compile(path)
+
+
 def main(argv):
-    for dist in chosen(argv) or ():
-        for path in sources(dist):
-            compileall.compile_file(path, quiet=2)
+    compile_files([path for dist in chosen(argv) or () for path in sources(dist)])
     return 0
 
 

@@ -149,3 +149,47 @@ def test_the_helpers_lock_reader_names_exactly_what_each_sub_lock_holds():
     plan = _plan({**TORCH_LOCK, "tqdm": ("4.67.1", ["-r requirements.txt"])})
     for sub in layers.for_plan(plan):
         assert helper.locked_names(sub.text) == {layers.canonical(p) for p in sub.packages}
+
+
+def _many(tmp_path: Path, n: int) -> list[str]:
+    paths = []
+    for i in range(n):
+        path = tmp_path / "pkg" / f"m{i}.py"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"x = {i}\n" if i != 3 else "def broken(:\n")
+        paths.append(str(path))
+    return paths
+
+
+def _compiled(tmp_path: Path) -> set[str]:
+    return {p.name.split(".")[0] for p in (tmp_path / "pkg" / "__pycache__").glob("*.pyc")}
+
+
+def test_many_files_compile_in_a_worker_pool_and_a_broken_one_is_skipped(tmp_path):
+    paths = _many(tmp_path, helper.PARALLEL_MIN_FILES + 6)
+    helper.compile_files(paths, workers=2)
+    assert _compiled(tmp_path) == {f"m{i}" for i in range(len(paths))} - {"m3"}
+
+
+def test_a_pool_that_cannot_start_falls_back_to_one_process(tmp_path, monkeypatch):
+    import concurrent.futures
+
+    class NoPool:
+        def __init__(self, *args, **kwargs):
+            raise OSError("no /dev/shm")
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", NoPool)
+    paths = _many(tmp_path, helper.PARALLEL_MIN_FILES)
+    helper.compile_files(paths, workers=4)
+    assert _compiled(tmp_path) == {f"m{i}" for i in range(len(paths))} - {"m3"}
+
+
+def test_few_files_or_one_cpu_never_start_a_pool(tmp_path, monkeypatch):
+    import concurrent.futures
+
+    started = []
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", lambda *a, **k: started.append(a) or 1 / 0)
+    helper.compile_files(_many(tmp_path, helper.PARALLEL_MIN_FILES - 1), workers=8)
+    helper.compile_files(_many(tmp_path / "one", helper.PARALLEL_MIN_FILES + 1), workers=1)
+    assert not started
+    assert len(_compiled(tmp_path)) == helper.PARALLEL_MIN_FILES - 2
