@@ -312,10 +312,13 @@ def _resolve_input(source_dir: Path | None, job: Job, options: ResolveOptions, c
     # The index's JSON API is opened while a new lock is made: its facts follow the lock.
     warm = None
     if entry is None and not options.offline and options.fetch_package_facts:
-        from launchbuild.resolver.index import json_api_base_of
+        from launchbuild.resolver.index import json_api_base_of, prefetch_urls
         from launchbuild.resolver.index_prewarm import IndexPrewarm
 
-        warm = IndexPrewarm.start(json_api_base_of(index_urls))
+        json_base = json_api_base_of(index_urls)
+        # The direct requirements no cached facts know (on a dependency change: the new one).
+        direct = {r.name: r.pinned_version for r in requirements if r.kind == "named" and r.name}
+        warm = IndexPrewarm.start(json_base, prefetch_urls(json_base, direct, root) if json_base else ())
     try:
         if entry is None:
             if options.offline:

@@ -7,6 +7,8 @@ the tag matching (`facts_for_target`) is pure.
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -127,10 +129,49 @@ def _text(value: object) -> str:
     return value if isinstance(value, str) else ""
 
 
+def _has_facts_of(cache_root: Path, base: str, name: str) -> bool:
+    """Whether any release of `name` has cached facts (file names are `{name}-{version}.json`)."""
+    folder = facts_path(cache_root, base, name, "0").parent
+    prefix = f"{name}-".replace("/", "_")
+    try:
+        return any(f.startswith(prefix) and f[len(prefix):][:1].isdigit() for f in os.listdir(folder))
+    except OSError:
+        return False
+
+
+def prefetch_urls(base: str, names: Mapping[str, str | None], cache_root: Path, limit: int = 4) -> tuple[str, ...]:
+    """The index documents the facts step will ask for the job's direct requirements that no
+    cached facts know yet (`names`: canonical name -> the pinned version, or None): fetched while
+    the resolver runs (index_prewarm.py) instead of after it. A pinned release's own document;
+    on an index that serves only project documents, the project's (it lists every release).
+    Nothing for an unpinned name on an index with release documents: which one is not known yet."""
+    project_only = facts_path(cache_root, base, "x", "0").parent / PROJECT_ONLY_MARK
+    urls: list[str] = []
+    for name, version in sorted(names.items()):
+        if len(urls) >= limit or _has_facts_of(cache_root, base, name):
+            continue
+        if project_only.exists():
+            urls.append(f"{base}/{name}/json")
+        elif version is not None:
+            urls.append(f"{base}/{name}/{version}/json")
+    return tuple(urls)
+
+
+def _lists(project: dict | None, version: str) -> bool:
+    releases = project.get("releases") if isinstance(project, dict) else None
+    return isinstance(releases, dict) and version in releases
+
+
 def fetch_release_files(base: str, name: str, version: str, cache_root: Path,
-                        session: requests.Session) -> dict | None:
-    """The release's files and requires-python; cached, including "the index has no such release"."""
+                        session: requests.Session, prefetched: Mapping[str, dict] | None = None) -> dict | None:
+    """The release's files and requires-python; cached, including "the index has no such release".
+    `prefetched`: the documents fetched while the lock was made, by URL (only those that came)."""
     import requests
+
+    def get(url: str) -> dict | None:
+        if prefetched is not None and url in prefetched:
+            return prefetched[url]
+        return _get_json(session, url)
 
     path = facts_path(cache_root, base, name, version)
     cached = read_json(path)
@@ -140,14 +181,17 @@ def fetch_release_files(base: str, name: str, version: str, cache_root: Path,
     # for releases its project document lists) is asked for that document at once, not 404 first.
     project_only = path.parent / PROJECT_ONLY_MARK
     try:
-        data = None if project_only.exists() else _get_json(session, f"{base}/{name}/{version}/json")
+        data = None if project_only.exists() else get(f"{base}/{name}/{version}/json")
         if data is not None:
             files = _release_files(data.get("urls", []))
             info = data.get("info")
             requires = info.get("requires_python") if isinstance(info, dict) else None
         else:
             # Some mirrors serve only the project document; its `releases` has the same files.
-            project = _get_json(session, f"{base}/{name}/json")
+            project_url = f"{base}/{name}/json"
+            project = get(project_url)
+            if prefetched is not None and project_url in prefetched and not _lists(project, version):
+                project = _get_json(session, project_url)  # published after the document was fetched
             releases = (project or {}).get("releases")
             files = _release_files(releases.get(version)) if isinstance(releases, dict) else None
             if files is None:
@@ -205,11 +249,12 @@ def _package_facts(lock: Lock, cache_root: Path, offline: bool, warm: "IndexPrew
     # Warm runs find every release on disk: no HTTP session, no thread pool, no requests import.
     if to_fetch and base is not None:  # base is None: nothing was queued
         def fetch(i: int) -> dict | None:
-            return fetch_release_files(base, packages[i].name, packages[i].version, cache_root, session)
+            return fetch_release_files(base, packages[i].name, packages[i].version, cache_root, session, prefetched)
 
         from launchbuild.netbounds import Deadline, deadline_session, default_seconds
 
         opened = warm.take() if warm is not None and base == warm.base else None
+        prefetched = warm.documents if opened and warm is not None else None
         deadline = opened[0] if opened else Deadline()
         # One deadline over every index request of this lock: a slow index costs at most that.
         with deadline.arm(default_seconds(120.0)), opened[1] if opened else deadline_session(deadline) as session, \

@@ -26,19 +26,23 @@ WARM_UP_S = 10.0  # the warm-up's own budget: a slow index never holds the resol
 
 
 class IndexPrewarm:
-    def __init__(self, base: str) -> None:
+    def __init__(self, base: str, prefetch: tuple[str, ...] = ()) -> None:
         self.base = base.rstrip("/")
         self.deadline = Deadline(WARM_UP_S)
+        self.prefetch = prefetch
+        # URL -> the JSON document that came for it; read only after take() (the thread is done).
+        self.documents: dict[str, dict] = {}
         self._session: Any = None
         self._lock = threading.Lock()
         self._abandoned = False
         self._thread = threading.Thread(target=self._open, name="launchbuild-index-prewarm", daemon=True)
 
     @classmethod
-    def start(cls, base: str | None) -> "IndexPrewarm | None":
+    def start(cls, base: str | None, prefetch: tuple[str, ...] = ()) -> "IndexPrewarm | None":
+        """`prefetch`: URLs of index documents the facts step will read (index.prefetch_urls)."""
         if base is None:
             return None
-        warm = cls(base)
+        warm = cls(base, prefetch)
         warm._thread.start()
         return warm
 
@@ -47,7 +51,10 @@ class IndexPrewarm:
         try:
             with self.deadline:
                 session = deadline_session(self.deadline)
-                session.head(f"{self.base}/", timeout=WARM_UP_S, allow_redirects=False).close()
+                if self.prefetch:
+                    self._fetch_documents(session)
+                else:
+                    session.head(f"{self.base}/", timeout=WARM_UP_S, allow_redirects=False).close()
         except Exception:
             pass  # nothing learnt from it; the fetch connects on its own
         with self._lock:
@@ -55,6 +62,24 @@ class IndexPrewarm:
                 session.close()
             else:
                 self._session = session
+
+    def _fetch_documents(self, session: Any) -> None:
+        """The documents, concurrently on the one session (as the facts step does). Only a
+        document that came is kept: an error or a 404 is asked again after the lock."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        from launchbuild.resolver.index import _get_json
+
+        def get(url: str) -> tuple[str, dict | None]:
+            try:
+                return url, _get_json(session, url)
+            except Exception:  # noqa: BLE001 - best effort: the facts step asks again
+                return url, None
+
+        with ThreadPoolExecutor(max_workers=len(self.prefetch)) as pool:
+            for url, doc in pool.map(get, self.prefetch):
+                if doc is not None:
+                    self.documents[url] = doc
 
     def take(self, wait_s: float = 2.0) -> tuple[Deadline, Any] | None:
         """The opened session and its deadline (re-arm it for the fetch), or None: a warm-up

@@ -30,6 +30,7 @@ class CountingIndex:
         self.hold_head.set()
         self.release = threading.Event()
         self.head_seen = threading.Event()
+        self.documents: dict | None = None  # path -> JSON answered (others 404); None: RELEASE for every GET
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -50,7 +51,13 @@ class CountingIndex:
 
             def do_GET(self) -> None:
                 owner.requests.append(("GET", self.path))
-                body = json.dumps(RELEASE).encode()
+                doc = RELEASE if owner.documents is None else owner.documents.get(self.path)
+                if doc is None:
+                    self.send_response(404)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                body = json.dumps(doc).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
@@ -149,3 +156,75 @@ def test_a_base_other_than_the_locks_is_not_used(server, tmp_path, monkeypatch):
         assert ("GET", "/pypi/demo/1.0/json") in server.requests
     finally:
         other.close()
+
+
+PROJECT = {"releases": {"1.0": RELEASE["urls"]}}
+
+
+def _project_only(tmp_path, base) -> None:
+    """An index seen to serve only project documents (index.PROJECT_ONLY_MARK), as a mirror does."""
+    mark = index.facts_path(tmp_path, base, "x", "0").parent / index.PROJECT_ONLY_MARK
+    mark.parent.mkdir(parents=True, exist_ok=True)
+    mark.write_text("{}")
+
+
+def test_prefetch_urls_name_only_what_the_facts_step_will_ask_and_no_cached_name(tmp_path):
+    base = "https://pypi.org/pypi"
+    cached = index.facts_path(tmp_path, base, "numpy", "2.1.0")
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    cached.write_text("{}")
+    names = {"numpy": "2.1.0", "tqdm": "4.67.1", "rich": None, "num": None}
+    # Release documents: a pin's own; an unpinned name's release is not known before the lock.
+    assert index.prefetch_urls(base, names, tmp_path) == (f"{base}/tqdm/4.67.1/json",)
+    _project_only(tmp_path, base)
+    # Project documents only: every new name's ("num" is not numpy, whose facts are cached).
+    assert index.prefetch_urls(base, names, tmp_path) == (
+        f"{base}/num/json", f"{base}/rich/json", f"{base}/tqdm/json")
+    assert len(index.prefetch_urls(base, {f"p{i}": None for i in range(9)}, tmp_path, limit=4)) == 4
+
+
+def test_a_document_fetched_while_the_lock_is_made_is_not_asked_for_again(server, tmp_path, monkeypatch):
+    monkeypatch.setattr(index, "PYPI_JSON", server.base)
+    server.documents = {"/pypi/demo/1.0/json": RELEASE}
+    urls = index.prefetch_urls(server.base, {"demo": "1.0"}, tmp_path)
+    warm = IndexPrewarm.start(server.base, urls)
+    warm._thread.join(30)
+    during = list(server.requests)
+    facts = index.package_facts(_lock(), tmp_path, warm=warm)
+    assert facts[0].requires_python == ">=3.8" and facts[0].wheel_bytes == 1234
+    assert during == [("GET", "/pypi/demo/1.0/json")] and server.requests == during  # nothing after the lock
+
+
+def test_a_prefetched_project_document_serves_a_project_only_index(server, tmp_path, monkeypatch):
+    monkeypatch.setattr(index, "PYPI_JSON", server.base)
+    server.documents = {"/pypi/demo/json": PROJECT}
+    _project_only(tmp_path, server.base)
+    warm = IndexPrewarm.start(server.base, index.prefetch_urls(server.base, {"demo": None}, tmp_path))
+    warm._thread.join(30)
+    facts = index.package_facts(_lock(), tmp_path, warm=warm)
+    assert facts[0].wheel_bytes == 1234 and server.requests == [("GET", "/pypi/demo/json")]
+
+
+def test_a_project_document_without_the_locked_release_is_asked_for_again(server, tmp_path, monkeypatch):
+    """The release came out between the prefetch and the lock: the document is fetched anew."""
+    monkeypatch.setattr(index, "PYPI_JSON", server.base)
+    server.documents = {"/pypi/demo/json": {"releases": {"0.9": RELEASE["urls"]}}}
+    _project_only(tmp_path, server.base)
+    warm = IndexPrewarm.start(server.base, (f"{server.base}/demo/json",))
+    warm._thread.join(30)
+    server.documents = {"/pypi/demo/json": PROJECT}
+    facts = index.package_facts(_lock(), tmp_path, warm=warm)
+    assert facts[0].wheel_bytes == 1234
+    assert server.requests == [("GET", "/pypi/demo/json"), ("GET", "/pypi/demo/json")]
+
+
+def test_a_prefetch_that_failed_is_not_a_fact_and_is_asked_again(server, tmp_path, monkeypatch):
+    monkeypatch.setattr(index, "PYPI_JSON", server.base)
+    server.documents = {}  # every GET answers 404 during the prefetch
+    warm = IndexPrewarm.start(server.base, (f"{server.base}/demo/1.0/json",))
+    warm._thread.join(30)
+    assert warm.documents == {}
+    server.documents = {"/pypi/demo/1.0/json": RELEASE}
+    facts = index.package_facts(_lock(), tmp_path, warm=warm)
+    assert facts[0].requires_python == ">=3.8"
+    assert server.requests == [("GET", "/pypi/demo/1.0/json"), ("GET", "/pypi/demo/1.0/json")]
