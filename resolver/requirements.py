@@ -14,6 +14,7 @@ from dataclasses import field, replace
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from packaging.markers import InvalidMarker, Marker
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
@@ -39,6 +40,9 @@ _ARCHIVE_SUFFIXES = (".whl", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".zip", "
 _COMMENT = re.compile(r"(^|\s+)#.*$")
 _EGG = re.compile(r"[#&]egg=([A-Za-z0-9][A-Za-z0-9._-]*)")
 _MAX_INCLUDE_DEPTH = 20
+# What str.splitlines() (and so a backend reading the lines back) takes for a line break, and
+# the other control characters; a tab is whitespace.
+_LINE_BREAK_OR_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]")
 
 
 @dataclass(frozen=True)
@@ -208,8 +212,14 @@ def parse_requirement(
     spec = text.strip()
     if not spec:
         raise BadInput(f"empty requirement at {where}: remove the line or name a package")
+    if _LINE_BREAK_OR_CONTROL.search(spec):
+        # One requirement is one line of the backend's input and of the lock: a line break in a
+        # TOML/YAML string ("six ; m\n-r /etc/x") would become an option line of its own there.
+        raise BadInput(f"requirement {clip(spec)!r} at {where} holds a line break or a control character",
+                       hint="write one requirement per string, on one line")
     if spec.startswith(VCS_SCHEMES):
         url, marker = _split_marker(spec)
+        marker = _checked_marker(marker, spec, where)
         m = _EGG.search(url)
         name: str | None = canonicalize_name(m.group(1)) if m else None
         return RequirementLine(
@@ -220,6 +230,7 @@ def parse_requirement(
         )
     if _is_url(spec) or (_looks_like_path(spec) and not _looks_like_pep508(spec)):
         url, marker = _split_marker(spec)
+        marker = _checked_marker(marker, spec, where)
         kind = "url" if _is_url(url) and not url.startswith("file:") else "path"
         if kind == "path":
             url = _absolutize(url, base_dir, where)
@@ -250,6 +261,18 @@ def parse_requirement(
         text=spec, location=location, kind="named", name=name, specifier=str(req.specifier),
         marker=marker, extras=tuple(sorted(req.extras)), editable=editable, hashes=hashes,
     )
+
+
+def _checked_marker(marker: str | None, spec: str, where: str) -> str | None:
+    """The marker of a URL, path or VCS line (`url ; marker`), as PEP 508 writes it."""
+    if marker is None:
+        return None
+    try:
+        return str(Marker(marker))
+    except InvalidMarker as exc:
+        detail = str(exc).splitlines()[0]
+        raise BadInput(f"invalid marker in requirement {clip(spec)!r} at {where}: {detail}",
+                       hint="write e.g. 'url ; python_version >= \"3.10\"'") from None
 
 
 def _looks_like_pep508(spec: str) -> bool:

@@ -140,3 +140,37 @@ def test_freeze_lines_round_trip(pins):
     assert [(r.location.line, r.pinned_version) for r in parsed.requirements] == [
         (i, v) for i, (_, v) in enumerate(pins, start=1)
     ]
+
+
+@pytest.mark.parametrize("spec", [
+    # A TOML or YAML string holding a line break: each would be an option line of its own in
+    # the backend's input (`-r /etc/x` read on the host, its content printed in the error).
+    "https://example.invalid/six-1.17.0-py3-none-any.whl ; python_version > '3'\n-r /etc/hostname",
+    "./sub ; python_version > '3'\n-r /etc/hostname",
+    "six ; python_version > '3'\r--index-url https://evil.invalid/simple",
+    "git+https://example.invalid/r.git ; python_version > '3'\u2028-r /etc/hostname",
+    "six\x00",
+])
+def test_a_requirement_with_a_line_break_or_control_character_is_refused(tmp_path, spec):
+    from launchbuild.core.findings import Location
+    from launchbuild.resolver.requirements import parse_requirement
+
+    with pytest.raises(BadInput, match="line break or a control character"):
+        parse_requirement(spec, Location("pyproject.toml", 3), base_dir=tmp_path)
+
+
+@pytest.mark.parametrize("line", [
+    "https://example.invalid/six-1.17.0-py3-none-any.whl ; not a marker",
+    "git+https://example.invalid/r.git#egg=r ; python_version >> '3'",
+    "./wheels/six-1.17.0-py3-none-any.whl ; os_name",
+])
+def test_the_marker_of_a_url_path_or_vcs_line_must_be_pep508(tmp_path, line):
+    with pytest.raises(BadInput, match="invalid marker") as err:
+        parse_text(line + "\n", "requirements.txt", base_dir=tmp_path)
+    assert "requirements.txt:1" in err.value.message
+
+
+def test_the_marker_of_a_url_line_is_kept_as_pep508_writes_it(tmp_path):
+    (req,) = parse_text("https://example.invalid/six-1.17.0-py3-none-any.whl ; python_version > '3'\n",
+                        "requirements.txt", base_dir=tmp_path).requirements
+    assert req.marker == 'python_version > "3"' and req.text.endswith('; python_version > "3"')
