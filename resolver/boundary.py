@@ -132,6 +132,13 @@ def take_input_credentials(loaded):
     the credentials that were in them; what the input says it read, redacted. Applied to every
     loaded input before the result, a report or a message sees it."""
     found: dict[str, tuple[str, str]] = {}
+    for url in loaded.extra_index_urls:
+        # Held to the rule of a requirements file's --extra-index-url (one line naming the file)
+        # here, at resolve time: the build plan refused such a URL only after a passing check.
+        problem = url_problem(url)
+        if problem:
+            raise BadInput(f"{loaded.path}: index URL {redact_url(url)[:200]!r} {problem}",
+                           hint="write a plain http(s) URL; put credentials in the URL's user:password")
     urls = tuple(_take(u, found) for u in loaded.extra_index_urls)
     options = loaded.parsed.options
     clean_options, _, _, option_creds = take_credentials(options, (), ())

@@ -15,6 +15,7 @@ from launchbuild.core.findings import Finding, Location
 from launchbuild.core.records import dataclass
 from launchbuild.errors import BadInput
 from launchbuild.core.sourced import Origin, Sourced
+from launchbuild.jobs.urls import redact_url, url_problem
 from launchbuild.resolver.detectors.base import line_of, read_toml
 from launchbuild.resolver.detectors.locks import _lock_problem, entry_lines, git_requirement, valid_name
 from launchbuild.resolver.requirements import IndexOptions, ParsedRequirements, RequirementLine, parse_requirement
@@ -35,6 +36,28 @@ def _python_pin(value: object, shown: str) -> Sourced[str] | None:
     if not m:
         raise BadInput(f"[requires] python_version {text!r} in {shown} is not X.Y", hint='write python_version = "3.11"')
     return Sourced(m.group(1), Origin.SOURCE_FILE, f"{shown} [requires]")
+
+
+def _source_urls(sources: object, what: str, shown: str) -> list[str]:
+    """The index URLs of a Pipfile's `[[source]]` (or Pipfile.lock's `_meta.sources`): strict
+    URLs (jobs/urls.url_problem), as a requirements file's `--index-url`. They become option
+    lines of the backend's input and of the lock, so a line break in one (`...\n--find-links
+    /etc`) would be an option of its own."""
+    if sources is None:
+        return []
+    if not isinstance(sources, list):
+        raise BadInput(f"{what} in {shown} is not an array of tables", hint='write [[source]] url = "https://..."')
+    urls: list[str] = []
+    for source in sources:
+        url = source.get("url") if isinstance(source, dict) else None
+        if not isinstance(url, str):
+            continue
+        problem = url_problem(url)
+        if problem:
+            raise BadInput(f"{what} in {shown}: URL {redact_url(url)[:200]!r} {problem}",
+                           hint="write a plain http(s) URL; put credentials in the URL's user:password")
+        urls.append(url)
+    return urls
 
 
 def _entry(name: str, spec: object, shown: str, text: str, base_dir: Path) -> RequirementLine:
@@ -102,7 +125,7 @@ class PipfileInput:
             lines += [_entry(n, s, shown, text, self.path.parent) for n, s in dev.items()]
             read.append(f"[dev-packages]: {len(dev)}")
         not_used = (f"[dev-packages] ({len(dev)}) not asked for (add --group dev)",) if dev and "dev" not in self.groups else ()
-        sources: list[str] = [s["url"] for s in data.get("source", []) if isinstance(s, dict) and isinstance(s.get("url"), str)]
+        sources = _source_urls(data.get("source"), "[[source]]", shown)
         raw_settings = data.get("pipenv")
         settings = raw_settings if isinstance(raw_settings, dict) else {}
         pre = settings.get("allow_prereleases") is True  # pipenv's --pre, for every package
@@ -194,8 +217,11 @@ class PipfileLockInput:
         names = {r.name for r in vcs}
         findings = tuple(f for f in findings if not any(f.message.startswith(f"{n} in ") for n in names))
         meta = data.get("_meta") or {}
-        sources: list[str] = [s["url"] for s in meta.get("sources", []) if isinstance(s, dict) and isinstance(s.get("url"), str)]
-        python = _python_pin((meta.get("requires") or {}).get("python_version"), shown)
+        requires = meta.get("requires") or {} if isinstance(meta, dict) else None
+        if not isinstance(requires, dict):
+            raise BadInput(f"{shown}: _meta and _meta.requires must be tables", hint="regenerate it with `pipenv lock`")
+        sources = _source_urls(meta.get("sources"), "_meta.sources", shown)
+        python = _python_pin(requires.get("python_version"), shown)
         return LoadedInput(self.kind, shown, ParsedRequirements(requirements=vcs, files=(shown,)), lock_body=body,
                            python_pin=python,
                            groups=self.groups, findings=findings,

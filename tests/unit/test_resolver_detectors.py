@@ -822,3 +822,35 @@ def test_poetry_allow_prereleases_is_said_not_dropped(tmp_path):
     loaded = ProjectInput(tmp_path / "pyproject.toml", tmp_path).load()
     assert texts(loaded) == ["datasets>=2.2,<3"]
     assert any(n.startswith("datasets: allow-prereleases has no per-package form") for n in loaded.not_used)
+
+
+@pytest.mark.parametrize("url", ["https://pypi.org/simple\n--find-links /etc", "https://evil host/simple",
+                                 "file:///etc", "https://${PIP_TOKEN}@idx.example/simple"])
+def test_a_pipfile_source_url_is_held_to_the_index_url_rules(tmp_path, url):
+    # [[source]] urls became the backend's --index-url line as written: a line break in one
+    # wrote `--find-links /etc` into the input and the lock.
+    (tmp_path / "Pipfile").write_text(f"[[source]]\nurl = {json.dumps(url)}\nname = \"x\"\n[packages]\nsix = \"*\"\n")
+    with pytest.raises(BadInput, match=r"\[\[source\]\] in Pipfile: URL"):
+        PipfileInput(tmp_path / "Pipfile", tmp_path).load()
+
+
+@pytest.mark.parametrize("meta", [[1], {"requires": "3.11"}, {"sources": "https://pypi.org/simple"},
+                                  {"sources": [{"url": "https://evil host/simple"}]}])
+def test_a_malformed_pipfile_lock_meta_is_bad_input(tmp_path, meta):
+    from launchbuild.resolver.detectors.pipfile import PipfileLockInput
+
+    (tmp_path / "Pipfile.lock").write_text(json.dumps({"_meta": meta, "default": {}}))
+    with pytest.raises(BadInput, match="Pipfile.lock"):
+        PipfileLockInput(tmp_path / "Pipfile.lock", tmp_path).load()
+
+
+def test_an_index_url_a_lock_names_is_held_to_the_index_url_rules():
+    # uv.lock registries, pylock `index`, [[tool.uv.index]]: refused at resolve (exit 2), not
+    # first by the build plan after a passing check.
+    from launchbuild.resolver.boundary import take_input_credentials
+    from launchbuild.resolver.requirements import ParsedRequirements
+    from launchbuild.resolver.sources import LoadedInput
+
+    loaded = LoadedInput("lock", "pylock.toml", ParsedRequirements(), extra_index_urls=("https://evil host/simple",))
+    with pytest.raises(BadInput, match="pylock.toml: index URL"):
+        take_input_credentials(loaded)
