@@ -230,6 +230,14 @@ def _resolve_input(source_dir: Path | None, job: Job, options: ResolveOptions, c
     input_reason: str = ("named explicitly (" + how + ")" if how in ("option", "flag")
                          else reason_for(loaded.path, source_dir) if how == "source" else "the job's run package list")
     described = dict(input_reason=input_reason, input_read=loaded.read, input_not_used=loaded.not_used)
+    if loaded.project_file is not None and loaded.project_root is not None:
+        # The backend reads this file itself: its requirement strings get the checks below all
+        # the same (a `file:` dependency outside the tree, a `${VAR}` uv would expand on the host).
+        from launchbuild.resolver.detectors.pyproject import project_file_lines
+
+        lines = project_file_lines(Path(loaded.project_root) / loaded.project_file, loaded.path)
+        confine_local_paths(lines, _allowed_roots(source_dir, job, options))
+        refuse_variables(lines, IndexOptions())
     if loaded.lock_body is not None or loaded.project_file is not None:
         return _replace(resolve_special(loaded, target, options, skipped, job=job,
                                         credentials=input_credentials), **described)

@@ -5,6 +5,7 @@ Plus what is said when no input won: never an empty environment without a findin
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -100,6 +101,7 @@ def resolve_special(loaded: LoadedInput, target: Target, options, skipped, *, jo
     findings = list(loaded.findings)
     cache_hit = False
     wheels: tuple = ()
+    path_projects: tuple[str, ...] = ()
     if loaded.lock_body is not None:
         body = for_target(loaded.lock_body, target) if loaded.lock_body.strip() else ""
         backend_name = Path(loaded.path).name  # the lock itself, not a resolver
@@ -144,11 +146,14 @@ def resolve_special(loaded: LoadedInput, target: Target, options, skipped, *, jo
             entry = {"body": outcome.body}
             core_cache.write_json(cache.lock_path(root, key), entry)
         body = entry.get("body", "")
-        if not body.strip():
+        body, path_projects, path_findings = _path_source_entries(body, loaded)
+        if path_findings:
+            return replace(base, findings=tuple(findings) + path_findings)
+        if not body.strip() and not path_projects:
             findings.append(_empty(loaded, target, "declares no dependencies"))
     from launchbuild.resolver.own_project import header_lines
 
-    own = (loaded.own_project,) if loaded.own_project else ()
+    own = ((loaded.own_project,) if loaded.own_project else ()) + path_projects
     if loaded.own_project and loaded.kind in ("pyproject", "lock") and loaded.project_root is not None:
         # uv read static metadata (or a lock) without running the build backend: check that the
         # project builds, or the image build would fail on it.
@@ -169,6 +174,54 @@ def resolve_special(loaded: LoadedInput, target: Target, options, skipped, *, jo
 
         facts = package_facts(lock, root, offline=options.offline)
     return replace(base, lock=lock, findings=tuple(findings), cache_hit=cache_hit, packages=facts)
+
+
+_PINNED_ENTRY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(\[[^\]]*\])?\s*(==|@)")
+
+
+def _path_source_entries(body: str, loaded: LoadedInput) -> tuple[str, tuple[str, ...], tuple[Finding, ...]]:
+    """A project compile's entries for local paths (`[tool.uv.sources] x = { path = "libs/x" }`
+    gives `libs/x`, unhashed): the lock keeps the other entries, and each such project is
+    installed from the copied code after the lock, as a requirements file's `-e ./libs/x` is.
+    A path that is not a project folder inside the job (a wheel, a folder without packaging)
+    is LB305, and nothing is locked."""
+    from urllib.parse import unquote, urlsplit
+
+    from launchbuild.resolver.own_project import is_project_dir
+
+    root = Path(loaded.project_root or ".").resolve()
+    out: list[str] = []
+    projects: list[str] = []
+    findings: list[Finding] = []
+    skipping = False
+    for raw in body.splitlines():
+        if raw and not raw[0].isspace() and not raw.startswith("#"):
+            head = raw.rstrip("\\").strip().removeprefix("-e ").strip()
+            skipping = not raw.startswith("--") and not _PINNED_ENTRY.match(head)
+            if skipping:
+                written = unquote(urlsplit(head).path) if head.startswith("file:") else head
+                rel = written.split(" ;", 1)[0].strip()
+                path = Path(rel) if Path(rel).is_absolute() else root / rel
+                try:
+                    shown = path.resolve().relative_to(root).as_posix() or "."
+                except ValueError:
+                    shown = None
+                if shown is not None and is_project_dir(root / shown):
+                    if shown != "." and shown not in projects:
+                        projects.append(shown)
+                else:
+                    findings.append(resolver_finding(
+                        "LB305",
+                        message=f"{loaded.path} names the local path {rel[:120]!r} (a [tool.uv.sources] path), "
+                                "which is not a project folder in the job: it cannot be installed hash-checked",
+                        fix="point the source at a folder with a pyproject.toml or setup.py inside the job, "
+                            "or publish the package to an index",
+                        location=Location(loaded.path),
+                    ))
+        if not skipping:
+            out.append(raw)
+    text = "\n".join(out).rstrip()
+    return (text + "\n" if text else ""), tuple(projects), tuple(findings)
 
 
 def unread_beside(source_dir: Path | None, candidates) -> list[tuple[str, str]]:

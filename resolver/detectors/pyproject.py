@@ -203,7 +203,9 @@ def _pep621(source: ProjectInput, data: dict, text: str, shown: str) -> LoadedIn
         return LoadedInput(
             source.kind, shown, ParsedRequirements(files=(shown,)), extras=source.extras, groups=source.groups,
             read=tuple(read), not_used=tuple(not_used), project_file=source.path.name,
-            project_root=source.path.parent, project_copy="tree" if dynamic or buildable else "file",
+            project_root=source.path.parent,
+            # A `path` source is read from the copy: the backend needs the tree, not the file alone.
+            project_copy="tree" if dynamic or buildable or any("path" in e for _, e in _uv_source_entries(uv)) else "file",
             extra_index_urls=indexes, own_project=own,
         )
     lines: list[RequirementLine] = []
@@ -391,3 +393,52 @@ def _poetry(source: ProjectInput, data: dict, text: str, shown: str) -> LoadedIn
     empty = None if lines or own else "[tool.poetry.dependencies] lists only python"
     return LoadedInput(source.kind, shown, parsed, extras=source.extras, groups=source.groups,
                        read=tuple(read), not_used=tuple(not_used), empty_reason=empty, own_project=own)
+
+
+# --- project mode: what the backend reads of the file itself ----------------------------------
+
+
+def _uv_source_entries(uv: dict) -> list[tuple[str, dict]]:
+    out: list[tuple[str, dict]] = []
+    for name, entries in _table(uv.get("sources"), "[tool.uv.sources]", "pyproject.toml").items():
+        for entry in (entries if isinstance(entries, list) else [entries]):
+            if isinstance(entry, dict):
+                out.append((str(name), entry))
+    return out
+
+
+def project_file_lines(pyproject: Path, shown: str) -> tuple[RequirementLine, ...]:
+    """A pyproject.toml the backend reads itself (a build system, dynamic dependencies, uv
+    sources): its static requirement strings as requirement lines, for the checks every other
+    input's lines get (local paths confined to the job's tree, no `${VAR}`): uv would read a
+    `file://` dependency outside the tree and expand `${HOME}` in one, on the host. Its
+    [tool.uv.sources] `path` entries are confined here too; a path source makes the backend
+    copy the whole project (`needs_tree`)."""
+    if pyproject.name != "pyproject.toml" or not pyproject.is_file():
+        return ()
+    from launchbuild.jobs import confine
+
+    data, text = read_toml(pyproject, shown)
+    project = _table(data.get("project"), "[project]", shown)
+    tool = _table(data.get("tool"), "[tool]", shown)
+    uv = _table(tool.get("uv"), "[tool.uv]", shown)
+    base = pyproject.parent
+    specs = list(string_list(project.get("dependencies"), "[project].dependencies", shown))
+    for extra, deps in _table(project.get("optional-dependencies"), "[project.optional-dependencies]", shown).items():
+        specs += string_list(deps, f"extra {extra!r}", shown)
+    for items in _table(data.get("dependency-groups"), "[dependency-groups]", shown).values():
+        specs += [i for i in (items if isinstance(items, list) else []) if isinstance(i, str)]
+    specs += [i for i in (uv.get("dev-dependencies") or []) if isinstance(i, str)]
+    lines = [requirement(spec, shown, text, base_dir=base) for spec in specs]
+    for name, entry in _uv_source_entries(uv):
+        where = f"{shown}: [tool.uv.sources] {name}"
+        for key, value in entry.items():
+            if isinstance(value, str) and "${" in value:
+                raise BadInput(f"{where}: a variable reference '${{...}}' in {key!r}",
+                               hint="write the value itself: a job cannot expand the operator's environment")
+        if "path" in entry:
+            if not isinstance(entry["path"], str):
+                raise BadInput(f"{where}: path is not a string", hint='write path = "libs/name"')
+            confine.confine(base, entry["path"], where=where, what="path source", kind="any", max_bytes=None)
+    return tuple(lines)
+

@@ -117,6 +117,18 @@ def test_uv_sources_route_a_package_to_its_index(tmp_path):
     assert f"{url}/" in result.lock.index_urls  # the image installs from the same index
 
 
+def test_a_uv_path_source_in_the_job_is_locked_and_installed_as_its_own_project(tmp_path):
+    # Only pyproject.toml was copied for uv (it found no libs/lib), and uv's `libs/lib` entry
+    # then failed the lock as 'cannot read lock entry'.
+    src = tmp_path / "src"
+    write(src, "libs/lib/setup.py", "from setuptools import setup\nsetup(name='lib', version='1.0', install_requires=['six==1.16.0'])\n")
+    write(src, "pyproject.toml", '[project]\nname = "nc"\nversion = "0.1"\ndependencies = ["lib"]\n'
+                                 '[tool.uv.sources]\nlib = { path = "libs/lib" }\n')
+    result = run(src, tmp_path / "cache")
+    assert pins(result) == {"six": "1.16.0"}
+    assert result.lock.own_projects == ("libs/lib",) and str(tmp_path) not in result.lock.text
+
+
 def test_pipfile_and_requirements_in(tmp_path):
     src = tmp_path / "pipenv"
     write(src, "Pipfile", '[packages]\nsix = "==1.16.0"\n[requires]\npython_version = "3.10"\n')

@@ -8,6 +8,7 @@ from typer.testing import CliRunner
 
 from launchbuild.cli import app
 
+_BUILDABLE = '[build-system]\nrequires = ["setuptools"]\n[project]\nname = "j"\nversion = "1"\n'
 CASES = {
     "unknown-group": ({"pyproject.toml": '[project]\nname = "x"\nversion = "1"\ndependencies = []\n'
                                          '[dependency-groups]\ndev = ["pytest"]\n'}, ["--group", "docs"],
@@ -26,6 +27,29 @@ CASES = {
     "extra-on-pipfile": ({"Pipfile": '[packages]\nsix = "*"\n'}, ["--extra", "gpu"],
                          "--extra gpu: Pipfile (pipfile) has no extras"),
     "setup-cfg-syntax": ({"setup.cfg": "[options\ninstall_requires = six\n"}, [], "setup.cfg is not a valid setup.cfg"),
+    # A project the backend reads itself (a build system, uv sources) gets the checks of every
+    # other input's lines: uv read the `file:` path on the host and expanded `${HOME}` there.
+    "project-file-dep-outside": ({"pyproject.toml": _BUILDABLE + 'dependencies = ["x @ file:///etc"]\n'}, [],
+                                 "local requirement 'x @ file:///etc' is outside the job's source tree"),
+    "project-variable": ({"pyproject.toml": _BUILDABLE + 'dependencies = ["x @ https://h.invalid/${HOME}/x-1-py3-none-any.whl"]\n'},
+                         [], "pyproject.toml:6: a variable reference"),
+    "uv-source-absolute": ({"pyproject.toml": '[project]\nname = "j"\nversion = "1"\ndependencies = ["x"]\n'
+                                              '[tool.uv.sources]\nx = { path = "/etc" }\n'}, [],
+                           "[tool.uv.sources] x: path source '/etc' is an absolute path"),
+    "uv-source-dotdot": ({"pyproject.toml": _BUILDABLE + 'dependencies = ["x"]\n[tool.uv.sources]\nx = { path = "../x" }\n'}, [],
+                         "[tool.uv.sources] x: path source '../x' leads outside the job's source tree"),
+    "uv-source-variable": ({"pyproject.toml": '[project]\nname = "j"\nversion = "1"\ndependencies = ["x"]\n'
+                                              '[tool.uv.sources]\nx = { git = "https://${GH_TOKEN}@h.invalid/x.git" }\n'}, [],
+                           "[tool.uv.sources] x: a variable reference"),
+    "dependency-line-break": ({"pyproject.toml": '[project]\nname = "j"\nversion = "1"\n'
+                                                 'dependencies = ["https://h.invalid/x-1-py3-none-any.whl ; os_name == \'posix\'\\n-r /etc/hostname"]\n'},
+                              [], "holds a line break or a control character"),
+    "pipfile-source-line-break": ({"Pipfile": '[[source]]\nurl = "https://h.invalid/simple\\n--find-links /etc"\n[packages]\nsix = "*"\n'},
+                                  [], "[[source]] in Pipfile: URL"),
+    "pylock-marker-line-break": ({"pylock.toml": 'lock-version = "1.0"\n[[packages]]\nname = "six"\nversion = "1.17.0"\n'
+                                                 'marker = "os_name == \'posix\'\\n--index-url https://h.invalid/simple"\n'
+                                                 f'wheels = [{{hashes = {{sha256 = "{"a" * 64}"}}}}]\n'},
+                                 [], "six in pylock.toml: marker"),
 }
 
 

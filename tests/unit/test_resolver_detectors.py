@@ -854,3 +854,24 @@ def test_an_index_url_a_lock_names_is_held_to_the_index_url_rules():
     loaded = LoadedInput("lock", "pylock.toml", ParsedRequirements(), extra_index_urls=("https://evil host/simple",))
     with pytest.raises(BadInput, match="pylock.toml: index URL"):
         take_input_credentials(loaded)
+
+
+def test_a_uv_path_source_copies_the_tree_and_is_installed_as_the_jobs_own_project(tmp_path):
+    # `x = { path = "libs/x" }` was compiled from a copy of pyproject.toml alone (uv found no
+    # libs/x), and uv's unhashed `libs/x` entry was 'cannot read lock entry', exit 1.
+    from launchbuild.resolver.special import _path_source_entries
+
+    (tmp_path / "libs" / "x").mkdir(parents=True)
+    (tmp_path / "libs" / "x" / "setup.py").write_text("from setuptools import setup\nsetup(name='x')\n")
+    (tmp_path / "libs" / "data").mkdir()
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "j"\nversion = "1"\ndependencies = ["x"]\n'
+                                             '[tool.uv.sources]\nx = { path = "libs/x" }\n')
+    loaded = ProjectInput(tmp_path / "pyproject.toml", tmp_path).load()
+    assert loaded.project_copy == "tree"
+    body = ("libs/x\n    # via j (pyproject.toml)\n"
+            f"six==1.17.0 \\\n    --hash=sha256:{'a' * 64}\n    # via x\n")
+    kept, projects, findings = _path_source_entries(body, loaded)
+    assert projects == ("libs/x",) and findings == ()
+    assert kept == f"six==1.17.0 \\\n    --hash=sha256:{'a' * 64}\n    # via x\n"
+    _, projects, findings = _path_source_entries("-e ./libs/data\n    # via j\n", loaded)
+    assert projects == () and [f.rule for f in findings] == ["LB305"]
