@@ -148,7 +148,12 @@ def resolve(given: Given) -> None:
 
     result = api.resolve(_request(given, leave_out=("extra",), extras=tuple(given.extra or ())))
     print_resolve(result, output=given.output, as_json=_show_json(given), verbose=bool(given.verbose))
-    raise typer.Exit(1 if result.lock is None else 0)
+    from launchbuild.core.findings import Severity
+
+    # An error finding beside a lock (LB310: the user's --hash pins match nothing locked; LB312:
+    # the target is outside the job's requires-python) fails as `check` does: exit 1, not a pass.
+    failed = result.lock is None or any(f.severity is Severity.ERROR for f in result.findings)
+    raise typer.Exit(1 if failed else 0)
 
 
 @job_command(app, "dockerfile", wrap=handled,

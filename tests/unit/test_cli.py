@@ -142,3 +142,18 @@ def test_bad_config_file_option(tmp_path: Path):
 def test_env_option_of_wrong_type(tmp_path: Path):
     (tmp_path / "train.py").write_text("print('hi')\n")
     assert_bad_input(invoke("check", str(tmp_path), env={"LAUNCHBUILD_UID": "root"}), "LAUNCHBUILD_UID")
+
+
+def test_resolve_with_an_error_finding_beside_its_lock_exits_1(tmp_path: Path):
+    # The lock was written and the exit was 0 with LB312 (or LB310) printed: a CI step running
+    # `resolve -o lock.txt` took an error for a pass, where `check` fails the same job.
+    (tmp_path / "pylock.toml").write_text(
+        'lock-version = "1.0"\nrequires-python = ">=3.12"\n[[packages]]\nname = "six"\nversion = "1.17.0"\n'
+        f'wheels = [{{hashes = {{sha256 = "{"a" * 64}"}}}}]\n')
+    result = invoke("resolve", str(tmp_path), "--python", "3.11", "--offline",
+                    env={"LAUNCHBUILD_CACHE_DIR": str(tmp_path / "cache")})
+    assert result.exit_code == 1, result.output
+    assert "six==1.17.0" in result.output and "LB312" in result.output
+    ok = invoke("resolve", str(tmp_path), "--python", "3.12", "--offline",
+                env={"LAUNCHBUILD_CACHE_DIR": str(tmp_path / "cache")})
+    assert ok.exit_code == 0, ok.output
