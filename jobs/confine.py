@@ -132,6 +132,6 @@ def read_text(path: Path, *, where: str, what: str, written: str, max_bytes: int
     finally:
         os.close(fd)
     try:
-        return b"".join(chunks).decode("utf-8")
+        return b"".join(chunks).decode("utf-8-sig")  # a leading BOM (Notepad) is not text, as pip reads it
     except UnicodeDecodeError:
         raise refusal(where, what, written, "is not UTF-8 text", hint="save it as UTF-8") from None

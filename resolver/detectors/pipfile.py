@@ -207,7 +207,7 @@ class PipfileLockInput:
     def load(self) -> LoadedInput:
         shown = display_path(self.path, self.source_dir)
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
+            data = json.loads(self.path.read_text(encoding="utf-8-sig"))
         except OSError as exc:
             raise BadInput(f"cannot read {shown}: {exc.strerror}", hint="check the path") from None
         except (ValueError, UnicodeDecodeError) as exc:

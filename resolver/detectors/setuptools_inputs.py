@@ -23,7 +23,7 @@ from launchbuild.resolver.sources import LoadedInput, display_path
 def _read_cfg(path: Path, shown: str) -> configparser.ConfigParser:
     parser = configparser.ConfigParser(interpolation=None)
     try:
-        parser.read_string(path.read_text(encoding="utf-8"), source=shown)
+        parser.read_string(path.read_text(encoding="utf-8-sig"), source=shown)
     except OSError as exc:
         raise BadInput(f"cannot read {shown}: {exc.strerror}", hint="check the path") from None
     except UnicodeDecodeError:
@@ -71,7 +71,7 @@ class SetupCfgInput:
 
     def load(self) -> LoadedInput:
         shown = display_path(self.path, self.source_dir)
-        text = self.path.read_text(encoding="utf-8")
+        text = self.path.read_text(encoding="utf-8-sig")
         cfg = _read_cfg(self.path, shown)
         raw = cfg.get("options", "install_requires", fallback="")
         extras_section = dict(cfg.items("options.extras_require")) if cfg.has_section("options.extras_require") else {}

@@ -875,3 +875,14 @@ def test_a_uv_path_source_copies_the_tree_and_is_installed_as_the_jobs_own_proje
     assert kept == f"six==1.17.0 \\\n    --hash=sha256:{'a' * 64}\n    # via x\n"
     _, projects, findings = _path_source_entries("-e ./libs/data\n    # via j\n", loaded)
     assert projects == () and [f.rule for f in findings] == ["LB305"]
+
+
+def test_a_utf8_bom_is_read_past_in_setup_cfg_and_pipfile_lock(tmp_path):
+    from launchbuild.resolver.detectors.pipfile import PipfileLockInput
+
+    (tmp_path / "setup.cfg").write_bytes(b"\xef\xbb\xbf[options]\ninstall_requires =\n    six\n")
+    cfg = SetupCfgInput(tmp_path / "setup.cfg", tmp_path)
+    assert cfg.unusable_reason() is None and texts(cfg.load()) == ["six"]
+    (tmp_path / "Pipfile.lock").write_bytes(b"\xef\xbb\xbf" + json.dumps(
+        {"default": {"six": {"version": "==1.17.0", "hashes": ["sha256:" + "a" * 64]}}}).encode())
+    assert "six==1.17.0" in PipfileLockInput(tmp_path / "Pipfile.lock", tmp_path).load().lock_body

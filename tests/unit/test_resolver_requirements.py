@@ -174,3 +174,11 @@ def test_the_marker_of_a_url_line_is_kept_as_pep508_writes_it(tmp_path):
     (req,) = parse_text("https://example.invalid/six-1.17.0-py3-none-any.whl ; python_version > '3'\n",
                         "requirements.txt", base_dir=tmp_path).requirements
     assert req.marker == 'python_version > "3"' and req.text.endswith('; python_version > "3"')
+
+
+def test_a_utf8_bom_is_not_part_of_the_first_requirement(tmp_path):
+    # Notepad writes one; pip strips it. It was "invalid requirement '\ufeffsix==1.17.0'", exit 2.
+    (tmp_path / "requirements.txt").write_bytes(b"\xef\xbb\xbfsix==1.17.0\r\n-r more.txt\r\n")
+    (tmp_path / "more.txt").write_bytes(b"\xef\xbb\xbfidna\r\n")
+    parsed = parse_file(tmp_path / "requirements.txt", root=tmp_path)
+    assert [r.text for r in parsed.requirements] == ["six==1.17.0", "idna"]
