@@ -172,6 +172,10 @@ class CondaInput:
             # (the target comes from it unless a source that takes precedence names one: LB312).
             read.append(f"python{base.requires_python.value} (the Pythons it declares)")
         parsed = replace(base.parsed, requirements=tuple(mapped) + base.parsed.requirements)
-        empty = None if parsed.requirements else "neither its conda dependencies nor its pip section map to PyPI packages"
+        unmapped = [spec for spec in not_installed if any(f.message.startswith(f"conda dependency {spec!r}") for f in findings)]
+        # An empty environment is skipped, and its LB309 findings with it: the reason names them.
+        empty = None if parsed.requirements else (
+            "neither its conda dependencies nor its pip section map to PyPI packages"
+            + (f" (no known PyPI name: {', '.join(unmapped)[:300]})" if unmapped else ""))
         return replace(base, path=shown, parsed=parsed, conda_only=tuple(not_installed), read=tuple(read), not_used=tuple(not_used),
                        findings=tuple(findings), empty_reason=empty)

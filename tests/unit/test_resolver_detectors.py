@@ -886,3 +886,10 @@ def test_a_utf8_bom_is_read_past_in_setup_cfg_and_pipfile_lock(tmp_path):
     (tmp_path / "Pipfile.lock").write_bytes(b"\xef\xbb\xbf" + json.dumps(
         {"default": {"six": {"version": "==1.17.0", "hashes": ["sha256:" + "a" * 64]}}}).encode())
     assert "six==1.17.0" in PipfileLockInput(tmp_path / "Pipfile.lock", tmp_path).load().lock_body
+
+
+def test_an_environment_of_only_unknown_conda_names_says_which_when_skipped(tmp_path):
+    # Skipped as empty, its LB309 findings were dropped with it: the report never named them.
+    (tmp_path / "environment.yml").write_text("dependencies:\n  - python=3.11\n  - weirdthing=1.0\n  - cudatoolkit\n")
+    loaded = CondaInput(tmp_path / "environment.yml", tmp_path).load()
+    assert loaded.empty_reason.endswith("(no known PyPI name: weirdthing=1.0)")
