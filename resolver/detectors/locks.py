@@ -194,6 +194,31 @@ class PylockInput:
 # --- uv.lock ----------------------------------------------------------------------------------
 
 
+def _hashed_entries(lines: list[str]) -> tuple[list[str], list[str]]:
+    """(the entries that carry a `--hash`, the names of those that do not). `uv export` writes
+    an entry without one when the lock records none (a hand-edited lock, a registry that gives
+    no hashes): installed as is it would not be hash-checked, so it is reported, as pylock.toml
+    and Pipfile.lock entries without hashes are."""
+    entries: list[list[str]] = []
+    for raw in lines:
+        if raw and not raw[0].isspace() and not raw.startswith("#"):
+            entries.append([raw])
+        elif entries:
+            entries[-1].append(raw)
+        else:
+            entries.append([raw])  # a leading comment
+    kept: list[str] = []
+    unhashed: list[str] = []
+    for entry in entries:
+        head = entry[0]
+        is_entry = head and not head[0].isspace() and not head.startswith(("#", "-"))
+        if is_entry and not any("--hash=" in line for line in entry):
+            unhashed.append(re.split(r"[\s\[=<>!~;@]", head.strip(), maxsplit=1)[0])
+            continue
+        kept += entry
+    return kept, unhashed
+
+
 @dataclass(frozen=True)
 class UvLockInput:
     """A uv.lock used as a lock, through `uv export` (offline, `--frozen`) with the extras and
@@ -246,6 +271,8 @@ class UvLockInput:
                                                   "a URL or path dependency in the lock"))
             if not skip:
                 kept.append(raw)
+        kept, unhashed = _hashed_entries(kept)
+        findings += [_lock_problem(shown, name, "locked without a sha256 hash") for name in unhashed]
         body = "\n".join(kept).strip() + "\n" if any(k.strip() for k in kept) else ""
         indexes = []
         for pkg in data.get("package", []):

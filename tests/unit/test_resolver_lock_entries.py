@@ -73,3 +73,46 @@ def test_pipfile_lock_extras_must_be_names():
     with pytest.raises(BadInput, match="idna in Pipfile.lock: extras"):
         pipfile_lock_body(pipfile, "Pipfile.lock", ())
 
+
+
+_UV_LOCK = '''version = 1
+revision = 5
+requires-python = ">=3.10"
+
+[[package]]
+name = "six"
+version = "1.17.0"
+source = { registry = "https://pypi.org/simple" }
+sdist = { url = "https://files.example/six-1.17.0.tar.gz", size = 34031HASH_SDIST }
+wheels = [
+    { url = "https://files.example/six-1.17.0-py2.py3-none-any.whl", size = 11050HASH_WHEEL },
+]
+
+[[package]]
+name = "j"
+version = "1"
+source = { virtual = "." }
+dependencies = [
+    { name = "six" },
+]
+
+[package.metadata]
+requires-dist = [{ name = "six" }]
+'''
+
+
+def test_a_uv_lock_entry_without_hashes_is_lb305_not_an_unhashed_pin(tmp_path):
+    # `uv export` wrote `six==1.17.0` with no --hash for a lock that records none, and it went
+    # into the lock as is (exit 0): an install that is not hash-checked.
+    from launchbuild.resolver.detectors.locks import UvLockInput
+
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "j"\nversion = "1"\nrequires-python = ">=3.10"\n'
+                                             'dependencies = ["six"]\n')
+    (tmp_path / "uv.lock").write_text(_UV_LOCK.replace("HASH_SDIST", "").replace("HASH_WHEEL", ""))
+    loaded = UvLockInput(tmp_path / "uv.lock", tmp_path).load()
+    assert "six" not in loaded.lock_body
+    assert [(f.rule, f.message.split(" is ")[0]) for f in loaded.findings] == [("LB305", "six in uv.lock")]
+    hashed = _UV_LOCK.replace("HASH_SDIST", f', hash = "sha256:{"a" * 64}"').replace("HASH_WHEEL", f', hash = "sha256:{"b" * 64}"')
+    (tmp_path / "uv.lock").write_text(hashed)
+    loaded = UvLockInput(tmp_path / "uv.lock", tmp_path).load()
+    assert loaded.findings == () and "six==1.17.0" in loaded.lock_body and f"--hash=sha256:{'b' * 64}" in loaded.lock_body
