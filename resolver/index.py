@@ -6,7 +6,6 @@ the tag matching (`facts_for_target`) is pure.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from launchbuild.resolver.cache import facts_path
+from launchbuild.resolver.index_http import MAX_INDEX_DOC, get_json as _get_json  # noqa: F401 - re-exported
 from launchbuild.core.cache import read_json, write_json
 from launchbuild.resolver.model import Lock, PackageFacts, Target
 from launchbuild.resolver.platforms import supported_tags
@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 
 PYPI_SIMPLE = ("https://pypi.org/simple", "https://pypi.org/simple/", "https://pypi.python.org/simple")
 PYPI_JSON = "https://pypi.org/pypi"
-TIMEOUT_S = 10
 WORKERS = 8
 
 
@@ -78,29 +77,6 @@ def facts_for_target(name: str, version: str, release: dict, target: Target) -> 
 
 
 PROJECT_ONLY_MARK = "project-documents-only.json"  # beside an index's cached facts
-MAX_INDEX_DOC = 32 * 1024 * 1024  # a release's JSON document; a project's full history is larger on PyPI
-
-
-def _get_json(session: requests.Session, url: str) -> dict | None:
-    """The JSON object at `url`, read to at most MAX_INDEX_DOC bytes; None for anything else.
-    The session's deadline (netbounds) bounds the whole request, body included."""
-    resp = session.get(url, timeout=TIMEOUT_S, stream=True)
-    try:
-        if resp.status_code != 200:
-            return None
-        body = bytearray()
-        for chunk in resp.iter_content(64 * 1024):
-            body += chunk
-            if len(body) > MAX_INDEX_DOC:
-                return None
-        data = json.loads(bytes(body))
-    except (ValueError, RecursionError):
-        return None
-    finally:
-        resp.close()
-    return data if isinstance(data, dict) else None
-
-
 def valid_release(entry: object) -> bool:
     """A cached or fetched release of the shape `facts_for_target` reads; anything else is a miss."""
     if not isinstance(entry, dict):

@@ -68,11 +68,11 @@ class IndexPrewarm:
         document that came is kept: an error or a 404 is asked again after the lock."""
         from concurrent.futures import ThreadPoolExecutor
 
-        from launchbuild.resolver.index import _get_json
+        from launchbuild.resolver.index_http import get_json
 
         def get(url: str) -> tuple[str, dict | None]:
             try:
-                return url, _get_json(session, url)
+                return url, get_json(session, url)
             except Exception:  # noqa: BLE001 - best effort: the facts step asks again
                 return url, None
 
