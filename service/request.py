@@ -16,6 +16,7 @@ import os
 import re
 import shlex
 import shutil
+import sys
 import tempfile
 from dataclasses import field
 from pathlib import Path
@@ -61,11 +62,22 @@ def _bad(message: str, hint: str | None = None) -> BadInput:
 
 
 def parse_body(data: bytes, where: str = "request") -> dict[str, Any]:
+    """The request's JSON object, or one BadInput line: bad syntax, nesting past MAX_DEPTH
+    (the decoder's own RecursionError, and depths it still decodes but that would overflow
+    the stack later, pickling the request for a check worker), an integer too long to read."""
+    from launchbuild.limits import MAX_DEPTH, check_tree
+
     try:
         body = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise _bad(f"{where}: not valid JSON ({exc.__class__.__name__}: {str(exc)[:120]})",
                    hint='send {"source": ..., "options": {...}}') from None
+    except RecursionError:
+        raise _bad(f"{where}: nested more than {MAX_DEPTH} levels deep", hint="flatten the request") from None
+    except ValueError:  # e.g. an integer of more than 4300 digits
+        raise _bad(f"{where}: not valid JSON (a number with more than {sys.get_int_max_str_digits() or 4300} digits)",
+                   hint="send numbers that fit, or send them as strings") from None
+    body = check_tree(body, where, max_depth=MAX_DEPTH)
     if not isinstance(body, dict):
         raise _bad(f"{where}: must be a JSON object, got {type(body).__name__}")
     return body

@@ -164,6 +164,9 @@ def test_malformed_bodies_are_400(shared):
     server, h = shared, shared.headers
     assert "not valid JSON" in error_of(httpx.post(server.url + "/v1/checks", content=b"{nope",
                                                    headers={**h, "Content-Type": "application/json"}), 400, 2)
+    for deep in (b"[" * 100_000, b'{"queue_config": ' + b'{"a": ' * 500 + b"1" + b"}" * 501):  # not a 500
+        assert "levels deep" in error_of(httpx.post(server.url + "/v1/checks", content=deep,
+                                                    headers={**h, "Content-Type": "application/json"}), 400, 2)
     assert "Content-Type" in error_of(httpx.post(server.url + "/v1/checks", content=b"x",
                                                  headers={**h, "Content-Type": "text/plain"}), 400, 2)
     assert "does not use it" in error_of(httpx.post(server.url + "/v1/checks", headers=h,

@@ -64,6 +64,17 @@ def test_any_bytes_are_a_body_or_bad_input(data):
         pass
 
 
+@pytest.mark.parametrize("data", [
+    b"[" * 100_000,  # the decoder's own RecursionError
+    b'{"queue_config": ' + b'{"a": ' * 500 + b"1" + b"}" * 501,  # decodes, but would overflow pickling it
+    b'{"spec": {"x": [' + b"1" * 5000 + b"]}}",  # an integer past the interpreter's digit limit
+])
+def test_deep_or_unreadable_json_is_one_bad_input_line(data):
+    with pytest.raises(BadInput, match="nested more than 64 levels deep|more than [0-9]+ digits") as info:
+        parse_body(data)
+    assert info.value.exit_code == 2 and "\n" not in info.value.message
+
+
 @pytest.mark.parametrize("url", ["file:///etc", "ssh://h/x.git", "git@h:x.git", "/srv/x", "https://", "http:// x/y"])
 def test_only_http_git_urls(url):
     with pytest.raises(BadInput, match="http\\(s\\) git URL"):
