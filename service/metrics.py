@@ -6,6 +6,9 @@ import threading
 from typing import Callable
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+# The method label's values. HTTP lets a client send any token as the method, and every new
+# value would be 16 new series kept for the server's life: the rest are counted as "other".
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 def _labels(pairs: tuple[tuple[str, str], ...]) -> str:
@@ -25,6 +28,7 @@ class Metrics:
         self.gauges: dict[str, Callable[[], float]] = {}
 
     def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
+        method = method if method in METHODS else "other"
         key = (("route", route), ("method", method), ("status", str(status)))
         with self._lock:
             self._requests[key] = self._requests.get(key, 0) + 1

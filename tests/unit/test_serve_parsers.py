@@ -226,3 +226,15 @@ def test_metrics_are_valid_prometheus_text_whatever_the_labels(requests, verdict
                 if line.startswith("launchbuild_http_requests_total{"))
     assert total == len(requests)
     assert "\nlaunchbuild_check_queue_depth 3\n" in text
+
+
+def test_metrics_series_do_not_grow_with_made_up_methods():
+    from launchbuild.service.metrics import Metrics
+
+    m = Metrics()
+    for i in range(200):  # any token is a valid HTTP method; a client can send a new one each time
+        m.observe_request("/healthz", f"X{i}", 405, 0.001)
+    m.observe_request("/healthz", "GET", 200, 0.001)
+    text = m.render()
+    assert 'method="other"' in text and 'method="GET"' in text and "X1" not in text
+    assert sum(line.startswith("launchbuild_http_requests_total{") for line in text.splitlines()) == 2
