@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from typing import Any
+from urllib.parse import quote
 
 from launchbuild.core.findings import Finding, Location, Severity
 from launchbuild.report.formats.base import (
@@ -34,11 +35,13 @@ _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "
 
 
 def _relative_uri(path: str) -> str:
-    # SARIF URIs use forward slashes; "./x" and "x" must fingerprint alike.
+    # SARIF URIs use forward slashes; "./x" and "x" must fingerprint alike. A file name is
+    # not yet a URI: "%", " ", "#", "?", "|" ... are percent-encoded (a literal "%0A" in a name
+    # must not read back as a line break), and so is ":" (a first segment "a:b" would be a scheme).
     uri = path.replace("\\", "/")
     while uri.startswith("./"):
         uri = uri[2:]
-    return uri
+    return quote(uri, safe="/!$&'()*+,;=@")
 
 
 def _pascal(title: str) -> str:

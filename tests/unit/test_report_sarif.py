@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 
 import jsonschema
@@ -120,6 +121,27 @@ def test_fallback_location(job, input_path, expected):
         assert "locations" not in result
     else:
         assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == expected
+
+
+# RFC 3986 relative-ref (path only): pchar = unreserved / pct-encoded / sub-delims / ":" / "@",
+# and no ":" in the first segment (it would read as a scheme).
+_RELATIVE_REF = re.compile(r"^(?:[A-Za-z0-9._~!$&'()*+,;=@-]|%[0-9A-F]{2})+"
+                           r"(?:/(?:[A-Za-z0-9._~!$&'()*+,;=:@-]|%[0-9A-F]{2})*)*$")
+
+
+@pytest.mark.parametrize("path", ["requirements.txt", "jobs/a b/requirements.txt", "r%0A.txt", "a:b/c.txt",
+                                  'r|e::error::q`x,y]]>&"<.txt', "dir#1/req?.txt", "ünï/cödé.txt"])
+def test_relative_uris_are_uri_references_that_read_back_as_the_path(validator, path):
+    from urllib.parse import unquote
+
+    report = replace(warning_report(), findings=(Finding(
+        "LB305", Severity.WARNING, "Local package", "m", "f", location=Location(path, 3)),))
+    doc = sarif(report)
+    assert validator.is_valid(doc)
+    artifact = doc["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+    assert artifact["uriBaseId"] == "%SRCROOT%"
+    assert _RELATIVE_REF.match(artifact["uri"]), artifact["uri"]
+    assert unquote(artifact["uri"]) == path
 
 
 def test_real_catalog_entries_adapt_to_rule_metadata():
