@@ -33,7 +33,8 @@ from launchbuild.service.metrics import Metrics
 from launchbuild.service.request import (RequestBody, parse_body, parse_request, prepare, redact_error,
                                          refuse_operator_config, async_request_dir)
 from launchbuild.service.store import Store
-from launchbuild.service.upload import Body, TooLarge, content_length_over, read_body, save_archive
+from launchbuild.service.upload import (Body, BodyTimeout, TooLarge, content_length_over, read_body, save_archive,
+                                        stream_with_timeout)
 from launchbuild.service.workers import BuildManager, QueueFull, ShuttingDown
 
 log = logging.getLogger("launchbuild.serve")
@@ -205,6 +206,8 @@ def create_app(config: ServeConfig, tokens: dict[str, bytes] | None, *, on_ready
             body = await read_body(request, limit=config.max_upload_bytes)
         except TooLarge:
             raise await too_large(request) from None
+        except BodyTimeout as exc:
+            raise ApiError(408, 2, str(exc), {"Connection": "close"}) from None
         except BadInput as exc:
             raise ApiError(400, exc.exit_code, str(exc)) from None
         try:
@@ -223,8 +226,8 @@ def create_app(config: ServeConfig, tokens: dict[str, bytes] | None, *, on_ready
         declared = request.headers.get("content-length", "")
         drained = 0
         if not declared.isdigit() or int(declared) <= config.max_upload_bytes + DRAIN_BYTES:
-            with contextlib.suppress(Exception):
-                async for chunk in request.stream():
+            with contextlib.suppress(Exception):  # BodyTimeout included: a stalled client gets its 413 now
+                async for chunk in stream_with_timeout(request):
                     drained += len(chunk)
                     if drained > config.max_upload_bytes + DRAIN_BYTES:
                         break

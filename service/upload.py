@@ -18,12 +18,41 @@ from launchbuild.errors import BadInput
 
 MAX_REQUEST_PART = 1024 * 1024
 SPOOL_BYTES = 1024 * 1024
+# How long a body may stop arriving. A client that sends its headers and then nothing (or a
+# byte now and then) would otherwise hold its place in the check queue, and the upload's
+# memory, for as long as it keeps the connection open: a few such clients fill the queue and
+# every other check is 429.
+BODY_IDLE_TIMEOUT_S = 30.0
 
 
 class TooLarge(Exception):
     def __init__(self, limit: int) -> None:
         super().__init__(f"the request is larger than this server's upload limit of {limit} bytes")
         self.limit = limit
+
+
+class BodyTimeout(Exception):
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"the request body stopped arriving: nothing came for {seconds:g} s")
+        self.seconds = seconds
+
+
+async def stream_with_timeout(request: Any, idle_timeout: float | None = None):
+    """`request.stream()`, but a wait of more than `idle_timeout` seconds for the next chunk
+    raises BodyTimeout."""
+    import anyio
+
+    seconds = BODY_IDLE_TIMEOUT_S if idle_timeout is None else idle_timeout
+    stream = request.stream().__aiter__()
+    while True:
+        with anyio.move_on_after(seconds) as scope:
+            try:
+                chunk = await stream.__anext__()
+            except StopAsyncIteration:
+                return
+        if scope.cancelled_caught:
+            raise BodyTimeout(seconds)
+        yield chunk
 
 
 @dataclass(frozen=True)
@@ -52,7 +81,7 @@ def content_length_over(headers: Any, limit: int) -> bool:
 
 async def _chunks(request: Any, limit: int):
     seen = 0
-    async for chunk in request.stream():
+    async for chunk in stream_with_timeout(request):
         seen += len(chunk)
         if seen > limit:
             raise TooLarge(limit)
@@ -135,7 +164,7 @@ async def _multipart(request: Any, content_type: str, limit: int) -> Body:
         parser.finalize()
     except BaseException as exc:
         archive.close()
-        if isinstance(exc, (BadInput, TooLarge)) or not isinstance(exc, Exception):
+        if isinstance(exc, (BadInput, TooLarge, BodyTimeout)) or not isinstance(exc, Exception):
             raise
         # the parser's own errors: a malformed body
         raise BadInput(f"request: malformed multipart body ({exc.__class__.__name__})",

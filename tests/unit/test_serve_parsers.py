@@ -160,6 +160,30 @@ class _FakeRequest:
             yield c
 
 
+class _StalledRequest(_FakeRequest):
+    """Sends its chunks, then nothing more while keeping the connection open."""
+
+    async def stream(self):
+        for c in self._chunks:
+            yield c
+        await asyncio.sleep(3600)
+        yield b""
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "multipart/form-data; boundary=bnd"])
+def test_a_body_that_stops_arriving_times_out(monkeypatch, content_type):
+    import time
+
+    from launchbuild.service import upload
+
+    monkeypatch.setattr(upload, "BODY_IDLE_TIMEOUT_S", 0.2)
+    started = time.monotonic()
+    with pytest.raises(upload.BodyTimeout, match="stopped arriving"):
+        asyncio.run(read_body(_StalledRequest(content_type, [_multipart([("request", b'{"sou', None)])[:-20]]),
+                              limit=10**6))
+    assert time.monotonic() - started < 30
+
+
 def _multipart(parts: list[tuple[str, bytes, str | None]], boundary: str = "bnd") -> bytes:
     out = b""
     for name, data, filename in parts:
