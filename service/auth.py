@@ -30,6 +30,10 @@ def load_tokens(path: Path) -> dict[str, bytes]:
                            hint="one name:token per line")
         if any(c.isspace() for c in token):
             raise BadInput(f"token file {path}, line {number}: the token of {name!r} contains whitespace")
+        if not token.isascii() or not token.isprintable():
+            # The Authorization header reaches the app as Latin-1 text: a UTF-8 token could never match.
+            raise BadInput(f"token file {path}, line {number}: the token of {name!r} has characters other than "
+                           "printable ASCII", hint="use letters, digits and punctuation, e.g. openssl rand -hex 24")
         if name in tokens:
             raise BadInput(f"token file {path}, line {number}: name {name!r} appears twice")
         tokens[name] = token.encode("utf-8")

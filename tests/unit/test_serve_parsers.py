@@ -123,6 +123,16 @@ def test_token_files_round_trip_and_authenticate_exactly(tmp_path_factory, table
     assert authenticate(None, loaded) is None and authenticate("Basic x", loaded) is None
 
 
+@pytest.mark.parametrize("token", ["tök€n", "caf\u00e9", "ctl\x7fx"])
+def test_a_token_no_client_can_send_is_refused_at_start(tmp_path, token):
+    # Header values arrive as Latin-1: "tök€n" sent as UTF-8 is never equal to the file's bytes.
+    path = tmp_path / "tokens"
+    path.write_text(f"ci:{token}\n", encoding="utf-8")
+    with pytest.raises(BadInput, match="printable ASCII") as info:
+        load_tokens(path)
+    assert token not in info.value.message and "\n" not in info.value.message
+
+
 @settings(max_examples=200)
 @given(st.text(max_size=200))
 def test_any_token_file_loads_or_is_bad_input_without_the_token(tmp_path_factory, text):
