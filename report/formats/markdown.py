@@ -27,10 +27,12 @@ _VERDICT_MARK = {Verdict.PASS: "✅", Verdict.WARN: "⚠️", Verdict.FAIL: "❌
 
 
 def cell(text: object) -> str:
-    """One table cell: pipes escaped, newlines as <br>, HTML neutralised."""
+    """One table cell: pipes escaped, newlines as <br>, HTML neutralised, and no link or
+    image a value could make ("[text](url)" hides where it points; "![](url)" loads it)."""
     s = str(text)
     s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     s = s.replace("\\", "\\\\").replace("|", "\\|").replace("*", "\\*").replace("`", "\\`")
+    s = s.replace("[", "\\[").replace("]", "\\]")
     s = s.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "<br>")
     return s.strip() or " "
 

@@ -24,6 +24,9 @@ from tests.helpers_report import RULES, fixed_report, passing_report, warning_re
         ("*bold*", "\\*bold\\*"),
         ("`tick`", "\\`tick\\`"),
         ("back\\slash", "back\\\\slash"),
+        ("[click](https://x.invalid/)", "\\[click\\](https://x.invalid/)"),
+        ("![](https://x.invalid/p.png)", "!\\[\\](https://x.invalid/p.png)"),
+        ("tensorflow[and-cuda]", "tensorflow\\[and-cuda\\]"),
         ("", " "),
     ],
 )

@@ -60,8 +60,8 @@ def test_escape_sequences_in_findings_are_shown_not_executed():
     report = replace(fixed_report(), findings=(evil,))
     for fmt in (OutputFormat.RICH, OutputFormat.MARKDOWN, OutputFormat.GITHUB, OutputFormat.JUNIT):
         out = render(report, fmt, color=True, plain=False, width=100, rules={})
-        # Markdown doubles the backslash (it renders as one); the others show it as is.
-        assert "\\x1b]0;pwned\\x07" in out.replace("\\\\", "\\")
+        # Markdown doubles the backslash and escapes "]" (each renders as itself); the others show it as is.
+        assert "\\x1b]0;pwned\\x07" in out.replace("\\\\", "\\").replace("\\]", "]")
         assert "\x1b]0" not in out and "\x07" not in out and "\x1b[2J" not in out
     rich = render(report, OutputFormat.RICH, color=False, width=100, rules={})
     assert "fix\\x0dOK" in rich
