@@ -37,8 +37,9 @@ def cell(text: object) -> str:
     return s.strip() or " "
 
 
-def code(text: object) -> str:
-    """Inline code that survives backticks inside the value and sits safely in a table."""
+def code(text: object, in_table: bool = True) -> str:
+    """Inline code that survives backticks inside the value and sits safely in a table. Outside
+    a table (`in_table=False`) "|" stays as it is: there "\\|" would show both characters."""
     s = str(text).replace("\r", " ").replace("\n", " ")
     if not s:
         return " "
@@ -47,7 +48,8 @@ def code(text: object) -> str:
         fence += "`"
     pad = " " if s.startswith("`") or s.endswith("`") else ""
     # GitHub's tables split on "|" even inside code spans; "\|" renders as "|" there.
-    s = s.replace("|", "\\|")
+    if in_table:
+        s = s.replace("|", "\\|")
     return f"{fence}{pad}{s}{pad}{fence}"
 
 
@@ -65,10 +67,10 @@ def _failure_lines(report: Report) -> list[str]:
     title = failure_title(f)
     lines = [f"### ❌ {cell(title[0].upper() + title[1:])}", ""]
     if f.step:
-        lines.append(f"- Step: {code(f.step)}")
+        lines.append(f"- Step: {code(f.step, False)}")
     lines.append(f"- {cell(f.message)}")
     if f.predicted_by:
-        lines.append("- Predicted by the check: " + ", ".join(code(r) for r in f.predicted_by))
+        lines.append("- Predicted by the check: " + ", ".join(code(r, False) for r in f.predicted_by))
     if f.fix:
         lines.append(f"- Fix: {cell(f.fix)}")
     tail = [line for line in f.log_tail if line.strip()][-15:]
@@ -93,7 +95,7 @@ class MarkdownFormat(ReportFormat):
         lines = [
             f"## {_VERDICT_MARK[verdict]} launchbuild: {verdict.value.upper()}",
             "",
-            f"{cell(verdict_reason(report))} for job {code(report.job)}.",
+            f"{cell(verdict_reason(report))} for job {code(report.job, False)}.",
             "",
         ]
 
@@ -138,14 +140,14 @@ class MarkdownFormat(ReportFormat):
                 table_rows.append(row)
             lines += _table(header, table_rows) + [""]
         if report.ignored:
-            lines += ["Ignored: " + ", ".join(code(r) for r in sorted(report.ignored)), ""]
+            lines += ["Ignored: " + ", ".join(code(r, False) for r in sorted(report.ignored)), ""]
 
         env = report.environment
         if env is not None:
             lines += ["### Environment", ""]
-            source = f"{code(env.input_path)} ({cell(env.input_kind)})" if env.input_path else cell(env.input_kind)
+            source = f"{code(env.input_path, False)} ({cell(env.input_kind)})" if env.input_path else cell(env.input_kind)
             items = [f"- Source: {source}"]
-            items += [f"- Skipped {code(p)}: {cell(why)}" for p, why in env.skipped_inputs]
+            items += [f"- Skipped {code(p, False)}: {cell(why)}" for p, why in env.skipped_inputs]
             if env.lock is not None:
                 lock = env.lock
                 items.append(
@@ -185,15 +187,15 @@ class MarkdownFormat(ReportFormat):
             if report.failure is not None and report.failure.stage in ("build", "verify"):
                 state = f"failed: {b.reason}" if b.reason else "failed"
             items = [
-                f"- Tag: {code(b.tag)}" if b.tag else "- Tag: none (nothing was tagged)",
+                f"- Tag: {code(b.tag, False)}" if b.tag else "- Tag: none (nothing was tagged)",
                 f"- {cell(state[0].upper() + state[1:])}",
                 f"- Duration {cell(human_duration(b.duration_s))}, size {cell(human_size(b.size_bytes))}"
                 + (f", engine {cell(b.engine)}" if b.engine else ""),
             ]
             if b.digest:
-                items.append(f"- Digest: {code(short_digest(b.digest))}")
+                items.append(f"- Digest: {code(short_digest(b.digest), False)}")
             if b.pushed:
-                items.append(f"- Pushed: {code(b.pushed)}" + (
+                items.append(f"- Pushed: {code(b.pushed, False)}" + (
                     f", {cell(human_size(b.push_bytes_sent))} sent" if b.push_bytes_sent is not None else ""))
             lines += items + [""]
             if b.verification:

@@ -47,6 +47,17 @@ def test_code_spans(raw, expected):
     assert code(raw) == expected
 
 
+def test_a_pipe_in_code_outside_a_table_is_shown_as_typed():
+    # In a GFM table "\\|" inside a code span renders as "|"; in a list item it renders as "\\|".
+    from launchbuild.resolver.model import ResolveResult
+
+    report = replace(warning_report(), job="jobs/a|b", environment=ResolveResult(
+        input_kind="requirements", input_path="req|x.txt"))
+    out = render(report, "markdown", rules=RULES)
+    assert "for job `jobs/a|b`." in out and "- Source: `req|x.txt` (requirements)" in out
+    assert code("a|b", in_table=False) == "`a|b`"
+
+
 def table_rows(text: str) -> list[str]:
     return [line for line in text.splitlines() if line.startswith("|")]
 
