@@ -93,10 +93,17 @@ class Backend(Protocol):
     def compile(self, request: CompileRequest) -> CompileOutcome: ...
 
 
-def backend_env() -> dict[str, str]:
+def backend_env(private_tmp: Path | None = None) -> dict[str, str]:
+    """The backend's environment: the host's, without its index settings. `private_tmp`: the
+    backend's temp folder, made inside the caller's own temp dir (which is removed after): uv
+    and the build backends it runs leave files behind in TMPDIR (uv-setuptools-*.lock), and
+    nothing of a run may stay in the host's temp dir."""
     env = {k: v for k, v in os.environ.items() if k not in _INDEX_ENV}
     env["PIP_CONFIG_FILE"] = os.devnull  # no pip.conf indexes/constraints of this machine
     env.setdefault("PYTHONUTF8", "1")
+    if private_tmp is not None:
+        private_tmp.mkdir(exist_ok=True)
+        env["TMPDIR"] = env["TEMP"] = env["TMP"] = str(private_tmp)
     return env
 
 
@@ -145,6 +152,7 @@ def _write_inputs(request: CompileRequest, directory: Path) -> Path:
 
 
 NETRC_NAME = ".launchbuild-netrc"
+PRIVATE_TMP = ".launchbuild-tmp"  # the backend's TMPDIR, inside the compile's own temp dir
 
 
 def _write_preferences(request: CompileRequest, output: Path) -> None:
@@ -152,10 +160,10 @@ def _write_preferences(request: CompileRequest, output: Path) -> None:
         output.write_text(request.preferred_lock, encoding="utf-8")
 
 
-def _run(cmd: list[str], cwd: Path, what: str) -> subprocess.CompletedProcess[str]:
+def _run(cmd: list[str], cwd: Path, what: str, private_tmp: Path) -> subprocess.CompletedProcess[str]:
     from launchbuild.netbounds import RESOLVE_DEADLINE_ENV, default_seconds
 
-    env = backend_env()
+    env = backend_env(private_tmp)
     if (cwd / NETRC_NAME).is_file():
         env["NETRC"] = str(cwd / NETRC_NAME)
     # One overall deadline for the lock: uv's own HTTP timeout is per read, and an index
@@ -232,7 +240,7 @@ class UvBackend:
                 cmd += ["--extra", extra]
             for group in request.groups if request.project_dir is not None else ():
                 cmd += ["--group", f"{source.name}:{group}"]
-            return _classify(_run(cmd, source.parent, "uv"), "uv", output)
+            return _classify(_run(cmd, source.parent, "uv", directory / PRIVATE_TMP), "uv", output)
 
 
 @lru_cache(maxsize=None)
@@ -294,7 +302,7 @@ class PipToolsBackend:
                 cmd += ["--find-links", str(folder)]
             for extra in request.extras if request.project_dir is not None else ():
                 cmd += ["--extra", extra]
-            return _classify(_run(cmd, source.parent, "pip-compile"), "pip-compile", output)
+            return _classify(_run(cmd, source.parent, "pip-compile", directory / PRIVATE_TMP), "pip-compile", output)
 
 
 def make_backend(name: str, target: Target) -> Backend:

@@ -119,7 +119,7 @@ def buildable(project_dir: Path, root: Path, *, offline: bool):
         return True, None
     import uv
 
-    from launchbuild.resolver.backends import _COPY_IGNORE, backend_env
+    from launchbuild.resolver.backends import _COPY_IGNORE, PRIVATE_TMP, backend_env
     from launchbuild.resolver.build_errors import last_exception, scrub
 
     with tempfile.TemporaryDirectory(prefix="launchbuild-own-") as tmp:
@@ -128,7 +128,8 @@ def buildable(project_dir: Path, root: Path, *, offline: bool):
         copy = Path(tmp) / "project"
         shutil.copytree(project_dir, copy, symlinks=True, ignore=_COPY_IGNORE)
         proc = subprocess.run([uv.find_uv_bin(), "build", "--wheel", "--no-config", "--out-dir", str(Path(tmp) / "dist"),
-                               str(copy)], capture_output=True, text=True, timeout=900, env=backend_env())
+                               str(copy)], capture_output=True, text=True, timeout=900,
+                              env=backend_env(Path(tmp) / PRIVATE_TMP))
         ok = proc.returncode == 0
         cause = None
         if not ok:

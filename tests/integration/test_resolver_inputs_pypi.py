@@ -213,3 +213,24 @@ def test_a_buildable_looking_project_that_does_not_build_is_lb311_and_not_instal
     write(good, "good/__init__.py", "")
     result = run(good, tmp_path / "cache")
     assert result.lock.own_projects == (".",) and not result.findings
+
+
+def test_a_backend_run_leaves_nothing_in_the_hosts_temp_dir(tmp_path, monkeypatch):
+    """uv and the build backends it runs write files to TMPDIR (uv-setuptools-*.lock): each
+    compile and project build gets a TMPDIR inside its own temp dir, removed after."""
+    import tempfile
+
+    host_tmp = tmp_path / "host-tmp"
+    host_tmp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(host_tmp))
+    monkeypatch.setattr(tempfile, "tempdir", None)  # re-read TMPDIR
+    src = tmp_path / "src"
+    write(src, "setup.py", SETUP_PY)
+    result = run(src, tmp_path / "cache")
+    assert result.lock is not None and "six" in pins(result)
+    project = tmp_path / "project"
+    write(project, "pyproject.toml", '[build-system]\nrequires = ["setuptools>=61"]\nbuild-backend = "setuptools.build_meta"\n'
+                                     '[project]\nname = "own"\nversion = "1.0"\ndependencies = ["six"]\n')
+    write(project, "own/__init__.py", "")
+    assert run(project, tmp_path / "cache2").lock is not None
+    assert sorted(p.name for p in host_tmp.iterdir()) == []
