@@ -233,6 +233,7 @@ def main() -> None:
                 reconfigure(errors="backslashreplace")
             except (ValueError, OSError):
                 pass
+    cli_errors.terminate_as_interrupt()
     try:
         code = app(prog_name="launchbuild", standalone_mode=False)
     except LaunchbuildError as exc:  # raised outside a command (e.g. while parsing)
@@ -242,8 +243,8 @@ def main() -> None:
 
         print_error(escape(redact_text(str(exc))))
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        sys.exit(130)
+    except KeyboardInterrupt as exc:
+        sys.exit(143 if isinstance(exc, cli_errors.Terminated) else 130)
     except typer.Abort:
         sys.exit(130)
     except _CLICK_ERROR as exc:

@@ -14,6 +14,23 @@ import typer
 from launchbuild.errors import LaunchbuildError
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a cancelled CI job, a queue agent stopping a check): unwound as Ctrl-C is, so
+    every temp dir, probe container and half-built tag is cleaned up on the way out; exit 143."""
+
+
+def terminate_as_interrupt() -> None:
+    """From now on SIGTERM raises Terminated in the main thread. Once: a second SIGTERM during
+    the clean-up is ignored (SIGKILL still ends the process)."""
+    import signal
+
+    def handler(_signum: int, _frame: object) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise Terminated()
+
+    signal.signal(signal.SIGTERM, handler)
+
+
 def print_error(message: str) -> None:
     from rich.console import Console
 
@@ -71,9 +88,10 @@ def handled(func: Callable[..., Any], on_error: Callable[[LaunchbuildError, dict
             # Last line of defence: no URL credentials in any message, whoever raised it.
             print_error(escape(redact_text(str(exc))))
             raise typer.Exit(exc.exit_code) from None
-        except KeyboardInterrupt:
-            print_error("interrupted; nothing was left behind")
-            raise typer.Exit(130) from None
+        except KeyboardInterrupt as exc:
+            terminated = isinstance(exc, Terminated)
+            print_error(f"{'terminated' if terminated else 'interrupted'}; nothing was left behind")
+            raise typer.Exit(143 if terminated else 130) from None
         except RecursionError:
             # Last line of defence: parsers and walks are depth-capped (limits.py), so only a
             # nesting no cap foresaw gets here; it is the input's depth, never a crash to show.
