@@ -30,9 +30,12 @@ def print_resolve(result: ResolveResult, *, output: Path | None, as_json: bool, 
     from launchbuild.resolver.api import render_lock
 
     if as_json:
-        from launchbuild.report.formats.json import environment_dict
+        from launchbuild.report.formats.json import environment_dict, finding_dict
 
-        text = json.dumps(environment_dict(result), indent=2, sort_keys=True) + "\n"
+        # The findings too (LB301, LB310, ...): a machine reading the document must see why the
+        # command failed, or what it warns about beside a lock, as `check`'s report says it.
+        document = {**(environment_dict(result) or {}), "findings": [finding_dict(f) for f in result.findings]}
+        text = json.dumps(document, indent=2, sort_keys=True) + "\n"
     else:
         text = render_lock(result) if result.lock else ""
     if output and not as_json and result.lock:

@@ -157,3 +157,19 @@ def test_resolve_with_an_error_finding_beside_its_lock_exits_1(tmp_path: Path):
     ok = invoke("resolve", str(tmp_path), "--python", "3.12", "--offline",
                 env={"LAUNCHBUILD_CACHE_DIR": str(tmp_path / "cache")})
     assert ok.exit_code == 0, ok.output
+
+
+def test_resolve_json_carries_its_findings(tmp_path: Path):
+    # A machine reading `resolve -f json` saw the lock but not the LB312 beside it.
+    (tmp_path / "pylock.toml").write_text(
+        'lock-version = "1.0"\nrequires-python = ">=3.12"\n[[packages]]\nname = "six"\nversion = "1.17.0"\n'
+        f'wheels = [{{hashes = {{sha256 = "{"a" * 64}"}}}}]\n')
+    env = {"LAUNCHBUILD_CACHE_DIR": str(tmp_path / "cache")}
+    out = tmp_path / "resolve.json"
+    result = invoke("resolve", str(tmp_path), "--python", "3.11", "--offline", "-f", "json", "-o", str(out), env=env)
+    assert result.exit_code == 1, result.output
+    document = json.loads(out.read_text())
+    assert [f["rule"] for f in document["findings"]] == ["LB312"] and document["findings"][0]["severity"] == "error"
+    assert document["lock"]["package_count"] == 1
+    invoke("resolve", str(tmp_path), "--python", "3.12", "--offline", "-f", "json", "-o", str(out), env=env)
+    assert json.loads(out.read_text())["findings"] == []
