@@ -20,14 +20,21 @@ __all__ = ["RULES", "Rule", "evaluate", "get", "normalize_ignore", "sort_key"]
 
 
 def normalize_ignore(ignore: Iterable[str]) -> tuple[str, ...]:
-    """Validate `--ignore` IDs ('lb202' accepted); unknown IDs are bad input."""
+    """Validate `--ignore` IDs ('lb202' accepted; 'LB202,LB204' in one value too, as the
+    environment variable and config files write lists); unknown IDs are bad input."""
     out = []
     for raw in ignore:
-        rid = raw.strip().upper()
-        if rid not in RULES:
-            known = ", ".join(sorted(RULES))
-            raise BadInput(f"--ignore {raw}: no such rule; known rules: {known}")
-        out.append(rid)
+        for part in raw.split(","):
+            rid = part.strip().upper()
+            if not rid:
+                continue  # "LB202," or an empty "$IGNORE" in a CI template: nothing to ignore
+            if rid not in RULES:
+                import difflib
+
+                close = difflib.get_close_matches(rid, sorted(RULES), n=1)
+                hint = f"did you mean {close[0]}? " if close else ""
+                raise BadInput(f"--ignore {part.strip()[:40]!r}: no such rule; {hint}known rules: {', '.join(sorted(RULES))}")
+            out.append(rid)
     return tuple(dict.fromkeys(out))
 
 

@@ -33,6 +33,8 @@ def test_unknown_ignore_is_bad_input():
 
 def test_ignore_is_case_insensitive_and_deduplicated():
     assert normalize_ignore(["lb202", "LB202 "]) == ("LB202",)
+    # One value may list several, as LAUNCHBUILD_IGNORE and config files do; empty items are nothing.
+    assert normalize_ignore(["LB202,lb204", "LB101,", "", " , "]) == ("LB202", "LB204", "LB101")
 
 
 def _failing_ctx():
@@ -77,3 +79,9 @@ def test_docs_rules_md_is_up_to_date():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert module.DOC.read_text("utf-8") == module.render(), "run python scripts/gen_rules_doc.py"
+
+
+def test_a_mistyped_ignore_says_which_rule_was_meant():
+    with pytest.raises(BadInput) as exc:
+        normalize_ignore(["LB-202"])
+    assert "did you mean LB202?" in str(exc.value) and "'LB-202'" in str(exc.value)
