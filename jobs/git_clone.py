@@ -117,13 +117,16 @@ def clone_git(remote: str, ref: str | None, dest: Path, *, timeout: float = DEFA
                                    hint="check the network and that the remote answers")
         return _run_git([*protocol, *args], dest, timeout=left, remote=remote, budget=timeout)
 
-    for step in (("init", "-q"), ("remote", "add", "origin", remote)):
-        result = git(*step)
-        if result.returncode != 0:
-            raise InfraUnavailable(f"git {step[0]} failed in {dest}: {_last_line(result.stderr)}")
+    result = git("init", "-q")
+    if result.returncode != 0:
+        raise InfraUnavailable(f"git init failed in {dest}: {_last_line(result.stderr)}")
 
+    # The remote is fetched by its URL, never saved as a named remote: `git remote add` would
+    # write the URL, credentials included, into the checkout's .git/config, and a job whose
+    # .dockerignore says `!.git` would copy the operator's token into its image. FETCH_HEAD
+    # holds the URL without its userinfo (git strips it).
     wanted = ref or "HEAD"
-    fetched = git("fetch", "-q", "--depth", "1", "--no-tags", "origin", wanted)
+    fetched = git("fetch", "-q", "--depth", "1", "--no-tags", remote, wanted)
     # A connection reset mid-transfer is usually transient (a proxy, a busy server): the fetch
     # is idempotent, so it is tried again, within the same deadline, before it is an error.
     # A retry cut before any byte says only "could not read": the first cause is the one told.
@@ -132,13 +135,13 @@ def clone_git(remote: str, ref: str | None, dest: Path, *, timeout: float = DEFA
         if fetched.returncode == 0 or not _CONNECTION_LOST.search(fetched.stderr):
             break
         broke = fetched
-        fetched = git("fetch", "-q", "--depth", "1", "--no-tags", "origin", wanted)
+        fetched = git("fetch", "-q", "--depth", "1", "--no-tags", remote, wanted)
     if fetched.returncode != 0 and broke is not None and not _CONNECTION_LOST.search(fetched.stderr):
         fetched = broke
     if fetched.returncode != 0 and ref is not None and _ABBREVIATED_SHA.fullmatch(ref) and _UNKNOWN_REF.search(fetched.stderr):
         # An abbreviated sha cannot be fetched by name: fetch the branches' history and resolve
         # it here. Full shas never take this path: a typo must not cost a full clone.
-        fetched = git("fetch", "-q", "--no-tags", "origin", "+refs/heads/*:refs/remotes/origin/*")
+        fetched = git("fetch", "-q", "--no-tags", remote, "+refs/heads/*:refs/remotes/origin/*")
         if fetched.returncode == 0:
             resolved = git("rev-parse", "--verify", "-q", f"{ref}^{{commit}}")
             if resolved.returncode != 0:

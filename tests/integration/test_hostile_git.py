@@ -1,20 +1,28 @@
-"""A git remote on 127.0.0.1 that answers one byte a second: git's own timeouts are per
-read and never fire, so the clone's one overall deadline (jobs/git_clone.clone_git) ends it:
-exit 3, one line naming the remote and the deadline, the process group killed, the temp
-checkout removed."""
+"""Hostile git remotes on 127.0.0.1.
+
+A remote that answers one byte a second: git's own timeouts are per read and never fire, so
+the clone's one overall deadline (jobs/git_clone.clone_git) ends it: exit 3, one line naming
+the remote and the deadline, the process group killed, the temp checkout removed.
+
+A job whose .dockerignore re-includes `.git`: the checkout launchbuild made must not hold the
+remote's credentials anywhere, or they would be copied into the job's image."""
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
+from launchbuild.builder.context import scan
 from launchbuild.errors import InfraUnavailable
 from launchbuild.jobs.fetch import materialize
 from launchbuild.jobs.spec import JobOverrides, load_job
+from tests.helpers_git_http import serve_git
 
 
 @pytest.fixture
@@ -62,3 +70,27 @@ def test_one_byte_a_second_git_remote_ends_at_the_clone_deadline(dripping_remote
     assert "no answer within 2s" in message and "127.0.0.1" in message and "\n" not in message
     assert err.value.exit_code == 3
     assert list(temp_parent.iterdir()) == []  # the checkout is gone
+
+
+def test_a_checkout_never_holds_the_remotes_credentials(tmp_path: Path) -> None:
+    """`git remote add` would write `https://user:TOKEN@host/...` into .git/config; a job's
+    `.dockerignore` saying `!.git` would then copy the operator's token into the image."""
+    token = "hostile-git-token-5f3a"
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / ".dockerignore").write_text("!.git\n!**/.git\n")
+    (work / "train.py").write_text("print(open('.git/config').read())\n")
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@t"}
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "x"]):
+        subprocess.run(["git", *args], cwd=work, env=env, check=True, capture_output=True)
+    served = tmp_path / "served"
+    subprocess.run(["git", "clone", "-q", "--bare", str(work), str(served / "job.git")], check=True, capture_output=True)
+    with serve_git(served) as url:
+        remote = url.replace("http://", f"http://ops:{token}@") + "/job.git"
+        with materialize(load_job(remote, JobOverrides()), temp_parent=tmp_path) as workspace:
+            entries = scan(workspace.path)
+            assert ".git/config" in {e.path for e in entries}  # the job did re-include .git
+            for dirpath, _dirs, files in os.walk(workspace.path):
+                for name in files:
+                    assert token.encode() not in (Path(dirpath) / name).read_bytes(), os.path.join(dirpath, name)
