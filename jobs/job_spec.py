@@ -108,7 +108,13 @@ def parse_job_spec(data: bytes, path: Path) -> ParsedSpec:
         remote = get_field(git, "remote", str, f"{where}: source.git", required=True)
         if parse_git_url(remote) is None:
             raise BadInput(f"{where}: source.git.remote {redact_url(remote)[:200]!r} is not a git URL",
-                           hint="use https://, ssh://, git@host:path or file://")
+                           hint="use https://, ssh:// or git@host:path")
+        if remote[:7].lower() == "file://":
+            # The spec is the job's: a file:// remote would clone a repository on the
+            # operator's disk into the job's image (as git+file:// requirements would).
+            raise BadInput(f"{where}: source.git.remote {redact_url(remote)[:200]!r} is a repository on this machine; "
+                           "a job spec's code comes from a network remote",
+                           hint="name the remote by https:// or ssh://, or pass the local clone itself as JOB")
         commit = get_field(git, "commit", str, f"{where}: source.git")
         if commit:
             ref = sourced(validate_ref(commit, f"{where}: source.git.commit"), "source.git.commit")

@@ -16,6 +16,7 @@ there is no traceback, and that no canary (planted file content, tokens) is prin
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -178,6 +179,23 @@ def spec_job(frozen: Callable[[Path, Path], None]) -> Callable[[Path], list[str]
     return make
 
 
+def spec_git_remote(remote_of: Callable[[Path], str]) -> Callable[[Path], list[str]]:
+    """A W&B-style repo job whose remote is chosen by the job's author."""
+    def make(tmp: Path) -> list[str]:
+        spec_dir = tmp / "spec"
+        spec_dir.mkdir()
+        (spec_dir / "wandb-job.json").write_text(json.dumps(
+            {"source_type": "repo", "source": {"git": {"remote": remote_of(tmp)}, "entrypoint": ["python", "train.py"]},
+             "runtime": "3.11"}))
+        return ["check", str(spec_dir / "wandb-job.json"), "--offline"]
+    return make
+
+
+def _host_repo(tmp: Path) -> str:
+    """A git repository on the operator's disk, holding the canary."""
+    return _git_repo(tmp, lambda repo: (repo / "secret.txt").write_text(f"password {CANARY}\n"))
+
+
 ROWS: dict[str, Row] = {}
 
 # --- operator options asked for by the job -------------------------------------------------
@@ -255,6 +273,9 @@ ROWS.update({
                                           ("requirements.frozen.txt",)),
     "confine-spec-run-list-include-out": Row(spec_job(lambda t, p: p.write_text("-r ../home/.netrc\n")), 2,
                                              ("outside",)),
+    "confine-spec-git-file-remote": Row(spec_git_remote(_host_repo), 2, ("source.git.remote", "on this machine")),
+    "confine-spec-git-file-remote-upper": Row(spec_git_remote(lambda t: _host_repo(t).replace("file", "FILE", 1)), 2,
+                                              ("on this machine",)),
     "operator-pyproject-shadowed-by-launchbuild-toml": Row(
         lambda t: check(_job(t, None, **{"pyproject.toml": f'[tool.launchbuild]\nca-bundle = "{t}/host-secret.txt"\n'})),
         2, ("'ca-bundle' is an operator option", "pyproject.toml")),
