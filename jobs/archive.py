@@ -183,9 +183,69 @@ class _Writer:
                                   "rebuild the archive without links that leave it")
 
 
+# A long-name (GNU `L`/`K`) or pax header is read whole into memory by tarfile, before any
+# member is seen, and is not a member's data: a 300 KB .tar.gz whose header claims 300 MB
+# held ~1 GB of memory. One header may hold a long path (Linux stops at 4096 bytes) and pax
+# attributes; all of them together stay far below what a code archive could need.
+MAX_TAR_HEADER_BYTES = 1024 * 1024
+MAX_TAR_HEADERS_TOTAL = 64 * 1024 * 1024
+
+
+class _HeaderRefused(Exception):
+    """Raised from inside tarfile's parser; `_extract_tar` names the archive."""
+
+    def __init__(self, why: str, hint: str) -> None:
+        super().__init__(why)
+        self.why, self.hint = why, hint
+
+
+class _BoundedTarInfo(tarfile.TarInfo):
+    """tarfile's member parser, refusing extended headers too large to hold in memory and
+    GNU sparse members (whose maps tarfile also reads without a bound; no code needs them)."""
+
+    def _bounded(self, tar: tarfile.TarFile) -> None:
+        total = getattr(tar, "_launchbuild_header_bytes", 0) + self.size
+        tar._launchbuild_header_bytes = total  # type: ignore[attr-defined]
+        if self.size > MAX_TAR_HEADER_BYTES or total > MAX_TAR_HEADERS_TOTAL:
+            raise _HeaderRefused(f"has an extended header of {self.size} bytes, past the limit of "
+                                 f"{MAX_TAR_HEADER_BYTES} per header and {MAX_TAR_HEADERS_TOTAL} in all",
+                                 "the archive is corrupt or hostile; re-create it with plain tar")
+
+    def _proc_gnulong(self, tarfile):  # type: ignore[no-untyped-def]
+        self._bounded(tarfile)
+        return super()._proc_gnulong(tarfile)
+
+    def _proc_pax(self, tarfile):  # type: ignore[no-untyped-def]
+        self._bounded(tarfile)
+        return super()._proc_pax(tarfile)
+
+    @staticmethod
+    def _sparse() -> _HeaderRefused:
+        return _HeaderRefused("has a GNU sparse member", "re-create the archive without sparse files (tar without --sparse)")
+
+    def _proc_sparse(self, tarfile):  # type: ignore[no-untyped-def]
+        raise self._sparse()
+
+    def _proc_gnusparse_00(self, next, pax_headers, buf):  # type: ignore[no-untyped-def]  # noqa: A002
+        raise self._sparse()
+
+    def _proc_gnusparse_01(self, next, pax_headers):  # type: ignore[no-untyped-def]  # noqa: A002
+        raise self._sparse()
+
+    def _proc_gnusparse_10(self, next, pax_headers, tarfile):  # type: ignore[no-untyped-def]  # noqa: A002
+        raise self._sparse()
+
+
 def _extract_tar(archive: Path, writer: _Writer, max_members: int) -> None:
     try:
-        tar = tarfile.open(archive, "r:*")
+        _read_tar(archive, writer, max_members)
+    except _HeaderRefused as exc:
+        raise BadInput(f"archive {archive}: {exc.why}", hint=exc.hint) from None
+
+
+def _read_tar(archive: Path, writer: _Writer, max_members: int) -> None:
+    try:
+        tar = tarfile.open(archive, "r:*", tarinfo=_BoundedTarInfo)
     except (tarfile.TarError, EOFError, ValueError) as exc:
         raise BadInput(f"archive {archive}: not a readable tar archive ({exc})",
                        hint="pass a .tar, .tar.gz, .tgz or .zip file") from None

@@ -2,7 +2,8 @@
 
 One table, one row per hostile input of the classes the bounds cover: resource bombs and
 deep input (YAML aliases, huge integers, 3000-deep JSON/TOML/YAML, 1100-deep trees,
-1200-deep archive members, corrupt compressed members, symlink loops, wrongly typed TOML),
+1200-deep archive members, tar extended headers too large to hold, corrupt compressed
+members, symlink loops, wrongly typed TOML),
 output forging and markup (control characters, `[/]`, lone surrogates), operator mistakes
 (FIFOs, devices, directories and unreadable files in place of files, unicode digits and
 out-of-range numbers), and a hostile registry on 127.0.0.1 (one byte a second, malformed
@@ -152,6 +153,13 @@ def archive(name: str, data: Callable[[], bytes]) -> Callable[[Path], list[str]]
     return build
 
 
+def _longname_bomb() -> bytes:
+    """A GNU long-name header claiming 8 MiB: tarfile reads such a header whole into memory."""
+    long = tarfile.TarInfo("././@LongLink")
+    long.type, long.size = tarfile.GNUTYPE_LONGNAME, 8 * 1024 * 1024
+    return long.tobuf(tarfile.GNU_FORMAT) + b"a" * long.size + tarfile.TarInfo("x").tobuf(tarfile.GNU_FORMAT) + b"\0" * 1024
+
+
 def _deep_member() -> dict[str, bytes]:
     return {"train.py": b"x = 1\n", "/".join(["d"] * 1200) + "/f.py": b"x = 1\n"}
 
@@ -287,6 +295,7 @@ ROWS: list[Row] = [
     Row("toml-not-utf8", check_job({"launchbuild.toml": b'python = "\xff"\n'}), 2),
     Row("code-tree-1100-deep", deep_tree, 2),
     Row("tar-member-1200-deep", archive("deep.tar.gz", lambda: __import__("gzip").compress(_tar_bytes(_deep_member()))), 2),
+    Row("tar-longname-header-bomb", archive("hdr.tar.gz", lambda: __import__("gzip").compress(_longname_bomb())), 2),
     Row("zip-member-1200-deep", archive("deep.zip", lambda: _zip(_deep_member())), 2),
     Row("corrupt-xz-in-tar", archive("xz.tar", _corrupt_xz_tar), 2),
     Row("corrupt-gzip-tar", archive("c.tar.gz", _corrupt_gz_tar), 2),

@@ -152,6 +152,37 @@ def test_tar_past_the_size_limit(tmp_path: Path) -> None:
     assert not (tmp_path / "out" / "a").exists(), "nothing is written before all members are checked"
 
 
+def _header_bomb(kind: str) -> bytes:
+    """A tar whose one extended header claims 8 MiB: tarfile would read it whole into memory
+    (a 2 GiB one, compressed to 2 MB, took 6 GiB), before any member is seen."""
+    if kind == "sparse":
+        sparse = tarfile.TarInfo("s")
+        sparse.type = tarfile.GNUTYPE_SPARSE
+        return sparse.tobuf(tarfile.GNU_FORMAT) + b"\0" * 1024
+    if kind == "pax":
+        info = tarfile.TarInfo("x")
+        info.pax_headers = {"comment": "a" * (8 * 1024 * 1024)}
+        return info.tobuf(tarfile.PAX_FORMAT) + b"\0" * 1024
+    long = tarfile.TarInfo("././@LongLink")
+    long.type, long.size = tarfile.GNUTYPE_LONGNAME, 8 * 1024 * 1024
+    header = long.tobuf(tarfile.GNU_FORMAT)
+    return header + b"a" * long.size + tarfile.TarInfo("x").tobuf(tarfile.GNU_FORMAT) + b"\0" * 1024
+
+
+@pytest.mark.parametrize("kind, words", [("longname", "extended header of 8388608 bytes"),
+                                         ("pax", "extended header of"), ("sparse", "GNU sparse member")])
+@pytest.mark.parametrize("suffix", [".tar", ".tar.gz"])
+def test_tar_extended_header_bombs_are_refused_before_they_are_read(tmp_path: Path, kind: str, words: str,
+                                                                    suffix: str) -> None:
+    import gzip
+
+    data = _header_bomb(kind)
+    archive = tmp_path / f"bomb{suffix}"
+    archive.write_bytes(gzip.compress(data) if suffix == ".tar.gz" else data)
+    with pytest.raises(BadInput, match=f"archive .*bomb.*: has .*{words}"):
+        extract_archive(archive, tmp_path / "out")
+
+
 @pytest.mark.parametrize("kind", ["tar", "zip"])
 def test_too_many_members(tmp_path: Path, kind: str) -> None:
     names = [f"f{i}" for i in range(11)]
