@@ -10,6 +10,7 @@ else the spec's own directory. Every value is `Sourced` from the spec's file and
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TypeVar
 
@@ -19,6 +20,7 @@ from launchbuild.core.sourced import Origin, Sourced
 from launchbuild.errors import BadInput
 from launchbuild.jobs.fields import parse_entrypoint, parse_python_version, validate_ref, validate_subdir
 from launchbuild.jobs.git_url import parse_git_url
+from launchbuild.jobs.local_tree import is_within
 from launchbuild.jobs.json_object import get_field, json_type, parse_json_object
 from launchbuild.jobs.model import CodeSource, GitSource, ImageSource, Source
 from launchbuild.jobs.queue_config import parse_builder_table
@@ -49,6 +51,12 @@ def _artifact_code(spec_dir: Path) -> Path:
     for candidate in ARTIFACT_CODE_CANDIDATES:
         path = spec_dir / candidate
         if (candidate == "code" and path.is_dir()) or (candidate != "code" and path.is_file()):
+            # The artifact is the job's: a `code` or `code.tar.gz` beside the spec that is a
+            # link out of its folder would build a directory or archive of the operator's.
+            real, real_dir = os.path.realpath(path), os.path.realpath(spec_dir)
+            if not is_within(real, real_dir):
+                raise BadInput(f"{display_path(path)}: a link out of the job spec's folder ({os.readlink(path)[:100]!r})",
+                               hint="replace the link with the code itself")
             return path
     return spec_dir
 

@@ -196,6 +196,31 @@ def _host_repo(tmp: Path) -> str:
     return _git_repo(tmp, lambda repo: (repo / "secret.txt").write_text(f"password {CANARY}\n"))
 
 
+def spec_artifact_link(name: str, target_of: Callable[[Path], Path]) -> Callable[[Path], list[str]]:
+    """A W&B-style artifact job whose code beside the spec is a link to the operator's files."""
+    def make(tmp: Path) -> list[str]:
+        spec_dir = tmp / "spec"
+        spec_dir.mkdir()
+        (spec_dir / "wandb-job.json").write_text(
+            '{"source_type": "artifact", "source": {"entrypoint": ["python", "train.py"]}, "runtime": "3.11"}')
+        os.symlink(target_of(tmp), spec_dir / name)
+        return ["check", str(spec_dir / "wandb-job.json"), "--offline"]
+    return make
+
+
+def _host_code_dir(tmp: Path) -> Path:
+    (tmp / "home" / "train.py").write_text("print('train')\n")
+    return tmp / "home"
+
+
+def _host_code_archive(tmp: Path) -> Path:
+    import tarfile
+
+    with tarfile.open(tmp / "host.tar.gz", "w:gz") as tar:
+        tar.add(_host_code_dir(tmp), arcname=".")
+    return tmp / "host.tar.gz"
+
+
 ROWS: dict[str, Row] = {}
 
 # --- operator options asked for by the job -------------------------------------------------
@@ -276,6 +301,10 @@ ROWS.update({
     "confine-spec-git-file-remote": Row(spec_git_remote(_host_repo), 2, ("source.git.remote", "on this machine")),
     "confine-spec-git-file-remote-upper": Row(spec_git_remote(lambda t: _host_repo(t).replace("file", "FILE", 1)), 2,
                                               ("on this machine",)),
+    "confine-spec-artifact-code-link-out": Row(spec_artifact_link("code", _host_code_dir), 2,
+                                               ("link out of the job spec's folder",)),
+    "confine-spec-artifact-archive-link-out": Row(spec_artifact_link("code.tar.gz", _host_code_archive), 2,
+                                                  ("link out of the job spec's folder",)),
     "operator-pyproject-shadowed-by-launchbuild-toml": Row(
         lambda t: check(_job(t, None, **{"pyproject.toml": f'[tool.launchbuild]\nca-bundle = "{t}/host-secret.txt"\n'})),
         2, ("'ca-bundle' is an operator option", "pyproject.toml")),
