@@ -133,8 +133,17 @@ def _parsed(lines: tuple[str, ...]) -> tuple[_Rule, ...]:
     return parse_ignore(lines)
 
 
+# Never copied, whatever the job's .dockerignore re-includes: a checkout's .git/config is
+# written by the operator's git tooling, not by the job, and holds its credentials (a token in
+# a remote URL; CI checkouts persist an `http.extraheader` Authorization header there). A job
+# that keeps `.git` for its version (setuptools-scm, `git describe`) needs its objects and refs,
+# and git reads a repository without a config file.
+NEVER_COPIED = re.compile(r"(?:.*/)?\.git/config\Z")
+
+
 class IgnoreRules:
-    """Docker's semantics: the last rule that matches the path or one of its parents wins."""
+    """Docker's semantics: the last rule that matches the path or one of its parents wins;
+    NEVER_COPIED is excluded whatever the rules say."""
 
     def __init__(self, rules: tuple[_Rule, ...]):
         self.rules = rules
@@ -152,6 +161,8 @@ class IgnoreRules:
         return cls(_parsed(tuple(lines)) if sum(map(len, lines)) <= _MEMO_CHARS else parse_ignore(lines))
 
     def excluded(self, rel: str) -> bool:
+        if NEVER_COPIED.match(rel):
+            return True
         parts = rel.split("/")
         candidates = ["/".join(parts[: i + 1]) for i in range(len(parts))]
         result = False

@@ -165,3 +165,20 @@ def test_content_hash_is_order_independent():
 
     e1, e2 = Entry("a", "f", 0o644, "x"), Entry("b", "f", 0o644, "y")
     assert content_hash((e1, e2)) == content_hash((e2, e1))
+
+
+@pytest.mark.parametrize("dockerignore", ["!.git\n", "!.git\n!.git/config\n", "!**/.git\n!**/.git/config\n!**\n"])
+def test_a_checkouts_git_config_is_never_copied_even_when_the_job_keeps_git(tmp_path, dockerignore):
+    """The job may keep .git (its version from tags), never the operator's credentials in
+    .git/config: a remote URL with a token, a CI checkout's persisted Authorization header."""
+    src = _tree(tmp_path / "src", {
+        "train.py": "print(1)", ".dockerignore": dockerignore, ".git/HEAD": "ref: refs/heads/main",
+        ".git/config": '[remote "origin"]\n\turl = https://ci:TOKEN@git.example/r.git\n'
+                       '[http "https://git.example/"]\n\textraheader = AUTHORIZATION: basic VE9LRU4=\n',
+        "libs/sub/.git/config": "[core]\n", "libs/sub/.git/HEAD": "ref", "docs/config": "not git",
+    })
+    paths = {e.path for e in scan(src)}
+    assert {".git/HEAD", "docs/config"} <= paths
+    assert ("libs/sub/.git/HEAD" in paths) == ("**/.git" in dockerignore)  # a nested one only when re-included
+    assert not {p for p in paths if p.endswith(".git/config")}
+    assert IgnoreRules.for_source(src).excluded(".git/config")
