@@ -355,10 +355,17 @@ def create_app(config: ServeConfig, tokens: dict[str, bytes] | None, *, on_ready
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
     @app.delete("/v1/builds/{build_id}", summary="Cancel a build; nothing is tagged")
-    async def cancel_build(build_id: str, _: str = Depends(caller)) -> dict[str, Any]:
+    async def cancel_build(build_id: str, who: str = Depends(caller)) -> dict[str, Any]:
         record = record_or_404(build_id)
-        if record.status not in ("queued", "running") or not builds.cancel(build_id):
+        outcome = builds.cancel(build_id, who) if record.status in ("queued", "running") else "inactive"
+        if outcome == "inactive":
             raise ApiError(409, 2, f"build {build_id} is already {record.status}; there is nothing to cancel")
+        if outcome == "not-held":
+            # Builds are shared by content, not by caller: only those who asked for it may stop it.
+            raise ApiError(403, 2, f"build {build_id} was not requested by {who!r}; only its requesters can cancel it")
+        if outcome == "detached":
+            # Identical requests of other callers joined it: it keeps running for them.
+            return {**record_or_404(build_id).public(), "held_by_others": True}
         deadline = time.monotonic() + config.shutdown_grace_s + 60
         async for _frame in broker.stream(build_id):  # until the runner has cleaned up
             if time.monotonic() > deadline:

@@ -49,6 +49,9 @@ class BuildManager:
         self._admitted: set[str] = set()  # queued or running here
         self._running: dict[str, subprocess.Popen[str]] = {}
         self._cancel_requested: set[str] = set()
+        # The callers that asked for each active build (its submitter and those whose identical
+        # request joined it): a cancel by one of them leaves it running for the others.
+        self._holders: dict[str, set[str]] = {}
         self._accepting = True
         self._threads = [threading.Thread(target=self._work, name=f"build-worker-{i}", daemon=True)
                          for i in range(workers)]
@@ -70,11 +73,13 @@ class BuildManager:
             build_id = uuid.uuid4().hex
             record, created = self.store.create_or_join(build_id, content_key, owner)
             if not created:
+                self._holders.setdefault(record.id, set()).add(owner or "")
                 return record, False
             if len(self._admitted) >= self.workers + self.queue_size:
                 self.store.delete(build_id)
                 raise QueueFull()
             self._admitted.add(build_id)
+            self._holders[build_id] = {owner or ""}
         self.broker.publish(build_id, {"type": "status", "status": "queued"})
         return record, True
 
@@ -93,11 +98,21 @@ class BuildManager:
 
     # --- cancel ------------------------------------------------------------------------------
 
-    def cancel(self, build_id: str) -> bool:
-        """Ask a queued or running build to stop; False when it is not active here."""
+    def cancel(self, build_id: str, caller: str | None = None) -> str:
+        """`caller` gives up its build: "cancelled" (asked to stop: no one else holds it),
+        "detached" (callers whose identical requests joined it still do: it keeps running),
+        "not-held" (this caller never asked for it), "inactive" (not queued or running here).
+        Without a caller (the server's own shutdown) it is cancelled outright."""
         with self._lock:
             if build_id not in self._admitted:
-                return False
+                return "inactive"
+            holders = self._holders.get(build_id, set())
+            if caller is not None:
+                if caller not in holders:
+                    return "not-held"
+                holders.discard(caller)
+                if holders:
+                    return "detached"
             self._cancel_requested.add(build_id)
             proc = self._running.get(build_id)
         if proc is None:
@@ -107,7 +122,7 @@ class BuildManager:
                 self._announce(build_id, "cancelled")
         else:
             _terminate(proc)
-        return True
+        return "cancelled"
 
     # --- the workers -------------------------------------------------------------------------
 
@@ -182,6 +197,8 @@ class BuildManager:
             self._announce(build_id, status)
 
     def _announce(self, build_id: str, status: str) -> None:
+        with self._lock:
+            self._holders.pop(build_id, None)  # ended: no one holds it any more
         record = self.store.get(build_id)
         self.broker.publish(build_id, {"type": "end", "status": status, "tag": record.tag if record else None})
         self.broker.close(build_id)

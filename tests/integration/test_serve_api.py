@@ -290,6 +290,16 @@ def test_build_queue_dedupe_cancel_sigterm_and_restart(tmp_path):
         assert int(other.headers["retry-after"]) > 0
         running = httpx.get(f"{srv.url}/v1/builds/{build_id}", headers=srv.headers).json()
         assert running["status"] == "running" and running["tag"] is None and running["finished_at"] is None
+        # Another caller's identical request joins the build; its cancel only lets go of it:
+        # the build keeps running for its first requester, and a caller not holding it is refused.
+        other_caller = {"Authorization": "Bearer another-token"}
+        joined = httpx.post(srv.url + "/v1/builds", headers=other_caller, json=body)
+        assert joined.status_code == 202 and joined.json()["id"] == build_id
+        let_go = httpx.delete(f"{srv.url}/v1/builds/{build_id}", headers=other_caller, timeout=300)
+        assert let_go.status_code == 200 and let_go.json()["status"] == "running" and let_go.json()["held_by_others"]
+        assert "only its requesters can cancel it" in error_of(
+            httpx.delete(f"{srv.url}/v1/builds/{build_id}", headers=other_caller), 403, 2)
+        assert httpx.get(f"{srv.url}/v1/builds/{build_id}", headers=srv.headers).json()["status"] == "running"
 
         cancelled = httpx.delete(f"{srv.url}/v1/builds/{build_id}", headers=srv.headers, timeout=300)
         assert cancelled.status_code == 200, cancelled.text
