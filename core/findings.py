@@ -33,6 +33,11 @@ class Location:
     path: str
     line: int | None = None
 
+    @property
+    def where(self) -> str:
+        """`path:line`, or the path alone when the line is not known (messages, annotations)."""
+        return f"{self.path}:{self.line}" if self.line else self.path
+
 
 @dataclass(frozen=True)
 class Finding:

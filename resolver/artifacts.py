@@ -119,7 +119,7 @@ def build_vcs_wheel(line: RequirementLine, root: Path, *, offline: bool) -> tupl
         remote, ref, sub = _vcs_parts(line.url or "")
     except BadInput as exc:  # name the line that asked for it
         loc = line.location
-        where = f"{loc.path}:{loc.line}" if loc is not None and loc.line else (loc.path if loc is not None else "")
+        where = (loc.where if loc is not None else "")
         raise BadInput(f"{where}: {exc.message}" if where else exc.message, hint=exc.hint) from None
     key = hashlib.sha256(f"{remote}\0{ref}\0{sub}".encode()).hexdigest()[:16]
     ref_cache = root / "artifacts" / "vcs" / key
@@ -195,7 +195,7 @@ def _local_path(line: RequirementLine) -> Path | None:
 def _unavailable(line: RequirementLine, why: str):
     from launchbuild.resolver.rules import finding as resolver_finding
 
-    where = f"{line.location.path}:{line.location.line}" if line.location.line else line.location.path
+    where = line.location.where
     return resolver_finding(
         "LB305",
         message=f"{Path(line.url or line.text).name} ({where}) is {why}: the image build cannot install it",
@@ -228,7 +228,7 @@ def _target_mismatch(line: RequirementLine, wheel: Path, target):
         return None
     if tags & supported_tags(target):
         return None
-    where = f"{line.location.path}:{line.location.line}" if line.location.line else line.location.path
+    where = line.location.where
     return resolver_finding(
         "LB305",
         message=f"{wheel.name} ({where}) does not install on the target Python {target.python} on "
@@ -273,7 +273,7 @@ def prepare(requirements: tuple[RequirementLine, ...], index: IndexOptions, sour
 
             stderr, what = exc.args
             cause = last_exception(stderr) or scrub((stderr.strip().splitlines() or ["no output"])[-1])[:300]
-            where = f"{line.location.path}:{line.location.line}" if line.location.line else line.location.path
+            where = line.location.where
             findings.append(resolver_finding(
                 "LB301",
                 message=f"{cause}: building {what} ({where}) into a wheel failed",
@@ -283,7 +283,7 @@ def prepare(requirements: tuple[RequirementLine, ...], index: IndexOptions, sour
         path = _local_path(line) if line.kind == "path" else None
         if path is not None and path.suffix == ".whl":
             if not path.is_file():
-                raise BadInput(f"wheel {path.name} at {line.location.path}:{line.location.line} does not exist",
+                raise BadInput(f"wheel {path.name} at {line.location.where} does not exist",
                                hint="fix the path (relative to the requirements file)")
             stored = _store(path, root)
             wheels.append(stored)
@@ -338,7 +338,7 @@ def enforce_user_hashes(lock_text: str, requirements: tuple[RequirementLine, ...
             have = [ln.strip().rstrip("\\").strip().split("=", 1)[1] for ln in block if ln.strip().startswith("--hash=")]
             keep = [h for h in have if h in user.hashes]
             if not keep:
-                where = f"{user.location.path}:{user.location.line}" if user.location.line else user.location.path
+                where = user.location.where
                 findings.append(resolver_finding(
                     "LB310",
                     message=f"none of the --hash values of {user.text} ({where}) matches the locked release "

@@ -168,7 +168,7 @@ def refuse_variables(lines: Iterable[RequirementLine], index: IndexOptions) -> N
     operator's environment (a cloud key) to a URL the job chose. Whatever the input kind
     (requirements, pyproject, environment.yml, run list), a reference is refused."""
     for line in lines:
-        where = f"{line.location.path}:{line.location.line}" if line.location.line else line.location.path
+        where = line.location.where
         if "${" in line.text:
             raise BadInput(f"{where}: a variable reference '${{...}}' in a requirement",
                            hint="write the value itself: a job cannot expand the operator's environment")
@@ -204,7 +204,7 @@ def confine_local_paths(lines: Iterable[RequirementLine], roots: Sequence[Path])
             continue
         real = os.path.realpath(path)
         if not any(inside(real, root) for root in real_roots):
-            where = f"{line.location.path}:{line.location.line}" if line.location.line else line.location.path
+            where = line.location.where
             shown = repr(line.text)[:160]
             raise BadInput(f"{where}: local requirement {shown} is outside the job's source tree",
                            hint="vendor the wheel or project into the job's source and name it by a relative path")

@@ -16,7 +16,7 @@ from urllib.parse import unquote, urlsplit
 from packaging.markers import InvalidMarker, Marker, UndefinedComparison, UndefinedEnvironmentName
 from packaging.utils import canonicalize_name
 
-from launchbuild.core.findings import Evidence, Finding, Location, Severity
+from launchbuild.core.findings import Evidence, Finding, Severity
 from launchbuild.core.records import dataclass
 from launchbuild.resolver.rules import finding as resolver_finding
 from launchbuild.resolver.model import CleaningAction, Target
@@ -90,10 +90,6 @@ def _inside(path: Path | None, directory: Path | None) -> bool:
     return True
 
 
-def _loc_text(loc: Location) -> str:
-    return f"{loc.path}:{loc.line}" if loc.line else loc.path
-
-
 def clean_run_list(
     lines: tuple[RequirementLine, ...],
     target: Target,
@@ -161,7 +157,7 @@ def clean_run_list(
             findings.append(resolver_finding(
                 "LB305", severity=Severity.WARNING,
                 message=f"{name or line.url} is a {what} from {line.url} "
-                        f"({_loc_text(line.location)}), which the image cannot install",
+                        f"({line.location.where}), which the image cannot install",
                 fix="publish it to an index, reference it as a VCS URL, or move it into the source tree",
                 evidence=(Evidence("requirement", line.text, "run package list"),),
                 location=line.location,
@@ -176,7 +172,7 @@ def clean_run_list(
                 act(line, "flagged", "editable VCS URL without #egg=<name>; it was left out")
                 findings.append(resolver_finding(
                     "LB305", severity=Severity.WARNING,
-                    message=f"{line.url} ({_loc_text(line.location)}) has no #egg= name and cannot be locked",
+                    message=f"{line.url} ({line.location.where}) has no #egg= name and cannot be locked",
                     fix="add #egg=<name> to the URL or list the package by name",
                     location=line.location,
                 ))
@@ -215,7 +211,7 @@ def _dedupe(lines: list[RequirementLine]) -> tuple[list[RequirementLine], list[C
             continue
         first = out[by_key[key]]
         assert first is not None
-        where = _loc_text(first.location)
+        where = first.location.where
         same = canonicalize_name(first.name or "") == canonicalize_name(line.name) and \
             first.specifier == line.specifier and first.url == line.url
         if same:
@@ -225,7 +221,7 @@ def _dedupe(lines: list[RequirementLine]) -> tuple[list[RequirementLine], list[C
             out[by_key[key]] = line
             actions.append(CleaningAction(first.text, "merged",
                                           f"unpinned duplicate; kept the pin {line.text} "
-                                          f"({_loc_text(line.location)})", first.location))
+                                          f"({line.location.where})", first.location))
         else:
             actions.append(CleaningAction(line.text, "merged",
                                           f"conflicts with {first.text} ({where}); kept the first",

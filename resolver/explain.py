@@ -53,7 +53,7 @@ def unresolvable_finding(raw: str, direct: tuple[RequirementLine, ...], target: 
     text = explanation_text(raw)
     culprits = mentioned(raw, direct)
     yours = "; ".join(
-        f"{c.text} ({c.location.path}:{c.location.line})" if c.location.line else f"{c.text} ({c.location.path})"
+        f"{c.text} ({c.location.where})"
         for c in culprits[:5]
     )
     where = f"Python {target.python}, {target.platform}"

@@ -208,7 +208,7 @@ def parse_requirement(
     hashes: tuple[str, ...] = (),
 ) -> RequirementLine:
     """One requirement specification (no options) -> RequirementLine, or BadInput."""
-    where = f"{location.path}:{location.line}" if location.line else location.path
+    where = location.where
     spec = text.strip()
     if not spec:
         raise BadInput(f"empty requirement at {where}: remove the line or name a package")
