@@ -253,6 +253,13 @@ def parse_requirement(
     if req.url:
         url = req.url
         kind = "vcs" if url.startswith(VCS_SCHEMES) else ("path" if url.startswith("file:") else "url")
+        if kind == "path" and not url.startswith("file://") and base_dir is not None:
+            # A relative file URL (`lib @ file:./libs/lib`) is the file's folder's, as a bare
+            # relative path is: never the working directory's, which differs per run.
+            url = _absolutize(unquote(url[len("file:"):]), base_dir, where)
+            url = Path(url).as_uri()
+            req.url = url
+            spec = str(req)
         return RequirementLine(
             text=spec, location=location, kind=kind, name=name, url=url, marker=marker,
             extras=tuple(sorted(req.extras)), editable=editable, hashes=hashes,
@@ -284,8 +291,10 @@ def _looks_like_pep508(spec: str) -> bool:
 
 
 def _absolutize(url: str, base_dir: Path | None, where: str = "requirements") -> str:
-    if url.startswith("file:") or base_dir is None:
+    if base_dir is None or url.startswith("file://"):
         return url
+    if url.startswith("file:"):  # a relative file URL: its path, against the file's folder
+        url = unquote(url[len("file:"):])
     path = expand_user(url)
     if not path.is_absolute():
         try:

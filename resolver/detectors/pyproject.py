@@ -210,15 +210,15 @@ def _pep621(source: ProjectInput, data: dict, text: str, shown: str) -> LoadedIn
         )
     lines: list[RequirementLine] = []
     deps = string_list(project.get("dependencies"), "[project].dependencies", shown)
-    lines += [requirement(d, shown, text) for d in deps]
+    lines += [requirement(d, shown, text, base_dir=source.path.parent) for d in deps]
     read.append(f"[project].dependencies: {len(deps)}")
     if source.extras:
         extra_deps = _expand_extras(project, source.extras, shown)
-        lines += [requirement(d, shown, text) for d in extra_deps]
+        lines += [requirement(d, shown, text, base_dir=source.path.parent) for d in extra_deps]
         read.append(f"extras {', '.join(source.extras)}: {len(extra_deps)}")
     for group in source.groups:
         group_deps = _expand_group(group, groups, shown)
-        lines += [requirement(d, shown, text) for d in group_deps]
+        lines += [requirement(d, shown, text, base_dir=source.path.parent) for d in group_deps]
         read.append(f"group {group}: {len(group_deps)}")
     parsed = ParsedRequirements(requirements=tuple(lines), files=(shown,))
     empty = None if lines else "[project].dependencies is empty"

@@ -893,3 +893,12 @@ def test_an_environment_of_only_unknown_conda_names_says_which_when_skipped(tmp_
     (tmp_path / "environment.yml").write_text("dependencies:\n  - python=3.11\n  - weirdthing=1.0\n  - cudatoolkit\n")
     loaded = CondaInput(tmp_path / "environment.yml", tmp_path).load()
     assert loaded.empty_reason.endswith("(no known PyPI name: weirdthing=1.0)")
+
+
+def test_a_pep621_relative_path_dependency_is_the_projects_whatever_the_working_directory(tmp_path, monkeypatch):
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\nversion = "1"\n'
+                                             'dependencies = ["lib @ file:./libs/lib", "six"]\n')
+    monkeypatch.chdir("/")
+    lines = ProjectInput(tmp_path / "pyproject.toml", tmp_path).load().parsed.requirements
+    lib = next(r for r in lines if r.name == "lib")
+    assert lib.kind == "path" and lib.url == (tmp_path / "libs" / "lib").as_uri()

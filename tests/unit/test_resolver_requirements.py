@@ -90,6 +90,14 @@ def test_local_paths_and_editables_are_made_absolute(tmp_path):
     assert other.kind == "path" and other.url == str(tmp_path / "libs" / "other")
 
 
+@pytest.mark.parametrize("line", ["lib @ file:./libs/lib", "lib @ file:libs/lib", "file:./libs/lib", "file:libs/lib"])
+def test_a_relative_file_url_is_the_files_folders_never_the_working_directorys(tmp_path, monkeypatch, line):
+    monkeypatch.chdir("/")  # another working directory: the answer must not change
+    [req] = parse_text(line + "\n", "r.txt", base_dir=tmp_path).requirements
+    assert req.kind == "path" and req.url.replace("file://", "") == str(tmp_path / "libs" / "lib")
+    assert str(tmp_path / "libs" / "lib") in req.text
+
+
 @pytest.mark.parametrize(
     "text, fragment",
     [
