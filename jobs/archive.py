@@ -82,20 +82,31 @@ class _Writer:
     def refuse(self, member: str, why: str, hint: str) -> BadInput:
         return BadInput(f"archive {self.archive}: member {member[:200]!r} {why}", hint=hint)
 
-    def member_path(self, raw_name: str) -> tuple[str, str] | None:
-        """(clean relative name, absolute path) for a member; None for the root itself."""
+    @staticmethod
+    def _parts(raw_name: str) -> tuple[list[str], tuple[str, str] | None]:
+        """A member name's path parts, or (what is wrong with it, what to do)."""
         name = raw_name.replace("\\", "/")
         if "\x00" in name:
-            raise self.refuse(raw_name, "has a NUL character in its name", "rebuild the archive")
+            return [], ("has a NUL character in its name", "rebuild the archive")
         if name.startswith("/") or re.match(r"^[A-Za-z]:", name):
-            raise self.refuse(raw_name, "has an absolute path", "rebuild the archive with relative paths")
+            return [], ("has an absolute path", "rebuild the archive with relative paths")
         parts = [p for p in name.split("/") if p not in ("", ".")]
         if ".." in parts:
-            raise self.refuse(raw_name, "climbs out of the archive with '..'", "rebuild the archive without '..' paths")
+            return [], ("climbs out of the archive with '..'", "rebuild the archive without '..' paths")
+        if len(parts) > MAX_TREE_DEPTH:  # os.makedirs and every later walk recurse per level
+            return [], (f"is more than {MAX_TREE_DEPTH} directories deep", "flatten the archive")
+        return parts, None
+
+    def member_path(self, raw_name: str, *, linked_from: str | None = None) -> tuple[str, str] | None:
+        """(clean relative name, absolute path) for a member; None for the root itself.
+        `linked_from`: the hard link that names `raw_name` as its target, which a refusal names."""
+        parts, problem = self._parts(raw_name)
+        if problem is not None:
+            if linked_from is not None:
+                raise self.refuse(linked_from, f"is a hard link to {raw_name[:100]!r}, which {problem[0]}", problem[1])
+            raise self.refuse(raw_name, *problem)
         if not parts:
             return None
-        if len(parts) > MAX_TREE_DEPTH:  # os.makedirs and every later walk recurse per level
-            raise self.refuse(raw_name, f"is more than {MAX_TREE_DEPTH} directories deep", "flatten the archive")
         relative = "/".join(parts)
         return relative, os.path.join(self.dest, *parts)
 
@@ -155,7 +166,7 @@ class _Writer:
 
     def hardlink(self, member: str, path: str, target_name: str) -> None:
         """Hard links are copied, not linked: a copy cannot alias a file outside `dest`."""
-        located = self.member_path(target_name)
+        located = self.member_path(target_name, linked_from=member)
         if located is None:
             raise self.refuse(member, "is a hard link to the archive root", "rebuild the archive")
         _target_rel, target_path = located

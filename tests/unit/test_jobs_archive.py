@@ -79,8 +79,11 @@ UNSAFE_TAR = [
      "through other links"),
     ("write through symlink dir", [_special("d", tarfile.SYMTYPE, "."), _special("e", tarfile.SYMTYPE, "d/.."),
                                    _file("e/evil")], "link"),
-    ("hardlink escape", [_special("h", tarfile.LNKTYPE, "../../etc/passwd")], "'..'"),
-    ("hardlink absolute", [_special("h", tarfile.LNKTYPE, "/etc/passwd")], "absolute path"),
+    # The refusal names the link, the member the archive holds, not the target it points at.
+    ("hardlink escape", [_special("h", tarfile.LNKTYPE, "../../etc/passwd")],
+     "member 'h' is a hard link to '../../etc/passwd', which climbs out of the archive with '..'"),
+    ("hardlink absolute", [_special("h", tarfile.LNKTYPE, "/etc/passwd")],
+     "member 'h' is a hard link to '/etc/passwd', which has an absolute path"),
     ("char device", [_special("null", tarfile.CHRTYPE)], "device file"),
     ("block device", [_special("sda", tarfile.BLKTYPE)], "device file"),
     ("fifo", [_special("pipe", tarfile.FIFOTYPE)], "FIFO"),
