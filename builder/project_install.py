@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from launchbuild.builder.ca_secret import CA_MOUNT, ca_export
-from launchbuild.builder.plan import VENV, BuildPlan, CaMode, Frontend, compile_bytecode
+from launchbuild.builder.plan import VENV, BuildPlan, Frontend, compile_bytecode
 from launchbuild.errors import BadInput
 
 _SAFE = re.compile(r"[A-Za-z0-9._/+-]+")
@@ -35,9 +35,11 @@ def _without_wheels(index_args: str) -> str:
 
 
 def throwaway_stage_lines(plan: BuildPlan, index_args: str) -> list[str]:
-    """The classic builder with a CA bundle: the project is installed in the throwaway install
-    stage (where the bundle is), so only the venv, never the bundle, reaches the image."""
-    if not plan.install_projects or plan.ca_mode is not CaMode.THROWAWAY_STAGE:
+    """The classic builder: the project is installed in the throwaway install stage (where the
+    CA bundle is, when the host has one), so only the venv, never the bundle, reaches the image.
+    Always there, bundle or not: the classic Dockerfile, and so the content tag, must not depend
+    on the host's CA settings (dockerfile.render always renders the throwaway stage for this)."""
+    if not plan.install_projects or plan.frontend is not Frontend.CLASSIC:
         return []
     index_args = _without_wheels(index_args)
     validate(plan.install_projects)
@@ -55,8 +57,8 @@ def throwaway_stage_lines(plan: BuildPlan, index_args: str) -> list[str]:
 
 def lines(plan: BuildPlan, uv_mount: str, index_args: str) -> list[str]:
     projects = plan.install_projects
-    if not projects or plan.ca_mode is CaMode.THROWAWAY_STAGE:
-        return []  # installed in the throwaway stage (throwaway_stage_lines)
+    if not projects or plan.frontend is Frontend.CLASSIC:
+        return []  # installed in the classic throwaway stage (throwaway_stage_lines)
     index_args = _without_wheels(index_args)
     validate(projects)
     # The build backend comes from an index: the optional CA secret is mounted in every

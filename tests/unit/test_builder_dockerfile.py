@@ -229,6 +229,22 @@ def test_own_project_and_host_wheels_in_every_builder_mode():
     assert "--no-deps" not in final_stage and "launchbuild-ca" not in final_stage
 
 
+def test_classic_own_project_dockerfile_and_tag_do_not_depend_on_the_hosts_ca_bundle(tmp_path):
+    """The classic builder installs the job's own project in its throwaway stage whether or not
+    the host has a CA bundle: a host behind a TLS proxy and one without must agree on the tag."""
+    from launchbuild.builder.api import fit_and_tag
+    from launchbuild.builder.plan import Frontend
+
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
+    plan = _own_project_plan()
+    without = fit_and_tag(plan, frontend=Frontend.CLASSIC, ca_bundle=None, uv_binary=None, code_hash="c", base_digest="d")
+    with_ca = fit_and_tag(plan, frontend=Frontend.CLASSIC, ca_bundle=bundle, uv_binary=None, code_hash="c", base_digest="d")
+    assert without[1] == with_ca[1] and without[2] == with_ca[2]
+    install_stage, final_stage = without[1].split("\nFROM python:3.11-slim\n")
+    assert "pip install --no-deps" in install_stage and "--no-deps" not in final_stage
+
+
 def _shell_of_install_run(text: str) -> str:
     """The shell command of the rendered install RUN (its mounts dropped), continuation lines joined."""
     joined = text.replace("\\\n", " ")
