@@ -7,6 +7,8 @@ entrypoint script imports resolves in the image (an undeclared `import yaml` fai
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from launchbuild.builder.model import VerificationResult
 
 
@@ -47,7 +49,8 @@ def entrypoint_imports_result(script: dict) -> VerificationResult:
     missing = [i for i in script.get("imports", []) if not i.get("found")]
     if missing:
         return VerificationResult("entrypoint imports", False, "; ".join(
-            f"import {i['module']} ({script['script']}:{i['line']}) is not installed in the image" for i in missing))
+            f"import {i['module']} ({i.get('file') or script['script']}:{i['line']}) is not installed in the image"
+            for i in missing))
     return VerificationResult("entrypoint imports", True,
                               f"{len(script.get('imports', []))} imports of {script['script']} resolve in the image")
 
@@ -62,13 +65,26 @@ def reused_import_checks(extra: dict, script_path, script: str, copied: frozense
         out.append(VerificationResult("imports", True, f"{extra['imports']} (reused)"))
     importable = set(extra.get("importable") or ())
     folder = script.rsplit("/", 1)[0] + "/" if "/" in script else ""
+    host_folder = str(Path(script_path).parent)
     try:
         names = imports_probe.script_imports(str(script_path))
+        # The job's own modules the script imports run at its start too: their imports count.
+        outside, errors = imports_probe.local_closure([(str(script_path), "")], [host_folder], [host_folder])
     except (OSError, SyntaxError, ValueError) as exc:
         return (*out, VerificationResult("entrypoint imports", False, f"{script} cannot be parsed: {exc}"))
+    if errors:
+        return (*out, VerificationResult("entrypoint imports", False, f"{script}: {errors[0]}"))
     rows = []
     for name, line in names:
         local = f"{folder}{name}.py" in copied or any(p.startswith(f"{folder}{name}/") for p in copied)
         rows.append({"module": name, "line": line, "found": name in importable or local})
+    listed = {name for name, _ in names}
+    for item in outside:
+        if item["module"] in listed or item["file"] == str(script_path):
+            continue
+        listed.add(item["module"])
+        rel = folder + str(Path(item["file"]).relative_to(host_folder)) if item["file"].startswith(host_folder) else item["file"]
+        rows.append({"module": item["module"], "line": item["line"], "file": rel,
+                     "found": item["module"] in importable})
     out.append(entrypoint_imports_result({"script": script, "error": None, "imports": rows}))
     return tuple(out)

@@ -34,12 +34,7 @@ def check_entrypoint(argv):
             if arg == "-m":
                 if not rest:
                     return False, "`-m` without a module"
-                mod = rest[0]
-                try:
-                    found = importlib.util.find_spec(mod) is not None
-                except (ImportError, ValueError):
-                    found = False
-                return found, ("module %s importable" % mod) if found else ("module %s not found" % mod)
+                return check_module(rest[0])
             if arg == "-c":
                 return True, "inline code (-c)"
             if arg in PY_OPTS_WITH_ARG:
@@ -54,7 +49,15 @@ def check_entrypoint(argv):
     if "/" in exe:
         path = os.path.join(os.getcwd(), exe)
         ok = os.path.isfile(path) and os.access(path, os.X_OK)
-        return ok, ("%s is executable" % exe) if ok else ("%s missing or not executable" % exe)
+        if not ok:
+            return False, "%s missing or not executable" % exe
+        words = _imports_probe().shebang(path)
+        if words:
+            interpreter, asked = _imports_probe().shebang_interpreter(words)
+            if interpreter is None:
+                return False, "%s: its #! interpreter %s is not in the image" % (exe, asked)
+            return True, "%s is executable (#! %s)" % (exe, interpreter)
+        return True, "%s is executable" % exe
     found = shutil.which(exe)
     if not found:
         return False, "%s not on PATH" % exe
@@ -66,6 +69,27 @@ def check_entrypoint(argv):
                 return False, "%s not found (workdir %s)" % (arg, os.getcwd())
             return True, "%s and %s exist" % (found, arg)
     return True, "%s on PATH" % found
+
+
+def check_module(mod):
+    """`python -m mod`: Python puts the workdir first on sys.path, so the job's own modules
+    there count (this probe's sys.path[0] is its own folder instead); a package needs a
+    __main__. Found without running any of the job's code."""
+    probe = _imports_probe()
+    search = probe._search_path(os.getcwd())
+    hit = probe.module_file(mod, search)
+    if hit is None:
+        sys.path.insert(0, os.getcwd())
+        try:
+            found = importlib.util.find_spec(mod) is not None  # an extension or stdlib module
+        except Exception:  # noqa: BLE001 - a parent package that fails to import
+            found = False
+        finally:
+            sys.path.pop(0)
+        return found, ("module %s importable" % mod) if found else ("module %s not found" % mod)
+    if hit[1] and probe.module_file(mod + ".__main__", search) is None:
+        return False, "%s is a package without a __main__ module: `python -m %s` cannot run it" % (mod, mod)
+    return True, "module %s found at %s" % (mod, hit[0])
 
 
 def start_pip_check():

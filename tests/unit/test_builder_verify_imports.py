@@ -7,7 +7,9 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from launchbuild.builder import imports_probe
+from pathlib import Path
+
+from launchbuild.builder import imports_probe, verify_probe
 from launchbuild.builder.verify_imports import judge_imports, reused_import_checks
 
 
@@ -164,3 +166,84 @@ def test_header_fields_read_what_the_email_parser_reads(headers, body, crlf, fil
 def test_header_fields_of_a_distribution_without_metadata_are_empty():
     assert imports_probe.header_fields(_TextDist({})) == ("", "")
     assert imports_probe.header_fields(_TextDist({"METADATA": "Version: 1\n\nName: in-the-body\n"})) == ("", "1")
+
+
+# --- every entrypoint form is resolved, through the job's own modules --------------------------
+
+def _write(root, files):
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+def _missing(result):
+    return sorted((i["module"], i.get("file")) for i in result["imports"] if not i["found"])
+
+
+def test_a_local_module_the_script_imports_is_followed_to_its_own_imports(tmp_path, monkeypatch):
+    # train.py -> helper.py -> an undeclared package: `python train.py` fails at start.
+    _write(tmp_path, {"train.py": "import helper\n", "helper.py": "import os\nimport no_such_dist_xyz\n",
+                      "good.py": "import json\nimport lib.util\n", "lib/__init__.py": "", "lib/util.py": "import os\n"})
+    monkeypatch.chdir(tmp_path)
+    assert _missing(imports_probe.resolve_entrypoint_imports(["python", "train.py"])) == [("no_such_dist_xyz", "helper.py")]
+    assert _missing(imports_probe.resolve_entrypoint_imports(["python", "good.py"])) == []
+    assert judge_imports({"script_imports": imports_probe.resolve_entrypoint_imports(["python", "train.py"])})[0].passed is False
+
+
+def test_python_dash_m_finds_the_workdirs_package_and_follows_its_main(tmp_path, monkeypatch):
+    # `python -m pkg` puts the workdir first on sys.path; the probe's own sys.path[0] is its folder.
+    _write(tmp_path, {"pkg/__init__.py": "import os\n", "pkg/__main__.py": "from pkg import sub\n",
+                      "pkg/sub.py": "import no_such_dist_xyz\n", "nomain/__init__.py": "", "ok/__init__.py": "",
+                      "ok/__main__.py": "from . import core\n", "ok/core.py": "import json\n"})
+    monkeypatch.chdir(tmp_path)
+    assert verify_probe.check_entrypoint(["python", "-m", "pkg"])[0] is True
+    assert verify_probe.check_entrypoint(["python", "-m", "ok"])[0] is True
+    assert verify_probe.check_entrypoint(["python", "-m", "pkg.sub"])[0] is True
+    assert verify_probe.check_entrypoint(["python", "-m", "nomain"])[0] is False
+    assert verify_probe.check_entrypoint(["python", "-m", "json.tool"])[0] is True
+    assert _missing(imports_probe.resolve_entrypoint_imports(["python", "-m", "pkg"])) == [
+        ("no_such_dist_xyz", str(Path("pkg/sub.py")))]
+    assert _missing(imports_probe.resolve_entrypoint_imports(["python", "-m", "ok"])) == []
+
+
+def test_a_shebang_script_needs_its_interpreter_and_its_imports_in_that_interpreter(tmp_path, monkeypatch):
+    import os
+    import sys
+
+    _write(tmp_path, {"gone.py": "#!/nonexistent/bin/python3\nimport os\n",
+                      "env.py": "#!/usr/bin/env no-such-python-xyz\nimport os\n",
+                      "ok.py": f"#!{sys.executable}\nimport json\n", "bad.py": f"#!{sys.executable}\nimport no_such_dist_xyz\n"})
+    for name in ("gone.py", "env.py", "ok.py", "bad.py"):
+        os.chmod(tmp_path / name, 0o755)
+    monkeypatch.chdir(tmp_path)
+    assert verify_probe.check_entrypoint(["./gone.py"])[0] is False
+    assert verify_probe.check_entrypoint(["./env.py"])[0] is False
+    assert verify_probe.check_entrypoint(["./ok.py"])[0] is True
+    assert _missing(imports_probe.resolve_entrypoint_imports(["./ok.py"])) == []
+    assert _missing(imports_probe.resolve_entrypoint_imports(["./bad.py"])) == [("no_such_dist_xyz", None)]
+
+
+def test_a_console_scripts_entry_module_is_resolved_through_its_package(tmp_path, monkeypatch):
+    import sys
+
+    site = tmp_path / "site"
+    _write(site, {"tool-0.1.dist-info/METADATA": "Metadata-Version: 2.1\nName: tool\nVersion: 0.1\n",
+                  "tool-0.1.dist-info/entry_points.txt": "[console_scripts]\ngoodtool = tool.cli:main\n"
+                                                         "badtool = tool.bad:main\n",
+                  "tool/__init__.py": "", "tool/cli.py": "import json\n", "tool/bad.py": "from tool import helpers\n",
+                  "tool/helpers.py": "import no_such_dist_xyz\n"})
+    monkeypatch.setattr(sys, "path", [str(site), *sys.path])
+    monkeypatch.chdir(tmp_path)
+    assert _missing(imports_probe.resolve_entrypoint_imports(["goodtool"])) == []
+    assert [m for m, _ in _missing(imports_probe.resolve_entrypoint_imports(["badtool"]))] == ["no_such_dist_xyz"]
+
+
+def test_a_code_only_rebuild_follows_the_scripts_local_modules_too(tmp_path):
+    _write(tmp_path, {"train.py": "import helper\n", "helper.py": "import yaml\n"})
+    out = reused_import_checks({"imports": "1 import"}, tmp_path / "train.py", "train.py",
+                               frozenset({"train.py", "helper.py"}))
+    assert not out[-1].passed and "helper.py" in out[-1].detail
+    ok = reused_import_checks({"imports": "1 import", "importable": ["yaml"]}, tmp_path / "train.py", "train.py",
+                              frozenset({"train.py", "helper.py"}))
+    assert ok[-1].passed
