@@ -178,9 +178,33 @@ def import_distributions(only, installed=None):
     return [done[item] for item in todo]
 
 
+# An `if` on these runs its imports only on some interpreters or platforms (`if sys.platform ==
+# "win32": import winreg`, `if sys.version_info < (3, 11): import tomli`): not required here.
+def _conditional(test):
+    text = ast.dump(test)
+    return any(word in text for word in ("'version_info'", "'platform'", "'implementation'")) or (
+        "Name(id='os'" in text and "attr='name'" in text)
+
+
+def _type_checking(test):
+    """`if TYPE_CHECKING:` / `if typing.TYPE_CHECKING:`: never true when the job runs."""
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+
+
+def _main_guard(test):
+    """`if __name__ == "__main__":`"""
+    return (isinstance(test, ast.Compare) and isinstance(test.left, ast.Name) and test.left.id == "__name__"
+            and len(test.comparators) == 1 and isinstance(test.comparators[0], ast.Constant)
+            and test.comparators[0].value == "__main__")
+
+
 def _guarded(node, parents):
-    """True when an ImportError (or broader) handler guards the import: an optional dependency."""
+    """True when an ImportError (or broader) handler guards the import (an optional dependency),
+    or an `if` on the interpreter or platform does (needed elsewhere, maybe not here)."""
     for parent in parents:
+        if isinstance(parent, ast.If) and _conditional(parent.test):
+            return True
         if isinstance(parent, ast.Try):
             for handler in parent.handlers:
                 names = []
@@ -219,10 +243,12 @@ def script_imports(path):
     return out
 
 
-def _module_imports(path, package):
+def _module_imports(path, package, is_main=True):
     """[(dotted module, line)] a module imports at module level (not guarded), relative imports
     resolved against `package` (the module's own package, "" for a script), and for
-    `from X import a` also X.a (which may be a submodule)."""
+    `from X import a` also X.a (which may be a submodule). `if TYPE_CHECKING:` blocks never
+    run, nor does a module's `if __name__ == "__main__":` block unless it is the one started
+    (`is_main`): their imports are not the job's."""
     with open(path, "rb") as fh:
         tree = ast.parse(fh.read(), filename=path)
     found = []
@@ -230,6 +256,10 @@ def _module_imports(path, package):
     def visit(node, parents):
         for child in ast.iter_child_nodes(node):
             if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                continue
+            if isinstance(child, ast.If) and (_type_checking(child.test) or (not is_main and _main_guard(child.test))):
+                for other in child.orelse:
+                    visit(ast.Module(body=[other], type_ignores=[]), parents)
                 continue
             if isinstance(child, ast.Import) and not _guarded(child, parents):
                 found.extend((a.name, child.lineno) for a in child.names)
@@ -291,6 +321,7 @@ def local_closure(start, search, local):
     environment to resolve. Answers ([{module, line, file}] of those names, [parse errors])."""
     local = [os.path.realpath(p) for p in local]
     todo = list(start)
+    main_file = os.path.realpath(start[-1][0]) if start else None  # the one run as __main__
     seen_files = set()
     outside, errors, seen_names = [], [], set()
     while todo:
@@ -300,7 +331,7 @@ def local_closure(start, search, local):
             continue
         seen_files.add(real)
         try:
-            names = _module_imports(path, package)
+            names = _module_imports(path, package, is_main=real == main_file)
         except (OSError, SyntaxError, ValueError) as exc:
             errors.append("%s cannot be parsed: %s" % (path, exc))
             continue

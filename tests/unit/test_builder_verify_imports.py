@@ -247,3 +247,22 @@ def test_a_code_only_rebuild_follows_the_scripts_local_modules_too(tmp_path):
     ok = reused_import_checks({"imports": "1 import", "importable": ["yaml"]}, tmp_path / "train.py", "train.py",
                               frozenset({"train.py", "helper.py"}))
     assert ok[-1].passed
+
+
+def test_imports_that_do_not_run_here_are_not_required(tmp_path, monkeypatch):
+    """`if TYPE_CHECKING:`, an `if` on the platform or the Python version, and a helper module's
+    own `if __name__ == "__main__":` never run when the job starts here: no false failure. The
+    started script's own main block does run, and so does a helper's plain import."""
+    (tmp_path / "train.py").write_text(
+        "import sys\nfrom typing import TYPE_CHECKING\nimport helper\n"
+        "if TYPE_CHECKING:\n    import lb_absent_typing\n"
+        "if sys.platform == 'win32':\n    import winreg\n"
+        "if sys.version_info < (3, 8):\n    import lb_absent_backport\n"
+        "if __name__ == '__main__':\n    import lb_absent_main\n")
+    (tmp_path / "helper.py").write_text(
+        "if __name__ == '__main__':\n    import lb_absent_helper_main\n"
+        "import typing\nif typing.TYPE_CHECKING:\n    import lb_absent_typing2\nelse:\n    import lb_absent_else\n")
+    monkeypatch.chdir(tmp_path)
+    result = imports_probe.resolve_script_imports("train.py")
+    missing = {row["module"] for row in result["imports"] if not row["found"]}
+    assert missing == {"lb_absent_main", "lb_absent_else"}
