@@ -25,6 +25,9 @@ class ImageFacts:
     variant: str | None = None
     pythons: tuple[str, ...] = ()  # X.Y versions present in the image
     apt_pythons: tuple[str, ...] | None = None  # X.Y installable with apt (probed or per-distro table)
+    # X.Y with an interpreter at /usr/bin/python3.X, where the distribution's packages put it
+    # (a PPA's too); a conda or /usr/local interpreter is not one: apt-get cannot install it.
+    system_pythons: tuple[str, ...] = ()
     cuda_version: str | None = None  # "12.1.1"
     cudnn_version: str | None = None  # "8.9.0.131"
     require_cuda: str | None = None  # NVIDIA_REQUIRE_CUDA, verbatim

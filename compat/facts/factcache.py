@@ -16,10 +16,10 @@ from typing import Any
 from launchbuild.compat.image_facts import ImageFacts
 from launchbuild.core.cache import cache_dir, is_stamped, read_json, stamped, write_json
 
-SCHEMA = 1
+SCHEMA = 2  # 2: system_pythons
 _DIGEST = re.compile(r"(sha256|sha384|sha512):([0-9a-f]{64,128})\Z")
 _TUPLE_OF_PAIRS = {"env", "labels", "fact_sources", "attempts"}
-_TUPLES = {"os_id_like", "pythons", "apt_pythons"}
+_TUPLES = {"os_id_like", "pythons", "apt_pythons", "system_pythons"}
 
 
 def default_dir() -> Path:
@@ -68,6 +68,7 @@ _FIELD_OK: dict[str, Any] = {
     "glibc": _opt(_matching(re.compile(r"\d{1,2}\.\d{1,3}\Z"))),
     "architecture": _opt(_matching(_TOKEN)), "variant": _opt(_matching(_TOKEN)),
     "pythons": _strings(_matching(_MINOR)), "apt_pythons": _opt(_strings(_matching(_MINOR))),
+    "system_pythons": _strings(_matching(_MINOR)),
     "cuda_version": _opt(_matching(_VERSION)), "cudnn_version": _opt(_matching(_VERSION)),
     "require_cuda": _opt(_text), "has_nvcc": _opt(lambda v: isinstance(v, bool)),
     "end_of_life": lambda v: isinstance(v, bool), "user": _opt(_text),

@@ -50,6 +50,12 @@ def _with_table_pythons(facts: ImageFacts) -> ImageFacts:
     if table is None:
         return facts
     source = "inferred" if facts.provider == "inferred" else f"per-distro table data/distro_pythons.json ({facts.os_id} {facts.os_version or facts.os_codename})"
+    # A /usr/bin/python3.X the table does not list came from an apt source of the image's own
+    # (a PPA): `apt-get update` in the build reads that source again, so apt offers it.
+    extra = tuple(v for v in facts.system_pythons if v not in table)
+    if extra:
+        table = (*table, *extra)
+        source += f", and {', '.join(f'/usr/bin/python{v}' for v in extra)} in the image"
     return dataclasses.replace(facts, apt_pythons=table, fact_sources=tuple(sorted({**dict(facts.fact_sources), "apt_pythons": source}.items())))
 
 

@@ -55,12 +55,18 @@ LB102 = Rule(
 
 def python_not_installable(ctx: CheckContext) -> Iterator[Finding]:
     img = ctx.image
-    if img is not None and ctx.image_job and not img.pythons and img.provider != "inferred" \
+    if img is not None and not ctx.accelerator_image and not img.pythons and img.provider != "inferred" \
             and img.fact_sources and "pythons" in dict(img.fact_sources):
         # An image job runs the image as is: without any Python, `python train.py` cannot start.
+        # A Python base image gets no Python either: the build's `pythonX.Y -m venv` finds none.
+        if ctx.image_job:
+            fix = ChangeBaseImage("python:3.11-slim", "use an image that ships Python ({image}, pytorch/pytorch, ...) or build the job from code")
+        else:
+            py_name = ctx.python.value if ctx.python is not None else "3.11"
+            fix = ChangeBaseImage(f"python:{py_name}-slim", "use {image} as the Python base image, or pass it as the accelerator base image (Python then goes in with apt)")
         yield LB102.finding(
             f"{img.reference} has no Python interpreter at all ({img.source_of('pythons')})",
-            ChangeBaseImage("python:3.11-slim", "use an image that ships Python ({image}, pytorch/pytorch, ...) or build the job from code"),
+            fix,
             [ev_image(ctx, "pythons", "none")],
         )
         return
@@ -68,7 +74,9 @@ def python_not_installable(ctx: CheckContext) -> Iterator[Finding]:
         return
     py = ctx.python.value
     ev_py = Evidence("target python", py, ctx.python.describe())
-    if py in img.pythons:
+    # An accelerator image gets its Python from `apt-get install pythonX.Y`, whatever the image
+    # already has: a conda or /usr/local interpreter of that version does not make apt offer it.
+    if py in img.pythons and not ctx.accelerator_image:
         return
     if not ctx.accelerator_image:
         if img.pythons:
@@ -87,16 +95,22 @@ def python_not_installable(ctx: CheckContext) -> Iterator[Finding]:
             source = Evidence("apt pythons", ", ".join(apt), f"data/distro_pythons.json ({img.os_id} {img.os_version})")
     if apt is None or py in apt or source is None:  # source is set whenever apt is
         return
-    release = " ".join(x for x in (img.os_id, img.os_version) if x)
+    release = " ".join(x for x in (img.os_id, img.os_version) if x) or "unknown OS"
     distro_for = [
         f"{k[0]} {k[1]}" for k, v in sorted(data.distro_pythons().items()) if py in v
     ]
-    fix: tuple[Fix, ...] = (SetOption("python", apt[0], f"target Python {{value}} (what {release} ships)"),)
+    # apt may offer no Python at all (package lists of a repository without python3.X).
+    fix: tuple[Fix, ...] = (SetOption("python", apt[0], f"target Python {{value}} (what {release} ships)"),) if apt else ()
     if distro_for:
         # No image of those distributions is named (the data has releases, not images): a person picks one.
         fix += (Advice(f"use an image based on {' / '.join(distro_for)}, which ships Python {py}"),)
+    if not fix:
+        fix = (Advice("use an image whose apt sources offer python3.X packages"),)
+    offers = f"offers Python {', '.join(apt)}" if apt else "offers no python3.X package"
+    present = (f" (the image's own Python {py} is not apt's: the build installs python{py} with apt-get)"
+               if py in img.pythons else "")
     yield LB102.finding(
-        f"apt on {img.reference} ({release}) offers Python {', '.join(apt)}, not the target Python {py}",
+        f"apt on {img.reference} ({release}) {offers}, not the target Python {py}{present}",
         fix,
         [ev_py, ev_image(ctx, "os_version", release), source],
     )

@@ -38,6 +38,7 @@ def test_probe_of_cuda_devel_ubuntu_image():
         "has_apt": True,
         "glibc": "2.35",
         "pythons": ("3.10",),
+        "system_pythons": ("3.10",),
         "has_nvcc": True,
         "cuda_version": "12.1.1",
         "apt_pythons": ("3.10", "3.11"),

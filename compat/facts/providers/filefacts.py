@@ -193,6 +193,9 @@ def facts_from_files(scan: FileScan) -> tuple[dict[str, Any], dict[str, str]]:
     pythons = parse_pythons(scan.python_paths)
     if pythons or scan.complete:
         put("pythons", pythons, "python3.X on PATH")
+    system = parse_pythons([p for p in scan.python_paths if p.strip().startswith("/usr/bin/python3.")])
+    if system:
+        put("system_pythons", system, "/usr/bin/python3.X")
     put_presence("has_nvcc", scan.nvcc, "no nvcc on PATH or in /usr/local/cuda/bin")
     cuda = parse_cuda_version_json(scan.cuda_version_json)
     if cuda:

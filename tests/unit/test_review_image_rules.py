@@ -1,0 +1,59 @@
+"""Image-rule cases from a review: a PASS must be true and an unknown must be a finding."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from launchbuild.compat.catalog import RULES
+from launchbuild.compat.facts.inspect import _with_table_pythons
+from launchbuild.compat.facts.providers.filefacts import FileScan, facts_from_files
+from launchbuild.compat.image_facts import ImageFacts
+from tests.helpers_compat import ctx, cuda_image
+
+
+def _run(rule_id, c):
+    return [(f.severity.value, f.message) for f in RULES[rule_id].check(c)]
+
+
+def test_apt_offering_no_python_is_an_error_not_a_crash():
+    # Package lists present but no python3.X candidate: `apt-cache policy` answers nothing.
+    img = dataclasses.replace(cuda_image("12.4.1"), apt_pythons=())
+    found = _run("LB102", ctx(image=img, python="3.10"))
+    assert [sev for sev, _ in found] == ["error"]
+    assert "offers no python3.X package" in found[0][1]
+
+
+def test_accelerator_python_not_from_apt_does_not_pass():
+    # pytorch/pytorch-like: conda's 3.12 on Ubuntu 22.04, whose apt offers 3.10/3.11; the build
+    # runs `apt-get install python3.12`, which fails.
+    img = dataclasses.replace(cuda_image("12.4.1"), pythons=("3.12",), apt_pythons=("3.10", "3.11"))
+    found = _run("LB102", ctx(image=img, python="3.12"))
+    assert [sev for sev, _ in found] == ["error"]
+    assert "not apt's" in found[0][1]
+
+
+def test_accelerator_python_that_apt_offers_passes():
+    img = dataclasses.replace(cuda_image("12.4.1"), pythons=("3.10",), apt_pythons=("3.10", "3.11"))
+    assert _run("LB102", ctx(image=img, python="3.10")) == []
+
+
+def test_a_usr_bin_python_counts_as_apt_offered_over_the_table():
+    # A deadsnakes-style /usr/bin/python3.12 on a slim image (lists deleted): the table does not
+    # list 3.12, but the image's own apt source does.
+    scan = FileScan(where="probe container", os_release="ID=ubuntu\nVERSION_ID=22.04\n", apt_get="/usr/bin/apt-get",
+                    python_paths=("/usr/bin/python3.12", "/opt/conda/bin/python3.13"))
+    facts, sources = facts_from_files(scan)
+    img = _with_table_pythons(ImageFacts(reference="x", provider="docker", fact_sources=tuple(sources.items()), **facts))
+    assert img.system_pythons == ("3.12",)
+    assert img.apt_pythons == ("3.10", "3.11", "3.12")
+    assert _run("LB102", ctx(image=img, python="3.12", accelerator=True)) == []
+    assert [s for s, _ in _run("LB102", ctx(image=img, python="3.13", accelerator=True))] == ["error"]
+
+
+def test_python_base_image_without_python_is_an_error():
+    # `--python-base-image debian:12`: the build's `python3.11 -m venv` finds no interpreter.
+    img = ImageFacts(reference="debian:12", provider="docker", os_id="debian", os_version="12", has_apt=True,
+                     architecture="amd64", fact_sources=(("pythons", "probe container python3.X on PATH"),))
+    found = _run("LB102", ctx(image=img, python="3.11", accelerator=False))
+    assert [sev for sev, _ in found] == ["error"]
+    assert "no Python interpreter" in found[0][1]
