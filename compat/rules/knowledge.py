@@ -173,15 +173,37 @@ def unknown_facts(ctx: CheckContext) -> Iterator[Finding]:
                     "let the check read the image (its NV_CUDNN_VERSION), or use a tag the data knows",
                     [ev_image(ctx, "cudnn_version", img.cudnn_version or ""), _age("nvidia_cuda_images")],
                 )
-    if img is not None and ctx.accelerator_image and ctx.python is not None and img.apt_pythons is None \
-            and img.os_id in ("debian", "ubuntu") and data.apt_pythons(img.os_id, img.os_version, img.os_codename) is None:
-        release = " ".join(x for x in (img.os_id, img.os_version or img.os_codename) if x)
+    if img is not None and ctx.accelerator_image and img.debian_compatible is None and img.has_apt is None:
+        # The probe or layer walk could not tell the OS or apt-get (no /bin/sh, a probe past its
+        # time): LB101 and LB102 could not decide, and the build's apt-get may not be there.
+        yield _unknown(
+            f"whether {img.reference} has apt-get, and which OS it is, is not known "
+            f"({img.source_of('has_apt')}), so LB101 and LB102 could not check it",
+            "let the check read the image's files (a Docker engine that can run it, or its registry), or use a "
+            "Debian/Ubuntu-based accelerator image",
+            [ev_image(ctx, "os_id", img.os_id), ev_image(ctx, "has_apt", None)],
+        )
+    # Any Debian-compatible image: a derivative (ID=linuxmint, ID_LIKE=ubuntu) or one with only
+    # /etc/debian_version has no row in the table either, and LB102 cannot decide for it.
+    elif img is not None and ctx.accelerator_image and ctx.python is not None and img.apt_pythons is None \
+            and img.debian_compatible is not False and data.apt_pythons(img.os_id, img.os_version, img.os_codename) is None:
+        release = " ".join(x for x in (img.os_id, img.os_version or img.os_codename) if x) or "an unnamed release"
         yield _unknown(
             f"which Pythons apt offers on {release} ({img.reference}) is not known, so LB102 could not check Python "
             f"{ctx.python.value}",
             f"let the check read the image (a Docker engine or registry), or add the release to "
             f"launchbuild/refresh/distros.py and run `{REFRESH} --only distros`",
             [ev_image(ctx, "os_version", release), _age("distro_pythons")],
+        )
+    if img is not None and not ctx.accelerator_image and not img.pythons and ctx.python is not None \
+            and "pythons" not in dict(img.fact_sources):
+        # A Python base image or an image job whose files could not be read: LB102 cannot tell
+        # whether the image has the Python the job runs with.
+        yield _unknown(
+            f"which Pythons {img.reference} has is not known ({img.source_of('pythons')}), so LB102 could not "
+            f"check Python {ctx.python.value}",
+            "let the check read the image's files (a Docker engine that can run it, or its registry)",
+            [ev_image(ctx, "pythons", None)],
         )
 
 

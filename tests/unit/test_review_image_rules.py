@@ -57,3 +57,32 @@ def test_python_base_image_without_python_is_an_error():
     found = _run("LB102", ctx(image=img, python="3.11", accelerator=False))
     assert [sev for sev, _ in found] == ["error"]
     assert "no Python interpreter" in found[0][1]
+
+
+def test_python_base_image_with_unknown_pythons_is_lb211():
+    img = ImageFacts(reference="x:1", provider="docker", architecture="amd64")
+    assert [s for s, _ in _run("LB211", ctx(image=img, python="3.11", accelerator=False))] == ["warning"]
+
+
+def test_derivative_without_a_table_row_is_lb211():
+    # Linux Mint (ID_LIKE=ubuntu), lists deleted: nothing knows what its apt offers.
+    img = ImageFacts(reference="mint:21", provider="docker", os_id="linuxmint", os_id_like=("ubuntu", "debian"),
+                     os_version="21.3", os_codename="virginia", has_apt=True, architecture="amd64",
+                     cuda_version="12.4.1", fact_sources=(("pythons", "probe"),))
+    found = _run("LB211", ctx(image=img, python="3.11", accelerator=True))
+    assert any("which Pythons apt offers on linuxmint 21.3" in m for _, m in found)
+
+
+def test_debian_version_only_is_lb211():
+    img = ImageFacts(reference="nameless:1", provider="docker", debian_version="12.5", has_apt=True,
+                     architecture="amd64", fact_sources=(("pythons", "probe"),))
+    found = _run("LB211", ctx(image=img, python="3.11", accelerator=True))
+    assert any("which Pythons apt offers on an unnamed release" in m for _, m in found)
+
+
+def test_accelerator_with_unreadable_files_is_lb211():
+    # No /bin/sh to probe with: neither the OS nor apt-get is known, LB101/LB102 cannot decide.
+    img = ImageFacts(reference="scratchy:1", provider="docker", architecture="amd64", cuda_version="12.4.1")
+    found = _run("LB211", ctx(image=img, python="3.11", accelerator=True))
+    assert any("has apt-get" in m for _, m in found)
+    assert _run("LB101", ctx(image=img, python="3.11", accelerator=True)) == []
