@@ -10,7 +10,7 @@ from launchbuild.core.findings import Evidence, Finding, Severity
 from launchbuild.core.fixes import Advice, ChangeBaseImage, Fix, SetOption
 from launchbuild.core.rule import BASE_IMAGE, GPU_CUDA, Rule
 from launchbuild.compat.rules._common import ev_image
-from launchbuild.core.platform import docker_arch
+from launchbuild.core.platform import Platform, docker_arch
 
 # The accelerator image LB101 and LB208 suggest: a supported runtime image with apt.
 SUGGESTED_CUDA_IMAGE = "nvidia/cuda:12.4.1-runtime-ubuntu22.04"
@@ -132,7 +132,8 @@ def wrong_architecture(ctx: CheckContext) -> Iterator[Finding]:
     if img is None or not img.architecture:
         return
     want = docker_arch(ctx.platform)
-    if img.architecture == want:
+    # A config may spell it as uname does (x86_64, aarch64): the same architecture.
+    if Platform.normalise_arch(img.architecture) == want:
         return
     yield LB103.finding(
         f"{img.reference} is built for {img.architecture}, but the target platform is {ctx.platform}",

@@ -86,3 +86,11 @@ def test_accelerator_with_unreadable_files_is_lb211():
     found = _run("LB211", ctx(image=img, python="3.11", accelerator=True))
     assert any("has apt-get" in m for _, m in found)
     assert _run("LB101", ctx(image=img, python="3.11", accelerator=True)) == []
+
+
+def test_architecture_spelled_like_uname_is_the_same_architecture():
+    # A config saying x86_64/aarch64 (the provider's own platform check already accepts it).
+    assert _run("LB103", ctx(image=dataclasses.replace(cuda_image("12.4.1"), architecture="x86_64"))) == []
+    assert _run("LB103", ctx(image=dataclasses.replace(cuda_image("12.4.1"), architecture="aarch64"),
+                             platform="linux/arm64")) == []
+    assert [s for s, _ in _run("LB103", ctx(image=dataclasses.replace(cuda_image("12.4.1"), architecture="aarch64")))] == ["error"]
