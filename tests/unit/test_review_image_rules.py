@@ -94,3 +94,39 @@ def test_architecture_spelled_like_uname_is_the_same_architecture():
     assert _run("LB103", ctx(image=dataclasses.replace(cuda_image("12.4.1"), architecture="aarch64"),
                              platform="linux/arm64")) == []
     assert [s for s, _ in _run("LB103", ctx(image=dataclasses.replace(cuda_image("12.4.1"), architecture="aarch64")))] == ["error"]
+
+
+class _Stream:
+    def __init__(self, chunks):
+        self.chunks, self.closed = chunks, False
+
+    def __iter__(self):
+        return iter(self.chunks)
+
+    def close(self):
+        self.closed = True
+
+
+class _Container:
+    def __init__(self, chunks):
+        self.stream = _Stream(chunks)
+
+    def logs(self, **kw):
+        assert kw.get("stream") is True  # never the whole output in one read
+        return self.stream
+
+
+def test_probe_output_is_bounded():
+    # A hostile image's /bin/sh may print gigabytes: reading stops at the bound, one line.
+    import pytest
+
+    from launchbuild.compat.facts.providers import docker as docker_provider
+    from launchbuild.compat.facts.providers.base import ProviderUnavailable
+
+    small = _Container([b"@@os-release\n", b"ID=debian\n", b"@@end\n"])
+    assert docker_provider._bounded_logs(small) == b"@@os-release\nID=debian\n@@end\n"
+    assert small.stream.closed
+    big = _Container(b"A" * (64 * 1024) for _ in range(10_000))
+    with pytest.raises(ProviderUnavailable, match="more than"):
+        docker_provider._bounded_logs(big, limit=1024 * 1024)
+    assert big.stream.closed

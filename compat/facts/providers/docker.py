@@ -40,6 +40,9 @@ def owner_labels() -> dict[str, str]:
     return {OWNER_LABEL: str(os.getpid())}
 PROBE_TIMEOUT_S = 60
 API_TIMEOUT_S = 30
+# What a real probe prints is a few KiB (os-release, apt-cache policy of ten packages). The
+# image's /bin/sh is the image's own program: one that prints gigabytes must not be read whole.
+MAX_PROBE_OUTPUT = 1024 * 1024
 
 _SECTIONS = (
     "os-release",
@@ -254,7 +257,7 @@ def run_probe(client: Any, image_id: str, *, timeout: int = PROBE_TIMEOUT_S) -> 
             container.wait(timeout=timeout)
         except Exception:
             raise ProviderUnavailable(f"the probe container ran past {timeout}s") from None
-        return container.logs(stdout=True, stderr=False).decode("utf-8", "replace")
+        return _bounded_logs(container).decode("utf-8", "replace")
     except DockerException as exc:
         raise ProviderUnavailable(f"the Docker engine failed during the probe: {_first_line(exc)}") from None
     finally:
@@ -263,6 +266,24 @@ def run_probe(client: Any, image_id: str, *, timeout: int = PROBE_TIMEOUT_S) -> 
                 container.remove(force=True)
             except Exception as exc:  # best effort; the label lets tests find leftovers
                 log.warning("could not remove probe container %s: %s", container.id[:12], exc)
+
+
+def _bounded_logs(container: Any, limit: int = MAX_PROBE_OUTPUT) -> bytes:
+    """The probe's stdout, or ProviderUnavailable once it passes `limit` bytes."""
+    stream = container.logs(stdout=True, stderr=False, stream=True, follow=False)
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        for chunk in stream:
+            size += len(chunk)
+            if size > limit:
+                raise ProviderUnavailable(f"the probe container printed more than {limit} bytes")
+            chunks.append(chunk)
+    finally:
+        close = getattr(stream, "close", None)
+        if close is not None:
+            close()
+    return b"".join(chunks)
 
 
 def platform_mismatch(attrs: dict[str, Any], platform: Platform) -> str | None:
