@@ -56,7 +56,7 @@ def render_verification(options: k8s.KubernetesBuildOptions, plan: BuildPlan, im
         "spec": {"podSelector": {"matchLabels": {LABEL_VERIFY: name}}, "policyTypes": ["Ingress", "Egress"]},
     }
     config = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": probe_files()}
-    copy = f"cp {_PROBE_SOURCE}/probe.py {_PROBE_SOURCE}/imports_probe.py {PROBE_DIR}/"
+    copy = f"cp {_PROBE_SOURCE}/probe.py {_PROBE_SOURCE}/imports_probe.py {_PROBE_SOURCE}/entrypoint_imports.py {PROBE_DIR}/"
     if options.uv_image:
         # `uv pip check` beside the probe, as locally: the venv of a uv build has no pip.
         copy += f" && cp {k8s.UV_IN_IMAGE} {PROBE_DIR}/uv"

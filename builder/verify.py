@@ -84,7 +84,8 @@ def judge(plan: BuildPlan, probe: dict) -> tuple[VerificationResult, ...]:
     return tuple(results) + judge_imports(probe)
 
 
-_PROBE_SOURCES = (("verify_probe.py", "probe.py"), ("imports_probe.py", "imports_probe.py"))
+_PROBE_SOURCES = (("verify_probe.py", "probe.py"), ("imports_probe.py", "imports_probe.py"),
+                  ("entrypoint_imports.py", "entrypoint_imports.py"))
 
 
 def _probe_tar(uv_binary: Path | None) -> bytes:

@@ -58,7 +58,7 @@ def entrypoint_imports_result(script: dict) -> VerificationResult:
 def reused_import_checks(extra: dict, script_path, script: str, copied: frozenset[str]) -> tuple[VerificationResult, ...]:
     """A code-only change reuses the environment's import facts: the new script's imports are
     resolved on this host against what the image said it can import, plus the copied code."""
-    from launchbuild.builder import imports_probe
+    from launchbuild.builder import entrypoint_imports
 
     out = []
     if extra.get("imports"):
@@ -67,9 +67,9 @@ def reused_import_checks(extra: dict, script_path, script: str, copied: frozense
     folder = script.rsplit("/", 1)[0] + "/" if "/" in script else ""
     host_folder = str(Path(script_path).parent)
     try:
-        names = imports_probe.script_imports(str(script_path))
+        names = entrypoint_imports.script_imports(str(script_path))
         # The job's own modules the script imports run at its start too: their imports count.
-        outside, errors = imports_probe.local_closure([(str(script_path), "")], [host_folder], [host_folder])
+        outside, errors = entrypoint_imports.local_closure([(str(script_path), "")], [host_folder], [host_folder])
     except (OSError, SyntaxError, ValueError) as exc:
         return (*out, VerificationResult("entrypoint imports", False, f"{script} cannot be parsed: {exc}"))
     if errors:

@@ -2,8 +2,8 @@
 the facts `verify.py` judges. Mounted or copied into a throwaway container; never part of an image.
 
 argv[1]: the entrypoint as JSON; argv[2], argv[3]: the locked names and the names whose imports
-an unchanged heavy layer carries over (imports_probe.py, shipped beside it). A uv binary may
-sit beside this file for `uv pip check`.
+an unchanged heavy layer carries over (imports_probe.py and entrypoint_imports.py, shipped
+beside it). A uv binary may sit beside this file for `uv pip check`.
 """
 
 import importlib.util
@@ -51,9 +51,9 @@ def check_entrypoint(argv):
         ok = os.path.isfile(path) and os.access(path, os.X_OK)
         if not ok:
             return False, "%s missing or not executable" % exe
-        words = _imports_probe().shebang(path)
+        words = _entrypoint_imports().shebang(path)
         if words:
-            interpreter, asked = _imports_probe().shebang_interpreter(words)
+            interpreter, asked = _entrypoint_imports().shebang_interpreter(words)
             if interpreter is None:
                 return False, "%s: its #! interpreter %s is not in the image" % (exe, asked)
             return True, "%s is executable (#! %s)" % (exe, interpreter)
@@ -75,7 +75,7 @@ def check_module(mod):
     """`python -m mod`: Python puts the workdir first on sys.path, so the job's own modules
     there count (this probe's sys.path[0] is its own folder instead); a package needs a
     __main__. Found without running any of the job's code."""
-    probe = _imports_probe()
+    probe = _entrypoint_imports()
     search = probe._search_path(os.getcwd())
     hit = probe.module_file(mod, search)
     if hit is None:
@@ -115,6 +115,11 @@ def finish_pip_check(started):
     proc, tool = started
     out, _ = proc.communicate()
     return {"ran": True, "rc": proc.returncode, "output": out.decode("utf-8", "replace")[-2000:], "tool": tool}
+
+
+def _entrypoint_imports():
+    """entrypoint_imports.py, shipped beside this file as imports_probe.py is, which loads it."""
+    return _imports_probe()._entrypoint_imports()
 
 
 def _imports_probe():

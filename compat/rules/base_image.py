@@ -60,13 +60,13 @@ def python_not_installable(ctx: CheckContext) -> Iterator[Finding]:
         # An image job runs the image as is: without any Python, `python train.py` cannot start.
         # A Python base image gets no Python either: the build's `pythonX.Y -m venv` finds none.
         if ctx.image_job:
-            fix = ChangeBaseImage("python:3.11-slim", "use an image that ships Python ({image}, pytorch/pytorch, ...) or build the job from code")
+            no_python = ChangeBaseImage("python:3.11-slim", "use an image that ships Python ({image}, pytorch/pytorch, ...) or build the job from code")
         else:
             py_name = ctx.python.value if ctx.python is not None else "3.11"
-            fix = ChangeBaseImage(f"python:{py_name}-slim", "use {image} as the Python base image, or pass it as the accelerator base image (Python then goes in with apt)")
+            no_python = ChangeBaseImage(f"python:{py_name}-slim", "use {image} as the Python base image, or pass it as the accelerator base image (Python then goes in with apt)")
         yield LB102.finding(
             f"{img.reference} has no Python interpreter at all ({img.source_of('pythons')})",
-            fix,
+            no_python,
             [ev_image(ctx, "pythons", "none")],
         )
         return

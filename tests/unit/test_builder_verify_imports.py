@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from pathlib import Path
 
-from launchbuild.builder import imports_probe, verify_probe
+from launchbuild.builder import entrypoint_imports, imports_probe, verify_probe
 from launchbuild.builder.verify_imports import judge_imports, reused_import_checks
 
 
@@ -20,7 +20,7 @@ def test_script_imports_skip_functions_and_guarded_imports(tmp_path):
         "from . import local\ntry:\n    import wandb\nexcept ImportError:\n    wandb = None\n"
         "def f():\n    import only_when_called\nif True:\n    import numpy as np\n"
         "class C:\n    import json\n")
-    assert imports_probe.script_imports(str(script)) == [("os", 2), ("yaml", 2), ("rich", 3), ("numpy", 12),
+    assert entrypoint_imports.script_imports(str(script)) == [("os", 2), ("yaml", 2), ("rich", 3), ("numpy", 12),
                                                           ("json", 14)]
 
 
@@ -30,7 +30,7 @@ def test_script_import_reader_raises_only_syntax_errors(tmp_path_factory, text):
     path = tmp_path_factory.mktemp("s") / "s.py"
     path.write_text(text, encoding="utf-8")
     try:
-        imports_probe.script_imports(str(path))
+        entrypoint_imports.script_imports(str(path))
     except (SyntaxError, ValueError):
         pass
 
@@ -81,7 +81,7 @@ def test_the_probe_imports_real_distributions_in_their_own_interpreters():
 
 
 def test_the_script_of_an_entrypoint_python_or_a_launcher():
-    of = imports_probe._script_of
+    of = entrypoint_imports._script_of
     assert of(["python", "-u", "train.py", "--lr", "1"]) == "train.py"
     assert of(["torchrun", "--nproc_per_node", "8", "train.py"]) == "train.py"
     assert of(["accelerate", "launch", "scripts/finetune.py"]) == "scripts/finetune.py"
@@ -186,9 +186,9 @@ def test_a_local_module_the_script_imports_is_followed_to_its_own_imports(tmp_pa
     _write(tmp_path, {"train.py": "import helper\n", "helper.py": "import os\nimport no_such_dist_xyz\n",
                       "good.py": "import json\nimport lib.util\n", "lib/__init__.py": "", "lib/util.py": "import os\n"})
     monkeypatch.chdir(tmp_path)
-    assert _missing(imports_probe.resolve_entrypoint_imports(["python", "train.py"])) == [("no_such_dist_xyz", "helper.py")]
-    assert _missing(imports_probe.resolve_entrypoint_imports(["python", "good.py"])) == []
-    assert judge_imports({"script_imports": imports_probe.resolve_entrypoint_imports(["python", "train.py"])})[0].passed is False
+    assert _missing(entrypoint_imports.resolve_entrypoint_imports(["python", "train.py"])) == [("no_such_dist_xyz", "helper.py")]
+    assert _missing(entrypoint_imports.resolve_entrypoint_imports(["python", "good.py"])) == []
+    assert judge_imports({"script_imports": entrypoint_imports.resolve_entrypoint_imports(["python", "train.py"])})[0].passed is False
 
 
 def test_python_dash_m_finds_the_workdirs_package_and_follows_its_main(tmp_path, monkeypatch):
@@ -202,9 +202,9 @@ def test_python_dash_m_finds_the_workdirs_package_and_follows_its_main(tmp_path,
     assert verify_probe.check_entrypoint(["python", "-m", "pkg.sub"])[0] is True
     assert verify_probe.check_entrypoint(["python", "-m", "nomain"])[0] is False
     assert verify_probe.check_entrypoint(["python", "-m", "json.tool"])[0] is True
-    assert _missing(imports_probe.resolve_entrypoint_imports(["python", "-m", "pkg"])) == [
+    assert _missing(entrypoint_imports.resolve_entrypoint_imports(["python", "-m", "pkg"])) == [
         ("no_such_dist_xyz", str(Path("pkg/sub.py")))]
-    assert _missing(imports_probe.resolve_entrypoint_imports(["python", "-m", "ok"])) == []
+    assert _missing(entrypoint_imports.resolve_entrypoint_imports(["python", "-m", "ok"])) == []
 
 
 def test_a_shebang_script_needs_its_interpreter_and_its_imports_in_that_interpreter(tmp_path, monkeypatch):
@@ -220,8 +220,8 @@ def test_a_shebang_script_needs_its_interpreter_and_its_imports_in_that_interpre
     assert verify_probe.check_entrypoint(["./gone.py"])[0] is False
     assert verify_probe.check_entrypoint(["./env.py"])[0] is False
     assert verify_probe.check_entrypoint(["./ok.py"])[0] is True
-    assert _missing(imports_probe.resolve_entrypoint_imports(["./ok.py"])) == []
-    assert _missing(imports_probe.resolve_entrypoint_imports(["./bad.py"])) == [("no_such_dist_xyz", None)]
+    assert _missing(entrypoint_imports.resolve_entrypoint_imports(["./ok.py"])) == []
+    assert _missing(entrypoint_imports.resolve_entrypoint_imports(["./bad.py"])) == [("no_such_dist_xyz", None)]
 
 
 def test_a_console_scripts_entry_module_is_resolved_through_its_package(tmp_path, monkeypatch):
@@ -235,8 +235,8 @@ def test_a_console_scripts_entry_module_is_resolved_through_its_package(tmp_path
                   "tool/helpers.py": "import no_such_dist_xyz\n"})
     monkeypatch.setattr(sys, "path", [str(site), *sys.path])
     monkeypatch.chdir(tmp_path)
-    assert _missing(imports_probe.resolve_entrypoint_imports(["goodtool"])) == []
-    assert [m for m, _ in _missing(imports_probe.resolve_entrypoint_imports(["badtool"]))] == ["no_such_dist_xyz"]
+    assert _missing(entrypoint_imports.resolve_entrypoint_imports(["goodtool"])) == []
+    assert [m for m, _ in _missing(entrypoint_imports.resolve_entrypoint_imports(["badtool"]))] == ["no_such_dist_xyz"]
 
 
 def test_a_code_only_rebuild_follows_the_scripts_local_modules_too(tmp_path):
@@ -263,6 +263,6 @@ def test_imports_that_do_not_run_here_are_not_required(tmp_path, monkeypatch):
         "if __name__ == '__main__':\n    import lb_absent_helper_main\n"
         "import typing\nif typing.TYPE_CHECKING:\n    import lb_absent_typing2\nelse:\n    import lb_absent_else\n")
     monkeypatch.chdir(tmp_path)
-    result = imports_probe.resolve_script_imports("train.py")
+    result = entrypoint_imports.resolve_script_imports("train.py")
     missing = {row["module"] for row in result["imports"] if not row["found"]}
     assert missing == {"lb_absent_main", "lb_absent_else"}

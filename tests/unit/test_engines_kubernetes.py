@@ -290,7 +290,7 @@ def test_verification_manifests_are_valid_kubernetes_objects() -> None:
         model = models[manifest["kind"]]
         obj = model.model_validate(manifest) if hasattr(model, "model_validate") else api._ApiClient__deserialize(manifest, model.__name__)
         assert api.sanitize_for_serialization(obj) == manifest
-    assert set(manifests[1]["data"]) == {"probe.py", "imports_probe.py"}
+    assert set(manifests[1]["data"]) == {"probe.py", "imports_probe.py", "entrypoint_imports.py"}
     assert "cp /usr/local/bin/uv /tmp/launchbuild-verify/uv" in manifests[2]["spec"]["initContainers"][0]["command"][-1]
     assert len(verify_name(options.destination)) <= 63
 

@@ -256,6 +256,7 @@ def test_on_a_local_engine_the_probe_and_uv_are_mounted_and_nothing_is_copied(tm
     binds = dict(containers.created[0].binds)
     assert {dst: Path(src).name for src, dst in binds.items()} == {
         f"{verify.PROBE_DIR}/probe.py": "verify_probe.py", f"{verify.PROBE_DIR}/imports_probe.py": "imports_probe.py",
+        f"{verify.PROBE_DIR}/entrypoint_imports.py": "entrypoint_imports.py",
         f"{verify.PROBE_DIR}/uv": "uv"}
     assert all(Path(src).is_file() for src in binds)
     assert containers.archives == [None]
@@ -263,14 +264,15 @@ def test_on_a_local_engine_the_probe_and_uv_are_mounted_and_nothing_is_copied(tm
     assert labels["io.launchbuild.role"] == "verify" and "io.launchbuild.owner-pid" in labels
     # Without a host uv (another architecture) the probe is still mounted; pip check uses the image's pip.
     containers, _ = verified(tmp_path, monkeypatch, local_engine=True, with_uv=False)
-    assert len(containers.created[0].binds) == 2 and containers.archives == [None]
+    assert len(containers.created[0].binds) == 3 and containers.archives == [None]  # the three probe files
 
 
 def test_a_remote_engine_gets_the_probe_copied_into_the_created_container(tmp_path, monkeypatch):
     containers, _ = verified(tmp_path, monkeypatch, local_engine=False)
     assert containers.created[0].binds == ()
     assert containers.archives == [["launchbuild-verify", "launchbuild-verify/probe.py",
-                                    "launchbuild-verify/imports_probe.py", "launchbuild-verify/uv"]]
+                                    "launchbuild-verify/imports_probe.py", "launchbuild-verify/entrypoint_imports.py",
+                                    "launchbuild-verify/uv"]]
 
 
 @pytest.mark.parametrize(("kind", "detail"), [
