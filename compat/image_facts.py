@@ -28,7 +28,10 @@ class ImageFacts:
     # X.Y with an interpreter at /usr/bin/python3.X, where the distribution's packages put it
     # (a PPA's too); a conda or /usr/local interpreter is not one: apt-get cannot install it.
     system_pythons: tuple[str, ...] = ()
-    cuda_version: str | None = None  # "12.1.1"
+    cuda_version: str | None = None  # "12.1.1": CUDA_VERSION when set (what the NVIDIA runtime reads), else the toolkit's
+    # The installed toolkit's own version file (/usr/local/cuda/version.json or version.txt):
+    # what nvcc and the image's CUDA libraries are, whatever the env says.
+    cuda_toolkit_version: str | None = None
     cudnn_version: str | None = None  # "8.9.0.131"
     require_cuda: str | None = None  # NVIDIA_REQUIRE_CUDA, verbatim
     has_nvcc: bool | None = None

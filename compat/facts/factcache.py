@@ -16,7 +16,7 @@ from typing import Any
 from launchbuild.compat.image_facts import ImageFacts
 from launchbuild.core.cache import cache_dir, is_stamped, read_json, stamped, write_json
 
-SCHEMA = 2  # 2: system_pythons
+SCHEMA = 3  # 2: system_pythons; 3: cuda_toolkit_version
 _DIGEST = re.compile(r"(sha256|sha384|sha512):([0-9a-f]{64,128})\Z")
 _TUPLE_OF_PAIRS = {"env", "labels", "fact_sources", "attempts"}
 _TUPLES = {"os_id_like", "pythons", "apt_pythons", "system_pythons"}
@@ -70,6 +70,7 @@ _FIELD_OK: dict[str, Any] = {
     "pythons": _strings(_matching(_MINOR)), "apt_pythons": _opt(_strings(_matching(_MINOR))),
     "system_pythons": _strings(_matching(_MINOR)),
     "cuda_version": _opt(_matching(_VERSION)), "cudnn_version": _opt(_matching(_VERSION)),
+    "cuda_toolkit_version": _opt(_matching(_VERSION)),
     "require_cuda": _opt(_text), "has_nvcc": _opt(lambda v: isinstance(v, bool)),
     "end_of_life": lambda v: isinstance(v, bool), "user": _opt(_text),
     "env": _pairs, "labels": _pairs, "fact_sources": _pairs, "attempts": _pairs,

@@ -27,6 +27,13 @@ def _age(table: str) -> Evidence:
     return Evidence(f"data/{table}.json", f"checked {data.table_checked(table)}", "launchbuild data")
 
 
+def _version(text: str | None) -> tuple[int, ...] | None:
+    try:
+        return data.parse_version(text.split("-")[0]) if text else None
+    except ValueError:
+        return None
+
+
 def _unknown(what: str, fix: str | Fix | tuple[Fix, ...], evidence: list[Evidence]) -> Finding:
     return LB211.finding(what, fix, evidence)
 
@@ -141,6 +148,17 @@ def unknown_facts(ctx: CheckContext) -> Iterator[Finding]:
         )
     img_cuda = image_cuda(ctx)
     img = ctx.image
+    toolkit = _version(img.cuda_toolkit_version) if img is not None else None
+    if img is not None and img_cuda is not None and toolkit is not None and toolkit[:2] != img_cuda[:2]:
+        # CUDA_VERSION is what the rules (and the NVIDIA runtime's requirement) go by; a toolkit
+        # installed over it (another release in /usr/local/cuda) is what nvcc and its libraries are.
+        yield _unknown(
+            f"{img.reference} says CUDA {img.cuda_version} (CUDA_VERSION), but its toolkit's version file says "
+            f"{img.cuda_toolkit_version}: the checks went by {cuda.cuda_text(img_cuda[:2])}, and whatever compiles with "
+            f"or loads the image's own toolkit gets {cuda.cuda_text(toolkit[:2])}",
+            "set CUDA_VERSION to the toolkit the image has, or use an image whose toolkit is the one it names",
+            [ev_image(ctx, "cuda_version", img.cuda_version), ev_image(ctx, "cuda_toolkit_version", img.cuda_toolkit_version)],
+        )
     if img is not None and img_cuda is not None:
         if cuda.toolkit_driver(img_cuda) is None:
             yield _unknown(

@@ -41,6 +41,7 @@ def test_probe_of_cuda_devel_ubuntu_image():
         "system_pythons": ("3.10",),
         "has_nvcc": True,
         "cuda_version": "12.1.1",
+        "cuda_toolkit_version": "12.1.1",
         "apt_pythons": ("3.10", "3.11"),
     }
     assert sources["cuda_version"] == "probe container /usr/local/cuda/version.json"

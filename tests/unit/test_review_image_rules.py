@@ -130,3 +130,21 @@ def test_probe_output_is_bounded():
     with pytest.raises(ProviderUnavailable, match="more than"):
         docker_provider._bounded_logs(big, limit=1024 * 1024)
     assert big.stream.closed
+
+
+def test_a_toolkit_that_is_not_the_cuda_version_the_image_names_is_said():
+    # CUDA_VERSION=12.4.1 over an 11.7 toolkit in /usr/local/cuda: the rules go by the env, so
+    # whatever uses the toolkit itself would be judged on the wrong CUDA without a word.
+    from launchbuild.compat.facts.providers.filefacts import merge_facts
+
+    files = facts_from_files(FileScan(where="probe container", cuda_version_json='{"cuda": {"name": "CUDA SDK", "version": "11.7.1"}}'))
+    facts, sources = merge_facts(files, ({"cuda_version": "12.4.1"}, {"cuda_version": "config env CUDA_VERSION"}))
+    assert facts["cuda_version"] == "12.4.1" and facts["cuda_toolkit_version"] == "11.7.1"
+    img = dataclasses.replace(cuda_image("12.4.1"), cuda_toolkit_version="11.7.1",
+                              fact_sources=tuple(sorted(sources.items())))
+    warned = [m for sev, m in _run("LB211", ctx(image=img)) if "version file" in m]
+    assert len(warned) == 1 and "12.4" in warned[0] and "11.7" in warned[0]
+    # The same release (another patch level, or no version file) is nothing to say.
+    for same in ("12.4.131", None):
+        quiet = dataclasses.replace(cuda_image("12.4.1"), cuda_toolkit_version=same)
+        assert not [m for _, m in _run("LB211", ctx(image=quiet)) if "version file" in m]

@@ -200,10 +200,12 @@ def facts_from_files(scan: FileScan) -> tuple[dict[str, Any], dict[str, str]]:
     cuda = parse_cuda_version_json(scan.cuda_version_json)
     if cuda:
         put("cuda_version", cuda, "/usr/local/cuda/version.json")
+        put("cuda_toolkit_version", cuda, "/usr/local/cuda/version.json")
     else:
         cuda = parse_cuda_version_txt(scan.cuda_version_txt)
         if cuda:
             put("cuda_version", cuda, "/usr/local/cuda/version.txt")
+            put("cuda_toolkit_version", cuda, "/usr/local/cuda/version.txt")
     # Slim images delete /var/lib/apt/lists: apt-cache then only knows what is installed,
     # so its answer would be wrong; the caller falls back to the per-distro table.
     if scan.apt_policy is not None and scan.apt_list_files:
