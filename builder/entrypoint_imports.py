@@ -60,27 +60,14 @@ def _guarded(node, parents):
 
 
 def script_imports(path):
-    """[(module, line)] the script imports at module level (not in functions, not guarded)."""
-    with open(path, "rb") as fh:
-        tree = ast.parse(fh.read(), filename=path)
-    found = []
-
-    def visit(node, parents):
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
-                continue
-            if isinstance(child, ast.Import) and not _guarded(child, parents):
-                found.extend((a.name.split(".")[0], child.lineno) for a in child.names)
-            elif isinstance(child, ast.ImportFrom) and child.level == 0 and child.module and not _guarded(child, parents):
-                found.append((child.module.split(".")[0], child.lineno))
-            visit(child, parents + [child])
-
-    visit(tree, [])
+    """[(top-level module, line)] the script imports at module level (not in functions, not
+    guarded), each once: `_module_imports` of the script as it is started."""
     seen, out = set(), []
-    for name, line in found:
-        if name not in seen and name != "__future__":
-            seen.add(name)
-            out.append((name, line))
+    for name, line in _module_imports(path, ""):
+        top = name.split(".")[0]
+        if top and top not in seen and top != "__future__":
+            seen.add(top)
+            out.append((top, line))
     return out
 
 
@@ -356,20 +343,10 @@ def resolve_entrypoint_imports(argv):
         return None
     base = os.path.basename(argv[0])
     if _is_python_name(argv[0]):
-        rest = list(argv[1:])
-        while rest:
-            arg = rest.pop(0)
-            if arg == "-m":
-                return resolve_module_imports(rest[0]) if rest else None
-            if arg == "-c":
-                return None
-            if arg in ("-W", "-X"):
-                rest = rest[1:]
-                continue
-            if arg.startswith("-"):
-                continue
-            return resolve_script_imports(arg)
-        return None
+        kind, what = _python_target(argv[1:])
+        if kind == "-m" and what:
+            return resolve_module_imports(what)
+        return resolve_script_imports(what) if kind == "script" and what else None
     if "/" in argv[0]:
         path = os.path.join(os.getcwd(), argv[0])
         words = shebang(path) if os.path.isfile(path) else None
@@ -394,15 +371,21 @@ def _script_of(argv):
         # Launchers (torchrun, accelerate launch, deepspeed): the first .py argument is the script.
         scripts = [a for a in argv[1:] if a.endswith(".py") and not a.startswith("-")]
         return scripts[0] if scripts else None
-    rest = list(argv[1:])
+    kind, what = _python_target(argv[1:])
+    return what if kind == "script" and what and what.endswith(".py") else None
+
+
+def _python_target(args):
+    """What `python ARGS` runs: ("-m", module), ("-c", code), ("script", path), or (None, None)."""
+    rest = list(args)
     while rest:
         arg = rest.pop(0)
         if arg in ("-m", "-c"):
-            return None
+            return arg, (rest[0] if rest else None)
         if arg in ("-W", "-X"):
             rest = rest[1:]
             continue
         if arg.startswith("-"):
             continue
-        return arg if arg.endswith(".py") else None
-    return None
+        return "script", arg
+    return None, None

@@ -266,3 +266,23 @@ def test_imports_that_do_not_run_here_are_not_required(tmp_path, monkeypatch):
     result = entrypoint_imports.resolve_script_imports("train.py")
     missing = {row["module"] for row in result["imports"] if not row["found"]}
     assert missing == {"lb_absent_main", "lb_absent_else"}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["-u", "-W", "error", "-X", "dev", "-m", "-c", "pkg", "train.py", "--", "-O"]),
+                max_size=8))
+def test_the_python_argv_reader_names_what_python_would_run(args):
+    kind, what = entrypoint_imports._python_target(args)
+    rest, expected = list(args), (None, None)
+    while rest:  # python's own reading: -W/-X take a value, other options none, the first word runs
+        arg = rest.pop(0)
+        if arg in ("-m", "-c"):
+            expected = (arg, rest[0] if rest else None)
+            break
+        if arg in ("-W", "-X"):
+            rest = rest[1:]
+        elif not arg.startswith("-"):
+            expected = ("script", arg)
+            break
+    assert (kind, what) == expected
+    assert entrypoint_imports._script_of(["python", *args]) == (what if kind == "script" and what.endswith(".py") else None)
