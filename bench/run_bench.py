@@ -297,6 +297,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_verdicts:
         rows += measure_verdicts(args.verdict_runs, args.gpu_cap, 1)
         rows += measure_check(5)
+    # The jobs whose rows this run measured: the builds', the verdicts' and the warm check's
+    # (resolve rows come from bench/results/resolve.json, dated there).
+    measured = sorted({r.job for r in rows})
     rows += resolve_rows()
     previous_info: dict = {}
     if args.merge and (BENCH / "results" / f"{args.out_stem}.json").exists():
@@ -329,7 +332,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     if previous_info:
         # A partial run: say which rows are new and where the others come from.
-        info["measured_this_run"] = [] if args.skip_builds else [j for j in args.jobs.split(",") if j]
+        info["measured_this_run"] = measured
         # Which run each job's rows come from: carried over from the merged file, then this run's.
         rows_from = dict(previous_info.get("rows_from") or {})
         for job in {r.job for r in rows}:

@@ -192,6 +192,30 @@ def _canonical(name):
     return re.sub(r"[-_.]+", "-", name or "").lower()
 
 
+def record_paths(dist):
+    """The paths a distribution's RECORD lists, as text: what `dist.files` names, read without
+    making a PackagePath per file (the torch stack's ~40,000 files took most of the probe's time
+    that way). A distribution without a RECORD (installed-files.txt, an egg) goes by dist.files."""
+    import csv
+
+    try:
+        text = dist.read_text("RECORD")
+    except Exception:  # noqa: BLE001 - unreadable metadata: the slower, general reader decides
+        text = None
+    if text is None:
+        return [str(path) for path in dist.files or ()]
+    return [_as_package_path(row[0]) for row in csv.reader(text.splitlines()) if row]
+
+
+def _as_package_path(name):
+    """`name` as str(PackagePath(name)) writes it: only an unusual one needs pathlib."""
+    if name and "//" not in name and "/./" not in name and not name.startswith("./") and not name.endswith(("/", "/.")):
+        return name
+    from pathlib import PurePosixPath
+
+    return str(PurePosixPath(name))
+
+
 def reuse_refused(reused, installed=None):
     """Why the import results of the `reused` distributions (an unchanged heavy layer) cannot be
     carried over, or None. A later layer could change what they import only through their own
@@ -201,8 +225,7 @@ def reuse_refused(reused, installed=None):
         return "no importlib.metadata"
     owner = {}
     for name, _, _, dist in installed_distributions() if installed is None else installed:
-        for path in dist.files or ():
-            text = str(path)
+        for text in record_paths(dist):
             if text.endswith(".pyc") or ".dist-info/" in text or text.startswith(".."):
                 continue
             if name not in reused:

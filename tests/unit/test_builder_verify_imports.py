@@ -286,3 +286,44 @@ def test_the_python_argv_reader_names_what_python_would_run(args):
             break
     assert (kind, what) == expected
     assert entrypoint_imports._script_of(["python", *args]) == (what if kind == "script" and what.endswith(".py") else None)
+
+
+def test_record_paths_are_what_dist_files_names_on_every_installed_distribution():
+    from importlib import metadata
+
+    dists = list(metadata.distributions())
+    assert len(dists) > 20
+    for dist in dists:
+        assert imports_probe.record_paths(dist) == [str(p) for p in dist.files or ()], dist.metadata["Name"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(st.characters(min_codepoint=32, max_codepoint=0x2FF, exclude_characters="\x85"), max_size=30)
+                .map(lambda s: s.replace("\\", "/")), max_size=6))
+def test_record_paths_read_quoted_csv_as_dist_files_does(names):
+    """Paths with commas, quotes, empty parts or `./` (quoted in RECORD as csv writes them) are
+    read back as importlib.metadata reads them (no path holds a line separator)."""
+    import csv
+    import io
+    from importlib.metadata import PathDistribution
+    from pathlib import Path
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        info = Path(tmp) / "demo-1.0.dist-info"
+        info.mkdir()
+        buf = io.StringIO()
+        csv.writer(buf).writerows([(n, "", "") for n in names])
+        (info / "RECORD").write_text(buf.getvalue(), encoding="utf-8")
+        dist = PathDistribution(info)
+        assert imports_probe.record_paths(dist) == [str(p) for p in dist.files or ()]
+
+
+def test_a_distribution_without_a_record_goes_by_its_files():
+    class NoRecord:
+        files = ["pkg/__init__.py", "pkg/mod.py"]
+
+        def read_text(self, name):
+            return None
+
+    assert imports_probe.record_paths(NoRecord()) == ["pkg/__init__.py", "pkg/mod.py"]
