@@ -62,10 +62,29 @@ def load(request: JobRequest) -> tuple[Job, Options]:
 
 
 def describe(request: JobRequest) -> JobView:
+    """The job as `show` prints it. Nothing is fetched; but a job that is a directory on this
+    machine has its own config file right there, and `check` would read it: so does `show`
+    (the values it sets and where they came from, or the refusal of an operator option)."""
     from launchbuild.jobs.describe import job_to_dict
 
     job, options = load(request)
+    if isinstance(job.source, CodeSource) and _is_local_directory(job.source.path):
+        from launchbuild.jobs.fetch import materialize
+        from launchbuild.jobs.spec import load_job
+
+        with materialize(job) as workspace:  # a directory: nothing is copied or fetched
+            if workspace is not None:
+                options = resolve_options(request.config_names(), source_dir=Path(workspace.path),
+                                          operator_config=request.operator_config)
+        job = load_job(request.job, job_overrides(options, request))
     return JobView(job_label(job), job_to_dict(job), options)
+
+
+def _is_local_directory(path: Path) -> bool:
+    try:
+        return Path(path).is_dir()
+    except OSError:
+        return False
 
 
 @contextlib.contextmanager

@@ -312,3 +312,25 @@ def test_bad_kubernetes_values_are_one_line(flags, needles):
     with pytest.raises(BadInput) as err:
         _kube(flags)
     assert "\n" not in str(err.value) and all(n in str(err.value) for n in needles), str(err.value)
+
+
+# --- `show` of a local directory reads the job's own config, as `check` does --------------------
+
+
+def test_show_of_a_directory_says_what_its_own_config_sets(tmp_path):
+    job = _job(tmp_path, 'python = "3.11"\ngpu = ["H100"]\nentrypoint = "python train.py"\n')
+    result = runner.invoke(app, ["show", str(job), "--format", "json"], env={"NO_COLOR": "1"})
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert (data["python"]["value"], data["python"]["origin"]) == ("3.11", "config file")
+    assert data["entrypoint"]["value"] == ["python", "train.py"]
+    verbose = runner.invoke(app, ["show", str(job), "-v"], env={"NO_COLOR": "1", "COLUMNS": "200"})
+    assert verbose.exit_code == 0, verbose.output
+    gpu_row = next(ln for ln in verbose.output.splitlines() if ln.strip().startswith("gpu "))
+    assert "H100" in gpu_row and "config file" in gpu_row
+
+
+def test_show_of_a_directory_refuses_an_operator_option_in_its_config(tmp_path):
+    job = _job(tmp_path, 'push = "registry.invalid/team/x"\n')
+    line = one_error_line(runner.invoke(app, ["show", str(job)], env={"NO_COLOR": "1"}))
+    assert "'push' is an operator option" in line and "launchbuild.toml" in line
