@@ -19,9 +19,10 @@ from launchbuild.errors import BadInput
 __all__ = ["RULES", "Rule", "evaluate", "get", "normalize_ignore", "sort_key"]
 
 
-def normalize_ignore(ignore: Iterable[str]) -> tuple[str, ...]:
+def normalize_ignore(ignore: Iterable[str], where: str = "--ignore") -> tuple[str, ...]:
     """Validate `--ignore` IDs ('lb202' accepted; 'LB202,LB204' in one value too, as the
-    environment variable and config files write lists); unknown IDs are bad input."""
+    environment variable and config files write lists); unknown IDs are bad input, named
+    by `where` (the flag, a variable, a file and its key)."""
     out = []
     for raw in ignore:
         for part in raw.split(","):
@@ -33,7 +34,7 @@ def normalize_ignore(ignore: Iterable[str]) -> tuple[str, ...]:
 
                 close = difflib.get_close_matches(rid, sorted(RULES), n=1)
                 hint = f"did you mean {close[0]}? " if close else ""
-                raise BadInput(f"--ignore {part.strip()[:40]!r}: no such rule; {hint}known rules: {', '.join(sorted(RULES))}")
+                raise BadInput(f"{where} {part.strip()[:40]!r}: no such rule; {hint}known rules: {', '.join(sorted(RULES))}")
             out.append(rid)
     return tuple(dict.fromkeys(out))
 

@@ -65,17 +65,18 @@ def _known_ccs() -> set[tuple[int, int]]:
     return out
 
 
-def parse_gpu(text: str) -> Gpu:
-    """'H100', 'NVIDIA A100-SXM4-40GB', 'Tesla T4', 'sm_90', '9.0' (case-insensitive)."""
+def parse_gpu(text: str, where: str = "--gpu") -> Gpu:
+    """'H100', 'NVIDIA A100-SXM4-40GB', 'Tesla T4', 'sm_90', '9.0' (case-insensitive); `where`
+    names where the value came from in messages (the flag, a variable, a file and its key)."""
     raw = (text or "").strip()
     if not raw:
-        raise BadInput("--gpu is empty: give a GPU model (H100, A100, T4) or a compute capability (sm_90, 9.0)")
+        raise BadInput(f"{where} is empty: give a GPU model (H100, A100, T4) or a compute capability (sm_90, 9.0)")
     m = _CC_RE.match(raw)
     if m and (raw.lower().startswith(("sm", "compute")) or "." in raw):
         cc = (int(m.group(1)), int(m.group(2)))
         if cc not in _known_ccs():
             known = ", ".join(f"sm_{a}{b}" for a, b in sorted(_known_ccs()))
-            raise BadInput(f"--gpu {raw}: no NVIDIA GPU has compute capability {cc[0]}.{cc[1]}; known: {known}")
+            raise BadInput(f"{where} {raw}: no NVIDIA GPU has compute capability {cc[0]}.{cc[1]}; known: {known}")
         same = gpus.by_cc(cc)
         datacenter = None
         if same and all(r.datacenter is True for r in same):
@@ -86,7 +87,7 @@ def parse_gpu(text: str) -> Gpu:
         close = gpus.close_matches(raw)
         hint = f"did you mean {', '.join(close)}?" if close else "known models are in data/gpus.json;"
         raise BadInput(
-            f"--gpu {raw!r}: unknown GPU model; {hint} Or pass its compute capability (e.g. sm_90 or 9.0)"
+            f"{where} {raw!r}: unknown GPU model; {hint} Or pass its compute capability (e.g. sm_90 or 9.0)"
         )
     return Gpu(row.name, row.cc, row.datacenter, row.inferred_from)
 
@@ -94,16 +95,17 @@ def parse_gpu(text: str) -> Gpu:
 _DRIVER_RE = re.compile(r"^(\d{3})(?:\.(\d{1,3}))(?:\.(\d{1,3}))?$")
 
 
-def parse_driver(text: str) -> DriverVersion:
-    """'535.104.05', '570.26' -> DriverVersion. A CUDA version given by mistake is named as such."""
+def parse_driver(text: str, where: str = "--driver") -> DriverVersion:
+    """'535.104.05', '570.26' -> DriverVersion. A CUDA version given by mistake is named as such;
+    `where` names where the value came from in messages."""
     raw = (text or "").strip()
     m = _DRIVER_RE.match(raw)
     if not m:
         if re.match(r"^\d{1,2}(\.\d+){0,2}$", raw):
             raise BadInput(
-                f"--driver {raw}: looks like a CUDA version, not a driver version; pass the "
+                f"{where} {raw}: looks like a CUDA version, not a driver version; pass the "
                 "'Driver Version' nvidia-smi prints, e.g. 535.104.05"
             )
-        raise BadInput(f"--driver {raw!r}: not a driver version; use the form nvidia-smi prints, e.g. 535.104.05")
+        raise BadInput(f"{where} {raw!r}: not a driver version; use the form nvidia-smi prints, e.g. 535.104.05")
     parts = tuple(int(g) for g in m.groups() if g is not None)
     return DriverVersion(parts, raw)

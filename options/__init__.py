@@ -77,9 +77,24 @@ class Options:
         s = self.values[name]
         return None if s.value in (None, []) else s
 
+    def where(self, name: str) -> str:
+        """Where `name`'s value came from, as an error message names it: the flag, the
+        variable, or the file and its key (`launchbuild.toml: gpu`)."""
+        return where_of(self.values[name], SPECS_BY_NAME[name])
+
     def describe(self) -> list[tuple[str, str, str]]:
         """(name, value, origin) rows for `--verbose`. Credentials never appear in options."""
         return [(n, _show(s.value), s.describe()) for n, s in self.values.items()]
+
+
+def where_of(value: Sourced[Any], spec: Option) -> str:
+    """How a message names the place `value` of option `spec` came from: a file and its key
+    for a config file, the variable for the environment, else the flag."""
+    if value.origin in (Origin.CONFIG_FILE, Origin.OPERATOR_CONFIG) and value.detail:
+        return f"{value.detail}: {spec.name}"
+    if value.origin is Origin.ENV and value.detail:
+        return value.detail
+    return spec.flag
 
 
 def _show(value: Any) -> str:

@@ -66,9 +66,18 @@ def gpus(options: Options, run_metadata: RunMetadata | None) -> tuple[
             names = [Sourced(g, gpu_opt.origin, gpu_opt.detail) for g in gpu_opt.value]
     elif run_metadata is not None and run_metadata.gpu:
         names = [Sourced(run_metadata.gpu, Origin.RUN_METADATA, run_metadata.path)]
-    parsed = tuple(parse_gpu(s.value) for s in names)
-    driver = parse_driver(driver_opt.value) if driver_opt is not None else None
+    # A bad value is named where it came from: the flag, the variable, the file and its key.
+    parsed = tuple(parse_gpu(s.value, _where(s, "gpu", options)) for s in names)
+    driver = parse_driver(driver_opt.value, _where(driver_opt, "driver", options)) if driver_opt is not None else None
     return parsed, tuple(names), driver, driver_opt
+
+
+def _where(value: Sourced[str], name: str, options: Options) -> str:
+    if value.origin is Origin.INFERRED:
+        return f"{name} from {value.detail or 'the host'}"
+    if value.origin is Origin.RUN_METADATA:
+        return f"{value.detail}: {name}"
+    return options.where(name)
 
 
 def resolve_options_for(prepared: Prepared, *, requirements: Path | None, extras: Sequence[str],
@@ -119,9 +128,9 @@ def check(
 
     started = time.perf_counter()
     job, options, source_dir = prepared.job, prepared.options, prepared.source_dir
-    normalize_ignore(options["ignore"])  # an unknown rule ID is bad input before any slow work
+    normalize_ignore(options["ignore"], options.where("ignore"))  # bad input before any slow work
     platform_s = options.values["platform"]
-    platform = parse_platform(platform_s.value)
+    platform = parse_platform(platform_s.value, options.where("platform"))
     offline = bool(options["offline"])
     run_metadata = read_run_metadata(job.run_metadata) if job.run_metadata else None
     parsed_gpus, gpu_names, driver, driver_s = gpus(options, run_metadata)

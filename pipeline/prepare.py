@@ -114,6 +114,11 @@ def prepare(
                 on_source(Path(source_dir))
             options = resolve_options(flags, source_dir=source_dir, operator_config=request.operator_config)
             job = load_job(request.job, job_overrides(options, request))
+        from launchbuild.core.platform import parse_platform
+
+        # Every job command reads the platform: a bad one is named where it was set (the flag,
+        # the variable, the file and its key) before any slow work.
+        parse_platform(options["platform"], options.where("platform"))
         progress.options(options)
         yield Prepared(job, options, source_dir, commit, explicit_frozen=request.frozen)
 

@@ -334,3 +334,35 @@ def test_show_of_a_directory_refuses_an_operator_option_in_its_config(tmp_path):
     job = _job(tmp_path, 'push = "registry.invalid/team/x"\n')
     line = one_error_line(runner.invoke(app, ["show", str(job)], env={"NO_COLOR": "1"}))
     assert "'push' is an operator option" in line and "launchbuild.toml" in line
+
+
+# --- a bad gpu / driver / platform / ignore is named where it was set, not as a flag -------------
+
+_BAD_TARGET = {"gpu": ["garbage-gpu"], "driver": "R535", "platform": "arm", "ignore": ["LB999"]}
+
+
+@pytest.mark.parametrize("name", sorted(_BAD_TARGET))
+@pytest.mark.parametrize("layer", ["job config", "operator config", "environment"])
+def test_a_bad_target_value_names_the_file_and_key_or_the_variable(tmp_path, name, layer):
+    value = _BAD_TARGET[name]
+    env = {"NO_COLOR": "1"}
+    args = ["check", "--offline"]
+    if layer == "job config":
+        job = _job(tmp_path, f'"{name}" = {_toml(value)}\n')
+        expected = "launchbuild.toml: " + name
+    elif layer == "operator config":
+        job = _job(tmp_path)
+        args += ["--config", str(_write(tmp_path / "ops.toml", {name: value}))]
+        expected = "ops.toml: " + name
+    else:
+        job = _job(tmp_path)
+        env[SPECS_BY_NAME[name].env_var] = ",".join(value) if isinstance(value, list) else value
+        expected = SPECS_BY_NAME[name].env_var
+    line = one_error_line(runner.invoke(app, [*args, str(job)], env=env))
+    assert expected in line and f"--{name}" not in line, line
+
+
+def test_a_bad_target_flag_is_still_named_as_the_flag(tmp_path):
+    line = one_error_line(runner.invoke(app, ["check", str(_job(tmp_path)), "--offline", "--driver", "R535"],
+                                        env={"NO_COLOR": "1"}))
+    assert "--driver 'R535'" in line
