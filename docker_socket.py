@@ -99,6 +99,17 @@ class EngineSocket:
             return None
         return doc if isinstance(doc, dict) and doc.get("Id") else None
 
+    def history(self, name: str) -> list[Any] | None:
+        """The image's history (newest entry first), or None when the engine could not say."""
+        answer = self._request("GET", "/images/" + quote(name, safe="/:") + "/history")
+        if answer is None or answer[0] != 200:
+            return None
+        try:
+            doc = json.loads(answer[1])
+        except (ValueError, RecursionError):
+            return None
+        return doc if isinstance(doc, list) else None
+
     def tag(self, image: str, repository: str, tag: str) -> bool | None:
         """Tag `image` (an ID or reference) as repository:tag. True when the engine did; False
         when it has no such image; None when it could not be asked or refused (the SDK's

@@ -39,6 +39,11 @@ class ImageFacts:
     env: tuple[tuple[str, str], ...] = ()
     labels: tuple[tuple[str, str], ...] = ()
     user: str | None = None
+    # Filesystem layers the image's history records after the LABEL step that wrote its
+    # launchbuild lock label (core.labels.layers_after_build): 0 for the image launchbuild built,
+    # more for an image derived from it (its lock label inherited, no longer what is installed),
+    # None when not known or the image has no launchbuild lock label.
+    layers_after_build: int | None = None
     # Where each fact came from, e.g. {"cuda_version": "env CUDA_VERSION"}
     fact_sources: tuple[tuple[str, str], ...] = field(default=())
     # Added for compat.facts.inspect: the config digest (`docker image inspect` Id), the

@@ -23,8 +23,9 @@ import base64
 import binascii
 import hashlib
 import json
+import re
 import zlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from launchbuild.core.records import dataclass
@@ -109,3 +110,25 @@ def read_labels(labels: Mapping[str, str]) -> BuiltImage | None:
     python = labels.get(PYTHON_LABEL) or (facts.get("python") if isinstance(facts.get("python"), str) else None)
     return BuiltImage(lock_sha256=sha, lock_text=lock, lock_path=labels.get(LOCK_PATH_LABEL) or None,
                       python=python, facts=facts, rules_version=labels.get(RULES_LABEL) or None)
+
+
+# The history entries read for `layers_after_build`: an image's history is outside input.
+MAX_HISTORY_ENTRIES = 4096
+
+
+def layers_after_build(history: Sequence[tuple[str, bool]], lock_sha256: str | None) -> int | None:
+    """How many filesystem layers an image's history records after the LABEL instruction
+    that wrote `lock_sha256` (oldest entry first: (created_by, made a layer)).
+
+    0: the image is the launchbuild image its labels describe (config-only steps may follow).
+    More: a derived image (FROM a launchbuild image, then RUN/COPY): its labels are inherited,
+    and the lock in them is no longer what is installed. None: not known (no lock digest, no
+    history, or no entry that wrote it)."""
+    if not lock_sha256 or not history or len(history) > MAX_HISTORY_ENTRIES:
+        return None
+    mark = re.compile(re.escape(LOCK_SHA_LABEL) + r"""=["']?""" + re.escape(lock_sha256) + r"""(?![0-9a-f])""")
+    for i in range(len(history) - 1, -1, -1):
+        created_by, _ = history[i]
+        if "LABEL" in created_by and mark.search(created_by):
+            return sum(1 for _, made_layer in history[i + 1:] if made_layer)
+    return None

@@ -189,9 +189,12 @@ def check(
         facts = with_label_python(facts, image_python)
         # The local engine is not the network: --offline still reads an image it holds.
         if environment is None and facts is not None and (not offline or facts.provider == "docker"):
-            from launchbuild.compat.facts.image_env import installed_environment
+            from launchbuild.compat.facts.image_env import inherited_labels, installed_environment
 
+            inherited = inherited_labels(facts)
             facts, environment, python = installed_environment(facts, python, platform, progress)
+            if inherited and environment is not None:
+                environment = replace(environment, input_reason=f"{base.value}: {inherited}")
 
     ctx = CheckContext(
         image=facts,

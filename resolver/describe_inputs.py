@@ -11,7 +11,7 @@ from launchbuild.resolver.model import ResolveResult
 def input_lines(result: ResolveResult, *, verbose: bool) -> list[tuple[str, str]]:
     """(label, text) rows: `why` always; `read` and `not used` with --verbose."""
     rows: list[tuple[str, str]] = []
-    if result.input_path and result.input_reason:
+    if result.input_reason:
         rows.append(("why", result.input_reason))
     if verbose:
         from launchbuild.resolver.detectors import PRECEDENCE

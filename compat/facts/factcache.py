@@ -16,7 +16,7 @@ from typing import Any
 from launchbuild.compat.image_facts import ImageFacts
 from launchbuild.core.cache import cache_dir, is_stamped, read_json, stamped, write_json
 
-SCHEMA = 3  # 2: system_pythons; 3: cuda_toolkit_version
+SCHEMA = 4  # 2: system_pythons; 3: cuda_toolkit_version; 4: layers_after_build
 _DIGEST = re.compile(r"(sha256|sha384|sha512):([0-9a-f]{64,128})\Z")
 _TUPLE_OF_PAIRS = {"env", "labels", "fact_sources", "attempts"}
 _TUPLES = {"os_id_like", "pythons", "apt_pythons", "system_pythons"}
@@ -73,6 +73,7 @@ _FIELD_OK: dict[str, Any] = {
     "cuda_toolkit_version": _opt(_matching(_VERSION)),
     "require_cuda": _opt(_text), "has_nvcc": _opt(lambda v: isinstance(v, bool)),
     "end_of_life": lambda v: isinstance(v, bool), "user": _opt(_text),
+    "layers_after_build": _opt(lambda v: isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 4096),
     "env": _pairs, "labels": _pairs, "fact_sources": _pairs, "attempts": _pairs,
     "from_cache": lambda v: isinstance(v, bool),
 }

@@ -51,13 +51,29 @@ def built_image_environment(facts, *, python: str | None, platform: str) -> tupl
     if built is None:
         return None, None
     image_python = built.python
-    if built.lock_text is None:
-        return None, image_python
+    if built.lock_text is None or inherited_labels(facts) is not None:
+        return None, image_python  # what is installed is read from the layers instead
     variants = built.facts.get("cuda_variants") or {}
     lock = lock_from_text(built.lock_text, python=python or image_python or "", platform=platform,
                           backend="image label",
                           cuda_variants=tuple((str(k), str(v)) for k, v in variants.items()) if isinstance(variants, dict) else ())
     return ResolveResult(input_kind="image label", input_path=built.lock_path, lock=lock), image_python
+
+
+def inherited_labels(facts: Any) -> str | None:
+    """Why a launchbuild image's lock label does not describe this image, or None when it does:
+    the history shows filesystem layers after the step that wrote the label (an image built
+    FROM a launchbuild image inherits its labels), or the history cannot say."""
+    from launchbuild.core.labels import read_labels
+
+    built = read_labels(dict(facts.labels)) if facts is not None else None
+    if built is None or built.lock_text is None or facts.layers_after_build == 0:
+        return None  # no lock label to doubt, or the image launchbuild built
+    if facts.layers_after_build is None:
+        return "its launchbuild lock label is not known to be its own: no step in its history wrote it"
+    n = facts.layers_after_build
+    return (f"it adds {n} layer{'s' if n != 1 else ''} over the launchbuild image whose labels it "
+            "inherited, so their lock is not what is installed")
 
 
 def installed_environment(facts: Any, python: Any, platform: str, progress: Any) -> tuple[Any, ResolveResult | None, Any]:
@@ -127,6 +143,9 @@ def label_rows(facts: Any) -> list[tuple[str, str, str]]:
     checked = ", ".join(f"{k}={v}" for k, v in sorted(built.facts.items()) if k != "pythons")
     rows.append(("checked facts", checked or "?", "image label io.launchbuild.checked-facts"))
     rows.append(("rules version", built.rules_version or "?", "image label"))
+    inherited = inherited_labels(facts)
+    if inherited:
+        rows.append(("labels inherited", inherited, "image history"))
     return rows
 
 

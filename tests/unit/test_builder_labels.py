@@ -37,7 +37,8 @@ def test_round_trip_of_lock_and_checked_facts():
 
 
 def test_the_environment_of_a_built_image_is_its_lock():
-    facts = ImageFacts(reference="team/job:lb-1", provider="registry", labels=tuple(sorted(labels_of().items())))
+    facts = ImageFacts(reference="team/job:lb-1", provider="registry", labels=tuple(sorted(labels_of().items())),
+                       layers_after_build=0)  # its history: nothing installed after the build
     env, python = built_image_environment(facts, python=None, platform="linux/amd64")
     assert python == "3.11" and env is not None and env.lock is not None
     assert [(p.name, p.version) for p in env.lock.packages] == [("nvidia-cuda-runtime-cu12", "12.1.105")]

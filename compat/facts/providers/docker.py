@@ -192,6 +192,44 @@ def facts_from_inspect(attrs: dict[str, Any], ref: ImageRef) -> tuple[dict[str, 
     return facts, sources
 
 
+def engine_history(doc: Any) -> list[tuple[str, bool]] | None:
+    """The engine's /images/{id}/history answer (newest first) as (created_by, made a
+    layer) pairs, oldest first; None for anything else. Pure: the image is outside input."""
+    if not isinstance(doc, list):
+        return None
+    entries: list[tuple[str, bool]] = []
+    for entry in reversed(doc):
+        if not isinstance(entry, dict):
+            return None
+        created_by, size = entry.get("CreatedBy") or "", entry.get("Size") or 0
+        if not isinstance(created_by, str) or not isinstance(size, int) or isinstance(size, bool):
+            return None
+        entries.append((created_by, size > 0))  # a step that changed no file adds 0 bytes
+    return entries
+
+
+def _layers_after_build(labels: dict[str, str], image_id: str, client: Any) -> int | None:
+    """core.labels.layers_after_build for a local image: its history, read only when the
+    image carries a launchbuild lock label (one more engine call, on the uncached path)."""
+    from launchbuild.core.labels import LOCK_SHA_LABEL, layers_after_build
+
+    sha = labels.get(LOCK_SHA_LABEL)
+    if not sha or not image_id:
+        return None
+    from launchbuild.docker_socket import shared
+
+    fast = shared()
+    doc = fast.history(image_id) if fast is not None else None
+    if doc is None and client is not None:
+        try:
+            doc = client.api.history(image_id)
+        except Exception as exc:  # noqa: BLE001 - the SDK's errors: the history stays unknown
+            log.info("history of %s not read: %s", image_id, _first_line(exc))
+            doc = None
+    history = engine_history(doc)
+    return layers_after_build(history, sha) if history is not None else None
+
+
 def connect(timeout: int = API_TIMEOUT_S) -> Any:
     """A docker SDK client that has answered a ping, or `ProviderUnavailable`."""
     try:
@@ -338,6 +376,7 @@ def read_facts(
     if output is not None:
         scan = parse_probe_output(output)
         facts, sources = merge_facts(facts_from_files(scan), (facts, sources))
+    facts["layers_after_build"] = _layers_after_build(dict(facts.get("labels") or ()), image_id, client)
     return ImageFacts(
         reference=ref.familiar,
         provider=PROVIDER,

@@ -42,9 +42,10 @@ from launchbuild.compat.facts.providers.base import (
 )
 from launchbuild.compat.facts.providers.filefacts import facts_from_config, facts_from_files, merge_facts
 from launchbuild.compat.facts.providers.layers import OverlayView
+from launchbuild.core.labels import LOCK_SHA_LABEL, layers_after_build
 from launchbuild.core.platform import Platform
 from launchbuild.compat.facts.providers.registry_shapes import (
-    check_descriptor, check_layers, image_config_parts, index_entries, text_or_none,
+    check_descriptor, check_layers, config_history, image_config_parts, index_entries, text_or_none,
 )
 from launchbuild.limits import MAX_BLOB_BYTES, MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES, clip
 from launchbuild.netbounds import Deadline, blob_seconds, deadline_session
@@ -478,6 +479,8 @@ def _read_facts(
         facts["variant"] = config["variant"]
     if text_or_none(inner.get("User")):
         facts["user"] = inner["User"]
+    history = config_history(config) if labels.get(LOCK_SHA_LABEL) else None
+    facts["layers_after_build"] = layers_after_build(history, labels.get(LOCK_SHA_LABEL)) if history else None
     notes: list[tuple[str, str]] = []
     if read_files:
         view, complete, layer_notes = walk_layers(client, manifest["layers"], need_cuda="CUDA_VERSION" in env)

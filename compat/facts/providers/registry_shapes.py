@@ -107,3 +107,20 @@ def image_config_parts(config: Any, ref: ImageRef) -> tuple[dict[str, Any], dict
             raise _malformed(ref, "config blob ('Labels' is not an object of strings)")
         labels[str(key)] = str(value)
     return config, inner, env, labels
+
+
+def config_history(config: dict[str, Any]) -> list[tuple[str, bool]] | None:
+    """The config blob's `history` as (created_by, made a layer) pairs, oldest first; None
+    when absent or of any other shape (history is optional, so a bad one is only unknown)."""
+    history = config.get("history")
+    if not isinstance(history, list) or len(history) > MAX_ENV_ENTRIES:
+        return None
+    entries: list[tuple[str, bool]] = []
+    for entry in history:
+        if not isinstance(entry, dict):
+            return None
+        created_by, empty = entry.get("created_by") or "", entry.get("empty_layer", False)
+        if not isinstance(created_by, str) or not isinstance(empty, bool):
+            return None
+        entries.append((created_by, not empty))
+    return entries
