@@ -78,8 +78,22 @@ def _launchbuild_table(data: dict[str, Any], path: Path, *, whole_file: bool) ->
     if not isinstance(tool, dict):
         raise BadInput(f"{display_path(path)}: 'tool' must be a table, got {type(tool).__name__}", hint="write [tool.launchbuild]")
     if whole_file:
+        if "launchbuild" in tool:
+            refuse_beside_table(data, display_path(path))
         return tool.get("launchbuild", data)
     return tool.get("launchbuild")
+
+
+def refuse_beside_table(data: dict[str, Any], shown: str) -> None:
+    """A launchbuild file is read either whole or as its [tool.launchbuild] table, never both:
+    a key beside the table would be silently unread, so it is one BadInput line instead."""
+    beside = sorted((k for k in data if k != "tool"), key=str)
+    if beside:
+        raise BadInput(
+            f"{shown}: '{_key(beside[0])}' is outside [tool.launchbuild], which this file also has; "
+            "only the table is read (nothing from this file was applied)",
+            hint=f"move '{_key(beside[0])}' into [tool.launchbuild], or drop the table header and keep every option at the top level",
+        )
 
 
 def read_config_file(source_dir: Path | None) -> tuple[dict[str, Any], str | None]:
@@ -164,6 +178,8 @@ def read_operator_config(path: Path) -> tuple[dict[str, Any], str]:
     table = tool.get("launchbuild", data) if isinstance(tool, dict) else data
     if not isinstance(table, dict):
         raise BadInput(f"operator config {shown}: [tool.launchbuild] must be a table")
+    if table is not data:
+        refuse_beside_table(data, f"operator config {shown}")
     unknown = sorted((k for k in table if k not in SPECS_BY_NAME and k != "tool"), key=str)
     if unknown:
         raise BadInput(f"operator config {shown}: unknown launchbuild option "

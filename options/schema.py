@@ -57,10 +57,11 @@ def generate(who: str) -> dict[str, Any]:
         "title": title,
         "description": "Generated from launchbuild/options/table.py; do not edit.",
         "definitions": {"options": table},
-        # The options at the top level, or under [tool.launchbuild] (as in pyproject.toml).
+        # The options at the top level, or under [tool.launchbuild] (as in pyproject.toml), not
+        # both: a key beside the table would go unread, so the parser refuses it.
         "anyOf": [
             {"$ref": "#/definitions/options"},
-            {"type": "object", "required": ["tool"], "properties": {"tool": {
+            {"type": "object", "required": ["tool"], "additionalProperties": False, "properties": {"tool": {
                 "type": "object", "required": ["launchbuild"],
                 "properties": {"launchbuild": {"$ref": "#/definitions/options"}}}}},
         ],

@@ -69,6 +69,31 @@ def test_an_unknown_key_in_the_operator_config_says_did_you_mean(tmp_path):
     assert "unknown launchbuild option 'enigne'" in line and "did you mean 'engine'?" in line
 
 
+def test_a_key_beside_the_tool_table_of_a_jobs_config_is_refused_not_ignored(tmp_path):
+    # Only [tool.launchbuild] is read from a file that has it: "python" here went silently unread.
+    job = _job(tmp_path, 'python = "3.10"\n[tool.launchbuild]\nentrypoint = "python train.py"\n')
+    line = one_error_line(runner.invoke(app, ["check", str(job), "--offline"], env={"NO_COLOR": "1"}))
+    assert "launchbuild.toml: 'python' is outside [tool.launchbuild]" in line and "move 'python' into" in line
+
+
+def test_a_key_beside_the_tool_table_of_the_operator_config_is_refused(tmp_path):
+    config = tmp_path / "ops.toml"
+    config.write_text('engine = "classic"\n[tool.launchbuild]\nplatform = "linux/amd64"\n')
+    line = one_error_line(runner.invoke(app, ["show", str(_job(tmp_path)), "--config", str(config)],
+                                        env={"NO_COLOR": "1"}))
+    assert "'engine' is outside [tool.launchbuild]" in line and "ops.toml" in line
+
+
+def test_either_form_alone_is_read(tmp_path):
+    for text in ('entrypoint = "python train.py"\n', '[tool.launchbuild]\nentrypoint = "python train.py"\n',
+                 '[tool.launchbuild]\nentrypoint = "python train.py"\n[tool.other]\nx = 1\n'):
+        source = tmp_path / f"job{hash(text) & 0xffff}"
+        source.mkdir()
+        (source / "launchbuild.toml").write_text(text)
+        options = resolve_options({}, source_dir=source, env={})
+        assert options["entrypoint"] == "python train.py" and options.values["entrypoint"].origin is Origin.CONFIG_FILE
+
+
 def test_an_unknown_key_far_from_every_option_gets_no_guess(tmp_path):
     job = _job(tmp_path, 'zzzzqqq = 1\n')
     line = one_error_line(runner.invoke(app, ["check", str(job), "--offline"], env={"NO_COLOR": "1"}))
@@ -223,6 +248,30 @@ def test_operator_config_parsing_agrees_with_its_schema(table):
         if spec.kind is list and isinstance(value, str):
             value = [v.strip() for v in value.split(",") if v.strip()]
         assert options[key] == value
+
+
+@SETTINGS
+@given(st.dictionaries(_keys, _any_value, max_size=3), st.dictionaries(_keys, _any_value, max_size=3))
+def test_a_config_with_a_tool_table_agrees_with_its_schema(beside, inside):
+    """Top-level keys beside [tool.launchbuild]: refused by both the parser and the schema."""
+    jsonschema = pytest.importorskip("jsonschema")
+    beside.pop("tool", None)
+    for who, read in (("operator", lambda p: resolve_options({}, env={}, operator_config=p)),
+                      ("job", lambda p: resolve_options({}, source_dir=p.parent, env={}))):
+        document = {**beside, "tool": {"launchbuild": inside}}
+        valid = jsonschema.Draft7Validator(option_schema.generate(who)).is_valid(document)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / ("ops.toml" if who == "operator" else "launchbuild.toml")
+            path.write_text("".join(f'"{k}" = {_toml(v)}\n' for k, v in beside.items()) + "[tool.launchbuild]\n"
+                            + "".join(f'"{k}" = {_toml(v)}\n' for k, v in inside.items()), encoding="utf-8")
+            try:
+                read(path)
+            except BadInput as exc:
+                assert "\n" not in str(exc) and not valid, (who, document, str(exc))
+                if beside:  # a job's operator option is refused first, wherever it stands
+                    assert "is outside [tool.launchbuild]" in str(exc) or "is an operator option" in str(exc)
+                continue
+        assert not beside and valid, (who, document)
 
 
 @SETTINGS
