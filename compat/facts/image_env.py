@@ -118,8 +118,9 @@ def installed_environment(facts: Any, python: Any, platform: str, progress: Any)
     if python is None and chosen:
         python = Sourced(chosen, Origin.INFERRED, where)
     dists = [(n, v) for n, v, py in installed.distributions if not chosen or py in (chosen, "")]
-    if not dists:
-        return facts, None, python
+    if not dists and not chosen:
+        return facts, None, python  # no Python either: LB102 says so
+    # A Python with nothing installed is a known, empty environment (not an unknown one).
     lock = lock_from_distributions(dists, python=chosen or "", platform=platform)
     return facts, ResolveResult(input_kind="installed distributions", input_path=None, lock=lock), python
 

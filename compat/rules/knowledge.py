@@ -69,6 +69,17 @@ def unknown_facts(ctx: CheckContext) -> Iterator[Finding]:
                  Advice("add the model to data/gpus.json")),
                 [Evidence("gpu", gpu.describe(), "inferred from its family"), _age("gpus")],
             )
+    img = ctx.image
+    if ctx.image_job and ctx.lock is None and img is not None and (ctx.gpus or ctx.driver is not None) \
+            and (img.pythons or "pythons" not in dict(img.fact_sources)):
+        # The image's packages could not be read (a layer that did not stream, facts inferred from
+        # a tag): the GPU and driver rules over them (LB203, LB204, ...) had nothing to judge.
+        yield _unknown(
+            f"what {img.reference} installs is not known (its layers were not read: {img.source_of('pythons')}), "
+            "so its packages were not checked against the GPU and driver",
+            "let the check read the image's layers (the local engine holds it, or its registry answers), then check again",
+            [Evidence("image", img.reference, img.provider)],
+        )
     if ctx.gpus and ctx.lock is not None:
         tb = torch_build(ctx)
         if tb is not None and not tb.cpu_only and tb.arch_build() is None:
@@ -147,7 +158,6 @@ def unknown_facts(ctx: CheckContext) -> Iterator[Finding]:
             [ev_driver(ctx), _age("cuda_drivers")],
         )
     img_cuda = image_cuda(ctx)
-    img = ctx.image
     toolkit = _version(img.cuda_toolkit_version) if img is not None else None
     if img is not None and img_cuda is not None and toolkit is not None and toolkit[:2] != img_cuda[:2]:
         # CUDA_VERSION is what the rules (and the NVIDIA runtime's requirement) go by; a toolkit

@@ -133,7 +133,7 @@ def _environment(report: Report, options: RenderOptions, sym: Symbols) -> list[R
         src.append(env.input_path)
         src.append(f" ({env.input_kind})", style="dim")
     elif env.input_kind == "installed distributions":  # an image job: what its layers hold
-        src.append("the distributions installed in the image (their dist-info, read from its layers)")
+        src.append("the distributions installed in the image (their dist-info and egg-info, read from its layers)")
     else:
         src.append("no requirements, pyproject or environment file found", style="dim")
     lines.append(src)

@@ -119,3 +119,73 @@ def test_an_image_job_without_any_python_is_lb102_but_a_base_image_is_not():
     inferred = ImageFacts(reference="team/cuda:12", provider="inferred")
     findings, _ = evaluate(CheckContext(image=inferred, image_job=True))
     assert "LB102" not in {f.rule for f in findings}
+
+
+def test_egg_info_is_read_as_a_directory_or_a_file():
+    # setuptools/distutils installs and Debian's python3-* packages leave egg-info, not dist-info.
+    layer = scan_layer([
+        member("usr/bin/python3.11", b"ELF"),
+        member("usr/lib/python3/dist-packages/setuptools-66.1.1.egg-info", kind="dir"),
+        member("usr/lib/python3/dist-packages/setuptools-66.1.1.egg-info/PKG-INFO", meta("setuptools", "66.1.1")),
+        member(f"{SITE}/legacy-0.3.egg-info", meta("legacy", "0.3")),  # distutils: one file
+        member(f"{SITE}/legacy-0.3.egg-info.bak", meta("nope", "1")),
+    ])
+    installed = merge([layer])
+    assert installed.distributions == (("legacy", "0.3", "3.11"), ("setuptools", "66.1.1", ""))
+
+
+def test_an_installed_cache_entry_of_another_schema_is_a_miss():
+    from launchbuild.compat.facts.providers.distributions import Installed
+
+    entry = Installed(("3.11",), (("six", "1.17.0", "3.11"),), 2)
+    assert Installed.from_json(json.loads(json.dumps(entry.to_json()))) == entry
+    old = {k: v for k, v in entry.to_json().items() if k != "schema"}  # written before egg-info was read
+    try:
+        Installed.from_json(old)
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("an entry without the schema was used")
+
+
+def _installed(monkeypatch, installed):
+    from launchbuild.compat.facts import image_env
+    from launchbuild.compat.facts.providers import distributions
+    from launchbuild.compat.image_facts import ImageFacts
+    from launchbuild.progress import Progress
+
+    monkeypatch.setattr(distributions, "read_installed", lambda *a, **k: installed)
+    facts = ImageFacts(reference="team/x:1", provider="registry")
+    return image_env.installed_environment(facts, None, "linux/amd64", Progress())
+
+
+def test_a_python_with_nothing_installed_is_a_known_empty_environment(monkeypatch):
+    from launchbuild.compat.facts.providers.distributions import Installed
+
+    _, env, python = _installed(monkeypatch, Installed(("3.11",), (), 1))
+    assert env is not None and env.lock is not None and env.lock.packages == () and python.value == "3.11"
+    _, env, python = _installed(monkeypatch, Installed((), (), 1))
+    assert env is None and python is None  # no Python at all: LB102's to say
+
+
+def test_an_image_job_whose_packages_were_not_read_is_lb211_with_a_gpu_or_driver():
+    from launchbuild.compat.catalog import evaluate
+    from launchbuild.compat.context import CheckContext
+    from launchbuild.compat.image_facts import ImageFacts
+    from launchbuild.resolver.model import Lock, Target
+    from tests.helpers_compat import parse_gpu
+
+    image = ImageFacts(reference="team/x:1", provider="registry", pythons=("3.11",),
+                       fact_sources=(("pythons", "image config"),))
+    gpu = (parse_gpu("A100"),)
+    findings, _ = evaluate(CheckContext(image=image, image_job=True, gpus=gpu))
+    unknown = [f for f in findings if f.rule == "LB211"]
+    assert len(unknown) == 1 and "what team/x:1 installs is not known" in unknown[0].message
+    # Read (even empty), no GPU or driver asked about, or no Python at all (LB102): nothing unknown here.
+    empty = Lock(packages=(), text="", target=Target(python="3.11", platform="linux/amd64"), backend="installed distributions",
+                 input_hash="")
+    no_python = ImageFacts(reference="team/x:1", provider="registry", pythons=(),
+                           fact_sources=(("pythons", "no python3.X in the image layers (registry)"),))
+    for ctx in (CheckContext(image=image, image_job=True, gpus=gpu, lock=empty), CheckContext(image=image, image_job=True),
+                CheckContext(image=no_python, image_job=True, gpus=gpu), CheckContext(image=image, gpus=gpu)):
+        assert not any("installs is not known" in f.message for f in evaluate(ctx)[0])

@@ -1,7 +1,7 @@
 """The Python and the installed distributions of an image, read from its layers, never by
-running it: the dist-info METADATA files (Name, Version) under site-packages/dist-packages,
-and the python3.X interpreters, with the overlay rules of layers.py (upper layers win,
-whiteouts hide).
+running it: the dist-info METADATA and egg-info PKG-INFO files (Name, Version) under
+site-packages/dist-packages, and the python3.X interpreters, with the overlay rules of
+layers.py (upper layers win, whiteouts hide).
 
 Sources: the local engine's image export (`docker save` as a stream: each layer's tar is
 scanned as it passes, then ordered by manifest.json) or the registry's layer blobs (all of
@@ -22,7 +22,11 @@ from typing import IO, Any
 from launchbuild.compat.facts.providers.layers import normalise
 from launchbuild.core.records import dataclass
 
-_METADATA = re.compile(r"^(?:.+/)?(?:site|dist)-packages/([^/]+)\.dist-info/METADATA$")
+# A wheel's (or pip's) dist-info METADATA, and the egg-info of setuptools and distutils installs
+# (a directory with PKG-INFO, or a file of the same format: Debian's python3-* packages, conda
+# builds, `setup.py install`). Both hold the same Name/Version headers.
+_METADATA = re.compile(r"^(?:.+/)?(?:site|dist)-packages/([^/]+)\.(?:dist-info/METADATA|egg-info/PKG-INFO|egg-info)$")
+_INSTALLED_SCHEMA = 2  # 2: egg-info read too (an entry cached before it is read again)
 _PY_OF_PATH = re.compile(r"(?:^|/)lib/python(3\.\d{1,2})/(?:site|dist)-packages/")
 _PY_BIN = re.compile(r"^(?:.+/)?bin/python(3\.\d{1,2})$")
 _MAX_METADATA_READ = 64 * 1024  # the headers come first; the long description is not needed
@@ -91,11 +95,13 @@ class Installed:
     layers_read: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        return {"pythons": list(self.pythons), "distributions": [list(d) for d in self.distributions],
-                "layers_read": self.layers_read}
+        return {"schema": _INSTALLED_SCHEMA, "pythons": list(self.pythons),
+                "distributions": [list(d) for d in self.distributions], "layers_read": self.layers_read}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Installed":
+        if data.get("schema") != _INSTALLED_SCHEMA:
+            raise ValueError("an entry of another schema")
         return cls(tuple(data["pythons"]), tuple(tuple(d) for d in data["distributions"]),  # type: ignore[misc]
                    int(data.get("layers_read", 0)))
 
