@@ -165,10 +165,10 @@ def _check_extras_and_groups(loaded: LoadedInput, options: ResolveOptions) -> No
     """An extra or group asked for that the winning input cannot honour is bad input, never ignored."""
     if options.groups and not loaded.groups:
         raise BadInput(f"--group {options.groups[0]}: {loaded.path} ({loaded.kind}) has no dependency groups",
-                       hint="groups come from pyproject.toml, Pipfile, uv.lock or Pipfile.lock; drop --group")
+                       hint="groups come from pyproject.toml, Pipfile, uv.lock, Pipfile.lock or pylock.toml; drop --group")
     if options.extras and not loaded.extras:
         raise BadInput(f"--extra {options.extras[0]}: {loaded.path} ({loaded.kind}) has no extras",
-                       hint="extras come from pyproject.toml, setup.cfg, setup.py or uv.lock; drop --extra")
+                       hint="extras come from pyproject.toml, setup.cfg, setup.py, uv.lock or pylock.toml; drop --extra")
 
 
 def _winner_with_python_pin(source_dir: Path | None, job: Job, options: ResolveOptions) -> LoadedInput | None:

@@ -16,6 +16,7 @@ from launchbuild.core.findings import Location
 from launchbuild.core.records import dataclass
 from launchbuild.errors import BadInput
 from launchbuild.core.sourced import Origin, Sourced
+from launchbuild.resolver.model import Target
 from launchbuild.limits import clip, decode_text, load_toml, load_yaml, read_bounded
 from launchbuild.resolver.requirements import (
     IndexOptions, ParsedRequirements, RequirementLine, parse_file, parse_requirement, parse_text,
@@ -26,6 +27,14 @@ FROZEN_NAMES = ("requirements.frozen.txt",)
 ENVIRONMENT_NAMES = ("environment.yml", "environment.yaml")
 # Conda dependencies that are the interpreter and installer themselves, not packages to lock.
 _CONDA_SELF = {"python", "pip"}
+
+
+class LockSelection(Protocol):
+    """What a lock's own selection answers for a target (detectors/locks.PylockSelection)."""
+
+    def for_target(self, target: Target) -> tuple[str, tuple]: ...  # (entries, findings)
+
+    def applies(self, marker: str | None, target: Target) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -52,6 +61,10 @@ class LoadedInput:
     extra_index_urls: tuple[str, ...] = ()  # indexes a lock or [[tool.uv.index]] names
     findings: tuple = ()  # Finding values the reading produced (unmapped conda names, ...)
     own_project: str | None = None  # "." when the input is the job's own buildable project
+    # A lock that selects its entries for the target itself (PEP 751: environments, each entry's
+    # marker with the extras and groups asked for, requires-python, a wheel the target installs);
+    # None: the lock body's markers alone decide.
+    lock_selection: LockSelection | None = None
 
 
 class InputSource(Protocol):

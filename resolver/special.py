@@ -103,7 +103,13 @@ def resolve_special(loaded: LoadedInput, target: Target, options, skipped, *, jo
     wheels: tuple = ()
     path_projects: tuple[str, ...] = ()
     if loaded.lock_body is not None:
-        body = for_target(loaded.lock_body, target) if loaded.lock_body.strip() else ""
+        if loaded.lock_selection is not None:
+            body, unfit = loaded.lock_selection.for_target(target)
+            findings += unfit
+            if unfit and not body.strip():  # locked for other targets only: nothing of it is installed
+                return replace(base, findings=tuple(findings))
+        else:
+            body = for_target(loaded.lock_body, target) if loaded.lock_body.strip() else ""
         backend_name = Path(loaded.path).name  # the lock itself, not a resolver
         if loaded.parsed.requirements:  # git dependencies of the lock, at its exact commits
             extra, wheels, problems = _lock_vcs_entries(loaded, target, root, options.offline)
@@ -240,11 +246,10 @@ def _lock_vcs_entries(loaded: LoadedInput, target: Target, root: Path, offline: 
     """(entries, wheels, findings) for a lock's git dependencies: each built into a wheel at the
     commit the lock names, pinned by the wheel's sha256 like every other entry."""
     from launchbuild.resolver import artifacts
-    from launchbuild.resolver.platforms import marker_environment
-    from packaging.markers import Marker
+    from launchbuild.resolver.detectors.locks import marker_applies
 
-    env = marker_environment(target)
-    wanted = tuple(r for r in loaded.parsed.requirements if not r.marker or Marker(r.marker).evaluate(env))
+    applies = loaded.lock_selection.applies if loaded.lock_selection is not None else marker_applies
+    wanted = tuple(r for r in loaded.parsed.requirements if applies(r.marker, target))
     built = artifacts.prepare(wanted, loaded.parsed.options, None, root, offline=offline)
     if built.findings:
         return "", (), built.findings

@@ -42,7 +42,7 @@ class Detector:
 ORDER: tuple[Detector, ...] = (
     Detector("uv.lock", ("uv.lock",), lambda p, s, e, g: UvLockInput(p, s, e, g),
              "a lock states exactly what to install"),
-    Detector("pylock.toml (PEP 751)", ("pylock.toml", "pylock.*.toml"), lambda p, s, e, g: PylockInput(p, s),
+    Detector("pylock.toml (PEP 751)", ("pylock.toml", "pylock.*.toml"), lambda p, s, e, g: PylockInput(p, s, e, g),
              "a lock states exactly what to install"),
     Detector("Pipfile.lock", ("Pipfile.lock",), lambda p, s, e, g: PipfileLockInput(p, s, g),
              "a lock states exactly what to install"),

@@ -13,7 +13,9 @@ import re
 import subprocess
 from pathlib import Path
 
-from packaging.markers import InvalidMarker, Marker
+from packaging.markers import InvalidMarker, Marker, UndefinedEnvironmentName
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from launchbuild.core.findings import Finding, Location
 from launchbuild.core.records import dataclass
@@ -22,7 +24,7 @@ from launchbuild.resolver.rules import finding as resolver_finding
 from launchbuild.errors import BadInput, InfraUnavailable
 from launchbuild.resolver.detectors.base import read_toml
 from launchbuild.resolver.model import Target
-from launchbuild.resolver.platforms import marker_environment
+from launchbuild.resolver.platforms import marker_environment, supported_tags
 from launchbuild.resolver.requirements import ParsedRequirements, RequirementLine, parse_requirement
 from launchbuild.resolver.sources import LoadedInput, display_path
 
@@ -73,20 +75,37 @@ def git_requirement(name: object, url: object, commit: object, shown: str, *, ma
         return None
 
 
-def for_target(body: str, target: Target) -> str:
+def marker_applies(marker: str | None, target: Target, sets: dict[str, frozenset[str]] | None = None) -> bool:
+    """Whether a lock entry's marker is true for the target. `sets`: a PEP 751 lock's `extras` and
+    `dependency_groups`, the names its markers may test (`'dev' in dependency_groups`), which
+    only a lock file's markers know; None for the other locks."""
+    if not marker:
+        return True
+    env: dict = dict(marker_environment(target))
+    try:
+        parsed = Marker(marker)
+        if sets is None:
+            return parsed.evaluate(env)
+        env.update(sets)
+        try:
+            return parsed.evaluate(env, "lock_file")
+        except TypeError:  # a packaging before 25.0 has no evaluation contexts
+            return parsed.evaluate(env)
+    except InvalidMarker:
+        return True  # the readers checked every marker (entry_lines): a later packaging's grammar
+    except UndefinedEnvironmentName as exc:
+        raise BadInput(f"lock marker {marker[:80]!r} names {exc}, which has no value for the target",
+                       hint="regenerate the lock") from None
+
+
+def for_target(body: str, target: Target, sets: dict[str, frozenset[str]] | None = None) -> str:
     """Drop the entries (an entry line and its indented lines) whose marker is false for the target."""
-    env = marker_environment(target)
     out: list[str] = []
     keep = True
     for raw in body.splitlines():
         if raw and not raw[0].isspace() and not raw.startswith("#"):
-            keep = True
             head = raw.rstrip("\\").strip()
-            if ";" in head:
-                try:
-                    keep = Marker(head.split(";", 1)[1].strip()).evaluate(env)
-                except InvalidMarker:
-                    keep = True
+            keep = marker_applies(head.split(";", 1)[1].strip() if ";" in head else None, target, sets)
         if keep:
             out.append(raw)
     return "\n".join(out).rstrip() + "\n"
@@ -104,7 +123,101 @@ def _lock_problem(shown: str, name: str, why: str) -> Finding:
 # --- pylock.toml (PEP 751) --------------------------------------------------------------------
 
 
-def pylock_body(data: dict, shown: str) -> tuple[str, tuple[Finding, ...], tuple[str, ...]]:
+@dataclass(frozen=True)
+class PylockEntry:
+    """One hash-checked `[[packages]]` entry of a pylock.toml, with what selects it for a target."""
+
+    name: str
+    lines: tuple[str, ...]  # the internal lock format (entry_lines), its marker kept
+    # The same without the marker, as the lock for one target writes it: the marker was true for
+    # that target, and `'dev' in dependency_groups` means nothing to the installer in the image.
+    selected: tuple[str, ...]
+    marker: str | None
+    requires_python: str | None  # the package's own `requires-python`
+    wheels: tuple[str, ...]  # the file names of its listed wheels
+    any_target: bool  # an sdist or archive is listed too: it installs (built) on any target
+
+
+@dataclass(frozen=True)
+class PylockSelection:
+    """PEP 751's installer steps for one target: the lock's `environments`, each entry's marker
+    (with the extras and dependency groups asked for) and `requires-python`, and a wheel or an
+    sdist the target can install. A lock that cannot be installed there says so as findings."""
+
+    shown: str
+    entries: tuple[PylockEntry, ...]
+    environments: tuple[str, ...] = ()
+    extras: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()  # the groups asked for, else the lock's default-groups
+
+    def for_target(self, target: Target) -> tuple[str, tuple[Finding, ...]]:
+        sets = {"extras": frozenset(self.extras), "dependency_groups": frozenset(self.groups)}
+        where = f"Python {target.python} on {target.platform}"
+        if self.environments and not any(marker_applies(e, target, sets) for e in self.environments):
+            return "", (_unfit(self.shown, f"{self.shown} was locked for the environments "
+                               f"{', '.join(self.environments)[:200]}, and {where} is none of them",
+                               "lock it again for the target (add its environment), or target one it names"),)
+        lines: list[str] = []
+        findings: list[Finding] = []
+        tags = supported_tags(target)
+        for entry in self.entries:
+            if not marker_applies(entry.marker, target, sets):
+                continue
+            if entry.requires_python and not _allows_python(entry.requires_python, target.python):
+                findings.append(_unfit(self.shown, f"{entry.name} in {self.shown} requires Python "
+                                       f"{entry.requires_python}; the target is {where}",
+                                       "target a Python the entry supports, or lock it again for the target"))
+                continue
+            if entry.wheels and not entry.any_target and not any(_fits(w, tags) for w in entry.wheels):
+                findings.append(_unfit(self.shown, f"{entry.name} in {self.shown} lists only wheels {where} cannot "
+                                       f"install ({', '.join(entry.wheels)[:200]}) and no sdist",
+                                       "lock it again for the target, so its wheel is in the lock"))
+                continue
+            lines += entry.selected
+        return "\n".join(lines) + ("\n" if lines else ""), tuple(findings)
+
+    def applies(self, marker: str | None, target: Target) -> bool:
+        return marker_applies(marker, target, {"extras": frozenset(self.extras),
+                                               "dependency_groups": frozenset(self.groups)})
+
+
+def _allows_python(spec: str, python: str) -> bool:
+    # As python_version._allows: a release line is allowed if its first or a late patch is.
+    specifier = SpecifierSet(spec)
+    return any(specifier.contains(f"{python}.{patch}", prereleases=True) for patch in (0, 99))
+
+
+def _specifier(value: object) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        SpecifierSet(value)
+    except InvalidSpecifier:
+        return False
+    return True
+
+
+def _fits(wheel: str, tags: frozenset) -> bool:
+    try:
+        return bool(parse_wheel_filename(wheel)[3] & tags)
+    except InvalidWheelFilename:
+        return True  # a name that is no wheel file name says nothing against the target
+
+
+def _unfit(shown: str, message: str, fix: str) -> Finding:
+    return resolver_finding("LB301", message=message, fix=fix, location=Location(shown))
+
+
+def _wheel_name(dist: dict) -> str | None:
+    """A PEP 751 wheel's file name: `name`, else the last part of its `url` or `path`."""
+    for key in ("name", "url", "path"):
+        value = dist.get(key)
+        if isinstance(value, str) and value:
+            return value.rstrip("/").rsplit("/", 1)[-1]
+    return None
+
+
+def pylock_entries(data: dict, shown: str) -> tuple[tuple[PylockEntry, ...], tuple[Finding, ...], tuple[str, ...]]:
     """(entries, findings, index URLs) from a parsed pylock.toml. Pure."""
     packages = data.get("packages")
     if not isinstance(packages, list):
@@ -113,7 +226,7 @@ def pylock_body(data: dict, shown: str) -> tuple[str, tuple[Finding, ...], tuple
     if not version.startswith("1."):
         raise BadInput(f"{shown} has lock-version {version or 'missing'}; only 1.x is understood",
                        hint="regenerate it with a PEP 751 tool")
-    lines: list[str] = []
+    entries: list[PylockEntry] = []
     findings: list[Finding] = []
     indexes: list[str] = []
     for pkg in packages:
@@ -125,10 +238,10 @@ def pylock_body(data: dict, shown: str) -> tuple[str, tuple[Finding, ...], tuple
             continue
         hashes: list[str] = []
         listed = pkg.get("wheels")
-        wheels = listed if isinstance(listed, list) else []
-        for dist in [*wheels, *([pkg["sdist"]] if isinstance(pkg.get("sdist"), dict) else []),
-                     *([pkg["archive"]] if isinstance(pkg.get("archive"), dict) else [])]:
-            found = dist.get("hashes") if isinstance(dist, dict) else None
+        wheels = [w for w in listed if isinstance(w, dict)] if isinstance(listed, list) else []
+        others = [d for d in (pkg.get("sdist"), pkg.get("archive")) if isinstance(d, dict)]
+        for dist in [*wheels, *others]:
+            found = dist.get("hashes")
             digest = found.get("sha256") if isinstance(found, dict) else None
             if isinstance(digest, str) and re.fullmatch(r"[0-9a-fA-F]{64}", digest):
                 hashes.append(f"sha256:{digest}")
@@ -139,9 +252,52 @@ def pylock_body(data: dict, shown: str) -> tuple[str, tuple[Finding, ...], tuple
             continue
         if isinstance(pkg.get("index"), str) and pkg["index"] not in indexes:
             indexes.append(pkg["index"])
-        lines += entry_lines(name, f"=={pkg['version']}", pkg.get("marker") if isinstance(pkg.get("marker"), str) else None,
-                             hashes, shown)
-    return "\n".join(lines) + ("\n" if lines else ""), tuple(findings), tuple(indexes)
+        marker = pkg.get("marker") if isinstance(pkg.get("marker"), str) else None
+        requires = pkg.get("requires-python")
+        if requires is not None and not _specifier(requires):
+            raise BadInput(f"{name} in {shown}: requires-python {str(requires)[:80]!r} is not a version specifier",
+                           hint="regenerate the lock")
+        lines = entry_lines(name, f"=={pkg['version']}", marker, hashes, shown)
+        selected = entry_lines(name, f"=={pkg['version']}", None, hashes, shown)
+        entries.append(PylockEntry(name, tuple(lines), tuple(selected), marker, requires,
+                                   tuple(n for n in (_wheel_name(w) for w in wheels) if n), bool(others)))
+    return tuple(entries), tuple(findings), tuple(indexes)
+
+
+def pylock_body(data: dict, shown: str) -> tuple[str, tuple[Finding, ...], tuple[str, ...]]:
+    """(entries, findings, index URLs) from a parsed pylock.toml, every entry whatever the target. Pure."""
+    entries, findings, indexes = pylock_entries(data, shown)
+    lines = [line for e in entries for line in e.lines]
+    return "\n".join(lines) + ("\n" if lines else ""), findings, indexes
+
+
+def _names(data: dict, key: str, shown: str) -> tuple[str, ...]:
+    value = data.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise BadInput(f"{key} in {shown} is not a list of strings", hint="regenerate the lock")
+    return tuple(value)
+
+
+def pylock_selection(data: dict, shown: str, extras: tuple[str, ...] = (),
+                     groups: tuple[str, ...] = ()) -> tuple[PylockSelection, tuple[Finding, ...], tuple[str, ...]]:
+    """The lock's entries and what selects them: the extras and groups asked for must be ones
+    it names (`extras`, `dependency-groups`); with no group asked, its `default-groups`."""
+    entries, findings, indexes = pylock_entries(data, shown)
+    for asked, key, flag in ((extras, "extras", "--extra"), (groups, "dependency-groups", "--group")):
+        known = _names(data, key, shown)
+        for name in asked:
+            if name not in known:
+                raise BadInput(f"{flag} {name}: {shown} locks no {key[:-1] if key == 'extras' else 'dependency group'} "
+                               f"{name!r}", hint=f"it names: {', '.join(known) or 'none'}")
+    environments = _names(data, "environments", shown)
+    for env in environments:
+        try:
+            Marker(env)
+        except InvalidMarker as exc:
+            raise BadInput(f"{shown}: environment {env[:80]!r} is not a PEP 508 marker "
+                           f"({str(exc).splitlines()[0][:120]})", hint="regenerate the lock") from None
+    chosen = groups or _names(data, "default-groups", shown)
+    return PylockSelection(shown, entries, environments, extras, chosen), findings, indexes
 
 
 def vcs_lines(data: dict, shown: str) -> tuple:
@@ -174,18 +330,22 @@ class PylockInput:
 
     path: Path
     source_dir: Path | None = None
+    extras: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
     kind: str = "lock"
 
     def load(self) -> LoadedInput:
         shown = display_path(self.path, self.source_dir)
         data, _ = read_toml(self.path, shown)
-        body, findings, indexes = pylock_body(data, shown)
+        selection, findings, indexes = pylock_selection(data, shown, self.extras, self.groups)
+        body = "".join(line + "\n" for entry in selection.entries for line in entry.lines)
         vcs = vcs_lines(data, shown)
         names = {r.name for r in vcs}
         findings = tuple(f for f in findings if not any(f"{n} in {shown} is a VCS checkout" in f.message for n in names))
         n = body.count("# via")
         return LoadedInput(self.kind, shown, ParsedRequirements(requirements=vcs, files=(shown,)), lock_body=body,
-                           requires_python=lock_requires_python(data, shown),
+                           requires_python=lock_requires_python(data, shown), lock_selection=selection,
+                           extras=self.extras, groups=self.groups,
                            read=(f"PEP 751 lock: {n} distributions, used as locked (not re-resolved)",),
                            findings=findings, extra_index_urls=tuple(i for i in indexes if "pypi.org" not in i),
                            empty_reason=None if body or findings or vcs else "its [[packages]] is empty")
