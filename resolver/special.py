@@ -250,7 +250,9 @@ def _lock_vcs_entries(loaded: LoadedInput, target: Target, root: Path, offline: 
 
     applies = loaded.lock_selection.applies if loaded.lock_selection is not None else marker_applies
     wanted = tuple(r for r in loaded.parsed.requirements if applies(r.marker, target))
-    built = artifacts.prepare(wanted, loaded.parsed.options, None, root, offline=offline)
+    # Built with the host's Python on the host's CPU: a compiled wheel the target cannot install
+    # is LB305 here, as a requirements file's VCS line is, not a hash-checked install failing later.
+    built = artifacts.prepare(wanted, loaded.parsed.options, None, root, offline=offline, target=target)
     if built.findings:
         return "", (), built.findings
     lines = []
