@@ -65,6 +65,9 @@ class CompileRequest:
     project_dir: Path | None = None
     project_file: str = ""
     project_copy: str = "file"  # "file": only the file is copied; "tree": the whole project
+    # Project mode: indexes the project names where its backend does not read them (Poetry 2's
+    # [[tool.poetry.source]] beside [project]); a requirements input carries its own as lines.
+    extra_index_urls: tuple[str, ...] = ()
     extras: tuple[str, ...] = ()
     groups: tuple[str, ...] = ()
     # The job's own projects named by requirement lines: (name, directory), copied to
@@ -238,6 +241,8 @@ class UvBackend:
                 cmd += ["--find-links", str(folder)]
             for extra in request.extras if request.project_dir is not None else ():
                 cmd += ["--extra", extra]
+            for url in request.extra_index_urls if request.project_dir is not None else ():
+                cmd += ["--extra-index-url", url]
             for group in request.groups if request.project_dir is not None else ():
                 cmd += ["--group", f"{source.name}:{group}"]
             return _classify(_run(cmd, source.parent, "uv", directory / PRIVATE_TMP), "uv", output)
@@ -302,6 +307,8 @@ class PipToolsBackend:
                 cmd += ["--find-links", str(folder)]
             for extra in request.extras if request.project_dir is not None else ():
                 cmd += ["--extra", extra]
+            for url in request.extra_index_urls if request.project_dir is not None else ():
+                cmd += ["--extra-index-url", url]
             return _classify(_run(cmd, source.parent, "pip-compile", directory / PRIVATE_TMP), "pip-compile", output)
 
 

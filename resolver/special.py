@@ -129,6 +129,8 @@ def resolve_special(loaded: LoadedInput, target: Target, options, skipped, *, jo
             "file": loaded.project_file, "copy": loaded.project_copy, "extras": list(loaded.extras),
             "groups": list(loaded.groups), "python": target.python, "platform": target.platform,
             "glibc": target.glibc, "backend": backend.name, "backend_version": backend.version(),
+            # Only when there are some: the keys of every other project lock stay what they were.
+            **({"indexes": list(index.extra_index_urls)} if index.extra_index_urls else {}),
         })
         entry = core_cache.read_json(cache.lock_path(root, key))
         cache_hit = entry is not None
@@ -140,7 +142,7 @@ def resolve_special(loaded: LoadedInput, target: Target, options, skipped, *, jo
             outcome = backend.compile(CompileRequest(
                 "", loaded.project_file, "", target, project_dir=loaded.project_root,
                 project_file=loaded.project_file, project_copy=loaded.project_copy,
-                extras=loaded.extras, groups=loaded.groups))
+                extras=loaded.extras, groups=loaded.groups, extra_index_urls=index.extra_index_urls))
             if not outcome.ok:
                 where = Location(loaded.path)
                 if is_build_failure(outcome.explanation):

@@ -157,14 +157,37 @@ def _validate_pep621(project: dict, uv: dict, shown: str) -> None:
         raise BadInput(f"[[tool.uv.index]] in {shown} is not an array of tables", hint="see uv's index settings")
 
 
+def _poetry_enrichment(tool: dict, project: dict, shown: str) -> tuple[tuple[str, ...], list[str], list[str]]:
+    """Poetry 2 keeps `[project]` dependencies and enriches them in [tool.poetry.dependencies]
+    (`torch = {source = "pytorch-cpu"}`): the sources those entries name are indexes of the lock
+    here, as in the Poetry dialect. They were dropped, and torch came from PyPI's CUDA build.
+    (indexes, read, not_used)."""
+    poetry = _table(tool.get("poetry"), "[tool.poetry]", shown)
+    if not poetry.get("source"):
+        return (), [], []
+    deps = _table(poetry.get("dependencies"), "[tool.poetry.dependencies]", shown)
+    named = {canonicalize_name(re.split(r"[\s\[<>=!~;@(]", d.strip(), maxsplit=1)[0])
+             for d in string_list(project.get("dependencies"), "[project].dependencies", shown) if d.strip()}
+    for deps_of_extra in _table(project.get("optional-dependencies"), "[project.optional-dependencies]", shown).values():
+        named |= {canonicalize_name(re.split(r"[\s\[<>=!~;@(]", d.strip(), maxsplit=1)[0])
+                  for d in string_list(deps_of_extra, "an extra", shown) if d.strip()}
+    enriching = [spec for name, spec in deps.items() if canonicalize_name(name) in named]
+    indexes, notes = _poetry_sources(poetry, enriching, shown)
+    read = [f"[[tool.poetry.source]] as extra indexes: {', '.join(indexes)}"] if indexes else []
+    for name, spec in deps.items():
+        if canonicalize_name(name) in named and isinstance(spec, dict) and spec.get("source"):
+            notes.append(f"{name}: from Poetry source {spec['source']!r}, an extra index of the whole lock here "
+                         "(pip has no per-package index)")
+    return indexes, read, notes
+
+
 def _pep621(source: ProjectInput, data: dict, text: str, shown: str) -> LoadedInput:
     project = _table(data.get("project"), "[project]", shown)
     tool = _table(data.get("tool"), "[tool]", shown)
     uv = _table(tool.get("uv"), "[tool.uv]", shown)
     _validate_pep621(project, uv, shown)
     groups = _groups_table(data, shown)
-    read: list[str] = []
-    not_used: list[str] = []
+    poetry_indexes, read, not_used = _poetry_enrichment(tool, project, shown)
     dynamic = "dependencies" in project.get("dynamic", []) or (
         source.extras and "optional-dependencies" in project.get("dynamic", []))
     uv_routing = bool(uv.get("sources") or uv.get("index"))
@@ -201,7 +224,8 @@ def _pep621(source: ProjectInput, data: dict, text: str, shown: str) -> LoadedIn
             read.append(f"uv indexes: {', '.join(indexes) or 'none'}; sources for "
                         f"{', '.join(sorted(uv.get('sources') or {})) or 'none'}")
         return LoadedInput(
-            source.kind, shown, ParsedRequirements(files=(shown,)), extras=source.extras, groups=source.groups,
+            source.kind, shown, ParsedRequirements(files=(shown,), options=IndexOptions(extra_index_urls=poetry_indexes)),
+            extras=source.extras, groups=source.groups,
             read=tuple(read), not_used=tuple(not_used), project_file=source.path.name,
             project_root=source.path.parent,
             # A `path` source is read from the copy: the backend needs the tree, not the file alone.
@@ -220,7 +244,8 @@ def _pep621(source: ProjectInput, data: dict, text: str, shown: str) -> LoadedIn
         group_deps = _expand_group(group, groups, shown)
         lines += [requirement(d, shown, text, base_dir=source.path.parent) for d in group_deps]
         read.append(f"group {group}: {len(group_deps)}")
-    parsed = ParsedRequirements(requirements=tuple(lines), files=(shown,))
+    parsed = ParsedRequirements(requirements=tuple(lines), files=(shown,),
+                                options=IndexOptions(extra_index_urls=poetry_indexes))
     empty = None if lines else "[project].dependencies is empty"
     return LoadedInput(source.kind, shown, parsed, extras=source.extras, groups=source.groups,
                        read=tuple(read), not_used=tuple(not_used), empty_reason=empty)
