@@ -60,6 +60,24 @@ def _source_urls(sources: object, what: str, shown: str) -> list[str]:
     return urls
 
 
+def _index_notes(packages: dict, sources: object, shown: str) -> tuple[str, ...]:
+    """A package's `index = "pytorch"` names one of the [[source]]s: every source is an index of
+    the whole lock here (pip has no per-package index), which is said, not left silent; a name
+    no [[source]] carries is bad input, as pipenv refuses it."""
+    names = [s.get("name") for s in sources if isinstance(s, dict)] if isinstance(sources, list) else []
+    notes: list[str] = []
+    for name, spec in packages.items():
+        index = spec.get("index") if isinstance(spec, dict) else None
+        if not isinstance(index, str):
+            continue
+        if index not in names:
+            known = ", ".join(str(n) for n in names if isinstance(n, str)) or "none"
+            raise BadInput(f"package {name!r} in {shown} names index {index[:80]!r}, which no [[source]] defines",
+                           hint=f"add a [[source]] with name = {index[:80]!r}, or use one of: {known}")
+        notes.append(f"{name}: from [[source]] {index!r}, an index of the whole lock here (pip has no per-package index)")
+    return tuple(notes)
+
+
 def _entry(name: str, spec: object, shown: str, text: str, base_dir: Path) -> RequirementLine:
     loc = Location(shown, line_of(text, name))
     if isinstance(spec, str):
@@ -124,8 +142,10 @@ class PipfileInput:
         if "dev" in self.groups:
             lines += [_entry(n, s, shown, text, self.path.parent) for n, s in dev.items()]
             read.append(f"[dev-packages]: {len(dev)}")
-        not_used = (f"[dev-packages] ({len(dev)}) not asked for (add --group dev)",) if dev and "dev" not in self.groups else ()
+        not_used: tuple[str, ...] = (f"[dev-packages] ({len(dev)}) not asked for (add --group dev)",) \
+            if dev and "dev" not in self.groups else ()
         sources = _source_urls(data.get("source"), "[[source]]", shown)
+        not_used += _index_notes({**packages, **(dev if "dev" in self.groups else {})}, data.get("source"), shown)
         raw_settings = data.get("pipenv")
         settings = raw_settings if isinstance(raw_settings, dict) else {}
         pre = settings.get("allow_prereleases") is True  # pipenv's --pre, for every package
