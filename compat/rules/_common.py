@@ -324,6 +324,46 @@ def jaxlib_cudnn(ctx: CheckContext) -> tuple[str, tuple[int, int]] | None:
 
 
 @dataclass(frozen=True)
+class CudnnNeed:
+    """A locked package that loads the image's own cuDNN, and the oldest cuDNN it accepts
+    (same major, this minor or newer)."""
+
+    package: str
+    version: str
+    minimum: tuple[int, int]
+    evidence: Evidence
+
+
+def system_cudnn_needs(ctx: CheckContext) -> tuple[CudnnNeed, ...]:
+    """Every locked package that loads the system cuDNN, for LB209 (the image's is too old) and
+    LB211 (the image's version is not known): TensorFlow without [and-cuda], a jaxlib built
+    against a cuDNN, and each jax-cudaNN-plugin (jax[cudaNN-local]) whose nvidia-cudnn-cuNN
+    wheel is not in the lock, whatever its CUDA major."""
+    if ctx.lock is None:
+        return ()
+    needs: list[CudnnNeed] = []
+    names = set(ctx.locked_names)
+    tf = tf_build(ctx)
+    release = tf.release() if tf is not None and not tf.cpu_only and not tf.and_cuda else None
+    if tf is not None and release is not None and release.cudnn:
+        needs.append(CudnnNeed(tf.name, tf.version, data.cc_tuple(release.cudnn),
+                               Evidence(f"tensorflow {tf.minor} cuDNN", release.cudnn, "data/tensorflow.json")))
+    jl = jaxlib_cudnn(ctx)
+    if jl is not None and not any(n.startswith("nvidia-cudnn-cu") for n in names):
+        needs.append(CudnnNeed("jaxlib", jl[0], jl[1], Evidence("jaxlib build cuDNN", f"{jl[1][0]}.{jl[1][1]}", "lock (local version)")))
+    for name in sorted(names):
+        m = _JAX_PLUGIN.match(name)
+        if m is None or m.group(2) != "plugin" or f"nvidia-cudnn-cu{m.group(1)}" in names:
+            continue
+        version = ctx.locked(name) or ""
+        floor = data.jax_local_cudnn(name, version)
+        needs.append(CudnnNeed(name, version, data.cc_tuple(floor),
+                               Evidence(f"jax[cuda{m.group(1)}-local] cuDNN minimum", floor,
+                                        "data/jax_cupy.json (the plugin's nvidia-cudnn pin)")))
+    return tuple(needs)
+
+
+@dataclass(frozen=True)
 class ToolkitUser:
     """Something in the job that uses the image's own CUDA toolkit rather than pip's."""
 

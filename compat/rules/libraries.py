@@ -3,11 +3,12 @@ entries that shadow the CUDA libraries of pip wheels (LB210)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from launchbuild.compat import data
 from launchbuild.compat.context import CheckContext
-from launchbuild.core.findings import Evidence, Finding, Severity
+from launchbuild.core.findings import Finding, Severity
 from launchbuild.core.fixes import ChangeBaseImage, ChangeImageCuda, Fix, InstallVariant, SetImageEnv
 from launchbuild.core.rule import GPU_CUDA, Rule
 from launchbuild.compat.rules._common import (
@@ -16,8 +17,7 @@ from launchbuild.compat.rules._common import (
     ev_lock,
     image_cuda,
     image_cudnn,
-    jaxlib_cudnn,
-    tf_build,
+    system_cudnn_needs,
 )
 
 
@@ -26,9 +26,12 @@ def _mm(v) -> str:
 
 
 def _bundled(package: str) -> InstallVariant:
-    """The framework's bundled-CUDA extra: the nvidia-cudnn wheel comes with it, not from the image."""
-    framework, extra = ("tensorflow", "and-cuda") if package.startswith("tensorflow") else ("jax", "cuda12")
-    return InstallVariant(framework, extra=extra, phrase="the framework's bundled-CUDA extra ([and-cuda], [cuda12])")
+    """The framework's bundled-CUDA extra: the nvidia-cudnn wheel comes with it, not from the image.
+    A jax-cudaNN-plugin keeps its CUDA major (jax[cuda13] for jax-cuda13-plugin)."""
+    plugin = re.match(r"^jax-cuda(\d+)-plugin$", package)
+    framework, extra = (("tensorflow", "and-cuda") if package.startswith("tensorflow")
+                        else ("jax", f"cuda{plugin.group(1)}" if plugin else "cuda12"))
+    return InstallVariant(framework, extra=extra, phrase="the framework's bundled-CUDA extra ([{extra}])")
 
 
 def _cudnn_fix(package: str, want, phrase: str) -> tuple[Fix, ...]:
@@ -55,19 +58,7 @@ def cudnn_too_old(ctx: CheckContext) -> Iterator[Finding]:
     have = image_cudnn(ctx)
     if ctx.lock is None or ctx.image is None:
         return
-    needs: list[tuple[str, str, tuple[int, int], Evidence]] = []
-    tf = tf_build(ctx)
-    tf_release = tf.release() if tf is not None and not tf.cpu_only and not tf.and_cuda else None
-    if tf is not None and tf_release is not None:
-        want = data.cc_tuple(tf_release.cudnn)
-        needs.append((tf.name, tf.version, want, Evidence(f"tensorflow {tf.minor} cuDNN", tf_release.cudnn, "data/tensorflow.json")))
-    jl = jaxlib_cudnn(ctx)
-    if jl is not None and "nvidia-cudnn-cu12" not in ctx.locked_names and "nvidia-cudnn-cu11" not in ctx.locked_names:
-        needs.append(("jaxlib", jl[0], jl[1], Evidence("jaxlib build cuDNN", _mm(jl[1]), "lock (local version)")))
-    if any(n.startswith("jax-cuda12-") for n in ctx.locked_names) and "nvidia-cudnn-cu12" not in ctx.locked_names:
-        floor = data.jax_local_cudnn("jax-cuda12-plugin", ctx.locked("jax-cuda12-plugin"))
-        needs.append(("jax-cuda12-plugin", ctx.locked("jax-cuda12-plugin") or "", data.cc_tuple(floor),
-                      Evidence("jax[cuda12_local] cuDNN minimum", floor, "data/jax_cupy.json (the plugin's nvidia-cudnn pin)")))
+    needs = [(n.package, n.version, n.minimum, n.evidence) for n in system_cudnn_needs(ctx)]
     for package, version, want, want_ev in needs:
         if have is None:
             if image_cuda(ctx) is not None:
