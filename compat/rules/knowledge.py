@@ -16,7 +16,9 @@ from launchbuild.core.findings import Evidence, Finding, Severity
 from launchbuild.core.fixes import Advice, Fix, PinPackage, RefreshData, ReplacePackage, SetOption, UpgradeDriver
 from launchbuild.core.rule import GPU_CUDA, Rule
 from launchbuild.compat.measured import MACHINE
-from launchbuild.compat.rules._common import ev_driver, ev_gpu, ev_image, ev_lock, image_cuda, image_cudnn, tf_build, torch_build
+from launchbuild.compat.rules._common import (
+    ev_driver, ev_gpu, ev_image, ev_lock, image_cuda, image_cudnn, system_cudnn_needs, tf_build, torch_build,
+)
 
 REFRESH = "launchbuild data refresh"
 _CUPY_NAME = re.compile(r"^cupy-cuda\d")
@@ -188,16 +190,21 @@ def unknown_facts(ctx: CheckContext) -> Iterator[Finding]:
             )
         cudnn = image_cudnn(ctx)
         if cudnn is not None and cudnn[1] is None and ctx.lock is not None:
+            # Every package that loads the image's cuDNN (LB209 skips an unknown minor): a
+            # TensorFlow the table has no release for has no known minimum, so it is open too.
+            wants: list[tuple[str, tuple[int, int] | None]] = [
+                (f"{n.package} {n.version}", n.minimum) for n in system_cudnn_needs(ctx)]
             tf = tf_build(ctx)
-            tf_release = tf.release() if tf is not None else None
-            want = data.cc_tuple(tf_release.cudnn) if tf_release is not None and tf_release.cudnn else None
-            # A known major decides it: another major is LB209's error, and the same major meets
-            # an X.0 minimum whatever its minor (a '-cudnn8-' tag for TensorFlow 2.4's cuDNN 8.0).
-            decided = want is not None and cudnn[0] and (int(cudnn[0]) != want[0] or want[1] == 0)
-            if tf is not None and not tf.and_cuda and not tf.cpu_only and not decided:
+            if tf is not None and not tf.and_cuda and not tf.cpu_only and tf.release() is None:
+                wants.append((f"{tf.name} {tf.version}", None))
+            for who, want in wants:
+                # A known major decides it: another major is LB209's error, and the same major meets
+                # an X.0 minimum whatever its minor (a '-cudnn8-' tag for TensorFlow 2.4's cuDNN 8.0).
+                if want is not None and cudnn[0] and (int(cudnn[0]) != want[0] or want[1] == 0):
+                    continue
                 yield _unknown(
                     f"{img.reference} has cuDNN {'of unknown version' if not cudnn[0] else cudnn[0]}; whether it is new "
-                    f"enough for {tf.name} {tf.version} is not known",
+                    f"enough for {who}" + (f" (cuDNN {want[0]}.{want[1]} or newer)" if want else "") + " is not known",
                     "let the check read the image (its NV_CUDNN_VERSION), or use a tag the data knows",
                     [ev_image(ctx, "cudnn_version", img.cudnn_version or ""), _age("nvidia_cuda_images")],
                 )
