@@ -99,9 +99,14 @@ def toolkit_cannot_target(ctx: CheckContext) -> Iterator[Finding]:
 # ---- LB202 -------------------------------------------------------------------------------
 
 
+# The NVIDIA runtime reads NVIDIA_DISABLE_REQUIRE with Go's strconv.ParseBool and takes any other
+# value ("yes", "on", " true") as false: the requirement is then checked, so it is checked here too.
+_GO_TRUE = frozenset({"1", "t", "T", "true", "TRUE", "True"})
+
+
 def _disabled(ctx: CheckContext) -> bool:
     env = dict(ctx.image.env) if ctx.image else {}
-    return env.get("NVIDIA_DISABLE_REQUIRE", "").lower() in ("1", "true", "yes")
+    return env.get("NVIDIA_DISABLE_REQUIRE", "") in _GO_TRUE
 
 
 def _required_cuda_driver(req):
