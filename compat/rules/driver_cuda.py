@@ -121,7 +121,9 @@ LB202 = Rule(
     Severity.ERROR,
     "Node driver too old for the image",
     "The NVIDIA container runtime refuses to start a container whose NVIDIA_REQUIRE_CUDA the "
-    "host does not satisfy ('unsatisfied condition: cuda>=12.1'). Space-separated terms are "
+    "host does not satisfy ('unsatisfied condition: cuda>=12.1'), nor one whose other "
+    "NVIDIA_REQUIRE_* variables (NVIDIA_REQUIRE_DRIVER, NVIDIA_REQUIRE_ARCH; not JETPACK's) it "
+    "does not satisfy. Space-separated terms are "
     "alternatives; brand/driver terms hold only through forward compatibility, which works "
     "on data-center GPUs only.",
     "Upgrade the node driver, or use an image built for an older CUDA.",
@@ -131,9 +133,51 @@ LB202 = Rule(
 
 
 def driver_too_old_for_image(ctx: CheckContext) -> Iterator[Finding]:
-    img = ctx.image
-    if img is None or ctx.driver is None or _disabled(ctx):
+    if ctx.image is None or ctx.driver is None or _disabled(ctx):
         return
+    yield from _cuda_requirement(ctx)
+    yield from _other_requirements(ctx)
+
+
+def _other_requirements(ctx: CheckContext) -> Iterator[Finding]:
+    """The runtime passes every NVIDIA_REQUIRE_* variable but NVIDIA_REQUIRE_JETPACK* to
+    nvidia-container-cli, and each must hold (cuda_image.go GetRequirements): an image's
+    NVIDIA_REQUIRE_DRIVER or NVIDIA_REQUIRE_ARCH refuses a node as NVIDIA_REQUIRE_CUDA does."""
+    img, driver = ctx.image, ctx.driver
+    assert img is not None and driver is not None
+    dcuda = driver.cuda
+    for name, value in sorted(img.env):
+        if not name.startswith("NVIDIA_REQUIRE_") or name == "NVIDIA_REQUIRE_CUDA" or name.startswith("NVIDIA_REQUIRE_JETPACK"):
+            continue
+        ev = ev_image(ctx, "env", f"{name}={value}")
+        try:
+            req = requirecuda.parse(value, f"{name} of {img.reference}")
+        except BadInput as exc:
+            yield LB202.finding(f"cannot evaluate the image's requirement: {exc.message}",
+                                f"fix {name} in the image, or use another image", [ev], severity=Severity.WARNING)
+            continue
+        for gpu in ctx.gpus or (None,):
+            result = requirecuda.evaluate(req, driver=driver.text, driver_cuda=major_minor(dcuda) if dcuda else "0.0",
+                                          arch=major_minor(gpu.cc) if gpu else None)
+            if result.satisfied or (cuda.driver_newer_than_data(driver.parts)
+                                    and any(c.prop == "cuda" for t in req.clauses for c in t.conditions)):
+                continue  # a driver newer than the data: its CUDA is not known (LB211 says so)
+            floor = next((c.value for t in req.clauses for c in t.conditions if c.prop == "driver" and c.op in (">=", ">")), "")
+            # Which image to use instead, or which GPU, is not in the facts: beside a driver floor, advice.
+            fix: tuple[Fix, ...] = ((UpgradeDriver(floor),) if floor else ()) + (
+                Advice(f"use an image without this {name}, or run on nodes that meet it"),)
+            yield LB202.finding(
+                f"driver {driver.text}" + (f" on {gpu.describe()}" if gpu else "")
+                + f" does not satisfy {img.reference}'s {name} ({req.text}; unmet: {', '.join(result.unmet)}): "
+                "the container will not start",
+                fix,
+                [ev, ev_driver(ctx)] + ([ev_gpu(ctx, gpu)] if gpu else []),
+            )
+
+
+def _cuda_requirement(ctx: CheckContext) -> Iterator[Finding]:
+    img = ctx.image
+    assert img is not None and ctx.driver is not None
     try:
         if img.require_cuda:
             req = requirecuda.parse(img.require_cuda, f"NVIDIA_REQUIRE_CUDA of {img.reference}")

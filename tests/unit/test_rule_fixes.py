@@ -35,6 +35,10 @@ ADVICE_ONLY: tuple[tuple[str, str, str], ...] = (
      "a typo, missing credentials and an unpushed image read the same from here"),
     ("LB202", r"^use an official nvidia/cuda image, or fix NVIDIA_REQUIRE_CUDA",
      "the image's own label is malformed; no replacement image follows from it"),
+    ("LB202", r"^use an image without this NVIDIA_REQUIRE_",
+     "which image or GPU meets the image's own NVIDIA_REQUIRE_ARCH-style variable is not in the facts"),
+    ("LB202", r"^fix NVIDIA_REQUIRE_\w+ in the image",
+     "the image's own variable is malformed; no replacement image follows from it"),
     ("LB203", r"^no official torch build supports sm_",
      "there is nothing to install: no official build has kernels for the GPU"),
     ("LB203", r"^use a GPU that TensorFlow supports",
@@ -79,6 +83,8 @@ def _img(base: ImageFacts, **changes) -> ImageFacts:
 # Branches the rule tables do not reach, each named by what it drives.
 EXTRA = [
     ("LB102", ctx(image=_img(python_image("3.11"), pythons=(), fact_sources=(("pythons", "image scan"),)), image_job=True)),  # LB102 no Python
+    ("LB202", ctx(image=_img(cuda_image("12.4.1"), env=(("NVIDIA_REQUIRE_ARCH", "arch>=8.0"),)), gpus=("V100",), driver="550.54.15")),  # LB202: another requirement
+    ("LB202", ctx(image=_img(cuda_image("12.4.1"), env=(("NVIDIA_REQUIRE_ARCH", "arch"),)), driver="550.54.15")),  # LB202: malformed one
     ("LB203", ctx(gpus=("H100",), pins=("torch==1.12.1+cu113",))),  # LB203: unmeasured build whose CUDA predates Hopper
     ("LB203", ctx(gpus=("V100",), pins=("jax==0.7.0", "jax-cuda13-plugin==0.7.0", "jax-cuda13-pjrt==0.7.0"))),  # LB203: the CUDA 12 build
     ("LB203", ctx(gpus=("K80",), pins=("cupy-cuda12x==13.3.0",))),  # LB203: CuPy
