@@ -20,6 +20,7 @@ ALL_RULES: tuple[Rule, ...] = (
     base_image.LB102.checked_by(base_image.python_not_installable),
     base_image.LB103.checked_by(base_image.wrong_architecture),
     base_image.LB104.checked_by(base_image.image_unreadable),
+    base_image.LB105.checked_by(base_image.musl_python_base),
 
     # GPU, driver and CUDA
     driver_cuda.LB201.checked_by(driver_cuda.toolkit_cannot_target),

@@ -168,6 +168,41 @@ def image_unreadable(ctx: CheckContext) -> Iterator[Finding]:
     )
 
 
+LB105 = Rule(
+    "LB105",
+    Severity.ERROR,
+    "Python base image is musl-based (Alpine)",
+    "The lock is of manylinux wheels, which need glibc: pip and uv refuse them on a musl libc "
+    "(Alpine), so a binary package has no wheel there and builds from source or fails. The "
+    "build's non-root account is made with groupadd/useradd, which Alpine does not ship.",
+    "Use a Debian-based Python base image (python:3.11-slim), whose glibc takes manylinux wheels.",
+    ("image", "build", "packages"),
+    BASE_IMAGE,
+)
+
+
+def _musl(img) -> bool:
+    # Alpine is the musl distribution base images use; os-release says so (ID or ID_LIKE).
+    return img.os_id == "alpine" or "alpine" in img.os_id_like
+
+
+def musl_python_base(ctx: CheckContext) -> Iterator[Finding]:
+    img = ctx.image
+    # An accelerator image without apt is LB101's; an image job runs as it is, nothing installs.
+    if img is None or ctx.accelerator_image or ctx.image_job or not _musl(img):
+        return
+    py = ctx.python.value if ctx.python is not None else (img.pythons[0] if img.pythons else "3.11")
+    locked = len(ctx.lock.packages) if ctx.lock is not None else 0
+    yield LB105.finding(
+        f"{img.reference} is {' '.join(x for x in (img.os_id, img.os_version) if x)} with musl libc: "
+        + (f"the lock's {locked} packages are manylinux (glibc) wheels, which do not install on it, and " if locked else "")
+        + "the build's groupadd/useradd are not part of Alpine",
+        ChangeBaseImage(f"python:{py}-slim", "use {image} (Debian, glibc) as the Python base image"),
+        [ev_image(ctx, "os_id", img.os_id), ev_image(ctx, "glibc", img.glibc)]
+        + ([Evidence("lock", f"{locked} packages for {ctx.lock.target.platform} manylinux", "resolver")] if ctx.lock is not None and locked else []),
+    )
+
+
 LB208 = Rule(
     "LB208",
     Severity.WARNING,

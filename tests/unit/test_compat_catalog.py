@@ -13,7 +13,7 @@ from launchbuild.core.findings import Finding, Severity
 from launchbuild.errors import BadInput
 from tests.helpers_compat import ctx, cuda_image
 
-REQUIRED = [f"LB10{i}" for i in range(1, 5)] + [f"LB20{i}" for i in range(1, 10)] + ["LB210", "LB211", "LB212", "LB213", "LB214"] + [f"LB30{i}" for i in range(1, 10)] + ["LB310", "LB311", "LB312"] + ["LB401", "LB402", "LB403", "LB404"]
+REQUIRED = [f"LB10{i}" for i in range(1, 6)] + [f"LB20{i}" for i in range(1, 10)] + ["LB210", "LB211", "LB212", "LB213", "LB214"] + [f"LB30{i}" for i in range(1, 10)] + ["LB310", "LB311", "LB312"] + ["LB401", "LB402", "LB403", "LB404"]
 
 
 def test_catalog_has_every_rule_with_complete_metadata():

@@ -38,6 +38,12 @@ CASES = [
     ("LB103", ctx(image=cuda_image("12.4.1"), platform="linux/amd64"), []),
     ("LB104", ctx(image_error="nvidia/cuda:12.99-runtime: manifest unknown"), ["error"]),
     ("LB104", ctx(), []),
+    # A musl (Alpine) Python base image takes no manylinux wheel; an Alpine accelerator is LB101's.
+    ("LB105", ctx(image=python_image("3.11", os_id="alpine", os_version="3.20"), pins=("numpy==1.26.4",)), ["error"]),
+    ("LB105", ctx(image=python_image("3.11", os_id="postmarketos", os_id_like=("alpine",))), ["error"]),
+    ("LB105", ctx(image=python_image("3.11", os_id="alpine"), image_job=True), []),
+    ("LB105", ctx(image=python_image("3.11")), []),
+    ("LB105", ctx(image=_img(BUSYBOX, os_id="alpine"), accelerator=True), []),
     # LB201 only where something uses the image's own toolkit (TF without [and-cuda], cupy, jax-local, nvcc builds).
     ("LB201", ctx(image=cuda_image("11.7.1"), gpus=("H100",), pins=("tensorflow==2.18.0",)), ["error"]),
     ("LB201", ctx(image=cuda_image("12.4.1"), gpus=("K80",), pins=("cupy-cuda12x==13.3.0",)), ["error"]),
@@ -169,3 +175,12 @@ def test_lb304_lists_apt_packages():
 def test_evaluate_on_an_empty_context_reports_nothing():
     findings, checked = evaluate(ctx())
     assert findings == () and len(checked) == len(RULES)
+
+
+def test_lb105_an_alpine_python_tag_read_from_its_name_is_musl():
+    from launchbuild.compat.facts.providers.inference import infer_facts
+    from launchbuild.core.imageref import parse_image_ref
+
+    image = infer_facts(parse_image_ref("python:3.11-alpine3.20"))
+    assert [sev for sev, _ in _run("LB105", ctx(image=image, pins=("torch==2.4.0",)))] == ["error"]
+    assert _run("LB105", ctx(image=infer_facts(parse_image_ref("python:3.11-slim-bookworm")), pins=("torch==2.4.0",))) == []
