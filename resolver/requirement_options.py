@@ -73,9 +73,19 @@ def parse_hashes(tail: str, where: str) -> tuple[str, ...]:
                            hint="only --hash, --config-settings and --global-option may follow a requirement")
         i += 1
     for h in hashes:
-        if not re.fullmatch(r"(sha256|sha384|sha512|md5|sha1|sha224):[0-9a-fA-F]+", h):
+        algorithm, _, digest = h.partition(":")
+        length = _HEX_DIGITS.get(algorithm)
+        if length is None or not re.fullmatch(r"[0-9a-fA-F]+", digest):
             raise BadInput(f"malformed hash {h!r} at {where}", hint="write --hash=sha256:<hex>")
+        if len(digest) != length:
+            # A truncated or padded digest can never match a file: the install would fail on it.
+            raise BadInput(f"malformed hash {h!r} at {where}: a {algorithm} digest has {length} hex digits, "
+                           f"this one {len(digest)}", hint="copy the whole digest (pip hash FILE prints it)")
     return tuple(hashes)
+
+
+# The hex digits of each digest the installers take (hashlib's digest sizes).
+_HEX_DIGITS = {"md5": 32, "sha1": 40, "sha224": 56, "sha256": 64, "sha384": 96, "sha512": 128}
 
 
 def option_and_value(tokens: list[str], where: str) -> tuple[str, str]:

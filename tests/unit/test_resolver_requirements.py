@@ -105,6 +105,9 @@ def test_a_relative_file_url_is_the_files_folders_never_the_working_directorys(t
         ("--bogus-option x\n", "unknown option"),
         ("-r\n", "needs a value"),
         ("six --hash=md6:zz\n", "malformed hash"),
+        ("six --hash=sha256:abc\n", "a sha256 digest has 64 hex digits, this one 3"),
+        ("six --hash=sha512:" + "a" * 64 + "\n", "a sha512 digest has 128 hex digits, this one 64"),
+        ("six --hash=sha256:" + "a" * 65 + "\n", "this one 65"),
         ("six --frobnicate\n", "unsupported option"),
         ("-r https://example.invalid/r.txt\n", "remote include"),
         ("-r missing.txt\n", "cannot read"),
@@ -190,3 +193,21 @@ def test_a_utf8_bom_is_not_part_of_the_first_requirement(tmp_path):
     (tmp_path / "more.txt").write_bytes(b"\xef\xbb\xbfidna\r\n")
     parsed = parse_file(tmp_path / "requirements.txt", root=tmp_path)
     assert [r.text for r in parsed.requirements] == ["six==1.17.0", "idna"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(["md5", "sha1", "sha224", "sha256", "sha384", "sha512", "sha3", ""]),
+       st.text(alphabet="0123456789abcdefABCDEFxz", max_size=140))
+def test_a_hash_is_taken_only_whole(algorithm, digest):
+    import hashlib
+
+    from launchbuild.resolver.requirement_options import parse_hashes
+
+    value = f"{algorithm}:{digest}"
+    whole = (algorithm in hashlib.algorithms_guaranteed and algorithm != "sha3"
+             and all(c in "0123456789abcdefABCDEF" for c in digest) and digest
+             and len(digest) == 2 * hashlib.new(algorithm).digest_size)
+    try:
+        assert parse_hashes(f"--hash={value}", "r.txt:1") == (value,) and whole
+    except BadInput as exc:
+        assert not whole and "\n" not in str(exc)
