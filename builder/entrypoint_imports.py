@@ -11,6 +11,7 @@ Never part of an image: mounted (a local engine) or copied into the verification
 import ast
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -290,27 +291,61 @@ def resolve_console_script_imports(exe):
 
 
 def shebang(path):
-    """The interpreter words of a script's `#!` line, or None."""
+    """The `#!` line as the kernel reads it: [interpreter] or [interpreter, argument], or None
+    when the file has no `#!` line (or an empty one). Linux splits the line once, at the first
+    space or tab, and passes the rest as ONE argument (`#!/usr/bin/env python3 -u` asks env
+    for a program named "python3 -u"); only spaces and tabs are trimmed, so a CRLF script's
+    interpreter is "/bin/sh\\r", which does not exist: it must not read as "/bin/sh"."""
     try:
         with open(path, "rb") as fh:
-            first = fh.readline(256)
+            first = fh.readline(256)  # the kernel reads at most this much of the line
     except OSError:
         return None
     if not first.startswith(b"#!"):
         return None
-    words = first[2:].decode("utf-8", "replace").strip().split()
-    return words or None
+    line = first[2:].split(b"\n", 1)[0].decode("utf-8", "replace").strip(" \t")
+    if not line:
+        return None
+    parts = re.split(r"[ \t]+", line, maxsplit=1)
+    interpreter, argument = parts[0], (parts[1] if len(parts) > 1 else "")
+    return [interpreter, argument] if argument else [interpreter]
+
+
+def exec_problem(path):
+    """Why the kernel would refuse to start the file `path` directly (the exec-form ENTRYPOINT
+    has no shell to fall back to), or None: a file that is neither an ELF binary nor starts
+    with `#!` fails with "exec format error"; a `#!` line is judged by its interpreter."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4)
+    except OSError as exc:
+        return "cannot be read (%s)" % (exc.strerror or type(exc).__name__)
+    if head == b"\x7fELF":
+        return None
+    words = shebang(path)
+    if not words:
+        return "has no #! line and is not a binary: the runtime cannot exec it (exec format error)"
+    interpreter, asked = shebang_interpreter(words)
+    if interpreter is None:
+        return "its #! interpreter %r is not in the image" % asked
+    return None
 
 
 def shebang_interpreter(words):
     """(resolved interpreter path or None, what was asked for): `#!/usr/bin/env NAME` is looked
-    up on PATH as the kernel's env would."""
+    up on PATH as env would; `env -S` splits its argument, any other argument is one name."""
     import shutil
 
     if os.path.basename(words[0]) == "env":
-        names = [w for w in words[1:] if not w.startswith("-")]
+        argument = words[1] if len(words) > 1 else ""
+        if argument.startswith("-S"):
+            names = [w for w in argument[2:].split() if not w.startswith("-")]
+        elif argument.startswith("-"):
+            names = []  # env's own options and no program: nothing it could run here
+        else:
+            names = [argument] if argument else []
         if not names:
-            return None, words[0]
+            return None, argument or words[0]
         return shutil.which(names[0]), names[0]
     ok = os.path.isfile(words[0]) and os.access(words[0], os.X_OK)
     return (words[0] if ok else None), words[0]

@@ -51,16 +51,21 @@ def check_entrypoint(argv):
         ok = os.path.isfile(path) and os.access(path, os.X_OK)
         if not ok:
             return False, "%s missing or not executable" % exe
+        # The runtime execs it with no shell: a script without a #! line, or with a CRLF one,
+        # is an "exec format error" / "no such file" at start, however executable it is.
+        problem = _entrypoint_imports().exec_problem(path)
+        if problem:
+            return False, "%s: %s" % (exe, problem)
         words = _entrypoint_imports().shebang(path)
         if words:
-            interpreter, asked = _entrypoint_imports().shebang_interpreter(words)
-            if interpreter is None:
-                return False, "%s: its #! interpreter %s is not in the image" % (exe, asked)
-            return True, "%s is executable (#! %s)" % (exe, interpreter)
+            return True, "%s is executable (#! %s)" % (exe, _entrypoint_imports().shebang_interpreter(words)[0])
         return True, "%s is executable" % exe
     found = shutil.which(exe)
     if not found:
         return False, "%s not on PATH" % exe
+    problem = _entrypoint_imports().exec_problem(found)
+    if problem:
+        return False, "%s (%s): %s" % (exe, found, problem)
     # Launchers (torchrun, accelerate launch, bash): the script they run must exist too.
     for arg in argv[1:]:
         if not arg.startswith("-") and arg.endswith((".py", ".sh")):

@@ -4,6 +4,7 @@ tests/integration/test_builder_inputs_docker.py."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -222,6 +223,29 @@ def test_a_shebang_script_needs_its_interpreter_and_its_imports_in_that_interpre
     assert verify_probe.check_entrypoint(["./ok.py"])[0] is True
     assert _missing(entrypoint_imports.resolve_entrypoint_imports(["./ok.py"])) == []
     assert _missing(entrypoint_imports.resolve_entrypoint_imports(["./bad.py"])) == [("no_such_dist_xyz", None)]
+
+
+@pytest.mark.parametrize("content,ok", [
+    (b"echo hello\n", False),  # no #! line: the runtime's exec fails, "exec format error"
+    (b"#!/bin/sh\r\necho crlf\r\n", False),  # CRLF: the kernel looks for "/bin/sh\r"
+    (b"#!/usr/bin/env sh\r\necho crlf\r\n", False),  # env looks for "sh\r"
+    (b"#!/usr/bin/env sh -e\necho\n", False),  # one argument "sh -e": no such program
+    (b"#!/usr/bin/env -S sh -e\necho\n", True),
+    (b"#!/bin/sh\necho ok\n", True),
+    (b"#! /bin/sh -e  \necho ok\n", True),
+    (b"\x7fELF\x02\x01\x01", True),
+])
+def test_an_executable_entrypoint_must_be_one_the_kernel_can_start(tmp_path, monkeypatch, content, ok):
+    # An exec-form ENTRYPOINT has no shell to fall back to: what execve refuses never starts.
+    import os
+
+    (tmp_path / "run").write_bytes(content)
+    os.chmod(tmp_path / "run", 0o755)
+    monkeypatch.chdir(tmp_path)
+    passed, detail = verify_probe.check_entrypoint(["./run"])
+    assert passed is ok, detail
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    assert verify_probe.check_entrypoint(["run"])[0] is ok  # the same file found on PATH
 
 
 def test_a_console_scripts_entry_module_is_resolved_through_its_package(tmp_path, monkeypatch):
