@@ -180,11 +180,11 @@ def _fill(
     entries: tuple[Entry, ...] | None,
 ) -> None:
     reserved = tmp / RESERVED_DIR
-    reserved.mkdir()
-    (tmp / DOCKERFILE_PATH).write_text(dockerfile, encoding="utf-8")
-    (tmp / "requirements.lock").write_text(lock_text, encoding="utf-8")
+    _mkdir(reserved)
+    _write_if_changed(tmp / DOCKERFILE_PATH, dockerfile)
+    _write_if_changed(tmp / "requirements.lock", lock_text)
     code = tmp / "code"
-    code.mkdir(mode=0o755)
+    _mkdir(code)
     if uv_binary is not None:
         dest = reserved / "uv"
         try:
@@ -201,16 +201,13 @@ def _fill(
     if source_dir is None:
         return
     source_dir = Path(source_dir)
-    for e in entries if entries is not None else scan(source_dir):
+    listed = entries if entries is not None else scan(source_dir)
+    _make_dirs(code, listed)
+    for e in listed:
         dest = code / e.path
-        if e.kind == "d":
-            dest.mkdir(mode=0o755, parents=True, exist_ok=True)
-            os.chmod(dest, 0o755)
-        elif e.kind == "l":
-            dest.parent.mkdir(parents=True, exist_ok=True)
+        if e.kind == "l":
             os.symlink(e.target, dest)
-        else:
-            dest.parent.mkdir(parents=True, exist_ok=True)
+        elif e.kind == "f":
             shutil.copyfile(source_dir / e.path, dest)
             os.chmod(dest, e.mode)
 
@@ -311,14 +308,33 @@ def _stamp(path: Path) -> list[int]:
     return [st.st_size, st.st_mtime_ns, st.st_mode]
 
 
+# Every file and folder launchbuild writes into a context gets the mode COPY must see on any
+# host: 0644 / 0755, never what the host's umask made of it (0664 and 0775 under the usual
+# umask 002 of a desktop, 0600 under 077). The content tag does not hold the host's umask, so
+# the image must not either: same tag, same layers.
+def _mkdir(path: Path) -> None:
+    path.mkdir(exist_ok=True)
+    os.chmod(path, 0o755)
+
+
+def _make_dirs(code: Path, entries) -> None:
+    """Every folder the code copy needs, shallowest first, 0755: the listed ones and the parents
+    no entry lists (a file a `!` rule re-includes under an excluded folder)."""
+    needed = {p for e in entries for p in _parents(e.path)} | {e.path for e in entries if e.kind == "d"}
+    for rel in sorted(needed, key=lambda r: (r.count("/"), r)):
+        _mkdir(code / rel)
+
+
 def _write_if_changed(path: Path, text: str) -> None:
     data = text.encode("utf-8")
     try:
         if path.read_bytes() == data:
+            os.chmod(path, 0o644)  # an older run's (or another umask's) mode is not kept
             return
     except OSError:
         pass
     path.write_bytes(data)
+    os.chmod(path, 0o644)
 
 
 def _valid_stamp(value: object) -> bool:
@@ -343,8 +359,9 @@ def _sync(
     previous = {k: v for k, v in saved.items() if _valid_stamp(v)} if isinstance(saved, dict) else {}
     with contextlib.suppress(OSError):
         manifest_path.unlink()  # until the sync finishes, the directory matches no manifest
+    ctx.mkdir(parents=True, exist_ok=True)
     reserved = ctx / RESERVED_DIR
-    reserved.mkdir(parents=True, exist_ok=True)
+    _mkdir(reserved)
     for extra in reserved.iterdir():
         if extra.name not in ("Dockerfile", "uv", "layers"):  # layers/: builder/layers.py keeps it in sync
             _remove(extra)
@@ -379,8 +396,7 @@ def _sync(
     parents = {p for path in wanted for p in _parents(path)}
     if code.is_symlink() or (code.exists() and not code.is_dir()):
         _remove(code)
-    code.mkdir(mode=0o755, exist_ok=True)
-    os.chmod(code, 0o755)
+    _mkdir(code)
     # Stale paths first (deepest first), so a file that became a directory has room.
     for dirpath, dirnames, filenames in os.walk(code, topdown=False):
         here = Path(dirpath)
@@ -395,13 +411,11 @@ def _sync(
             if e is None or e.kind != kind:
                 _remove(full)
     stamps: dict[str, list] = {}
+    _make_dirs(code, tuple(wanted.values()))
     for e in sorted(wanted.values(), key=lambda e: e.path):
         dest = code / e.path
         if e.kind == "d":
-            dest.mkdir(mode=0o755, parents=True, exist_ok=True)
-            os.chmod(dest, 0o755)
             continue
-        dest.parent.mkdir(parents=True, exist_ok=True)
         before = previous.get(e.path)
         if before is not None and before[:3] == [e.kind, e.mode, e.digest]:
             with contextlib.suppress(OSError):

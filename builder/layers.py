@@ -309,6 +309,7 @@ def for_plan(plan) -> tuple[SubLock, ...]:
 def place(context_dir, plan) -> None:
     """Write the plan's sub-locks into the build context (after the context is synced). An
     unchanged sub-lock is left untouched (mtime kept), so a kept context sends nothing again."""
+    import os
     import shutil
 
     target = Path(context_dir) / LAYER_DIR
@@ -319,6 +320,7 @@ def place(context_dir, plan) -> None:
             shutil.rmtree(target)
         return
     target.mkdir(parents=True, exist_ok=True)
+    os.chmod(target, 0o755)
     wanted = {Path(sub.context_path).name: sub.text.encode("utf-8") for sub in sub_locks}
     if helper:
         wanted[BYTECODE_HELPER] = bytecode_helper()
@@ -330,8 +332,10 @@ def place(context_dir, plan) -> None:
     for name, data in wanted.items():
         path = target / name
         try:
-            if path.read_bytes() == data:
-                continue
+            same = path.read_bytes() == data
         except OSError:
-            pass
-        path.write_bytes(data)
+            same = False
+        if not same:
+            path.write_bytes(data)
+        # COPY keeps the file's mode: 0644 on every host, never the umask's (builder/context.py).
+        os.chmod(path, 0o644)

@@ -182,3 +182,45 @@ def test_a_checkouts_git_config_is_never_copied_even_when_the_job_keeps_git(tmp_
     assert ("libs/sub/.git/HEAD" in paths) == ("**/.git" in dockerignore)  # a nested one only when re-included
     assert not {p for p in paths if p.endswith(".git/config")}
     assert IgnoreRules.for_source(src).excluded(".git/config")
+
+
+def _modes(root: Path) -> dict[str, int]:
+    return {p.relative_to(root).as_posix(): p.lstat().st_mode & 0o777
+            for p in sorted(root.rglob("*")) if not p.is_symlink()}
+
+
+@pytest.mark.parametrize("umask", [0o002, 0o077])
+def test_the_contexts_modes_do_not_depend_on_the_hosts_umask(tmp_path, umask):
+    """COPY keeps a context file's mode and the content tag does not hold the host's umask, so
+    every file and folder launchbuild writes is 0644/0755 under any umask: the lock, the
+    sub-locks of the layer split, and the folders above a file a `!` rule re-includes."""
+    from launchbuild.builder import layers
+    from launchbuild.builder.context import synced_context
+    from launchbuild.builder.plan import BuildPlan
+    from launchbuild.jobs.model import SourceKind
+
+    src = _tree(tmp_path / "s", {"train.py": "print(1)", ".dockerignore": "data/\n!data/deep/keep.txt\n",
+                                 "data/deep/keep.txt": "x", "data/drop.txt": "y", "pkg/m.py": ""})
+    lock = "numpy==2.0.0 \\\n    --hash=sha256:" + "a" * 64 + "\nsix==1.16.0 \\\n    --hash=sha256:" + "b" * 64 + "\n"
+    plan = BuildPlan(source_kind=SourceKind.CODE, base_image="python:3.11-slim", python="3.11",
+                     entrypoint=("python", "train.py"), lock_text=lock, layer_roots=("numpy",))
+
+    def written(mask):
+        old = os.umask(mask)
+        try:
+            with build_context(src, dockerfile="FROM x\n", lock_text=lock) as ctx:
+                layers.place(ctx, plan)
+                fresh = _modes(ctx)
+            kept = tmp_path / f"kept-{mask:o}"
+            with synced_context(kept, src, dockerfile="FROM x\n", lock_text=lock) as ctx:
+                layers.place(ctx, plan)
+                synced = _modes(ctx)
+        finally:
+            os.umask(old)
+        return fresh, synced
+
+    fresh, synced = written(0o022)
+    assert fresh["code/data"] == fresh["code/data/deep"] == 0o755 and fresh["code/data/deep/keep.txt"] == 0o644
+    assert fresh["requirements.lock"] == fresh[".launchbuild/layers/1-heavy.lock"] == 0o644
+    assert synced == fresh
+    assert written(umask) == (fresh, fresh)
