@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 
+from launchbuild.errors import BadInput
 from launchbuild.builder.ca_secret import CA_MOUNT, CA_PRESENT as _CA_PRESENT, SECRET_CA, ca_export as _ca_export, ca_mount as _ca_mount
 from launchbuild.builder.plan import LOCK_IN_IMAGE, VENV, BuildPlan, Frontend, compile_bytecode
 
@@ -277,11 +278,28 @@ def _code_and_metadata(plan: BuildPlan) -> list[str]:
     from launchbuild.builder import project_install
 
     lines += project_install.lines(plan, _uv_mount(), _index_args(plan))
-    labels = plan.labels()
-    lines.append("LABEL " + " \\\n      ".join(f"{k}={_label_value(v)}" for k, v in labels))
+    # A label longer than one Dockerfile line is left out, as a lock too big for its label is
+    # (core/labels.py): the lock is still in the image at its path.
+    pairs = [f"{k}={_label_value(v)}" for k, v in plan.labels()]
+    pairs = [p for p in pairs if _fits(f"LABEL {p} \\")]
+    lines.append("LABEL " + " \\\n      ".join(pairs))
     # Exec form: no shell between the runtime and the job, so signals reach it.
-    lines.append("ENTRYPOINT " + json.dumps(list(plan.entrypoint), ensure_ascii=False))
+    entrypoint = "ENTRYPOINT " + json.dumps(list(plan.entrypoint), ensure_ascii=False)
+    if not _fits(entrypoint):
+        raise BadInput(f"the entrypoint is {len(entrypoint.encode())} bytes as one Dockerfile line, longer than "
+                       f"the {MAX_LINE_BYTES} the engine's parser takes",
+                       hint="pass long arguments in a file or a config the job reads, not on its command line")
+    lines.append(entrypoint)
     return lines
+
+
+# The engine's Dockerfile parser refuses a physical line longer than this ("dockerfile line
+# greater than max allowed size of 65535"), after the build has started.
+MAX_LINE_BYTES = 65535
+
+
+def _fits(line: str) -> bool:
+    return len(line.encode("utf-8")) <= MAX_LINE_BYTES
 
 
 def _label_value(value: str) -> str:

@@ -270,3 +270,47 @@ def test_the_bytecode_step_never_hides_a_failed_install(tmp_path, installer, ins
     proc = subprocess.run(["/bin/sh", "-c", shell], env={"PATH": f"{bin_dir}:/usr/bin:/bin"}, capture_output=True)
     assert proc.returncode == expected, (shell, proc.stderr)
     assert "stub_compile -q -j 0 -x '/tests?/' /opt/venv/lib" in shell
+
+
+def _lock_whose_label_is(low: int, high: int) -> str:
+    """A lock whose encoded `io.launchbuild.lock` label is between low and high characters."""
+    import random
+
+    from launchbuild.core.labels import encode_lock
+
+    rng = random.Random(17)
+    text = "".join(f"pkg{i}=={rng.getrandbits(64):x}\n" for i in range(6000))
+    lo, hi = 0, len(text)
+    while lo < hi:  # the shortest prefix of whole lines whose label is at least `low` long
+        mid = (lo + hi) // 2
+        value = encode_lock(text[:mid])
+        lo, hi = (mid + 1, hi) if value is not None and len(value) < low else (lo, mid)
+    lock = text[:text.rfind("\n", 0, lo + 40) + 1]
+    assert low <= len(encode_lock(lock) or "") <= high, len(encode_lock(lock) or "")
+    return lock
+
+
+def test_every_line_fits_the_engines_dockerfile_parser():
+    # A lock label that fits its own 64 KiB bound but not one Dockerfile line with its key
+    # (the engine refuses lines over 65535 bytes) is left out like a bigger lock; the lock is
+    # still in the image at its path.
+    from launchbuild.builder.dockerfile import MAX_LINE_BYTES
+    from launchbuild.builder.labels import image_labels
+    from launchbuild.core.labels import LOCK_LABEL
+
+    lock = _lock_whose_label_is(MAX_LINE_BYTES - 25, 64 * 1024)
+    plan = seed_plan(SourceKind.CODE, False, extra_labels=image_labels(
+        lock_text=lock, lock_path="/opt/launchbuild/requirements.lock", facts=None, python="3.11",
+        platform="linux/amd64", rules="0.0.0-golden"))
+    assert LOCK_LABEL in dict(plan.labels())
+    text = render(plan)
+    assert max(len(line.encode()) for line in text.splitlines()) <= MAX_LINE_BYTES
+    assert f"{LOCK_LABEL}=" not in text and "io.launchbuild.lock-path=" in text
+
+
+def test_an_entrypoint_longer_than_a_dockerfile_line_is_bad_input():
+    from launchbuild.errors import BadInput
+
+    with pytest.raises(BadInput, match="entrypoint is .* bytes as one Dockerfile line"):
+        render(seed_plan(SourceKind.CODE, False, entrypoint=("python", "train.py", "é" * 33000)))
+    assert render(seed_plan(SourceKind.CODE, False, entrypoint=("python", "train.py", "x" * 60000)))
