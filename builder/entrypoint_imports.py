@@ -351,6 +351,36 @@ def shebang_interpreter(words):
     return (words[0] if ok else None), words[0]
 
 
+_ENV_FLAGS = {"-0", "--null", "-v", "--debug"}
+_ENV_WITH_ARG = {"-u", "--unset"}
+
+
+def env_command(argv):
+    """For `env [OPTION]... [NAME=VALUE]... COMMAND [ARG]...` (env by name or by path): the
+    command env runs ([] when none). False when env's options make it a run this probe cannot
+    stand for (-i clears PATH, -C changes the directory, -S splits a string); None when argv
+    does not start with env."""
+    if not argv or os.path.basename(argv[0]) != "env":
+        return None
+    rest = list(argv[1:])
+    while rest:
+        arg = rest[0]
+        if arg == "--":
+            rest.pop(0)
+            break
+        if arg in _ENV_FLAGS or arg.startswith(("--unset=",)):
+            rest.pop(0)
+        elif arg in _ENV_WITH_ARG:
+            del rest[:2]
+        elif arg.startswith("-"):
+            return False
+        elif "=" in arg:
+            rest.pop(0)
+        else:
+            break
+    return rest
+
+
 def _is_python_name(path):
     base = os.path.basename(path)
     return base in ("python", "python3") or (base.startswith("python3.") and base[8:].isdigit())
@@ -376,6 +406,9 @@ def resolve_entrypoint_imports(argv):
     launcher's script, a console script, or an executable script with a Python shebang."""
     if not argv:
         return None
+    inner = env_command(argv)
+    if inner is not None:
+        return resolve_entrypoint_imports(inner) if inner else None
     base = os.path.basename(argv[0])
     if _is_python_name(argv[0]):
         kind, what = _python_target(argv[1:])

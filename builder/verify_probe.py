@@ -27,6 +27,19 @@ def check_entrypoint(argv):
     if not argv:
         return False, "no entrypoint"
     exe = argv[0]
+    inner = _entrypoint_imports().env_command(argv)
+    if inner is not None:
+        # `env [NAME=VALUE]... COMMAND`, by name or by path: env must be there, and then the
+        # command it runs is the entrypoint, judged as if it had been written alone.
+        found = exe if "/" in exe else shutil.which(exe)
+        if not found or not os.access(os.path.join(os.getcwd(), found), os.X_OK):
+            return False, "%s missing or not executable" % exe
+        if inner is False:
+            return True, "%s is executable (its options change the run: the command is not followed)" % exe
+        if not inner:
+            return False, "%s without a command to run" % exe
+        ok, detail = check_entrypoint(inner)
+        return ok, "%s: %s" % (exe, detail)
     if _is_python(exe):
         rest = list(argv[1:])
         while rest:
@@ -56,6 +69,11 @@ def check_entrypoint(argv):
         problem = _entrypoint_imports().exec_problem(path)
         if problem:
             return False, "%s: %s" % (exe, problem)
+        if os.path.isabs(exe) and not _entrypoint_imports()._under(exe, [os.getcwd()]):
+            # A launcher named by its path (/bin/sh, /opt/venv/bin/torchrun): as by its name.
+            missing = _launcher_script(argv)
+            if missing:
+                return False, missing
         words = _entrypoint_imports().shebang(path)
         if words:
             return True, "%s is executable (#! %s)" % (exe, _entrypoint_imports().shebang_interpreter(words)[0])
@@ -66,14 +84,24 @@ def check_entrypoint(argv):
     problem = _entrypoint_imports().exec_problem(found)
     if problem:
         return False, "%s (%s): %s" % (exe, found, problem)
-    # Launchers (torchrun, accelerate launch, bash): the script they run must exist too.
+    missing = _launcher_script(argv)
+    if missing:
+        return False, missing
     for arg in argv[1:]:
         if not arg.startswith("-") and arg.endswith((".py", ".sh")):
-            path = os.path.join(os.getcwd(), arg)
-            if not os.path.isfile(path):
-                return False, "%s not found (workdir %s)" % (arg, os.getcwd())
             return True, "%s and %s exist" % (found, arg)
     return True, "%s on PATH" % found
+
+
+def _launcher_script(argv):
+    """Launchers (torchrun, accelerate launch, bash): the script they run must exist too. Why
+    not, or None."""
+    for arg in argv[1:]:
+        if not arg.startswith("-") and arg.endswith((".py", ".sh")):
+            if not os.path.isfile(os.path.join(os.getcwd(), arg)):
+                return "%s not found (workdir %s)" % (arg, os.getcwd())
+            return None
+    return None
 
 
 def check_module(mod):

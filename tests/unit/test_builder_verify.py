@@ -105,6 +105,15 @@ def test_version_normalisation():
     (["no-such-launcher-xyz", "train.py"], ["train.py"], False),
     (["./run.sh"], [], False),
     ([], [], False),
+    # env in front, by name or by path, runs the command after it: that command is judged.
+    (["/usr/bin/env", "python", "missing.py"], [], False),
+    (["/usr/bin/env", "python", "train.py"], ["train.py"], True),
+    (["env", "OMP_NUM_THREADS=1", "-u", "X", "python", "-m", "no_such_module_xyz"], [], False),
+    (["env", "--", "sh", "run.sh"], ["run.sh"], True),
+    (["env", "A=1"], [], False),
+    # A launcher named by its path needs its script as one named by PATH does.
+    (["/bin/sh", "run.sh"], [], False),
+    (["/bin/sh", "run.sh"], ["run.sh"], True),
 ])
 def test_probe_entrypoint_check(tmp_path, monkeypatch, argv, files, ok):
     for f in files:

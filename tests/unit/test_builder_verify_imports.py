@@ -192,6 +192,13 @@ def test_a_local_module_the_script_imports_is_followed_to_its_own_imports(tmp_pa
     assert judge_imports({"script_imports": entrypoint_imports.resolve_entrypoint_imports(["python", "train.py"])})[0].passed is False
 
 
+def test_an_env_wrapped_entrypoint_resolves_the_commands_imports(tmp_path, monkeypatch):
+    _write(tmp_path, {"train.py": "import no_such_dist_xyz\n"})
+    monkeypatch.chdir(tmp_path)
+    for argv in (["/usr/bin/env", "python", "train.py"], ["env", "A=1", "python", "-u", "train.py"]):
+        assert _missing(entrypoint_imports.resolve_entrypoint_imports(argv)) == [("no_such_dist_xyz", None)]
+
+
 def test_python_dash_m_finds_the_workdirs_package_and_follows_its_main(tmp_path, monkeypatch):
     # `python -m pkg` puts the workdir first on sys.path; the probe's own sys.path[0] is its folder.
     _write(tmp_path, {"pkg/__init__.py": "import os\n", "pkg/__main__.py": "from pkg import sub\n",
