@@ -368,17 +368,54 @@ def env_command(argv):
         if arg == "--":
             rest.pop(0)
             break
-        if arg in _ENV_FLAGS or arg.startswith(("--unset=",)):
-            rest.pop(0)
-        elif arg in _ENV_WITH_ARG:
-            del rest[:2]
-        elif arg.startswith("-"):
+        if arg.startswith("-") and arg not in _ENV_FLAGS and arg not in _ENV_WITH_ARG and not arg.startswith("--unset="):
             return False
-        elif "=" in arg:
-            rest.pop(0)
-        else:
+        if "=" not in arg and not arg.startswith("-"):
             break
+        del rest[:2 if arg in _ENV_WITH_ARG else 1]
     return rest
+
+
+SHELLS = {"sh", "bash", "dash", "zsh", "ksh", "ash"}
+# Shell code this reading does not stand for: operators, expansions, redirections, globs.
+_SHELL_CODE = re.compile(r"[;&|<>()$`\\\n*?\[\]{}~#]")
+
+
+def shell_command(argv):
+    """For a shell run with `-c STRING` (`sh -c "python train.py"`, `bash -lc ...`): the words
+    of STRING when it is one plain command (a leading `exec` and NAME=VALUE words dropped);
+    False when it is any other shell code; None when argv is not a shell given `-c`."""
+    if not argv or os.path.basename(argv[0]) not in SHELLS:
+        return None
+    rest = list(argv[1:])
+    while rest:
+        arg = rest.pop(0)
+        if arg in ("-o", "+o", "-O", "+O", "--rcfile", "--init-file"):
+            rest = rest[1:]
+            continue
+        if arg.startswith("--"):
+            continue
+        if arg[:1] in ("-", "+") and "c" in arg[1:]:
+            break
+        if arg[:1] in ("-", "+"):
+            continue
+        return None  # a script (or nothing to run): not a -c string
+    else:
+        return None
+    if not rest:
+        return []
+    text = rest[0]
+    if _SHELL_CODE.search(text):
+        return False
+    import shlex
+
+    try:
+        words = shlex.split(text)
+    except ValueError:  # a quote left open: the shell refuses it too
+        return False
+    while words and (words[0] == "exec" or re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*=.*", words[0])):
+        words.pop(0)
+    return words
 
 
 def _is_python_name(path):
@@ -407,6 +444,8 @@ def resolve_entrypoint_imports(argv):
     if not argv:
         return None
     inner = env_command(argv)
+    if inner is None:
+        inner = shell_command(argv)
     if inner is not None:
         return resolve_entrypoint_imports(inner) if inner else None
     base = os.path.basename(argv[0])

@@ -71,9 +71,9 @@ def check_entrypoint(argv):
             return False, "%s: %s" % (exe, problem)
         if os.path.isabs(exe) and not _entrypoint_imports()._under(exe, [os.getcwd()]):
             # A launcher named by its path (/bin/sh, /opt/venv/bin/torchrun): as by its name.
-            missing = _launcher_script(argv)
-            if missing:
-                return False, missing
+            verdict = _launcher_verdict(argv)
+            if verdict is not None:
+                return verdict
         words = _entrypoint_imports().shebang(path)
         if words:
             return True, "%s is executable (#! %s)" % (exe, _entrypoint_imports().shebang_interpreter(words)[0])
@@ -84,23 +84,28 @@ def check_entrypoint(argv):
     problem = _entrypoint_imports().exec_problem(found)
     if problem:
         return False, "%s (%s): %s" % (exe, found, problem)
-    missing = _launcher_script(argv)
-    if missing:
-        return False, missing
-    for arg in argv[1:]:
-        if not arg.startswith("-") and arg.endswith((".py", ".sh")):
-            return True, "%s and %s exist" % (found, arg)
+    verdict = _launcher_verdict(argv)
+    if verdict is not None:
+        return verdict
     return True, "%s on PATH" % found
 
 
-def _launcher_script(argv):
-    """Launchers (torchrun, accelerate launch, bash): the script they run must exist too. Why
-    not, or None."""
+def _launcher_verdict(argv):
+    """Launchers (torchrun, accelerate launch, bash): the script they run must exist too. A
+    shell's `-c` string that is one plain command (`sh -c "python train.py"`) is that command,
+    judged as an entrypoint; other shell code is not followed. (ok, detail), or None when there
+    is nothing more to check than the launcher itself."""
+    inner = _entrypoint_imports().shell_command(argv)
+    if inner is False:
+        return True, "%s -c: shell code, not followed" % argv[0]
+    if inner is not None:
+        ok, detail = check_entrypoint(inner) if inner else (False, "an empty command")
+        return ok, "%s -c: %s" % (argv[0], detail)
     for arg in argv[1:]:
         if not arg.startswith("-") and arg.endswith((".py", ".sh")):
             if not os.path.isfile(os.path.join(os.getcwd(), arg)):
-                return "%s not found (workdir %s)" % (arg, os.getcwd())
-            return None
+                return False, "%s not found (workdir %s)" % (arg, os.getcwd())
+            return True, "%s and %s exist" % (argv[0], arg)
     return None
 
 

@@ -114,6 +114,12 @@ def test_version_normalisation():
     # A launcher named by its path needs its script as one named by PATH does.
     (["/bin/sh", "run.sh"], [], False),
     (["/bin/sh", "run.sh"], ["run.sh"], True),
+    # A shell's -c string that is one plain command is that command, not a file named by it.
+    (["sh", "-c", "python train.py"], ["train.py"], True),
+    (["sh", "-c", "exec python missing.py --lr 1"], [], False),
+    (["/bin/bash", "-lc", "OMP_NUM_THREADS=1 python -m no_such_module_xyz"], [], False),
+    (["bash", "-o", "pipefail", "-c", "python train.py"], ["train.py"], True),
+    (["sh", "-c", "cd sub && python train.py"], [], True),  # shell code: not read as a file name
 ])
 def test_probe_entrypoint_check(tmp_path, monkeypatch, argv, files, ok):
     for f in files:

@@ -192,10 +192,11 @@ def test_a_local_module_the_script_imports_is_followed_to_its_own_imports(tmp_pa
     assert judge_imports({"script_imports": entrypoint_imports.resolve_entrypoint_imports(["python", "train.py"])})[0].passed is False
 
 
-def test_an_env_wrapped_entrypoint_resolves_the_commands_imports(tmp_path, monkeypatch):
+def test_an_env_or_sh_c_wrapped_entrypoint_resolves_the_commands_imports(tmp_path, monkeypatch):
     _write(tmp_path, {"train.py": "import no_such_dist_xyz\n"})
     monkeypatch.chdir(tmp_path)
-    for argv in (["/usr/bin/env", "python", "train.py"], ["env", "A=1", "python", "-u", "train.py"]):
+    for argv in (["/usr/bin/env", "python", "train.py"], ["env", "A=1", "python", "-u", "train.py"],
+                 ["sh", "-c", "exec python train.py"]):
         assert _missing(entrypoint_imports.resolve_entrypoint_imports(argv)) == [("no_such_dist_xyz", None)]
 
 
