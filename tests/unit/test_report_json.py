@@ -129,3 +129,31 @@ def test_findings_carry_their_typed_fixes_as_data_in_order_and_validate(validato
     assert first["fix"] == render_fix(fixes)  # the text is rendered from the same values
     assert "fixes" not in second  # text-only advice has no data to act on
     assert not list(validator.iter_errors(doc))
+
+
+def test_an_image_job_s_environment_validates(validator, monkeypatch):
+    """`check image:REF` has no input file: its environment is the lock in a launchbuild
+    image's labels, or the distributions read from any other image's layers. Both come
+    from compat/facts/image_env.py, and the report of each must match the shipped schema."""
+    from launchbuild.builder.labels import image_labels
+    from launchbuild.compat.facts import image_env
+    from launchbuild.compat.facts.providers import distributions
+    from launchbuild.progress import Progress
+
+    lock = "numpy==1.26.4 \\\n    --hash=sha256:" + "ab" * 32 + "\n"
+    labels = image_labels(lock_text=lock, lock_path="/opt/launchbuild/requirements.lock", facts=None,
+                          python="3.11", platform="linux/amd64")
+    labelled = ImageFacts(reference="team/built:1", provider="registry", labels=labels)
+    from_labels, _ = image_env.built_image_environment(labelled, python=None, platform="linux/amd64")
+
+    # An image whose site-packages sit outside any python3.X folder: its Python is unknown.
+    monkeypatch.setattr(distributions, "read_installed", lambda facts, platform, cache_dir=None:
+                        distributions.Installed(pythons=(), distributions=(("torch", "2.4.1", ""),)))
+    plain = ImageFacts(reference="team/plain:1", provider="registry")
+    _, from_layers, _ = image_env.installed_environment(plain, None, "linux/amd64", Progress())
+
+    for environment in (from_labels, from_layers):
+        assert environment is not None and environment.lock is not None
+        doc = json.loads(render(replace(fixed_report(), environment=environment), OutputFormat.JSON, rules=RULES))
+        errors = sorted(validator.iter_errors(doc), key=lambda e: list(e.path))
+        assert not errors, "\n".join(f"{list(e.path)}: {e.message}" for e in errors)
