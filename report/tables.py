@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
 
-from launchbuild.limits import write_output
+from launchbuild.limits import printable, write_output
 from launchbuild.report.plain import add_plain_row, plain
 
 if TYPE_CHECKING:
@@ -45,31 +45,36 @@ def print_resolve(result: ResolveResult, *, output: Path | None, as_json: bool, 
     else:
         sys.stdout.write(text)
     from rich.console import Console
+    from rich.text import Text
 
     err = Console(stderr=True, highlight=False)
-    for f in result.findings:
-        from rich.markup import escape
 
-        err.print(f"[bold red]{f.rule}[/] {escape(f.message)}", markup=True)
+    def say(text: str) -> None:
+        # Findings, paths and skip reasons quote the job's files (an environment.yml's conda
+        # names, a cleaned line): never markup, and no control character reaches the terminal.
+        err.print(plain(text))
+
+    for f in result.findings:
+        err.print(Text.assemble((f.rule, "bold red"), " ", printable(f.message)))
         if f.fix:
-            err.print(f"  fix: {f.fix}", markup=False)
+            say(f"  fix: {f.fix}")
     if verbose:
         from launchbuild.resolver.describe_inputs import input_lines
 
         if result.input_path:
-            err.print(f"input: {result.input_path} ({result.input_kind})", markup=False)
+            say(f"input: {result.input_path} ({result.input_kind})")
         for label, line in input_lines(result, verbose=True):
-            err.print(f"  {label}: {line}", markup=False)
+            say(f"  {label}: {line}")
         for path, why in result.skipped_inputs:
-            err.print(f"  skipped {path}: {why}", markup=False)
+            say(f"  skipped {path}: {why}")
     if result.lock is None and result.input_kind == "none":
-        err.print("no requirements found: requirements.txt, pyproject.toml, environment.yml or a frozen list", markup=False)
+        say("no requirements found: requirements.txt, pyproject.toml, environment.yml or a frozen list")
     elif result.lock is not None and (verbose or output):
-        err.print(f"locked {len(result.lock.packages)} packages from {result.input_path} for Python "
-                  f"{result.lock.target.python} on {result.lock.target.platform}"
-                  + (" (cache hit)" if result.cache_hit else ""), markup=False)
+        say(f"locked {len(result.lock.packages)} packages from {result.input_path} for Python "
+            f"{result.lock.target.python} on {result.lock.target.platform}"
+            + (" (cache hit)" if result.cache_hit else ""))
         for action in result.cleaning:
-            err.print(f"  {action.action}: {action.line} ({action.reason})", markup=False)
+            say(f"  {action.action}: {action.line} ({action.reason})")
 
 
 # --- inspect -----------------------------------------------------------------------------------

@@ -44,3 +44,15 @@ def test_plain_progress_through_the_cli_is_marked():
                                 env={"COLUMNS": "250", "NO_COLOR": "1"})
     lines = result.output.splitlines()
     assert any(line.startswith("==> reading job") or line.startswith("==> fetching source") for line in lines), result.output
+
+
+def test_resolve_prints_the_job_s_text_on_stderr_without_escapes_or_markup(tmp_path: Path):
+    """`resolve` writes its findings and skip reasons to stderr itself (not through a report
+    format): a conda name in the job's environment.yml quoted there must not drive the terminal."""
+    (tmp_path / "environment.yml").write_text(
+        'name: x\ndependencies:\n  - "libfoo\\e]0;pwned\\a\\e[2J[bold]b[/bold]"\n  - python=3.11\n')
+    result = CliRunner().invoke(app, ["resolve", str(tmp_path), "-v"], env={"COLUMNS": "400", "NO_COLOR": "1"})
+    assert result.exit_code == 1, result.output
+    assert "libfoo" in result.output
+    assert "\x1b" not in result.output and "\x07" not in result.output
+    assert "libfoo\\x1b]0;pwned\\x07\\x1b[2J[bold]b[/bold]" in result.output
