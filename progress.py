@@ -26,6 +26,7 @@ import time
 from typing import IO, Any, Callable, Iterator
 
 from launchbuild.core.records import dataclass
+from launchbuild.limits import printable
 
 PREFIX = "==> "
 
@@ -195,7 +196,9 @@ class PlainProgress(Progress):
         self.tracker = StepTracker(clock)
 
     def _print(self, text: str) -> None:
-        self.stream.write(text + "\n")
+        # Engine lines carry what the job's own code prints while it builds (a setup.py, a
+        # package's build): an ESC there must not reach the terminal or the CI log alive.
+        self.stream.write(printable(text) + "\n")
         self.stream.flush()
 
     @contextlib.contextmanager
@@ -225,8 +228,6 @@ class PlainProgress(Progress):
     def options(self, options: Any) -> None:
         if not self.verbose:
             return
-        from launchbuild.limits import printable
-
         for name, value, origin in options.describe():
             # A job's value with a newline must not forge a line of its own ("error: ...").
             self._print(printable(f"{PREFIX}option {name} = {value} (from {origin})"))
@@ -249,12 +250,12 @@ class RichProgress(Progress):
         """What the spinner shows now: never markup, as wide as the terminal allows."""
         from rich.text import Text
 
-        text = Text(f"{self._title}…")
+        text = Text(printable(f"{self._title}…"))
         step_id = self.tracker.current
         if step_id is not None:
             label, command = self.tracker.describe(step_id)
-            text = Text(f"[{label}] " if label else "")
-            text.append(command)
+            text = Text(printable(f"[{label}] ") if label else "")
+            text.append(printable(command))
             text.append(f"  {self.tracker.elapsed(step_id):.0f}s", style="dim")
         text.no_wrap = True
         text.overflow = "ellipsis"
@@ -268,22 +269,22 @@ class RichProgress(Progress):
 
         start = self.clock()
         self._title = title
-        with self.console.status(Text(f"{title}…")) as status:
+        with self.console.status(Text(printable(f"{title}…"))) as status:
             self._status = status
             try:
                 yield
             finally:
                 self._status = None
                 self.tracker = StepTracker(self.clock)
-        self.console.print(Text(f"✓ {title} ({self.clock() - start:.1f}s)", style="dim"))
+        self.console.print(Text(printable(f"✓ {title} ({self.clock() - start:.1f}s)"), style="dim"))
 
     def log(self, line: str, status: str | None = None) -> None:
         from rich.text import Text
 
         if self._status is not None:
-            self._status.update(self.status_text() if status is None else Text(status))
+            self._status.update(self.status_text() if status is None else Text(printable(status)))
         if self.verbose and line:
-            self.console.print(Text(line, style="dim"))
+            self.console.print(Text(printable(line), style="dim"))
 
     def build_event(self, event: Any) -> None:
         from rich.text import Text
@@ -291,13 +292,13 @@ class RichProgress(Progress):
         line = getattr(event, "line", "") or ""
         for step in self.tracker.feed(line):
             if step.kind in ("done", "cached", "error", "summary") and not self.verbose:
-                line_text = Text(step_line(step, self.console.width - 4)[len(PREFIX):], style="dim")
+                line_text = Text(printable(step_line(step, self.console.width - 4)[len(PREFIX):]), style="dim")
                 line_text.truncate(self.console.width, overflow="ellipsis")
                 self.console.print(line_text, no_wrap=True, overflow="ellipsis")
         if self._status is not None:
             self._status.update(self.status_text())
         if self.verbose and line:
-            self.console.print(Text(line, style="dim"))
+            self.console.print(Text(printable(line), style="dim"))
 
     def options(self, options: Any) -> None:
         if not self.verbose:
@@ -311,8 +312,6 @@ class RichProgress(Progress):
             table.add_column(col)
         for name, value, origin in options.describe():
             # Text cells: a str cell would be parsed as markup ("[extra]" would vanish).
-            from launchbuild.limits import printable
-
             table.add_row(Text(printable(name)), Text(printable(value)), Text(printable(origin)))
         self.console.print(table)
 

@@ -120,6 +120,42 @@ def test_plain_progress_prints_a_line_per_step_start_and_finish():
     assert text[-1].startswith(f"{PREFIX}building the image: done in ")
 
 
+# What the job's own code prints while the image builds (a setup.py, a package's build
+# script) reaches us raw in the engine's lines: the classic builder and BuildKit pass ESC on.
+HOSTILE = [
+    "Step 3/7 : RUN pip install .",
+    " ---> Running in 0123abcd",
+    "X\x1b]0;pwned\x07\x1b[2J\x1b[31mRED",
+    "Installed 1 package in 3ms\x1b]0;title\x07",
+    "#9 [stage-0 4/7] RUN uv pip install . \x1b[2J",
+    "#9 0.100 \x1b]0;pwned\x07",
+]
+
+
+def _no_live_escape(text: str) -> None:
+    assert "\x1b]" not in text and "\x07" not in text and "\x1b[2J" not in text and "\x1b[31m" not in text, text
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.sampled_from(HOSTILE) | st.text(max_size=30), max_size=8), st.booleans())
+def test_engine_lines_never_reach_the_terminal_with_live_escapes(lines, verbose):
+    from rich.console import Console
+
+    out = io.StringIO()
+    plain = PlainProgress(out, verbose=verbose, clock=FakeClock())
+    console = Console(file=io.StringIO(), width=120, force_terminal=True, color_system=None)
+    rich = RichProgress(console, verbose=verbose, clock=FakeClock())
+    for progress in (plain, rich):
+        with progress.phase("building the image \x1b[2J"):
+            for line in HOSTILE + lines:
+                progress.build_event(SimpleNamespace(line=line, step=None))
+                progress.log(line)
+    _no_live_escape(out.getvalue())
+    _no_live_escape(console.file.getvalue())
+    if verbose:
+        assert "X\\x1b]0;pwned\\x07" in out.getvalue()  # shown, as the report shows it
+
+
 def test_rich_status_is_escaped_full_width_and_counts_from_the_step_start():
     from rich.console import Console
 
