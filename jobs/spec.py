@@ -25,7 +25,7 @@ from launchbuild.jobs.job_arg import parse_job_arg
 from launchbuild.jobs.model import CodeSource, GitSource, ImageSource, Job, Source
 from launchbuild.jobs.precedence import strongest
 from launchbuild.jobs.queue_config import BuilderSettings, load_queue_config
-from launchbuild.paths import expand_user
+from launchbuild.paths import expand_user, not_a_file
 
 T = TypeVar("T")
 
@@ -173,8 +173,9 @@ def _file_override(value: Sourced[Any] | None) -> Path | None:
     if not isinstance(value.value, (str, os.PathLike)):
         raise BadInput(f"{_where(value)}: must be a file path, got {type(value.value).__name__}")
     path = expand_user(Path(value.value))
-    if not path.is_file():
-        raise BadInput(f"{_where(value)}: {path} not found or not a file", hint="check the path")
+    problem = not_a_file(path)
+    if problem is not None:
+        raise BadInput(f"{_where(value)}: {path} {problem[0]}", hint=problem[1])
     return path.resolve()
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from launchbuild.errors import BadInput
+from launchbuild.paths import not_a_file
 from launchbuild.resolver import detectors
 from launchbuild.resolver.detectors.conda import CondaInput
 from launchbuild.resolver.detectors.pyproject import ProjectInput
@@ -35,8 +36,9 @@ def discover(
     found: list[tuple[InputSource, str]] = []
 
     def check_explicit(path: Path, what: str) -> Path:
-        if not path.is_file():
-            raise BadInput(f"{what} {path} does not exist", hint="check the path you passed")
+        problem = not_a_file(path)
+        if problem is not None:
+            raise BadInput(f"{what} {path} {problem[0]}", hint=problem[1])
         return path
 
     if requirements is not None:

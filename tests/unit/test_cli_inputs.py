@@ -62,3 +62,21 @@ def test_bad_environment_input_is_one_line_exit_2(case, tmp_path):
     assert result.exit_code == 2, result.output
     assert expected in " ".join(result.output.split()), result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("what", ["directory", "device", "missing"])
+@pytest.mark.parametrize("flag", ["--requirements", "--frozen"])
+def test_an_explicit_input_file_that_is_not_a_file_says_what_it_is(what, flag, tmp_path):
+    (tmp_path / "job").mkdir()
+    (tmp_path / "job" / "requirements.txt").write_text("six\n")
+    given = {"directory": tmp_path / "job", "device": "/dev/null", "missing": tmp_path / "nope.txt"}[what]
+    result = CliRunner().invoke(app, ["resolve", str(tmp_path / "job"), "--offline", flag, str(given)],
+                                env={"NO_COLOR": "1"})
+    line = " ".join(result.output.split())
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) <= 2
+    assert str(given) in line
+    if what == "missing":
+        assert "not exist" in line or "not found" in line, line
+    else:  # it is there: not "does not exist", which sends the user hunting for a typo
+        assert "exist" not in line and "not found" not in line, line

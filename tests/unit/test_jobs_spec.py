@@ -454,7 +454,7 @@ def test_bad_queue_config(tmp_path: Path, queue_text, words: str) -> None:
 
 @pytest.mark.parametrize("field", ["queue_config", "frozen", "run_metadata"])
 def test_missing_files_named_by_flags(tmp_path: Path, field: str) -> None:
-    with pytest.raises(BadInput, match="not found"):
+    with pytest.raises(BadInput, match="not found|does not exist"):
         load_job(str(tmp_path), JobOverrides(**{field: tmp_path / "missing.json"}))
 
 
