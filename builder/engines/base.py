@@ -67,11 +67,35 @@ class BuildStepFailed(BuildFailed):
         self.step = step  # "[5/7] RUN uv pip install ..." (mount flags dropped), when known
 
 
+def docker_host_problem(host: str) -> str | None:
+    """Why DOCKER_HOST is not an endpoint the SDK can use ("tcp://h:notaport", "bogus://x"),
+    or None. The SDK raises ValueError for some of these, which is no engine being down."""
+    from docker.errors import DockerException
+    from docker.utils import parse_host
+
+    try:
+        parse_host(host, False)
+    except (DockerException, ValueError) as exc:
+        return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return None
+
+
 def docker_client(timeout: int = 600):
-    """A pinged docker SDK client, or InfraUnavailable with one line."""
+    """A pinged docker SDK client, or InfraUnavailable with one line; a malformed DOCKER_HOST
+    is the operator's setting, so BadInput (exit 2) naming it."""
+    import os
+
     import docker
     from docker.errors import DockerException
 
+    host = os.environ.get("DOCKER_HOST", "").strip()
+    problem = docker_host_problem(host) if host else None
+    if problem is not None:
+        from launchbuild.errors import BadInput
+        from launchbuild.jobs.urls import redact_text
+
+        raise BadInput(f"DOCKER_HOST={redact_text(host)!r} is not a Docker endpoint ({redact_text(problem)[:160]})",
+                       hint="set it to unix:///var/run/docker.sock, tcp://HOST:PORT or ssh://USER@HOST, or unset it")
     try:
         client = docker.from_env(timeout=timeout)
         client.ping()

@@ -97,3 +97,24 @@ def test_find_uv_binary_refuses_a_binary_that_cannot_run_in_a_linux_image(tmp_pa
     elf.write_bytes(b"\x7fELF" + b"\0" * 64)
     monkeypatch.setattr(uv, "find_uv_bin", lambda: str(elf))
     assert engine.find_uv_binary() == elf
+
+
+@pytest.mark.parametrize("host", ["tcp://h:notaport", "bogus://x", "tcp://user:s3cret@h:1"])
+def test_a_malformed_docker_host_is_bad_input_naming_it(monkeypatch, host):
+    """The SDK raises ValueError for a port that is not a number (an 'internal error' exit 1
+    before): a malformed DOCKER_HOST is the operator's setting, exit 2, never a down engine."""
+    from launchbuild.builder.engines.base import docker_client
+
+    monkeypatch.setenv("DOCKER_HOST", host)
+    with pytest.raises(BadInput) as err:
+        docker_client()
+    assert "DOCKER_HOST=" in str(err.value) and "s3cret" not in str(err.value)
+    assert len(str(err.value).splitlines()) == 1
+
+
+def test_an_unreachable_docker_host_is_still_infrastructure(monkeypatch, tmp_path):
+    from launchbuild.builder.engines.base import docker_client
+
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/none.sock")
+    with pytest.raises(InfraUnavailable):
+        docker_client(timeout=5)
