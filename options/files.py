@@ -30,6 +30,10 @@ def did_you_mean(key: object, known: Iterable[str]) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
+# What a blank text value may hold; the generated schemas say the same (options/schema.py).
+BLANK = " \t\r\n"
+
+
 def coerce(spec: Option, value: Any, where: str) -> Any:
     """`value` as the row's type (str, bool, int or list of str), else one BadInput line."""
     if value is None:
@@ -55,6 +59,11 @@ def coerce(spec: Option, value: Any, where: str) -> Any:
             raise BadInput(f"{where}: option '{spec.name}' must be between {low} and {high}, got {clip(str(value), 40)}",
                            hint=f"fix the value of '{spec.name}'")
     elif isinstance(value, str):
+        if not value.strip(BLANK):
+            # `--push "$REPO"` with REPO unset: an empty value would read as "not set" further
+            # down (no push, the CA bundle found elsewhere) and the run pass without doing it.
+            raise BadInput(f"{where}: option '{spec.name}' is empty",
+                           hint=f"{spec.help.split('; ')[0].rstrip('.')}: give a value, or leave '{spec.name}' out")
         if spec.choices and value not in spec.choices:
             raise BadInput(f"{where}: option '{spec.name}' must be one of {', '.join(spec.choices)}, got "
                            f"{clip(repr(value))}{did_you_mean(value, spec.choices)}",
@@ -188,6 +197,6 @@ def read_operator_config(path: Path) -> tuple[dict[str, Any], str]:
     table = {k: v for k, v in table.items() if k in SPECS_BY_NAME}
     for name in {o.name for o in LAYERED if o.host_path} & set(table):
         value = table[name]
-        if isinstance(value, str) and value and not expand_user(value).is_absolute():
+        if isinstance(value, str) and value.strip(BLANK) and not expand_user(value).is_absolute():
             table[name] = str(path.parent / value)
     return table, shown

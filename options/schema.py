@@ -33,6 +33,8 @@ def _property(option: Option) -> dict[str, Any]:
         prop["minimum"], prop["maximum"] = option.int_range
     if option.choices:
         prop["enum"] = list(option.choices)
+    elif option.kind is str:
+        prop["pattern"] = "[^ \\t\\r\\n]"  # not blank: options.files.coerce refuses "" and "  "
     if option.default not in (None, [], ()):
         prop["default"] = option.default
     return prop

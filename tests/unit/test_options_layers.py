@@ -415,3 +415,19 @@ def test_a_bad_target_flag_is_still_named_as_the_flag(tmp_path):
     line = one_error_line(runner.invoke(app, ["check", str(_job(tmp_path)), "--offline", "--driver", "R535"],
                                         env={"NO_COLOR": "1"}))
     assert "--driver 'R535'" in line
+
+
+@pytest.mark.parametrize("name", sorted(o.name for o in LAYERED if o.kind is str and not o.choices))
+@pytest.mark.parametrize("blank", ["", "  ", "\t"])
+def test_a_blank_text_option_is_refused_wherever_it_is_set(tmp_path, name, blank):
+    """`build --push "$REPO"` with REPO unset built, pushed nothing and passed: an empty value
+    read as "not set" downstream. A flag or a config file that sets one says so; an empty
+    LAUNCHBUILD_* variable still counts as unset."""
+    spec = SPECS_BY_NAME[name]
+    with pytest.raises(BadInput, match=f"option '{name}' is empty") as err:
+        resolve_options({name: blank}, env={})
+    assert spec.flag in str(err.value) and "\n" not in str(err.value)
+    path = _write(tmp_path / "ops.toml", {name: blank})
+    with pytest.raises(BadInput, match=f"option '{name}' is empty"):
+        resolve_options({}, env={}, operator_config=path)
+    assert resolve_options({}, env={spec.env_var: ""})[name] == spec.default
