@@ -11,13 +11,12 @@ from launchbuild.errors import BadInput
 def load_tokens(path: Path) -> dict[str, bytes]:
     """name -> token. Blank lines and `#` comments are skipped; anything else malformed is
     bad input naming the line (never the token)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise BadInput(f"token file {path}: not found", hint="create it with one name:token per line") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadInput(f"token file {path}: cannot be read ({getattr(exc, 'strerror', None) or exc.__class__.__name__})",
-                       hint="check the path and permissions") from None
+    from launchbuild.limits import MIB, read_text_bounded
+
+    if not path.exists() and not path.is_symlink():
+        raise BadInput(f"token file {path}: not found", hint="create it with one name:token per line")
+    # Bounded and non-blocking: a FIFO or /dev/stdin as --token-file hung the start for ever.
+    text = read_text_bounded(path, "token file", cap=MIB)
     tokens: dict[str, bytes] = {}
     for number, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()

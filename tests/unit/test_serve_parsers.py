@@ -147,6 +147,25 @@ def test_any_token_file_loads_or_is_bad_input_without_the_token(tmp_path_factory
                 assert secret not in exc.message
 
 
+@pytest.mark.parametrize("kind", ["fifo", "directory", "device", "huge", "binary"])
+def test_a_token_file_that_is_no_small_text_file_is_one_line_at_once(tmp_path, kind):
+    """--token-file FIFO (or /dev/stdin) hung the server's start for ever; a huge file was
+    read whole. Each is one bad-input line, before anything blocks."""
+    import os
+
+    path = {"fifo": tmp_path / "fifo", "directory": tmp_path, "device": Path("/dev/zero"),
+            "huge": tmp_path / "huge", "binary": tmp_path / "bin"}[kind]
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "huge":
+        path.write_bytes(b"ci:" + b"a" * (2 * 1024 * 1024) + b"\n")
+    elif kind == "binary":
+        path.write_bytes(b"ci:\xff\xfe\n")
+    with pytest.raises(BadInput) as err:
+        load_tokens(path)
+    assert str(path) in err.value.message and "\n" not in str(err.value)
+
+
 @given(st.text(max_size=40), st.binary(max_size=8))
 def test_archive_kind_is_always_one_extraction_knows(name, head):
     assert archive_suffix(name, head) in (".tar.gz", ".tgz", ".tar", ".zip")
