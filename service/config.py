@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import math
 from dataclasses import field
 from pathlib import Path
 from typing import Any, Mapping
@@ -41,6 +42,19 @@ class ServeConfig:
     allow_index_hosts: tuple[str, ...] = ()  # empty: any host, or the operator config's allow-index-host
 
     def validate(self) -> None:
+        # The flags reach the socket, the event loop and the queues as they are: a port past
+        # 65535 or an infinite grace was an internal error, a blank --host ("$HOST" unset)
+        # listened on every interface.
+        if not self.host.strip():
+            raise BadInput("serve: --host is empty (it would listen on every interface)",
+                           hint="give --host 127.0.0.1, or the address to listen on")
+        if not 0 <= self.port <= 65535:
+            raise BadInput(f"serve: --port {self.port} is not a TCP port", hint="use 0-65535 (0 picks a free one)")
+        for name in ("check_cache_ttl_s", "shutdown_grace_s"):
+            value = getattr(self, name)
+            if not math.isfinite(value) or value < 0:
+                flag = "--" + name.removesuffix("_s").replace("_", "-")
+                raise BadInput(f"serve: {flag} {value} is not a number of seconds", hint="give 0 or more seconds")
         if self.token_file is None and not self.insecure_no_auth:
             raise BadInput("serve: no --token-file given, so every request would be refused",
                            hint="pass --token-file FILE (one name:token per line), or --insecure-no-auth on loopback")
@@ -61,6 +75,13 @@ class ServeConfig:
         allowed_hosts(self.allow_index_hosts, "serve: --allow-index-host")
         if self.push_prefix is not None and not self.push_prefix.strip("/"):
             raise BadInput("serve: --push-prefix is empty", hint="e.g. --push-prefix 127.0.0.1:5000/team")
+        if self.push_prefix is not None:
+            from launchbuild.builder.tags import validate_repository
+
+            try:  # every push goes under it: a prefix no repository can have refuses every build later
+                validate_repository(self.push_prefix.rstrip("/"))
+            except BadInput as exc:
+                raise BadInput(f"serve: --push-prefix: {exc.message}", hint="e.g. --push-prefix 127.0.0.1:5000/team") from None
 
 
 def is_loopback(host: str) -> bool:

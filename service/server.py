@@ -39,9 +39,29 @@ def _bind(host: str, port: int) -> socket.socket:
 
 
 def _write_address(path: Path, host: str, port: int) -> None:
+    """The address, atomically (a reader never sees half of it); the temp file never stays."""
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps({"host": host, "port": port, "url": f"http://{host}:{port}", "pid": os.getpid()}))
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(json.dumps({"host": host, "port": port, "url": f"http://{host}:{port}", "pid": os.getpid()}))
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def check_address_file(path: Path) -> None:
+    """Refuse an --address-file that cannot be written before the server binds: it is written
+    only once the server is up, where a failure was a traceback in the log and exit 3."""
+    try:
+        if path.is_dir():
+            raise OSError(21, "Is a directory")
+        # Only its temp file, made and removed: a reader waits for the address file itself.
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text("")
+        tmp.unlink()
+    except OSError as exc:
+        raise BadInput(f"serve: --address-file {path}: cannot be written ({exc.strerror or exc})",
+                       hint="pass a file path in a writable directory") from None
 
 
 def run(config: ServeConfig) -> int:
@@ -57,13 +77,18 @@ def run(config: ServeConfig) -> int:
     # (a convoy); short slices let it answer and hand requests on promptly.
     sys.setswitchinterval(SWITCH_INTERVAL_S)
     tokens = load_tokens(config.token_file) if config.token_file is not None else None
+    if config.address_file is not None:
+        check_address_file(config.address_file)
     configure_logging()
     sock = _bind(config.host, config.port)
     host, port = sock.getsockname()[:2]
 
     def ready() -> None:
         if config.address_file is not None:
-            _write_address(config.address_file, host, port)
+            try:
+                _write_address(config.address_file, host, port)
+            except OSError as exc:  # it was writable a moment ago: say so, and keep serving
+                log.error(f"cannot write --address-file {config.address_file}: {exc.strerror or exc}")
         log.info(f"listening on http://{host}:{port}" + (" (no auth: loopback only)" if tokens is None else ""))
 
     app = create_app(config, tokens, on_ready=ready)

@@ -102,3 +102,33 @@ def test_the_options_reference_lists_the_server_settings():
     doc = option_schema.render_markdown()
     section = doc[doc.index("## Server settings"):]
     assert all(f"| `{o.flag}` |" in section and f"`{o.field}`" in section for o in SERVE_OPTIONS)
+
+
+@pytest.mark.parametrize("changes,flag", [
+    ({"port": 99999}, "--port"), ({"port": -1}, "--port"),  # an OverflowError from bind(): exit 1
+    ({"host": ""}, "--host"),  # "" binds every interface
+    ({"shutdown_grace_s": float("inf")}, "--shutdown-grace"), ({"check_cache_ttl_s": float("nan")}, "--check-cache-ttl"),
+    ({"check_cache_ttl_s": -1.0}, "--check-cache-ttl"), ({"push_prefix": "bad ref"}, "--push-prefix"),
+])
+def test_a_server_setting_no_server_can_use_is_refused_at_start(tmp_path, changes, flag):
+    tokens = tmp_path / "tokens"
+    tokens.write_text("ci:abcdefgh\n")
+    config = dataclasses.replace(ServeConfig(token_file=tokens, state_dir=tmp_path / "st"), **changes)
+    with pytest.raises(BadInput) as err:
+        config.validate()
+    assert flag in str(err.value) and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("where", ["directory", "no-parent"])
+def test_an_address_file_that_cannot_be_written_is_refused_before_the_server_starts(tmp_path, where):
+    """It was written only once the server was up: a traceback in the log, exit 3, and its
+    .tmp file left behind."""
+    from launchbuild.service.server import check_address_file
+
+    path = {"directory": tmp_path, "no-parent": tmp_path / "none" / "addr.json"}[where]
+    with pytest.raises(BadInput, match="--address-file"):
+        check_address_file(path)
+    assert not list(tmp_path.iterdir())
+    # A writable one is left as it was: a reader waits for the file to appear with the address.
+    check_address_file(tmp_path / "addr.json")
+    assert not list(tmp_path.iterdir())
