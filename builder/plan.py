@@ -191,12 +191,14 @@ def normalize_entrypoint(argv: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(argv)
 
 
-def find_ca_bundle(explicit: str | None = None, env: dict[str, str] | None = None) -> Path | None:
+def find_ca_bundle(explicit: str | None = None, env: dict[str, str] | None = None, *,
+                   where: str = "--ca-bundle") -> Path | None:
     """The user's CA bundle: an explicit option wins, then SSL_CERT_FILE, REQUESTS_CA_BUNDLE,
-    PIP_CERT. A named file that does not exist is bad input, not a silent skip."""
+    PIP_CERT. A named file that does not exist is bad input, not a silent skip. `where` is
+    where the option was set (the flag, LAUNCHBUILD_CA_BUNDLE, the operator config's key)."""
     env = dict(os.environ) if env is None else env
-    for where, value in (
-        ("--ca-bundle", explicit),
+    for source, value in (
+        (where, explicit),
         ("SSL_CERT_FILE", env.get("SSL_CERT_FILE")),
         ("REQUESTS_CA_BUNDLE", env.get("REQUESTS_CA_BUNDLE")),
         ("PIP_CERT", env.get("PIP_CERT")),
@@ -205,11 +207,11 @@ def find_ca_bundle(explicit: str | None = None, env: dict[str, str] | None = Non
             continue
         path = expand_user(value)
         if not path.is_file():
-            raise BadInput(f"CA bundle {value!r} from {where} is not a file", hint=f"fix or unset {where}")
+            raise BadInput(f"CA bundle {value!r} from {source} is not a file", hint=f"fix or unset {source}")
         # Readable, regular and bounded now, rather than a failed secret mount in the middle of
         # a build (an unreadable file, /proc/self/mem, a multi-GB file).
         from launchbuild.limits import MAX_CA_BUNDLE_BYTES, read_bounded
 
-        read_bounded(path, f"CA bundle from {where}", MAX_CA_BUNDLE_BYTES)
+        read_bounded(path, f"CA bundle from {source}", MAX_CA_BUNDLE_BYTES)
         return path
     return None

@@ -114,11 +114,19 @@ def dockerfile(checked: Checked) -> str:
     from launchbuild.builder.api import prepare_plan
     from launchbuild.builder.dockerfile import render
     from launchbuild.builder.engine import find_uv_binary
-    from launchbuild.builder.plan import Frontend, find_ca_bundle
+    from launchbuild.builder.plan import Frontend
 
     fitted = prepare_plan(plan(checked), frontend=Frontend.BUILDKIT,
-                          ca_bundle=find_ca_bundle(checked.prepared.options["ca-bundle"]), uv_binary=find_uv_binary())
+                          ca_bundle=_ca_bundle(checked.prepared.options), uv_binary=find_uv_binary())
     return render(fitted) or ""
+
+
+def _ca_bundle(options: Any) -> Path | None:
+    """The CA bundle, checked here where the option's origin is known: a bad
+    LAUNCHBUILD_CA_BUNDLE or config value is named as such, not as --ca-bundle."""
+    from launchbuild.builder.plan import find_ca_bundle
+
+    return find_ca_bundle(options["ca-bundle"], where=options.where("ca-bundle"))
 
 
 def build(
@@ -141,6 +149,8 @@ def build(
             and checked.environment.input_kind != "none":
         return replace(report, notes=report.notes + ("build refused: the environment did not lock",))
     build_plan = plan(checked)
+    with report_on_error(prepared.job, report, stage="build"):
+        _ca_bundle(prepared.options)  # before any engine: they are handed the value alone
     engine = prepared.options["engine"]
     if engine == "kubernetes":
         return _build_on_cluster(checked, build_plan, dry_run=dry_run, output=output, progress=progress)

@@ -80,3 +80,28 @@ def test_an_explicit_input_file_that_is_not_a_file_says_what_it_is(what, flag, t
         assert "not exist" in line or "not found" in line, line
     else:  # it is there: not "does not exist", which sends the user hunting for a typo
         assert "exist" not in line and "not found" not in line, line
+
+
+@pytest.mark.parametrize("command", ["dockerfile", "build"])
+@pytest.mark.parametrize("origin", ["LAUNCHBUILD_CA_BUNDLE", "config", "--ca-bundle"])
+def test_a_bad_ca_bundle_is_named_where_it_was_set(tmp_path, monkeypatch, command, origin):
+    """The bundle reached the builder as a bare value, so a bad LAUNCHBUILD_CA_BUNDLE or
+    operator-config value was blamed on '--ca-bundle', a flag the user never passed."""
+    job = tmp_path / "job"
+    job.mkdir()
+    (job / "train.py").write_text("print(1)\n")
+    bad = str(tmp_path)  # a directory, not a bundle
+    args = [command, str(job), "--entrypoint", "python train.py", "--offline"]
+    env = {"NO_COLOR": "1", "SSL_CERT_FILE": "", "REQUESTS_CA_BUNDLE": "", "PIP_CERT": ""}
+    if origin == "LAUNCHBUILD_CA_BUNDLE":
+        env[origin] = bad
+    elif origin == "config":
+        (tmp_path / "ops.toml").write_text(f'ca-bundle = "{bad}"\n')
+        args += ["--config", str(tmp_path / "ops.toml")]
+    else:
+        args += ["--ca-bundle", bad]
+    result = CliRunner().invoke(app, args, env=env)
+    line = " ".join(result.output.split())
+    assert result.exit_code == 2, result.output
+    expected = {"config": f"{tmp_path / 'ops.toml'}: ca-bundle"}.get(origin, origin)
+    assert f"from {expected} is not a file" in line, line
