@@ -7,6 +7,7 @@ rendering to the job summary page of a GitHub Actions run."""
 from __future__ import annotations
 
 import enum
+import errno
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -154,12 +155,19 @@ def write_github_step_summary(report: Report, *, verbose: bool = False) -> Path 
         return None
     path = Path(target)
     text = render(report, OutputFormat.MARKDOWN, verbose=verbose, color=False, plain=True)
+    data = (text + "\n").encode("utf-8", "backslashreplace")
     try:
-        with path.open("a", encoding="utf-8") as fh:
-            fh.write(text + "\n")
+        # O_NONBLOCK: a FIFO nobody reads (or /dev/stdin) fails at once (ENXIO) instead of
+        # hanging the CI step for ever after the report was printed.
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NONBLOCK", 0)
+                     | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0), 0o666)
+        os.set_blocking(fd, True)
+        with os.fdopen(fd, "ab") as fh:
+            fh.write(data)
     except OSError as exc:
+        reason = "a FIFO that no process reads" if exc.errno == errno.ENXIO else exc.strerror or str(exc)
         raise BadInput(
-            f"cannot append the job summary to GITHUB_STEP_SUMMARY={target}: {exc.strerror or exc}; "
+            f"cannot append the job summary to GITHUB_STEP_SUMMARY={printable(target)}: {reason}; "
             "unset it or point it at a writable file"
         ) from None
     return path

@@ -110,6 +110,31 @@ def test_step_summary_unwritable_is_bad_input(tmp_path, monkeypatch):
         write_github_step_summary(fixed_report())
 
 
+def test_step_summary_to_a_fifo_nobody_reads_is_bad_input_not_a_hang(tmp_path, monkeypatch):
+    """GITHUB_STEP_SUMMARY on a FIFO (or /dev/stdin) blocked the step for ever after the
+    report was printed; like --output, it is refused at once."""
+    import os
+
+    from launchbuild.errors import BadInput
+
+    fifo = tmp_path / "summary"
+    os.mkfifo(fifo)
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(fifo))
+    with pytest.raises(BadInput, match="GITHUB_STEP_SUMMARY=.*a FIFO that no process reads"):
+        write_github_step_summary(fixed_report())
+
+
+def test_step_summary_is_appended_as_utf8_whatever_the_text(tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    target = tmp_path / "summary.md"
+    target.write_text("earlier step\n")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(target))
+    write_github_step_summary(replace(fixed_report(), job="jobs/b\udc80d"))  # a non-UTF-8 byte in argv
+    text = target.read_text(encoding="utf-8")
+    assert text.startswith("earlier step\n") and "\\udc80" in text
+
+
 @pytest.mark.parametrize(
     ("workspace", "path", "expected_file"),
     [
