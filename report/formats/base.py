@@ -137,9 +137,13 @@ def load_catalog() -> dict[str, RuleMeta]:
 
 # --- untrusted text --------------------------------------------------------------------------
 
-# C0/C1 controls other than TAB and LF, and the XML non-characters. Finding text quotes the
-# user's files, image labels and index metadata: an ESC there would drive the reader's
-# terminal (or the Actions log, which renders ANSI), and most of these are illegal in XML.
+# C0/C1 controls other than TAB and LF, the XML non-characters, the Unicode line and paragraph
+# separators, the bidi overrides and lone surrogates (limits.printable's set, less TAB and LF).
+# Finding text quotes the user's files, image labels and index metadata: an ESC there would
+# drive the reader's terminal (or the Actions log, which renders ANSI); U+2028 is a line break
+# to rich and to str.splitlines, so a value could start a line of its own ("::error::...", a
+# workflow command in an Actions log); a bidi override shows a name reversed; most are
+# illegal in XML.
 @dataclass(frozen=True)
 class Symbols:
     """The marks of the reports for people: Unicode for a terminal, ASCII in plain mode (logs,
@@ -159,7 +163,7 @@ def symbols(plain: bool) -> Symbols:
     return PLAIN_SYMBOLS if plain else FANCY_SYMBOLS
 
 
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ufffe\uffff]")
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]")
 
 
 def visible(text: str) -> str:

@@ -65,3 +65,22 @@ def test_escape_sequences_in_findings_are_shown_not_executed():
         assert "\x1b]0" not in out and "\x07" not in out and "\x1b[2J" not in out
     rich = render(report, OutputFormat.RICH, color=False, width=100, rules={})
     assert "fix\\x0dOK" in rich
+
+
+_FORGERS = ["\u2028", "\u2029"]  # line breaks to rich and str.splitlines, not to a C0 filter
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(_FORGERS), st.sampled_from(["\u202e", "\u2066", "\udc80", ""]), st.booleans())
+def test_a_value_cannot_start_a_line_of_its_own_in_any_format(separator, other, quiet):
+    """A finding quoting the job's text held U+2028: rich (and the quiet report) broke the
+    line there, so '::error::forged' began a line of its own, a workflow command in an
+    Actions log. Separators, bidi overrides and lone surrogates are shown escaped."""
+    evil = Finding("LB402", Severity.ERROR, "t", f"copies a{separator}::error::forged{other}", "f" + separator,
+                   location=Location(f"req{other}.txt", 2))
+    report = replace(fixed_report(), findings=(evil,))
+    for fmt in (OutputFormat.RICH, OutputFormat.MARKDOWN, OutputFormat.GITHUB, OutputFormat.JUNIT):
+        out = render(report, fmt, color=False, plain=True, width=200, rules={}, quiet=quiet)
+        assert not any(line.lstrip().startswith("::error::forged") for line in out.splitlines()), fmt
+        assert separator not in out and (not other or other not in out), fmt
+        out.encode("utf-8")  # no lone surrogate left for the caller's stream to choke on
