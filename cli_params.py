@@ -37,6 +37,20 @@ _ENUMS: dict[str, type[enum.Enum]] = {}
 _PARAM_NAMES = frozenset(o.param_name for o in OPTIONS)
 
 
+def path_value(value: Any) -> Path:
+    """A path flag's value, less one trap: an empty one (`--config "$CFG"` with CFG unset)
+    would be Path(""), which is "." — the working directory read as the config file, used as
+    the state dir, or named '.' in the error. A usage error instead (one line, exit 2)."""
+    if isinstance(value, Path):
+        return value
+    if not str(value).strip():
+        raise typer.BadParameter("is empty: give a path, or leave the option out")
+    return Path(value)
+
+
+path_value.__name__ = "path"  # typer names the metavar after the parser: "<path>", as before
+
+
 def _camel(name: str) -> str:
     return "".join(part.capitalize() for part in name.split("-"))
 
@@ -78,7 +92,7 @@ def _parameter(option: Option) -> inspect.Parameter:
     envvar = option.env_var if not option.layered else None  # layered rows: the options layer reads env
     # The app renders help as rich markup: a literal "[/DIR]" must not read as a closing tag.
     info = typer.Option(default, *names, help=option.help.replace("[", "\\["), show_default=False, envvar=envvar,
-                        rich_help_panel=option.panel)
+                        rich_help_panel=option.panel, parser=path_value if option.kind is Path else None)
     return inspect.Parameter(option.param_name, inspect.Parameter.KEYWORD_ONLY, default=info,
                              annotation=_annotation(option))
 
@@ -175,7 +189,8 @@ def _serve_parameter(option: ServeOption) -> inspect.Parameter:
     unset = option.default in (None, [])
     annotation: Any = Optional[List[str]] if option.kind is list else Optional[option.kind] if unset else option.kind
     info = typer.Option(None if unset else option.default, option.flag, help=option.help.replace("[", "\\["),
-                        show_default=not unset, envvar=option.env_var)
+                        show_default=not unset, envvar=option.env_var,
+                        parser=path_value if option.kind is Path else None)
     return inspect.Parameter(option.param_name, inspect.Parameter.KEYWORD_ONLY, default=info, annotation=annotation)
 
 

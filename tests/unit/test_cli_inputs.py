@@ -3,6 +3,8 @@ no traceback; before any lock is attempted."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from typer.testing import CliRunner
 
@@ -105,3 +107,20 @@ def test_a_bad_ca_bundle_is_named_where_it_was_set(tmp_path, monkeypatch, comman
     assert result.exit_code == 2, result.output
     expected = {"config": f"{tmp_path / 'ops.toml'}: ca-bundle"}.get(origin, origin)
     assert f"from {expected} is not a file" in line, line
+
+
+def _path_flags(command):
+    from launchbuild.options.table import for_command
+
+    return [o.flag for o in for_command(command) if o.kind is Path]
+
+
+@pytest.mark.parametrize("command,flag", [(c, f) for c in ("check", "build", "resolve", "dockerfile", "show")
+                                          for f in _path_flags(c)])
+def test_an_empty_path_flag_is_a_usage_error_naming_the_flag(tmp_path, command, flag):
+    """`--config "$CFG"` with CFG unset was Path(""), i.e. ".": the error named '.' (the
+    working directory), or a folder was taken where a file was meant."""
+    (tmp_path / "requirements.txt").write_text("six\n")
+    result = CliRunner().invoke(app, [command, str(tmp_path), flag, ""], env={"NO_COLOR": "1"})
+    assert result.exit_code == 2, result.output
+    assert "is empty" in result.output and flag in result.output, result.output

@@ -37,9 +37,10 @@ def test_the_serve_command_has_one_parameter_per_row_in_table_order():
         assert p.show_default is (o.default not in (None, []))
 
 
-# typer vendors click: the parameter types by class name.
+# typer vendors click: the parameter types by class name. A path is converted by
+# cli_params.path_value (a Path, or a usage error for an empty value).
 _CLICK_TYPES = {str: "StringParamType", int: "IntParamType", float: "FloatParamType", bool: "BoolParamType",
-                list: "StringParamType", Path: "TyperPath"}
+                list: "StringParamType", Path: "FuncParamType"}
 
 
 def test_each_row_has_its_real_type_and_sets_a_serveconfig_field_of_that_type_and_default():
@@ -55,6 +56,8 @@ def test_each_row_has_its_real_type_and_sets_a_serveconfig_field_of_that_type_an
         assert defaults[o.field] == (tuple(o.default) if o.kind is list else o.default), o.name
         kind = params[o.param_name].type
         assert type(kind).__name__ == _CLICK_TYPES[o.kind], (o.name, kind)
+        if o.kind is Path:
+            assert kind.convert("st", None, None) == Path("st")
 
 
 def test_the_command_line_becomes_a_typed_serveconfig(monkeypatch):
@@ -132,3 +135,14 @@ def test_an_address_file_that_cannot_be_written_is_refused_before_the_server_sta
     # A writable one is left as it was: a reader waits for the file to appear with the address.
     check_address_file(tmp_path / "addr.json")
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("flag", [o.flag for o in SERVE_OPTIONS if o.kind is Path])
+def test_an_empty_path_flag_is_a_usage_error_not_the_working_directory(monkeypatch, flag):
+    """`--state-dir ""` was Path(""), i.e. ".": the server kept its database in the working
+    directory; `--token-file ""` read "." and said it is a directory."""
+    import launchbuild.service as service
+
+    monkeypatch.setattr(service, "serve", lambda config: pytest.fail(f"served with {config}"))
+    result = CliRunner().invoke(cli.app, ["serve", flag, ""])
+    assert result.exit_code == 2 and "is empty" in result.output, result.output
