@@ -62,6 +62,14 @@ def gpus(options: Options, run_metadata: RunMetadata | None) -> tuple[
             names = [Sourced(n, Origin.INFERRED, "NVML") for n in found]
             if driver_opt is None and nvml_driver:
                 driver_opt = Sourced(nvml_driver, Origin.INFERRED, "NVML")
+        elif "auto" in (g.lower() for g in gpu_opt.value):
+            # Not a GPU model ("did you mean DRIVE PX 2 AutoChauffeur?"): NVML's list or names, not both.
+            from launchbuild.errors import BadInput
+
+            where = _where(Sourced("", gpu_opt.origin, gpu_opt.detail), "gpu", options)
+            raise BadInput(f"{where}: 'auto' reads every GPU of this host from NVML and cannot be combined with "
+                           f"named GPUs ({', '.join(g for g in gpu_opt.value if g.lower() != 'auto')})",
+                           hint="pass --gpu auto alone, or only GPU names")
         else:
             names = [Sourced(g, gpu_opt.origin, gpu_opt.detail) for g in gpu_opt.value]
     elif run_metadata is not None and run_metadata.gpu:

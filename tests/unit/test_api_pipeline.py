@@ -151,6 +151,19 @@ def test_gpu_auto_takes_the_gpus_and_driver_from_nvml(monkeypatch) -> None:
     assert report.target.driver is not None and report.target.driver.value == "535.104.05"
 
 
+@pytest.mark.parametrize("gpus", [["H100", "auto"], ["AUTO", "T4"]])
+def test_gpu_auto_beside_named_gpus_says_so(monkeypatch, gpus) -> None:
+    """'auto' next to a name was read as a GPU model: "unknown GPU model; did you mean DRIVE PX
+    2 AutoChauffeur?"."""
+    from launchbuild.compat.facts import nvml
+    from launchbuild.errors import BadInput
+
+    monkeypatch.setattr(nvml, "local_gpus", lambda: pytest.fail("NVML read for a mixed list"))
+    with pytest.raises(BadInput, match="cannot be combined with named GPUs") as err:
+        api.check(JobRequest(f"image:{CUDA}", options={"offline": True, "gpu": gpus}))
+    assert "AutoChauffeur" not in str(err.value) and "--gpu" in str(err.value)
+
+
 def test_progress_goes_through_the_interface_only(code_job: Path, capfd) -> None:
     """What a check shows while it runs reaches the Progress it was given, not the streams."""
     phases: list[str] = []
