@@ -8,6 +8,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from launchbuild.core.findings import Finding, Location, Severity
 from launchbuild.report.formats import render, write_github_step_summary
@@ -158,3 +160,47 @@ def test_absolute_locations_become_workspace_relative(monkeypatch, workspace, pa
         assert artifact == {"uri": "file://" + expected_file}
     else:
         assert artifact == {"uri": expected_file, "uriBaseId": "%SRCROOT%"}
+
+
+def _unescape_data(text: str) -> str:
+    # The runner's decoding (ActionCommand.UnescapeData): the reverse of escape_data, in order.
+    return text.replace("%0D", "\r").replace("%0A", "\n").replace("%25", "%")
+
+
+_hostile = st.lists(st.sampled_from(list("ab:,%=\r\n \\\x1b") + ["%0A", "%25", "::", "%2C"]), max_size=12).map("".join)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_hostile, _hostile, _hostile, st.none() | st.integers(1, 10_000))
+def test_any_finding_is_one_command_the_runner_decodes_back(message, title, path, line):
+    """Every annotation is one line the runner reads as one command, and its message and
+    properties decode to the finding's own text (scrubbed: no control characters but LF)."""
+    from launchbuild.report.formats.base import visible
+
+    finding = Finding("LB402", Severity.WARNING, title, message, "",
+                      location=Location(path, line) if path.strip() else None)
+    out = render(replace(warning_report(), findings=(finding,)), "github", rules=RULES)
+    commands = [raw for raw in out.split("\n") if raw.startswith("::")]
+    assert len(commands) == 1 and "\r" not in out
+    parsed = COMMAND.match(commands[0])
+    assert parsed is not None, commands[0]
+    assert _unescape_data(parsed["message"]) == visible(message)
+    props = parse_props(parsed["props"] or "")
+    assert props["title"] == f"LB402 {visible(title)}"
+    if finding.location is not None:
+        assert props["file"] == visible(path)
+        assert props.get("line") == (str(line) if line else None)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=20))
+def test_any_format_name_parses_or_is_one_bad_input_line(name):
+    from launchbuild.errors import BadInput
+    from launchbuild.report.formats import OutputFormat
+
+    try:
+        parsed = OutputFormat.parse(name)
+    except BadInput as exc:
+        assert "\n" not in str(exc) and "use one of rich, json" in str(exc)
+    else:
+        assert parsed.value == name.strip().lower()
