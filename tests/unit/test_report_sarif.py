@@ -9,8 +9,10 @@ from dataclasses import replace
 
 import jsonschema
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from launchbuild.core.findings import Finding, Location, Severity
+from launchbuild.core.findings import Evidence, Finding, Location, Severity
 from launchbuild.report.formats import OutputFormat, render
 from launchbuild.report.formats.sarif import FINGERPRINT_KEY
 from tests.helpers_report import RULES, SARIF_SCHEMA, fixed_report, passing_report, warning_report
@@ -158,3 +160,49 @@ def test_real_catalog_entries_adapt_to_rule_metadata():
     described = {r["id"]: r for r in doc["runs"][0]["tool"]["driver"]["rules"]}
     assert set(catalog.RULES) <= set(described)
     assert described["LB203"]["help"]["text"] == catalog.RULES["LB203"].help
+
+
+_text = st.text(max_size=20)
+_path = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=20) | st.sampled_from(
+    ["/abs/outside/req.txt", "./a/../b.txt", "a:b/c", "%0A", "C:\\win\\req.txt", " "])
+
+
+@st.composite
+def _findings(draw):
+    from launchbuild.core.fixes import Advice, AptPackages, ChangeBaseImage
+
+    fixes = draw(st.lists(st.sampled_from([AptPackages(("libgl1",)), ChangeBaseImage("nvidia/cuda:12.4.1-runtime-ubuntu22.04"),
+                                           Advice(draw(_text))]), max_size=2))
+    return Finding(rule=draw(st.sampled_from(["LB201", "LB304", "LB999", "X"])), severity=draw(st.sampled_from(list(Severity))),
+                   title=draw(_text), message=draw(_text), fix=draw(_text), fixes=tuple(fixes),
+                   evidence=tuple(Evidence(draw(_text), draw(_text), draw(_text)) for _ in range(draw(st.integers(0, 2)))),
+                   location=draw(st.none() | st.builds(Location, _path, st.none() | st.integers(-3, 10_000))),
+                   )
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_findings(), max_size=4), st.booleans(), st.sampled_from(["fixed", "pass", "warn-no-locations"]),
+       st.none() | st.sampled_from(["build", "check", "push"]))
+def test_every_finding_shape_validates_and_locates(validator, found, strict, base, stopped):
+    """Whatever a finding holds (no location, a line of 0, an absolute or odd path, typed
+    fixes, a rule no catalog knows) and whatever stopped the run, the document is SARIF 2.1.0
+    and each location is a relative reference under %SRCROOT% or an absolute file URI."""
+    from launchbuild.report.model import Failure
+
+    failure = None if stopped is None else Failure(stage=stopped, message="stopped", fix="f", exit_code=3)
+    report = replace(REPORTS[base], findings=tuple(found), strict=strict, failure=failure)
+    doc = sarif(report)
+    errors = list(validator.iter_errors(doc))
+    assert not errors, "\n".join(f"{list(e.path)}: {e.message}" for e in errors[:3])
+    run = doc["runs"][0]
+    rules = run["tool"]["driver"]["rules"]
+    for result in run["results"]:
+        assert rules[result["ruleIndex"]]["id"] == result["ruleId"]
+        for loc in result.get("locations", []):
+            phys = loc["physicalLocation"]
+            assert phys["region"]["startLine"] >= 1
+            uri = phys["artifactLocation"]["uri"]
+            if phys["artifactLocation"].get("uriBaseId") == "%SRCROOT%":
+                assert _RELATIVE_REF.match(uri) or uri == "", uri
+            else:
+                assert uri.startswith("file:///"), uri
