@@ -85,7 +85,11 @@ def print_facts(facts: ImageFacts, *, as_json: bool) -> None:
     from launchbuild.compat.facts.factcache import to_json
 
     if as_json:
-        sys.stdout.write(json.dumps(to_json(facts), indent=2, sort_keys=True) + "\n")
+        document = to_json(facts)
+        # The image's ENV is left out, as in the check report's "image": private images carry
+        # tokens there (HF_TOKEN, an index URL with its password); the facts read from it are kept.
+        document.pop("env", None)
+        sys.stdout.write(json.dumps(document, indent=2, sort_keys=True) + "\n")
         return
     from rich.console import Console
     from rich.table import Table

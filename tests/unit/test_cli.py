@@ -173,3 +173,22 @@ def test_resolve_json_carries_its_findings(tmp_path: Path):
     assert document["lock"]["package_count"] == 1
     invoke("resolve", str(tmp_path), "--python", "3.12", "--offline", "-f", "json", "-o", str(out), env=env)
     assert json.loads(out.read_text())["findings"] == []
+
+
+def test_inspect_json_never_prints_the_image_env(monkeypatch):
+    """`inspect -f json` printed the image's whole ENV (HF_TOKEN=..., an index URL with its
+    password), which the check report leaves out on purpose."""
+    from launchbuild import api
+    from launchbuild.compat.image_facts import ImageFacts
+
+    facts = ImageFacts(reference="team/private:1", provider="docker", cuda_version="12.1.1",
+                       env=(("HF_TOKEN", "hf_s3cr3tVALUE"), ("PIP_INDEX_URL", "https://u:pw-s3cr3t@idx.example/simple"),
+                            ("CUDA_VERSION", "12.1.1")),
+                       fact_sources=(("cuda_version", "env CUDA_VERSION"),))
+    monkeypatch.setattr(api, "inspect", lambda *a, **k: facts)
+    for args in (("--format", "json"), ()):
+        result = invoke("inspect", "team/private:1", *args)
+        assert result.exit_code == 0, result.output
+        assert "s3cr3t" not in result.output
+    doc = json.loads(invoke("inspect", "team/private:1", "--format", "json").output)
+    assert doc["cuda_version"] == "12.1.1" and ["cuda_version", "env CUDA_VERSION"] in doc["fact_sources"]
