@@ -143,7 +143,8 @@ def test_an_image_job_s_environment_validates(validator, monkeypatch):
     lock = "numpy==1.26.4 \\\n    --hash=sha256:" + "ab" * 32 + "\n"
     labels = image_labels(lock_text=lock, lock_path="/opt/launchbuild/requirements.lock", facts=None,
                           python="3.11", platform="linux/amd64")
-    labelled = ImageFacts(reference="team/built:1", provider="registry", labels=labels)
+    labelled = ImageFacts(reference="team/built:1", provider="registry", labels=labels,
+                          layers_after_build=0)  # its history: the image the labels describe
     from_labels, _ = image_env.built_image_environment(labelled, python=None, platform="linux/amd64")
 
     # An image whose site-packages sit outside any python3.X folder: its Python is unknown.
