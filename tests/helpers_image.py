@@ -37,3 +37,13 @@ def saved_image_members(tag: str, *, include_non_files: bool = False) -> Iterato
                 except tarfile.ReadError:
                     pass
             yield "", member.name, data
+
+
+def launchbuild_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """The installed `launchbuild` as a user runs it (quiet progress for check and build, no
+    colour, a wide terminal), for the tests that check images through the CLI."""
+    import os
+
+    quiet = ["--progress", "quiet"] if args[0] in ("check", "build") else []
+    return subprocess.run(["launchbuild", *args, *quiet], capture_output=True, text=True, timeout=900,
+                          env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200", **(env or {})})

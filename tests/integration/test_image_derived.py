@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import subprocess
 import uuid
 
 import pytest
 
+from tests.helpers_image import launchbuild_cli as cli
 from tests.helpers_testenv import REGISTRY, STANDIN_IMAGES
 
 pytestmark = [pytest.mark.docker, pytest.mark.network]
@@ -26,11 +25,6 @@ ADD_CUDA12 = (
     " && printf 'Metadata-Version: 2.1\\nName: nvidia-cuda-runtime-cu12\\nVersion: 12.4.127\\n' > $d/METADATA"
     " && : > $d/RECORD"
 )
-
-
-def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(["launchbuild", *args, "--progress", "quiet"], capture_output=True, text=True,
-                          timeout=900, env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200", **(env or {})})
 
 
 def derive(docker_client, base: str, steps: str, tag: str) -> str:

@@ -5,23 +5,16 @@ rules on them: the image of a job whose check failed with LB204 fails the same w
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import uuid
 
 import pytest
 
+from tests.helpers_image import launchbuild_cli as cli
 from tests.helpers_testenv import REGISTRY, STANDIN_IMAGES
 
 pytestmark = [pytest.mark.docker, pytest.mark.network]
 
 OLD_DRIVER = ["--driver", "470.57.02", "--gpu", "T4"]
-
-
-def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(["launchbuild", *args, "--progress", "quiet"] if args[0] in ("check", "build") else
-                          ["launchbuild", *args], capture_output=True, text=True, timeout=900,
-                          env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200", **(env or {})})
 
 
 @pytest.fixture(scope="module")
