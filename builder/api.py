@@ -17,7 +17,7 @@ from pathlib import Path
 from launchbuild.builder import engine as eng
 from launchbuild.builder.local_images import LocalImages
 from launchbuild.builder.context import build_context, content_hash, scan, stable_context_dir, synced_context
-from launchbuild.builder.dockerfile import render
+from launchbuild.builder.dockerfile import TAG_SCOPE, render
 from launchbuild.builder.plan import BuildPlan, CaMode, Frontend, find_ca_bundle
 from launchbuild.builder.push_bytes import measured_push, summary_fields
 from launchbuild.builder.tags import content_tag, image_ref, split_ref, tag_of
@@ -60,7 +60,11 @@ def fit_and_tag(plan: BuildPlan, *, frontend: Frontend, ca_bundle: Path | None, 
     fitted = prepare_plan(plan, frontend=frontend, ca_bundle=ca_bundle, uv_binary=uv_binary)
     dockerfile = render(fitted)
     assert dockerfile is not None
-    tag = content_tag(dockerfile=dockerfile, lock_text=fitted.lock_text, code_hash=code_hash,
+    # The cache scope says where wheels are downloaded from, not what the image holds: every
+    # scope's build of one job gets one tag, computed with the same stand-in scope.
+    tagged_text = render(dataclasses.replace(fitted, cache_scope=TAG_SCOPE)) if fitted.cache_scope else dockerfile
+    assert tagged_text is not None
+    tag = content_tag(dockerfile=tagged_text, lock_text=fitted.lock_text, code_hash=code_hash,
                       base_digest=base_digest, options={"platform": fitted.platform})
     return fitted, dockerfile, image_ref(repository or fitted.repository, tag)
 

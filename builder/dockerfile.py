@@ -186,9 +186,12 @@ def _install_run(plan: BuildPlan, lock_path: str, *, strict: bool, wheels: bool,
             # changed heavy sub-lock downloads its wheels again; a new torch is not cached anyway.
             env = netrc_env + "UV_NO_CACHE=1 UV_LINK_MODE=hardlink UV_PYTHON_DOWNLOADS=never"
             mounts = [f"RUN {_uv_mount()} \\"]
+        elif not plan.cache_scope:
+            env = netrc_env + "UV_NO_CACHE=1 UV_PYTHON_DOWNLOADS=never"
+            mounts = [f"RUN {_uv_mount()} \\"]
         else:
             env = netrc_env + f"UV_CACHE_DIR={UV_CACHE} UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never"
-            mounts = [f"RUN {_uv_mount()} \\", f"    --mount=type=cache,target={UV_CACHE},id=launchbuild-uv \\"]
+            mounts = [f"RUN {_uv_mount()} \\", f"    --mount=type=cache,target={UV_CACHE},id={cache_id('uv', plan)} \\"]
         return mounts + wheel_mounts + netrc_mount + helper_mount + [
             f"    {CA_MOUNT} \\",
             f"    {_ca_export(plan, 'SSL_CERT_FILE')}\\",
@@ -199,13 +202,27 @@ def _install_run(plan: BuildPlan, lock_path: str, *, strict: bool, wheels: bool,
     # --no-compile: the bytecode comes from compile_bytecode, without the test folders.
     pip = f"{VENV}/bin/python -m pip install --require-hashes --no-input --disable-pip-version-check --no-compile{deps}"
     if plan.frontend is Frontend.BUILDKIT:
-        return [f"RUN --mount=type=cache,target={PIP_CACHE},id=launchbuild-pip \\"] + wheel_mounts + netrc_mount + helper_mount + [
+        if plan.cache_scope:
+            first_line, cache_env, no_cache = (f"RUN --mount=type=cache,target={PIP_CACHE},id={cache_id('pip', plan)} \\",
+                                               f"PIP_CACHE_DIR={PIP_CACHE} ", "")
+        else:
+            first_line, cache_env, no_cache = "RUN \\", "", " --no-cache-dir"
+        return [first_line] + wheel_mounts + netrc_mount + helper_mount + [
             f"    {CA_MOUNT} \\",
             f"    {_ca_export(plan, 'PIP_CERT')}\\",
-            f"    {netrc_env}PIP_CACHE_DIR={PIP_CACHE} \\",
-            *_then(f"    {pip}{index_args} -r {lock_path}", compile_step),
+            *([f"    {netrc_env}{cache_env}\\"] if netrc_env or cache_env else []),
+            *_then(f"    {pip}{no_cache}{index_args} -r {lock_path}", compile_step),
         ]
     return _then(f"RUN {pip} --no-cache-dir{index_args} -r {lock_path}", compile_step)
+
+
+def cache_id(kind: str, plan: BuildPlan) -> str:
+    """The BuildKit cache id of one installer's cache in one scope (plan.cache_scope): a job's
+    steps never mount the cache another scope's steps wrote (BuildPlan.cache_scope says why)."""
+    return f"launchbuild-{kind}-{plan.cache_scope}"
+
+
+TAG_SCOPE = "0" * 16  # the scope every content tag is computed with (api.fit_and_tag)
 
 
 def _then(install: str, compile_step: str | None) -> list[str]:

@@ -50,6 +50,20 @@ _PYTHON_XY = re.compile(r"3\.[0-9]{1,2}")
 _UNSAFE_REF = re.compile(r"[\s#\"'\\$`]")
 _APT_NAME = re.compile(r"[a-z0-9][a-z0-9+.\-]+(:[a-z0-9]+)?(=[A-Za-z0-9.+~:\-]+)?")
 _USER_NAME = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
+_CACHE_SCOPE = re.compile(r"(?:[0-9a-f]{16})?")
+
+
+def cache_scope_of(operator_scope: str | None, source_identity: str) -> str:
+    """The install steps' cache scope: 16 hex digits of the operator's scope (`--cache-scope`),
+    else of the job's source (its git remote, or the real path of its code on this host). Two
+    jobs share downloaded wheels only inside one scope, because whatever runs in an install step
+    (the base image's shell, a wheel's .pth at the bytecode step, an sdist's build) can edit the
+    cache it mounts. The operator's scope, when given, replaces the source: a tenant's name on a
+    shared queue, or one name for a single user's machine that wants every job to share."""
+    import hashlib
+
+    key = f"operator\0{operator_scope}" if operator_scope else f"source\0{source_identity}"
+    return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:16]
 # An interpreter name as a source run records it ("python3.10", "python3", "python").
 PYTHON_EXECUTABLE = re.compile(r"(?:.*/)?python(?:3(?:\.\d+)?)?")
 
@@ -109,6 +123,10 @@ class BuildPlan:
     layer_roots_by_name: tuple[str, ...] = ()  # the roots chosen by the name HEURISTIC (size unknown)
     # False (--no-bytecode): no install step compiles; a smaller image, compiled at each start.
     bytecode: bool = True
+    # Who shares the install steps' download cache (hex, see cache_scope_of): job code runs in
+    # those steps, so only builds of one scope may see what another wrote. "" : no shared
+    # cache at all. Not in the content tag: it changes where wheels come from, not the image.
+    cache_scope: str = ""
 
     @property
     def lock_sha256(self) -> str:
@@ -165,6 +183,8 @@ class BuildPlan:
                 raise BadInput(f"apt package name {pkg!r} is not valid", hint="check the compat fix that proposed it")
         if self.platform not in SUPPORTED_PLATFORMS:
             raise BadInput(f"platform {self.platform!r} is not supported", hint="use linux/amd64 or linux/arm64")
+        if not _CACHE_SCOPE.fullmatch(self.cache_scope):
+            raise BadInput(f"cache scope {self.cache_scope[:40]!r} is not a hex digest", hint="let the plan derive it")
         if self.installer not in ("uv", "pip"):
             raise BadInput(f"installer {self.installer!r} is unknown", hint="use uv or pip")
         if self.frontend is Frontend.CLASSIC and self.installer == "uv":

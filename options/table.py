@@ -143,6 +143,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("push", str, None, "Push the built image to REGISTRY/REPO (host:port works).", O, commands=_on(BUILD)),
     Option("engine", str, "auto", "Build engine.", O, choices=("auto", "buildkit", "classic", "kubernetes"),
            commands=_on(BUILD)),
+    Option("cache-scope", str, None, "Who shares the install steps' download cache: builds of one scope only, since "
+           "job code runs in those steps. Default: each job's source (its git remote, or its code folder); set a "
+           "tenant's name on a shared queue, or one name on a single user's machine.", O,
+           commands=_on(BUILD, DOCKERFILE)),
     Option("bytecode", bool, True, "Compile the environment's bytecode into the image: the job starts faster; "
            "--no-bytecode gives a smaller image whose modules compile at every start instead.", J,
            commands=_on(BUILD, DOCKERFILE), negative="--no-bytecode"),

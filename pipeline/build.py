@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from launchbuild.core.findings import Severity
 from launchbuild.errors import BadInput
-from launchbuild.jobs.model import GitSource
+from launchbuild.jobs.model import CodeSource, GitSource
 from launchbuild.pipeline.check import Checked
 from launchbuild.pipeline.prepare import Prepared, report_on_error
 from launchbuild.progress import Progress
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 def plan(checked: Checked) -> BuildPlan:
     """The build plan from a checked job: everything the Dockerfile and tag depend on."""
     from launchbuild.core.version import __version__
-    from launchbuild.builder.plan import BuildPlan, normalize_entrypoint
+    from launchbuild.builder.plan import BuildPlan, cache_scope_of, normalize_entrypoint
     from launchbuild.builder.tags import validate_repository
     from launchbuild.core.platform import parse_platform
     from launchbuild.jobs.spec import require_entrypoint
@@ -48,6 +48,7 @@ def plan(checked: Checked) -> BuildPlan:
         uid=int(options["uid"]),
         gid=int(options["uid"]),
         bytecode=bool(options["bytecode"]),
+        cache_scope=cache_scope_of(options["cache-scope"], _source_identity(prepared)),
         source_label=label,
         commit=prepared.commit,
         version=__version__,
@@ -61,6 +62,26 @@ def plan(checked: Checked) -> BuildPlan:
         extra_labels=_image_labels(checked, lock),
         **_layer_split(checked, lock),
     )
+
+
+def _source_identity(prepared: Prepared) -> str:
+    """What makes two builds the same job's, for the cache scope: the git remote (without its
+    credentials, whatever the ref), or the real path of the code folder or archive on this host
+    (the service saves each upload in a folder of its own, so an upload shares with nothing)."""
+    from urllib.parse import urlsplit
+
+    src = prepared.job.source
+    if isinstance(src, GitSource):
+        remote = src.remote
+        if "://" in remote:  # the user and the token say who fetched, not which repository
+            parts = urlsplit(remote)
+            host = (parts.netloc.rpartition("@")[2]).lower()
+            remote = f"{parts.scheme}://{host}{parts.path}"
+        else:  # scp-like git@host:path
+            remote = remote.rpartition("@")[2] if "@" in remote.partition(":")[0] else remote
+        return "git\0" + remote.rstrip("/").removesuffix(".git")
+    assert isinstance(src, CodeSource)
+    return "code\0" + str(Path(src.path).resolve()) + (f"\0{src.subdir}" if src.subdir else "")
 
 
 def _layer_split(checked: Checked, lock: Lock | None) -> dict[str, Any]:

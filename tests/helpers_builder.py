@@ -6,7 +6,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from launchbuild.builder.plan import BuildPlan, CaMode, Frontend
+from launchbuild.builder.plan import BuildPlan, CaMode, Frontend, cache_scope_of
 from launchbuild.jobs.model import SourceKind
 from tests.helpers_testenv import STANDIN_IMAGES
 
@@ -33,6 +33,9 @@ def seed_plan(kind: SourceKind, accelerator: bool, **changes) -> BuildPlan:
         source_label="https://git.example/team/proj.git" if kind is SourceKind.GIT else "code",
         commit="0123456789abcdef0123456789abcdef01234567" if kind is SourceKind.GIT else None,
         version="0.0.0-golden",
+        # As pipeline/build.py derives it: from the job's source when the operator names no scope.
+        cache_scope=cache_scope_of(None, "git\0https://git.example/team/proj" if kind is SourceKind.GIT
+                                   else "code\0/srv/jobs/proj"),
     )
     values.update(changes)
     return BuildPlan(**values)
