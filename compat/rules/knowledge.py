@@ -306,6 +306,18 @@ def driver_older_than_gpu(ctx: CheckContext) -> Iterator[Finding]:
             # architecture's first toolkit (R565 before CUDA 12.8's R570), predates the GPU.
             between = first_row is not None and minimum[0] < ctx.driver.major < first_row.driver[0]
             if not between:
+                if first_row is not None and ctx.driver.major < first_row.driver[0]:
+                    # That early support is per GPU and per point release (R515 drove H100, R560
+                    # drives no Blackwell), and no table here says which: an unknown, not a pass.
+                    yield _unknown(
+                        f"driver {ctx.driver.text} is of the branch of {text}, the last CUDA release before {gpu.sm}'s "
+                        f"first ({cuda.cuda_text(first[:2])}): whether it drives {gpu.describe()} early is not in "
+                        "launchbuild's data",
+                        UpgradeDriver(need, cuda=cuda.cuda_text(first[:2])),
+                        [ev_driver(ctx), ev_gpu(ctx, gpu),
+                         Evidence(f"first CUDA for {gpu.sm}", cuda.cuda_text(first[:2]), "data/cuda_archs.json"),
+                         Evidence(f"CUDA {cuda.cuda_text(first[:2])} driver", need, "data/cuda_drivers.json")],
+                    )
                 continue
             yield LB212.finding(
                 f"driver {ctx.driver.text} predates {gpu.describe()}: its branch is newer than {text} (the driver of the "

@@ -119,9 +119,20 @@ def test_a_driver_branch_between_the_last_pre_architecture_toolkit_and_the_first
     assert not _lb212("RTX 5090", "570.124.06")
 
 
-def test_the_last_pre_architecture_toolkits_own_branch_keeps_its_early_support():
-    assert not _lb212("H100", "515.48.07")  # R515 drove H100 before CUDA 11.8 compiled sm_90
+def test_the_last_pre_architecture_toolkits_own_branch_is_not_an_error_but_an_unknown():
+    # R515 drove H100 before CUDA 11.8 compiled sm_90, but R560 (CUDA 12.6's) drives no
+    # Blackwell: whether that branch carries early support is per GPU, and not in the data.
     assert _lb212("H100", "470.82.01")
+    for gpu, driver, first in (("H100", "515.48.07", "11.8"), ("B200", "560.35.05", "12.8"),
+                               ("RTX 4090", "515.65.01", "11.8")):
+        findings = evaluate(ctx(gpus=(gpu,), driver=driver, pins=("numpy==2.1.3",)))[0]
+        assert not [f for f in findings if f.rule == "LB212"], gpu
+        unknown = [f for f in findings if f.rule == "LB211" and f"driver {driver}" in f.message]
+        assert unknown and unknown[0].severity is Severity.WARNING, gpu
+        assert "early" in unknown[0].message and f"CUDA {first}" in unknown[0].fix, gpu
+    # The first toolkit's own branch is known to drive it: no unknown.
+    findings = evaluate(ctx(gpus=("B200",), driver="570.124.06", pins=("numpy==2.1.3",)))[0]
+    assert not [f for f in findings if f.rule in ("LB211", "LB212") and "driver" in f.message]
 
 
 def test_a_measured_package_whose_release_no_row_measured_is_an_unknown_for_the_gpu():
