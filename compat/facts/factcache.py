@@ -16,7 +16,7 @@ from typing import Any
 from launchbuild.compat.image_facts import ImageFacts
 from launchbuild.core.cache import cache_dir, is_stamped, read_json, stamped, write_json
 
-SCHEMA = 4  # 2: system_pythons; 3: cuda_toolkit_version; 4: layers_after_build
+SCHEMA = 5  # 2: system_pythons; 3: cuda_toolkit_version; 4: layers_after_build; 5: cuDNN from its files
 _DIGEST = re.compile(r"(sha256|sha384|sha512):([0-9a-f]{64,128})\Z")
 _TUPLE_OF_PAIRS = {"env", "labels", "fact_sources", "attempts"}
 _TUPLES = {"os_id_like", "pythons", "apt_pythons", "system_pythons"}

@@ -184,3 +184,35 @@ def test_image_not_local_falls_through_to_the_registry(engine, tmp_path):
     assert facts.provider == "registry"
     assert dict(facts.attempts)["docker"].endswith("is not present in the local Docker engine")
     assert facts.os_id == "debian" and facts.has_apt is True and facts.apt_pythons == ("3.11",)
+
+
+def test_a_cudnn_installed_without_its_env_is_read_from_its_library_files(engine, local_registry, tmp_path):
+    """cuDNN put in by apt or a tarball sets no NV_CUDNN_VERSION: the library's file name tells
+    its version, in the probe and in the registry's layers alike."""
+    import subprocess
+
+    context = tmp_path / "ctx"
+    context.mkdir()
+    (context / "Dockerfile").write_text(
+        f"FROM {STANDINS['debian']}\n"
+        "ENV CUDA_VERSION=12.4.1\n"
+        "RUN mkdir -p /usr/lib/x86_64-linux-gnu && : > /usr/lib/x86_64-linux-gnu/libcudnn.so.9.1.0 && "
+        "ln -s libcudnn.so.9.1.0 /usr/lib/x86_64-linux-gnu/libcudnn.so.9 && "
+        # a pip wheel's copy is not the system cuDNN the loader finds
+        "mkdir -p /opt/venv/nvidia/cudnn/lib && : > /opt/venv/nvidia/cudnn/lib/libcudnn.so.8.9.7\n")
+    tag = "launchbuild-it/facts-cudnn-files:1"
+    remote = f"{REGISTRY}/{tag}"
+    subprocess.run(["docker", "build", "-q", "-t", tag, "-t", remote, str(context)], check=True,
+                   capture_output=True, timeout=300)
+    try:
+        subprocess.run(["docker", "push", "-q", remote], check=True, capture_output=True, timeout=300)
+        local = inspect_image(tag, providers=("docker",), cache_dir=tmp_path / "d")
+        assert local.cudnn_version == "9.1.0"
+        assert any(name == "cudnn_version" and "libcudnn.so.9.1.0" in why for name, why in local.fact_sources)
+        registry = inspect_image(remote, providers=("registry",), cache_dir=tmp_path / "r")
+        assert registry.provider == "registry" and registry.cudnn_version == "9.1.0"
+        plain = inspect_image(STANDINS["debian"], providers=("docker",), cache_dir=tmp_path / "p")
+        assert plain.cudnn_version is None
+    finally:
+        for ref in (tag, remote):
+            subprocess.run(["docker", "rmi", "-f", ref], capture_output=True, timeout=60)

@@ -136,3 +136,18 @@ def test_dot_slash_and_root_entries_are_normalised():
     view = OverlayView()
     view.add_layer(layer(**{"./": ("dir",), "./usr__bin__apt-get": b"ELF", "./.wh.opt": b""}))
     assert view.is_file("usr/bin/apt-get")
+
+
+def test_the_system_cudnn_is_read_from_the_layers_and_a_whiteout_removes_it():
+    cudnn = layer(**{"usr__lib__x86_64-linux-gnu__libcudnn.so.9.1.0": b"ELF",
+                     "usr__lib__x86_64-linux-gnu__libcudnn.so.9": ("sym", "libcudnn.so.9.1.0")})
+    view = OverlayView()
+    view.add_layer(cudnn)
+    view.add_layer(base_layer())
+    facts, sources = facts_from_files(view.scan(complete=True))
+    assert facts["cudnn_version"] == "9.1.0" and "libcudnn.so.9.1.0" in sources["cudnn_version"]
+    removed = OverlayView()
+    removed.add_layer(layer(**{"usr__lib__x86_64-linux-gnu__.wh.libcudnn.so.9.1.0": b"",
+                               "usr__lib__x86_64-linux-gnu__.wh.libcudnn.so.9": b""}))
+    removed.add_layer(cudnn)
+    assert "cudnn_version" not in facts_from_files(removed.scan(complete=True))[0]

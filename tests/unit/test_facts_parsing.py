@@ -178,3 +178,46 @@ def test_facts_from_docker_inspect():
     # No repo digest for this name: the image ID stands in.
     facts, _ = facts_from_inspect({**attrs, "RepoDigests": []}, parse_image_ref("team/app"))
     assert facts["digest"] == "sha256:" + "1" * 64
+
+
+# ---- the system cuDNN from its library files --------------------------------------------
+
+from hypothesis import given, strategies as st  # noqa: E402
+
+from launchbuild.compat.facts.providers.filefacts import parse_cudnn_libs  # noqa: E402
+
+
+@pytest.mark.parametrize("paths, want", [
+    (["/usr/lib/x86_64-linux-gnu/libcudnn.so.9", "/usr/lib/x86_64-linux-gnu/libcudnn.so.9.1.0"], ("9.1.0", "/usr/lib/x86_64-linux-gnu/libcudnn.so.9.1.0")),
+    (["usr/local/cuda-12.4/targets/x86_64-linux/lib/libcudnn.so.8.9.7"], ("8.9.7", "/usr/local/cuda-12.4/targets/x86_64-linux/lib/libcudnn.so.8.9.7")),
+    (["/usr/lib/aarch64-linux-gnu/libcudnn.so.8"], ("8", "/usr/lib/aarch64-linux-gnu/libcudnn.so.8")),
+    (["/usr/lib64/libcudnn.so.8.9.0", "/usr/lib64/libcudnn.so.9.0.0"], ("9.0.0", "/usr/lib64/libcudnn.so.9.0.0")),
+    # a wheel's copy, a sub-library, a folder or a bare .so name is not the system cuDNN's version
+    (["/opt/venv/lib/python3.11/site-packages/nvidia/cudnn/lib/libcudnn.so.9"], None),
+    (["/usr/lib/x86_64-linux-gnu/libcudnn_ops.so.9.1.0", "/usr/lib/x86_64-linux-gnu/libcudnn.so"], None),
+    (["/usr/lib/x86_64-linux-gnu/libcudnn.so.9.1.0.bak", "/usr/lib/x86_64-linux-gnu/libcudnn.so.9.x"], None),
+])
+def test_cudnn_version_from_library_file_names(paths, want):
+    assert parse_cudnn_libs(paths) == want
+
+
+@given(st.lists(st.text(max_size=80), max_size=8))
+def test_cudnn_library_parsing_never_raises_and_only_names_a_given_path(paths):
+    found = parse_cudnn_libs(paths)
+    if found is not None:
+        version, path = found
+        assert path.lstrip("/") in {p.strip().lstrip("/") for p in paths}
+        assert path.endswith("libcudnn.so." + version)
+
+
+def test_the_probe_reads_cudnn_files_and_the_env_wins_over_them():
+    text = ("@@cudnn\n/usr/lib/x86_64-linux-gnu/libcudnn.so.9\n/usr/lib/x86_64-linux-gnu/libcudnn.so.9.1.0\n@@end\n")
+    scan = parse_probe_output(text)
+    assert scan.cudnn_libs == ("/usr/lib/x86_64-linux-gnu/libcudnn.so.9", "/usr/lib/x86_64-linux-gnu/libcudnn.so.9.1.0")
+    files = facts_from_files(scan)
+    assert files[0]["cudnn_version"] == "9.1.0" and "libcudnn.so.9.1.0" in files[1]["cudnn_version"]
+    config = facts_from_config({"NV_CUDNN_VERSION": "9.3.0.75-1"}, {}, where="image config")
+    merged, sources = merge_facts(files, config)
+    assert merged["cudnn_version"] == "9.3.0.75" and "NV_CUDNN_VERSION" in sources["cudnn_version"]
+    assert "libcudnn.so" in PROBE_SCRIPT
+    assert "cudnn_version" not in facts_from_files(parse_probe_output("@@cudnn\n@@end\n"))[0]

@@ -18,6 +18,7 @@ from launchbuild.compat.facts.providers.filefacts import (
     PATH_DIRS,
     PYTHON_DIRS,
     PYTHON_MINORS,
+    CUDNN_LIB_GLOBS,
     FileScan,
     facts_from_config,
     facts_from_files,
@@ -55,6 +56,7 @@ _SECTIONS = (
     "cuda-version-txt",
     "apt-lists",
     "apt-policy",
+    "cudnn",
 )
 
 
@@ -65,6 +67,7 @@ def _probe_script() -> str:
     libc_globs = " ".join(
         f"{d}/libc-*.so {d}/*/libc-*.so" for d in ("/lib", "/lib64", "/usr/lib", "/usr/lib64")
     )
+    cudnn_globs = " ".join(CUDNN_LIB_GLOBS)
     return f"""
 show() {{ [ -f "$1" ] && [ -r "$1" ] || return 0; while IFS= read -r l || [ -n "$l" ]; do printf '%s\\n' "$l"; done < "$1"; }}
 echo @@os-release; if [ -r /etc/os-release ]; then show /etc/os-release; else show /usr/lib/os-release; fi
@@ -83,6 +86,7 @@ echo @@nvcc; command -v nvcc 2>/dev/null || {{ [ -x /usr/local/cuda/bin/nvcc ] &
 echo @@cuda-version-json; show /usr/local/cuda/version.json
 echo @@cuda-version-txt; show /usr/local/cuda/version.txt
 echo @@apt-lists; n=0; for f in /var/lib/apt/lists/*_Packages*; do [ -e "$f" ] && n=$((n+1)); done; echo $n
+echo @@cudnn; for f in {cudnn_globs}; do [ -e "$f" ] && printf '%s\\n' "$f"; done
 echo @@apt-policy; if command -v apt-cache >/dev/null 2>&1; then apt-cache policy {policy_pkgs} 2>/dev/null; else echo @@none; fi
 echo @@end
 """
@@ -147,6 +151,7 @@ def parse_probe_output(text: str) -> FileScan:
         cuda_version_txt=body("cuda-version-txt"),
         apt_policy=policy,
         apt_list_files=apt_lists,
+        cudnn_libs=tuple(ln.strip() for ln in sections.get("cudnn", []) if ln.strip()),
         complete=complete,
     )
 

@@ -27,6 +27,13 @@ _GLIBC_PATTERNS = (
     re.compile(r"libc-(\d+\.\d+)\.so"),  # pre-2.34 file name
 )
 _CUDA_TXT = re.compile(r"CUDA Version\s+(\d+\.\d+(?:\.\d+)?)")
+# The system cuDNN, where the dynamic loader finds it (the multiarch and lib64 folders, the CUDA
+# toolkit's own lib folders): the library's file name carries its version, libcudnn.so.9.1.0.
+CUDNN_LIB_GLOBS = ("/usr/lib/libcudnn.so.*", "/usr/lib64/libcudnn.so.*", "/usr/lib/*-linux-gnu/libcudnn.so.*",
+                   "/usr/local/lib/libcudnn.so.*", "/usr/local/cuda*/lib64/libcudnn.so.*",
+                   "/usr/local/cuda*/targets/*/lib/libcudnn.so.*")
+CUDNN_LIB = re.compile(r"^/?(?:usr/lib(?:64)?(?:/[a-z0-9_]+-linux-gnu[a-z]*)?|usr/local/lib|"
+                       r"usr/local/cuda[^/]*/(?:lib64|targets/[^/]+/lib))/libcudnn\.so\.(\d+(?:\.\d+){0,2})\Z")
 _PKG_REVISION = re.compile(r"-\d+(?:\+\S+)?\Z")
 
 
@@ -45,6 +52,7 @@ class FileScan:
     cuda_version_txt: str | None = None
     apt_policy: str | None = None  # `apt-cache policy python3.X ...` output; None = not run
     apt_list_files: int | None = None  # package list files under /var/lib/apt/lists
+    cudnn_libs: tuple[str, ...] = ()  # paths of system libcudnn.so.N[.M.P] files (CUDNN_LIB)
     complete: bool = True  # False when a layer walk stopped early: absence is not proof
 
 
@@ -123,6 +131,21 @@ def parse_apt_policy(text: str) -> tuple[str, ...]:
     return tuple(sorted(installable, key=lambda v: tuple(int(p) for p in v.split("."))))
 
 
+def parse_cudnn_libs(paths: tuple[str, ...] | list[str]) -> tuple[str, str] | None:
+    """(version, path) of the system cuDNN from its library files: the most precise version
+    of the highest major (libcudnn.so.9.1.0 over its libcudnn.so.9 link); None: none found."""
+    found = []
+    for path in paths:
+        match = CUDNN_LIB.match(path.strip())
+        if match:
+            parts = tuple(int(p) for p in match.group(1).split("."))
+            found.append((parts[0], len(parts), parts, "/" + path.strip().lstrip("/")))
+    if not found:
+        return None
+    _, _, parts, path = max(found)
+    return ".".join(str(p) for p in parts), path
+
+
 def strip_package_revision(version: str) -> str:
     """`9.5.1.17-1` (a Debian package version) -> `9.5.1.17`."""
     return _PKG_REVISION.sub("", version.strip())
@@ -197,6 +220,9 @@ def facts_from_files(scan: FileScan) -> tuple[dict[str, Any], dict[str, str]]:
     if system:
         put("system_pythons", system, "/usr/bin/python3.X")
     put_presence("has_nvcc", scan.nvcc, "no nvcc on PATH or in /usr/local/cuda/bin")
+    cudnn = parse_cudnn_libs(scan.cudnn_libs)
+    if cudnn:  # the config's NV_CUDNN_VERSION, where the image sets one, wins (merge_facts)
+        put("cudnn_version", cudnn[0], cudnn[1])
     cuda = parse_cuda_version_json(scan.cuda_version_json)
     if cuda:
         put("cuda_version", cuda, "/usr/local/cuda/version.json")

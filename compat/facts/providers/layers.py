@@ -12,7 +12,7 @@ import re
 import tarfile
 from typing import IO, Iterable
 
-from launchbuild.compat.facts.providers.filefacts import PATH_DIRS, PYTHON_DIRS, PYTHON_MINORS, FileScan
+from launchbuild.compat.facts.providers.filefacts import CUDNN_LIB, PATH_DIRS, PYTHON_DIRS, PYTHON_MINORS, FileScan
 from launchbuild.core.records import dataclass
 
 _KEEP_CONTENT = frozenset({"os-release", "debian_version", "version.json", "version.txt"})
@@ -177,6 +177,7 @@ class OverlayView:
             nvcc=nvcc if nvcc else ("" if complete else None),
             cuda_version_json=self.text("usr/local/cuda/version.json"),
             cuda_version_txt=self.text("usr/local/cuda/version.txt"),
+            cudnn_libs=tuple(sorted(p for p, e in self.entries.items() if e.kind != "dir" and CUDNN_LIB.match(p))),
             complete=complete,
         )
 
