@@ -257,6 +257,14 @@ def _resolve_input(source_dir: Path | None, job: Job, options: ResolveOptions, c
         findings += cleaned.findings
         variants = cleaned.cuda_variants
         index = index.merged(IndexOptions(extra_index_urls=cleaned.extra_index_urls))
+    if loaded.torch_build:
+        from launchbuild.resolver.cleaning import torch_build_route
+        from launchbuild.resolver.detectors.conda import TORCH_FAMILY
+
+        extra, variants, routed = torch_build_route(loaded.torch_build, requirements, options.torch_index_url,
+                                                    loaded.path, TORCH_FAMILY)
+        cleaning += routed
+        index = index.merged(IndexOptions(extra_index_urls=extra))
     for spec in loaded.conda_only:
         cleaning.append(CleaningAction(spec, "flagged", f"conda-only dependency in {loaded.path}: "
                                        "pip cannot install it; add a PyPI equivalent to the pip section"))

@@ -227,3 +227,18 @@ def _dedupe(lines: list[RequirementLine]) -> tuple[list[RequirementLine], list[C
                                           f"conflicts with {first.text} ({where}); kept the first",
                                           line.location))
     return [x for x in out if x is not None], actions
+
+
+def torch_build_route(build: str, requirements, torch_index_url: str, where: str,
+                      family: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...], list[CleaningAction]]:
+    """(extra index, cuda variants, actions) for an environment's PyTorch selector (`build`:
+    cu118, cpu; resolver/detectors/conda.torch_build_label): the torch family it lists comes from
+    the wheel index's folder for that build, as `+cuXYZ` pins in a run list do (clean_run_list)."""
+    if not _VARIANT.match(build):
+        return (), (), []
+    index = f"{torch_index_url.rstrip('/')}/{build}"
+    routed = [line for line in requirements if line.name and canonicalize_name(line.name) in family]
+    actions = [CleaningAction(line.text, "rerouted", f"{where} selects PyTorch's {build} build: {line.name} "
+                              f"comes from {index}", line.location) for line in routed]
+    variants = tuple((canonicalize_name(line.name), build) for line in routed)
+    return ((index,) if routed else ()), variants, actions

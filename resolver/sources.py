@@ -65,6 +65,9 @@ class LoadedInput:
     # marker with the extras and groups asked for, requires-python, a wheel the target installs);
     # None: the lock body's markers alone decide.
     lock_selection: LockSelection | None = None
+    # environment.yml's PyTorch selector (pytorch-cuda=11.8, cudatoolkit=11.3 beside pytorch,
+    # cpuonly): the wheel index's build label, "cu118" / "cpu"; the torch family comes from there.
+    torch_build: str | None = None
 
 
 class InputSource(Protocol):

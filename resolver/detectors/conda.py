@@ -97,6 +97,32 @@ def conda_to_pep508(spec: str, where: str) -> tuple[str, str, str | None]:
     return name, f"=={version}.*", note
 
 
+# The packages PyTorch's wheel index publishes per build label (cu118/, cpu/), as its conda
+# channel does per pytorch-cuda selector.
+TORCH_FAMILY = ("torch", "torchvision", "torchaudio")
+_SELECTOR_VERSION = re.compile(r"^==(\d+)\.(\d+)(?:\.\*|\.\d+)?$")
+
+
+def torch_build_label(specs: tuple[str, ...] | list[str], where: str) -> tuple[str | None, str | None]:
+    """(the wheel index's build label, the spec that chose it) from an environment's conda
+    selectors: `pytorch-cuda=11.8` -> cu118; `cudatoolkit=11.3` beside `pytorch` (PyTorch's
+    selector before 1.13) -> cu113; `cpuonly` -> cpu. ("", spec): a selector that names no one
+    CUDA X.Y (`pytorch-cuda`, `cudatoolkit>=11`). (None, None): no selector. Pure."""
+    parsed = [(conda_to_pep508(spec, where), spec) for spec in specs]
+    names = {name for (name, _, _), _ in parsed}
+    for wanted in ("pytorch-cuda", "cpuonly", "cudatoolkit"):
+        for (name, specifier, _), spec in parsed:
+            if name != wanted or (name == "cudatoolkit" and not names & {"pytorch", "pytorch-gpu"}):
+                continue
+            if name == "cpuonly":
+                return "cpu", spec
+            m = _SELECTOR_VERSION.match(specifier)
+            if m is None:  # `pytorch-cuda`, `cudatoolkit>=11`: no one build it names
+                return "", spec
+            return f"cu{m.group(1)}{m.group(2)}", spec
+    return None, None
+
+
 def _pep440(specifier: str) -> bool:
     from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
@@ -135,7 +161,17 @@ class CondaInput:
         findings: list[Finding] = []
         not_installed: list[str] = []  # what stays conda-only (the report lists them)
         pip_names = {r.name for r in base.parsed.requirements if r.name}
+        torch_build, selector = torch_build_label(base.conda_only, shown)
         for spec in base.conda_only:
+            if spec == selector and torch_build:
+                not_used.append(f"conda {spec!r}: selects PyTorch's {torch_build} build: "
+                                f"{', '.join(TORCH_FAMILY)} come from the torch wheel index's {torch_build}/")
+                continue
+            if spec == selector:
+                not_used.append(f"conda {spec!r}: names no one CUDA X.Y, so PyPI's default torch build (with "
+                                "its own CUDA wheels) is used; write e.g. pytorch-cuda=12.1 to choose one")
+                not_installed.append(spec)
+                continue
             loc = Location(shown, line_of(text, spec))
             name, specifier, note = conda_to_pep508(spec, shown)
             if note:
@@ -178,4 +214,4 @@ class CondaInput:
             "neither its conda dependencies nor its pip section map to PyPI packages"
             + (f" (no known PyPI name: {', '.join(unmapped)[:300]})" if unmapped else ""))
         return replace(base, path=shown, parsed=parsed, conda_only=tuple(not_installed), read=tuple(read), not_used=tuple(not_used),
-                       findings=tuple(findings), empty_reason=empty)
+                       findings=tuple(findings), empty_reason=empty, torch_build=torch_build or None)

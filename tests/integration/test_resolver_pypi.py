@@ -203,6 +203,25 @@ def test_cuda_local_version_is_routed_to_a_local_index(tmp_path, cache_dir):
     assert any(a.action == "rerouted" for a in result.cleaning)
 
 
+@pytest.mark.parametrize("selector, build", [("pytorch-cuda=12.1", "cu121"), ("cudatoolkit=11.8", "cu118"),
+                                             ("cpuonly", "cpu")])
+def test_an_environments_pytorch_selector_routes_the_torch_family_to_its_build(tmp_path, cache_dir, selector, build):
+    index_root = tmp_path / "index"
+    build_wheel(index_root / "whl" / build / "torch", "torch", f"2.4.0+{build}")
+    src = tmp_path / "src"
+    write(src, "environment.yml", "name: train\nchannels: [pytorch, nvidia, conda-forge]\n"
+          f"dependencies:\n  - python=3.11\n  - pytorch=2.4.0\n  - {selector}\n  - six=1.16.0\n")
+    with serve_directory(index_root) as base:
+        result = resolve(src, job_for(src), ResolveOptions(cache_dir=cache_dir, torch_index_url=f"{base}/whl"))
+    assert pins(result) == {"torch": f"2.4.0+{build}", "six": "1.16.0"}
+    assert result.lock.cuda_variants == (("torch", build),)
+    assert f"{base}/whl/{build}" in result.lock.index_urls
+    routed = [a for a in result.cleaning if a.action == "rerouted"]
+    assert routed and build in routed[0].reason
+    # The selector is used, not reported as a conda package the image lacks.
+    assert not [a for a in result.cleaning if a.action == "flagged" and selector.split("=")[0] in a.line]
+
+
 def test_cache_hit_offline_and_offline_miss(tmp_path, cache_dir, monkeypatch):
     import socket
 

@@ -902,3 +902,39 @@ def test_a_pep621_relative_path_dependency_is_the_projects_whatever_the_working_
     lines = ProjectInput(tmp_path / "pyproject.toml", tmp_path).load().parsed.requirements
     lib = next(r for r in lines if r.name == "lib")
     assert lib.kind == "path" and lib.url == (tmp_path / "libs" / "lib").as_uri()
+
+
+# ---- environment.yml's PyTorch selector ----------------------------------------------------
+
+from hypothesis import given, strategies as st  # noqa: E402
+
+from launchbuild.resolver.detectors.conda import torch_build_label  # noqa: E402
+
+
+@pytest.mark.parametrize("specs, want", [
+    (["pytorch=2.1.0", "pytorch-cuda=11.8"], ("cu118", "pytorch-cuda=11.8")),
+    (["pytorch::pytorch-cuda==12.1"], ("cu121", "pytorch::pytorch-cuda==12.1")),
+    (["pytorch", "cudatoolkit=11.3.1"], ("cu113", "cudatoolkit=11.3.1")),
+    (["pytorch-gpu", "cudatoolkit=11.3"], ("cu113", "cudatoolkit=11.3")),
+    (["cudatoolkit=11.3"], (None, None)),  # no pytorch: the CUDA runtime for something else
+    (["pytorch", "cpuonly"], ("cpu", "cpuonly")),
+    (["pytorch", "pytorch-cuda=12.1", "cudatoolkit=11.3"], ("cu121", "pytorch-cuda=12.1")),
+    (["pytorch", "pytorch-cuda"], ("", "pytorch-cuda")),
+    (["pytorch", "pytorch-cuda>=11"], ("", "pytorch-cuda>=11")),
+    (["numpy=1.26", "pytorch=2.1"], (None, None)),
+])
+def test_the_pytorch_selector_names_the_wheel_indexs_build(specs, want):
+    assert torch_build_label(specs, "environment.yml") == want
+
+
+_SPEC = st.from_regex(r"[a-z][a-z0-9_.-]{0,20}(=[0-9]{1,2}(\.[0-9]{1,2}){0,2}(\.\*)?)?", fullmatch=True)
+
+
+@given(st.lists(_SPEC, max_size=6))
+def test_a_selector_label_is_a_wheel_index_folder_or_nothing(specs):
+    import re
+
+    label, spec = torch_build_label(specs, "environment.yml")
+    assert (label is None) == (spec is None)
+    assert label is None or label == "" or re.fullmatch(r"cu\d{2,4}|cpu", label)
+    assert spec is None or spec in specs
