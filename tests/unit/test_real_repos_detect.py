@@ -176,8 +176,10 @@ def test_latent_diffusion_environment_installs_the_project_so_it_outranks_setup_
     assert [r.name for r in loaded.parsed.requirements if r.kind == "vcs"] == ["taming-transformers", "clip"]
     [own] = [r for r in loaded.parsed.requirements if r.kind == "path"]
     assert own.editable and Path(own.url).resolve() == (REPOS / "latent-diffusion").resolve()
-    assert loaded.not_used == ("conda 'cudatoolkit=11.0': the CUDA runtime: it comes from the accelerator base "
-                               "image or the framework's nvidia-* wheels",)
+    # cudatoolkit=11.0 beside pytorch=1.7.0 is PyTorch's pre-1.13 selector: torch 1.7.0+cu110.
+    assert loaded.torch_build == "cu110"
+    assert loaded.not_used == ("conda 'cudatoolkit=11.0': selects PyTorch's cu110 build: torch, torchvision, "
+                               "torchaudio come from the torch wheel index's cu110/",)
     assert not loaded.findings
 
 
