@@ -179,8 +179,21 @@ def test_monai_locks_its_requirements_for_a_python_its_setup_cfg_allows(tmp_path
     assert result.lock.version_of("torch").startswith(("2.4.", "2.5.", "2.6."))
 
 
-def test_taming_transformers_environment_wins_and_its_old_sdist_fails_with_its_cause(tmp_path):
-    result = run("taming-transformers", tmp_path)  # python=3.8.5 in environment.yaml is the target
+@pytest.fixture
+def empty_torch_index(tmp_path):
+    """A torch wheel index of this machine's own with no packages (the real one is unreachable
+    here): an environment's pytorch selector routes the torch family there, and every name falls
+    through to PyPI, as it does for a build the real index does not have."""
+    from tests.helpers_resolver import serve_directory
+
+    (tmp_path / "torch-index" / "whl").mkdir(parents=True)
+    with serve_directory(tmp_path / "torch-index") as base:
+        yield f"{base}/whl"
+
+
+def test_taming_transformers_environment_wins_and_its_old_sdist_fails_with_its_cause(tmp_path, empty_torch_index):
+    # python=3.8.5 in environment.yaml is the target; cudatoolkit=10.2 beside pytorch selects cu102
+    result = run("taming-transformers", tmp_path, torch_index_url=empty_torch_index)
     assert result.input_kind == "environment" and result.lock is None
     [finding] = result.findings
     assert finding.rule == "LB301" and finding.message.startswith(
@@ -188,10 +201,15 @@ def test_taming_transformers_environment_wins_and_its_old_sdist_fails_with_its_c
     assert "Python 3.8" in finding.message
 
 
-def test_stylegan3_conda_pin_of_torch_has_no_wheel_for_the_python_its_range_gives(tmp_path):
-    result = run("stylegan3", tmp_path)
+def test_stylegan3_conda_pin_of_torch_has_no_wheel_for_the_python_its_range_gives(tmp_path, empty_torch_index):
+    result = run("stylegan3", tmp_path, torch_index_url=empty_torch_index)
     [finding] = result.findings
     assert finding.rule == "LB301" and "torch==1.9.1 (environment.yml:12)" in finding.message
+
+
+def test_stylegan3_cudatoolkit_selector_reaches_for_the_torch_index_and_says_so_when_it_is_unreachable(tmp_path):
+    with pytest.raises(InfraUnavailable, match="download.pytorch.org/whl/cu111"):
+        run("stylegan3", tmp_path)
 
 
 def test_guided_diffusion_setup_py_metadata_is_locked_and_the_project_installed(tmp_path):
