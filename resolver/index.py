@@ -42,16 +42,36 @@ def json_api_base_of(index_urls: tuple[str, ...]) -> str | None:
     return None
 
 
-def facts_for_target(name: str, version: str, release: dict, target: Target) -> PackageFacts:
-    """Pure: the release's file list (`{"files": [[filename, packagetype]], "requires_python"}`)."""
+def _locked_files(release: dict, locked_hashes: tuple[str, ...]) -> frozenset[str] | None:
+    """The release's files the lock's hashes allow, or None when that cannot be told (no hashes
+    in the lock, no digests from the index, or none of them match: the files came from elsewhere)."""
+    digests = release.get("sha256")
+    if not locked_hashes or not isinstance(digests, dict):
+        return None
+    allowed = {h.split(":", 1)[1].lower() for h in locked_hashes if h.lower().startswith("sha256:")}
+    files = frozenset(f for f, d in digests.items() if isinstance(d, str) and d.lower() in allowed)
+    return files or None
+
+
+def facts_for_target(name: str, version: str, release: dict, target: Target,
+                     locked_hashes: tuple[str, ...] = ()) -> PackageFacts:
+    """Pure: the release's file list (`{"files": [[filename, packagetype]], "requires_python"}`,
+    with the index's "sha256" per file name), held to the files the lock's hashes allow: an
+    installer with --require-hashes takes nothing else, so a wheel the lock left out is no wheel."""
     supported = supported_tags(target)
     wheel_tags: list[str] = []
     has_wheel = False
     has_sdist = False
+    unlocked_wheel = False
+    locked = _locked_files(release, locked_hashes)
     given = release.get("sizes")
     sizes: dict = given if isinstance(given, dict) else {}
     target_sizes: list[int] = []
     for filename, packagetype in release.get("files", []):
+        if locked is not None and filename not in locked:
+            if filename.endswith(".whl") and _fits_target(filename, supported):
+                unlocked_wheel = True
+            continue
         if packagetype == "sdist":
             has_sdist = True
             continue
@@ -73,7 +93,15 @@ def facts_for_target(name: str, version: str, release: dict, target: Target) -> 
         wheel_tags=tuple(dict.fromkeys(wheel_tags)),
         # The biggest wheel the target could install: what builder/layers.py sorts by.
         wheel_bytes=max(target_sizes) if target_sizes else None,
+        wheel_not_locked=unlocked_wheel and not has_wheel,
     )
+
+
+def _fits_target(filename: str, supported) -> bool:
+    try:
+        return any(t in supported for t in parse_wheel_filename(filename)[3])
+    except InvalidWheelFilename:
+        return False
 
 
 PROJECT_ONLY_MARK = "project-documents-only.json"  # beside an index's cached facts
@@ -91,8 +119,9 @@ def valid_release(entry: object) -> bool:
 
 
 def _lacks_sizes(release: dict) -> bool:
-    """Cached before the index's file sizes were kept (the layer split needs them)."""
-    return "sizes" not in release and not release.get("missing")
+    """Cached before the index's file sizes (the layer split needs them) or digests (the facts
+    hold a lock to the files its hashes allow) were kept."""
+    return ("sizes" not in release or "sha256" not in release) and not release.get("missing")
 
 
 def _release_files(files: object) -> list | None:
@@ -188,6 +217,9 @@ def fetch_release_files(base: str, name: str, version: str, cache_root: Path,
         "sizes": {_text(f.get("filename")): f["size"] for f in files
                   if isinstance(f.get("size"), int) and not isinstance(f.get("size"), bool)},
         "requires_python": requires if isinstance(requires, str) else None,
+        # The index's sha256 per file: which of them the lock's hashes allow (facts_for_target).
+        "sha256": {_text(f.get("filename")): f["digests"]["sha256"] for f in files
+                   if isinstance(f.get("digests"), dict) and isinstance(f["digests"].get("sha256"), str)},
     }
     write_json(path, release)  # a published release's files never change except by yanking
     return release
@@ -239,6 +271,6 @@ def _package_facts(lock: Lock, cache_root: Path, offline: bool, warm: "IndexPrew
                 releases[i] = release
     return tuple(
         PackageFacts(name=pkg.name, version=pkg.version) if release is None
-        else facts_for_target(pkg.name, pkg.version, release, lock.target)
+        else facts_for_target(pkg.name, pkg.version, release, lock.target, pkg.hashes)
         for pkg, release in zip(packages, releases)
     )

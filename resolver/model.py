@@ -111,3 +111,6 @@ class PackageFacts:
     requires_python: str | None = None  # the release's Requires-Python specifier
     wheel_tags: tuple[str, ...] = ()  # e.g. "cp311-cp311-manylinux_2_17_x86_64"
     wheel_bytes: int | None = None  # size of the biggest wheel for the target, as the index gives it
+    # The index has a wheel for the target, but the lock's hashes allow none of its wheels (a
+    # pylock.toml or a hashed requirements file that lists only the sdist): it builds from source.
+    wheel_not_locked: bool = False

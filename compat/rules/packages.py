@@ -52,6 +52,16 @@ def no_wheel(ctx: CheckContext) -> Iterator[Finding]:
             continue
         compiler = _has_compiler(ctx)
         note = "; the image has no compiler" if compiler is False else ""
+        if pf.wheel_not_locked:
+            yield LB302.finding(
+                f"{pf.name} {pf.version}: the index has a wheel for {target} on {ctx.platform}, but the lock's hashes "
+                f"allow only its sdist, so it builds from source{note}",
+                (Advice("lock it again for the target, so the hash of its wheel is in the lock"),),
+                [ev_lock(pf.name, pf.version), Evidence("wheel for target", "on the index, not in the lock's hashes",
+                                                        "index digests")]
+                + ([ev_image(ctx, "has_nvcc", "False (runtime image: no build tools)")] if compiler is False else []),
+            )
+            continue
         yield LB302.finding(
             f"{pf.name} {pf.version} has no wheel for {target} on {ctx.platform} and builds from source{note}",
             # No devel image matches every base (a Python image has none): that alternative is advice.

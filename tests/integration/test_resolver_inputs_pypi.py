@@ -234,3 +234,28 @@ def test_a_backend_run_leaves_nothing_in_the_hosts_temp_dir(tmp_path, monkeypatc
     write(project, "own/__init__.py", "")
     assert run(project, tmp_path / "cache2").lock is not None
     assert sorted(p.name for p in host_tmp.iterdir()) == []
+
+
+SIX_SDIST = "1e61c37477a1626458e36f7b1d82aa5c9b094fa4802892072e49de9c60c4c926"
+
+
+@pytest.mark.parametrize("name, text", [
+    ("pylock.toml", 'lock-version = "1.0"\ncreated-by = "hand"\n[[packages]]\nname = "six"\nversion = "1.16.0"\n'
+     'sdist = { name = "six-1.16.0.tar.gz", url = "https://files.example/six-1.16.0.tar.gz", '
+     f'hashes = {{ sha256 = "{SIX_SDIST}" }} }}\n'),
+    ("requirements.txt", f"six==1.16.0 --hash=sha256:{SIX_SDIST}\n"),
+])
+def test_a_lock_that_allows_only_the_sdist_is_said_to_build_from_source(tmp_path, name, text):
+    """The index has six's wheel for every target, but --require-hashes installs only what the
+    lock's hashes allow: the image builds the sdist, and LB302 says so."""
+    from launchbuild.compat.rules.packages import no_wheel
+    from launchbuild.compat.context import CheckContext
+
+    src = tmp_path / "src"
+    write(src, name, text)
+    result = resolve(src, Job(source=CodeSource(src)), ResolveOptions(cache_dir=tmp_path / "cache"))
+    assert result.lock is not None, result.findings
+    six = {p.name: p for p in result.packages}["six"]
+    assert six.has_target_wheel is False and six.wheel_not_locked and six.has_sdist
+    found = list(no_wheel(CheckContext(packages=result.packages)))
+    assert found and "allow only its sdist" in found[0].message

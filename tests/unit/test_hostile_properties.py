@@ -311,6 +311,9 @@ def test_index_release_and_context_stamps(value):
         from launchbuild.resolver.model import Target
 
         facts_for_target("x", "1", value, Target(python="3.11", platform="linux/amd64"))
+        # A damaged "sha256" map (any JSON) held against a lock's hashes never raises either.
+        facts_for_target("x", "1", {**value, "sha256": value.get("sha256", value)}, Target(python="3.11"),
+                         ("sha256:" + "a" * 64, "md5:x"))
     _valid_stamp(value)
     for item in (value.values() if isinstance(value, dict) else value if isinstance(value, list) else []):
         _valid_stamp(item)

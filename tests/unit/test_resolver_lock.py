@@ -142,6 +142,34 @@ def test_pure_python_and_abi3_wheels_match_everywhere():
     assert supported_tags(Target("3.11", glibc="2.17")) < supported_tags(Target("3.11", glibc="2.36"))
 
 
+_HASHED = {
+    "files": [["six-1.16.0-py2.py3-none-any.whl", "bdist_wheel"], ["six-1.16.0.tar.gz", "sdist"]],
+    "sha256": {"six-1.16.0-py2.py3-none-any.whl": "a" * 64, "six-1.16.0.tar.gz": "b" * 64},
+    "sizes": {"six-1.16.0-py2.py3-none-any.whl": 11_053},
+}
+
+
+def test_a_lock_whose_hashes_allow_only_the_sdist_has_no_wheel_for_the_target():
+    sdist_only = facts_for_target("six", "1.16.0", _HASHED, Target("3.11"), ("sha256:" + "b" * 64,))
+    assert sdist_only.has_target_wheel is False and sdist_only.has_sdist is True
+    assert sdist_only.wheel_not_locked and sdist_only.wheel_bytes is None
+    both = facts_for_target("six", "1.16.0", _HASHED, Target("3.11"), ("sha256:" + "A" * 64, "sha256:" + "b" * 64))
+    assert both.has_target_wheel and not both.wheel_not_locked and both.wheel_bytes == 11_053
+    # Hashes that match no file of the index (the files came from another index), no hashes, or
+    # an index that gave no digests: the lock cannot be held to the index's files.
+    for hashes, release in ((("sha256:" + "c" * 64,), _HASHED), ((), _HASHED),
+                            (("sha256:" + "b" * 64,), {k: v for k, v in _HASHED.items() if k != "sha256"})):
+        facts = facts_for_target("six", "1.16.0", release, Target("3.11"), hashes)
+        assert facts.has_target_wheel and not facts.wheel_not_locked
+
+
+def test_a_lock_of_only_a_wheel_for_another_target_is_not_said_to_leave_out_a_wheel():
+    release = {"files": [["x-1-cp312-cp312-manylinux_2_17_x86_64.whl", "bdist_wheel"], ["x-1.tar.gz", "sdist"]],
+               "sha256": {"x-1-cp312-cp312-manylinux_2_17_x86_64.whl": "a" * 64, "x-1.tar.gz": "b" * 64}}
+    facts = facts_for_target("x", "1", release, Target("3.11"), ("sha256:" + "b" * 64,))
+    assert facts.has_target_wheel is False and not facts.wheel_not_locked  # PyPI has none for 3.11 anyway
+
+
 # --- sources ------------------------------------------------------------------------------
 
 def test_precedence_of_discovered_inputs(tmp_path):
