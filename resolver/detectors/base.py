@@ -49,6 +49,53 @@ def _line_starts(text: str) -> list[int]:
     return starts
 
 
+_TOML_HEADER = re.compile(r"^[ \t]*\[\[?([^\[\]]*)\]\]?[ \t]*(?:#.*)?$")
+_TOML_KEY = re.compile(r"""^[ \t]*(?:"((?:[^"\\]|\\.)*)"|'([^']*)'|([A-Za-z0-9_-]+))[ \t]*[.=]""")
+_TOML_PART = re.compile(r"""[ \t]*(?:"((?:[^"\\]|\\.)*)"|'([^']*)'|([A-Za-z0-9_-]+))[ \t]*(?:\.|$)""")
+_KEY_LINES: list = [None, {}]  # the last text and its (table, key) -> line index
+
+
+def _dotted(header: str) -> tuple[str, ...] | None:
+    parts, pos = [], 0
+    while pos < len(header):
+        m = _TOML_PART.match(header, pos)
+        if m is None or m.end() == pos:
+            return None
+        parts.append(next(g for g in m.groups() if g is not None))
+        pos = m.end()
+    return tuple(parts)
+
+
+def _key_lines(text: str) -> dict[tuple[tuple[str, ...], str], int]:
+    """(table, key) -> the line that defines the key in that table, or opens `[table.key]`. One
+    pass per text, so every dependency of a big file is located without scanning it again."""
+    if _KEY_LINES[0] is text:
+        return _KEY_LINES[1]
+    found: dict[tuple[tuple[str, ...], str], int] = {}
+    table: tuple[str, ...] = ()
+    for number, line in enumerate(text.splitlines(), start=1):
+        header = _TOML_HEADER.match(line)
+        if header:
+            parts = _dotted(header.group(1))
+            table = parts or ("\0",)
+            if parts and len(parts) > 1:
+                found.setdefault((parts[:-1], parts[-1]), number)
+            continue
+        key = _TOML_KEY.match(line)
+        if key:
+            found.setdefault((table, next(g for g in key.groups() if g is not None)), number)
+    _KEY_LINES[0], _KEY_LINES[1] = text, found
+    return found
+
+
+def key_line(text: str, key: str, in_table) -> int | None:
+    """The line where TOML `key` is defined in a table `in_table(parts)` accepts (a Poetry
+    dependency table, a Pipfile category), not the first line that merely holds its name (a
+    description, another package whose name contains it). Else the first line holding it."""
+    lines = [n for (table, name), n in _key_lines(text).items() if name == key and in_table(table)]
+    return min(lines) if lines else line_of(text, key)
+
+
 MAX_LIST_ITEMS = 10_000  # dependencies in one list; real projects list well under a thousand
 
 

@@ -16,7 +16,7 @@ from launchbuild.core.records import dataclass
 from launchbuild.errors import BadInput
 from launchbuild.core.sourced import Origin, Sourced
 from launchbuild.jobs.urls import redact_url, url_problem
-from launchbuild.resolver.detectors.base import line_of, read_toml
+from launchbuild.resolver.detectors.base import key_line, read_toml
 from launchbuild.resolver.detectors.locks import _lock_problem, entry_lines, git_requirement, valid_name
 from launchbuild.resolver.requirements import IndexOptions, ParsedRequirements, RequirementLine, parse_requirement
 from launchbuild.resolver.sources import LoadedInput, display_path
@@ -79,7 +79,8 @@ def _index_notes(packages: dict, sources: object, shown: str) -> tuple[str, ...]
 
 
 def _entry(name: str, spec: object, shown: str, text: str, base_dir: Path) -> RequirementLine:
-    loc = Location(shown, line_of(text, name))
+    # A category table: [packages], [dev-packages] or a custom one, never [[source]] or [requires].
+    loc = Location(shown, key_line(text, name, lambda t: len(t) == 1 and t[0] not in ("source", "requires", "pipenv", "scripts")))
     if isinstance(spec, str):
         spec = {"version": spec}
     if not isinstance(spec, dict):

@@ -17,7 +17,7 @@ from packaging.utils import canonicalize_name
 
 from launchbuild.core.records import dataclass
 from launchbuild.errors import BadInput
-from launchbuild.resolver.detectors.base import line_of, read_toml, requirement, string_list
+from launchbuild.resolver.detectors.base import key_line, read_toml, requirement, string_list
 from launchbuild.resolver.detectors.constraints import poetry_to_pep440, python_marker
 from launchbuild.jobs.urls import redact_url, url_problem
 from launchbuild.resolver.requirements import IndexOptions, ParsedRequirements, RequirementLine, parse_requirement
@@ -263,10 +263,15 @@ def _platform_marker(platform: str, where: str) -> str:
     return f"({text})" if len(names) > 1 else text
 
 
+def _poetry_dependency_table(table: tuple[str, ...]) -> bool:
+    return table[:2] == ("tool", "poetry") and (table[2:] in (("dependencies",), ("dev-dependencies",))
+                                                 or (len(table) == 5 and table[2] == "group" and table[4] == "dependencies"))
+
+
 def _poetry_line(name: str, spec: object, shown: str, text: str, base_dir: Path) -> tuple[list[RequirementLine], list[str]]:
     """One `[tool.poetry.dependencies]` entry -> PEP 508 lines (a list form gives several)."""
     where = f"{name} in {shown}"
-    loc = Location(shown, line_of(text, name))
+    loc = Location(shown, key_line(text, name, _poetry_dependency_table))
     notes: list[str] = []
     if isinstance(spec, list):
         out: list[RequirementLine] = []

@@ -938,3 +938,60 @@ def test_a_selector_label_is_a_wheel_index_folder_or_nothing(specs):
     assert (label is None) == (spec is None)
     assert label is None or label == "" or re.fullmatch(r"cu\d{2,4}|cpu", label)
     assert spec is None or spec in specs
+
+
+# ---- Poetry and Pipfile entries located at their own key -----------------------------------
+
+from launchbuild.resolver.detectors.base import key_line  # noqa: E402
+
+_POETRY = """[tool.poetry]
+name = "torch-trainer"
+description = "trains torch models; needs numpy"
+
+[tool.poetry.dependencies]
+python = "^3.10"
+pytorch-lightning = "2.1"
+"torch" = "2.1.0"
+numpy.version = "1.26"
+
+[tool.poetry.group.dev.dependencies]
+pytest = "*"
+
+[tool.poetry.dependencies.six]
+version = "1.16"
+"""
+
+
+@pytest.mark.parametrize("key, line", [("torch", 8), ("numpy", 9), ("pytest", 12), ("six", 14), ("python", 6)])
+def test_a_poetry_dependency_is_located_at_its_key_in_a_dependency_table(key, line):
+    from launchbuild.resolver.detectors.pyproject import _poetry_dependency_table
+
+    assert key_line(_POETRY, key, _poetry_dependency_table) == line
+
+
+def test_a_pipfile_package_is_located_in_its_category_not_in_a_source():
+    text = ('[[source]]\nname = "pypi"\nurl = "https://i.example/simple"\n\n[packages]\nrequests = "*"\n'
+            'name = "==1.0"\n\n[dev-packages]\npytest = "*"\n')
+    category = lambda t: len(t) == 1 and t[0] not in ("source", "requires", "pipenv", "scripts")  # noqa: E731
+    assert key_line(text, "name", category) == 7
+    assert key_line(text, "pytest", category) == 10
+    assert key_line(text, "absent-key", category) is None
+
+
+@given(st.text(max_size=300), st.text(min_size=1, max_size=12))
+def test_key_line_never_raises_and_names_a_line_of_the_text(text, key):
+    line = key_line(text, key, lambda t: True)
+    assert line is None or 1 <= line <= max(1, len(text.splitlines()) + 1)
+
+
+def test_poetry_and_pipfile_requirements_carry_their_keys_lines(tmp_path):
+    from launchbuild.resolver.detectors.pipfile import PipfileInput
+    from launchbuild.resolver.detectors.pyproject import ProjectInput
+
+    (tmp_path / "pyproject.toml").write_text(_POETRY.replace('numpy.version = "1.26"\n', ""))
+    loaded = ProjectInput(tmp_path / "pyproject.toml", tmp_path, (), ("dev",)).load()
+    lines = {r.name: r.location.line for r in loaded.parsed.requirements}
+    assert lines["torch"] == 8 and lines["pytest"] == 11 and lines["pytorch-lightning"] == 7
+    (tmp_path / "Pipfile").write_text('[packages]\nrequests-toolbelt = "*"\nrequests = "*"\n')
+    piped = PipfileInput(tmp_path / "Pipfile", tmp_path).load()
+    assert {r.name: r.location.line for r in piped.parsed.requirements}["requests"] == 3
