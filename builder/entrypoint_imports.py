@@ -14,6 +14,7 @@ import os
 import re
 import subprocess
 import sys
+import zipfile
 
 try:
     from importlib import metadata
@@ -223,9 +224,10 @@ def resolve_script_imports(script, interpreter_path=None):
     first on sys.path, as `python script.py` would. `interpreter_path`: (sys.path, builtin
     names) of another interpreter that runs the script (a shebang outside the venv)."""
     path = os.path.join(os.getcwd(), script)
-    if not os.path.isfile(path):
-        return None  # the entrypoint check says so; nothing to resolve
-    folder = os.path.dirname(path)
+    folder = path if os.path.isdir(path) else os.path.dirname(path)  # `python app`: app/__main__.py
+    path = os.path.join(path, "__main__.py") if folder == path else path
+    if not os.path.isfile(path) or zipfile.is_zipfile(path):
+        return None  # missing: the entrypoint check says so; a zip's own __main__ is not read
     if interpreter_path is not None:
         search, builtins = [folder] + list(interpreter_path[0]), set(interpreter_path[1])
     else:

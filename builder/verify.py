@@ -229,7 +229,8 @@ def environment_key(image_attrs: dict, plan: BuildPlan) -> str | None:
 
 def script_in_code(entrypoint: tuple[str, ...], copied_files: frozenset[str]) -> str | None:
     """For `python [options] script.py`: the script, when it is among the files copied into
-    the workdir. None for anything else (modules, shells, absolute paths): run the probe."""
+    the workdir. None for anything else (modules, shells, absolute paths, a folder or a zip
+    archive Python runs the __main__ of, a name without .py): run the probe."""
     if not entrypoint or not re.fullmatch(r"(?:.*/)?python(?:3(?:\.\d+)?)?", entrypoint[0]):
         return None
     rest = list(entrypoint[1:])
@@ -245,7 +246,7 @@ def script_in_code(entrypoint: tuple[str, ...], copied_files: frozenset[str]) ->
         path = arg[2:] if arg.startswith("./") else arg
         if path.startswith("/") or ".." in path.split("/"):
             return None
-        return path if path in copied_files else None
+        return path if path in copied_files and path.endswith(".py") else None
     return None
 
 

@@ -13,6 +13,7 @@ import platform
 import shutil
 import subprocess
 import sys
+import zipfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PY_OPTS_WITH_ARG = {"-W", "-X", "-Q"}
@@ -56,8 +57,8 @@ def check_entrypoint(argv):
             if arg.startswith("-"):
                 continue
             path = os.path.join(os.getcwd(), arg)
-            ok = os.path.isfile(path)
-            return ok, ("%s exists" % path) if ok else ("%s not found (workdir %s)" % (arg, os.getcwd()))
+            problem = python_path_problem(path)
+            return not problem, ("%s exists" % path) if not problem else ("%s %s (workdir %s)" % (arg, problem, os.getcwd()))
         return False, "python without a script or module"
     if "/" in exe:
         path = os.path.join(os.getcwd(), exe)
@@ -88,6 +89,26 @@ def check_entrypoint(argv):
     if verdict is not None:
         return verdict
     return True, "%s on PATH" % found
+
+
+def python_path_problem(path):
+    """Why `python PATH` cannot start, or None: Python runs a file, or the __main__ module of a
+    folder or of a zip archive (compat/facts/source_scan.py reads the source the same way)."""
+    if os.path.isdir(path):
+        if any(os.path.isfile(os.path.join(path, name)) for name in ("__main__.py", "__main__.pyc")):
+            return None
+        return "is a folder without __main__.py"
+    if not os.path.isfile(path):
+        return "not found"
+    try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                names = set(archive.namelist())
+            if not names & {"__main__.py", "__main__.pyc"}:
+                return "is a zip archive without __main__.py"
+    except (OSError, zipfile.BadZipFile, ValueError):
+        pass  # not an archive Python can open: it runs the file as a script
+    return None
 
 
 def _launcher_verdict(argv):

@@ -157,6 +157,10 @@ _PYTHON_RE = re.compile(r"^python(\d+(\.\d+)?)?$")
 _SHELLS = {"bash", "sh", "dash", "zsh"}
 _LAUNCHERS = {"torchrun", "deepspeed", "horovodrun", "mpirun", "srun", "uv", "poetry", "pipenv"}
 _PY_OPTS_WITH_ARG = {"-W", "-X", "-Q"}
+_MAX_ZIP_BYTES = 256 * 1024 * 1024
+# env's options as the build's probe follows them (builder/entrypoint_imports.py `env_command`).
+_ENV_FLAGS = {"-0", "--null", "-v", "--debug"}
+_ENV_WITH_ARG = {"-u", "--unset"}
 
 
 def _exists(root: Path, rel: str) -> bool | None:
@@ -173,6 +177,42 @@ def _exists(root: Path, rel: str) -> bool | None:
             return False
         raise
     return (root / rel).is_file()
+
+
+def _python_runs(root: Path, rel: str) -> bool | None:
+    """`python REL`: Python runs a file, or the __main__ module of a folder or a zip archive
+    (the build's probe, builder/verify_probe.py `python_path_problem`, reads the image alike)."""
+    if rel.startswith("/") or "$" in rel or "~" in rel:
+        return None
+    from launchbuild.jobs.confine import confine
+
+    try:
+        real = confine(root, rel, where="entrypoint", what="script", kind="any", max_bytes=None, missing_ok=True)
+    except BadInput as exc:
+        if "does not exist" in str(exc):
+            return False
+        raise
+    if real.is_dir():
+        return any(_exists(root, f"{rel.rstrip('/')}/{name}") for name in ("__main__.py", "__main__.pyc"))
+    if not real.is_file():
+        return False
+    return _zip_main(real)
+
+
+def _zip_main(path: Path) -> bool | None:
+    """True for a file Python runs as a script, or a zip archive with a __main__; False for a
+    zip without one; None for an archive too large to read its directory here."""
+    import zipfile
+
+    try:
+        if not zipfile.is_zipfile(path):
+            return True
+        if path.stat().st_size > _MAX_ZIP_BYTES:
+            return None
+        with zipfile.ZipFile(path) as archive:
+            return bool({"__main__.py", "__main__.pyc"} & set(archive.namelist()))
+    except (OSError, zipfile.BadZipFile, ValueError):
+        return True  # not an archive Python can open: it runs the file as a script
 
 
 def _module_exists(root: Path, module: str) -> bool | None:
@@ -204,8 +244,26 @@ def _python_target(root: Path, args: list[str], command: str) -> EntrypointTarge
         if tok.startswith("-"):
             i += 1
             continue
-        return EntrypointTarget("script", tok, _exists(root, tok), command)
+        return EntrypointTarget("script", tok, _python_runs(root, tok), command)
     return None
+
+
+def env_command(tokens: list[str]) -> list[str] | None:
+    """For `env [OPTION]... [NAME=VALUE]... COMMAND [ARG]...` (env by name or by path): the
+    command env runs ([] when none); None when env's options make it a run this reading does
+    not stand for (-i, -C, -S). The same reading as the build's probe, which the tests pin."""
+    rest = list(tokens[1:])
+    while rest:
+        arg = rest[0]
+        if arg == "--":
+            rest.pop(0)
+            break
+        if arg.startswith("-") and arg not in _ENV_FLAGS and arg not in _ENV_WITH_ARG and not arg.startswith("--unset="):
+            return None
+        if "=" not in arg and not arg.startswith("-"):
+            break
+        del rest[:2 if arg in _ENV_WITH_ARG else 1]
+    return rest
 
 
 def entrypoint_target(root: Path | str, entrypoint: tuple[str, ...]) -> EntrypointTarget | None:
@@ -219,8 +277,14 @@ def entrypoint_target(root: Path | str, entrypoint: tuple[str, ...]) -> Entrypoi
             tokens = shlex.split(tokens[0])
         except ValueError:
             return None
-    while tokens and (tokens[0] == "env" or re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", tokens[0])):
-        tokens = tokens[1:]
+    while tokens and (os.path.basename(tokens[0]) == "env" or re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", tokens[0])):
+        if os.path.basename(tokens[0]) == "env":
+            inner = env_command(tokens)
+            if inner is None:
+                return None
+            tokens = inner
+        else:
+            tokens = tokens[1:]
     if not tokens:
         return None
     command = os.path.basename(tokens[0])

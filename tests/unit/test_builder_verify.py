@@ -128,6 +128,23 @@ def test_probe_entrypoint_check(tmp_path, monkeypatch, argv, files, ok):
     assert verify_probe.check_entrypoint(argv)[0] is ok
 
 
+@pytest.mark.parametrize(("target", "ok"), [
+    ("app", True), ("app/", True), ("app.zip", True), ("pyz", True),
+    ("empty", False), ("nomain.zip", False), ("gone", False)])
+def test_probe_python_runs_a_folder_or_zip_with_a_main(tmp_path, monkeypatch, target, ok):
+    import zipfile
+
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "__main__.py").write_text("")
+    (tmp_path / "empty").mkdir()
+    for name, member in (("app.zip", "__main__.py"), ("pyz", "__main__.py"), ("nomain.zip", "lib.py")):
+        with zipfile.ZipFile(tmp_path / name, "w") as archive:
+            archive.writestr(member, "")
+    monkeypatch.chdir(tmp_path)
+    assert verify_probe.check_entrypoint(["python", target])[0] is ok
+    assert verify_probe.check_entrypoint(["/usr/bin/env", "A=1", "python", "-u", target])[0] is ok
+
+
 def test_probe_runs_and_prints_json(tmp_path):
     (tmp_path / "train.py").write_text("")
     out = subprocess.run([sys.executable, str(Path(verify_probe.__file__)), json.dumps(["python", "train.py"])],

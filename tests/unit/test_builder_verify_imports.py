@@ -200,6 +200,19 @@ def test_an_env_or_sh_c_wrapped_entrypoint_resolves_the_commands_imports(tmp_pat
         assert _missing(entrypoint_imports.resolve_entrypoint_imports(argv)) == [("no_such_dist_xyz", None)]
 
 
+def test_a_folder_python_runs_is_read_through_its_main_and_a_zip_is_not_parsed(tmp_path, monkeypatch):
+    # `python app` runs app/__main__.py with app/ first on sys.path; a zip is not Python source.
+    import zipfile
+
+    _write(tmp_path, {"app/__main__.py": "import helper\n", "app/helper.py": "import no_such_dist_xyz\n"})
+    with zipfile.ZipFile(tmp_path / "app.zip", "w") as archive:
+        archive.writestr("__main__.py", "import json\n")
+    monkeypatch.chdir(tmp_path)
+    assert _missing(entrypoint_imports.resolve_entrypoint_imports(["python", "app"])) == [
+        ("no_such_dist_xyz", "app/helper.py")]
+    assert entrypoint_imports.resolve_entrypoint_imports(["python", "app.zip"]) is None
+
+
 def test_python_dash_m_finds_the_workdirs_package_and_follows_its_main(tmp_path, monkeypatch):
     # `python -m pkg` puts the workdir first on sys.path; the probe's own sys.path[0] is its folder.
     _write(tmp_path, {"pkg/__init__.py": "import os\n", "pkg/__main__.py": "from pkg import sub\n",

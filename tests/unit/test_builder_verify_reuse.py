@@ -39,7 +39,7 @@ def test_an_image_of_one_layer_cannot_be_keyed():
     assert environment_key({}, PLAN) is None
 
 
-FILES = frozenset({"train.py", "src/run.py", "scripts/go.sh"})
+FILES = frozenset({"train.py", "src/run.py", "scripts/go.sh", "app.zip", "app/__main__.py"})
 
 
 @pytest.mark.parametrize(
@@ -55,6 +55,8 @@ FILES = frozenset({"train.py", "src/run.py", "scripts/go.sh"})
         (("python", "../train.py"), None),
         (("bash", "scripts/go.sh"), None),
         (("python",), None),
+        (("python", "app.zip"), None),  # a zip archive: its __main__ is read in the image
+        (("python", "app"), None),  # a folder: its __main__ is read in the image
         ((), None),
     ],
 )

@@ -12,6 +12,11 @@ from launchbuild.dockerignore import DEFAULT_IGNORES, IgnoreRules, parse_ignore
 
 @pytest.fixture()
 def src(tmp_path: Path) -> Path:
+    import zipfile
+
+    for name, member in (("app.zip", "__main__.py"), ("nomain.zip", "lib.py")):
+        with zipfile.ZipFile(tmp_path / name, "w") as archive:
+            archive.writestr(member, "")
     (tmp_path / "train.py").write_text("print('hi')\n")
     (tmp_path / "run.sh").write_text("python train.py\n")
     (tmp_path / "pkg").mkdir()
@@ -45,6 +50,16 @@ def src(tmp_path: Path) -> Path:
         (("train.py",), "script", "train.py", True),
         (("CUDA_VISIBLE_DEVICES=0", "python", "train.py"), "script", "train.py", True),
         (("python", "/opt/app/train.py"), "script", "/opt/app/train.py", None),
+        # env in front, by name or by path, with its NAME=VALUE and -u: the command it runs.
+        (("/usr/bin/env", "python", "missing.py"), "script", "missing.py", False),
+        (("env", "-u", "X", "OMP_NUM_THREADS=1", "--", "python", "train.py"), "script", "train.py", True),
+        (("/usr/bin/env", "python", "-m", "pkg.nothere"), "module", "pkg.nothere", False),
+        # Python runs a folder's or a zip archive's __main__.
+        (("python", "app"), "script", "app", True),
+        (("python", "app/"), "script", "app/", True),
+        (("python", "pkg"), "script", "pkg", False),  # a folder without __main__.py
+        (("python", "app.zip"), "script", "app.zip", True),
+        (("python", "nomain.zip"), "script", "nomain.zip", False),
     ],
 )
 def test_entrypoint_target(src, entrypoint, kind, name, found):
@@ -52,7 +67,8 @@ def test_entrypoint_target(src, entrypoint, kind, name, found):
     assert (t.kind, t.name, t.found) == (kind, name, found)
 
 
-@pytest.mark.parametrize("entrypoint", [("python", "-c", "print(1)"), ("my-cli", "serve"), ("bash", "-c", "echo"), ("python",)])
+@pytest.mark.parametrize("entrypoint", [("python", "-c", "print(1)"), ("my-cli", "serve"), ("bash", "-c", "echo"), ("python",),
+                                        ("env", "-S", "python missing.py"), ("/usr/bin/env", "-i", "python", "missing.py")])
 def test_entrypoint_we_cannot_read(src, entrypoint):
     assert entrypoint_target(src, entrypoint) is None
 
@@ -148,3 +164,28 @@ def test_default_ignores_drop_caches_secrets_and_vcs():
         assert rules.excluded(path), path
     for path in ("train.py", "pkg/model.py", "wandb/settings", "config.json"):
         assert not rules.excluded(path), path
+
+
+@pytest.mark.parametrize("argv", [
+    ["/usr/bin/env", "python", "missing.py"], ["/usr/bin/env", "python", "train.py"],
+    ["env", "A=1", "-u", "X", "python", "app"], ["env", "--", "python", "nomain.zip"],
+    ["env", "-0", "--unset=X", "python", "pkg"], ["python", "app.zip"], ["python", "app/"],
+    ["env", "-S", "python missing.py"], ["env", "-i", "python", "missing.py"], ["env", "A=1"],
+])
+def test_the_preflight_reads_the_command_as_the_builds_probe_does(src, monkeypatch, argv):
+    """LB401 before the build and the entrypoint check after it are one reading: env's
+    options, a folder's or a zip's __main__ (builder/verify_probe.py runs in the image)."""
+    from launchbuild.builder import entrypoint_imports, verify_probe
+
+    inner = entrypoint_imports.env_command(argv)
+    from launchbuild.compat.facts.source_scan import env_command
+
+    if inner is not None:  # argv starts with env
+        assert env_command(argv) == (None if inner is False else inner)
+    monkeypatch.chdir(src)
+    target = entrypoint_target(src, tuple(argv))
+    probe_ok = verify_probe.check_entrypoint(argv)[0]
+    if target is None or target.found is None:
+        assert inner is False or inner == [] or probe_ok  # not followed before the build: the probe decides
+    else:
+        assert target.found is probe_ok
