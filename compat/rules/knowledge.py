@@ -51,7 +51,9 @@ LB211 = Rule(
     "A compatibility fact the check needs is not known",
     "When the data has no row for a release, variant, driver, image or distribution, the rule that "
     "needs it cannot decide. Instead of passing silently, this names the missing fact, the table it "
-    "belongs in and its date. --strict makes it a failure.",
+    "belongs in and its date. A base image that nothing could read (no engine holds it, its registry "
+    "does not answer, or --offline without a cached sheet) is checked on facts guessed from its tag: "
+    "this says so too. --strict makes it a failure.",
     "Refresh the data (`launchbuild data refresh`), pass the fact explicitly, or pin something the data covers.",
     ("data", "gpu", "image"),
     GPU_CUDA,
@@ -72,6 +74,19 @@ def unknown_facts(ctx: CheckContext) -> Iterator[Finding]:
                 [Evidence("gpu", gpu.describe(), "inferred from its family"), _age("gpus")],
             )
     img = ctx.image
+    if img is not None and img.provider == "inferred":
+        # Nothing could read the image (no engine holds it, its registry did not answer, or
+        # --offline): every image fact the rules used is a guess from its name, and tags are
+        # mutable. A check that passes on those guesses has not checked the image.
+        missing = [name for name, value in (("architecture", img.architecture), ("digest", img.digest)) if not value]
+        yield _unknown(
+            f"the facts of {img.reference} were not read, only guessed from its tag: its OS, CUDA and Pythons are what "
+            "the name says" + (f", and its {' and '.join(missing)} are not known" if missing else "")
+            + ", so the image checks (LB101-LB105, LB201, LB202, LB208-LB210) judged a guess, not the image",
+            "let the check read the image (a Docker engine that holds it, or a registry that answers), then check again",
+            [Evidence("image", img.reference, "inferred from the tag"),
+             *(Evidence(f"provider {name}", why, "not read") for name, why in img.attempts if name != "inferred")],
+        )
     if ctx.image_job and ctx.lock is None and img is not None and (ctx.gpus or ctx.driver is not None) \
             and (img.pythons or "pythons" not in dict(img.fact_sources)):
         # The image's packages could not be read (a layer that did not stream, facts inferred from

@@ -68,6 +68,28 @@ def test_docker_daemon_not_running(tmp_path, args):
     assert temp_leftovers(str(own_tmp)) == set()
 
 
+@pytest.mark.docker
+@pytest.mark.parametrize(("where", "verdict"), [("docker.io", "warn"), ("local registry", "pass")])
+def test_check_with_the_engine_unreachable_passes_only_on_facts_it_read(tmp_path, local_registry, where, verdict):
+    # No engine answers. A registry that answers gives the image's own facts (a true PASS); one
+    # that does not (docker.io behind a dead proxy: no network needed) leaves the tag's guesses,
+    # which LB211 names, so the verdict is a warning and never a silent PASS.
+    image = "nvidia/cuda:12.1.1-runtime-ubuntu22.04" if where == "docker.io" \
+        else f"{local_registry}/launchbuild-test/cuda:12.1.1-runtime-ubuntu22.04"
+    dead = "http://127.0.0.1:1"
+    env = {"DOCKER_HOST": "tcp://127.0.0.1:1", "XDG_CACHE_HOME": str(tmp_path / "cache"), "HTTPS_PROXY": dead,
+           "HTTP_PROXY": dead, "https_proxy": dead, "http_proxy": dead, "NO_PROXY": "127.0.0.1,localhost",
+           "no_proxy": "127.0.0.1,localhost"}
+    result = cli(["check", str(job_dir(tmp_path)), "--base-image", image, "--gpu", "H100", "--driver", "535.104.05",
+                  "--format", "json"], env=env, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    import json
+
+    report = json.loads(result.stdout)
+    guessed = [f for f in report["findings"] if f["rule"] == "LB211" and "only guessed from its tag" in f["message"]]
+    assert report["verdict"] == verdict and bool(guessed) is (verdict == "warn"), report["findings"]
+
+
 # --- registry faults through `launchbuild inspect` ------------------------------------------------
 
 

@@ -97,6 +97,21 @@ def test_inspect_offline_infers_well_known_tags():
     assert facts["has_nvcc"] is True
 
 
+def test_check_on_facts_inferred_from_the_tag_warns_instead_of_passing(tmp_path: Path, monkeypatch):
+    # --offline with no cached sheet: the image's facts are the tag's guesses (as with no engine
+    # and no registry): LB211 says so and the verdict is a warning, never a PASS.
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    (tmp_path / "job").mkdir()
+    (tmp_path / "job" / "train.py").write_text("print(1)\n")
+    result = invoke("check", str(tmp_path / "job"), "--offline", "--python", "3.11", "--entrypoint", "python train.py",
+                    "--base-image", "nvidia/cuda:12.1.1-runtime-ubuntu22.04", "--gpu", "H100",
+                    "--driver", "535.104.05", "--format", "json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["verdict"] == "warn"
+    assert any(f["rule"] == "LB211" and "only guessed from its tag" in f["message"] for f in report["findings"])
+
+
 @pytest.mark.parametrize(
     ("args", "needles"),
     [

@@ -164,6 +164,19 @@ def test_inferred_facts_are_marked_inferred():
     assert f.inferred and _evidence(f)["require_cuda"][1] == "inferred"
 
 
+def test_facts_guessed_from_the_tag_are_a_visible_unknown_not_a_pass():
+    # Nothing read the image: a job whose every rule passes on the guess must not read as a PASS.
+    attempts = (("docker", "no Docker engine answers"), ("registry", "registry docker.io is unreachable"))
+    image = cuda_image("12.1.1", require=REQUIRE_12_1_1, provider="inferred", architecture=None, attempts=attempts)
+    findings, _ = evaluate(ctx(image=image, gpus=("H100",), driver="535.104.05"))
+    (f,) = [f for f in findings if f.rule == "LB211" and "only guessed from its tag" in f.message]
+    assert f.severity.value == "warning" and "architecture" in f.message
+    assert {e.fact: e.value for e in f.evidence}["provider docker"] == "no Docker engine answers"
+    # The same image read by the engine (or a registry): its facts are facts, nothing to say.
+    findings, _ = evaluate(ctx(image=cuda_image("12.1.1", require=REQUIRE_12_1_1), gpus=("H100",), driver="535.104.05"))
+    assert not [f for f in findings if "only guessed" in f.message]
+
+
 @pytest.mark.parametrize(
     "case",
     [
