@@ -31,6 +31,9 @@ _NEEDS_CREDENTIALS = re.compile(
     r"permission denied \(publickey|invalid username or password|HTTP Basic: Access denied",
     re.IGNORECASE,
 )
+# The remote answered, and has no such repository: HTTP 404 ("repository '<url>/' not found"),
+# or a host's own message over ssh ("ERROR: Repository not found."). The job named it: bad input.
+_NO_SUCH_REPOSITORY = re.compile(r"repository '[^']*' not found|^ERROR: Repository not found", re.IGNORECASE | re.MULTILINE)
 _ABBREVIATED_SHA = re.compile(r"[0-9a-fA-F]{4,39}")
 # What git says when a remote that answered goes away during the transfer: reachable, then lost.
 _FETCH_RETRIES = 2
@@ -167,6 +170,9 @@ def _raise_fetch_error(shown: str, ref: str | None, stderr: str) -> None:
     if _NEEDS_CREDENTIALS.search(stderr):
         raise BadInput(f"git remote {shown}: access denied ({line})",
                        hint="put credentials in a git credential helper or the URL; they are never printed")
+    if _NO_SUCH_REPOSITORY.search(stderr):
+        raise BadInput(f"git remote {shown}: no such repository (the host answered: not found)",
+                       hint="check the repository URL; a private repository needs credentials in a git credential helper")
     if ref is not None and _UNKNOWN_REF.search(stderr):
         raise BadInput(f"git remote {shown}: unknown commit, branch or tag {ref!r}",
                        hint="check the ref (URL@REF / --ref / source.git.commit) against the repository")

@@ -95,3 +95,26 @@ def test_a_checkout_never_holds_the_remotes_credentials(tmp_path: Path) -> None:
             for dirpath, _dirs, files in os.walk(workspace.path):
                 for name in files:
                     assert token.encode() not in (Path(dirpath) / name).read_bytes(), os.path.join(dirpath, name)
+
+
+def test_a_remote_that_answers_not_found_is_bad_input_and_cleans_up(tmp_path: Path) -> None:
+    """The host answers (HTTP 404 from git's smart-HTTP endpoint): the job names a repository
+    that does not exist, which is the job's to fix (exit 2), not the infrastructure (exit 3)."""
+    from launchbuild.errors import BadInput
+
+    temp_parent = tmp_path / "tmp"
+    temp_parent.mkdir()
+    (tmp_path / "served").mkdir()
+    with serve_git(tmp_path / "served") as url:
+        with pytest.raises(BadInput) as err:
+            with materialize(load_job(f"{url}/org/no-such-repo.git", JobOverrides()), temp_parent=temp_parent):
+                pass
+        cli = subprocess.run(["launchbuild", "check", f"{url}/org/no-such-repo.git"], capture_output=True, text=True,
+                             timeout=120, env={**os.environ, "NO_COLOR": "1", "TMPDIR": str(temp_parent)})
+    message = str(err.value)
+    assert err.value.exit_code == 2 and "no such repository" in message and "no-such-repo" in message
+    assert "\n" not in message
+    assert list(temp_parent.iterdir()) == []  # the checkout is gone
+    assert cli.returncode == 2, cli.stdout + cli.stderr
+    errors = [ln for ln in cli.stderr.splitlines() if ln.startswith("error:")]
+    assert len(errors) == 1 and "no such repository" in errors[0] and "Traceback" not in cli.stderr

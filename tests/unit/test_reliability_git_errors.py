@@ -31,8 +31,13 @@ SHOWN = "git://127.0.0.1:9418/repo.git"
         ("fatal: could not read Username for 'https://git.invalid': terminal prompts disabled\n", None, BadInput,
          "access denied"),
         ("fatal: couldn't find remote ref refs/heads/nope\n", "nope", BadInput, "unknown commit, branch or tag 'nope'"),
+        # the host answered: there is no such repository (HTTP 404; a host's ssh message)
+        ("fatal: repository 'https://git.invalid/org/nope.git/' not found\n", "main", BadInput, "no such repository"),
+        ("ERROR: Repository not found.\nfatal: Could not read from remote repository.\n\nPlease make sure you have "
+         "the correct access rights\nand the repository exists.\n", None, BadInput, "no such repository"),
     ],
-    ids=["early-eof", "reset", "http-cut", "sideband-cut", "refused", "no-host", "credentials", "unknown-ref"],
+    ids=["early-eof", "reset", "http-cut", "sideband-cut", "refused", "no-host", "credentials", "unknown-ref",
+         "http-404", "ssh-not-found"],
 )
 def test_fetch_errors(stderr, ref, error, words):
     with pytest.raises(error) as info:
