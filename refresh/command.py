@@ -28,11 +28,15 @@ def run_refresh(*, check: bool, only: List[str], fixtures: Optional[Path], recor
     """The command body, callable from tests; returns the exit code."""
     from launchbuild.errors import BadInput
     from launchbuild.refresh import pipeline
-    from launchbuild.refresh.http import FixtureFetcher, LiveFetcher
+    from launchbuild.refresh.http import FixtureFetcher, LiveFetcher, MissingFixture
 
     directory = _data_dir(data_dir)
     if not directory.is_dir():
-        raise BadInput(f"--data-dir {directory}: not a directory")
+        raise BadInput(f"--data-dir {directory}: " + ("is not a directory" if directory.exists() else "does not exist"),
+                       hint="pass the folder that holds the tables (data/*.json), or leave --data-dir out for the "
+                            "installed launchbuild/data")
+    if budget_mb < 0:
+        raise BadInput(f"--budget-mb {budget_mb}: must be 0 or more (the MiB the wheel measurement may read)")
     if check:
         problems = pipeline.check(directory)
         for p in problems:
@@ -55,7 +59,13 @@ def run_refresh(*, check: bool, only: List[str], fixtures: Optional[Path], recor
         cpython_release_cycle=cpython_release_cycle, cpython_origin=cpython_origin,
         budget_bytes=budget_mb * 1024 * 1024, packages=tuple(packages), log=echo,
     )
-    for line in pipeline.refresh(opts):
+    try:
+        lines = pipeline.refresh(opts)
+    except MissingFixture as exc:
+        # --fixtures replays recordings and reaches no host: a recording that is not there is
+        # the given folder's gap (exit 2), not an unreachable infrastructure (exit 3).
+        raise BadInput(exc.message, hint=exc.hint) from None
+    for line in lines:
         echo(line)
     problems = pipeline.check(directory)
     for p in problems:

@@ -35,6 +35,13 @@ class Fetcher:
         raise NotImplementedError
 
 
+class MissingFixture(InfraUnavailable):
+    """A recording that --fixtures DIR lacks. Inside the pipeline it stands for an answer that
+    did not come, as the network's would (a full refresh keeps that source's tables; pypi falls
+    back to reading by ranges); at the command's edge it is the user's DIR that lacks a file:
+    bad input (exit 2), never an unreachable host (run_refresh turns it into BadInput)."""
+
+
 @dataclass
 class FixtureFetcher(Fetcher):
     root: Path
@@ -42,7 +49,8 @@ class FixtureFetcher(Fetcher):
     def _path(self, url: str) -> Path:
         path = self.root / fixture_name(url)
         if not path.is_file():
-            raise InfraUnavailable(f"no recorded fixture for {url} in {self.root} (expected {path.name}); record it with --record")
+            raise MissingFixture(f"--fixtures {self.root}: no recorded response for {url} (expected {path.name}); "
+                                 "record it with --record DIR")
         return path
 
     def get(self, url: str, accept: str | None = None) -> bytes:

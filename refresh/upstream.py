@@ -99,5 +99,6 @@ def read(u: Upstream, fetcher, source_dir: Path | None) -> Read:
     try:
         body = fetcher.get(u.url)
     except InfraUnavailable as exc:
-        raise InfraUnavailable(f"{exc} (or pass --source-dir DIR holding a snapshot of {u.repo})") from None
+        # The same kind: a recording --fixtures lacks stays one (run_refresh: bad input).
+        raise type(exc)(f"{exc} (or pass --source-dir DIR holding a snapshot of {u.repo})") from None
     return Read(body.decode("utf-8", "replace"), u, u.commit, u.date, "url")

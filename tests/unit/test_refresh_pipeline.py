@@ -234,12 +234,32 @@ def test_cli_check_passes_and_bad_flags_are_one_line_exit_2(tmp_path):
     assert date.exit_code == 2 and "YYYY-MM-DD" in date.output
 
 
-def test_cli_missing_fixture_is_infrastructure_exit_3(tmp_path):
+@pytest.mark.parametrize(("args", "words"), [
+    (["--budget-mb", "-1"], "--budget-mb -1: must be 0 or more"),
+    (["--check", "--data-dir", "{tmp}/nowhere"], "--data-dir {tmp}/nowhere: does not exist"),
+    (["--data-dir", "{tmp}/nowhere"], "does not exist (pass the folder that holds the tables"),
+    (["--data-dir", "{tmp}/a-file"], "--data-dir {tmp}/a-file: is not a directory"),
+])
+def test_cli_bad_refresh_options_are_one_line_exit_2_and_write_nothing(tmp_path, args, words):
+    (tmp_path / "a-file").write_text("")
+    (tmp_path / "data").mkdir()
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    if "--data-dir" not in args:
+        args += ["--data-dir", str(tmp_path / "data"), "--fixtures", str(tmp_path)]
+    r = CliRunner().invoke(app, ["data", "refresh", *args])
+    assert r.exit_code == 2 and words.replace("{tmp}", str(tmp_path)) in r.output, r.output
+    assert "Traceback" not in r.output and len([ln for ln in r.output.splitlines() if ln.strip()]) == 1
+    assert list((tmp_path / "data").iterdir()) == []
+
+
+def test_cli_a_recording_the_fixtures_folder_lacks_is_bad_input_exit_2(tmp_path):
+    # --fixtures replays recordings and reaches no host: the folder the user gave lacks a file.
     (tmp_path / "fx").mkdir()
     shutil.copytree(REPO_DATA, tmp_path / "data", ignore=shutil.ignore_patterns("*.py", "__pycache__"))
-    r = CliRunner().invoke(app, ["data", "refresh", "--only", "pypi", "--package", "torch", "--fixtures", str(tmp_path / "fx"),
-                                 "--data-dir", str(tmp_path / "data")])
-    assert r.exit_code == 3 and "no recorded fixture" in r.output
+    for only in ("pypi", "gpus"):  # a recorded index page; an upstream file at its pinned URL
+        r = CliRunner().invoke(app, ["data", "refresh", "--only", only, "--package", "torch", "--fixtures",
+                                     str(tmp_path / "fx"), "--data-dir", str(tmp_path / "data")])
+        assert r.exit_code == 2 and "no recorded response for" in r.output and "--record" in r.output, r.output
 
 
 def test_fixture_fetcher_names_are_stable_and_distinct():
