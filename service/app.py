@@ -8,6 +8,7 @@ import contextlib
 import json
 import logging
 import os
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -89,9 +90,37 @@ def _rules_document() -> bytes:
     return rules_json(api.rules()).encode()
 
 
+def _operator_and_egress(config: ServeConfig, state_dir: Path, operator_values: tuple[dict[str, Any], str]
+                         ) -> tuple[dict[str, Any], operator_mod.OperatorConfig, EgressPolicy]:
+    operator_flags = dict(config.operator_options)
+    if config.allow_index_hosts:  # enforced by the resolver of every check and build, before it connects
+        operator_flags["allow-index-host"] = list(config.allow_index_hosts)
+    operator = operator_mod.load(config.operator_config, state_dir, read_values=operator_values)
+    # The package-host list every request's resolver applies (flag > LAUNCHBUILD_* > operator
+    # config, as for the CLI), read now: a bad entry is exit 2 at start, never per request.
+    from launchbuild.options import resolve_options
+
+    index_hosts = resolve_options(operator_flags, operator_config=operator.snapshot).values["allow-index-host"]
+    egress = EgressPolicy.from_flags(config.allow_git_hosts, config.allow_registries, index_hosts.value or (),
+                                     index_hosts.describe().replace(str(operator.snapshot), operator.shown))
+    return operator_flags, operator, egress
+
+
 def create_app(config: ServeConfig, tokens: dict[str, bytes] | None, *, on_ready: Any = None) -> FastAPI:
     state_dir = config.state_dir
+    # The operator config is read and validated before anything is created: a bad --config is
+    # exit 2 with no state directory left behind.
+    operator_values = operator_mod.read(config.operator_config)
+    created = not state_dir.exists()
     store = Store(state_dir)
+    try:
+        operator_flags, operator, egress = _operator_and_egress(config, state_dir, operator_values)
+    except BaseException:
+        # A value only the snapshot can be checked with (its allow-index-host): leave nothing.
+        store.close()
+        if created:
+            shutil.rmtree(state_dir, ignore_errors=True)
+        raise
     from launchbuild.service.workers import recover
 
     work_root = state_dir / "work"
@@ -104,17 +133,6 @@ def create_app(config: ServeConfig, tokens: dict[str, bytes] | None, *, on_ready
     gate = CheckGate(config.max_concurrent_checks, config.check_queue_size)
     image_ids = ImageIds()
     cache = checks_mod.CheckCache(config.check_cache_ttl_s, image_ids)
-    operator_flags = dict(config.operator_options)
-    if config.allow_index_hosts:  # enforced by the resolver of every check and build, before it connects
-        operator_flags["allow-index-host"] = list(config.allow_index_hosts)
-    operator = operator_mod.load(config.operator_config, state_dir)
-    # The package-host list every request's resolver applies (flag > LAUNCHBUILD_* > operator
-    # config, as for the CLI), read now: a bad entry is exit 2 at start, never per request.
-    from launchbuild.options import resolve_options
-
-    index_hosts = resolve_options(operator_flags, operator_config=operator.snapshot).values["allow-index-host"]
-    egress = EgressPolicy.from_flags(config.allow_git_hosts, config.allow_registries, index_hosts.value or (),
-                                     index_hosts.describe().replace(str(operator.snapshot), operator.shown))
     if egress.git_hosts is not None:
         refuse_git_redirects()
     # After refuse_git_redirects: the workers' environment is the server's as it is now.

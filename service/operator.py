@@ -50,19 +50,28 @@ def _toml_value(value: Any) -> str:
     raise BadInput(f"operator config: a value of type {type(value).__name__} cannot be applied")  # pragma: no cover
 
 
-def load(path: Path | None, state_dir: Path, environ: Any = None) -> OperatorConfig:
-    """Read `path` (else the default location), validate every value now (exit 2 at start,
-    never per request), and write the snapshot the requests use."""
+def read(path: Path | None, environ: Any = None) -> tuple[dict[str, Any], str]:
+    """Read `path` (else the default location) and validate every value: (values, how it is
+    shown). Writes nothing, so `serve` runs it before it creates its state directory."""
     from launchbuild.options import default_operator_config, read_operator_config, resolve_options
 
     environ = os.environ if environ is None else environ
     chosen = path if path is not None else default_operator_config(environ)
-    values: dict[str, Any] = {}
-    shown = ""
-    if chosen is not None:
-        table, shown = read_operator_config(chosen)
-        options = resolve_options({}, env={}, operator_config=chosen)  # coerces: a bad type is BadInput now
-        values = {name: options[name] for name in table if options[name] is not None}
+    if chosen is None:
+        return {}, ""
+    table, shown = read_operator_config(chosen)
+    options = resolve_options({}, env={}, operator_config=chosen)  # coerces: a bad type is BadInput now
+    return {name: options[name] for name in table if options[name] is not None}, shown
+
+
+def load(path: Path | None, state_dir: Path, environ: Any = None,
+         read_values: tuple[dict[str, Any], str] | None = None) -> OperatorConfig:
+    """Read `path` (else the default location), validate every value now (exit 2 at start,
+    never per request), and write the snapshot the requests use. `read_values`: what `read`
+    already answered."""
+    from launchbuild.options import read_operator_config
+
+    values, shown = read_values if read_values is not None else read(path, environ)
     text = "".join(f"{name} = {_toml_value(value)}\n" for name, value in sorted(values.items()))
     snapshot = (state_dir / SNAPSHOT_NAME).resolve()
     tmp = snapshot.with_name(snapshot.name + ".tmp")

@@ -146,3 +146,23 @@ def test_an_empty_path_flag_is_a_usage_error_not_the_working_directory(monkeypat
     monkeypatch.setattr(service, "serve", lambda config: pytest.fail(f"served with {config}"))
     result = CliRunner().invoke(cli.app, ["serve", flag, ""])
     assert result.exit_code == 2 and "is empty" in result.output, result.output
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    (None, "not a file"),  # --config names no file
+    ("gpu = [\n", "not valid TOML"),
+    ("frobnicate = 1\n", "unknown launchbuild option 'frobnicate'"),
+    ('allow-index-host = ["exa mple..com/x"]\n', "is not a host"),  # checked against the snapshot
+])
+def test_a_bad_operator_config_is_exit_2_and_leaves_no_state_directory(tmp_path, text, words):
+    config = tmp_path / "op.toml"
+    if text is not None:
+        config.write_text(text)
+    for state, existed in ((tmp_path / "state", False), (tmp_path / "kept", True)):
+        if existed:
+            state.mkdir()
+        result = CliRunner().invoke(cli.app, ["serve", "--insecure-no-auth", "--port", "0", "--config", str(config),
+                                              "--state-dir", str(state)])
+        assert result.exit_code == 2 and words in result.output, result.output
+        assert "Traceback" not in result.output
+        assert state.is_dir() is existed  # one it made is removed; the operator's own is kept
