@@ -64,6 +64,8 @@ _BK_CACHED = re.compile(r"^#(\d+) CACHED\s*$")
 _BK_ERROR = re.compile(r"^#(\d+) ERROR\b")
 _BK_OUTPUT = re.compile(r"^#(\d+) \d+\.\d+ (.*)$")
 _CLASSIC_STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
+# The classic builder's error for a failed step (builder/engines/classic.py passes it on).
+_CLASSIC_ERROR = re.compile(r"^The command .* returned a non-zero code: \d+\s*$")
 _COUNT = re.compile(r"(?:^|\s)(\d+)/(\d+)$")
 
 # Summary lines worth a line of their own in a CI log: apt's and uv's (and pip's) totals.
@@ -152,6 +154,8 @@ class StepTracker:
             events = self._end("done", self._classic) if self._classic else []
             self._classic = f"classic-{m.group(1)}"
             return events + self._start(self._classic, f"{m.group(1)}/{m.group(2)}", _short_command(m.group(3)))
+        if self._classic and _CLASSIC_ERROR.match(line):
+            return self._end("error", self._classic)
         m = _BK_OUTPUT.match(line)
         text = (m.group(2) if m else line).strip()
         if SUMMARY.match(text):
@@ -160,9 +164,10 @@ class StepTracker:
             return [StepEvent("summary", step_id, label, "", text=text)]
         return []
 
-    def finish(self) -> list[StepEvent]:
-        """End the classic builder's last step (it prints no end of its own)."""
-        return self._end("done", self._classic) if self._classic else []
+    def finish(self, ok: bool = True) -> list[StepEvent]:
+        """End the classic builder's last step (it prints no end of its own): done when the
+        build went on past it, failed when the build stopped there (`ok` False)."""
+        return self._end("done" if ok else "error", self._classic) if self._classic else []
 
 
 def step_line(event: StepEvent, width: int | None = None) -> str:
@@ -210,7 +215,7 @@ class PlainProgress(Progress):
             yield
             ok = True
         finally:
-            for event in self.tracker.finish():
+            for event in self.tracker.finish(ok):
                 self._print(step_line(event, self.command_width))
             self.tracker = StepTracker(self.clock)
             self._print(f"{PREFIX}{title}: {'done' if ok else 'stopped'} in {self.clock() - start:.1f}s")
@@ -269,12 +274,18 @@ class RichProgress(Progress):
 
         start = self.clock()
         self._title = title
+        ok = False
         with self.console.status(Text(printable(f"{title}…"))) as status:
             self._status = status
             try:
                 yield
+                ok = True
             finally:
                 self._status = None
+                for event in self.tracker.finish(ok):  # the classic builder's last step: done or FAILED
+                    if not self.verbose:
+                        self.console.print(Text(printable(step_line(event, self.console.width - 4)[len(PREFIX):]),
+                                                style="dim"), no_wrap=True, overflow="ellipsis")
                 self.tracker = StepTracker(self.clock)
         self.console.print(Text(printable(f"✓ {title} ({self.clock() - start:.1f}s)"), style="dim"))
 

@@ -57,6 +57,8 @@ class ClassicSDK(LocalEngine):
                 if "error" in chunk:
                     error = str(chunk["error"]).strip()
                     tail.append(error)
+                    if on_progress is not None:  # the progress shows the step that failed as failed
+                        on_progress(ProgressEvent(error, steps[-1][0] if steps else None, time.monotonic() - started))
                 aux = chunk.get("aux")
                 if isinstance(aux, dict) and aux.get("ID"):
                     image_id = aux["ID"]

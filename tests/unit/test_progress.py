@@ -7,6 +7,9 @@ from __future__ import annotations
 import io
 from types import SimpleNamespace
 
+import pytest
+from rich.console import Console
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -74,6 +77,27 @@ def test_classic_builder_steps_end_when_the_next_begins():
     assert [(e.kind, e.label, e.elapsed_s) for e in events] == [
         ("start", "1/3", None), ("done", "1/3", 2.0), ("start", "2/3", None), ("summary", "2/3", None),
         ("done", "2/3", 4.0)]
+
+
+def test_a_classic_step_that_failed_is_shown_failed_not_done():
+    # The classic builder prints no end of a step: the build's error names the failed one, and
+    # a build that stops at a step (the phase ends in an exception) ends it FAILED, never "done".
+    tracker = StepTracker(FakeClock())
+    events = tracker.feed("Step 1/2 : FROM python:3.11-slim") + tracker.feed("Step 2/2 : RUN false")
+    events += tracker.feed("The command '/bin/sh -c false' returned a non-zero code: 1") + tracker.finish()
+    assert [(e.kind, e.label) for e in events if e.kind != "start"] == [("done", "1/2"), ("error", "2/2")]
+    tracker = StepTracker(FakeClock())
+    events = tracker.feed("Step 1/1 : COPY missing /x") + tracker.finish(ok=False)
+    assert [e.kind for e in events] == ["start", "error"]
+    for progress_of in (lambda out: PlainProgress(out, clock=FakeClock()),
+                        lambda out: RichProgress(Console(file=out, width=120, force_terminal=False), clock=FakeClock())):
+        out = io.StringIO()
+        progress = progress_of(out)
+        with pytest.raises(RuntimeError):
+            with progress.phase("building the image"):
+                progress.build_event(SimpleNamespace(line="Step 1/1 : RUN pip install nothing-here", step=None))
+                raise RuntimeError("the engine said the step failed")
+        assert "[1/1] FAILED in" in out.getvalue() and "[1/1] done" not in out.getvalue(), out.getvalue()
 
 
 lines = st.one_of(
@@ -184,3 +208,20 @@ def test_library_default_is_silent_and_for_cli_picks_by_tty():
 
     assert isinstance(for_cli("auto", stream=Tty()), RichProgress)
     assert isinstance(for_cli("plain", stream=Tty()), PlainProgress)
+
+
+def test_the_classic_engines_failed_step_reaches_the_progress_as_failed(tmp_path):
+    from launchbuild.builder.engines.base import BuildStepFailed
+    from launchbuild.builder.engines.classic import ClassicSDK
+
+    chunks = [{"stream": "Step 1/2 : FROM python:3.11-slim\n"}, {"stream": " ---> 0123\n"},
+              {"stream": "Step 2/2 : RUN false\n"}, {"stream": " ---> Running in 4567\n"},
+              {"error": "The command '/bin/sh -c false' returned a non-zero code: 1"}]
+    client = SimpleNamespace(api=SimpleNamespace(build=lambda **kw: iter(chunks)))
+    out = io.StringIO()
+    progress = PlainProgress(out, clock=FakeClock())
+    with pytest.raises(BuildStepFailed):
+        with progress.phase("building the image"):
+            ClassicSDK(client).build(tmp_path, on_progress=progress.build_event)
+    text = out.getvalue()
+    assert "[1/2] done in" in text and "[2/2] FAILED in" in text and "[2/2] done" not in text, text
