@@ -55,6 +55,19 @@ def printable(text: str) -> str:
     return _UNSAFE.sub(_escape, str(text))
 
 
+# A line the CI runner reads as a workflow command: GitHub Actions (and runners that copy it)
+# trims the line's leading whitespace and runs whatever then starts with "::". Only the github
+# format writes commands; anywhere else such a line is a job's text (a build log line, a message).
+_COMMAND_LINE = re.compile(r"(?:^|(?<=[\r\n]))(\s*)::")  # a runner splits lines at CR too
+
+
+def inert_commands(text: str) -> str:
+    """`text` with every line that would start, after whitespace, with "::" given a backslash
+    before those colons, so no runner reads it as a workflow command (`::add-mask::`,
+    `::stop-commands::`, `::error::` from a job's build log or message)."""
+    return _COMMAND_LINE.sub(lambda m: m.group(1) + "\\::", text) if "::" in text else text
+
+
 class LaunchbuildError(Exception):
     """Base of every error we raise on purpose. The message is one line for a person:
     what was wrong, where, and what to do."""

@@ -26,6 +26,7 @@ import time
 from typing import IO, Any, Callable, Iterator
 
 from launchbuild.core.records import dataclass
+from launchbuild.errors import inert_commands
 from launchbuild.limits import printable
 
 PREFIX = "==> "
@@ -203,7 +204,7 @@ class PlainProgress(Progress):
     def _print(self, text: str) -> None:
         # Engine lines carry what the job's own code prints while it builds (a setup.py, a
         # package's build): an ESC there must not reach the terminal or the CI log alive.
-        self.stream.write(printable(text) + "\n")
+        self.stream.write(inert_commands(printable(text)) + "\n")  # a job's "::add-mask::" runs nothing
         self.stream.flush()
 
     @contextlib.contextmanager
@@ -295,7 +296,7 @@ class RichProgress(Progress):
         if self._status is not None:
             self._status.update(self.status_text() if status is None else Text(printable(status)))
         if self.verbose and line:
-            self.console.print(Text(printable(line), style="dim"))
+            self.console.print(Text(inert_commands(printable(line)), style="dim"))
 
     def build_event(self, event: Any) -> None:
         from rich.text import Text
@@ -309,7 +310,7 @@ class RichProgress(Progress):
         if self._status is not None:
             self._status.update(self.status_text())
         if self.verbose and line:
-            self.console.print(Text(printable(line), style="dim"))
+            self.console.print(Text(inert_commands(printable(line)), style="dim"))
 
     def options(self, options: Any) -> None:
         if not self.verbose:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from launchbuild.errors import BadInput
+from launchbuild.errors import inert_commands
 from launchbuild.limits import printable, write_output
 from launchbuild.report.formats.base import (
     RenderOptions,
@@ -143,8 +144,11 @@ def render(
 
         text = plain_quiet(report, options)  # the same characters, without importing rich
         if text is not None:
-            return text
-    return fmt.to_format().render(report, options)
+            return inert_commands(text)
+    text = fmt.to_format().render(report, options)
+    # Only the github format writes workflow commands (its encoding keeps job text off a line's
+    # start); in every other format a line that would read as one is a job's text: made inert.
+    return text if fmt is OutputFormat.GITHUB else inert_commands(text)
 
 
 def write_github_step_summary(report: Report, *, verbose: bool = False) -> Path | None:

@@ -2,7 +2,10 @@
 
 `::error file=requirements.txt,line=3,title=LB203 ...::message` puts the finding on the line
 that caused it in the pull request's diff. Escaping follows the runner's rules: in the
-message %, CR and LF are percent-encoded; in properties also ':' and ','."""
+message %, CR and LF are percent-encoded; in properties also ':' and ','. So every line this
+format writes starts with one of its own commands: no job text starts a line, and the runner
+(which trims a line's leading whitespace before it looks for "::") reads nothing else as one.
+Every other format and the progress lines make such a line inert (errors.inert_commands)."""
 
 from __future__ import annotations
 

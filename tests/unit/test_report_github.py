@@ -167,7 +167,15 @@ def _unescape_data(text: str) -> str:
     return text.replace("%0D", "\r").replace("%0A", "\n").replace("%25", "%")
 
 
-_hostile = st.lists(st.sampled_from(list("ab:,%=\r\n \\\x1b") + ["%0A", "%25", "::", "%2C"]), max_size=12).map("".join)
+_hostile = st.lists(st.sampled_from(list("ab:,%=\r\n \\\x1b\t\x0b\x0c\x85\u2028\u00a0") + [
+    "%0A", "%25", "::", "%2C", "\n  ::add-mask::", "\r\t::stop-commands::x", " ::error::"]), max_size=12).map("".join)
+# How the Actions runner splits its output into lines (CR, LF or CRLF), and how it finds a
+# command on one: leading whitespace trimmed, then "::".
+_RUNNER_LINES = re.compile(r"\r\n|\r|\n")
+
+
+def runner_commands(out: str) -> list[str]:
+    return [line for line in _RUNNER_LINES.split(out) if line.lstrip().startswith("::")]
 
 
 @settings(max_examples=200, deadline=None)
@@ -182,6 +190,7 @@ def test_any_finding_is_one_command_the_runner_decodes_back(message, title, path
     out = render(replace(warning_report(), findings=(finding,)), "github", rules=RULES)
     commands = [raw for raw in out.split("\n") if raw.startswith("::")]
     assert len(commands) == 1 and "\r" not in out
+    assert runner_commands(out) == commands  # no other line reads as a command, whatever its whitespace
     parsed = COMMAND.match(commands[0])
     assert parsed is not None, commands[0]
     assert _unescape_data(parsed["message"]) == visible(message)
@@ -204,3 +213,32 @@ def test_any_format_name_parses_or_is_one_bad_input_line(name):
         assert "\n" not in str(exc) and "use one of rich, json" in str(exc)
     else:
         assert parsed.value == name.strip().lower()
+
+
+@settings(max_examples=150, deadline=None)
+@given(_hostile, _hostile, st.sampled_from(["rich", "markdown", "junit", "json", "sarif"]), st.booleans())
+def test_no_other_format_prints_a_line_the_runner_reads_as_a_command(message, tail, fmt, verbose):
+    """A job's text (a finding's message, a failed build's log tail) in a terminal report or
+    any file format never gives the runner a line that is, after whitespace, a `::command::`."""
+    from launchbuild.report.model import Failure
+
+    finding = Finding("LB402", Severity.WARNING, "t", message, "fix " + message)
+    report = replace(warning_report(), findings=(finding,),
+                     failure=Failure(stage="build", message="build failed: " + message, exit_code=1,
+                                     log_tail=tuple(tail.split("\n"))))
+    out = render(report, fmt, rules=RULES, verbose=verbose, color=False, plain=True, width=100)
+    assert runner_commands(out) == [], out
+
+
+def test_progress_never_prints_a_build_line_the_runner_reads_as_a_command():
+    import io
+    from types import SimpleNamespace
+
+    from launchbuild.progress import PlainProgress
+
+    out = io.StringIO()
+    progress = PlainProgress(out, verbose=True)
+    with progress.phase("building the image"):
+        for line in ("Step 1/1 : RUN python setup.py", "  ::add-mask::x", "\t::stop-commands::tok", "::error::pwned"):
+            progress.build_event(SimpleNamespace(line=line, step=None))
+    assert runner_commands(out.getvalue()) == [] and "  \\::add-mask::x" in out.getvalue()
