@@ -139,6 +139,11 @@ OPTIONS: tuple[Option, ...] = (
     Option("torch-index-url", str, "https://download.pytorch.org/whl", "Base URL of the +cuXYZ wheel indexes.", O),
     Option("allow-index-host", list, [], "Package hosts (HOST[:PORT]) a job's dependency files may name; none given: "
            "any host (the service's --allow-index-host; the CLI reads it from the config or the environment).", O),
+    # --- operator options: where job code runs while resolving (resolver/sandbox.py) ---
+    Option("build-sandbox-image", str, "python:{python}-slim", "Image of the throwaway container a job's build "
+           "backends (setup.py, PEP 517 hooks) run in while resolving; {python} is the target Python.", O),
+    Option("host-builds", bool, False, "UNSAFE: run job build backends on this host, as the operator, instead of "
+           "in the build sandbox (only for engines-less hosts that build trusted jobs only).", O),
     # --- operator options: where and how the image is built ---
     Option("push", str, None, "Push the built image to REGISTRY/REPO (host:port works).", O, commands=_on(BUILD)),
     Option("engine", str, "auto", "Build engine.", O, choices=("auto", "buildkit", "classic", "kubernetes"),

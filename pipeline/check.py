@@ -92,6 +92,7 @@ def resolve_options_for(prepared: Prepared, *, requirements: Path | None, extras
                         **more: Any) -> ResolveOptions:
     """The resolver's options from the prepared job's options (shared by check and resolve)."""
     from launchbuild.resolver.api import ResolveOptions
+    from launchbuild.resolver.sandbox import SandboxOptions
 
     options = prepared.options
     explicit, _ = python_inputs(prepared.job)
@@ -106,6 +107,7 @@ def resolve_options_for(prepared: Prepared, *, requirements: Path | None, extras
         offline=bool(options["offline"]),
         torch_index_url=options["torch-index-url"],
         allowed_index_hosts=_index_hosts(options),
+        sandbox=SandboxOptions(image=options["build-sandbox-image"], host_builds=bool(options["host-builds"])),
     )
     return ResolveOptions(**{**base, **more})
 

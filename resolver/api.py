@@ -28,6 +28,7 @@ from launchbuild.resolver.platforms import (
 )
 from launchbuild.resolver.python_version import outside_requires_python, pin_as_range, select_python
 from launchbuild.resolver.requirements import IndexOptions, RequirementLine
+from launchbuild.resolver.sandbox import SandboxOptions
 from launchbuild.resolver.sources import InputSource, LoadedInput, display_path, read_pyproject
 from launchbuild.resolver.discovery import discover
 
@@ -55,6 +56,8 @@ class ResolveOptions:
     fetch_package_facts: bool = True
     image_pythons: tuple[str, ...] = ()  # the base image's own Pythons, a late fallback
     allowed_index_hosts: frozenset[str] | None = None  # the operator's allow-index-host; None: any host
+    # Where build backends (job code) run: a throwaway container (resolver/sandbox.py).
+    sandbox: SandboxOptions = SandboxOptions()
 
 
 def _pick_input(candidates) -> tuple[LoadedInput | None, list[tuple[str, str]]]:
@@ -278,7 +281,7 @@ def _resolve_input(source_dir: Path | None, job: Job, options: ResolveOptions, c
 
     user_lines = tuple(requirements)
     built = artifacts.prepare(tuple(requirements), index, source_dir, core_cache.cache_root(options.cache_dir),
-                              offline=options.offline, target=target)
+                              offline=options.offline, target=target, sandbox=options.sandbox)
     requirements, index = built.requirements, built.index
     findings += built.findings
     input_text = "".join(f"{line}\n" for line in index.as_lines())
@@ -289,7 +292,8 @@ def _resolve_input(source_dir: Path | None, job: Job, options: ResolveOptions, c
     if loaded.own_project and loaded.kind == "pyproject" and loaded.project_file is None and source_dir is not None:
         # Static metadata was read without its build backend: check here that the project
         # builds, or the image build would fail on it.
-        ok, cause = own_project.buildable(source_dir, core_cache.cache_root(options.cache_dir), offline=options.offline)
+        ok, cause = own_project.buildable(source_dir, core_cache.cache_root(options.cache_dir), offline=options.offline,
+                                          python=target.python, sandbox=options.sandbox)
         if not ok:
             own_rel = tuple(r for r in own_rel if r != loaded.own_project)
             findings.append(own_project.unbuildable_finding(loaded.own_project, cause))
@@ -309,7 +313,7 @@ def _resolve_input(source_dir: Path | None, job: Job, options: ResolveOptions, c
 
     input_name = Path(loaded.path).name if loaded.kind in ("requirements", "frozen") else "requirements.in"
     root = core_cache.cache_root(options.cache_dir)
-    backend = make_backend(options.backend, target)
+    backend = make_backend(options.backend, target, options.sandbox)
     key = cache.input_hash({
         "input": input_text, "constraints": constraints_text, "input_name": input_name,
         "python": target.python, "platform": uv_python_platform(target), "glibc": target.glibc,

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import re
 import shutil
-import subprocess
 import tempfile
 from dataclasses import replace
 from pathlib import Path
@@ -110,7 +109,8 @@ def _refuse_host_reaching_vcs(url: str, scheme: str, subdir: str | None) -> None
                        hint="name a folder inside the repository, without '..'")
 
 
-def build_vcs_wheel(line: RequirementLine, root: Path, *, offline: bool) -> tuple[Path, str]:
+def build_vcs_wheel(line: RequirementLine, root: Path, *, offline: bool, python: str | None = None,
+                    sandbox=None) -> tuple[Path, str]:
     """(the wheel in the cache, the exact commit). A network failure is exit 3, as for git jobs."""
     from launchbuild.jobs.git_clone import clone_git
     from launchbuild.jobs.urls import redact_text, redact_url
@@ -140,7 +140,8 @@ def build_vcs_wheel(line: RequirementLine, root: Path, *, offline: bool) -> tupl
         by_commit = root / "artifacts" / "vcs-commit" / hashlib.sha256(f"{remote}\0{commit}\0{sub}".encode()).hexdigest()[:16]
         built = sorted(by_commit.glob("*.whl")) if by_commit.is_dir() else []
         if not built:
-            wheel = _build_wheel(checkout / sub if sub else checkout, Path(tmp) / "dist", f"{redact_text(line.text)} at {commit[:12]}")
+            wheel = _build_wheel(checkout / sub if sub else checkout, Path(tmp) / "dist",
+                                 f"{redact_text(line.text)} at {commit[:12]}", python, sandbox)
             by_commit.mkdir(parents=True, exist_ok=True)
             shutil.copy2(wheel, by_commit / wheel.name)
             built = [by_commit / wheel.name]
@@ -156,26 +157,29 @@ class WheelBuildFailed(Exception):
     """A wheel could not be built; `args[0]` is the backend's stderr (scrubbed later)."""
 
 
-def _build_wheel(source: Path, out: Path, what: str) -> Path:
-    """`uv build --wheel` of a source tree or an sdist archive, in an isolated build environment."""
-    import uv
+def _build_wheel(source: Path, out: Path, what: str, python: str | None = None, sandbox=None) -> Path:
+    """`uv build --wheel` of a throwaway source tree or an sdist archive. Its build backend is job
+    code: it runs in a throwaway container of the target Python (resolver/sandbox.py)."""
+    import sys
 
-    proc = subprocess.run([uv.find_uv_bin(), "build", "--wheel", "--no-config", "--out-dir", str(out), str(source)],
-                          capture_output=True, text=True, timeout=900)
+    from launchbuild.resolver.backends import build_wheel
+
+    proc = build_wheel(source, out, python=python or f"{sys.version_info[0]}.{sys.version_info[1]}",
+                           what=what, options=sandbox)
     wheels = sorted(out.glob("*.whl"))
     if proc.returncode != 0 or not wheels:
         raise WheelBuildFailed(proc.stderr or f"uv build exited {proc.returncode}", what)
     return wheels[0]
 
 
-def _build_sdist(path: Path, root: Path) -> Path:
+def _build_sdist(path: Path, root: Path, python: str | None = None, sandbox=None) -> Path:
     """A local sdist (`./vendor/pkg-1.0.tar.gz`) built into a wheel once per content."""
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
     done = root / "artifacts" / "sdist" / digest
     found = sorted(done.glob("*.whl")) if done.is_dir() else []
     if not found:
         with tempfile.TemporaryDirectory(prefix="launchbuild-sdist-") as tmp:
-            wheel = _build_wheel(path, Path(tmp) / "dist", path.name)
+            wheel = _build_wheel(path, Path(tmp) / "dist", path.name, python, sandbox)
             done.mkdir(parents=True, exist_ok=True)
             shutil.copy2(wheel, done / wheel.name)
             found = [done / wheel.name]
@@ -239,12 +243,13 @@ def _target_mismatch(line: RequirementLine, wheel: Path, target):
 
 
 def prepare(requirements: tuple[RequirementLine, ...], index: IndexOptions, source_dir: Path | None,
-            root: Path, *, offline: bool = False, target=None) -> Prepared:
+            root: Path, *, offline: bool = False, target=None, sandbox=None) -> Prepared:
     from launchbuild.jobs.urls import redact_text
 
     """Wheels for the lines pip cannot fetch by name (VCS, local wheels and sdists, a job's own
     --find-links folder), built or copied on this host and hash-pinned. With `target`, a wheel
     the target cannot install is an LB305 error naming its line."""
+    python = target.python if target is not None else None
     lines: list[RequirementLine] = []
     wheels: list[Path] = []
     notes: list[str] = []
@@ -252,20 +257,20 @@ def prepare(requirements: tuple[RequirementLine, ...], index: IndexOptions, sour
     for line in requirements:
         try:
             if line.kind == "vcs":  # editable or not: the image gets a normal install of the wheel
-                wheel, commit = build_vcs_wheel(line, root, offline=offline)
+                wheel, commit = build_vcs_wheel(line, root, offline=offline, python=python, sandbox=sandbox)
                 wheels.append(wheel)
                 findings += [f for f in (_target_mismatch(line, wheel, target),) if f is not None]
                 lines.append(_pinned(line, wheel))
                 # The line may carry a token for git (pkg @ git+https://TOKEN@host/...): notes reach reports.
-                notes.append(f"{redact_text(line.text)} -> commit {commit} (wheel {wheel.name}, built on this host)")
+                notes.append(f"{redact_text(line.text)} -> commit {commit} (wheel {wheel.name}, built in a throwaway container)")
                 continue
             path = _local_path(line) if line.kind == "path" else None
             if path is not None and path.name.endswith(_SDIST) and path.is_file() and not offline:
-                wheel = _build_sdist(path, root)
+                wheel = _build_sdist(path, root, python, sandbox)
                 wheels.append(wheel)
                 findings += [f for f in (_target_mismatch(line, wheel, target),) if f is not None]
                 lines.append(_pinned(line, wheel))
-                notes.append(f"{path.name}: built into {wheel.name} on this host, hash-checked")
+                notes.append(f"{path.name}: built into {wheel.name} in a throwaway container, hash-checked")
                 continue
         except WheelBuildFailed as exc:
             from launchbuild.resolver.rules import finding as resolver_finding

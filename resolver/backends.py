@@ -28,6 +28,8 @@ from launchbuild.errors import BadInput, InfraUnavailable
 from launchbuild.resolver.model import Target
 from launchbuild.resolver.platforms import uv_python_platform
 from launchbuild.resolver.lockfile import strip_header
+from launchbuild.resolver import sandbox
+from launchbuild.resolver.sandbox import SandboxOptions
 
 _INDEX_ENV = ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "PIP_CONSTRAINT", "PIP_NO_INDEX",
               "PIP_REQUIREMENT", "PIP_PRE", "UV_INDEX_URL", "UV_EXTRA_INDEX_URL", "UV_INDEX",
@@ -46,6 +48,7 @@ _UNSOLVABLE = re.compile(
     re.IGNORECASE,
 )
 TIMEOUT_S = 600
+_EDITABLE = re.compile(r"^\s*(-e|--editable)\b", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -201,6 +204,23 @@ def _classify(proc: subprocess.CompletedProcess[str], what: str, output: Path) -
     return CompileOutcome(ok=False, explanation=stderr or f"{what} exited {proc.returncode}")
 
 
+def build_wheel(source: Path, out: Path, *, python: str, what: str,
+                options: SandboxOptions | None = None) -> subprocess.CompletedProcess[str]:
+    """`uv build --wheel` of a throwaway source tree or an sdist into `out`: in the build sandbox
+    (its backend is job code), or on the host where the operator opted out (host-builds)."""
+    options = options or SandboxOptions()
+    if not options.on_host:
+        return sandbox.build_wheel(source, out, python=python, what=what, options=options)
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="launchbuild-hostbuild-") as tmp:
+        try:
+            return subprocess.run([_uv_binary(), "build", "--wheel", "--no-config", "--out-dir", str(out), str(source)],
+                                  capture_output=True, text=True, timeout=sandbox.TIMEOUT_S,
+                                  env=backend_env(Path(tmp) / PRIVATE_TMP))
+        except subprocess.TimeoutExpired:
+            return subprocess.CompletedProcess([], 124, "", f"error: the build did not finish in {sandbox.TIMEOUT_S:g} s")
+
+
 @functools.lru_cache(maxsize=1)  # the installed uv does not change under a running process
 def _uv_version() -> str:
     from importlib import metadata  # lazily: the warm path needs it only for the cache key
@@ -215,37 +235,90 @@ def _uv_binary() -> str:
     return uv.find_uv_bin()
 
 
+def _own_what(request: CompileRequest) -> str:
+    """The job's projects, when uv's words name nothing (its setup.py projects' metadata)."""
+    if request.project_dir is not None:
+        return f"the job's {request.project_file}"
+    if request.local_projects:
+        return "the job's project " + ", ".join(path.name for _, path in request.local_projects)
+    return ""
+
+
 class UvBackend:
+    """`uv pip compile` on the host with `--no-build`, so no job code runs here; an input whose
+    metadata needs a build (a setup.py project, an sdist-only release) is compiled again in the
+    build sandbox (resolver/sandbox.py), with only the compile's folder and find-links mounted."""
+
     name = "uv"
 
-    def __init__(self) -> None:
+    def __init__(self, sandbox: SandboxOptions | None = None) -> None:
         self.binary = _uv_binary()
+        self.sandbox = sandbox or SandboxOptions()
 
     def version(self) -> str:
         return _uv_version()
 
     def compile(self, request: CompileRequest) -> CompileOutcome:
         with tempfile.TemporaryDirectory(prefix="launchbuild-uv-") as tmp:
-            directory = Path(tmp)
+            directory = Path(tmp) / "work"  # its own folder: the sandbox's uid is given only this
+            directory.mkdir()
             source = _write_inputs(request, directory)
             output = directory / "lock.txt"
             _write_preferences(request, output)
-            cmd = [
-                self.binary, "pip", "compile", source.name, "--output-file", str(output),
-                "--no-config", "--no-header", "--quiet", "--generate-hashes",
-                "--python-version", request.target.python,
-                "--python-platform", uv_python_platform(request.target),
-                "--no-python-downloads", "--annotation-style", "split",
-            ]
-            for folder in request.find_links_dirs:
-                cmd += ["--find-links", str(folder)]
-            for extra in request.extras if request.project_dir is not None else ():
-                cmd += ["--extra", extra]
-            for url in request.extra_index_urls if request.project_dir is not None else ():
-                cmd += ["--extra-index-url", url]
-            for group in request.groups if request.project_dir is not None else ():
-                cmd += ["--group", f"{source.name}:{group}"]
-            return _classify(_run(cmd, source.parent, "uv", directory / PRIVATE_TMP), "uv", output)
+            if self.sandbox.on_host:  # the operator's opt-out: build backends run here
+                cmd = [self.binary, *self._args(request, source.name, str(output), map(str, request.find_links_dirs))]
+                return _classify(_run(cmd, source.parent, "uv", directory / PRIVATE_TMP), "uv", output)
+            if not _EDITABLE.search(request.input_text):  # uv builds editables even with --no-build
+                cmd = [self.binary, *self._args(request, source.name, str(output), map(str, request.find_links_dirs)),
+                       "--no-build"]
+                proc = _run(cmd, source.parent, "uv", directory / PRIVATE_TMP)
+                if proc.returncode == 0 or not sandbox.needs_build(proc.stderr):
+                    return _classify(proc, "uv", output)
+                what = sandbox.what_needed_building(proc.stderr) or _own_what(request)
+            else:
+                what = "an editable requirement"
+            return _classify(self._in_sandbox(request, directory, source, output, what), "uv", output)
+
+    def _args(self, request: CompileRequest, source: str, output: str, find_links) -> list[str]:
+        cmd = [
+            "pip", "compile", source, "--output-file", output,
+            "--no-config", "--no-header", "--quiet", "--generate-hashes",
+            "--python-version", request.target.python,
+            "--python-platform", uv_python_platform(request.target),
+            "--no-python-downloads", "--annotation-style", "split",
+        ]
+        for folder in find_links:
+            cmd += ["--find-links", folder]
+        for extra in request.extras if request.project_dir is not None else ():
+            cmd += ["--extra", extra]
+        for url in request.extra_index_urls if request.project_dir is not None else ():
+            cmd += ["--extra-index-url", url]
+        for group in request.groups if request.project_dir is not None else ():
+            cmd += ["--group", f"{source}:{group}"]
+        return cmd
+
+    def _in_sandbox(self, request: CompileRequest, directory: Path, source: Path, output: Path,
+                    what: str) -> subprocess.CompletedProcess[str]:
+        from launchbuild.netbounds import RESOLVE_DEADLINE_ENV, default_seconds
+
+        work = sandbox.Mount(directory, f"{sandbox.SANDBOX_ROOT}/work", read_only=False)
+        links = [sandbox.Mount(d, f"{sandbox.SANDBOX_ROOT}/links/{i}") for i, d in enumerate(request.find_links_dirs)]
+        mounts = (work, *links)
+        env = {}
+        if (directory / NETRC_NAME).is_file():
+            env["NETRC"] = sandbox.translate(directory / NETRC_NAME, mounts)
+        sandbox.give_to_container(directory)
+        timeout = default_seconds(TIMEOUT_S, env=RESOLVE_DEADLINE_ENV)
+        shown = f"the metadata of {what}" if what else "a requirement's metadata"
+        proc = sandbox.run(["uv", *self._args(request, source.name, sandbox.translate(output, mounts),
+                                              [m.target for m in links])],
+                           mounts, python=request.target.python, what=shown,
+                           workdir=sandbox.translate(source.parent, mounts), options=self.sandbox,
+                           extra_env=env, timeout_s=timeout)
+        if proc.returncode == 124 and "did not finish" in proc.stderr:
+            raise InfraUnavailable(f"uv did not finish in {timeout:g} s (building {shown} in the build sandbox)",
+                                   hint="check that the package index is reachable")
+        return proc
 
 
 @lru_cache(maxsize=None)
@@ -273,7 +346,11 @@ class PipToolsBackend:
 
     name = "pip-tools"
 
-    def __init__(self, target: Target) -> None:
+    def __init__(self, target: Target, sandbox: SandboxOptions | None = None) -> None:
+        # pip-compile builds every sdist and local project it meets on the host, with no way to run
+        # it in the build sandbox: unless the operator opted into host builds, it gets wheels only
+        # (`--only-binary :all:`), and a job's own project (whose metadata needs its backend) is refused.
+        self.host_builds = (sandbox or SandboxOptions()).on_host
         if wheel_machine(target.platform) != host_machine():
             raise BadInput(f"the pip-tools backend cannot lock for {target.platform} on a {os.uname().machine} host",
                            hint="use --resolver uv for another CPU architecture")
@@ -297,12 +374,18 @@ class PipToolsBackend:
             _write_preferences(request, output)
             if request.groups and request.project_dir is not None:
                 raise BadInput("the pip-tools backend cannot lock dependency groups", hint="use --resolver uv")
+            if not self.host_builds and (request.project_dir is not None or request.local_projects):
+                raise BadInput("the pip-tools backend would run the job's own project's build backend on this host "
+                               "(launchbuild runs job code only in a container)",
+                               hint="use --resolver uv; an operator may accept the risk with host-builds = true")
             cmd = [
                 self.python, "-m", "piptools", "compile", source.name, "--output-file", str(output),
                 "--no-header", "--quiet", "--generate-hashes", "--allow-unsafe", "--strip-extras",
                 "--no-emit-index-url", "--no-emit-trusted-host", "--no-emit-find-links",
                 "--annotation-style", "split",
             ]
+            if not self.host_builds:
+                cmd += ["--pip-args", "--only-binary=:all:"]
             for folder in request.find_links_dirs:
                 cmd += ["--find-links", str(folder)]
             for extra in request.extras if request.project_dir is not None else ():
@@ -312,9 +395,9 @@ class PipToolsBackend:
             return _classify(_run(cmd, source.parent, "pip-compile", directory / PRIVATE_TMP), "pip-compile", output)
 
 
-def make_backend(name: str, target: Target) -> Backend:
+def make_backend(name: str, target: Target, sandbox: SandboxOptions | None = None) -> Backend:
     if name == "uv":
-        return UvBackend()
+        return UvBackend(sandbox)
     if name == "pip-tools":
-        return PipToolsBackend(target)
+        return PipToolsBackend(target, sandbox)
     raise BadInput(f"unknown resolver backend {name!r}", hint="use uv or pip-tools")

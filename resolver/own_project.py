@@ -100,12 +100,13 @@ def tree_digest(path: Path) -> str:
     return h.hexdigest()
 
 
-def buildable(project_dir: Path, root: Path, *, offline: bool):
-    """(True, None) when the project builds into a wheel on this host (cached per content of its
-    top-level files), else (False, the build's last exception). Offline with nothing cached:
-    (True, None), and the image build says the rest."""
+def buildable(project_dir: Path, root: Path, *, offline: bool, python: str | None = None, sandbox=None):
+    """(True, None) when the project builds into a wheel (cached per content of its top-level
+    files), else (False, the build's last exception). Offline with nothing cached: (True, None),
+    and the image build says the rest. The build runs its build backend, job code: in a
+    throwaway container of the target `python`'s image (resolver/sandbox.py), never on the host."""
     import json
-    import subprocess
+    import sys
     import tempfile
 
     key = tree_digest(project_dir)
@@ -117,19 +118,16 @@ def buildable(project_dir: Path, root: Path, *, offline: bool):
         pass
     if offline:
         return True, None
-    import uv
-
-    from launchbuild.resolver.backends import _COPY_IGNORE, PRIVATE_TMP, backend_env
+    from launchbuild.resolver.backends import _COPY_IGNORE, build_wheel
     from launchbuild.resolver.build_errors import last_exception, scrub
 
+    python = python or f"{sys.version_info[0]}.{sys.version_info[1]}"
     with tempfile.TemporaryDirectory(prefix="launchbuild-own-") as tmp:
         import shutil
 
         copy = Path(tmp) / "project"
         shutil.copytree(project_dir, copy, symlinks=True, ignore=_COPY_IGNORE)
-        proc = subprocess.run([uv.find_uv_bin(), "build", "--wheel", "--no-config", "--out-dir", str(Path(tmp) / "dist"),
-                               str(copy)], capture_output=True, text=True, timeout=900,
-                              env=backend_env(Path(tmp) / PRIVATE_TMP))
+        proc = build_wheel(copy, Path(tmp) / "dist", python=python, what="the job's own project", options=sandbox)
         ok = proc.returncode == 0
         cause = None
         if not ok:

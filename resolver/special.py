@@ -112,7 +112,7 @@ def resolve_special(loaded: LoadedInput, target: Target, options, skipped, *, jo
             body = for_target(loaded.lock_body, target) if loaded.lock_body.strip() else ""
         backend_name = Path(loaded.path).name  # the lock itself, not a resolver
         if loaded.parsed.requirements:  # git dependencies of the lock, at its exact commits
-            extra, wheels, problems = _lock_vcs_entries(loaded, target, root, options.offline)
+            extra, wheels, problems = _lock_vcs_entries(loaded, target, root, options.offline, options.sandbox)
             if problems:
                 return replace(base, findings=tuple(findings) + problems)
             body = (body.rstrip() + "\n" if body.strip() else "") + extra
@@ -121,7 +121,7 @@ def resolve_special(loaded: LoadedInput, target: Target, options, skipped, *, jo
         if not body.strip() and not loaded.own_project:
             return replace(base, findings=tuple(findings))
     else:
-        backend = make_backend(options.backend, target)
+        backend = make_backend(options.backend, target, options.sandbox)
         backend_name = backend.name
         assert loaded.project_root is not None and loaded.project_file is not None
         key = cache.input_hash({
@@ -167,7 +167,8 @@ def resolve_special(loaded: LoadedInput, target: Target, options, skipped, *, jo
         # project builds, or the image build would fail on it.
         from launchbuild.resolver import own_project
 
-        ok, cause = own_project.buildable(loaded.project_root, root, offline=options.offline)
+        ok, cause = own_project.buildable(loaded.project_root, root, offline=options.offline, python=target.python,
+                                          sandbox=options.sandbox)
         if not ok:
             own = ()
             findings.append(own_project.unbuildable_finding(loaded.own_project, cause))
@@ -244,7 +245,7 @@ def unread_beside(source_dir: Path | None, candidates) -> list[tuple[str, str]]:
             for p in detectors.dependency_like_files(source_dir, max_depth=1) if p not in seen]
 
 
-def _lock_vcs_entries(loaded: LoadedInput, target: Target, root: Path, offline: bool):
+def _lock_vcs_entries(loaded: LoadedInput, target: Target, root: Path, offline: bool, sandbox=None):
     """(entries, wheels, findings) for a lock's git dependencies: each built into a wheel at the
     commit the lock names, pinned by the wheel's sha256 like every other entry."""
     from launchbuild.resolver import artifacts
@@ -252,9 +253,10 @@ def _lock_vcs_entries(loaded: LoadedInput, target: Target, root: Path, offline: 
 
     applies = loaded.lock_selection.applies if loaded.lock_selection is not None else marker_applies
     wanted = tuple(r for r in loaded.parsed.requirements if applies(r.marker, target))
-    # Built with the host's Python on the host's CPU: a compiled wheel the target cannot install
-    # is LB305 here, as a requirements file's VCS line is, not a hash-checked install failing later.
-    built = artifacts.prepare(wanted, loaded.parsed.options, None, root, offline=offline, target=target)
+    # Built in the target Python's sandbox image on the engine's CPU: a compiled wheel the target
+    # cannot install is LB305 here, as a requirements file's VCS line is, not a failing install later.
+    built = artifacts.prepare(wanted, loaded.parsed.options, None, root, offline=offline, target=target,
+                              sandbox=sandbox)
     if built.findings:
         return "", (), built.findings
     lines = []

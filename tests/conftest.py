@@ -20,6 +20,11 @@ if os.environ.get("CI"):
 
 from tests.helpers_testenv import REGISTRY, SET_UP_HINT, STANDIN_IMAGES, find_docker_cli
 
+# Build backends run in a throwaway container of a Python image (resolver/sandbox.py); nothing
+# can be pulled here, so every test (and every CLI it starts) uses the local stand-in: 3.11 only,
+# whatever the target (pure-Python builds; the host's 3.11 built them before the sandbox).
+os.environ.setdefault("LAUNCHBUILD_BUILD_SANDBOX_IMAGE", "launchbuild-test/python:3.11-slim")
+
 
 @pytest.fixture(scope="session")
 def docker_client():

@@ -398,7 +398,7 @@ class UvLockInput:
         if not (project / "pyproject.toml").is_file():
             raise BadInput(f"{shown} has no pyproject.toml beside it", hint="commit the pyproject.toml it locks")
         data, _ = read_toml(self.path, shown)
-        cmd = [uv.find_uv_bin(), "export", "--frozen", "--offline", "--no-config", "--format", "requirements-txt",
+        cmd = [uv.find_uv_bin(), "export", "--frozen", "--offline", "--no-build", "--no-config", "--format", "requirements-txt",
                "--no-header", "--no-emit-project", "--no-emit-workspace", "--no-default-groups", "--project", "."]
         for extra in self.extras:
             cmd += ["--extra", extra]

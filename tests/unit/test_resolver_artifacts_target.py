@@ -64,7 +64,7 @@ def test_a_locks_git_entry_built_on_this_host_is_held_to_the_target(tmp_path, mo
     wheel = tmp_path / "built" / "fastpkg-1.0-cp311-cp311-linux_x86_64.whl"
     wheel.parent.mkdir()
     wheel.write_bytes(b"a compiled wheel, as the host builds it")
-    monkeypatch.setattr(artifacts, "build_vcs_wheel", lambda line, root, offline=False: (wheel, "c" * 40))
+    monkeypatch.setattr(artifacts, "build_vcs_wheel", lambda line, root, offline=False, **_: (wheel, "c" * 40))
     job = tmp_path / "job"
     job.mkdir()
     (job / lock_name).write_text(text)

@@ -50,7 +50,7 @@ def test_a_project_the_backend_compiles_gets_the_poetry_source_and_the_lock_name
             seen.append(request)
             return CompileOutcome(ok=True, body=f"numpy==2.0.0 \\\n    --hash=sha256:{'a' * 64}\n")
 
-    monkeypatch.setattr(backends, "make_backend", lambda name, target: Recording())
+    monkeypatch.setattr(backends, "make_backend", lambda name, target, sandbox=None: Recording())
     result = resolve(job, Job(source=CodeSource(job)),
                      ResolveOptions(cache_dir=tmp_path / "cache", fetch_package_facts=False))
     [request] = seen
