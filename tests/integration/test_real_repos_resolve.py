@@ -14,7 +14,8 @@ from launchbuild.jobs.model import CodeSource, Job
 from launchbuild.core.sourced import Origin, Sourced
 from launchbuild.resolver.api import ResolveOptions, resolve
 
-pytestmark = pytest.mark.network
+# Their setup.py / VCS / sdist builds run in the build sandbox (resolver/sandbox.py): a container.
+pytestmark = [pytest.mark.network, pytest.mark.docker]
 REPOS = Path(__file__).resolve().parent.parent / "fixtures" / "repos"
 
 

@@ -17,7 +17,8 @@ from tests.helpers_git_http import make_package_repo, serve_git, tag_commit
 from tests.helpers_image import saved_image_members
 from tests.helpers_resolver import build_wheel
 
-pytestmark = pytest.mark.network
+# Their setup.py / VCS / sdist builds run in the build sandbox (resolver/sandbox.py): a container.
+pytestmark = [pytest.mark.network, pytest.mark.docker]
 SIX_WHEEL_SHA = "1e61c37477a1626458e36f7b1d82aa5c9b094fa4802892072e49de9c60c4c926"  # six-1.16.0.tar.gz
 
 

@@ -36,6 +36,7 @@ SETUP_PY = ("from setuptools import setup\n"
             "setup(name='demo', version='0.1', install_requires=['six>=1.16'], extras_require={'net': ['idna']})\n")
 
 
+@pytest.mark.docker  # the build backend runs in the build sandbox
 def test_setup_py_metadata_from_the_backend_same_lock_from_any_directory(tmp_path):
     locks = []
     for where in ("a/checkout", "b/elsewhere"):
@@ -50,6 +51,7 @@ def test_setup_py_metadata_from_the_backend_same_lock_from_any_directory(tmp_pat
     assert str(tmp_path) not in locks[0] and "/tmp/" not in locks[0]
 
 
+@pytest.mark.docker  # the build backend runs in the build sandbox
 def test_a_failing_build_backend_is_lb301_with_its_cause_first(tmp_path):
     src = tmp_path / "src"
     write(src, "setup.py", "import launchbuild_no_such_module_xyz\n")
@@ -117,6 +119,7 @@ def test_uv_sources_route_a_package_to_its_index(tmp_path):
     assert f"{url}/" in result.lock.index_urls  # the image installs from the same index
 
 
+@pytest.mark.docker  # the build backend runs in the build sandbox
 def test_a_uv_path_source_in_the_job_is_locked_and_installed_as_its_own_project(tmp_path):
     # Only pyproject.toml was copied for uv (it found no libs/lib), and uv's `libs/lib` entry
     # then failed the lock as 'cannot read lock entry'.
@@ -140,6 +143,7 @@ def test_pipfile_and_requirements_in(tmp_path):
     shutil.rmtree(tmp_path / "cache")
 
 
+@pytest.mark.docker  # the build backend runs in the build sandbox
 def test_a_git_job_with_editable_own_project_gives_the_same_lock_and_dockerfile_every_checkout(tmp_path):
     """Each fetch of a git job lands in a new temp dir: nothing of it may reach the lock or the
     Dockerfile, or the content tag would change on every run."""
@@ -197,6 +201,7 @@ def test_extra_and_group_from_launchbuild_toml_and_an_explicit_frozen_wins(tmp_p
     assert "skipped requirements.txt: lower precedence than" in said and "named explicitly" in said
 
 
+@pytest.mark.docker  # the build backend runs in the build sandbox
 def test_a_buildable_looking_project_that_does_not_build_is_lb311_and_not_installed(tmp_path):
     pyproject = ('[build-system]\nrequires = ["setuptools>=61"]\nbuild-backend = "setuptools.build_meta"\n'
                  '[project]\nname = "{name}"\nversion = "0.1"\ndependencies = ["six==1.16.0"]\n')
@@ -215,6 +220,7 @@ def test_a_buildable_looking_project_that_does_not_build_is_lb311_and_not_instal
     assert result.lock.own_projects == (".",) and not result.findings
 
 
+@pytest.mark.docker  # the build backend runs in the build sandbox
 def test_a_backend_run_leaves_nothing_in_the_hosts_temp_dir(tmp_path, monkeypatch):
     """uv and the build backends it runs write files to TMPDIR (uv-setuptools-*.lock): each
     compile and project build gets a TMPDIR inside its own temp dir, removed after."""
