@@ -43,6 +43,7 @@ TIMEOUT_S = 900.0
 PIDS_LIMIT = 512
 MEMORY_LIMIT = "4g"
 TMPFS_SIZE = "2g"
+API_TIMEOUT_S = 900.0
 LOG_LINES = 4000  # of each stream read back: a build printing without end must not fill memory
 LABEL = "launchbuild.sandbox"
 WHY = "runs the project's build backend; launchbuild runs job code only in a container"
@@ -194,10 +195,11 @@ def _client(what: str) -> Any:
     from docker.errors import DockerException
 
     try:
-        client = docker.from_env(timeout=60)
+        client = docker.from_env(timeout=60)  # an engine that does not answer is known within a minute
         client.ping()
     except (DockerException, OSError) as exc:  # OSError: a DOCKER_HOST the SDK cannot even parse
         raise unavailable(what, (str(exc).splitlines() or [type(exc).__name__])[0]) from None
+    client.api.timeout = API_TIMEOUT_S  # then a pull or a container's logs may take longer
     return client
 
 
@@ -211,9 +213,11 @@ def _ensure_image(client: Any, image: str, what: str) -> None:
         pass
     except DockerException as exc:
         raise unavailable(what, str(exc)) from None
+    from requests.exceptions import RequestException
+
     try:
         client.images.pull(image)
-    except DockerException as exc:
+    except (DockerException, RequestException) as exc:
         raise InfraUnavailable(
             f"building {what} {WHY}, and its image {image} is not in the engine and could not be pulled "
             f"({(str(exc).splitlines() or [''])[0][:160]})",
@@ -248,20 +252,23 @@ def run(argv: Sequence[str], mounts: Sequence[Mount], *, python: str, what: str,
 
 
 def _run_container(client: Any, kwargs: dict[str, Any], timeout_s: float, what: str) -> subprocess.CompletedProcess[str]:
+    """Create, start, wait for, read and always remove one container (a failure, the deadline,
+    Ctrl-C: the `finally` removes it)."""
     from docker.errors import DockerException
+    from requests.exceptions import ConnectionError as RequestsConnectionError, ReadTimeout, RequestException
 
     argv = kwargs["command"]
     try:
         container = client.containers.create(**kwargs)
-    except DockerException as exc:
+    except (DockerException, RequestException) as exc:
         raise InfraUnavailable(f"the Docker engine would not create the container for building {what}: "
                                f"{(str(exc).splitlines() or [''])[0][:200]}", hint="check the Docker daemon") from None
     try:
         container.start()
         try:
             status = container.wait(timeout=timeout_s)
-        except Exception as exc:  # requests' ReadTimeout / ConnectionError: the deadline passed
-            if type(exc).__name__ not in ("ReadTimeout", "ConnectionError", "Timeout"):
+        except (ReadTimeout, RequestsConnectionError) as exc:  # the deadline passed (urllib3 wraps some as ConnectionError)
+            if isinstance(exc, RequestsConnectionError) and "timed out" not in str(exc).lower():
                 raise
             return subprocess.CompletedProcess(argv, 124, "", f"error: building {what} did not finish in "
                                                f"{timeout_s:g} s (launchbuild stopped its container)")
@@ -271,7 +278,7 @@ def _run_container(client: Any, kwargs: dict[str, Any], timeout_s: float, what: 
         if status.get("Error"):
             err += f"\nerror: the container failed: {status['Error']}"
         return subprocess.CompletedProcess(argv, code if isinstance(code, int) else 125, out, err)
-    except DockerException as exc:
+    except (DockerException, RequestException) as exc:
         raise InfraUnavailable(f"the Docker engine failed while building {what}: "
                                f"{(str(exc).splitlines() or [''])[0][:200]}", hint="check the Docker daemon") from None
     finally:

@@ -205,3 +205,27 @@ def test_no_engine_a_build_is_exit_3_in_one_line_and_a_cached_lock_needs_none(tm
     assert CliRunner().invoke(app, ["resolve", str(job)], env=dead).exit_code == 0
     assert not any(p.name.startswith("launchbuild-") for p in Path(os.environ.get("TMPDIR", "/tmp")).iterdir()
                    if p.name.startswith(("launchbuild-sandbox-", "launchbuild-build-")))
+
+
+def test_the_container_is_confined_and_removed_after_its_deadline(tmp_path, host, docker_client):
+    from launchbuild.resolver import sandbox
+
+    out = tmp_path / "out"
+    out.mkdir()
+    sandbox.give_to_container(out)
+    mounts = (sandbox.Mount(out, "/sandbox/out", read_only=False),)
+    script = ("id -u; grep CapEff /proc/self/status; env | sort; touch /usr/x 2>/dev/null || echo rootfs-ro; "
+              "ls /var/run/docker.sock 2>/dev/null || echo no-socket; echo built > /sandbox/out/w; "
+              "/opt/launchbuild/bin/uv --version")
+    proc = sandbox.run(["sh", "-c", script], mounts, python="3.11", what="a probe", workdir="/tmp")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0] != "0" and "CapEff:\t0000000000000000" in proc.stdout
+    assert "rootfs-ro" in lines and "no-socket" in lines and lines[-1].startswith("uv ")
+    assert SECRET not in proc.stdout and "AWS_SECRET_ACCESS_KEY" not in proc.stdout
+    assert (out / "w").read_text() == "built\n"  # the host reads what the container wrote ...
+    (out / "w").unlink()  # ... and removes it
+
+    proc = sandbox.run(["sh", "-c", "sleep 120"], (), python="3.11", what="a slow build", workdir="/tmp", timeout_s=3)
+    assert proc.returncode == 124 and "did not finish in 3 s" in proc.stderr
+    assert docker_client.containers.list(all=True, filters={"label": sandbox.LABEL}) == []

@@ -214,3 +214,53 @@ def test_the_operators_opt_out_compiles_on_the_host_with_builds(tmp_path, calls)
     UvBackend(SandboxOptions(host_builds=True)).compile(_request(tmp_path))
     [cmd] = calls["host"]
     assert "--no-build" not in cmd and calls["box"] == []
+
+
+# --- one container's life, against a stand-in client: it is removed whatever happens ---
+
+class _Container:
+    def __init__(self, wait_raises=None):
+        self.wait_raises = wait_raises
+        self.removed = False
+
+    def start(self):
+        pass
+
+    def wait(self, timeout):
+        if self.wait_raises is not None:
+            raise self.wait_raises
+        return {"StatusCode": 3}
+
+    def logs(self, stdout, stderr, tail):
+        return b"out" if stdout else b"err"
+
+    def remove(self, force):
+        assert force
+        self.removed = True
+
+
+class _Client:
+    def __init__(self, container):
+        self.containers = self
+        self.container = container
+
+    def create(self, **kwargs):
+        return self.container
+
+
+@pytest.mark.parametrize("raised", [None, "timeout", KeyboardInterrupt()])
+def test_the_container_is_removed_after_an_exit_a_deadline_or_ctrl_c(raised):
+    from requests.exceptions import ReadTimeout
+
+    container = _Container(ReadTimeout("read timed out") if raised == "timeout" else raised)
+    kwargs = {"command": ["uv", "build"]}
+    if isinstance(raised, KeyboardInterrupt):
+        with pytest.raises(KeyboardInterrupt):
+            sandbox._run_container(_Client(container), kwargs, 5, "x")
+    else:
+        proc = sandbox._run_container(_Client(container), kwargs, 5, "x")
+        if raised == "timeout":
+            assert proc.returncode == 124 and "did not finish in 5 s" in proc.stderr
+        else:
+            assert (proc.returncode, proc.stdout, proc.stderr) == (3, "out", "err")
+    assert container.removed
