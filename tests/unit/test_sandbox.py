@@ -264,3 +264,28 @@ def test_the_container_is_removed_after_an_exit_a_deadline_or_ctrl_c(raised):
         else:
             assert (proc.returncode, proc.stdout, proc.stderr) == (3, "out", "err")
     assert container.removed
+
+
+# --- pip-tools cannot be sandboxed: wheels only, and no job project, unless the operator opted out ---
+
+def _pip_tools(host_builds: bool):
+    import sys
+
+    from launchbuild.resolver.backends import PipToolsBackend
+
+    backend = object.__new__(PipToolsBackend)
+    backend.python = sys.executable
+    backend.host_builds = host_builds
+    return backend
+
+
+def test_pip_tools_refuses_the_jobs_project_and_gets_wheels_only(tmp_path, calls):
+    from launchbuild.errors import BadInput
+
+    with pytest.raises(BadInput, match="pip-tools backend would run the job's own project's build backend"):
+        _pip_tools(False).compile(_request(tmp_path))
+    _pip_tools(False).compile(CompileRequest("six\n", "requirements.txt", "", Target(python="3.11")))
+    [cmd] = calls["host"]
+    assert cmd[cmd.index("--pip-args") + 1] == "--only-binary=:all:"
+    _pip_tools(True).compile(_request(tmp_path))  # the operator's opt-out: as before
+    assert "--pip-args" not in calls["host"][-1] and calls["box"] == []
