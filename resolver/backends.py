@@ -315,6 +315,10 @@ class UvBackend:
                            mounts, python=request.target.python, what=shown,
                            workdir=sandbox.translate(source.parent, mounts), options=self.sandbox,
                            extra_env=env, timeout_s=timeout)
+        if proc.returncode == 0 and not sandbox.is_plain_file(output):
+            # The container wrote the folder: a lock.txt that is a link (to the host's ~/.netrc)
+            # or a FIFO would have the host read its own file into the lock.
+            return subprocess.CompletedProcess(proc.args, 1, "", "error: the build sandbox left no regular lock file")
         if proc.returncode == 124 and "did not finish" in proc.stderr:
             raise InfraUnavailable(f"uv did not finish in {timeout:g} s (building {shown} in the build sandbox)",
                                    hint="check that the package index is reachable")

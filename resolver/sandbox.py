@@ -121,7 +121,7 @@ def container_user(host_uid: int, host_gid: int) -> tuple[int, int]:
     return (NOBODY, NOBODY) if host_uid == 0 else (host_uid, host_gid)
 
 
-def container_env(extra: Mapping[str, str] = (), *, ca: bool = False) -> dict[str, str]:  # type: ignore[assignment]
+def container_env(extra: Mapping[str, str] | None = None, *, ca: bool = False) -> dict[str, str]:
     """The whole environment of the container: nothing of the operator's."""
     env = {
         "PATH": "/opt/launchbuild/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
@@ -133,7 +133,7 @@ def container_env(extra: Mapping[str, str] = (), *, ca: bool = False) -> dict[st
     if ca:
         env["SSL_CERT_FILE"] = CA_IN_CONTAINER
         env["PIP_CERT"] = CA_IN_CONTAINER
-    env.update(dict(extra))
+    env.update(extra or {})
     return env
 
 
@@ -171,6 +171,16 @@ def host_ca_bundle(env: Mapping[str, str] | None = None) -> Path | None:
         if value and os.path.isfile(value):
             return Path(value)
     return Path(_SYSTEM_CA) if os.path.isfile(_SYSTEM_CA) else None
+
+
+def is_plain_file(path: Path) -> bool:
+    """A regular file, not a link, a FIFO or a device: what the host may read of what a container wrote."""
+    import stat
+
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
 
 
 def give_to_container(path: Path) -> None:
@@ -225,7 +235,7 @@ def _ensure_image(client: Any, image: str, what: str) -> None:
 
 
 def run(argv: Sequence[str], mounts: Sequence[Mount], *, python: str, what: str, workdir: str,
-        options: SandboxOptions | None = None, extra_env: Mapping[str, str] = (),  # type: ignore[assignment]
+        options: SandboxOptions | None = None, extra_env: Mapping[str, str] | None = None,
         timeout_s: float = TIMEOUT_S) -> subprocess.CompletedProcess[str]:
     """Run `argv` (its first word `uv` is the host's uv) in a throwaway container; its exit code
     and the tail of its output. `what` names what is built, for the one-line errors."""
@@ -319,7 +329,7 @@ def build_wheel(source: Path, out: Path, *, python: str, what: str, options: San
                     "--out-dir", f"{SANDBOX_ROOT}/out", target], mounts, python=python, what=what, workdir="/tmp",
                    options=options, timeout_s=timeout_s)
         for wheel in sorted(dist.glob("*.whl")):
-            if wheel.is_file() and not wheel.is_symlink():
+            if is_plain_file(wheel):  # never a link the container planted to a host file
                 shutil.copyfile(wheel, out / wheel.name)
         return proc
 

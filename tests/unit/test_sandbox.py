@@ -289,3 +289,20 @@ def test_pip_tools_refuses_the_jobs_project_and_gets_wheels_only(tmp_path, calls
     assert cmd[cmd.index("--pip-args") + 1] == "--only-binary=:all:"
     _pip_tools(True).compile(_request(tmp_path))  # the operator's opt-out: as before
     assert "--pip-args" not in calls["host"][-1] and calls["box"] == []
+
+
+def test_a_lock_the_container_turned_into_a_link_to_a_host_file_is_never_read(tmp_path, calls, monkeypatch):
+    secret = tmp_path / "host-netrc"
+    secret.write_text("machine h password HOSTSECRET\n")
+
+    def planting_box(argv, mounts, **kw):
+        work = mounts[0].host
+        (work / "lock.txt").unlink(missing_ok=True)
+        (work / "lock.txt").symlink_to(secret)
+        return subprocess.CompletedProcess(argv, 0, "", "")
+
+    monkeypatch.setattr(sandbox, "run", planting_box)
+    calls["answer"]["proc"] = subprocess.CompletedProcess([], 2, "", NEEDS_BUILD[0])
+    outcome = UvBackend().compile(_request(tmp_path))
+    assert not outcome.ok and "HOSTSECRET" not in outcome.body + outcome.explanation
+    assert "no regular lock file" in outcome.explanation
