@@ -98,7 +98,7 @@ _OPERATOR_VALUES = {
     "kubernetes-context-store": f'"s3://evil/{CANARY}"', "kubernetes-builder": '"kaniko"',
     "ca-bundle": '"/etc/shadow"', "allow-index-host": f'["{CANARY}.invalid"]',
     # Where the job's own build backend runs: a job choosing the host (or its own image) is refused.
-    "host-builds": "true", "build-sandbox-image": f'"evil.invalid/{CANARY}:{{python}}"',
+    "host-builds": "true", "cache-scope": f'"{CANARY}"', "build-sandbox-image": f'"evil.invalid/{CANARY}:{{python}}"',
     # The cluster's credentials, trust, identity, nodes and images (options/table.py).
     "kubernetes-registry-secret": '"cluster-admin-push"', "kubernetes-insecure-registry": "true",
     "kubernetes-ca-configmap": '"attacker-ca"', "kubernetes-ca-key": '"ca.crt"',
