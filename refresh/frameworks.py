@@ -67,7 +67,8 @@ def jax_section(packages: tuple[str, ...], wheels: list[dict], archs: list[dict]
     }
     if local_floor is not None and newest_cu12 is not None:
         out["cuda_local"] = {"cudnn_min": local_floor, "cudnn_below": str(int(local_floor.split(".")[0]) + 1),
-                             "source": f"the [with-cuda] nvidia-cudnn-cu12 floor of jax-cuda12-plugin {newest_cu12['version']} ({newest_cu12['source']})"}
+                             "source": f"the [with-cuda] nvidia-cudnn-cu12 floor of jax-cuda12-plugin {newest_cu12['version']} ({newest_cu12['source']})",
+                             "checked": newest_cu12.get("checked") or today}
     return out
 
 
@@ -82,10 +83,17 @@ def cupy_section(packages: tuple[str, ...], wheels: list[dict], arch_rows: list[
         entry: dict = {"name": name, "cuda_major": str(major)}
         if m.group(3) is not None:
             entry["cuda"] = f"{m.group(2)}.{m.group(3)}"
+        # Each row carries its own citation and date: the name (and the CUDA it says) is
+        # refresh.pypi.PACKAGES'; the floor is the toolkit row's, dated as that row was checked.
+        source = [f"refresh.pypi.PACKAGES ({name}: CUDA {entry.get('cuda', major)} by its name)"]
+        checked = today
         if toolkits:
             first = min(toolkits, key=lambda r: schema._vkey(r["from"]))
             entry["min_cc"] = _cc(min(first["sm"]))
             entry["min_cc_source"] = f"cuda_archs.json CUDA {first['from']} ({first['source']})"
+            source.append(entry["min_cc_source"])
+            checked = first.get("checked") or today
+        entry["source"], entry["checked"] = source, checked
         rows.append(entry)
     pins = [r for r in wheels if _CUPY.match(r["package"])]
     ccs = [e["min_cc"] for e in rows if "min_cc" in e]

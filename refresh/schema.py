@@ -46,8 +46,13 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "releases": _row({"tensorflow": VERSION, "cuda": VERSION, "cudnn": VERSION}),
         "arch_lists": _row({"from": VERSION, "archs": {"type": "array", "items": CC}}),
     }),
-    "jax_cupy": _table({}, {"jax": {"type": "object", "required": ["source", "checked"]},
-                            "cupy": {"type": "object", "required": ["source", "checked"]}}),
+    # Sections, each cited and dated, and their rows, each cited and dated on its own.
+    "jax_cupy": _table({}, {
+        "jax": {"type": "object", "required": ["source", "checked"], "properties": {
+            "min_cc_measured": {"type": "array", "items": _row({"cuda": TEXT, "cc": CC, "package": TEXT})},
+            "cuda_local": _row({"cudnn_min": VERSION})}},
+        "cupy": {"type": "object", "required": ["source", "checked", "packages"], "properties": {
+            "packages": {"type": "array", "items": _row({"name": TEXT, "cuda_major": TEXT})}}}}),
     "distro_pythons": _table({"distros": _row({"id": TEXT, "version": VERSION, "default": VERSION,
                                                "extra": {"type": "array", "items": {"type": "object", "required": ["python"]}}})}),
     "distro_glibc": _table({"releases": _row({"id": TEXT, "version": VERSION, "glibc": VERSION})}),

@@ -37,18 +37,22 @@ def test_jax_facts_come_from_the_plugin_cubins_and_the_wheels_pins():
     assert jax["min_cc"] == "5.2" and jax["python_min"] == "3.11"
     assert jax["cudnn_min_by_plugin"]["jax-cuda12-plugin"] == {"0.5.3": "9.1", "0.10.2": "9.8"}
     assert jax["cuda_local"]["cudnn_min"] == "9.8" and "0.10.2" in jax["cuda_local"]["source"]
+    assert jax["cuda_local"]["checked"] == "2026-12-01"  # the plugin metadata row's own date
     assert jax["jaxlib_cuda_by_jax"] == {"0.4.20": {"11": "11.8", "12": "12.2"}}
     assert all(m["sha256"] == SHA and m["source"] for m in jax["min_cc_measured"])
 
 
 def test_cupy_floor_is_the_lowest_sm_of_its_cuda_major():
-    arch_rows = [{"from": "11.0", "sm": [35, 80], "source": "c"}, {"from": "12.0", "sm": [50, 90], "source": "c"},
-                 {"from": "12.8", "sm": [50, 120], "source": "c"}, {"from": "13.0", "sm": [75, 120], "source": "c"}]
+    arch_rows = [{"from": v, "sm": sm, "source": "c", "checked": "2026-08-22"}
+                 for v, sm in (("11.0", [35, 80]), ("12.0", [50, 90]), ("12.8", [50, 120]), ("13.0", [75, 120]))]
     cupy = frameworks.cupy_section(("cupy-cuda102", "cupy-cuda12x", "cupy-cuda13x", "torch"), [], arch_rows, "2026-12-01")
     rows = {r["name"]: r for r in cupy["packages"]}
     assert rows["cupy-cuda13x"]["min_cc"] == "7.5" and rows["cupy-cuda12x"]["min_cc"] == "5.0"
     assert rows["cupy-cuda102"]["cuda"] == "10.2" and "min_cc" not in rows["cupy-cuda102"]  # no CUDA 10 row here
     assert cupy["min_cc"] == "5.0" and cupy["bundles_runtime"] is None
+    # every package row cites what it comes from and is dated by the toolkit row it derives from
+    assert rows["cupy-cuda13x"]["checked"] == "2026-08-22" and "cuda_archs.json CUDA 13.0 (c)" in rows["cupy-cuda13x"]["source"]
+    assert rows["cupy-cuda102"]["checked"] == "2026-12-01" and rows["cupy-cuda102"]["source"]
 
 
 def test_the_shipped_jax_cupy_table_is_what_the_pipeline_derives(tmp_path):

@@ -198,13 +198,43 @@ def test_the_shipped_tables_pass_the_check():
     assert pipeline.check(REPO_DATA) == []
 
 
+def _unsourced(value, where: str, in_row: bool = False):
+    """Rows (dicts in a list, at any depth: jax_cupy's cupy.packages too) without a source and a
+    checked date, and sourced sections (a dict with a source) without a date. A dict inside a
+    row (distro_pythons' extra Pythons) is part of that row and shares its citation."""
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            if isinstance(item, dict):
+                if not in_row and not (item.get("source") and item.get("checked")):
+                    yield f"{where}/{i}"
+                yield from _unsourced(item, f"{where}/{i}", True)
+    elif isinstance(value, dict):
+        if not in_row and value.get("source") and not value.get("checked"):
+            yield where
+        for key, item in value.items():
+            if isinstance(item, (list, dict)):
+                yield from _unsourced(item, f"{where}/{key}", in_row)
+
+
+def test_the_data_dir_holds_exactly_the_checked_tables():
+    assert sorted(p.stem for p in REPO_DATA.glob("*.json")) == sorted(pipeline.TABLES)
+
+
 @pytest.mark.parametrize("table", pipeline.TABLES)
 def test_every_shipped_row_has_source_and_checked_date(table):
     doc = json.loads((REPO_DATA / f"{table}.json").read_text())
-    for key, value in doc.items():
-        if isinstance(value, list) and value and isinstance(value[0], dict):
-            for row in value:
-                assert row.get("source") and row.get("checked"), (table, key, row)
+    assert doc.get("source") and doc.get("retrieved"), table
+    body = {k: v for k, v in doc.items() if k not in ("table", "description", "source", "retrieved", "refresh")}
+    assert list(_unsourced(body, table)) == []
+
+
+def test_check_finds_a_nested_row_without_provenance():
+    doc = json.loads((REPO_DATA / "jax_cupy.json").read_text())
+    del doc["cupy"]["packages"][0]["source"]
+    del doc["jax"]["min_cc_measured"][0]["checked"]
+    problems = schema.check_table("jax_cupy", doc)
+    assert any("cupy/packages/0" in p and "source" in p for p in problems), problems
+    assert any("jax/min_cc_measured/0" in p and "checked" in p for p in problems), problems
 
 
 def test_check_finds_missing_provenance_and_disorder(tmp_path):
