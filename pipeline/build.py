@@ -80,8 +80,9 @@ def _source_identity(prepared: Prepared) -> str:
         else:  # scp-like git@host:path
             remote = remote.rpartition("@")[2] if "@" in remote.partition(":")[0] else remote
         return "git\0" + remote.rstrip("/").removesuffix(".git")
-    assert isinstance(src, CodeSource)
-    return "code\0" + str(Path(src.path).resolve()) + (f"\0{src.subdir}" if src.subdir else "")
+    if isinstance(src, CodeSource):
+        return "code\0" + str(Path(src.path).resolve()) + (f"\0{src.subdir}" if src.subdir else "")
+    return "image\0" + src.image  # nothing is built, so nothing is installed from a cache
 
 
 def _layer_split(checked: Checked, lock: Lock | None) -> dict[str, Any]:

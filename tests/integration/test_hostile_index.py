@@ -136,7 +136,7 @@ def test_damaged_cache_entry_is_a_miss_and_rewritten(hostile, tmp_path, garbage)
     path.write_bytes(garbage)
     release = fetch(hostile, tmp_path)
     assert release == {"files": [["demo-1.0-py3-none-any.whl", "bdist_wheel"]], "requires_python": ">=3.8",
-                       "sizes": {}}
+                       "sizes": {}, "sha256": {}}  # this index gives no sizes or digests
     assert read_json(path) == release  # rewritten with the good answer
     assert not [p for p in path.parent.iterdir() if p.name.startswith(".tmp-")]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from launchbuild.builder.dockerfile import render
-from launchbuild.builder.plan import BuildPlan
+from launchbuild.builder.plan import BuildPlan, cache_scope_of
 from launchbuild.jobs.model import CodeSource, Job, SourceKind
 from launchbuild.core.sourced import Origin, Sourced
 from launchbuild.resolver.api import ResolveOptions, resolve
@@ -44,5 +44,6 @@ def test_input_to_lock_to_dockerfile(form, tmp_path):
     plan = BuildPlan(SourceKind.CODE, "python:3.11-slim", "3.11", lock_text=result.lock.text,
                      entrypoint=("python", "train.py"), source_label=form, version="golden",
                      index_urls=result.lock.index_urls, find_links=result.lock.find_links,
-                     install_projects=result.lock.own_projects)
+                     install_projects=result.lock.own_projects,
+                     cache_scope=cache_scope_of(None, f"code\0/srv/jobs/{form}"))  # as the pipeline derives it
     golden(INPUTS / f"{form}.Dockerfile", render(plan))

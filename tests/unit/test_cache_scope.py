@@ -101,3 +101,9 @@ def test_a_code_jobs_scope_is_the_real_path_of_its_folder(tmp_path):
     assert a == _source_identity(_prepared(CodeSource(tmp_path / "link")))
     assert a != _source_identity(_prepared(CodeSource(tmp_path / "b")))
     assert a != _source_identity(_prepared(CodeSource(tmp_path / "a", subdir="sub")))
+
+
+def test_an_image_jobs_plan_has_a_scope_too_though_nothing_is_built():
+    from launchbuild.jobs.model import ImageSource
+
+    assert _source_identity(_prepared(ImageSource("registry.example/team/x:1"))).startswith("image\0")
