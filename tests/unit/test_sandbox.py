@@ -306,3 +306,12 @@ def test_a_lock_the_container_turned_into_a_link_to_a_host_file_is_never_read(tm
     outcome = UvBackend().compile(_request(tmp_path))
     assert not outcome.ok and "HOSTSECRET" not in outcome.body + outcome.explanation
     assert "no regular lock file" in outcome.explanation
+
+
+def test_uvs_version_from_its_dist_info_folder_is_what_importlib_metadata_says():
+    from importlib import metadata
+
+    from launchbuild.resolver import backends
+
+    backends._uv_version.cache_clear()
+    assert backends._uv_version() == metadata.version("uv")
