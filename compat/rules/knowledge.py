@@ -17,7 +17,7 @@ from launchbuild.core.fixes import Advice, Fix, PinPackage, RefreshData, Replace
 from launchbuild.core.rule import GPU_CUDA, Rule
 from launchbuild.compat.measured import MACHINE
 from launchbuild.compat.rules._common import (
-    ev_driver, ev_gpu, ev_image, ev_lock, image_cuda, image_cudnn, system_cudnn_needs, tf_build, torch_build,
+    cuda_uses, ev_driver, ev_gpu, ev_image, ev_lock, image_cuda, image_cudnn, system_cudnn_needs, tf_build, torch_build,
 )
 
 REFRESH = "launchbuild data refresh"
@@ -58,6 +58,20 @@ LB211 = Rule(
     ("data", "gpu", "image"),
     GPU_CUDA,
 )
+
+
+def _within_newest_row(ctx: CheckContext) -> bool:
+    """Every CUDA the job needs (the image's, each locked package's) is known and no newer than the
+    newest toolkit row: a driver newer than that row's runs all of them, so nothing went unjudged."""
+    newest = cuda.newest_known_driver().cuda[:2]
+    needs: list[tuple[int, int | None]] = []
+    img = image_cuda(ctx)
+    if ctx.image is not None and ctx.image.cuda_version and img is None:
+        return False  # a CUDA the image names that could not be read
+    if img is not None:
+        needs.append((img[0], img[1] if len(img) > 1 else None))
+    needs += [(u.major, u.minor) for u in cuda_uses(ctx)]
+    return all(major < newest[0] or (minor is not None and (major, minor) <= newest) for major, minor in needs)
 
 
 def unknown_facts(ctx: CheckContext) -> Iterator[Finding]:
@@ -164,7 +178,7 @@ def unknown_facts(ctx: CheckContext) -> Iterator[Finding]:
                 f"add its compute capability to data/cuda_archs.json from NVIDIA's release notes, then `{REFRESH} --check`",
                 [ev_gpu(ctx, gpu), _age("cuda_archs")],
             )
-    if ctx.driver is not None and cuda.driver_newer_than_data(ctx.driver.parts):
+    if ctx.driver is not None and cuda.driver_newer_than_data(ctx.driver.parts) and not _within_newest_row(ctx):
         newest = cuda.newest_known_driver()
         yield _unknown(
             f"driver {ctx.driver.text} is newer than the data (newest row: CUDA {cuda.cuda_text(newest.cuda)} with driver "

@@ -208,3 +208,17 @@ def test_a_measurement_that_does_not_cover_the_gpu_is_unknown_not_a_pass(pins, g
 ])
 def test_a_measurement_that_covers_the_gpu_settles_it(pins, gpu, python):
     assert not [m for m in _lb211(ctx(gpus=(gpu,), pins=pins, python=python)) if "measured" in m and pins[-1].split("==")[0] in m]
+
+
+def test_a_driver_newer_than_the_data_is_an_unknown_only_for_what_it_could_not_judge():
+    newer = "610.43.02"
+
+    def driver_unknowns(c):
+        return [f for f in evaluate(c)[0] if f.rule == "LB211" and "newer than the data" in f.message]
+
+    # Everything the job needs is at or below the newest row: that driver runs it.
+    assert not driver_unknowns(ctx(image=_img("nvidia/cuda:12.4.1-runtime-ubuntu22.04"), gpus=("H100",), driver=newer,
+                                   pins=("torch==2.5.1+cu124",), python="3.11"))
+    assert not driver_unknowns(ctx(gpus=("H100",), driver=newer, pins=("numpy==2.1.3",)))
+    # An image CUDA above the newest row is not judged: the unknown stays.
+    assert driver_unknowns(ctx(image=_img("nvidia/cuda:13.3.1-runtime-ubuntu24.04"), gpus=("H100",), driver=newer))

@@ -51,7 +51,9 @@ CASES = [
     ("LB201", ctx(image=cuda_image("12.8.1"), gpus=("B300",), pins=("cupy-cuda12x==13.3.0",)), ["warning"]),
     ("LB201", ctx(image=cuda_image("13.0.2"), gpus=("V100",), pins=("tensorflow==2.18.0",)), ["error"]),
     ("LB201", ctx(image=cuda_image("11.7.1"), gpus=("H100",)), []),  # nothing uses the toolkit
-    ("LB211", ctx(gpus=("H100",), driver="610.43.02"), ["warning"]),  # driver newer than the data
+    # A driver newer than the data: an unknown only when something the job needs is newer too.
+    ("LB211", ctx(image=cuda_image("13.3.1"), gpus=("H100",), driver="610.43.02"), ["warning", "warning"]),  # + the image
+    ("LB211", ctx(image=cuda_image("12.4.1"), gpus=("H100",), driver="610.43.02", pins=("numpy==2.1.3",)), []),
     ("LB211", ctx(image=cuda_image("13.3.1"), gpus=("H100",)), ["warning"]),  # CUDA 13.3 minimum driver unknown
     ("LB211", ctx(gpus=("H100",), driver="550.54.15", pins=("torch==2.4.0",)), []),
     ("LB212", ctx(gpus=("H100",), driver="470.82.01"), ["error"]),  # Hopper needs a driver newer than R470
