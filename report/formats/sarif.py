@@ -39,8 +39,10 @@ def _relative_uri(path: str) -> str:
     # not yet a URI: "%", " ", "#", "?", "|" ... are percent-encoded (a literal "%0A" in a name
     # must not read back as a line break), and so is ":" (a first segment "a:b" would be a scheme).
     uri = path.replace("\\", "/")
-    while uri.startswith("./"):
-        uri = uri[2:]
+    while uri.startswith(("./", "/")):
+        # A leading "/" (a job's "\\x" once its backslash is a slash) would make the reference
+        # absolute, and "//" an authority: relative to %SRCROOT% it is the same file without it.
+        uri = uri[2:] if uri.startswith("./") else uri[1:]
     return quote(uri, safe="/!$&'()*+,;=@")
 
 

@@ -206,3 +206,10 @@ def test_every_finding_shape_validates_and_locates(validator, found, strict, bas
                 assert _RELATIVE_REF.match(uri) or uri == "", uri
             else:
                 assert uri.startswith("file:///"), uri
+
+
+@pytest.mark.parametrize("path, uri", [("\\", ""), ("\\\\srv\\x.txt", "srv/x.txt"), (".\\a\\b", "a/b"), ("a\\b", "a/b")])
+def test_a_backslash_path_is_a_relative_reference_never_an_absolute_one(path, uri):
+    from launchbuild.report.formats.sarif import _relative_uri
+
+    assert _relative_uri(path) == uri
