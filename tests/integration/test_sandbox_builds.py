@@ -109,6 +109,16 @@ def assert_contained(host: dict, job: Path, *texts: str) -> None:
         assert SECRET not in text and CANARY not in text
 
 
+def hostile_build_failed(job: Path, cache: Path, rule: str):
+    """(the finding, the result) of resolving a job whose hostile build fails on purpose: its
+    one finding is `rule`, and its message says the build ran in the sandbox, reached none of
+    the host's secrets and wrote nothing there."""
+    result = run(job, cache)
+    [finding] = result.findings
+    assert finding.rule == rule and "sandboxed-build-ran leaked=0 host-writes=0 uid=" in finding.message, finding.message
+    return finding, result
+
+
 def own_project(job: Path, host: dict, *, fail: bool) -> None:
     job.mkdir(parents=True, exist_ok=True)
     (job / "pyproject.toml").write_text(
@@ -120,9 +130,7 @@ def own_project(job: Path, host: dict, *, fail: bool) -> None:
 def test_the_jobs_own_project_builds_in_the_sandbox_and_reaches_nothing_of_the_host(tmp_path, host):
     job = tmp_path / "bad"
     own_project(job, host, fail=True)
-    result = run(job, tmp_path / "cache")
-    [finding] = result.findings
-    assert finding.rule == "LB311" and "sandboxed-build-ran leaked=0 host-writes=0 uid=" in finding.message, finding.message
+    finding, result = hostile_build_failed(job, tmp_path / "cache", "LB311")
     assert "uid=0" not in finding.message
     assert_contained(host, job, finding.message, result.lock.text)
 
@@ -138,9 +146,7 @@ def test_a_vendored_sdist_builds_in_the_sandbox_and_reaches_nothing_of_the_host(
     make_sdist(job / "vendor", "sdbad", hostile_setup(host, job, "sdbad", fail=True))
     make_sdist(job / "vendor", "sdgood", hostile_setup(host, job, "sdgood", fail=False))
     (job / "requirements.txt").write_text("./vendor/sdbad-1.0.tar.gz\n")
-    result = run(job, tmp_path / "cache")
-    [finding] = result.findings
-    assert finding.rule == "LB301" and "sandboxed-build-ran leaked=0 host-writes=0 uid=" in finding.message, finding.message
+    finding, _ = hostile_build_failed(job, tmp_path / "cache", "LB301")
     assert_contained(host, job, finding.message)
 
     (job / "requirements.txt").write_text("./vendor/sdgood-1.0.tar.gz\n")
@@ -157,9 +163,7 @@ def test_a_dependency_whose_metadata_needs_a_build_is_compiled_in_the_sandbox(tm
         (job / "libs" / name).mkdir(parents=True)
         (job / "libs" / name / "setup.py").write_text(hostile_setup(host, job, name, fail=fail, requires="six"))
     (job / "requirements.txt").write_text("./libs/depbad\n")
-    result = run(job, tmp_path / "cache")
-    [finding] = result.findings
-    assert finding.rule == "LB301" and "sandboxed-build-ran leaked=0 host-writes=0 uid=" in finding.message, finding.message
+    finding, _ = hostile_build_failed(job, tmp_path / "cache", "LB301")
     assert_contained(host, job, finding.message)
 
     (job / "requirements.txt").write_text("./libs/depgood\nsix\n")
