@@ -181,7 +181,7 @@ def clean_run_list(
         if name and version and "+" in version:
             label = version.split("+", 1)[1]
             if _VARIANT.match(label):
-                index = f"{torch_index_url.rstrip('/')}/{label}"
+                index = variant_index(torch_index_url, label)
                 if index not in extra:
                     extra.append(index)
                 variants.append((name, label))
@@ -229,6 +229,11 @@ def _dedupe(lines: list[RequirementLine]) -> tuple[list[RequirementLine], list[C
     return [x for x in out if x is not None], actions
 
 
+def variant_index(torch_index_url: str, label: str) -> str:
+    """The torch wheel index's folder for one build label (cu121, cpu): where its wheels are."""
+    return f"{torch_index_url.rstrip('/')}/{label}"
+
+
 def torch_build_route(build: str, requirements, torch_index_url: str, where: str,
                       family: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...], list[CleaningAction]]:
     """(extra index, cuda variants, actions) for an environment's PyTorch selector (`build`:
@@ -236,7 +241,7 @@ def torch_build_route(build: str, requirements, torch_index_url: str, where: str
     the wheel index's folder for that build, as `+cuXYZ` pins in a run list do (clean_run_list)."""
     if not _VARIANT.match(build):
         return (), (), []
-    index = f"{torch_index_url.rstrip('/')}/{build}"
+    index = variant_index(torch_index_url, build)
     routed = [line for line in requirements if line.name and canonicalize_name(line.name) in family]
     actions = [CleaningAction(line.text, "rerouted", f"{where} selects PyTorch's {build} build: {line.name} "
                               f"comes from {index}", line.location) for line in routed]

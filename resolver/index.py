@@ -68,12 +68,9 @@ def facts_for_target(name: str, version: str, release: dict, target: Target,
     sizes: dict = given if isinstance(given, dict) else {}
     target_sizes: list[int] = []
     for filename, packagetype in release.get("files", []):
-        if locked is not None and filename not in locked:
-            if filename.endswith(".whl") and _fits_target(filename, supported):
-                unlocked_wheel = True
-            continue
+        allowed = locked is None or filename in locked
         if packagetype == "sdist":
-            has_sdist = True
+            has_sdist = has_sdist or allowed
             continue
         if not filename.endswith(".whl"):
             continue
@@ -81,8 +78,12 @@ def facts_for_target(name: str, version: str, release: dict, target: Target,
             _, _, _, tags = parse_wheel_filename(filename)
         except InvalidWheelFilename:
             continue
+        fits = any(t in supported for t in tags)
+        if not allowed:
+            unlocked_wheel = unlocked_wheel or fits
+            continue
         wheel_tags += sorted(str(t) for t in tags)
-        if any(t in supported for t in tags):
+        if fits:
             has_wheel = True
             size = sizes.get(filename)
             if isinstance(size, int) and not isinstance(size, bool) and size >= 0:
@@ -95,13 +96,6 @@ def facts_for_target(name: str, version: str, release: dict, target: Target,
         wheel_bytes=max(target_sizes) if target_sizes else None,
         wheel_not_locked=unlocked_wheel and not has_wheel,
     )
-
-
-def _fits_target(filename: str, supported) -> bool:
-    try:
-        return any(t in supported for t in parse_wheel_filename(filename)[3])
-    except InvalidWheelFilename:
-        return False
 
 
 PROJECT_ONLY_MARK = "project-documents-only.json"  # beside an index's cached facts
@@ -118,7 +112,7 @@ def valid_release(entry: object) -> bool:
             and (requires is None or isinstance(requires, str)))
 
 
-def _lacks_sizes(release: dict) -> bool:
+def _lacks_sizes_or_digests(release: dict) -> bool:
     """Cached before the index's file sizes (the layer split needs them) or digests (the facts
     hold a lock to the files its hashes allow) were kept."""
     return ("sizes" not in release or "sha256" not in release) and not release.get("missing")
@@ -180,7 +174,7 @@ def fetch_release_files(base: str, name: str, version: str, cache_root: Path,
 
     path = facts_path(cache_root, base, name, version)
     cached = read_json(path)
-    if cached is not None and valid_release(cached) and not _lacks_sizes(cached):  # a damaged entry is a miss, rewritten below
+    if cached is not None and valid_release(cached) and not _lacks_sizes_or_digests(cached):  # a damaged entry is a miss, rewritten below
         return None if cached.get("missing") else cached
     # An index seen to serve only the project document (a mirror: its release URLs answer 404
     # for releases its project document lists) is asked for that document at once, not 404 first.
@@ -250,7 +244,7 @@ def _package_facts(lock: Lock, cache_root: Path, offline: bool, warm: "IndexPrew
         cached = cached if valid_release(cached) else None  # a damaged entry is a miss
         if offline:
             releases[i] = cached
-        elif cached is None or _lacks_sizes(cached):
+        elif cached is None or _lacks_sizes_or_digests(cached):
             to_fetch.append(i)  # absent, or cached before sizes were kept: asked once more
         else:
             releases[i] = None if cached.get("missing") else cached
