@@ -138,9 +138,9 @@ def last_toolkit_for(cc: CC) -> Version | None:
 def runs_on(build: ArchBuild, cc: CC) -> str | None:
     """'cubin' if some cubin runs natively on that CC, 'ptx' if only through PTX JIT,
     None if the build ships nothing that runs there."""
-    if any(a[0] == cc[0] and a[1] <= cc[1] for a in build.archs):
+    if any(a[0] == cc[0] and a[1] <= cc[1] for a in build.archs) or tuple(cc) in build.archs_a:
         return "cubin"
-    if build.ptx is not None and build.ptx <= cc:
+    if build.ptx is not None and build.ptx <= cc or tuple(cc) in build.ptx_a:
         return "ptx"
     return None
 

@@ -141,12 +141,18 @@ class ArchBuild:
 
     archs: tuple[tuple[int, int], ...]
     ptx: tuple[int, int] | None
+    # Architecture-specific code (sm_100a, compute_100a) runs on exactly its CC, never on a later
+    # minor of the major: FlashMLA's sm_100a kernels do not load on a B300 (sm_103).
+    archs_a: tuple[tuple[int, int], ...] = ()
+    ptx_a: tuple[tuple[int, int], ...] = ()
 
     def describe(self) -> str:
-        parts = [f"sm_{a}{b}" for a, b in self.archs]
+        parts = sorted([(cc, f"sm_{cc[0]}{cc[1]}") for cc in self.archs] + [(cc, f"sm_{cc[0]}{cc[1]}a") for cc in self.archs_a])
+        text = [name for _cc, name in parts]
         if self.ptx:
-            parts.append(f"compute_{self.ptx[0]}{self.ptx[1]}")
-        return " ".join(parts)
+            text.append(f"compute_{self.ptx[0]}{self.ptx[1]}")
+        text += [f"compute_{a}{b}a" for a, b in self.ptx_a]
+        return " ".join(text)
 
 
 @functools.cache

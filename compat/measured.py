@@ -86,14 +86,25 @@ def _wheels() -> dict[tuple[str, str, str], WheelFacts]:
     return out
 
 
+def _cc(sm: int) -> tuple[int, int]:
+    return sm // 10, sm % 10
+
+
+def build_of(row: dict) -> ArchBuild:
+    """The ArchBuild of a wheel_archs row: its portable cubins, its lowest PTX (JIT runs it on any
+    later CC), and its architecture-specific cubins and PTX (`cubins_a`, `ptx_a`: exactly that CC)."""
+    ptx = row["ptx"]
+    return ArchBuild(tuple(_cc(sm) for sm in row["cubins"]), _cc(min(ptx)) if ptx else None,
+                     tuple(_cc(sm) for sm in row.get("cubins_a", ())), tuple(_cc(sm) for sm in row.get("ptx_a", ())))
+
+
 @functools.cache
 def _archs() -> dict[tuple[str, str, str], ArchMeasurement]:
     out = {}
     for r in _rows("wheel_archs"):
-        ptx = tuple(r["ptx"])
-        build = ArchBuild(tuple((sm // 10, sm % 10) for sm in r["cubins"]), (min(ptx) // 10, min(ptx) % 10) if ptx else None)
         out[(r["package"], r["version"], r["machine"])] = ArchMeasurement(
-            r["package"], r["version"], r["machine"], r.get("member"), int(r.get("cuda_named", -1)), r.get("method", "fatbin"), build, ptx, r["source"], r["checked"])
+            r["package"], r["version"], r["machine"], r.get("member"), int(r.get("cuda_named", -1)), r.get("method", "fatbin"),
+            build_of(r), tuple(r["ptx"]), r["source"], r["checked"])
     return out
 
 

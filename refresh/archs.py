@@ -24,13 +24,16 @@ _SHARED_OBJECT = re.compile(r"\.so(?:\.[0-9]+)*$")
 # a fatbin of one library is not: libtorch_cuda_linalg also carries MAGMA's kernels, built for
 # other SMs (sm_35, sm_50 and sm_60 in releases whose list stops at sm_70).
 ARCH_FLAGS_MEMBERS = {"torch": "torch/lib/libtorch_python.so"}
-_ARCH_FLAGS = re.compile(rb"(?<![\w])((?:sm|compute)_\d{2,3}a?(?: (?:sm|compute)_\d{2,3}a?)+)(?![\w])")
+_ARCH_FLAGS = re.compile(rb"(?<![\w])((?:sm|compute)_\d{2,3}[af]?(?: (?:sm|compute)_\d{2,3}[af]?)+)(?![\w])")
 # TensorFlow wheels describe their own build: tensorflow/python/platform/build_info.py lists
 # cuda_compute_capabilities (['sm_60', ..., 'compute_90']) and is_cuda_build.
 BUILD_INFO_MEMBERS = {"tensorflow": "tensorflow/python/platform/build_info.py"}
 _TF_CAPS = re.compile(r"""['"]cuda_compute_capabilities['"]\s*,\s*\[([^\]]*)\]""")
 _TF_IS_CUDA = re.compile(r"""['"]is_cuda_build['"]\s*,\s*(True|False)""")
 SELF_DESCRIBED = {**ARCH_FLAGS_MEMBERS, **BUILD_INFO_MEMBERS}
+# sm_90a is the first architecture-specific target (CUDA 12.0): a reading with no SM from 90 up
+# cannot have folded an `a` into plain code.
+FIRST_ARCH_SPECIFIC = 90
 MAX_MEMBER = 512 * 1024 * 1024  # uncompressed; torch's smaller CUDA libraries are well under
 MAX_TRIES = 6
 
@@ -48,19 +51,35 @@ class Measurement:
     cuda_named: int = 0  # shared objects named like CUDA code (libtorch_cuda*, *_cuda.so): 0 on CPU-only wheels
     method: str = "fatbin"  # "fatbin": the .nv_fatbin of `member`; "arch-flags"/"build-info": the list the wheel states
     versions: tuple[tuple[str, str], ...] = ()  # build-info: ('cuda_version', '12.5.1'), ('cudnn_version', '9')
+    cubins_a: tuple[int, ...] = ()  # architecture-specific cubins (sm_100a): they run on exactly that CC
+    ptx_a: tuple[int, ...] = ()  # architecture-specific PTX (compute_100a)
 
 
-def build_info(text: str) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
-    """(cubin SMs, PTX archs) from TensorFlow's build_info.py; ((), ()) for a CPU build; None if absent."""
+Lists = tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], tuple[int, ...]]
+
+
+def _split(words: list[tuple[str, str, str]]) -> Lists:
+    """(cubins, ptx, cubins_a, ptx_a) from ("sm" | "compute", digits, "" | "a" | "f") words.
+    `f` (family-specific, sm_100f) code runs across its family like plain code of that SM."""
+    def pick(kind: str, specific: bool) -> tuple[int, ...]:
+        return tuple(sorted({int(n) for k, n, suffix in words if k == kind and (suffix == "a") == specific}))
+    return pick("sm", False), pick("compute", False), pick("sm", True), pick("compute", True)
+
+
+_WORD = r"(sm|compute)_(\d{2,3})([af]?)"
+_WORD_RE = re.compile(_WORD)
+
+
+def build_info(text: str) -> Lists | None:
+    """(cubins, ptx, cubins_a, ptx_a) from TensorFlow's build_info.py; all empty for a CPU build;
+    None if absent."""
     is_cuda = _TF_IS_CUDA.search(text)
     if is_cuda is not None and is_cuda.group(1) == "False":
-        return (), ()
+        return (), (), (), ()
     caps = _TF_CAPS.search(text)
     if caps is None:
         return None
-    words = re.findall(r"(sm|compute)_(\d{2,3})", caps.group(1))
-    return (tuple(sorted({int(n) for kind, n in words if kind == "sm"})),
-            tuple(sorted({int(n) for kind, n in words if kind == "compute"})))
+    return _split(re.findall(_WORD + r"\b", caps.group(1)))
 
 
 _TF_VERSIONS = re.compile(r"""['"](cuda_version|cudnn_version)['"]\s*,\s*['"]([0-9.]+)['"]""")
@@ -71,15 +90,13 @@ def build_versions(text: str) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(dict(_TF_VERSIONS.findall(text)).items()))
 
 
-def arch_flags(blob: bytes) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
-    """(cubin SMs, PTX archs) from the longest CUDA_ARCH_FLAGS-like string in a binary, or None."""
+def arch_flags(blob: bytes) -> Lists | None:
+    """(cubins, ptx, cubins_a, ptx_a) from the longest CUDA_ARCH_FLAGS-like string in a binary, or None."""
     hits = _ARCH_FLAGS.findall(blob)
     if not hits:
         return None
     words = max(hits, key=len).decode("ascii").split()
-    sms = tuple(sorted({int(w[3:].rstrip("a")) for w in words if w.startswith("sm_")}))
-    ptx = tuple(sorted({int(w[8:].rstrip("a")) for w in words if w.startswith("compute_")}))
-    return sms, ptx
+    return _split([(m[1], m[2], m[3]) for m in map(_WORD_RE.fullmatch, words) if m is not None])
 
 
 def cuda_named(members: list[wheelzip.Member]) -> int:
@@ -105,15 +122,17 @@ def measure(src: wheelzip.RangeSource, budget: wheelzip.Budget, max_tries: int =
         text = wheelzip.read_member(src, budget, info_member, 4 * 1024 * 1024).decode("utf-8", "replace")
         found = build_info(text)
         if found is not None:
-            named = info_member.name if found[0] or found[1] else None
+            named = info_member.name if any(found) else None
             return Measurement(named, found[0], found[1], tuple(tried), budget.used,
-                               cuda_named(members) if named else 0, "build-info", build_versions(text) if named else ())
+                               cuda_named(members) if named else 0, "build-info", build_versions(text) if named else (),
+                               found[2], found[3])
     flags_member = next((m for m in members if m.name == ARCH_FLAGS_MEMBERS.get(package or "")), None)
     if flags_member is not None:
         tried.append(flags_member.name)
         found = arch_flags(wheelzip.read_member(src, budget, flags_member, MAX_MEMBER))
-        if found is not None and found[0]:
-            return Measurement(flags_member.name, found[0], found[1], tuple(tried), budget.used, cuda_named(members), "arch-flags")
+        if found is not None and (found[0] or found[2]):
+            return Measurement(flags_member.name, found[0], found[1], tuple(tried), budget.used, cuda_named(members),
+                               "arch-flags", (), found[2], found[3])
     for member in candidates(members)[:max_tries]:
         tried.append(member.name)
         blob = wheelzip.read_member(src, budget, member, MAX_MEMBER)
@@ -122,5 +141,6 @@ def measure(src: wheelzip.RangeSource, budget: wheelzip.Budget, max_tries: int =
         except fatbin.NotAnElf:
             continue
         if code is not None and not code.empty:
-            return Measurement(member.name, code.cubins, code.ptx, tuple(tried), budget.used, cuda_named(members))
+            return Measurement(member.name, code.cubins, code.ptx, tuple(tried), budget.used, cuda_named(members),
+                               cubins_a=code.cubins_a, ptx_a=code.ptx_a)
     return Measurement(None, (), (), tuple(tried), budget.used, cuda_named(members))

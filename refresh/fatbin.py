@@ -5,9 +5,19 @@ kind 1 = PTX (JIT-compiled by the driver for any CC >= its arch), kind 2 = an EL
 exactly one SM. Layout (as cuobjdump reads it; little-endian):
   container: u32 magic, u16 version, u16 header_size, u64 entries_size
   entry:     u16 kind, u16 version, u32 header_size, u64 payload_size, u32 compressed_size,
-             u32 _, u16 minor, u16 major, u32 arch, ...
+             u32 _, u16 minor, u16 major, u32 arch, u32 name_offset, u32 name_size, u64 flags, ...
 The next entry starts at entry + header_size + payload_size. Payloads are never decompressed:
 only the headers are needed to say which SMs are covered.
+
+Architecture-specific code (`sm_90a`, `sm_100a`: `-gencode arch=compute_100a,code=sm_100a`) runs
+on exactly that compute capability, never on a later minor of its major (sm_100a code does not
+load on sm_103), so it is listed apart. Its entries carry flag bit 20 (FLAG_ARCH_SPECIFIC). This is
+measured, not documented by NVIDIA: in sglang-kernel 0.4.4's aarch64 wheel, whose build names
+`code=sm_90` and `code=sm_100a ... sm_121a` and whose entries cuobjdump 13.0 lists as `sm_90`
+and `sm_100a` ... `sm_121a`, every one of the 56 sm_90 entries has the bit clear and every
+`a` entry has it set; FlashMLA's sm_90a-only kernels have it set too. The cubin's own ELF
+e_flags do not carry the distinction under the CUDA 13 ABI, so the fatbin header is read.
+Family-specific code (`sm_100f`, bit 21) runs across its family like plain code of that SM.
 """
 
 from __future__ import annotations
@@ -19,6 +29,8 @@ from launchbuild.core.records import dataclass
 FATBIN_MAGIC = 0xBA55ED50
 KIND_PTX = 1
 KIND_CUBIN = 2
+FLAG_ARCH_SPECIFIC = 1 << 20
+_FLAGS_AT = 40  # offset of the u64 flags in an entry header
 _ELF_MAGIC = b"\x7fELF"
 
 
@@ -32,10 +44,12 @@ class FatbinContents:
 
     cubins: tuple[int, ...]  # SM numbers, sorted, unique: (50, 60, 70, 80, 90)
     ptx: tuple[int, ...]  # PTX virtual archs, sorted, unique
+    cubins_a: tuple[int, ...] = ()  # architecture-specific cubins (sm_90a): exactly that CC
+    ptx_a: tuple[int, ...] = ()  # architecture-specific PTX (compute_90a): JIT on exactly that CC
 
     @property
     def empty(self) -> bool:
-        return not self.cubins and not self.ptx
+        return not (self.cubins or self.ptx or self.cubins_a or self.ptx_a)
 
 
 def elf_sections(blob: bytes) -> dict[str, tuple[int, int]]:
@@ -69,8 +83,7 @@ def elf_sections(blob: bytes) -> dict[str, tuple[int, int]]:
 
 def parse_fatbin(section: bytes) -> FatbinContents:
     """The SMs of every cubin and PTX entry in a `.nv_fatbin` section (all containers)."""
-    cubins: set[int] = set()
-    ptx: set[int] = set()
+    found: dict[tuple[int, bool], set[int]] = {(k, a): set() for k in (KIND_CUBIN, KIND_PTX) for a in (False, True)}
     pos = 0
     while pos + 16 <= len(section):
         magic, _version, header_size, entries_size = struct.unpack_from("<IHHQ", section, pos)
@@ -84,13 +97,14 @@ def parse_fatbin(section: bytes) -> FatbinContents:
             arch, = struct.unpack_from("<I", section, entry + 28)
             if eh_size < 32:
                 break  # a corrupt entry: stop this container rather than loop forever
-            if kind == KIND_CUBIN:
-                cubins.add(arch)
-            elif kind == KIND_PTX:
-                ptx.add(arch)
+            flags = struct.unpack_from("<Q", section, entry + _FLAGS_AT)[0] \
+                if eh_size >= _FLAGS_AT + 8 and entry + _FLAGS_AT + 8 <= len(section) else 0
+            if kind in (KIND_CUBIN, KIND_PTX):
+                found[(kind, bool(flags & FLAG_ARCH_SPECIFIC))].add(arch)
             entry += eh_size + payload
         pos = max(pos + 8, pos + header_size + entries_size)
-    return FatbinContents(tuple(sorted(cubins)), tuple(sorted(ptx)))
+    return FatbinContents(*(tuple(sorted(found[key])) for key in
+                            ((KIND_CUBIN, False), (KIND_PTX, False), (KIND_CUBIN, True), (KIND_PTX, True))))
 
 
 def shared_object_gpu_code(blob: bytes) -> FatbinContents | None:

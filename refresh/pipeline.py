@@ -119,9 +119,12 @@ def refresh_archs(opts: Options) -> None:
         if r["package"] not in keep or r["version"] not in keep[r["package"]]:
             continue
         old = known.get(r["sha256"])
+        if old is not None and "cubins_a" not in old and max(old["cubins"] + old["ptx"], default=0) < archs.FIRST_ARCH_SPECIFIC:
+            old["cubins_a"], old["ptx_a"] = [], []  # no SM that has an `a` variant: nothing was folded
         if old is not None and (r["package"] not in archs.SELF_DESCRIBED or "method" in old) and (
-                r["package"] not in archs.BUILD_INFO_MEMBERS or not old.get("member") or "build_versions" in old):
-            continue  # measured already (rows from before arch-flags or build-version reading are measured again)
+                r["package"] not in archs.BUILD_INFO_MEMBERS or not old.get("member") or "build_versions" in old) \
+                and "cubins_a" in old:
+            continue  # measured already (rows from before arch-flags, build-version or sm_XXa reading are measured again)
         per_wheel = wheelzip.Budget(min(opts.wheel_budget_bytes, total.limit - total.used))
         try:
             m = archs.measure(UrlRange(opts.fetcher, r["url"]), per_wheel, package=r["package"])
@@ -133,13 +136,15 @@ def refresh_archs(opts: Options) -> None:
         measured += 1
         known[r["sha256"]] = {
             "package": r["package"], "version": r["version"], "machine": r["machine"], "sha256": r["sha256"],
-            "wheel": r["wheel"], "member": m.member, "cubins": list(m.cubins), "ptx": list(m.ptx), "cuda_named": m.cuda_named, "method": m.method,
+            "wheel": r["wheel"], "member": m.member, "cubins": list(m.cubins), "ptx": list(m.ptx),
+            "cubins_a": list(m.cubins_a), "ptx_a": list(m.ptx_a), "cuda_named": m.cuda_named, "method": m.method,
             "source": f"{r['url']}#{m.member or 'no-cuda-code'} ({ {'arch-flags': 'CUDA_ARCH_FLAGS string', 'build-info': 'build_info.cuda_compute_capabilities'}.get(m.method, '.nv_fatbin') }; sha256 {r['sha256']}; tried {', '.join(m.tried) or 'nothing'})",
             "checked": opts.today,
         }
         if m.versions:
             known[r["sha256"]]["build_versions"] = dict(m.versions)
-        opts.log(f"archs: {r['package']} {r['version']} {r['machine']}: {m.member} sm {list(m.cubins)} ptx {list(m.ptx)}")
+        opts.log(f"archs: {r['package']} {r['version']} {r['machine']}: {m.member} sm {list(m.cubins)} ptx {list(m.ptx)}"
+                 + (f" arch-specific sm {list(m.cubins_a)} ptx {list(m.ptx_a)}" if m.cubins_a or m.ptx_a else ""))
         if total.used >= total.limit:
             opts.log("archs: byte budget spent; the rest stays unmeasured (run again to continue)")
             break
@@ -154,6 +159,8 @@ def refresh_archs(opts: Options) -> None:
     doc = _header(doc, "wheel_archs",
                   "GPU code measured in wheel binaries: the cubin SMs and PTX archs in the ELF .nv_fatbin of the "
                   "smallest CUDA shared object of the wheel that carries one (member null: no CUDA code found). "
+                  "cubins_a and ptx_a are the architecture-specific ones (sm_100a), which run on exactly that "
+                  "compute capability; cubins and ptx the others. "
                   "Keyed by the wheel's sha256.",
                   "the wheels themselves (files.pythonhosted.org), read by HTTP range requests",
                   "launchbuild data refresh --only archs (after --only pypi)", opts.today)

@@ -70,7 +70,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "wheel_archs": _table({"wheels": _row({
         "package": TEXT, "version": TEXT, "machine": {"enum": ["x86_64", "aarch64"]},
         "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"}, "member": _NULLABLE_TEXT,
-        "cubins": _INTS, "ptx": _INTS})}),
+        "cubins": _INTS, "ptx": _INTS, "cubins_a": _INTS, "ptx_a": _INTS})}),
     "wheel_libs": _table({
         "apt_libraries": _row({"apt": TEXT, "library": {"type": "string", "pattern": "^lib[a-z0-9+]+$"}}),
         "wheels": _row({

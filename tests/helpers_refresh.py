@@ -7,18 +7,26 @@ import io
 import struct
 import zipfile
 
-from launchbuild.refresh.fatbin import FATBIN_MAGIC, KIND_CUBIN, KIND_PTX
+from launchbuild.refresh.fatbin import FATBIN_MAGIC, FLAG_ARCH_SPECIFIC, KIND_CUBIN, KIND_PTX
 
 
-def fatbin_entry(kind: int, arch: int, payload: bytes = b"\0" * 16) -> bytes:
-    header_size = 64
-    head = struct.pack("<HHIQIIHHI", kind, 0x0101, header_size, len(payload), 0, 0, arch % 10, arch // 10, arch)
+# The flags nvcc 12.x/13.x writes: 64-bit, Linux, compressed (0x8011); arch-specific adds bit 20.
+PLAIN_FLAGS = 0x8011
+
+
+def fatbin_entry(kind: int, arch: int, payload: bytes = b"\0" * 16, flags: int = PLAIN_FLAGS,
+                 header_size: int = 64) -> bytes:
+    head = struct.pack("<HHIQIIHHIIIQ", kind, 0x0101, header_size, len(payload), 0, 0, arch % 10, arch // 10, arch,
+                       0, 0, flags)
     head += b"\0" * (header_size - len(head))
     return head + payload
 
 
-def fatbin_container(cubins=(), ptx=()) -> bytes:
-    entries = b"".join(fatbin_entry(KIND_CUBIN, a) for a in cubins) + b"".join(fatbin_entry(KIND_PTX, a) for a in ptx)
+def fatbin_container(cubins=(), ptx=(), cubins_a=(), ptx_a=()) -> bytes:
+    specific = PLAIN_FLAGS | FLAG_ARCH_SPECIFIC
+    entries = b"".join([*(fatbin_entry(KIND_CUBIN, a) for a in cubins), *(fatbin_entry(KIND_PTX, a) for a in ptx),
+                        *(fatbin_entry(KIND_CUBIN, a, flags=specific, header_size=112) for a in cubins_a),
+                        *(fatbin_entry(KIND_PTX, a, flags=specific, header_size=80) for a in ptx_a)])
     return struct.pack("<IHHQ", FATBIN_MAGIC, 1, 16, len(entries)) + entries
 
 
@@ -50,8 +58,8 @@ def elf_with_sections(sections: dict[str, bytes]) -> bytes:
     return bytes(body)
 
 
-def cuda_so(cubins=(), ptx=(), containers: int = 1) -> bytes:
-    fat = b"".join(fatbin_container(cubins, ptx) for _ in range(containers))
+def cuda_so(cubins=(), ptx=(), containers: int = 1, cubins_a=(), ptx_a=()) -> bytes:
+    fat = b"".join(fatbin_container(cubins, ptx, cubins_a, ptx_a) for _ in range(containers))
     return elf_with_sections({".text": b"\x90" * 32, ".nv_fatbin": fat})
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from launchbuild.compat import measured
-from launchbuild.compat.data import ArchBuild
 from launchbuild.core import cache as core_cache
 
 ON_DEMAND = ("torch", "tensorflow")
@@ -25,20 +24,26 @@ def cache_dir() -> Path:
 
 
 def _from_row(row: dict) -> measured.ArchMeasurement:
-    ptx = tuple(row["ptx"])
-    build = ArchBuild(tuple((sm // 10, sm % 10) for sm in row["cubins"]), (min(ptx) // 10, min(ptx) % 10) if ptx else None)
     return measured.ArchMeasurement(row["package"], row["version"], row["machine"], row.get("member"),
-                                    int(row.get("cuda_named", -1)), row.get("method", "fatbin"), build, ptx,
-                                    row["source"], row["checked"], source_table=f"measured on demand ({cache_dir()})")
+                                    int(row.get("cuda_named", -1)), row.get("method", "fatbin"), measured.build_of(row),
+                                    tuple(row["ptx"]), row["source"], row["checked"],
+                                    source_table=f"measured on demand ({cache_dir()})")
 
 
 def _valid_row(row: dict) -> bool:
-    """A cached measurement `_from_row` can read: any other shape is a miss, measured again."""
+    """A cached measurement `_from_row` can read: any other shape is a miss, measured again. So is
+    one without `cubins_a` that has an SM with an `a` variant: its reader folded sm_100a into sm_100."""
     def ints(v: object) -> bool:
         return isinstance(v, list) and all(isinstance(x, int) and not isinstance(x, bool) for x in v)
 
-    return (all(isinstance(row.get(k), str) for k in ("package", "version", "machine", "source", "checked"))
-            and ints(row.get("cubins")) and ints(row.get("ptx")))
+    if not (all(isinstance(row.get(k), str) for k in ("package", "version", "machine", "source", "checked"))
+            and ints(row.get("cubins")) and ints(row.get("ptx"))):
+        return False
+    if "cubins_a" not in row and "ptx_a" not in row:
+        from launchbuild.refresh.archs import FIRST_ARCH_SPECIFIC
+
+        return max(row["cubins"] + row["ptx"], default=0) < FIRST_ARCH_SPECIFIC
+    return ints(row.get("cubins_a")) and ints(row.get("ptx_a"))
 
 
 def _cached(sha: str) -> dict | None:
@@ -67,7 +72,8 @@ def _measure(name: str, version: str, machine: str, shas: set[str], budget) -> d
     except (InfraUnavailable, wheelzip.BadZip, wheelzip.BudgetExceeded):
         return None
     return {"package": name, "version": version, "machine": machine, "sha256": wheel.sha256, "wheel": wheel.filename,
-            "member": m.member, "cubins": list(m.cubins), "ptx": list(m.ptx), "cuda_named": m.cuda_named, "method": m.method,
+            "member": m.member, "cubins": list(m.cubins), "ptx": list(m.ptx), "cubins_a": list(m.cubins_a),
+            "ptx_a": list(m.ptx_a), "cuda_named": m.cuda_named, "method": m.method,
             "source": f"{wheel.url}#{m.member or 'no-cuda-code'} (sha256 {wheel.sha256})",
             "checked": datetime.date.today().isoformat()}
 

@@ -6,6 +6,7 @@ evidence can say "lock" or "PyPI default for torch 2.4 (data/torch.json)".
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 from packaging.version import InvalidVersion, Version
@@ -141,7 +142,7 @@ class TorchBuild:
             m = self.measured.build
             if table is None or self.measured.method == "arch-flags":
                 return m  # the wheel's own TORCH_CUDA_ARCH_LIST: nothing to add
-            return data.ArchBuild(tuple(sorted(set(m.archs) | set(table.archs))), m.ptx)
+            return dataclasses.replace(m, archs=tuple(sorted(set(m.archs) | set(table.archs))))
         return table
 
     @property

@@ -59,7 +59,7 @@ LB203 = Rule(
     "Framework build has no kernels for the GPU",
     "Official framework wheels ship cubins for a fixed list of compute capabilities, plus PTX "
     "for some. A cubin runs on the same major with an equal or higher minor; crossing a major "
-    "needs PTX. Otherwise every CUDA call fails with 'no kernel image is available'. A GPU "
+    "needs PTX. Architecture-specific code (sm_100a) runs on exactly its compute capability. Otherwise every CUDA call fails with 'no kernel image is available'. A GPU "
     "reached only by the driver JIT-compiling PTX is a warning: slow first start, and JIT "
     "failures are reported (TensorFlow on Blackwell). So is a torch build of unmeasured kernels "
     "whose CUDA predates the GPU's architecture (cu113 on an H800): it cannot have its cubins.",

@@ -154,6 +154,12 @@ def test_package_tables_have_apt_names():
         (data.ArchBuild(((10, 0),), None), (10, 3), "cubin"),
         (data.ArchBuild(((12, 0),), (12, 0)), (12, 1), "cubin"),
         (data.ArchBuild((), (9, 0)), (8, 9), None),
+        # architecture-specific code (sm_100a, compute_100a) runs on exactly its CC
+        (data.ArchBuild(((9, 0),), None, ((10, 0),)), (10, 0), "cubin"),
+        (data.ArchBuild(((9, 0),), None, ((10, 0),)), (10, 3), None),
+        (data.ArchBuild((), None, ((12, 0),)), (12, 1), None),
+        (data.ArchBuild((), None, (), ((10, 0),)), (10, 0), "ptx"),
+        (data.ArchBuild((), None, (), ((9, 0),)), (10, 0), None),
     ],
 )
 def test_binary_compatibility_rules(build, cc, expected):

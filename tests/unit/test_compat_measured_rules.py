@@ -195,6 +195,10 @@ def _lb211(c):
     (("onnxruntime-gpu==1.16.3",), "K80", "3.10"),  # its CUDA provider: sm_52-sm_80 + compute_52, nothing for sm_37
     (("onnxruntime-gpu==1.19.2",), "A100", "3.10"),  # a row with no GPU code found in the libraries read
     (("torch==2.7.1", "xformers==0.0.30"), "GTX 1080 Ti", "3.12"),  # only the FlashAttention-3 library was read: sm_90
+    # architecture-specific cubins run on exactly their CC: sm_100a is not code for a B300 (sm_103),
+    # nor sm_120a for a GB10 (sm_121); the reader once folded them into sm_100 and sm_120
+    (("onnxruntime-gpu==1.27.0",), "B300 SXM6 AC", "3.12"),
+    (("onnxruntime-gpu==1.29.0",), "GB10", "3.12"),
 ])
 def test_a_measurement_that_does_not_cover_the_gpu_is_unknown_not_a_pass(pins, gpu, python):
     got = [m for m in _lb211(ctx(gpus=(gpu,), pins=pins, python=python)) if pins[-1].split("==")[0] in m]
@@ -203,7 +207,9 @@ def test_a_measurement_that_does_not_cover_the_gpu_is_unknown_not_a_pass(pins, g
 
 @pytest.mark.parametrize("pins,gpu,python", [
     (("onnxruntime-gpu==1.16.3",), "A100", "3.10"),
-    (("torch==2.8.0", "vllm==0.14.1"), "H100", "3.12"),
+    (("torch==2.8.0", "vllm==0.14.1"), "H100", "3.12"),  # FlashMLA's sm_90a: exactly an H100's CC
+    (("torch==2.8.0", "vllm==0.14.1"), "B300 SXM6 AC", "3.12"),  # its sm_100f (family) code runs on sm_103
+    (("onnxruntime-gpu==1.27.0",), "B200", "3.12"),  # sm_100a on sm_100
     (("jax==0.10.2", "jaxlib==0.10.2", "jax-cuda13-plugin==0.10.2", "jax-cuda13-pjrt==0.10.2"), "V100", "3.12"),  # LB203's
 ])
 def test_a_measurement_that_covers_the_gpu_settles_it(pins, gpu, python):

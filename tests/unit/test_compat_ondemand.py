@@ -30,6 +30,20 @@ def test_cached_measurement_is_used_offline_and_drives_lb203(tmp_path, monkeypat
     assert lb203 and "measured on demand" in " ".join(e.source for e in lb203[0].evidence)
 
 
+def test_a_cached_reading_that_folded_arch_specific_code_is_a_miss(tmp_path, monkeypatch):
+    # Before sm_100a was read apart it counted as sm_100 (which would claim an sm_103): such an entry
+    # is measured again; one with no SM from 90 up could not have folded anything and is kept.
+    monkeypatch.setenv("LAUNCHBUILD_CACHE_DIR", str(tmp_path))
+    (tmp_path / "wheel-archs").mkdir()
+    row = {"package": "torch", "version": "2.99.0", "machine": "x86_64", "member": "torch/lib/libtorch_python.so",
+           "cubins": [80, 90, 100], "ptx": [], "cuda_named": 3, "method": "arch-flags", "source": "test", "checked": "2026-12-01"}
+    for sha, extra in (("c" * 64, {}), ("d" * 64, {"cubins_a": [100], "ptx_a": []})):
+        (tmp_path / "wheel-archs" / f"{sha}.json").write_text(json.dumps({**row, "sha256": sha, **extra}))
+    assert ondemand.measure_locked(_lock("2.99.0", "c" * 64), "linux/amd64", offline=True) == ()
+    got = ondemand.measure_locked(_lock("2.99.0", "d" * 64), "linux/amd64", offline=True)
+    assert len(got) == 1 and got[0].build.describe() == "sm_80 sm_90 sm_100 sm_100a"
+
+
 def test_nothing_measured_offline_without_a_cache_entry(tmp_path, monkeypatch):
     monkeypatch.setenv("LAUNCHBUILD_CACHE_DIR", str(tmp_path))
     assert ondemand.measure_locked(_lock("1.9.1", "b" * 64), "linux/amd64", offline=True) == ()

@@ -9,7 +9,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from launchbuild.refresh import archs, fatbin, wheelzip
-from tests.helpers_refresh import cuda_so, elf_with_sections, fatbin_container, wheel_bytes
+import struct
+
+from launchbuild.refresh.fatbin import FATBIN_MAGIC, KIND_CUBIN
+from tests.helpers_refresh import cuda_so, elf_with_sections, fatbin_container, fatbin_entry, wheel_bytes
+
+
+def fatbin_entry_container(*entries: bytes) -> bytes:
+    body = b"".join(entries)
+    return struct.pack("<IHHQ", FATBIN_MAGIC, 1, 16, len(body)) + body
 
 SMS = st.lists(st.sampled_from([35, 37, 50, 52, 60, 61, 70, 75, 80, 86, 89, 90, 100, 103, 110, 120, 121]), max_size=8)
 
@@ -34,10 +42,27 @@ def test_padding_between_containers_is_skipped():
 
 
 @settings(max_examples=150, deadline=None)
-@given(cubins=SMS, ptx=SMS)
-def test_parser_round_trips_any_arch_list(cubins, ptx):
-    got = fatbin.shared_object_gpu_code(cuda_so(cubins, ptx))
-    assert got.cubins == tuple(sorted(set(cubins))) and got.ptx == tuple(sorted(set(ptx)))
+@given(cubins=SMS, ptx=SMS, cubins_a=SMS, ptx_a=SMS)
+def test_parser_round_trips_any_arch_list(cubins, ptx, cubins_a, ptx_a):
+    got = fatbin.shared_object_gpu_code(cuda_so(cubins, ptx, cubins_a=cubins_a, ptx_a=ptx_a))
+    assert got == fatbin.FatbinContents(*(tuple(sorted(set(x))) for x in (cubins, ptx, cubins_a, ptx_a)))
+
+
+def test_arch_specific_entries_are_read_apart_by_their_flag():
+    # sglang-kernel 0.4.4 (aarch64), as measured: code=sm_90 has flags 0x8011, code=sm_100a and
+    # code=sm_120a have 0x1108011 in 112-byte entry headers; FlashMLA's sm_90a has 0x100011.
+    section = fatbin_container((90,)) + fatbin_container(cubins_a=(100, 120)) + \
+        fatbin_entry_container(fatbin_entry(KIND_CUBIN, 90, flags=0x100011))
+    got = fatbin.parse_fatbin(section)
+    assert got == fatbin.FatbinContents((90,), (), (90, 100, 120), ())
+    assert not got.empty and fatbin.FatbinContents((), (), (), (100,)).empty is False
+    # bit 21 (family-specific, sm_100f) runs across the family: read as plain code
+    assert fatbin.parse_fatbin(fatbin_entry_container(fatbin_entry(KIND_CUBIN, 100, flags=0x1208011))).cubins == (100,)
+
+
+def test_a_short_entry_header_has_no_flags_and_reads_as_plain_code():
+    entry = fatbin_entry(KIND_CUBIN, 90, header_size=40)
+    assert fatbin.parse_fatbin(fatbin_entry_container(entry)) == fatbin.FatbinContents((90,), ())
 
 
 @settings(max_examples=300, deadline=None)
@@ -122,7 +147,9 @@ def test_torch_arch_list_is_read_from_its_compiled_in_flags_not_a_magma_fatbin()
 
 
 def test_arch_flags_with_ptx_and_a_cpu_build_without_flags():
-    assert archs.arch_flags(b"\0sm_80 sm_90 compute_90\0") == ((80, 90), (90,))
+    assert archs.arch_flags(b"\0sm_80 sm_90 compute_90\0") == ((80, 90), (90,), (), ())
+    # `a` code runs on exactly its CC and is kept apart; `f` (family) code reads as plain code
+    assert archs.arch_flags(b"\0sm_80 sm_90a sm_100a sm_100f compute_120a\0") == ((80, 100), (), (90, 100), (120,))
     assert archs.arch_flags(b"no flags here sm_80") is None
     blob = wheel_bytes({"torch/lib/libtorch_python.so": elf_with_sections({".rodata": b"cpu only"})})
     m = archs.measure(wheelzip.BytesSource(blob), wheelzip.Budget(10 * 2**20), package="torch")
@@ -138,8 +165,9 @@ def test_arch_flags_never_crashes(blob):
 
 def test_tensorflow_build_info_is_its_own_arch_list():
     text = "build_info = collections.OrderedDict([('cuda_compute_capabilities', ['sm_60', 'sm_70', 'sm_80', 'sm_89', 'compute_90']), ('is_cuda_build', True)])"
-    assert archs.build_info(text) == ((60, 70, 80, 89), (90,))
-    assert archs.build_info("build_info = collections.OrderedDict([('is_cuda_build', False)])") == ((), ())
+    assert archs.build_info(text) == ((60, 70, 80, 89), (90,), (), ())
+    assert archs.build_info("build_info = collections.OrderedDict([('is_cuda_build', False)])") == ((), (), (), ())
+    assert archs.build_info("[('cuda_compute_capabilities', ['sm_80', 'sm_90a', 'compute_90'])]") == ((80,), (90,), (90,), ())
     assert archs.build_info("nothing") is None
     blob = wheel_bytes({"tensorflow/python/platform/build_info.py": text.encode(),
                         "tensorflow/libtensorflow_framework.so.2": cuda_so((50,))})
@@ -151,4 +179,4 @@ def test_tensorflow_build_info_is_its_own_arch_list():
 @given(st.text(max_size=300))
 def test_build_info_reader_never_crashes(text):
     got = archs.build_info(text)
-    assert got is None or len(got) == 2
+    assert got is None or len(got) == 4

@@ -17,6 +17,11 @@ from launchbuild.refresh import frameworks, pipeline, pypi, schema
 from tests.helpers_compat import ctx
 
 REPO_DATA = Path(__file__).resolve().parents[2] / "data"
+
+
+def _shipped_day() -> str:
+    """The day the shipped framework tables were derived: a re-derivation on it changes nothing."""
+    return json.loads((REPO_DATA / "jax_cupy.json").read_text())["retrieved"]
 SHA = "a" * 64
 
 
@@ -58,7 +63,7 @@ def test_cupy_floor_is_the_lowest_sm_of_its_cuda_major():
 def test_the_shipped_jax_cupy_table_is_what_the_pipeline_derives(tmp_path):
     for name in ("pypi_wheels", "wheel_archs", "cuda_archs", "jax_cupy"):
         (tmp_path / f"{name}.json").write_text((REPO_DATA / f"{name}.json").read_text())
-    opts = pipeline.Options(data_dir=tmp_path, fetcher=None, today="2026-12-01", log=lambda _m: None)
+    opts = pipeline.Options(data_dir=tmp_path, fetcher=None, today=_shipped_day(), log=lambda _m: None)
     pipeline.refresh_frameworks(opts)
     derived = json.loads((tmp_path / "jax_cupy.json").read_text())
     shipped = json.loads((REPO_DATA / "jax_cupy.json").read_text())
@@ -117,7 +122,7 @@ def test_build_info_versions_are_read_from_the_file():
 def test_the_shipped_tensorflow_table_is_what_the_pipeline_derives(tmp_path):
     for name in ("pypi_wheels", "wheel_archs", "cuda_archs", "jax_cupy", "tensorflow"):
         (tmp_path / f"{name}.json").write_text((REPO_DATA / f"{name}.json").read_text())
-    pipeline.refresh_frameworks(pipeline.Options(data_dir=tmp_path, fetcher=None, today="2026-12-01", log=lambda _m: None))
+    pipeline.refresh_frameworks(pipeline.Options(data_dir=tmp_path, fetcher=None, today=_shipped_day(), log=lambda _m: None))
     derived = json.loads((tmp_path / "tensorflow.json").read_text())
     shipped = json.loads((REPO_DATA / "tensorflow.json").read_text())
     assert derived["releases"] == shipped["releases"] and derived["arch_lists"] == shipped["arch_lists"]
@@ -142,5 +147,5 @@ def test_torch_releases_take_python_and_default_from_pypi_and_keep_the_cited_var
 def test_rerunning_frameworks_on_the_shipped_torch_table_changes_nothing(tmp_path):
     for name in ("pypi_wheels", "wheel_archs", "cuda_archs", "jax_cupy", "tensorflow", "torch"):
         (tmp_path / f"{name}.json").write_text((REPO_DATA / f"{name}.json").read_text())
-    pipeline.refresh_frameworks(pipeline.Options(data_dir=tmp_path, fetcher=None, today="2026-12-01", log=lambda _m: None))
+    pipeline.refresh_frameworks(pipeline.Options(data_dir=tmp_path, fetcher=None, today=_shipped_day(), log=lambda _m: None))
     assert json.loads((tmp_path / "torch.json").read_text())["releases"] == json.loads((REPO_DATA / "torch.json").read_text())["releases"]
