@@ -32,8 +32,12 @@ _NEEDS_CREDENTIALS = re.compile(
     re.IGNORECASE,
 )
 # The remote answered, and has no such repository: HTTP 404 ("repository '<url>/' not found"),
-# or a host's own message over ssh ("ERROR: Repository not found."). The job named it: bad input.
-_NO_SUCH_REPOSITORY = re.compile(r"repository '[^']*' not found|^ERROR: Repository not found", re.IGNORECASE | re.MULTILINE)
+# or a host's own message over ssh ("ERROR: Repository not found."), or git's own when the path
+# (file://, or ssh:// on a host that runs git-upload-pack) holds no repository ("fatal: '/x' does
+# not appear to be a git repository"). The job named it: bad input.
+_NO_SUCH_REPOSITORY = re.compile(r"repository '[^']*' not found|^ERROR: Repository not found|"
+                                 r"^fatal: '[^'\n]*' does not appear to be a git repository",
+                                 re.IGNORECASE | re.MULTILINE)
 _ABBREVIATED_SHA = re.compile(r"[0-9a-fA-F]{4,39}")
 # What git says when a remote that answered goes away during the transfer: reachable, then lost.
 _FETCH_RETRIES = 2

@@ -35,9 +35,13 @@ SHOWN = "git://127.0.0.1:9418/repo.git"
         ("fatal: repository 'https://git.invalid/org/nope.git/' not found\n", "main", BadInput, "no such repository"),
         ("ERROR: Repository not found.\nfatal: Could not read from remote repository.\n\nPlease make sure you have "
          "the correct access rights\nand the repository exists.\n", None, BadInput, "no such repository"),
+        # a path with no repository (file://, or ssh:// to a plain git host), as git 2.x writes it
+        ("fatal: '/srv/nope.git' does not appear to be a git repository\nfatal: Could not read from remote "
+         "repository.\n\nPlease make sure you have the correct access rights\nand the repository exists.\n", None,
+         BadInput, "no such repository"),
     ],
     ids=["early-eof", "reset", "http-cut", "sideband-cut", "refused", "no-host", "credentials", "unknown-ref",
-         "http-404", "ssh-not-found"],
+         "http-404", "ssh-not-found", "path-not-a-repository"],
 )
 def test_fetch_errors(stderr, ref, error, words):
     with pytest.raises(error) as info:
