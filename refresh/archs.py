@@ -60,9 +60,12 @@ Lists = tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], tuple[int, ...]
 
 def _split(words: list[tuple[str, str, str]]) -> Lists:
     """(cubins, ptx, cubins_a, ptx_a) from ("sm" | "compute", digits, "" | "a" | "f") words.
-    `f` (family-specific, sm_100f) code runs across its family like plain code of that SM."""
+    A family cubin (sm_100f) runs across its family like a plain one. Family PTX (compute_100f)
+    JITs only within its family, not on every later CC as plain PTX does: it is counted with the
+    exact ones, which claims less than it can do and never more."""
     def pick(kind: str, specific: bool) -> tuple[int, ...]:
-        return tuple(sorted({int(n) for k, n, suffix in words if k == kind and (suffix == "a") == specific}))
+        exact = ("a",) if kind == "sm" else ("a", "f")
+        return tuple(sorted({int(n) for k, n, suffix in words if k == kind and (suffix in exact) == specific}))
     return pick("sm", False), pick("compute", False), pick("sm", True), pick("compute", True)
 
 

@@ -17,7 +17,9 @@ measured, not documented by NVIDIA: in sglang-kernel 0.4.4's aarch64 wheel, whos
 and `sm_100a` ... `sm_121a`, every one of the 56 sm_90 entries has the bit clear and every
 `a` entry has it set; FlashMLA's sm_90a-only kernels have it set too. The cubin's own ELF
 e_flags do not carry the distinction under the CUDA 13 ABI, so the fatbin header is read.
-Family-specific code (`sm_100f`, bit 21) runs across its family like plain code of that SM.
+Family-specific cubins (`sm_100f`, bit 21; vllm's FlashMLA) run across their family like plain
+code of that SM. Family PTX JITs only within its family, so it is listed with the exact PTX:
+that claims less than it can do, never more.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ FATBIN_MAGIC = 0xBA55ED50
 KIND_PTX = 1
 KIND_CUBIN = 2
 FLAG_ARCH_SPECIFIC = 1 << 20
+FLAG_FAMILY_SPECIFIC = 1 << 21
 _FLAGS_AT = 40  # offset of the u64 flags in an entry header
 _ELF_MAGIC = b"\x7fELF"
 
@@ -99,8 +102,9 @@ def parse_fatbin(section: bytes) -> FatbinContents:
                 break  # a corrupt entry: stop this container rather than loop forever
             flags = struct.unpack_from("<Q", section, entry + _FLAGS_AT)[0] \
                 if eh_size >= _FLAGS_AT + 8 and entry + _FLAGS_AT + 8 <= len(section) else 0
+            exact = FLAG_ARCH_SPECIFIC | (FLAG_FAMILY_SPECIFIC if kind == KIND_PTX else 0)
             if kind in (KIND_CUBIN, KIND_PTX):
-                found[(kind, bool(flags & FLAG_ARCH_SPECIFIC))].add(arch)
+                found[(kind, bool(flags & exact))].add(arch)
             entry += eh_size + payload
         pos = max(pos + 8, pos + header_size + entries_size)
     return FatbinContents(*(tuple(sorted(found[key])) for key in

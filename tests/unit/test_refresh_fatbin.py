@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from launchbuild.refresh import archs, fatbin, wheelzip
 import struct
 
-from launchbuild.refresh.fatbin import FATBIN_MAGIC, KIND_CUBIN
+from launchbuild.refresh.fatbin import FATBIN_MAGIC, KIND_CUBIN, KIND_PTX
 from tests.helpers_refresh import cuda_so, elf_with_sections, fatbin_container, fatbin_entry, wheel_bytes
 
 
@@ -58,6 +58,9 @@ def test_arch_specific_entries_are_read_apart_by_their_flag():
     assert not got.empty and fatbin.FatbinContents((), (), (), (100,)).empty is False
     # bit 21 (family-specific, sm_100f) runs across the family: read as plain code
     assert fatbin.parse_fatbin(fatbin_entry_container(fatbin_entry(KIND_CUBIN, 100, flags=0x1208011))).cubins == (100,)
+    # family PTX JITs only within its family: counted as exact, never as PTX for every later CC
+    assert fatbin.parse_fatbin(fatbin_entry_container(fatbin_entry(KIND_PTX, 100, flags=0x1208011))) == \
+        fatbin.FatbinContents((), (), (), (100,))
 
 
 def test_a_short_entry_header_has_no_flags_and_reads_as_plain_code():
@@ -150,6 +153,7 @@ def test_arch_flags_with_ptx_and_a_cpu_build_without_flags():
     assert archs.arch_flags(b"\0sm_80 sm_90 compute_90\0") == ((80, 90), (90,), (), ())
     # `a` code runs on exactly its CC and is kept apart; `f` (family) code reads as plain code
     assert archs.arch_flags(b"\0sm_80 sm_90a sm_100a sm_100f compute_120a\0") == ((80, 100), (), (90, 100), (120,))
+    assert archs.arch_flags(b"\0sm_100f compute_100f compute_90\0") == ((100,), (90,), (), (100,))
     assert archs.arch_flags(b"no flags here sm_80") is None
     blob = wheel_bytes({"torch/lib/libtorch_python.so": elf_with_sections({".rodata": b"cpu only"})})
     m = archs.measure(wheelzip.BytesSource(blob), wheelzip.Budget(10 * 2**20), package="torch")
