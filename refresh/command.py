@@ -82,7 +82,7 @@ def refresh(
     record: Optional[Path] = typer.Option(None, "--record", help="Save every response to DIR (to grow fixtures)."),
     nvidia_dockerfiles: Optional[Path] = typer.Option(None, "--nvidia-dockerfiles", help="Checkout (or bare git dir) of NVIDIA's container-images repository."),
     nvidia_origin: Optional[str] = typer.Option(None, "--nvidia-origin", help="Where that checkout came from, for the rows' source."),
-    cpython_release_cycle: Optional[Path] = typer.Option(None, "--cpython-release-cycle", help="The Python devguide's include/release-cycle.json."),
+    cpython_release_cycle: Optional[Path] = typer.Option(None, "--cpython-releases", "--cpython-release-cycle", help="python/peps' release_management/python-releases.toml, or an older copy of the devguide's include/release-cycle.json (told apart by suffix, else content)."),
     cpython_origin: Optional[str] = typer.Option(None, "--cpython-origin", help="Where that file came from (repo @ commit), for the rows' source."),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Tables to write (default: the installed launchbuild/data)."),
     budget_mb: int = typer.Option(4096, "--budget-mb", help="Most MiB the wheel measurement may read."),

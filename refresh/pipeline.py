@@ -36,7 +36,7 @@ class Options:
     nvidia_dockerfiles: Path | None = None
     nvidia_origin: str | None = None
     source_dir: Path | None = None  # snapshots of upstream repositories (refresh/upstream.py)
-    cpython_release_cycle: Path | None = None
+    cpython_release_cycle: Path | None = None  # --cpython-releases: python-releases.toml or release-cycle.json
     cpython_origin: str | None = None
     budget_bytes: int = 4 * 1024 ** 3
     wheel_budget_bytes: int = 200 * 1024 ** 2
@@ -250,12 +250,12 @@ def refresh_cpython(opts: Options) -> None:
     from launchbuild.refresh.cpython import release_rows
 
     if opts.cpython_release_cycle is None:
-        opts.summary.append("cpython: skipped (no --cpython-release-cycle FILE); rows kept")
+        opts.summary.append("cpython: skipped (no --cpython-releases FILE); rows kept")
         return
-    rows = release_rows(opts.cpython_release_cycle, opts.cpython_origin or "python/devguide", opts.today)
+    upstream, rows = release_rows(opts.cpython_release_cycle, opts.cpython_origin, opts.today)
     doc = load(opts.data_dir, "cpython")
     doc = _header(doc, "cpython", "CPython releases: first release and end of life (X.Y).",
-                  "python/devguide include/release-cycle.json", "launchbuild data refresh --only cpython --cpython-release-cycle FILE", opts.today)
+                  f"{upstream.repo} {upstream.file}", "launchbuild data refresh --only cpython --cpython-releases FILE", opts.today)
     doc["releases"] = rows
     save(opts.data_dir, "cpython", doc)
     opts.summary.append(f"cpython: {len(rows)} rows")

@@ -307,7 +307,7 @@ def test_cpython_rows_from_the_devguide_file_and_bad_files_are_bad_input(tmp_pat
     assert "2.7" not in rows and all("devguide @ test" in r["source"] for r in rows.values())
     bad = tmp_path / "bad.json"
     bad.write_text("[1, 2]")
-    with pytest.raises(BadInput, match="cpython-release-cycle"):
+    with pytest.raises(BadInput, match="--cpython-releases .*expected an object"):
         pipeline.refresh_cpython(_opts(tmp_path, None, cpython_release_cycle=bad))
     bad.write_text("{not json")
     with pytest.raises(BadInput, match="cannot read it as JSON"):
