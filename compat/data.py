@@ -10,7 +10,7 @@ import functools
 from typing import Any
 
 from launchbuild.core.records import dataclass
-from launchbuild.core.tables import cpython_releases, load, table_checked  # noqa: F401  (rules read them here)
+from launchbuild.core.tables import cpython_releases, load, released_cpythons, table_checked  # noqa: F401  (rules read them here)
 
 Version = tuple[int, ...]
 

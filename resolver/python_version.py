@@ -9,6 +9,7 @@ BadInput naming the file, never a bogus image tag (peers turn `python-3.10.4` in
 
 from __future__ import annotations
 
+import datetime
 import re
 from pathlib import Path
 
@@ -26,8 +27,9 @@ DEFAULT_PYTHON = "3.11"
 _XYZ = re.compile(r"^(\d)\.(\d{1,2})(?:\.\d+)?(?:(?:a|b|rc)\d+)?$")
 
 
-def normalize(value: str, where: str) -> str:
-    """'3.10', '3.10.4', 'python-3.10.4', 'python3.10', 'cpython-3.12' -> 'X.Y'; else BadInput."""
+def normalize(value: str, where: str, *, today: str | None = None) -> str:
+    """'3.10', '3.10.4', 'python-3.10.4', 'python3.10', 'cpython-3.12' -> 'X.Y'; else BadInput.
+    `today` (ISO date; default the clock's) decides which releases are out (`accepted_pythons`)."""
     raw = value.strip()
     text = re.sub(r"^(c?python)[-]?", "", raw, flags=re.IGNORECASE)
     m = _XYZ.match(text)
@@ -35,21 +37,29 @@ def normalize(value: str, where: str) -> str:
         raise BadInput(f"malformed Python version {raw!r} in {where}",
                        hint="write X.Y, e.g. 3.11")
     xy = f"{m.group(1)}.{int(m.group(2))}"
-    accepted = accepted_pythons()
+    accepted = accepted_pythons(today)
     if xy not in accepted:
         raise BadInput(f"unsupported Python {xy} in {where}",
                        hint=f"use one of {', '.join(accepted)}")
     return xy
 
 
-def accepted_pythons() -> tuple[str, ...]:
-    """Every CPython 3 release the data knows (data/cpython.json, from the devguide) from 3.8 on,
-    plus the ones we build images for: an end-of-life Python is a warning (LB213), not bad input.
+def accepted_pythons(today: str | None = None) -> tuple[str, ...]:
+    """Every CPython 3 release the data knows (data/cpython.json) from 3.8 on
+    that is out on `today` (ISO date; default the clock's), plus the ones we build images for: an
+    end-of-life Python is a warning (LB213), not bad input, but one whose first release is still
+    ahead (3.16 before 2027-10-06) has no interpreter or wheels to build with, so it is.
     3.8 is the floor because uv, the default resolver, cannot lock for anything older."""
-    from launchbuild.core.tables import cpython_releases
+    from launchbuild.core.tables import released_cpythons
 
-    known = {xy for xy in cpython_releases() if xy.startswith("3.") and int(xy.split(".")[1]) >= 8} | set(SUPPORTED_PYTHONS)
+    released = released_cpythons(today or _today())
+    known = {xy for xy in released if xy.startswith("3.") and int(xy.split(".")[1]) >= 8} | set(SUPPORTED_PYTHONS)
     return tuple(sorted(known, key=lambda v: tuple(int(p) for p in v.split("."))))
+
+
+def _today() -> str:
+    """The clock's date (ISO), read when a Python is validated; tests pass `today` instead."""
+    return datetime.date.today().isoformat()
 
 
 def _read_first_line(path: Path) -> str | None:

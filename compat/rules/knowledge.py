@@ -391,7 +391,8 @@ def end_of_life_python(ctx: CheckContext) -> Iterator[Finding]:
     today = ctx.today
     if eol > today[:len(eol)]:
         return
-    supported = [v for v, (_f, e) in data.cpython_releases().items() if e and e > today[:len(e)]]
+    # Supported: released by today (not the version in development, which --python refuses) and not past its end.
+    supported = [v for v, (_f, e) in data.released_cpythons(today).items() if e and e > today[:len(e)]]
     # The typed value is the oldest supported Python (the smallest move); the text lists them all.
     # None supported by the data: advice only.
     yield LB213.finding(
