@@ -13,11 +13,16 @@ from __future__ import annotations
 import datetime
 import json
 import re
-import tomllib
+import sys
 from pathlib import Path
 
 from launchbuild.core.records import dataclass
 from launchbuild.errors import BadInput, clip
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - 3.10 only
+    import tomli as tomllib
 
 _XY = re.compile(r"^\d+\.\d+$")
 _MONTH_OR_DAY = re.compile(r"^\d{4}-\d{2}(-\d{2})?$")
@@ -60,9 +65,9 @@ def rows_from_text(text: str, where: str, origin: str | None, checked: str, *, t
     upstream = PEPS if toml else DEVGUIDE
     facts = _toml_facts(text, where) if toml else _json_facts(text, where)
     source = f"{origin or upstream.repo} {upstream.file}"
+    facts.sort(key=lambda f: tuple(int(p) for p in f[0].split(".")))
     rows = [{"python": version, "status": status, "first_release": first, "end_of_life": eol,
              "source": source, "checked": checked} for version, status, first, eol in facts]
-    rows.sort(key=lambda r: tuple(int(p) for p in r["python"].split(".")))
     if not rows:
         raise BadInput(f"{OPTION} {where}: no 3.X entries; {WHAT_TO_PASS}")
     return upstream, rows
@@ -72,14 +77,18 @@ def _is_3x(version: object) -> bool:
     return isinstance(version, str) and _XY.match(version) is not None and version.startswith("3.")
 
 
-def _json_facts(text: str, where: str) -> list[tuple[str, object, object, str | None]]:
+# (X.Y, status, first release, end of life) of each 3.X entry, as the file gives them.
+_Facts = list[tuple[str, object, object, "str | None"]]
+
+
+def _json_facts(text: str, where: str) -> _Facts:
     try:
         doc = json.loads(text)
     except (ValueError, RecursionError) as exc:
         raise BadInput(f"{OPTION} {where}: cannot read it as JSON ({clip(str(exc))}); {WHAT_TO_PASS}") from None
     if not isinstance(doc, dict):
         raise BadInput(f"{OPTION} {where}: expected an object of X.Y -> release facts; {WHAT_TO_PASS}")
-    found = []
+    found: _Facts = []
     for version, facts in doc.items():
         if not _is_3x(version) or not isinstance(facts, dict):
             continue
@@ -89,7 +98,7 @@ def _json_facts(text: str, where: str) -> list[tuple[str, object, object, str | 
     return found
 
 
-def _toml_facts(text: str, where: str) -> list[tuple[str, object, object, str | None]]:
+def _toml_facts(text: str, where: str) -> _Facts:
     try:
         doc = tomllib.loads(text)
     except (ValueError, RecursionError) as exc:
@@ -97,7 +106,7 @@ def _toml_facts(text: str, where: str) -> list[tuple[str, object, object, str | 
     metadata = doc.get("metadata")
     if not isinstance(metadata, dict):
         raise BadInput(f"{OPTION} {where}: no [metadata.\"X.Y\"] tables; {WHAT_TO_PASS}")
-    found = []
+    found: _Facts = []
     for version, facts in metadata.items():
         if not _is_3x(version) or not isinstance(facts, dict):
             continue
