@@ -372,7 +372,7 @@ LB213 = Rule(
     "LB213",
     Severity.WARNING,
     "End-of-life target Python",
-    "CPython releases get security fixes for five years (python/devguide release-cycle.json); "
+    "CPython releases get security fixes for five years (python/peps python-releases.toml); "
     "after that, new wheels stop appearing and fixes never come. W&B runs made on such a Python "
     "still produce jobs, so it is accepted, with this warning.",
     "Move the job to a supported Python.",

@@ -166,6 +166,18 @@ def test_the_refresh_writes_the_peps_header_and_a_table_that_passes_check(tmp_pa
     assert schema.check_table("cpython", doc) == []
 
 
+def test_the_shipped_table_is_the_refresh_of_the_stored_python_releases_toml(tmp_path):
+    """data/cpython.json is the refresh's output from the stored copy (fixture: its metadata
+    tables verbatim), not typed in: every row but its checked date is what the reader gives."""
+    shipped = json.loads((REPO_DATA / "cpython.json").read_text())
+    assert schema.check_table("cpython", shipped) == []
+    origin = "python/peps @ ba4deeb79695 (read through a stored copy)"
+    _, rows = cpython.release_rows(FIXTURES / "python-releases.toml", origin, shipped["retrieved"])
+    assert shipped["releases"] == rows
+    by = {r["python"]: r for r in rows}
+    assert by["3.15"]["first_release"] == "2026-10-01" and by["3.16"]["first_release"] == "2027-10-06"
+
+
 def test_cli_takes_either_option_name_and_a_bad_file_is_one_line_exit_2(tmp_path):
     data = tmp_path / "data"
     data.mkdir()

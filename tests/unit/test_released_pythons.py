@@ -55,3 +55,15 @@ def test_lb213_advises_only_released_pythons(synthetic):
     first = found[0].fixes[0]
     assert isinstance(first, SetOption) and first.value == "3.13"
     assert first.phrase == "target a supported Python (3.13, 3.14, 3.15)"
+
+
+def test_with_the_shipped_table_3_15_is_a_target_and_3_16_is_not_yet():
+    """data/cpython.json (python/peps @ ba4deeb79695): 3.15.0 came out 2026-10-01, 3.16.0 is planned for 2027-10-06."""
+    assert python_version.normalize("3.15", "--python", today="2026-12-03") == "3.15"
+    with pytest.raises(BadInput, match="unsupported Python 3.16 in --python"):
+        python_version.normalize("3.16", "--python", today="2026-12-03")
+    assert python_version.accepted_pythons("2026-12-03")[-1] == "3.15"
+    assert python_version.accepted_pythons("2027-10-06")[-1] == "3.16"
+    assert python_version.accepted_pythons("2026-12-03")[0] == "3.8"  # 3.0-3.7 are listed, but below uv's floor
+    found = list(RULES["LB213"].check(ctx(python="3.9", today="2026-12-03")))
+    assert found and found[0].fixes[0].phrase == "target a supported Python (3.11, 3.12, 3.13, 3.14, 3.15)"
