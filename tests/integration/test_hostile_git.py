@@ -119,18 +119,3 @@ def test_a_remote_that_answers_not_found_is_bad_input_and_cleans_up(tmp_path: Pa
     errors = [ln for ln in cli.stderr.splitlines() if ln.startswith("error:")]
     assert len(errors) == 1 and "no such repository" in errors[0] and "Traceback" not in cli.stderr
 
-
-def test_a_file_remote_that_holds_no_repository_is_bad_input(tmp_path: Path) -> None:
-    """The operator's CLI may name a file:// remote (a job spec may not): a path with no repository
-    behind it is the caller's to fix (exit 2), and the checkout is removed."""
-    from launchbuild.errors import BadInput
-
-    temp_parent = tmp_path / "tmp"
-    temp_parent.mkdir()
-    (tmp_path / "empty").mkdir()
-    for missing in (tmp_path / "empty", tmp_path / "absent.git"):
-        with pytest.raises(BadInput) as err:
-            with materialize(load_job(f"file://{missing}", JobOverrides()), temp_parent=temp_parent):
-                pass
-        assert err.value.exit_code == 2 and "no such repository" in str(err.value), str(err.value)
-    assert list(temp_parent.iterdir()) == []

@@ -111,11 +111,15 @@ def test_missing_subdirectory_is_bad_input_and_cleans_up(repo, temp_parent: Path
     assert list(temp_parent.iterdir()) == []
 
 
-def test_unreachable_remote_is_infra(tmp_path: Path, temp_parent: Path) -> None:
-    with pytest.raises(InfraUnavailable) as err:
-        with materialize(load_job(f"file://{tmp_path}/no-such-repo", JobOverrides()), temp_parent=temp_parent):
-            pass
-    assert "no-such-repo" in str(err.value)
+def test_a_file_remote_that_holds_no_repository_is_bad_input(tmp_path: Path, temp_parent: Path) -> None:
+    """The operator's CLI may name a file:// remote (a job spec may not): a path with no repository
+    behind it, absent or a plain folder, is the caller's to fix (exit 2); the checkout is removed."""
+    (tmp_path / "plain-folder").mkdir()
+    for missing in (tmp_path / "no-such-repo", tmp_path / "plain-folder"):
+        with pytest.raises(BadInput) as err:
+            with materialize(load_job(f"file://{missing}", JobOverrides()), temp_parent=temp_parent):
+                pass
+        assert err.value.exit_code == 2 and "no such repository" in str(err.value) and missing.name in str(err.value)
     assert list(temp_parent.iterdir()) == []
 
 
