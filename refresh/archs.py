@@ -55,6 +55,18 @@ class Measurement:
     ptx_a: tuple[int, ...] = ()  # architecture-specific PTX (compute_100a)
 
 
+def row_fields(m: Measurement) -> dict:
+    """The measurement's part of a wheel_archs row: the refresh's table and the on-demand cache."""
+    return {"member": m.member, "cubins": list(m.cubins), "ptx": list(m.ptx), "cubins_a": list(m.cubins_a),
+            "ptx_a": list(m.ptx_a), "cuda_named": m.cuda_named, "method": m.method}
+
+
+def folded_nothing(row: dict) -> bool:
+    """Whether a row read before `a` code was listed apart (no cubins_a) is still right: it has
+    no SM from FIRST_ARCH_SPECIFIC up, so its reader had no `a` to fold into plain code."""
+    return max(row["cubins"] + row["ptx"], default=0) < FIRST_ARCH_SPECIFIC
+
+
 Lists = tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], tuple[int, ...]]
 
 

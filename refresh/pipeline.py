@@ -119,8 +119,8 @@ def refresh_archs(opts: Options) -> None:
         if r["package"] not in keep or r["version"] not in keep[r["package"]]:
             continue
         old = known.get(r["sha256"])
-        if old is not None and "cubins_a" not in old and max(old["cubins"] + old["ptx"], default=0) < archs.FIRST_ARCH_SPECIFIC:
-            old["cubins_a"], old["ptx_a"] = [], []  # no SM that has an `a` variant: nothing was folded
+        if old is not None and "cubins_a" not in old and archs.folded_nothing(old):
+            old["cubins_a"], old["ptx_a"] = [], []
         if old is not None and (r["package"] not in archs.SELF_DESCRIBED or "method" in old) and (
                 r["package"] not in archs.BUILD_INFO_MEMBERS or not old.get("member") or "build_versions" in old) \
                 and "cubins_a" in old:
@@ -136,8 +136,7 @@ def refresh_archs(opts: Options) -> None:
         measured += 1
         known[r["sha256"]] = {
             "package": r["package"], "version": r["version"], "machine": r["machine"], "sha256": r["sha256"],
-            "wheel": r["wheel"], "member": m.member, "cubins": list(m.cubins), "ptx": list(m.ptx),
-            "cubins_a": list(m.cubins_a), "ptx_a": list(m.ptx_a), "cuda_named": m.cuda_named, "method": m.method,
+            "wheel": r["wheel"], **archs.row_fields(m),
             "source": f"{r['url']}#{m.member or 'no-cuda-code'} ({ {'arch-flags': 'CUDA_ARCH_FLAGS string', 'build-info': 'build_info.cuda_compute_capabilities'}.get(m.method, '.nv_fatbin') }; sha256 {r['sha256']}; tried {', '.join(m.tried) or 'nothing'})",
             "checked": opts.today,
         }

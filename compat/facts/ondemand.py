@@ -40,9 +40,9 @@ def _valid_row(row: dict) -> bool:
             and ints(row.get("cubins")) and ints(row.get("ptx"))):
         return False
     if "cubins_a" not in row and "ptx_a" not in row:
-        from launchbuild.refresh.archs import FIRST_ARCH_SPECIFIC
+        from launchbuild.refresh.archs import folded_nothing
 
-        return max(row["cubins"] + row["ptx"], default=0) < FIRST_ARCH_SPECIFIC
+        return folded_nothing(row)
     return ints(row.get("cubins_a")) and ints(row.get("ptx_a"))
 
 
@@ -72,8 +72,7 @@ def _measure(name: str, version: str, machine: str, shas: set[str], budget) -> d
     except (InfraUnavailable, wheelzip.BadZip, wheelzip.BudgetExceeded):
         return None
     return {"package": name, "version": version, "machine": machine, "sha256": wheel.sha256, "wheel": wheel.filename,
-            "member": m.member, "cubins": list(m.cubins), "ptx": list(m.ptx), "cubins_a": list(m.cubins_a),
-            "ptx_a": list(m.ptx_a), "cuda_named": m.cuda_named, "method": m.method,
+            **archs.row_fields(m),
             "source": f"{wheel.url}#{m.member or 'no-cuda-code'} (sha256 {wheel.sha256})",
             "checked": datetime.date.today().isoformat()}
 
