@@ -14,6 +14,7 @@ import datetime
 import json
 import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from launchbuild.core.records import dataclass
@@ -73,8 +74,11 @@ def rows_from_text(text: str, where: str, origin: str | None, checked: str, *, t
     return upstream, rows
 
 
-def _is_3x(version: object) -> bool:
-    return isinstance(version, str) and _XY.match(version) is not None and version.startswith("3.")
+def _releases(doc: dict) -> Iterator[tuple[str, dict]]:
+    """(X.Y, its facts) of each CPython 3 entry of a mapping of versions; any other key is skipped."""
+    for version, facts in doc.items():
+        if isinstance(version, str) and _XY.match(version) and version.startswith("3.") and isinstance(facts, dict):
+            yield version, facts
 
 
 # (X.Y, status, first release, end of life) of each 3.X entry, as the file gives them.
@@ -89,9 +93,7 @@ def _json_facts(text: str, where: str) -> _Facts:
     if not isinstance(doc, dict):
         raise BadInput(f"{OPTION} {where}: expected an object of X.Y -> release facts; {WHAT_TO_PASS}")
     found: _Facts = []
-    for version, facts in doc.items():
-        if not _is_3x(version) or not isinstance(facts, dict):
-            continue
+    for version, facts in _releases(doc):
         eol = str(facts.get("end_of_life", ""))
         found.append((version, facts.get("status"), facts.get("first_release"),
                       eol if _MONTH_OR_DAY.match(eol) else None))
@@ -107,9 +109,7 @@ def _toml_facts(text: str, where: str) -> _Facts:
     if not isinstance(metadata, dict):
         raise BadInput(f"{OPTION} {where}: no [metadata.\"X.Y\"] tables; {WHAT_TO_PASS}")
     found: _Facts = []
-    for version, facts in metadata.items():
-        if not _is_3x(version) or not isinstance(facts, dict):
-            continue
+    for version, facts in _releases(metadata):
         status = facts.get("status")
         if not isinstance(status, str) or not status:
             raise BadInput(f"{OPTION} {where}: [metadata.\"{version}\"] status: expected a string; {WHAT_TO_PASS}")
