@@ -25,6 +25,7 @@ CONTEXT_CA = ".launchbuild/ca.pem"  # classic throwaway stage only
 SECRET_NETRC = "/run/secrets/netrc"  # index credentials taken out of the job's URLs
 UV_CACHE = "/root/.cache/uv"  # install steps run as root; uv's cache dir, set explicitly too
 PIP_CACHE = "/root/.cache/pip"
+PYC_CACHE = "/root/.cache/launchbuild-pyc"  # checked-hash .pyc by source (builder/layer_bytecode.py)
 
 
 def render(plan: BuildPlan) -> str | None:
@@ -169,6 +170,12 @@ def _install_run(plan: BuildPlan, lock_path: str, *, strict: bool, wheels: bool,
     helper_mount: list[str] = []
     if not plan.bytecode:
         compile_step = None
+    elif layers.uses_bytecode_cache(plan) and not link_from_temp:
+        # Bytecode from the scope's cache where this Python compiled the same file before
+        # (builder/layer_bytecode.py): a dependency change reinstalls the whole layer.
+        helper_mount = [f"    {layers.bytecode_mount()} \\",
+                        f"    --mount=type=cache,target={PYC_CACHE},id={cache_id('pyc', plan)} \\"]
+        compile_step = layers.bytecode_step(f"--cache {PYC_CACHE} " + (lock_path if later_layer else f"--all {VENV}/lib"))
     elif later_layer:
         helper_mount = [f"    {layers.bytecode_mount()} \\"]
         compile_step = layers.bytecode_step(lock_path)

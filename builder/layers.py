@@ -84,6 +84,15 @@ def bytecode_step(args: str) -> str:
     return f"{{ {VENV}/bin/python {BYTECODE_IN_IMAGE} {args} || true; }}"
 
 
+def uses_bytecode_cache(plan) -> bool:
+    """Install steps with a cache scope on BuildKit keep their bytecode in a cache mount of
+    that scope and restore it (builder/layer_bytecode.py --cache); the heavy layer, which
+    uses no cache mount, compiles as before."""
+    from launchbuild.builder.plan import Frontend
+
+    return plan.bytecode and bool(plan.cache_scope) and plan.frontend is Frontend.BUILDKIT
+
+
 def project_uses_bytecode_helper(plan) -> bool:
     """The job's own project is installed in a BuildKit step of its own (builder/project_install.py):
     it compiles that project alone, with the helper, not the whole venv again on every code change."""
@@ -314,7 +323,7 @@ def place(context_dir, plan) -> None:
 
     target = Path(context_dir) / LAYER_DIR
     sub_locks = for_plan(plan)
-    helper = plan.bytecode and len(sub_locks) > 1 or project_uses_bytecode_helper(plan)
+    helper = plan.bytecode and len(sub_locks) > 1 or project_uses_bytecode_helper(plan) or uses_bytecode_cache(plan)
     if not sub_locks and not helper:
         if target.exists():
             shutil.rmtree(target)

@@ -128,6 +128,14 @@ def test_a_one_package_change_reuses_the_heavy_layer_and_pushes_less_than_it(
         assert any("/pygments/__pycache__/" in f and f.endswith(".pyc") for f in heavy_files)
         assert any("/idna/__pycache__/" in f and f.endswith(".pyc") for f in rest_files)
         assert not [f for f in rest_files if "/pygments/" in f]
+        # The later layer's .pyc are checked-hash (builder/layer_bytecode.py --cache): restored from
+        # the scope's cache on a reinstall, each checked against its source at import, never its mtime.
+        flags = docker_client.containers.run(
+            tags[1], entrypoint=["/opt/venv/bin/python", "-c",
+                                 "import importlib.util, six; "
+                                 "print(open(importlib.util.cache_from_source(six.__file__), 'rb').read()[4:8].hex())"],
+            network_mode="none", remove=True).decode().strip()
+        assert flags == "03000000", flags
         # The heavy layer is unpacked into a temporary cache beside the venv and hard-linked from
         # it: nothing but the venv (and its sub-lock's folder) may be left in the layer.
         outside = [f for f in layer_files(tags[1], heavy, files_only=True) if not f.startswith("opt/venv/")]

@@ -34,7 +34,9 @@ def test_one_copy_and_hash_checked_no_deps_run_per_sub_lock_then_the_whole_lock(
     assert f"-r {heavy.image_path} && " in runs[0] and f"-r {rest.image_path} && " in runs[1]
     # The first install compiles nearly everything, in parallel; a later one only what it
     # installed (builder/layer_bytecode.py, tests/unit/test_layer_bytecode.py).
-    assert "compileall -q -j 0 " in runs[0] and f"layer_bytecode.py {rest.image_path} || true" in runs[1]
+    # Both restore what the scope's bytecode cache holds, except the heavy layer, which mounts no cache.
+    assert "compileall -q -j 0 " in runs[0] and "launchbuild-pyc" not in runs[0]
+    assert f"layer_bytecode.py --cache /root/.cache/launchbuild-pyc {rest.image_path} || true" in runs[1]
     assert "--strict" not in runs[0] and "--strict" in runs[1]  # the env is whole only after the last layer
     assert "Heavy roots by the index's wheel size: torch" in text
 
@@ -87,7 +89,7 @@ def test_pip_installer_layers_too_and_classic_stays_one_layer():
 
 def test_no_roots_renders_the_single_install_as_before():
     plan = seed_plan(SourceKind.CODE, False, lock_text=lock_of(TORCH_LOCK))
-    assert "layers/" not in render(plan) and len(_runs(render(plan))) == 1
+    assert "/opt/launchbuild/layers/" not in render(plan) and len(_runs(render(plan))) == 1
 
 
 def test_place_writes_exactly_the_sub_locks_and_the_later_layers_bytecode_helper(tmp_path):
@@ -99,7 +101,9 @@ def test_place_writes_exactly_the_sub_locks_and_the_later_layers_bytecode_helper
     assert written == ["1-heavy.lock", "2-rest.lock", layers.BYTECODE_HELPER]
     for sub in layers.for_plan(plan):
         assert (tmp_path / sub.context_path).read_text() == sub.text
-    layers.place(tmp_path, seed_plan(SourceKind.CODE, False))
+    layers.place(tmp_path, seed_plan(SourceKind.CODE, False))  # one install: the helper restores its bytecode
+    assert sorted(p.name for p in (tmp_path / layers.LAYER_DIR).iterdir()) == [layers.BYTECODE_HELPER]
+    layers.place(tmp_path, seed_plan(SourceKind.CODE, False, bytecode=False))
     assert not (tmp_path / layers.LAYER_DIR).exists()
 
 

@@ -42,6 +42,7 @@ def _without_compile_steps(text: str) -> str:
     text = re.sub(r" && \{ /opt/venv/bin/python -m compileall[^\n]*", "", text)  # the throwaway stage's project
     text = re.sub(r"; \{ /opt/venv/bin/python (?:-m compileall|/opt/launchbuild/layer_bytecode\.py)[^\n]*", "", text)
     text = text.replace(f"{layers.bytecode_mount()} \\\n    ", "").replace(f"{layers.bytecode_mount()} ", "")
+    text = re.sub(r"--mount=type=cache,target=/root/\.cache/launchbuild-pyc,id=launchbuild-pyc-[0-9a-f]* \\\n    ", "", text)
     return text.replace(": > /tmp/launchbuild-project.stamp; ", "")
 
 

@@ -96,7 +96,8 @@ def test_the_later_layer_mounts_the_helper_and_the_context_carries_it(tmp_path):
     heavy, rest = _runs(render(_plan()))
     assert "compileall -q -j 0 " in heavy and layers.BYTECODE_IN_IMAGE not in heavy
     assert (f"--mount=type=bind,source={layers.BYTECODE_IN_CONTEXT},target={layers.BYTECODE_IN_IMAGE}" in rest
-            and f"/opt/venv/bin/python {layers.BYTECODE_IN_IMAGE} /opt/launchbuild/layers/2-rest.lock || true" in rest)
+            and f"/opt/venv/bin/python {layers.BYTECODE_IN_IMAGE} --cache /root/.cache/launchbuild-pyc "
+                "/opt/launchbuild/layers/2-rest.lock || true" in rest)
     layers.place(tmp_path, _plan())
     placed = tmp_path / layers.BYTECODE_IN_CONTEXT
     assert placed.read_bytes() == Path(helper.__file__).read_bytes()
