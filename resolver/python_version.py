@@ -99,13 +99,19 @@ def _range(spec: str, where: str) -> SpecifierSet:
                        hint="write a PEP 440 specifier, e.g. '>=3.10'") from None
 
 
-def from_requires_python(spec: str, where: str) -> str:
-    """The highest supported X.Y the specifier allows."""
+def from_requires_python(spec: str, where: str, *, today: str | None = None) -> str:
+    """The highest of SUPPORTED_PYTHONS the specifier allows; for a range above or below them
+    (">=3.14"), the oldest released Python it allows (`accepted_pythons`): `--python 3.14` is
+    accepted, so a job that declares it runs only there gets it too, with the most wheels."""
     specifier = _range(spec, where)
     for xy in reversed(SUPPORTED_PYTHONS):
         if _allows(specifier, xy):
             return xy
-    raise BadInput(f"requires-python {spec!r} in {where} allows none of {', '.join(SUPPORTED_PYTHONS)}",
+    accepted = accepted_pythons(today)
+    beyond = [xy for xy in accepted if _allows(specifier, xy)]
+    if beyond:
+        return beyond[0]
+    raise BadInput(f"requires-python {spec!r} in {where} allows none of the released Pythons {', '.join(accepted)}",
                    hint="widen requires-python or pass --python")
 
 
@@ -125,7 +131,7 @@ def outside_requires_python(python: Sourced[str], requires: Sourced[str] | None)
     specifier = _range(spec, where)
     if _allows(specifier, python.value):
         return None
-    allowed = [xy for xy in SUPPORTED_PYTHONS if _allows(specifier, xy)]
+    allowed = [xy for xy in accepted_pythons() if _allows(specifier, xy)]
     pin = re.fullmatch(r"==\s*3\.\d+\.\*", spec.strip()) is not None  # one release line
     widen = Advice(f"change {where} to {python.value}" if pin else f"widen {where} to include {python.value}")
     return finding(
@@ -171,14 +177,14 @@ def _allows(specifier: SpecifierSet, xy: str) -> bool:
 
 
 def _image_xy(image_pythons: tuple[str, ...]) -> list[str]:
-    """The image's Pythons as supported X.Y, oldest first; others (2.7) are skipped."""
+    """The image's Pythons as accepted X.Y (`normalize`), oldest first; others (2.7) are skipped."""
     found = []
     for value in image_pythons:
         try:
             xy = normalize(value, "the base image")
         except BadInput:
             continue
-        if xy in SUPPORTED_PYTHONS and xy not in found:
+        if xy not in found:
             found.append(xy)
     return sorted(found, key=lambda v: tuple(int(p) for p in v.split(".")))
 

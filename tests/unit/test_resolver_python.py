@@ -46,10 +46,23 @@ def test_requires_python_picks_the_highest_supported(spec, xy):
     assert from_requires_python(spec, "pyproject.toml") == xy
 
 
-@pytest.mark.parametrize("spec, fragment", [(">=banana", "malformed"), (">=3.14", "allows none"), ("<3.8", "allows none")])
+@pytest.mark.parametrize("spec, today, xy", [
+    (">=3.14", "2026-12-03", "3.14"), ("==3.15.*", "2026-12-03", "3.15"), (">=3.15", "2026-12-03", "3.15"),
+    (">3.14", "2026-12-03", "3.14"), (">=3.14.99", "2026-12-03", "3.14"), (">=3.15.0", "2026-12-03", "3.15"), ("<3.9", "2026-12-03", "3.8"), (">=3.16", "2027-10-06", "3.16")])
+def test_a_range_beyond_the_preferred_pythons_gets_the_oldest_released_one_it_allows(spec, today, xy):
+    # `--python 3.14` is accepted (normalize), so a job that declares >=3.14 must not be refused.
+    assert from_requires_python(spec, "pyproject.toml", today=today) == xy
+
+
+@pytest.mark.parametrize("spec, fragment", [(">=banana", "malformed"), (">=3.16", "allows none"), ("<3.8", "allows none"),
+                                            ("==3.15.*", "allows none")])
 def test_requires_python_bad_values(spec, fragment):
-    with pytest.raises(BadInput, match=fragment):
-        from_requires_python(spec, "pyproject.toml")
+    # 3.16 is not out on this date, nor 3.15 a month before its first release.
+    today = "2026-09-01" if "3.15" in spec else "2026-12-03"
+    with pytest.raises(BadInput, match=fragment) as err:
+        from_requires_python(spec, "pyproject.toml", today=today)
+    if fragment == "allows none":
+        assert "3.16" not in str(err.value).split("Pythons", 1)[1]
 
 
 def write(d, name, text):
@@ -168,6 +181,10 @@ def test_a_requires_python_range_takes_the_fixed_base_images_python_when_in_rang
     # No image Python known (a python:{python}-slim template): the newest the range allows.
     assert select_python(None, None, None, ">=3.10").value == "3.13"
     assert select_python(None, None, None, ">=3.9,<3.12", image_pythons=("2.7", "3.9", "3.10")).value == "3.10"
+    # An image whose only Python is newer than the preferred ones is still that image's Python.
+    picked = select_python(None, None, None, ">=3.10", image_pythons=("3.14.0",))
+    assert picked.value == "3.14" and "met by the base image's Python" in picked.describe()
+    assert select_python(None, None, None, ">=3.14").value == "3.14"
 
 
 # --- LB312: a target Python from a higher-precedence source, outside the job's own range -------------
